@@ -1,0 +1,43 @@
+# kasumi — the two set-up commands live here: `make run` and `make check`.
+# The real build is CMake (see docs/build.md for why); this file wraps it.
+
+JOBS      ?= $(shell nproc)
+BUILD     ?= build/release
+CHECK     ?= build/check
+DATA      ?= var
+FUZZ_SECS ?= 20
+
+.PHONY: all deps run check fuzz bench clean
+
+all: $(BUILD)/build.ninja-or-make
+	cmake --build $(BUILD) -j $(JOBS) --target kasumid kasumi
+	mkdir -p bin
+	cp $(BUILD)/kasumid $(BUILD)/kasumi bin/
+
+$(BUILD)/build.ninja-or-make:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	touch $@
+
+deps:
+	sh scripts/install-deps.sh
+
+# Installs what is missing, builds, and starts kasumid in the foreground with embedded defaults.
+run: deps all
+	sh scripts/run.sh $(DATA)
+
+# Installs what is missing, builds with ASan+UBSan (clang, so the fuzzers build too), runs every test.
+check: deps
+	CC=clang cmake -S . -B $(CHECK) -DCMAKE_BUILD_TYPE=Debug -DKSM_SANITIZE=ON -DKSM_FUZZ=ON \
+		-DKSM_FUZZ_SECONDS=$(FUZZ_SECS) >/dev/null
+	cmake --build $(CHECK) -j $(JOBS)
+	cd $(CHECK) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		ctest --output-on-failure -j $(JOBS)
+
+fuzz:
+	$(MAKE) check FUZZ_SECS=600
+
+bench: all
+	sh bench/run.sh
+
+clean:
+	rm -rf build bin

@@ -1,0 +1,66 @@
+/* handlers.h — the admin API's handlers, one file per resource (h_<resource>.c). Each returns
+ * KSM_E_OK after setting the response (ksm_reply_json), or an error (ksm_fail) that the dispatcher
+ * renders as {"error":{"code","message","request_id"}}. */
+#ifndef KSM_HANDLERS_H
+#define KSM_HANDLERS_H
+#include "admin/route.h"
+
+/* h_system.c */
+enum ksm_err ksm_h_healthz(struct ksm_req *r);
+enum ksm_err ksm_h_readyz(struct ksm_req *r);
+enum ksm_err ksm_h_metrics(struct ksm_req *r);
+enum ksm_err ksm_h_routes(struct ksm_req *r);
+enum ksm_err ksm_h_whoami(struct ksm_req *r);
+enum ksm_err ksm_h_roles(struct ksm_req *r);
+
+/* h_tenants.c */
+enum ksm_err ksm_h_tenant_create(struct ksm_req *r);
+enum ksm_err ksm_h_tenant_list(struct ksm_req *r);
+enum ksm_err ksm_h_tenant_get(struct ksm_req *r);
+enum ksm_err ksm_h_tenant_update(struct ksm_req *r);
+enum ksm_err ksm_h_tenant_suspend(struct ksm_req *r);
+enum ksm_err ksm_h_tenant_resume(struct ksm_req *r);
+
+/* h_projects.c */
+enum ksm_err ksm_h_project_create(struct ksm_req *r);
+enum ksm_err ksm_h_project_list(struct ksm_req *r);
+enum ksm_err ksm_h_project_get(struct ksm_req *r);
+enum ksm_err ksm_h_project_update(struct ksm_req *r);
+enum ksm_err ksm_h_project_delete(struct ksm_req *r);
+
+/* h_users.c */
+enum ksm_err ksm_h_user_create(struct ksm_req *r);
+enum ksm_err ksm_h_user_list(struct ksm_req *r);
+enum ksm_err ksm_h_user_get(struct ksm_req *r);
+enum ksm_err ksm_h_user_update(struct ksm_req *r);
+enum ksm_err ksm_h_user_delete(struct ksm_req *r);
+
+/* h_groups.c */
+enum ksm_err ksm_h_group_create(struct ksm_req *r);
+enum ksm_err ksm_h_group_list(struct ksm_req *r);
+enum ksm_err ksm_h_group_get(struct ksm_req *r);
+enum ksm_err ksm_h_group_delete(struct ksm_req *r);
+enum ksm_err ksm_h_group_member_add(struct ksm_req *r);
+enum ksm_err ksm_h_group_member_remove(struct ksm_req *r);
+
+/* h_bindings.c */
+enum ksm_err ksm_h_binding_create(struct ksm_req *r);
+enum ksm_err ksm_h_binding_list(struct ksm_req *r);
+enum ksm_err ksm_h_binding_get(struct ksm_req *r);
+enum ksm_err ksm_h_binding_delete(struct ksm_req *r);
+
+/* h_keys.c */
+enum ksm_err ksm_h_key_create(struct ksm_req *r);
+enum ksm_err ksm_h_key_list(struct ksm_req *r);
+enum ksm_err ksm_h_key_get(struct ksm_req *r);
+enum ksm_err ksm_h_key_revoke(struct ksm_req *r);
+
+/* h_audit.c */
+enum ksm_err ksm_h_audit_query(struct ksm_req *r);
+enum ksm_err ksm_h_audit_export(struct ksm_req *r);
+enum ksm_err ksm_h_audit_public_key(struct ksm_req *r);
+
+/* h_usage.c */
+enum ksm_err ksm_h_usage_query(struct ksm_req *r);
+
+#endif

@@ -1,0 +1,68 @@
+/* routes.c — the admin listener's route table. One row per route; see route.h for the columns.
+ * Permissions are granted by roles in src/iam/roles.c. */
+#include "admin/handlers.h"
+
+#define P KSM_SCOPE_PUBLIC
+#define AU KSM_SCOPE_AUTH
+#define PL KSM_SCOPE_PLATFORM
+#define TN KSM_SCOPE_TENANT
+#define PJ KSM_SCOPE_PROJECT
+#define OB KSM_SCOPE_OBJECT
+#define BD KSM_SCOPE_BODY
+#define MU KSM_RF_MUTATES
+#define NA KSM_RF_NO_AUDIT
+#define JB KSM_RF_JSON_BODY
+
+const struct ksm_route ksm_admin_routes[] = {
+    {"GET", "/healthz", ksm_h_healthz, NULL, P, "system.health", NA, "liveness"},
+    {"GET", "/readyz", ksm_h_readyz, NULL, P, "system.ready", NA, "readiness"},
+    {"GET", "/metrics", ksm_h_metrics, NULL, P, "system.metrics", NA, "Prometheus metrics"},
+
+    {"GET", "/admin/v1/routes", ksm_h_routes, NULL, AU, "system.routes", 0, "this route table"},
+    {"GET", "/admin/v1/whoami", ksm_h_whoami, NULL, AU, "iam.whoami", 0, "the calling principal and its bindings"},
+    {"GET", "/admin/v1/roles", ksm_h_roles, NULL, AU, "iam.roles", 0, "roles and the permissions they grant"},
+
+    {"POST", "/admin/v1/tenants", ksm_h_tenant_create, "tenant.create", PL, "tenant.create", MU | JB, "create a tenant"},
+    {"GET", "/admin/v1/tenants", ksm_h_tenant_list, NULL, AU, "tenant.list", 0, "list the tenants the caller may see"},
+    {"GET", "/admin/v1/tenants/{tenant}", ksm_h_tenant_get, "tenant.read", TN, "tenant.read", 0, "get a tenant"},
+    {"PATCH", "/admin/v1/tenants/{tenant}", ksm_h_tenant_update, "tenant.update", TN, "tenant.update", MU | JB, "update a tenant's name or kind"},
+    {"POST", "/admin/v1/tenants/{tenant}/suspend", ksm_h_tenant_suspend, "tenant.suspend", TN, "tenant.suspend", MU, "suspend a tenant (its principals get 403; data stays)"},
+    {"POST", "/admin/v1/tenants/{tenant}/resume", ksm_h_tenant_resume, "tenant.suspend", TN, "tenant.resume", MU, "resume a suspended tenant"},
+
+    {"POST", "/admin/v1/tenants/{tenant}/projects", ksm_h_project_create, "project.create", TN, "project.create", MU | JB, "create a project (情報システム)"},
+    {"GET", "/admin/v1/tenants/{tenant}/projects", ksm_h_project_list, "project.list", TN, "project.list", 0, "list a tenant's projects"},
+    {"GET", "/admin/v1/projects/{project}", ksm_h_project_get, "project.read", PJ, "project.read", 0, "get a project"},
+    {"PATCH", "/admin/v1/projects/{project}", ksm_h_project_update, "project.update", PJ, "project.update", MU | JB, "update a project"},
+    {"DELETE", "/admin/v1/projects/{project}", ksm_h_project_delete, "project.delete", PJ, "project.delete", MU, "delete an empty project"},
+
+    {"POST", "/admin/v1/tenants/{tenant}/users", ksm_h_user_create, "user.create", TN, "user.create", MU | JB, "create a user"},
+    {"GET", "/admin/v1/tenants/{tenant}/users", ksm_h_user_list, "user.list", TN, "user.list", 0, "list a tenant's users"},
+    {"GET", "/admin/v1/users/{user}", ksm_h_user_get, "user.read", OB, "user.read", 0, "get a user"},
+    {"PATCH", "/admin/v1/users/{user}", ksm_h_user_update, "user.update", OB, "user.update", MU | JB, "update or disable a user"},
+    {"DELETE", "/admin/v1/users/{user}", ksm_h_user_delete, "user.delete", OB, "user.delete", MU, "delete a user (revokes its keys)"},
+
+    {"POST", "/admin/v1/tenants/{tenant}/groups", ksm_h_group_create, "group.create", TN, "group.create", MU | JB, "create a group"},
+    {"GET", "/admin/v1/tenants/{tenant}/groups", ksm_h_group_list, "group.list", TN, "group.list", 0, "list a tenant's groups"},
+    {"GET", "/admin/v1/groups/{group}", ksm_h_group_get, "group.read", OB, "group.read", 0, "get a group and its members"},
+    {"DELETE", "/admin/v1/groups/{group}", ksm_h_group_delete, "group.delete", OB, "group.delete", MU, "delete a group"},
+    {"PUT", "/admin/v1/groups/{group}/members/{user}", ksm_h_group_member_add, "group.update", OB, "group.member.add", MU, "add a user to a group"},
+    {"DELETE", "/admin/v1/groups/{group}/members/{user}", ksm_h_group_member_remove, "group.update", OB, "group.member.remove", MU, "remove a user from a group"},
+
+    {"POST", "/admin/v1/role-bindings", ksm_h_binding_create, NULL, BD, "binding.create", MU | JB, "bind a role to a user or group at a scope"},
+    {"GET", "/admin/v1/role-bindings", ksm_h_binding_list, NULL, AU, "binding.list", 0, "list role bindings (?scope=, ?principal=)"},
+    {"GET", "/admin/v1/role-bindings/{binding}", ksm_h_binding_get, "binding.read", OB, "binding.read", 0, "get a role binding"},
+    {"DELETE", "/admin/v1/role-bindings/{binding}", ksm_h_binding_delete, "binding.delete", OB, "binding.delete", MU, "delete a role binding"},
+
+    {"POST", "/admin/v1/keys", ksm_h_key_create, NULL, BD, "key.create", MU | JB, "create an API key (the secret is shown once)"},
+    {"GET", "/admin/v1/keys", ksm_h_key_list, NULL, AU, "key.list", 0, "list keys (?user=, ?tenant=)"},
+    {"GET", "/admin/v1/keys/{key}", ksm_h_key_get, "key.read", OB, "key.read", 0, "get a key (never its secret)"},
+    {"DELETE", "/admin/v1/keys/{key}", ksm_h_key_revoke, "key.revoke", OB, "key.revoke", MU, "revoke a key"},
+
+    {"GET", "/admin/v1/audit", ksm_h_audit_query, NULL, AU, "audit.query", 0, "search the audit log (?since,until,tenant,principal,action,cursor,limit)"},
+    {"GET", "/admin/v1/audit/export", ksm_h_audit_export, NULL, AU, "audit.export", 0, "the same search as JSON Lines"},
+    {"GET", "/admin/v1/audit/public-key", ksm_h_audit_public_key, NULL, AU, "audit.public_key", 0, "the Ed25519 key that signs the audit log (PEM)"},
+
+    {"GET", "/admin/v1/usage", ksm_h_usage_query, NULL, AU, "usage.query", 0, "usage records (?tenant,project,service,meter,since,until)"},
+};
+
+const int ksm_admin_nroutes = (int)(sizeof ksm_admin_routes / sizeof ksm_admin_routes[0]);

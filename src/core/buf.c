@@ -1,0 +1,101 @@
+/* buf.c — see buf.h. */
+#include "core/buf.h"
+#include "core/util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ksm_buf_reserve(struct ksm_buf *b, size_t extra)
+{
+    if (b->cap - b->len > extra)
+        return;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap - b->len <= extra)
+        cap *= 2;
+    b->data = ksm_xrealloc(b->data, cap);
+    b->cap = cap;
+}
+
+void ksm_buf_append(struct ksm_buf *b, const void *p, size_t n)
+{
+    ksm_buf_reserve(b, n);
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void ksm_buf_puts(struct ksm_buf *b, const char *s) { ksm_buf_append(b, s, strlen(s)); }
+
+void ksm_buf_putc(struct ksm_buf *b, char c) { ksm_buf_append(b, &c, 1); }
+
+void ksm_buf_printf(struct ksm_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    ksm_buf_reserve(b, 64);
+    int n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= b->cap - b->len) {
+        ksm_buf_reserve(b, (size_t)n + 1);
+        va_start(ap, fmt);
+        vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+    }
+    b->len += (size_t)n;
+}
+
+void ksm_buf_json_str(struct ksm_buf *b, const char *s)
+{
+    static const char hx[] = "0123456789abcdef";
+    ksm_buf_putc(b, '"');
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        const unsigned char *run = p;
+        while (*p >= 0x20 && *p != '"' && *p != '\\')
+            p++;
+        if (p > run)
+            ksm_buf_append(b, run, (size_t)(p - run));
+        if (!*p)
+            break;
+        char esc[7] = {'\\', 0};
+        switch (*p) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hx[*p >> 4];
+            esc[5] = hx[*p & 15];
+        }
+        ksm_buf_puts(b, esc);
+    }
+    ksm_buf_putc(b, '"');
+}
+
+void ksm_buf_reset(struct ksm_buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+void ksm_buf_free(struct ksm_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+char *ksm_buf_steal(struct ksm_buf *b)
+{
+    char *p = b->data ? b->data : ksm_xstrdup("");
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return p;
+}

@@ -1,0 +1,42 @@
+/* util.h — small helpers every subsystem uses: allocation that never returns NULL, time, randomness,
+ * hex, ids, hashing and durable file writes. Search here before adding a helper elsewhere. */
+#ifndef KSM_UTIL_H
+#define KSM_UTIL_H
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#define KSM_NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Allocation failure is fatal: a daemon that limps on after ENOMEM corrupts state. */
+void *ksm_xmalloc(size_t n);
+void *ksm_xcalloc(size_t n, size_t m);
+void *ksm_xrealloc(void *p, size_t n);
+char *ksm_xstrdup(const char *s);
+
+int64_t ksm_now_ms(void);         /* wall clock, ms since the epoch (UTC) */
+uint64_t ksm_mono_ns(void);       /* monotonic clock */
+/* "2026-11-22T01:02:03.456Z"; out needs 25 bytes. */
+void ksm_rfc3339_ms(int64_t ms, char out[32]);
+/* Parses RFC 3339 (Z or ±hh:mm offset, optional fraction); -1 on error. */
+int ksm_parse_rfc3339(const char *s, int64_t *ms);
+
+void ksm_random_bytes(void *buf, size_t n);   /* from OpenSSL's CSPRNG; aborts on failure */
+void ksm_hex(const void *in, size_t n, char *out);           /* out: 2n+1 bytes */
+int ksm_unhex(const char *in, size_t hexlen, void *out);     /* -1 on a bad digit */
+/* A new opaque global id: prefix + "_" + 20 lowercase base32 chars (100 random bits). */
+void ksm_id_new(const char *prefix, char out[40]);
+void ksm_sha256(const void *data, size_t n, unsigned char out[32]);
+void ksm_sha256_hex(const void *data, size_t n, char out[65]);
+bool ksm_ct_equal(const void *a, const void *b, size_t n);   /* constant time */
+
+bool ksm_utf8_valid(const char *s, size_t n);
+
+/* Reads a whole file (NUL-terminated; *len without it). NULL and errno on failure. */
+char *ksm_read_file(const char *path, size_t *len);
+/* Writes tmp, fsyncs, renames over path, fsyncs the directory: the file is either old or new. */
+int ksm_write_file_durable(const char *path, const void *data, size_t n, int mode);
+int ksm_fsync_dir(const char *dir);
+int ksm_mkdir_p(const char *path, int mode);
+
+#endif

@@ -1,0 +1,117 @@
+/* http.h — kasumi's HTTP/1.1 server layer on libuv and llhttp (DESIGN.md §2).
+ *
+ * One event loop per worker thread, each with its own listening socket (SO_REUSEPORT). A request's
+ * headers, path and scratch live in its arena. Bodies of the admin API are buffered up to the limit;
+ * larger ones get 413. The application sees one callback per complete request and answers with
+ * ksm_req_send(), at once or later (after the audit record is durable): the connection waits. */
+#ifndef KSM_HTTP_H
+#define KSM_HTTP_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/conf.h"
+#include "core/db.h"
+#include "core/error.h"
+#include "core/mailbox.h"
+
+struct ksm_conn;
+struct ksm_route;
+struct ksm_principal;
+struct ksm_server;
+
+struct ksm_header {
+    const char *name;    /* lower-case */
+    const char *value;
+};
+
+/* What each worker thread owns. Handlers reach their thread's resources through req->worker. */
+struct ksm_worker {
+    int id;
+    uv_loop_t loop;
+    struct ksm_mailbox *mailbox;   /* for other threads to post work to this loop */
+    struct ksm_db db;              /* this thread's metadata connection */
+    struct ksm_server *server;
+    void *app;                     /* the application's shared state (struct ksm_app) */
+};
+
+#define KSM_MAX_PARAMS 4
+#define KSM_MAX_RESP_HEADERS 12
+
+struct ksm_req {
+    struct ksm_conn *conn;          /* NULL once the client has gone */
+    struct ksm_worker *worker;
+    struct ksm_arena *arena;
+    int method;                     /* llhttp_method_t */
+    const char *method_name;        /* "GET" */
+    const char *target;             /* raw request-target */
+    const char *path;               /* percent-decoded path, no query */
+    const char *query;              /* raw query without '?', "" if none */
+    struct ksm_header *headers;
+    int nheaders;
+    struct ksm_buf body;
+    char id[40];                    /* request id, also sent as x-request-id */
+    char peer[64];                  /* client IP address */
+    uint64_t start_ns;
+
+    /* filled by the dispatcher */
+    const struct ksm_route *route;
+    int route_index;
+    const char *params[KSM_MAX_PARAMS];
+    int nparams;
+    struct ksm_principal *principal;   /* NULL when unauthenticated */
+
+    /* the response */
+    int status;
+    enum ksm_err err;
+    const char *err_detail;         /* human message; arena or static */
+    struct ksm_buf resp;
+    const char *content_type;
+    struct ksm_header resp_headers[KSM_MAX_RESP_HEADERS];
+    int nresp_headers;
+
+    /* what the audit record says beyond the route's action */
+    const char *audit_tenant, *audit_project, *audit_target;
+};
+
+/* Header value by lower-case name, NULL when absent. */
+const char *ksm_req_header(const struct ksm_req *r, const char *lname);
+/* Query parameter, percent-decoded into the arena; NULL when absent. */
+const char *ksm_req_query(struct ksm_req *r, const char *key);
+void ksm_req_add_header(struct ksm_req *r, const char *name, const char *value);
+/* Sends status, headers and resp, then finishes the request (the connection reads the next one or
+ * closes). Call once per request, on the request's worker thread. Safe when the client has gone. */
+void ksm_req_send(struct ksm_req *r);
+
+typedef void (*ksm_http_handler_fn)(struct ksm_req *r);
+
+struct ksm_server_opts {
+    const struct ksm_conf *conf;
+    const struct ksm_listen *listen;
+    ksm_http_handler_fn handler;
+    /* Called on each worker thread before its loop runs / after it stops (open the db, ...). */
+    int (*worker_init)(struct ksm_worker *w);
+    void (*worker_fini)(struct ksm_worker *w);
+    void *app;
+};
+
+/* Binds (port 0: the kernel picks; every worker shares it), starts conf->workers threads. */
+int ksm_server_start(struct ksm_server **out, const struct ksm_server_opts *o, char *err, size_t errlen);
+/* The bound address "127.0.0.1:8400". */
+const char *ksm_server_address(const struct ksm_server *s);
+/* Stops accepting, lets in-flight requests finish (up to timeout_ms), joins the workers. */
+void ksm_server_stop(struct ksm_server *s, int timeout_ms);
+
+/* The pre-scan that Debian's llhttp 8.1.0 needs (CVE-2024-27982, CVE-2025-23167): in the header
+ * section (up to and including the blank line) a CR must be followed by LF, and no header line may
+ * begin with a space or tab (obsolete line folding). Returns the offset of the first offending byte,
+ * or -1 when the bytes are fine. Stateful across reads. */
+struct ksm_prescan {
+    int state;
+    bool done;            /* the blank line ending the header section has been seen */
+};
+long ksm_prescan_feed(struct ksm_prescan *ps, const char *p, size_t n);
+
+#endif

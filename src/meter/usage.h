@@ -1,0 +1,40 @@
+/* usage.h — the usage sink: the one narrow call through which services record what they consumed
+ * (SPEC.md C, B10). Records are durable when the call returns, keyed by an idempotency key so a retry
+ * never counts twice, and each names the audit record (request id) it belongs to: the audit log is
+ * the ledger, usage is its projection. The billing issue rates these records. */
+#ifndef KSM_USAGE_H
+#define KSM_USAGE_H
+#include <stdint.h>
+#include <jansson.h>
+
+#include "core/db.h"
+#include "core/error.h"
+
+struct ksm_usage_rec {
+    const char *tenant;            /* tenant id (required) */
+    const char *project;           /* project id or NULL */
+    const char *service;           /* "ai", "storage", "admin", ... (required) */
+    const char *meter;             /* "input_tokens", "storage_byte_hours", ... (required) */
+    int64_t quantity;              /* integer units of the meter; never floating point */
+    int64_t time_ms;               /* when the usage happened (0: now) */
+    const char *idempotency_key;   /* required; a repeat with the same key is a no-op */
+    const char *request_id;        /* the audit record's request id */
+    const char *resource;          /* optional: bucket, model alias, ... */
+};
+
+void ksm_usage_register_schema(void);   /* before ksm_db_open */
+/* KSM_E_OK when stored (or already stored under that key), KSM_E_INVALID_ARGUMENT on a missing
+ * field or negative quantity, KSM_E_INTERNAL on a database failure. */
+enum ksm_err ksm_usage_record(struct ksm_db *db, const struct ksm_usage_rec *rec);
+
+struct ksm_usage_filter {
+    const char *tenant, *project, *service, *meter;
+    int64_t since_ms, until_ms;
+    int limit;
+    int64_t after_id;              /* pagination: records with id > after_id */
+};
+/* Appends matching records (oldest first) to the array; *last_id gets the id of the last one. */
+enum ksm_err ksm_usage_query(struct ksm_db *db, const struct ksm_usage_filter *f, json_t *out,
+                             int64_t *last_id);
+
+#endif

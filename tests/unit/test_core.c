@@ -1,0 +1,93 @@
+/* test_core.c — check digits, ids, time, UTF-8, buffers and the arena. */
+#include "check.h"
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/corpnum.h"
+#include "core/error.h"
+#include "core/util.h"
+
+static void test_corpnum(void)
+{
+    CHECK(ksm_corpnum_valid("7000012050002"));   /* National Tax Agency */
+    CHECK(!ksm_corpnum_valid("8000012050002"));
+    CHECK(!ksm_corpnum_valid("700001205000"));
+    CHECK(!ksm_corpnum_valid("70000120500021"));
+    CHECK(!ksm_corpnum_valid("7000O12050002"));
+    CHECK(!ksm_corpnum_valid(""));
+    CHECK(!ksm_corpnum_valid(NULL));
+    CHECK(ksm_mynumber_valid("123456789018"));
+    CHECK(!ksm_mynumber_valid("123456789019"));
+    CHECK(!ksm_mynumber_valid("12345678901"));
+}
+
+static void test_time(void)
+{
+    int64_t ms;
+    char out[32];
+    CHECK(ksm_parse_rfc3339("2026-11-22T01:02:03.456Z", &ms) == 0);
+    ksm_rfc3339_ms(ms, out);
+    CHECK_STR(out, "2026-11-22T01:02:03.456Z");
+    CHECK(ksm_parse_rfc3339("2026-11-22T10:02:03+09:00", &ms) == 0);
+    ksm_rfc3339_ms(ms, out);
+    CHECK_STR(out, "2026-11-22T01:02:03.000Z");
+    CHECK(ksm_parse_rfc3339("1970-01-01T00:00:00Z", &ms) == 0 && ms == 0);
+    CHECK(ksm_parse_rfc3339("2026-13-01T00:00:00Z", &ms) == -1);
+    CHECK(ksm_parse_rfc3339("yesterday", &ms) == -1);
+}
+
+static void test_utf8(void)
+{
+    const char *ja = "国税庁";
+    CHECK(ksm_utf8_valid(ja, strlen(ja)));
+    CHECK(!ksm_utf8_valid("\xff", 1));
+    CHECK(!ksm_utf8_valid("\xc0\x80", 2));          /* overlong NUL */
+    CHECK(!ksm_utf8_valid("\xed\xa0\x80", 3));      /* surrogate */
+    CHECK(!ksm_utf8_valid("\xe5\x9b", 2));          /* truncated */
+}
+
+static void test_ids_and_buf(void)
+{
+    char a[40], b[40];
+    ksm_id_new("tn", a);
+    ksm_id_new("tn", b);
+    CHECK(strncmp(a, "tn_", 3) == 0 && strlen(a) == 23);
+    CHECK(strcmp(a, b) != 0);
+    struct ksm_buf buf = KSM_BUF_INIT;
+    ksm_buf_json_str(&buf, "a\"b\\c\n\x01霞");
+    CHECK_STR(buf.data, "\"a\\\"b\\\\c\\n\\u0001霞\"");
+    ksm_buf_free(&buf);
+    char hx[65];
+    ksm_sha256_hex("abc", 3, hx);
+    CHECK_STR(hx, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+static void test_arena(void)
+{
+    struct ksm_arena *a = ksm_arena_create(1024);
+    char *big = ksm_arena_alloc(a, 100000);
+    memset(big, 1, 100000);
+    for (int i = 0; i < 1000; i++)
+        CHECK(((uintptr_t)ksm_arena_alloc(a, (size_t)i + 1) & 15) == 0);
+    CHECK_STR(ksm_arena_printf(a, "%s-%d", "x", 42), "x-42");
+    ksm_arena_reset(a);
+    CHECK(ksm_arena_used(a) == 0);
+    ksm_arena_destroy(a);
+}
+
+static void test_errors(void)
+{
+    CHECK(ksm_err_status(KSM_E_NOT_FOUND) == 404);
+    CHECK_STR(ksm_err_code(KSM_E_HEADERS_TOO_LARGE), "headers_too_large");
+    CHECK(ksm_err_status((enum ksm_err)9999) == 500);
+}
+
+int main(void)
+{
+    test_corpnum();
+    test_time();
+    test_utf8();
+    test_ids_and_buf();
+    test_arena();
+    test_errors();
+    return CHECK_DONE();
+}
