@@ -5,6 +5,7 @@
 #define KSM_DB_H
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 struct ksm_db {
     sqlite3 *h;

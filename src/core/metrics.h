@@ -1,6 +1,6 @@
 /* metrics.h — counters and histograms for GET /metrics (Prometheus text exposition 0.0.4).
- * Lock-free on the hot path: each worker thread updates its own slots with relaxed atomics; the
- * scrape sums them. Series are registered at start (the route table gives the route label). */
+ * Lock-free on the hot path: one shared array of counters updated with relaxed atomics (see
+ * metrics.c for why it is not sharded per thread). Series are registered at start (the route table gives the route label). */
 #ifndef KSM_METRICS_H
 #define KSM_METRICS_H
 #include <stdint.h>

@@ -101,6 +101,9 @@ struct ksm_server_opts {
 int ksm_server_start(struct ksm_server **out, const struct ksm_server_opts *o, char *err, size_t errlen);
 /* The bound address "127.0.0.1:8400". */
 const char *ksm_server_address(const struct ksm_server *s);
+/* Swaps in a new config snapshot (SIGHUP): limits and timeouts apply to new requests. The old
+ * snapshot must stay valid (the daemon keeps every snapshot it loaded). */
+void ksm_server_set_conf(struct ksm_server *s, const struct ksm_conf *conf);
 /* Stops accepting, lets in-flight requests finish (up to timeout_ms), joins the workers. */
 void ksm_server_stop(struct ksm_server *s, int timeout_ms);
 

@@ -23,8 +23,9 @@ struct ksm_usage_rec {
 };
 
 void ksm_usage_register_schema(void);   /* before ksm_db_open */
-/* KSM_E_OK when stored (or already stored under that key), KSM_E_INVALID_ARGUMENT on a missing
- * field or negative quantity, KSM_E_INTERNAL on a database failure. */
+/* KSM_E_OK when stored (or already stored under that key with the same content), KSM_E_CONFLICT when
+ * the key was used for different content, KSM_E_INVALID_ARGUMENT on a missing field or negative
+ * quantity, KSM_E_INTERNAL on a database failure. */
 enum ksm_err ksm_usage_record(struct ksm_db *db, const struct ksm_usage_rec *rec);
 
 struct ksm_usage_filter {

@@ -1,0 +1,113 @@
+/* h_audit.c — searching and exporting the audit log, and its public verification key.
+ * A tenant's administrators and auditors see their tenant's records; platform scope sees all. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin/app.h"
+#include "admin/handlers.h"
+#include "core/util.h"
+
+static enum ksm_err parse_time(struct ksm_req *r, const char *name, int64_t *out)
+{
+    const char *v = ksm_req_query(r, name);
+    *out = 0;
+    if (v && *v && ksm_parse_rfc3339(v, out))
+        return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "%s must be an RFC 3339 time", name);
+    return KSM_E_OK;
+}
+
+static enum ksm_err read_filter(struct ksm_req *r, struct ksm_audit_filter *f, int max_limit)
+{
+    enum ksm_err e;
+    memset(f, 0, sizeof *f);
+    if ((e = parse_time(r, "since", &f->since_ms)) || (e = parse_time(r, "until", &f->until_ms)))
+        return e;
+    f->tenant = ksm_req_query(r, "tenant");
+    f->principal = ksm_req_query(r, "principal");
+    f->action = ksm_req_query(r, "action");
+    f->cursor = ksm_req_query(r, "cursor");
+    const char *lim = ksm_req_query(r, "limit");
+    if (lim) {
+        char *end;
+        long n = strtol(lim, &end, 10);
+        if (*end || n < 1 || n > max_limit)
+            return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "limit must be 1..%d", max_limit);
+        f->limit = (int)n;
+    }
+    if (f->tenant && !*f->tenant)
+        f->tenant = NULL;
+    /* without a tenant the search spans every tenant: platform scope only */
+    return ksm_authorize(r, "audit.read", f->tenant, NULL);
+}
+
+enum ksm_err ksm_h_audit_query(struct ksm_req *r)
+{
+    struct ksm_app *app = r->worker->app;
+    struct ksm_audit_filter f;
+    enum ksm_err e = read_filter(r, &f, 1000);
+    if (e)
+        return e;
+    json_t *items = json_array();
+    char *next = NULL;
+    if (ksm_audit_query(app->audit, &f, items, &next)) {
+        json_decref(items);
+        return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "the cursor is not valid");
+    }
+    json_t *o = json_pack("{s:o,s:s?}", "items", items, "next_cursor", next);
+    free(next);
+    return ksm_reply_json(r, 200, o);
+}
+
+/* JSON Lines of every matching record, following the pages. Bounded so one request cannot hold
+ * unbounded memory: past the cap the response says where to continue (x-next-cursor). */
+enum ksm_err ksm_h_audit_export(struct ksm_req *r)
+{
+    enum { EXPORT_CAP = 100000 };
+    struct ksm_app *app = r->worker->app;
+    struct ksm_audit_filter f;
+    enum ksm_err e = read_filter(r, &f, 1000);
+    if (e)
+        return e;
+    f.limit = 1000;
+    ksm_buf_reset(&r->resp);
+    char *next = NULL;
+    for (int total = 0; total < EXPORT_CAP;) {
+        json_t *items = json_array();
+        free(next);
+        next = NULL;
+        if (ksm_audit_query(app->audit, &f, items, &next)) {
+            json_decref(items);
+            return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "the cursor is not valid");
+        }
+        size_t i;
+        json_t *rec;
+        json_array_foreach(items, i, rec) {
+            char *line = json_dumps(rec, JSON_COMPACT);
+            ksm_buf_puts(&r->resp, line);
+            ksm_buf_putc(&r->resp, '\n');
+            free(line);
+        }
+        total += (int)json_array_size(items);
+        json_decref(items);
+        if (!next)
+            break;
+        f.cursor = ksm_arena_strdup(r->arena, next);
+    }
+    if (next)
+        ksm_req_add_header(r, "x-next-cursor", ksm_arena_strdup(r->arena, next));
+    free(next);
+    r->status = 200;
+    r->content_type = "application/x-ndjson";
+    return KSM_E_OK;
+}
+
+enum ksm_err ksm_h_audit_public_key(struct ksm_req *r)
+{
+    struct ksm_app *app = r->worker->app;
+    ksm_buf_reset(&r->resp);
+    if (ksm_audit_public_key_pem(app->audit, &r->resp))
+        return ksm_fail(r, KSM_E_INTERNAL, "no audit key");
+    r->status = 200;
+    r->content_type = "application/x-pem-file";
+    return KSM_E_OK;
+}

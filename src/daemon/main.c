@@ -1,0 +1,279 @@
+/* main.c — kasumid: reads the config, opens the data directory, starts the audit log and the
+ * listeners, and runs until SIGTERM (drain, seal the audit segment, exit) or SIGHUP (reload). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "admin/app.h"
+#include "admin/route.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/util.h"
+#include "daemon/daemon.h"
+#include "iam/iam.h"
+#include "meter/usage.h"
+
+static struct ksm_app app;
+static struct ksm_server *admin_srv;
+/* Every config snapshot ever loaded: workers may still read an old one after a SIGHUP swap. */
+static struct ksm_conf *snapshots[64];
+static int nsnapshots;
+
+static struct ksm_conf *new_snapshot(void)
+{
+    if (nsnapshots == (int)KSM_NELEM(snapshots))
+        return NULL;
+    return snapshots[nsnapshots++] = ksm_xcalloc(1, sizeof(struct ksm_conf));
+}
+
+static void usage(FILE *f)
+{
+    fputs("usage: kasumid [--config FILE] [-t] [--data-dir DIR] [--admin-listen HOST:PORT]\n"
+          "               [--env-kind govcloud|overseas-ai] [--bootstrap-token-file FILE]\n"
+          "               [--workers N] [--log-level debug|info|warn|error]\n"
+          "  -t  check the configuration, print 'configuration OK' or the error, and exit\n",
+          f);
+}
+
+static int worker_init(struct ksm_worker *w)
+{
+    char err[256];
+    if (ksm_db_open(&w->db, app.db_path, err, sizeof err)) {
+        ksm_error("worker %d: %s", w->id, err);
+        return -1;
+    }
+    return 0;
+}
+
+static void worker_fini(struct ksm_worker *w) { ksm_db_close(&w->db); }
+
+static int lock_data_dir(const char *dir)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/kasumid.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB)) {
+        fprintf(stderr, "kasumid: %s is in use by another kasumid\n", dir);
+        return -1;
+    }
+    return fd;   /* held until exit */
+}
+
+/* The first start of an empty data dir creates the platform administrator; its token is shown
+ * once (to the file named by --bootstrap-token-file, else on stdout) and only its hash is kept. */
+static int bootstrap(const struct ksm_conf *c)
+{
+    struct ksm_db db;
+    char err[256], secret[128];
+    if (ksm_db_open(&db, app.db_path, err, sizeof err)) {
+        fprintf(stderr, "kasumid: %s\n", err);
+        return -1;
+    }
+    int made = ksm_iam_bootstrap(&db, secret, sizeof secret);
+    ksm_db_close(&db);
+    if (made < 0) {
+        fprintf(stderr, "kasumid: bootstrap failed\n");
+        return -1;
+    }
+    if (made == 0)
+        return 0;
+    if (c->bootstrap_token_file[0]) {
+        char line[160];
+        int n = snprintf(line, sizeof line, "%s\n", secret);
+        if (ksm_write_file_durable(c->bootstrap_token_file, line, (size_t)n, 0600)) {
+            fprintf(stderr, "kasumid: cannot write %s: %s\n", c->bootstrap_token_file, strerror(errno));
+            return -1;
+        }
+        printf("bootstrap admin token written to %s (shown once; only its hash is kept)\n",
+               c->bootstrap_token_file);
+    } else {
+        printf("bootstrap admin token (shown once; only its hash is kept):\n  %s\n", secret);
+    }
+    memset(secret, 0, sizeof secret);
+    return 0;
+}
+
+static void audit_collector(struct ksm_buf *out, void *arg)
+{
+    struct ksm_audit_stats st;
+    ksm_audit_stats(arg, &st);
+    ksm_buf_printf(out, "# HELP kasumi_audit_records_total Audit records made durable.\n"
+                        "# TYPE kasumi_audit_records_total counter\nkasumi_audit_records_total %llu\n",
+                   (unsigned long long)st.records);
+    ksm_buf_printf(out, "# HELP kasumi_audit_commits_total Group commits (fdatasync) of the audit log.\n"
+                        "# TYPE kasumi_audit_commits_total counter\nkasumi_audit_commits_total %llu\n",
+                   (unsigned long long)st.commits);
+    ksm_buf_puts(out, "# HELP kasumi_audit_commit_latency_seconds Time from submit to durable.\n"
+                      "# TYPE kasumi_audit_commit_latency_seconds histogram\n");
+    uint64_t cum = 0;
+    for (int i = 0; i < 12; i++) {
+        cum += st.commit_latency_buckets[i];
+        if (i < 11)
+            ksm_buf_printf(out, "kasumi_audit_commit_latency_seconds_bucket{le=\"%g\"} %llu\n",
+                           ksm_audit_latency_bounds_ms[i] / 1000.0, (unsigned long long)cum);
+        else
+            ksm_buf_printf(out, "kasumi_audit_commit_latency_seconds_bucket{le=\"+Inf\"} %llu\n",
+                           (unsigned long long)cum);
+    }
+    ksm_buf_printf(out, "kasumi_audit_commit_latency_seconds_sum %g\nkasumi_audit_commit_latency_seconds_count %llu\n",
+                   st.commit_latency_sum_ms / 1000.0, (unsigned long long)cum);
+}
+
+static void register_route_labels(void)
+{
+    static const char *names[KSM_METRICS_MAX_ROUTES];
+    static char storage[KSM_METRICS_MAX_ROUTES][160];
+    int n = ksm_admin_nroutes < KSM_METRICS_MAX_ROUTES ? ksm_admin_nroutes : KSM_METRICS_MAX_ROUTES;
+    for (int i = 0; i < n; i++) {
+        snprintf(storage[i], sizeof storage[i], "%s %s", ksm_admin_routes[i].method,
+                 ksm_admin_routes[i].pattern);
+        names[i] = storage[i];
+    }
+    ksm_metrics_set_routes(names, n);
+}
+
+static int write_listen_json(const char *dir)
+{
+    char path[600], body[256];
+    snprintf(path, sizeof path, "%s/listen.json", dir);
+    int n = snprintf(body, sizeof body, "{\"admin\":\"%s\"}\n", ksm_server_address(admin_srv));
+    return ksm_write_file_durable(path, body, (size_t)n, 0644);
+}
+
+static void harden(void)
+{
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);   /* no core dump may carry a secret or a prompt */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    umask(077);
+}
+
+static int start(struct ksm_conf *c)
+{
+    char err[512];
+    if (ksm_mkdir_p(c->data_dir, 0700) || lock_data_dir(c->data_dir) < 0)
+        return -1;
+    snprintf(app.db_path, sizeof app.db_path, "%s/meta.db", c->data_dir);
+    ksm_iam_register_schema();
+    ksm_usage_register_schema();
+    if (bootstrap(c))
+        return -1;
+    char adir[600], key[600];
+    snprintf(adir, sizeof adir, "%s/audit", c->data_dir);
+    snprintf(key, sizeof key, "%s/keys/audit-ed25519.pem", c->data_dir);
+    struct ksm_audit_opts ao = {.retention_days = c->audit_retention_days,
+                                .group_commit_ms = c->audit_group_commit_ms,
+                                .segment_bytes = c->audit_segment_bytes,
+                                .env_name = ksm_env_kind_name(c->env_kind)};
+    if (ksm_audit_open(&app.audit, adir, key, &ao, err, sizeof err)) {
+        fprintf(stderr, "kasumid: audit: %s\n", err);
+        return -1;
+    }
+    ksm_metrics_add_collector(audit_collector, app.audit);
+    register_route_labels();
+    app.conf = c;
+    app.started_ms = ksm_now_ms();
+    struct ksm_server_opts so = {.conf = c, .listen = &c->admin, .handler = ksm_dispatch,
+                                 .worker_init = worker_init, .worker_fini = worker_fini, .app = &app};
+    if (ksm_server_start(&admin_srv, &so, err, sizeof err)) {
+        fprintf(stderr, "kasumid: admin listener %s:%d: %s\n", c->admin.host, c->admin.port, err);
+        return -1;
+    }
+    if (write_listen_json(c->data_dir)) {
+        fprintf(stderr, "kasumid: cannot write listen.json\n");
+        return -1;
+    }
+    atomic_store(&app.ready, true);
+    const char *scheme = c->admin.tls_cert[0] ? "https" : "http";
+    printf("kasumid %s ready\n  admin API: %s://%s/admin/v1/\n  metrics:   %s://%s/metrics\n",
+           ksm_env_kind_name(c->env_kind), scheme, ksm_server_address(admin_srv), scheme,
+           ksm_server_address(admin_srv));
+    fflush(stdout);
+    return 0;
+}
+
+static void reload(const struct ksm_conf *cur, const struct ksm_daemon_flags *fl)
+{
+    char err[512];
+    struct ksm_conf *next = new_snapshot();
+    if (!next) {
+        ksm_error("reload refused: too many reloads since start; restart kasumid");
+        return;
+    }
+    if (ksm_daemon_load_conf(next, fl, err, sizeof err)) {
+        ksm_error("reload refused, keeping the running configuration: %s", err);
+        nsnapshots--;
+        free(next);
+        return;
+    }
+    if (strcmp(next->data_dir, cur->data_dir) || next->env_kind != cur->env_kind ||
+        strcmp(next->admin.host, cur->admin.host) || next->admin.port != cur->admin.port ||
+        next->workers != cur->workers)
+        ksm_warn("reload: data_dir, env_kind, listeners and workers change only on restart");
+    memcpy(next->data_dir, cur->data_dir, sizeof next->data_dir);
+    next->env_kind = cur->env_kind;
+    next->admin = cur->admin;
+    next->workers = cur->workers;
+    ksm_daemon_apply_log_level(next);
+    ksm_server_set_conf(admin_srv, next);
+    ksm_info("configuration reloaded");
+}
+
+int main(int argc, char **argv)
+{
+    struct ksm_daemon_flags fl;
+    char err[512];
+    int rc = ksm_daemon_parse_flags(&fl, argc, argv, err, sizeof err);
+    if (rc) {
+        if (rc < 0)
+            fprintf(stderr, "kasumid: %s\n", err);
+        usage(rc < 0 ? stderr : stdout);
+        return rc < 0 ? 2 : 0;
+    }
+    struct ksm_conf *c = new_snapshot();
+    if (ksm_daemon_load_conf(c, &fl, err, sizeof err)) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    if (fl.test_only) {
+        puts("configuration OK");
+        return 0;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    setvbuf(stderr, NULL, _IOLBF, 0);
+    harden();
+    ksm_daemon_apply_log_level(c);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);   /* worker threads inherit the mask; main waits */
+    signal(SIGPIPE, SIG_IGN);
+    if (start(c))
+        return 1;
+    for (;;) {
+        int sig = 0;
+        sigwait(&set, &sig);
+        if (sig == SIGHUP) {
+            reload(snapshots[nsnapshots - 1], &fl);
+            continue;
+        }
+        break;
+    }
+    ksm_info("draining");
+    atomic_store(&app.draining, true);
+    ksm_server_stop(admin_srv, 10000);
+    ksm_audit_close(app.audit);
+    ksm_info("stopped");
+    return 0;
+}

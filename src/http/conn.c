@@ -1,0 +1,579 @@
+/* conn.c — one HTTP/1.1 connection: read, pre-scan, parse with llhttp, hand the request to the
+ * application, write the response, then the next request (keep-alive) or close.
+ *
+ * Only one request per connection is in the application's hands at a time: llhttp is paused at the
+ * end of each message, and bytes that arrive meanwhile (pipelining) wait in conn->pending, so
+ * responses go out in request order. Reading stops when pending grows past a limit (back-pressure). */
+#include "http/http_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/util.h"
+
+#define PENDING_MAX (1u << 20)
+
+static llhttp_settings_t settings;
+static uv_once_t settings_once = UV_ONCE_INIT;
+
+#define conn_feed ksm_conn_feed
+#define conn_close ksm_conn_close
+
+static struct ksm_wctx *wctx(struct ksm_conn *c) { return (struct ksm_wctx *)c->w; }
+static const struct ksm_conf *conf(struct ksm_conn *c)
+{
+    return __atomic_load_n(&c->w->server->o.conf, __ATOMIC_ACQUIRE);
+}
+
+/* ---- timers ---------------------------------------------------------------------------------- */
+
+static void on_timeout(uv_timer_t *t)
+{
+    struct ksm_conn *c = t->data;
+    if (c->state == CS_IDLE || c->state == CS_WRITING) {
+        conn_close(c);   /* idle keep-alive, or a client that does not read its response */
+        return;
+    }
+    if (c->state == CS_HEADERS || c->state == CS_BODY) {
+        c->req->err = KSM_E_TIMEOUT;
+        c->req->err_detail = c->state == CS_HEADERS ? "the request headers took too long to arrive"
+                                                     : "the request body took too long to arrive";
+        c->state = CS_BUSY;
+        c->failed = true;
+        c->w->server->o.handler(c->req);
+    }
+}
+
+static void arm(struct ksm_conn *c, int ms)
+{
+    uv_timer_start(&c->timer, on_timeout, (uint64_t)(ms > 0 ? ms : 1), 0);
+}
+
+/* ---- requests -------------------------------------------------------------------------------- */
+
+static void req_new(struct ksm_conn *c)
+{
+    struct ksm_wctx *wc = wctx(c);
+    struct ksm_req *r = ksm_arena_calloc(c->arena, sizeof *r);
+    r->conn = c;
+    r->worker = c->w;
+    r->arena = c->arena;
+    r->method_name = "";
+    r->target = r->path = r->query = "";
+    r->route_index = -1;
+    r->start_ns = ksm_mono_ns();
+    snprintf(r->id, sizeof r->id, "req_%s%08llx", wc->idprefix, (unsigned long long)++wc->counter);
+    snprintf(r->peer, sizeof r->peer, "%s", c->peer);
+    c->req = r;
+    c->hdrs = NULL;
+    c->nhdrs = c->hcap = 0;
+    c->header_bytes = 0;
+    ksm_buf_reset(&c->hname);
+    ksm_buf_reset(&c->hval);
+}
+
+static struct ksm_conn *of(llhttp_t *p) { return p->data; }
+
+static int over_header_limit(struct ksm_conn *c, size_t len)
+{
+    c->header_bytes += len;
+    if (c->header_bytes <= conf(c)->max_header_bytes)
+        return 0;
+    c->req->err = KSM_E_HEADERS_TOO_LARGE;
+    c->req->err_detail = "the request line and headers exceed the limit";
+    return -1;
+}
+
+static int on_message_begin(llhttp_t *p)
+{
+    struct ksm_conn *c = of(p);
+    if (!c->req)
+        req_new(c);
+    return 0;
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t len)
+{
+    struct ksm_conn *c = of(p);
+    if (over_header_limit(c, len))
+        return -1;
+    ksm_buf_append(&c->hval, at, len);
+    return 0;
+}
+
+static int on_url_complete(llhttp_t *p)
+{
+    struct ksm_conn *c = of(p);
+    c->req->target = ksm_arena_strndup(c->arena, c->hval.data ? c->hval.data : "", c->hval.len);
+    ksm_buf_reset(&c->hval);
+    return 0;
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t len)
+{
+    struct ksm_conn *c = of(p);
+    if (over_header_limit(c, len))
+        return -1;
+    ksm_buf_append(&c->hname, at, len);
+    return 0;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t len)
+{
+    struct ksm_conn *c = of(p);
+    if (over_header_limit(c, len))
+        return -1;
+    ksm_buf_append(&c->hval, at, len);
+    return 0;
+}
+
+static int on_header_value_complete(llhttp_t *p)
+{
+    struct ksm_conn *c = of(p);
+    if (c->nhdrs == c->hcap) {
+        int cap = c->hcap ? c->hcap * 2 : 16;
+        struct ksm_header *h = ksm_arena_alloc(c->arena, sizeof *h * (size_t)cap);
+        if (c->nhdrs)
+            memcpy(h, c->hdrs, sizeof *h * (size_t)c->nhdrs);
+        c->hdrs = h;
+        c->hcap = cap;
+    }
+    char *name = ksm_arena_strndup(c->arena, c->hname.data ? c->hname.data : "", c->hname.len);
+    for (char *s = name; *s; s++)
+        if (*s >= 'A' && *s <= 'Z')
+            *s = (char)(*s + 32);
+    c->hdrs[c->nhdrs].name = name;
+    c->hdrs[c->nhdrs].value = ksm_arena_strndup(c->arena, c->hval.data ? c->hval.data : "", c->hval.len);
+    c->nhdrs++;
+    ksm_buf_reset(&c->hname);
+    ksm_buf_reset(&c->hval);
+    return 0;
+}
+
+static int hexv(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    ch = (char)(ch | 0x20);
+    return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* Percent-decodes the path; NUL bytes and malformed escapes are refused. */
+static int split_target(struct ksm_req *r)
+{
+    const char *t = r->target, *q = strchr(t, '?');
+    size_t plen = q ? (size_t)(q - t) : strlen(t);
+    r->query = q ? q + 1 : "";
+    if (plen == 0 || t[0] != '/')
+        return -1;
+    char *out = ksm_arena_alloc(r->arena, plen + 1), *o = out;
+    for (size_t i = 0; i < plen; i++) {
+        if (t[i] != '%') {
+            *o++ = t[i];
+            continue;
+        }
+        if (i + 2 >= plen)
+            return -1;
+        int hi = hexv(t[i + 1]), lo = hexv(t[i + 2]);
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+            return -1;
+        *o++ = (char)(hi << 4 | lo);
+        i += 2;
+    }
+    *o = '\0';
+    r->path = out;
+    return 0;
+}
+
+static void send_continue(struct ksm_conn *c)
+{
+    static const char msg[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    uv_buf_t b = uv_buf_init((char *)msg, sizeof msg - 1);
+    if (c->ssl) {
+        char *enc;
+        size_t len;
+        if (ksm_tls_seal(c, &b, 1, &enc, &len) == 0) {
+            b = uv_buf_init(enc, (unsigned)len);
+            uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+            free(enc);
+        }
+        return;
+    }
+    uv_try_write((uv_stream_t *)&c->tcp, &b, 1);   /* 25 bytes into an empty socket buffer */
+}
+
+static int on_headers_complete(llhttp_t *p)
+{
+    struct ksm_conn *c = of(p);
+    struct ksm_req *r = c->req;
+    r->method = llhttp_get_method(p);
+    r->method_name = llhttp_method_name((llhttp_method_t)r->method);
+    r->headers = c->hdrs;
+    r->nheaders = c->nhdrs;
+    c->keep_alive = llhttp_should_keep_alive(p);
+    if (split_target(r)) {
+        r->err = KSM_E_BAD_REQUEST;
+        r->err_detail = "the request target is malformed";
+        return -1;
+    }
+    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > conf(c)->max_body_bytes) {
+        r->err = KSM_E_TOO_LARGE;
+        r->err_detail = "the body exceeds the limit";
+        return -1;
+    }
+    const char *expect = ksm_req_header(r, "expect");
+    if (expect && !strcasecmp(expect, "100-continue"))
+        send_continue(c);
+    c->state = CS_BODY;
+    arm(c, conf(c)->body_timeout_ms);
+    return 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t len)
+{
+    struct ksm_conn *c = of(p);
+    struct ksm_req *r = c->req;
+    if (r->body.len + len > conf(c)->max_body_bytes) {
+        r->err = KSM_E_TOO_LARGE;
+        r->err_detail = "the body exceeds the limit";
+        return -1;
+    }
+    ksm_buf_append(&r->body, at, len);
+    return 0;
+}
+
+static int on_message_complete(llhttp_t *p)
+{
+    struct ksm_conn *c = of(p);
+    c->state = CS_BUSY;
+    uv_timer_stop(&c->timer);
+    return HPE_PAUSED;
+}
+
+static void settings_init(void)
+{
+    llhttp_settings_init(&settings);
+    settings.on_message_begin = on_message_begin;
+    settings.on_url = on_url;
+    settings.on_url_complete = on_url_complete;
+    settings.on_header_field = on_header_field;
+    settings.on_header_value = on_header_value;
+    settings.on_header_value_complete = on_header_value_complete;
+    settings.on_headers_complete = on_headers_complete;
+    settings.on_body = on_body;
+    settings.on_message_complete = on_message_complete;
+}
+
+/* ---- parsing --------------------------------------------------------------------------------- */
+
+/* A protocol error: the application still sees the request (to audit and render it), then the
+ * connection closes after the response. */
+static void conn_reject(struct ksm_conn *c, enum ksm_err e, const char *detail)
+{
+    if (!c->req)
+        req_new(c);
+    if (c->req->err == KSM_E_OK) {
+        c->req->err = e;
+        c->req->err_detail = detail;
+    }
+    c->failed = true;
+    c->state = CS_BUSY;
+    uv_timer_stop(&c->timer);
+    c->w->server->o.handler(c->req);
+}
+
+static void stash(struct ksm_conn *c, const char *p, size_t n)
+{
+    if (n)
+        ksm_buf_append(&c->pending, p, n);
+}
+
+void ksm_conn_feed(struct ksm_conn *c, const char *data, size_t n)
+{
+    if (c->state == CS_IDLE) {
+        c->state = CS_HEADERS;
+        memset(&c->ps, 0, sizeof c->ps);
+        arm(c, conf(c)->header_timeout_ms);
+        req_new(c);
+    }
+    if (!c->ps.done && ksm_prescan_feed(&c->ps, data, n) >= 0) {
+        conn_reject(c, KSM_E_BAD_REQUEST, "bare CR or folded header line");
+        return;
+    }
+    llhttp_errno_t e = llhttp_execute(&c->parser, data, n);
+    if (e == HPE_OK)
+        return;
+    if (e == HPE_PAUSED) {
+        const char *stop = llhttp_get_error_pos(&c->parser);
+        llhttp_resume(&c->parser);
+        stash(c, stop, n - (size_t)(stop - data));
+        c->w->server->o.handler(c->req);
+        return;
+    }
+    conn_reject(c, KSM_E_BAD_REQUEST, llhttp_get_error_reason(&c->parser));
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    struct ksm_conn *c = h->data;
+    struct ksm_wctx *wc = wctx(c);
+    *buf = uv_buf_init(wc->rbuf, sizeof wc->rbuf);
+}
+
+/* Plaintext bytes: parse them, or hold them while a request is in the application. */
+static void deliver(struct ksm_conn *c, const char *p, size_t n)
+{
+    if (c->state == CS_BUSY || c->state == CS_WRITING) {
+        stash(c, p, n);
+        if (c->pending.len > PENDING_MAX && c->reading) {
+            uv_read_stop((uv_stream_t *)&c->tcp);
+            c->reading = false;
+        }
+        return;
+    }
+    conn_feed(c, p, n);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct ksm_conn *c = s->data;
+    if (nread == 0)
+        return;
+    if (nread < 0) {
+        uv_read_stop(s);
+        c->reading = false;
+        if (c->state == CS_BUSY || c->state == CS_WRITING)
+            c->close_after = true;   /* answer what we have, then close */
+        else
+            conn_close(c);
+        return;
+    }
+    if (c->ssl) {
+        if (ksm_tls_on_read(c, buf->base, (size_t)nread, deliver) && !c->closed) {
+            if (c->state == CS_BUSY || c->state == CS_WRITING)
+                c->close_after = true;
+            else
+                conn_close(c);
+        }
+        return;
+    }
+    deliver(c, buf->base, (size_t)nread);
+}
+
+static void start_reading(struct ksm_conn *c)
+{
+    if (!c->reading && !c->closed && !c->close_after) {
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+        c->reading = true;
+    }
+}
+
+/* ---- responses ------------------------------------------------------------------------------- */
+
+static const char *reason(int status)
+{
+    static const struct {
+        int s;
+        const char *r;
+    } tab[] = {{200, "OK"}, {201, "Created"}, {202, "Accepted"}, {204, "No Content"},
+               {206, "Partial Content"}, {304, "Not Modified"}, {400, "Bad Request"},
+               {401, "Unauthorized"}, {403, "Forbidden"}, {404, "Not Found"},
+               {405, "Method Not Allowed"}, {408, "Request Timeout"}, {409, "Conflict"},
+               {411, "Length Required"}, {412, "Precondition Failed"}, {413, "Content Too Large"},
+               {415, "Unsupported Media Type"}, {429, "Too Many Requests"},
+               {431, "Request Header Fields Too Large"}, {500, "Internal Server Error"},
+               {502, "Bad Gateway"}, {503, "Service Unavailable"}, {504, "Gateway Timeout"}};
+    for (size_t i = 0; i < KSM_NELEM(tab); i++)
+        if (tab[i].s == status)
+            return tab[i].r;
+    return "Unknown";
+}
+
+static const char *http_date(struct ksm_wctx *wc)
+{
+    int64_t now = ksm_now_ms() / 1000;
+    if (now != wc->date_sec) {
+        time_t t = (time_t)now;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(wc->date, sizeof wc->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        wc->date_sec = now;
+    }
+    return wc->date;
+}
+
+static void finish_request(struct ksm_conn *c)
+{
+    struct ksm_req *r = c->req;
+    ksm_metrics_request(r->route_index, r->status, ksm_mono_ns() - r->start_ns);
+    ksm_buf_free(&r->body);
+    ksm_buf_free(&r->resp);
+    c->req = NULL;
+    ksm_arena_reset(c->arena);
+}
+
+void ksm_conn_recycle(struct ksm_conn *c)
+{
+    finish_request(c);
+    c->state = CS_IDLE;
+    arm(c, conf(c)->idle_timeout_ms);
+    start_reading(c);
+    if (c->pending.len) {
+        /* pipelined bytes that arrived while the previous request was in the application */
+        struct ksm_buf p = c->pending;
+        c->pending = (struct ksm_buf)KSM_BUF_INIT;
+        conn_feed(c, p.data, p.len);
+        ksm_buf_free(&p);
+    }
+}
+
+static void after_write(uv_write_t *wr, int status)
+{
+    struct ksm_conn *c = wr->data;
+    free(c->tls_out);
+    c->tls_out = NULL;
+    if (status < 0 || c->close_after || c->failed || !c->keep_alive || wctx(c)->draining) {
+        finish_request(c);
+        conn_close(c);
+        return;
+    }
+    ksm_conn_recycle(c);
+}
+
+static void build_head(struct ksm_req *r, struct ksm_conn *c, struct ksm_buf *h, size_t body_len)
+{
+    bool close = c->close_after || c->failed || !c->keep_alive || wctx(c)->draining;
+    ksm_buf_printf(h, "HTTP/1.1 %d %s\r\nDate: %s\r\nx-request-id: %s\r\n", r->status,
+                   reason(r->status), http_date(wctx(c)), r->id);
+    if (r->content_type)
+        ksm_buf_printf(h, "Content-Type: %s\r\n", r->content_type);
+    if (r->status != 204 && r->status != 304)
+        ksm_buf_printf(h, "Content-Length: %zu\r\n", body_len);
+    for (int i = 0; i < r->nresp_headers; i++)
+        ksm_buf_printf(h, "%s: %s\r\n", r->resp_headers[i].name, r->resp_headers[i].value);
+    if (close)
+        ksm_buf_puts(h, "Connection: close\r\n");
+    ksm_buf_puts(h, "\r\n");
+}
+
+void ksm_req_send(struct ksm_req *r)
+{
+    struct ksm_conn *c = r->conn;
+    if (r->status == 0)
+        r->status = ksm_err_status(r->err);
+    struct ksm_buf head = KSM_BUF_INIT;
+    bool no_body = r->method == HTTP_HEAD || r->status == 204 || r->status == 304;
+    build_head(r, c, &head, r->resp.len);
+    char *h = ksm_arena_strndup(r->arena, head.data, head.len);
+    c->wbufs[0] = uv_buf_init(h, (unsigned)head.len);
+    c->wbufs[1] = uv_buf_init(r->resp.data, no_body ? 0 : (unsigned)r->resp.len);
+    ksm_buf_free(&head);
+    c->state = CS_WRITING;
+    arm(c, conf(c)->idle_timeout_ms);
+    c->wreq.data = c;
+    int nb = c->wbufs[1].len ? 2 : 1;
+    if (c->ssl) {
+        size_t len;
+        if (ksm_tls_seal(c, c->wbufs, nb, &c->tls_out, &len)) {
+            after_write(&c->wreq, -1);
+            return;
+        }
+        c->wbufs[0] = uv_buf_init(c->tls_out, (unsigned)len);
+        nb = 1;
+    }
+    if (c->closed || uv_write(&c->wreq, (uv_stream_t *)&c->tcp, c->wbufs, (unsigned)nb, after_write))
+        after_write(&c->wreq, -1);
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------------- */
+
+static void on_closed(uv_handle_t *h)
+{
+    struct ksm_conn *c = h->data;
+    if (--c->open_handles > 0)
+        return;   /* libuv does not promise the order: free after both the socket and the timer */
+    ksm_arena_destroy(c->arena);
+    SSL_free(c->ssl);
+    free(c->tls_out);
+    ksm_buf_free(&c->pending);
+    ksm_buf_free(&c->hname);
+    ksm_buf_free(&c->hval);
+    free(c);
+}
+
+void ksm_conn_close(struct ksm_conn *c)
+{
+    if (c->closed)
+        return;
+    struct ksm_wctx *wc = wctx(c);
+    c->closed = true;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        wc->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    ksm_metrics_conn_open(-1);
+    uv_timer_stop(&c->timer);
+    c->open_handles = 2;
+    uv_close((uv_handle_t *)&c->tcp, on_closed);
+    uv_close((uv_handle_t *)&c->timer, on_closed);
+}
+
+struct ksm_conn *ksm_conn_new(struct ksm_wctx *wc)
+{
+    uv_once(&settings_once, settings_init);
+    struct ksm_conn *c = ksm_xcalloc(1, sizeof *c);
+    c->w = &wc->w;
+    uv_tcp_init(&wc->w.loop, &c->tcp);
+    uv_timer_init(&wc->w.loop, &c->timer);
+    c->tcp.data = c->timer.data = c;
+    c->arena = ksm_arena_create(8192);
+    c->next = wc->conns;
+    if (wc->conns)
+        wc->conns->prev = c;
+    wc->conns = c;
+    ksm_metrics_conn_open(+1);
+    llhttp_init(&c->parser, HTTP_REQUEST, &settings);
+    c->parser.data = c;
+    c->state = CS_IDLE;
+    return c;
+}
+
+void ksm_conn_accept(struct ksm_wctx *wc, uv_stream_t *listener)
+{
+    struct ksm_conn *c = ksm_conn_new(wc);
+    if (uv_accept(listener, (uv_stream_t *)&c->tcp) || wc->draining) {
+        conn_close(c);
+        return;
+    }
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_INET6)
+            uv_ip6_name((struct sockaddr_in6 *)&ss, c->peer, sizeof c->peer);
+        else
+            uv_ip4_name((struct sockaddr_in *)&ss, c->peer, sizeof c->peer);
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    if (wc->w.server->tls && ksm_tls_conn_start(c, wc->w.server->tls)) {
+        conn_close(c);
+        return;
+    }
+    arm(c, conf(c)->idle_timeout_ms);
+    start_reading(c);
+}
+
+void ksm_conn_drain_all(struct ksm_wctx *wc)
+{
+    for (struct ksm_conn *c = wc->conns, *n; c; c = n) {
+        n = c->next;
+        if (c->state == CS_IDLE)
+            conn_close(c);
+        else
+            c->close_after = true;
+    }
+}
