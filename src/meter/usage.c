@@ -1,0 +1,187 @@
+/* usage.c — the usage sink on the metadata store: one row per idempotency key in usage_records.
+ *
+ * A record is one autocommitted INSERT, so it is on disk when ksm_usage_record returns (the store runs
+ * WAL with synchronous=FULL). A retry with the same key inserts nothing; the stored row is compared
+ * with the retry so that a key reused for different usage is refused rather than silently dropped —
+ * that would under-bill, or hide a caller's bug. Rows are never updated, so the comparison needs no
+ * transaction. */
+#include "meter/usage.h"
+#include "core/log.h"
+#include "core/util.h"
+
+#include <string.h>
+
+#define MAX_FIELD 256   /* ids, names and keys: generous, but bounded so a row stays small */
+#define MAX_RESOURCE 1024
+
+static const struct ksm_migration usage_migrations[] = {
+    {"usage", 1,
+     "CREATE TABLE usage_records("
+     " id INTEGER PRIMARY KEY,"
+     " tenant TEXT NOT NULL,"
+     " project TEXT,"
+     " service TEXT NOT NULL,"
+     " meter TEXT NOT NULL,"
+     " quantity INTEGER NOT NULL CHECK(quantity >= 0),"
+     " time_ms INTEGER NOT NULL,"
+     " idempotency_key TEXT UNIQUE NOT NULL,"
+     " request_id TEXT,"
+     " resource TEXT,"
+     " recorded_ms INTEGER NOT NULL);"
+     "CREATE INDEX usage_records_tenant_time ON usage_records(tenant, time_ms);"},
+};
+
+void ksm_usage_register_schema(void)
+{
+    ksm_db_register(usage_migrations, (int)KSM_NELEM(usage_migrations));
+}
+
+static bool field_ok(const char *s, bool required, size_t max)
+{
+    if (!s)
+        return !required;
+    size_t n = strlen(s);
+    return (n > 0 || !required) && n <= max && ksm_utf8_valid(s, n);
+}
+
+static bool rec_valid(const struct ksm_usage_rec *rec)
+{
+    return field_ok(rec->tenant, true, MAX_FIELD) && field_ok(rec->project, false, MAX_FIELD) &&
+           field_ok(rec->service, true, MAX_FIELD) && field_ok(rec->meter, true, MAX_FIELD) &&
+           field_ok(rec->idempotency_key, true, MAX_FIELD) &&
+           field_ok(rec->request_id, false, MAX_FIELD) &&
+           field_ok(rec->resource, false, MAX_RESOURCE) && rec->quantity >= 0 && rec->time_ms >= 0;
+}
+
+/* NULL and "" are the same absence for the optional fields. */
+static const char *opt(const char *s) { return s && *s ? s : NULL; }
+
+static bool same_text(sqlite3_stmt *st, int col, const char *s)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    if (!t || !opt(s))
+        return !t && !opt(s);
+    return !strcmp((const char *)t, s);
+}
+
+/* The row stored under rec's key says the same usage. The request id is left out on purpose: a
+ * client's retry arrives as a new request, and the stored row keeps naming the first audit record.
+ * time_ms 0 means "now", which a retry cannot repeat, so it is compared only when given. */
+static enum ksm_err check_repeat(struct ksm_db *db, const struct ksm_usage_rec *rec)
+{
+    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT tenant, project, service, meter, quantity, time_ms,"
+                                          " resource FROM usage_records WHERE idempotency_key = ?");
+    ksm_db_bind_text(st, 1, rec->idempotency_key);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        ksm_error("usage: key conflict but no row: %s", sqlite3_errmsg(db->h));
+        sqlite3_reset(st);
+        return KSM_E_INTERNAL;
+    }
+    bool same = same_text(st, 0, rec->tenant) && same_text(st, 1, rec->project) &&
+                same_text(st, 2, rec->service) && same_text(st, 3, rec->meter) &&
+                sqlite3_column_int64(st, 4) == rec->quantity &&
+                (rec->time_ms == 0 || sqlite3_column_int64(st, 5) == rec->time_ms) &&
+                same_text(st, 6, rec->resource);
+    sqlite3_reset(st);
+    return same ? KSM_E_OK : KSM_E_CONFLICT;
+}
+
+enum ksm_err ksm_usage_record(struct ksm_db *db, const struct ksm_usage_rec *rec)
+{
+    if (!rec || !rec_valid(rec))
+        return KSM_E_INVALID_ARGUMENT;
+    int64_t now = ksm_now_ms();
+    sqlite3_stmt *st = ksm_db_prepare(db,
+        "INSERT OR IGNORE INTO usage_records(tenant, project, service, meter, quantity, time_ms,"
+        " idempotency_key, request_id, resource, recorded_ms) VALUES(?,?,?,?,?,?,?,?,?,?)");
+    ksm_db_bind_text(st, 1, rec->tenant);
+    ksm_db_bind_text(st, 2, opt(rec->project));
+    ksm_db_bind_text(st, 3, rec->service);
+    ksm_db_bind_text(st, 4, rec->meter);
+    sqlite3_bind_int64(st, 5, rec->quantity);
+    sqlite3_bind_int64(st, 6, rec->time_ms ? rec->time_ms : now);
+    ksm_db_bind_text(st, 7, rec->idempotency_key);
+    ksm_db_bind_text(st, 8, opt(rec->request_id));
+    ksm_db_bind_text(st, 9, opt(rec->resource));
+    sqlite3_bind_int64(st, 10, now);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        ksm_error("usage: insert: %s", sqlite3_errmsg(db->h));
+        return KSM_E_INTERNAL;
+    }
+    if (sqlite3_changes(db->h) == 0)
+        return check_repeat(db, rec);
+    return KSM_E_OK;
+}
+
+/* ---- queries ------------------------------------------------------------------------------------ */
+
+/* Two statements so the common per-tenant query can use the (tenant, time_ms) index; an
+ * "?2 IS NULL OR tenant = ?2" would hide it from the planner. The other filters are narrow enough
+ * to check row by row. Order is by id: the order records were made, which pagination needs. */
+#define USAGE_COLS \
+    "SELECT id, tenant, project, service, meter, quantity, time_ms, idempotency_key, request_id," \
+    " resource FROM usage_records "
+#define USAGE_REST \
+    " AND (?3 IS NULL OR project = ?3) AND (?4 IS NULL OR service = ?4)"  \
+    " AND (?5 IS NULL OR meter = ?5) AND (?6 = 0 OR time_ms >= ?6)"      \
+    " AND (?7 = 0 OR time_ms < ?7) ORDER BY id LIMIT ?8"
+
+static const char sql_tenant[] = USAGE_COLS "WHERE id > ?1 AND tenant = ?2" USAGE_REST;
+static const char sql_all[] = USAGE_COLS "WHERE id > ?1 AND ?2 IS NULL" USAGE_REST;
+
+static json_t *text_or_null(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    return t ? json_string((const char *)t) : json_null();
+}
+
+static json_t *row_json(sqlite3_stmt *st)
+{
+    char when[32];
+    ksm_rfc3339_ms(sqlite3_column_int64(st, 6), when);
+    return json_pack("{s:I, s:o, s:o, s:o, s:o, s:I, s:s, s:o, s:o, s:o}",
+                     "id", (json_int_t)sqlite3_column_int64(st, 0),
+                     "tenant", text_or_null(st, 1), "project", text_or_null(st, 2),
+                     "service", text_or_null(st, 3), "meter", text_or_null(st, 4),
+                     "quantity", (json_int_t)sqlite3_column_int64(st, 5),
+                     "time", when,
+                     "idempotency_key", text_or_null(st, 7), "request_id", text_or_null(st, 8),
+                     "resource", text_or_null(st, 9));
+}
+
+enum ksm_err ksm_usage_query(struct ksm_db *db, const struct ksm_usage_filter *f, json_t *out,
+                             int64_t *last_id)
+{
+    int limit = f->limit <= 0 ? 100 : f->limit > 1000 ? 1000 : f->limit;
+    sqlite3_stmt *st = ksm_db_prepare(db, opt(f->tenant) ? sql_tenant : sql_all);
+    sqlite3_bind_int64(st, 1, f->after_id > 0 ? f->after_id : 0);
+    ksm_db_bind_text(st, 2, opt(f->tenant));
+    ksm_db_bind_text(st, 3, opt(f->project));
+    ksm_db_bind_text(st, 4, opt(f->service));
+    ksm_db_bind_text(st, 5, opt(f->meter));
+    sqlite3_bind_int64(st, 6, f->since_ms);
+    sqlite3_bind_int64(st, 7, f->until_ms);
+    sqlite3_bind_int(st, 8, limit);
+    enum ksm_err e = KSM_E_OK;
+    int rc;
+    if (last_id)
+        *last_id = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *o = row_json(st);
+        if (!o || json_array_append_new(out, o)) {
+            e = KSM_E_INTERNAL;
+            goto fail;
+        }
+        if (last_id)
+            *last_id = sqlite3_column_int64(st, 0);
+    }
+    if (rc != SQLITE_DONE) {
+        ksm_error("usage: query: %s", sqlite3_errmsg(db->h));
+        e = KSM_E_INTERNAL;
+    }
+fail:
+    sqlite3_reset(st);
+    return e;
+}

@@ -1,0 +1,228 @@
+/* test_usage.c — the usage sink on a temporary SQLite file: records, idempotent and conflicting
+ * repeats, validation, query filters and pagination, and records surviving close and reopen. */
+#include "check.h"
+#include "core/db.h"
+#include "core/util.h"
+#include "meter/usage.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/ksm_test_usage_XXXXXX";
+static char path[64];
+
+static struct ksm_usage_rec rec(const char *tenant, const char *meter, int64_t q, int64_t t,
+                                const char *key)
+{
+    return (struct ksm_usage_rec){.tenant = tenant, .project = "prj_1", .service = "ai",
+                                  .meter = meter, .quantity = q, .time_ms = t,
+                                  .idempotency_key = key, .request_id = "req_1",
+                                  .resource = "model-a"};
+}
+
+static json_t *query(struct ksm_db *db, struct ksm_usage_filter f, int64_t *last)
+{
+    json_t *a = json_array();
+    enum ksm_err e = ksm_usage_query(db, &f, a, last);
+    CHECK(e == KSM_E_OK);
+    return a;
+}
+
+static void test_record(struct ksm_db *db)
+{
+    struct ksm_usage_rec r = rec("tnt_a", "input_tokens", 120, 1000000, "k1");
+    CHECK(ksm_usage_record(db, &r) == KSM_E_OK);
+    /* the same again, even from a retry with a new request id: stored once */
+    r.request_id = "req_retry";
+    CHECK(ksm_usage_record(db, &r) == KSM_E_OK);
+    /* the same key for different usage is refused, whatever differs */
+    struct ksm_usage_rec c = rec("tnt_a", "input_tokens", 121, 1000000, "k1");
+    CHECK(ksm_usage_record(db, &c) == KSM_E_CONFLICT);
+    c = rec("tnt_b", "input_tokens", 120, 1000000, "k1");
+    CHECK(ksm_usage_record(db, &c) == KSM_E_CONFLICT);
+    c = rec("tnt_a", "output_tokens", 120, 1000000, "k1");
+    CHECK(ksm_usage_record(db, &c) == KSM_E_CONFLICT);
+    c = rec("tnt_a", "input_tokens", 120, 1000001, "k1");
+    CHECK(ksm_usage_record(db, &c) == KSM_E_CONFLICT);
+    c = rec("tnt_a", "input_tokens", 120, 1000000, "k1");
+    c.project = NULL;
+    CHECK(ksm_usage_record(db, &c) == KSM_E_CONFLICT);
+    c = rec("tnt_a", "input_tokens", 120, 1000000, "k1");
+    c.resource = "model-b";
+    CHECK(ksm_usage_record(db, &c) == KSM_E_CONFLICT);
+    /* time 0 ("now") cannot be repeated by a retry, so it is not compared */
+    c = rec("tnt_a", "input_tokens", 120, 0, "k1");
+    CHECK(ksm_usage_record(db, &c) == KSM_E_OK);
+    int64_t last = -1;
+    json_t *a = query(db, (struct ksm_usage_filter){0}, &last);
+    CHECK(json_array_size(a) == 1);
+    json_t *o = json_array_get(a, 0);
+    CHECK(json_integer_value(json_object_get(o, "id")) == last);
+    CHECK_STR(json_string_value(json_object_get(o, "tenant")), "tnt_a");
+    CHECK_STR(json_string_value(json_object_get(o, "project")), "prj_1");
+    CHECK_STR(json_string_value(json_object_get(o, "service")), "ai");
+    CHECK_STR(json_string_value(json_object_get(o, "meter")), "input_tokens");
+    CHECK(json_integer_value(json_object_get(o, "quantity")) == 120);
+    CHECK_STR(json_string_value(json_object_get(o, "time")), "1970-01-01T00:16:40.000Z");
+    CHECK_STR(json_string_value(json_object_get(o, "idempotency_key")), "k1");
+    CHECK_STR(json_string_value(json_object_get(o, "request_id")), "req_1");
+    CHECK_STR(json_string_value(json_object_get(o, "resource")), "model-a");
+    json_decref(a);
+
+    /* optional fields absent: null in JSON; time 0 is now */
+    struct ksm_usage_rec m = {.tenant = "tnt_a", .service = "admin", .meter = "api_calls",
+                              .quantity = 0, .idempotency_key = "k2"};
+    int64_t before = ksm_now_ms();
+    CHECK(ksm_usage_record(db, &m) == KSM_E_OK);
+    CHECK(ksm_usage_record(db, &m) == KSM_E_OK);
+    a = query(db, (struct ksm_usage_filter){.meter = "api_calls"}, &last);
+    CHECK(json_array_size(a) == 1);
+    o = json_array_get(a, 0);
+    CHECK(json_is_null(json_object_get(o, "project")));
+    CHECK(json_is_null(json_object_get(o, "request_id")));
+    CHECK(json_is_null(json_object_get(o, "resource")));
+    int64_t t;
+    CHECK(ksm_parse_rfc3339(json_string_value(json_object_get(o, "time")), &t) == 0);
+    CHECK(t >= before - 1 && t <= ksm_now_ms());
+    json_decref(a);
+}
+
+static void test_validation(struct ksm_db *db)
+{
+    struct ksm_usage_rec ok = rec("tnt_v", "m", 1, 5, "v1"), r;
+    r = ok, r.tenant = NULL;
+    CHECK(ksm_usage_record(db, &r) == KSM_E_INVALID_ARGUMENT);
+    r = ok, r.tenant = "";
+    CHECK(ksm_usage_record(db, &r) == KSM_E_INVALID_ARGUMENT);
+    r = ok, r.service = NULL;
+    CHECK(ksm_usage_record(db, &r) == KSM_E_INVALID_ARGUMENT);
+    r = ok, r.meter = "";
+    CHECK(ksm_usage_record(db, &r) == KSM_E_INVALID_ARGUMENT);
+    r = ok, r.idempotency_key = NULL;
+    CHECK(ksm_usage_record(db, &r) == KSM_E_INVALID_ARGUMENT);
+    r = ok, r.quantity = -1;
+    CHECK(ksm_usage_record(db, &r) == KSM_E_INVALID_ARGUMENT);
+    r = ok, r.time_ms = -5;
+    CHECK(ksm_usage_record(db, &r) == KSM_E_INVALID_ARGUMENT);
+    r = ok, r.resource = "bad \xff utf-8";
+    CHECK(ksm_usage_record(db, &r) == KSM_E_INVALID_ARGUMENT);
+    r = ok, r.project = "\xc0\xaf";
+    CHECK(ksm_usage_record(db, &r) == KSM_E_INVALID_ARGUMENT);
+    char big[400];
+    memset(big, 'k', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    r = ok, r.idempotency_key = big;
+    CHECK(ksm_usage_record(db, &r) == KSM_E_INVALID_ARGUMENT);
+    CHECK(ksm_usage_record(db, NULL) == KSM_E_INVALID_ARGUMENT);
+    int64_t last;
+    json_t *a = query(db, (struct ksm_usage_filter){.tenant = "tnt_v"}, &last);
+    CHECK(json_array_size(a) == 0 && last == 0);
+    json_decref(a);
+    /* Japanese resource names are fine */
+    r = ok, r.resource = "霞-バケット";
+    CHECK(ksm_usage_record(db, &r) == KSM_E_OK);
+}
+
+static void test_query(struct ksm_db *db)
+{
+    /* 25 records for tnt_q at times 100, 200, ... across two meters and two projects */
+    char key[32];
+    for (int i = 0; i < 25; i++) {
+        snprintf(key, sizeof key, "q%d", i);
+        struct ksm_usage_rec r = rec("tnt_q", i % 2 ? "output_tokens" : "input_tokens", i,
+                                     (int64_t)(i + 1) * 100, key);
+        r.project = i < 10 ? "prj_x" : "prj_y";
+        CHECK(ksm_usage_record(db, &r) == KSM_E_OK);
+    }
+    int64_t last;
+    json_t *a = query(db, (struct ksm_usage_filter){.tenant = "tnt_q"}, &last);
+    CHECK(json_array_size(a) == 25);
+    CHECK(json_integer_value(json_object_get(json_array_get(a, 0), "quantity")) == 0);   /* oldest */
+    json_decref(a);
+    a = query(db, (struct ksm_usage_filter){.tenant = "tnt_q", .meter = "output_tokens"}, &last);
+    CHECK(json_array_size(a) == 12);
+    json_decref(a);
+    a = query(db, (struct ksm_usage_filter){.tenant = "tnt_q", .project = "prj_x"}, &last);
+    CHECK(json_array_size(a) == 10);
+    json_decref(a);
+    a = query(db, (struct ksm_usage_filter){.service = "ai", .project = "prj_y"}, &last);
+    CHECK(json_array_size(a) == 15);
+    json_decref(a);
+    a = query(db, (struct ksm_usage_filter){.tenant = "tnt_q", .service = "storage"}, &last);
+    CHECK(json_array_size(a) == 0);
+    json_decref(a);
+    /* since is inclusive, until exclusive */
+    a = query(db, (struct ksm_usage_filter){.tenant = "tnt_q", .since_ms = 300, .until_ms = 800}, &last);
+    CHECK(json_array_size(a) == 5);
+    CHECK(json_integer_value(json_object_get(json_array_get(a, 0), "quantity")) == 2);
+    CHECK(json_integer_value(json_object_get(json_array_get(a, 4), "quantity")) == 6);
+    json_decref(a);
+    /* pages of 10: 10, 10, 5, then nothing; ids strictly increase and nothing repeats */
+    int64_t after = 0, prev = 0;
+    size_t total = 0, sizes[4];
+    for (int page = 0; page < 4; page++) {
+        a = query(db, (struct ksm_usage_filter){.tenant = "tnt_q", .limit = 10, .after_id = after},
+                  &last);
+        sizes[page] = json_array_size(a);
+        for (size_t i = 0; i < json_array_size(a); i++) {
+            int64_t id = json_integer_value(json_object_get(json_array_get(a, i), "id"));
+            CHECK(id > prev);
+            prev = id;
+        }
+        total += json_array_size(a);
+        if (json_array_size(a))
+            after = last;
+        json_decref(a);
+    }
+    CHECK(sizes[0] == 10 && sizes[1] == 10 && sizes[2] == 5 && sizes[3] == 0);
+    CHECK(total == 25);
+    /* the limit defaults to 100 and stops at 1000 */
+    for (int i = 0; i < 1100; i++) {
+        snprintf(key, sizeof key, "bulk%d", i);
+        struct ksm_usage_rec r = rec("tnt_bulk", "m", 1, 1, key);
+        CHECK(ksm_usage_record(db, &r) == KSM_E_OK);
+    }
+    a = query(db, (struct ksm_usage_filter){.tenant = "tnt_bulk"}, &last);
+    CHECK(json_array_size(a) == 100);
+    json_decref(a);
+    a = query(db, (struct ksm_usage_filter){.tenant = "tnt_bulk", .limit = 5000}, &last);
+    CHECK(json_array_size(a) == 1000);
+    json_decref(a);
+}
+
+static void test_reopen(struct ksm_db *db)
+{
+    char err[256];
+    ksm_db_close(db);
+    CHECK(ksm_db_open(db, path, err, sizeof err) == 0);
+    int64_t last;
+    json_t *a = query(db, (struct ksm_usage_filter){.tenant = "tnt_a"}, &last);
+    CHECK(json_array_size(a) == 2);
+    json_decref(a);
+    /* the key is still remembered */
+    struct ksm_usage_rec r = rec("tnt_a", "input_tokens", 120, 1000000, "k1");
+    CHECK(ksm_usage_record(db, &r) == KSM_E_OK);
+    r.quantity = 1;
+    CHECK(ksm_usage_record(db, &r) == KSM_E_CONFLICT);
+}
+
+int main(void)
+{
+    char err[256];
+    struct ksm_db db;
+    if (!mkdtemp(dir))
+        return 1;
+    snprintf(path, sizeof path, "%s/meta.db", dir);
+    ksm_usage_register_schema();
+    ksm_usage_register_schema();   /* registering twice is harmless */
+    CHECK(ksm_db_open(&db, path, err, sizeof err) == 0);
+    test_record(&db);
+    test_validation(&db);
+    test_query(&db);
+    test_reopen(&db);
+    ksm_db_close(&db);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+    return CHECK_DONE();
+}
