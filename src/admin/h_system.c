@@ -68,5 +68,5 @@ enum ksm_err ksm_h_whoami(struct ksm_req *r)
 
 enum ksm_err ksm_h_roles(struct ksm_req *r)
 {
-    return ksm_reply_json(r, 200, json_pack("{s:o}", "items", ksm_iam_roles_json()));
+    return ksm_reply_json(r, 200, ksm_iam_roles_json());   /* already {"items":[...]} */
 }

@@ -1,0 +1,222 @@
+/* commands.c — the CLI's command table: one row per command with its handler, its arguments and
+ * flags, and its usage line. Dispatch, argument checking and help all read the same rows, so a
+ * command cannot exist without help or accept a flag its row does not declare. */
+#include <string.h>
+
+#include "cli.h"
+
+/* Accepted by every command; resolved by context.c. */
+static const char global_flags[] = "endpoint token token-file output help";
+
+#define PAGE "limit cursor all"
+#define AUDIT_FILTERS "since until tenant principal action"
+
+const struct kc_cmd kc_commands[] = {
+    {"tenant", "create", kc_tenant_create, 0, "kind name corporate-number", "",
+     "tenant create --kind K --name N --corporate-number C",
+     "create a tenant (法人番号: 13 digits)"},
+    {"tenant", "list", kc_tenant_list, 0, "", "", "tenant list", "list the tenants you may see"},
+    {"tenant", "get", kc_tenant_get, 1, "", "", "tenant get ID", "show a tenant"},
+    {"tenant", "update", kc_tenant_update, 1, "", "name kind",
+     "tenant update ID [--name N] [--kind K]", "rename a tenant or change its kind"},
+    {"tenant", "suspend", kc_tenant_suspend, 1, "", "", "tenant suspend ID",
+     "suspend a tenant (its principals get 403; data stays)"},
+    {"tenant", "resume", kc_tenant_resume, 1, "", "", "tenant resume ID",
+     "resume a suspended tenant"},
+
+    {"project", "create", kc_project_create, 0, "tenant name environment", "description",
+     "project create --tenant T --name N --environment prod|staging|dev [--description D]",
+     "create a project (情報システム)"},
+    {"project", "list", kc_project_list, 0, "tenant", "", "project list --tenant T",
+     "list a tenant's projects"},
+    {"project", "get", kc_project_get, 1, "", "", "project get ID", "show a project"},
+    {"project", "update", kc_project_update, 1, "", "name environment description",
+     "project update ID [--name N] [--environment E] [--description D]", "update a project"},
+    {"project", "delete", kc_project_delete, 1, "", "", "project delete ID",
+     "delete an empty project"},
+
+    {"user", "create", kc_user_create, 0, "tenant name email", "",
+     "user create --tenant T --name N --email E", "create a user"},
+    {"user", "list", kc_user_list, 0, "tenant", "", "user list --tenant T",
+     "list a tenant's users"},
+    {"user", "get", kc_user_get, 1, "", "", "user get ID", "show a user"},
+    {"user", "update", kc_user_update, 1, "", "name email", "user update ID [--name N] [--email E]",
+     "change a user's name or email"},
+    {"user", "disable", kc_user_disable, 1, "", "", "user disable ID", "disable a user"},
+    {"user", "enable", kc_user_enable, 1, "", "", "user enable ID", "re-enable a disabled user"},
+    {"user", "delete", kc_user_delete, 1, "", "", "user delete ID",
+     "delete a user (revokes its keys)"},
+
+    {"group", "create", kc_group_create, 0, "tenant name", "", "group create --tenant T --name N",
+     "create a group"},
+    {"group", "list", kc_group_list, 0, "tenant", "", "group list --tenant T",
+     "list a tenant's groups"},
+    {"group", "get", kc_group_get, 1, "", "", "group get ID", "show a group and its members"},
+    {"group", "delete", kc_group_delete, 1, "", "", "group delete ID", "delete a group"},
+    {"group", "add-member", kc_group_add_member, 2, "", "", "group add-member GROUP USER",
+     "add a user to a group"},
+    {"group", "remove-member", kc_group_remove_member, 2, "", "", "group remove-member GROUP USER",
+     "remove a user from a group"},
+
+    {"role", "bind", kc_role_bind, 0, "principal role scope", "",
+     "role bind --principal P --role R --scope platform|tenant/ID|project/ID",
+     "bind a role to a user or group at a scope"},
+    {"role", "list", kc_role_list, 0, "", "scope principal",
+     "role list [--scope S] [--principal P]", "list role bindings"},
+    {"role", "get", kc_role_get, 1, "", "", "role get ID", "show a role binding"},
+    {"role", "unbind", kc_role_unbind, 1, "", "", "role unbind ID", "delete a role binding"},
+    {"roles", NULL, kc_roles, 0, "", "", "roles", "list roles and the permissions they grant"},
+
+    {"key", "create", kc_key_create, 0, "user", "kind project expires-at name",
+     "key create --user U [--kind api] [--project P] [--expires-at T] [--name N]",
+     "create an API key (the secret is shown once)"},
+    {"key", "list", kc_key_list, 0, "", "user tenant", "key list [--user U] [--tenant T]",
+     "list keys"},
+    {"key", "get", kc_key_get, 1, "", "", "key get ID", "show a key (never its secret)"},
+    {"key", "revoke", kc_key_revoke, 1, "", "", "key revoke ID", "revoke a key"},
+
+    {"audit", "query", kc_audit_query, 0, "", AUDIT_FILTERS " " PAGE,
+     "audit query [--since T] [--until T] [--tenant T] [--principal P] [--action A] [--limit N] "
+     "[--cursor C] [--all]",
+     "search the audit log, newest first"},
+    {"audit", "export", kc_audit_export, 0, "", AUDIT_FILTERS " out",
+     "audit export [--since T] [--until T] [--tenant T] [--principal P] [--action A] [--out FILE]",
+     "export matching records as JSON Lines (every page)"},
+    {"audit", "verify", kc_audit_verify, 1, "public-key", "", "audit verify DIR --public-key FILE",
+     "verify audit segments offline (exit 0 intact, 1 tampered)"},
+    {"audit", "public-key", kc_audit_public_key, 0, "", "out", "audit public-key [--out FILE]",
+     "fetch the Ed25519 key that signs the audit log (PEM)"},
+
+    {"usage", "list", kc_usage_list, 0, "", "tenant project service meter since until " PAGE,
+     "usage list [--tenant T] [--project P] [--service S] [--meter M] [--since T] [--until T] "
+     "[--limit N] [--cursor C] [--all]",
+     "list usage records"},
+
+    {"whoami", NULL, kc_whoami, 0, "", "", "whoami", "the calling principal and its bindings"},
+    {"routes", NULL, kc_routes, 0, "", "", "routes", "the admin API's route table"},
+    {"health", NULL, kc_health, 0, "", "", "health", "liveness of the daemon (GET /healthz)"},
+    {"ready", NULL, kc_ready, 0, "", "", "ready", "readiness of the daemon (GET /readyz)"},
+    {"metrics", NULL, kc_metrics, 0, "", "", "metrics", "Prometheus metrics (text)"},
+};
+
+const int kc_ncommands = (int)(sizeof kc_commands / sizeof kc_commands[0]);
+
+bool kc_noun_known(const char *noun)
+{
+    for (int i = 0; i < kc_ncommands; i++)
+        if (!strcmp(kc_commands[i].noun, noun))
+            return true;
+    return false;
+}
+
+const struct kc_cmd *kc_cmd_find(const struct kc_args *a, int *nwords)
+{
+    if (a->npos == 0)
+        return NULL;
+    for (int i = 0; i < kc_ncommands; i++) {
+        const struct kc_cmd *cmd = &kc_commands[i];
+        if (strcmp(cmd->noun, a->pos[0]))
+            continue;
+        if (!cmd->verb) {
+            *nwords = 1;
+            return cmd;
+        }
+        if (a->npos >= 2 && !strcmp(cmd->verb, a->pos[1])) {
+            *nwords = 2;
+            return cmd;
+        }
+    }
+    return NULL;
+}
+
+/* Is name one of the space-separated words in list? */
+static bool in_list(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        size_t len = strcspn(p, " ");
+        if (len == n && !strncmp(p, name, n))
+            return true;
+        p += len;
+        p += strspn(p, " ");
+    }
+    return false;
+}
+
+static int check_required(const struct kc_cmd *cmd, const struct kc_args *a)
+{
+    for (const char *p = cmd->required; *p;) {
+        size_t len = strcspn(p, " ");
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)len, p);
+        const char *v = kc_flag(a, name);
+        if (!v || !*v)
+            return kc_usage_err(cmd, "--%s is required", name);
+        p += len;
+        p += strspn(p, " ");
+    }
+    return 0;
+}
+
+int kc_cmd_check(const struct kc_cmd *cmd, const struct kc_args *a)
+{
+    for (int i = 0; i < a->nflags; i++) {
+        const char *name = a->flags[i].name;
+        if (!in_list(global_flags, name) && !in_list(cmd->required, name) &&
+            !in_list(cmd->optional, name))
+            return kc_usage_err(cmd, "unknown flag --%s", name);
+    }
+    if (a->npos < cmd->npos)
+        return kc_usage_err(cmd, "missing argument");
+    if (a->npos > cmd->npos)
+        return kc_usage_err(cmd, "unexpected argument '%s'", a->pos[cmd->npos]);
+    for (int i = 0; i < a->npos; i++)
+        if (!*a->pos[i])
+            return kc_usage_err(cmd, "empty argument");
+    return check_required(cmd, a);
+}
+
+void kc_help_cmd(FILE *f, const struct kc_cmd *cmd)
+{
+    fprintf(f, "usage: kasumi %s\n", cmd->usage);
+}
+
+static void help_row(FILE *f, const struct kc_cmd *cmd)
+{
+    fprintf(f, "  kasumi %s\n      %s\n", cmd->usage, cmd->summary);
+}
+
+static void help_globals(FILE *f)
+{
+    fputs(
+        "\nglobal flags (before or after the command):\n"
+        "  --endpoint URL      admin API base URL (env KASUMI_ENDPOINT; "
+        "default " KC_DEFAULT_ENDPOINT ")\n"
+        "  --token-file FILE   read the bearer token from FILE (env KASUMI_TOKEN_FILE)\n"
+        "  --token SECRET      the bearer token (env KASUMI_TOKEN; prefer a file: argv is "
+        "visible)\n"
+        "  --output table|json, -o   table (default) or the API's JSON as returned\n"
+        "  --help, -h          this help; 'kasumi NOUN --help' for one noun\n"
+        "\nexit status: 0 ok, 1 API error (or audit tampered), 2 usage error, 3 connection error\n",
+        f);
+}
+
+void kc_help_noun(FILE *f, const char *noun)
+{
+    fprintf(f, "usage:\n");
+    for (int i = 0; i < kc_ncommands; i++)
+        if (!strcmp(kc_commands[i].noun, noun))
+            help_row(f, &kc_commands[i]);
+    help_globals(f);
+}
+
+void kc_help_all(FILE *f)
+{
+    fputs("kasumi — command-line client of the kasumi admin API\n\nusage: kasumi COMMAND [ARGS] "
+          "[FLAGS]\n\ncommands:\n",
+          f);
+    for (int i = 0; i < kc_ncommands; i++)
+        help_row(f, &kc_commands[i]);
+    fputs("  kasumi help [NOUN]\n      this help\n", f);
+    help_globals(f);
+}
