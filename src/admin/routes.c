@@ -55,8 +55,8 @@ const struct ksm_route ksm_admin_routes[] = {
 
     {"POST", "/admin/v1/keys", ksm_h_key_create, NULL, BD, "key.create", MU | JB, "create an API key (the secret is shown once)"},
     {"GET", "/admin/v1/keys", ksm_h_key_list, NULL, AU, "key.list", 0, "list keys (?user=, ?tenant=)"},
-    {"GET", "/admin/v1/keys/{key}", ksm_h_key_get, "key.read", OB, "key.read", 0, "get a key (never its secret)"},
-    {"DELETE", "/admin/v1/keys/{key}", ksm_h_key_revoke, "key.revoke", OB, "key.revoke", MU, "revoke a key"},
+    {"GET", "/admin/v1/keys/{key}", ksm_h_key_get, NULL, AU, "key.read", 0, "get a key (never its secret); own keys or key.read"},
+    {"DELETE", "/admin/v1/keys/{key}", ksm_h_key_revoke, NULL, AU, "key.revoke", MU, "revoke a key; own keys or key.revoke"},
 
     {"GET", "/admin/v1/audit", ksm_h_audit_query, NULL, AU, "audit.query", 0, "search the audit log (?since,until,tenant,principal,action,cursor,limit)"},
     {"GET", "/admin/v1/audit/export", ksm_h_audit_export, NULL, AU, "audit.export", 0, "the same search as JSON Lines"},

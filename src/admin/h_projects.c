@@ -1,0 +1,95 @@
+/* h_projects.c — /admin/v1/tenants/{tenant}/projects and /admin/v1/projects/{project}. The
+ * dispatcher authorises at the tenant (create, list) or the project (get, update, delete). */
+#include "admin/handlers.h"
+#include "admin/reqjson.h"
+#include "core/util.h"
+#include "iam/iam.h"
+
+#define DB(r) (&(r)->worker->db)
+
+static enum ksm_err reply_project(struct ksm_req *r, int status, enum ksm_err e, json_t *pj,
+                                  const char *why)
+{
+    if (e != KSM_E_OK)
+        return ksm_fail_why(r, e, why);
+    const char *id = json_string_value(json_object_get(pj, "id"));
+    ksm_req_audit(r, json_string_value(json_object_get(pj, "tenant")), id, id);
+    return ksm_reply_json(r, status, pj);
+}
+
+enum ksm_err ksm_h_project_create(struct ksm_req *r)
+{
+    const char *name = NULL, *env = NULL, *desc = NULL, *why = NULL;
+    const struct ksm_jfield spec[] = {
+        {"name", KSM_J_STRING, true, &name, NULL},
+        {"environment", KSM_J_STRING, true, &env, NULL},
+        {"description", KSM_J_STRING, false, &desc, NULL},
+    };
+    json_t *pj = NULL;
+    enum ksm_err e = ksm_req_json(r, spec, KSM_NELEM(spec));
+    if (e != KSM_E_OK)
+        return e;
+    e = ksm_iam_project_create(DB(r), r->params[0], name, env, desc, &pj, &why);
+    return reply_project(r, 201, e, pj, why);
+}
+
+enum ksm_err ksm_h_project_list(struct ksm_req *r)
+{
+    const char *after, *next = NULL;
+    int limit;
+    enum ksm_err e = ksm_req_page(r, &limit, &after);
+    if (e != KSM_E_OK)
+        return e;
+    json_t *items = json_array();
+    if ((e = ksm_iam_project_list(DB(r), r->params[0], after, limit, items)) != KSM_E_OK) {
+        json_decref(items);
+        return ksm_fail_why(r, e, NULL);
+    }
+    if ((int)json_array_size(items) == limit)
+        next = ksm_arena_strdup(r->arena, json_string_value(json_object_get(
+                                              json_array_get(items, limit - 1), "id")));
+    ksm_req_audit(r, r->params[0], NULL, NULL);
+    return ksm_reply_page(r, items, next);
+}
+
+enum ksm_err ksm_h_project_get(struct ksm_req *r)
+{
+    json_t *pj = NULL;
+    enum ksm_err e = ksm_iam_project_get(DB(r), r->params[0], &pj);
+    return reply_project(r, 200, e, pj, NULL);
+}
+
+enum ksm_err ksm_h_project_update(struct ksm_req *r)
+{
+    const char *name = NULL, *env = NULL, *desc = NULL, *why = NULL;
+    const struct ksm_jfield spec[] = {
+        {"name", KSM_J_STRING, false, &name, NULL},
+        {"environment", KSM_J_STRING, false, &env, NULL},
+        {"description", KSM_J_STRING, false, &desc, NULL},
+    };
+    json_t *pj = NULL;
+    enum ksm_err e = ksm_req_json(r, spec, KSM_NELEM(spec));
+    if (e != KSM_E_OK)
+        return e;
+    if (!name && !env && !desc)
+        return ksm_fail(r, KSM_E_INVALID_ARGUMENT,
+                        "nothing to update: give name, environment or description");
+    e = ksm_iam_project_update(DB(r), r->params[0], name, env, desc, &pj, &why);
+    return reply_project(r, 200, e, pj, why);
+}
+
+/* Deletes the project with its role bindings and narrowed keys; 409 while it still holds
+ * resources of other services. */
+enum ksm_err ksm_h_project_delete(struct ksm_req *r)
+{
+    const char *why = NULL;
+    json_t *pj = NULL;
+    enum ksm_err e = ksm_iam_project_get(DB(r), r->params[0], &pj);
+    if (e != KSM_E_OK)
+        return ksm_fail_why(r, e, NULL);
+    ksm_req_audit(r, json_string_value(json_object_get(pj, "tenant")), r->params[0], r->params[0]);
+    json_decref(pj);
+    if ((e = ksm_iam_project_delete(DB(r), r->params[0], &why)) != KSM_E_OK)
+        return ksm_fail_why(r, e, why);
+    return ksm_reply_json(r, 200, json_pack("{s:s,s:b}", "id", r->params[0], "deleted", 1));
+}

@@ -1,0 +1,100 @@
+/* iam_cache.c — per-thread memo of IAM decisions, so that a read request costs no IAM query.
+ *
+ * Correctness rests on one fact: only this process writes the metadata database (one kasumid per
+ * data dir, enforced by a lock file). Every IAM transaction bumps ksm_iam_generation when it ends,
+ * and an entry is used only while the generation it was computed under is current: a revoked key,
+ * a removed binding or a suspended tenant takes effect on the very next request, not after a TTL.
+ * Key expiry is time, not a write, so an authentication entry also carries the key's expiry. */
+#include "iam/iam_int.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/util.h"
+
+#define AUTHN_SLOTS 256
+#define AUTHZ_SLOTS 1024
+
+_Atomic uint64_t ksm_iam_generation = 1;
+
+struct authn_entry {
+    uint64_t gen;
+    int64_t expires_ms;
+    unsigned char hash[32];
+    struct ksm_principal p;
+};
+
+struct authz_entry {
+    uint64_t gen;
+    uint64_t h;
+    enum ksm_err result;
+    char key[KSM_ID_LEN * 4 + 64];
+};
+
+static __thread struct authn_entry authn[AUTHN_SLOTS];
+static __thread struct authz_entry authz[AUTHZ_SLOTS];
+
+void ksm_iam__invalidate(void)
+{
+    atomic_fetch_add_explicit(&ksm_iam_generation, 1, memory_order_release);
+}
+
+void ksm_iam_cache_invalidate(void) { ksm_iam__invalidate(); }
+
+static uint64_t gen_now(void)
+{
+    return atomic_load_explicit(&ksm_iam_generation, memory_order_acquire);
+}
+
+bool ksm_iam__authn_cached(const unsigned char hash[32], struct ksm_principal *out)
+{
+    struct authn_entry *e = &authn[(hash[0] << 8 | hash[1]) % AUTHN_SLOTS];
+    if (e->gen != gen_now() || memcmp(e->hash, hash, 32) || ksm_now_ms() >= e->expires_ms)
+        return false;
+    *out = e->p;
+    return true;
+}
+
+void ksm_iam__authn_store(const unsigned char hash[32], uint64_t gen, int64_t expires_ms,
+                          const struct ksm_principal *p)
+{
+    struct authn_entry *e = &authn[(hash[0] << 8 | hash[1]) % AUTHN_SLOTS];
+    e->gen = gen;
+    e->expires_ms = expires_ms;
+    memcpy(e->hash, hash, 32);
+    e->p = *p;
+}
+
+uint64_t ksm_iam__generation(void) { return gen_now(); }
+
+/* The decision depends on the principal's key (a key may be narrowed), user, permission and scope. */
+static uint64_t authz_key(const struct ksm_principal *p, const char *perm, const char *tenant,
+                          const char *project, char *key, size_t n)
+{
+    int len = snprintf(key, n, "%s|%s|%s|%s|%s", p->key_id, p->user_id, perm, tenant ? tenant : "",
+                       project ? project : "");
+    uint64_t h = 1469598103934665603ull;   /* FNV-1a */
+    for (int i = 0; i < len && (size_t)i < n; i++)
+        h = (h ^ (unsigned char)key[i]) * 1099511628211ull;
+    return h;
+}
+
+enum ksm_err ksm_iam__check_cached(struct ksm_db *db, const struct ksm_principal *p,
+                                   const char *perm, const char *tenant, const char *project,
+                                   enum ksm_err (*compute)(struct ksm_db *, const struct ksm_principal *,
+                                                           const char *, const char *, const char *))
+{
+    char key[sizeof authz[0].key];
+    uint64_t h = authz_key(p, perm, tenant, project, key, sizeof key);
+    struct authz_entry *e = &authz[h % AUTHZ_SLOTS];
+    uint64_t gen = gen_now();
+    if (e->gen == gen && e->h == h && !strcmp(e->key, key))
+        return e->result;
+    enum ksm_err r = compute(db, p, perm, tenant, project);
+    e->gen = gen;   /* the generation read before computing: a write meanwhile invalidates it */
+    e->h = h;
+    e->result = r;
+    memcpy(e->key, key, sizeof key);
+    return r;
+}

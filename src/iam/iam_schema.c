@@ -1,0 +1,91 @@
+/* iam_schema.c — the IAM tables. Platform level is NULL in tenant_id (no tenant), which lets the
+ * foreign keys hold for everything else; deletions cascade through the keys so that removing a user,
+ * group or project cannot leave a binding or key pointing at nothing. Migrations are append-only. */
+#include "iam/iam.h"
+
+#include "core/util.h"
+
+static const struct ksm_migration iam_migrations[] = {
+    {"iam", 1,
+     "CREATE TABLE iam_tenants("
+     " id TEXT PRIMARY KEY,"
+     " kind TEXT NOT NULL,"
+     " name TEXT NOT NULL,"
+     " corporate_number TEXT NOT NULL UNIQUE,"
+     " status TEXT NOT NULL DEFAULT 'active' CHECK(status IN ('active','suspended')),"
+     " created_at INTEGER NOT NULL,"
+     " updated_at INTEGER NOT NULL);"
+
+     "CREATE TABLE iam_projects("
+     " id TEXT PRIMARY KEY,"
+     " tenant_id TEXT NOT NULL REFERENCES iam_tenants(id),"
+     " name TEXT NOT NULL,"
+     " environment TEXT NOT NULL,"
+     " description TEXT NOT NULL DEFAULT '',"
+     " created_at INTEGER NOT NULL,"
+     " updated_at INTEGER NOT NULL,"
+     " UNIQUE(tenant_id, name));"
+
+     "CREATE TABLE iam_users("
+     " id TEXT PRIMARY KEY,"
+     " tenant_id TEXT REFERENCES iam_tenants(id),"
+     " name TEXT NOT NULL,"
+     " email TEXT NOT NULL,"
+     " disabled INTEGER NOT NULL DEFAULT 0,"
+     " created_at INTEGER NOT NULL,"
+     " updated_at INTEGER NOT NULL);"
+     "CREATE UNIQUE INDEX iam_users_email ON iam_users(ifnull(tenant_id,''), lower(email));"
+
+     "CREATE TABLE iam_groups("
+     " id TEXT PRIMARY KEY,"
+     " tenant_id TEXT NOT NULL REFERENCES iam_tenants(id),"
+     " name TEXT NOT NULL,"
+     " created_at INTEGER NOT NULL,"
+     " UNIQUE(tenant_id, name));"
+
+     "CREATE TABLE iam_group_members("
+     " group_id TEXT NOT NULL REFERENCES iam_groups(id) ON DELETE CASCADE,"
+     " user_id TEXT NOT NULL REFERENCES iam_users(id) ON DELETE CASCADE,"
+     " created_at INTEGER NOT NULL,"
+     " PRIMARY KEY(group_id, user_id));"
+     "CREATE INDEX iam_group_members_user ON iam_group_members(user_id);"
+
+     /* exactly one of user_id / group_id; tenant NULL = platform scope */
+     "CREATE TABLE iam_bindings("
+     " id TEXT PRIMARY KEY,"
+     " user_id TEXT REFERENCES iam_users(id) ON DELETE CASCADE,"
+     " group_id TEXT REFERENCES iam_groups(id) ON DELETE CASCADE,"
+     " role TEXT NOT NULL,"
+     " tenant_id TEXT REFERENCES iam_tenants(id),"
+     " project_id TEXT REFERENCES iam_projects(id) ON DELETE CASCADE,"
+     " created_at INTEGER NOT NULL,"
+     " created_by TEXT NOT NULL DEFAULT '',"
+     " CHECK((user_id IS NULL) <> (group_id IS NULL)),"
+     " CHECK(project_id IS NULL OR tenant_id IS NOT NULL));"
+     "CREATE UNIQUE INDEX iam_bindings_uniq ON iam_bindings("
+     " ifnull(user_id, group_id), role, ifnull(tenant_id,''), ifnull(project_id,''));"
+     "CREATE INDEX iam_bindings_user ON iam_bindings(user_id);"
+     "CREATE INDEX iam_bindings_group ON iam_bindings(group_id);"
+     "CREATE INDEX iam_bindings_tenant ON iam_bindings(tenant_id);"
+
+     /* tenant_id copies the user's, so ownership needs no join; secret_hash is SHA-256 hex */
+     "CREATE TABLE iam_keys("
+     " id TEXT PRIMARY KEY,"
+     " user_id TEXT NOT NULL REFERENCES iam_users(id) ON DELETE CASCADE,"
+     " tenant_id TEXT REFERENCES iam_tenants(id),"
+     " project_id TEXT REFERENCES iam_projects(id) ON DELETE CASCADE,"
+     " kind TEXT NOT NULL,"
+     " name TEXT NOT NULL DEFAULT '',"
+     " secret_hash TEXT NOT NULL UNIQUE,"
+     " created_at INTEGER NOT NULL,"
+     " created_by TEXT NOT NULL DEFAULT '',"
+     " expires_at INTEGER,"
+     " revoked_at INTEGER);"
+     "CREATE INDEX iam_keys_user ON iam_keys(user_id);"
+     "CREATE INDEX iam_keys_tenant ON iam_keys(tenant_id);"},
+};
+
+void ksm_iam_register_schema(void)
+{
+    ksm_db_register(iam_migrations, (int)KSM_NELEM(iam_migrations));
+}
