@@ -1,0 +1,145 @@
+/* audit_int.h — what the audit files share and nobody else sees: the on-disk line format, the queue
+ * of submitted records, the signing key and the SQLite index. The on-disk format is documented in
+ * docs/audit.md; the writer (audit_writer.c) is its only producer. */
+#ifndef KSM_AUDIT_INT_H
+#define KSM_AUDIT_INT_H
+#include "audit/audit.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <openssl/evp.h>
+
+#define KSM_AUDIT_HASH_HEX 64
+#define KSM_AUDIT_SIG_HEX 128
+#define KSM_AUDIT_SEG_NAME 32    /* "seg-000001.log" and room to spare */
+/* A signed line ends with this, the signature in hex, then "}: the signature covers every byte
+ * before it, so nothing in a checkpoint or seal line can change without the key. */
+#define KSM_AUDIT_SIG_TAG ",\"sig\":\""
+#define KSM_AUDIT_SIG_SUFFIX_LEN (sizeof(KSM_AUDIT_SIG_TAG) - 1 + KSM_AUDIT_SIG_HEX + 2)
+
+extern const char ksm_audit_zero_hash[KSM_AUDIT_HASH_HEX + 1];
+
+/* ---- audit_format.c: building and parsing lines ---- */
+
+enum ksm_audit_kind { KSM_AUDIT_RECORD, KSM_AUDIT_CHECKPOINT, KSM_AUDIT_SEAL };
+
+/* One queued record: where its pre-formatted JSON body and raw index keys sit in its batch. */
+struct ksm_audit_ent {
+    uint64_t seq;
+    uint64_t submit_ns;          /* monotonic, for the commit latency histogram */
+    int64_t time_ms;
+    struct ksm_mailbox *mb;
+    ksm_audit_done_fn done;
+    void *arg;
+    uint32_t body_off, body_len; /* in batch->body: "time":...,"detail":...} */
+    uint32_t keys_off;           /* in batch->keys: tenant\0principal\0action\0 */
+    uint8_t nulls;               /* bit 0 tenant, 1 principal, 2 action: absent (SQL NULL) */
+    uint64_t file_off;           /* filled by the writer */
+    uint32_t line_len;           /* without the newline */
+};
+
+/* Records submitted together; the writer swaps the whole batch out under one lock. */
+struct ksm_audit_batch {
+    struct ksm_buf body, keys;
+    struct ksm_audit_ent *ents;
+    size_t n, cap;
+    uint32_t seg;                /* the segment the writer put it in (one batch, one segment) */
+    struct ksm_audit_batch *next;
+};
+
+/* Appends rec's JSON body (everything after "prev") to b. time_str is RFC 3339 with ms. */
+void ksm_audit_format_body(struct ksm_buf *b, const struct ksm_audit_rec *rec, const char *time_str,
+                           const char *env);
+/* Appends s as a JSON string (or null), replacing invalid UTF-8 so the line stays valid JSON. */
+void ksm_audit_json_str(struct ksm_buf *b, const char *s);
+void ksm_audit_seg_name(uint32_t n, char out[KSM_AUDIT_SEG_NAME]);
+/* 1..999999 from "seg-000001.log"; 0 when name is not a segment file. */
+uint32_t ksm_audit_seg_parse(const char *name);
+/* The segment numbers in dir, ascending (malloc'd; *n may be 0). -1 if dir cannot be read. */
+int ksm_audit_seg_list(const char *dir, uint32_t **out, size_t *n);
+
+/* What a parsed line says. Fields not present are zero / empty. */
+struct ksm_audit_line {
+    enum ksm_audit_kind kind;
+    uint64_t seq;
+    char prev[KSM_AUDIT_HASH_HEX + 1];
+    unsigned char sig[64];
+    char segment[KSM_AUDIT_SEG_NAME];   /* seal only */
+    json_t *obj;                        /* the whole parsed object (caller decrefs) */
+};
+/* Parses one line (without its newline). -1 with why set (static text) on anything malformed. */
+int ksm_audit_line_parse(const char *p, size_t n, struct ksm_audit_line *out, const char **why);
+
+/* ---- audit_sign.c: the Ed25519 key ---- */
+
+/* Loads key_path or creates it (0600; its directory 0700). NULL with err filled. */
+EVP_PKEY *ksm_audit_key_load(const char *key_path, char *err, size_t errlen);
+/* Loads a public key (or a private key, whose public half is used) from a PEM file. */
+EVP_PKEY *ksm_audit_pubkey_load(const char *path, char *err, size_t errlen);
+int ksm_audit_sign(EVP_PKEY *key, const void *msg, size_t n, unsigned char sig[64]);
+bool ksm_audit_sig_ok(EVP_PKEY *key, const void *msg, size_t n, const unsigned char sig[64]);
+int ksm_audit_pubkey_pem(EVP_PKEY *key, struct ksm_buf *out);
+/* Checks a signed line's signature (the line must end in the signature suffix). */
+bool ksm_audit_line_sig_ok(EVP_PKEY *key, const char *p, size_t n, const struct ksm_audit_line *l);
+
+/* ---- audit_index.c: the SQLite index (DIR/index.db) ---- */
+
+int ksm_audit_index_open(sqlite3 **out, const char *path, bool readonly, char *err, size_t errlen);
+/* Inserts the records of a list of batches (linked by next) in one transaction; batches with
+ * seg == 0 were not written and are skipped. */
+int ksm_audit_index_batches(sqlite3 *db, const struct ksm_audit_batch *list);
+/* Brings the index up to last_seq from the segments (after a crash or a lost index.db). */
+int ksm_audit_index_catch_up(sqlite3 *db, const char *dir, uint64_t last_seq, char *err,
+                             size_t errlen);
+
+/* ---- audit_recover.c: the tail of the log at open ---- */
+
+struct ksm_audit_tail {
+    uint64_t last_seq;                    /* 0: empty log */
+    char last_hash[KSM_AUDIT_HASH_HEX + 1];   /* of the last line: the next line's prev */
+    uint32_t seg;                         /* last segment number (0: none) */
+    uint64_t seg_size;
+    bool sealed;                          /* the last segment ends in a seal: start a new one */
+};
+int ksm_audit_recover(const char *dir, EVP_PKEY *key, struct ksm_audit_tail *t, char *err,
+                      size_t errlen);
+
+/* ---- audit_writer.c: the handle ---- */
+
+struct ksm_audit {
+    char *dir;
+    struct ksm_audit_opts opts;
+    char env[64];
+    EVP_PKEY *key;
+    EVP_MD_CTX *md;               /* writer thread's SHA-256 context, reused */
+    EVP_MD *sha256;
+
+    pthread_mutex_t mu;           /* queue, counters and free list below */
+    pthread_cond_t work_cv;       /* writer: records pending or stop */
+    pthread_cond_t index_cv;      /* indexer: batches to index or stop */
+    pthread_cond_t done_cv;       /* flush: progress */
+    struct ksm_audit_batch *pending;
+    struct ksm_audit_batch *free_list;
+    struct ksm_audit_batch *index_head, *index_tail;
+    uint64_t assigned_seq, durable_seq, indexed_seq;
+    bool writer_idle, stop_writer, stop_indexer;
+    int flush_waiters;            /* the indexer does not linger while someone flushes */
+    int64_t time_cache_s;         /* the last second formatted, so most records skip gmtime */
+    char time_cache[32];
+
+    /* writer thread only */
+    int fd;                       /* current segment, -1 when sealed */
+    uint32_t seg;
+    uint64_t seg_size;
+    char prev[KSM_AUDIT_HASH_HEX + 1];
+    uint64_t last_seq;
+    struct ksm_buf out;
+
+    sqlite3 *index;               /* indexer thread only (after open) */
+    pthread_t writer, indexer;
+
+    pthread_mutex_t stats_mu;
+    struct ksm_audit_stats stats;
+};
+
+#endif

@@ -1,0 +1,623 @@
+/* audit_writer.c — the audit handle: open (recovery, key, index), submit, the group-commit writer
+ * thread, the indexer thread, flush, close, stats.
+ *
+ * Submitters format their record's JSON body straight into the pending batch under one mutex (no
+ * per-record malloc; the batch's buffers are recycled). The writer swaps the whole batch out, chains
+ * and hashes its lines, appends one signed checkpoint (or a seal when the segment is full), writes
+ * everything with one write(), fdatasyncs once and then answers every submitter. It never waits
+ * while records are pending, so a record is durable within one fsync of the previous batch — well
+ * inside group_commit_ms. The SQLite index is updated by a second thread after the records are
+ * durable, so index work never delays an acknowledgement. */
+#include "audit/audit_int.h"
+#include "core/log.h"
+#include "core/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+const double ksm_audit_latency_bounds_ms[11] = {0.1, 0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250};
+
+#define RETRY_SLEEP_MS 100
+#define INDEX_LINGER_MS 100          /* the index may lag the log by this much (queries, not acks) */
+#define RETRY_GIVE_UP_AT_CLOSE 50   /* at close, stop retrying a failing disk after ~5 s */
+
+/* ---- batches ---- */
+
+static struct ksm_audit_batch *batch_get(struct ksm_audit *a)
+{
+    struct ksm_audit_batch *b = a->free_list;
+    if (b) {
+        a->free_list = b->next;
+        b->next = NULL;
+        return b;
+    }
+    return ksm_xcalloc(1, sizeof *b);
+}
+
+static void batch_recycle(struct ksm_audit *a, struct ksm_audit_batch *b)
+{
+    ksm_buf_reset(&b->body);
+    ksm_buf_reset(&b->keys);
+    b->n = 0;
+    b->next = a->free_list;
+    a->free_list = b;
+}
+
+static void batch_free(struct ksm_audit_batch *b)
+{
+    while (b) {
+        struct ksm_audit_batch *next = b->next;
+        ksm_buf_free(&b->body);
+        ksm_buf_free(&b->keys);
+        free(b->ents);
+        free(b);
+        b = next;
+    }
+}
+
+/* ---- submit ---- */
+
+/* RFC 3339 with ms; the seconds part is cached because most records share it with the previous. */
+static void time_str(struct ksm_audit *a, int64_t ms, char out[32])
+{
+    int64_t s = ms >= 0 ? ms / 1000 : -1;
+    if (s < 0) {
+        ksm_rfc3339_ms(ms, out);
+        return;
+    }
+    if (s != a->time_cache_s) {
+        ksm_rfc3339_ms(s * 1000, a->time_cache);
+        a->time_cache_s = s;
+    }
+    memcpy(out, a->time_cache, 20);   /* "YYYY-MM-DDTHH:MM:SS." */
+    unsigned frac = (unsigned)(ms % 1000);
+    out[20] = (char)('0' + frac / 100);
+    out[21] = (char)('0' + frac / 10 % 10);
+    out[22] = (char)('0' + frac % 10);
+    out[23] = 'Z';
+    out[24] = '\0';
+}
+
+static void put_key(struct ksm_buf *keys, const char *s, uint8_t bit, uint8_t *nulls)
+{
+    if (!s)
+        *nulls |= bit;
+    ksm_buf_append(keys, s ? s : "", s ? strlen(s) + 1 : 1);
+}
+
+uint64_t ksm_audit_submit(struct ksm_audit *a, const struct ksm_audit_rec *rec,
+                          struct ksm_mailbox *mb, ksm_audit_done_fn done, void *arg)
+{
+    int64_t t = rec->time_ms ? rec->time_ms : ksm_now_ms();
+    uint64_t now = ksm_mono_ns();
+    char ts[32];
+    pthread_mutex_lock(&a->mu);
+    struct ksm_audit_batch *b = a->pending;
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 256;
+        b->ents = ksm_xrealloc(b->ents, b->cap * sizeof *b->ents);
+    }
+    struct ksm_audit_ent *e = &b->ents[b->n++];
+    memset(e, 0, sizeof *e);
+    e->seq = ++a->assigned_seq;
+    e->submit_ns = now;
+    e->time_ms = t;
+    e->mb = mb;
+    e->done = done;
+    e->arg = arg;
+    time_str(a, t, ts);
+    e->body_off = (uint32_t)b->body.len;
+    ksm_audit_format_body(&b->body, rec, ts, a->env);
+    e->body_len = (uint32_t)(b->body.len - e->body_off);
+    e->keys_off = (uint32_t)b->keys.len;
+    put_key(&b->keys, rec->tenant, 1, &e->nulls);
+    put_key(&b->keys, rec->principal, 2, &e->nulls);
+    put_key(&b->keys, rec->action, 4, &e->nulls);
+    uint64_t seq = e->seq;
+    if (a->writer_idle)
+        pthread_cond_signal(&a->work_cv);
+    pthread_mutex_unlock(&a->mu);
+    return seq;
+}
+
+/* ---- the writer thread ---- */
+
+static void hash_hex(struct ksm_audit *a, const char *p, size_t n, char out[KSM_AUDIT_HASH_HEX + 1])
+{
+    unsigned char d[32];
+    EVP_DigestInit_ex2(a->md, a->sha256, NULL);
+    EVP_DigestUpdate(a->md, p, n);
+    EVP_DigestFinal_ex(a->md, d, NULL);
+    ksm_hex(d, 32, out);
+}
+
+/* Appends a checkpoint or seal line covering (seq, prev) and moves prev to its own hash. */
+static int append_signed(struct ksm_audit *a, struct ksm_buf *out, enum ksm_audit_kind kind,
+                         uint64_t seq, char prev[KSM_AUDIT_HASH_HEX + 1])
+{
+    char ts[32], name[KSM_AUDIT_SEG_NAME];
+    unsigned char sig[64];
+    char sighex[KSM_AUDIT_SIG_HEX + 1];
+    size_t start = out->len;
+    ksm_rfc3339_ms(ksm_now_ms(), ts);
+    ksm_buf_printf(out, "{\"kind\":\"%s\",\"seq\":%" PRIu64 ",\"prev\":\"%s\",\"time\":\"%s\"",
+                   kind == KSM_AUDIT_SEAL ? "seal" : "checkpoint", seq, prev, ts);
+    if (kind == KSM_AUDIT_SEAL) {
+        ksm_audit_seg_name(a->seg, name);
+        ksm_buf_printf(out, ",\"segment\":\"%s\"", name);
+    }
+    if (ksm_audit_sign(a->key, out->data + start, out->len - start, sig))
+        return -1;
+    ksm_hex(sig, 64, sighex);
+    ksm_buf_puts(out, KSM_AUDIT_SIG_TAG);
+    ksm_buf_append(out, sighex, KSM_AUDIT_SIG_HEX);
+    ksm_buf_puts(out, "\"}");
+    hash_hex(a, out->data + start, out->len - start, prev);
+    ksm_buf_putc(out, '\n');
+    return 0;
+}
+
+static int open_next_segment(struct ksm_audit *a)
+{
+    char path[4096], name[KSM_AUDIT_SEG_NAME];
+    ksm_audit_seg_name(a->seg + 1, name);
+    snprintf(path, sizeof path, "%s/%s", a->dir, name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0 || ksm_fsync_dir(a->dir)) {
+        ksm_error("audit: %s: %s", path, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(path);
+        }
+        return -1;
+    }
+    a->fd = fd;
+    a->seg++;
+    a->seg_size = 0;
+    return 0;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Writes out (already chained and signed) durably; on failure cuts the segment back so the next
+ * attempt starts from a clean tail. */
+static int write_durable(struct ksm_audit *a, const struct ksm_buf *out)
+{
+    if (write_all(a->fd, out->data, out->len) == 0 && fdatasync(a->fd) == 0)
+        return 0;
+    ksm_error("audit: writing segment %" PRIu32 ": %s", a->seg, strerror(errno));
+    if (ftruncate(a->fd, (off_t)a->seg_size))
+        ksm_error("audit: cannot cut segment %" PRIu32 " back: %s", a->seg, strerror(errno));
+    return -1;
+}
+
+/* Formats, chains, signs and writes one batch. The chain state only moves on success. */
+static int write_batch(struct ksm_audit *a, struct ksm_audit_batch *b)
+{
+    char prev[KSM_AUDIT_HASH_HEX + 1];
+    char head[48];
+    if (a->fd < 0 && open_next_segment(a))
+        return -1;
+    struct ksm_buf *out = &a->out;
+    ksm_buf_reset(out);
+    memcpy(prev, a->prev, sizeof prev);
+    for (size_t i = 0; i < b->n; i++) {
+        struct ksm_audit_ent *e = &b->ents[i];
+        size_t start = out->len;
+        int hn = snprintf(head, sizeof head, "{\"seq\":%" PRIu64 ",\"prev\":\"", e->seq);
+        ksm_buf_reserve(out, (size_t)hn + KSM_AUDIT_HASH_HEX + 3 + e->body_len);
+        ksm_buf_append(out, head, (size_t)hn);
+        ksm_buf_append(out, prev, KSM_AUDIT_HASH_HEX);
+        ksm_buf_append(out, "\",", 2);
+        ksm_buf_append(out, b->body.data + e->body_off, e->body_len);
+        e->file_off = a->seg_size + start;
+        e->line_len = (uint32_t)(out->len - start);
+        hash_hex(a, out->data + start, out->len - start, prev);
+        ksm_buf_putc(out, '\n');
+    }
+    uint64_t last = b->n ? b->ents[b->n - 1].seq : a->last_seq;
+    bool seal = a->seg_size + out->len >= a->opts.segment_bytes;
+    if (append_signed(a, out, seal ? KSM_AUDIT_SEAL : KSM_AUDIT_CHECKPOINT, last, prev) ||
+        write_durable(a, out))
+        return -1;
+    memcpy(a->prev, prev, sizeof prev);
+    a->last_seq = last;
+    a->seg_size += out->len;
+    b->seg = a->seg;
+    if (seal) {
+        close(a->fd);
+        a->fd = -1;
+    }
+    return 0;
+}
+
+struct done_msg {
+    ksm_audit_done_fn done;
+    void *arg;
+    int ok;
+};
+
+static void done_run(void *p)
+{
+    struct done_msg *m = p;
+    m->done(m->arg, m->ok);
+    free(m);
+}
+
+/* Tells each submitter; without a mailbox the callback runs here, on the writer thread. */
+static void notify(struct ksm_audit_batch *b, int ok)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        struct ksm_audit_ent *e = &b->ents[i];
+        if (!e->done)
+            continue;
+        if (e->mb) {
+            struct done_msg *m = ksm_xmalloc(sizeof *m);
+            *m = (struct done_msg){e->done, e->arg, ok};
+            ksm_mailbox_post(e->mb, done_run, m);
+        } else {
+            e->done(e->arg, ok);
+        }
+        e->done = NULL;   /* answered: a later retry that succeeds must not answer twice */
+    }
+}
+
+static void account(struct ksm_audit *a, const struct ksm_audit_batch *b, size_t bytes)
+{
+    uint64_t now = ksm_mono_ns();
+    pthread_mutex_lock(&a->stats_mu);
+    a->stats.records += b->n;
+    a->stats.commits++;
+    a->stats.bytes += bytes;
+    for (size_t i = 0; i < b->n; i++) {
+        double ms = (double)(now - b->ents[i].submit_ns) / 1e6;
+        size_t k = 0;
+        while (k < KSM_NELEM(ksm_audit_latency_bounds_ms) && ms > ksm_audit_latency_bounds_ms[k])
+            k++;
+        a->stats.commit_latency_buckets[k]++;
+        a->stats.commit_latency_sum_ms += ms;
+    }
+    pthread_mutex_unlock(&a->stats_mu);
+}
+
+static bool stopping(struct ksm_audit *a)
+{
+    pthread_mutex_lock(&a->mu);
+    bool s = a->stop_writer;
+    pthread_mutex_unlock(&a->mu);
+    return s;
+}
+
+/* A failing disk does not lose records: the submitters hear ok=0 at once (their requests fail),
+ * and the batch is retried, because what it describes has already happened. */
+static int commit_batch(struct ksm_audit *a, struct ksm_audit_batch *b)
+{
+    for (int attempt = 0; write_batch(a, b); attempt++) {
+        notify(b, 0);
+        if (stopping(a) && attempt >= RETRY_GIVE_UP_AT_CLOSE) {
+            ksm_error("audit: giving up on %zu records at close (seq %" PRIu64 "..%" PRIu64 ")",
+                      b->n, b->ents[0].seq, b->ents[b->n - 1].seq);
+            return -1;
+        }
+        struct timespec ts = {0, RETRY_SLEEP_MS * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    account(a, b, a->out.len);
+    notify(b, 1);
+    return 0;
+}
+
+static void seal_at_close(struct ksm_audit *a)
+{
+    if (a->fd < 0)
+        return;
+    ksm_buf_reset(&a->out);
+    char prev[KSM_AUDIT_HASH_HEX + 1];
+    memcpy(prev, a->prev, sizeof prev);
+    if (append_signed(a, &a->out, KSM_AUDIT_SEAL, a->last_seq, prev) || write_durable(a, &a->out))
+        ksm_error("audit: could not seal segment %" PRIu32 "; it is continued at the next open",
+                  a->seg);
+    close(a->fd);
+    a->fd = -1;
+}
+
+static void *writer_main(void *p)
+{
+    struct ksm_audit *a = p;
+    pthread_mutex_lock(&a->mu);
+    for (;;) {
+        while (!a->pending->n && !a->stop_writer) {
+            a->writer_idle = true;
+            pthread_cond_wait(&a->work_cv, &a->mu);
+        }
+        a->writer_idle = false;
+        if (!a->pending->n)
+            break;
+        struct ksm_audit_batch *b = a->pending;
+        a->pending = batch_get(a);
+        pthread_mutex_unlock(&a->mu);
+        int rc = commit_batch(a, b);
+        pthread_mutex_lock(&a->mu);
+        if (rc)
+            b->seg = 0;   /* not written: the indexer skips it */
+        a->durable_seq = b->ents[b->n - 1].seq;
+        if (a->index_tail)
+            a->index_tail->next = b;
+        else
+            a->index_head = b;
+        a->index_tail = b;
+        pthread_cond_signal(&a->index_cv);
+        pthread_cond_broadcast(&a->done_cv);
+    }
+    pthread_mutex_unlock(&a->mu);
+    seal_at_close(a);
+    return NULL;
+}
+
+/* ---- the indexer thread ---- */
+
+/* Waits for batches, and then a little longer unless someone flushes: one transaction over many
+ * batches touches each index page once instead of once per batch, which is what keeps the index
+ * from eating the CPU and disk time that group commit needs. */
+static struct ksm_audit_batch *index_take(struct ksm_audit *a)
+{
+    while (!a->index_head && !a->stop_indexer)
+        pthread_cond_wait(&a->index_cv, &a->mu);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += INDEX_LINGER_MS * 1000000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    while (a->index_head && !a->stop_indexer && !a->flush_waiters &&
+           pthread_cond_timedwait(&a->index_cv, &a->mu, &until) == 0)
+        ;
+    struct ksm_audit_batch *list = a->index_head;
+    a->index_head = a->index_tail = NULL;
+    return list;
+}
+
+static void *indexer_main(void *p)
+{
+    struct ksm_audit *a = p;
+    /* background work: below the writer and the request threads (Linux: per-thread nice) */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10))
+        ksm_debug("audit: indexer priority unchanged");
+    pthread_mutex_lock(&a->mu);
+    for (;;) {
+        struct ksm_audit_batch *list = index_take(a);
+        if (!list)
+            break;
+        pthread_mutex_unlock(&a->mu);
+        /* an index failure only delays queries: the next open catches up from the log */
+        if (ksm_audit_index_batches(a->index, list))
+            ksm_error("audit: index update failed; it is rebuilt from the log at the next open");
+        uint64_t last = 0;
+        for (struct ksm_audit_batch *b = list; b; b = b->next)
+            last = b->ents[b->n - 1].seq;
+        pthread_mutex_lock(&a->mu);
+        while (list) {
+            struct ksm_audit_batch *next = list->next;
+            batch_recycle(a, list);
+            list = next;
+        }
+        a->indexed_seq = last;
+        pthread_cond_broadcast(&a->done_cv);
+    }
+    pthread_mutex_unlock(&a->mu);
+    return NULL;
+}
+
+/* ---- open, flush, close ---- */
+
+static int check_opts(const struct ksm_audit_opts *in, struct ksm_audit_opts *o, char *err,
+                      size_t errlen)
+{
+    *o = *in;
+    if (o->retention_days < KSM_AUDIT_MIN_RETENTION_DAYS) {
+        snprintf(err, errlen, "audit retention_days %d is below the minimum of %d days",
+                 o->retention_days, KSM_AUDIT_MIN_RETENTION_DAYS);
+        return -1;
+    }
+    if (o->group_commit_ms <= 0)
+        o->group_commit_ms = 10;
+    if (!o->segment_bytes)
+        o->segment_bytes = (size_t)64 << 20;
+    if (!o->env_name)
+        o->env_name = "";
+    if (strlen(o->env_name) >= 64) {
+        snprintf(err, errlen, "audit env_name too long");
+        return -1;
+    }
+    return 0;
+}
+
+/* Opens the index, or starts a fresh one if the file is unusable: the log is the truth. */
+static int open_index(struct ksm_audit *a, uint64_t last_seq, char *err, size_t errlen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/index.db", a->dir);
+    if (ksm_audit_index_open(&a->index, path, false, err, errlen) == 0 &&
+        ksm_audit_index_catch_up(a->index, a->dir, last_seq, err, errlen) == 0)
+        return 0;
+    ksm_warn("audit: %s; rebuilding the index from the segments", err);
+    sqlite3_close(a->index);
+    a->index = NULL;
+    unlink(path);
+    snprintf(path, sizeof path, "%s/index.db-wal", a->dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/index.db-shm", a->dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/index.db", a->dir);
+    if (ksm_audit_index_open(&a->index, path, false, err, errlen) ||
+        ksm_audit_index_catch_up(a->index, a->dir, last_seq, err, errlen))
+        return -1;
+    return 0;
+}
+
+static int start_segment_state(struct ksm_audit *a, const struct ksm_audit_tail *t, char *err,
+                               size_t errlen)
+{
+    a->fd = -1;
+    a->seg = t->seg;
+    a->seg_size = t->seg_size;
+    a->last_seq = t->last_seq;
+    a->assigned_seq = a->durable_seq = a->indexed_seq = t->last_seq;
+    memcpy(a->prev, t->last_hash, sizeof a->prev);
+    if (!t->seg || t->sealed)
+        return 0;   /* the next batch starts a new segment */
+    /* a segment left open by a crash is continued: its signed tail was checked by recovery */
+    char path[4096], name[KSM_AUDIT_SEG_NAME];
+    ksm_audit_seg_name(t->seg, name);
+    snprintf(path, sizeof path, "%s/%s", a->dir, name);
+    a->fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (a->fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int ksm_audit_open(struct ksm_audit **out, const char *dir, const char *key_path,
+                   const struct ksm_audit_opts *opts, char *err, size_t errlen)
+{
+    struct ksm_audit_opts o;
+    struct ksm_audit_tail tail;
+    *out = NULL;
+    if (check_opts(opts, &o, err, errlen))
+        return -1;
+    struct ksm_audit *a = ksm_xcalloc(1, sizeof *a);
+    a->dir = ksm_xstrdup(dir);
+    a->opts = o;
+    snprintf(a->env, sizeof a->env, "%s", o.env_name);
+    a->opts.env_name = a->env;
+    a->fd = -1;
+    a->time_cache_s = -1;
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_mutex_init(&a->stats_mu, NULL);
+    pthread_cond_init(&a->work_cv, NULL);
+    pthread_cond_init(&a->index_cv, NULL);
+    pthread_cond_init(&a->done_cv, NULL);
+    a->pending = batch_get(a);
+    if (ksm_mkdir_p(dir, 0700)) {
+        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+        goto fail;
+    }
+    a->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    a->md = EVP_MD_CTX_new();
+    if (!a->sha256 || !a->md) {
+        snprintf(err, errlen, "OpenSSL: SHA-256 unavailable");
+        goto fail;
+    }
+    if (!(a->key = ksm_audit_key_load(key_path, err, errlen)) ||
+        ksm_audit_recover(dir, a->key, &tail, err, errlen) ||
+        start_segment_state(a, &tail, err, errlen) || open_index(a, tail.last_seq, err, errlen))
+        goto fail;
+    if (pthread_create(&a->writer, NULL, writer_main, a)) {
+        snprintf(err, errlen, "cannot start the audit writer thread");
+        goto fail;
+    }
+    if (pthread_create(&a->indexer, NULL, indexer_main, a)) {
+        snprintf(err, errlen, "cannot start the audit index thread");
+        pthread_mutex_lock(&a->mu);
+        a->stop_writer = true;
+        pthread_cond_signal(&a->work_cv);
+        pthread_mutex_unlock(&a->mu);
+        pthread_join(a->writer, NULL);
+        goto fail;
+    }
+    ksm_info("audit: %s open at seq %" PRIu64 ", segment %" PRIu32, dir, tail.last_seq, a->seg);
+    *out = a;
+    return 0;
+fail:
+    if (a->fd >= 0)
+        close(a->fd);
+    sqlite3_close(a->index);
+    EVP_PKEY_free(a->key);
+    EVP_MD_CTX_free(a->md);
+    EVP_MD_free(a->sha256);
+    batch_free(a->pending);
+    pthread_mutex_destroy(&a->mu);
+    pthread_mutex_destroy(&a->stats_mu);
+    pthread_cond_destroy(&a->work_cv);
+    pthread_cond_destroy(&a->index_cv);
+    pthread_cond_destroy(&a->done_cv);
+    free(a->dir);
+    free(a);
+    return -1;
+}
+
+void ksm_audit_flush(struct ksm_audit *a)
+{
+    /* waits for the index too, so a query right after a flush sees every flushed record */
+    pthread_mutex_lock(&a->mu);
+    uint64_t target = a->assigned_seq;
+    a->flush_waiters++;
+    pthread_cond_signal(&a->index_cv);
+    while (a->indexed_seq < target)
+        pthread_cond_wait(&a->done_cv, &a->mu);
+    a->flush_waiters--;
+    pthread_mutex_unlock(&a->mu);
+}
+
+void ksm_audit_close(struct ksm_audit *a)
+{
+    if (!a)
+        return;
+    pthread_mutex_lock(&a->mu);
+    a->stop_writer = true;
+    pthread_cond_signal(&a->work_cv);
+    pthread_mutex_unlock(&a->mu);
+    pthread_join(a->writer, NULL);
+    pthread_mutex_lock(&a->mu);
+    a->stop_indexer = true;
+    pthread_cond_signal(&a->index_cv);
+    pthread_mutex_unlock(&a->mu);
+    pthread_join(a->indexer, NULL);
+    sqlite3_close(a->index);
+    EVP_PKEY_free(a->key);
+    EVP_MD_CTX_free(a->md);
+    EVP_MD_free(a->sha256);
+    batch_free(a->pending);
+    batch_free(a->free_list);
+    ksm_buf_free(&a->out);
+    pthread_mutex_destroy(&a->mu);
+    pthread_mutex_destroy(&a->stats_mu);
+    pthread_cond_destroy(&a->work_cv);
+    pthread_cond_destroy(&a->index_cv);
+    pthread_cond_destroy(&a->done_cv);
+    free(a->dir);
+    free(a);
+}
+
+int ksm_audit_public_key_pem(struct ksm_audit *a, struct ksm_buf *out)
+{
+    return ksm_audit_pubkey_pem(a->key, out);
+}
+
+void ksm_audit_stats(struct ksm_audit *a, struct ksm_audit_stats *out)
+{
+    pthread_mutex_lock(&a->stats_mu);
+    *out = a->stats;
+    pthread_mutex_unlock(&a->stats_mu);
+}

@@ -1,0 +1,571 @@
+/* test_audit.c — the audit log: write, flush, verify; reopen and continue the chain; query filters
+ * and pagination; tampering (a flipped byte, a truncated tail, a deleted middle segment, a rewritten
+ * record with the chain recomputed, an appended unsigned record) is caught and located; retention
+ * below 365 days is refused; done callbacks arrive on a uv loop; a torn tail is cut at open. */
+#include "audit/audit.h"
+#include "check.h"
+#include "core/log.h"
+#include "core/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char base[256];
+
+static struct ksm_audit_opts opts_with(size_t seg_bytes)
+{
+    struct ksm_audit_opts o = {365, 10, seg_bytes, "govcloud"};
+    return o;
+}
+
+static void paths(const char *name, char dir[512], char key[512], char pub[512])
+{
+    snprintf(dir, 512, "%s/%s/audit", base, name);
+    snprintf(key, 512, "%s/%s/keys/audit-ed25519.pem", base, name);
+    snprintf(pub, 512, "%s/%s/audit-pub.pem", base, name);
+}
+
+static struct ksm_audit *open_log(const char *dir, const char *key, size_t seg_bytes)
+{
+    struct ksm_audit *a = NULL;
+    char err[256] = "";
+    struct ksm_audit_opts o = opts_with(seg_bytes);
+    if (ksm_audit_open(&a, dir, key, &o, err, sizeof err))
+        fprintf(stderr, "open: %s\n", err);
+    return a;
+}
+
+static void save_pub(struct ksm_audit *a, const char *pub)
+{
+    struct ksm_buf b = KSM_BUF_INIT;
+    CHECK(ksm_audit_public_key_pem(a, &b) == 0);
+    CHECK(b.len > 0 && strstr(b.data, "BEGIN PUBLIC KEY"));
+    CHECK(ksm_write_file_durable(pub, b.data, b.len, 0644) == 0);
+    ksm_buf_free(&b);
+}
+
+static void submit_n(struct ksm_audit *a, int n, int flush_every)
+{
+    static const char *tenants[] = {"tn_a", "tn_b", NULL};
+    static const char *actions[] = {"tenant.read", "tenant.create", "bucket.create"};
+    for (int i = 0; i < n; i++) {
+        char rid[32], target[32];
+        snprintf(rid, sizeof rid, "req-%d", i);
+        snprintf(target, sizeof target, "obj/%d", i);
+        struct ksm_audit_rec r = {.request_id = rid, .principal = i % 2 ? "u_alice" : "u_bob",
+                                  .tenant = tenants[i % 3], .source = "192.0.2.1",
+                                  .action = actions[i % 3], .target = target, .outcome = "success",
+                                  .status = 200};
+        ksm_audit_submit(a, &r, NULL, NULL, NULL);
+        if (flush_every && (i + 1) % flush_every == 0)
+            ksm_audit_flush(a);
+    }
+    ksm_audit_flush(a);
+}
+
+static int verify(const char *dir, const char *pub, struct ksm_buf *rep)
+{
+    ksm_buf_reset(rep);
+    int rc = ksm_audit_verify(dir, pub, rep);
+    if (getenv("AUDIT_TEST_VERBOSE"))
+        fprintf(stderr, "verify %s: %s", dir, rep->data ? rep->data : "(none)\n");
+    return rc;
+}
+
+static char *seg_path(const char *dir, int n)
+{
+    static char p[600];
+    snprintf(p, sizeof p, "%s/seg-%06d.log", dir, n);
+    return p;
+}
+
+/* Builds a log of n records in several small segments, closed (sealed). */
+static void make_log(const char *name, int n, char dir[512], char pub[512])
+{
+    char key[512];
+    paths(name, dir, key, pub);
+    struct ksm_audit *a = open_log(dir, key, 2048);
+    CHECK(a != NULL);
+    if (!a)
+        return;
+    save_pub(a, pub);
+    submit_n(a, n, 3);
+    ksm_audit_close(a);
+}
+
+static void test_write_verify_reopen(void)
+{
+    char dir[512], key[512], pub[512];
+    struct ksm_buf rep = KSM_BUF_INIT;
+    paths("basic", dir, key, pub);
+    struct ksm_audit *a = open_log(dir, key, 0);
+    CHECK(a != NULL);
+    if (!a)
+        return;
+    save_pub(a, pub);
+    struct stat st;
+    CHECK(stat(key, &st) == 0 && (st.st_mode & 0777) == 0600);
+    submit_n(a, 50, 0);
+    struct ksm_audit_stats s;
+    ksm_audit_stats(a, &s);
+    CHECK(s.records == 50 && s.commits >= 1 && s.bytes > 0);
+    uint64_t total = 0;
+    for (int i = 0; i < 12; i++)
+        total += s.commit_latency_buckets[i];
+    CHECK(total == 50);
+    ksm_audit_close(a);
+    CHECK(verify(dir, pub, &rep) == 0);
+    CHECK(strstr(rep.data, "50 records") && strstr(rep.data, "sealed"));
+
+    /* the first record's prev is genesis */
+    size_t len;
+    char *seg1 = ksm_read_file(seg_path(dir, 1), &len);
+    CHECK(seg1 && !strncmp(seg1, "{\"seq\":1,\"prev\":\"0000000000000000", 32));
+    CHECK(seg1 && strstr(seg1, "\"env\":\"govcloud\"") && strstr(seg1, "\"time\":\"20"));
+    free(seg1);
+
+    /* reopen: a new segment whose first record chains to the seal of the first */
+    a = open_log(dir, key, 0);
+    CHECK(a != NULL);
+    if (!a)
+        return;
+    struct ksm_audit_rec r = {.principal = "system", .action = "audit.reopen", .status = 200};
+    CHECK(ksm_audit_submit(a, &r, NULL, NULL, NULL) == 51);
+    ksm_audit_flush(a);
+    /* a live (unsealed) log verifies too: every record is under a checkpoint */
+    CHECK(verify(dir, pub, &rep) == 0);
+    CHECK(strstr(rep.data, "51 records") && strstr(rep.data, "open"));
+    ksm_audit_close(a);
+    CHECK(verify(dir, pub, &rep) == 0);
+    CHECK(strstr(rep.data, "2 segments") && strstr(rep.data, "51 records"));
+    CHECK(access(seg_path(dir, 2), F_OK) == 0);
+    ksm_buf_free(&rep);
+}
+
+static int query_count(struct ksm_audit *a, const struct ksm_audit_filter *f, json_t **out,
+                       char **cursor)
+{
+    json_t *arr = json_array();
+    int rc = ksm_audit_query(a, f, arr, cursor);
+    int n = rc ? -1 : (int)json_array_size(arr);
+    if (out)
+        *out = arr;
+    else
+        json_decref(arr);
+    return n;
+}
+
+static void test_query(void)
+{
+    char dir[512], key[512], pub[512];
+    paths("query", dir, key, pub);
+    struct ksm_audit *a = open_log(dir, key, 4096);
+    CHECK(a != NULL);
+    if (!a)
+        return;
+    submit_n(a, 30, 7);   /* several segments: rows point across them */
+    struct ksm_audit_filter f = {0};
+    json_t *arr = NULL;
+    char *cur = NULL;
+    CHECK(query_count(a, &f, &arr, &cur) == 30 && cur == NULL);
+    CHECK(json_integer_value(json_object_get(json_array_get(arr, 0), "seq")) == 30);
+    CHECK(json_integer_value(json_object_get(json_array_get(arr, 29), "seq")) == 1);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(arr, 0), "principal")), "u_alice");
+    json_decref(arr);
+
+    f.tenant = "tn_a";   /* i % 3 == 0: 10 records */
+    CHECK(query_count(a, &f, NULL, &cur) == 10);
+    f.tenant = NULL;
+    f.principal = "u_bob";
+    CHECK(query_count(a, &f, NULL, &cur) == 15);
+    f.principal = NULL;
+    f.action = "tenant.*";
+    CHECK(query_count(a, &f, NULL, &cur) == 20);
+    f.action = "tenant.create";
+    CHECK(query_count(a, &f, NULL, &cur) == 10);
+    f.action = "bucket*";
+    f.tenant = "tn_b";   /* i % 3 == 1 never has bucket.create (i % 3 == 2) */
+    CHECK(query_count(a, &f, NULL, &cur) == 0);
+    f.action = NULL;
+    f.tenant = NULL;
+
+    /* a time window around now, then one in the past */
+    f.since_ms = ksm_now_ms() - 60000;
+    f.until_ms = ksm_now_ms() + 60000;
+    CHECK(query_count(a, &f, NULL, &cur) == 30);
+    f.until_ms = f.since_ms;
+    f.since_ms = 0;
+    CHECK(query_count(a, &f, NULL, &cur) == 0);
+    f.until_ms = 0;
+
+    /* pagination: 7 + 7 + 7 + 7 + 2, newest first, no overlap */
+    f.limit = 7;
+    uint64_t expect = 30;
+    int pages = 0, total = 0;
+    char *cursor = NULL;
+    do {
+        f.cursor = cursor;
+        char *next = NULL;
+        int n = query_count(a, &f, &arr, &next);
+        CHECK(n >= 0);
+        for (int i = 0; i < n; i++)
+            CHECK(json_integer_value(json_object_get(json_array_get(arr, (size_t)i), "seq")) ==
+                  (json_int_t)expect--);
+        json_decref(arr);
+        free(cursor);
+        cursor = next;
+        total += n > 0 ? n : 0;
+        pages++;
+    } while (cursor && pages < 10);
+    CHECK(pages == 5 && total == 30);
+    f.cursor = "not-a-cursor";
+    CHECK(query_count(a, &f, NULL, &cur) == -1);
+    f.cursor = NULL;
+    f.limit = 5000;   /* capped, not refused */
+    CHECK(query_count(a, &f, NULL, &cur) == 30);
+    ksm_audit_close(a);
+
+    /* the index survives a reopen, and is rebuilt from the segments when it is lost */
+    char idx[600];
+    snprintf(idx, sizeof idx, "%s/index.db", dir);
+    a = open_log(dir, key, 4096);
+    CHECK(a && query_count(a, &(struct ksm_audit_filter){0}, NULL, &cur) == 30);
+    ksm_audit_close(a);
+    unlink(idx);
+    a = open_log(dir, key, 4096);
+    struct ksm_audit_filter ft = {.tenant = "tn_b"};
+    CHECK(a && query_count(a, &ft, NULL, &cur) == 10);
+    ksm_audit_close(a);
+}
+
+static void test_escaping(void)
+{
+    char dir[512], key[512], pub[512];
+    struct ksm_buf rep = KSM_BUF_INIT;
+    paths("escape", dir, key, pub);
+    struct ksm_audit *a = open_log(dir, key, 0);
+    CHECK(a != NULL);
+    if (!a)
+        return;
+    save_pub(a, pub);
+    struct ksm_audit_rec r = {.principal = "u\"x\\y\n", .tenant = "霞", .target = "bad\xff\xfe utf8",
+                              .action = "object.put", .detail = "\x01\x1f", .status = 500};
+    ksm_audit_submit(a, &r, NULL, NULL, NULL);
+    ksm_audit_flush(a);
+    json_t *arr = json_array();
+    char *cur = NULL;
+    struct ksm_audit_filter f = {.tenant = "霞"};
+    CHECK(ksm_audit_query(a, &f, arr, &cur) == 0 && json_array_size(arr) == 1);
+    json_t *o = json_array_get(arr, 0);
+    CHECK_STR(json_string_value(json_object_get(o, "principal")), "u\"x\\y\n");
+    CHECK_STR(json_string_value(json_object_get(o, "target")), "bad\xef\xbf\xbd\xef\xbf\xbd utf8");
+    CHECK(json_is_null(json_object_get(o, "project")));
+    CHECK(json_integer_value(json_object_get(o, "status")) == 500);
+    json_decref(arr);
+    ksm_audit_close(a);
+    CHECK(verify(dir, pub, &rep) == 0);
+    ksm_buf_free(&rep);
+}
+
+static void flip_byte(const char *path, long at)
+{
+    FILE *f = fopen(path, "r+");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fseek(f, at, SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, at, SEEK_SET);
+    fputc(c ^ 0x01, f);
+    fclose(f);
+}
+
+static long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) ? -1 : (long)st.st_size;
+}
+
+static void test_tamper_flip(void)
+{
+    char dir[512], pub[512], name[32];
+    struct ksm_buf rep = KSM_BUF_INIT;
+    /* a byte in a record's value, in a prev hash, in a checkpoint's signature, in a seal, and a
+     * newline: each on a fresh log */
+    const struct {
+        int seg;
+        double where;   /* fraction of the file */
+    } cases[] = {{1, 0.05}, {1, 0.5}, {2, 0.3}, {2, 0.999}, {3, 0.75}, {1, 0.0}};
+    for (size_t i = 0; i < KSM_NELEM(cases); i++) {
+        snprintf(name, sizeof name, "flip%zu", i);
+        make_log(name, 20, dir, pub);
+        CHECK(verify(dir, pub, &rep) == 0);
+        const char *p = seg_path(dir, cases[i].seg);
+        long sz = file_size(p);
+        CHECK(sz > 0);
+        flip_byte(p, (long)(cases[i].where * (double)(sz - 1)));
+        CHECK(verify(dir, pub, &rep) == -1);
+        CHECK(rep.data && strstr(rep.data, "seg-00000") && strstr(rep.data, " line "));
+    }
+    /* every byte of one small log, one at a time: no flip goes unnoticed, none crashes */
+    make_log("flipall", 4, dir, pub);
+    long sz = file_size(seg_path(dir, 1));
+    int missed = 0;
+    for (long at = 0; at < sz; at++) {
+        flip_byte(seg_path(dir, 1), at);
+        missed += verify(dir, pub, &rep) == 0;
+        flip_byte(seg_path(dir, 1), at);
+    }
+    CHECK(missed == 0);
+    CHECK(verify(dir, pub, &rep) == 0);
+    ksm_buf_free(&rep);
+}
+
+static void test_tamper_truncate_delete(void)
+{
+    char dir[512], pub[512];
+    struct ksm_buf rep = KSM_BUF_INIT;
+    make_log("trunc", 20, dir, pub);
+    int last = 1;
+    while (access(seg_path(dir, last + 1), F_OK) == 0)
+        last++;
+    CHECK(last >= 3);
+    long sz = file_size(seg_path(dir, last));
+    CHECK(truncate(seg_path(dir, last), sz - 10) == 0);
+    CHECK(verify(dir, pub, &rep) == -1);
+    char want[64];
+    snprintf(want, sizeof want, "seg-%06d.log line", last);
+    CHECK(rep.data && strstr(rep.data, want) && strstr(rep.data, "truncated"));
+
+    make_log("delete", 20, dir, pub);
+    CHECK(unlink(seg_path(dir, 2)) == 0);
+    CHECK(verify(dir, pub, &rep) == -1);
+    CHECK(rep.data && strstr(rep.data, "seg-000003.log line 1") && strstr(rep.data, "missing"));
+
+    /* renumbering the later segments to hide the hole does not help: the chain and seq break */
+    for (int s = 3; access(seg_path(dir, s), F_OK) == 0; s++) {
+        char from[600];
+        snprintf(from, sizeof from, "%s", seg_path(dir, s));
+        CHECK(rename(from, seg_path(dir, s - 1)) == 0);
+    }
+    CHECK(verify(dir, pub, &rep) == -1);
+    CHECK(rep.data && strstr(rep.data, "seg-000002.log line 1"));
+    ksm_buf_free(&rep);
+}
+
+/* Replaces the 64-hex value after "prev":" in line, which starts at p. */
+static void set_prev(char *line, const char *hex)
+{
+    char *q = strstr(line, "\"prev\":\"");
+    if (q)
+        memcpy(q + 8, hex, 64);
+}
+
+/* The attacker's rewrite: change one record, then recompute every later prev in every segment. */
+static void rewrite_and_rechain(const char *dir, int seg, int lineno)
+{
+    char prev[65] = "";
+    for (int s = 1; access(seg_path(dir, s), F_OK) == 0; s++) {
+        size_t len;
+        char *p = ksm_read_file(seg_path(dir, s), &len);
+        struct ksm_buf out = KSM_BUF_INIT;
+        int ln = 0;
+        for (char *line = p; line && *line;) {
+            char *nl = strchr(line, '\n');
+            if (!nl)
+                break;
+            *nl = '\0';
+            ln++;
+            if (s == seg && ln == lineno) {
+                char *u = strstr(line, "u_alice");
+                if (!u)
+                    u = strstr(line, "u_bob");
+                CHECK(u != NULL);
+                if (u)
+                    u[2] = 'm';   /* u_alice -> u_mlice: same length, still valid JSON */
+            } else if (prev[0] && (s > seg || (s == seg && ln > lineno))) {
+                set_prev(line, prev);
+            }
+            ksm_sha256_hex(line, strlen(line), prev);
+            ksm_buf_puts(&out, line);
+            ksm_buf_putc(&out, '\n');
+            line = nl + 1;
+        }
+        CHECK(ksm_write_file_durable(seg_path(dir, s), out.data, out.len, 0600) == 0);
+        ksm_buf_free(&out);
+        free(p);
+    }
+}
+
+static void test_tamper_rewrite(void)
+{
+    char dir[512], pub[512];
+    struct ksm_buf rep = KSM_BUF_INIT;
+    make_log("rewrite", 20, dir, pub);
+    rewrite_and_rechain(dir, 2, 2);
+    CHECK(verify(dir, pub, &rep) == -1);
+    CHECK(rep.data && strstr(rep.data, "seg-000002.log line") && strstr(rep.data, "signature"));
+
+    /* appending a well-chained record without the key: reported as unsigned */
+    make_log("append", 5, dir, pub);
+    int last = 1;
+    while (access(seg_path(dir, last + 1), F_OK) == 0)
+        last++;
+    /* the log is sealed; an attacker starts a new segment after the seal */
+    size_t len;
+    char *p = ksm_read_file(seg_path(dir, last), &len);
+    char prev[65];
+    CHECK(p && len > 1);
+    p[len - 1] = '\0';
+    char *lastline = strrchr(p, '\n');
+    lastline = lastline ? lastline + 1 : p;
+    ksm_sha256_hex(lastline, strlen(lastline), prev);
+    char line[512];
+    int n = snprintf(line, sizeof line,
+                     "{\"seq\":6,\"prev\":\"%s\",\"time\":\"2026-01-01T00:00:00.000Z\"}\n", prev);
+    CHECK(ksm_write_file_durable(seg_path(dir, last + 1), line, (size_t)n, 0600) == 0);
+    free(p);
+    CHECK(verify(dir, pub, &rep) == -1);
+    char want[64];
+    snprintf(want, sizeof want, "seg-%06d.log line 1 (seq 6)", last + 1);
+    CHECK(rep.data && strstr(rep.data, want) && strstr(rep.data, "unsigned"));
+
+    /* another key does not verify the log */
+    char dir2[512], pub2[512];
+    make_log("otherkey", 3, dir2, pub2);
+    CHECK(verify(dir, pub2, &rep) == -1);
+    CHECK(verify("/nonexistent/dir", pub2, &rep) == -1);
+    CHECK(verify(dir2, "/nonexistent/key.pem", &rep) == -1);
+    ksm_buf_free(&rep);
+}
+
+static void test_retention(void)
+{
+    char dir[512], key[512], pub[512];
+    paths("retention", dir, key, pub);
+    struct ksm_audit *a = NULL;
+    struct ksm_audit_opts o = opts_with(0);
+    char err[256] = "";
+    o.retention_days = 364;
+    CHECK(ksm_audit_open(&a, dir, key, &o, err, sizeof err) == -1 && a == NULL);
+    CHECK(strstr(err, "365") && strstr(err, "retention"));
+    o.retention_days = 3650;
+    CHECK(ksm_audit_open(&a, dir, key, &o, err, sizeof err) == 0 && a != NULL);
+    ksm_audit_close(a);
+}
+
+struct cb_state {
+    int ok, failed;
+};
+
+static void on_done(void *arg, int ok)
+{
+    struct cb_state *s = arg;
+    if (ok)
+        s->ok++;
+    else
+        s->failed++;
+}
+
+static void test_mailbox(void)
+{
+    char dir[512], key[512], pub[512];
+    paths("mailbox", dir, key, pub);
+    struct ksm_audit *a = open_log(dir, key, 0);
+    CHECK(a != NULL);
+    if (!a)
+        return;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct ksm_mailbox *mb = ksm_mailbox_new(&loop);
+    struct cb_state st = {0, 0};
+    for (int i = 0; i < 100; i++) {
+        struct ksm_audit_rec r = {.principal = "u_cb", .action = "tenant.update", .status = 200};
+        ksm_audit_submit(a, &r, mb, on_done, &st);
+    }
+    uint64_t deadline = ksm_mono_ns() + 10ull * 1000000000ull;
+    while (st.ok + st.failed < 100 && ksm_mono_ns() < deadline)
+        uv_run(&loop, UV_RUN_ONCE);
+    CHECK(st.ok == 100 && st.failed == 0);
+    ksm_audit_close(a);
+    ksm_mailbox_close(mb);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK(uv_loop_close(&loop) == 0);
+}
+
+/* A child writes and dies without closing (the segment stays open); then a torn line is added. */
+static void test_torn_tail(void)
+{
+    char dir[512], key[512], pub[512];
+    struct ksm_buf rep = KSM_BUF_INIT;
+    paths("torn", dir, key, pub);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct ksm_audit *a = open_log(dir, key, 0);
+        if (a) {
+            save_pub(a, pub);
+            submit_n(a, 10, 0);
+        }
+        _exit(a ? 0 : 1);
+    }
+    int status = -1;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(verify(dir, pub, &rep) == 0);   /* unsealed but fully signed */
+    CHECK(strstr(rep.data, "10 records") && strstr(rep.data, "open"));
+    long sz = file_size(seg_path(dir, 1));
+    FILE *f = fopen(seg_path(dir, 1), "a");
+    fputs("{\"seq\":11,\"prev\":\"00ab", f);
+    fclose(f);
+    CHECK(verify(dir, pub, &rep) == -1);
+    struct ksm_audit *a = open_log(dir, key, 0);
+    CHECK(a != NULL);
+    if (!a)
+        return;
+    CHECK(file_size(seg_path(dir, 1)) == sz);   /* cut back to the last signed line */
+    struct ksm_audit_rec r = {.principal = "system", .action = "daemon.start", .status = 0};
+    CHECK(ksm_audit_submit(a, &r, NULL, NULL, NULL) == 11);
+    ksm_audit_close(a);
+    CHECK(access(seg_path(dir, 2), F_OK) != 0);   /* the open segment was continued */
+    CHECK(verify(dir, pub, &rep) == 0);
+    CHECK(strstr(rep.data, "11 records") && strstr(rep.data, "1 segments"));
+
+    /* damage before the last signed line is not a crash: open refuses */
+    flip_byte(seg_path(dir, 1), 40);
+    struct ksm_audit_opts o = opts_with(0);
+    char err[256] = "";
+    a = NULL;
+    CHECK(ksm_audit_open(&a, dir, key, &o, err, sizeof err) == -1 && a == NULL);
+    CHECK(strstr(err, "seg-000001.log"));
+    ksm_buf_free(&rep);
+}
+
+int main(void)
+{
+    ksm_log_min = KSM_LOG_ERROR;
+    snprintf(base, sizeof base, "/tmp/ksm-test-audit-XXXXXX");
+    if (!mkdtemp(base)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_retention();
+    test_write_verify_reopen();
+    test_escaping();
+    test_query();
+    test_mailbox();
+    test_tamper_flip();
+    test_tamper_truncate_delete();
+    test_tamper_rewrite();
+    test_torn_tail();
+    if (!check_failed && !getenv("AUDIT_TEST_KEEP")) {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", base);
+    }
+    return CHECK_DONE();
+}
