@@ -24,6 +24,7 @@ curl -s -H "Authorization: Bearer $TOKEN" "$URL" >"$tmp/tenant.json"
 # the peer: nginx (1 worker, pinned to the same core) returning the same bytes from a file
 mkdir -p "$tmp/www"
 cp "$tmp/tenant.json" "$tmp/www/tenant.json"
+chmod 755 "$tmp" "$tmp/www" && chmod 644 "$tmp/www/tenant.json"   # nginx workers run as www-data
 cat >"$tmp/nginx.conf" <<CONF
 worker_processes 1; daemon off; error_log $tmp/nginx.err; pid $tmp/nginx.pid;
 events { worker_connections 1024; }
