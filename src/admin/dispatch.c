@@ -28,15 +28,19 @@ enum ksm_err ksm_fail(struct ksm_req *r, enum ksm_err e, const char *fmt, ...)
     return e;
 }
 
+static int append_json(const char *p, size_t n, void *data)
+{
+    ksm_buf_append(data, p, n);
+    return 0;
+}
+
 enum ksm_err ksm_reply_json(struct ksm_req *r, int status, json_t *body)
 {
     ksm_buf_reset(&r->resp);
-    char *s = json_dumps(body, JSON_COMPACT);
+    int rc = body ? json_dump_callback(body, append_json, &r->resp, JSON_COMPACT) : -1;
     json_decref(body);
-    if (!s)
+    if (rc)
         return ksm_fail(r, KSM_E_INTERNAL, "cannot encode the response");
-    ksm_buf_puts(&r->resp, s);
-    free(s);
     r->status = status;
     r->content_type = "application/json";
     return KSM_E_OK;

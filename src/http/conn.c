@@ -15,6 +15,7 @@
 #include "core/util.h"
 
 #define PENDING_MAX (1u << 20)
+#define SPARE_MAX (64u << 10)
 
 static llhttp_settings_t settings;
 static uv_once_t settings_once = UV_ONCE_INIT;
@@ -67,6 +68,12 @@ static void req_new(struct ksm_conn *c)
     r->start_ns = ksm_mono_ns();
     snprintf(r->id, sizeof r->id, "req_%s%08llx", wc->idprefix, (unsigned long long)++wc->counter);
     snprintf(r->peer, sizeof r->peer, "%s", c->peer);
+    /* the connection lends its buffers so a keep-alive request allocates nothing for them */
+    r->body = c->spare_body;
+    r->resp = c->spare_resp;
+    c->spare_body = c->spare_resp = (struct ksm_buf)KSM_BUF_INIT;
+    ksm_buf_reset(&r->body);
+    ksm_buf_reset(&r->resp);
     c->req = r;
     c->hdrs = NULL;
     c->nhdrs = c->hcap = 0;
@@ -405,12 +412,24 @@ static const char *http_date(struct ksm_wctx *wc)
     return wc->date;
 }
 
+/* Keeps a buffer for the next request unless it grew large (one big body must not pin memory). */
+static void keep_spare(struct ksm_buf *spare, struct ksm_buf *b)
+{
+    if (b->cap <= SPARE_MAX) {
+        ksm_buf_free(spare);
+        *spare = *b;
+        *b = (struct ksm_buf)KSM_BUF_INIT;
+    } else {
+        ksm_buf_free(b);
+    }
+}
+
 static void finish_request(struct ksm_conn *c)
 {
     struct ksm_req *r = c->req;
     ksm_metrics_request(r->route_index, r->status, ksm_mono_ns() - r->start_ns);
-    ksm_buf_free(&r->body);
-    ksm_buf_free(&r->resp);
+    keep_spare(&c->spare_body, &r->body);
+    keep_spare(&c->spare_resp, &r->resp);
     c->req = NULL;
     ksm_arena_reset(c->arena);
 }
@@ -464,13 +483,11 @@ void ksm_req_send(struct ksm_req *r)
     struct ksm_conn *c = r->conn;
     if (r->status == 0)
         r->status = ksm_err_status(r->err);
-    struct ksm_buf head = KSM_BUF_INIT;
     bool no_body = r->method == HTTP_HEAD || r->status == 204 || r->status == 304;
-    build_head(r, c, &head, r->resp.len);
-    char *h = ksm_arena_strndup(r->arena, head.data, head.len);
-    c->wbufs[0] = uv_buf_init(h, (unsigned)head.len);
+    ksm_buf_reset(&c->head);   /* conn-owned: it must outlive this call until the write completes */
+    build_head(r, c, &c->head, r->resp.len);
+    c->wbufs[0] = uv_buf_init(c->head.data, (unsigned)c->head.len);
     c->wbufs[1] = uv_buf_init(r->resp.data, no_body ? 0 : (unsigned)r->resp.len);
-    ksm_buf_free(&head);
     c->state = CS_WRITING;
     arm(c, conf(c)->idle_timeout_ms);
     c->wreq.data = c;
@@ -499,6 +516,9 @@ static void on_closed(uv_handle_t *h)
     SSL_free(c->ssl);
     free(c->tls_out);
     ksm_buf_free(&c->pending);
+    ksm_buf_free(&c->spare_body);
+    ksm_buf_free(&c->spare_resp);
+    ksm_buf_free(&c->head);
     ksm_buf_free(&c->hname);
     ksm_buf_free(&c->hval);
     free(c);

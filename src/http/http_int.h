@@ -26,6 +26,8 @@ struct ksm_conn {
     struct ksm_req *req;
     struct ksm_buf pending;          /* bytes read but not parsed yet (pipelining, back-pressure) */
     struct ksm_buf hname, hval;      /* the header being parsed */
+    struct ksm_buf spare_body, spare_resp;   /* lent to each request, returned after it */
+    struct ksm_buf head;             /* the response's status line and headers */
     struct ksm_header *hdrs;
     int nhdrs, hcap;
     size_t header_bytes;
