@@ -41,6 +41,9 @@ const struct ksm_route ksm_admin_routes[] = {
     {"PATCH", "/admin/v1/users/{user}", ksm_h_user_update, "user.update", OB, "user.update", MU | JB, "update or disable a user"},
     {"DELETE", "/admin/v1/users/{user}", ksm_h_user_delete, "user.delete", OB, "user.delete", MU, "delete a user (revokes its keys)"},
 
+    {"POST", "/admin/v1/platform/users", ksm_h_user_create, "user.create", PL, "user.create", MU | JB, "create a platform-level user (an operator)"},
+    {"GET", "/admin/v1/platform/users", ksm_h_user_list, "user.list", PL, "user.list", 0, "list platform-level users"},
+
     {"POST", "/admin/v1/tenants/{tenant}/groups", ksm_h_group_create, "group.create", TN, "group.create", MU | JB, "create a group"},
     {"GET", "/admin/v1/tenants/{tenant}/groups", ksm_h_group_list, "group.list", TN, "group.list", 0, "list a tenant's groups"},
     {"GET", "/admin/v1/groups/{group}", ksm_h_group_get, "group.read", OB, "group.read", 0, "get a group and its members"},
