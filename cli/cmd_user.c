@@ -1,5 +1,6 @@
 /* cmd_user.c — `kasumi user ...`: a tenant's people. Disabling keeps the user (and the audit
  * trail that names it) but refuses its sign-ins and keys; deleting also revokes its keys. */
+#include <string.h>
 #include <stdlib.h>
 
 #include "cli.h"
@@ -9,12 +10,22 @@ static const struct kc_col cols[] = {
     {"DISABLED", "disabled"}, KC_COLS_END,
 };
 
+/* `--tenant platform` names the platform level (operators); it is spelt out rather than implied by
+ * a missing --tenant, so that forgetting the flag cannot create an operator by accident. */
+static char *users_path(struct kc_ctx *c, const struct kc_args *a)
+{
+    const char *t = kc_flag(a, "tenant");
+    if (!strcmp(t, "platform"))
+        return kc_url_path(c, "/admin/v1/platform/users", NULL);
+    return kc_url_path(c, "/admin/v1/tenants/{}/users", t);
+}
+
 int kc_user_create(struct kc_ctx *c, const struct kc_args *a)
 {
     json_t *body = json_object();
     kc_json_set(body, "name", kc_flag(a, "name"));
     kc_json_set(body, "email", kc_flag(a, "email"));
-    char *path = kc_url_path(c, "/admin/v1/tenants/{}/users", kc_flag(a, "tenant"));
+    char *path = users_path(c, a);
     int rc = kc_call(c, "POST", path, NULL, body, cols, NULL);
     free(path);
     return rc;
@@ -22,7 +33,7 @@ int kc_user_create(struct kc_ctx *c, const struct kc_args *a)
 
 int kc_user_list(struct kc_ctx *c, const struct kc_args *a)
 {
-    char *path = kc_url_path(c, "/admin/v1/tenants/{}/users", kc_flag(a, "tenant"));
+    char *path = users_path(c, a);
     int rc = kc_call(c, "GET", path, NULL, NULL, cols, NULL);
     free(path);
     return rc;

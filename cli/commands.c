@@ -36,8 +36,8 @@ const struct kc_cmd kc_commands[] = {
      "delete an empty project"},
 
     {"user", "create", kc_user_create, 0, "tenant name email", "",
-     "user create --tenant T --name N --email E", "create a user"},
-    {"user", "list", kc_user_list, 0, "tenant", "", "user list --tenant T",
+     "user create --tenant T|platform --name N --email E", "create a user (platform: an operator)"},
+    {"user", "list", kc_user_list, 0, "tenant", "", "user list --tenant T|platform",
      "list a tenant's users"},
     {"user", "get", kc_user_get, 1, "", "", "user get ID", "show a user"},
     {"user", "update", kc_user_update, 1, "", "name email", "user update ID [--name N] [--email E]",

@@ -35,6 +35,7 @@ const struct ksm_route *ksm_route_match(const struct ksm_route *tab, int n, stru
     int np;
     bool path_seen = false;
     for (int i = 0; i < n; i++) {
+        memset(params, 0, sizeof params);   /* a route without {params} must see NULLs, not a stale try */
         if (!match(tab[i].pattern, r->path, r, params, &np))
             continue;
         path_seen = true;

@@ -129,3 +129,24 @@ def test_audit_query_json(shared):
     assert any(r["action"] == "tenant.read" for r in out["items"]), out
     p = shared.cli("audit", "query", "--tenant", t["id"])
     assert "ACTION" in p.stdout.split("\n")[0], p.stdout[:300]
+
+
+def test_platform_operator_through_cli(shared):
+    """A second operator: a platform-level user, bound platform_admin, acting with its own key."""
+    d = shared
+    p = d.cli("user", "create", "--tenant", "platform", "--name", "運用 花子",
+              "--email", "ops-%d@example.go.jp" % os.getpid(), "--output", "json")
+    op = json.loads(p.stdout)
+    assert op["tenant"] is None and op["id"].startswith("us_")
+    listed = json.loads(d.cli("user", "list", "--tenant", "platform", "--output", "json").stdout)
+    assert op["id"] in [u["id"] for u in listed["items"]]
+    d.cli("role", "bind", "--principal", op["id"], "--role", "platform_admin", "--scope", "platform")
+    key = json.loads(d.cli("key", "create", "--user", op["id"], "--output", "json").stdout)
+    t = json.loads(d.cli("tenant", "create", "--kind", "local_government", "--name", "霞市",
+                         "--corporate-number", new_corpnum(), "--output", "json", token=key["secret"]).stdout)
+    assert t["name"] == "霞市"
+    # a tenant admin cannot create operators
+    ta = d.tenant()
+    _, secret = d.tenant_admin(ta["id"])
+    r = d.api("POST", "/admin/v1/platform/users", {"name": "x", "email": "x@example.go.jp"}, token=secret)
+    assert r.status_code in (403, 404), r.text
