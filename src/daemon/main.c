@@ -145,7 +145,7 @@ static int write_listen_json(const char *dir)
 {
     char path[600], body[256];
     snprintf(path, sizeof path, "%s/listen.json", dir);
-    int n = snprintf(body, sizeof body, "{\"admin\":\"%s\"}\n", ksm_server_address(admin_srv));
+    int n = snprintf(body, sizeof body, "{\"admin\":\"%s\"}\n", ksm_server_address(admin_srv, 0));
     return ksm_write_file_durable(path, body, (size_t)n, 0644);
 }
 
@@ -182,10 +182,11 @@ static int start(struct ksm_conf *c)
     register_route_labels();
     app.conf = c;
     app.started_ms = ksm_now_ms();
-    struct ksm_server_opts so = {.conf = c, .listen = &c->admin, .handler = ksm_dispatch,
-                                 .worker_init = worker_init, .worker_fini = worker_fini, .app = &app};
+    struct ksm_server_opts so = {.conf = c, .worker_init = worker_init, .worker_fini = worker_fini,
+                                 .app = &app};
+    so.listeners[so.nlisteners++] = (struct ksm_listener_opts){"admin", &c->admin, ksm_dispatch};
     if (ksm_server_start(&admin_srv, &so, err, sizeof err)) {
-        fprintf(stderr, "kasumid: admin listener %s:%d: %s\n", c->admin.host, c->admin.port, err);
+        fprintf(stderr, "kasumid: %s\n", err);
         return -1;
     }
     if (write_listen_json(c->data_dir)) {
@@ -195,8 +196,8 @@ static int start(struct ksm_conf *c)
     atomic_store(&app.ready, true);
     const char *scheme = c->admin.tls_cert[0] ? "https" : "http";
     printf("kasumid %s ready\n  admin API: %s://%s/admin/v1/\n  metrics:   %s://%s/metrics\n",
-           ksm_env_kind_name(c->env_kind), scheme, ksm_server_address(admin_srv), scheme,
-           ksm_server_address(admin_srv));
+           ksm_env_kind_name(c->env_kind), scheme, ksm_server_address(admin_srv, 0), scheme,
+           ksm_server_address(admin_srv, 0));
     fflush(stdout);
     return 0;
 }

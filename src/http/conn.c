@@ -44,7 +44,7 @@ static void on_timeout(uv_timer_t *t)
                                                      : "the request body took too long to arrive";
         c->state = CS_BUSY;
         c->failed = true;
-        c->w->server->o.handler(c->req);
+        c->lsn->o.handler(c->req);
     }
 }
 
@@ -289,7 +289,7 @@ static void conn_reject(struct ksm_conn *c, enum ksm_err e, const char *detail)
     c->failed = true;
     c->state = CS_BUSY;
     uv_timer_stop(&c->timer);
-    c->w->server->o.handler(c->req);
+    c->lsn->o.handler(c->req);
 }
 
 static void stash(struct ksm_conn *c, const char *p, size_t n)
@@ -317,7 +317,7 @@ void ksm_conn_feed(struct ksm_conn *c, const char *data, size_t n)
         const char *stop = llhttp_get_error_pos(&c->parser);
         llhttp_resume(&c->parser);
         stash(c, stop, n - (size_t)(stop - data));
-        c->w->server->o.handler(c->req);
+        c->lsn->o.handler(c->req);
         return;
     }
     conn_reject(c, KSM_E_BAD_REQUEST, llhttp_get_error_reason(&c->parser));
@@ -543,11 +543,12 @@ void ksm_conn_close(struct ksm_conn *c)
     uv_close((uv_handle_t *)&c->timer, on_closed);
 }
 
-struct ksm_conn *ksm_conn_new(struct ksm_wctx *wc)
+struct ksm_conn *ksm_conn_new(struct ksm_wctx *wc, const struct ksm_lsn *lsn)
 {
     uv_once(&settings_once, settings_init);
     struct ksm_conn *c = ksm_xcalloc(1, sizeof *c);
     c->w = &wc->w;
+    c->lsn = lsn;
     uv_tcp_init(&wc->w.loop, &c->tcp);
     uv_timer_init(&wc->w.loop, &c->timer);
     c->tcp.data = c->timer.data = c;
@@ -563,9 +564,9 @@ struct ksm_conn *ksm_conn_new(struct ksm_wctx *wc)
     return c;
 }
 
-void ksm_conn_accept(struct ksm_wctx *wc, uv_stream_t *listener)
+void ksm_conn_accept(struct ksm_wctx *wc, const struct ksm_lsn *lsn, uv_stream_t *listener)
 {
-    struct ksm_conn *c = ksm_conn_new(wc);
+    struct ksm_conn *c = ksm_conn_new(wc, lsn);
     if (uv_accept(listener, (uv_stream_t *)&c->tcp) || wc->draining) {
         conn_close(c);
         return;
@@ -579,7 +580,7 @@ void ksm_conn_accept(struct ksm_wctx *wc, uv_stream_t *listener)
             uv_ip4_name((struct sockaddr_in *)&ss, c->peer, sizeof c->peer);
     }
     uv_tcp_nodelay(&c->tcp, 1);
-    if (wc->w.server->tls && ksm_tls_conn_start(c, wc->w.server->tls)) {
+    if (lsn->tls && ksm_tls_conn_start(c, lsn->tls)) {
         conn_close(c);
         return;
     }

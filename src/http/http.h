@@ -87,20 +87,30 @@ void ksm_req_send(struct ksm_req *r);
 
 typedef void (*ksm_http_handler_fn)(struct ksm_req *r);
 
+#define KSM_MAX_LISTENERS 4
+
+/* One listening address and the application entry point for its requests. */
+struct ksm_listener_opts {
+    const char *name;                 /* "admin", "ai", "s3": for messages and listen.json */
+    const struct ksm_listen *listen;  /* address and optional TLS certificate */
+    ksm_http_handler_fn handler;
+};
+
 struct ksm_server_opts {
     const struct ksm_conf *conf;
-    const struct ksm_listen *listen;
-    ksm_http_handler_fn handler;
+    struct ksm_listener_opts listeners[KSM_MAX_LISTENERS];
+    int nlisteners;
     /* Called on each worker thread before its loop runs / after it stops (open the db, ...). */
     int (*worker_init)(struct ksm_worker *w);
     void (*worker_fini)(struct ksm_worker *w);
     void *app;
 };
 
-/* Binds (port 0: the kernel picks; every worker shares it), starts conf->workers threads. */
+/* Binds every listener (port 0: the kernel picks; every worker shares it), starts conf->workers
+ * threads, each serving all listeners on its one loop. */
 int ksm_server_start(struct ksm_server **out, const struct ksm_server_opts *o, char *err, size_t errlen);
-/* The bound address "127.0.0.1:8400". */
-const char *ksm_server_address(const struct ksm_server *s);
+/* The bound address of listener i, "127.0.0.1:8400". */
+const char *ksm_server_address(const struct ksm_server *s, int i);
 /* Swaps in a new config snapshot (SIGHUP): limits and timeouts apply to new requests. The old
  * snapshot must stay valid (the daemon keeps every snapshot it loaded). */
 void ksm_server_set_conf(struct ksm_server *s, const struct ksm_conf *conf);

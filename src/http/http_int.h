@@ -14,8 +14,16 @@ enum conn_state {
     CS_WRITING,      /* the response is being written */
 };
 
+/* A bound listener, shared by every worker. */
+struct ksm_lsn {
+    struct ksm_listener_opts o;
+    SSL_CTX *tls;                    /* NULL: plain HTTP */
+    char address[80];
+};
+
 struct ksm_conn {
     uv_tcp_t tcp;
+    const struct ksm_lsn *lsn;
     uv_timer_t timer;
     struct ksm_worker *w;
     struct ksm_conn *prev, *next;   /* the worker's list, for draining */
@@ -48,9 +56,9 @@ struct ksm_conn {
 struct ksm_wctx {                    /* per worker, private part */
     struct ksm_worker w;
     uv_thread_t thread;
-    uv_tcp_t listener;
+    uv_tcp_t listeners[KSM_MAX_LISTENERS];
+    int fds[KSM_MAX_LISTENERS];
     uv_async_t stop;
-    int fd;
     struct ksm_conn *conns;
     char date[40];                   /* cached Date header value */
     int64_t date_sec;
@@ -66,9 +74,9 @@ struct ksm_server {
     struct ksm_server_opts o;
     struct ksm_wctx *workers;
     int nworkers;
-    char address[80];
+    struct ksm_lsn lsn[KSM_MAX_LISTENERS];
+    int nlsn;
     uv_sem_t ready;
-    SSL_CTX *tls;                    /* NULL: plain HTTP */
 };
 
 /* TLS on a connection (tls.c). */
@@ -80,8 +88,8 @@ int ksm_tls_on_read(struct ksm_conn *c, const char *data, size_t n,
 /* Encrypts head and body into one buffer (malloc'd, in *out) for a single uv_write. */
 int ksm_tls_seal(struct ksm_conn *c, const uv_buf_t *bufs, int n, char **out, size_t *outlen);
 
-struct ksm_conn *ksm_conn_new(struct ksm_wctx *wc);
-void ksm_conn_accept(struct ksm_wctx *wc, uv_stream_t *listener);
+struct ksm_conn *ksm_conn_new(struct ksm_wctx *wc, const struct ksm_lsn *lsn);
+void ksm_conn_accept(struct ksm_wctx *wc, const struct ksm_lsn *lsn, uv_stream_t *listener);
 /* Parses bytes; hands each complete (or rejected) request to the server's handler. */
 void ksm_conn_feed(struct ksm_conn *c, const char *data, size_t n);
 /* The response is done: back to idle, and parse what was pipelined meanwhile. */

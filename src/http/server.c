@@ -45,8 +45,9 @@ fail:
 static void on_connection(uv_stream_t *listener, int status)
 {
     struct ksm_wctx *wc = listener->data;
+    int i = (int)((uv_tcp_t *)listener - wc->listeners);
     if (status == 0)
-        ksm_conn_accept(wc, listener);
+        ksm_conn_accept(wc, &wc->w.server->lsn[i], listener);
 }
 
 static void close_cb_noop(uv_handle_t *h) { (void)h; }
@@ -55,7 +56,8 @@ static void on_stop(uv_async_t *a)
 {
     struct ksm_wctx *wc = a->data;
     wc->draining = true;
-    uv_close((uv_handle_t *)&wc->listener, close_cb_noop);
+    for (int i = 0; i < wc->w.server->nlsn; i++)
+        uv_close((uv_handle_t *)&wc->listeners[i], close_cb_noop);
     ksm_conn_drain_all(wc);
     uv_close((uv_handle_t *)&wc->stop, close_cb_noop);
 }
@@ -85,11 +87,14 @@ static void worker_main(void *arg)
     uv_check_init(&wc->w.loop, &check);
     check.data = wc;
     uv_check_start(&check, on_check);
-    uv_tcp_init(&wc->w.loop, &wc->listener);
-    wc->listener.data = wc;
-    if (uv_tcp_open(&wc->listener, wc->fd) ||
-        uv_listen((uv_stream_t *)&wc->listener, 511, on_connection) ||
-        (s->o.worker_init && s->o.worker_init(&wc->w))) {
+    int bad = 0;
+    for (int i = 0; i < s->nlsn; i++) {
+        uv_tcp_init(&wc->w.loop, &wc->listeners[i]);
+        wc->listeners[i].data = wc;
+        bad |= uv_tcp_open(&wc->listeners[i], wc->fds[i]) ||
+               uv_listen((uv_stream_t *)&wc->listeners[i], 511, on_connection);
+    }
+    if (bad || (s->o.worker_init && s->o.worker_init(&wc->w))) {
         wc->started = -1;
         uv_sem_post(&s->ready);
         return;
@@ -114,31 +119,50 @@ static void format_address(const struct sockaddr_storage *ss, char *out, size_t 
     }
 }
 
+/* Resolves and binds listener i's first socket (which fixes the port), and sets up its TLS. */
+static int listener_init(struct ksm_server *s, int i, struct sockaddr_storage *ss, char *err, size_t errlen)
+{
+    struct ksm_lsn *l = &s->lsn[i];
+    l->o = s->o.listeners[i];
+    memset(ss, 0, sizeof *ss);
+    if (resolve(l->o.listen, ss)) {
+        snprintf(err, errlen, "%s: cannot parse listen address %s", l->o.name, l->o.listen->host);
+        return -1;
+    }
+    if (l->o.listen->tls_cert[0] && ksm_tls_ctx_new(&l->tls, l->o.listen, err, errlen))
+        return -1;
+    return 0;
+}
+
+static int worker_bind(struct ksm_server *s, struct ksm_wctx *wc, struct sockaddr_storage *ss,
+                       bool first, char *err, size_t errlen)
+{
+    for (int i = 0; i < s->nlsn; i++) {
+        wc->fds[i] = bind_socket(&ss[i], err, errlen);   /* the first bind fixes the port */
+        if (wc->fds[i] < 0)
+            return -1;
+        if (first)
+            format_address(&ss[i], s->lsn[i].address, sizeof s->lsn[i].address);
+    }
+    return 0;
+}
+
 int ksm_server_start(struct ksm_server **out, const struct ksm_server_opts *o, char *err, size_t errlen)
 {
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
-    if (resolve(o->listen, &ss)) {
-        snprintf(err, errlen, "cannot parse listen address %s", o->listen->host);
-        return -1;
-    }
+    struct sockaddr_storage ss[KSM_MAX_LISTENERS];
     struct ksm_server *s = ksm_xcalloc(1, sizeof *s);
     s->o = *o;
-    if (o->listen->tls_cert[0] && ksm_tls_ctx_new(&s->tls, o->listen, err, errlen)) {
-        free(s);
-        return -1;
-    }
     s->nworkers = o->conf->workers > 0 ? o->conf->workers : 1;
     s->workers = ksm_xcalloc((size_t)s->nworkers, sizeof *s->workers);
     uv_sem_init(&s->ready, 0);
     int started = 0;
+    for (; s->nlsn < o->nlisteners && s->nlsn < KSM_MAX_LISTENERS; s->nlsn++)
+        if (listener_init(s, s->nlsn, &ss[s->nlsn], err, errlen))
+            goto fail;
     for (int i = 0; i < s->nworkers; i++) {
         struct ksm_wctx *wc = &s->workers[i];
-        wc->fd = bind_socket(&ss, err, errlen);   /* the first bind fixes the port for the rest */
-        if (wc->fd < 0)
+        if (worker_bind(s, wc, ss, i == 0, err, errlen))
             goto fail;
-        if (i == 0)
-            format_address(&ss, s->address, sizeof s->address);
         wc->w.id = i;
         wc->w.server = s;
         wc->w.app = o->app;
@@ -168,7 +192,10 @@ void ksm_server_set_conf(struct ksm_server *s, const struct ksm_conf *conf)
     __atomic_store_n(&s->o.conf, conf, __ATOMIC_RELEASE);
 }
 
-const char *ksm_server_address(const struct ksm_server *s) { return s->address; }
+const char *ksm_server_address(const struct ksm_server *s, int i)
+{
+    return i >= 0 && i < s->nlsn ? s->lsn[i].address : "";
+}
 
 void ksm_server_stop(struct ksm_server *s, int timeout_ms)
 {
@@ -179,7 +206,8 @@ void ksm_server_stop(struct ksm_server *s, int timeout_ms)
     for (int i = 0; i < s->nworkers; i++)
         uv_thread_join(&s->workers[i].thread);
     uv_sem_destroy(&s->ready);
-    SSL_CTX_free(s->tls);
+    for (int i = 0; i < s->nlsn; i++)
+        SSL_CTX_free(s->lsn[i].tls);
     free(s->workers);
     free(s);
 }

@@ -12,6 +12,7 @@ static struct ksm_conf conf;
 static struct ksm_server srv;
 static struct ksm_wctx *wc;
 static int handled;
+static struct ksm_lsn lsn;
 
 static void handler(struct ksm_req *r)
 {
@@ -29,7 +30,7 @@ static void setup(void)
     conf.max_header_bytes = 4096;
     conf.max_body_bytes = 65536;
     srv.o.conf = &conf;
-    srv.o.handler = handler;
+    lsn.o.handler = handler;
     wc = calloc(1, sizeof *wc);
     wc->w.server = &srv;
     uv_loop_init(&wc->w.loop);
@@ -46,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!wc)
         setup();
-    struct ksm_conn *c = ksm_conn_new(wc);
+    struct ksm_conn *c = ksm_conn_new(wc, &lsn);
     size_t cut = size ? data[0] % (size + 1) : 0;
     drive(c, (const char *)data, cut);
     if (!c->failed && c->state != CS_BUSY)
