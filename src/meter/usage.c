@@ -29,6 +29,10 @@ static const struct ksm_migration usage_migrations[] = {
      " resource TEXT,"
      " recorded_ms INTEGER NOT NULL);"
      "CREATE INDEX usage_records_tenant_time ON usage_records(tenant, time_ms);"},
+    {"usage", 2,
+     "ALTER TABLE usage_records ADD COLUMN cost_microyen INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE usage_records ADD COLUMN details TEXT;"
+     "CREATE INDEX usage_records_project_time ON usage_records(project, time_ms);"},
 };
 
 void ksm_usage_register_schema(void)
@@ -44,13 +48,25 @@ static bool field_ok(const char *s, bool required, size_t max)
     return (n > 0 || !required) && n <= max && ksm_utf8_valid(s, n);
 }
 
+/* details, when present, is a JSON object (it is returned parsed by queries). */
+static bool details_ok(const char *d)
+{
+    if (!d)
+        return true;
+    json_t *j = json_loads(d, JSON_REJECT_DUPLICATES, NULL);
+    bool ok = j && json_is_object(j) && strlen(d) <= 4096;
+    json_decref(j);
+    return ok;
+}
+
 static bool rec_valid(const struct ksm_usage_rec *rec)
 {
     return field_ok(rec->tenant, true, MAX_FIELD) && field_ok(rec->project, false, MAX_FIELD) &&
            field_ok(rec->service, true, MAX_FIELD) && field_ok(rec->meter, true, MAX_FIELD) &&
            field_ok(rec->idempotency_key, true, MAX_FIELD) &&
            field_ok(rec->request_id, false, MAX_FIELD) &&
-           field_ok(rec->resource, false, MAX_RESOURCE) && rec->quantity >= 0 && rec->time_ms >= 0;
+           field_ok(rec->resource, false, MAX_RESOURCE) && rec->quantity >= 0 && rec->time_ms >= 0 &&
+           rec->cost_microyen >= 0 && details_ok(rec->details);
 }
 
 /* NULL and "" are the same absence for the optional fields. */
@@ -70,7 +86,8 @@ static bool same_text(sqlite3_stmt *st, int col, const char *s)
 static enum ksm_err check_repeat(struct ksm_db *db, const struct ksm_usage_rec *rec)
 {
     sqlite3_stmt *st = ksm_db_prepare(db, "SELECT tenant, project, service, meter, quantity, time_ms,"
-                                          " resource FROM usage_records WHERE idempotency_key = ?");
+                                          " resource, cost_microyen FROM usage_records"
+                                          " WHERE idempotency_key = ?");
     ksm_db_bind_text(st, 1, rec->idempotency_key);
     if (sqlite3_step(st) != SQLITE_ROW) {
         ksm_error("usage: key conflict but no row: %s", sqlite3_errmsg(db->h));
@@ -81,7 +98,7 @@ static enum ksm_err check_repeat(struct ksm_db *db, const struct ksm_usage_rec *
                 same_text(st, 2, rec->service) && same_text(st, 3, rec->meter) &&
                 sqlite3_column_int64(st, 4) == rec->quantity &&
                 (rec->time_ms == 0 || sqlite3_column_int64(st, 5) == rec->time_ms) &&
-                same_text(st, 6, rec->resource);
+                same_text(st, 6, rec->resource) && sqlite3_column_int64(st, 7) == rec->cost_microyen;
     sqlite3_reset(st);
     return same ? KSM_E_OK : KSM_E_CONFLICT;
 }
@@ -93,7 +110,8 @@ enum ksm_err ksm_usage_record(struct ksm_db *db, const struct ksm_usage_rec *rec
     int64_t now = ksm_now_ms();
     sqlite3_stmt *st = ksm_db_prepare(db,
         "INSERT OR IGNORE INTO usage_records(tenant, project, service, meter, quantity, time_ms,"
-        " idempotency_key, request_id, resource, recorded_ms) VALUES(?,?,?,?,?,?,?,?,?,?)");
+        " idempotency_key, request_id, resource, recorded_ms, cost_microyen, details)"
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
     ksm_db_bind_text(st, 1, rec->tenant);
     ksm_db_bind_text(st, 2, opt(rec->project));
     ksm_db_bind_text(st, 3, rec->service);
@@ -104,6 +122,8 @@ enum ksm_err ksm_usage_record(struct ksm_db *db, const struct ksm_usage_rec *rec
     ksm_db_bind_text(st, 8, opt(rec->request_id));
     ksm_db_bind_text(st, 9, opt(rec->resource));
     sqlite3_bind_int64(st, 10, now);
+    sqlite3_bind_int64(st, 11, rec->cost_microyen);
+    ksm_db_bind_text(st, 12, rec->details);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
@@ -115,6 +135,20 @@ enum ksm_err ksm_usage_record(struct ksm_db *db, const struct ksm_usage_rec *rec
     return KSM_E_OK;
 }
 
+enum ksm_err ksm_usage_project_cost(struct ksm_db *db, const char *project, int64_t since_ms,
+                                    int64_t until_ms, int64_t *out)
+{
+    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT COALESCE(SUM(cost_microyen), 0) FROM usage_records"
+                                          " WHERE project = ?1 AND time_ms >= ?2 AND time_ms < ?3");
+    ksm_db_bind_text(st, 1, project);
+    sqlite3_bind_int64(st, 2, since_ms);
+    sqlite3_bind_int64(st, 3, until_ms);
+    int rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? KSM_E_OK : KSM_E_INTERNAL;
+}
+
 /* ---- queries ------------------------------------------------------------------------------------ */
 
 /* Two statements so the common per-tenant query can use the (tenant, time_ms) index; an
@@ -122,7 +156,7 @@ enum ksm_err ksm_usage_record(struct ksm_db *db, const struct ksm_usage_rec *rec
  * to check row by row. Order is by id: the order records were made, which pagination needs. */
 #define USAGE_COLS \
     "SELECT id, tenant, project, service, meter, quantity, time_ms, idempotency_key, request_id," \
-    " resource FROM usage_records "
+    " resource, cost_microyen, details FROM usage_records "
 #define USAGE_REST \
     " AND (?3 IS NULL OR project = ?3) AND (?4 IS NULL OR service = ?4)"  \
     " AND (?5 IS NULL OR meter = ?5) AND (?6 = 0 OR time_ms >= ?6)"      \
@@ -141,14 +175,18 @@ static json_t *row_json(sqlite3_stmt *st)
 {
     char when[32];
     ksm_rfc3339_ms(sqlite3_column_int64(st, 6), when);
-    return json_pack("{s:I, s:o, s:o, s:o, s:o, s:I, s:s, s:o, s:o, s:o}",
+    const unsigned char *d = sqlite3_column_text(st, 11);
+    json_t *details = d ? json_loads((const char *)d, 0, NULL) : NULL;
+    return json_pack("{s:I, s:o, s:o, s:o, s:o, s:I, s:s, s:o, s:o, s:o, s:I, s:o}",
                      "id", (json_int_t)sqlite3_column_int64(st, 0),
                      "tenant", text_or_null(st, 1), "project", text_or_null(st, 2),
                      "service", text_or_null(st, 3), "meter", text_or_null(st, 4),
                      "quantity", (json_int_t)sqlite3_column_int64(st, 5),
                      "time", when,
                      "idempotency_key", text_or_null(st, 7), "request_id", text_or_null(st, 8),
-                     "resource", text_or_null(st, 9));
+                     "resource", text_or_null(st, 9),
+                     "cost_microyen", (json_int_t)sqlite3_column_int64(st, 10),
+                     "details", details ? details : json_null());
 }
 
 enum ksm_err ksm_usage_query(struct ksm_db *db, const struct ksm_usage_filter *f, json_t *out,

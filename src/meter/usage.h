@@ -20,6 +20,9 @@ struct ksm_usage_rec {
     const char *idempotency_key;   /* required; a repeat with the same key is a no-op */
     const char *request_id;        /* the audit record's request id */
     const char *resource;          /* optional: bucket, model alias, ... */
+    int64_t cost_microyen;         /* rated at write time where the service knows its price (AI); 0 else */
+    const char *details;           /* optional JSON object text: the meter's parts (tokens by kind,
+                                      latency, upstream); never user content */
 };
 
 void ksm_usage_register_schema(void);   /* before ksm_db_open */
@@ -34,6 +37,9 @@ struct ksm_usage_filter {
     int limit;
     int64_t after_id;              /* pagination: records with id > after_id */
 };
+/* Sum of cost_microyen of a project's records in [since, until): budget spend. */
+enum ksm_err ksm_usage_project_cost(struct ksm_db *db, const char *project, int64_t since_ms,
+                                    int64_t until_ms, int64_t *out);
 /* Appends matching records (oldest first) to the array; *last_id gets the id of the last one. */
 enum ksm_err ksm_usage_query(struct ksm_db *db, const struct ksm_usage_filter *f, json_t *out,
                              int64_t *last_id);

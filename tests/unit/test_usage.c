@@ -206,6 +206,45 @@ static void test_reopen(struct ksm_db *db)
     CHECK(ksm_usage_record(db, &r) == KSM_E_CONFLICT);
 }
 
+/* Rated records (the AI gateway's): cost and details are kept, a retry with another cost is refused,
+ * and a project's spend is the sum of its costs in a time window. */
+static void test_cost(struct ksm_db *db)
+{
+    struct ksm_usage_rec r = {.tenant = "tn_c", .project = "pj_cost", .service = "ai", .meter = "tokens",
+                              .quantity = 150, .time_ms = 1000, .idempotency_key = "ai-1",
+                              .request_id = "req_1", .resource = "tiny", .cost_microyen = 4200,
+                              .details = "{\"prompt_tokens\":100,\"completion_tokens\":50}"};
+    CHECK(ksm_usage_record(db, &r) == KSM_E_OK);
+    CHECK(ksm_usage_record(db, &r) == KSM_E_OK);   /* idempotent */
+    r.cost_microyen = 4201;
+    CHECK(ksm_usage_record(db, &r) == KSM_E_CONFLICT);
+    r.cost_microyen = -1;
+    r.idempotency_key = "ai-neg";
+    CHECK(ksm_usage_record(db, &r) == KSM_E_INVALID_ARGUMENT);
+    r.cost_microyen = 1;
+    r.details = "[1,2]";   /* not an object */
+    CHECK(ksm_usage_record(db, &r) == KSM_E_INVALID_ARGUMENT);
+    r.details = NULL;
+    r.idempotency_key = "ai-2";
+    r.time_ms = 2000;
+    r.cost_microyen = 800;
+    CHECK(ksm_usage_record(db, &r) == KSM_E_OK);
+    r.idempotency_key = "ai-3";
+    r.time_ms = 5000;   /* outside the window below */
+    CHECK(ksm_usage_record(db, &r) == KSM_E_OK);
+    int64_t spent = -1;
+    CHECK(ksm_usage_project_cost(db, "pj_cost", 0, 3000, &spent) == KSM_E_OK && spent == 5000);
+    CHECK(ksm_usage_project_cost(db, "pj_none", 0, 3000, &spent) == KSM_E_OK && spent == 0);
+    json_t *items = json_array();
+    struct ksm_usage_filter f = {.tenant = "tn_c", .project = "pj_cost"};
+    CHECK(ksm_usage_query(db, &f, items, NULL) == KSM_E_OK && json_array_size(items) == 3);
+    json_t *first = json_array_get(items, 0);
+    CHECK(json_integer_value(json_object_get(first, "cost_microyen")) == 4200);
+    CHECK(json_integer_value(json_object_get(json_object_get(first, "details"), "prompt_tokens")) == 100);
+    CHECK(json_is_null(json_object_get(json_array_get(items, 1), "details")));
+    json_decref(items);
+}
+
 int main(void)
 {
     char err[256];
@@ -220,6 +259,7 @@ int main(void)
     test_validation(&db);
     test_query(&db);
     test_reopen(&db);
+    test_cost(&db);
     ksm_db_close(&db);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

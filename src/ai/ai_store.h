@@ -1,0 +1,95 @@
+/* ai_store.h — what the AI gateway is configured with, as admin-API data of a project (SPEC.md G,
+ * O4; issue "AI inference gateway" items 2, 4, 5, 7, 12): model routes (alias → ordered upstream
+ * targets), the project's AI policy (classification defaults, PII rule actions, quotas), model
+ * prices, and the monthly budget; plus the run-time ledger that reserves budget and quota before an
+ * upstream call and settles it after.
+ *
+ * Reads on the request path are memoised per thread and invalidated by any write here (the same
+ * generation scheme as src/iam/iam_cache.c), so a request costs no SQL for configuration. */
+#ifndef KSM_AI_STORE_H
+#define KSM_AI_STORE_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "core/db.h"
+#include "core/error.h"
+
+#define KSM_AI_MAX_TARGETS 8
+
+enum ksm_ai_provider { KSM_AI_OPENAI, KSM_AI_ANTHROPIC };
+
+struct ksm_ai_target {
+    enum ksm_ai_provider provider;
+    char base_url[512];          /* e.g. "http://127.0.0.1:28931/v1" (the gateway appends /chat/completions) */
+    char model[128];             /* the upstream's model name; "" = the alias */
+    char credential_ref[256];    /* a file path holding the upstream secret (read by the gateway, never echoed) */
+    char jurisdiction[8];        /* "JP" or an ISO 3166 alpha-2 code */
+    int weight;                  /* >= 1; targets of equal order are chosen by weight */
+    int timeout_ms;              /* whole upstream call; default 60000 */
+    char azure_deployment[128];  /* Azure OpenAI: deployment and api-version, when used */
+    char azure_api_version[32];
+};
+
+struct ksm_ai_route {
+    char id[40];
+    char tenant[40], project[40];
+    char alias[128];
+    int ntargets;
+    struct ksm_ai_target targets[KSM_AI_MAX_TARGETS];   /* in order of preference */
+};
+
+/* PII rule actions per detector kind, in the order of src/policy/pii.h's enum. */
+#define KSM_AI_PII_KINDS 6
+enum ksm_ai_pii_action { KSM_AI_PII_ALLOW, KSM_AI_PII_MASK, KSM_AI_PII_BLOCK };
+
+struct ksm_ai_policy {
+    int default_classification;           /* 1..3; default 2 */
+    bool class2_overseas;                 /* tenant admin allowed 機密性2 outside Japan (masked) */
+    bool class3_forbidden;                /* the tenant forbids 機密性3 to any target */
+    enum ksm_ai_pii_action pii[KSM_AI_PII_KINDS];   /* default: mynumber block, others mask */
+    int64_t project_rpm, project_tpm;     /* 0 = unlimited */
+    int64_t key_rpm, key_tpm;             /* per API key; 0 = unlimited */
+    int retention_days;                   /* of request metadata; bodies are never kept (0 allowed) */
+};
+
+struct ksm_ai_price {
+    /* micro-yen (1e-6 yen) per 1,000 tokens: integer arithmetic, no floating point in money */
+    int64_t prompt_per_1k, completion_per_1k, cached_per_1k;
+};
+
+void ksm_ai_store_register_schema(void);   /* before ksm_db_open */
+
+/* Request-path lookups (memoised). NOT_FOUND when the project has no route of that alias. */
+enum ksm_err ksm_ai_route_find(struct ksm_db *db, const char *project, const char *alias,
+                               struct ksm_ai_route *out);
+/* The aliases a project may use, for GET /v1/models: appends {"id","object":"model",...}. */
+enum ksm_err ksm_ai_route_models(struct ksm_db *db, const char *project, json_t *items);
+/* The project's policy, or the defaults when none was set. */
+enum ksm_err ksm_ai_policy_get(struct ksm_db *db, const char *project, struct ksm_ai_policy *out);
+/* The price of a model alias effective at at_ms; NOT_FOUND when none (the gateway then refuses:
+ * nothing is served that cannot be billed). */
+enum ksm_err ksm_ai_price_find(struct ksm_db *db, const char *model, int64_t at_ms,
+                               struct ksm_ai_price *out);
+/* Cost in micro-yen, each part rounded up to a whole micro-yen. */
+int64_t ksm_ai_cost(const struct ksm_ai_price *p, int64_t prompt, int64_t completion, int64_t cached);
+
+/* The ledger. A reservation holds estimated cost against the project's monthly budget (month in JST)
+ * and tokens/requests against the per-minute quotas of the project and the key, atomically across
+ * worker threads. RATE_LIMITED with *retry_after_s when over; the caller answers 429 Retry-After. */
+struct ksm_ai_reservation {
+    char project[40], key[40];
+    int64_t month;               /* yyyymm in JST */
+    int64_t cost_microyen;       /* reserved */
+    int64_t tokens;              /* reserved against tpm */
+    bool active;
+};
+enum ksm_err ksm_ai_reserve(struct ksm_db *db, const char *project, const char *key,
+                            const struct ksm_ai_policy *pol, int64_t est_tokens, int64_t est_cost,
+                            int64_t now_ms, struct ksm_ai_reservation *out, int *retry_after_s);
+/* Replaces the reservation by what was really spent (after the usage record is written). */
+void ksm_ai_settle(struct ksm_ai_reservation *res, int64_t actual_tokens, int64_t actual_cost);
+/* Spend this month and budget, for GET .../budget and alerts. */
+enum ksm_err ksm_ai_budget_status(struct ksm_db *db, const char *project, int64_t now_ms, json_t **out);
+
+#endif
