@@ -344,6 +344,18 @@ static void deliver(struct ksm_conn *c, const char *p, size_t n)
     conn_feed(c, p, n);
 }
 
+/* The client went away while the application holds its request: answer nothing more than we must,
+ * close afterwards, and tell a streaming handler so it can stop its upstream work. */
+static void client_gone(struct ksm_conn *c)
+{
+    c->close_after = true;
+    struct ksm_req *r = c->req;
+    if (r && r->on_abort && !r->aborted) {
+        r->aborted = true;
+        r->on_abort(r);
+    }
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     struct ksm_conn *c = s->data;
@@ -353,7 +365,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         uv_read_stop(s);
         c->reading = false;
         if (c->state == CS_BUSY || c->state == CS_WRITING)
-            c->close_after = true;   /* answer what we have, then close */
+            client_gone(c);   /* answer what we have, then close */
         else
             conn_close(c);
         return;
@@ -361,7 +373,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (c->ssl) {
         if (ksm_tls_on_read(c, buf->base, (size_t)nread, deliver) && !c->closed) {
             if (c->state == CS_BUSY || c->state == CS_WRITING)
-                c->close_after = true;
+                client_gone(c);
             else
                 conn_close(c);
         }
@@ -462,15 +474,16 @@ static void after_write(uv_write_t *wr, int status)
     ksm_conn_recycle(c);
 }
 
-static void build_head(struct ksm_req *r, struct ksm_conn *c, struct ksm_buf *h, size_t body_len)
+/* body_len < 0: a chunked body follows (the caller adds Transfer-Encoding). */
+static void build_head(struct ksm_req *r, struct ksm_conn *c, struct ksm_buf *h, long long body_len)
 {
     bool close = c->close_after || c->failed || !c->keep_alive || wctx(c)->draining;
     ksm_buf_printf(h, "HTTP/1.1 %d %s\r\nDate: %s\r\nx-request-id: %s\r\n", r->status,
                    reason(r->status), http_date(wctx(c)), r->id);
     if (r->content_type)
         ksm_buf_printf(h, "Content-Type: %s\r\n", r->content_type);
-    if (r->status != 204 && r->status != 304)
-        ksm_buf_printf(h, "Content-Length: %zu\r\n", body_len);
+    if (r->status != 204 && r->status != 304 && body_len >= 0)
+        ksm_buf_printf(h, "Content-Length: %lld\r\n", body_len);
     for (int i = 0; i < r->nresp_headers; i++)
         ksm_buf_printf(h, "%s: %s\r\n", r->resp_headers[i].name, r->resp_headers[i].value);
     if (close)
@@ -485,7 +498,7 @@ void ksm_req_send(struct ksm_req *r)
         r->status = ksm_err_status(r->err);
     bool no_body = r->method == HTTP_HEAD || r->status == 204 || r->status == 304;
     ksm_buf_reset(&c->head);   /* conn-owned: it must outlive this call until the write completes */
-    build_head(r, c, &c->head, r->resp.len);
+    build_head(r, c, &c->head, (long long)r->resp.len);
     c->wbufs[0] = uv_buf_init(c->head.data, (unsigned)c->head.len);
     c->wbufs[1] = uv_buf_init(r->resp.data, no_body ? 0 : (unsigned)r->resp.len);
     c->state = CS_WRITING;
@@ -500,6 +513,119 @@ void ksm_req_send(struct ksm_req *r)
         }
         c->wbufs[0] = uv_buf_init(c->tls_out, (unsigned)len);
         nb = 1;
+    }
+    if (c->closed || uv_write(&c->wreq, (uv_stream_t *)&c->tcp, c->wbufs, (unsigned)nb, after_write))
+        after_write(&c->wreq, -1);
+}
+
+/* ---- streamed responses (chunked) ------------------------------------------------------------- */
+
+#define STREAM_HIGH_WATER (256u << 10)   /* above this many queued bytes the producer should pause */
+
+struct chunk_write {
+    uv_write_t req;
+    struct ksm_conn *c;
+    char *tls;          /* sealed bytes when on TLS */
+    size_t len;
+    char data[];
+};
+
+static size_t queued(struct ksm_conn *c)
+{
+    return c->closed ? 0 : uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
+}
+
+static void after_chunk(uv_write_t *w, int status)
+{
+    struct chunk_write *cw = (struct chunk_write *)w;
+    struct ksm_conn *c = cw->c;
+    free(cw->tls);
+    free(cw);
+    if (status < 0) {
+        client_gone(c);
+        return;
+    }
+    struct ksm_req *r = c->req;
+    if (r && r->on_drain && !r->aborted && queued(c) < STREAM_HIGH_WATER / 2)
+        r->on_drain(r);
+}
+
+/* Queues bytes on the socket (sealed on TLS); the memory lives until the write completes. */
+static size_t stream_raw(struct ksm_conn *c, const char *head, size_t hlen, const char *p, size_t n,
+                         const char *tail, size_t tlen)
+{
+    struct chunk_write *cw = ksm_xmalloc(sizeof *cw + hlen + n + tlen);
+    cw->c = c;
+    cw->tls = NULL;
+    memcpy(cw->data, head, hlen);
+    if (n)
+        memcpy(cw->data + hlen, p, n);
+    memcpy(cw->data + hlen + n, tail, tlen);
+    cw->len = hlen + n + tlen;
+    uv_buf_t b = uv_buf_init(cw->data, (unsigned)cw->len);
+    if (c->ssl) {
+        size_t len;
+        if (ksm_tls_seal(c, &b, 1, &cw->tls, &len)) {
+            free(cw);
+            client_gone(c);
+            return 0;
+        }
+        b = uv_buf_init(cw->tls, (unsigned)len);
+    }
+    if (c->closed || uv_write(&cw->req, (uv_stream_t *)&c->tcp, &b, 1, after_chunk)) {
+        free(cw->tls);
+        free(cw);
+        client_gone(c);
+        return 0;
+    }
+    return queued(c);
+}
+
+void ksm_req_stream_begin(struct ksm_req *r)
+{
+    struct ksm_conn *c = r->conn;
+    if (r->status == 0)
+        r->status = 200;
+    r->streaming = true;
+    ksm_req_add_header(r, "Transfer-Encoding", "chunked");
+    ksm_buf_reset(&c->head);
+    build_head(r, c, &c->head, -1);
+    stream_raw(c, c->head.data, c->head.len, NULL, 0, "", 0);
+}
+
+size_t ksm_req_stream_write(struct ksm_req *r, const char *p, size_t n)
+{
+    struct ksm_conn *c = r->conn;
+    if (n == 0 || r->aborted)
+        return queued(c);
+    char head[24];
+    int hl = snprintf(head, sizeof head, "%zx\r\n", n);
+    return stream_raw(c, head, (size_t)hl, p, n, "\r\n", 2);
+}
+
+bool ksm_req_stream_congested(const struct ksm_req *r)
+{
+    return queued(r->conn) >= STREAM_HIGH_WATER;
+}
+
+void ksm_req_stream_end(struct ksm_req *r)
+{
+    struct ksm_conn *c = r->conn;
+    static const char last[] = "0\r\n\r\n";
+    r->on_drain = NULL;
+    r->on_abort = NULL;
+    c->state = CS_WRITING;
+    arm(c, conf(c)->idle_timeout_ms);
+    c->wreq.data = c;
+    c->wbufs[0] = uv_buf_init((char *)last, sizeof last - 1);
+    int nb = 1;
+    if (c->ssl) {
+        size_t len;
+        if (ksm_tls_seal(c, c->wbufs, 1, &c->tls_out, &len)) {
+            after_write(&c->wreq, -1);
+            return;
+        }
+        c->wbufs[0] = uv_buf_init(c->tls_out, (unsigned)len);
     }
     if (c->closed || uv_write(&c->wreq, (uv_stream_t *)&c->tcp, c->wbufs, (unsigned)nb, after_write))
         after_write(&c->wreq, -1);

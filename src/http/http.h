@@ -74,6 +74,12 @@ struct ksm_req {
 
     /* what the audit record says beyond the route's action */
     const char *audit_tenant, *audit_project, *audit_target;
+
+    /* streamed responses: the application's hooks and state */
+    void *app_data;
+    void (*on_abort)(struct ksm_req *r);   /* the client went away mid-request */
+    void (*on_drain)(struct ksm_req *r);   /* the socket drained below half the high-water mark */
+    bool streaming, aborted;
 };
 
 /* Header value by lower-case name, NULL when absent. */
@@ -84,6 +90,15 @@ void ksm_req_add_header(struct ksm_req *r, const char *name, const char *value);
 /* Sends status, headers and resp, then finishes the request (the connection reads the next one or
  * closes). Call once per request, on the request's worker thread. Safe when the client has gone. */
 void ksm_req_send(struct ksm_req *r);
+
+/* A streamed (chunked) response, for SSE: begin sends status and headers; write queues one chunk and
+ * returns the bytes still queued on the socket; when ksm_req_stream_congested() says so, pause the
+ * producer until on_drain. end sends the last chunk and finishes the request. After on_abort, write
+ * is a no-op and end still must be called. */
+void ksm_req_stream_begin(struct ksm_req *r);
+size_t ksm_req_stream_write(struct ksm_req *r, const char *p, size_t n);
+bool ksm_req_stream_congested(const struct ksm_req *r);
+void ksm_req_stream_end(struct ksm_req *r);
 
 typedef void (*ksm_http_handler_fn)(struct ksm_req *r);
 
