@@ -4,6 +4,9 @@
 #include "core/db.h"
 #include "core/util.h"
 #include "meter/usage.h"
+#include "meter/usage_writer.h"
+#include <pthread.h>
+#include <stdint.h>
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -245,6 +248,38 @@ static void test_cost(struct ksm_db *db)
     json_decref(items);
 }
 
+/* The group-commit writer: records from several threads all arrive, once each. */
+static void *submit_many(void *arg)
+{
+    int t = (int)(intptr_t)arg;
+    for (int i = 0; i < 250; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "w-%d-%d", t, i);
+        struct ksm_usage_rec r = {.tenant = "tn_w", .project = "pj_w", .service = "ai", .meter = "tokens",
+                                  .quantity = 3, .idempotency_key = key, .cost_microyen = 7};
+        ksm_usage_submit(&r);
+        if (i % 50 == 0)
+            ksm_usage_submit(&r);   /* a retry of the same key counts once */
+    }
+    return NULL;
+}
+
+static void test_writer(const char *db_path, struct ksm_db *db)
+{
+    char err[256];
+    CHECK(ksm_usage_writer_start(db_path, err, sizeof err) == 0);
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&th[i], NULL, submit_many, (void *)(intptr_t)i);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    ksm_usage_writer_flush();
+    int64_t spent = 0;
+    CHECK(ksm_usage_project_cost(db, "pj_w", 0, INT64_MAX, &spent) == KSM_E_OK);
+    CHECK(spent == 4 * 250 * 7);
+    ksm_usage_writer_stop();
+}
+
 int main(void)
 {
     char err[256];
@@ -260,6 +295,7 @@ int main(void)
     test_query(&db);
     test_reopen(&db);
     test_cost(&db);
+    test_writer(path, &db);
     ksm_db_close(&db);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -1,0 +1,141 @@
+/* usage_writer.c — one thread, one queue, one transaction per batch. */
+#include "meter/usage_writer.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/util.h"
+
+struct item {
+    struct item *next;
+    struct ksm_usage_rec rec;
+    char *strs[9];   /* owned copies behind rec's pointers */
+};
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t work, done;
+    struct item *head, *tail;
+    uint64_t submitted, committed;
+    bool stop, running;
+    pthread_t thread;
+    struct ksm_db db;
+} W = {.mu = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER,
+       .done = PTHREAD_COND_INITIALIZER};
+
+static const char *own(struct item *it, int i, const char *s)
+{
+    return it->strs[i] = s ? ksm_xstrdup(s) : NULL;
+}
+
+void ksm_usage_submit(const struct ksm_usage_rec *rec)
+{
+    struct item *it = ksm_xcalloc(1, sizeof *it);
+    it->rec = *rec;
+    it->rec.tenant = own(it, 0, rec->tenant);
+    it->rec.project = own(it, 1, rec->project);
+    it->rec.service = own(it, 2, rec->service);
+    it->rec.meter = own(it, 3, rec->meter);
+    it->rec.idempotency_key = own(it, 4, rec->idempotency_key);
+    it->rec.request_id = own(it, 5, rec->request_id);
+    it->rec.resource = own(it, 6, rec->resource);
+    it->rec.details = own(it, 7, rec->details);
+    if (!it->rec.time_ms)
+        it->rec.time_ms = ksm_now_ms();   /* "now" is submit time, not commit time */
+    pthread_mutex_lock(&W.mu);
+    if (W.tail)
+        W.tail->next = it;
+    else
+        W.head = it;
+    W.tail = it;
+    W.submitted++;
+    pthread_cond_signal(&W.work);
+    pthread_mutex_unlock(&W.mu);
+}
+
+static void item_free(struct item *it)
+{
+    for (int i = 0; i < 9; i++)
+        free(it->strs[i]);
+    free(it);
+}
+
+static void write_batch(struct item *batch)
+{
+    bool tx = ksm_db_begin(&W.db) == SQLITE_OK;
+    for (struct item *it = batch; it; it = it->next) {
+        enum ksm_err e = ksm_usage_record(&W.db, &it->rec);
+        if (e != KSM_E_OK)
+            ksm_error("usage: record %s refused: %s", it->rec.idempotency_key, ksm_err_code(e));
+    }
+    if (tx && ksm_db_commit(&W.db) != SQLITE_OK) {
+        ksm_error("usage: commit failed: %s", sqlite3_errmsg(W.db.h));
+        ksm_db_rollback(&W.db);
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&W.mu);
+    for (;;) {
+        while (!W.head && !W.stop)
+            pthread_cond_wait(&W.work, &W.mu);
+        if (!W.head && W.stop)
+            break;
+        struct item *batch = W.head;
+        uint64_t upto = W.submitted;
+        W.head = W.tail = NULL;
+        pthread_mutex_unlock(&W.mu);
+        write_batch(batch);
+        while (batch) {
+            struct item *n = batch->next;
+            item_free(batch);
+            batch = n;
+        }
+        pthread_mutex_lock(&W.mu);
+        W.committed = upto;
+        pthread_cond_broadcast(&W.done);
+    }
+    pthread_mutex_unlock(&W.mu);
+    return NULL;
+}
+
+int ksm_usage_writer_start(const char *db_path, char *err, size_t errlen)
+{
+    if (ksm_db_open(&W.db, db_path, err, errlen))
+        return -1;
+    W.stop = false;
+    if (pthread_create(&W.thread, NULL, writer_main, NULL)) {
+        snprintf(err, errlen, "usage writer: cannot start a thread");
+        ksm_db_close(&W.db);
+        return -1;
+    }
+    W.running = true;
+    return 0;
+}
+
+void ksm_usage_writer_flush(void)
+{
+    pthread_mutex_lock(&W.mu);
+    uint64_t want = W.submitted;
+    while (W.running && W.committed < want)
+        pthread_cond_wait(&W.done, &W.mu);
+    pthread_mutex_unlock(&W.mu);
+}
+
+void ksm_usage_writer_stop(void)
+{
+    if (!W.running)
+        return;
+    pthread_mutex_lock(&W.mu);
+    W.stop = true;
+    pthread_cond_signal(&W.work);
+    pthread_mutex_unlock(&W.mu);
+    pthread_join(W.thread, NULL);
+    W.running = false;
+    ksm_db_close(&W.db);
+}

@@ -1,0 +1,20 @@
+/* usage_writer.h — group commit for usage records on the request path. A service that must not wait
+ * for an fsync per request (the AI gateway) hands its record here; one thread writes everything
+ * handed over since its last commit in one transaction, so a record is durable within the window
+ * (DESIGN.md §3: "an AI request's usage record, within the group-commit window"). The records go
+ * through ksm_usage_record, so idempotency and validation are the sink's. */
+#ifndef KSM_USAGE_WRITER_H
+#define KSM_USAGE_WRITER_H
+#include "meter/usage.h"
+
+/* Opens its own connection to the metadata database at db_path. -1 with err filled. */
+int ksm_usage_writer_start(const char *db_path, char *err, size_t errlen);
+/* Thread-safe; copies the record. Invalid records are logged and dropped by the writer (the caller
+ * validated what it could; a rejected record is a bug, not a user error). */
+void ksm_usage_submit(const struct ksm_usage_rec *rec);
+/* Blocks until everything submitted so far is committed. */
+void ksm_usage_writer_flush(void);
+/* Flushes and stops the thread. */
+void ksm_usage_writer_stop(void);
+
+#endif
