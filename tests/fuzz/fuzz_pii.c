@@ -1,0 +1,81 @@
+/* fuzz_pii.c — libFuzzer target: arbitrary bytes through the PII scanner, the masker and the
+ * streaming restore. Invariants: matches are in order, inside the text, non-overlapping, with a
+ * confidence in 1..100 and a known kind; the count does not depend on the output array's size;
+ * with every kind masked, restoring the masked text (whole, and streamed in chunks whose sizes
+ * come from the input) gives back the input byte for byte, and the stream never holds back as
+ * much as the longest placeholder. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "policy/pii.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_matches(const char *t, size_t len)
+{
+    struct ksm_pii_match m[64];
+    size_t n = ksm_pii_scan(t, len, m, 64);
+    if (ksm_pii_scan(t, len, NULL, 0) != n)
+        abort();
+    size_t prev = 0;
+    for (size_t i = 0; i < n && i < 64; i++) {
+        if ((unsigned)m[i].kind >= KSM_PII__COUNT || m[i].start >= m[i].end || m[i].end > len ||
+            m[i].start < prev || m[i].confidence < 1 || m[i].confidence > 100)
+            abort();
+        prev = m[i].end;
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *t = (const char *)data;
+    check_matches(t, size);
+
+    struct ksm_pii_policy p = {.block_confidence = KSM_PII_BLOCK_CONFIDENCE};
+    for (int k = 0; k < KSM_PII__COUNT; k++)
+        p.action[k] = KSM_PII_MASK;
+    struct ksm_pii_masker *m = ksm_pii_masker_new();
+    struct ksm_buf masked = KSM_BUF_INIT, whole = KSM_BUF_INIT, streamed = KSM_BUF_INIT;
+    unsigned counts[KSM_PII__COUNT];
+    if (ksm_pii_mask(m, &p, t, size, &masked, counts, NULL) != KSM_PII_PASS)
+        abort();
+    check_matches(masked.data, masked.len);
+    ksm_pii_unmask(m, masked.data, masked.len, &whole);
+    if (whole.len != size || (size && memcmp(whole.data, data, size)))
+        abort();
+
+    struct ksm_pii_stream s = KSM_PII_STREAM_INIT;
+    size_t longest = ksm_pii_masker_longest(m);
+    for (size_t i = 0, k = 0; i < masked.len; k++) {
+        size_t n = size ? 1 + data[k % size] % 37 : 1;
+        n = n > masked.len - i ? masked.len - i : n;
+        ksm_pii_unmask_stream(m, &s, masked.data + i, n, &streamed);
+        if (s.held_len && s.held_len >= longest)
+            abort();
+        i += n;
+    }
+    ksm_pii_unmask_flush(m, &s, &streamed);
+    if (streamed.len != size || (size && memcmp(streamed.data, data, size)))
+        abort();
+
+    /* BLOCK everything: either blocked, or nothing was found. */
+    for (int k = 0; k < KSM_PII__COUNT; k++)
+        p.action[k] = KSM_PII_BLOCK;
+    p.block_confidence = 0;
+    struct ksm_buf blocked = KSM_BUF_INIT;
+    enum ksm_pii_verdict v = ksm_pii_mask(m, &p, t, size, &blocked, counts, NULL);
+    unsigned total = 0;
+    for (int k = 0; k < KSM_PII__COUNT; k++)
+        total += counts[k];
+    if ((v == KSM_PII_BLOCKED) != (total > 0) || (v == KSM_PII_BLOCKED && blocked.len))
+        abort();
+
+    ksm_buf_free(&blocked);
+    ksm_buf_free(&masked);
+    ksm_buf_free(&whole);
+    ksm_buf_free(&streamed);
+    ksm_pii_masker_free(m);
+    return 0;
+}
