@@ -1,0 +1,536 @@
+/* translate_req.c — decoding and validating a caller's chat request (OpenAI or Anthropic) into
+ * struct ksm_ai_request, and the text-part visitor used for PII scanning and masking.
+ *
+ * Top-level fields are handled through one table per API: a row validates a field the gateway
+ * understands; a field with no row is left for the provider to judge on a same-protocol route and
+ * marks the request untranslatable for cross-protocol routes. JSON null is treated as absent, as
+ * the official SDKs send it for unset options. */
+#include "ai/translate.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/util.h"
+
+typedef enum ksm_err (*field_fn)(struct ksm_ai_request *r, json_t *v, char *err);
+
+struct field {
+    const char *name;
+    field_fn fn;        /* NULL: accepted, validated by the provider, never translated */
+    bool required;
+};
+
+static enum ksm_err fail(char *err, enum ksm_err e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static enum ksm_err fail(char *err, enum ksm_err e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, KSM_AI_ERR_MAX, fmt, ap);
+    va_end(ap);
+    return e;
+}
+
+static void untranslatable(struct ksm_ai_request *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void untranslatable(struct ksm_ai_request *r, const char *fmt, ...)
+{
+    if (r->untranslatable[0])
+        return;   /* the first one is the one worth naming */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->untranslatable, sizeof(r->untranslatable), fmt, ap);
+    va_end(ap);
+    size_t n = strlen(r->untranslatable);   /* a long key may have been cut mid-character */
+    while (n && !ksm_utf8_valid(r->untranslatable, n))
+        r->untranslatable[--n] = '\0';
+}
+
+static void add_part(struct ksm_ai_request *r, enum ksm_ai_role role, size_t msg, json_t *node)
+{
+    if ((r->nparts & (r->nparts + 1)) == 0)   /* full at 0, 1, 3, 7, ...: double to 2, 4, 8, ... */
+        r->parts = ksm_xrealloc(r->parts, (2 * r->nparts + 2) * sizeof(*r->parts));
+    r->parts[r->nparts++] = (struct ksm_ai_part){role, msg, node};
+}
+
+/* ---- fields shared by both APIs ---------------------------------------------------------------- */
+
+static enum ksm_err f_model(struct ksm_ai_request *r, json_t *v, char *err)
+{
+    if (!json_is_string(v) || !json_string_length(v) || json_string_length(v) > 256)
+        return fail(err, KSM_E_INVALID_ARGUMENT, "model: must be a non-empty string");
+    r->model = json_string_value(v);
+    return KSM_E_OK;
+}
+
+static enum ksm_err f_max_tokens(struct ksm_ai_request *r, json_t *v, char *err)
+{
+    if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > INT32_MAX)
+        return fail(err, KSM_E_INVALID_ARGUMENT, "max_tokens: must be a positive integer");
+    r->max_tokens = json_integer_value(v);
+    return KSM_E_OK;
+}
+
+static enum ksm_err number(json_t *v, double lo, double hi, const char *name, double *out, char *err)
+{
+    if (!json_is_number(v) || json_number_value(v) < lo || json_number_value(v) > hi)
+        return fail(err, KSM_E_INVALID_ARGUMENT, "%s: must be a number from %g to %g", name, lo, hi);
+    *out = json_number_value(v);
+    return KSM_E_OK;
+}
+
+static enum ksm_err f_top_p(struct ksm_ai_request *r, json_t *v, char *err)
+{
+    r->has_top_p = true;
+    return number(v, 0, 1, "top_p", &r->top_p, err);
+}
+
+static enum ksm_err f_stream(struct ksm_ai_request *r, json_t *v, char *err)
+{
+    if (!json_is_boolean(v))
+        return fail(err, KSM_E_INVALID_ARGUMENT, "stream: must be a boolean");
+    r->stream = json_is_true(v);
+    return KSM_E_OK;
+}
+
+/* A list of stop strings; max_n 0 means no limit. */
+static enum ksm_err stop_list(struct ksm_ai_request *r, json_t *v, const char *name, size_t max_n,
+                              char *err)
+{
+    size_t i;
+    json_t *s;
+    if (json_is_string(v)) {
+        r->stop = json_pack("[O]", v);
+        return KSM_E_OK;
+    }
+    if (!json_is_array(v) || (max_n && json_array_size(v) > max_n))
+        return fail(err, KSM_E_INVALID_ARGUMENT, "%s: must be an array of strings", name);
+    json_array_foreach(v, i, s)
+        if (!json_is_string(s) || !json_string_length(s))
+            return fail(err, KSM_E_INVALID_ARGUMENT, "%s[%zu]: must be a non-empty string", name, i);
+    r->stop = json_incref(v);
+    return KSM_E_OK;
+}
+
+/* ---- OpenAI ------------------------------------------------------------------------------------ */
+
+static enum ksm_err oai_temperature(struct ksm_ai_request *r, json_t *v, char *err)
+{
+    r->has_temperature = true;
+    return number(v, 0, 2, "temperature", &r->temperature, err);
+}
+
+static enum ksm_err oai_stop(struct ksm_ai_request *r, json_t *v, char *err)
+{
+    return stop_list(r, v, "stop", 4, err);
+}
+
+static enum ksm_err oai_user(struct ksm_ai_request *r, json_t *v, char *err)
+{
+    if (!json_is_string(v))
+        return fail(err, KSM_E_INVALID_ARGUMENT, "user: must be a string");
+    r->user = json_string_value(v);
+    return KSM_E_OK;
+}
+
+static enum ksm_err oai_n(struct ksm_ai_request *r, json_t *v, char *err)
+{
+    if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 128)
+        return fail(err, KSM_E_INVALID_ARGUMENT, "n: must be an integer from 1 to 128");
+    if (json_integer_value(v) != 1)
+        untranslatable(r, "n");
+    return KSM_E_OK;
+}
+
+static enum ksm_err oai_stream_options(struct ksm_ai_request *r, json_t *v, char *err)
+{
+    json_t *iu = json_object_get(v, "include_usage");
+    if (!json_is_object(v) || (iu && !json_is_boolean(iu) && !json_is_null(iu)))
+        return fail(err, KSM_E_INVALID_ARGUMENT, "stream_options: must be {\"include_usage\": bool}");
+    r->include_usage = json_is_true(iu);
+    return KSM_E_OK;
+}
+
+static const struct {
+    const char *name;
+    enum ksm_ai_role role;
+    bool translatable;
+} oai_roles[] = {
+    {"system", KSM_AI_ROLE_SYSTEM, true},
+    {"developer", KSM_AI_ROLE_SYSTEM, true},
+    {"user", KSM_AI_ROLE_USER, true},
+    {"assistant", KSM_AI_ROLE_ASSISTANT, true},
+    {"tool", KSM_AI_ROLE_TOOL, false},
+    {"function", KSM_AI_ROLE_TOOL, false},
+};
+
+/* One element of an OpenAI content array. */
+static enum ksm_err oai_content_part(struct ksm_ai_request *r, size_t i, size_t k, json_t *p,
+                                     char *err)
+{
+    const char *type = json_string_value(json_object_get(p, "type"));
+    if (!json_is_object(p) || !type)
+        return fail(err, KSM_E_INVALID_ARGUMENT, "messages[%zu].content[%zu].type: missing", i, k);
+    if (!strcmp(type, "text") || !strcmp(type, "refusal")) {
+        json_t *t = json_object_get(p, type);   /* {"type":"text","text":...} */
+        if (!json_is_string(t))
+            return fail(err, KSM_E_INVALID_ARGUMENT, "messages[%zu].content[%zu].%s: must be a string",
+                        i, k, type);
+        add_part(r, r->msgs[i].role, i, t);
+        if (!strcmp(type, "refusal") || json_object_size(p) != 2)
+            untranslatable(r, "messages[%zu].content[%zu]", i, k);
+        return KSM_E_OK;
+    }
+    r->nunscanned++;   /* image_url, input_audio, file: nothing the text scanner can read */
+    untranslatable(r, "messages[%zu].content[%zu] (%s)", i, k, type);
+    return KSM_E_OK;
+}
+
+static enum ksm_err oai_content(struct ksm_ai_request *r, size_t i, json_t *c, char *err)
+{
+    size_t k;
+    json_t *p;
+    enum ksm_err e;
+    if (json_is_string(c)) {
+        add_part(r, r->msgs[i].role, i, c);
+        return KSM_E_OK;
+    }
+    if (json_is_null(c) || !c)
+        return KSM_E_OK;   /* an assistant turn that only called tools */
+    if (!json_is_array(c))
+        return fail(err, KSM_E_INVALID_ARGUMENT, "messages[%zu].content: must be a string or an array",
+                    i);
+    json_array_foreach(c, k, p)
+        if ((e = oai_content_part(r, i, k, p, err)) != KSM_E_OK)
+            return e;
+    return KSM_E_OK;
+}
+
+static enum ksm_err oai_message(struct ksm_ai_request *r, size_t i, json_t *m, char *err)
+{
+    const char *role = json_string_value(json_object_get(m, "role"));
+    const char *key;
+    json_t *v;
+    size_t j;
+    if (!json_is_object(m) || !role)
+        return fail(err, KSM_E_INVALID_ARGUMENT, "messages[%zu].role: missing", i);
+    for (j = 0; j < KSM_NELEM(oai_roles) && strcmp(oai_roles[j].name, role); j++)
+        ;
+    if (j == KSM_NELEM(oai_roles))
+        return fail(err, KSM_E_INVALID_ARGUMENT, "messages[%zu].role: unknown role", i);
+    r->msgs[i].role = oai_roles[j].role;
+    if (!oai_roles[j].translatable)
+        untranslatable(r, "messages[%zu] (role %s)", i, role);
+    json_object_foreach(m, key, v) {
+        if (!strcmp(key, "role") || !strcmp(key, "content") || json_is_null(v))
+            continue;
+        if (!strcmp(key, "tool_calls") || !strcmp(key, "function_call"))
+            r->nunscanned++;   /* tool arguments are JSON the text scanner does not read */
+        untranslatable(r, "messages[%zu].%s", i, key);
+    }
+    return oai_content(r, i, json_object_get(m, "content"), err);
+}
+
+/* ---- Anthropic --------------------------------------------------------------------------------- */
+
+static enum ksm_err ant_temperature(struct ksm_ai_request *r, json_t *v, char *err)
+{
+    r->has_temperature = true;
+    return number(v, 0, 1, "temperature", &r->temperature, err);
+}
+
+static enum ksm_err ant_top_k(struct ksm_ai_request *r, json_t *v, char *err)
+{
+    if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > INT32_MAX)
+        return fail(err, KSM_E_INVALID_ARGUMENT, "top_k: must be a positive integer");
+    r->top_k = json_integer_value(v);
+    untranslatable(r, "top_k");   /* OpenAI has no top_k */
+    return KSM_E_OK;
+}
+
+static enum ksm_err ant_stop(struct ksm_ai_request *r, json_t *v, char *err)
+{
+    if (!json_is_array(v))
+        return fail(err, KSM_E_INVALID_ARGUMENT, "stop_sequences: must be an array of strings");
+    return stop_list(r, v, "stop_sequences", 0, err);
+}
+
+static enum ksm_err ant_metadata(struct ksm_ai_request *r, json_t *v, char *err)
+{
+    json_t *u = json_object_get(v, "user_id");
+    if (!json_is_object(v) || (u && !json_is_string(u) && !json_is_null(u)))
+        return fail(err, KSM_E_INVALID_ARGUMENT, "metadata.user_id: must be a string");
+    r->user = json_string_value(u);
+    if (json_object_size(v) > (u ? 1u : 0u))
+        untranslatable(r, "metadata");
+    return KSM_E_OK;
+}
+
+/* A text block: {"type":"text","text":...} plus cache_control (a caching hint that does not change
+ * the output, so it may be dropped when translating) or citations (which may not). */
+static enum ksm_err ant_text_block(struct ksm_ai_request *r, enum ksm_ai_role role, size_t msg,
+                                   json_t *b, const char *where, char *err)
+{
+    json_t *t = json_object_get(b, "text");
+    const char *key;
+    json_t *v;
+    if (!json_is_string(t))
+        return fail(err, KSM_E_INVALID_ARGUMENT, "%s.text: must be a string", where);
+    add_part(r, role, msg, t);
+    json_object_foreach(b, key, v)
+        if (strcmp(key, "type") && strcmp(key, "text") && strcmp(key, "cache_control"))
+            untranslatable(r, "%s.%s", where, key);
+    return KSM_E_OK;
+}
+
+static enum ksm_err ant_tool_result(struct ksm_ai_request *r, size_t i, json_t *b, const char *where,
+                                    char *err)
+{
+    json_t *c = json_object_get(b, "content"), *p;
+    size_t k;
+    char sub[96];
+    enum ksm_err e;
+    if (json_is_string(c)) {
+        add_part(r, KSM_AI_ROLE_TOOL, i, c);
+        return KSM_E_OK;
+    }
+    json_array_foreach(c, k, p) {
+        snprintf(sub, sizeof(sub), "%s.content[%zu]", where, k);
+        if (!json_is_object(p) || !json_is_string(json_object_get(p, "type")))
+            return fail(err, KSM_E_INVALID_ARGUMENT, "%s.type: missing", sub);
+        if (strcmp(json_string_value(json_object_get(p, "type")), "text"))
+            r->nunscanned++;
+        else if ((e = ant_text_block(r, KSM_AI_ROLE_TOOL, i, p, sub, err)) != KSM_E_OK)
+            return e;
+    }
+    return KSM_E_OK;
+}
+
+static enum ksm_err ant_block(struct ksm_ai_request *r, size_t i, size_t k, json_t *b, char *err)
+{
+    const char *type = json_string_value(json_object_get(b, "type"));
+    char where[64];
+    snprintf(where, sizeof(where), "messages[%zu].content[%zu]", i, k);
+    if (!json_is_object(b) || !type)
+        return fail(err, KSM_E_INVALID_ARGUMENT, "%s.type: missing", where);
+    if (!strcmp(type, "text"))
+        return ant_text_block(r, r->msgs[i].role, i, b, where, err);
+    untranslatable(r, "%s (%s)", where, type);
+    if (!strcmp(type, "tool_result"))
+        return ant_tool_result(r, i, b, where, err);
+    r->nunscanned++;   /* image, document, tool_use input, thinking (signed, must not change) */
+    return KSM_E_OK;
+}
+
+static enum ksm_err ant_message(struct ksm_ai_request *r, size_t i, json_t *m, char *err)
+{
+    const char *role = json_string_value(json_object_get(m, "role"));
+    json_t *c = json_object_get(m, "content"), *b;
+    size_t k;
+    enum ksm_err e;
+    if (!json_is_object(m) || !role)
+        return fail(err, KSM_E_INVALID_ARGUMENT, "messages[%zu].role: missing", i);
+    if (strcmp(role, "user") && strcmp(role, "assistant"))
+        return fail(err, KSM_E_INVALID_ARGUMENT,
+                    "messages[%zu].role: must be user or assistant (system is a top-level field)", i);
+    r->msgs[i].role = role[0] == 'u' ? KSM_AI_ROLE_USER : KSM_AI_ROLE_ASSISTANT;
+    if (json_object_size(m) != 2)
+        untranslatable(r, "messages[%zu]", i);
+    if (json_is_string(c)) {
+        add_part(r, r->msgs[i].role, i, c);
+        return KSM_E_OK;
+    }
+    if (!json_is_array(c))
+        return fail(err, KSM_E_INVALID_ARGUMENT, "messages[%zu].content: must be a string or an array",
+                    i);
+    json_array_foreach(c, k, b)
+        if ((e = ant_block(r, i, k, b, err)) != KSM_E_OK)
+            return e;
+    return KSM_E_OK;
+}
+
+static enum ksm_err ant_system(struct ksm_ai_request *r, json_t *v, char *err)
+{
+    size_t k;
+    json_t *b;
+    char where[32];
+    enum ksm_err e;
+    if (json_is_string(v)) {
+        add_part(r, KSM_AI_ROLE_SYSTEM, SIZE_MAX, v);
+        return KSM_E_OK;
+    }
+    if (!json_is_array(v))
+        return fail(err, KSM_E_INVALID_ARGUMENT, "system: must be a string or an array of text blocks");
+    json_array_foreach(v, k, b) {
+        snprintf(where, sizeof(where), "system[%zu]", k);
+        const char *type = json_string_value(json_object_get(b, "type"));
+        if (!type || strcmp(type, "text"))
+            return fail(err, KSM_E_INVALID_ARGUMENT, "%s: must be a text block", where);
+        if ((e = ant_text_block(r, KSM_AI_ROLE_SYSTEM, SIZE_MAX, b, where, err)) != KSM_E_OK)
+            return e;
+    }
+    return KSM_E_OK;
+}
+
+/* ---- the tables -------------------------------------------------------------------------------- */
+
+typedef enum ksm_err (*msg_fn)(struct ksm_ai_request *r, size_t i, json_t *m, char *err);
+
+static const struct field oai_fields[] = {
+    {"model", f_model, true},
+    {"messages", NULL, true},   /* decoded after the table, once the order of fields is irrelevant */
+    {"max_tokens", f_max_tokens, false},
+    {"max_completion_tokens", f_max_tokens, false},
+    {"temperature", oai_temperature, false},
+    {"top_p", f_top_p, false},
+    {"stop", oai_stop, false},
+    {"stream", f_stream, false},
+    {"stream_options", oai_stream_options, false},
+    {"user", oai_user, false},
+    {"n", oai_n, false},
+};
+
+static const struct field ant_fields[] = {
+    {"model", f_model, true},
+    {"messages", NULL, true},
+    {"max_tokens", f_max_tokens, true},
+    {"system", ant_system, false},
+    {"temperature", ant_temperature, false},
+    {"top_p", f_top_p, false},
+    {"top_k", ant_top_k, false},
+    {"stop_sequences", ant_stop, false},
+    {"stream", f_stream, false},
+    {"metadata", ant_metadata, false},
+};
+
+static const struct {
+    const struct field *fields;
+    size_t nfields;
+    msg_fn message;
+} apis[] = {
+    [KSM_AI_OPENAI] = {oai_fields, KSM_NELEM(oai_fields), oai_message},
+    [KSM_AI_ANTHROPIC] = {ant_fields, KSM_NELEM(ant_fields), ant_message},
+};
+
+static const struct field *find_field(enum ksm_ai_proto p, const char *name)
+{
+    for (size_t i = 0; i < apis[p].nfields; i++)
+        if (!strcmp(apis[p].fields[i].name, name))
+            return &apis[p].fields[i];
+    return NULL;
+}
+
+static enum ksm_err decode_fields(struct ksm_ai_request *r, char *err)
+{
+    const char *key;
+    json_t *v;
+    enum ksm_err e;
+    json_object_foreach(r->body, key, v) {
+        const struct field *f = find_field(r->proto, key);
+        if (json_is_null(v) && !(f && f->required))
+            continue;
+        if (!f)
+            untranslatable(r, "%s", key);
+        else if (f->fn && (e = f->fn(r, v, err)) != KSM_E_OK)
+            return e;
+    }
+    for (size_t i = 0; i < apis[r->proto].nfields; i++)
+        if (apis[r->proto].fields[i].required &&
+            !json_object_get(r->body, apis[r->proto].fields[i].name))
+            return fail(err, KSM_E_INVALID_ARGUMENT, "%s: required", apis[r->proto].fields[i].name);
+    return KSM_E_OK;
+}
+
+static enum ksm_err decode_messages(struct ksm_ai_request *r, char *err)
+{
+    json_t *ms = json_object_get(r->body, "messages"), *m;
+    size_t i;
+    enum ksm_err e;
+    if (!json_is_array(ms) || !json_array_size(ms))
+        return fail(err, KSM_E_INVALID_ARGUMENT, "messages: must be a non-empty array");
+    r->nmsgs = json_array_size(ms);
+    r->msgs = ksm_xcalloc(r->nmsgs, sizeof(*r->msgs));
+    json_array_foreach(ms, i, m)
+        if ((e = apis[r->proto].message(r, i, m, err)) != KSM_E_OK)
+            return e;
+    return KSM_E_OK;
+}
+
+enum ksm_err ksm_ai_request_decode(enum ksm_ai_proto proto, const char *body, size_t len,
+                                   struct ksm_ai_request *req, char err[KSM_AI_ERR_MAX])
+{
+    json_error_t jerr;
+    enum ksm_err e;
+
+    memset(req, 0, sizeof(*req));
+    err[0] = '\0';
+    if ((unsigned)proto > KSM_AI_ANTHROPIC)
+        return fail(err, KSM_E_INTERNAL, "unknown protocol");
+    req->proto = proto;
+    /* Duplicate keys are refused: the scanner and the provider must read the same prompt. */
+    req->body = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!req->body) {
+        e = fail(err, KSM_E_INVALID_JSON, "invalid JSON at line %d column %d", jerr.line,
+                 jerr.column);
+        goto fail;
+    }
+    if (!json_is_object(req->body)) {
+        e = fail(err, KSM_E_INVALID_JSON, "the body must be a JSON object");
+        goto fail;
+    }
+    if ((e = decode_fields(req, err)) != KSM_E_OK || (e = decode_messages(req, err)) != KSM_E_OK)
+        goto fail;
+    return KSM_E_OK;
+fail:
+    ksm_ai_request_free(req);
+    return e;
+}
+
+void ksm_ai_request_free(struct ksm_ai_request *req)
+{
+    json_decref(req->body);
+    json_decref(req->stop);
+    free(req->msgs);
+    free(req->parts);
+    memset(req, 0, sizeof(*req));
+}
+
+const char *ksm_ai_part_text(const struct ksm_ai_part *p, size_t *len)
+{
+    if (len)
+        *len = json_string_length(p->node);
+    return json_string_value(p->node);
+}
+
+int ksm_ai_part_set_text(struct ksm_ai_part *p, const char *text, size_t len)
+{
+    if (memchr(text, '\0', len) || !ksm_utf8_valid(text, len))
+        return -1;
+    return json_string_setn(p->node, text, len);
+}
+
+enum ksm_err ksm_ai_request_visit(struct ksm_ai_request *req, unsigned role_mask, ksm_ai_part_fn fn,
+                                  void *ud)
+{
+    for (size_t i = 0; i < req->nparts; i++) {
+        if (!(role_mask & (1u << req->parts[i].role)))
+            continue;
+        enum ksm_err e = fn(ud, &req->parts[i]);
+        if (e != KSM_E_OK)
+            return e;
+    }
+    return KSM_E_OK;
+}
+
+void ksm_ai_request_text(const struct ksm_ai_request *req, unsigned role_mask, struct ksm_buf *out)
+{
+    for (size_t i = 0; i < req->nparts; i++) {
+        if (!(role_mask & (1u << req->parts[i].role)))
+            continue;
+        ksm_buf_append(out, json_string_value(req->parts[i].node),
+                       json_string_length(req->parts[i].node));
+        ksm_buf_putc(out, '\n');
+    }
+}

@@ -1,0 +1,183 @@
+/* translate_resp.c — non-streamed responses: OpenAI chat.completion <-> Anthropic message, with
+ * usage and the finish_reason <-> stop_reason table shared with the stream translators. */
+#include "ai/translate.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/util.h"
+
+/* Anthropic stop_reason <-> OpenAI finish_reason. The first row for a finish_reason is the one it
+ * maps back to. OpenAI cannot say which stop sequence fired, so "stop" comes back as end_turn. */
+static const struct {
+    const char *stop, *finish;
+} stop_map[] = {
+    {"end_turn", "stop"},
+    {"max_tokens", "length"},
+    {"tool_use", "tool_calls"},
+    {"refusal", "content_filter"},
+    {"stop_sequence", "stop"},
+    {"pause_turn", "stop"},
+    {"model_context_window_exceeded", "length"},
+    {"tool_use", "function_call"},
+};
+
+const char *ksm_ai_stop_to_finish(const char *stop_reason)
+{
+    for (size_t i = 0; stop_reason && i < KSM_NELEM(stop_map); i++)
+        if (!strcmp(stop_map[i].stop, stop_reason))
+            return stop_map[i].finish;
+    return "stop";
+}
+
+const char *ksm_ai_finish_to_stop(const char *finish_reason)
+{
+    for (size_t i = 0; finish_reason && i < KSM_NELEM(stop_map); i++)
+        if (!strcmp(stop_map[i].finish, finish_reason))
+            return stop_map[i].stop;
+    return "end_turn";
+}
+
+static enum ksm_err bad(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static enum ksm_err bad(char *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, KSM_AI_ERR_MAX, fmt, ap);
+    va_end(ap);
+    return KSM_E_UPSTREAM_ERROR;
+}
+
+/* Runs a whole text through the filter; returns a new JSON string. */
+static json_t *filtered(ksm_ai_text_filter filter, void *ud, const char *s, size_t n)
+{
+    struct ksm_buf b = KSM_BUF_INIT;
+    json_t *j;
+    if (!filter)
+        return json_stringn(s, n);
+    filter(ud, s, n, true, &b);
+    j = json_stringn(b.data ? b.data : "", b.len);
+    ksm_buf_free(&b);
+    return j ? j : json_string("");   /* a filter that broke UTF-8 loses its output, not the reply */
+}
+
+/* Rewrites a text node in place through the filter (same-protocol responses). */
+static void filter_node(json_t *node, ksm_ai_text_filter filter, void *ud)
+{
+    if (!filter || !json_is_string(node))
+        return;
+    json_t *t = filtered(filter, ud, json_string_value(node), json_string_length(node));
+    json_string_setn(node, json_string_value(t), json_string_length(t));
+    json_decref(t);
+}
+
+static enum ksm_err same_protocol(enum ksm_ai_proto p, const json_t *in, const char *model,
+                                  ksm_ai_text_filter filter, void *ud, json_t **out,
+                                  struct ksm_ai_usage *u)
+{
+    json_t *o = json_deep_copy(in), *x;
+    size_t i;
+    if (model)
+        json_object_set_new(o, "model", json_string(model));
+    if (p == KSM_AI_OPENAI) {
+        ksm_ai_usage_from_openai(o, u);
+        json_array_foreach(json_object_get(o, "choices"), i, x)
+            filter_node(json_object_get(json_object_get(x, "message"), "content"), filter, ud);
+    } else {
+        ksm_ai_usage_from_anthropic(o, u);
+        json_array_foreach(json_object_get(o, "content"), i, x)
+            if (json_is_string(json_object_get(x, "type")) &&
+                !strcmp(json_string_value(json_object_get(x, "type")), "text"))
+                filter_node(json_object_get(x, "text"), filter, ud);
+    }
+    *out = o;
+    return KSM_E_OK;
+}
+
+static const char *model_of(const json_t *in, const char *model)
+{
+    const char *m = json_string_value(json_object_get(in, "model"));
+    return model ? model : m ? m : "";
+}
+
+static enum ksm_err openai_to_anthropic(const json_t *in, const char *model,
+                                        ksm_ai_text_filter filter, void *ud, json_t **out,
+                                        struct ksm_ai_usage *u, char *err)
+{
+    json_t *c0 = json_array_get(json_object_get(in, "choices"), 0);
+    json_t *msg = json_object_get(c0, "message");
+    json_t *text = json_object_get(msg, "content"), *content;
+    json_t *refusal = json_object_get(msg, "refusal");
+    const char *finish = json_string_value(json_object_get(c0, "finish_reason"));
+    const char *id = json_string_value(json_object_get(in, "id"));
+
+    if (!json_is_object(msg))
+        return bad(err, "the provider's response has no choices[0].message");
+    if (json_array_size(json_object_get(msg, "tool_calls")))
+        return bad(err, "the provider returned tool calls, which this route cannot translate");
+    if (json_is_string(refusal)) {   /* a refusal is text the user must see */
+        text = refusal;
+        finish = "content_filter";
+    }
+    content = json_array();
+    if (json_is_string(text) && json_string_length(text))
+        json_array_append_new(content, json_pack("{ss so}", "type", "text", "text",
+            filtered(filter, ud, json_string_value(text), json_string_length(text))));
+    ksm_ai_usage_from_openai(in, u);
+    *out = json_pack("{ss ss ss ss so ss sn so}", "id", id ? id : "msg_kasumi", "type", "message",
+                     "role", "assistant", "model", model_of(in, model), "content", content,
+                     "stop_reason", ksm_ai_finish_to_stop(finish), "stop_sequence", "usage",
+                     ksm_ai_usage_anthropic_json(u));
+    return *out ? KSM_E_OK : bad(err, "the provider's response could not be translated");
+}
+
+static enum ksm_err anthropic_to_openai(const json_t *in, const char *model,
+                                        ksm_ai_text_filter filter, void *ud, json_t **out,
+                                        struct ksm_ai_usage *u, char *err)
+{
+    struct ksm_buf text = KSM_BUF_INIT;
+    json_t *blocks = json_object_get(in, "content"), *b, *msg;
+    const char *id = json_string_value(json_object_get(in, "id"));
+    size_t i;
+
+    if (!json_is_array(blocks))
+        return bad(err, "the provider's response has no content array");
+    json_array_foreach(blocks, i, b) {
+        const char *type = json_string_value(json_object_get(b, "type"));
+        if (type && !strcmp(type, "text")) {
+            json_t *t = json_object_get(b, "text");
+            ksm_buf_append(&text, json_string_value(t) ? json_string_value(t) : "",
+                           json_string_length(t));
+        } else if (type && !strcmp(type, "tool_use")) {
+            ksm_buf_free(&text);
+            return bad(err, "the provider returned tool calls, which this route cannot translate");
+        }   /* thinking blocks are only produced on request, which cross routes refuse */
+    }
+    msg = json_pack("{ss so sn}", "role", "assistant", "content",
+                    filtered(filter, ud, text.data ? text.data : "", text.len), "refusal");
+    ksm_buf_free(&text);
+    ksm_ai_usage_from_anthropic(in, u);
+    *out = json_pack("{ss ss sI ss s[{si so sn ss}] so}", "id", id ? id : "chatcmpl-kasumi",
+                     "object", "chat.completion", "created", (json_int_t)(ksm_now_ms() / 1000),
+                     "model", model_of(in, model), "choices", "index", 0, "message", msg,
+                     "logprobs", "finish_reason",
+                     ksm_ai_stop_to_finish(json_string_value(json_object_get(in, "stop_reason"))),
+                     "usage", ksm_ai_usage_openai_json(u));
+    return *out ? KSM_E_OK : bad(err, "the provider's response could not be translated");
+}
+
+enum ksm_err ksm_ai_response_translate(enum ksm_ai_proto from, enum ksm_ai_proto to,
+                                       const json_t *in, const char *model,
+                                       ksm_ai_text_filter filter, void *ud, json_t **out,
+                                       struct ksm_ai_usage *usage, char err[KSM_AI_ERR_MAX])
+{
+    *out = NULL;
+    err[0] = '\0';
+    if (!json_is_object(in))
+        return bad(err, "the provider's response is not a JSON object");
+    if (from == to)
+        return same_protocol(from, in, model, filter, ud, out, usage);
+    return from == KSM_AI_OPENAI ? openai_to_anthropic(in, model, filter, ud, out, usage, err)
+                                 : anthropic_to_openai(in, model, filter, ud, out, usage, err);
+}

@@ -1,0 +1,97 @@
+/* fuzz_ai_request.c — libFuzzer target: arbitrary bytes as an OpenAI and as an Anthropic request
+ * body, through decode, the text visitor (rewriting every part, as masking does), the prompt-text
+ * extractor, and the upstream bodies for both providers; then the same bytes as a provider response
+ * through the response translators and as an upstream error body. Decode must return a defined
+ * error with a UTF-8 message, and every body built must serialise. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ai/translate.h"
+#include "core/util.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static enum ksm_err rewrite(void *ud, struct ksm_ai_part *p)
+{
+    size_t n;
+    const char *t = ksm_ai_part_text(p, &n);
+    if (!t || !ksm_utf8_valid(t, n))
+        abort();
+    if (ksm_ai_part_set_text(p, "<P1>", 4) != 0)
+        abort();
+    return KSM_E_OK;
+}
+
+static void check_msg(const char *err)
+{
+    if (!ksm_utf8_valid(err, strlen(err)))
+        abort();   /* the detail goes back to the client inside JSON */
+}
+
+static void build(struct ksm_ai_request *req, enum ksm_ai_proto to)
+{
+    char err[KSM_AI_ERR_MAX];
+    json_t *b = NULL;
+    struct ksm_ai_upstream_opts o = {.proto = to, .model = "upstream-model"};
+    enum ksm_err e = ksm_ai_upstream_body(req, &o, &b, err);
+    if (e == KSM_E_OK) {
+        char *s = json_dumps(b, JSON_COMPACT);
+        if (!b || !s)
+            abort();
+        free(s);
+    } else if (e != KSM_E_UNSUPPORTED_PARAMETER || b) {
+        abort();
+    } else {
+        check_msg(err);
+        json_t *j = ksm_ai_error_json(req->proto, e, err, NULL);
+        if (!j)
+            abort();
+        json_decref(j);
+    }
+    json_decref(b);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char err[KSM_AI_ERR_MAX];
+    for (int p = 0; p < 2; p++) {
+        struct ksm_ai_request req;
+        enum ksm_err e = ksm_ai_request_decode((enum ksm_ai_proto)p, (const char *)data, size, &req,
+                                               err);
+        if (e != KSM_E_OK) {
+            if (e != KSM_E_INVALID_JSON && e != KSM_E_INVALID_ARGUMENT)
+                abort();
+            check_msg(err);
+            continue;
+        }
+        if (!req.model || !req.nmsgs)
+            abort();
+        check_msg(req.untranslatable);
+        struct ksm_buf text = KSM_BUF_INIT;
+        ksm_ai_request_text(&req, KSM_AI_ROLES_ALL, &text);
+        ksm_buf_free(&text);
+        build(&req, KSM_AI_OPENAI);
+        build(&req, KSM_AI_ANTHROPIC);
+        ksm_ai_request_visit(&req, KSM_AI_ROLES_ALL, rewrite, NULL);
+        build(&req, (enum ksm_ai_proto)!p);
+        ksm_ai_request_free(&req);
+    }
+
+    json_t *in = json_loadb((const char *)data, size, 0, NULL);
+    for (int i = 0; in && i < 4; i++) {
+        struct ksm_ai_usage u = {0};
+        json_t *out = NULL;
+        enum ksm_err e = ksm_ai_response_translate((enum ksm_ai_proto)(i & 1),
+                                                   (enum ksm_ai_proto)(i >> 1), in, NULL, NULL, NULL,
+                                                   &out, &u, err);
+        if ((e == KSM_E_OK) != (out != NULL) || u.prompt < 0 || u.completion < 0 ||
+            u.cached > u.prompt)
+            abort();
+        json_decref(out);
+    }
+    json_decref(in);
+    ksm_ai_upstream_error(KSM_AI_OPENAI, 400, (const char *)data, size, err);
+    check_msg(err);
+    return 0;
+}

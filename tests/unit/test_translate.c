@@ -1,0 +1,719 @@
+/* test_translate.c — the OpenAI <-> Anthropic protocol layer, on fixtures shaped like the official
+ * API references: request decoding and validation, upstream bodies both ways and passthrough,
+ * masking through the part visitor, non-streamed responses with exact usage, stream event sequences
+ * translated both ways (through the real SSE parser), placeholder restoration across deltas,
+ * streams cut short, usage semantics, and errors in both formats. */
+#include "check.h"
+#include "ai/sse.h"
+#include "ai/translate.h"
+#include "core/util.h"
+
+#include <stdlib.h>
+
+/* ---- helpers ----------------------------------------------------------------------------------- */
+
+static struct ksm_ai_request req;
+static char err[KSM_AI_ERR_MAX];
+
+static enum ksm_err decode(enum ksm_ai_proto p, const char *body)
+{
+    ksm_ai_request_free(&req);
+    return ksm_ai_request_decode(p, body, strlen(body), &req, err);
+}
+
+static json_t *upstream(enum ksm_ai_proto to, const char *model, enum ksm_err *e)
+{
+    struct ksm_ai_upstream_opts o = {.proto = to, .model = model, .default_max_tokens = 1024};
+    json_t *b = NULL;
+    *e = ksm_ai_upstream_body(&req, &o, &b, err);
+    return b;
+}
+
+static const char *jpath_s(json_t *j, const char *path)
+{
+    char buf[128];
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *tok = strtok(buf, "."); tok && j; tok = strtok(NULL, "."))
+        j = (*tok >= '0' && *tok <= '9') ? json_array_get(j, (size_t)atoi(tok))
+                                         : json_object_get(j, tok);
+    return json_is_string(j) ? json_string_value(j) : NULL;
+}
+
+static json_int_t jpath_i(json_t *j, const char *path)
+{
+    char buf[128];
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *tok = strtok(buf, "."); tok && j; tok = strtok(NULL, "."))
+        j = (*tok >= '0' && *tok <= '9') ? json_array_get(j, (size_t)atoi(tok))
+                                         : json_object_get(j, tok);
+    return json_is_integer(j) ? json_integer_value(j) : -1;
+}
+
+/* Summarises a stream as the caller sees it: one token per event. */
+static enum ksm_err summarise(void *ud, const struct ksm_sse_event *ev)
+{
+    struct ksm_buf *s = ud;
+    if (s->len)
+        ksm_buf_putc(s, ' ');
+    if (ev->data_len == 6 && !memcmp(ev->data, "[DONE]", 6)) {
+        ksm_buf_puts(s, "DONE");
+        return KSM_E_OK;
+    }
+    json_t *j = json_loadb(ev->data, ev->data_len, 0, NULL);
+    const char *type = jpath_s(j, "type");
+    if (type && *ev->event && strcmp(type, ev->event))
+        ksm_buf_puts(s, "NAME-MISMATCH:");
+    if (json_object_get(j, "error")) {
+        ksm_buf_puts(s, "error");
+    } else if (type && !strcmp(type, "content_block_delta")) {
+        ksm_buf_printf(s, "delta:%s", jpath_s(j, "delta.text"));
+    } else if (type && !strcmp(type, "message_delta")) {
+        ksm_buf_printf(s, "message_delta:%s/%lld", jpath_s(j, "delta.stop_reason"),
+                       (long long)jpath_i(j, "usage.output_tokens"));
+    } else if (type) {
+        ksm_buf_puts(s, type);
+    } else if (!json_array_size(json_object_get(j, "choices"))) {
+        ksm_buf_printf(s, "usage:%lld/%lld", (long long)jpath_i(j, "usage.prompt_tokens"),
+                       (long long)jpath_i(j, "usage.completion_tokens"));
+    } else if (jpath_s(j, "choices.0.finish_reason")) {
+        ksm_buf_printf(s, "finish:%s", jpath_s(j, "choices.0.finish_reason"));
+    } else if (jpath_s(j, "choices.0.delta.role")) {
+        ksm_buf_puts(s, "role");
+    } else {
+        ksm_buf_printf(s, "c:%s", jpath_s(j, "choices.0.delta.content"));
+    }
+    json_decref(j);
+    return KSM_E_OK;
+}
+
+struct feed {
+    struct ksm_ai_stream *s;
+    struct ksm_buf *out;
+    enum ksm_err last;
+};
+
+static enum ksm_err to_translator(void *ud, const struct ksm_sse_event *ev)
+{
+    struct feed *f = ud;
+    f->last = ksm_ai_stream_event(f->s, ev->event, ev->data, ev->data_len, f->out);
+    return f->last;
+}
+
+/* Runs an upstream wire stream (SSE text) through parser + translator; returns the summary of what
+ * the caller receives. cut: feed only that many bytes (a stream ending early). */
+static char *run_stream(const char *wire, size_t cut, struct ksm_ai_stream *s)
+{
+    struct ksm_sse_parser p;
+    struct ksm_buf out = KSM_BUF_INIT, sum = KSM_BUF_INIT;
+    struct feed f = {s, &out, KSM_E_OK};
+    ksm_sse_init(&p, 0);
+    size_t n = cut ? cut : strlen(wire);
+    for (size_t i = 0; i < n; i += 7)   /* odd-sized chunks, as a socket would deliver them */
+        ksm_sse_feed(&p, wire + i, n - i < 7 ? n - i : 7, to_translator, &f);
+    ksm_sse_finish(&p);
+    ksm_ai_stream_finish(s, f.last, NULL, &out);
+    ksm_sse_free(&p);
+    ksm_sse_init(&p, 0);
+    CHECK(ksm_sse_feed(&p, out.data ? out.data : "", out.len, summarise, &sum) == KSM_E_OK);
+    CHECK(!ksm_sse_finish(&p));   /* the caller's stream is well-framed */
+    ksm_sse_free(&p);
+    ksm_buf_free(&out);
+    ksm_buf_putc(&sum, '\0');
+    return ksm_buf_steal(&sum);
+}
+
+/* ---- fixtures (shapes from the OpenAI and Anthropic API references) ---------------------------- */
+
+static const char *oai_request =
+    "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"developer\",\"content\":\"You are helpful.\"},"
+    "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"Hello, I am Taro.\"}]},"
+    "{\"role\":\"assistant\",\"content\":\"Hi Taro.\"},{\"role\":\"user\",\"content\":\"Bye\"}],"
+    "\"max_completion_tokens\":100,\"temperature\":0.5,\"top_p\":0.9,\"stop\":\"END\","
+    "\"stream\":true,\"stream_options\":{\"include_usage\":true},\"user\":\"u-1\","
+    "\"frequency_penalty\":null}";
+
+static const char *ant_request =
+    "{\"model\":\"claude-sonnet-4-5\",\"max_tokens\":1024,\"system\":[{\"type\":\"text\","
+    "\"text\":\"Be brief.\",\"cache_control\":{\"type\":\"ephemeral\"}}],\"messages\":["
+    "{\"role\":\"user\",\"content\":\"Hello\"},{\"role\":\"assistant\",\"content\":[{\"type\":"
+    "\"text\",\"text\":\"Hi\"}]},{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":"
+    "\"a\"},{\"type\":\"text\",\"text\":\"b\"}]}],\"stop_sequences\":[\"X\"],\"temperature\":1,"
+    "\"stream\":true,\"metadata\":{\"user_id\":\"u-2\"}}";
+
+static const char *oai_response =
+    "{\"id\":\"chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG\",\"object\":\"chat.completion\","
+    "\"created\":1741570283,\"model\":\"gpt-4o-2024-08-06\",\"choices\":[{\"index\":0,"
+    "\"message\":{\"role\":\"assistant\",\"content\":\"Hello there!\",\"refusal\":null,"
+    "\"annotations\":[]},\"logprobs\":null,\"finish_reason\":\"length\"}],\"usage\":{"
+    "\"prompt_tokens\":1117,\"completion_tokens\":46,\"total_tokens\":1163,"
+    "\"prompt_tokens_details\":{\"cached_tokens\":1024,\"audio_tokens\":0},"
+    "\"completion_tokens_details\":{\"reasoning_tokens\":0}},\"service_tier\":\"default\"}";
+
+static const char *ant_response =
+    "{\"id\":\"msg_013Zva2CMHLNnXjNJJKqJ2EF\",\"type\":\"message\",\"role\":\"assistant\","
+    "\"model\":\"claude-sonnet-4-5-20250929\",\"content\":[{\"type\":\"text\",\"text\":"
+    "\"Hi! My name is \"},{\"type\":\"text\",\"text\":\"Claude.\"}],\"stop_reason\":"
+    "\"stop_sequence\",\"stop_sequence\":\"X\",\"usage\":{\"input_tokens\":2095,"
+    "\"output_tokens\":503,\"cache_creation_input_tokens\":100,\"cache_read_input_tokens\":1000}}";
+
+static const char *ant_stream =
+    "event: message_start\n"
+    "data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY\","
+    "\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"claude-sonnet-4-5\","
+    "\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":25,"
+    "\"cache_read_input_tokens\":100,\"output_tokens\":1}}}\n\n"
+    "event: content_block_start\n"
+    "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\","
+    "\"text\":\"\"}}\n\n"
+    "event: ping\ndata: {\"type\": \"ping\"}\n\n"
+    "event: content_block_delta\n"
+    "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\","
+    "\"text\":\"Hello\"}}\n\n"
+    "event: content_block_delta\n"
+    "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\","
+    "\"text\":\"!\"}}\n\n"
+    "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+    "event: message_delta\n"
+    "data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\","
+    "\"stop_sequence\":null},\"usage\":{\"output_tokens\":15}}\n\n"
+    "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+
+#define OAI_CHUNK(delta, finish)                                                                  \
+    "data: {\"id\":\"chatcmpl-123\",\"object\":\"chat.completion.chunk\",\"created\":1694268190,"  \
+    "\"model\":\"gpt-4o-mini\",\"system_fingerprint\":\"fp_44709d6fcb\",\"choices\":[{\"index\":0," \
+    "\"delta\":" delta ",\"logprobs\":null,\"finish_reason\":" finish "}],\"usage\":null}\n\n"
+
+static const char *oai_stream =
+    OAI_CHUNK("{\"role\":\"assistant\",\"content\":\"\"}", "null")
+    OAI_CHUNK("{\"content\":\"Hello\"}", "null")
+    OAI_CHUNK("{\"content\":\" world\"}", "null")
+    OAI_CHUNK("{}", "\"stop\"")
+    "data: {\"id\":\"chatcmpl-123\",\"object\":\"chat.completion.chunk\",\"created\":1694268190,"
+    "\"model\":\"gpt-4o-mini\",\"choices\":[],\"usage\":{\"prompt_tokens\":9,"
+    "\"completion_tokens\":2,\"total_tokens\":11,\"prompt_tokens_details\":{\"cached_tokens\":4}}}\n\n"
+    "data: [DONE]\n\n";
+
+/* ---- requests ---------------------------------------------------------------------------------- */
+
+static void test_decode_openai(void)
+{
+    CHECK(decode(KSM_AI_OPENAI, oai_request) == KSM_E_OK);
+    CHECK_STR(req.model, "gpt-4o");
+    CHECK(req.nmsgs == 4 && req.nparts == 4 && req.nunscanned == 0);
+    CHECK(req.parts[0].role == KSM_AI_ROLE_SYSTEM && req.parts[1].role == KSM_AI_ROLE_USER);
+    CHECK(req.max_tokens == 100 && req.stream && req.include_usage && req.has_temperature);
+    CHECK_STR(req.user, "u-1");
+    CHECK_STR(req.untranslatable, "");
+
+    enum ksm_err e;
+    json_t *b = upstream(KSM_AI_ANTHROPIC, "claude-haiku-4-5", &e);
+    CHECK(e == KSM_E_OK);
+    CHECK_STR(jpath_s(b, "model"), "claude-haiku-4-5");
+    CHECK_STR(jpath_s(b, "system.0.text"), "You are helpful.");
+    CHECK_STR(jpath_s(b, "messages.0.role"), "user");
+    CHECK_STR(jpath_s(b, "messages.0.content"), "Hello, I am Taro.");
+    CHECK_STR(jpath_s(b, "messages.1.role"), "assistant");
+    CHECK(json_array_size(json_object_get(b, "messages")) == 3);
+    CHECK(jpath_i(b, "max_tokens") == 100);
+    CHECK_STR(jpath_s(b, "stop_sequences.0"), "END");
+    CHECK_STR(jpath_s(b, "metadata.user_id"), "u-1");
+    CHECK(json_is_true(json_object_get(b, "stream")));
+    CHECK(!json_object_get(b, "stream_options") && !json_object_get(b, "user"));
+    json_decref(b);
+
+    /* same protocol: the body passes on with the model replaced and usage forced on */
+    CHECK(decode(KSM_AI_OPENAI, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+                                "\"hi\"}],\"stream\":true,\"tools\":[{\"type\":\"function\","
+                                "\"function\":{\"name\":\"f\"}}],\"seed\":7}") == KSM_E_OK);
+    CHECK_STR(req.untranslatable, "tools");
+    b = upstream(KSM_AI_OPENAI, "gpt-4o-2024-08-06", &e);
+    CHECK(e == KSM_E_OK && json_is_true(json_object_get(json_object_get(b, "stream_options"),
+                                                        "include_usage")));
+    CHECK_STR(jpath_s(b, "model"), "gpt-4o-2024-08-06");
+    CHECK_STR(jpath_s(b, "tools.0.function.name"), "f");
+    CHECK(jpath_i(b, "seed") == 7);
+    json_decref(b);
+    b = upstream(KSM_AI_ANTHROPIC, "c", &e);   /* ... and is refused across protocols */
+    CHECK(e == KSM_E_UNSUPPORTED_PARAMETER && !b && strstr(err, "'tools'"));
+
+    /* no max tokens given: the configured default */
+    CHECK(decode(KSM_AI_OPENAI, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+                                "\"hi\"}]}") == KSM_E_OK);
+    b = upstream(KSM_AI_ANTHROPIC, NULL, &e);
+    CHECK(e == KSM_E_OK && jpath_i(b, "max_tokens") == 1024);
+    CHECK_STR(jpath_s(b, "model"), "m");
+    json_decref(b);
+}
+
+static void test_decode_anthropic(void)
+{
+    enum ksm_err e;
+    CHECK(decode(KSM_AI_ANTHROPIC, ant_request) == KSM_E_OK);
+    CHECK(req.nparts == 5 && req.parts[0].role == KSM_AI_ROLE_SYSTEM && req.parts[0].msg == SIZE_MAX);
+    CHECK_STR(req.user, "u-2");
+    CHECK_STR(req.untranslatable, "");   /* cache_control is a hint, safe to drop */
+    json_t *b = upstream(KSM_AI_OPENAI, "gpt-4o", &e);
+    CHECK(e == KSM_E_OK);
+    CHECK_STR(jpath_s(b, "messages.0.role"), "system");
+    CHECK_STR(jpath_s(b, "messages.0.content"), "Be brief.");
+    CHECK_STR(jpath_s(b, "messages.1.content"), "Hello");
+    CHECK_STR(jpath_s(b, "messages.2.content"), "Hi");
+    CHECK_STR(jpath_s(b, "messages.3.content.1.text"), "b");
+    CHECK(jpath_i(b, "max_completion_tokens") == 1024 && !json_object_get(b, "max_tokens"));
+    CHECK_STR(jpath_s(b, "stop.0"), "X");
+    CHECK_STR(jpath_s(b, "user"), "u-2");
+    CHECK(json_is_true(json_object_get(json_object_get(b, "stream_options"), "include_usage")));
+    json_decref(b);
+
+    struct ksm_ai_upstream_opts legacy = {.proto = KSM_AI_OPENAI, .legacy_max_tokens = true};
+    CHECK(ksm_ai_upstream_body(&req, &legacy, &b, err) == KSM_E_OK);
+    CHECK(jpath_i(b, "max_tokens") == 1024);
+    json_decref(b);
+
+    /* Anthropic-only features refuse cross routes and name themselves */
+    CHECK(decode(KSM_AI_ANTHROPIC, "{\"model\":\"c\",\"max_tokens\":5,\"top_k\":3,\"messages\":"
+                                   "[{\"role\":\"user\",\"content\":\"x\"}]}") == KSM_E_OK);
+    b = upstream(KSM_AI_OPENAI, NULL, &e);
+    CHECK(e == KSM_E_UNSUPPORTED_PARAMETER && strstr(err, "top_k"));
+    CHECK(decode(KSM_AI_ANTHROPIC, "{\"model\":\"c\",\"max_tokens\":5,\"messages\":[{\"role\":"
+        "\"user\",\"content\":[{\"type\":\"image\",\"source\":{\"type\":\"base64\",\"media_type\":"
+        "\"image/png\",\"data\":\"AA==\"}},{\"type\":\"text\",\"text\":\"what is this\"}]}]}") ==
+          KSM_E_OK);
+    CHECK(req.nunscanned == 1 && req.nparts == 1);
+    b = upstream(KSM_AI_OPENAI, NULL, &e);
+    CHECK(e == KSM_E_UNSUPPORTED_PARAMETER && strstr(err, "messages[0].content[0] (image)"));
+    b = upstream(KSM_AI_ANTHROPIC, NULL, &e);   /* same protocol: passes */
+    CHECK(e == KSM_E_OK);
+    json_decref(b);
+}
+
+static void test_validation(void)
+{
+    static const struct {
+        enum ksm_ai_proto p;
+        const char *body, *field;
+        enum ksm_err e;
+    } cases[] = {
+        {KSM_AI_OPENAI, "{\"model\":\"m\"", "JSON", KSM_E_INVALID_JSON},
+        {KSM_AI_OPENAI, "[1]", "object", KSM_E_INVALID_JSON},
+        {KSM_AI_OPENAI, "{\"model\":\"m\",\"model\":\"n\",\"messages\":[]}", "JSON",
+         KSM_E_INVALID_JSON},
+        {KSM_AI_OPENAI, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", "model",
+         KSM_E_INVALID_ARGUMENT},
+        {KSM_AI_OPENAI, "{\"model\":\"m\",\"messages\":[]}", "messages", KSM_E_INVALID_ARGUMENT},
+        {KSM_AI_OPENAI, "{\"model\":\"m\",\"messages\":[{\"role\":\"robot\",\"content\":\"x\"}]}",
+         "messages[0].role", KSM_E_INVALID_ARGUMENT},
+        {KSM_AI_OPENAI, "{\"model\":\"m\",\"temperature\":3,\"messages\":[{\"role\":\"user\","
+                        "\"content\":\"x\"}]}", "temperature", KSM_E_INVALID_ARGUMENT},
+        {KSM_AI_OPENAI, "{\"model\":\"m\",\"stop\":[\"a\",\"b\",\"c\",\"d\",\"e\"],\"messages\":"
+                        "[{\"role\":\"user\",\"content\":\"x\"}]}", "stop", KSM_E_INVALID_ARGUMENT},
+        {KSM_AI_OPENAI, "{\"model\":\"m\",\"max_tokens\":0,\"messages\":[{\"role\":\"user\","
+                        "\"content\":\"x\"}]}", "max_tokens", KSM_E_INVALID_ARGUMENT},
+        {KSM_AI_OPENAI, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":"
+                        "\"text\",\"text\":5}]}]}", "messages[0].content[0].text",
+         KSM_E_INVALID_ARGUMENT},
+        {KSM_AI_ANTHROPIC, "{\"model\":\"c\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+         "max_tokens", KSM_E_INVALID_ARGUMENT},
+        {KSM_AI_ANTHROPIC, "{\"model\":\"c\",\"max_tokens\":9,\"messages\":[{\"role\":\"system\","
+                           "\"content\":\"x\"}]}", "messages[0].role", KSM_E_INVALID_ARGUMENT},
+        {KSM_AI_ANTHROPIC, "{\"model\":\"c\",\"max_tokens\":9,\"temperature\":1.5,\"messages\":"
+                           "[{\"role\":\"user\",\"content\":\"x\"}]}", "temperature",
+         KSM_E_INVALID_ARGUMENT},
+        {KSM_AI_ANTHROPIC, "{\"model\":\"c\",\"max_tokens\":9,\"system\":[{\"type\":\"image\"}],"
+                           "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", "system[0]",
+         KSM_E_INVALID_ARGUMENT},
+    };
+    for (size_t i = 0; i < KSM_NELEM(cases); i++) {
+        enum ksm_err e = decode(cases[i].p, cases[i].body);
+        CHECK(e == cases[i].e);
+        if (!strstr(err, cases[i].field))
+            fprintf(stderr, "case %zu: '%s' lacks '%s'\n", i, err, cases[i].field);
+        CHECK(strstr(err, cases[i].field) != NULL);
+        CHECK(req.body == NULL);
+    }
+
+    /* an OpenAI temperature Anthropic cannot take is refused, not clamped */
+    enum ksm_err e;
+    CHECK(decode(KSM_AI_OPENAI, "{\"model\":\"m\",\"temperature\":1.5,\"messages\":[{\"role\":"
+                                "\"user\",\"content\":\"x\"}]}") == KSM_E_OK);
+    CHECK(upstream(KSM_AI_ANTHROPIC, NULL, &e) == NULL && e == KSM_E_UNSUPPORTED_PARAMETER);
+    CHECK(strstr(err, "temperature") != NULL);
+    /* images, tool results and names cannot cross */
+    CHECK(decode(KSM_AI_OPENAI, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{"
+        "\"type\":\"image_url\",\"image_url\":{\"url\":\"https://x/y.png\"}}]},{\"role\":\"tool\","
+        "\"tool_call_id\":\"c1\",\"content\":\"42\"}]}") == KSM_E_OK);
+    CHECK(req.nunscanned == 1 && req.nparts == 1 && req.parts[0].role == KSM_AI_ROLE_TOOL);
+    CHECK(upstream(KSM_AI_ANTHROPIC, NULL, &e) == NULL && strstr(err, "image_url"));
+}
+
+static enum ksm_err mask_taro(void *ud, struct ksm_ai_part *p)
+{
+    size_t n;
+    const char *t = ksm_ai_part_text(p, &n);
+    const char *at = strstr(t, "Taro");
+    int *count = ud;
+    if (!at)
+        return KSM_E_OK;
+    struct ksm_buf b = KSM_BUF_INIT;
+    ksm_buf_append(&b, t, (size_t)(at - t));
+    ksm_buf_puts(&b, "<P1>");
+    ksm_buf_puts(&b, at + 4);
+    CHECK(ksm_ai_part_set_text(p, b.data, b.len) == 0);
+    ksm_buf_free(&b);
+    ++*count;
+    return KSM_E_OK;
+}
+
+static void test_visitor(void)
+{
+    struct ksm_buf text = KSM_BUF_INIT;
+    int masked = 0;
+    enum ksm_err e;
+    CHECK(decode(KSM_AI_OPENAI, oai_request) == KSM_E_OK);
+    ksm_ai_request_text(&req, 1u << KSM_AI_ROLE_USER | 1u << KSM_AI_ROLE_SYSTEM, &text);
+    CHECK_STR(text.data, "You are helpful.\nHello, I am Taro.\nBye\n");
+    /* assistant history is masked too: it may hold values restored on an earlier turn */
+    CHECK(ksm_ai_request_visit(&req, KSM_AI_ROLES_ALL, mask_taro, &masked) == KSM_E_OK);
+    CHECK(masked == 2);
+    CHECK(ksm_ai_part_set_text(&req.parts[0], "\xff", 1) == -1);
+    json_t *b = upstream(KSM_AI_ANTHROPIC, NULL, &e);
+    CHECK_STR(jpath_s(b, "messages.0.content"), "Hello, I am <P1>.");
+    CHECK_STR(jpath_s(b, "messages.1.content"), "Hi <P1>.");
+    json_decref(b);
+    b = upstream(KSM_AI_OPENAI, NULL, &e);
+    CHECK_STR(jpath_s(b, "messages.1.content.0.text"), "Hello, I am <P1>.");
+    json_decref(b);
+    ksm_buf_free(&text);
+}
+
+/* ---- responses --------------------------------------------------------------------------------- */
+
+/* Restores <P1> -> Taro, holding back a '<' that might start a placeholder split across pieces. */
+static struct ksm_buf held;
+static void restore(void *ud, const char *in, size_t n, bool final, struct ksm_buf *emit)
+{
+    ksm_buf_append(&held, in, n);
+    for (char *p; (p = strstr(held.data ? held.data : "", "<P1>"));)
+        memcpy(p, "Taro", 4);   /* same length: replaced in place */
+    size_t keep = 0;
+    const char *lt = held.data ? strrchr(held.data, '<') : NULL;
+    if (!final && lt && !strchr(lt, '>'))
+        keep = held.len - (size_t)(lt - held.data);
+    ksm_buf_append(emit, held.data, held.len - keep);
+    memmove(held.data, held.data + held.len - keep, keep);
+    held.len = keep;
+    if (held.data)
+        held.data[keep] = '\0';
+}
+
+static void test_responses(void)
+{
+    struct ksm_ai_usage u = {0};
+    json_t *in = json_loads(oai_response, 0, NULL), *out;
+    CHECK(ksm_ai_response_translate(KSM_AI_OPENAI, KSM_AI_ANTHROPIC, in, "claude-alias", NULL, NULL,
+                                    &out, &u, err) == KSM_E_OK);
+    CHECK_STR(jpath_s(out, "type"), "message");
+    CHECK_STR(jpath_s(out, "model"), "claude-alias");
+    CHECK_STR(jpath_s(out, "content.0.text"), "Hello there!");
+    CHECK_STR(jpath_s(out, "stop_reason"), "max_tokens");
+    CHECK(jpath_i(out, "usage.input_tokens") == 93 && jpath_i(out, "usage.output_tokens") == 46);
+    CHECK(jpath_i(out, "usage.cache_read_input_tokens") == 1024);
+    CHECK(u.prompt == 1117 && u.completion == 46 && u.cached == 1024 && u.cache_write == 0);
+    json_decref(out);
+    json_decref(in);
+
+    memset(&u, 0, sizeof(u));
+    in = json_loads(ant_response, 0, NULL);
+    CHECK(ksm_ai_response_translate(KSM_AI_ANTHROPIC, KSM_AI_OPENAI, in, NULL, NULL, NULL, &out, &u,
+                                    err) == KSM_E_OK);
+    CHECK_STR(jpath_s(out, "object"), "chat.completion");
+    CHECK_STR(jpath_s(out, "model"), "claude-sonnet-4-5-20250929");
+    CHECK_STR(jpath_s(out, "choices.0.message.content"), "Hi! My name is Claude.");
+    CHECK_STR(jpath_s(out, "choices.0.finish_reason"), "stop");
+    /* Anthropic's input_tokens excludes cache reads and writes; OpenAI's prompt_tokens includes */
+    CHECK(jpath_i(out, "usage.prompt_tokens") == 3195 && jpath_i(out, "usage.completion_tokens") == 503);
+    CHECK(jpath_i(out, "usage.total_tokens") == 3698);
+    CHECK(jpath_i(out, "usage.prompt_tokens_details.cached_tokens") == 1000);
+    CHECK(u.prompt == 3195 && u.cached == 1000 && u.cache_write == 100 && u.completion == 503);
+    json_decref(out);
+
+    /* round trip: Anthropic -> OpenAI -> Anthropic keeps text and every usage number but the
+     * cache-write split, which OpenAI cannot express */
+    struct ksm_ai_usage u2 = {0};
+    json_t *mid;
+    ksm_ai_response_translate(KSM_AI_ANTHROPIC, KSM_AI_OPENAI, in, NULL, NULL, NULL, &mid, &u2, err);
+    CHECK(ksm_ai_response_translate(KSM_AI_OPENAI, KSM_AI_ANTHROPIC, mid, NULL, NULL, NULL, &out, &u2,
+                                    err) == KSM_E_OK);
+    CHECK_STR(jpath_s(out, "content.0.text"), "Hi! My name is Claude.");
+    CHECK(jpath_i(out, "usage.input_tokens") + jpath_i(out, "usage.cache_read_input_tokens") +
+          jpath_i(out, "usage.cache_creation_input_tokens") == 3195);
+    CHECK(jpath_i(out, "usage.output_tokens") == 503);
+    json_decref(mid);
+    json_decref(out);
+
+    /* same protocol with the placeholder filter */
+    json_t *masked = json_pack("{ss s[{ss ss}] ss s{si si}}", "id", "msg_1", "content", "type",
+                               "text", "text", "Hello <P1>!", "stop_reason", "end_turn", "usage",
+                               "input_tokens", 3, "output_tokens", 4);
+    memset(&u, 0, sizeof(u));
+    CHECK(ksm_ai_response_translate(KSM_AI_ANTHROPIC, KSM_AI_ANTHROPIC, masked, NULL, restore, NULL,
+                                    &out, &u, err) == KSM_E_OK);
+    CHECK_STR(jpath_s(out, "content.0.text"), "Hello Taro!");
+    CHECK(u.prompt == 3 && u.completion == 4);
+    json_decref(out);
+    json_decref(masked);
+    json_decref(in);
+
+    in = json_loads("{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":null,"
+                    "\"tool_calls\":[{\"id\":\"t\"}]}}]}", 0, NULL);
+    CHECK(ksm_ai_response_translate(KSM_AI_OPENAI, KSM_AI_ANTHROPIC, in, NULL, NULL, NULL, &out, &u,
+                                    err) == KSM_E_UPSTREAM_ERROR && !out);
+    json_decref(in);
+}
+
+/* ---- streams ----------------------------------------------------------------------------------- */
+
+static struct ksm_ai_stream *stream(enum ksm_ai_proto up, enum ksm_ai_proto caller, bool usage,
+                                    ksm_ai_text_filter f)
+{
+    struct ksm_ai_stream_opts o = {.upstream = up, .caller = caller, .include_usage = usage,
+                                   .filter = f};
+    return ksm_ai_stream_new(&o);
+}
+
+static void test_streams(void)
+{
+    struct ksm_ai_stream *s = stream(KSM_AI_ANTHROPIC, KSM_AI_OPENAI, true, NULL);
+    char *got = run_stream(ant_stream, 0, s);
+    CHECK_STR(got, "role c:Hello c:! finish:stop usage:125/15 DONE");
+    CHECK(ksm_ai_stream_complete(s));
+    CHECK(ksm_ai_stream_usage(s)->prompt == 125 && ksm_ai_stream_usage(s)->completion == 15);
+    free(got);
+    ksm_ai_stream_free(s);
+
+    s = stream(KSM_AI_OPENAI, KSM_AI_ANTHROPIC, false, NULL);
+    got = run_stream(oai_stream, 0, s);
+    CHECK_STR(got, "message_start content_block_start delta:Hello delta: world content_block_stop "
+                   "message_delta:end_turn/2 message_stop");
+    CHECK(ksm_ai_stream_usage(s)->prompt == 9 && ksm_ai_stream_usage(s)->cached == 4);
+    free(got);
+    ksm_ai_stream_free(s);
+
+    /* passthrough: same events; the usage chunk only for callers who asked */
+    s = stream(KSM_AI_ANTHROPIC, KSM_AI_ANTHROPIC, false, NULL);
+    got = run_stream(ant_stream, 0, s);
+    CHECK_STR(got, "message_start content_block_start ping delta:Hello delta:! content_block_stop "
+                   "message_delta:end_turn/15 message_stop");
+    CHECK(ksm_ai_stream_usage(s)->prompt == 125 && ksm_ai_stream_usage(s)->completion == 15);
+    free(got);
+    ksm_ai_stream_free(s);
+    s = stream(KSM_AI_OPENAI, KSM_AI_OPENAI, false, NULL);
+    got = run_stream(oai_stream, 0, s);
+    CHECK_STR(got, "role c:Hello c: world finish:stop DONE");
+    CHECK(ksm_ai_stream_usage(s)->completion == 2);   /* still metered */
+    free(got);
+    ksm_ai_stream_free(s);
+    s = stream(KSM_AI_OPENAI, KSM_AI_OPENAI, true, NULL);
+    got = run_stream(oai_stream, 0, s);
+    CHECK_STR(got, "role c:Hello c: world finish:stop usage:9/2 DONE");
+    free(got);
+    ksm_ai_stream_free(s);
+}
+
+static void test_stream_filter(void)
+{
+    /* a placeholder split across two deltas is restored, in every direction */
+    const char *ant =
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\","
+        "\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}\n\n"
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+        "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+        "\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi <P\"}}\n\n"
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+        "\"delta\":{\"type\":\"text_delta\",\"text\":\"1>! <\"}}\n\n"
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+        "\"max_tokens\"},\"usage\":{\"output_tokens\":6}}\n\n"
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+    struct ksm_ai_stream *s = stream(KSM_AI_ANTHROPIC, KSM_AI_ANTHROPIC, false, restore);
+    char *got = run_stream(ant, 0, s);
+    CHECK_STR(got, "message_start content_block_start delta:Hi  delta:Taro!  delta:< "
+                   "content_block_stop message_delta:max_tokens/6 message_stop");
+    free(got);
+    ksm_ai_stream_free(s);
+    s = stream(KSM_AI_ANTHROPIC, KSM_AI_OPENAI, false, restore);
+    got = run_stream(ant, 0, s);
+    CHECK_STR(got, "role c:Hi  c:Taro!  c:< finish:length DONE");
+    free(got);
+    ksm_ai_stream_free(s);
+
+    const char *oai = OAI_CHUNK("{\"content\":\"Hi <P\"}", "null")
+        OAI_CHUNK("{\"content\":\"1>\"}", "\"stop\"") "data: [DONE]\n\n";
+    s = stream(KSM_AI_OPENAI, KSM_AI_OPENAI, false, restore);
+    got = run_stream(oai, 0, s);
+    CHECK_STR(got, "c:Hi  finish:stop DONE");   /* the final chunk carries "Taro" */
+    free(got);
+    ksm_ai_stream_free(s);
+    s = stream(KSM_AI_OPENAI, KSM_AI_ANTHROPIC, false, restore);
+    got = run_stream(oai, 0, s);
+    CHECK_STR(got, "message_start content_block_start delta:Hi  delta:Taro content_block_stop "
+                   "message_delta:end_turn/0 message_stop");
+    free(got);
+    ksm_ai_stream_free(s);
+}
+
+static void test_stream_cut(void)
+{
+    /* the upstream stops after the first text delta: the caller still gets a proper end */
+    const char *cut_at = strstr(ant_stream, "event: content_block_delta\ndata: {\"type\":"
+                                            "\"content_block_delta\",\"index\":0,\"delta\":{"
+                                            "\"type\":\"text_delta\",\"text\":\"!\"");
+    size_t cut = (size_t)(cut_at - ant_stream);
+    struct ksm_ai_stream *s = stream(KSM_AI_ANTHROPIC, KSM_AI_OPENAI, true, NULL);
+    char *got = run_stream(ant_stream, cut, s);
+    CHECK_STR(got, "role c:Hello error finish:stop usage:125/1 DONE");
+    CHECK(!ksm_ai_stream_complete(s));
+    free(got);
+    ksm_ai_stream_free(s);
+    s = stream(KSM_AI_ANTHROPIC, KSM_AI_ANTHROPIC, false, NULL);
+    got = run_stream(ant_stream, cut, s);
+    CHECK_STR(got, "message_start content_block_start ping delta:Hello error content_block_stop "
+                   "message_delta:end_turn/1 message_stop");
+    free(got);
+    ksm_ai_stream_free(s);
+
+    /* OpenAI upstream without its final chunk, usage chunk or [DONE] */
+    cut = (size_t)(strstr(oai_stream, OAI_CHUNK("{}", "\"stop\"")) - oai_stream);
+    s = stream(KSM_AI_OPENAI, KSM_AI_ANTHROPIC, false, NULL);
+    got = run_stream(oai_stream, cut, s);
+    CHECK_STR(got, "message_start content_block_start delta:Hello delta: world error "
+                   "content_block_stop message_delta:end_turn/0 message_stop");
+    free(got);
+    ksm_ai_stream_free(s);
+    s = stream(KSM_AI_OPENAI, KSM_AI_OPENAI, true, NULL);
+    got = run_stream(oai_stream, cut, s);
+    CHECK_STR(got, "role c:Hello c: world error finish:stop usage:0/0 DONE");
+    free(got);
+    ksm_ai_stream_free(s);
+
+    /* nothing at all, and garbage */
+    s = stream(KSM_AI_OPENAI, KSM_AI_ANTHROPIC, false, NULL);
+    got = run_stream("data: {not json\n\n", 0, s);
+    CHECK_STR(got, "error message_start message_delta:end_turn/0 message_stop");
+    free(got);
+    ksm_ai_stream_free(s);
+
+    /* an error event from the upstream is passed on in the caller's shape */
+    s = stream(KSM_AI_ANTHROPIC, KSM_AI_OPENAI, false, NULL);
+    got = run_stream("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":"
+                     "\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n", 0, s);
+    CHECK_STR(got, "error");
+    free(got);
+    ksm_ai_stream_free(s);
+}
+
+/* ---- usage and errors -------------------------------------------------------------------------- */
+
+static void test_usage(void)
+{
+    struct ksm_ai_usage u = {0};
+    json_t *start = json_loads("{\"type\":\"message_start\",\"message\":{\"usage\":{"
+        "\"input_tokens\":10,\"cache_read_input_tokens\":100,\"cache_creation_input_tokens\":20,"
+        "\"output_tokens\":1}}}", 0, NULL);
+    json_t *d1 = json_loads("{\"type\":\"message_delta\",\"usage\":{\"output_tokens\":10}}", 0, NULL);
+    json_t *d2 = json_loads("{\"type\":\"message_delta\",\"usage\":{\"output_tokens\":15}}", 0, NULL);
+    CHECK(ksm_ai_usage_from_anthropic(start, &u));
+    CHECK(u.prompt == 130 && u.cached == 100 && u.cache_write == 20 && u.completion == 1);
+    ksm_ai_usage_from_anthropic(d1, &u);
+    ksm_ai_usage_from_anthropic(d2, &u);
+    CHECK(u.completion == 15 && u.prompt == 130);   /* cumulative: replaced, never summed */
+    json_t *bad = json_loads("{\"usage\":{\"prompt_tokens\":-5,\"completion_tokens\":1e30,"
+                             "\"prompt_tokens_details\":{\"cached_tokens\":99}}}", 0, NULL);
+    struct ksm_ai_usage v = {0};
+    CHECK(!ksm_ai_usage_from_openai(bad, &v) && v.prompt == 0 && v.cached == 0);
+    json_t *chunk = json_loads("{\"usage\":null}", 0, NULL);
+    CHECK(!ksm_ai_usage_from_openai(chunk, &v) && !v.present);
+    json_decref(start);
+    json_decref(d1);
+    json_decref(d2);
+    json_decref(bad);
+    json_decref(chunk);
+}
+
+static void test_errors(void)
+{
+    struct ksm_buf b = KSM_BUF_INIT;
+    ksm_ai_error_render(KSM_AI_OPENAI, KSM_E_MODEL_NOT_FOUND, "The model 'x' does not exist", "model",
+                        &b);
+    CHECK_STR(b.data, "{\"error\":{\"message\":\"The model 'x' does not exist\",\"type\":"
+                      "\"invalid_request_error\",\"param\":\"model\",\"code\":\"model_not_found\"}}");
+    ksm_buf_reset(&b);
+    ksm_ai_error_render(KSM_AI_ANTHROPIC, KSM_E_RATE_LIMITED, NULL, NULL, &b);
+    CHECK_STR(b.data, "{\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\",\"message\":"
+                      "\"too many requests\"}}");
+    ksm_buf_reset(&b);
+    ksm_ai_error_render(KSM_AI_OPENAI, KSM_E_UPSTREAM_TIMEOUT, "\xff", NULL, &b);   /* not UTF-8 */
+    CHECK(strstr(b.data, "did not answer in time") != NULL);
+    ksm_buf_reset(&b);
+    ksm_ai_error_sse(KSM_AI_ANTHROPIC, KSM_E_UPSTREAM_OVERLOADED, "busy", &b);
+    CHECK_STR(b.data, "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":"
+                      "\"overloaded_error\",\"message\":\"busy\"}}\n\n");
+    ksm_buf_free(&b);
+
+    static const struct {
+        enum ksm_err e;
+        const char *type;
+    } types[] = {
+        {KSM_E_INVALID_ARGUMENT, "invalid_request_error"}, {KSM_E_UNAUTHENTICATED, "authentication_error"},
+        {KSM_E_FORBIDDEN, "permission_error"}, {KSM_E_MODEL_NOT_FOUND, "not_found_error"},
+        {KSM_E_TOO_LARGE, "request_too_large"}, {KSM_E_RATE_LIMITED, "rate_limit_error"},
+        {KSM_E_INTERNAL, "api_error"}, {KSM_E_UPSTREAM_ERROR, "api_error"},
+        {KSM_E_UPSTREAM_OVERLOADED, "overloaded_error"}, {KSM_E_UPSTREAM_TIMEOUT, "api_error"},
+        {KSM_E_CONFLICT, "invalid_request_error"},
+    };
+    for (size_t i = 0; i < KSM_NELEM(types); i++)
+        CHECK_STR(ksm_ai_anthropic_error_type(types[i].e), types[i].type);
+
+    char msg[KSM_AI_ERR_MAX];
+    const char *key401 = "{\"error\":{\"message\":\"Incorrect API key provided: sk-abc***xyz\","
+                         "\"type\":\"invalid_request_error\",\"code\":\"invalid_api_key\"}}";
+    CHECK(ksm_ai_upstream_error(KSM_AI_OPENAI, 401, key401, strlen(key401), msg) ==
+          KSM_E_UPSTREAM_ERROR);
+    CHECK(strstr(msg, "sk-") == NULL);   /* the provider's key never reaches the caller */
+    const char *long400 = "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\","
+                          "\"message\":\"prompt is too long: 210000 tokens > 200000 maximum\"}}";
+    CHECK(ksm_ai_upstream_error(KSM_AI_ANTHROPIC, 400, long400, strlen(long400), msg) ==
+          KSM_E_INVALID_ARGUMENT);
+    CHECK(strstr(msg, "prompt is too long") != NULL);
+    CHECK(ksm_ai_upstream_error(KSM_AI_ANTHROPIC, 529, "x", 1, msg) == KSM_E_UPSTREAM_OVERLOADED);
+    CHECK(ksm_ai_upstream_error(KSM_AI_OPENAI, 429, NULL, 0, msg) == KSM_E_RATE_LIMITED);
+    CHECK(ksm_ai_upstream_error(KSM_AI_OPENAI, 418, NULL, 0, msg) == KSM_E_INVALID_ARGUMENT);
+    CHECK(ksm_ai_upstream_error(KSM_AI_OPENAI, 599, NULL, 0, msg) == KSM_E_UPSTREAM_ERROR);
+
+    CHECK_STR(ksm_ai_stop_to_finish("max_tokens"), "length");
+    CHECK_STR(ksm_ai_stop_to_finish("tool_use"), "tool_calls");
+    CHECK_STR(ksm_ai_stop_to_finish("refusal"), "content_filter");
+    CHECK_STR(ksm_ai_stop_to_finish(NULL), "stop");
+    CHECK_STR(ksm_ai_finish_to_stop("length"), "max_tokens");
+    CHECK_STR(ksm_ai_finish_to_stop("function_call"), "tool_use");
+    CHECK_STR(ksm_ai_finish_to_stop("content_filter"), "refusal");
+    CHECK_STR(ksm_ai_finish_to_stop("stop"), "end_turn");
+}
+
+int main(void)
+{
+    test_decode_openai();
+    test_decode_anthropic();
+    test_validation();
+    test_visitor();
+    test_responses();
+    test_streams();
+    test_stream_filter();
+    test_stream_cut();
+    test_usage();
+    test_errors();
+    ksm_ai_request_free(&req);
+    ksm_buf_free(&held);
+    return CHECK_DONE();
+}
