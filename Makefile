@@ -20,6 +20,7 @@ $(BUILD)/build.ninja-or-make:
 
 deps:
 	sh scripts/install-deps.sh
+	sh scripts/npm-deps.sh
 
 # Installs what is missing, builds, and starts kasumid in the foreground with embedded defaults.
 run: deps all

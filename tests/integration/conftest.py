@@ -18,6 +18,8 @@ import uuid
 import pytest
 import requests
 
+from upstreams import fault_server, llm_server, npm_client, tiny_model  # noqa: F401  (fixtures)
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 KASUMID = os.environ.get("KASUMID", str(ROOT / "bin" / "kasumid"))
 KASUMI = os.environ.get("KASUMI", str(ROOT / "bin" / "kasumi"))
