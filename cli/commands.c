@@ -9,6 +9,22 @@
 static const char global_flags[] = "endpoint token token-file output help";
 
 #define PAGE "limit cursor all"
+#define AI_TARGET "model credential-ref weight timeout-ms azure-deployment azure-api-version"
+#define AI_POLICY "default-classification class2-overseas class3-forbidden pii project-rpm " \
+                  "project-tpm key-rpm key-tpm retention-days"
+
+/* cmd_ai.c (declared here: cli.h is shared by every command file) */
+int kc_ai_route_create(struct kc_ctx *c, const struct kc_args *a);
+int kc_ai_route_add_target(struct kc_ctx *c, const struct kc_args *a);
+int kc_ai_route_list(struct kc_ctx *c, const struct kc_args *a);
+int kc_ai_route_get(struct kc_ctx *c, const struct kc_args *a);
+int kc_ai_route_delete(struct kc_ctx *c, const struct kc_args *a);
+int kc_ai_price_set(struct kc_ctx *c, const struct kc_args *a);
+int kc_ai_price_list(struct kc_ctx *c, const struct kc_args *a);
+int kc_ai_budget_set(struct kc_ctx *c, const struct kc_args *a);
+int kc_ai_budget_get(struct kc_ctx *c, const struct kc_args *a);
+int kc_ai_policy_get(struct kc_ctx *c, const struct kc_args *a);
+int kc_ai_policy_set(struct kc_ctx *c, const struct kc_args *a);
 #define AUDIT_FILTERS "since until tenant principal action"
 
 const struct kc_cmd kc_commands[] = {
@@ -91,6 +107,41 @@ const struct kc_cmd kc_commands[] = {
      "usage list [--tenant T] [--project P] [--service S] [--meter M] [--since T] [--until T] "
      "[--limit N] [--cursor C] [--all]",
      "list usage records"},
+
+    {"model-route", "create", kc_ai_route_create, 0,
+     "project alias provider base-url jurisdiction", AI_TARGET,
+     "model-route create --project P --alias A --provider openai|anthropic --base-url U "
+     "--jurisdiction JP [--model M] [--credential-ref FILE] [--weight N] [--timeout-ms N]",
+     "create a model route with one upstream target"},
+    {"model-route", "add-target", kc_ai_route_add_target, 1, "provider base-url jurisdiction",
+     AI_TARGET,
+     "model-route add-target ROUTE --provider P --base-url U --jurisdiction J [--model M] "
+     "[--credential-ref FILE] [--weight N] [--timeout-ms N]",
+     "append a fallback target to a model route"},
+    {"model-route", "list", kc_ai_route_list, 0, "project", PAGE, "model-route list --project P",
+     "list a project's model routes"},
+    {"model-route", "get", kc_ai_route_get, 1, "", "", "model-route get ID", "show a model route"},
+    {"model-route", "delete", kc_ai_route_delete, 1, "", "", "model-route delete ID",
+     "delete a model route"},
+    {"model-price", "set", kc_ai_price_set, 0, "model prompt-per-1k completion-per-1k",
+     "cached-per-1k effective-from",
+     "model-price set --model A --prompt-per-1k Y --completion-per-1k Y [--cached-per-1k Y] "
+     "[--effective-from T]",
+     "add a price in yen per 1,000 tokens (never retroactive)"},
+    {"model-price", "list", kc_ai_price_list, 0, "", "model " PAGE, "model-price list [--model A]",
+     "list model prices"},
+    {"budget", "set", kc_ai_budget_set, 0, "project monthly-yen", "alert-thresholds",
+     "budget set --project P --monthly-yen N [--alert-thresholds 50,80,100]",
+     "set a project's monthly AI budget (JST month)"},
+    {"budget", "get", kc_ai_budget_get, 0, "project", "", "budget get --project P",
+     "a project's AI budget, spend this month and reservations"},
+    {"ai-policy", "get", kc_ai_policy_get, 0, "project", "", "ai-policy get --project P",
+     "a project's AI policy"},
+    {"ai-policy", "set", kc_ai_policy_set, 0, "project", AI_POLICY,
+     "ai-policy set --project P [--default-classification 1..3] [--class2-overseas true|false] "
+     "[--class3-forbidden true|false] [--pii KIND=block|mask|allow,...] [--project-rpm N] "
+     "[--project-tpm N] [--key-rpm N] [--key-tpm N] [--retention-days N]",
+     "change fields of a project's AI policy"},
 
     {"whoami", NULL, kc_whoami, 0, "", "", "whoami", "the calling principal and its bindings"},
     {"routes", NULL, kc_routes, 0, "", "", "routes", "the admin API's route table"},

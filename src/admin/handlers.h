@@ -63,4 +63,29 @@ enum ksm_err ksm_h_audit_public_key(struct ksm_req *r);
 /* h_usage.c */
 enum ksm_err ksm_h_usage_query(struct ksm_req *r);
 
+/* h_ai_common.c: shared by the AI configuration handlers */
+struct ksm_ai_rules;
+enum ksm_err ksm_h_ai_body(struct ksm_req *r, json_t **out);   /* strict nested JSON body */
+void ksm_h_ai_rules(struct ksm_req *r, struct ksm_ai_rules *rules);   /* from the node config */
+enum ksm_err ksm_h_ai_project_tenant(struct ksm_req *r, char *tenant);   /* of {project} */
+
+/* h_ai_routes.c */
+enum ksm_err ksm_h_ai_route_create(struct ksm_req *r);
+enum ksm_err ksm_h_ai_route_list(struct ksm_req *r);
+enum ksm_err ksm_h_ai_route_get(struct ksm_req *r);
+enum ksm_err ksm_h_ai_route_update(struct ksm_req *r);
+enum ksm_err ksm_h_ai_route_delete(struct ksm_req *r);
+
+/* h_ai_prices.c */
+enum ksm_err ksm_h_ai_price_create(struct ksm_req *r);
+enum ksm_err ksm_h_ai_price_list(struct ksm_req *r);
+
+/* h_ai_budget.c */
+enum ksm_err ksm_h_ai_budget_put(struct ksm_req *r);
+enum ksm_err ksm_h_ai_budget_get(struct ksm_req *r);
+
+/* h_ai_policy.c */
+enum ksm_err ksm_h_ai_policy_put(struct ksm_req *r);
+enum ksm_err ksm_h_ai_policy_get(struct ksm_req *r);
+
 #endif

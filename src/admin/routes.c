@@ -66,6 +66,19 @@ const struct ksm_route ksm_admin_routes[] = {
     {"GET", "/admin/v1/audit/public-key", ksm_h_audit_public_key, NULL, AU, "audit.public_key", 0, "the Ed25519 key that signs the audit log (PEM)"},
 
     {"GET", "/admin/v1/usage", ksm_h_usage_query, NULL, AU, "usage.query", 0, "usage records (?tenant,project,service,meter,since,until)"},
+
+    {"POST", "/admin/v1/projects/{project}/model-routes", ksm_h_ai_route_create, "ai.route.write", PJ, "ai.route.create", MU | JB, "create a model route (alias → upstream targets)"},
+    {"GET", "/admin/v1/projects/{project}/model-routes", ksm_h_ai_route_list, "ai.route.read", PJ, "ai.route.list", 0, "list a project's model routes"},
+    /* AUTH rows: the handler finds the route's project and authorises ai.route.read/write there */
+    {"GET", "/admin/v1/model-routes/{route}", ksm_h_ai_route_get, NULL, AU, "ai.route.read", 0, "get a model route (ai.route.read at its project)"},
+    {"PATCH", "/admin/v1/model-routes/{route}", ksm_h_ai_route_update, NULL, AU, "ai.route.update", MU | JB, "change a model route's alias or targets (ai.route.write)"},
+    {"DELETE", "/admin/v1/model-routes/{route}", ksm_h_ai_route_delete, NULL, AU, "ai.route.delete", MU, "delete a model route (ai.route.write)"},
+    {"POST", "/admin/v1/model-prices", ksm_h_ai_price_create, "ai.price.write", PL, "ai.price.create", MU | JB, "add a model price (yen per 1,000 tokens) effective from a time"},
+    {"GET", "/admin/v1/model-prices", ksm_h_ai_price_list, NULL, AU, "ai.price.list", 0, "list model prices (?model=)"},
+    {"PUT", "/admin/v1/projects/{project}/budget", ksm_h_ai_budget_put, "ai.budget.write", PJ, "ai.budget.set", MU | JB, "set a project's monthly AI budget (yen, JST month)"},
+    {"GET", "/admin/v1/projects/{project}/budget", ksm_h_ai_budget_get, "ai.budget.read", PJ, "ai.budget.read", 0, "a project's AI budget, this month's spend and reservations"},
+    {"PUT", "/admin/v1/projects/{project}/ai-policy", ksm_h_ai_policy_put, "ai.policy.write", PJ, "ai.policy.set", MU | JB, "set a project's AI policy (class2_overseas on needs ai.policy.overseas)"},
+    {"GET", "/admin/v1/projects/{project}/ai-policy", ksm_h_ai_policy_get, "ai.policy.read", PJ, "ai.policy.read", 0, "a project's AI policy (defaults when none was set)"},
 };
 
 const int ksm_admin_nroutes = (int)(sizeof ksm_admin_routes / sizeof ksm_admin_routes[0]);

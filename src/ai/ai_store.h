@@ -12,15 +12,16 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "ai/translate.h"
 #include "core/db.h"
 #include "core/error.h"
 
 #define KSM_AI_MAX_TARGETS 8
 
-enum ksm_ai_provider { KSM_AI_OPENAI, KSM_AI_ANTHROPIC };
+/* A target's provider speaks one of the two APIs: enum ksm_ai_proto (translate.h). */
 
 struct ksm_ai_target {
-    enum ksm_ai_provider provider;
+    enum ksm_ai_proto provider;
     char base_url[512];          /* e.g. "http://127.0.0.1:28931/v1" (the gateway appends /chat/completions) */
     char model[128];             /* the upstream's model name; "" = the alias */
     char credential_ref[256];    /* a file path holding the upstream secret (read by the gateway, never echoed) */
@@ -82,6 +83,7 @@ struct ksm_ai_reservation {
     int64_t month;               /* yyyymm in JST */
     int64_t cost_microyen;       /* reserved */
     int64_t tokens;              /* reserved against tpm */
+    int64_t window_ms;           /* the quota minute the tokens were counted in */
     bool active;
 };
 enum ksm_err ksm_ai_reserve(struct ksm_db *db, const char *project, const char *key,
@@ -91,5 +93,91 @@ enum ksm_err ksm_ai_reserve(struct ksm_db *db, const char *project, const char *
 void ksm_ai_settle(struct ksm_ai_reservation *res, int64_t actual_tokens, int64_t actual_cost);
 /* Spend this month and budget, for GET .../budget and alerts. */
 enum ksm_err ksm_ai_budget_status(struct ksm_db *db, const char *project, int64_t now_ms, json_t **out);
+
+/* ==== below: what the admin API and the tests need (docs/ai-admin.md) ====
+ * Writes are one transaction and bump the AI generation, so every thread's memo forgets what it
+ * knew. Functions that validate client input fill why (KSM_AI_WHY bytes) with a message naming the
+ * field; NOT_FOUND never says more than that. */
+#define KSM_AI_WHY 256
+
+/* Where targets may point, from the node's config: in govcloud a target outside JP needs a base_url
+ * that starts with one of the operator's overseas_allow prefixes. */
+#define KSM_AI_MAX_ALLOW 16
+struct ksm_ai_rules {
+    bool govcloud;
+    const char *overseas_allow[KSM_AI_MAX_ALLOW];
+    int noverseas;
+};
+/* The rules of a config (points into it). */
+struct ksm_conf;
+void ksm_ai_rules_from_conf(const struct ksm_conf *c, struct ksm_ai_rules *out);
+/* May this target be used under these rules? (the gateway re-checks at call time: the allow-list
+ * may have shrunk since the route was written). */
+bool ksm_ai_target_allowed(const struct ksm_ai_rules *rules, const struct ksm_ai_target *t);
+
+/* Request bodies: valid UTF-8, one JSON object, no duplicate keys. INVALID_JSON otherwise. */
+enum ksm_err ksm_ai_json_load(const char *body, size_t len, json_t **out, char *why);
+
+/* ---- model routes (ai_routes_store.c); ids "mr_..." ---- */
+/* body: {alias, targets:[...]} (create: both required; update: either). rules NULL: no allow-list
+ * check (reading stored rows). */
+enum ksm_err ksm_ai_route_parse(json_t *body, bool partial, const struct ksm_ai_rules *rules,
+                                struct ksm_ai_route *out, bool *has_alias, bool *has_targets,
+                                char *why);
+json_t *ksm_ai_route_json(const struct ksm_ai_route *rt);
+enum ksm_err ksm_ai_route_create(struct ksm_db *db, const char *tenant, const char *project,
+                                 json_t *body, const struct ksm_ai_rules *rules, json_t **out,
+                                 char *why);
+enum ksm_err ksm_ai_route_get(struct ksm_db *db, const char *id, json_t **out);
+/* The route's tenant and project (KSM_AI_ID bytes each), for authorisation. */
+#define KSM_AI_ID 40
+enum ksm_err ksm_ai_route_owner(struct ksm_db *db, const char *id, char *tenant, char *project);
+enum ksm_err ksm_ai_route_update(struct ksm_db *db, const char *id, json_t *body,
+                                 const struct ksm_ai_rules *rules, json_t **out, char *why);
+enum ksm_err ksm_ai_route_delete(struct ksm_db *db, const char *id);
+enum ksm_err ksm_ai_route_list(struct ksm_db *db, const char *project, const char *after,
+                               int limit, json_t *items);
+
+/* ---- prices (ai_price.c); ids "mp_..." ---- */
+/* "0.15", "12", 3 → micro-yen (150000, 12000000, 3000000). -1 for negatives, more than 6 decimals,
+ * more than KSM_AI_YEN_MAX yen, or anything else. */
+#define KSM_AI_YEN_MAX 1000000000LL
+int ksm_ai_yen_parse(const char *s, int64_t *microyen);
+/* micro-yen → "0.15" (no trailing zeros; out needs 32 bytes) */
+void ksm_ai_yen_format(int64_t microyen, char *out);
+/* body: {model, prompt_per_1k, completion_per_1k, cached_per_1k?, effective_from?}. An
+ * effective_from more than a minute before now_ms is refused: prices never change retroactively. */
+enum ksm_err ksm_ai_price_add(struct ksm_db *db, json_t *body, int64_t now_ms, json_t **out,
+                              char *why);
+enum ksm_err ksm_ai_price_list(struct ksm_db *db, const char *model, const char *after, int limit,
+                               json_t *items);
+
+/* ---- budgets (ai_budget.c) ---- */
+#define KSM_AI_MAX_ALERTS 8
+struct ksm_ai_budget {
+    int64_t monthly_microyen;             /* -1: none set (unlimited) */
+    int nalerts;
+    int alerts[KSM_AI_MAX_ALERTS];        /* percent of the budget, ascending */
+};
+/* body: {monthly_yen, alert_thresholds?} */
+enum ksm_err ksm_ai_budget_set(struct ksm_db *db, const char *tenant, const char *project,
+                               json_t *body, char *why);
+/* The budget, or monthly_microyen -1 when none. */
+enum ksm_err ksm_ai_budget_load(struct ksm_db *db, const char *project, struct ksm_ai_budget *out);
+
+/* ---- AI policy (ai_policy.c) ---- */
+void ksm_ai_policy_defaults(struct ksm_ai_policy *p);
+/* cur with the fields of body applied (fields not given keep cur's values). */
+enum ksm_err ksm_ai_policy_merge(const struct ksm_ai_policy *cur, json_t *body,
+                                 struct ksm_ai_policy *out, char *why);
+json_t *ksm_ai_policy_json(const struct ksm_ai_policy *p);
+enum ksm_err ksm_ai_policy_put(struct ksm_db *db, const char *tenant, const char *project,
+                               const struct ksm_ai_policy *p);
+
+/* ---- ledger helpers (ai_ledger.c) ---- */
+/* yyyymm of the JST month of t, and the UTC ms bounds [start, end) of that month. */
+int64_t ksm_ai_jst_month(int64_t t_ms, int64_t *start_ms, int64_t *end_ms);
+/* Forgets every project's and key's in-memory state (tests; a restart does the same). */
+void ksm_ai_ledger_reset(void);
 
 #endif

@@ -290,6 +290,9 @@ struct ksm_up_call *ksm_up_start(struct ksm_upstream *u, const struct ksm_up_cal
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    /* a body that stalls (no byte for 30 s) ends the call even inside a long overall time-out */
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 30L);
     if (o->body) {
         c->body = ksm_xmalloc(o->body_len + 1);
         memcpy(c->body, o->body, o->body_len);

@@ -68,6 +68,9 @@ static int set_env_kind(struct ksm_conf *c, const struct conf_row *row, const st
 static int set_listen(struct ksm_conf *c, const struct conf_row *row, const struct conf_value *v,
                       char *msg, size_t msglen);
 
+static int set_allow(struct ksm_conf *c, const struct conf_row *row, const struct conf_value *v,
+                     char *msg, size_t msglen);
+
 static const struct conf_row conf_rows[] = {
     {"", "env_kind", K_STR, FIELD(env_kind), 1, 0, env_kind_names, set_env_kind, NULL},
     {"", "data_dir", K_STR, FIELD(data_dir), 1, 0, NULL, NULL, NULL},
@@ -77,6 +80,10 @@ static const struct conf_row conf_rows[] = {
     {"admin", "listen", K_STR, FIELD(admin), 1, 0, NULL, set_listen, NULL},
     {"admin", "tls_cert", K_STR, FIELD(admin.tls_cert), 0, 0, NULL, NULL, NULL},
     {"admin", "tls_key", K_STR, FIELD(admin.tls_key), 0, 0, NULL, NULL, NULL},
+    {"ai", "listen", K_STR, FIELD(ai), 1, 0, NULL, set_listen, NULL},
+    {"ai", "tls_cert", K_STR, FIELD(ai.tls_cert), 0, 0, NULL, NULL, NULL},
+    {"ai", "tls_key", K_STR, FIELD(ai.tls_key), 0, 0, NULL, NULL, NULL},
+    {"ai", "overseas_allow", K_STRARR, FIELD(ai_overseas_allow), 0, 0, NULL, set_allow, NULL},
     {"limits", "max_header_bytes", K_SIZE, FIELD(max_header_bytes), 1024, 1048576, NULL, NULL, NULL},
     {"limits", "max_body_bytes", K_SIZE, FIELD(max_body_bytes), 1024, 1073741824, NULL, NULL, NULL},
     {"limits", "header_timeout_ms", K_INT, FIELD(header_timeout_ms), 100, 600000, NULL, NULL, NULL},
@@ -99,6 +106,8 @@ void ksm_conf_defaults(struct ksm_conf *c)
     strcpy(c->log_level, "info");
     strcpy(c->admin.host, "127.0.0.1");
     c->admin.port = 8400;
+    strcpy(c->ai.host, "127.0.0.1");
+    c->ai.port = 8402;
     c->max_header_bytes = 16384;
     c->max_body_bytes = 1048576;
     c->header_timeout_ms = 10000;
@@ -131,13 +140,40 @@ static int set_env_kind(struct ksm_conf *c, const struct conf_row *row, const st
 static int set_listen(struct ksm_conf *c, const struct conf_row *row, const struct conf_value *v,
                       char *msg, size_t msglen)
 {
-    if (ksm_conf_parse_listen(&c->admin, v->str.data) == 0)
+    struct ksm_listen *l = (struct ksm_listen *)((char *)c + row->off);   /* [admin] or [ai] */
+    if (ksm_conf_parse_listen(l, v->str.data) == 0)
         return 0;
     snprintf(msg, msglen,
              "invalid listen address \"%.80s\": expected HOST:PORT with an IPv4 or [IPv6] literal "
              "or localhost and a port 0..65535",
              v->str.data);
     return -1;
+}
+
+int ksm_conf_add_overseas_allow(struct ksm_conf *c, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    if (c->ai_overseas_allow_n >= KSM_CONF_MAX_ALLOW || n == 0 ||
+        n >= sizeof c->ai_overseas_allow[0] ||
+        (strncmp(prefix, "https://", 8) && strncmp(prefix, "http://", 7)))
+        return -1;
+    memcpy(c->ai_overseas_allow[c->ai_overseas_allow_n++], prefix, n + 1);
+    return 0;
+}
+
+/* The allow-list replaces what defaults or an earlier file gave; flags add to it afterwards. */
+static int set_allow(struct ksm_conf *c, const struct conf_row *row, const struct conf_value *v,
+                     char *msg, size_t msglen)
+{
+    c->ai_overseas_allow_n = 0;
+    for (size_t i = 0; i < v->nitems; i++)
+        if (ksm_conf_add_overseas_allow(c, v->items[i])) {
+            snprintf(msg, msglen,
+                     "overseas_allow: \"%.80s\" is not an http(s) URL prefix (at most %d entries)",
+                     v->items[i], KSM_CONF_MAX_ALLOW);
+            return -1;
+        }
+    return 0;
 }
 
 int ksm_conf_parse_listen(struct ksm_listen *l, const char *s)
@@ -790,6 +826,10 @@ int ksm_conf_validate(const struct ksm_conf *c, char *err, size_t errlen)
     }
     if (!c->admin.tls_cert[0] != !c->admin.tls_key[0]) {
         snprintf(err, errlen, "admin: tls_cert and tls_key must be set together");
+        return -1;
+    }
+    if (!c->ai.tls_cert[0] != !c->ai.tls_key[0]) {
+        snprintf(err, errlen, "ai: tls_cert and tls_key must be set together");
         return -1;
     }
     return 0;

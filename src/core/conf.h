@@ -10,6 +10,8 @@
 
 enum ksm_env_kind { KSM_ENV_GOVCLOUD, KSM_ENV_OVERSEAS_AI };
 
+#define KSM_CONF_MAX_ALLOW 16
+
 struct ksm_listen {
     char host[64];
     int port;                  /* 0: pick a free port */
@@ -25,6 +27,11 @@ struct ksm_conf {
     int workers;                       /* workers, default 1 (event-loop threads) */
     char log_level[16];                /* log_level = "debug"|"info"|"warn"|"error" */
     struct ksm_listen admin;           /* [admin] listen = "127.0.0.1:8400", tls_cert, tls_key */
+    struct ksm_listen ai;              /* [ai] listen = "127.0.0.1:8402", tls_cert, tls_key */
+    /* [ai] overseas_allow = ["https://...", ...]: URL prefixes of model servers outside Japan that
+     * govcloud may send to (SPEC.md O4); --overseas-allow adds to it */
+    char ai_overseas_allow[KSM_CONF_MAX_ALLOW][512];
+    int ai_overseas_allow_n;
     /* [limits] */
     size_t max_header_bytes;           /* default 16384 */
     size_t max_body_bytes;             /* default 1 MiB (admin API bodies) */
@@ -46,6 +53,8 @@ int ksm_conf_parse(struct ksm_conf *c, const char *name, const char *text, size_
 int ksm_conf_load(struct ksm_conf *c, const char *path, char *err, size_t errlen);
 /* "HOST:PORT" (IPv6 as [::1]:8400) into l; -1 if malformed. */
 int ksm_conf_parse_listen(struct ksm_listen *l, const char *s);
+/* Adds a URL prefix to [ai] overseas_allow (the --overseas-allow flag); -1 if not http(s) or full. */
+int ksm_conf_add_overseas_allow(struct ksm_conf *c, const char *prefix);
 /* Cross-field checks after flags are applied (retention >= 365, ...). */
 int ksm_conf_validate(const struct ksm_conf *c, char *err, size_t errlen);
 const char *ksm_env_kind_name(enum ksm_env_kind k);

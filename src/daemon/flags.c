@@ -7,12 +7,17 @@
 #include "core/log.h"
 #include "daemon/daemon.h"
 
-enum { OPT_CONFIG = 256, OPT_DATA, OPT_ADMIN, OPT_ENV, OPT_BOOT, OPT_WORKERS, OPT_LOG, OPT_VERSION, OPT_HELP };
+enum {
+    OPT_CONFIG = 256, OPT_DATA, OPT_ADMIN, OPT_AI, OPT_ALLOW, OPT_ENV, OPT_BOOT, OPT_WORKERS, OPT_LOG,
+    OPT_VERSION, OPT_HELP
+};
 
 static const struct option options[] = {
     {"config", required_argument, NULL, OPT_CONFIG},
     {"data-dir", required_argument, NULL, OPT_DATA},
     {"admin-listen", required_argument, NULL, OPT_ADMIN},
+    {"ai-listen", required_argument, NULL, OPT_AI},
+    {"overseas-allow", required_argument, NULL, OPT_ALLOW},
     {"env-kind", required_argument, NULL, OPT_ENV},
     {"bootstrap-token-file", required_argument, NULL, OPT_BOOT},
     {"workers", required_argument, NULL, OPT_WORKERS},
@@ -35,6 +40,14 @@ int ksm_daemon_parse_flags(struct ksm_daemon_flags *fl, int argc, char **argv, c
         case OPT_CONFIG: fl->config = optarg; break;
         case OPT_DATA: fl->data_dir = optarg; break;
         case OPT_ADMIN: fl->admin_listen = optarg; break;
+        case OPT_AI: fl->ai_listen = optarg; break;
+        case OPT_ALLOW:
+            if (fl->noverseas_allow == KSM_CONF_MAX_ALLOW) {
+                snprintf(err, errlen, "at most %d --overseas-allow", KSM_CONF_MAX_ALLOW);
+                return -1;
+            }
+            fl->overseas_allow[fl->noverseas_allow++] = optarg;
+            break;
         case OPT_ENV: fl->env_kind = optarg; break;
         case OPT_BOOT: fl->bootstrap_token_file = optarg; break;
         case OPT_LOG: fl->log_level = optarg; break;
@@ -86,6 +99,16 @@ int ksm_daemon_load_conf(struct ksm_conf *c, const struct ksm_daemon_flags *fl, 
         snprintf(err, errlen, "--admin-listen: expected HOST:PORT, got %s", fl->admin_listen);
         return -1;
     }
+    if (fl->ai_listen && ksm_conf_parse_listen(&c->ai, fl->ai_listen)) {
+        snprintf(err, errlen, "--ai-listen: expected HOST:PORT, got %s", fl->ai_listen);
+        return -1;
+    }
+    for (int i = 0; i < fl->noverseas_allow; i++)
+        if (ksm_conf_add_overseas_allow(c, fl->overseas_allow[i])) {
+            snprintf(err, errlen, "--overseas-allow: %s is not an http(s) URL prefix (or too many)",
+                     fl->overseas_allow[i]);
+            return -1;
+        }
     if (fl->env_kind) {
         if (!strcmp(fl->env_kind, "govcloud"))
             c->env_kind = KSM_ENV_GOVCLOUD;

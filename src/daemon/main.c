@@ -19,8 +19,11 @@
 #include "core/metrics.h"
 #include "core/util.h"
 #include "daemon/daemon.h"
+#include "ai/ai_store.h"
+#include "ai/gateway.h"
 #include "iam/iam.h"
 #include "meter/usage.h"
+#include "meter/usage_writer.h"
 
 static struct ksm_app app;
 static struct ksm_server *admin_srv;
@@ -38,6 +41,7 @@ static struct ksm_conf *new_snapshot(void)
 static void usage(FILE *f)
 {
     fputs("usage: kasumid [--config FILE] [-t] [--data-dir DIR] [--admin-listen HOST:PORT]\n"
+          "               [--ai-listen HOST:PORT] [--overseas-allow URL_PREFIX]...\n"
           "               [--env-kind govcloud|overseas-ai] [--bootstrap-token-file FILE]\n"
           "               [--workers N] [--log-level debug|info|warn|error]\n"
           "  -t  check the configuration, print 'configuration OK' or the error, and exit\n",
@@ -51,7 +55,7 @@ static int worker_init(struct ksm_worker *w)
         ksm_error("worker %d: %s", w->id, err);
         return -1;
     }
-    return 0;
+    return ksm_ai_worker_init(w);
 }
 
 static void worker_fini(struct ksm_worker *w) { ksm_db_close(&w->db); }
@@ -145,7 +149,8 @@ static int write_listen_json(const char *dir)
 {
     char path[600], body[256];
     snprintf(path, sizeof path, "%s/listen.json", dir);
-    int n = snprintf(body, sizeof body, "{\"admin\":\"%s\"}\n", ksm_server_address(admin_srv, 0));
+    int n = snprintf(body, sizeof body, "{\"admin\":\"%s\",\"ai\":\"%s\"}\n",
+                     ksm_server_address(admin_srv, 0), ksm_server_address(admin_srv, 1));
     return ksm_write_file_durable(path, body, (size_t)n, 0644);
 }
 
@@ -165,6 +170,7 @@ static int start(struct ksm_conf *c)
     snprintf(app.db_path, sizeof app.db_path, "%s/meta.db", c->data_dir);
     ksm_iam_register_schema();
     ksm_usage_register_schema();
+    ksm_ai_store_register_schema();
     if (bootstrap(c))
         return -1;
     char adir[600], key[600];
@@ -179,12 +185,19 @@ static int start(struct ksm_conf *c)
         return -1;
     }
     ksm_metrics_add_collector(audit_collector, app.audit);
+    if (ksm_usage_writer_start(app.db_path, err, sizeof err) ||
+        ksm_ai_start(c, c->data_dir, err, sizeof err)) {
+        fprintf(stderr, "kasumid: %s\n", err);
+        return -1;
+    }
     register_route_labels();
     app.conf = c;
     app.started_ms = ksm_now_ms();
     struct ksm_server_opts so = {.conf = c, .worker_init = worker_init, .worker_fini = worker_fini,
+                                 .worker_drained = ksm_ai_worker_fini,
                                  .app = &app};
     so.listeners[so.nlisteners++] = (struct ksm_listener_opts){"admin", &c->admin, ksm_dispatch};
+    so.listeners[so.nlisteners++] = (struct ksm_listener_opts){"ai", &c->ai, ksm_ai_dispatch};
     if (ksm_server_start(&admin_srv, &so, err, sizeof err)) {
         fprintf(stderr, "kasumid: %s\n", err);
         return -1;
@@ -195,9 +208,11 @@ static int start(struct ksm_conf *c)
     }
     atomic_store(&app.ready, true);
     const char *scheme = c->admin.tls_cert[0] ? "https" : "http";
-    printf("kasumid %s ready\n  admin API: %s://%s/admin/v1/\n  metrics:   %s://%s/metrics\n",
+    printf("kasumid %s ready\n  admin API: %s://%s/admin/v1/\n  metrics:   %s://%s/metrics\n"
+           "  AI API:    %s://%s/v1/\n",
            ksm_env_kind_name(c->env_kind), scheme, ksm_server_address(admin_srv, 0), scheme,
-           ksm_server_address(admin_srv, 0));
+           ksm_server_address(admin_srv, 0), c->ai.tls_cert[0] ? "https" : "http",
+           ksm_server_address(admin_srv, 1));
     fflush(stdout);
     return 0;
 }
@@ -274,6 +289,7 @@ int main(int argc, char **argv)
     ksm_info("draining");
     atomic_store(&app.draining, true);
     ksm_server_stop(admin_srv, 10000);
+    ksm_usage_writer_stop();
     ksm_audit_close(app.audit);
     ksm_info("stopped");
     return 0;

@@ -21,6 +21,7 @@ struct ksm_conn;
 struct ksm_route;
 struct ksm_principal;
 struct ksm_server;
+struct ksm_upstream;
 
 struct ksm_header {
     const char *name;    /* lower-case */
@@ -35,6 +36,7 @@ struct ksm_worker {
     struct ksm_db db;              /* this thread's metadata connection */
     struct ksm_server *server;
     void *app;                     /* the application's shared state (struct ksm_app) */
+    struct ksm_upstream *upstream; /* outbound HTTP on this loop (the AI gateway's) */
 };
 
 #define KSM_MAX_PARAMS 4
@@ -117,6 +119,9 @@ struct ksm_server_opts {
     int nlisteners;
     /* Called on each worker thread before its loop runs / after it stops (open the db, ...). */
     int (*worker_init)(struct ksm_worker *w);
+    /* On the worker's loop once draining is done (no connection left): close what keeps the loop
+     * alive (upstream clients), so that it can end. */
+    void (*worker_drained)(struct ksm_worker *w);
     void (*worker_fini)(struct ksm_worker *w);
     void *app;
 };

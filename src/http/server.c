@@ -68,6 +68,9 @@ static void on_check(uv_check_t *h)
 {
     struct ksm_wctx *wc = h->data;
     if (wc->draining && !wc->conns) {
+        struct ksm_server *s = wc->w.server;
+        if (s->o.worker_drained)
+            s->o.worker_drained(&wc->w);
         uv_check_stop(h);
         uv_close((uv_handle_t *)h, close_cb_noop);
         ksm_mailbox_close(wc->w.mailbox);
@@ -104,7 +107,9 @@ static void worker_main(void *arg)
     uv_run(&wc->w.loop, UV_RUN_DEFAULT);
     if (s->o.worker_fini)
         s->o.worker_fini(&wc->w);
-    uv_loop_close(&wc->w.loop);
+    uv_run(&wc->w.loop, UV_RUN_DEFAULT);   /* the close callbacks of what fini closed */
+    if (uv_loop_close(&wc->w.loop))
+        ksm_warn("worker %d: handles still open at exit", wc->w.id);
 }
 
 static void format_address(const struct sockaddr_storage *ss, char *out, size_t n)

@@ -24,6 +24,8 @@ static const char *const perms_tenant_admin[] = {
     "binding.create", "binding.list", "binding.read", "binding.delete",
     "key.create", "key.list", "key.read", "key.revoke",
     "audit.read", "usage.read",
+    "ai.invoke", "ai.route.read", "ai.route.write", "ai.policy.read", "ai.policy.write",
+    "ai.policy.overseas", "ai.budget.read", "ai.budget.write",
     NULL};
 
 /* manages one project: its bindings and the keys narrowed to it, not the tenant's users. It holds
@@ -33,11 +35,16 @@ static const char *const perms_project_admin[] = {
     "binding.create", "binding.list", "binding.read", "binding.delete",
     "key.list", "key.read", "key.revoke",
     "audit.read", "usage.read",
+    /* its model routes and policy, but neither its budget (the tenant's money) nor sending
+     * 機密性2 abroad (the tenant administrator's decision, SPEC.md O4) */
+    "ai.invoke", "ai.route.read", "ai.route.write", "ai.policy.read", "ai.policy.write",
+    "ai.budget.read",
     NULL};
 
 /* uses the project's services; later issues add storage and AI permissions here */
 static const char *const perms_member[] = {
     "tenant.read", "project.list", "project.read",
+    "ai.invoke",
     NULL};
 
 /* read-only, including the audit log, never a secret */
@@ -46,10 +53,12 @@ static const char *const perms_auditor[] = {
     "user.list", "user.read", "group.list", "group.read",
     "binding.list", "binding.read", "key.list", "key.read",
     "audit.read", "usage.read",
+    "ai.route.read", "ai.policy.read", "ai.budget.read",
     NULL};
 
 static const char *const perms_billing_viewer[] = {
     "tenant.read", "project.list", "project.read", "usage.read",
+    "ai.budget.read",
     NULL};
 
 /* Held implicitly by every principal in its own tenant (platform users: at platform scope). The

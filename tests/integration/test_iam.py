@@ -251,8 +251,11 @@ def test_suspend_and_resume(shared):
     g = shared.ok("POST", "/admin/v1/tenants/%s/groups" % tid, {"name": "g"}, token=secret)
     bindings = shared.list_all("/admin/v1/role-bindings?principal=" + admin["id"])
     keys = shared.list_all("/admin/v1/keys?user=" + admin["id"])
+    route = shared.ok("POST", "/admin/v1/projects/%s/model-routes" % p["id"],
+                      {"alias": "r", "targets": [{"provider": "openai", "base_url": "http://127.0.0.1:9/v1",
+                                                  "jurisdiction": "JP"}]}, token=secret)
     ids = {"tenant": tid, "project": p["id"], "user": admin["id"], "group": g["id"],
-           "binding": bindings[0]["id"], "key": keys[0]["id"]}
+           "binding": bindings[0]["id"], "key": keys[0]["id"], "route": route["id"]}
     r = shared.api("POST", "/admin/v1/tenants/%s/suspend" % tid)
     assert r.status_code == 200, r.text
     routes = shared.ok("GET", "/admin/v1/routes")["items"]

@@ -21,6 +21,7 @@ PARAM_RESOURCE = {
     "group": "group",
     "binding": "binding",
     "key": "key",
+    "route": "route",
 }
 
 # Request bodies for routes that take one (method, pattern) -> function(world) -> body.
@@ -32,9 +33,16 @@ BODIES = {
                                                              "email": "%s@example.go.jp" % uuid.uuid4().hex[:8]},
     ("PATCH", "/admin/v1/users/{user}"): lambda w: {"name": "改名 " + uuid.uuid4().hex[:4]},
     ("POST", "/admin/v1/tenants/{tenant}/groups"): lambda w: {"name": "g-" + uuid.uuid4().hex[:4]},
+    ("POST", "/admin/v1/projects/{project}/model-routes"): lambda w: {"alias": "iso-" + uuid.uuid4().hex[:6],
+                                                                       "targets": [ROUTE_TARGET]},
+    ("PATCH", "/admin/v1/model-routes/{route}"): lambda w: {"targets": [ROUTE_TARGET, ROUTE_TARGET]},
+    ("PUT", "/admin/v1/projects/{project}/budget"): lambda w: {"monthly_yen": 10000},
+    ("PUT", "/admin/v1/projects/{project}/ai-policy"): lambda w: {"pii": {"email": "allow"}},
 }
 NO_BODY = {("POST", "/admin/v1/tenants/{tenant}/suspend"), ("POST", "/admin/v1/tenants/{tenant}/resume"),
            ("PUT", "/admin/v1/groups/{group}/members/{user}")}
+
+ROUTE_TARGET = {"provider": "openai", "base_url": "http://127.0.0.1:9/v1", "jurisdiction": "JP"}
 
 PARAM_RE = re.compile(r"\{([a-z_]+)\}")
 
@@ -56,10 +64,16 @@ class World:
         self.binding = d.ok("POST", "/admin/v1/role-bindings", {"principal": self.user["id"], "role": "member",
                                                                 "scope": "project/" + self.project["id"]})
         self.key = d.ok("POST", "/admin/v1/keys", {"user": self.user["id"], "kind": "api"})
+        self.route = self.new_route()
+
+    def new_route(self):
+        return self.d.ok("POST", "/admin/v1/projects/%s/model-routes" % self.project["id"],
+                         {"alias": "iso-" + uuid.uuid4().hex[:8], "targets": [ROUTE_TARGET]})
 
     def ids(self):
         return {"tenant": self.tenant["id"], "project": self.project["id"], "user": self.user["id"],
-                "group": self.group["id"], "binding": self.binding["id"], "key": self.key["id"]}
+                "group": self.group["id"], "binding": self.binding["id"], "key": self.key["id"],
+                "route": self.route["id"]}
 
     def throwaway(self, param):
         """A fresh resource of A for a destructive call, so the shared ones survive."""
@@ -76,6 +90,8 @@ class World:
                                                             "scope": "tenant/" + tid})["id"]
         if param == "key":
             return d.ok("POST", "/admin/v1/keys", {"user": self.user["id"], "kind": "api"})["id"]
+        if param == "route":
+            return self.new_route()["id"]
         if param == "tenant":
             raise AssertionError("no route may delete a tenant through this generator without a throw-away tenant")
         raise AssertionError("no throw-away for {%s}" % param)

@@ -1,0 +1,273 @@
+/* cmd_ai.c — `kasumi model-route|model-price|budget|ai-policy ...`: the AI
+ * gateway's configuration (docs/ai-admin.md). Amounts of yen go to the API as
+ * the decimal text the user typed ("0.15"), never through a double; the daemon
+ * parses them to micro-yen. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* the handlers are declared beside their rows in commands.c */
+
+static const struct kc_col route_cols[] = {
+    {"ID", "id"}, {"PROJECT", "project"}, {"ALIAS", "alias"}, {"TARGETS", "targets"}, KC_COLS_END,
+};
+static const struct kc_col price_cols[] = {
+    {"ID", "id"},
+    {"MODEL", "model"},
+    {"PROMPT/1K", "prompt_per_1k"},
+    {"COMPLETION/1K", "completion_per_1k"},
+    {"CACHED/1K", "cached_per_1k"},
+    {"EFFECTIVE FROM", "effective_from"},
+    KC_COLS_END,
+};
+
+/* A whole number flag into obj[key]; -1 after a usage message when it is not
+ * one. */
+static int set_int(struct kc_ctx *c, json_t *obj, const char *key, const char *flag,
+                   const char *val)
+{
+    char *end;
+    if (!val)
+        return 0;
+    errno = 0;
+    long long v = strtoll(val, &end, 10);
+    if (!*val || *end || errno) {
+        kc_usage_err(c->cmd, "--%s must be an integer", flag);
+        return -1;
+    }
+    json_object_set_new(obj, key, json_integer(v));
+    return 0;
+}
+
+static int set_bool(struct kc_ctx *c, json_t *obj, const char *key, const char *flag,
+                    const char *val)
+{
+    if (!val)
+        return 0;
+    if (strcmp(val, "true") && strcmp(val, "false")) {
+        kc_usage_err(c->cmd, "--%s must be true or false", flag);
+        return -1;
+    }
+    json_object_set_new(obj, key, json_boolean(!strcmp(val, "true")));
+    return 0;
+}
+
+/* The target described by the flags of create/add-target. NULL after a usage
+ * message. */
+static json_t *target_from_flags(struct kc_ctx *c, const struct kc_args *a)
+{
+    static const char *const strs[][2] = {
+        {"provider", "provider"},
+        {"base-url", "base_url"},
+        {"jurisdiction", "jurisdiction"},
+        {"model", "model"},
+        {"credential-ref", "credential_ref"},
+        {"azure-deployment", "azure_deployment"},
+        {"azure-api-version", "azure_api_version"},
+    };
+    json_t *t = json_object();
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+        kc_json_set(t, strs[i][1], kc_flag(a, strs[i][0]));
+    if (set_int(c, t, "weight", "weight", kc_flag(a, "weight")) ||
+        set_int(c, t, "timeout_ms", "timeout-ms", kc_flag(a, "timeout-ms"))) {
+        json_decref(t);
+        return NULL;
+    }
+    return t;
+}
+
+int kc_ai_route_create(struct kc_ctx *c, const struct kc_args *a)
+{
+    json_t *t = target_from_flags(c, a);
+    if (!t)
+        return KC_EXIT_USAGE;
+    json_t *body = json_pack("{s:s,s:[o]}", "alias", kc_flag(a, "alias"), "targets", t);
+    char *path = kc_url_path(c, "/admin/v1/projects/{}/model-routes", kc_flag(a, "project"));
+    int rc = kc_call(c, "POST", path, NULL, body, route_cols, NULL);
+    free(path);
+    return rc;
+}
+
+/* GET the route, append a target, PATCH the targets back. */
+int kc_ai_route_add_target(struct kc_ctx *c, const struct kc_args *a)
+{
+    json_t *t = target_from_flags(c, a), *route = NULL;
+    if (!t)
+        return KC_EXIT_USAGE;
+    char *path = kc_url_path(c, "/admin/v1/model-routes/{}", a->pos[0]);
+    int rc = kc_api(c, "GET", path, NULL, NULL, &route);
+    json_t *targets = route ? json_object_get(route, "targets") : NULL;
+    if (!rc && !json_is_array(targets)) {
+        kc_err("the route has no targets array");
+        rc = KC_EXIT_API;
+    }
+    if (rc) {
+        json_decref(t);
+        goto out;
+    }
+    json_array_append_new(targets, t);
+    rc = kc_call(c, "PATCH", path, NULL, json_pack("{s:O}", "targets", targets), route_cols, NULL);
+out:
+    json_decref(route);
+    free(path);
+    return rc;
+}
+
+int kc_ai_route_list(struct kc_ctx *c, const struct kc_args *a)
+{
+    struct kc_query q = {0};
+    char *path = kc_url_path(c, "/admin/v1/projects/{}/model-routes", kc_flag(a, "project"));
+    int rc = kc_list_paged(c, a, path, &q, route_cols);
+    free(path);
+    return rc;
+}
+
+static int on_route(struct kc_ctx *c, const char *method, const char *id, const char *done)
+{
+    char *path = kc_url_path(c, "/admin/v1/model-routes/{}", id);
+    int rc = kc_call(c, method, path, NULL, NULL, route_cols, done);
+    free(path);
+    return rc;
+}
+
+int kc_ai_route_get(struct kc_ctx *c, const struct kc_args *a)
+{
+    return on_route(c, "GET", a->pos[0], NULL);
+}
+
+int kc_ai_route_delete(struct kc_ctx *c, const struct kc_args *a)
+{
+    return on_route(c, "DELETE", a->pos[0], "deleted");
+}
+
+int kc_ai_price_set(struct kc_ctx *c, const struct kc_args *a)
+{
+    json_t *body = json_object();
+    kc_json_set(body, "model", kc_flag(a, "model"));
+    kc_json_set(body, "prompt_per_1k", kc_flag(a, "prompt-per-1k"));
+    kc_json_set(body, "completion_per_1k", kc_flag(a, "completion-per-1k"));
+    kc_json_set(body, "cached_per_1k", kc_flag(a, "cached-per-1k"));
+    kc_json_set(body, "effective_from", kc_flag(a, "effective-from"));
+    return kc_call(c, "POST", "/admin/v1/model-prices", NULL, body, price_cols, NULL);
+}
+
+int kc_ai_price_list(struct kc_ctx *c, const struct kc_args *a)
+{
+    struct kc_query q = {0};
+    kc_query_add(&q, "model", kc_flag(a, "model"));
+    return kc_list_paged(c, a, "/admin/v1/model-prices", &q, price_cols);
+}
+
+/* "50,80,100" → [50,80,100]; NULL after a usage message. */
+static json_t *int_list(struct kc_ctx *c, const char *s, const char *flag)
+{
+    json_t *arr = json_array();
+    while (*s) {
+        char *end;
+        errno = 0;
+        long long v = strtoll(s, &end, 10);
+        if (end == s || errno || (*end && *end != ',')) {
+            json_decref(arr);
+            kc_usage_err(c->cmd, "--%s must be comma-separated integers", flag);
+            return NULL;
+        }
+        json_array_append_new(arr, json_integer(v));
+        s = *end ? end + 1 : end;
+    }
+    return arr;
+}
+
+int kc_ai_budget_set(struct kc_ctx *c, const struct kc_args *a)
+{
+    json_t *body = json_object();
+    const char *alerts = kc_flag(a, "alert-thresholds");
+    json_t *list = alerts ? int_list(c, alerts, "alert-thresholds") : NULL;
+    if (set_int(c, body, "monthly_yen", "monthly-yen", kc_flag(a, "monthly-yen")) ||
+        (alerts && !list)) {
+        json_decref(body);
+        return KC_EXIT_USAGE;
+    }
+    if (list)
+        json_object_set_new(body, "alert_thresholds", list);
+    char *path = kc_url_path(c, "/admin/v1/projects/{}/budget", kc_flag(a, "project"));
+    int rc = kc_call(c, "PUT", path, NULL, body, NULL, NULL);
+    free(path);
+    return rc;
+}
+
+int kc_ai_budget_get(struct kc_ctx *c, const struct kc_args *a)
+{
+    char *path = kc_url_path(c, "/admin/v1/projects/{}/budget", kc_flag(a, "project"));
+    int rc = kc_call(c, "GET", path, NULL, NULL, NULL, NULL);
+    free(path);
+    return rc;
+}
+
+int kc_ai_policy_get(struct kc_ctx *c, const struct kc_args *a)
+{
+    char *path = kc_url_path(c, "/admin/v1/projects/{}/ai-policy", kc_flag(a, "project"));
+    int rc = kc_call(c, "GET", path, NULL, NULL, NULL, NULL);
+    free(path);
+    return rc;
+}
+
+/* "mynumber=block,email=allow" → {"mynumber":"block","email":"allow"}; the
+ * daemon validates. */
+static json_t *pii_map(struct kc_ctx *c, const char *s)
+{
+    json_t *o = json_object();
+    char *copy = strdup(s), *save = NULL;
+    for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(item, '=');
+        if (!eq || eq == item || !eq[1]) {
+            free(copy);
+            json_decref(o);
+            kc_usage_err(c->cmd, "--pii takes KIND=block|mask|allow[,...]");
+            return NULL;
+        }
+        *eq = '\0';
+        json_object_set_new(o, item, json_string(eq + 1));
+    }
+    free(copy);
+    return o;
+}
+
+int kc_ai_policy_set(struct kc_ctx *c, const struct kc_args *a)
+{
+    static const char *const ints[][2] = {
+        {"default-classification", "default_classification"},
+        {"project-rpm", "project_rpm"},
+        {"project-tpm", "project_tpm"},
+        {"key-rpm", "key_rpm"},
+        {"key-tpm", "key_tpm"},
+        {"retention-days", "retention_days"},
+    };
+    static const char *const bools[][2] = {{"class2-overseas", "class2_overseas"},
+                                           {"class3-forbidden", "class3_forbidden"}};
+    json_t *body = json_object();
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+        if (set_int(c, body, ints[i][1], ints[i][0], kc_flag(a, ints[i][0])))
+            goto usage;
+    for (size_t i = 0; i < sizeof bools / sizeof bools[0]; i++)
+        if (set_bool(c, body, bools[i][1], bools[i][0], kc_flag(a, bools[i][0])))
+            goto usage;
+    if (kc_flag(a, "pii")) {
+        json_t *pii = pii_map(c, kc_flag(a, "pii"));
+        if (!pii)
+            goto usage;
+        json_object_set_new(body, "pii", pii);
+    }
+    if (json_object_size(body) == 0) {
+        kc_usage_err(c->cmd, "nothing to set");
+        goto usage;
+    }
+    char *path = kc_url_path(c, "/admin/v1/projects/{}/ai-policy", kc_flag(a, "project"));
+    int rc = kc_call(c, "PUT", path, NULL, body, NULL, NULL);
+    free(path);
+    return rc;
+usage:
+    json_decref(body);
+    return KC_EXIT_USAGE;
+}

@@ -1,0 +1,43 @@
+/* h_ai_budget.c — /admin/v1/projects/{project}/budget: the monthly AI budget
+ * (whole yen, JST month) and its alert thresholds; GET adds the ledger's view:
+ * this month's settled spend, reservations in flight and the thresholds
+ * crossed. The dispatcher authorises at the project. */
+#include "admin/handlers.h"
+#include "admin/reqjson.h"
+#include "ai/ai_store.h"
+#include "core/util.h"
+#include "iam/iam.h"
+
+#define DB(r) (&(r)->worker->db)
+
+static enum ksm_err reply_status(struct ksm_req *r, const char *tenant)
+{
+    json_t *o = NULL;
+    if (ksm_ai_budget_status(DB(r), r->params[0], ksm_now_ms(), &o) != KSM_E_OK)
+        return ksm_fail(r, KSM_E_INTERNAL, "cannot read the budget");
+    json_object_set_new(o, "tenant", json_string(tenant));
+    return ksm_reply_json(r, 200, o);
+}
+
+enum ksm_err ksm_h_ai_budget_put(struct ksm_req *r)
+{
+    char tenant[KSM_ID_LEN], why[KSM_AI_WHY] = "";
+    json_t *body = NULL;
+    enum ksm_err e = ksm_h_ai_project_tenant(r, tenant);
+    if (e == KSM_E_OK)
+        e = ksm_h_ai_body(r, &body);
+    if (e != KSM_E_OK)
+        return e;
+    e = ksm_ai_budget_set(DB(r), tenant, r->params[0], body, why);
+    json_decref(body);
+    if (e != KSM_E_OK)
+        return ksm_fail_why(r, e, *why ? why : NULL);
+    return reply_status(r, tenant);
+}
+
+enum ksm_err ksm_h_ai_budget_get(struct ksm_req *r)
+{
+    char tenant[KSM_ID_LEN];
+    enum ksm_err e = ksm_h_ai_project_tenant(r, tenant);
+    return e == KSM_E_OK ? reply_status(r, tenant) : e;
+}

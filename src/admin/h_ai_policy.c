@@ -1,0 +1,63 @@
+/* h_ai_policy.c — /admin/v1/projects/{project}/ai-policy. PUT applies the given
+ * fields over the current policy (or the defaults). Letting 機密性2 leave Japan
+ * is the tenant administrator's decision (SPEC.md O4): turning class2_overseas
+ * on needs ai.policy.overseas as well, a permission project administrators do
+ * not hold; turning it off needs only ai.policy.write. */
+#include "admin/handlers.h"
+#include "admin/reqjson.h"
+#include "ai/ai_store.h"
+#include "core/util.h"
+#include "iam/iam.h"
+
+#define DB(r) (&(r)->worker->db)
+
+static enum ksm_err reply(struct ksm_req *r, const char *tenant, const struct ksm_ai_policy *p)
+{
+    json_t *o = ksm_ai_policy_json(p);
+    json_object_set_new(o, "project", json_string(r->params[0]));
+    json_object_set_new(o, "tenant", json_string(tenant));
+    return ksm_reply_json(r, 200, o);
+}
+
+enum ksm_err ksm_h_ai_policy_put(struct ksm_req *r)
+{
+    char tenant[KSM_ID_LEN], why[KSM_AI_WHY] = "";
+    struct ksm_ai_policy cur, next;
+    json_t *body = NULL;
+    enum ksm_err e = ksm_h_ai_project_tenant(r, tenant);
+    if (e == KSM_E_OK)
+        e = ksm_h_ai_body(r, &body);
+    if (e != KSM_E_OK)
+        return e;
+    if ((e = ksm_ai_policy_get(DB(r), r->params[0], &cur)) != KSM_E_OK) {
+        e = ksm_fail_why(r, e, NULL);
+        goto fail;
+    }
+    if ((e = ksm_ai_policy_merge(&cur, body, &next, why)) != KSM_E_OK) {
+        e = ksm_fail_why(r, e, why);
+        goto fail;
+    }
+    if (next.class2_overseas && !cur.class2_overseas &&
+        (e = ksm_authorize(r, "ai.policy.overseas", tenant, r->params[0])) != KSM_E_OK)
+        goto fail;
+    if ((e = ksm_ai_policy_put(DB(r), tenant, r->params[0], &next)) != KSM_E_OK) {
+        e = ksm_fail_why(r, e, NULL);
+        goto fail;
+    }
+    e = reply(r, tenant, &next);
+fail:
+    json_decref(body);
+    return e;
+}
+
+enum ksm_err ksm_h_ai_policy_get(struct ksm_req *r)
+{
+    char tenant[KSM_ID_LEN];
+    struct ksm_ai_policy p;
+    enum ksm_err e = ksm_h_ai_project_tenant(r, tenant);
+    if (e != KSM_E_OK)
+        return e;
+    if ((e = ksm_ai_policy_get(DB(r), r->params[0], &p)) != KSM_E_OK)
+        return ksm_fail_why(r, e, NULL);
+    return reply(r, tenant, &p);
+}

@@ -1,0 +1,102 @@
+/* ai_budget.c — a project's monthly AI budget (SPEC.md C): whole yen per JST
+ * calendar month, and the percentages at which crossing spend is announced. The
+ * ledger (ai_ledger.c) reads it when it first sees the project and again after
+ * any AI-store write. */
+#include "ai/ai_store_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+
+#define BUDGET_YEN_MAX 1000000000000LL /* 1 兆円: micro-yen still far from int64's end */
+
+static const int default_alerts[] = {50, 80, 100};
+
+static enum ksm_err parse_alerts(json_t *a, struct ksm_ai_budget *b, char *why)
+{
+    size_t i;
+    json_t *v;
+    if (json_array_size(a) > KSM_AI_MAX_ALERTS)
+        goto bad;
+    json_array_foreach(a, i, v)
+    {
+        json_int_t t = json_is_integer(v) ? json_integer_value(v) : -1;
+        if (t < 1 || t > 1000 || (i > 0 && t <= b->alerts[i - 1]))
+            goto bad;
+        b->alerts[i] = (int)t;
+    }
+    b->nalerts = (int)json_array_size(a);
+    return KSM_E_OK;
+bad:
+    snprintf(why, KSM_AI_WHY, "alert_thresholds must be at most %d ascending percentages 1..1000",
+             KSM_AI_MAX_ALERTS);
+    return KSM_E_INVALID_ARGUMENT;
+}
+
+static json_t *alerts_json(const struct ksm_ai_budget *b)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < b->nalerts; i++)
+        json_array_append_new(a, json_integer(b->alerts[i]));
+    return a;
+}
+
+enum ksm_err ksm_ai_budget_set(struct ksm_db *db, const char *tenant, const char *project,
+                               json_t *body, char *why)
+{
+    int64_t yen = -1;
+    json_t *alerts = NULL;
+    struct ksm_ai_budget b = {.nalerts = (int)KSM_NELEM(default_alerts)};
+    memcpy(b.alerts, default_alerts, sizeof default_alerts);
+    const struct ksm_ai__jf spec[] = {
+        {"monthly_yen", KSM_AI_J_INT, true, &yen, NULL},
+        {"alert_thresholds", KSM_AI_J_ARR, false, &alerts, NULL},
+    };
+    enum ksm_err e = ksm_ai__fields(body, "", spec, KSM_NELEM(spec), why);
+    if (e != KSM_E_OK)
+        return e;
+    if (yen < 0 || yen > BUDGET_YEN_MAX)
+        return snprintf(why, KSM_AI_WHY, "monthly_yen must be 0..%lld", BUDGET_YEN_MAX),
+               KSM_E_INVALID_ARGUMENT;
+    if (alerts && (e = parse_alerts(alerts, &b, why)) != KSM_E_OK)
+        return e;
+    if ((e = ksm_ai__begin(db)) != KSM_E_OK)
+        return e;
+    json_t *a = alerts_json(&b);
+    sqlite3_stmt *st =
+        ksm_db_prepare(db, "INSERT INTO ai_budgets(project_id, tenant_id, monthly_microyen, "
+                           "alerts, updated_at) "
+                           "VALUES(?1,?2,?3,?4,?5) ON CONFLICT(project_id) DO UPDATE SET "
+                           "monthly_microyen=excluded.monthly_microyen, alerts=excluded.alerts, "
+                           "updated_at=excluded.updated_at");
+    ksm_db_bind_text(st, 1, project);
+    ksm_db_bind_text(st, 2, tenant);
+    sqlite3_bind_int64(st, 3, yen * 1000000);
+    sqlite3_bind_text(st, 4, json_dumps(a, JSON_COMPACT), -1, free);
+    sqlite3_bind_int64(st, 5, ksm_now_ms());
+    json_decref(a);
+    e = ksm_ai__step_write(db, st);
+    return ksm_ai__end(db, e);
+}
+
+enum ksm_err ksm_ai_budget_load(struct ksm_db *db, const char *project, struct ksm_ai_budget *out)
+{
+    char why[KSM_AI_WHY];
+    memset(out, 0, sizeof *out);
+    out->monthly_microyen = -1;
+    sqlite3_stmt *st =
+        ksm_db_prepare(db, "SELECT monthly_microyen, alerts FROM ai_budgets WHERE project_id=?1");
+    ksm_db_bind_text(st, 1, project);
+    int rc = sqlite3_step(st);
+    enum ksm_err e = rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
+    if (rc == SQLITE_ROW) {
+        out->monthly_microyen = sqlite3_column_int64(st, 0);
+        json_t *a = json_loads(ksm_db_col_text(st, 1), 0, NULL);
+        e = a ? parse_alerts(a, out, why) : KSM_E_INTERNAL;
+        json_decref(a);
+    }
+    sqlite3_reset(st);
+    return e == KSM_E_OK ? e : KSM_E_INTERNAL;
+}

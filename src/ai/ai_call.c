@@ -1,0 +1,588 @@
+/* ai_call.c — one model call through the gateway: decode, route, guard, price, reserve, then the
+ * upstream exchange with retries and fallback, the answer translated into the caller's API (streams
+ * event by event), and finally metering, settlement and the audit record.
+ *
+ * Retry rules: before any byte has gone to the caller, a connection failure, a 429 or a 5xx is
+ * retried once on the same target after a short back-off (honouring Retry-After up to 2 s), then the
+ * next target is tried; a reset on a reused connection with no response byte is retried at once
+ * (llama.cpp's server closes keep-alive sockets after streams). Once the caller's stream has begun,
+ * nothing is retried: the stream is closed with an error event in the caller's protocol. */
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin/app.h"
+#include "ai/ai_int.h"
+#include "ai/gateway.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "meter/usage_writer.h"
+
+#define BODY_MAX (16u << 20)      /* a whole upstream answer */
+#define ERRBODY_MAX (64u << 10)   /* an upstream error body: enough for its message */
+#define EST_COMPLETION 4096       /* reserved when the caller sets no max_tokens */
+#define BACKOFF_CAP_MS 2000
+
+static void attempt(struct ai_call *c);
+static void complete(struct ai_call *c);
+
+static const struct ksm_conf *conf_of(const struct ai_call *c)
+{
+    return ((struct ksm_app *)c->r->worker->app)->conf;
+}
+
+/* ---- the end of a call --------------------------------------------------------------------------- */
+
+static void backoff_closed(uv_handle_t *h) { free(h); }
+
+void ksm_ai_call_free(struct ai_call *c)
+{
+    struct ksm_req *r = c->r;
+    r->on_abort = NULL;
+    r->on_drain = NULL;
+    r->app_data = NULL;
+    if (c->up)
+        ksm_up_cancel(c->up);
+    if (c->res.active)
+        ksm_ai_settle(&c->res, 0, 0);   /* nothing was spent: give the reservation back */
+    if (c->backoff) {
+        uv_timer_stop(c->backoff);
+        uv_close((uv_handle_t *)c->backoff, backoff_closed);
+    }
+    ksm_ai_request_free(&c->req);
+    json_decref(c->embed_body);
+    ksm_pii_masker_free(c->masker);
+    if (c->tx)
+        ksm_ai_stream_free(c->tx);
+    ksm_sse_free(&c->sse);
+    ksm_buf_free(&c->up_body);
+    ksm_buf_free(&c->out);
+    free(c);
+}
+
+static const char *host_of(const char *url, char *buf, size_t n)
+{
+    const char *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    size_t len = strcspn(p, "/?#");
+    snprintf(buf, n, "%.*s", (int)len, p);
+    return buf;
+}
+
+/* Usage record (durable within the group-commit window), settlement, metrics, audit, response. */
+static void complete(struct ai_call *c)
+{
+    struct ksm_req *r = c->r;
+    struct ksm_ai_usage *u = &c->usage;
+    int64_t uncached = u->prompt > u->cached ? u->prompt - u->cached : 0;
+    int64_t cost = ksm_ai_cost(&c->price, uncached, u->completion, u->cached);
+    uint64_t now = ksm_mono_ns();
+    char host[128], details[512], audit_detail[512];
+    host_of(c->target ? c->target->base_url : "", host, sizeof host);
+    int64_t latency_ms = (int64_t)((now - c->t_start) / 1000000);
+    snprintf(details, sizeof details,
+             "{\"prompt_tokens\":%lld,\"completion_tokens\":%lld,\"cached_tokens\":%lld,"
+             "\"latency_ms\":%lld,\"upstream\":\"%s\",\"classification\":%d,\"cancelled\":%s,"
+             "\"estimated\":%s}",
+             (long long)u->prompt, (long long)u->completion, (long long)u->cached,
+             (long long)latency_ms, host, c->classification, c->cancelled ? "true" : "false",
+             u->present ? "false" : "true");
+    struct ksm_usage_rec rec = {.tenant = c->tenant, .project = c->project, .service = "ai",
+                                .meter = "tokens", .quantity = u->prompt + u->completion,
+                                .idempotency_key = r->id, .request_id = r->id, .resource = c->alias,
+                                .cost_microyen = cost, .details = details};
+    ksm_usage_submit(&rec);
+    ksm_ai_settle(&c->res, u->prompt + u->completion, cost);
+    c->res.active = false;
+    bool failed = c->final_err != KSM_E_OK;
+    ksm_ai_metrics_record(c->alias, host, failed, u->prompt, u->completion,
+                          c->t_up ? now - c->t_up : 0, c->t_up ? c->t_up - c->t_start : 0);
+    snprintf(audit_detail, sizeof audit_detail,
+             "upstream=%s tokens=%lld/%lld/%lld cost_microyen=%lld latency_ms=%lld%s%s",
+             host, (long long)u->prompt, (long long)u->completion, (long long)u->cached,
+             (long long)cost, (long long)latency_ms, c->cancelled ? " cancelled" : "",
+             failed ? " error" : "");
+    if (!c->streaming && r->status == 0)
+        r->status = 200;
+    ksm_ai_audit_final(c, audit_detail);
+    if (c->streaming) {
+        ksm_req_stream_end(r);
+    } else {
+        ksm_req_send(r);
+    }
+    ksm_ai_call_free(c);
+}
+
+/* ---- text coming back: count it and restore masked values ---------------------------------------- */
+
+static void text_filter(void *ud, const char *in, size_t n, bool final, struct ksm_buf *emit)
+{
+    struct ai_call *c = ud;
+    if (n)
+        c->delivered++;
+    if (!c->masker || !ksm_pii_masker_size(c->masker)) {
+        ksm_buf_append(emit, in, n);
+        return;
+    }
+    if (n)
+        ksm_pii_unmask_stream(c->masker, &c->unmask, in, n, emit);
+    if (final)
+        ksm_pii_unmask_flush(c->masker, &c->unmask, emit);
+}
+
+/* ---- streaming to the caller --------------------------------------------------------------------- */
+
+static void flush_out(struct ai_call *c)
+{
+    if (c->out.len) {
+        ksm_req_stream_write(c->r, c->out.data, c->out.len);
+        ksm_buf_reset(&c->out);
+    }
+}
+
+static void on_drain(struct ksm_req *r)
+{
+    struct ai_call *c = r->app_data;
+    if (c && c->up)
+        ksm_up_resume(c->up);
+}
+
+static void begin_stream(struct ai_call *c)
+{
+    struct ksm_req *r = c->r;
+    ksm_sse_init(&c->sse, 0);
+    struct ksm_ai_stream_opts so = {.upstream = c->target->provider, .caller = c->proto,
+                                    .model = c->alias, .include_usage = c->req.include_usage,
+                                    .filter = text_filter, .filter_ud = c};
+    c->tx = ksm_ai_stream_new(&so);
+    r->status = 200;
+    r->content_type = "text/event-stream";
+    ksm_req_add_header(r, "Cache-Control", "no-cache");
+    ksm_req_add_header(r, "X-Accel-Buffering", "no");
+    r->on_drain = on_drain;
+    ksm_req_stream_begin(r);
+    c->streaming = true;
+}
+
+static enum ksm_err on_event(void *ud, const struct ksm_sse_event *ev)
+{
+    struct ai_call *c = ud;
+    return ksm_ai_stream_event(c->tx, ev->event ? ev->event : "", ev->data, ev->data_len, &c->out);
+}
+
+/* The caller's stream ends: close it well-formed, whatever the upstream did. */
+static void end_stream(struct ai_call *c, enum ksm_err e, const char *msg)
+{
+    if (e == KSM_E_OK && !ksm_ai_stream_complete(c->tx)) {
+        e = KSM_E_UPSTREAM_ERROR;
+        msg = "the model's stream ended early";
+    }
+    ksm_ai_stream_finish(c->tx, e, msg, &c->out);
+    flush_out(c);
+    c->final_err = e;
+    c->usage = *ksm_ai_stream_usage(c->tx);
+    if (!c->usage.present || c->usage.completion < c->delivered) {
+        /* cut short before the upstream's usage: bill what was delivered */
+        c->usage.completion = c->delivered;
+        if (!c->usage.prompt)
+            c->usage.prompt = c->est_prompt;
+    }
+    complete(c);
+}
+
+/* ---- upstream callbacks -------------------------------------------------------------------------- */
+
+static void on_head(void *arg, long status, const char *ctype, long retry_after)
+{
+    struct ai_call *c = arg;
+    c->up_status = status;
+    c->retry_after = retry_after;
+    snprintf(c->up_ctype, sizeof c->up_ctype, "%s", ctype ? ctype : "");
+    c->t_first = ksm_mono_ns();
+    if (status == 200 && c->kind == AI_CHAT && c->req.stream && !c->streaming)
+        begin_stream(c);
+}
+
+static bool on_data(void *arg, const char *p, size_t n)
+{
+    struct ai_call *c = arg;
+    if (c->streaming) {
+        enum ksm_err e = ksm_sse_feed(&c->sse, p, n, on_event, c);
+        flush_out(c);
+        if (e != KSM_E_OK) {
+            ksm_up_cancel(c->up);
+            c->up = NULL;
+            end_stream(c, KSM_E_UPSTREAM_ERROR, "the model sent a malformed stream");
+            return false;
+        }
+        return ksm_req_stream_congested(c->r);
+    }
+    size_t max = c->up_status == 200 ? BODY_MAX : ERRBODY_MAX;
+    if (c->up_body.len + n > max) {
+        if (c->up_status != 200)
+            return false;   /* keep the start of an error body; the rest is noise */
+        ksm_up_cancel(c->up);
+        c->up = NULL;
+        ksm_ai_fail(c, KSM_E_UPSTREAM_ERROR, "the model's answer is too large", 0);
+        return false;
+    }
+    ksm_buf_append(&c->up_body, p, n);
+    return false;
+}
+
+static void on_backoff(uv_timer_t *t)
+{
+    attempt(t->data);
+}
+
+/* Before anything went to the caller: the same target once more, else the next one. */
+static void retry(struct ai_call *c, long retry_after_s)
+{
+    if (c->tries_here < 2 && c->next > 0)
+        c->next--;   /* attempt() advances again: the same target */
+    if (c->next >= c->norder) {
+        int ra = c->final_err == KSM_E_RATE_LIMITED && retry_after_s > 0 ? (int)retry_after_s : 0;
+        ksm_ai_fail(c, c->final_err, c->up_msg[0] ? c->up_msg : NULL, ra);
+        return;
+    }
+    long ms = retry_after_s > 0 ? retry_after_s * 1000 : 50L * c->attempts;
+    if (ms > BACKOFF_CAP_MS)
+        ms = BACKOFF_CAP_MS;
+    if (!c->backoff) {
+        c->backoff = ksm_xmalloc(sizeof *c->backoff);
+        uv_timer_init(&c->r->worker->loop, c->backoff);
+        c->backoff->data = c;
+    }
+    uv_timer_start(c->backoff, on_backoff, (uint64_t)ms, 0);
+}
+
+static void answer_whole(struct ai_call *c);
+
+static void on_done(void *arg, enum ksm_up_result res, bool got_response, bool reused)
+{
+    struct ai_call *c = arg;
+    c->up = NULL;
+    if (c->streaming) {
+        if (res != KSM_UP_OK)
+            end_stream(c, res == KSM_UP_TIMEOUT ? KSM_E_UPSTREAM_TIMEOUT : KSM_E_UPSTREAM_ERROR,
+                       "the model's stream broke off");
+        else {
+            ksm_sse_finish(&c->sse);
+            end_stream(c, KSM_E_OK, NULL);
+        }
+        return;
+    }
+    if (res != KSM_UP_OK) {
+        if (res == KSM_UP_RESET && reused && !got_response && !c->retried_reuse) {
+            c->retried_reuse = true;   /* the keep-alive socket was dead: once more, at once */
+            c->next--;
+            attempt(c);
+            return;
+        }
+        c->final_err = res == KSM_UP_TIMEOUT ? KSM_E_UPSTREAM_TIMEOUT : KSM_E_UPSTREAM_ERROR;
+        snprintf(c->up_msg, sizeof c->up_msg, "%s",
+                 res == KSM_UP_TIMEOUT ? "the model provider did not answer in time"
+                                       : "the model provider could not be reached");
+        retry(c, 0);
+        return;
+    }
+    if (c->up_status == 200) {
+        answer_whole(c);
+        return;
+    }
+    enum ksm_err e = ksm_ai_upstream_error(c->target->provider, (int)c->up_status,
+                                           c->up_body.data ? c->up_body.data : "", c->up_body.len,
+                                           c->up_msg);
+    if (c->up_status == 429 || c->up_status >= 500) {
+        c->final_err = c->up_status == 429 ? KSM_E_RATE_LIMITED : e;
+        retry(c, c->retry_after);
+        return;
+    }
+    ksm_ai_fail(c, e, c->up_msg, 0);
+}
+
+/* A whole answer: translated (or, for embeddings, passed through with the alias as model). */
+static void answer_whole(struct ai_call *c)
+{
+    char err[KSM_AI_ERR_MAX] = "";
+    json_error_t je;
+    json_t *in = json_loadb(c->up_body.data ? c->up_body.data : "", c->up_body.len, 0, &je);
+    json_t *out = NULL;
+    enum ksm_err e = KSM_E_UPSTREAM_ERROR;
+    if (!in) {
+        snprintf(err, sizeof err, "the model returned a malformed answer");
+    } else if (c->kind == AI_CHAT) {
+        e = ksm_ai_response_translate(c->target->provider, c->proto, in, c->alias, text_filter, c,
+                                      &out, &c->usage, err);
+    } else if (json_is_object(in) && json_is_array(json_object_get(in, "data"))) {
+        /* embeddings go back byte for byte: re-printing the floats would change their digits */
+        e = ksm_ai_usage_from_openai(in, &c->usage) ? KSM_E_OK : KSM_E_UPSTREAM_ERROR;
+        if (e != KSM_E_OK)
+            snprintf(err, sizeof err, "the model's answer has no usage");
+    } else {
+        snprintf(err, sizeof err, "the model returned a malformed answer");
+    }
+    json_decref(in);
+    if (e != KSM_E_OK) {
+        json_decref(out);
+        ksm_ai_fail(c, e, err, 0);
+        return;
+    }
+    ksm_buf_reset(&c->r->resp);
+    if (out) {
+        char *s = json_dumps(out, JSON_COMPACT);
+        json_decref(out);
+        ksm_buf_puts(&c->r->resp, s ? s : "{}");
+        free(s);
+    } else {
+        ksm_buf_append(&c->r->resp, c->up_body.data, c->up_body.len);
+    }
+    c->r->status = 200;
+    c->r->content_type = "application/json";
+    complete(c);
+}
+
+/* ---- one attempt ----------------------------------------------------------------------------------- */
+
+static void trim_slash(char *s)
+{
+    size_t n = strlen(s);
+    while (n && s[n - 1] == '/')
+        s[--n] = '\0';
+}
+
+static const char *url_for(struct ai_call *c, const struct ksm_ai_target *t)
+{
+    char base[512];
+    snprintf(base, sizeof base, "%s", t->base_url);
+    trim_slash(base);
+    struct ksm_arena *a = c->r->arena;
+    if (t->provider == KSM_AI_ANTHROPIC)
+        return ksm_arena_printf(a, "%s/messages", base);
+    if (t->azure_deployment[0])
+        return ksm_arena_printf(a, "%s/openai/deployments/%s/%s?api-version=%s", base,
+                                t->azure_deployment, c->kind == AI_CHAT ? "chat/completions" : "embeddings",
+                                t->azure_api_version[0] ? t->azure_api_version : "2024-10-21");
+    return ksm_arena_printf(a, "%s/%s", base, c->kind == AI_CHAT ? "chat/completions" : "embeddings");
+}
+
+static int headers_for(struct ai_call *c, const struct ksm_ai_target *t, const char **h)
+{
+    struct ksm_arena *a = c->r->arena;
+    int n = 0;
+    char secret[512];
+    h[n++] = "Content-Type: application/json";
+    h[n++] = c->kind == AI_CHAT && c->req.stream ? "Accept: text/event-stream" : "Accept: application/json";
+    h[n++] = ksm_arena_printf(a, "X-Request-Id: %s", c->r->id);
+    const char *cred = ksm_ai_credential(t->credential_ref, secret, sizeof secret);
+    if (t->provider == KSM_AI_ANTHROPIC) {
+        h[n++] = "anthropic-version: " KSM_AI_ANTHROPIC_VERSION;
+        if (cred)
+            h[n++] = ksm_arena_printf(a, "x-api-key: %s", cred);
+    } else if (cred) {
+        h[n++] = t->azure_deployment[0] ? ksm_arena_printf(a, "api-key: %s", cred)
+                                        : ksm_arena_printf(a, "Authorization: Bearer %s", cred);
+    }
+    OPENSSL_cleanse(secret, sizeof secret);
+    h[n] = NULL;
+    return n;
+}
+
+static char *body_for(struct ai_call *c, const struct ksm_ai_target *t, char err[KSM_AI_ERR_MAX],
+                      enum ksm_err *e)
+{
+    const char *model = t->model[0] ? t->model : c->alias;
+    json_t *j = NULL;
+    if (c->kind == AI_CHAT) {
+        struct ksm_ai_upstream_opts uo = {.proto = t->provider, .model = model};
+        *e = ksm_ai_upstream_body(&c->req, &uo, &j, err);
+        if (*e != KSM_E_OK)
+            return NULL;
+    } else {
+        j = json_deep_copy(c->embed_body);
+        json_object_set_new(j, "model", json_string(model));
+        *e = KSM_E_OK;
+    }
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    return s;
+}
+
+static void attempt(struct ai_call *c)
+{
+    if (c->cancelled)
+        return;
+    if (c->next >= c->norder) {
+        ksm_ai_fail(c, c->final_err ? c->final_err : KSM_E_UPSTREAM_ERROR, c->up_msg[0] ? c->up_msg : NULL, 0);
+        return;
+    }
+    const struct ksm_ai_target *t = &c->route.targets[c->order[c->next++]];
+    c->tries_here = t == c->target ? c->tries_here + 1 : 1;
+    c->target = t;
+    c->attempts++;
+    char err[KSM_AI_ERR_MAX] = "";
+    enum ksm_err e;
+    char *body = body_for(c, t, err, &e);
+    if (!body) {
+        ksm_ai_fail(c, e, err, 0);
+        return;
+    }
+    const char *headers[12];
+    headers_for(c, t, headers);
+    c->up_status = 0;
+    c->retry_after = -1;
+    ksm_buf_reset(&c->up_body);
+    if (!c->t_up)
+        c->t_up = ksm_mono_ns();
+    struct ksm_up_call_opts o = {.method = "POST", .url = url_for(c, t), .headers = headers,
+                                 .body = body, .body_len = strlen(body),
+                                 .timeout_ms = t->timeout_ms > 0 ? t->timeout_ms : 60000,
+                                 .arg = c, .on_head = on_head, .on_data = on_data, .on_done = on_done};
+    c->up = ksm_up_start(c->r->worker->upstream, &o);
+    free(body);
+    if (!c->up)
+        ksm_ai_fail(c, KSM_E_INTERNAL, "cannot start the upstream call", 0);
+}
+
+/* ---- the caller went away ------------------------------------------------------------------------ */
+
+static void on_abort(struct ksm_req *r)
+{
+    struct ai_call *c = r->app_data;
+    if (!c)
+        return;
+    c->cancelled = true;
+    if (c->up) {
+        ksm_up_cancel(c->up);   /* the upstream sees the close and stops generating */
+        c->up = NULL;
+    }
+    if (c->backoff)
+        uv_timer_stop(c->backoff);
+    if (c->streaming) {
+        end_stream(c, KSM_E_OK, NULL);   /* billed for what was delivered */
+        return;
+    }
+    ksm_ai_fail(c, KSM_E_UNAVAILABLE, "the client closed the connection", 0);
+}
+
+/* ---- the start ----------------------------------------------------------------------------------- */
+
+static int64_t estimate_prompt(const struct ai_call *c)
+{
+    struct ksm_buf text = KSM_BUF_INIT;
+    size_t bytes;
+    if (c->kind == AI_CHAT) {
+        ksm_ai_request_text(&c->req, KSM_AI_ROLES_ALL, &text);
+        bytes = text.len + 8 * c->req.nmsgs;
+    } else {
+        char *s = json_dumps(json_object_get(c->embed_body, "input"), JSON_COMPACT);
+        bytes = s ? strlen(s) : 0;
+        free(s);
+    }
+    ksm_buf_free(&text);
+    /* about one token per 2 bytes: generous for English (4 chars/token), close for Japanese */
+    return (int64_t)(bytes / 2 + 16);
+}
+
+static enum ksm_err decode(struct ai_call *c, char *why, size_t n)
+{
+    struct ksm_req *r = c->r;
+    if (c->kind == AI_EMBED)
+        return ksm_ai_embed_decode(c, why, n);
+    char err[KSM_AI_ERR_MAX] = "";
+    enum ksm_err e = ksm_ai_request_decode(c->proto, r->body.data ? r->body.data : "", r->body.len,
+                                           &c->req, err);
+    snprintf(why, n, "%s", err);
+    c->alias = c->req.model;
+    return e;
+}
+
+static const char *guard_message(struct ai_call *c, enum ksm_err e, char *buf, size_t n)
+{
+    switch (e) {
+    case KSM_E_INVALID_ARGUMENT: return "X-Kasumi-Classification must be 1, 2 or 3";
+    case KSM_E_FORBIDDEN:
+        snprintf(buf, n, "the classification policy (機密性%d) allows no target of model %s",
+                 c->classification, c->alias);
+        return buf;
+    case KSM_E_CONTENT_BLOCKED:
+        return "the request contains personal identifiers that may not be sent to a model";
+    case KSM_E_UNSUPPORTED_PARAMETER:
+        return "content the guardrail cannot read (images, files, audio) is not accepted";
+    default: return NULL;
+    }
+}
+
+void ksm_ai_call_start(struct ai_call *c)
+{
+    struct ksm_req *r = c->r;
+    struct ksm_db *db = &r->worker->db;
+    struct ksm_app *app = r->worker->app;
+    char why[KSM_AI_ERR_MAX], buf[256];
+    enum ksm_err e = decode(c, why, sizeof why);
+    if (e != KSM_E_OK) {
+        ksm_ai_fail(c, e, why, 0);
+        return;
+    }
+    if (ksm_ai_route_find(db, c->project, c->alias, &c->route) != KSM_E_OK) {
+        snprintf(why, sizeof why, "model %s is not available in this project", c->alias);
+        ksm_ai_fail(c, KSM_E_MODEL_NOT_FOUND, why, 0);
+        return;
+    }
+    if (ksm_ai_policy_get(db, c->project, &c->pol) != KSM_E_OK) {
+        ksm_ai_fail(c, KSM_E_INTERNAL, "cannot read the project's AI policy", 0);
+        return;
+    }
+    e = ksm_ai_guard(c, conf_of(c), app->conf->env_kind);
+    if (e != KSM_E_OK) {
+        if (e == KSM_E_FORBIDDEN || e == KSM_E_CONTENT_BLOCKED)
+            ksm_ai_audit_decision(c);
+        ksm_ai_fail(c, e, guard_message(c, e, buf, sizeof buf), 0);
+        return;
+    }
+    if (ksm_ai_price_find(db, c->alias, ksm_now_ms(), &c->price) != KSM_E_OK) {
+        snprintf(why, sizeof why, "model %s has no price yet; it cannot be used until one is set", c->alias);
+        ksm_ai_fail(c, KSM_E_UNAVAILABLE, why, 0);
+        return;
+    }
+    c->est_prompt = estimate_prompt(c);
+    c->est_completion = c->kind == AI_EMBED ? 0 : c->req.max_tokens ? c->req.max_tokens : EST_COMPLETION;
+    int64_t est_cost = ksm_ai_cost(&c->price, c->est_prompt, c->est_completion, 0);
+    int retry_after = 0;
+    e = ksm_ai_reserve(db, c->project, c->principal->key_id, &c->pol, c->est_prompt + c->est_completion,
+                       est_cost, ksm_now_ms(), &c->res, &retry_after);
+    if (e != KSM_E_OK) {
+        ksm_ai_fail(c, e, e == KSM_E_RATE_LIMITED ? "the project's budget or rate limit is exhausted"
+                                                  : "cannot reserve budget", retry_after);
+        return;
+    }
+    ksm_ai_audit_decision(c);   /* durable while the upstream call is in flight */
+    r->on_abort = on_abort;
+    attempt(c);
+}
+
+/* ---- start-up -------------------------------------------------------------------------------------- */
+
+int ksm_ai_start(const struct ksm_conf *conf, const char *data_dir, char *err, size_t errlen)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/keys", data_dir);
+    ksm_mkdir_p(path, 0700);
+    snprintf(path, sizeof path, "%s/keys/ai-prompt-hmac.key", data_dir);
+    if (ksm_ai_hmac_init(path, err, errlen))
+        return -1;
+    ksm_ai_metrics_register();
+    return 0;
+}
+
+int ksm_ai_worker_init(struct ksm_worker *w)
+{
+    w->upstream = ksm_upstream_new(&w->loop);
+    return w->upstream ? 0 : -1;
+}
+
+void ksm_ai_worker_fini(struct ksm_worker *w)
+{
+    ksm_upstream_free(w->upstream);
+    w->upstream = NULL;
+}

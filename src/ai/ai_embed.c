@@ -1,0 +1,49 @@
+/* ai_embed.c — POST /v1/embeddings: the body is kept as the caller sent it (OpenAI's shape, which
+ * every OpenAI-compatible server takes), after checking what the guardrail must read: "model" and
+ * "input" as a string or an array of strings. Token-array inputs cannot be scanned, so they are
+ * refused rather than passed unread. */
+#include <string.h>
+
+#include "ai/ai_int.h"
+#include "core/util.h"
+
+#define EMBED_MAX_INPUTS 2048
+
+static bool inputs_ok(json_t *in)
+{
+    if (json_is_string(in))
+        return true;
+    if (!json_is_array(in) || json_array_size(in) == 0 || json_array_size(in) > EMBED_MAX_INPUTS)
+        return false;
+    size_t i;
+    json_t *v;
+    json_array_foreach(in, i, v) if (!json_is_string(v)) return false;
+    return true;
+}
+
+enum ksm_err ksm_ai_embed_decode(struct ai_call *c, char *why, size_t n)
+{
+    struct ksm_req *r = c->r;
+    json_error_t je;
+    if (!ksm_utf8_valid(r->body.data ? r->body.data : "", r->body.len)) {
+        snprintf(why, n, "the body is not valid UTF-8");
+        return KSM_E_INVALID_JSON;
+    }
+    c->embed_body = json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_REJECT_DUPLICATES, &je);
+    if (!c->embed_body || !json_is_object(c->embed_body)) {
+        snprintf(why, n, "the body must be a JSON object");
+        return KSM_E_INVALID_JSON;
+    }
+    json_t *model = json_object_get(c->embed_body, "model");
+    if (!json_is_string(model) || !json_string_length(model)) {
+        snprintf(why, n, "model is required");
+        return KSM_E_INVALID_ARGUMENT;
+    }
+    if (!inputs_ok(json_object_get(c->embed_body, "input"))) {
+        snprintf(why, n, "input must be a string or a non-empty array of at most %d strings",
+                 EMBED_MAX_INPUTS);
+        return KSM_E_INVALID_ARGUMENT;
+    }
+    c->alias = json_string_value(model);
+    return KSM_E_OK;
+}

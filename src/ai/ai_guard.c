@@ -1,0 +1,187 @@
+/* ai_guard.c — the classification guardrail (SPEC.md O4; issue item 7), applied before anything is
+ * sent: 機密性3 never leaves Japan (and the tenant may forbid it everywhere); 機密性2 leaves only
+ * where the tenant administrator enabled it for the project, and then masked; 1 goes wherever the
+ * route allows. Unlabelled requests take the project's default, and no default means 2.
+ * Personal identifiers are then masked or blocked per the project's rules; the placeholder mapping
+ * stays in this request's memory and restores the values in the answer. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ai/ai_int.h"
+#include "core/util.h"
+
+static enum ksm_err classification(struct ai_call *c)
+{
+    const char *h = ksm_req_header(c->r, "x-kasumi-classification");
+    if (!h) {
+        c->classification = c->pol.default_classification ? c->pol.default_classification : 2;
+        return KSM_E_OK;
+    }
+    if ((h[0] < '1' || h[0] > '3') || h[1])
+        return KSM_E_INVALID_ARGUMENT;
+    c->classification = h[0] - '0';
+    return KSM_E_OK;
+}
+
+static bool allow_listed(const struct ksm_conf *conf, const char *url)
+{
+    for (int i = 0; i < conf->ai_overseas_allow_n; i++)
+        if (!strncmp(url, conf->ai_overseas_allow[i], strlen(conf->ai_overseas_allow[i])))
+            return true;
+    return false;
+}
+
+/* May this request go to target t at all? */
+static bool eligible(const struct ai_call *c, const struct ksm_ai_target *t,
+                     const struct ksm_conf *conf, enum ksm_env_kind env)
+{
+    if (c->kind == AI_EMBED && t->provider != KSM_AI_OPENAI)
+        return false;   /* Anthropic has no embeddings API */
+    bool jp = !strcmp(t->jurisdiction, "JP");
+    if (jp)
+        return true;
+    if (env == KSM_ENV_GOVCLOUD && !allow_listed(conf, t->base_url))
+        return false;   /* the operator removed it from the allow-list since the route was made */
+    if (c->classification == 3)
+        return false;
+    return c->classification == 1 || c->pol.class2_overseas;
+}
+
+/* Eligible targets in the order to try: the first is drawn by weight, the rest follow the route's
+ * order (the fallback order the administrator wrote). */
+static void plan(struct ai_call *c, const struct ksm_conf *conf, enum ksm_env_kind env)
+{
+    int idx[KSM_AI_MAX_TARGETS], n = 0;
+    long total = 0;
+    for (int i = 0; i < c->route.ntargets; i++)
+        if (eligible(c, &c->route.targets[i], conf, env)) {
+            idx[n++] = i;
+            total += c->route.targets[i].weight > 0 ? c->route.targets[i].weight : 1;
+        }
+    c->norder = 0;
+    if (n == 0)
+        return;
+    unsigned r;
+    ksm_random_bytes(&r, sizeof r);
+    long pick = (long)(r % (unsigned long)total);
+    int first = 0;
+    for (int j = 0; j < n; j++) {
+        long w = c->route.targets[idx[j]].weight > 0 ? c->route.targets[idx[j]].weight : 1;
+        if (pick < w) {
+            first = j;
+            break;
+        }
+        pick -= w;
+    }
+    c->order[c->norder++] = idx[first];
+    for (int j = 0; j < n; j++)
+        if (j != first)
+            c->order[c->norder++] = idx[j];
+    for (int j = 0; j < c->norder; j++)
+        c->any_overseas |= strcmp(c->route.targets[c->order[j]].jurisdiction, "JP") != 0;
+}
+
+static void pii_policy(const struct ai_call *c, struct ksm_pii_policy *p)
+{
+    static const enum ksm_pii_action map[] = {KSM_PII_ALLOW, KSM_PII_MASK, KSM_PII_BLOCK};
+    for (int k = 0; k < KSM_PII__COUNT && k < KSM_AI_PII_KINDS; k++) {
+        p->action[k] = map[c->pol.pii[k] <= KSM_AI_PII_BLOCK ? c->pol.pii[k] : KSM_AI_PII_BLOCK];
+        /* 機密性2 outside Japan goes only masked: nothing is allowed through as it is */
+        if (c->any_overseas && c->classification == 2 && p->action[k] == KSM_PII_ALLOW)
+            p->action[k] = KSM_PII_MASK;
+    }
+    p->block_confidence = KSM_PII_BLOCK_CONFIDENCE;
+}
+
+struct mask_ctx {
+    struct ai_call *c;
+    const struct ksm_pii_policy *pol;
+    struct ksm_buf out;
+    enum ksm_pii_kind blocked;
+};
+
+/* Masks one text; returns the masked copy in mc->out, or CONTENT_BLOCKED. */
+static enum ksm_err mask_text(struct mask_ctx *mc, const char *text, size_t len, bool *changed)
+{
+    ksm_buf_reset(&mc->out);
+    if (ksm_pii_mask(mc->c->masker, mc->pol, text, len, &mc->out, mc->c->masked, &mc->blocked) ==
+        KSM_PII_BLOCKED)
+        return KSM_E_CONTENT_BLOCKED;
+    *changed = mc->out.len != len || (len && memcmp(mc->out.data, text, len));
+    return KSM_E_OK;
+}
+
+static enum ksm_err mask_part(void *ud, struct ksm_ai_part *p)
+{
+    struct mask_ctx *mc = ud;
+    size_t len;
+    const char *t = ksm_ai_part_text(p, &len);
+    bool changed = false;
+    enum ksm_err e = mask_text(mc, t, len, &changed);
+    if (e == KSM_E_OK && changed && ksm_ai_part_set_text(p, mc->out.data ? mc->out.data : "", mc->out.len))
+        e = KSM_E_INTERNAL;
+    return e;
+}
+
+/* Embeddings: "input" is a string or an array of strings. */
+static enum ksm_err mask_embed(struct mask_ctx *mc, json_t *body)
+{
+    json_t *in = json_object_get(body, "input");
+    json_t *one[1] = {in};
+    size_t n = json_is_array(in) ? json_array_size(in) : 1;
+    for (size_t i = 0; i < n; i++) {
+        json_t *s = json_is_array(in) ? json_array_get(in, i) : one[0];
+        bool changed = false;
+        enum ksm_err e = mask_text(mc, json_string_value(s), json_string_length(s), &changed);
+        if (e != KSM_E_OK)
+            return e;
+        if (changed && json_string_setn(s, mc->out.data ? mc->out.data : "", mc->out.len))
+            return KSM_E_INTERNAL;
+    }
+    return KSM_E_OK;
+}
+
+static void prompt_hmac(struct ai_call *c)
+{
+    struct ksm_buf text = KSM_BUF_INIT;
+    if (c->kind == AI_CHAT) {
+        ksm_ai_request_text(&c->req, KSM_AI_ROLES_ALL, &text);
+    } else {
+        char *s = json_dumps(json_object_get(c->embed_body, "input"), JSON_COMPACT);
+        ksm_buf_puts(&text, s ? s : "");
+        free(s);
+    }
+    ksm_ai_prompt_hmac(text.data ? text.data : "", text.len, c->prompt_hmac);
+    ksm_buf_free(&text);
+}
+
+enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum ksm_env_kind env)
+{
+    snprintf(c->decision, sizeof c->decision, "refuse");
+    if (classification(c) != KSM_E_OK)
+        return KSM_E_INVALID_ARGUMENT;
+    if (c->classification == 3 && c->pol.class3_forbidden)
+        return KSM_E_FORBIDDEN;
+    plan(c, conf, env);
+    if (c->norder == 0)
+        return KSM_E_FORBIDDEN;
+    prompt_hmac(c);   /* of what the caller sent, before masking: it identifies their prompt */
+    struct ksm_pii_policy pol;
+    pii_policy(c, &pol);
+    if (c->kind == AI_CHAT && c->req.nunscanned)
+        return KSM_E_UNSUPPORTED_PARAMETER;   /* fail closed: the guardrail cannot read it */
+    c->masker = ksm_pii_masker_new();
+    struct mask_ctx mc = {.c = c, .pol = &pol};
+    enum ksm_err e = c->kind == AI_CHAT
+                         ? ksm_ai_request_visit(&c->req, KSM_AI_ROLES_ALL, mask_part, &mc)
+                         : mask_embed(&mc, c->embed_body);
+    ksm_buf_free(&mc.out);
+    if (e == KSM_E_CONTENT_BLOCKED) {
+        snprintf(c->decision, sizeof c->decision, "block");   /* counts: ksm_pii_mask's */
+        return e;
+    }
+    if (e != KSM_E_OK)
+        return e;
+    snprintf(c->decision, sizeof c->decision, "%s", ksm_pii_masker_size(c->masker) ? "mask" : "pass");
+    return KSM_E_OK;
+}

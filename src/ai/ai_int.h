@@ -1,0 +1,85 @@
+/* ai_int.h — what the gateway's files share: the per-request context and the call machinery. */
+#ifndef KSM_AI_INT_H
+#define KSM_AI_INT_H
+#include <jansson.h>
+#include <stdint.h>
+
+#include "ai/ai_store.h"
+#include "ai/sse.h"
+#include "ai/translate.h"
+#include "ai/upstream.h"
+#include "http/http.h"
+#include "iam/iam.h"
+#include "policy/pii.h"
+
+enum ai_kind { AI_CHAT, AI_EMBED };
+
+/* One request through the gateway. malloc'd (it outlives handler return while the upstream call is
+ * in flight) and freed by ai_finish after the response is complete. */
+struct ai_call {
+    struct ksm_req *r;
+    enum ai_kind kind;
+    enum ksm_ai_proto proto;            /* the API the caller speaks */
+    const char *action;                 /* audit action */
+    struct ksm_principal *principal;
+    char tenant[KSM_ID_LEN], project[KSM_ID_LEN];
+    struct ksm_ai_request req;          /* AI_CHAT: the decoded request */
+    json_t *embed_body;                 /* AI_EMBED: the caller's body */
+    const char *alias;
+    struct ksm_ai_route route;
+    struct ksm_ai_policy pol;
+    struct ksm_ai_price price;
+    int classification;
+    int order[KSM_AI_MAX_TARGETS], norder, next;   /* eligible targets, in the order to try */
+    bool any_overseas;
+    struct ksm_pii_masker *masker;
+    struct ksm_pii_stream unmask;
+    unsigned masked[KSM_PII__COUNT];
+    char decision[16];                  /* "pass" | "mask" | "block" | "refuse" */
+    char prompt_hmac[65];
+    struct ksm_ai_reservation res;
+    int64_t est_prompt, est_completion;
+    /* the current upstream attempt */
+    int attempts;
+    const struct ksm_ai_target *target;
+    struct ksm_up_call *up;
+    long up_status, retry_after;
+    char up_ctype[128];
+    struct ksm_buf up_body;             /* a whole (non-streamed or error) body, bounded */
+    bool streaming;                     /* the caller's stream has begun */
+    struct ksm_sse_parser sse;
+    struct ksm_ai_stream *tx;
+    struct ksm_buf out;                 /* translated events waiting to be written */
+    struct ksm_ai_usage usage;
+    int64_t delivered;                  /* text pieces written to the caller (≈ tokens) */
+    bool cancelled;                     /* the caller went away */
+    bool retried_reuse;                 /* a reset on a reused connection was retried once */
+    int tries_here;                     /* attempts on the current target */
+    uv_timer_t *backoff;                /* malloc'd: it is closed asynchronously */
+    char up_msg[KSM_AI_ERR_MAX];        /* the last upstream failure, for the caller */
+    uint64_t t_start, t_up, t_first;
+    enum ksm_err final_err;
+};
+
+/* ai_guard.c: classification, eligible targets, PII masking of the request's texts. */
+enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum ksm_env_kind env);
+/* ai_secret.c */
+int ksm_ai_hmac_init(const char *path, char *err, size_t errlen);
+void ksm_ai_prompt_hmac(const char *text, size_t len, char out[65]);
+/* Reads an upstream credential file (cached, re-read when it changes); NULL when unreadable. */
+const char *ksm_ai_credential(const char *path, char *buf, size_t n);
+/* ai_call.c */
+void ksm_ai_call_start(struct ai_call *c);
+void ksm_ai_fail(struct ai_call *c, enum ksm_err e, const char *msg, int retry_after);
+void ksm_ai_call_free(struct ai_call *c);
+/* gateway.c: the audit records of a call (metadata only) */
+void ksm_ai_audit_decision(struct ai_call *c);
+void ksm_ai_audit_final(struct ai_call *c, const char *detail);
+/* ai_embed.c */
+enum ksm_err ksm_ai_embed_decode(struct ai_call *c, char *why, size_t n);
+/* ai_metrics.c */
+void ksm_ai_metrics_record(const char *model, const char *upstream, bool error, int64_t prompt,
+                           int64_t completion, uint64_t upstream_ns, uint64_t added_ns);
+void ksm_ai_metrics_register(void);
+
+#endif

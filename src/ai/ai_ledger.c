@@ -1,0 +1,372 @@
+/* ai_ledger.c — the run-time ledger of AI spend and quotas (SPEC.md G, C).
+ * Before an upstream call the gateway reserves the request's estimated cost
+ * against the project's monthly budget and its estimated tokens against the
+ * per-minute quotas of the project and the key; after, it writes the usage
+ * record (with cost_microyen) and settles, replacing the estimate by the
+ * actual.
+ *
+ * State lives in memory, keyed by project and by key, under one mutex: the
+ * critical sections are a few additions, far shorter than the SQL that fills an
+ * entry, which runs outside the lock. An entry is filled lazily: the budget
+ * from ai_budgets (again after any AI-store write, by generation), and the
+ * month's spend from the rated usage records (ksm_usage_project_cost over the
+ * JST month). Since the gateway writes the usage record before settling, the
+ * spend recomputed after a restart equals the settled spend. The spend is
+ * loaded only when an entry is created or the month rolls over: reloading it
+ * with requests in flight would count a written-but-unsettled record twice.
+ *
+ * Months are JST calendar months (UTC+9, no daylight saving). A reservation
+ * made before a rollover and settled after it frees its reservation but adds
+ * nothing to the new month: its usage record is counted when the month's spend
+ * is next loaded (at most one request per project, at midnight). Quotas are
+ * fixed one-minute windows; Retry-After is the time until the window ends (for
+ * the budget: until the month ends). Every time is a parameter, never the
+ * clock, so tests can roll months. */
+#include "ai/ai_store_int.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/util.h"
+#include "meter/usage.h"
+
+#define BUCKETS 256
+#define MINUTE_MS 60000
+#define JST_MS (9LL * 3600 * 1000)
+#define DAY_MS 86400000LL
+
+struct window {
+    int64_t start_ms;
+    int64_t reqs, toks;
+};
+
+struct proj {
+    struct proj *next;
+    char project[KSM_AI_ID];
+    uint64_t gen; /* the AI generation the budget was read under */
+    struct ksm_ai_budget budget;
+    int64_t month; /* yyyymm (JST) that spent belongs to */
+    int64_t spent, reserved, in_flight;
+    int crossed; /* how many alert thresholds the settled spend has reached */
+    struct window w;
+};
+
+struct keyq {
+    struct keyq *next;
+    char key[KSM_AI_ID];
+    struct window w;
+};
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static struct proj *projects[BUCKETS];
+static struct keyq *keys[BUCKETS];
+
+static unsigned bucket(const char *s)
+{
+    uint32_t h = 2166136261u;
+    while (*s)
+        h = (h ^ (unsigned char)*s++) * 16777619u;
+    return h % BUCKETS;
+}
+
+/* ---- JST months ---- */
+
+/* days since 1970-01-01 of a civil date (Howard Hinnant's algorithm) */
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, int64_t *m)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+int64_t ksm_ai_jst_month(int64_t t_ms, int64_t *start_ms, int64_t *end_ms)
+{
+    int64_t local = t_ms + JST_MS, y, m;
+    int64_t days = local / DAY_MS - (local % DAY_MS < 0);
+    civil_from_days(days, &y, &m);
+    if (start_ms)
+        *start_ms = days_from_civil(y, m, 1) * DAY_MS - JST_MS;
+    if (end_ms)
+        *end_ms = days_from_civil(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1) * DAY_MS - JST_MS;
+    return y * 100 + m;
+}
+
+/* ---- the tables (caller holds mu) ---- */
+
+static struct proj *proj_find(const char *project)
+{
+    for (struct proj *p = projects[bucket(project)]; p; p = p->next)
+        if (!strcmp(p->project, project))
+            return p;
+    return NULL;
+}
+
+static struct proj *proj_add(const char *project)
+{
+    struct proj *p = ksm_xcalloc(1, sizeof *p);
+    ksm_ai__copy(p->project, sizeof p->project, project);
+    unsigned b = bucket(project);
+    p->next = projects[b];
+    projects[b] = p;
+    return p;
+}
+
+static struct keyq *key_get(const char *key)
+{
+    unsigned b = bucket(key);
+    for (struct keyq *k = keys[b]; k; k = k->next)
+        if (!strcmp(k->key, key))
+            return k;
+    struct keyq *k = ksm_xcalloc(1, sizeof *k);
+    ksm_ai__copy(k->key, sizeof k->key, key);
+    k->next = keys[b];
+    keys[b] = k;
+    return k;
+}
+
+void ksm_ai_ledger_reset(void)
+{
+    pthread_mutex_lock(&mu);
+    for (int i = 0; i < BUCKETS; i++) {
+        for (struct proj *p = projects[i], *n; p; p = n) {
+            n = p->next;
+            free(p);
+        }
+        for (struct keyq *k = keys[i], *n; k; k = n) {
+            n = k->next;
+            free(k);
+        }
+        projects[i] = NULL;
+        keys[i] = NULL;
+    }
+    pthread_mutex_unlock(&mu);
+}
+
+/* How many thresholds spent has reached: spent >= budget * t / 100, in 128
+ * bits. */
+static int reached(const struct proj *p)
+{
+    int n = 0;
+    if (p->budget.monthly_microyen < 0)
+        return 0;
+    while (n < p->budget.nalerts &&
+           (__int128)p->spent * 100 >= (__int128)p->budget.monthly_microyen * p->budget.alerts[n])
+        n++;
+    return n;
+}
+
+/* ---- loading ---- */
+
+struct loaded {
+    bool budget, spend;
+    uint64_t gen;
+    struct ksm_ai_budget b;
+    int64_t month, spent;
+};
+
+/* Reads what the entry lacks (outside the lock), then applies what is still
+ * missing. */
+static enum ksm_err ensure(struct ksm_db *db, const char *project, int64_t now_ms)
+{
+    struct loaded l = {.gen = ksm_ai__generation()};
+    int64_t start, end;
+    l.month = ksm_ai_jst_month(now_ms, &start, &end);
+    pthread_mutex_lock(&mu);
+    struct proj *p = proj_find(project);
+    l.budget = !p || p->gen != l.gen;
+    l.spend = !p || p->month != l.month;
+    pthread_mutex_unlock(&mu);
+    if (!l.budget && !l.spend)
+        return KSM_E_OK;
+    if (l.budget && ksm_ai_budget_load(db, project, &l.b) != KSM_E_OK)
+        return KSM_E_INTERNAL;
+    if (l.spend && ksm_usage_project_cost(db, project, start, end, &l.spent) != KSM_E_OK)
+        return KSM_E_INTERNAL;
+    pthread_mutex_lock(&mu);
+    if (!(p = proj_find(project)))
+        p = proj_add(project);
+    if (l.budget && (p->gen < l.gen || !p->gen)) {
+        p->budget = l.b;
+        p->gen = l.gen;
+    }
+    if (l.spend && p->month < l.month) { /* another thread may have rolled it meanwhile */
+        p->month = l.month;
+        p->spent = l.spent;
+    }
+    p->crossed = reached(p); /* a new budget or month: already-crossed lines are not news */
+    pthread_mutex_unlock(&mu);
+    return KSM_E_OK;
+}
+
+/* ---- reserve and settle ---- */
+
+static int seconds_until(int64_t end_ms, int64_t now_ms)
+{
+    int64_t s = (end_ms - now_ms + 999) / 1000;
+    return s < 1 ? 1 : s > 86400 * 31 ? 86400 * 31 : (int)s;
+}
+
+/* Would one more request of toks tokens fit the window under (rpm, tpm)? */
+static bool fits(struct window *w, int64_t rpm, int64_t tpm, int64_t toks, int64_t now_ms,
+                 int *retry)
+{
+    int64_t start = now_ms - (now_ms % MINUTE_MS + MINUTE_MS) % MINUTE_MS;
+    if (w->start_ms != start) {
+        w->start_ms = start;
+        w->reqs = w->toks = 0;
+    }
+    if ((rpm > 0 && w->reqs + 1 > rpm) || (tpm > 0 && w->toks + toks > tpm)) {
+        *retry = seconds_until(start + MINUTE_MS, now_ms);
+        return false;
+    }
+    return true;
+}
+
+static void count(struct window *w, int64_t toks)
+{
+    w->reqs++;
+    w->toks += toks;
+}
+
+enum ksm_err ksm_ai_reserve(struct ksm_db *db, const char *project, const char *key,
+                            const struct ksm_ai_policy *pol, int64_t est_tokens, int64_t est_cost,
+                            int64_t now_ms, struct ksm_ai_reservation *out, int *retry_after_s)
+{
+    int64_t end;
+    memset(out, 0, sizeof *out);
+    *retry_after_s = 0;
+    if (!project || !*project || est_tokens < 0 || est_cost < 0)
+        return KSM_E_INVALID_ARGUMENT;
+    if (ensure(db, project, now_ms) != KSM_E_OK)
+        return KSM_E_INTERNAL;
+    int64_t month = ksm_ai_jst_month(now_ms, NULL, &end);
+    enum ksm_err e = KSM_E_RATE_LIMITED;
+    pthread_mutex_lock(&mu);
+    struct proj *p = proj_find(project);
+    struct keyq *k = key && *key ? key_get(key) : NULL;
+    if (!p) {
+        e = KSM_E_INTERNAL; /* reset between ensure and here: only tests do that */
+        goto out;
+    }
+    if (!fits(&p->w, pol->project_rpm, pol->project_tpm, est_tokens, now_ms, retry_after_s) ||
+        (k && !fits(&k->w, pol->key_rpm, pol->key_tpm, est_tokens, now_ms, retry_after_s)))
+        goto out;
+    if (p->budget.monthly_microyen >= 0 &&
+        p->spent + p->reserved + est_cost > p->budget.monthly_microyen) {
+        *retry_after_s = seconds_until(end, now_ms);
+        goto out;
+    }
+    count(&p->w, est_tokens);
+    if (k)
+        count(&k->w, est_tokens);
+    p->reserved += est_cost;
+    p->in_flight++;
+    e = KSM_E_OK;
+    ksm_ai__copy(out->project, sizeof out->project, project);
+    ksm_ai__copy(out->key, sizeof out->key, k ? key : "");
+    out->month = month;
+    out->cost_microyen = est_cost;
+    out->tokens = est_tokens;
+    out->window_ms = p->w.start_ms;
+    out->active = true;
+out:
+    pthread_mutex_unlock(&mu);
+    return e;
+}
+
+/* The estimate was counted in the reservation's window: correct it there; if
+ * the window has moved on, tokens beyond the estimate still count, in the
+ * window now running. */
+static void adjust(struct window *w, const struct ksm_ai_reservation *res, int64_t actual)
+{
+    int64_t diff = actual - res->tokens;
+    if (w->start_ms == res->window_ms || diff > 0)
+        w->toks += diff;
+    if (w->toks < 0)
+        w->toks = 0;
+}
+
+void ksm_ai_settle(struct ksm_ai_reservation *res, int64_t actual_tokens, int64_t actual_cost)
+{
+    if (!res || !res->active)
+        return;
+    res->active = false;
+    if (actual_cost < 0)
+        actual_cost = 0;
+    char line[256] = "";
+    pthread_mutex_lock(&mu);
+    struct proj *p = proj_find(res->project);
+    if (p) {
+        p->reserved -= res->cost_microyen;
+        p->in_flight--;
+        adjust(&p->w, res, actual_tokens);
+        if (res->month == p->month) {
+            p->spent += actual_cost;
+            int now = reached(p);
+            if (now > p->crossed)
+                snprintf(line, sizeof line,
+                         "AI budget alert: project %s reached %d%% of its monthly budget "
+                         "(%lld of %lld micro-yen, month %lld)",
+                         p->project, p->budget.alerts[now - 1], (long long)p->spent,
+                         (long long)p->budget.monthly_microyen, (long long)p->month);
+            p->crossed = now;
+        }
+    }
+    if (res->key[0])
+        adjust(&key_get(res->key)->w, res, actual_tokens);
+    pthread_mutex_unlock(&mu);
+    if (line[0])
+        ksm_warn("%s", line);
+}
+
+enum ksm_err ksm_ai_budget_status(struct ksm_db *db, const char *project, int64_t now_ms,
+                                  json_t **out)
+{
+    int64_t end;
+    char yen[32], month[32];
+    if (ensure(db, project, now_ms) != KSM_E_OK)
+        return KSM_E_INTERNAL;
+    ksm_ai_jst_month(now_ms, NULL, &end);
+    pthread_mutex_lock(&mu);
+    struct proj *p = proj_find(project), s = p ? *p : (struct proj){0};
+    pthread_mutex_unlock(&mu);
+    if (!p)
+        return KSM_E_INTERNAL;
+    bool limited = s.budget.monthly_microyen >= 0;
+    json_t *thresholds = json_array(), *crossed = json_array();
+    for (int i = 0; i < s.budget.nalerts; i++) {
+        json_array_append_new(thresholds, json_integer(s.budget.alerts[i]));
+        if (i < s.crossed)
+            json_array_append_new(crossed, json_integer(s.budget.alerts[i]));
+    }
+    ksm_ai_yen_format(s.spent, yen);
+    snprintf(month, sizeof month, "%04lld-%02lld", (long long)(s.month / 100),
+             (long long)(s.month % 100));
+    *out = json_pack(
+        "{s:s,s:s,s:o,s:o,s:I,s:s,s:I,s:I,s:o,s:o,s:o}", "project", project, "month", month,
+        "monthly_yen", limited ? json_integer(s.budget.monthly_microyen / 1000000) : json_null(),
+        "alert_thresholds", thresholds, "spent_microyen", (json_int_t)s.spent, "spent_yen", yen,
+        "reserved_microyen", (json_int_t)s.reserved, "in_flight", (json_int_t)s.in_flight,
+        "remaining_microyen",
+        limited ? json_integer(s.budget.monthly_microyen - s.spent - s.reserved) : json_null(),
+        "alerts_crossed", crossed, "resets_at", ksm_ai__time_json(end));
+    return KSM_E_OK;
+}

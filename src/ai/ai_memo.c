@@ -1,0 +1,137 @@
+/* ai_memo.c — per-thread memo of the gateway's configuration reads (route,
+ * policy, price), so a request costs no SQL for them. The idea of
+ * src/iam/iam_cache.c with tables of its own: an entry is used only while the
+ * AI generation it was computed under is current, and every AI-store write
+ * bumps the generation (ai_store.c). Direct-mapped slots: a collision only
+ * costs a query. Routes are large (8 targets), so their table is small. */
+#include "ai/ai_store_int.h"
+
+#include <string.h>
+
+#define ROUTE_SLOTS 32
+#define POLICY_SLOTS 128
+#define PRICE_SLOTS 128
+
+struct route_slot {
+    uint64_t gen;
+    enum ksm_err e;
+    char key[KSM_AI_ID + 130]; /* project "|" alias */
+    struct ksm_ai_route rt;
+};
+
+struct policy_slot {
+    uint64_t gen;
+    enum ksm_err e;
+    char project[KSM_AI_ID];
+    struct ksm_ai_policy p;
+};
+
+struct price_slot {
+    uint64_t gen;
+    enum ksm_err e;
+    int64_t from, until; /* the price is the effective one for at in [from, until) */
+    char model[128];
+    struct ksm_ai_price p;
+};
+
+static __thread struct route_slot routes[ROUTE_SLOTS];
+static __thread struct policy_slot policies[POLICY_SLOTS];
+static __thread struct price_slot prices[PRICE_SLOTS];
+
+static uint64_t fnv(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    while (*s)
+        h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+    return h;
+}
+
+/* project|alias; false when it does not fit (then nothing is memoised) */
+static bool route_key(const char *project, const char *alias, char *key)
+{
+    size_t np = strlen(project), na = strlen(alias);
+    if (np >= KSM_AI_ID || na >= 128)
+        return false;
+    memcpy(key, project, np);
+    key[np] = '|';
+    memcpy(key + np + 1, alias, na + 1);
+    return true;
+}
+
+bool ksm_ai__memo_route(const char *project, const char *alias, struct ksm_ai_route *out,
+                        enum ksm_err *e)
+{
+    char key[sizeof routes[0].key];
+    if (!route_key(project, alias, key))
+        return false;
+    struct route_slot *s = &routes[fnv(key) % ROUTE_SLOTS];
+    if (s->gen != ksm_ai__generation() || strcmp(s->key, key))
+        return false;
+    *e = s->e;
+    if (s->e == KSM_E_OK)
+        *out = s->rt;
+    return true;
+}
+
+void ksm_ai__memo_route_put(const char *project, const char *alias, uint64_t gen, enum ksm_err e,
+                            const struct ksm_ai_route *rt)
+{
+    char key[sizeof routes[0].key];
+    if (!route_key(project, alias, key))
+        return;
+    struct route_slot *s = &routes[fnv(key) % ROUTE_SLOTS];
+    s->gen = gen;
+    s->e = e;
+    memcpy(s->key, key, sizeof key);
+    if (e == KSM_E_OK)
+        s->rt = *rt;
+}
+
+bool ksm_ai__memo_policy(const char *project, struct ksm_ai_policy *out, enum ksm_err *e)
+{
+    struct policy_slot *s = &policies[fnv(project) % POLICY_SLOTS];
+    if (s->gen != ksm_ai__generation() || strcmp(s->project, project))
+        return false;
+    *e = s->e;
+    *out = s->p;
+    return true;
+}
+
+void ksm_ai__memo_policy_put(const char *project, uint64_t gen, enum ksm_err e,
+                             const struct ksm_ai_policy *p)
+{
+    if (strlen(project) >= KSM_AI_ID)
+        return;
+    struct policy_slot *s = &policies[fnv(project) % POLICY_SLOTS];
+    s->gen = gen;
+    s->e = e;
+    strcpy(s->project, project);
+    s->p = *p;
+}
+
+bool ksm_ai__memo_price(const char *model, int64_t at_ms, struct ksm_ai_price *out, enum ksm_err *e)
+{
+    struct price_slot *s = &prices[fnv(model) % PRICE_SLOTS];
+    if (s->gen != ksm_ai__generation() || strcmp(s->model, model) || at_ms < s->from ||
+        at_ms >= s->until)
+        return false;
+    *e = s->e;
+    if (s->e == KSM_E_OK)
+        *out = s->p;
+    return true;
+}
+
+void ksm_ai__memo_price_put(const char *model, uint64_t gen, int64_t from, int64_t until,
+                            enum ksm_err e, const struct ksm_ai_price *p)
+{
+    if (strlen(model) >= sizeof prices[0].model)
+        return;
+    struct price_slot *s = &prices[fnv(model) % PRICE_SLOTS];
+    s->gen = gen;
+    s->e = e;
+    s->from = from;
+    s->until = until;
+    strcpy(s->model, model);
+    if (e == KSM_E_OK)
+        s->p = *p;
+}

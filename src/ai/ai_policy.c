@@ -1,0 +1,184 @@
+/* ai_policy.c — a project's AI policy (SPEC.md G, O4): the default
+ * classification of unlabelled requests, whether 機密性2 may go abroad (masked)
+ * and whether 機密性3 is forbidden outright, the action per PII kind,
+ * per-minute quotas and metadata retention. A project without a row has the
+ * defaults: classification 2, nothing classified leaves Japan, My Number
+ * blocked, other PII masked, no quotas. The row is the policy's JSON as the API
+ * shows it, read back through the same merge, so the API and the store cannot
+ * disagree about a field. Who may enable class2_overseas is the handler's
+ * business (a distinct permission); this file only knows what a valid policy
+ * is. */
+#include "ai/ai_store_int.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+
+#define QUOTA_MAX 1000000000LL
+
+/* In the order of src/policy/pii.h's enum ksm_pii_kind (services do not include
+ * each other). */
+static const char *const pii_kinds[KSM_AI_PII_KINDS] = {"mynumber", "phone",   "email",
+                                                        "card",     "pension", "passport"};
+static const char *const pii_actions[] = {
+    [KSM_AI_PII_ALLOW] = "allow", [KSM_AI_PII_MASK] = "mask", [KSM_AI_PII_BLOCK] = "block"};
+
+void ksm_ai_policy_defaults(struct ksm_ai_policy *p)
+{
+    memset(p, 0, sizeof *p);
+    p->default_classification = 2;
+    for (int i = 0; i < KSM_AI_PII_KINDS; i++)
+        p->pii[i] = KSM_AI_PII_MASK;
+    p->pii[0] = KSM_AI_PII_BLOCK; /* 個人番号: its use is restricted by law (番号法) */
+}
+
+static enum ksm_err merge_pii(json_t *o, struct ksm_ai_policy *out, char *why)
+{
+    const char *v[KSM_AI_PII_KINDS] = {0};
+    struct ksm_ai__jf spec[KSM_AI_PII_KINDS];
+    for (int i = 0; i < KSM_AI_PII_KINDS; i++)
+        spec[i] = (struct ksm_ai__jf){pii_kinds[i], KSM_AI_J_STR, false, &v[i], NULL};
+    enum ksm_err e = ksm_ai__fields(o, "pii", spec, KSM_AI_PII_KINDS, why);
+    for (int i = 0; e == KSM_E_OK && i < KSM_AI_PII_KINDS; i++) {
+        if (!v[i])
+            continue;
+        size_t a = 0;
+        while (a < KSM_NELEM(pii_actions) && strcmp(pii_actions[a], v[i]))
+            a++;
+        if (a == KSM_NELEM(pii_actions)) {
+            snprintf(why, KSM_AI_WHY, "pii.%s must be \"block\", \"mask\" or \"allow\"",
+                     pii_kinds[i]);
+            return KSM_E_INVALID_ARGUMENT;
+        }
+        out->pii[i] = (enum ksm_ai_pii_action)a;
+    }
+    return e;
+}
+
+/* The numeric fields: name, bounds, and where each goes (int or int64_t field of the policy). */
+static const struct {
+    const char *name;
+    int64_t min, max;
+    size_t off;
+    bool wide;
+} nums[] = {
+    {"default_classification", 1, 3, offsetof(struct ksm_ai_policy, default_classification), 0},
+    {"project_rpm", 0, QUOTA_MAX, offsetof(struct ksm_ai_policy, project_rpm), 1},
+    {"project_tpm", 0, QUOTA_MAX, offsetof(struct ksm_ai_policy, project_tpm), 1},
+    {"key_rpm", 0, QUOTA_MAX, offsetof(struct ksm_ai_policy, key_rpm), 1},
+    {"key_tpm", 0, QUOTA_MAX, offsetof(struct ksm_ai_policy, key_tpm), 1},
+    {"retention_days", 0, 3650, offsetof(struct ksm_ai_policy, retention_days), 0},
+};
+#define NNUMS (sizeof nums / sizeof nums[0])
+
+static enum ksm_err store_nums(const int64_t *v, const bool *given, struct ksm_ai_policy *out,
+                               char *why)
+{
+    for (size_t i = 0; i < NNUMS; i++) {
+        if (!given[i])
+            continue;
+        if (v[i] < nums[i].min || v[i] > nums[i].max) {
+            snprintf(why, KSM_AI_WHY, "%s must be %lld..%lld", nums[i].name,
+                     (long long)nums[i].min, (long long)nums[i].max);
+            return KSM_E_INVALID_ARGUMENT;
+        }
+        char *dst = (char *)out + nums[i].off;
+        if (nums[i].wide)
+            *(int64_t *)dst = v[i];
+        else
+            *(int *)dst = (int)v[i];
+    }
+    return KSM_E_OK;
+}
+
+enum ksm_err ksm_ai_policy_merge(const struct ksm_ai_policy *cur, json_t *body,
+                                 struct ksm_ai_policy *out, char *why)
+{
+    int64_t v[NNUMS] = {0};
+    bool given[NNUMS];
+    json_t *pii = NULL;
+    struct ksm_ai__jf spec[NNUMS + 3] = {
+        {"class2_overseas", KSM_AI_J_BOOL, false, &out->class2_overseas, NULL},
+        {"class3_forbidden", KSM_AI_J_BOOL, false, &out->class3_forbidden, NULL},
+        {"pii", KSM_AI_J_OBJ, false, &pii, NULL},
+    };
+    for (size_t i = 0; i < NNUMS; i++)
+        spec[3 + i] = (struct ksm_ai__jf){nums[i].name, KSM_AI_J_INT, false, &v[i], &given[i]};
+    *out = *cur;
+    enum ksm_err e = ksm_ai__fields(body, "", spec, KSM_NELEM(spec), why);
+    if (e == KSM_E_OK)
+        e = store_nums(v, given, out, why);
+    if (e == KSM_E_OK && pii)
+        e = merge_pii(pii, out, why);
+    return e;
+}
+
+json_t *ksm_ai_policy_json(const struct ksm_ai_policy *p)
+{
+    json_t *pii = json_object();
+    for (int i = 0; i < KSM_AI_PII_KINDS; i++)
+        json_object_set_new(pii, pii_kinds[i], json_string(pii_actions[p->pii[i]]));
+    return json_pack("{s:i,s:b,s:b,s:o,s:I,s:I,s:I,s:I,s:i}", "default_classification",
+                     p->default_classification, "class2_overseas", p->class2_overseas,
+                     "class3_forbidden", p->class3_forbidden, "pii", pii, "project_rpm",
+                     (json_int_t)p->project_rpm, "project_tpm", (json_int_t)p->project_tpm,
+                     "key_rpm", (json_int_t)p->key_rpm, "key_tpm", (json_int_t)p->key_tpm,
+                     "retention_days", p->retention_days);
+}
+
+static enum ksm_err load(struct ksm_db *db, const char *project, struct ksm_ai_policy *out)
+{
+    char why[KSM_AI_WHY];
+    struct ksm_ai_policy def;
+    ksm_ai_policy_defaults(&def);
+    *out = def;
+    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT policy FROM ai_policies WHERE project_id=?1");
+    ksm_db_bind_text(st, 1, project);
+    int rc = sqlite3_step(st);
+    enum ksm_err e = rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
+    if (rc == SQLITE_ROW) {
+        json_t *o = json_loads(ksm_db_col_text(st, 0), 0, NULL);
+        e = o ? ksm_ai_policy_merge(&def, o, out, why) : KSM_E_INTERNAL;
+        json_decref(o);
+    }
+    sqlite3_reset(st);
+    return e == KSM_E_OK ? e : KSM_E_INTERNAL;
+}
+
+enum ksm_err ksm_ai_policy_get(struct ksm_db *db, const char *project, struct ksm_ai_policy *out)
+{
+    enum ksm_err e;
+    if (!project)
+        return KSM_E_NOT_FOUND;
+    if (ksm_ai__memo_policy(project, out, &e))
+        return e;
+    uint64_t gen = ksm_ai__generation();
+    e = load(db, project, out);
+    if (e == KSM_E_OK)
+        ksm_ai__memo_policy_put(project, gen, e, out);
+    return e;
+}
+
+enum ksm_err ksm_ai_policy_put(struct ksm_db *db, const char *tenant, const char *project,
+                               const struct ksm_ai_policy *p)
+{
+    enum ksm_err e = ksm_ai__begin(db);
+    if (e != KSM_E_OK)
+        return e;
+    json_t *o = ksm_ai_policy_json(p);
+    sqlite3_stmt *st =
+        ksm_db_prepare(db, "INSERT INTO ai_policies(project_id, tenant_id, policy, updated_at) "
+                           "VALUES(?1,?2,?3,?4) ON CONFLICT(project_id) DO UPDATE SET "
+                           "policy=excluded.policy, "
+                           "updated_at=excluded.updated_at");
+    ksm_db_bind_text(st, 1, project);
+    ksm_db_bind_text(st, 2, tenant);
+    sqlite3_bind_text(st, 3, json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS), -1, free);
+    sqlite3_bind_int64(st, 4, ksm_now_ms());
+    json_decref(o);
+    e = ksm_ai__step_write(db, st);
+    return ksm_ai__end(db, e);
+}

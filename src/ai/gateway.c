@@ -1,0 +1,198 @@
+/* gateway.c — the AI listener's request path: route → authenticate (Bearer or x-api-key) → the
+ * project the key acts for → authorise ai.invoke there → the handler, which answers in the caller's
+ * own API format. Every request is audited (the call path adds the decision and usage records). */
+#include "ai/gateway.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "admin/app.h"
+#include "ai/ai_int.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/util.h"
+
+typedef void (*ai_handler)(struct ai_call *c);
+
+static void h_chat(struct ai_call *c);
+static void h_models(struct ai_call *c);
+
+static const struct {
+    const char *method, *path;
+    enum ksm_ai_proto proto;
+    enum ai_kind kind;
+    ai_handler handler;
+    const char *action;
+} routes[] = {
+    {"POST", "/v1/chat/completions", KSM_AI_OPENAI, AI_CHAT, h_chat, "ai.chat"},
+    {"POST", "/v1/messages", KSM_AI_ANTHROPIC, AI_CHAT, h_chat, "ai.messages"},
+    {"POST", "/v1/embeddings", KSM_AI_OPENAI, AI_EMBED, h_chat, "ai.embeddings"},
+    {"GET", "/v1/models", KSM_AI_OPENAI, AI_CHAT, h_models, "ai.models"},
+};
+
+/* ---- answers ----------------------------------------------------------------------------------- */
+
+static void audit(struct ai_call *c, const char *action, const char *detail)
+{
+    struct ksm_app *app = c->r->worker->app;
+    int status = c->r->status ? c->r->status : ksm_err_status(c->final_err);
+    struct ksm_audit_rec rec = {
+        .request_id = c->r->id,
+        .principal = c->principal ? c->principal->user_id : "anonymous",
+        .tenant = c->tenant[0] ? c->tenant : NULL,
+        .project = c->project[0] ? c->project : NULL,
+        .source = c->r->peer,
+        .action = action,
+        .target = c->alias ? c->alias : c->r->path,
+        .outcome = status < 400 ? "success" : (status == 401 || status == 403) ? "denied" : "error",
+        .status = status,
+        .detail = detail,
+    };
+    ksm_audit_submit(app->audit, &rec, NULL, NULL, NULL);
+}
+
+/* The decision record: committed while the upstream call is in flight. Metadata only. */
+void ksm_ai_audit_decision(struct ai_call *c)
+{
+    char detail[512], masked[160] = "";
+    size_t n = 0;
+    for (int k = 0; k < KSM_PII__COUNT; k++)
+        if (c->masked[k] && n < sizeof masked)
+            n += (size_t)snprintf(masked + n, sizeof masked - n, "%s%s:%u", n ? "," : "",
+                                  ksm_pii_kind_name((enum ksm_pii_kind)k), c->masked[k]);
+    snprintf(detail, sizeof detail, "class=%d decision=%s masked=%s prompt_hmac=%s targets=%d",
+             c->classification, c->decision, n ? masked : "-", c->prompt_hmac, c->norder);
+    struct ksm_app *app = c->r->worker->app;
+    struct ksm_audit_rec rec = {
+        .request_id = c->r->id, .principal = c->principal->user_id, .tenant = c->tenant,
+        .project = c->project, .source = c->r->peer, .action = "ai.decision", .target = c->alias,
+        .outcome = "success", .status = 0, .detail = detail,
+    };
+    ksm_audit_submit(app->audit, &rec, NULL, NULL, NULL);
+}
+
+void ksm_ai_audit_final(struct ai_call *c, const char *detail)
+{
+    audit(c, c->action, detail);
+}
+
+/* An error in the caller's own API format; audited; the request ends. */
+void ksm_ai_fail(struct ai_call *c, enum ksm_err e, const char *msg, int retry_after)
+{
+    struct ksm_req *r = c->r;
+    c->final_err = e;
+    ksm_buf_reset(&r->resp);
+    ksm_ai_error_render(c->proto, e, msg, NULL, &r->resp);
+    r->status = ksm_err_status(e);
+    r->content_type = "application/json";
+    if (retry_after > 0)
+        ksm_req_add_header(r, "Retry-After", ksm_arena_printf(r->arena, "%d", retry_after));
+    if (e == KSM_E_UNAUTHENTICATED)
+        ksm_req_add_header(r, "WWW-Authenticate", "Bearer realm=\"kasumi\"");
+    audit(c, c->action, ksm_err_code(e));
+    ksm_req_send(r);
+    ksm_ai_call_free(c);
+}
+
+/* ---- who is calling, for which project ----------------------------------------------------------- */
+
+static const char *api_key(struct ksm_req *r)
+{
+    const char *h = ksm_req_header(r, "authorization");
+    if (h && !strncasecmp(h, "Bearer ", 7))
+        return h + 7;
+    return ksm_req_header(r, "x-api-key");
+}
+
+static enum ksm_err identify(struct ai_call *c, const char **why)
+{
+    struct ksm_req *r = c->r;
+    struct ksm_db *db = &r->worker->db;
+    const char *key = api_key(r);
+    c->principal = ksm_arena_calloc(r->arena, sizeof *c->principal);
+    if (!key || ksm_iam_authenticate(db, key, c->principal) != KSM_E_OK) {
+        c->principal = NULL;
+        return *why = "a valid API key is required", KSM_E_UNAUTHENTICATED;
+    }
+    if (ksm_iam_principal_active(db, c->principal) == KSM_E_SUSPENDED)
+        return *why = "the tenant is suspended", KSM_E_SUSPENDED;
+    /* a key narrowed to a project acts there; otherwise the caller names the project */
+    const char *project = c->principal->project_id[0] ? c->principal->project_id
+                                                      : ksm_req_header(r, "x-kasumi-project");
+    if (!project || !*project)
+        return *why = "this key is not bound to a project: send X-Kasumi-Project", KSM_E_INVALID_ARGUMENT;
+    char tenant[KSM_ID_LEN], proj[KSM_ID_LEN];
+    if (ksm_iam_owner(db, project, tenant, proj) != KSM_E_OK || strcmp(proj, project))
+        return *why = "no such project", KSM_E_NOT_FOUND;
+    enum ksm_err e = ksm_iam_check(db, c->principal, "ai.invoke", tenant, project);
+    if (e != KSM_E_OK)
+        return *why = e == KSM_E_NOT_FOUND ? "no such project" : "this key may not use models here", e;
+    snprintf(c->tenant, sizeof c->tenant, "%s", tenant);
+    snprintf(c->project, sizeof c->project, "%s", project);
+    return KSM_E_OK;
+}
+
+/* ---- handlers ------------------------------------------------------------------------------------ */
+
+static void h_models(struct ai_call *c)
+{
+    json_t *items = json_array();
+    if (ksm_ai_route_models(&c->r->worker->db, c->project, items) != KSM_E_OK) {
+        json_decref(items);
+        ksm_ai_fail(c, KSM_E_INTERNAL, "cannot list models", 0);
+        return;
+    }
+    json_t *o = json_pack("{s:s,s:o}", "object", "list", "data", items);
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    ksm_buf_reset(&c->r->resp);
+    ksm_buf_puts(&c->r->resp, s);
+    free(s);
+    c->r->status = 200;
+    c->r->content_type = "application/json";
+    audit(c, c->action, NULL);
+    ksm_req_send(c->r);
+    ksm_ai_call_free(c);
+}
+
+static void h_chat(struct ai_call *c)
+{
+    ksm_ai_call_start(c);
+}
+
+void ksm_ai_dispatch(struct ksm_req *r)
+{
+    struct ai_call *c = ksm_xcalloc(1, sizeof *c);
+    c->r = r;
+    c->t_start = ksm_mono_ns();
+    c->proto = KSM_AI_OPENAI;
+    c->action = "ai.request";
+    r->app_data = c;
+    if (r->err != KSM_E_OK) {   /* rejected by the HTTP layer */
+        ksm_ai_fail(c, r->err, r->err_detail, 0);
+        return;
+    }
+    bool path_seen = false;
+    for (size_t i = 0; i < KSM_NELEM(routes); i++) {
+        if (strcmp(routes[i].path, r->path))
+            continue;
+        path_seen = true;
+        if (strcmp(routes[i].method, r->method_name))
+            continue;
+        c->proto = routes[i].proto;
+        c->kind = routes[i].kind;
+        c->action = routes[i].action;
+        r->route_index = -1;
+        const char *why = NULL;
+        enum ksm_err e = identify(c, &why);
+        if (e != KSM_E_OK) {
+            ksm_ai_fail(c, e, why, 0);
+            return;
+        }
+        routes[i].handler(c);
+        return;
+    }
+    ksm_ai_fail(c, path_seen ? KSM_E_METHOD_NOT_ALLOWED : KSM_E_NOT_FOUND,
+                path_seen ? "method not allowed" : "no such endpoint", 0);
+}

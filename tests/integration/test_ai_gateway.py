@@ -1,0 +1,373 @@
+"""The AI gateway end to end: the official npm clients (openai, @anthropic-ai/sdk) against kasumid,
+which forwards to a real llama.cpp server (tests/fixtures/llm/llm-server.mjs on a generated tiny
+model) or to our fault-injecting upstream for what a real server will not do on demand.
+
+Everything a user would notice is asserted: answers and streams in each API's shape, usage and yen
+cost in the usage records, masking seen by the upstream and undone for the caller, blocks and
+refusals with their audit records, retries and fallback, budgets under concurrency, and a client
+that disconnects being billed for what it got while the model server sees the close."""
+import concurrent.futures
+import json
+import re
+import socket
+import time
+import uuid
+
+import pytest
+import requests
+
+from conftest import Daemon, new_corpnum
+
+MYNUMBER = "123456789018"          # valid check digit (SPEC.md)
+PHONE = "03-1234-5678"
+
+
+def ai_url(d):
+    return "http://" + d.ai_addr
+
+
+class Org:
+    """A tenant with a project, a member's API key narrowed to it, and helpers for routes."""
+
+    def __init__(self, d, llm, fault):
+        self.d, self.llm, self.fault = d, llm, fault
+        t = d.tenant()
+        self.tenant = t["id"]
+        self.project = d.ok("POST", "/admin/v1/tenants/%s/projects" % self.tenant,
+                            {"name": "ai-" + uuid.uuid4().hex[:6], "environment": "dev"})["id"]
+        u = d.ok("POST", "/admin/v1/tenants/%s/users" % self.tenant,
+                 {"name": "職員", "email": "staff-%s@example.go.jp" % uuid.uuid4().hex[:6]})
+        d.ok("POST", "/admin/v1/role-bindings", {"principal": u["id"], "role": "member",
+                                                 "scope": "project/" + self.project})
+        self.key = d.ok("POST", "/admin/v1/keys", {"user": u["id"], "kind": "api", "project": self.project})["secret"]
+        self.base = ai_url(d)
+
+    def route(self, alias, targets, price=("0.5", "1.5")):
+        for t in targets:
+            t.setdefault("jurisdiction", "JP")
+        self.d.ok("POST", "/admin/v1/projects/%s/model-routes" % self.project, {"alias": alias, "targets": targets})
+        if price:
+            self.d.ok("POST", "/admin/v1/model-prices", {"model": alias, "prompt_per_1k": price[0],
+                                                         "completion_per_1k": price[1]})
+        return alias
+
+    def llm_route(self, alias="tiny", **kw):
+        return self.route(alias, [{"provider": "openai", "base_url": self.llm.base_url, "model": "tiny-llama", **kw}])
+
+    def fault_route(self, spec, provider="openai", alias=None, **kw):
+        alias = alias or "f-" + re.sub(r"[^a-z0-9]", "-", spec.lower()) + "-" + uuid.uuid4().hex[:4]
+        return self.route(alias, [{"provider": provider, "base_url": self.fault.base_url,
+                                   "model": "fault:" + spec, **kw}])
+
+    def post(self, path, body, headers=None, key=None):
+        h = {"Authorization": "Bearer " + (key or self.key)}
+        h.update(headers or {})
+        return requests.post(self.base + path, json=body, headers=h, timeout=60)
+
+    def usage_or_none(self, request_id, wait=0.3):
+        time.sleep(wait)
+        items = self.d.ok("GET", "/admin/v1/usage?tenant=%s&project=%s&limit=1000" % (self.tenant, self.project))["items"]
+        return next((i for i in items if i["request_id"] == request_id), None)
+
+    def usage(self, request_id):
+        """The usage record of a request (durable within the group-commit window: poll briefly)."""
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            items = self.d.ok("GET", "/admin/v1/usage?tenant=%s&project=%s&limit=1000" % (self.tenant, self.project))["items"]
+            for it in items:
+                if it["request_id"] == request_id:
+                    return it
+            time.sleep(0.05)
+        raise AssertionError("no usage record for %s" % request_id)
+
+
+@pytest.fixture(scope="module")
+def gw(tmp_path_factory, llm_server, fault_server):
+    d = Daemon(tmp_path_factory.mktemp("ai") / "data",
+               extra_args=["--ai-listen", "127.0.0.1:0", "--overseas-allow", fault_server.url + "/"])
+    d.start()
+    d.ai_addr = json.loads((d.data_dir / "listen.json").read_text())["ai"]
+    yield d
+    d.stop()
+
+
+@pytest.fixture(scope="module")
+def org(gw, llm_server, fault_server):
+    o = Org(gw, llm_server, fault_server)
+    o.llm_route("tiny")
+    return o
+
+
+def sdk(npm_client, o, sdk_name, call, params, **extra):
+    base = o.base + "/v1" if sdk_name == "openai" else o.base
+    return npm_client(dict({"sdk": sdk_name, "baseURL": base, "apiKey": o.key, "call": call, "params": params}, **extra))
+
+
+# ---- the real model through the official clients -------------------------------------------------
+
+def test_openai_sdk_real_model(org, npm_client):
+    run = sdk(npm_client, org, "openai", "chat.completions.create",
+              {"model": "tiny", "messages": [{"role": "user", "content": "こんにちは"}], "max_tokens": 12,
+               "temperature": 0})
+    assert run.error is None, run
+    res = run.result
+    assert res["object"] == "chat.completion" and res["model"] == "tiny"
+    assert res["choices"][0]["message"]["content"]
+    assert res["usage"]["completion_tokens"] == 12 and res["usage"]["prompt_tokens"] > 0
+    rid = run.response["headers"]["x-request-id"]
+    rec = org.usage(rid)
+    # metered exactly from the upstream's usage; cost = tokens × price in micro-yen, rounded up
+    assert rec["details"]["prompt_tokens"] == res["usage"]["prompt_tokens"]
+    assert rec["details"]["completion_tokens"] == 12 and rec["details"]["estimated"] is False
+    p, c = res["usage"]["prompt_tokens"], 12
+    assert rec["cost_microyen"] == -(-p * 500000 // 1000) + -(-c * 1500000 // 1000)
+
+
+def test_openai_sdk_real_model_stream(org, npm_client):
+    run = sdk(npm_client, org, "openai", "chat.completions.create",
+              {"model": "tiny", "messages": [{"role": "user", "content": "hello"}], "max_tokens": 10,
+               "temperature": 0, "stream": True, "stream_options": {"include_usage": True}})
+    assert run.error is None, run
+    text = "".join((c["choices"][0]["delta"].get("content") or "") for c in run.chunks if c["choices"])
+    usage = [c["usage"] for c in run.chunks if c.get("usage")]
+    assert text and usage and usage[-1]["completion_tokens"] == 10
+    # greedy decoding: the same text as the non-streamed answer
+    whole = sdk(npm_client, org, "openai", "chat.completions.create",
+                {"model": "tiny", "messages": [{"role": "user", "content": "hello"}], "max_tokens": 10,
+                 "temperature": 0})
+    assert whole.result["choices"][0]["message"]["content"] == text
+    rec = org.usage(run.response["headers"]["x-request-id"])
+    assert rec["details"]["completion_tokens"] == 10
+
+
+def test_anthropic_sdk_translated_to_openai_upstream(org, npm_client):
+    run = sdk(npm_client, org, "anthropic", "messages.create",
+              {"model": "tiny", "max_tokens": 8, "temperature": 0,
+               "messages": [{"role": "user", "content": "hi"}]})
+    assert run.error is None, run
+    assert run.result["type"] == "message" and run.result["content"][0]["type"] == "text"
+    assert run.result["usage"]["output_tokens"] == 8 and run.result["stop_reason"] == "max_tokens"
+    st = sdk(npm_client, org, "anthropic", "messages.create",
+             {"model": "tiny", "max_tokens": 8, "temperature": 0, "stream": True,
+              "messages": [{"role": "user", "content": "hi"}]})
+    assert st.error is None, st
+    types = [c["type"] for c in st.chunks]
+    assert types[0] == "message_start" and types[-1] == "message_stop"
+    assert "content_block_delta" in types and "message_delta" in types
+    text = "".join(c["delta"].get("text", "") for c in st.chunks if c["type"] == "content_block_delta")
+    assert text == run.result["content"][0]["text"]
+
+
+def test_openai_sdk_to_anthropic_upstream(org, npm_client):
+    alias = org.fault_route("ok", provider="anthropic")
+    run = sdk(npm_client, org, "openai", "chat.completions.create",
+              {"model": alias, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 20})
+    assert run.error is None, run
+    assert run.result["usage"]["prompt_tokens"] == 12 and run.result["usage"]["completion_tokens"] == 7
+    req = org.fault.last_request()
+    assert req["path"].endswith("/v1/messages") and req["headers"].get("anthropic-version")
+    st = sdk(npm_client, org, "openai", "chat.completions.create",
+             {"model": alias, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 20, "stream": True,
+              "stream_options": {"include_usage": True}})
+    assert st.error is None, st
+    assert [c for c in st.chunks if c.get("usage")][-1]["usage"]["completion_tokens"] == 7
+
+
+def test_models_and_embeddings(org, npm_client):
+    run = sdk(npm_client, org, "openai", "models.list", {})
+    assert run.error is None, run
+    models = run.result if isinstance(run.result, list) else run.result["data"]
+    ids = [m["id"] for m in models]
+    assert "tiny" in ids
+    other = Org(org.d, org.llm, org.fault)   # another project's aliases are not listed
+    other.llm_route("only-there")
+    assert "only-there" not in ids
+    emb = sdk(npm_client, org, "openai", "embeddings.create", {"model": "tiny", "input": ["霞が関", "hello"]})
+    assert emb.error is None, emb
+    assert len(emb.result["data"]) == 2 and len(emb.result["data"][0]["embedding"]) > 0
+    rec = org.usage(emb.response["headers"]["x-request-id"])
+    assert rec["details"]["prompt_tokens"] > 0 and rec["details"]["completion_tokens"] == 0
+
+
+# ---- errors in each API's own shape ---------------------------------------------------------------
+
+def test_errors_in_each_format(org):
+    r = org.post("/v1/chat/completions", {"model": "nope", "messages": [{"role": "user", "content": "x"}]})
+    assert r.status_code == 404 and r.json()["error"]["code"] == "model_not_found"
+    r = org.post("/v1/messages", {"model": "nope", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]})
+    assert r.status_code == 404 and r.json()["type"] == "error" and r.json()["error"]["type"] == "not_found_error"
+    r = requests.post(org.base + "/v1/chat/completions", data=b"{not json",
+                      headers={"Authorization": "Bearer " + org.key, "Content-Type": "application/json"}, timeout=10)
+    assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_request_error"
+    r = requests.post(org.base + "/v1/chat/completions", json={"model": "tiny"}, timeout=10)
+    assert r.status_code == 401 and r.json()["error"]["type"] == "authentication_error"
+    r = org.post("/v1/chat/completions", {"model": "tiny"})   # no messages
+    assert r.status_code == 400 and "messages" in r.json()["error"]["message"]
+    # the admin key of the platform has no project: it must name one
+    r = org.post("/v1/chat/completions", {"model": "tiny", "messages": []}, key=org.d.token)
+    assert r.status_code in (400, 404)
+
+
+# ---- the guardrail ---------------------------------------------------------------------------------
+
+def test_mynumber_is_blocked_and_audited(org):
+    r = org.post("/v1/chat/completions", {"model": "tiny", "messages": [
+        {"role": "user", "content": "私の個人番号は %s です" % MYNUMBER}]})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "content_blocked"
+    rid = r.headers["x-request-id"]
+    rec = org.d.audit_wait(rid, action="ai.decision")
+    assert "decision=block" in rec["detail"] and "mynumber:1" in rec["detail"]
+    assert "prompt_hmac=" in rec["detail"]   # the prompt is identified only by its HMAC
+    final = org.d.audit_wait(rid, action="ai.chat")
+    assert final["outcome"] == "error" and final["status"] == 400
+    # nothing of the prompt anywhere in the audit log
+    export = requests.get("http://%s/admin/v1/audit/export" % org.d.addr, timeout=30,
+                          headers={"Authorization": "Bearer " + org.d.token}).text
+    assert MYNUMBER not in export and "個人番号は" not in export
+
+
+def test_phone_masked_for_upstream_and_restored(org, npm_client):
+    alias = org.fault_route("echo")
+    prompt = "折り返しは %s までお願いします" % PHONE
+    r = org.post("/v1/chat/completions", {"model": alias, "messages": [{"role": "user", "content": prompt}]})
+    assert r.status_code == 200, r.text
+    sent = json.dumps(org.fault.last_request()["body"], ensure_ascii=False)
+    assert PHONE not in sent and "⟦PHONE_1⟧" in sent
+    assert PHONE in r.json()["choices"][0]["message"]["content"]
+    # streamed: the placeholder may be split across chunks, the caller still sees the number
+    st = sdk(npm_client, org, "openai", "chat.completions.create",
+             {"model": alias, "stream": True, "messages": [{"role": "user", "content": prompt}]})
+    assert st.error is None, st
+    text = "".join((c["choices"][0]["delta"].get("content") or "") for c in st.chunks if c["choices"])
+    assert PHONE in text and "⟦" not in text
+
+
+def test_classification_policy(gw, llm_server, fault_server):
+    o = Org(gw, llm_server, fault_server)
+    abroad = o.route("abroad", [{"provider": "openai", "base_url": fault_server.base_url,
+                                 "model": "fault:echo", "jurisdiction": "US"}])
+    body = {"model": abroad, "messages": [{"role": "user", "content": "電話 %s" % PHONE}]}
+    # 機密性3 never leaves Japan; unlabelled is 2, which needs the tenant admin's permission
+    for hdr, status in (("3", 403), (None, 403), ("2", 403)):
+        r = o.post("/v1/chat/completions", body, headers={"X-Kasumi-Classification": hdr} if hdr else {})
+        assert r.status_code == status, (hdr, r.text)
+    r = o.post("/v1/chat/completions", body, headers={"X-Kasumi-Classification": "1"})
+    assert r.status_code == 200, r.text
+    r = o.post("/v1/chat/completions", body, headers={"X-Kasumi-Classification": "9"})
+    assert r.status_code == 400
+    # the tenant administrator enables 機密性2 abroad: it goes, masked even where the rule says allow
+    gw.ok("PUT", "/admin/v1/projects/%s/ai-policy" % o.project, {"class2_overseas": True, "pii": {"phone": "allow"}})
+    r = o.post("/v1/chat/completions", body, headers={"X-Kasumi-Classification": "2"})
+    assert r.status_code == 200, r.text
+    assert PHONE not in json.dumps(fault_server.last_request()["body"], ensure_ascii=False)
+    assert PHONE in r.json()["choices"][0]["message"]["content"]
+    # the tenant forbids 機密性3 everywhere, even in Japan
+    jp = o.route("jp-echo", [{"provider": "openai", "base_url": fault_server.base_url, "model": "fault:echo"}])
+    gw.ok("PUT", "/admin/v1/projects/%s/ai-policy" % o.project, {"class3_forbidden": True})
+    r = o.post("/v1/chat/completions", {"model": jp, "messages": [{"role": "user", "content": "x"}]},
+               headers={"X-Kasumi-Classification": "3"})
+    assert r.status_code == 403
+
+
+# ---- faults: retries, fallback, broken streams ------------------------------------------------------
+
+def test_retry_and_fallback(org):
+    fault = org.fault
+    # a 500 then an answer: the fallback target serves it, the caller never sees the 500
+    alias = org.route("fallback-" + uuid.uuid4().hex[:4], [
+        {"provider": "openai", "base_url": fault.base_url, "model": "fault:500"},
+        {"provider": "openai", "base_url": fault.base_url, "model": "fault:ok"}])
+    r = org.post("/v1/chat/completions", {"model": alias, "messages": [{"role": "user", "content": "x"}]})
+    assert r.status_code == 200, r.text
+    # a connection reset before any byte, with a fallback
+    alias = org.route("reset-" + uuid.uuid4().hex[:4], [
+        {"provider": "openai", "base_url": fault.base_url, "model": "fault:reset-before-headers"},
+        {"provider": "openai", "base_url": fault.base_url, "model": "fault:ok"}])
+    assert org.post("/v1/chat/completions", {"model": alias, "messages": [{"role": "user", "content": "x"}]}).status_code == 200
+    # 429 everywhere: retried with back-off, then 429 for the caller with Retry-After
+    alias = org.fault_route("429")
+    before = fault.stats()["by_fault"].get("429", 0)
+    r = org.post("/v1/chat/completions", {"model": alias, "messages": [{"role": "user", "content": "x"}]})
+    assert r.status_code == 429 and r.headers.get("Retry-After"), r.text
+    assert fault.stats()["by_fault"]["429"] - before == 2
+    # nothing is billed for a failed call
+    assert org.usage_or_none(r.headers["x-request-id"]) is None
+
+
+def test_keepalive_reset_retried(org):
+    alias = org.fault_route("keepalive-reset")
+    for _ in range(4):
+        r = org.post("/v1/chat/completions", {"model": alias, "messages": [{"role": "user", "content": "x"}]})
+        assert r.status_code == 200, r.text
+
+
+def test_broken_streams_end_cleanly(org, npm_client):
+    # lines that are not SSE fields are ignored (WHATWG), so that stream still ends normally
+    alias = org.fault_route("sse-garbage")
+    r = requests.post(org.base + "/v1/chat/completions", stream=True, timeout=30,
+                      headers={"Authorization": "Bearer " + org.key},
+                      json={"model": alias, "stream": True, "messages": [{"role": "user", "content": "x"}]})
+    assert r.status_code == 200 and r.raw.read().decode().rstrip().endswith("data: [DONE]")
+    for spec in ("sse-bad-json", "reset-mid-stream;after=3", "sse-no-done"):
+        alias = org.fault_route(spec)
+        r = requests.post(org.base + "/v1/chat/completions", stream=True, timeout=30,
+                          headers={"Authorization": "Bearer " + org.key},
+                          json={"model": alias, "stream": True, "messages": [{"role": "user", "content": "x"}]})
+        body = r.raw.read().decode()
+        assert r.status_code == 200, (spec, body)
+        assert body.rstrip().endswith("data: [DONE]"), (spec, body[-300:])
+        assert '"error"' in body, (spec, body[-300:])
+    alias = org.fault_route("non-json")
+    r = org.post("/v1/chat/completions", {"model": alias, "messages": [{"role": "user", "content": "x"}]})
+    assert r.status_code == 502 and r.json()["error"]["type"] == "api_error"
+    assert requests.get("http://" + org.d.addr + "/healthz", timeout=5).status_code == 200
+
+
+# ---- money: budgets under concurrency, cancelled streams ---------------------------------------------
+
+def test_budget_holds_under_concurrency(gw, llm_server, fault_server):
+    o = Org(gw, llm_server, fault_server)
+    # each request reserves exactly 1 yen: prompt free, 10,000 completion tokens at 0.1 yen per 1,000
+    alias = o.route("slow", [{"provider": "openai", "base_url": fault_server.base_url,
+                              "model": "fault:slow;interval=100;chunks=5"}], price=("0", "0.1"))
+    gw.ok("PUT", "/admin/v1/projects/%s/budget" % o.project, {"monthly_yen": 10})
+
+    def call(_):
+        return o.post("/v1/chat/completions", {"model": alias, "max_tokens": 10000, "stream": True,
+                                               "messages": [{"role": "user", "content": "x"}]})
+    with concurrent.futures.ThreadPoolExecutor(64) as ex:
+        results = list(ex.map(call, range(64)))
+    admitted = [r for r in results if r.status_code == 200]
+    refused = [r for r in results if r.status_code == 429]
+    assert len(admitted) + len(refused) == 64, [r.status_code for r in results]
+    assert 1 <= len(admitted) <= 10, len(admitted)
+    assert all(r.headers.get("Retry-After") for r in refused)
+    # spend equals the sum of the usage records
+    deadline = time.time() + 5
+    while True:
+        items = gw.ok("GET", "/admin/v1/usage?tenant=%s&project=%s&limit=1000" % (o.tenant, o.project))["items"]
+        if len(items) >= len(admitted) or time.time() > deadline:
+            break
+        time.sleep(0.05)
+    assert len(items) == len(admitted)
+    b = gw.ok("GET", "/admin/v1/projects/%s/budget" % o.project)
+    spent = sum(i["cost_microyen"] for i in items)
+    assert b["spent_microyen"] == spent, b
+
+
+def test_client_disconnect_billed_for_delivered(org, npm_client, llm_server):
+    run = sdk(npm_client, org, "openai", "chat.completions.create",
+              {"model": "tiny", "max_tokens": 400, "temperature": 0, "stream": True,
+               "messages": [{"role": "user", "content": "write a long story"}]},
+              abort_after_chunks=6)
+    assert run.aborted, run
+    rid = run.response["headers"]["x-request-id"]
+    # the model server saw the close and stopped generating
+    st = llm_server.wait_stats(lambda s: s.get("by_request_id", {}).get(rid, {}).get("disconnected"), timeout=10)
+    generated = st["by_request_id"][rid]["tokens_generated"]
+    assert generated < 400
+    rec = org.usage(rid)
+    billed = rec["details"]["completion_tokens"]
+    assert rec["details"]["cancelled"] is True
+    # billed for what the gateway delivered: at least what the client read, never more than generated
+    assert 5 <= billed <= generated, (billed, generated)

@@ -1,0 +1,304 @@
+/* test_ai_ledger.c — the AI budget and quota ledger: 64 threads racing for a
+ * budget that fits exactly 10 estimates admit exactly 10; settling below the
+ * estimate frees room; the spend after a restart, recomputed from usage
+ * records, equals the settled spend; months roll over at JST midnight on the
+ * 1st; per-minute request and token quotas per project and per key answer with
+ * Retry-After; alert thresholds are reported once crossed. Every time is a
+ * parameter. */
+#include "ai/ai_store.h"
+#include "check.h"
+#include "core/db.h"
+#include "core/util.h"
+#include "meter/usage.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define YEN 1000000LL
+#define NTHREADS 64
+
+static char dir[] = "/tmp/ksm_test_ai_ledger_XXXXXX";
+static char path[64];
+static int64_t t_jan; /* 2027-01-15T12:00:00+09:00 */
+
+static void set_budget(struct ksm_db *db, const char *project, const char *body_text)
+{
+    char why[KSM_AI_WHY];
+    json_t *b = json_loads(body_text, 0, NULL);
+    CHECK(ksm_ai_budget_set(db, "tn_l", project, b, why) == KSM_E_OK);
+    json_decref(b);
+}
+
+static json_t *status(struct ksm_db *db, const char *project, int64_t now)
+{
+    json_t *o = NULL;
+    CHECK(ksm_ai_budget_status(db, project, now, &o) == KSM_E_OK);
+    return o;
+}
+
+static int64_t jint(json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
+
+/* ---- 64 threads against a budget of 10 estimates ---- */
+
+static pthread_barrier_t barrier;
+static int admitted;
+static pthread_mutex_t admitted_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct ksm_ai_reservation held[NTHREADS];
+
+static void *racer(void *arg)
+{
+    int i = (int)(intptr_t)arg;
+    char err[256];
+    struct ksm_db db;
+    struct ksm_ai_policy pol;
+    int retry;
+    ksm_ai_policy_defaults(&pol);
+    if (ksm_db_open(&db, path, err, sizeof err))
+        return NULL;
+    pthread_barrier_wait(&barrier);
+    if (ksm_ai_reserve(&db, "pj_race", "", &pol, 100, 3 * YEN, t_jan, &held[i], &retry) ==
+        KSM_E_OK) {
+        pthread_mutex_lock(&admitted_mu);
+        admitted++;
+        pthread_mutex_unlock(&admitted_mu);
+    } else if (retry < 1) {
+        admitted = -1000; /* a refusal must say when to retry */
+    }
+    ksm_db_close(&db);
+    return NULL;
+}
+
+static void test_race(struct ksm_db *db)
+{
+    pthread_t th[NTHREADS];
+    set_budget(db, "pj_race", "{\"monthly_yen\":30}");
+    ksm_ai_ledger_reset();
+    pthread_barrier_init(&barrier, NULL, NTHREADS);
+    for (int i = 0; i < NTHREADS; i++)
+        pthread_create(&th[i], NULL, racer, (void *)(intptr_t)i);
+    for (int i = 0; i < NTHREADS; i++)
+        pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&barrier);
+    CHECK(admitted == 10);
+    json_t *s = status(db, "pj_race", t_jan);
+    CHECK(jint(s, "reserved_microyen") == 30 * YEN);
+    CHECK(jint(s, "in_flight") == 10);
+    CHECK(jint(s, "remaining_microyen") == 0);
+    json_decref(s);
+
+    /* settling at a third of the estimate frees room: 10 × 1 yen spent, 20 yen
+     * left */
+    for (int i = 0; i < NTHREADS; i++)
+        ksm_ai_settle(&held[i], 50, 1 * YEN);
+    ksm_ai_settle(&held[0], 50, 1 * YEN); /* twice is a no-op */
+    s = status(db, "pj_race", t_jan);
+    CHECK(jint(s, "spent_microyen") == 10 * YEN);
+    CHECK(jint(s, "reserved_microyen") == 0 && jint(s, "in_flight") == 0);
+    json_decref(s);
+    struct ksm_ai_policy pol;
+    struct ksm_ai_reservation r;
+    int retry, more = 0;
+    ksm_ai_policy_defaults(&pol);
+    while (ksm_ai_reserve(db, "pj_race", NULL, &pol, 10, 3 * YEN, t_jan, &r, &retry) == KSM_E_OK)
+        more++;
+    CHECK(more == 6); /* 20 yen left, 3 yen each */
+    /* over budget, Retry-After points at the next JST month
+     * (2027-02-01T00:00+09:00) */
+    int64_t feb;
+    ksm_parse_rfc3339("2027-02-01T00:00:00+09:00", &feb);
+    CHECK(retry == (int)((feb - t_jan) / 1000));
+}
+
+/* ---- restart: usage records written before settling give back the same spend
+ * ---- */
+
+static void test_restart(struct ksm_db *db)
+{
+    struct ksm_ai_policy pol;
+    struct ksm_ai_reservation r;
+    int retry;
+    ksm_ai_policy_defaults(&pol);
+    ksm_ai_ledger_reset();
+    for (int i = 0; i < 5; i++) {
+        CHECK(ksm_ai_reserve(db, "pj_rs", "ky_1", &pol, 100, 2 * YEN, t_jan + i, &r, &retry) ==
+              KSM_E_OK);
+        char key[32];
+        snprintf(key, sizeof key, "req-%d", i);
+        struct ksm_usage_rec u = {.tenant = "tn_l",
+                                  .project = "pj_rs",
+                                  .service = "ai",
+                                  .meter = "tokens",
+                                  .quantity = 80,
+                                  .time_ms = t_jan + i,
+                                  .idempotency_key = key,
+                                  .request_id = key,
+                                  .cost_microyen = 1234567};
+        CHECK(ksm_usage_record(db, &u) == KSM_E_OK); /* the gateway writes, then settles */
+        ksm_ai_settle(&r, 80, 1234567);
+    }
+    json_t *s = status(db, "pj_rs", t_jan + 10);
+    int64_t settled = jint(s, "spent_microyen");
+    CHECK(settled == 5 * 1234567);
+    CHECK(json_is_null(json_object_get(s, "monthly_yen"))); /* no budget: unlimited */
+    json_decref(s);
+    ksm_ai_ledger_reset(); /* as a restart */
+    s = status(db, "pj_rs", t_jan + 10);
+    CHECK(jint(s, "spent_microyen") == settled);
+    json_decref(s);
+}
+
+/* ---- JST months ---- */
+
+static void test_months(struct ksm_db *db)
+{
+    int64_t a, b, start, end;
+    ksm_parse_rfc3339("2027-01-31T14:59:59.999Z", &a); /* 23:59:59.999 JST, 31 Jan */
+    ksm_parse_rfc3339("2027-01-31T15:00:00Z", &b);     /* 00:00 JST, 1 Feb */
+    CHECK(ksm_ai_jst_month(a, &start, &end) == 202701);
+    CHECK(end == b);
+    int64_t s0;
+    ksm_parse_rfc3339("2027-01-01T00:00:00+09:00", &s0);
+    CHECK(start == s0);
+    CHECK(ksm_ai_jst_month(b, NULL, NULL) == 202702);
+    int64_t dec;
+    ksm_parse_rfc3339("2026-12-31T23:00:00+09:00", &dec);
+    CHECK(ksm_ai_jst_month(dec, NULL, &end) == 202612);
+    ksm_parse_rfc3339("2027-01-01T00:00:00+09:00", &s0);
+    CHECK(end == s0);
+
+    /* spend of January does not count in February */
+    struct ksm_ai_policy pol;
+    struct ksm_ai_reservation r;
+    int retry;
+    ksm_ai_policy_defaults(&pol);
+    set_budget(db, "pj_m", "{\"monthly_yen\":10}");
+    ksm_ai_ledger_reset();
+    CHECK(ksm_ai_reserve(db, "pj_m", NULL, &pol, 1, 10 * YEN, a - 1000, &r, &retry) == KSM_E_OK);
+    struct ksm_usage_rec u = {.tenant = "tn_l",
+                              .project = "pj_m",
+                              .service = "ai",
+                              .meter = "tokens",
+                              .quantity = 1,
+                              .time_ms = a - 1000,
+                              .idempotency_key = "m-1",
+                              .request_id = "m-1",
+                              .cost_microyen = 10 * YEN};
+    CHECK(ksm_usage_record(db, &u) == KSM_E_OK);
+    ksm_ai_settle(&r, 1, 10 * YEN);
+    CHECK(ksm_ai_reserve(db, "pj_m", NULL, &pol, 1, 1, a, &r, &retry) == KSM_E_RATE_LIMITED);
+    CHECK(retry == 1); /* the month ends in a millisecond: at least one second */
+    CHECK(ksm_ai_reserve(db, "pj_m", NULL, &pol, 1, 10 * YEN, b, &r, &retry) == KSM_E_OK);
+    json_t *s = status(db, "pj_m", b);
+    CHECK_STR(json_string_value(json_object_get(s, "month")), "2027-02");
+    CHECK(jint(s, "spent_microyen") == 0 && jint(s, "reserved_microyen") == 10 * YEN);
+    json_decref(s);
+    ksm_ai_settle(&r, 1, 10 * YEN);
+}
+
+/* ---- quotas ---- */
+
+static void test_quotas(struct ksm_db *db)
+{
+    struct ksm_ai_policy pol;
+    struct ksm_ai_reservation r;
+    int retry;
+    ksm_ai_policy_defaults(&pol);
+    ksm_ai_ledger_reset();
+    int64_t minute = t_jan - t_jan % 60000; /* t_jan is on a whole minute */
+    pol.project_rpm = 3;
+    for (int i = 0; i < 3; i++)
+        CHECK(ksm_ai_reserve(db, "pj_q", "ky_a", &pol, 10, 0, minute + 1000 * i, &r, &retry) ==
+              KSM_E_OK);
+    CHECK(ksm_ai_reserve(db, "pj_q", "ky_a", &pol, 10, 0, minute + 20000, &r, &retry) ==
+          KSM_E_RATE_LIMITED);
+    CHECK(retry == 40);
+    CHECK(ksm_ai_reserve(db, "pj_q", "ky_a", &pol, 10, 0, minute + 59500, &r, &retry) ==
+          KSM_E_RATE_LIMITED);
+    CHECK(retry == 1);
+    CHECK(ksm_ai_reserve(db, "pj_q", "ky_a", &pol, 10, 0, minute + 60000, &r, &retry) == KSM_E_OK);
+
+    /* tokens per minute, per project; a smaller actual gives tokens back in the
+     * same minute */
+    pol.project_rpm = 0;
+    pol.project_tpm = 1000;
+    int64_t m2 = minute + 120000;
+    CHECK(ksm_ai_reserve(db, "pj_q", NULL, &pol, 800, 0, m2, &r, &retry) == KSM_E_OK);
+    struct ksm_ai_reservation r2;
+    CHECK(ksm_ai_reserve(db, "pj_q", NULL, &pol, 300, 0, m2 + 1, &r2, &retry) ==
+          KSM_E_RATE_LIMITED);
+    CHECK(retry == 60);
+    ksm_ai_settle(&r, 500, 0);
+    CHECK(ksm_ai_reserve(db, "pj_q", NULL, &pol, 300, 0, m2 + 2, &r2, &retry) == KSM_E_OK);
+    ksm_ai_settle(&r2, 300, 0);
+
+    /* per key: one key's requests do not use up another's */
+    pol.project_tpm = 0;
+    pol.key_rpm = 2;
+    int64_t m3 = minute + 240000;
+    CHECK(ksm_ai_reserve(db, "pj_q", "ky_a", &pol, 1, 0, m3, &r, &retry) == KSM_E_OK);
+    CHECK(ksm_ai_reserve(db, "pj_q", "ky_a", &pol, 1, 0, m3, &r, &retry) == KSM_E_OK);
+    CHECK(ksm_ai_reserve(db, "pj_q", "ky_a", &pol, 1, 0, m3 + 30000, &r, &retry) ==
+          KSM_E_RATE_LIMITED);
+    CHECK(retry == 30);
+    CHECK(ksm_ai_reserve(db, "pj_q", "ky_b", &pol, 1, 0, m3 + 30000, &r, &retry) == KSM_E_OK);
+    pol.key_rpm = 0;
+    pol.key_tpm = 5;
+    CHECK(ksm_ai_reserve(db, "pj_q", "ky_c", &pol, 6, 0, m3, &r, &retry) == KSM_E_RATE_LIMITED);
+}
+
+/* ---- alerts ---- */
+
+static void test_alerts(struct ksm_db *db)
+{
+    struct ksm_ai_policy pol;
+    struct ksm_ai_reservation r;
+    int retry;
+    ksm_ai_policy_defaults(&pol);
+    set_budget(db, "pj_al", "{\"monthly_yen\":100,\"alert_thresholds\":[50,80,100]}");
+    ksm_ai_ledger_reset();
+    CHECK(ksm_ai_reserve(db, "pj_al", NULL, &pol, 1, 60 * YEN, t_jan, &r, &retry) == KSM_E_OK);
+    json_t *s = status(db, "pj_al", t_jan);
+    CHECK(json_array_size(json_object_get(s, "alerts_crossed")) == 0); /* reserved, not spent */
+    json_decref(s);
+    ksm_ai_settle(&r, 1, 55 * YEN);
+    CHECK(ksm_ai_reserve(db, "pj_al", NULL, &pol, 1, 30 * YEN, t_jan, &r, &retry) == KSM_E_OK);
+    ksm_ai_settle(&r, 1, 30 * YEN);
+    s = status(db, "pj_al", t_jan);
+    json_t *c = json_object_get(s, "alerts_crossed");
+    CHECK(json_array_size(c) == 2 && json_integer_value(json_array_get(c, 1)) == 80);
+    CHECK(jint(s, "monthly_yen") == 100 && jint(s, "spent_microyen") == 85 * YEN);
+    json_decref(s);
+    /* a new budget applies at once (the write bumps the generation) */
+    set_budget(db, "pj_al", "{\"monthly_yen\":1000}");
+    CHECK(ksm_ai_reserve(db, "pj_al", NULL, &pol, 1, 500 * YEN, t_jan, &r, &retry) == KSM_E_OK);
+    ksm_ai_settle(&r, 1, 0);
+}
+
+int main(void)
+{
+    char err[256];
+    struct ksm_db db;
+    if (!mkdtemp(dir))
+        return 1;
+    snprintf(path, sizeof path, "%s/meta.db", dir);
+    ksm_usage_register_schema();
+    ksm_ai_store_register_schema();
+    if (ksm_db_open(&db, path, err, sizeof err)) {
+        fprintf(stderr, "open: %s\n", err);
+        return 1;
+    }
+    ksm_parse_rfc3339("2027-01-15T12:00:00+09:00", &t_jan);
+    test_race(&db);
+    test_restart(&db);
+    test_months(&db);
+    test_quotas(&db);
+    test_alerts(&db);
+    ksm_ai_ledger_reset();
+    ksm_db_close(&db);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", dir);
+    return CHECK_DONE();
+}
