@@ -371,3 +371,18 @@ def test_client_disconnect_billed_for_delivered(org, npm_client, llm_server):
     assert rec["details"]["cancelled"] is True
     # billed for what the gateway delivered: at least what the client read, never more than generated
     assert 5 <= billed <= generated, (billed, generated)
+
+
+def test_rate_limits_per_key_and_project(gw, llm_server, fault_server):
+    o = Org(gw, llm_server, fault_server)
+    alias = o.fault_route("ok")
+    gw.ok("PUT", "/admin/v1/projects/%s/ai-policy" % o.project, {"key_rpm": 3})
+    body = {"model": alias, "messages": [{"role": "user", "content": "x"}], "max_tokens": 5}
+    codes = [o.post("/v1/chat/completions", body).status_code for _ in range(5)]
+    assert codes[:3] == [200, 200, 200] and codes[3:] == [429, 429], codes
+    r = o.post("/v1/chat/completions", body)
+    assert r.status_code == 429 and 1 <= int(r.headers["Retry-After"]) <= 60
+    assert r.json()["error"]["type"] == "rate_limit_error"
+    # the Anthropic API gets its own error shape for the same refusal
+    r = o.post("/v1/messages", dict(body, max_tokens=5))
+    assert r.status_code == 429 and r.json()["error"]["type"] == "rate_limit_error" and r.json()["type"] == "error"
