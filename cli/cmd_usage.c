@@ -5,7 +5,8 @@
 static const struct kc_col cols[] = {
     {"TIME", "time|ts|period_start"}, {"TENANT", "tenant|tenant_id"},
     {"PROJECT", "project|project_id"}, {"SERVICE", "service"}, {"METER", "meter"},
-    {"QUANTITY", "quantity|value|amount"}, {"RESOURCE", "resource"}, KC_COLS_END,
+    {"QUANTITY", "quantity|value|amount"}, {"RESOURCE", "resource"},
+    {"COST_MICROYEN", "cost_microyen"}, KC_COLS_END,
 };
 
 int kc_usage_list(struct kc_ctx *c, const struct kc_args *a)
