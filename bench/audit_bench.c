@@ -6,7 +6,12 @@
  * done callback and no mailbox, so the callback runs on the writer thread right after fdatasync;
  * the submit time travels in the callback's arg, so the latency is submit→durable per record
  * (10 µs resolution). Throughput is records made durable over the time from the first submit to
- * the last durable record. Prints one line: records/s, p50/p99/p999/max latency, records/commit. */
+ * the last durable record. CPU per record is the process's getrusage (user + system, every thread:
+ * submitters, writer, indexer) from the first submit to the end of ksm_audit_flush, divided by the
+ * records: run it under `taskset -c 0` to see what the audit path costs a core that also serves
+ * requests. "indexed" counts to the end of ksm_audit_flush, which waits for the index as well: with
+ * rate 0 it shows whether the index keeps up. Prints one line: records/s, p50/p99/p99.9 latency,
+ * records/commit, CPU µs/record, indexed records/s. */
 #include "audit/audit.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -16,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #define BUCKET_NS 10000ull
@@ -75,6 +81,14 @@ static void *submitter(void *p)
     return NULL;
 }
 
+static double cpu_us(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
 static double pct(uint64_t total, double q)
 {
     uint64_t want = (uint64_t)(q * (double)total), acc = 0;
@@ -109,12 +123,15 @@ int main(int argc, char **argv)
     pthread_t th[64];
     if (nthreads < 1 || nthreads > 64)
         nthreads = 4;
+    double cpu0 = cpu_us();
     uint64_t t0 = ksm_mono_ns();
     for (int i = 0; i < nthreads; i++)
         pthread_create(&th[i], NULL, submitter, (void *)(intptr_t)i);
     for (int i = 0; i < nthreads; i++)
         pthread_join(th[i], NULL);
     ksm_audit_flush(audit);
+    double cpu = cpu_us() - cpu0;
+    double flushed_s = (double)(ksm_mono_ns() - t0) / 1e9;
     struct ksm_audit_stats s;
     ksm_audit_stats(audit, &s);
     uint64_t total = 0;
@@ -123,10 +140,11 @@ int main(int argc, char **argv)
     double secs = (double)(last_done_ns - t0) / 1e9;
     printf("threads=%d target=%.0f/s: %llu records in %.2f s = %.0f records/s durable; "
            "latency p50 %.2f ms p99 %.2f ms p99.9 %.2f ms; %llu commits (%.0f records/commit, "
-           "%.0f fsync/s); stats p99<=2ms: %.3f%%\n",
+           "%.0f fsync/s); cpu %.2f us/record; indexed %.0f records/s; stats <=2ms: %.3f%%\n",
            nthreads, rate, (unsigned long long)total, secs, (double)total / secs, pct(total, 0.5),
            pct(total, 0.99), pct(total, 0.999), (unsigned long long)s.commits,
            (double)s.records / (double)(s.commits ? s.commits : 1), (double)s.commits / secs,
+           cpu / (double)(total ? total : 1), (double)total / flushed_s,
            100.0 * (double)(s.commit_latency_buckets[0] + s.commit_latency_buckets[1] +
                             s.commit_latency_buckets[2] + s.commit_latency_buckets[3] +
                             s.commit_latency_buckets[4]) /

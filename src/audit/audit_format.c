@@ -15,23 +15,29 @@ const char ksm_audit_zero_hash[KSM_AUDIT_HASH_HEX + 1] =
 
 /* Invalid UTF-8 from a client (a source address, a target path) must not make the line invalid
  * JSON, or the verifier would reject our own log: such strings are copied with U+FFFD instead. */
-static void json_str_sanitized(struct ksm_buf *b, const char *s)
+void ksm_audit_utf8_fix(struct ksm_buf *b, const char *s)
 {
-    struct ksm_buf tmp = KSM_BUF_INIT;
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
         size_t n = 1;
         while (n <= 4 && p[n - 1] && !ksm_utf8_valid((const char *)p, n))
             n++;
         if (n <= 4 && p[n - 1]) {
-            ksm_buf_append(&tmp, p, n);
+            ksm_buf_append(b, p, n);
             p += n;
         } else {
-            ksm_buf_puts(&tmp, "\xef\xbf\xbd");
+            ksm_buf_puts(b, "\xef\xbf\xbd");
             p++;
         }
     }
-    ksm_buf_json_str(b, tmp.data ? tmp.data : "");
+    ksm_buf_append(b, "", 1);
+}
+
+static void json_str_sanitized(struct ksm_buf *b, const char *s)
+{
+    struct ksm_buf tmp = KSM_BUF_INIT;
+    ksm_audit_utf8_fix(&tmp, s);
+    ksm_buf_json_str(b, tmp.data);
     ksm_buf_free(&tmp);
 }
 

@@ -52,6 +52,9 @@ void ksm_audit_format_body(struct ksm_buf *b, const struct ksm_audit_rec *rec, c
                            const char *env);
 /* Appends s as a JSON string (or null), replacing invalid UTF-8 so the line stays valid JSON. */
 void ksm_audit_json_str(struct ksm_buf *b, const char *s);
+/* Appends s (not JSON-escaped) with each invalid UTF-8 byte replaced by U+FFFD, as the line holds
+ * it, and a NUL. */
+void ksm_audit_utf8_fix(struct ksm_buf *b, const char *s);
 void ksm_audit_seg_name(uint32_t n, char out[KSM_AUDIT_SEG_NAME]);
 /* 1..999999 from "seg-000001.log"; 0 when name is not a segment file. */
 uint32_t ksm_audit_seg_parse(const char *name);
@@ -82,14 +85,66 @@ int ksm_audit_pubkey_pem(EVP_PKEY *key, struct ksm_buf *out);
 /* Checks a signed line's signature (the line must end in the signature suffix). */
 bool ksm_audit_line_sig_ok(EVP_PKEY *key, const char *p, size_t n, const struct ksm_audit_line *l);
 
-/* ---- audit_index.c: the SQLite index (DIR/index.db) ---- */
+/* ---- audit_block.c and audit_index.c: the coarse block index (DIR/index.db) ---- */
 
-int ksm_audit_index_open(sqlite3 **out, const char *path, bool readonly, char *err, size_t errlen);
-/* Inserts the records of a list of batches (linked by next) in one transaction; batches with
+/* A block is a run of consecutive records in one segment: one index row says where its bytes are,
+ * and one row per distinct tenant, principal and action in it lets a query pick candidate blocks.
+ * A query reads a candidate block back and filters its lines exactly. */
+#define KSM_AUDIT_BLOCK_RECORDS 512
+enum ksm_audit_key_kind { KSM_AUDIT_KEY_TENANT = 1, KSM_AUDIT_KEY_PRINCIPAL, KSM_AUDIT_KEY_ACTION };
+
+/* The keys already written for the open block: an open-addressing set of "kind byte + value". */
+struct ksm_audit_keyset {
+    struct ksm_buf strs;          /* the entries, NUL-terminated, back to back */
+    uint32_t *slots;              /* offset + 1 into strs; 0 = empty */
+    size_t n, cap;                /* cap is a power of two */
+};
+
+struct ksm_audit_block {
+    uint64_t first_seq, last_seq; /* first_seq is the block's id; 0: no open block */
+    int64_t t_min, t_max;
+    uint32_t seg, n;
+    uint64_t off, end;            /* byte range in the segment: first record .. last record's \n */
+    struct ksm_audit_keyset keys;
+};
+
+/* The index writer: one connection, its prepared statements and the open block, which grows
+ * across transactions until it is full or its segment ends (its row is rewritten each time). */
+struct ksm_audit_ix {
+    sqlite3 *db;
+    sqlite3_stmt *put_blk, *put_key;
+    struct ksm_audit_block cur;
+    struct ksm_buf fixed;         /* scratch: a key with invalid UTF-8, as the line holds it */
+};
+
+/* One record as the index sees it: where its line is and the values a query filters on. */
+struct ksm_audit_ixrec {
+    uint64_t seq;
+    int64_t time_ms;
+    uint32_t seg;
+    uint64_t off;
+    uint32_t len;                 /* without the newline */
+    const char *tenant, *principal, *action;   /* NULL: absent */
+};
+
+/* audit_block.c: adds a record to the open block (closing it first when the record does not
+ * belong), inserting key rows for values new to the block. Call inside a transaction. */
+int ksm_audit_block_add(struct ksm_audit_ix *ix, const struct ksm_audit_ixrec *r);
+/* Writes the open block's row (it stays open for more records). */
+int ksm_audit_block_put(struct ksm_audit_ix *ix);
+void ksm_audit_block_reset(struct ksm_audit_block *b);
+void ksm_audit_block_free(struct ksm_audit_block *b);
+
+/* audit_index.c */
+int ksm_audit_index_open(struct ksm_audit_ix *ix, const char *path, char *err, size_t errlen);
+void ksm_audit_index_close(struct ksm_audit_ix *ix);
+/* A read connection for a query (no schema changes, no create). */
+int ksm_audit_index_open_read(sqlite3 **out, const char *path, char *err, size_t errlen);
+/* Indexes the records of a list of batches (linked by next) in one transaction; batches with
  * seg == 0 were not written and are skipped. */
-int ksm_audit_index_batches(sqlite3 *db, const struct ksm_audit_batch *list);
+int ksm_audit_index_batches(struct ksm_audit_ix *ix, const struct ksm_audit_batch *list);
 /* Brings the index up to last_seq from the segments (after a crash or a lost index.db). */
-int ksm_audit_index_catch_up(sqlite3 *db, const char *dir, uint64_t last_seq, char *err,
+int ksm_audit_index_catch_up(struct ksm_audit_ix *ix, const char *dir, uint64_t last_seq, char *err,
                              size_t errlen);
 
 /* ---- audit_recover.c: the tail of the log at open ---- */
@@ -124,8 +179,6 @@ struct ksm_audit {
     uint64_t assigned_seq, durable_seq, indexed_seq;
     bool writer_idle, stop_writer, stop_indexer;
     int flush_waiters;            /* the indexer does not linger while someone flushes */
-    int64_t time_cache_s;         /* the last second formatted, so most records skip gmtime */
-    char time_cache[32];
 
     /* writer thread only */
     int fd;                       /* current segment, -1 when sealed */
@@ -135,7 +188,7 @@ struct ksm_audit {
     uint64_t last_seq;
     struct ksm_buf out;
 
-    sqlite3 *index;               /* indexer thread only (after open) */
+    struct ksm_audit_ix index;    /* indexer thread only (after open) */
     pthread_t writer, indexer;
 
     pthread_mutex_t stats_mu;

@@ -1,13 +1,13 @@
 /* audit_writer.c — the audit handle: open (recovery, key, index), submit, the group-commit writer
  * thread, the indexer thread, flush, close, stats.
  *
- * Submitters format their record's JSON body straight into the pending batch under one mutex (no
- * per-record malloc; the batch's buffers are recycled). The writer swaps the whole batch out, chains
- * and hashes its lines, appends one signed checkpoint (or a seal when the segment is full), writes
- * everything with one write(), fdatasyncs once and then answers every submitter. It never waits
- * while records are pending, so a record is durable within one fsync of the previous batch — well
- * inside group_commit_ms. The SQLite index is updated by a second thread after the records are
- * durable, so index work never delays an acknowledgement. */
+ * Submitters format their record's JSON body in a per-thread buffer and copy it into the pending
+ * batch under one mutex (no per-record malloc; the batch's buffers are recycled). The writer swaps
+ * the whole batch out, chains and hashes its lines, appends one signed checkpoint (or a seal when
+ * the segment is full), writes everything with one write(), fdatasyncs once and then answers every
+ * submitter. It never waits while records are pending, so a record is durable within one fsync of
+ * the previous batch — well inside group_commit_ms. The block index (audit_block.c) is updated by
+ * a second thread after the records are durable, so index work never delays an acknowledgement. */
 #include "audit/audit_int.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -66,19 +66,62 @@ static void batch_free(struct ksm_audit_batch *b)
 
 /* ---- submit ---- */
 
+/* Each submitting thread formats its record here, outside the lock; only the copy into the batch
+ * happens under it, so many request threads do not queue behind each other's JSON escaping. */
+struct submit_scratch {
+    struct ksm_buf body, keys;
+    int64_t time_s;            /* the last second formatted, so most records skip gmtime */
+    char time[32];
+};
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_free(void *p)
+{
+    struct submit_scratch *sc = p;
+    ksm_buf_free(&sc->body);
+    ksm_buf_free(&sc->keys);
+    free(sc);
+}
+
+static void scratch_key_create(void)
+{
+    if (pthread_key_create(&scratch_key, scratch_free)) {
+        ksm_error("audit: pthread_key_create failed");   /* only when the process has run out */
+        abort();
+    }
+}
+
+/* A thread-specific key rather than _Thread_local: its destructor frees a submitter's buffers when
+ * the thread ends. */
+static struct submit_scratch *scratch_get(void)
+{
+    pthread_once(&scratch_once, scratch_key_create);
+    struct submit_scratch *sc = pthread_getspecific(scratch_key);
+    if (!sc) {
+        sc = ksm_xcalloc(1, sizeof *sc);
+        sc->time_s = -1;
+        if (pthread_setspecific(scratch_key, sc)) {
+            ksm_error("audit: pthread_setspecific failed");
+            abort();
+        }
+    }
+    return sc;
+}
+
 /* RFC 3339 with ms; the seconds part is cached because most records share it with the previous. */
-static void time_str(struct ksm_audit *a, int64_t ms, char out[32])
+static void time_str(struct submit_scratch *sc, int64_t ms, char out[32])
 {
     int64_t s = ms >= 0 ? ms / 1000 : -1;
     if (s < 0) {
         ksm_rfc3339_ms(ms, out);
         return;
     }
-    if (s != a->time_cache_s) {
-        ksm_rfc3339_ms(s * 1000, a->time_cache);
-        a->time_cache_s = s;
+    if (s != sc->time_s) {
+        ksm_rfc3339_ms(s * 1000, sc->time);
+        sc->time_s = s;
     }
-    memcpy(out, a->time_cache, 20);   /* "YYYY-MM-DDTHH:MM:SS." */
+    memcpy(out, sc->time, 20);   /* "YYYY-MM-DDTHH:MM:SS." */
     unsigned frac = (unsigned)(ms % 1000);
     out[20] = (char)('0' + frac / 100);
     out[21] = (char)('0' + frac / 10 % 10);
@@ -94,12 +137,30 @@ static void put_key(struct ksm_buf *keys, const char *s, uint8_t bit, uint8_t *n
     ksm_buf_append(keys, s ? s : "", s ? strlen(s) + 1 : 1);
 }
 
+/* The thread's scratch buffers are kept between calls; a huge record must not pin its size. */
+static void scratch_trim(struct submit_scratch *sc)
+{
+    if (sc->body.cap > 65536)
+        ksm_buf_free(&sc->body);
+    if (sc->keys.cap > 65536)
+        ksm_buf_free(&sc->keys);
+}
+
 uint64_t ksm_audit_submit(struct ksm_audit *a, const struct ksm_audit_rec *rec,
                           struct ksm_mailbox *mb, ksm_audit_done_fn done, void *arg)
 {
+    struct submit_scratch *sc = scratch_get();
     int64_t t = rec->time_ms ? rec->time_ms : ksm_now_ms();
-    uint64_t now = ksm_mono_ns();
     char ts[32];
+    uint8_t nulls = 0;
+    time_str(sc, t, ts);
+    ksm_buf_reset(&sc->body);
+    ksm_buf_reset(&sc->keys);
+    ksm_audit_format_body(&sc->body, rec, ts, a->env);
+    put_key(&sc->keys, rec->tenant, 1, &nulls);
+    put_key(&sc->keys, rec->principal, 2, &nulls);
+    put_key(&sc->keys, rec->action, 4, &nulls);
+    uint64_t now = ksm_mono_ns();
     pthread_mutex_lock(&a->mu);
     struct ksm_audit_batch *b = a->pending;
     if (b->n == b->cap) {
@@ -107,25 +168,18 @@ uint64_t ksm_audit_submit(struct ksm_audit *a, const struct ksm_audit_rec *rec,
         b->ents = ksm_xrealloc(b->ents, b->cap * sizeof *b->ents);
     }
     struct ksm_audit_ent *e = &b->ents[b->n++];
-    memset(e, 0, sizeof *e);
-    e->seq = ++a->assigned_seq;
-    e->submit_ns = now;
-    e->time_ms = t;
-    e->mb = mb;
-    e->done = done;
-    e->arg = arg;
-    time_str(a, t, ts);
+    uint64_t seq = ++a->assigned_seq;
+    *e = (struct ksm_audit_ent){.seq = seq, .submit_ns = now, .time_ms = t, .mb = mb,
+                                .done = done, .arg = arg, .nulls = nulls};
     e->body_off = (uint32_t)b->body.len;
-    ksm_audit_format_body(&b->body, rec, ts, a->env);
-    e->body_len = (uint32_t)(b->body.len - e->body_off);
+    e->body_len = (uint32_t)sc->body.len;
+    ksm_buf_append(&b->body, sc->body.data, sc->body.len);
     e->keys_off = (uint32_t)b->keys.len;
-    put_key(&b->keys, rec->tenant, 1, &e->nulls);
-    put_key(&b->keys, rec->principal, 2, &e->nulls);
-    put_key(&b->keys, rec->action, 4, &e->nulls);
-    uint64_t seq = e->seq;
+    ksm_buf_append(&b->keys, sc->keys.data, sc->keys.len);
     if (a->writer_idle)
         pthread_cond_signal(&a->work_cv);
     pthread_mutex_unlock(&a->mu);
+    scratch_trim(sc);
     return seq;
 }
 
@@ -164,6 +218,22 @@ static int append_signed(struct ksm_audit *a, struct ksm_buf *out, enum ksm_audi
     hash_hex(a, out->data + start, out->len - start, prev);
     ksm_buf_putc(out, '\n');
     return 0;
+}
+
+/* '{"seq":N,"prev":"' without snprintf, which costs more than the rest of the line's assembly. */
+static size_t line_head(char out[48], uint64_t seq)
+{
+    char digits[24];
+    size_t n = 0, k = 0;
+    do
+        digits[k++] = (char)('0' + seq % 10);
+    while ((seq /= 10));
+    memcpy(out, "{\"seq\":", 7);
+    n = 7;
+    while (k)
+        out[n++] = digits[--k];
+    memcpy(out + n, ",\"prev\":\"", 9);
+    return n + 9;
 }
 
 static int open_next_segment(struct ksm_audit *a)
@@ -225,9 +295,9 @@ static int write_batch(struct ksm_audit *a, struct ksm_audit_batch *b)
     for (size_t i = 0; i < b->n; i++) {
         struct ksm_audit_ent *e = &b->ents[i];
         size_t start = out->len;
-        int hn = snprintf(head, sizeof head, "{\"seq\":%" PRIu64 ",\"prev\":\"", e->seq);
-        ksm_buf_reserve(out, (size_t)hn + KSM_AUDIT_HASH_HEX + 3 + e->body_len);
-        ksm_buf_append(out, head, (size_t)hn);
+        size_t hn = line_head(head, e->seq);
+        ksm_buf_reserve(out, hn + KSM_AUDIT_HASH_HEX + 3 + e->body_len);
+        ksm_buf_append(out, head, hn);
         ksm_buf_append(out, prev, KSM_AUDIT_HASH_HEX);
         ksm_buf_append(out, "\",", 2);
         ksm_buf_append(out, b->body.data + e->body_off, e->body_len);
@@ -397,9 +467,27 @@ static struct ksm_audit_batch *index_take(struct ksm_audit *a)
     return list;
 }
 
+/* Indexes what the writer made durable. After a failed transaction the index has a hole, so the
+ * next round fills it from the segments instead (up to the round's last record) before going on. */
+static void index_list(struct ksm_audit *a, const struct ksm_audit_batch *list, uint64_t last,
+                       bool *behind)
+{
+    char err[256];
+    if (!*behind && !ksm_audit_index_batches(&a->index, list))
+        return;
+    *behind = true;
+    if (ksm_audit_index_catch_up(&a->index, a->dir, last, err, sizeof err)) {
+        ksm_error("audit: index update failed (%s); retried with the next records, and at the "
+                  "next open", err);
+        return;
+    }
+    *behind = false;
+}
+
 static void *indexer_main(void *p)
 {
     struct ksm_audit *a = p;
+    bool behind = false;
     /* background work: below the writer and the request threads (Linux: per-thread nice) */
     if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10))
         ksm_debug("audit: indexer priority unchanged");
@@ -409,12 +497,10 @@ static void *indexer_main(void *p)
         if (!list)
             break;
         pthread_mutex_unlock(&a->mu);
-        /* an index failure only delays queries: the next open catches up from the log */
-        if (ksm_audit_index_batches(a->index, list))
-            ksm_error("audit: index update failed; it is rebuilt from the log at the next open");
         uint64_t last = 0;
         for (struct ksm_audit_batch *b = list; b; b = b->next)
             last = b->ents[b->n - 1].seq;
+        index_list(a, list, last, &behind);
         pthread_mutex_lock(&a->mu);
         while (list) {
             struct ksm_audit_batch *next = list->next;
@@ -452,26 +538,35 @@ static int check_opts(const struct ksm_audit_opts *in, struct ksm_audit_opts *o,
     return 0;
 }
 
-/* Opens the index, or starts a fresh one if the file is unusable: the log is the truth. */
+static void unlink_index(const char *dir)
+{
+    static const char *const names[] = {"index.db", "index.db-wal", "index.db-shm"};
+    char path[4096];
+    for (size_t i = 0; i < KSM_NELEM(names); i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+}
+
+/* Opens the index, or starts a fresh one if the file is unusable or has an older layout: the log
+ * is the truth. */
 static int open_index(struct ksm_audit *a, uint64_t last_seq, char *err, size_t errlen)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/index.db", a->dir);
-    if (ksm_audit_index_open(&a->index, path, false, err, errlen) == 0 &&
-        ksm_audit_index_catch_up(a->index, a->dir, last_seq, err, errlen) == 0)
-        return 0;
+    if (ksm_audit_index_open(&a->index, path, err, errlen) == 0) {
+        if (ksm_audit_index_catch_up(&a->index, a->dir, last_seq, err, errlen) == 0)
+            return 0;
+        ksm_audit_index_close(&a->index);
+    }
     ksm_warn("audit: %s; rebuilding the index from the segments", err);
-    sqlite3_close(a->index);
-    a->index = NULL;
-    unlink(path);
-    snprintf(path, sizeof path, "%s/index.db-wal", a->dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/index.db-shm", a->dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/index.db", a->dir);
-    if (ksm_audit_index_open(&a->index, path, false, err, errlen) ||
-        ksm_audit_index_catch_up(a->index, a->dir, last_seq, err, errlen))
+    unlink_index(a->dir);
+    if (ksm_audit_index_open(&a->index, path, err, errlen))
         return -1;
+    if (ksm_audit_index_catch_up(&a->index, a->dir, last_seq, err, errlen)) {
+        ksm_audit_index_close(&a->index);
+        return -1;
+    }
     return 0;
 }
 
@@ -512,7 +607,6 @@ int ksm_audit_open(struct ksm_audit **out, const char *dir, const char *key_path
     snprintf(a->env, sizeof a->env, "%s", o.env_name);
     a->opts.env_name = a->env;
     a->fd = -1;
-    a->time_cache_s = -1;
     pthread_mutex_init(&a->mu, NULL);
     pthread_mutex_init(&a->stats_mu, NULL);
     pthread_cond_init(&a->work_cv, NULL);
@@ -552,7 +646,7 @@ int ksm_audit_open(struct ksm_audit **out, const char *dir, const char *key_path
 fail:
     if (a->fd >= 0)
         close(a->fd);
-    sqlite3_close(a->index);
+    ksm_audit_index_close(&a->index);
     EVP_PKEY_free(a->key);
     EVP_MD_CTX_free(a->md);
     EVP_MD_free(a->sha256);
@@ -594,7 +688,7 @@ void ksm_audit_close(struct ksm_audit *a)
     pthread_cond_signal(&a->index_cv);
     pthread_mutex_unlock(&a->mu);
     pthread_join(a->indexer, NULL);
-    sqlite3_close(a->index);
+    ksm_audit_index_close(&a->index);
     EVP_PKEY_free(a->key);
     EVP_MD_CTX_free(a->md);
     EVP_MD_free(a->sha256);
