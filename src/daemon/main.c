@@ -196,8 +196,8 @@ static int start(struct ksm_conf *c)
     struct ksm_server_opts so = {.conf = c, .worker_init = worker_init, .worker_fini = worker_fini,
                                  .worker_drained = ksm_ai_worker_fini,
                                  .app = &app};
-    so.listeners[so.nlisteners++] = (struct ksm_listener_opts){"admin", &c->admin, ksm_dispatch};
-    so.listeners[so.nlisteners++] = (struct ksm_listener_opts){"ai", &c->ai, ksm_ai_dispatch};
+    so.listeners[so.nlisteners++] = (struct ksm_listener_opts){"admin", &c->admin, ksm_dispatch, NULL};
+    so.listeners[so.nlisteners++] = (struct ksm_listener_opts){"ai", &c->ai, ksm_ai_dispatch, NULL};
     if (ksm_server_start(&admin_srv, &so, err, sizeof err)) {
         fprintf(stderr, "kasumid: %s\n", err);
         return -1;

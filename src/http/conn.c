@@ -97,6 +97,8 @@ static int over_header_limit(struct ksm_conn *c, size_t len)
 static int on_message_begin(llhttp_t *p)
 {
     struct ksm_conn *c = of(p);
+    if (c->discard_body)
+        return HPE_PAUSED;   /* nothing after an early answer is read: the connection closes */
     if (!c->req)
         req_new(c);
     return 0;
@@ -226,7 +228,19 @@ static int on_headers_complete(llhttp_t *p)
         r->err_detail = "the request target is malformed";
         return -1;
     }
-    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > conf(c)->max_body_bytes) {
+    r->content_length = (p->flags & F_CONTENT_LENGTH) ? (long long)p->content_length : -1;
+    c->state = CS_BODY;
+    /* The listener may look at the head first: authenticate, choose to stream the body, or answer
+     * at once (then the body is read and dropped, and the connection closes). */
+    if (c->lsn->o.on_headers) {
+        c->lsn->o.on_headers(r);
+        if (c->state != CS_BODY) {
+            c->discard_body = true;
+            c->close_after = true;
+            return 0;
+        }
+    }
+    if (!r->body_chunk && (p->flags & F_CONTENT_LENGTH) && p->content_length > conf(c)->max_body_bytes) {
         r->err = KSM_E_TOO_LARGE;
         r->err_detail = "the body exceeds the limit";
         return -1;
@@ -234,7 +248,6 @@ static int on_headers_complete(llhttp_t *p)
     const char *expect = ksm_req_header(r, "expect");
     if (expect && !strcasecmp(expect, "100-continue"))
         send_continue(c);
-    c->state = CS_BODY;
     arm(c, conf(c)->body_timeout_ms);
     return 0;
 }
@@ -243,6 +256,20 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
 {
     struct ksm_conn *c = of(p);
     struct ksm_req *r = c->req;
+    if (r->body_chunk && c->state != CS_BODY) {
+        c->discard_body = true;   /* the application answered mid-body: drop the rest, then close */
+        c->close_after = true;
+    }
+    if (c->discard_body)
+        return 0;
+    if (r->body_chunk) {
+        r->body_received += len;
+        /* The consumer's sink is full: stop reading the socket. What this read already brought
+         * is still delivered (at most one read buffer), so the parser never has to pause. */
+        if (r->body_chunk(r, at, len))
+            c->body_paused = true;
+        return 0;
+    }
     if (r->body.len + len > conf(c)->max_body_bytes) {
         r->err = KSM_E_TOO_LARGE;
         r->err_detail = "the body exceeds the limit";
@@ -255,6 +282,8 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
 static int on_message_complete(llhttp_t *p)
 {
     struct ksm_conn *c = of(p);
+    if (c->discard_body)
+        return 0;   /* answered at the head; the connection closes after that response */
     c->state = CS_BUSY;
     uv_timer_stop(&c->timer);
     return HPE_PAUSED;
@@ -311,13 +340,25 @@ void ksm_conn_feed(struct ksm_conn *c, const char *data, size_t n)
         return;
     }
     llhttp_errno_t e = llhttp_execute(&c->parser, data, n);
-    if (e == HPE_OK)
+    if (e == HPE_OK) {
+        if (c->body_paused && c->reading) {   /* back-pressure from a streamed body */
+            uv_read_stop((uv_stream_t *)&c->tcp);
+            c->reading = false;
+            uv_timer_stop(&c->timer);   /* waiting on us is not the client being slow */
+        }
+        return;
+    }
+    if (e == HPE_PAUSED && c->discard_body)
         return;
     if (e == HPE_PAUSED) {
         const char *stop = llhttp_get_error_pos(&c->parser);
-        llhttp_resume(&c->parser);
         stash(c, stop, n - (size_t)(stop - data));
-        c->lsn->o.handler(c->req);
+        llhttp_resume(&c->parser);
+        struct ksm_req *r = c->req;
+        if (r->body_end)
+            r->body_end(r);
+        else
+            c->lsn->o.handler(r);
         return;
     }
     conn_reject(c, KSM_E_BAD_REQUEST, llhttp_get_error_reason(&c->parser));
@@ -496,6 +537,8 @@ void ksm_req_send(struct ksm_req *r)
     struct ksm_conn *c = r->conn;
     if (r->status == 0)
         r->status = ksm_err_status(r->err);
+    if (c->state == CS_BODY)
+        c->close_after = true;   /* answered before the body was read: it is dropped, then close */
     bool no_body = r->method == HTTP_HEAD || r->status == 204 || r->status == 304;
     ksm_buf_reset(&c->head);   /* conn-owned: it must outlive this call until the write completes */
     build_head(r, c, &c->head, (long long)r->resp.len);
@@ -516,6 +559,25 @@ void ksm_req_send(struct ksm_req *r)
     }
     if (c->closed || uv_write(&c->wreq, (uv_stream_t *)&c->tcp, c->wbufs, (unsigned)nb, after_write))
         after_write(&c->wreq, -1);
+}
+
+/* ---- streamed request bodies ---------------------------------------------------------------------- */
+
+void ksm_req_stream_body(struct ksm_req *r, bool (*chunk)(struct ksm_req *, const char *, size_t),
+                         void (*end)(struct ksm_req *))
+{
+    r->body_chunk = chunk;
+    r->body_end = end;
+}
+
+void ksm_req_body_resume(struct ksm_req *r)
+{
+    struct ksm_conn *c = r->conn;
+    if (!c->body_paused || c->closed || c->state != CS_BODY)
+        return;
+    c->body_paused = false;
+    arm(c, conf(c)->body_timeout_ms);
+    start_reading(c);
 }
 
 /* ---- streamed responses (chunked) ------------------------------------------------------------- */
@@ -581,16 +643,25 @@ static size_t stream_raw(struct ksm_conn *c, const char *head, size_t hlen, cons
     return queued(c);
 }
 
-void ksm_req_stream_begin(struct ksm_req *r)
+static void stream_begin(struct ksm_req *r, long long length)
 {
     struct ksm_conn *c = r->conn;
     if (r->status == 0)
         r->status = 200;
     r->streaming = true;
-    ksm_req_add_header(r, "Transfer-Encoding", "chunked");
+    r->stream_chunked = length < 0;
+    if (r->stream_chunked)
+        ksm_req_add_header(r, "Transfer-Encoding", "chunked");
     ksm_buf_reset(&c->head);
-    build_head(r, c, &c->head, -1);
+    build_head(r, c, &c->head, length);
     stream_raw(c, c->head.data, c->head.len, NULL, 0, "", 0);
+}
+
+void ksm_req_stream_begin(struct ksm_req *r) { stream_begin(r, -1); }
+
+void ksm_req_stream_begin_sized(struct ksm_req *r, unsigned long long length)
+{
+    stream_begin(r, (long long)length);
 }
 
 size_t ksm_req_stream_write(struct ksm_req *r, const char *p, size_t n)
@@ -598,6 +669,8 @@ size_t ksm_req_stream_write(struct ksm_req *r, const char *p, size_t n)
     struct ksm_conn *c = r->conn;
     if (n == 0 || r->aborted)
         return queued(c);
+    if (!r->stream_chunked || r->method == HTTP_HEAD)
+        return r->method == HTTP_HEAD ? queued(c) : stream_raw(c, "", 0, p, n, "", 0);
     char head[24];
     int hl = snprintf(head, sizeof head, "%zx\r\n", n);
     return stream_raw(c, head, (size_t)hl, p, n, "\r\n", 2);
@@ -617,6 +690,11 @@ void ksm_req_stream_end(struct ksm_req *r)
     c->state = CS_WRITING;
     arm(c, conf(c)->idle_timeout_ms);
     c->wreq.data = c;
+    if (!r->stream_chunked) {
+        /* nothing to add: the body's bytes are queued in order before whatever follows */
+        after_write(&c->wreq, c->closed ? -1 : 0);
+        return;
+    }
     c->wbufs[0] = uv_buf_init((char *)last, sizeof last - 1);
     int nb = 1;
     if (c->ssl) {

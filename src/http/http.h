@@ -81,7 +81,13 @@ struct ksm_req {
     void *app_data;
     void (*on_abort)(struct ksm_req *r);   /* the client went away mid-request */
     void (*on_drain)(struct ksm_req *r);   /* the socket drained below half the high-water mark */
-    bool streaming, aborted;
+    bool streaming, aborted, stream_chunked;
+
+    /* streamed request bodies (ksm_req_stream_body) */
+    long long content_length;              /* -1: none given (chunked or no body) */
+    unsigned long long body_received;
+    bool (*body_chunk)(struct ksm_req *r, const char *p, size_t n);   /* true: pause */
+    void (*body_end)(struct ksm_req *r);
 };
 
 /* Header value by lower-case name, NULL when absent. */
@@ -98,9 +104,21 @@ void ksm_req_send(struct ksm_req *r);
  * producer until on_drain. end sends the last chunk and finishes the request. After on_abort, write
  * is a no-op and end still must be called. */
 void ksm_req_stream_begin(struct ksm_req *r);
+/* The same with a known length: Content-Length instead of chunked framing (object downloads). The
+ * application writes exactly length bytes (none for HEAD: writes are then dropped). */
+void ksm_req_stream_begin_sized(struct ksm_req *r, unsigned long long length);
 size_t ksm_req_stream_write(struct ksm_req *r, const char *p, size_t n);
 bool ksm_req_stream_congested(const struct ksm_req *r);
 void ksm_req_stream_end(struct ksm_req *r);
+
+/* Called from a listener's on_headers hook: the body is not buffered but handed to chunk as it
+ * arrives (chunk returns true to stop reading the socket until ksm_req_body_resume; what the last
+ * read brought, at most 64 KiB, still arrives through chunk), then end runs once the
+ * whole body has arrived (the application answers from there, at once or later). No body size limit
+ * applies: the application sets its own. */
+void ksm_req_stream_body(struct ksm_req *r, bool (*chunk)(struct ksm_req *, const char *, size_t),
+                         void (*end)(struct ksm_req *));
+void ksm_req_body_resume(struct ksm_req *r);
 
 typedef void (*ksm_http_handler_fn)(struct ksm_req *r);
 
@@ -110,7 +128,10 @@ typedef void (*ksm_http_handler_fn)(struct ksm_req *r);
 struct ksm_listener_opts {
     const char *name;                 /* "admin", "ai", "s3": for messages and listen.json */
     const struct ksm_listen *listen;  /* address and optional TLS certificate */
-    ksm_http_handler_fn handler;
+    ksm_http_handler_fn handler;      /* the complete request (buffered body) */
+    /* Optional: the head, before any body byte (authenticate early, stream the body, or answer at
+     * once — ksm_req_send from here closes the connection after the answer). */
+    ksm_http_handler_fn on_headers;
 };
 
 struct ksm_server_opts {

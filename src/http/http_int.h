@@ -46,6 +46,8 @@ struct ksm_conn {
     bool closed;                     /* uv_close called */
     bool reading;
     bool failed;                     /* a protocol error answered; close after writing */
+    bool discard_body;               /* answered at the head: read the body and drop it */
+    bool body_paused;                /* a streamed body's consumer asked to pause */
     int open_handles;                /* while closing: handles whose close callback is pending */
     char peer[64];
     uint64_t reqno;
