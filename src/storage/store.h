@@ -1,0 +1,211 @@
+/* store.h — the object store engine behind the S3 protocol layer (s3_*): buckets and objects in
+ * metadata, object data on the local filesystem of the bucket's region, sealed with AES-256-GCM in
+ * chunks under a per-object data key (src/kms). The protocol layer never touches files or keys.
+ *
+ * Durability (SPEC.md B8; DESIGN.md §3): nothing is acknowledged before its data and metadata are
+ * durable. An upload streams into a temporary file (fsync, rename, directory fsync) and only then is
+ * its metadata row committed; a crash leaves an object either absent or whole, and temporaries and
+ * unreferenced data files are collected at start. Small objects go to an append-only pack log with
+ * group commit instead (many objects per fsync).
+ *
+ * Threads: every call is made on a worker's loop thread with that worker's db connection. File I/O
+ * and fsync run on libuv's thread pool (uv_queue_work / uv_fs_*), never on the loop; callbacks come
+ * back on the loop. Seam for later backends (DESIGN.md: RADOS for data, PostgreSQL for metadata): data
+ * goes through the store_data_* functions only, metadata through store_meta_* (SQL in one layer). */
+#ifndef KSM_STORE_H
+#define KSM_STORE_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <uv.h>
+
+#include "core/db.h"
+#include "core/error.h"
+
+struct ksm_kms;
+struct ksm_store;
+
+#define KSM_STORE_MAX_REGIONS 4
+#define KSM_STORE_KEY_MAX 1024          /* S3's key length limit, bytes of UTF-8 */
+#define KSM_STORE_MAX_OBJECT (5ull << 40)  /* 5 TiB */
+
+struct ksm_store_region {
+    char name[16];                      /* "jp-east", "jp-west" */
+    char path[512];                     /* its data directory */
+};
+
+struct ksm_store_opts {
+    struct ksm_store_region regions[KSM_STORE_MAX_REGIONS];
+    int nregions;                       /* regions[0] is the default */
+    struct ksm_kms *kms;
+    const char *db_path;                /* the metadata database (for the store's own threads) */
+    size_t small_max;                   /* objects up to this size go to the pack log (0: never) */
+};
+
+/* Opens the regions' directories (created 0700), collects orphans (temporaries; data files that no
+ * committed metadata references), starts the pack writers. -1 with err filled. */
+int ksm_store_open(struct ksm_store **out, const struct ksm_store_opts *o, char *err, size_t errlen);
+void ksm_store_close(struct ksm_store *s);
+/* Waits until data handed to the reaper (overwritten, deleted, aborted) is removed: for tests and
+ * benchmarks; the daemon never needs it (close drains it too). */
+void ksm_store_sync(struct ksm_store *s);
+void ksm_store_register_schema(void);   /* before ksm_db_open */
+const char *ksm_store_default_region(const struct ksm_store *s);
+bool ksm_store_has_region(const struct ksm_store *s, const char *region);
+
+/* ---- buckets (metadata only; synchronous, on the caller's db) ----------------------------------- */
+
+struct ksm_bucket {
+    char id[40];                        /* "bk_…" */
+    char tenant[40], project[40];
+    char name[64];
+    char region[16];
+    int64_t created_ms;
+};
+
+/* S3's bucket naming rules (3–63 chars, lower case, digits, '.', '-', no IP form, ...). */
+bool ksm_store_bucket_name_ok(const char *name);
+/* ALREADY_EXISTS when the tenant already has that name (another tenant's bucket of the same name
+ * is invisible: it is not a conflict). INVALID_ARGUMENT for an unknown region. Creates the bucket's
+ * key under the tenant's key. */
+enum ksm_err ksm_store_bucket_create(struct ksm_store *s, struct ksm_db *db, const char *tenant,
+                                     const char *project, const char *name, const char *region,
+                                     struct ksm_bucket *out);
+/* NOT_FOUND when the tenant has no bucket of that name. */
+enum ksm_err ksm_store_bucket_get(struct ksm_db *db, const char *tenant, const char *name,
+                                  struct ksm_bucket *out);
+/* The tenant's buckets (project NULL: all), name order; appends struct ksm_bucket copies. */
+enum ksm_err ksm_store_bucket_list(struct ksm_db *db, const char *tenant, const char *project,
+                                   struct ksm_bucket **out, size_t *n);
+/* CONFLICT when not empty (objects or multipart uploads in progress). */
+enum ksm_err ksm_store_bucket_delete(struct ksm_store *s, struct ksm_db *db, const struct ksm_bucket *b);
+/* Tags as a JSON object {key: value} (NULL: none). */
+enum ksm_err ksm_store_bucket_tags_get(struct ksm_db *db, const struct ksm_bucket *b, json_t **tags);
+enum ksm_err ksm_store_bucket_tags_put(struct ksm_db *db, const struct ksm_bucket *b, json_t *tags);
+
+/* ---- objects ----------------------------------------------------------------------------------- */
+
+struct ksm_obj_meta {
+    char key[KSM_STORE_KEY_MAX + 1];
+    uint64_t size;
+    char etag[72];                      /* quoted hex MD5, or the multipart form "…-N" */
+    int64_t mtime_ms;
+    char content_type[256];
+    /* the other standard headers S3 stores and returns, verbatim ("" when absent) */
+    char cache_control[256], content_disposition[512], content_encoding[128], content_language[128],
+        expires[64];
+    json_t *user_meta;                  /* x-amz-meta-* without the prefix: {name: value}; owned */
+    json_t *tags;                       /* object tags {key: value} or NULL; owned */
+    int parts;                          /* 0, or the number of parts of a multipart object */
+};
+void ksm_obj_meta_free(struct ksm_obj_meta *m);   /* the JSON members */
+
+/* NOT_FOUND (NoSuchKey). */
+enum ksm_err ksm_store_head(struct ksm_db *db, const struct ksm_bucket *b, const char *key,
+                            struct ksm_obj_meta *out);
+
+/* An upload in progress. Data is fed as it arrives; the store encrypts and writes it (on the thread
+ * pool) and tells the caller to pause while its buffers are full. */
+struct ksm_put;
+typedef void (*ksm_store_cb)(void *arg);
+typedef void (*ksm_store_done_cb)(void *arg, enum ksm_err e);
+
+/* expected_size: the Content-Length (or decoded length), -1 if unknown. part_of: NULL for an object,
+ * or an upload id (then part is 1..10000) for a multipart part. */
+struct ksm_put *ksm_store_put_begin(struct ksm_store *s, uv_loop_t *loop, struct ksm_db *db,
+                                    const struct ksm_bucket *b, const char *key, int64_t expected_size,
+                                    const char *part_of, int part);
+/* Never NULL. When set-up fails (bad key, unknown upload → NOT_FOUND, KEY_DISABLED, ...) the put
+ * still exists: writes are dropped and commit reports the error through done. The protocol layer
+ * may ask early with ksm_store_put_error and answer before reading the body (then put_abort). */
+enum ksm_err ksm_store_put_error(const struct ksm_put *p);
+/* Returns true when the caller should stop feeding until drained(arg) is called. The bytes are
+ * copied before it returns. drained runs on the loop, never inside this call. */
+bool ksm_store_put_write(struct ksm_put *p, const char *data, size_t n, ksm_store_cb drained, void *arg);
+/* All data is in: flush, fsync, rename, then commit the metadata (replacing an existing object of
+ * that key, whose data is then collected). done runs on the loop once durable, or with the error;
+ * meta gets the final size, ETag and mtime. content_md5: the Content-MD5 the client sent (base64),
+ * or NULL; a mismatch → BAD_DIGEST and nothing is stored. The put is freed after done. */
+void ksm_store_put_commit(struct ksm_put *p, struct ksm_obj_meta *meta, const char *content_md5,
+                          ksm_store_done_cb done, void *arg);
+/* done never runs inside put_commit for the file path, but may for an error found at commit
+ * (bad Content-MD5 syntax → INVALID_DIGEST, size ≠ expected_size → INCOMPLETE_BODY, a set-up
+ * error): the caller must not touch p after calling commit either way. */
+/* Drops the upload (client gone, bad signature): nothing is stored; freed when its I/O settles. */
+void ksm_store_put_abort(struct ksm_put *p);
+
+/* A read of [off, off+len) of the plaintext (Range GETs decrypt only the chunks they need). data
+ * gets the plaintext in pieces; return true to pause until ksm_store_get_resume. done runs once,
+ * after the last piece or on an error (DATA_CORRUPT, KEY_DISABLED, KEY_DESTROYED, ...). */
+struct ksm_get;
+struct ksm_get *ksm_store_get_begin(struct ksm_store *s, uv_loop_t *loop, struct ksm_db *db,
+                                    const struct ksm_bucket *b, const char *key, uint64_t off,
+                                    uint64_t len, bool (*data)(void *arg, const char *p, size_t n),
+                                    ksm_store_done_cb done, void *arg);
+/* data's bytes are valid only during the call. done never runs inside get_begin (an error found
+ * there, e.g. NOT_FOUND or KEY_DISABLED, is reported from the loop). */
+void ksm_store_get_resume(struct ksm_get *g);
+void ksm_store_get_cancel(struct ksm_get *g);   /* no further callback; also before start */
+
+/* The same in two steps, so that the headers come from the very version whose bytes are sent:
+ * get_open snapshots the object's metadata (meta, owned by the caller) and opens its first data
+ * key, returning NULL with *err (NOT_FOUND, KEY_DISABLED, KEY_DESTROYED, ...); the caller then
+ * evaluates conditions and the Range against meta and calls get_start, or get_cancel. */
+struct ksm_get *ksm_store_get_open(struct ksm_store *s, struct ksm_db *db,
+                                   const struct ksm_bucket *b, const char *key,
+                                   struct ksm_obj_meta *meta, enum ksm_err *err);
+void ksm_store_get_start(struct ksm_get *g, uv_loop_t *loop, uint64_t off, uint64_t len,
+                         bool (*data)(void *arg, const char *p, size_t n), ksm_store_done_cb done,
+                         void *arg);
+
+/* Deletes the object (not found is not an error, as in S3); its data is collected. */
+enum ksm_err ksm_store_delete(struct ksm_store *s, struct ksm_db *db, const struct ksm_bucket *b,
+                              const char *key, uint64_t *freed_bytes);
+enum ksm_err ksm_store_object_tags_put(struct ksm_db *db, const struct ksm_bucket *b, const char *key,
+                                       json_t *tags);
+
+/* ListObjects(V2): keys > after (start-after, marker or continuation), with prefix; with a
+ * delimiter, keys sharing a prefix up to the delimiter are rolled into common prefixes. At most
+ * max_keys entries (keys + prefixes); *truncated when more follow, and then the last entry
+ * returned (key or common prefix) is the marker to continue after. Binary (UTF-8 byte) order. */
+struct ksm_list_entry {
+    char key[KSM_STORE_KEY_MAX + 1];
+    bool is_prefix;
+    uint64_t size;
+    char etag[72];
+    int64_t mtime_ms;
+};
+enum ksm_err ksm_store_list(struct ksm_db *db, const struct ksm_bucket *b, const char *prefix,
+                            const char *delimiter, const char *after, int max_keys,
+                            struct ksm_list_entry **out, size_t *n, bool *truncated);
+
+/* ---- multipart uploads --------------------------------------------------------------------------- */
+
+enum ksm_err ksm_store_mpu_create(struct ksm_db *db, const struct ksm_bucket *b, const char *key,
+                                  const struct ksm_obj_meta *meta, char upload_id[64]);
+/* NoSuchUpload → NOT_FOUND. Parts are written with ksm_store_put_begin(part_of, part). */
+enum ksm_err ksm_store_mpu_check(struct ksm_db *db, const struct ksm_bucket *b, const char *key,
+                                 const char *upload_id);
+struct ksm_mpu_part { int number; char etag[72]; uint64_t size; int64_t mtime_ms; };
+/* Completes with the client's list (ascending part numbers, ETags matching; every part but the last
+ * ≥ 5 MiB): INVALID_PART_ORDER, INVALID_PART, ENTITY_TOO_SMALL as S3. The object becomes visible
+ * atomically; meta gets size and the "…-N" ETag. done on the loop (may be synchronous). */
+void ksm_store_mpu_complete(struct ksm_store *s, uv_loop_t *loop, struct ksm_db *db,
+                            const struct ksm_bucket *b, const char *key, const char *upload_id,
+                            const struct ksm_mpu_part *parts, size_t nparts, struct ksm_obj_meta *meta,
+                            ksm_store_done_cb done, void *arg);
+enum ksm_err ksm_store_mpu_abort(struct ksm_store *s, struct ksm_db *db, const struct ksm_bucket *b,
+                                 const char *key, const char *upload_id);
+enum ksm_err ksm_store_mpu_parts(struct ksm_db *db, const struct ksm_bucket *b, const char *key,
+                                 const char *upload_id, int after, int max, struct ksm_mpu_part **out,
+                                 size_t *n, bool *truncated);
+struct ksm_mpu_info { char key[KSM_STORE_KEY_MAX + 1]; char upload_id[64]; int64_t initiated_ms; };
+enum ksm_err ksm_store_mpu_list(struct ksm_db *db, const struct ksm_bucket *b, const char *prefix,
+                                const char *key_marker, const char *upload_marker, int max,
+                                struct ksm_mpu_info **out, size_t *n, bool *truncated);
+
+/* Bytes stored per bucket (for metering byte-hours and quotas). */
+enum ksm_err ksm_store_bucket_usage(struct ksm_db *db, const struct ksm_bucket *b, uint64_t *bytes,
+                                    uint64_t *objects);
+
+#endif

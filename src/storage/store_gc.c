@@ -1,0 +1,235 @@
+/* store_gc.c — removing data that metadata no longer references.
+ *
+ * The reaper: overwrites and deletes commit their metadata first and only then hand the old data
+ * here, so a crash in between leaves an unreferenced file (collected at the next start), never a
+ * row without data. A thread of its own does the unlinks so that neither the loop nor the caller's
+ * synchronous delete waits on the filesystem. Pack extents are not unlinked: their bytes are
+ * counted dead in store_packs for a later compaction.
+ *
+ * Orphan collection at open: every temporary goes (an upload that never committed), and every
+ * object file whose uid no object, segment or part row references (a crash between rename and
+ * commit, or between commit and reaping). */
+#include "storage/store_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/util.h"
+
+struct store_reap {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv, idle_cv;
+    struct store_garbage q;
+    bool stop, busy;
+    struct ksm_db db;
+    bool db_open;
+};
+
+static void pack_dead(struct store_reap *r, const struct store_seg *g)
+{
+    if (!r->db_open)
+        return;
+    sqlite3_stmt *st = ksm_db_prepare(&r->db, "UPDATE store_packs SET dead=dead+?, live=live-?"
+                                              " WHERE region=? AND id=?");
+    sqlite3_bind_int64(st, 1, (int64_t)g->pack_len);
+    sqlite3_bind_int64(st, 2, (int64_t)g->pack_len);
+    sqlite3_bind_text(st, 3, g->region, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 4, g->pack_id);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        ksm_warn("store: pack accounting: %s", sqlite3_errmsg(r->db.h));
+    sqlite3_reset(st);
+}
+
+static void reap_one(struct ksm_store *s, const struct store_seg *g)
+{
+    if (g->loc == STORE_LOC_PACK) {
+        pack_dead(s->reap, g);
+        return;
+    }
+    char path[700];
+    store_data_path(s, g->region, g->uid, path, sizeof path);
+    /* a file already gone is fine: orphan collection or an earlier attempt took it */
+    if (unlink(path) && errno != ENOENT)
+        ksm_warn("store: cannot remove %s: %s", path, strerror(errno));
+}
+
+static void *reap_main(void *arg)
+{
+    struct ksm_store *s = arg;
+    struct store_reap *r = s->reap;
+    pthread_mutex_lock(&r->mu);
+    for (;;) {
+        while (!r->q.n && !r->stop)
+            pthread_cond_wait(&r->cv, &r->mu);
+        if (!r->q.n && r->stop)
+            break;
+        struct store_garbage batch = r->q;
+        memset(&r->q, 0, sizeof r->q);
+        r->busy = true;
+        pthread_mutex_unlock(&r->mu);
+        for (size_t i = 0; i < batch.n; i++)
+            reap_one(s, &batch.segs[i]);
+        store_garbage_free(&batch);
+        pthread_mutex_lock(&r->mu);
+        r->busy = false;
+        pthread_cond_broadcast(&r->idle_cv);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+int store_reap_start(struct ksm_store *s)
+{
+    struct store_reap *r = ksm_xcalloc(1, sizeof *r);
+    char err[256];
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    pthread_cond_init(&r->idle_cv, NULL);
+    r->db_open = ksm_db_open(&r->db, s->o.db_path, err, sizeof err) == 0;
+    if (!r->db_open)
+        ksm_warn("store: reaper without db (pack accounting off): %s", err);
+    s->reap = r;
+    if (pthread_create(&r->th, NULL, reap_main, s)) {
+        if (r->db_open)
+            ksm_db_close(&r->db);
+        free(r);
+        s->reap = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+void store_reap_stop(struct ksm_store *s)
+{
+    struct store_reap *r = s->reap;
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->mu);
+    r->stop = true;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    pthread_join(r->th, NULL);
+    if (r->db_open)
+        ksm_db_close(&r->db);
+    store_garbage_free(&r->q);
+    pthread_cond_destroy(&r->cv);
+    pthread_cond_destroy(&r->idle_cv);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+    s->reap = NULL;
+}
+
+void store_reap(struct ksm_store *s, struct store_garbage *g)
+{
+    struct store_reap *r = s->reap;
+    if (!g->n)
+        goto done;
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < g->n; i++)
+        store_garbage_add(&r->q, &g->segs[i]);
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+done:
+    store_garbage_free(g);
+}
+
+void ksm_store_sync(struct ksm_store *s)
+{
+    struct store_reap *r = s->reap;
+    pthread_mutex_lock(&r->mu);
+    while (r->q.n || r->busy)
+        pthread_cond_wait(&r->idle_cv, &r->mu);
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* ---- orphans ---- */
+
+static int remove_all(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? 0 : -1;
+    struct dirent *de;
+    char p[800];
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        if (snprintf(p, sizeof p, "%s/%s", dir, de->d_name) >= (int)sizeof p)
+            continue;
+        if (unlink(p) && errno != ENOENT)
+            ksm_warn("store: cannot remove %s: %s", p, strerror(errno));
+    }
+    closedir(d);
+    return 0;
+}
+
+/* One leaf directory objects/ab/cd: files named by a uid's hex. */
+static void collect_leaf(struct ksm_db *db, const char *dir, int *removed)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    char p[800];
+    uint8_t uid[KSM_KMS_UID_LEN];
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        if (strlen(de->d_name) != 2 * KSM_KMS_UID_LEN ||
+            ksm_unhex(de->d_name, 2 * KSM_KMS_UID_LEN, uid))
+            continue;   /* not ours: leave it for the operator */
+        if (store_meta_uid_used(db, uid))
+            continue;
+        if (snprintf(p, sizeof p, "%s/%s", dir, de->d_name) >= (int)sizeof p)
+            continue;
+        if (unlink(p) == 0)
+            (*removed)++;
+    }
+    closedir(d);
+}
+
+static void collect_level(struct ksm_db *db, const char *dir, int depth, int *removed)
+{
+    if (depth == 2) {
+        collect_leaf(db, dir, removed);
+        return;
+    }
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    char p[800];
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.' || strlen(de->d_name) != 2)
+            continue;
+        if (snprintf(p, sizeof p, "%s/%s", dir, de->d_name) >= (int)sizeof p)
+            continue;
+        collect_level(db, p, depth + 1, removed);
+    }
+    closedir(d);
+}
+
+int store_orphans_collect(struct ksm_store *s, char *err, size_t errlen)
+{
+    struct ksm_db db;
+    if (ksm_db_open(&db, s->o.db_path, err, errlen))
+        return -1;
+    char p[700];
+    int removed = 0;
+    for (int i = 0; i < s->o.nregions; i++) {
+        snprintf(p, sizeof p, "%s/tmp", s->o.regions[i].path);
+        remove_all(p);
+        snprintf(p, sizeof p, "%s/objects", s->o.regions[i].path);
+        collect_level(&db, p, 0, &removed);
+    }
+    ksm_db_close(&db);
+    if (removed)
+        ksm_info("store: collected %d orphaned data files", removed);
+    return 0;
+}

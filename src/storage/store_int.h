@@ -1,0 +1,136 @@
+/* store_int.h — what the store_*.c files share and nobody else sees: the store handle, where a
+ * piece of object data lives (a "segment"), the SQL helpers of store_meta.c and the data helpers of
+ * store_data.c. The protocol layer includes store.h only. */
+#ifndef KSM_STORE_INT_H
+#define KSM_STORE_INT_H
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kms/kms.h"
+#include "storage/store.h"
+
+#define STORE_UID_HEX (2 * KSM_KMS_UID_LEN + 1)
+#define STORE_PART_MIN (5ull << 20) /* every part but the last */
+#define STORE_MAX_PARTS 10000
+
+/* Where a segment's ciphertext is: its own file (named by its uid) or an extent of a pack log. */
+enum store_loc { STORE_LOC_FILE = 0, STORE_LOC_PACK = 1, STORE_LOC_PARTS = 2 };
+
+/* One independently keyed run of ciphertext: a whole simple object, or one part of a multipart
+ * object. size is the plaintext length. */
+struct store_seg {
+    char region[16];
+    int loc;                 /* STORE_LOC_FILE or STORE_LOC_PACK */
+    int64_t pack_id;         /* pack: which log, where the ciphertext starts, its length */
+    uint64_t pack_off, pack_len;
+    uint8_t uid[KSM_KMS_UID_LEN];
+    uint8_t wrapped[KSM_KMS_WRAPPED_DATA_KEY_LEN];
+    uint64_t size;
+};
+
+/* Data that metadata no longer references, handed to the reaper after the commit. */
+struct store_garbage {
+    struct store_seg *segs;
+    size_t n, cap;
+};
+
+struct store_reap;   /* store_gc.c */
+struct store_pack;   /* store_pack.c */
+
+struct ksm_store {
+    struct ksm_store_opts o;
+    struct store_reap *reap;
+    struct store_pack *packs[KSM_STORE_MAX_REGIONS];
+};
+
+/* ---- store_meta.c: every SQL statement of the store ---- */
+/* The object row being written by a put, a part or a multipart completion. */
+struct store_obj_row {
+    const char *bucket;
+    const char *key;
+    const struct ksm_obj_meta *meta;   /* headers, user meta, tags, size, etag, mtime, parts */
+    int loc;                           /* STORE_LOC_PARTS for a completed multipart object */
+    const struct store_seg *seg;       /* the data (loc FILE/PACK); for PARTS only uid is used */
+};
+/* Replaces (bucket, key) with row inside the caller's transaction; the old row's data goes to g. */
+enum ksm_err store_meta_obj_replace(struct ksm_db *db, const struct store_obj_row *row,
+                                    struct store_garbage *g);
+/* Deletes (bucket, key) in the caller's transaction; its data goes to g; *found, *size. */
+enum ksm_err store_meta_obj_remove(struct ksm_db *db, const char *bucket, const char *key,
+                                   struct store_garbage *g, bool *found, uint64_t *size);
+void store_meta_row_to_meta(sqlite3_stmt *st, int col0, struct ksm_obj_meta *m);
+/* The segments of an object (1 for simple objects, N for multipart). *segs malloc'd. */
+enum ksm_err store_meta_obj_segments(struct ksm_db *db, const char *bucket, const char *key,
+                                     struct ksm_obj_meta *meta, struct store_seg **segs, size_t *n);
+/* Replaces part (upload, number) in the caller's transaction; the old part's data goes to g. */
+enum ksm_err store_meta_part_replace(struct ksm_db *db, const char *upload, int number,
+                                     const struct ksm_obj_meta *meta, const struct store_seg *seg,
+                                     struct store_garbage *g);
+/* Writes a put's row (an object, or a part of upload) inside the caller's transaction; NOT_FOUND
+ * when the bucket or upload went away meanwhile. Used by store_put.c and the pack writer. */
+enum ksm_err store_put_row_tx(struct ksm_db *db, const char *bucket, const char *key,
+                           const char *upload, int part, const struct ksm_obj_meta *meta,
+                           const struct store_seg *seg, struct store_garbage *g);
+/* Is this uid referenced by any object, segment or part? (orphan collection) */
+bool store_meta_uid_used(struct ksm_db *db, const uint8_t uid[KSM_KMS_UID_LEN]);
+void store_seg_from_cols(sqlite3_stmt *st, int col0, struct store_seg *s);
+void store_bind_key(sqlite3_stmt *st, int idx, const char *key);
+int store_begin(struct ksm_db *db);
+enum ksm_err store_commit(struct ksm_db *db);
+
+void store_garbage_add(struct store_garbage *g, const struct store_seg *s);
+void store_garbage_free(struct store_garbage *g);
+
+/* ---- store_data.c: the local-filesystem data backend ---- */
+const char *store_region_path(const struct ksm_store *s, const char *region);
+/* "<region>/objects/ab/cd/<uid hex>" and its directory; "<region>/tmp/<uid hex>.part". */
+void store_data_path(const struct ksm_store *s, const char *region, const uint8_t *uid, char *out,
+                     size_t n);
+void store_data_dir(const struct ksm_store *s, const char *region, const uint8_t *uid, char *out,
+                    size_t n);
+void store_tmp_path(const struct ksm_store *s, const char *region, const uint8_t *uid, char *out,
+                    size_t n);
+/* Writes all of p at the file's current position (EINTR, short writes). -1 with errno. */
+int store_write_all(int fd, const void *p, size_t n);
+/* Reads exactly n bytes at off; -1 on error or a short file. */
+int store_pread_all(int fd, void *p, size_t n, uint64_t off);
+/* Where a segment's ciphertext starts in the file that holds it. */
+void store_seg_file(const struct ksm_store *s, const struct store_seg *g, char *path, size_t n,
+                    uint64_t *base);
+
+/* ---- store_gc.c: the reaper thread and orphan collection ---- */
+int store_reap_start(struct ksm_store *s);
+void store_reap_stop(struct ksm_store *s);
+/* Takes g's segments: their files are removed (pack extents freed) on the reaper thread. */
+void store_reap(struct ksm_store *s, struct store_garbage *g);
+int store_orphans_collect(struct ksm_store *s, char *err, size_t errlen);
+
+/* ---- store_pack.c: the small-object pack log ---- */
+int store_pack_start(struct ksm_store *s, char *err, size_t errlen);
+void store_pack_stop(struct ksm_store *s);
+bool store_pack_enabled(const struct ksm_store *s, const char *region);
+struct store_pack_req;
+/* Appends ct (ciphertext of an object, already sealed) to region's log; once it and its metadata
+ * are durable, fn(arg, e, seg) runs on loop. The pack writer commits the row itself (its own db
+ * connection), so many small puts share one data fsync and one metadata commit. */
+struct store_pack_job {
+    uv_loop_t *loop;
+    /* the row to commit */
+    char bucket[40];
+    char *key;
+    struct ksm_obj_meta *meta;
+    const char *upload;  /* part of an upload, or NULL */
+    int part;
+    struct store_seg seg;      /* region, uid, wrapped, size; the writer fills pack_* */
+    uint8_t *ct;
+    size_t ct_len;
+    enum ksm_err result;
+    void (*done)(struct store_pack_job *j);   /* on loop */
+    void *arg;
+    uv_async_t async;   /* the writer wakes the put's own loop with it */
+    struct store_pack_job *next;
+};
+void store_pack_submit(struct ksm_store *s, struct store_pack_job *j);
+
+#endif
