@@ -8,9 +8,14 @@
 #include "audit/audit.h"
 #include "core/conf.h"
 
+struct ksm_kms;
+struct ksm_store;
+
 struct ksm_app {
     const struct ksm_conf *conf;
     struct ksm_audit *audit;
+    struct ksm_kms *kms;         /* keys (govcloud; NULL in overseas-ai, which stores nothing) */
+    struct ksm_store *store;     /* object storage (govcloud only) */
     char db_path[600];
     int64_t started_ms;
     atomic_bool ready;           /* set once every listener is up; cleared when draining */

@@ -6,7 +6,9 @@
  * hash. */
 #include <string.h>
 
+#include "admin/app.h"
 #include "admin/handlers.h"
+#include "kms/kms.h"
 #include "admin/reqjson.h"
 #include "core/util.h"
 #include "iam/iam.h"
@@ -30,6 +32,15 @@ static enum ksm_err authorize(struct ksm_req *r, const char *perm, const char *t
 }
 
 /* POST {user, kind:"api", project?, expires_at?, name?} → 201 with "secret", shown this once. */
+/* SigV4 needs the secret itself: sealed under the master key, bound to its access key id. */
+static enum ksm_err seal_s3_secret(void *arg, const char *akid, const char *secret, uint8_t **blob,
+                                   size_t *len)
+{
+    char ctx[96];
+    snprintf(ctx, sizeof ctx, "kasumi/v1/s3-secret/%s", akid);
+    return ksm_kms_seal(arg, ctx, secret, strlen(secret), blob, len);
+}
+
 enum ksm_err ksm_h_key_create(struct ksm_req *r)
 {
     const char *user = NULL, *kind = NULL, *project = NULL, *expires = NULL, *name = NULL;
@@ -47,8 +58,13 @@ enum ksm_err ksm_h_key_create(struct ksm_req *r)
     enum ksm_err e = ksm_req_json(r, spec, KSM_NELEM(spec));
     if (e != KSM_E_OK)
         return e;
-    if (strcmp(kind, "api"))
-        return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "kind must be \"api\"");
+    if (strcmp(kind, "api") && strcmp(kind, "s3"))
+        return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "kind must be \"api\" or \"s3\"");
+    struct ksm_app *app = r->worker->app;
+    if (!strcmp(kind, "s3") && !app->kms)
+        return ksm_fail(r, KSM_E_NOT_SUPPORTED_ENV, "s3 keys: this environment stores no data");
+    if (!strcmp(kind, "s3") && !project)
+        return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "an s3 key needs a project");
     if (expires && ksm_parse_rfc3339(expires, &expires_ms) < 0)
         return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "expires_at must be an RFC 3339 time");
     if (strncmp(user, "us_", 3) || ksm_iam_owner(DB(r), user, utenant, uproject) != KSM_E_OK)
@@ -63,8 +79,12 @@ enum ksm_err ksm_h_key_create(struct ksm_req *r)
                      : authorize(r, "key.create", utenant, NULL);
     if (e != KSM_E_OK)
         return e;
-    e = ksm_iam_key_create(DB(r), user, kind, project, name, expires_ms, r->principal->user_id, &k,
-                           &why);
+    if (!strcmp(kind, "s3"))
+        e = ksm_iam_s3_key_create(DB(r), user, project, name, expires_ms, r->principal->user_id,
+                                  seal_s3_secret, app->kms, &k, &why);
+    else
+        e = ksm_iam_key_create(DB(r), user, kind, project, name, expires_ms, r->principal->user_id,
+                               &k, &why);
     if (e != KSM_E_OK)
         return ksm_fail_why(r, e, why);
     ksm_req_audit(r, NULL, NULL, jstr(k, "id"));

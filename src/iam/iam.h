@@ -191,4 +191,22 @@ json_t *ksm_iam_bindings_json(struct ksm_db *db, const char *user_id);
  * changes IAM tables other than through these functions must call this afterwards. */
 void ksm_iam_cache_invalidate(void);
 
+/* ---- S3 access keys (iam_s3keys.c) ------------------------------------------------------------- */
+
+/* Seals an S3 secret for storage (the caller's KMS); *blob malloc'd. */
+typedef enum ksm_err (*ksm_iam_seal_fn)(void *arg, const char *access_key_id, const char *secret,
+                                        uint8_t **blob, size_t *len);
+/* A key of kind "s3" for user in project: *out as ksm_iam_key_get plus "access_key_id" and
+ * "secret_access_key" (shown once). */
+enum ksm_err ksm_iam_s3_key_create(struct ksm_db *db, const char *user, const char *project,
+                                   const char *name, int64_t expires_ms, const char *created_by,
+                                   ksm_iam_seal_fn seal, void *seal_arg, json_t **out,
+                                   const char **why);
+/* The principal behind an access key id and its sealed secret (*sealed malloc'd).
+ * ACCESS_KEY_UNKNOWN when unknown, revoked, expired, or its user is disabled. */
+enum ksm_err ksm_iam_s3_key_find(struct ksm_db *db, const char *access_key_id,
+                                 struct ksm_principal *p, uint8_t **sealed, size_t *len);
+/* The access key id of an s3 key (for listing); NOT_FOUND for other kinds. */
+enum ksm_err ksm_iam_s3_key_id(struct ksm_db *db, const char *key_id, char access_key_id[21]);
+
 #endif

@@ -24,7 +24,7 @@ enum ksm_err ksm_iam_authenticate(struct ksm_db *db, const char *secret, struct 
     uint64_t gen = ksm_iam__generation();
     sqlite3_stmt *st = ksm_db_prepare(
         db, "SELECT k.id, k.user_id, k.tenant_id, k.project_id, u.name, k.expires_at FROM iam_keys k "
-            "JOIN iam_users u ON u.id=k.user_id WHERE k.secret_hash=?1 AND k.revoked_at IS NULL "
+            "JOIN iam_users u ON u.id=k.user_id WHERE k.secret_hash=?1 AND k.kind='api' AND k.revoked_at IS NULL "
             "AND (k.expires_at IS NULL OR k.expires_at > ?2) AND u.disabled=0");
     sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, ksm_now_ms());

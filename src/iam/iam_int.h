@@ -49,6 +49,11 @@ json_t *ksm_iam__binding_json(sqlite3_stmt *st);
 #define KSM_IAM__BINDING_COLS \
     "id, user_id, group_id, role, tenant_id, project_id, created_at, created_by"
 
+/* A key row of any kind (iam_keys.c); for "api" it is the key, for "s3" the row behind it. */
+enum ksm_err ksm_iam__key_create_kind(struct ksm_db *db, const char *user, const char *kind,
+                                      const char *project, const char *name, int64_t expires_ms,
+                                      const char *created_by, json_t **out, const char **why);
+
 /* iam_cache.c: per-thread memo of decisions, valid while no IAM write has happened since. */
 void ksm_iam__invalidate(void);   /* after every IAM transaction */
 uint64_t ksm_iam__generation(void);

@@ -51,6 +51,17 @@ static json_t *key_json(sqlite3_stmt *st)
                      status);
 }
 
+/* An s3 key shows its access key id (never the secret); other kinds are left as they are. */
+static json_t *with_akid(struct ksm_db *db, json_t *k)
+{
+    char akid[21];
+    const char *kind = json_string_value(json_object_get(k, "kind"));
+    if (k && kind && !strcmp(kind, "s3") &&
+        ksm_iam_s3_key_id(db, json_string_value(json_object_get(k, "id")), akid) == KSM_E_OK)
+        json_object_set_new(k, "access_key_id", json_string(akid));
+    return k;
+}
+
 enum ksm_err ksm_iam_key_get(struct ksm_db *db, const char *id, json_t **out)
 {
     sqlite3_stmt *st = ksm_db_prepare(db, "SELECT " KEY_COLS " FROM iam_keys WHERE id=?1");
@@ -61,6 +72,8 @@ enum ksm_err ksm_iam_key_get(struct ksm_db *db, const char *id, json_t **out)
         e = KSM_E_OK;
     }
     sqlite3_reset(st);
+    if (e == KSM_E_OK)
+        with_akid(db, *out);
     return e;
 }
 
@@ -109,13 +122,20 @@ enum ksm_err ksm_iam_key_create(struct ksm_db *db, const char *user, const char 
                                 const char *project, const char *name, int64_t expires_ms,
                                 const char *created_by, json_t **out, const char **why)
 {
+    if (!kind || strcmp(kind, "api"))
+        return *why = "kind must be \"api\" (s3 keys: ksm_iam_s3_key_create)", KSM_E_INVALID_ARGUMENT;
+    return ksm_iam__key_create_kind(db, user, kind, project, name, expires_ms, created_by, out, why);
+}
+
+enum ksm_err ksm_iam__key_create_kind(struct ksm_db *db, const char *user, const char *kind,
+                                      const char *project, const char *name, int64_t expires_ms,
+                                      const char *created_by, json_t **out, const char **why)
+{
     char id[KSM_ID_LEN], tenant[KSM_ID_LEN], ptenant[KSM_ID_LEN], pproject[KSM_ID_LEN];
     char secret[KSM_KEY_SECRET_LEN + 1];
     *why = NULL;
     *out = NULL;
     project = ksm_iam__nz(project);
-    if (!kind || strcmp(kind, "api"))
-        return *why = "kind must be \"api\"", KSM_E_INVALID_ARGUMENT;
     if (name && *name && !ksm_iam__text_ok(name, 200))
         return *why = "name must be at most 200 characters of text", KSM_E_INVALID_ARGUMENT;
     if (expires_ms && expires_ms <= ksm_now_ms())
@@ -175,5 +195,8 @@ enum ksm_err ksm_iam_key_list(struct ksm_db *db, const char *user, const char *t
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         json_array_append_new(items, key_json(st));
     sqlite3_reset(st);
+    size_t i;
+    json_t *k;
+    json_array_foreach(items, i, k) with_akid(db, k);
     return rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
 }

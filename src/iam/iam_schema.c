@@ -83,6 +83,13 @@ static const struct ksm_migration iam_migrations[] = {
      " revoked_at INTEGER);"
      "CREATE INDEX iam_keys_user ON iam_keys(user_id);"
      "CREATE INDEX iam_keys_tenant ON iam_keys(tenant_id);"},
+    {"iam", 2,
+     /* S3 access keys: SigV4 needs the secret itself, so it is kept sealed under the environment's
+      * master key (by the caller: src/iam never sees key material), never in the clear */
+     "CREATE TABLE iam_s3_keys("
+     " key_id TEXT PRIMARY KEY REFERENCES iam_keys(id) ON DELETE CASCADE,"
+     " access_key_id TEXT NOT NULL UNIQUE,"
+     " sealed BLOB NOT NULL);"},
 };
 
 void ksm_iam_register_schema(void)

@@ -26,6 +26,8 @@ static const char *const perms_tenant_admin[] = {
     "audit.read", "usage.read",
     "ai.invoke", "ai.route.read", "ai.route.write", "ai.policy.read", "ai.policy.write",
     "ai.policy.overseas", "ai.budget.read", "ai.budget.write",
+    "s3.bucket.list", "s3.bucket.create", "s3.bucket.read", "s3.bucket.write", "s3.bucket.delete",
+    "s3.object.read", "s3.object.write", "s3.object.delete",
     NULL};
 
 /* manages one project: its bindings and the keys narrowed to it, not the tenant's users. It holds
@@ -39,12 +41,15 @@ static const char *const perms_project_admin[] = {
      * 機密性2 abroad (the tenant administrator's decision, SPEC.md O4) */
     "ai.invoke", "ai.route.read", "ai.route.write", "ai.policy.read", "ai.policy.write",
     "ai.budget.read",
+    "s3.bucket.list", "s3.bucket.create", "s3.bucket.read", "s3.bucket.write", "s3.bucket.delete",
+    "s3.object.read", "s3.object.write", "s3.object.delete",
     NULL};
 
-/* uses the project's services; later issues add storage and AI permissions here */
+/* uses the project's services: models, and the objects in its buckets (not the buckets' lifecycle) */
 static const char *const perms_member[] = {
     "tenant.read", "project.list", "project.read",
     "ai.invoke",
+    "s3.bucket.list", "s3.bucket.read", "s3.object.read", "s3.object.write", "s3.object.delete",
     NULL};
 
 /* read-only, including the audit log, never a secret */
@@ -54,6 +59,7 @@ static const char *const perms_auditor[] = {
     "binding.list", "binding.read", "key.list", "key.read",
     "audit.read", "usage.read",
     "ai.route.read", "ai.policy.read", "ai.budget.read",
+    "s3.bucket.list", "s3.bucket.read",
     NULL};
 
 static const char *const perms_billing_viewer[] = {
