@@ -80,6 +80,12 @@ static const struct conf_row conf_rows[] = {
     {"admin", "listen", K_STR, FIELD(admin), 1, 0, NULL, set_listen, NULL},
     {"admin", "tls_cert", K_STR, FIELD(admin.tls_cert), 0, 0, NULL, NULL, NULL},
     {"admin", "tls_key", K_STR, FIELD(admin.tls_key), 0, 0, NULL, NULL, NULL},
+    {"s3", "listen", K_STR, FIELD(s3), 1, 0, NULL, set_listen, NULL},
+    {"s3", "tls_cert", K_STR, FIELD(s3.tls_cert), 0, 0, NULL, NULL, NULL},
+    {"s3", "tls_key", K_STR, FIELD(s3.tls_key), 0, 0, NULL, NULL, NULL},
+    {"s3", "domain", K_STR, FIELD(s3_domain), 1, 0, NULL, NULL, NULL},
+    {"s3", "jp_east_path", K_STR, FIELD(s3_region_east), 0, 0, NULL, NULL, NULL},
+    {"s3", "jp_west_path", K_STR, FIELD(s3_region_west), 0, 0, NULL, NULL, NULL},
     {"ai", "listen", K_STR, FIELD(ai), 1, 0, NULL, set_listen, NULL},
     {"ai", "tls_cert", K_STR, FIELD(ai.tls_cert), 0, 0, NULL, NULL, NULL},
     {"ai", "tls_key", K_STR, FIELD(ai.tls_key), 0, 0, NULL, NULL, NULL},
@@ -108,6 +114,9 @@ void ksm_conf_defaults(struct ksm_conf *c)
     c->admin.port = 8400;
     strcpy(c->ai.host, "127.0.0.1");
     c->ai.port = 8402;
+    strcpy(c->s3.host, "127.0.0.1");
+    c->s3.port = 8401;
+    strcpy(c->s3_domain, "localhost");
     c->max_header_bytes = 16384;
     c->max_body_bytes = 1048576;
     c->header_timeout_ms = 10000;
@@ -826,6 +835,10 @@ int ksm_conf_validate(const struct ksm_conf *c, char *err, size_t errlen)
     }
     if (!c->admin.tls_cert[0] != !c->admin.tls_key[0]) {
         snprintf(err, errlen, "admin: tls_cert and tls_key must be set together");
+        return -1;
+    }
+    if (!c->s3.tls_cert[0] != !c->s3.tls_key[0]) {
+        snprintf(err, errlen, "s3: tls_cert and tls_key must be set together");
         return -1;
     }
     if (!c->ai.tls_cert[0] != !c->ai.tls_key[0]) {

@@ -28,6 +28,10 @@ struct ksm_conf {
     char log_level[16];                /* log_level = "debug"|"info"|"warn"|"error" */
     struct ksm_listen admin;           /* [admin] listen = "127.0.0.1:8400", tls_cert, tls_key */
     struct ksm_listen ai;              /* [ai] listen = "127.0.0.1:8402", tls_cert, tls_key */
+    struct ksm_listen s3;              /* [s3] listen = "127.0.0.1:8401", tls_cert, tls_key */
+    char s3_domain[128];               /* [s3] domain: virtual-host addressing <bucket>.<domain> */
+    char s3_region_east[512];          /* [s3] jp_east_path: jp-east's data ("" = DATA/regions/jp-east) */
+    char s3_region_west[512];          /* [s3] jp_west_path */
     /* [ai] overseas_allow = ["https://...", ...]: URL prefixes of model servers outside Japan that
      * govcloud may send to (SPEC.md O4); --overseas-allow adds to it */
     char ai_overseas_allow[KSM_CONF_MAX_ALLOW][512];

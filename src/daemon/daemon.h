@@ -11,7 +11,7 @@ struct ksm_daemon_flags {
     bool test_only;
     const char *data_dir, *admin_listen, *env_kind, *bootstrap_token_file, *log_level;
     int workers;   /* 0: from the file */
-    const char *ai_listen;
+    const char *ai_listen, *s3_listen;
     const char *overseas_allow[KSM_CONF_MAX_ALLOW];   /* --overseas-allow, repeatable */
     int noverseas_allow;
 };

@@ -8,7 +8,7 @@
 #include "daemon/daemon.h"
 
 enum {
-    OPT_CONFIG = 256, OPT_DATA, OPT_ADMIN, OPT_AI, OPT_ALLOW, OPT_ENV, OPT_BOOT, OPT_WORKERS, OPT_LOG,
+    OPT_CONFIG = 256, OPT_DATA, OPT_ADMIN, OPT_AI, OPT_S3, OPT_ALLOW, OPT_ENV, OPT_BOOT, OPT_WORKERS, OPT_LOG,
     OPT_VERSION, OPT_HELP
 };
 
@@ -17,6 +17,7 @@ static const struct option options[] = {
     {"data-dir", required_argument, NULL, OPT_DATA},
     {"admin-listen", required_argument, NULL, OPT_ADMIN},
     {"ai-listen", required_argument, NULL, OPT_AI},
+    {"s3-listen", required_argument, NULL, OPT_S3},
     {"overseas-allow", required_argument, NULL, OPT_ALLOW},
     {"env-kind", required_argument, NULL, OPT_ENV},
     {"bootstrap-token-file", required_argument, NULL, OPT_BOOT},
@@ -41,6 +42,7 @@ int ksm_daemon_parse_flags(struct ksm_daemon_flags *fl, int argc, char **argv, c
         case OPT_DATA: fl->data_dir = optarg; break;
         case OPT_ADMIN: fl->admin_listen = optarg; break;
         case OPT_AI: fl->ai_listen = optarg; break;
+        case OPT_S3: fl->s3_listen = optarg; break;
         case OPT_ALLOW:
             if (fl->noverseas_allow == KSM_CONF_MAX_ALLOW) {
                 snprintf(err, errlen, "at most %d --overseas-allow", KSM_CONF_MAX_ALLOW);
@@ -97,6 +99,10 @@ int ksm_daemon_load_conf(struct ksm_conf *c, const struct ksm_daemon_flags *fl, 
         return -1;
     if (fl->admin_listen && ksm_conf_parse_listen(&c->admin, fl->admin_listen)) {
         snprintf(err, errlen, "--admin-listen: expected HOST:PORT, got %s", fl->admin_listen);
+        return -1;
+    }
+    if (fl->s3_listen && ksm_conf_parse_listen(&c->s3, fl->s3_listen)) {
+        snprintf(err, errlen, "--s3-listen: expected HOST:PORT, got %s", fl->s3_listen);
         return -1;
     }
     if (fl->ai_listen && ksm_conf_parse_listen(&c->ai, fl->ai_listen)) {

@@ -24,6 +24,9 @@
 #include "iam/iam.h"
 #include "meter/usage.h"
 #include "meter/usage_writer.h"
+#include "kms/kms.h"
+#include "storage/s3_server.h"
+#include "storage/store.h"
 
 static struct ksm_app app;
 static struct ksm_server *admin_srv;
@@ -149,9 +152,56 @@ static int write_listen_json(const char *dir)
 {
     char path[600], body[256];
     snprintf(path, sizeof path, "%s/listen.json", dir);
-    int n = snprintf(body, sizeof body, "{\"admin\":\"%s\",\"ai\":\"%s\"}\n",
-                     ksm_server_address(admin_srv, 0), ksm_server_address(admin_srv, 1));
+    int n = snprintf(body, sizeof body, "{\"admin\":\"%s\",\"ai\":\"%s\"", ksm_server_address(admin_srv, 0),
+                     ksm_server_address(admin_srv, 1));
+    if (app.store)
+        n += snprintf(body + n, sizeof body - (size_t)n, ",\"s3\":\"%s\"", ksm_server_address(admin_srv, 2));
+    n += snprintf(body + n, sizeof body - (size_t)n, "}\n");
     return ksm_write_file_durable(path, body, (size_t)n, 0644);
+}
+
+/* Keys (master key checked against the database: a missing or wrong key refuses to start) and
+ * the object store with its regions' data directories. */
+static struct ksm_db setup_db;
+
+/* Every use of a key is an audit record (SPEC.md B3): which key, what, and whether it worked. */
+static void kms_audit(void *arg, const struct ksm_kms_event *ev)
+{
+    char action[48], detail[96];
+    snprintf(action, sizeof action, "kms.%s", ksm_kms_op_name(ev->op));
+    snprintf(detail, sizeof detail, "kind=%s version=%u", ev->kind ? ev->kind : "-", (unsigned)ev->version);
+    struct ksm_audit_rec rec = {.principal = "system", .source = "kasumid", .action = action,
+                                .target = ev->key_id && *ev->key_id ? ev->key_id : ev->owner_id,
+                                .outcome = ev->outcome == KSM_E_OK ? "success" : "error",
+                                .detail = detail};
+    ksm_audit_submit(arg, &rec, NULL, NULL, NULL);
+}
+
+static int start_storage(const struct ksm_conf *c, char *err, size_t errlen)
+{
+    char path[600], east[600], west[600];
+    if (ksm_db_open(&setup_db, app.db_path, err, errlen))
+        return -1;
+    snprintf(path, sizeof path, "%s/keys/master.key", c->data_dir);
+    if (ksm_kms_open(&app.kms, &setup_db, path, err, errlen))
+        return -1;
+    ksm_kms_set_audit(app.kms, kms_audit, app.audit);
+    snprintf(east, sizeof east, "%s", c->s3_region_east[0] ? c->s3_region_east : "");
+    snprintf(west, sizeof west, "%s", c->s3_region_west[0] ? c->s3_region_west : "");
+    if (!east[0])
+        snprintf(east, sizeof east, "%s/regions/jp-east", c->data_dir);
+    if (!west[0])
+        snprintf(west, sizeof west, "%s/regions/jp-west", c->data_dir);
+    struct ksm_store_opts so = {.nregions = 2, .kms = app.kms, .db_path = app.db_path,
+                                .small_max = 0};
+    snprintf(so.regions[0].name, sizeof so.regions[0].name, "jp-east");
+    snprintf(so.regions[0].path, sizeof so.regions[0].path, "%s", east);
+    snprintf(so.regions[1].name, sizeof so.regions[1].name, "jp-west");
+    snprintf(so.regions[1].path, sizeof so.regions[1].path, "%s", west);
+    if (ksm_store_open(&app.store, &so, err, errlen))
+        return -1;
+    ksm_s3_setup(app.store, c);
+    return 0;
 }
 
 static void harden(void)
@@ -171,6 +221,8 @@ static int start(struct ksm_conf *c)
     ksm_iam_register_schema();
     ksm_usage_register_schema();
     ksm_ai_store_register_schema();
+    ksm_kms_register_schema();
+    ksm_store_register_schema();
     if (bootstrap(c))
         return -1;
     char adir[600], key[600];
@@ -185,6 +237,10 @@ static int start(struct ksm_conf *c)
         return -1;
     }
     ksm_metrics_add_collector(audit_collector, app.audit);
+    if (c->env_kind == KSM_ENV_GOVCLOUD && start_storage(c, err, sizeof err)) {
+        fprintf(stderr, "kasumid: %s\n", err);
+        return -1;
+    }
     if (ksm_usage_writer_start(app.db_path, err, sizeof err) ||
         ksm_ai_start(c, c->data_dir, err, sizeof err)) {
         fprintf(stderr, "kasumid: %s\n", err);
@@ -198,6 +254,9 @@ static int start(struct ksm_conf *c)
                                  .app = &app};
     so.listeners[so.nlisteners++] = (struct ksm_listener_opts){"admin", &c->admin, ksm_dispatch, NULL};
     so.listeners[so.nlisteners++] = (struct ksm_listener_opts){"ai", &c->ai, ksm_ai_dispatch, NULL};
+    if (app.store)   /* the overseas AI environment stores nothing: it has no S3 listener */
+        so.listeners[so.nlisteners++] =
+            (struct ksm_listener_opts){"s3", &c->s3, ksm_s3_dispatch, ksm_s3_on_headers};
     if (ksm_server_start(&admin_srv, &so, err, sizeof err)) {
         fprintf(stderr, "kasumid: %s\n", err);
         return -1;
@@ -213,6 +272,9 @@ static int start(struct ksm_conf *c)
            ksm_env_kind_name(c->env_kind), scheme, ksm_server_address(admin_srv, 0), scheme,
            ksm_server_address(admin_srv, 0), c->ai.tls_cert[0] ? "https" : "http",
            ksm_server_address(admin_srv, 1));
+    if (app.store)
+        printf("  S3 API:    %s://%s/\n", c->s3.tls_cert[0] ? "https" : "http",
+               ksm_server_address(admin_srv, 2));
     fflush(stdout);
     return 0;
 }
@@ -278,8 +340,13 @@ int main(int argc, char **argv)
     if (start(c))
         return 1;
     for (;;) {
-        int sig = 0;
-        sigwait(&set, &sig);
+        struct timespec every = {10, 0};
+        int sig = sigtimedwait(&set, NULL, &every);
+        if (sig < 0) {   /* the timer: unwrapped keys do not linger in memory */
+            if (app.kms)
+                ksm_kms_cache_sweep(app.kms);
+            continue;
+        }
         if (sig == SIGHUP) {
             reload(snapshots[nsnapshots - 1], &fl);
             continue;
@@ -289,6 +356,12 @@ int main(int argc, char **argv)
     ksm_info("draining");
     atomic_store(&app.draining, true);
     ksm_server_stop(admin_srv, 10000);
+    if (app.store)
+        ksm_store_close(app.store);
+    if (app.kms)
+        ksm_kms_close(app.kms);
+    if (setup_db.h)
+        ksm_db_close(&setup_db);
     ksm_usage_writer_stop();
     ksm_audit_close(app.audit);
     ksm_info("stopped");

@@ -75,6 +75,7 @@ static void req_new(struct ksm_conn *c)
     ksm_buf_reset(&r->body);
     ksm_buf_reset(&r->resp);
     c->req = r;
+    c->body_paused = false;   /* a pause asked for by the previous request's consumer is over */
     c->hdrs = NULL;
     c->nhdrs = c->hcap = 0;
     c->header_bytes = 0;

@@ -1,0 +1,90 @@
+/* s3_int.h — what the S3 protocol layer's files share: the per-request state and the operation
+ * table's row. The layer speaks S3 on the wire and calls the store engine (store.h) for everything
+ * stored; it never touches files or keys itself. */
+#ifndef KSM_S3_INT_H
+#define KSM_S3_INT_H
+#include "http/http.h"
+#include "iam/iam.h"
+#include "storage/s3_chunked.h"
+#include "storage/s3_sigv4.h"
+#include "storage/s3_xml.h"
+#include "storage/store.h"
+
+struct s3_req;
+typedef void (*s3_handler)(struct s3_req *s);
+
+enum s3_level { S3_SERVICE, S3_BUCKET, S3_OBJECT };
+enum { S3_STREAM = 1 << 0,   /* the body is object data: streamed into the store, never buffered */
+       S3_MUTATES = 1 << 1 };
+
+struct s3_op {
+    const char *method;
+    enum s3_level level;
+    const char *sub;          /* a query parameter that selects the operation, or NULL */
+    const char *name;         /* "PutObject": the audit action is "s3.<name>" */
+    const char *permission;   /* checked at the bucket's project (service level: the key's) */
+    unsigned flags;
+    s3_handler handler;
+};
+
+struct s3_req {
+    struct ksm_req *r;
+    const struct s3_op *op;
+    char bucket_name[64];
+    const char *key;                     /* decoded object key, or NULL */
+    struct ksm_principal principal;
+    bool authenticated;
+    struct ksm_s3_auth auth;
+    struct ksm_bucket bucket;
+    bool have_bucket;
+    enum ksm_err early_err;              /* failed at the head; answered at the end */
+    const char *early_msg;
+    /* a streamed upload */
+    struct ksm_put *put;
+    struct ksm_s3_chunked chunked;
+    bool use_chunked;
+    struct ksm_s3_body_hash hash;
+    bool use_hash;
+    enum ksm_err body_err;
+    struct ksm_obj_meta meta;
+    uint64_t bytes_in, bytes_out;
+    bool store_paused;
+    /* a download */
+    struct ksm_get *get;
+    uint64_t replaced_size;              /* for the audit record of writes */
+    char detail[256];                    /* audit detail (sizes, upload ids: never content) */
+};
+
+/* s3_server.c */
+void ksm_s3_error(struct s3_req *s, enum ksm_err e, const char *msg);   /* answers and ends */
+void ksm_s3_reply_xml(struct s3_req *s, int status);                    /* r->resp holds XML */
+void ksm_s3_finish(struct s3_req *s);                                   /* audit, meter, send, free */
+void ksm_s3_finish_stream(struct s3_req *s);   /* streamed answer: audit, meter, free (no send) */
+void ksm_s3_std_headers(struct s3_req *s);     /* nosniff, x-amz-request-id */
+const char *ksm_s3_query(struct s3_req *s, const char *name);
+bool ksm_s3_need_bucket(struct s3_req *s);   /* false: answered NoSuchBucket / AccessDenied */
+extern struct ksm_store *ksm_s3_store;
+
+/* s3_bucket.c, s3_object.c, s3_list.c, s3_mpu.c: the handlers */
+void ksm_s3_list_buckets(struct s3_req *s);
+void ksm_s3_create_bucket(struct s3_req *s);
+void ksm_s3_delete_bucket(struct s3_req *s);
+void ksm_s3_head_bucket(struct s3_req *s);
+void ksm_s3_bucket_location(struct s3_req *s);
+void ksm_s3_bucket_tagging_get(struct s3_req *s);
+void ksm_s3_bucket_tagging_put(struct s3_req *s);
+void ksm_s3_bucket_tagging_delete(struct s3_req *s);
+void ksm_s3_list_objects(struct s3_req *s);
+void ksm_s3_put_object_begin(struct s3_req *s);   /* at the head: the body streams into the store */
+void ksm_s3_get_object(struct s3_req *s);
+void ksm_s3_head_object(struct s3_req *s);
+void ksm_s3_delete_object(struct s3_req *s);
+void ksm_s3_delete_objects(struct s3_req *s);
+void ksm_s3_copy_object(struct s3_req *s);
+void ksm_s3_mpu_create(struct s3_req *s);
+void ksm_s3_mpu_complete(struct s3_req *s);
+void ksm_s3_mpu_abort(struct s3_req *s);
+void ksm_s3_mpu_list_parts(struct s3_req *s);
+void ksm_s3_mpu_list_uploads(struct s3_req *s);
+
+#endif

@@ -1,0 +1,432 @@
+/* s3_object.c — object operations: PutObject and UploadPart stream their bodies straight into the
+ * store (through the aws-chunked decoder or a payload-hash check), GetObject streams out (Range and
+ * conditional requests), HeadObject, DeleteObject and DeleteObjects.
+ *
+ * Nothing is acknowledged before the store says the object is durable. A body whose signature or
+ * hash fails is dropped whole: the store's put is aborted, so no part of it is ever visible. */
+#define _GNU_SOURCE   /* strptime, timegm */
+#include <llhttp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "core/util.h"
+#include "storage/s3_int.h"
+
+#define USER_META_MAX 2048   /* S3's limit on x-amz-meta-* */
+
+static struct ksm_db *db_of(struct s3_req *s) { return &s->r->worker->db; }
+
+/* ---- metadata from the request's headers ---------------------------------------------------------- */
+
+static void copy_hdr(struct s3_req *s, const char *name, char *dst, size_t n)
+{
+    const char *v = ksm_req_header(s->r, name);
+    snprintf(dst, n, "%s", v ? v : "");
+}
+
+static enum ksm_err meta_from_headers(struct s3_req *s, struct ksm_obj_meta *m)
+{
+    struct ksm_req *r = s->r;
+    copy_hdr(s, "content-type", m->content_type, sizeof m->content_type);
+    if (!m->content_type[0])
+        snprintf(m->content_type, sizeof m->content_type, "binary/octet-stream");
+    copy_hdr(s, "cache-control", m->cache_control, sizeof m->cache_control);
+    copy_hdr(s, "content-disposition", m->content_disposition, sizeof m->content_disposition);
+    copy_hdr(s, "content-encoding", m->content_encoding, sizeof m->content_encoding);
+    copy_hdr(s, "content-language", m->content_language, sizeof m->content_language);
+    copy_hdr(s, "expires", m->expires, sizeof m->expires);
+    /* aws-chunked is transport framing, not the object's encoding */
+    if (!strncasecmp(m->content_encoding, "aws-chunked", 11)) {
+        const char *rest = strchr(m->content_encoding, ',');
+        char tmp[128];
+        snprintf(tmp, sizeof tmp, "%s", rest ? rest + 1 + strspn(rest + 1, " ") : "");
+        snprintf(m->content_encoding, sizeof m->content_encoding, "%s", tmp);
+    }
+    m->user_meta = json_object();
+    size_t total = 0;
+    for (int i = 0; i < r->nheaders; i++) {
+        if (strncmp(r->headers[i].name, "x-amz-meta-", 11))
+            continue;
+        total += strlen(r->headers[i].name + 11) + strlen(r->headers[i].value);
+        if (total > USER_META_MAX)
+            return KSM_E_TOO_LARGE;
+        json_object_set_new(m->user_meta, r->headers[i].name + 11, json_string(r->headers[i].value));
+    }
+    return KSM_E_OK;
+}
+
+/* The object's headers on GET and HEAD. */
+static void meta_to_headers(struct s3_req *s, const struct ksm_obj_meta *m)
+{
+    struct ksm_req *r = s->r;
+    struct ksm_arena *a = r->arena;
+    char when[40];
+    time_t t = (time_t)(m->mtime_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof when, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    ksm_req_add_header(r, "ETag", ksm_arena_strdup(a, m->etag));
+    ksm_req_add_header(r, "Last-Modified", ksm_arena_strdup(a, when));
+    ksm_req_add_header(r, "Accept-Ranges", "bytes");
+    /* stored HTML must not run as a page of ours (the console shares the origin's users) */
+    ksm_req_add_header(r, "Content-Security-Policy", "sandbox");
+    struct { const char *name; const char *v; } std[] = {
+        {"Cache-Control", m->cache_control}, {"Content-Disposition", m->content_disposition},
+        {"Content-Encoding", m->content_encoding}, {"Content-Language", m->content_language},
+        {"Expires", m->expires},
+    };
+    for (size_t i = 0; i < KSM_NELEM(std); i++)
+        if (std[i].v[0])
+            ksm_req_add_header(r, std[i].name, ksm_arena_strdup(a, std[i].v));
+    const char *k;
+    json_t *v;
+    json_object_foreach(m->user_meta, k, v)
+        ksm_req_add_header(r, ksm_arena_printf(a, "x-amz-meta-%s", k),
+                           ksm_arena_strdup(a, json_string_value(v)));
+    r->content_type = ksm_arena_strdup(a, m->content_type[0] ? m->content_type : "binary/octet-stream");
+}
+
+/* ---- PutObject / UploadPart ----------------------------------------------------------------------- */
+
+static void put_drained(void *arg)
+{
+    struct s3_req *s = arg;
+    s->store_paused = false;
+    ksm_req_body_resume(s->r);
+}
+
+static enum ksm_err to_store(void *ud, const char *p, size_t n)
+{
+    struct s3_req *s = ud;
+    s->bytes_in += n;
+    if (ksm_store_put_write(s->put, p, n, put_drained, s))
+        s->store_paused = true;
+    return KSM_E_OK;
+}
+
+static bool on_chunk(struct ksm_req *r, const char *p, size_t n)
+{
+    struct s3_req *s = r->app_data;
+    if (!s || s->body_err != KSM_E_OK)
+        return false;   /* already failed: the rest is dropped */
+    if (s->use_chunked) {
+        s->body_err = ksm_s3_chunked_feed(&s->chunked, p, n);
+    } else {
+        if (s->use_hash)
+            ksm_s3_body_hash_update(&s->hash, p, n);
+        to_store(s, p, n);
+    }
+    return s->store_paused;
+}
+
+static void put_done(void *arg, enum ksm_err e)
+{
+    struct s3_req *s = arg;
+    s->put = NULL;   /* the store freed it */
+    if (e != KSM_E_OK) {
+        ksm_s3_error(s, e, NULL);
+        return;
+    }
+    snprintf(s->detail, sizeof s->detail, "size=%llu%s%s", (unsigned long long)s->meta.size,
+             ksm_s3_query(s, "uploadId") ? " part=" : "",
+             ksm_s3_query(s, "uploadId") ? ksm_s3_query(s, "partNumber") : "");
+    ksm_req_add_header(s->r, "ETag", ksm_arena_strdup(s->r->arena, s->meta.etag));
+    s->r->status = 200;
+    ksm_s3_finish(s);
+}
+
+static void on_body_end(struct ksm_req *r)
+{
+    struct s3_req *s = r->app_data;
+    enum ksm_err e = s->body_err;
+    if (e == KSM_E_OK && s->use_chunked)
+        e = ksm_s3_chunked_finish(&s->chunked);
+    if (e == KSM_E_OK && s->use_hash)
+        e = ksm_s3_body_hash_final(&s->hash);
+    if (e == KSM_E_OK && r->content_length >= 0 && !s->use_chunked &&
+        s->bytes_in != (uint64_t)r->content_length)
+        e = KSM_E_INCOMPLETE_BODY;
+    if (e != KSM_E_OK) {
+        ksm_store_put_abort(s->put);   /* nothing of a body that failed its check is kept */
+        s->put = NULL;
+        ksm_s3_error(s, e, s->use_chunked ? s->chunked.why : NULL);
+        return;
+    }
+    ksm_store_put_commit(s->put, &s->meta, ksm_req_header(r, "content-md5"), put_done, s);
+}
+
+static void on_client_gone(struct ksm_req *r)
+{
+    struct s3_req *s = r->app_data;
+    if (s && s->put) {
+        ksm_store_put_abort(s->put);
+        s->put = NULL;
+    }
+}
+
+static enum ksm_err body_mode(struct s3_req *s, int64_t *expected)
+{
+    struct ksm_req *r = s->r;
+    *expected = r->content_length;
+    switch (s->auth.payload) {
+    case KSM_S3_PAYLOAD_SHA256:
+        s->use_hash = true;
+        return ksm_s3_body_hash_init(&s->hash, &s->auth);
+    case KSM_S3_PAYLOAD_UNSIGNED:
+        return KSM_E_OK;
+    default:
+        *expected = s->auth.decoded_length;
+        s->use_chunked = true;
+        return ksm_s3_chunked_init(&s->chunked, &s->auth, to_store, s);
+    }
+}
+
+void ksm_s3_put_object_begin(struct s3_req *s)
+{
+    struct ksm_req *r = s->r;
+    if (!ksm_s3_need_bucket(s))
+        return;
+    if (ksm_req_header(r, "x-amz-copy-source")) {
+        if (ksm_s3_query(s, "uploadId")) {
+            ksm_s3_error(s, KSM_E_NOT_IMPLEMENTED, "UploadPartCopy is not supported yet");
+            return;
+        }
+        return;   /* CopyObject has no body: it runs when the request completes */
+    }
+    const char *upload = ksm_s3_query(s, "uploadId");
+    int part = 0;
+    if (upload) {
+        const char *pn = ksm_s3_query(s, "partNumber");
+        part = pn ? atoi(pn) : 0;
+        if (part < 1 || part > KSM_S3_MAX_PART_NUMBER) {
+            ksm_s3_error(s, KSM_E_INVALID_ARGUMENT, "Part number must be an integer between 1 and 10000");
+            return;
+        }
+        if (ksm_store_mpu_check(db_of(s), &s->bucket, s->key, upload) != KSM_E_OK) {
+            ksm_s3_error(s, KSM_E_NO_SUCH_UPLOAD, NULL);
+            return;
+        }
+    }
+    int64_t expected;
+    enum ksm_err e = upload ? KSM_E_OK : meta_from_headers(s, &s->meta);
+    if (e == KSM_E_OK)
+        e = body_mode(s, &expected);
+    if (e == KSM_E_OK && expected < 0)
+        e = KSM_E_LENGTH_REQUIRED;
+    if (e == KSM_E_OK && (uint64_t)expected > (upload ? (5ull << 30) : (5ull << 30)))
+        e = KSM_E_TOO_LARGE;   /* 5 GiB per PUT or part, as S3; larger objects go multipart */
+    if (e != KSM_E_OK) {
+        ksm_s3_error(s, e, NULL);
+        return;
+    }
+    snprintf(s->meta.key, sizeof s->meta.key, "%s", s->key);
+    s->put = ksm_store_put_begin(ksm_s3_store, &r->worker->loop, db_of(s), &s->bucket, s->key,
+                                 expected, upload, part);
+    if (!s->put) {
+        ksm_s3_error(s, KSM_E_INTERNAL, NULL);
+        return;
+    }
+    r->on_abort = on_client_gone;
+    ksm_req_stream_body(r, on_chunk, on_body_end);
+}
+
+/* ---- GetObject / HeadObject ----------------------------------------------------------------------- */
+
+/* RFC 9110 conditionals, as S3 evaluates them: If-Match and If-Unmodified-Since → 412,
+ * If-None-Match and If-Modified-Since → 304 (GET/HEAD). */
+static enum ksm_err conditions(struct s3_req *s, const struct ksm_obj_meta *m)
+{
+    struct ksm_req *r = s->r;
+    const char *im = ksm_req_header(r, "if-match"), *inm = ksm_req_header(r, "if-none-match");
+    const char *ims = ksm_req_header(r, "if-modified-since");
+    const char *ius = ksm_req_header(r, "if-unmodified-since");
+    int64_t mtime_s = m->mtime_ms / 1000;
+    struct tm tm;
+    if (im && strcmp(im, "*") && !strstr(im, m->etag))
+        return KSM_E_PRECONDITION_FAILED;
+    if (!im && ius && strptime(ius, "%a, %d %b %Y %H:%M:%S GMT", (memset(&tm, 0, sizeof tm), &tm)) &&
+        mtime_s > (int64_t)timegm(&tm))
+        return KSM_E_PRECONDITION_FAILED;
+    if (inm && (!strcmp(inm, "*") || strstr(inm, m->etag)))
+        return KSM_E_NOT_MODIFIED;
+    if (!inm && ims && strptime(ims, "%a, %d %b %Y %H:%M:%S GMT", (memset(&tm, 0, sizeof tm), &tm)) &&
+        mtime_s <= (int64_t)timegm(&tm))
+        return KSM_E_NOT_MODIFIED;
+    return KSM_E_OK;
+}
+
+/* "bytes=a-b", "bytes=a-", "bytes=-n": one range (S3 serves one). -1: ignore the header. */
+static int parse_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
+{
+    unsigned long long a, b;
+    char tail;
+    if (strncmp(h, "bytes=", 6) || strchr(h, ','))
+        return -1;
+    h += 6;
+    if (sscanf(h, "-%llu%c", &b, &tail) == 1) {
+        if (b == 0)
+            return 1;
+        *off = b >= size ? 0 : size - b;
+        *len = size - *off;
+        return size ? 0 : 1;
+    }
+    int n = sscanf(h, "%llu-%llu%c", &a, &b, &tail);
+    if (n == 1 && h[strlen(h) - 1] == '-')
+        b = size ? size - 1 : 0;
+    else if (n != 2 || b < a)
+        return -1;
+    if (a >= size)
+        return 1;   /* not satisfiable */
+    if (b >= size)
+        b = size - 1;
+    *off = a;
+    *len = b - a + 1;
+    return 0;
+}
+
+static bool get_data(void *arg, const char *p, size_t n)
+{
+    struct s3_req *s = arg;
+    s->bytes_out += n;
+    ksm_req_stream_write(s->r, p, n);
+    return ksm_req_stream_congested(s->r);
+}
+
+static void get_drain(struct ksm_req *r)
+{
+    struct s3_req *s = r->app_data;
+    if (s && s->get)
+        ksm_store_get_resume(s->get);
+}
+
+static void get_done(void *arg, enum ksm_err e)
+{
+    struct s3_req *s = arg;
+    s->get = NULL;
+    struct ksm_req *r = s->r;
+    if (e != KSM_E_OK)
+        snprintf(s->detail, sizeof s->detail, "read_error=%s", ksm_err_code(e));   /* cut short */
+    r->on_drain = NULL;
+    r->on_abort = NULL;
+    /* the audit record and metering as for any request; the stream ends here */
+    struct ksm_req *keep = r;
+    ksm_obj_meta_free(&s->meta);
+    ksm_s3_finish_stream(s);
+    ksm_req_stream_end(keep);
+}
+
+static void get_abort(struct ksm_req *r)
+{
+    struct s3_req *s = r->app_data;
+    if (s && s->get) {
+        ksm_store_get_cancel(s->get);
+        s->get = NULL;
+        get_done(s, KSM_E_UNAVAILABLE);
+    }
+}
+
+static void serve(struct s3_req *s, bool head)
+{
+    struct ksm_req *r = s->r;
+    if (!ksm_s3_need_bucket(s))
+        return;
+    enum ksm_err e = ksm_store_head(db_of(s), &s->bucket, s->key, &s->meta);
+    if (e == KSM_E_OK)
+        e = conditions(s, &s->meta);
+    if (e != KSM_E_OK) {
+        if (e == KSM_E_NOT_MODIFIED)
+            meta_to_headers(s, &s->meta);
+        ksm_s3_error(s, e, NULL);
+        return;
+    }
+    uint64_t off = 0, len = s->meta.size;
+    const char *range = ksm_req_header(r, "range");
+    int rr = range ? parse_range(range, s->meta.size, &off, &len) : -1;
+    if (rr == 1) {
+        ksm_req_add_header(r, "Content-Range",
+                           ksm_arena_printf(r->arena, "bytes */%llu", (unsigned long long)s->meta.size));
+        ksm_s3_error(s, KSM_E_INVALID_RANGE, NULL);
+        return;
+    }
+    meta_to_headers(s, &s->meta);
+    ksm_s3_std_headers(s);
+    r->status = 200;
+    if (rr == 0) {
+        r->status = 206;
+        ksm_req_add_header(r, "Content-Range",
+                           ksm_arena_printf(r->arena, "bytes %llu-%llu/%llu", (unsigned long long)off,
+                                            (unsigned long long)(off + len - 1),
+                                            (unsigned long long)s->meta.size));
+    }
+    if (head || len == 0) {
+        ksm_req_stream_begin_sized(r, len);
+        struct ksm_req *keep = r;
+        ksm_s3_finish_stream(s);
+        ksm_req_stream_end(keep);
+        return;
+    }
+    ksm_req_stream_begin_sized(r, len);
+    r->on_drain = get_drain;
+    r->on_abort = get_abort;
+    s->get = ksm_store_get_begin(ksm_s3_store, &r->worker->loop, db_of(s), &s->bucket, s->key, off,
+                                 len, get_data, get_done, s);
+    if (!s->get)
+        get_done(s, KSM_E_INTERNAL);
+}
+
+void ksm_s3_get_object(struct s3_req *s) { serve(s, false); }
+void ksm_s3_head_object(struct s3_req *s) { serve(s, true); }
+
+/* ---- deletes ------------------------------------------------------------------------------------ */
+
+void ksm_s3_delete_object(struct s3_req *s)
+{
+    uint64_t freed = 0;
+    if (!ksm_s3_need_bucket(s))
+        return;
+    enum ksm_err e = ksm_store_delete(ksm_s3_store, db_of(s), &s->bucket, s->key, &freed);
+    if (e != KSM_E_OK) {
+        ksm_s3_error(s, e, NULL);
+        return;
+    }
+    snprintf(s->detail, sizeof s->detail, "freed=%llu", (unsigned long long)freed);
+    s->r->status = 204;
+    ksm_s3_finish(s);
+}
+
+void ksm_s3_delete_objects(struct s3_req *s)
+{
+    struct ksm_req *r = s->r;
+    struct ksm_s3_body *body = NULL;
+    char detail[KSM_S3_XML_DETAIL_MAX] = "";
+    if (!ksm_s3_need_bucket(s))
+        return;
+    enum ksm_err e = ksm_s3_xml_parse(KSM_S3X_DELETE, r->body.data ? r->body.data : "", r->body.len,
+                                      &body, detail);
+    if (e != KSM_E_OK) {
+        ksm_s3_error(s, e, detail);
+        return;
+    }
+    size_t n = body->u.del.nobjs;
+    struct ksm_s3_delete_entry *out = ksm_arena_calloc(r->arena, sizeof *out * (n ? n : 1));
+    uint64_t freed_total = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t freed = 0;
+        out[i].key = ksm_arena_strdup(r->arena, body->u.del.objs[i].key);
+        out[i].err = ksm_store_delete(ksm_s3_store, db_of(s), &s->bucket, out[i].key, &freed);
+        freed_total += freed;
+    }
+    bool quiet = body->u.del.quiet;
+    ksm_s3_body_free(body);
+    snprintf(s->detail, sizeof s->detail, "objects=%zu freed=%llu", n, (unsigned long long)freed_total);
+    ksm_buf_reset(&r->resp);
+    ksm_s3_write_delete_result(&r->resp, out, n, quiet);
+    ksm_s3_reply_xml(s, 200);
+}
+
+void ksm_s3_copy_object(struct s3_req *s)
+{
+    ksm_s3_error(s, KSM_E_NOT_IMPLEMENTED, "CopyObject is not supported yet");
+}
