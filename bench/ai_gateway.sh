@@ -1,0 +1,261 @@
+#!/bin/sh
+# The AI gateway's cost (issue "AI inference gateway", item 11), with all governance on: API-key auth,
+# route, classification, PII scan of a ~1 KiB prompt (My Number block, other kinds mask), price,
+# budget and quota reservation, decision and request audit records, usage metering.
+#
+# Four paths to one fast upstream (nginx, 1 worker, `return 200` of a fixed chat.completion JSON):
+#   direct   wrk -> upstream
+#   kasumi   wrk -> kasumid (--workers 1) -> upstream
+#   nginx    wrk -> nginx proxy_pass (1 worker, keep-alive upstream) -> upstream   (the floor)
+#   portkey  wrk -> @portkey-ai/gateway (node) -> upstream                           (the peer)
+# Pinning: the gateway under test (all its threads) on core 0; wrk and the upstream on core 1.
+# Each round measures every path in turn (ROUNDS interleaved rounds; medians are printed):
+#   (a) latency at a low fixed concurrency:  wrk -t1 -c4  -d$DUR --latency   -> p50, p99
+#   (b) throughput:                          wrk -t1 -c64 -d$DUR             -> requests/s
+#   (c) CPU per request in (b): utime+stime of the gateway process (/proc/PID/stat, all threads)
+#   (d) memory: VmRSS idle (before the load) and VmHWM (after all rounds)
+# Every response must be a 200: a run with non-2xx answers or socket errors makes the script fail.
+# PROFILE=1 adds a `perf record -g` of kasumid during one more throughput run (report in $OUT).
+#   ROUNDS=3 DUR=10s sh bench/ai_gateway.sh        (about 5 minutes)
+set -eu
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-3}
+DUR=${DUR:-10s}
+PROFILE=${PROFILE:-0}
+PII_BENCH=${PII_BENCH:-1}
+OUT=${OUT:-}
+
+# ---- what is missing ----------------------------------------------------------------------------
+for p in wrk nginx-light; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+        command -v "${p%-light}" >/dev/null 2>&1 || apt-get install -y -qq "$p" >/dev/null
+    fi
+done
+if [ ! -f bench/ai/node_modules/@portkey-ai/gateway/build/start-server.js ]; then
+    (cd bench/ai && timeout 600 npm install --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+# KASUMID=path benchmarks that binary (e.g. one built from a clean `git archive HEAD`); otherwise
+# `make` (release build), or the build in place when bin/ is busy (somebody runs bin/kasumid).
+BUILD=build/release
+if [ -z "${KASUMID:-}" ]; then
+    make >/dev/null 2>&1 || cmake --build "$BUILD" -j2 --target kasumid >/dev/null
+    KASUMID=$BUILD/kasumid
+else
+    BUILD=$(dirname "$KASUMID")
+fi
+
+tmp=$(mktemp -d)
+chmod 755 "$tmp"   # nginx workers run as www-data
+PIDS=""
+cleanup() {
+    for p in $PIDS; do kill "$p" 2>/dev/null || true; done
+    sleep 0.3
+    for p in $PIDS; do kill -9 "$p" 2>/dev/null || true; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+cp "$KASUMID" "$tmp/kasumid"   # our own copy: never holds bin/ busy for others
+
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+waitport() {   # port: up to 15 s
+    i=0
+    while ! curl -s -o /dev/null "http://127.0.0.1:$1/"; do
+        i=$((i + 1)); [ $i -lt 150 ] || { echo "nothing listens on $1" >&2; exit 1; }
+        sleep 0.1
+    done
+}
+jget() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+UP=$(freeport); NGX=$(freeport); PK=$(freeport)
+
+# ---- the fast upstream --------------------------------------------------------------------------
+ANSWER='{"id":"chatcmpl-bench","object":"chat.completion","created":1763700000,"model":"bench","choices":[{"index":0,"message":{"role":"assistant","content":"Here is the rewritten notice in plain Japanese and in English."},"finish_reason":"stop"}],"usage":{"prompt_tokens":310,"completion_tokens":24,"total_tokens":334}}'
+ngxconf() {   # name body-of-server
+    mkdir -p "$tmp/$1"
+    cat >"$tmp/$1/nginx.conf" <<CONF
+worker_processes 1; daemon off; error_log $tmp/$1/error.log; pid $tmp/$1/nginx.pid;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $tmp/$1/body; proxy_temp_path $tmp/$1/proxy;
+    fastcgi_temp_path $tmp/$1/fcgi; uwsgi_temp_path $tmp/$1/uwsgi; scgi_temp_path $tmp/$1/scgi;
+    keepalive_requests 1000000;
+    $2
+}
+CONF
+}
+ngxconf upstream "server { listen 127.0.0.1:$UP; default_type application/json;
+        location = /v1/chat/completions { return 200 '$ANSWER'; } }"
+taskset -c 1 nginx -e "$tmp/upstream/error.log" -c "$tmp/upstream/nginx.conf" -p "$tmp/upstream" &
+PIDS="$PIDS $!"
+
+# ---- the floor: nginx proxy_pass, keep-alive to the upstream (as kasumi and Portkey keep theirs) -
+ngxconf proxy "upstream llm { server 127.0.0.1:$UP; keepalive 64; }
+    server { listen 127.0.0.1:$NGX;
+        location / { proxy_pass http://llm; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
+taskset -c 0 nginx -e "$tmp/proxy/error.log" -c "$tmp/proxy/nginx.conf" -p "$tmp/proxy" &
+NGXMASTER=$!
+PIDS="$PIDS $NGXMASTER"
+
+# ---- the peer: Portkey's gateway, told the upstream per request (x-portkey-custom-host) -----------
+NODE_ENV=production taskset -c 0 node -r ./bench/ai/loopback.cjs \
+    bench/ai/node_modules/@portkey-ai/gateway/build/start-server.js --port="$PK" --headless \
+    >"$tmp/portkey.out" 2>&1 &
+PKPID=$!
+PIDS="$PIDS $PKPID"
+
+# ---- kasumid, set up through the admin API as an operator would -------------------------------
+echo "bench-upstream-key" >"$tmp/upstream.key"
+taskset -c 0 "$tmp/kasumid" --data-dir "$tmp/data" --admin-listen 127.0.0.1:0 --ai-listen 127.0.0.1:0 \
+    --bootstrap-token-file "$tmp/token" --workers 1 --log-level warn >"$tmp/kasumid.out" 2>&1 &
+KPID=$!
+PIDS="$PIDS $KPID"
+i=0
+while [ ! -s "$tmp/data/listen.json" ]; do
+    i=$((i + 1)); [ $i -lt 150 ] || { cat "$tmp/kasumid.out" >&2; exit 1; }
+    sleep 0.1
+done
+ADMIN=$(jget admin <"$tmp/data/listen.json")
+AI=$(jget ai <"$tmp/data/listen.json")
+TOKEN=$(cat "$tmp/token")
+api() {   # method path [json]: the body of a 2xx answer, or fail
+    code=$(curl -s -o "$tmp/api.out" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $TOKEN" \
+        -H 'Content-Type: application/json' ${3:+-d "$3"} "http://$ADMIN$2")
+    case $code in 2??) cat "$tmp/api.out" ;; *) echo "$1 $2 -> $code: $(cat "$tmp/api.out")" >&2; exit 1 ;; esac
+}
+TENANT=$(api POST /admin/v1/tenants \
+    '{"kind":"ministry","name":"デジタル庁","corporate_number":"7000012050002"}' | jget id)
+PROJECT=$(api POST "/admin/v1/tenants/$TENANT/projects" '{"name":"生成AI利用","environment":"prod"}' | jget id)
+USER_ID=$(api POST "/admin/v1/tenants/$TENANT/users" '{"name":"霞 花子","email":"bench@example.go.jp"}' | jget id)
+api POST /admin/v1/role-bindings \
+    "{\"principal\":\"$USER_ID\",\"role\":\"member\",\"scope\":\"project/$PROJECT\"}" >/dev/null
+KEY=$(api POST /admin/v1/keys "{\"user\":\"$USER_ID\",\"kind\":\"api\",\"project\":\"$PROJECT\"}" | jget secret)
+api POST "/admin/v1/projects/$PROJECT/model-routes" "{\"alias\":\"bench\",\"targets\":[{\"provider\":\"openai\",
+    \"base_url\":\"http://127.0.0.1:$UP/v1\",\"model\":\"bench\",\"credential_ref\":\"$tmp/upstream.key\",
+    \"jurisdiction\":\"JP\"}]}" >/dev/null
+api POST /admin/v1/model-prices '{"model":"bench","prompt_per_1k":"0.15","completion_per_1k":"0.6"}' >/dev/null
+api PUT "/admin/v1/projects/$PROJECT/budget" '{"monthly_yen":1000000000}' >/dev/null
+api PUT "/admin/v1/projects/$PROJECT/ai-policy" '{"default_classification":2,"pii":{"mynumber":"block",
+    "phone":"mask","email":"mask","card":"mask","pension":"mask","passport":"mask"},
+    "project_rpm":0,"project_tpm":0,"key_rpm":0,"key_tpm":0}' >/dev/null
+
+waitport "$UP"; waitport "$NGX"; waitport "$PK"
+NGXPID=$(pgrep -P "$NGXMASTER" | head -1)   # the proxy's worker process
+
+# ---- the paths ------------------------------------------------------------------------------------
+BODY=bench/ai/body.json
+export BENCH_BODY="$BODY"
+PATHS="direct kasumi nginx portkey"
+url() {
+    case $1 in
+        direct) echo "http://127.0.0.1:$UP/v1/chat/completions" ;;
+        kasumi) echo "http://$AI/v1/chat/completions" ;;
+        nginx) echo "http://127.0.0.1:$NGX/v1/chat/completions" ;;
+        portkey) echo "http://127.0.0.1:$PK/v1/chat/completions" ;;
+    esac
+}
+pid_of() { case $1 in kasumi) echo "$KPID" ;; nginx) echo "$NGXPID" ;; portkey) echo "$PKPID" ;; *) echo "" ;; esac; }
+wrk_path() {   # path wrk-args...
+    p=$1; shift
+    case $p in
+        kasumi) taskset -c 1 wrk --timeout 10s -s bench/ai/post.lua -H "Authorization: Bearer $KEY" "$@" "$(url $p)" ;;
+        portkey) taskset -c 1 wrk --timeout 10s -s bench/ai/post.lua -H "Authorization: Bearer bench-upstream-key" \
+            -H "x-portkey-provider: openai" -H "x-portkey-custom-host: http://127.0.0.1:$UP/v1" "$@" "$(url $p)" ;;
+        *) taskset -c 1 wrk --timeout 10s -s bench/ai/post.lua "$@" "$(url $p)" ;;
+    esac
+}
+for p in $PATHS; do   # one request each: 200 and an answer of the upstream's
+    case $p in
+        kasumi) h1="Authorization: Bearer $KEY"; h2="X-Bench: 1"; h3="X-Bench: 1" ;;
+        portkey) h1="Authorization: Bearer bench-upstream-key"; h2="x-portkey-provider: openai"
+                 h3="x-portkey-custom-host: http://127.0.0.1:$UP/v1" ;;
+        *) h1="X-Bench: 1"; h2="X-Bench: 1"; h3="X-Bench: 1" ;;
+    esac
+    code=$(curl -s -o "$tmp/one.out" -w '%{http_code}' -H "$h1" -H "$h2" -H "$h3" \
+        -H 'Content-Type: application/json' --data-binary "@$BODY" "$(url $p)")
+    if [ "$code" != 200 ] || ! grep -q 'rewritten notice' "$tmp/one.out"; then
+        echo "$p: $code $(cat "$tmp/one.out")" >&2; exit 1
+    fi
+done
+
+ticks() { [ -n "$1" ] && awk '{print $14 + $15}' "/proc/$1/stat" || echo 0; }
+status_kb() { [ -n "$1" ] && awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" || echo 0; }
+to_us() { awk '{v = $1 + 0; if ($1 ~ /us$/) print v; else if ($1 ~ /ms$/) print v * 1000;
+                else if ($1 ~ /m$/) print v * 60e6; else print v * 1e6}'; }
+check_ok() {   # wrk output file, label: fail on non-2xx answers or socket errors
+    if grep -q -e 'Non-2xx' -e 'Socket errors' "$1"; then
+        echo "$2: errors in the run:" >&2; cat "$1" >&2; exit 1
+    fi
+}
+HZ=$(getconf CLK_TCK)
+for p in $PATHS; do   # idle RSS, then warm-up (JIT, connection pools, memo tables)
+    pid=$(pid_of $p); echo "$p $(status_kb "$pid" VmRSS)" >>"$tmp/rss_idle"
+    wrk_path $p -t1 -c64 -d3s >"$tmp/warm.out"; check_ok "$tmp/warm.out" "$p warm-up"
+done
+
+echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
+echo "versions: $(nginx -v 2>&1 | sed 's/.*: //'), node $(node --version), @portkey-ai/gateway" \
+     "$(sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' bench/ai/node_modules/@portkey-ai/gateway/package.json | head -1)," \
+     "@hono/node-server $(sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' bench/ai/node_modules/@hono/node-server/package.json | head -1)," \
+     "kasumid $KASUMID"
+echo "prompt: $(python3 -c 'import json,sys; b=json.load(open(sys.argv[1])); print(sum(len(m["content"].encode()) for m in b["messages"]))' "$BODY") bytes of text, body $(wc -c <"$BODY") bytes"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+for r in $(seq "$ROUNDS"); do
+    for p in $PATHS; do
+        wrk_path $p -t1 -c4 -d"$DUR" --latency >"$tmp/lat.out"; check_ok "$tmp/lat.out" "$p latency"
+        p50=$(awk '$1 == "50%" {print $2}' "$tmp/lat.out" | to_us)
+        p99=$(awk '$1 == "99%" {print $2}' "$tmp/lat.out" | to_us)
+        pid=$(pid_of $p); t0=$(ticks "$pid")
+        wrk_path $p -t1 -c64 -d"$DUR" >"$tmp/max.out"; check_ok "$tmp/max.out" "$p throughput"
+        t1=$(ticks "$pid")
+        n=$(awk '/requests in/ {print $1}' "$tmp/max.out")
+        rps=$(awk '/Requests\/sec/ {print $2}' "$tmp/max.out")
+        cpu=$(awk -v a="$t0" -v b="$t1" -v n="$n" -v hz="$HZ" 'BEGIN {printf "%.1f", (b - a) * 1e6 / hz / n}')
+        [ -n "$pid" ] || cpu=""
+        echo "round $r $p p50_us=$p50 p99_us=$p99 rps=$rps cpu_us_per_req=$cpu requests=$n load=$(cut -d' ' -f1 /proc/loadavg)"
+        echo "$p $p50 $p99 $rps $cpu" >>"$tmp/results"
+    done
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+median() {   # path column
+    awk -v p="$1" -v c="$2" '$1 == p && $c != "" {print $c}' "$tmp/results" | sort -g |
+        awk '{v[NR] = $1} END {if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
+d50=$(median direct 2); d99=$(median direct 3); n_cpu=$(median nginx 5)
+echo
+echo "medians of $ROUNDS rounds (latency at -c4, throughput and CPU at -c64, $DUR each):"
+printf '%-8s %9s %9s %10s %10s %9s %10s %9s %9s %9s\n' path p50_us p99_us added_p50 added_p99 max_rps \
+    cpu_us/req x_nginx rss_idle rss_hwm
+for p in $PATHS; do
+    pid=$(pid_of $p)
+    m50=$(median $p 2); m99=$(median $p 3); rps=$(median $p 4); cpu=$(median $p 5)
+    printf '%-8s %9s %9s %10s %10s %9s %10s %9s %9s %9s\n' "$p" "$m50" "$m99" \
+        "$(awk -v a="$m50" -v b="$d50" 'BEGIN {print a - b}')" "$(awk -v a="$m99" -v b="$d99" 'BEGIN {print a - b}')" \
+        "$rps" "$cpu" "$(awk -v a="$cpu" -v b="$n_cpu" 'BEGIN {if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b}')" \
+        "$(awk -v p="$p" '$1 == p {print int($2 / 1024) "M"}' "$tmp/rss_idle")" \
+        "$( [ -n "$pid" ] && echo "$(( $(status_kb "$pid" VmHWM) / 1024 ))M" || echo -)"
+done
+grep -i -e error -e warn "$tmp/kasumid.out" | head -5 || true
+
+if [ "$PROFILE" = 1 ]; then   # where kasumid's time goes at full load (reports in $OUT or $tmp)
+    P=${OUT:-$tmp}
+    perf record --call-graph dwarf,16384 -F 499 -o "$P/perf.data" -p "$KPID" -- sleep 8 >/dev/null 2>&1 &
+    PERF=$!
+    sleep 0.5
+    wrk_path kasumi -t1 -c64 -d8s >"$tmp/max.out"
+    wait $PERF || true
+    perf report -i "$P/perf.data" --no-children --sort dso --stdio 2>/dev/null | grep '%' >"$P/perf-dso.txt" || true
+    perf report -i "$P/perf.data" --no-children --sort dso,symbol --stdio -g none 2>/dev/null | grep '%' \
+        >"$P/perf-self.txt" || true
+    perf report -i "$P/perf.data" --children --sort symbol --stdio -g none 2>/dev/null | grep '%' \
+        >"$P/perf-children.txt" || true
+    echo "perf: $P/perf-dso.txt, perf-self.txt, perf-children.txt"
+    head -12 "$P/perf-dso.txt"; head -25 "$P/perf-self.txt"
+fi
+
+if [ "$PII_BENCH" = 1 ]; then   # the scanner's own speed (aim: >= 500 MB/s per core)
+    cmake --build "$BUILD" -j2 --target pii_bench >/dev/null
+    echo
+    taskset -c 0 "$BUILD/pii_bench"
+fi
