@@ -27,7 +27,8 @@ run: deps all
 	sh scripts/run.sh $(DATA)
 
 # Installs what is missing, builds with ASan+UBSan (clang, so the fuzzers build too), runs every test.
-check: deps
+# The gcc release build (`all`) comes first: both compilers must accept the code with -Werror.
+check: deps all
 	CC=clang cmake -S . -B $(CHECK) -DCMAKE_BUILD_TYPE=Debug -DKSM_SANITIZE=ON -DKSM_FUZZ=ON \
 		-DKSM_FUZZ_SECONDS=$(FUZZ_SECS) >/dev/null
 	cmake --build $(CHECK) -j $(JOBS)

@@ -179,25 +179,28 @@ static void kms_audit(void *arg, const struct ksm_kms_event *ev)
 
 static int start_storage(const struct ksm_conf *c, char *err, size_t errlen)
 {
-    char path[600], east[600], west[600];
+    char path[600];
     if (ksm_db_open(&setup_db, app.db_path, err, errlen))
         return -1;
     snprintf(path, sizeof path, "%s/keys/master.key", c->data_dir);
     if (ksm_kms_open(&app.kms, &setup_db, path, err, errlen))
         return -1;
     ksm_kms_set_audit(app.kms, kms_audit, app.audit);
-    snprintf(east, sizeof east, "%s", c->s3_region_east[0] ? c->s3_region_east : "");
-    snprintf(west, sizeof west, "%s", c->s3_region_west[0] ? c->s3_region_west : "");
-    if (!east[0])
-        snprintf(east, sizeof east, "%s/regions/jp-east", c->data_dir);
-    if (!west[0])
-        snprintf(west, sizeof west, "%s/regions/jp-west", c->data_dir);
+    /* small objects go to the pack log: many per fsync (DESIGN.md §3) */
     struct ksm_store_opts so = {.nregions = 2, .kms = app.kms, .db_path = app.db_path,
-                                .small_max = 0};
-    snprintf(so.regions[0].name, sizeof so.regions[0].name, "jp-east");
-    snprintf(so.regions[0].path, sizeof so.regions[0].path, "%s", east);
-    snprintf(so.regions[1].name, sizeof so.regions[1].name, "jp-west");
-    snprintf(so.regions[1].path, sizeof so.regions[1].path, "%s", west);
+                                .small_max = 128 * 1024};
+    static const char *const names[] = {"jp-east", "jp-west"};
+    const char *paths[] = {c->s3_region_east, c->s3_region_west};
+    for (int i = 0; i < 2; i++) {
+        struct ksm_store_region *rg = &so.regions[i];
+        snprintf(rg->name, sizeof rg->name, "%s", names[i]);
+        int n = paths[i][0] ? snprintf(rg->path, sizeof rg->path, "%s", paths[i])
+                            : snprintf(rg->path, sizeof rg->path, "%.400s/regions/%s", c->data_dir, names[i]);
+        if (n < 0 || (size_t)n >= sizeof rg->path || strlen(c->data_dir) > 400) {
+            snprintf(err, errlen, "the data path of region %s is too long", names[i]);
+            return -1;
+        }
+    }
     if (ksm_store_open(&app.store, &so, err, errlen))
         return -1;
     ksm_s3_setup(app.store, c);
