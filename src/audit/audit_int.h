@@ -178,6 +178,8 @@ struct ksm_audit {
     struct ksm_audit_batch *index_head, *index_tail;
     uint64_t assigned_seq, durable_seq, indexed_seq;
     bool writer_idle, stop_writer, stop_indexer;
+    bool writer_lingering;        /* a batch of reads only is growing (see writer_main) */
+    int pending_waiters;          /* records in pending whose submitter waits for durability */
     int flush_waiters;            /* the indexer does not linger while someone flushes */
 
     /* writer thread only */

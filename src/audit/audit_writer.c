@@ -12,6 +12,8 @@
 #include "core/log.h"
 #include "core/util.h"
 
+#define LINGER_MAX_RECORDS 8192   /* a batch this large is committed without waiting */
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -176,7 +178,9 @@ uint64_t ksm_audit_submit(struct ksm_audit *a, const struct ksm_audit_rec *rec,
     ksm_buf_append(&b->body, sc->body.data, sc->body.len);
     e->keys_off = (uint32_t)b->keys.len;
     ksm_buf_append(&b->keys, sc->keys.data, sc->keys.len);
-    if (a->writer_idle)
+    if (done)
+        a->pending_waiters++;
+    if (a->writer_idle || (a->writer_lingering && (done || b->n >= LINGER_MAX_RECORDS)))
         pthread_cond_signal(&a->work_cv);
     pthread_mutex_unlock(&a->mu);
     scratch_trim(sc);
@@ -412,6 +416,35 @@ static void seal_at_close(struct ksm_audit *a)
     a->fd = -1;
 }
 
+/* When nobody waits for the pending records (reads: durable "within the window", DESIGN.md §3),
+ * the batch may grow for up to half the group-commit window: one write, one fdatasync and one
+ * signature then cover many records instead of a few. A record whose submitter waits (a
+ * state-changing request), a flush, a full batch or stopping ends the wait at once. */
+static void linger(struct ksm_audit *a)
+{
+    if (a->pending_waiters || a->stop_writer || a->flush_waiters)
+        return;
+    uint64_t oldest = a->pending->ents[0].submit_ns;
+    uint64_t until_ns = oldest + (uint64_t)a->opts.group_commit_ms * 1000000ull / 2;
+    struct timespec now_mono, until;
+    clock_gettime(CLOCK_MONOTONIC, &now_mono);
+    uint64_t now = (uint64_t)now_mono.tv_sec * 1000000000ull + (uint64_t)now_mono.tv_nsec;
+    if (until_ns <= now)
+        return;
+    clock_gettime(CLOCK_REALTIME, &until);   /* the condition variable's clock */
+    uint64_t wait = until_ns - now;
+    until.tv_sec += (time_t)(wait / 1000000000ull);
+    until.tv_nsec += (long)(wait % 1000000000ull);
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    a->writer_lingering = true;
+    while (!a->pending_waiters && !a->stop_writer && !a->flush_waiters &&
+           a->pending->n < LINGER_MAX_RECORDS &&
+           pthread_cond_timedwait(&a->work_cv, &a->mu, &until) == 0)
+        ;
+    a->writer_lingering = false;
+}
+
 static void *writer_main(void *p)
 {
     struct ksm_audit *a = p;
@@ -424,8 +457,10 @@ static void *writer_main(void *p)
         a->writer_idle = false;
         if (!a->pending->n)
             break;
+        linger(a);
         struct ksm_audit_batch *b = a->pending;
         a->pending = batch_get(a);
+        a->pending_waiters = 0;
         pthread_mutex_unlock(&a->mu);
         int rc = commit_batch(a, b);
         pthread_mutex_lock(&a->mu);
@@ -668,6 +703,7 @@ void ksm_audit_flush(struct ksm_audit *a)
     uint64_t target = a->assigned_seq;
     a->flush_waiters++;
     pthread_cond_signal(&a->index_cv);
+    pthread_cond_signal(&a->work_cv);   /* a lingering writer commits now */
     while (a->indexed_seq < target)
         pthread_cond_wait(&a->done_cv, &a->mu);
     a->flush_waiters--;

@@ -5,9 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "core/util.h"
+
+#define LINGER_MS 5      /* well inside the group-commit window the usage record is promised in */
+#define LINGER_MAX 4096  /* a batch this large is committed without waiting */
 
 struct item {
     struct item *next;
@@ -20,7 +24,8 @@ static struct {
     pthread_cond_t work, done;
     struct item *head, *tail;
     uint64_t submitted, committed;
-    bool stop, running;
+    bool stop, running, lingering;
+    int flushing;
     pthread_t thread;
     struct ksm_db db;
 } W = {.mu = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER,
@@ -52,7 +57,8 @@ void ksm_usage_submit(const struct ksm_usage_rec *rec)
         W.head = it;
     W.tail = it;
     W.submitted++;
-    pthread_cond_signal(&W.work);
+    if (!W.lingering || W.submitted - W.committed >= LINGER_MAX)
+        pthread_cond_signal(&W.work);
     pthread_mutex_unlock(&W.mu);
 }
 
@@ -77,6 +83,23 @@ static void write_batch(struct item *batch)
     }
 }
 
+/* Nobody waits on a usage record: let the batch grow for a few ms, so one commit (one fsync)
+ * carries many records; a flush or stop ends the wait. */
+
+static void linger(void)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += LINGER_MS * 1000000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    W.lingering = true;
+    while (!W.stop && !W.flushing && W.submitted - W.committed < LINGER_MAX &&
+           pthread_cond_timedwait(&W.work, &W.mu, &until) == 0)
+        ;
+    W.lingering = false;
+}
+
 static void *writer_main(void *arg)
 {
     (void)arg;
@@ -86,6 +109,7 @@ static void *writer_main(void *arg)
             pthread_cond_wait(&W.work, &W.mu);
         if (!W.head && W.stop)
             break;
+        linger();
         struct item *batch = W.head;
         uint64_t upto = W.submitted;
         W.head = W.tail = NULL;
@@ -122,8 +146,11 @@ void ksm_usage_writer_flush(void)
 {
     pthread_mutex_lock(&W.mu);
     uint64_t want = W.submitted;
+    W.flushing++;
+    pthread_cond_signal(&W.work);
     while (W.running && W.committed < want)
         pthread_cond_wait(&W.done, &W.mu);
+    W.flushing--;
     pthread_mutex_unlock(&W.mu);
 }
 
