@@ -516,18 +516,46 @@ static void after_write(uv_write_t *wr, int status)
     ksm_conn_recycle(c);
 }
 
+/* "Name: value\r\n" without printf: the head is built for every response. */
+static void header_line(struct ksm_buf *h, const char *name, const char *value)
+{
+    ksm_buf_puts(h, name);
+    ksm_buf_append(h, ": ", 2);
+    ksm_buf_puts(h, value);
+    ksm_buf_append(h, "\r\n", 2);
+}
+
+static void put_uint(struct ksm_buf *h, unsigned long long v)
+{
+    char d[24];
+    int n = 0;
+    do
+        d[n++] = (char)('0' + v % 10);
+    while ((v /= 10) && n < 24);
+    while (n)
+        ksm_buf_putc(h, d[--n]);
+}
+
 /* body_len < 0: a chunked body follows (the caller adds Transfer-Encoding). */
 static void build_head(struct ksm_req *r, struct ksm_conn *c, struct ksm_buf *h, long long body_len)
 {
     bool close = c->close_after || c->failed || !c->keep_alive || wctx(c)->draining;
-    ksm_buf_printf(h, "HTTP/1.1 %d %s\r\nDate: %s\r\nx-request-id: %s\r\n", r->status,
-                   reason(r->status), http_date(wctx(c)), r->id);
+    ksm_buf_append(h, "HTTP/1.1 ", 9);
+    put_uint(h, (unsigned)r->status);
+    ksm_buf_putc(h, ' ');
+    ksm_buf_puts(h, reason(r->status));
+    ksm_buf_append(h, "\r\n", 2);
+    header_line(h, "Date", http_date(wctx(c)));
+    header_line(h, "x-request-id", r->id);
     if (r->content_type)
-        ksm_buf_printf(h, "Content-Type: %s\r\n", r->content_type);
-    if (r->status != 204 && r->status != 304 && body_len >= 0)
-        ksm_buf_printf(h, "Content-Length: %lld\r\n", body_len);
+        header_line(h, "Content-Type", r->content_type);
+    if (r->status != 204 && r->status != 304 && body_len >= 0) {
+        ksm_buf_append(h, "Content-Length: ", 16);
+        put_uint(h, (unsigned long long)body_len);
+        ksm_buf_append(h, "\r\n", 2);
+    }
     for (int i = 0; i < r->nresp_headers; i++)
-        ksm_buf_printf(h, "%s: %s\r\n", r->resp_headers[i].name, r->resp_headers[i].value);
+        header_line(h, r->resp_headers[i].name, r->resp_headers[i].value);
     if (close)
         ksm_buf_puts(h, "Connection: close\r\n");
     ksm_buf_puts(h, "\r\n");

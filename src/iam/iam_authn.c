@@ -17,10 +17,10 @@ enum ksm_err ksm_iam_authenticate(struct ksm_db *db, const char *secret, struct 
     /* a malformed secret cannot match: no need to touch the database */
     if (!secret || strlen(secret) != KSM_KEY_SECRET_LEN || strncmp(secret, "ksm_", 4))
         return KSM_E_UNAUTHENTICATED;
-    ksm_iam__secret_hash(secret, hash);
-    ksm_unhex(hash, 64, raw);
+    ksm_sha256(secret, strlen(secret), raw);   /* the cache's key; the hex form only on a miss */
     if (ksm_iam__authn_cached(raw, out))
         return KSM_E_OK;
+    ksm_hex(raw, 32, hash);
     uint64_t gen = ksm_iam__generation();
     sqlite3_stmt *st = ksm_db_prepare(
         db, "SELECT k.id, k.user_id, k.tenant_id, k.project_id, u.name, k.expires_at FROM iam_keys k "
