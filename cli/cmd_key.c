@@ -8,7 +8,7 @@
 static const struct kc_col cols[] = {
     {"ID", "id"},     {"USER", "user|user_id"},     {"KIND", "kind"},
     {"PROJECT", "project|project_id"},  {"NAME", "name"}, {"EXPIRES_AT", "expires_at"},
-    {"STATUS", "status|revoked"},       KC_COLS_END,
+    {"STATUS", "status|revoked"},       {"ACCESS_KEY_ID", "access_key_id"}, KC_COLS_END,
 };
 
 int kc_key_create(struct kc_ctx *c, const struct kc_args *a)
@@ -24,10 +24,16 @@ int kc_key_create(struct kc_ctx *c, const struct kc_args *a)
         return rc;
     rc = kc_print(c, out, cols);
     const char *secret = json_string_value(json_object_get(out, "secret"));
+    const char *akid = json_string_value(json_object_get(out, "access_key_id"));
+    if (!secret)   /* an s3 key: the SigV4 pair */
+        secret = json_string_value(json_object_get(out, "secret_access_key"));
     if (c->output == KC_OUT_TABLE && secret) {
         char *shown = ksm_xstrdup(secret);
         kc_scrub(shown);
-        printf("\nSECRET  %s\n", shown);
+        if (akid)
+            printf("\nACCESS_KEY_ID      %s\nSECRET_ACCESS_KEY  %s\n", akid, shown);
+        else
+            printf("\nSECRET  %s\n", shown);
         free(shown);
         fputs("This secret is shown only once and cannot be retrieved again: store it now "
               "(e.g. in a file with mode 0600).\n",

@@ -84,7 +84,7 @@ const struct kc_cmd kc_commands[] = {
     {"roles", NULL, kc_roles, 0, "", "", "roles", "list roles and the permissions they grant"},
 
     {"key", "create", kc_key_create, 0, "user", "kind project expires-at name",
-     "key create --user U [--kind api] [--project P] [--expires-at T] [--name N]",
+     "key create --user U [--kind api|s3] [--project P] [--expires-at T] [--name N]",
      "create an API key (the secret is shown once)"},
     {"key", "list", kc_key_list, 0, "", "user tenant", "key list [--user U] [--tenant T]",
      "list keys"},

@@ -310,3 +310,21 @@ def test_s3_keys_in_admin_api(s3d):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         org.client().list_buckets()
     assert code(e) == "InvalidAccessKeyId"
+
+
+def test_s3_key_through_cli(s3d):
+    """kasumi key create --kind s3 --project … --output json gives the SigV4 pair, which works."""
+    org = S3Org(s3d)
+    u = s3d.ok("POST", "/admin/v1/tenants/%s/users" % org.tenant,
+               {"name": "CLI", "email": "cli-%s@example.go.jp" % uuid.uuid4().hex[:6]})
+    s3d.ok("POST", "/admin/v1/role-bindings", {"principal": u["id"], "role": "member",
+                                               "scope": "project/" + org.project})
+    out = s3d.cli("key", "create", "--user", u["id"], "--kind", "s3", "--project", org.project, "--output", "json")
+    k = json.loads(out.stdout)
+    assert k["kind"] == "s3" and k["access_key_id"].startswith("KSM") and len(k["secret_access_key"]) == 40
+    org.akid, org.secret = k["access_key_id"], k["secret_access_key"]
+    org.client().list_buckets()
+    table = s3d.cli("key", "create", "--user", u["id"], "--kind", "s3", "--project", org.project).stdout
+    assert "ACCESS_KEY_ID" in table and "SECRET_ACCESS_KEY" in table
+    r = s3d.api("POST", "/admin/v1/keys", {"user": u["id"], "kind": "s3"})
+    assert r.status_code == 400 and "project" in r.json()["error"]["message"]
