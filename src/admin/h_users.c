@@ -42,21 +42,7 @@ enum ksm_err ksm_h_user_create(struct ksm_req *r)
 
 enum ksm_err ksm_h_user_list(struct ksm_req *r)
 {
-    const char *after, *next = NULL;
-    int limit;
-    enum ksm_err e = ksm_req_page(r, &limit, &after);
-    if (e != KSM_E_OK)
-        return e;
-    json_t *items = json_array();
-    if ((e = ksm_iam_user_list(DB(r), r->params[0], after, limit, items)) != KSM_E_OK) {
-        json_decref(items);
-        return ksm_fail_why(r, e, NULL);
-    }
-    if ((int)json_array_size(items) == limit)
-        next = ksm_arena_strdup(r->arena, json_string_value(json_object_get(
-                                              json_array_get(items, limit - 1), "id")));
-    ksm_req_audit(r, r->params[0], NULL, NULL);
-    return ksm_reply_page(r, items, next);
+    return ksm_reply_owner_list(r, ksm_iam_user_list, true);
 }
 
 enum ksm_err ksm_h_user_get(struct ksm_req *r)

@@ -128,3 +128,23 @@ int ksm_json_parse_limit(const char *s, int def, int max)
     long v = strtol(s, NULL, 10);
     return v >= 1 && v <= max ? (int)v : -1;
 }
+
+enum ksm_err ksm_reply_owner_list(struct ksm_req *r, ksm_owner_list_fn list, bool owner_is_tenant)
+{
+    const char *after, *next = NULL;
+    int limit;
+    enum ksm_err e = ksm_req_page(r, &limit, &after);
+    if (e != KSM_E_OK)
+        return e;
+    json_t *items = json_array();
+    if ((e = list(&r->worker->db, r->params[0], after, limit, items)) != KSM_E_OK) {
+        json_decref(items);
+        return ksm_fail_why(r, e, NULL);
+    }
+    if ((int)json_array_size(items) == limit)   /* a full page: the last id is where to go on */
+        next = ksm_arena_strdup(r->arena, json_string_value(json_object_get(
+                                              json_array_get(items, (size_t)limit - 1), "id")));
+    if (owner_is_tenant)
+        ksm_req_audit(r, r->params[0], NULL, NULL);
+    return ksm_reply_page(r, items, next);
+}

@@ -78,6 +78,12 @@ static inline enum ksm_err ksm_reply_page(struct ksm_req *r, json_t *items, cons
     return ksm_reply_json(r, 200, body);
 }
 
+/* A list of some owner's resources (a tenant's users, a project's routes): ?limit and ?cursor in,
+ * {"items", "next_cursor"} out; the owner is params[0]. */
+typedef enum ksm_err (*ksm_owner_list_fn)(struct ksm_db *db, const char *owner, const char *after,
+                                          int limit, json_t *items);
+enum ksm_err ksm_reply_owner_list(struct ksm_req *r, ksm_owner_list_fn list, bool owner_is_tenant);
+
 /* The audit record's tenant, project and target: copied into the arena; NULL or "" = none. */
 static inline void ksm_req_audit(struct ksm_req *r, const char *tenant, const char *project,
                                  const char *target)
