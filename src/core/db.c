@@ -1,5 +1,6 @@
 /* db.c — SQLite connection setup, a per-connection statement cache and ordered migrations. */
 #include "core/db.h"
+#include "core/error.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -172,4 +173,18 @@ const char *ksm_db_col_text(sqlite3_stmt *st, int col)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
     return t ? (const char *)t : "";
+}
+
+enum ksm_err ksm_db_get_json(struct ksm_db *db, const char *sql, const char *id,
+                             struct json_t *(*row)(sqlite3_stmt *st), struct json_t **out)
+{
+    sqlite3_stmt *st = ksm_db_prepare(db, sql);
+    ksm_db_bind_text(st, 1, id);
+    enum ksm_err e = KSM_E_NOT_FOUND;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *out = row(st);
+        e = KSM_E_OK;
+    }
+    sqlite3_reset(st);
+    return e;
 }

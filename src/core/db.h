@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/error.h"
+
 struct ksm_db {
     sqlite3 *h;
     struct ksm_stmt_cache *cache;
@@ -33,6 +35,12 @@ int ksm_db_exec(struct ksm_db *db, const char *sql);   /* SQLITE_OK or the error
 int ksm_db_begin(struct ksm_db *db);                   /* BEGIN IMMEDIATE */
 int ksm_db_commit(struct ksm_db *db);
 void ksm_db_rollback(struct ksm_db *db);
+
+/* One row by its id, turned into JSON by row(): KSM_E_OK, or KSM_E_NOT_FOUND. sql is a string
+ * literal (the statement cache's key) with ?1 for the id. */
+struct json_t;
+enum ksm_err ksm_db_get_json(struct ksm_db *db, const char *sql, const char *id,
+                             struct json_t *(*row)(sqlite3_stmt *st), struct json_t **out);
 
 /* Binds a text that may be NULL. */
 void ksm_db_bind_text(sqlite3_stmt *st, int idx, const char *s);

@@ -31,15 +31,8 @@ static json_t *tenant_json(sqlite3_stmt *st)
 
 enum ksm_err ksm_iam_tenant_get(struct ksm_db *db, const char *id, json_t **out)
 {
-    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT " TENANT_COLS " FROM iam_tenants WHERE id=?1");
-    ksm_db_bind_text(st, 1, id);
-    enum ksm_err e = KSM_E_NOT_FOUND;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        *out = tenant_json(st);
-        e = KSM_E_OK;
-    }
-    sqlite3_reset(st);
-    return e;
+    return ksm_db_get_json(db, "SELECT " TENANT_COLS " FROM iam_tenants WHERE id=?1", id,
+                           tenant_json, out);
 }
 
 enum ksm_err ksm_iam_tenant_create(struct ksm_db *db, const char *kind, const char *name,

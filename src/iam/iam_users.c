@@ -30,15 +30,8 @@ static enum ksm_err validate(const char *name, const char *email, const char **w
 
 enum ksm_err ksm_iam_user_get(struct ksm_db *db, const char *id, json_t **out)
 {
-    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT " USER_COLS " FROM iam_users WHERE id=?1");
-    ksm_db_bind_text(st, 1, id);
-    enum ksm_err e = KSM_E_NOT_FOUND;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        *out = user_json(st);
-        e = KSM_E_OK;
-    }
-    sqlite3_reset(st);
-    return e;
+    return ksm_db_get_json(db, "SELECT " USER_COLS " FROM iam_users WHERE id=?1", id,
+                           user_json, out);
 }
 
 enum ksm_err ksm_iam_user_create(struct ksm_db *db, const char *tenant, const char *name,
