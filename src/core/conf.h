@@ -32,6 +32,7 @@ struct ksm_conf {
     char s3_domain[128];               /* [s3] domain: virtual-host addressing <bucket>.<domain> */
     char s3_region_east[512];          /* [s3] jp_east_path: jp-east's data ("" = DATA/regions/jp-east) */
     char s3_region_west[512];          /* [s3] jp_west_path */
+    int s3_meter_interval_s;           /* [s3] meter_interval_s: stored-bytes samples, default 3600 */
     /* [ai] overseas_allow = ["https://...", ...]: URL prefixes of model servers outside Japan that
      * govcloud may send to (SPEC.md O4); --overseas-allow adds to it */
     char ai_overseas_allow[KSM_CONF_MAX_ALLOW][512];

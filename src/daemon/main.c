@@ -342,12 +342,19 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if (start(c))
         return 1;
+    int64_t last_sample = ksm_now_ms();
     for (;;) {
-        struct timespec every = {10, 0};
+        const struct ksm_conf *cur = snapshots[nsnapshots - 1];
+        struct timespec every = {cur->s3_meter_interval_s < 10 ? cur->s3_meter_interval_s : 10, 0};
         int sig = sigtimedwait(&set, NULL, &every);
-        if (sig < 0) {   /* the timer: unwrapped keys do not linger in memory */
+        if (sig < 0) {   /* the timer: unwrapped keys do not linger; stored bytes are sampled */
             if (app.kms)
                 ksm_kms_cache_sweep(app.kms);
+            int64_t now = ksm_now_ms();
+            if (app.store && now - last_sample >= (int64_t)cur->s3_meter_interval_s * 1000) {
+                ksm_store_meter_sample(&setup_db, now, now - last_sample);
+                last_sample = now;
+            }
             continue;
         }
         if (sig == SIGHUP) {

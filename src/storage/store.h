@@ -204,6 +204,10 @@ enum ksm_err ksm_store_mpu_list(struct ksm_db *db, const struct ksm_bucket *b, c
                                 const char *key_marker, const char *upload_marker, int max,
                                 struct ksm_mpu_info **out, size_t *n, bool *truncated);
 
+/* Records, per bucket, the bytes stored now and bytes × seconds since the previous sample
+ * (store_meter.c); the daemon calls it on a timer. */
+enum ksm_err ksm_store_meter_sample(struct ksm_db *db, int64_t now_ms, int64_t elapsed_ms);
+
 /* Bytes stored per bucket (for metering byte-hours and quotas). */
 enum ksm_err ksm_store_bucket_usage(struct ksm_db *db, const struct ksm_bucket *b, uint64_t *bytes,
                                     uint64_t *objects);

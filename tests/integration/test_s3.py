@@ -5,6 +5,7 @@ import json
 import os
 import pathlib
 import subprocess
+import time
 import uuid
 
 import boto3
@@ -328,3 +329,39 @@ def test_s3_key_through_cli(s3d):
     assert "ACCESS_KEY_ID" in table and "SECRET_ACCESS_KEY" in table
     r = s3d.api("POST", "/admin/v1/keys", {"user": u["id"], "kind": "s3"})
     assert r.status_code == 400 and "project" in r.json()["error"]["message"]
+
+
+def test_metering(tmp_path):
+    """Requests, bytes in and out per request, and stored bytes over time per bucket (sampled)."""
+    d = Daemon(tmp_path / "data", extra_args=["--s3-listen", "127.0.0.1:0"])
+    d.write_config("[s3]\nmeter_interval_s = 1\n")
+    d.start()
+    try:
+        d.s3_addr = json.loads((d.data_dir / "listen.json").read_text())["s3"]
+        org = S3Org(d)
+        s3 = org.client()
+        b = bucket_name()
+        s3.create_bucket(Bucket=b)
+        s3.put_object(Bucket=b, Key="a", Body=b"x" * 100000)
+        assert len(s3.get_object(Bucket=b, Key="a")["Body"].read()) == 100000
+
+        def usage():
+            return d.ok("GET", "/admin/v1/usage?tenant=%s&service=storage&limit=1000" % org.tenant)["items"]
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            items = usage()
+            if sum(1 for i in items if i["meter"] == "storage_byte_seconds") >= 2:
+                break
+            time.sleep(0.2)
+        meters = {}
+        for i in items:
+            meters.setdefault(i["meter"], []).append(i)
+        assert sum(i["quantity"] for i in meters["bytes_in"]) >= 100000
+        assert sum(i["quantity"] for i in meters["bytes_out"]) >= 100000
+        assert meters["requests_write"] and meters["requests_read"]
+        assert all(i["resource"] == b for i in meters["storage_bytes"])
+        assert max(i["quantity"] for i in meters["storage_bytes"]) == 100000
+        bs = meters["storage_byte_seconds"]
+        assert bs and all(i["quantity"] % 100000 == 0 and i["quantity"] >= 100000 for i in bs), bs
+    finally:
+        d.stop()
