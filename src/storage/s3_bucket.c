@@ -112,7 +112,7 @@ void ksm_s3_delete_bucket(struct s3_req *s)
     ksm_s3_finish(s);
 }
 
-static void write_tags(struct s3_req *s, json_t *tags)
+void ksm_s3_write_tags(struct s3_req *s, json_t *tags)
 {
     size_t n = json_object_size(tags), i = 0;
     struct ksm_s3_tag *t = ksm_arena_calloc(s->r->arena, sizeof *t * (n ? n : 1));
@@ -134,7 +134,7 @@ void ksm_s3_bucket_tagging_get(struct s3_req *s)
         ksm_s3_error(s, KSM_E_NOT_FOUND, "The TagSet does not exist");
         return;
     }
-    write_tags(s, tags);
+    ksm_s3_write_tags(s, tags);
     json_decref(tags);
     ksm_s3_reply_xml(s, 200);
 }

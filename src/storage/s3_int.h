@@ -65,6 +65,9 @@ const char *ksm_s3_query(struct s3_req *s, const char *name);
 bool ksm_s3_need_bucket(struct s3_req *s);   /* false: answered NoSuchBucket / AccessDenied */
 extern struct ksm_store *ksm_s3_store;
 
+/* A Tagging XML answer from a {key: value} object (s3_bucket.c). */
+void ksm_s3_write_tags(struct s3_req *s, json_t *tags);
+
 /* s3_bucket.c, s3_object.c, s3_list.c, s3_mpu.c: the handlers */
 void ksm_s3_list_buckets(struct s3_req *s);
 void ksm_s3_create_bucket(struct s3_req *s);
@@ -80,11 +83,26 @@ void ksm_s3_get_object(struct s3_req *s);
 void ksm_s3_head_object(struct s3_req *s);
 void ksm_s3_delete_object(struct s3_req *s);
 void ksm_s3_delete_objects(struct s3_req *s);
-void ksm_s3_copy_object(struct s3_req *s);
+void ksm_s3_copy_object(struct s3_req *s);   /* s3_copy.c: also UploadPartCopy */
+void ksm_s3_object_tagging_get(struct s3_req *s);   /* s3_tagging.c */
+void ksm_s3_object_tagging_put(struct s3_req *s);
+void ksm_s3_object_tagging_delete(struct s3_req *s);
 void ksm_s3_mpu_create(struct s3_req *s);
 void ksm_s3_mpu_complete(struct s3_req *s);
 void ksm_s3_mpu_abort(struct s3_req *s);
 void ksm_s3_mpu_list_parts(struct s3_req *s);
 void ksm_s3_mpu_list_uploads(struct s3_req *s);
+
+/* Shared by the handlers */
+/* s3_object.c: content type, standard headers, x-amz-meta-* of the request into m (zeroed). */
+enum ksm_err ksm_s3_meta_from_headers(struct s3_req *s, struct ksm_obj_meta *m);
+/* s3_bucket.c: a parsed TagSet as a JSON object {key: value}. */
+json_t *ksm_s3_tags_json(const struct ksm_s3_body *body);
+/* s3_tagging.c: the x-amz-tagging header into *out (NULL when absent or empty); on an error *why
+ * is the S3 message. */
+enum ksm_err ksm_s3_tagging_header(struct s3_req *s, json_t **out, const char **why);
+/* s3_tagging.c: %XX-decoding of n bytes into the arena ('+' as a space when plus_space); NULL on a
+ * bad escape or a NUL. */
+char *ksm_s3_unescape(struct ksm_arena *a, const char *p, size_t n, bool plus_space);
 
 #endif

@@ -1,6 +1,7 @@
 /* s3_object.c — object operations: PutObject and UploadPart stream their bodies straight into the
  * store (through the aws-chunked decoder or a payload-hash check), GetObject streams out (Range and
- * conditional requests), HeadObject, DeleteObject and DeleteObjects.
+ * conditional requests), HeadObject, DeleteObject and DeleteObjects. CopyObject and UploadPartCopy
+ * are in s3_copy.c, object tags in s3_tagging.c.
  *
  * Nothing is acknowledged before the store says the object is durable. A body whose signature or
  * hash fails is dropped whole: the store's put is aborted, so no part of it is ever visible. */
@@ -26,7 +27,8 @@ static void copy_hdr(struct s3_req *s, const char *name, char *dst, size_t n)
     snprintf(dst, n, "%s", v ? v : "");
 }
 
-static enum ksm_err meta_from_headers(struct s3_req *s, struct ksm_obj_meta *m)
+/* Also CopyObject's with x-amz-metadata-directive REPLACE (s3_copy.c). */
+enum ksm_err ksm_s3_meta_from_headers(struct s3_req *s, struct ksm_obj_meta *m)
 {
     struct ksm_req *r = s->r;
     copy_hdr(s, "content-type", m->content_type, sizeof m->content_type);
@@ -80,6 +82,9 @@ static void meta_to_headers(struct s3_req *s, const struct ksm_obj_meta *m)
     for (size_t i = 0; i < KSM_NELEM(std); i++)
         if (std[i].v[0])
             ksm_req_add_header(r, std[i].name, ksm_arena_strdup(a, std[i].v));
+    if (json_object_size(m->tags))
+        ksm_req_add_header(r, "x-amz-tagging-count",
+                           ksm_arena_printf(a, "%zu", json_object_size(m->tags)));
     const char *k;
     json_t *v;
     json_object_foreach(m->user_meta, k, v)
@@ -188,13 +193,8 @@ void ksm_s3_put_object_begin(struct s3_req *s)
     struct ksm_req *r = s->r;
     if (!ksm_s3_need_bucket(s))
         return;
-    if (ksm_req_header(r, "x-amz-copy-source")) {
-        if (ksm_s3_query(s, "uploadId")) {
-            ksm_s3_error(s, KSM_E_NOT_IMPLEMENTED, "UploadPartCopy is not supported yet");
-            return;
-        }
-        return;   /* CopyObject has no body: it runs when the request completes */
-    }
+    if (ksm_req_header(r, "x-amz-copy-source"))
+        return;   /* CopyObject and UploadPartCopy have no body: they run when it completes */
     const char *upload = ksm_s3_query(s, "uploadId");
     int part = 0;
     if (upload) {
@@ -210,7 +210,10 @@ void ksm_s3_put_object_begin(struct s3_req *s)
         }
     }
     int64_t expected;
-    enum ksm_err e = upload ? KSM_E_OK : meta_from_headers(s, &s->meta);
+    const char *why = NULL;
+    enum ksm_err e = upload ? KSM_E_OK : ksm_s3_meta_from_headers(s, &s->meta);
+    if (e == KSM_E_OK && !upload)   /* tags set at creation go in with the metadata row */
+        e = ksm_s3_tagging_header(s, &s->meta.tags, &why);
     if (e == KSM_E_OK)
         e = body_mode(s, &expected);
     if (e == KSM_E_OK && expected < 0)
@@ -218,7 +221,7 @@ void ksm_s3_put_object_begin(struct s3_req *s)
     if (e == KSM_E_OK && (uint64_t)expected > (upload ? (5ull << 30) : (5ull << 30)))
         e = KSM_E_TOO_LARGE;   /* 5 GiB per PUT or part, as S3; larger objects go multipart */
     if (e != KSM_E_OK) {
-        ksm_s3_error(s, e, NULL);
+        ksm_s3_error(s, e, why);
         return;
     }
     snprintf(s->meta.key, sizeof s->meta.key, "%s", s->key);
@@ -424,9 +427,4 @@ void ksm_s3_delete_objects(struct s3_req *s)
     ksm_buf_reset(&r->resp);
     ksm_s3_write_delete_result(&r->resp, out, n, quiet);
     ksm_s3_reply_xml(s, 200);
-}
-
-void ksm_s3_copy_object(struct s3_req *s)
-{
-    ksm_s3_error(s, KSM_E_NOT_IMPLEMENTED, "CopyObject is not supported yet");
 }

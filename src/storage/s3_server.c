@@ -38,13 +38,16 @@ static const struct s3_op ops[] = {
     {"DELETE", BK, NULL, "DeleteBucket", "s3.bucket.delete", MU, ksm_s3_delete_bucket},
     {"HEAD", BK, NULL, "HeadBucket", "s3.bucket.read", 0, ksm_s3_head_bucket},
     {"POST", BK, "delete", "DeleteObjects", "s3.object.delete", MU, ksm_s3_delete_objects},
+    {"GET", OB, "tagging", "GetObjectTagging", "s3.object.read", 0, ksm_s3_object_tagging_get},
     {"GET", OB, "uploadId", "ListParts", "s3.object.read", 0, ksm_s3_mpu_list_parts},
     {"GET", OB, NULL, "GetObject", "s3.object.read", 0, ksm_s3_get_object},
     {"HEAD", OB, NULL, "HeadObject", "s3.object.read", 0, ksm_s3_head_object},
+    {"PUT", OB, "tagging", "PutObjectTagging", "s3.object.write", MU, ksm_s3_object_tagging_put},
     {"PUT", OB, "uploadId", "UploadPart", "s3.object.write", ST | MU, ksm_s3_put_object_begin},
     {"PUT", OB, NULL, "PutObject", "s3.object.write", ST | MU, ksm_s3_put_object_begin},
     {"POST", OB, "uploads", "CreateMultipartUpload", "s3.object.write", MU, ksm_s3_mpu_create},
     {"POST", OB, "uploadId", "CompleteMultipartUpload", "s3.object.write", MU, ksm_s3_mpu_complete},
+    {"DELETE", OB, "tagging", "DeleteObjectTagging", "s3.object.write", MU, ksm_s3_object_tagging_delete},
     {"DELETE", OB, "uploadId", "AbortMultipartUpload", "s3.object.delete", MU, ksm_s3_mpu_abort},
     {"DELETE", OB, NULL, "DeleteObject", "s3.object.delete", MU, ksm_s3_delete_object},
 };
@@ -373,6 +376,23 @@ void ksm_s3_on_headers(struct ksm_req *r)
         s->op->handler(s);   /* sets up the streamed body, or answers */
 }
 
+/* A buffered body (XML: tagging, DeleteObjects, CompleteMultipartUpload, CreateBucket) is checked
+ * against the signed x-amz-content-sha256 before anything acts on it, so a body altered in transit
+ * is refused; aws-chunked framing is accepted only on object uploads, which stream. */
+static enum ksm_err buffered_body_signed(struct s3_req *s)
+{
+    if (s->auth.payload == KSM_S3_PAYLOAD_UNSIGNED)
+        return KSM_E_OK;
+    if (s->auth.payload != KSM_S3_PAYLOAD_SHA256)
+        return s->r->body.len ? KSM_E_NOT_IMPLEMENTED : KSM_E_OK;
+    struct ksm_s3_body_hash h;
+    enum ksm_err e = ksm_s3_body_hash_init(&h, &s->auth);
+    if (e != KSM_E_OK)
+        return e;
+    ksm_s3_body_hash_update(&h, s->r->body.data ? s->r->body.data : "", s->r->body.len);
+    return ksm_s3_body_hash_final(&h);
+}
+
 /* A complete request whose (small) body was buffered. */
 void ksm_s3_dispatch(struct ksm_req *r)
 {
@@ -388,8 +408,9 @@ void ksm_s3_dispatch(struct ksm_req *r)
         ksm_s3_error(s, r->err, r->err_detail);
         return;
     }
-    if (s->use_hash && ksm_s3_body_hash_final(&s->hash) != KSM_E_OK) {
-        ksm_s3_error(s, KSM_E_CONTENT_SHA256_MISMATCH, NULL);
+    enum ksm_err e = buffered_body_signed(s);
+    if (e != KSM_E_OK) {
+        ksm_s3_error(s, e, e == KSM_E_NOT_IMPLEMENTED ? "streaming payloads only carry object data" : NULL);
         return;
     }
     s->bytes_in = r->body.len;

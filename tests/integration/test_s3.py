@@ -365,3 +365,27 @@ def test_metering(tmp_path):
         assert bs and all(i["quantity"] % 100000 == 0 and i["quantity"] >= 100000 for i in bs), bs
     finally:
         d.stop()
+
+
+def test_buffered_body_must_match_its_signature(org):
+    """An XML body (here DeleteObjects) altered after signing is refused before it acts."""
+    import base64
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    s3 = org.client()
+    b = bucket_name()
+    s3.create_bucket(Bucket=b)
+    s3.put_object(Bucket=b, Key="keep", Body=b"1")
+    body = b"<Delete><Object><Key>gone</Key></Object></Delete>"
+    url = org.endpoint + "/" + b + "?delete"
+    req = AWSRequest(method="POST", url=url, data=body,
+                     headers={"Content-MD5": base64.b64encode(hashlib.md5(body).digest()).decode()})
+    S3SigV4Auth(Credentials(org.akid, org.secret), "s3", "jp-east").add_auth(req)
+    assert req.headers["x-amz-content-sha256"] == hashlib.sha256(body).hexdigest()
+    tampered = body.replace(b"gone", b"keep")
+    r = requests.post(url, data=tampered, headers=dict(req.headers), timeout=10)
+    assert r.status_code == 400 and b"XAmzContentSHA256Mismatch" in r.content, r.content
+    assert s3.head_object(Bucket=b, Key="keep")["ContentLength"] == 1
+    r = requests.post(url, data=body, headers=dict(req.headers), timeout=10)
+    assert r.status_code == 200, r.content
