@@ -1,6 +1,7 @@
 #!/bin/sh
-# Installs the npm packages of package-lock.json (the AI gateway test fixtures: node-llama-cpp with
-# only its CPU prebuilt, and the official openai and @anthropic-ai/sdk clients) into node_modules.
+# Installs the npm packages of package-lock.json (the test fixtures: node-llama-cpp with
+# only its CPU prebuilt, the official openai and @anthropic-ai/sdk clients, and @aws-sdk/client-s3
+# with lib-storage for the S3 tests) into node_modules.
 # Does nothing when node_modules is at least as new as package-lock.json. `make check` and
 # `make run` call it; run it by hand after changing package.json.
 #

@@ -45,6 +45,9 @@ struct s3_req {
     bool use_chunked;
     struct ksm_s3_body_hash hash;
     bool use_hash;
+    struct ksm_s3_cksum cksum;           /* an x-amz-checksum-* header to verify the body against */
+    bool use_cksum;
+    const char *cksum_want;
     enum ksm_err body_err;
     struct ksm_obj_meta meta;
     uint64_t bytes_in, bytes_out;

@@ -106,6 +106,8 @@ static enum ksm_err to_store(void *ud, const char *p, size_t n)
 {
     struct s3_req *s = ud;
     s->bytes_in += n;
+    if (s->use_cksum)
+        ksm_s3_cksum_update(&s->cksum, p, n);
     if (ksm_store_put_write(s->put, p, n, put_drained, s))
         s->store_paused = true;
     return KSM_E_OK;
@@ -153,6 +155,12 @@ static void on_body_end(struct ksm_req *r)
     if (e == KSM_E_OK && r->content_length >= 0 && !s->use_chunked &&
         s->bytes_in != (uint64_t)r->content_length)
         e = KSM_E_INCOMPLETE_BODY;
+    if (e == KSM_E_OK && s->use_cksum) {
+        char got[KSM_S3_CKSUM_B64_MAX];
+        ksm_s3_cksum_final(&s->cksum, got);
+        if (strcmp(got, s->cksum_want))
+            e = KSM_E_BAD_DIGEST;   /* the body is not what the client said it sent */
+    }
     if (e != KSM_E_OK) {
         ksm_store_put_abort(s->put);   /* nothing of a body that failed its check is kept */
         s->put = NULL;
@@ -168,6 +176,23 @@ static void on_client_gone(struct ksm_req *r)
     if (s && s->put) {
         ksm_store_put_abort(s->put);
         s->put = NULL;
+    }
+}
+
+/* An x-amz-checksum-<alg> header (not a trailer): the body must match it. */
+static void checksum_header(struct s3_req *s)
+{
+    static const char *const algs[] = {"crc32", "crc32c", "sha1", "sha256"};
+    for (size_t i = 0; i < KSM_NELEM(algs); i++) {
+        char name[40];
+        snprintf(name, sizeof name, "x-amz-checksum-%s", algs[i]);
+        const char *v = ksm_req_header(s->r, name);
+        if (!v)
+            continue;
+        ksm_s3_cksum_init(&s->cksum, ksm_s3_cksum_by_name(name, strlen(name)));
+        s->use_cksum = true;
+        s->cksum_want = v;
+        return;
     }
 }
 
@@ -216,6 +241,8 @@ void ksm_s3_put_object_begin(struct s3_req *s)
         e = ksm_s3_tagging_header(s, &s->meta.tags, &why);
     if (e == KSM_E_OK)
         e = body_mode(s, &expected);
+    if (e == KSM_E_OK && !s->use_chunked)
+        checksum_header(s);   /* with aws-chunked the decoder checks the trailer's checksum */
     if (e == KSM_E_OK && expected < 0)
         e = KSM_E_LENGTH_REQUIRED;
     if (e == KSM_E_OK && (uint64_t)expected > (upload ? (5ull << 30) : (5ull << 30)))

@@ -89,6 +89,8 @@ static void s3_free(struct s3_req *s)
         ksm_s3_chunked_free(&s->chunked);
     if (s->use_hash)
         ksm_s3_body_hash_free(&s->hash);
+    if (s->use_cksum)
+        ksm_s3_cksum_free(&s->cksum);
     ksm_obj_meta_free(&s->meta);
     ksm_s3_auth_wipe(&s->auth);
     free(s);
