@@ -54,7 +54,7 @@ struct s3_req {
     bool store_paused;
     /* a download */
     struct ksm_get *get;
-    uint64_t replaced_size;              /* for the audit record of writes */
+    char replaced[96];                   /* "etag:size" of the object a PUT replaces (audit) */
     char detail[256];                    /* audit detail (sizes, upload ids: never content) */
 };
 

@@ -136,9 +136,11 @@ static void put_done(void *arg, enum ksm_err e)
         ksm_s3_error(s, e, NULL);
         return;
     }
-    snprintf(s->detail, sizeof s->detail, "size=%llu%s%s", (unsigned long long)s->meta.size,
+    /* sizes in and out of the bucket, so stored bytes over time can be rebuilt from the log */
+    snprintf(s->detail, sizeof s->detail, "size=%llu%s%s%s%s", (unsigned long long)s->meta.size,
              ksm_s3_query(s, "uploadId") ? " part=" : "",
-             ksm_s3_query(s, "uploadId") ? ksm_s3_query(s, "partNumber") : "");
+             ksm_s3_query(s, "uploadId") ? ksm_s3_query(s, "partNumber") : "",
+             s->replaced[0] ? " replaces=" : "", s->replaced);
     ksm_req_add_header(s->r, "ETag", ksm_arena_strdup(s->r->arena, s->meta.etag));
     s->r->status = 200;
     ksm_s3_finish(s);
@@ -177,6 +179,15 @@ static void on_client_gone(struct ksm_req *r)
         ksm_store_put_abort(s->put);
         s->put = NULL;
     }
+}
+
+/* The object this PUT will replace, if any: its ETag and size go into the audit record. */
+static void note_replaced(struct s3_req *s)
+{
+    struct ksm_obj_meta old = {0};
+    if (ksm_store_head(db_of(s), &s->bucket, s->key, &old) == KSM_E_OK)
+        snprintf(s->replaced, sizeof s->replaced, "%s:%llu", old.etag, (unsigned long long)old.size);
+    ksm_obj_meta_free(&old);
 }
 
 /* An x-amz-checksum-<alg> header (not a trailer): the body must match it. */
@@ -252,6 +263,8 @@ void ksm_s3_put_object_begin(struct s3_req *s)
         return;
     }
     snprintf(s->meta.key, sizeof s->meta.key, "%s", s->key);
+    if (!upload)
+        note_replaced(s);
     s->put = ksm_store_put_begin(ksm_s3_store, &r->worker->loop, db_of(s), &s->bucket, s->key,
                                  expected, upload, part);
     if (!s->put) {

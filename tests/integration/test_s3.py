@@ -129,9 +129,13 @@ def test_objects_round_trip(org):
         s3.get_object(Bucket=b, Key="dir/ファイル-1.bin", IfMatch='"0000"')
     assert code(e) == "PreconditionFailed"
     # overwrite and delete
-    s3.put_object(Bucket=b, Key="k", Body=b"one")
-    s3.put_object(Bucket=b, Key="k", Body=b"two")
+    one = s3.put_object(Bucket=b, Key="k", Body=b"one")
+    two = s3.put_object(Bucket=b, Key="k", Body=b"two")
     assert s3.get_object(Bucket=b, Key="k")["Body"].read() == b"two"
+    # the data-plane log: every write says its size and what it replaced
+    rec = org.d.audit_wait(two["ResponseMetadata"]["RequestId"], action="s3.PutObject")
+    assert rec["detail"] == "size=3 replaces=%s:3" % one["ETag"], rec
+    assert rec["target"] == b + "/k" and rec["outcome"] == "success"
     s3.delete_object(Bucket=b, Key="k")
     with pytest.raises(botocore.exceptions.ClientError):
         s3.head_object(Bucket=b, Key="k")
