@@ -393,3 +393,20 @@ def test_buffered_body_must_match_its_signature(org):
     assert s3.head_object(Bucket=b, Key="keep")["ContentLength"] == 1
     r = requests.post(url, data=body, headers=dict(req.headers), timeout=10)
     assert r.status_code == 200, r.content
+
+
+def test_overseas_ai_environment_stores_nothing(tmp_path):
+    """The overseas AI environment has no S3 listener and no s3 keys (SPEC.md O3)."""
+    d = Daemon(tmp_path / "data", env_kind="overseas-ai")
+    d.start()
+    try:
+        listen = json.loads((d.data_dir / "listen.json").read_text())
+        assert "s3" not in listen and "admin" in listen and "ai" in listen
+        t = d.tenant()
+        p = d.ok("POST", "/admin/v1/tenants/%s/projects" % t["id"], {"name": "p", "environment": "dev"})
+        u = d.ok("POST", "/admin/v1/tenants/%s/users" % t["id"], {"name": "u", "email": "u@example.go.jp"})
+        r = d.api("POST", "/admin/v1/keys", {"user": u["id"], "kind": "s3", "project": p["id"]})
+        assert r.status_code == 404 and r.json()["error"]["code"] == "not_supported_in_environment"
+        assert not (d.data_dir / "regions").exists() and not (d.data_dir / "keys" / "master.key").exists()
+    finally:
+        d.stop()
