@@ -757,6 +757,24 @@ static void on_closed(uv_handle_t *h)
     free(c);
 }
 
+/* A request still arriving (head or body) when its connection goes: the application, which may
+ * have begun work at the head (a streamed upload), is told once and must let go of it; nothing
+ * answers it. Its buffers are freed here. */
+static void drop_unfinished(struct ksm_conn *c)
+{
+    struct ksm_req *r = c->req;
+    if (!r || (c->state != CS_HEADERS && c->state != CS_BODY))
+        return;
+    if (r->on_abort && !r->aborted) {
+        r->aborted = true;
+        r->dropped = true;
+        r->on_abort(r);
+    }
+    ksm_buf_free(&r->body);
+    ksm_buf_free(&r->resp);
+    c->req = NULL;
+}
+
 void ksm_conn_close(struct ksm_conn *c)
 {
     if (c->closed)
@@ -771,6 +789,7 @@ void ksm_conn_close(struct ksm_conn *c)
         c->next->prev = c->prev;
     ksm_metrics_conn_open(-1);
     uv_timer_stop(&c->timer);
+    drop_unfinished(c);
     c->open_handles = 2;
     uv_close((uv_handle_t *)&c->tcp, on_closed);
     uv_close((uv_handle_t *)&c->timer, on_closed);

@@ -82,6 +82,7 @@ struct ksm_req {
     void (*on_abort)(struct ksm_req *r);   /* the client went away mid-request */
     void (*on_drain)(struct ksm_req *r);   /* the socket drained below half the high-water mark */
     bool streaming, aborted, stream_chunked;
+    bool dropped;   /* on_abort came while the request was still arriving: free, do not answer */
 
     /* streamed request bodies (ksm_req_stream_body) */
     long long content_length;              /* -1: none given (chunked or no body) */

@@ -52,6 +52,7 @@ struct s3_req {
     struct ksm_obj_meta meta;
     uint64_t bytes_in, bytes_out;
     bool store_paused;
+    bool committing;                     /* the store is making the upload durable */
     /* a download */
     struct ksm_get *get;
     char replaced[96];                   /* "etag:size" of the object a PUT replaces (audit) */
@@ -64,6 +65,7 @@ void ksm_s3_reply_xml(struct s3_req *s, int status);                    /* r->re
 void ksm_s3_finish(struct s3_req *s);                                   /* audit, meter, send, free */
 void ksm_s3_finish_stream(struct s3_req *s);   /* streamed answer: audit, meter, free (no send) */
 void ksm_s3_std_headers(struct s3_req *s);     /* nosniff, x-amz-request-id */
+void ksm_s3_drop(struct s3_req *s);            /* the client left mid-request: audit, free */
 const char *ksm_s3_query(struct s3_req *s, const char *name);
 bool ksm_s3_need_bucket(struct s3_req *s);   /* false: answered NoSuchBucket / AccessDenied */
 extern struct ksm_store *ksm_s3_store;

@@ -169,16 +169,21 @@ static void on_body_end(struct ksm_req *r)
         ksm_s3_error(s, e, s->use_chunked ? s->chunked.why : NULL);
         return;
     }
+    s->committing = true;
     ksm_store_put_commit(s->put, &s->meta, ksm_req_header(r, "content-md5"), put_done, s);
 }
 
 static void on_client_gone(struct ksm_req *r)
 {
     struct s3_req *s = r->app_data;
-    if (s && s->put) {
+    if (!s)
+        return;
+    if (s->put && !s->committing) {   /* a commit in flight completes; its answer is dropped */
         ksm_store_put_abort(s->put);
         s->put = NULL;
     }
+    if (r->dropped)   /* gone mid-body: the request never completes, so nothing else frees it */
+        ksm_s3_drop(s);
 }
 
 /* The object this PUT will replace, if any: its ETag and size go into the audit record. */

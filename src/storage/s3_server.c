@@ -153,6 +153,16 @@ static void send_after_audit(void *arg, int ok)
     ksm_req_send(r);
 }
 
+/* The client left while its request was still arriving: audit it as such and free it. */
+void ksm_s3_drop(struct s3_req *s)
+{
+    s->r->status = 499;   /* nginx's "client closed request": never sent, only recorded */
+    snprintf(s->detail, sizeof s->detail, "client_gone received=%llu",
+             (unsigned long long)s->r->body_received);
+    audit(s, NULL, NULL);
+    s3_free(s);
+}
+
 void ksm_s3_std_headers(struct s3_req *s)
 {
     ksm_req_add_header(s->r, "X-Content-Type-Options", "nosniff");

@@ -131,7 +131,8 @@ void ksm_store_put_commit(struct ksm_put *p, struct ksm_obj_meta *meta, const ch
 /* done never runs inside put_commit for the file path, but may for an error found at commit
  * (bad Content-MD5 syntax → INVALID_DIGEST, size ≠ expected_size → INCOMPLETE_BODY, a set-up
  * error): the caller must not touch p after calling commit either way. */
-/* Drops the upload (client gone, bad signature): nothing is stored; freed when its I/O settles. */
+/* Drops the upload (client gone, bad signature): nothing is stored; freed when its I/O settles.
+ * After ksm_store_put_commit it does nothing: the commit completes and done still runs. */
 void ksm_store_put_abort(struct ksm_put *p);
 
 /* A read of [off, off+len) of the plaintext (Range GETs decrypt only the chunks they need). data

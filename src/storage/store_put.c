@@ -590,6 +590,10 @@ void ksm_store_put_commit(struct ksm_put *p, struct ksm_obj_meta *meta, const ch
 
 void ksm_store_put_abort(struct ksm_put *p)
 {
+    /* A commit in flight is finished, not undone: its data may already be in a pack batch that
+     * other objects share, and its done callback still runs. Callers abort only before commit. */
+    if (p->committing)
+        return;
     p->aborted = true;
     p->drained = NULL;
     kick(p);
