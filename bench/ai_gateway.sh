@@ -65,7 +65,7 @@ waitport() {   # port: up to 15 s
         sleep 0.1
     done
 }
-jget() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+. bench/lib.sh
 UP=$(freeport); NGX=$(freeport); PK=$(freeport)
 
 # ---- the fast upstream --------------------------------------------------------------------------
@@ -106,29 +106,9 @@ PIDS="$PIDS $PKPID"
 
 # ---- kasumid, set up through the admin API as an operator would -------------------------------
 echo "bench-upstream-key" >"$tmp/upstream.key"
-taskset -c 0 "$tmp/kasumid" --data-dir "$tmp/data" --admin-listen 127.0.0.1:0 --ai-listen 127.0.0.1:0 \
-    --bootstrap-token-file "$tmp/token" --workers 1 --log-level warn >"$tmp/kasumid.out" 2>&1 &
-KPID=$!
-PIDS="$PIDS $KPID"
-i=0
-while [ ! -s "$tmp/data/listen.json" ]; do
-    i=$((i + 1)); [ $i -lt 150 ] || { cat "$tmp/kasumid.out" >&2; exit 1; }
-    sleep 0.1
-done
-ADMIN=$(jget admin <"$tmp/data/listen.json")
+kasumid_start --ai-listen 127.0.0.1:0
 AI=$(jget ai <"$tmp/data/listen.json")
-TOKEN=$(cat "$tmp/token")
-api() {   # method path [json]: the body of a 2xx answer, or fail
-    code=$(curl -s -o "$tmp/api.out" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $TOKEN" \
-        -H 'Content-Type: application/json' ${3:+-d "$3"} "http://$ADMIN$2")
-    case $code in 2??) cat "$tmp/api.out" ;; *) echo "$1 $2 -> $code: $(cat "$tmp/api.out")" >&2; exit 1 ;; esac
-}
-TENANT=$(api POST /admin/v1/tenants \
-    '{"kind":"ministry","name":"デジタル庁","corporate_number":"7000012050002"}' | jget id)
-PROJECT=$(api POST "/admin/v1/tenants/$TENANT/projects" '{"name":"生成AI利用","environment":"prod"}' | jget id)
-USER_ID=$(api POST "/admin/v1/tenants/$TENANT/users" '{"name":"霞 花子","email":"bench@example.go.jp"}' | jget id)
-api POST /admin/v1/role-bindings \
-    "{\"principal\":\"$USER_ID\",\"role\":\"member\",\"scope\":\"project/$PROJECT\"}" >/dev/null
+bench_org "生成AI利用" "霞 花子" member
 KEY=$(api POST /admin/v1/keys "{\"user\":\"$USER_ID\",\"kind\":\"api\",\"project\":\"$PROJECT\"}" | jget secret)
 api POST "/admin/v1/projects/$PROJECT/model-routes" "{\"alias\":\"bench\",\"targets\":[{\"provider\":\"openai\",
     \"base_url\":\"http://127.0.0.1:$UP/v1\",\"model\":\"bench\",\"credential_ref\":\"$tmp/upstream.key\",

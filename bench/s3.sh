@@ -65,7 +65,7 @@ trap 'exit 130' INT TERM
 cp "$KASUMID" "$tmp/kasumid"   # our own copy: never holds bin/ busy for others
 
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-jget() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+. bench/lib.sh
 
 # ---- the payloads (random: nothing compresses) and nginx serving them --------------------------
 head -c 4096 /dev/urandom >"$tmp/body-4k.bin"
@@ -92,29 +92,9 @@ NGXMASTER=$!
 PIDS="$PIDS $NGXMASTER"
 
 # ---- kasumid, set up through the admin API as an operator would -------------------------------
-taskset -c 0 "$tmp/kasumid" --data-dir "$tmp/data" --admin-listen 127.0.0.1:0 --s3-listen 127.0.0.1:0 \
-    --bootstrap-token-file "$tmp/token" --workers 1 --log-level warn >"$tmp/kasumid.out" 2>&1 &
-KPID=$!
-PIDS="$PIDS $KPID"
-i=0
-while [ ! -s "$tmp/data/listen.json" ]; do
-    i=$((i + 1)); [ $i -lt 150 ] || { cat "$tmp/kasumid.out" >&2; exit 1; }
-    sleep 0.1
-done
-ADMIN=$(jget admin <"$tmp/data/listen.json")
+kasumid_start --s3-listen 127.0.0.1:0
 S3=$(jget s3 <"$tmp/data/listen.json")
-TOKEN=$(cat "$tmp/token")
-api() {   # method path [json]: the body of a 2xx answer, or fail
-    code=$(curl -s -o "$tmp/api.out" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $TOKEN" \
-        -H 'Content-Type: application/json' ${3:+-d "$3"} "http://$ADMIN$2")
-    case $code in 2??) cat "$tmp/api.out" ;; *) echo "$1 $2 -> $code: $(cat "$tmp/api.out")" >&2; exit 1 ;; esac
-}
-TENANT=$(api POST /admin/v1/tenants \
-    '{"kind":"ministry","name":"デジタル庁","corporate_number":"7000012050002"}' | jget id)
-PROJECT=$(api POST "/admin/v1/tenants/$TENANT/projects" '{"name":"文書保管","environment":"prod"}' | jget id)
-USER_ID=$(api POST "/admin/v1/tenants/$TENANT/users" '{"name":"保管 担当","email":"bench@example.go.jp"}' | jget id)
-api POST /admin/v1/role-bindings \
-    "{\"principal\":\"$USER_ID\",\"role\":\"project_admin\",\"scope\":\"project/$PROJECT\"}" >/dev/null
+bench_org "文書保管" "保管 担当" project_admin
 api POST /admin/v1/keys "{\"user\":\"$USER_ID\",\"kind\":\"s3\",\"project\":\"$PROJECT\"}" >"$tmp/key.json"
 AKID=$(jget access_key_id <"$tmp/key.json")
 SECRET=$(jget secret_access_key <"$tmp/key.json")
