@@ -94,16 +94,9 @@ enum ksm_err ksm_iam_group_delete(struct ksm_db *db, const char *id)
 enum ksm_err ksm_iam_group_list(struct ksm_db *db, const char *tenant, const char *after, int limit,
                                 json_t *items)
 {
-    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT " GROUP_COLS " FROM iam_groups "
-                                          "WHERE tenant_id=?1 AND id > ?2 ORDER BY id LIMIT ?3");
-    ksm_db_bind_text(st, 1, tenant);
-    sqlite3_bind_text(st, 2, after ? after : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, limit);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(items, group_json(st));
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
+    return ksm_iam__list_page(db, "SELECT " GROUP_COLS " FROM iam_groups WHERE tenant_id=?1 "
+                                  "AND id > ?2 ORDER BY id LIMIT ?3",
+                              tenant, after, limit, group_json, items);
 }
 
 enum ksm_err ksm_iam_group_member_add(struct ksm_db *db, const char *group, const char *user,

@@ -33,6 +33,12 @@ enum ksm_err ksm_iam__end(struct ksm_db *db, enum ksm_err e);
 /* Steps a write statement: OK, ALREADY_EXISTS on a UNIQUE violation, INTERNAL otherwise. */
 enum ksm_err ksm_iam__step_write(struct ksm_db *db, sqlite3_stmt *st);
 
+/* One page of a tenant's rows, keyset-paginated: sql binds ?1 tenant, ?2 the last id seen
+ * ("" for the first page), ?3 the page size; row turns each result row into JSON. */
+enum ksm_err ksm_iam__list_page(struct ksm_db *db, const char *sql, const char *tenant,
+                                const char *after, int limit, json_t *(*row)(sqlite3_stmt *),
+                                json_t *items);
+
 /* Secret → hex SHA-256 (the stored form). */
 void ksm_iam__secret_hash(const char *secret, char out[65]);
 /* Inserts a key row for user (inside the caller's transaction) and writes the new secret. */

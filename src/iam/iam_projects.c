@@ -158,14 +158,7 @@ enum ksm_err ksm_iam_project_delete(struct ksm_db *db, const char *id, const cha
 enum ksm_err ksm_iam_project_list(struct ksm_db *db, const char *tenant, const char *after,
                                   int limit, json_t *items)
 {
-    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT " PROJECT_COLS " FROM iam_projects "
-                                          "WHERE tenant_id=?1 AND id > ?2 ORDER BY id LIMIT ?3");
-    ksm_db_bind_text(st, 1, tenant);
-    sqlite3_bind_text(st, 2, after ? after : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, limit);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(items, project_json(st));
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
+    return ksm_iam__list_page(db, "SELECT " PROJECT_COLS " FROM iam_projects WHERE tenant_id=?1 "
+                                  "AND id > ?2 ORDER BY id LIMIT ?3",
+                              tenant, after, limit, project_json, items);
 }

@@ -132,14 +132,7 @@ enum ksm_err ksm_iam_user_delete(struct ksm_db *db, const char *id, const char *
 enum ksm_err ksm_iam_user_list(struct ksm_db *db, const char *tenant, const char *after, int limit,
                                json_t *items)
 {
-    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT " USER_COLS " FROM iam_users "
-                                          "WHERE tenant_id IS ?1 AND id > ?2 ORDER BY id LIMIT ?3");
-    ksm_db_bind_text(st, 1, ksm_iam__nz(tenant));
-    sqlite3_bind_text(st, 2, after ? after : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, limit);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(items, user_json(st));
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
+    return ksm_iam__list_page(db, "SELECT " USER_COLS " FROM iam_users WHERE tenant_id IS ?1 "
+                                  "AND id > ?2 ORDER BY id LIMIT ?3",
+                              ksm_iam__nz(tenant), after, limit, user_json, items);
 }

@@ -99,3 +99,18 @@ enum ksm_err ksm_iam__step_write(struct ksm_db *db, sqlite3_stmt *st)
         return KSM_E_ALREADY_EXISTS;
     return KSM_E_INTERNAL;
 }
+
+enum ksm_err ksm_iam__list_page(struct ksm_db *db, const char *sql, const char *tenant,
+                                const char *after, int limit, json_t *(*row)(sqlite3_stmt *),
+                                json_t *items)
+{
+    sqlite3_stmt *st = ksm_db_prepare(db, sql);
+    ksm_db_bind_text(st, 1, tenant);
+    sqlite3_bind_text(st, 2, after ? after : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, limit);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(items, row(st));
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
+}
