@@ -155,7 +155,7 @@ void ksm_hex(const void *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-static int hexval(char c)
+int ksm_hexval(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -172,12 +172,36 @@ int ksm_unhex(const char *in, size_t hexlen, void *out)
     if (hexlen % 2)
         return -1;
     for (size_t i = 0; i < hexlen; i += 2) {
-        int a = hexval(in[i]), b = hexval(in[i + 1]);
+        int a = ksm_hexval(in[i]), b = ksm_hexval(in[i + 1]);
         if (a < 0 || b < 0)
             return -1;
         o[i / 2] = (unsigned char)(a << 4 | b);
     }
     return 0;
+}
+
+long ksm_pct_decode(const char *in, size_t n, char *out, unsigned flags)
+{
+    char *o = out;
+    for (size_t i = 0; i < n; i++) {
+        char c = in[i];
+        if (c == '%') {
+            int hi = i + 2 < n ? ksm_hexval(in[i + 1]) : -1, lo = hi < 0 ? -1 : ksm_hexval(in[i + 2]);
+            if (lo >= 0) {
+                c = (char)(hi << 4 | lo);
+                i += 2;
+            } else if (flags & KSM_PCT_STRICT) {
+                return -1;
+            }
+        } else if (c == '+' && (flags & KSM_PCT_PLUS)) {
+            c = ' ';
+        }
+        if (c == '\0' && (flags & KSM_PCT_NO_NUL))
+            return -1;
+        *o++ = c;
+    }
+    *o = '\0';
+    return o - out;
 }
 
 void ksm_id_new(const char *prefix, char out[40])

@@ -24,6 +24,17 @@ int ksm_parse_rfc3339(const char *s, int64_t *ms);
 void ksm_random_bytes(void *buf, size_t n);   /* from OpenSSL's CSPRNG; aborts on failure */
 void ksm_hex(const void *in, size_t n, char *out);           /* out: 2n+1 bytes */
 int ksm_unhex(const char *in, size_t hexlen, void *out);     /* -1 on a bad digit */
+int ksm_hexval(char c);                                      /* 0..15, or -1 */
+
+/* Percent-decoding, one routine for every place that needs it; the callers differ only in what
+ * they refuse. Without KSM_PCT_STRICT a '%' not followed by two hex digits is kept literally. */
+enum {
+    KSM_PCT_PLUS = 1,     /* '+' means a space (form encoding, S3 query values) */
+    KSM_PCT_STRICT = 2,   /* a malformed escape is an error */
+    KSM_PCT_NO_NUL = 4,   /* a NUL byte (decoded or literal) is an error */
+};
+/* Decodes in[0..n) into out (n+1 bytes; NUL-terminated); the decoded length, or -1. */
+long ksm_pct_decode(const char *in, size_t n, char *out, unsigned flags);
 /* A new opaque global id: prefix + "_" + 20 lowercase base32 chars (100 random bits). */
 void ksm_id_new(const char *prefix, char out[40]);
 void ksm_sha256(const void *data, size_t n, unsigned char out[32]);

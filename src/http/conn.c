@@ -163,14 +163,6 @@ static int on_header_value_complete(llhttp_t *p)
     return 0;
 }
 
-static int hexv(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    ch = (char)(ch | 0x20);
-    return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
 /* Percent-decodes the path; NUL bytes and malformed escapes are refused. */
 static int split_target(struct ksm_req *r)
 {
@@ -179,21 +171,9 @@ static int split_target(struct ksm_req *r)
     r->query = q ? q + 1 : "";
     if (plen == 0 || t[0] != '/')
         return -1;
-    char *out = ksm_arena_alloc(r->arena, plen + 1), *o = out;
-    for (size_t i = 0; i < plen; i++) {
-        if (t[i] != '%') {
-            *o++ = t[i];
-            continue;
-        }
-        if (i + 2 >= plen)
-            return -1;
-        int hi = hexv(t[i + 1]), lo = hexv(t[i + 2]);
-        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-            return -1;
-        *o++ = (char)(hi << 4 | lo);
-        i += 2;
-    }
-    *o = '\0';
+    char *out = ksm_arena_alloc(r->arena, plen + 1);
+    if (ksm_pct_decode(t, plen, out, KSM_PCT_STRICT | KSM_PCT_NO_NUL) < 0)
+        return -1;
     r->path = out;
     return 0;
 }

@@ -1,5 +1,6 @@
 /* request.c — what a handler asks of a request: headers, query parameters, extra response headers. */
 #include "http/http.h"
+#include "core/util.h"
 
 #include <string.h>
 #include <strings.h>
@@ -12,29 +13,11 @@ const char *ksm_req_header(const struct ksm_req *r, const char *lname)
     return NULL;
 }
 
-static int hexv(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)(c | 0x20);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Decodes application/x-www-form-urlencoded (%XX and '+'); a malformed escape is kept literally. */
 static char *decode(struct ksm_arena *a, const char *s, size_t n)
 {
-    char *out = ksm_arena_alloc(a, n + 1), *o = out;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '+') {
-            *o++ = ' ';
-        } else if (s[i] == '%' && i + 2 < n && hexv(s[i + 1]) >= 0 && hexv(s[i + 2]) >= 0) {
-            *o++ = (char)(hexv(s[i + 1]) << 4 | hexv(s[i + 2]));
-            i += 2;
-        } else {
-            *o++ = s[i];
-        }
-    }
-    *o = '\0';
+    char *out = ksm_arena_alloc(a, n + 1);
+    ksm_pct_decode(s, n, out, KSM_PCT_PLUS);
     return out;
 }
 

@@ -16,17 +16,6 @@ static bool unreserved(unsigned char c)
            c == '_' || c == '.' || c == '~';
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Appends the AWS URI encoding of the percent-decoded form of in[0..n): every byte that is not
  * unreserved becomes %XX (upper case). Decoding first makes "%24", "%2f" and "$" agree with what
  * the client signed, whichever form it sent. plus_space: a '+' in a query means a space. */
@@ -37,7 +26,7 @@ static int append_reencoded(struct ksm_buf *out, const char *in, size_t n, bool 
         if (c == '%') {
             if (n - i < 3)
                 return -1;
-            int hi = hexval((unsigned char)in[i + 1]), lo = hexval((unsigned char)in[i + 2]);
+            int hi = ksm_hexval(in[i + 1]), lo = ksm_hexval(in[i + 2]);
             if (hi < 0 || lo < 0)
                 return -1;
             c = (unsigned char)(hi << 4 | lo);

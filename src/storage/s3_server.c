@@ -218,31 +218,11 @@ void ksm_s3_reply_xml(struct s3_req *s, int status)
 
 /* ---- addressing and the operation ------------------------------------------------------------- */
 
-static int hexv(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)(c | 0x20);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* The raw target's path part, decoded into the key (S3 keys may hold any byte but NUL). */
 static const char *decode_key(struct ksm_arena *a, const char *p, size_t n)
 {
-    char *out = ksm_arena_alloc(a, n + 1), *o = out;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] == '%' && i + 2 < n && hexv(p[i + 1]) >= 0 && hexv(p[i + 2]) >= 0) {
-            char c = (char)(hexv(p[i + 1]) << 4 | hexv(p[i + 2]));
-            if (!c)
-                return NULL;
-            *o++ = c;
-            i += 2;
-        } else {
-            *o++ = p[i];
-        }
-    }
-    *o = '\0';
-    return out;
+    char *out = ksm_arena_alloc(a, n + 1);
+    return ksm_pct_decode(p, n, out, KSM_PCT_NO_NUL) < 0 ? NULL : out;
 }
 
 /* Virtual-host style when Host is <bucket>.<domain>; otherwise the first path segment. */

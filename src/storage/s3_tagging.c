@@ -13,36 +13,12 @@ static struct ksm_db *db_of(struct s3_req *s) { return &s->r->worker->db; }
 
 /* ---- percent-decoding (shared with the copy source) ------------------------------------------ */
 
-static int hexv(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)(c | 0x20);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 char *ksm_s3_unescape(struct ksm_arena *a, const char *p, size_t n, bool plus_space)
 {
-    char *out = ksm_arena_alloc(a, n + 1), *o = out;
-    for (size_t i = 0; i < n; i++) {
-        char c = p[i];
-        if (c == '%') {
-            if (i + 2 >= n)
-                return NULL;   /* a '%' without two digits after it */
-            int hi = hexv(p[i + 1]), lo = hexv(p[i + 2]);
-            if (hi < 0 || lo < 0)
-                return NULL;
-            c = (char)(hi << 4 | lo);
-            i += 2;
-        } else if (c == '+' && plus_space) {
-            c = ' ';
-        }
-        if (c == '\0')
-            return NULL;   /* S3 names and tags never hold NUL; our strings could not carry it */
-        *o++ = c;
-    }
-    *o = '\0';
-    return out;
+    /* S3 names and tags never hold NUL; our strings could not carry it. */
+    char *out = ksm_arena_alloc(a, n + 1);
+    unsigned flags = KSM_PCT_STRICT | KSM_PCT_NO_NUL | (plus_space ? KSM_PCT_PLUS : 0);
+    return ksm_pct_decode(p, n, out, flags) < 0 ? NULL : out;
 }
 
 /* ---- the x-amz-tagging header ---------------------------------------------------------------- */

@@ -81,6 +81,27 @@ static void test_errors(void)
     CHECK(ksm_err_status((enum ksm_err)9999) == 500);
 }
 
+/* The callers differ only in flags: form values (lenient, '+'), request paths and S3 names
+ * (strict, no NUL), S3 keys in the raw target (lenient, no NUL). */
+static void test_pct_decode(void)
+{
+    char out[64];
+    CHECK(ksm_pct_decode("a%2Fb+c%e3%81%82", 16, out, KSM_PCT_PLUS) == 8);
+    CHECK_STR(out, "a/b c\xe3\x81\x82");
+    CHECK(ksm_pct_decode("a+b", 3, out, 0) == 3);
+    CHECK_STR(out, "a+b");
+    CHECK(ksm_pct_decode("100%", 4, out, 0) == 4);   /* lenient keeps a bad escape */
+    CHECK_STR(out, "100%");
+    CHECK(ksm_pct_decode("%zz%4", 5, out, 0) == 5);
+    CHECK_STR(out, "%zz%4");
+    CHECK(ksm_pct_decode("100%", 4, out, KSM_PCT_STRICT) == -1);
+    CHECK(ksm_pct_decode("%4g", 3, out, KSM_PCT_STRICT) == -1);
+    CHECK(ksm_pct_decode("a%00b", 5, out, KSM_PCT_NO_NUL) == -1);
+    CHECK(ksm_pct_decode("a%00b", 5, out, 0) == 3);
+    CHECK(ksm_pct_decode("", 0, out, KSM_PCT_STRICT) == 0 && out[0] == '\0');
+    CHECK(ksm_hexval('F') == 15 && ksm_hexval('a') == 10 && ksm_hexval('g') == -1);
+}
+
 int main(void)
 {
     test_corpnum();
@@ -89,5 +110,6 @@ int main(void)
     test_ids_and_buf();
     test_arena();
     test_errors();
+    test_pct_decode();
     return CHECK_DONE();
 }
