@@ -69,16 +69,8 @@ enum ksm_err ksm_iam__binding_insert(struct ksm_db *db, const char *id, const ch
 
 enum ksm_err ksm_iam_binding_get(struct ksm_db *db, const char *id, json_t **out)
 {
-    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT " KSM_IAM__BINDING_COLS
-                                          " FROM iam_bindings WHERE id=?1");
-    ksm_db_bind_text(st, 1, id);
-    enum ksm_err e = KSM_E_NOT_FOUND;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        *out = ksm_iam__binding_json(st);
-        e = KSM_E_OK;
-    }
-    sqlite3_reset(st);
-    return e;
+    return ksm_db_get_json(db, "SELECT " KSM_IAM__BINDING_COLS " FROM iam_bindings WHERE id=?1",
+                           id, ksm_iam__binding_json, out);
 }
 
 /* The role must exist, be bindable, and be bindable at this kind of scope. */

@@ -64,14 +64,8 @@ static json_t *with_akid(struct ksm_db *db, json_t *k)
 
 enum ksm_err ksm_iam_key_get(struct ksm_db *db, const char *id, json_t **out)
 {
-    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT " KEY_COLS " FROM iam_keys WHERE id=?1");
-    ksm_db_bind_text(st, 1, id);
-    enum ksm_err e = KSM_E_NOT_FOUND;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        *out = key_json(st);
-        e = KSM_E_OK;
-    }
-    sqlite3_reset(st);
+    enum ksm_err e =
+        ksm_db_get_json(db, "SELECT " KEY_COLS " FROM iam_keys WHERE id=?1", id, key_json, out);
     if (e == KSM_E_OK)
         with_akid(db, *out);
     return e;
