@@ -25,7 +25,7 @@
 # Every response must be a 2xx: a run with a Non-2xx or Socket errors line makes the script fail.
 # PROFILE="put4k get64m" (names from spec() below) adds a `perf record -g` of kasumid during one more run of each named
 # measurement (reports in $OUT or the temp dir, which is then kept).
-#   ROUNDS=3 DUR=8 sh bench/s3.sh          (about 7 minutes)
+#   ROUNDS=3 DUR=8 sh bench/s3.sh          (about 7 minutes; RUNS_1M="..." RUNS_64M="..." pick runs)
 set -eu
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
@@ -182,8 +182,8 @@ done
 IDLE=$(status_kb "$KPID" VmRSS)
 echo "kasumid after warm-up, idle: VmRSS $((IDLE / 1024)) MiB, VmHWM $(( $(status_kb "$KPID" VmHWM) / 1024 )) MiB"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-RUNS_1M="put4k get4k get1m_c4 ngx1m_c4 get1m_c16 ngx1m_c16 put1m_c4 put1m_c16"
-RUNS_64M="get64m ngx64m put64m"
+RUNS_1M=${RUNS_1M-"put4k get4k get1m_c4 ngx1m_c4 get1m_c16 ngx1m_c16 put1m_c4 put1m_c16"}
+RUNS_64M=${RUNS_64M-"get64m ngx64m put64m"}
 : >"$tmp/results"
 for r in $(seq "$ROUNDS"); do
     for n in $RUNS_1M MARK1 $RUNS_64M MARK64; do

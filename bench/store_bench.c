@@ -95,9 +95,10 @@ static double run_puts(size_t size, int n, int concurrency)
 static int gets_done, gets_started, gets_total;
 static uint64_t got_bytes;
 
-static bool on_data(void *arg, const char *p, size_t n)
+static bool on_data(void *arg, char *p, size_t n)
 {
     got_bytes += n;
+    ksm_store_piece_release(NULL, p);
     return false;
 }
 

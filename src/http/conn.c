@@ -598,8 +598,19 @@ struct chunk_write {
     struct ksm_conn *c;
     char *tls;          /* sealed bytes when on TLS */
     size_t len;
+    char *owned;        /* the caller's bytes, written in place (ksm_req_stream_write_take) */
+    ksm_req_release_fn *release;
+    void *release_ctx;
     char data[];
 };
+
+static void chunk_free(struct chunk_write *cw)
+{
+    if (cw->owned)
+        cw->release(cw->release_ctx, cw->owned);
+    free(cw->tls);
+    free(cw);
+}
 
 static size_t queued(struct ksm_conn *c)
 {
@@ -610,8 +621,7 @@ static void after_chunk(uv_write_t *w, int status)
 {
     struct chunk_write *cw = (struct chunk_write *)w;
     struct ksm_conn *c = cw->c;
-    free(cw->tls);
-    free(cw);
+    chunk_free(cw);
     if (status < 0) {
         client_gone(c);
         return;
@@ -621,35 +631,53 @@ static void after_chunk(uv_write_t *w, int status)
         r->on_drain(r);
 }
 
-/* Queues bytes on the socket (sealed on TLS); the memory lives until the write completes. */
-static size_t stream_raw(struct ksm_conn *c, const char *head, size_t hlen, const char *p, size_t n,
-                         const char *tail, size_t tlen)
+/* Queues cw's buffers on the socket (sealed on TLS, which frees the caller's bytes at once); the
+ * memory lives until the write completes. */
+static size_t stream_queue(struct ksm_conn *c, struct chunk_write *cw, uv_buf_t *b, int nb)
 {
-    struct chunk_write *cw = ksm_xmalloc(sizeof *cw + hlen + n + tlen);
-    cw->c = c;
-    cw->tls = NULL;
-    memcpy(cw->data, head, hlen);
-    if (n)
-        memcpy(cw->data + hlen, p, n);
-    memcpy(cw->data + hlen + n, tail, tlen);
-    cw->len = hlen + n + tlen;
-    uv_buf_t b = uv_buf_init(cw->data, (unsigned)cw->len);
     if (c->ssl) {
         size_t len;
-        if (ksm_tls_seal(c, &b, 1, &cw->tls, &len)) {
-            free(cw);
+        int bad = ksm_tls_seal(c, b, nb, &cw->tls, &len);
+        if (cw->owned)
+            cw->release(cw->release_ctx, cw->owned);
+        cw->owned = NULL;
+        if (bad) {
+            chunk_free(cw);
             client_gone(c);
             return 0;
         }
-        b = uv_buf_init(cw->tls, (unsigned)len);
+        b[0] = uv_buf_init(cw->tls, (unsigned)len);
+        nb = 1;
     }
-    if (c->closed || uv_write(&cw->req, (uv_stream_t *)&c->tcp, &b, 1, after_chunk)) {
-        free(cw->tls);
-        free(cw);
+    if (c->closed || uv_write(&cw->req, (uv_stream_t *)&c->tcp, b, (unsigned)nb, after_chunk)) {
+        chunk_free(cw);
         client_gone(c);
         return 0;
     }
     return queued(c);
+}
+
+static struct chunk_write *chunk_new(struct ksm_conn *c, size_t extra)
+{
+    struct chunk_write *cw = ksm_xmalloc(sizeof *cw + extra);
+    cw->c = c;
+    cw->tls = NULL;
+    cw->owned = NULL;
+    cw->len = extra;
+    return cw;
+}
+
+/* Queues a copy of head, p and tail. */
+static size_t stream_raw(struct ksm_conn *c, const char *head, size_t hlen, const char *p, size_t n,
+                         const char *tail, size_t tlen)
+{
+    struct chunk_write *cw = chunk_new(c, hlen + n + tlen);
+    memcpy(cw->data, head, hlen);
+    if (n)
+        memcpy(cw->data + hlen, p, n);
+    memcpy(cw->data + hlen + n, tail, tlen);
+    uv_buf_t b = uv_buf_init(cw->data, (unsigned)cw->len);
+    return stream_queue(c, cw, &b, 1);
 }
 
 static void stream_begin(struct ksm_req *r, long long length)
@@ -683,6 +711,32 @@ size_t ksm_req_stream_write(struct ksm_req *r, const char *p, size_t n)
     char head[24];
     int hl = snprintf(head, sizeof head, "%zx\r\n", n);
     return stream_raw(c, head, (size_t)hl, p, n, "\r\n", 2);
+}
+
+size_t ksm_req_stream_write_take(struct ksm_req *r, char *p, size_t n, ksm_req_release_fn *release,
+                                 void *ctx)
+{
+    struct ksm_conn *c = r->conn;
+    if (n == 0 || r->aborted || r->method == HTTP_HEAD) {
+        release(ctx, p);
+        return queued(c);
+    }
+    char head[24];
+    int hl = r->stream_chunked ? snprintf(head, sizeof head, "%zx\r\n", n) : 0;
+    struct chunk_write *cw = chunk_new(c, (size_t)hl + 2);
+    memcpy(cw->data, head, (size_t)hl);
+    memcpy(cw->data + hl, "\r\n", 2);
+    cw->owned = p;
+    cw->release = release;
+    cw->release_ctx = ctx;
+    uv_buf_t b[3];
+    int nb = 0;
+    if (hl)
+        b[nb++] = uv_buf_init(cw->data, (unsigned)hl);
+    b[nb++] = uv_buf_init(p, (unsigned)n);
+    if (hl)
+        b[nb++] = uv_buf_init(cw->data + hl, 2);
+    return stream_queue(c, cw, b, nb);
 }
 
 bool ksm_req_stream_congested(const struct ksm_req *r)

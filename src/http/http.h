@@ -109,6 +109,12 @@ void ksm_req_stream_begin(struct ksm_req *r);
  * application writes exactly length bytes (none for HEAD: writes are then dropped). */
 void ksm_req_stream_begin_sized(struct ksm_req *r, unsigned long long length);
 size_t ksm_req_stream_write(struct ksm_req *r, const char *p, size_t n);
+/* The same without a copy: the socket writes p itself, then release(ctx, p) gives it back (at once
+ * on TLS, where the bytes are sealed into a buffer of their own; also when the client has gone).
+ * For large bodies that are already in a buffer of their own: object downloads. */
+typedef void ksm_req_release_fn(void *ctx, char *p);
+size_t ksm_req_stream_write_take(struct ksm_req *r, char *p, size_t n, ksm_req_release_fn *release,
+                                 void *ctx);
 bool ksm_req_stream_congested(const struct ksm_req *r);
 void ksm_req_stream_end(struct ksm_req *r);
 

@@ -232,6 +232,8 @@ struct ksm_chunk_dec {
     uint64_t want;      /* plaintext bytes of the range still to emit */
     size_t have;        /* ciphertext bytes in ct */
     uint8_t *ct, *pt;
+    uint8_t *out;       /* ksm_chunk_dec_update_into's buffer, NULL when emitting */
+    size_t out_cap, out_len;
 };
 
 struct ksm_chunk_dec *ksm_chunk__dec_new(uint32_t chunk, const uint8_t *key, const uint8_t *uid,
@@ -276,18 +278,32 @@ static size_t ct_size(const struct ksm_chunk_dec *d, uint64_t idx)
     return idx < d->last_obj ? chunk + TAG : (size_t)(d->total - idx * chunk) + TAG;
 }
 
-/* Opens chunk idx from in (ct_size bytes) and emits the part of it inside the range. */
+/* Opens chunk idx from in (ct_size bytes) and emits the part of it inside the range. A chunk wholly
+ * inside the range is decrypted straight into the caller's buffer (update_into); its bytes count
+ * only once its tag has verified, and a failed one is wiped. */
 static enum ksm_err dec_chunk(struct ksm_chunk_dec *d, const uint8_t *in, size_t n)
 {
-    if (open_one(&d->k, d->idx, d->idx == d->last_obj, in, n, d->pt))
-        return d->k.err = KSM_E_DATA_CORRUPT;
-    d->idx++;
     uint64_t plen = n - TAG, from = d->skip;
     uint64_t cnt = plen - from < d->want ? plen - from : d->want;
+    bool direct = d->out && from == 0 && cnt == plen;
+    if (d->out && cnt > d->out_cap - d->out_len)
+        return d->k.err = KSM_E_INTERNAL;
+    uint8_t *pt = direct ? d->out + d->out_len : d->pt;
+    if (open_one(&d->k, d->idx, d->idx == d->last_obj, in, n, pt)) {
+        OPENSSL_cleanse(pt, (size_t)plen);
+        return d->k.err = KSM_E_DATA_CORRUPT;
+    }
+    d->idx++;
     d->skip = 0;
     d->want -= cnt;
-    if (cnt)
+    if (!cnt)
+        return d->k.err;
+    if (!d->out)
         d->k.err = d->k.emit(d->k.arg, d->pt + from, (size_t)cnt);
+    else if (!direct)
+        memcpy(d->out + d->out_len, d->pt + from, (size_t)cnt);
+    if (d->out)
+        d->out_len += (size_t)cnt;
     return d->k.err;
 }
 
@@ -315,6 +331,18 @@ enum ksm_err ksm_chunk_dec_update(struct ksm_chunk_dec *d, const void *p, size_t
         }
     }
     return d->k.err;
+}
+
+enum ksm_err ksm_chunk_dec_update_into(struct ksm_chunk_dec *d, const void *p, size_t n,
+                                       uint8_t *out, size_t cap, size_t *out_len)
+{
+    d->out = out;
+    d->out_cap = cap;
+    d->out_len = 0;
+    enum ksm_err e = ksm_chunk_dec_update(d, p, n);
+    *out_len = d->out_len;
+    d->out = NULL;
+    return e;
 }
 
 enum ksm_err ksm_chunk_dec_final(struct ksm_chunk_dec *d)

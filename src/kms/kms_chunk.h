@@ -59,6 +59,11 @@ struct ksm_chunk_dec *ksm_chunk_dec_new(const uint8_t key[KSM_KMS_KEY_LEN],
                                         void *arg);
 /* KSM_E_DATA_CORRUPT on a tag failure or bytes past the range's last chunk. */
 enum ksm_err ksm_chunk_dec_update(struct ksm_chunk_dec *d, const void *p, size_t n);
+/* The same, but the plaintext goes into out (cap bytes) instead of through emit, with no copy for
+ * the chunks wholly inside the range; *out_len is what was written, all of it verified. A chunk
+ * held back (an incomplete piece) is written by a later call. KSM_E_INTERNAL when cap is short. */
+enum ksm_err ksm_chunk_dec_update_into(struct ksm_chunk_dec *d, const void *p, size_t n,
+                                       uint8_t *out, size_t cap, size_t *out_len);
 /* KSM_E_DATA_CORRUPT when the ciphertext ended before the range's last chunk (truncation). */
 enum ksm_err ksm_chunk_dec_final(struct ksm_chunk_dec *d);
 void ksm_chunk_dec_free(struct ksm_chunk_dec *d);

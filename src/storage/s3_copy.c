@@ -225,10 +225,12 @@ static void copy_drained(void *arg)
         ksm_store_get_resume(j->s->get);
 }
 
-static bool copy_data(void *arg, const char *p, size_t n)
+static bool copy_data(void *arg, char *p, size_t n)
 {
     struct copy_job *j = arg;
-    return ksm_store_put_write(j->s->put, p, n, copy_drained, j);
+    bool pause = ksm_store_put_write(j->s->put, p, n, copy_drained, j);   /* copies p */
+    ksm_store_piece_release(NULL, p);
+    return pause;
 }
 
 /* The audit detail names the source and the size; a very long key is cut so the size stays. */

@@ -334,11 +334,11 @@ static int parse_range(const char *h, uint64_t size, uint64_t *off, uint64_t *le
     return 0;
 }
 
-static bool get_data(void *arg, const char *p, size_t n)
+static bool get_data(void *arg, char *p, size_t n)
 {
     struct s3_req *s = arg;
     s->bytes_out += n;
-    ksm_req_stream_write(s->r, p, n);
+    ksm_req_stream_write_take(s->r, p, n, ksm_store_piece_release, NULL);
     return ksm_req_stream_congested(s->r);
 }
 

@@ -137,13 +137,18 @@ void ksm_store_put_abort(struct ksm_put *p);
 
 /* A read of [off, off+len) of the plaintext (Range GETs decrypt only the chunks they need). data
  * gets the plaintext in pieces; return true to pause until ksm_store_get_resume. done runs once,
- * after the last piece or on an error (DATA_CORRUPT, KEY_DISABLED, KEY_DESTROYED, ...). */
+ * after the last piece or on an error (DATA_CORRUPT, KEY_DISABLED, KEY_DESTROYED, ...).
+ * Each piece belongs to data from then on: it gives it back with ksm_store_piece_release (which
+ * fits ksm_req_stream_write_take, so a download reaches the socket without a copy), on the same
+ * thread. */
 struct ksm_get;
+typedef bool ksm_store_data_fn(void *arg, char *piece, size_t n);
+void ksm_store_piece_release(void *ctx, char *piece);
 struct ksm_get *ksm_store_get_begin(struct ksm_store *s, uv_loop_t *loop, struct ksm_db *db,
                                     const struct ksm_bucket *b, const char *key, uint64_t off,
-                                    uint64_t len, bool (*data)(void *arg, const char *p, size_t n),
+                                    uint64_t len, ksm_store_data_fn *data,
                                     ksm_store_done_cb done, void *arg);
-/* data's bytes are valid only during the call. done never runs inside get_begin (an error found
+/* done never runs inside get_begin (an error found
  * there, e.g. NOT_FOUND or KEY_DISABLED, is reported from the loop). */
 void ksm_store_get_resume(struct ksm_get *g);
 void ksm_store_get_cancel(struct ksm_get *g);   /* no further callback; also before start */
@@ -156,8 +161,7 @@ struct ksm_get *ksm_store_get_open(struct ksm_store *s, struct ksm_db *db,
                                    const struct ksm_bucket *b, const char *key,
                                    struct ksm_obj_meta *meta, enum ksm_err *err);
 void ksm_store_get_start(struct ksm_get *g, uv_loop_t *loop, uint64_t off, uint64_t len,
-                         bool (*data)(void *arg, const char *p, size_t n), ksm_store_done_cb done,
-                         void *arg);
+                         ksm_store_data_fn *data, ksm_store_done_cb done, void *arg);
 
 /* Deletes the object (not found is not an error, as in S3); its data is collected. */
 enum ksm_err ksm_store_delete(struct ksm_store *s, struct ksm_db *db, const struct ksm_bucket *b,

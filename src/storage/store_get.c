@@ -3,9 +3,12 @@
  * An object is one or more segments (a simple object: one; a multipart object: its parts), each
  * with its own data key. For each segment the range touches, ksm_chunk_range gives the ciphertext
  * to read; thread-pool jobs read it in pieces of 16 chunks and decrypt them there (verifying every
- * tag), and the loop hands the plaintext to data(). Two plaintext buffers: while the caller
- * consumes one, the pool fills the other. A paused reader stops the jobs, so memory is two
- * buffers whatever the object size. The metadata is read once at open: an overwrite while the
+ * tag) straight into a plaintext piece (store_piece.c), and the loop hands the piece to data(),
+ * which keeps it until the socket has written it. A large segment's ciphertext is read through
+ * mmap, a piece at a time, so the page cache is decrypted in place rather than copied first (and
+ * unmapped after, so the process's resident size stays flat). One piece is filled
+ * while the caller consumes the other; a paused reader stops the jobs, so memory stays a few
+ * pieces whatever the object size. The metadata is read once at open: an overwrite while the
  * read runs does not mix two objects (the reaper may remove the old file meanwhile; the read then
  * fails rather than returning another object's bytes). */
 #include "storage/store_int.h"
@@ -14,6 +17,8 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,12 +30,14 @@
 #define GET_CHUNKS 16u
 #define GET_CT_MAX (GET_CHUNKS * KSM_CHUNK_CT_SIZE)
 #define GET_PT_MAX (GET_CHUNKS * KSM_CHUNK_SIZE)
+#define GET_MAP_MIN (4u * KSM_CHUNK_CT_SIZE)   /* smaller reads: one pread costs less than a map */
+
+_Static_assert(GET_PT_MAX == STORE_PIECE_MAX, "a full piece is a cached one");
 
 struct get_buf {
-    uint8_t *p;
+    uint8_t *p;   /* a piece (store_piece.c) while this get holds it */
     size_t len;
     bool ready;   /* holds plaintext not yet delivered */
-    size_t high;   /* bytes ever written: all that must be wiped */
 };
 
 struct ksm_get {
@@ -50,6 +57,7 @@ struct ksm_get {
     struct ksm_chunk_dec *dec;
     int fd;
     uint64_t ct_pos, ct_end;         /* absolute offsets in the segment's file */
+    bool map;                        /* read by mmap (a large read of a file checked long enough) */
     bool seg_open, seg_done;
     /* buffers and the one job */
     struct get_buf buf[2];
@@ -60,7 +68,7 @@ struct ksm_get {
     enum ksm_err job_err;
     bool busy, paused, canceled, finished, in_pump, started;
     int next_deliver;
-    bool (*data)(void *arg, const char *p, size_t n);
+    ksm_store_data_fn *data;
     ksm_store_done_cb done;
     void *arg;
     enum ksm_err err;
@@ -68,16 +76,20 @@ struct ksm_get {
 
 static void pump(struct ksm_get *g);
 
-static void get_free(struct ksm_get *g)
+static void seg_close(struct ksm_get *g)
 {
     if (g->fd >= 0)
         close(g->fd);
+    g->fd = -1;
+    g->map = false;
+}
+
+static void get_free(struct ksm_get *g)
+{
+    seg_close(g);
     ksm_chunk_dec_free(g->dec);
-    for (int i = 0; i < 2; i++) {
-        if (g->buf[i].p)   /* what plaintext reached; wiping all of it cost 14% of a 1 MiB GET */
-            OPENSSL_cleanse(g->buf[i].p, g->buf[i].high);
-        free(g->buf[i].p);
-    }
+    for (int i = 0; i < 2; i++)
+        ksm_store_piece_release(NULL, (char *)g->buf[i].p);
     free(g->ct);
     free(g->segs);
     OPENSSL_cleanse(g->key0, sizeof g->key0);
@@ -123,18 +135,8 @@ fail:
 
 /* ---- the segment being read ---- */
 
-static enum ksm_err pt_emit(void *arg, const uint8_t *p, size_t n)
-{
-    struct ksm_get *g = arg;
-    struct get_buf *b = &g->buf[g->fill];
-    if (b->len + n > g->pt_cap)
-        return KSM_E_INTERNAL;
-    memcpy(b->p + b->len, p, n);
-    b->len += n;
-    if (b->len > b->high)
-        b->high = b->len;
-    return KSM_E_OK;
-}
+/* The decryptor writes into the piece (ksm_chunk_dec_update_into), never through emit. */
+static enum ksm_err no_emit(void *arg, const uint8_t *p, size_t n) { return KSM_E_INTERNAL; }
 
 /* Moves to the next segment the range touches; false when there is none. */
 static bool seg_next(struct ksm_get *g)
@@ -172,7 +174,7 @@ static enum ksm_err seg_start(struct ksm_get *g)
         return KSM_E_DATA_CORRUPT;
     }
     ksm_chunk_dec_free(g->dec);
-    g->dec = ksm_chunk_dec_new(key, sg->uid, sg->size, lo, hi - lo, pt_emit, g);
+    g->dec = ksm_chunk_dec_new(key, sg->uid, sg->size, lo, hi - lo, no_emit, g);
     OPENSSL_cleanse(key, sizeof key);
     if (!g->dec)
         return KSM_E_INTERNAL;
@@ -186,34 +188,69 @@ static enum ksm_err seg_start(struct ksm_get *g)
 
 /* ---- the pool job: read one piece, decrypt it ---- */
 
+/* Opens the segment's file; large reads will map it. A file shorter than the metadata says is
+ * damage (and must never be mapped past its end: touching that would be SIGBUS). Object files are
+ * never truncated while named by metadata, only unlinked, which keeps a mapping valid. */
+static enum ksm_err seg_file_open(struct ksm_get *g)
+{
+    char path[700];
+    uint64_t base;
+    store_seg_file(g->s, &g->segs[g->si], path, sizeof path, &base);
+    g->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (g->fd < 0)
+        return KSM_E_DATA_CORRUPT;   /* metadata names it, so a missing file is damage */
+    if (g->ct_end - g->ct_pos < GET_MAP_MIN)
+        return KSM_E_OK;
+    struct stat st;
+    if (fstat(g->fd, &st) || (uint64_t)st.st_size < g->ct_end)
+        return KSM_E_DATA_CORRUPT;
+    g->map = true;
+    return KSM_E_OK;
+}
+
+/* Maps [pos, pos+n) of the file, populated in one call; NULL when mapping fails (pread then). */
+static const uint8_t *piece_map(int fd, uint64_t pos, size_t n, void **base, size_t *len)
+{
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), start = pos / page * page;
+    *len = (size_t)(pos + n - start);
+    *base = mmap(NULL, *len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, (off_t)start);
+    if (*base != MAP_FAILED)
+        return (const uint8_t *)*base + (pos - start);
+    *base = NULL;
+    return NULL;
+}
+
 static void job_run(uv_work_t *w)
 {
     struct ksm_get *g = w->data;
-    const struct store_seg *sg = &g->segs[g->si];
+    struct get_buf *b = &g->buf[g->fill];
     enum ksm_err e = KSM_E_OK;
-    if (g->fd < 0) {
-        char path[700];
-        uint64_t base;
-        store_seg_file(g->s, sg, path, sizeof path, &base);
-        g->fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (g->fd < 0) {
-            /* metadata names it, so a missing file is damage, not absence */
-            g->job_err = KSM_E_DATA_CORRUPT;
-            return;
-        }
-    }
+    if (g->fd < 0 && (e = seg_file_open(g)) != KSM_E_OK)
+        goto out;
     uint64_t n = g->ct_end - g->ct_pos;
     n = n < g->ct_cap ? n : g->ct_cap;
-    if (store_pread_all(g->fd, g->ct, (size_t)n, g->ct_pos)) {
+    const uint8_t *ct = NULL;
+    void *mbase = NULL;
+    size_t mlen = 0;
+    if (g->map && (ct = piece_map(g->fd, g->ct_pos, (size_t)n, &mbase, &mlen))) {
+        /* decrypted from the page cache */
+    } else if (!g->ct && !(g->ct = malloc(g->ct_cap))) {
+        e = KSM_E_INTERNAL;
+        goto out;
+    } else if (store_pread_all(g->fd, g->ct, (size_t)n, g->ct_pos)) {
         e = KSM_E_DATA_CORRUPT;   /* a short file: truncated */
         goto out;
+    } else {
+        ct = g->ct;
     }
     g->ct_pos += n;
-    e = ksm_chunk_dec_update(g->dec, g->ct, (size_t)n);
+    e = ksm_chunk_dec_update_into(g->dec, ct, (size_t)n, b->p, g->pt_cap, &b->len);
+    store_piece_used(b->p, b->len);
+    if (mbase)
+        munmap(mbase, mlen);
     if (e == KSM_E_OK && g->ct_pos == g->ct_end) {
         e = ksm_chunk_dec_final(g->dec);
-        close(g->fd);
-        g->fd = -1;
+        seg_close(g);
         g->seg_done = true;
     }
 out:
@@ -274,6 +311,8 @@ static void maybe_submit(struct ksm_get *g)
     }
     g->fill = f;
     g->buf[f].len = 0;
+    if (!g->buf[f].p)
+        g->buf[f].p = store_piece_get(g->pt_cap);
     g->job_err = KSM_E_OK;
     g->busy = true;
     if (uv_queue_work(g->loop, &g->work, job_run, job_done)) {
@@ -295,7 +334,11 @@ static void pump(struct ksm_get *g)
             break;
         b->ready = false;
         g->next_deliver ^= 1;
-        bool pause = b->len ? g->data(g->arg, (const char *)b->p, b->len) : false;
+        bool pause = false;
+        if (b->len) {   /* the piece is data's now */
+            pause = g->data(g->arg, (char *)b->p, b->len);
+            b->p = NULL;
+        }
         b->len = 0;
         if (pause)
             g->paused = true;
@@ -323,10 +366,7 @@ static void plan_buffers(struct ksm_get *g)
     uint64_t ct = chunks * KSM_CHUNK_CT_SIZE, whole = ksm_chunk_ct_len(g->total);
     g->ct_cap = (size_t)(whole < ct ? whole : ct);
     g->pt_cap = len < GET_PT_MAX ? (size_t)len : GET_PT_MAX;
-    g->pt_cap += g->pt_cap ? 0 : 1;
-    for (int i = 0; i < 2; i++)
-        g->buf[i].p = ksm_xmalloc(g->pt_cap);
-    g->ct = ksm_xmalloc(g->ct_cap);
+    g->pt_cap += g->pt_cap ? 0 : 1;   /* g->ct is allocated by the first pread: mapped reads need none */
 }
 
 static void deferred(uv_work_t *w) {}
@@ -343,8 +383,7 @@ static void start_done(uv_work_t *w, int status)
 }
 
 void ksm_store_get_start(struct ksm_get *g, uv_loop_t *loop, uint64_t off, uint64_t len,
-                         bool (*data)(void *arg, const char *p, size_t n), ksm_store_done_cb done,
-                         void *arg)
+                         ksm_store_data_fn *data, ksm_store_done_cb done, void *arg)
 {
     g->loop = loop;
     g->data = data;
@@ -371,7 +410,7 @@ void ksm_store_get_start(struct ksm_get *g, uv_loop_t *loop, uint64_t off, uint6
 
 struct ksm_get *ksm_store_get_begin(struct ksm_store *s, uv_loop_t *loop, struct ksm_db *db,
                                     const struct ksm_bucket *b, const char *key, uint64_t off,
-                                    uint64_t len, bool (*data)(void *arg, const char *p, size_t n),
+                                    uint64_t len, ksm_store_data_fn *data,
                                     ksm_store_done_cb done, void *arg)
 {
     enum ksm_err e;

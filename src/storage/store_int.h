@@ -95,6 +95,12 @@ void store_tmp_path(const struct ksm_store *s, const char *region, const uint8_t
 int store_write_all(int fd, const void *p, size_t n);
 /* Reads exactly n bytes at off; -1 on error or a short file. */
 int store_pread_all(int fd, void *p, size_t n, uint64_t off);
+/* Plaintext pieces of a GET (store_piece.c): get gives a buffer of cap bytes (cached when cap is
+ * STORE_PIECE_MAX), used records how much of it was written (for the wipe); release is
+ * ksm_store_piece_release. */
+#define STORE_PIECE_MAX (16u * 65536u)
+uint8_t *store_piece_get(size_t cap);
+void store_piece_used(uint8_t *data, size_t n);
 /* Where a segment's ciphertext starts in the file that holds it. */
 void store_seg_file(const struct ksm_store *s, const struct store_seg *g, char *path, size_t n,
                     uint64_t *base);

@@ -144,7 +144,7 @@ struct get_ctx {
     int pieces;
 };
 
-static bool on_data(void *arg, const char *p, size_t n)
+static bool on_data(void *arg, char *p, size_t n)
 {
     struct get_ctx *c = arg;
     if (c->len + n > c->cap) {
@@ -152,6 +152,7 @@ static bool on_data(void *arg, const char *p, size_t n)
         c->buf = ksm_xrealloc(c->buf, c->cap);
     }
     memcpy(c->buf + c->len, p, n);
+    ksm_store_piece_release(NULL, p);
     c->len += n;
     c->pieces++;
     c->paused = c->pause_some && rand() % 2;
