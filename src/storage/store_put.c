@@ -163,7 +163,7 @@ static void put_free(struct ksm_put *p)
     struct put_block *b = p->head;
     while (b) {
         struct put_block *next = b->next;
-        OPENSSL_cleanse(b->data, b->len);   /* plaintext of someone's object */
+        explicit_bzero(b->data, b->len);   /* plaintext of someone's object */
         free(b);
         b = next;
     }
@@ -171,7 +171,7 @@ static void put_free(struct ksm_put *p)
     EVP_MD_CTX_free(p->md5);
     free(p->ct);   /* also the pack record's ciphertext */
     free(p->key);
-    OPENSSL_cleanse(p, sizeof *p);
+    explicit_bzero(p, sizeof *p);   /* the data key */
     free(p);
 }
 
@@ -326,7 +326,7 @@ static void job_done(uv_work_t *w, int status)
         struct put_block *b = p->job_block;
         p->job_block = NULL;
         p->queued -= b->len;
-        OPENSSL_cleanse(b->data, b->len);
+        explicit_bzero(b->data, b->len);
         free(b);
     }
     if (p->aborted) {
