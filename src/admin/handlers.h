@@ -80,6 +80,10 @@ enum ksm_err ksm_h_ai_route_delete(struct ksm_req *r);
 enum ksm_err ksm_h_ai_price_create(struct ksm_req *r);
 enum ksm_err ksm_h_ai_price_list(struct ksm_req *r);
 
+/* h_storage_quota.c */
+enum ksm_err ksm_h_storage_quota_put(struct ksm_req *r);
+enum ksm_err ksm_h_storage_quota_get(struct ksm_req *r);
+enum ksm_err ksm_h_storage_quota_delete(struct ksm_req *r);
 /* h_ai_budget.c */
 enum ksm_err ksm_h_ai_budget_put(struct ksm_req *r);
 enum ksm_err ksm_h_ai_budget_get(struct ksm_req *r);

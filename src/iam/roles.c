@@ -26,6 +26,7 @@ static const char *const perms_tenant_admin[] = {
     "audit.read", "usage.read",
     "ai.invoke", "ai.route.read", "ai.route.write", "ai.policy.read", "ai.policy.write",
     "ai.policy.overseas", "ai.budget.read", "ai.budget.write",
+    "storage.quota.read", "storage.quota.write",
     "s3.bucket.list", "s3.bucket.create", "s3.bucket.read", "s3.bucket.write", "s3.bucket.delete",
     "s3.object.read", "s3.object.write", "s3.object.delete",
     NULL};
@@ -40,7 +41,7 @@ static const char *const perms_project_admin[] = {
     /* its model routes and policy, but neither its budget (the tenant's money) nor sending
      * 機密性2 abroad (the tenant administrator's decision, SPEC.md O4) */
     "ai.invoke", "ai.route.read", "ai.route.write", "ai.policy.read", "ai.policy.write",
-    "ai.budget.read",
+    "ai.budget.read", "storage.quota.read",   /* the quota is the tenant's to set, as the budget */
     "s3.bucket.list", "s3.bucket.create", "s3.bucket.read", "s3.bucket.write", "s3.bucket.delete",
     "s3.object.read", "s3.object.write", "s3.object.delete",
     NULL};
@@ -58,13 +59,13 @@ static const char *const perms_auditor[] = {
     "user.list", "user.read", "group.list", "group.read",
     "binding.list", "binding.read", "key.list", "key.read",
     "audit.read", "usage.read",
-    "ai.route.read", "ai.policy.read", "ai.budget.read",
+    "ai.route.read", "ai.policy.read", "ai.budget.read", "storage.quota.read",
     "s3.bucket.list", "s3.bucket.read",
     NULL};
 
 static const char *const perms_billing_viewer[] = {
     "tenant.read", "project.list", "project.read", "usage.read",
-    "ai.budget.read",
+    "ai.budget.read", "storage.quota.read",
     NULL};
 
 /* Held implicitly by every principal in its own tenant (platform users: at platform scope). The

@@ -256,6 +256,8 @@ static void copy_committed(void *arg, enum ksm_err e)
         return;
     }
     copy_detail(j);
+    ksm_s3_quota_commit(s);
+    ksm_s3_quota_shrunk(s);   /* it may have replaced an object: re-read usage */
     ksm_buf_reset(&s->r->resp);
     ksm_s3_write_copy_result(&s->r->resp, j->part != 0, s->meta.mtime_ms, s->meta.etag);
     ksm_s3_reply_xml(s, 200);
@@ -319,6 +321,8 @@ void ksm_s3_copy_object(struct s3_req *s)
     if (!ksm_s3_need_bucket(s))
         return;
     enum ksm_err e = copy_prepare(s, j, &why);
+    if (e == KSM_E_OK && (e = ksm_s3_quota_reserve(s, (int64_t)j->len, j->part ? 0 : 1, 0, 0)))
+        why = s->quota_msg;
     if (e != KSM_E_OK)
         goto fail;
     s->put = ksm_store_put_begin(ksm_s3_store, &r->worker->loop, db_of(s), &s->bucket, s->key,

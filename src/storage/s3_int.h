@@ -57,6 +57,10 @@ struct s3_req {
     struct ksm_get *get;
     char replaced[96];                   /* "etag:size" of the object a PUT replaces (audit) */
     char detail[256];                    /* audit detail (sizes, upload ids: never content) */
+    /* a storage quota reservation (s3_quota.c), released by s3_free unless committed */
+    bool quota_held;
+    int64_t quota_bytes, quota_objects;
+    const char *quota_msg;
 };
 
 /* s3_server.c */
@@ -82,6 +86,11 @@ void ksm_s3_bucket_location(struct s3_req *s);
 void ksm_s3_bucket_tagging_get(struct s3_req *s);
 void ksm_s3_bucket_tagging_put(struct s3_req *s);
 void ksm_s3_bucket_tagging_delete(struct s3_req *s);
+void ksm_s3_bucket_cors_get(struct s3_req *s);      /* s3_cors.c */
+void ksm_s3_bucket_cors_put(struct s3_req *s);
+void ksm_s3_bucket_cors_delete(struct s3_req *s);
+void ksm_s3_cors_preflight(struct s3_req *s);       /* OPTIONS: no signature */
+void ksm_s3_cors_headers(struct s3_req *s);         /* Access-Control-* of an actual request */
 void ksm_s3_list_objects(struct s3_req *s);
 void ksm_s3_put_object_begin(struct s3_req *s);   /* at the head: the body streams into the store */
 void ksm_s3_get_object(struct s3_req *s);
@@ -97,6 +106,19 @@ void ksm_s3_mpu_complete(struct s3_req *s);
 void ksm_s3_mpu_abort(struct s3_req *s);
 void ksm_s3_mpu_list_parts(struct s3_req *s);
 void ksm_s3_mpu_list_uploads(struct s3_req *s);
+
+/* s3_quota.c: reserve what a write adds (less what it replaces) against the project's quota;
+ * QUOTA_EXCEEDED (message in s->quota_msg) when it does not fit. commit when the write is durable;
+ * release (s3_free does) otherwise. shrunk: something may have freed space (re-read usage). */
+enum ksm_err ksm_s3_quota_reserve(struct s3_req *s, int64_t bytes, int64_t objects,
+                                  int64_t credit_bytes, int64_t credit_objects);
+void ksm_s3_quota_commit(struct s3_req *s);
+void ksm_s3_quota_release(struct s3_req *s);
+void ksm_s3_quota_shrunk(struct s3_req *s);
+/* Around a delete: begin before it, end after with what it freed (unsure: an empty object or
+ * nothing at all — usage is then re-read). */
+void ksm_s3_quota_delete_begin(struct s3_req *s);
+void ksm_s3_quota_delete_end(struct s3_req *s, uint64_t bytes, uint64_t objects, bool unsure);
 
 /* Shared by the handlers */
 /* s3_object.c: content type, standard headers, x-amz-meta-* of the request into m (zeroed). */

@@ -43,6 +43,8 @@ static void complete_done(void *arg, enum ksm_err e)
     }
     snprintf(s->detail, sizeof s->detail, "upload=%s size=%llu parts=%d", ksm_s3_query(s, "uploadId"),
              (unsigned long long)s->meta.size, s->meta.parts);
+    ksm_s3_quota_commit(s);
+    ksm_s3_quota_shrunk(s);   /* parts not listed are dropped, a replaced object freed */
     char *loc = ksm_arena_printf(s->r->arena, "/%s/%s", s->bucket.name, s->key);
     ksm_buf_reset(&s->r->resp);
     ksm_s3_write_complete_mpu(&s->r->resp, loc, s->bucket.name, s->key, s->meta.etag);
@@ -69,6 +71,10 @@ void ksm_s3_mpu_complete(struct s3_req *s)
         snprintf(parts[i].etag, sizeof parts[i].etag, "\"%s\"", body->u.complete.parts[i].etag);
     }
     ksm_s3_body_free(body);
+    if ((e = ksm_s3_quota_reserve(s, 0, 1, 0, 0)) != KSM_E_OK) {   /* the parts' bytes are counted */
+        ksm_s3_error(s, e, s->quota_msg);
+        return;
+    }
     snprintf(s->meta.key, sizeof s->meta.key, "%s", s->key);
     ksm_store_mpu_complete(ksm_s3_store, &r->worker->loop, db_of(s), &s->bucket, s->key,
                            ksm_s3_query(s, "uploadId"), parts, n, &s->meta, complete_done, s);
@@ -84,6 +90,7 @@ void ksm_s3_mpu_abort(struct s3_req *s)
         ksm_s3_error(s, e == KSM_E_NOT_FOUND ? KSM_E_NO_SUCH_UPLOAD : e, NULL);
         return;
     }
+    ksm_s3_quota_shrunk(s);
     s->r->status = 204;
     ksm_s3_finish(s);
 }

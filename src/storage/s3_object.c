@@ -142,6 +142,7 @@ static void put_done(void *arg, enum ksm_err e)
              ksm_s3_query(s, "uploadId") ? ksm_s3_query(s, "partNumber") : "",
              s->replaced[0] ? " replaces=" : "", s->replaced);
     ksm_req_add_header(s->r, "ETag", ksm_arena_strdup(s->r->arena, s->meta.etag));
+    ksm_s3_quota_commit(s);
     s->r->status = 200;
     ksm_s3_finish(s);
 }
@@ -186,13 +187,18 @@ static void on_client_gone(struct ksm_req *r)
         ksm_s3_drop(s);
 }
 
-/* The object this PUT will replace, if any: its ETag and size go into the audit record. */
-static void note_replaced(struct s3_req *s)
+/* The object this PUT will replace, if any: its ETag and size go into the audit record; its size
+ * (-1: none) is what the quota credits. */
+static int64_t note_replaced(struct s3_req *s)
 {
     struct ksm_obj_meta old = {0};
-    if (ksm_store_head(db_of(s), &s->bucket, s->key, &old) == KSM_E_OK)
+    int64_t size = -1;
+    if (ksm_store_head(db_of(s), &s->bucket, s->key, &old) == KSM_E_OK) {
         snprintf(s->replaced, sizeof s->replaced, "%s:%llu", old.etag, (unsigned long long)old.size);
+        size = (int64_t)old.size;
+    }
     ksm_obj_meta_free(&old);
+    return size;
 }
 
 /* An x-amz-checksum-<alg> header (not a trailer): the body must match it. */
@@ -268,8 +274,12 @@ void ksm_s3_put_object_begin(struct s3_req *s)
         return;
     }
     snprintf(s->meta.key, sizeof s->meta.key, "%s", s->key);
-    if (!upload)
-        note_replaced(s);
+    int64_t old = upload ? -1 : note_replaced(s);
+    e = ksm_s3_quota_reserve(s, expected, upload ? 0 : 1, old > 0 ? old : 0, old >= 0);
+    if (e != KSM_E_OK) {
+        ksm_s3_error(s, e, s->quota_msg);
+        return;
+    }
     s->put = ksm_store_put_begin(ksm_s3_store, &r->worker->loop, db_of(s), &s->bucket, s->key,
                                  expected, upload, part);
     if (!s->put) {
@@ -434,7 +444,9 @@ void ksm_s3_delete_object(struct s3_req *s)
     uint64_t freed = 0;
     if (!ksm_s3_need_bucket(s))
         return;
+    ksm_s3_quota_delete_begin(s);
     enum ksm_err e = ksm_store_delete(ksm_s3_store, db_of(s), &s->bucket, s->key, &freed);
+    ksm_s3_quota_delete_end(s, freed, freed > 0, freed == 0);
     if (e != KSM_E_OK) {
         ksm_s3_error(s, e, NULL);
         return;
@@ -459,13 +471,16 @@ void ksm_s3_delete_objects(struct s3_req *s)
     }
     size_t n = body->u.del.nobjs;
     struct ksm_s3_delete_entry *out = ksm_arena_calloc(r->arena, sizeof *out * (n ? n : 1));
-    uint64_t freed_total = 0;
+    uint64_t freed_total = 0, freed_objects = 0;
+    ksm_s3_quota_delete_begin(s);
     for (size_t i = 0; i < n; i++) {
         uint64_t freed = 0;
         out[i].key = ksm_arena_strdup(r->arena, body->u.del.objs[i].key);
         out[i].err = ksm_store_delete(ksm_s3_store, db_of(s), &s->bucket, out[i].key, &freed);
         freed_total += freed;
+        freed_objects += freed > 0;
     }
+    ksm_s3_quota_delete_end(s, freed_total, freed_objects, freed_objects < n);
     bool quiet = body->u.del.quiet;
     ksm_s3_body_free(body);
     snprintf(s->detail, sizeof s->detail, "objects=%zu freed=%llu", n, (unsigned long long)freed_total);

@@ -30,11 +30,14 @@ static const struct s3_op ops[] = {
     {"GET", SV, NULL, "ListBuckets", "s3.bucket.list", 0, ksm_s3_list_buckets},
     {"GET", BK, "location", "GetBucketLocation", "s3.bucket.read", 0, ksm_s3_bucket_location},
     {"GET", BK, "tagging", "GetBucketTagging", "s3.bucket.read", 0, ksm_s3_bucket_tagging_get},
+    {"GET", BK, "cors", "GetBucketCors", "s3.bucket.read", 0, ksm_s3_bucket_cors_get},
     {"GET", BK, "uploads", "ListMultipartUploads", "s3.bucket.read", 0, ksm_s3_mpu_list_uploads},
     {"GET", BK, NULL, "ListObjects", "s3.bucket.read", 0, ksm_s3_list_objects},
     {"PUT", BK, "tagging", "PutBucketTagging", "s3.bucket.write", MU, ksm_s3_bucket_tagging_put},
+    {"PUT", BK, "cors", "PutBucketCors", "s3.bucket.write", MU, ksm_s3_bucket_cors_put},
     {"PUT", BK, NULL, "CreateBucket", "s3.bucket.create", MU, ksm_s3_create_bucket},
     {"DELETE", BK, "tagging", "DeleteBucketTagging", "s3.bucket.write", MU, ksm_s3_bucket_tagging_delete},
+    {"DELETE", BK, "cors", "DeleteBucketCors", "s3.bucket.write", MU, ksm_s3_bucket_cors_delete},
     {"DELETE", BK, NULL, "DeleteBucket", "s3.bucket.delete", MU, ksm_s3_delete_bucket},
     {"HEAD", BK, NULL, "HeadBucket", "s3.bucket.read", 0, ksm_s3_head_bucket},
     {"POST", BK, "delete", "DeleteObjects", "s3.object.delete", MU, ksm_s3_delete_objects},
@@ -51,6 +54,10 @@ static const struct s3_op ops[] = {
     {"DELETE", OB, "uploadId", "AbortMultipartUpload", "s3.object.delete", MU, ksm_s3_mpu_abort},
     {"DELETE", OB, NULL, "DeleteObject", "s3.object.delete", MU, ksm_s3_delete_object},
 };
+
+/* OPTIONS at any level: the CORS preflight, which browsers send without credentials. */
+static const struct s3_op preflight_op = {"OPTIONS", S3_OBJECT, NULL, "PreflightCORS", NULL, 0,
+                                          ksm_s3_cors_preflight};
 
 static const char *const auth_regions[] = {"jp-east", "jp-west", "us-east-1"};
 
@@ -85,6 +92,7 @@ static void s3_free(struct s3_req *s)
         ksm_store_put_abort(s->put);
     if (s->get)
         ksm_store_get_cancel(s->get);
+    ksm_s3_quota_release(s);   /* a write that did not commit gives its reservation back */
     if (s->use_chunked)
         ksm_s3_chunked_free(&s->chunked);
     if (s->use_hash)
@@ -167,6 +175,7 @@ void ksm_s3_std_headers(struct s3_req *s)
 {
     ksm_req_add_header(s->r, "X-Content-Type-Options", "nosniff");
     ksm_req_add_header(s->r, "x-amz-request-id", s->r->id);
+    ksm_s3_cors_headers(s);
 }
 
 /* A streamed answer (GetObject): its head is out; audit and meter, then the caller ends it. */
@@ -354,6 +363,10 @@ void ksm_s3_on_headers(struct ksm_req *r)
     r->app_data = s;
     const char *why = NULL;
     enum ksm_err e = address(s);
+    if (e == KSM_E_OK && r->method == HTTP_OPTIONS) {
+        s->op = &preflight_op;   /* answered from ksm_s3_dispatch, unauthenticated */
+        return;
+    }
     if (e == KSM_E_OK && !(s->op = find_op(s)))
         e = KSM_E_NOT_IMPLEMENTED;
     if (e == KSM_E_OK)
@@ -398,6 +411,10 @@ void ksm_s3_dispatch(struct ksm_req *r)
     }
     if (r->err != KSM_E_OK) {
         ksm_s3_error(s, r->err, r->err_detail);
+        return;
+    }
+    if (s->op == &preflight_op) {
+        s->op->handler(s);
         return;
     }
     enum ksm_err e = buffered_body_signed(s);

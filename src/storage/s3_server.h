@@ -9,5 +9,7 @@ struct ksm_store;
 void ksm_s3_setup(struct ksm_store *store, const struct ksm_conf *conf);
 void ksm_s3_on_headers(struct ksm_req *r);   /* the listener's on_headers hook */
 void ksm_s3_dispatch(struct ksm_req *r);     /* the listener's handler (buffered bodies) */
+/* A project's storage quota was set or removed (the admin API): re-read it and its usage. */
+void ksm_s3_quota_changed(const char *project);
 
 #endif

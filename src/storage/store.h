@@ -82,6 +82,27 @@ enum ksm_err ksm_store_bucket_delete(struct ksm_store *s, struct ksm_db *db, con
 /* Tags as a JSON object {key: value} (NULL: none). */
 enum ksm_err ksm_store_bucket_tags_get(struct ksm_db *db, const struct ksm_bucket *b, json_t **tags);
 enum ksm_err ksm_store_bucket_tags_put(struct ksm_db *db, const struct ksm_bucket *b, json_t *tags);
+/* Bucket configurations (store_config.c): one JSON document per (bucket id, name), e.g. "cors".
+ * get: NOT_FOUND when unset; put with doc NULL removes it; by_name: the documents of that name of
+ * every bucket called bucket_name, in any tenant (a CORS preflight carries no credentials). */
+enum ksm_err ksm_store_bucket_config_get(struct ksm_db *db, const char *bucket_id, const char *name,
+                                         json_t **doc);
+enum ksm_err ksm_store_bucket_config_put(struct ksm_db *db, const char *bucket_id, const char *name,
+                                         json_t *doc);
+enum ksm_err ksm_store_bucket_config_by_name(struct ksm_db *db, const char *bucket_name,
+                                             const char *name, json_t **docs);
+
+/* Per-project storage quotas (store_config.c); -1 is no limit. get: NOT_FOUND (and -1, -1) when
+ * none is set; put with q NULL removes it. usage: what the project's buckets hold now (objects,
+ * and the parts of open multipart uploads, which occupy the disk too). */
+struct ksm_store_quota {
+    int64_t max_bytes, max_objects;
+};
+enum ksm_err ksm_store_quota_get(struct ksm_db *db, const char *project, struct ksm_store_quota *q);
+enum ksm_err ksm_store_quota_put(struct ksm_db *db, const char *project,
+                                 const struct ksm_store_quota *q);
+enum ksm_err ksm_store_project_usage(struct ksm_db *db, const char *project, int64_t *bytes,
+                                     int64_t *objects);
 
 /* ---- objects ----------------------------------------------------------------------------------- */
 

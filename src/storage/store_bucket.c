@@ -183,6 +183,7 @@ enum ksm_err ksm_store_bucket_delete(struct ksm_store *s, struct ksm_db *db,
     e = rc != SQLITE_DONE ? KSM_E_INTERNAL : sqlite3_changes(db->h) ? KSM_E_OK : KSM_E_NOT_FOUND;
     if (e != KSM_E_OK)
         goto fail;
+    store_config_bucket_deleted(db, b->id);
     e = store_commit(db);
     if (e != KSM_E_OK)
         return e;

@@ -95,6 +95,9 @@ void store_tmp_path(const struct ksm_store *s, const char *region, const uint8_t
 int store_write_all(int fd, const void *p, size_t n);
 /* Reads exactly n bytes at off; -1 on error or a short file. */
 int store_pread_all(int fd, void *p, size_t n, uint64_t off);
+/* store_config.c: its schema, and the rows of a bucket being deleted (inside that transaction). */
+void store_config_register_schema(void);
+void store_config_bucket_deleted(struct ksm_db *db, const char *bucket_id);
 /* Plaintext pieces of a GET (store_piece.c): get gives a buffer of cap bytes (cached when cap is
  * STORE_PIECE_MAX), used records how much of it was written (for the wipe); release is
  * ksm_store_piece_release. */

@@ -50,6 +50,7 @@ static const struct ksm_migration store_migrations[] = {
 void ksm_store_register_schema(void)
 {
     ksm_db_register(store_migrations, (int)KSM_NELEM(store_migrations));
+    store_config_register_schema();
 }
 
 void store_bind_key(sqlite3_stmt *st, int idx, const char *key)
