@@ -1,6 +1,8 @@
 /* api.c — the admin API's conventions on top of one HTTP request: JSON bodies in and out, query
  * strings, and the error shape {"error":{"code","message","request_id"}} turned into the CLI's
  * one-line message and exit code. */
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +35,29 @@ void kc_json_set(json_t *obj, const char *key, const char *val)
 {
     if (val)
         json_object_set_new(obj, key, json_string(val));
+}
+
+int kc_json_set_int(struct kc_ctx *c, json_t *obj, const char *key, const char *flag,
+                    const char *val)
+{
+    static const struct { const char *suffix; int shift; } units[] = {
+        {"", 0}, {"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"TiB", 40}, {"PiB", 50},
+    };
+    char *end;
+    if (!val)
+        return 0;
+    errno = 0;
+    long long v = strtoll(val, &end, 10);
+    for (size_t i = 0; *val && !errno && i < sizeof units / sizeof units[0]; i++) {
+        if (strcmp(end, units[i].suffix))
+            continue;
+        if (v < 0 ? v < (LLONG_MIN >> units[i].shift) : v > (LLONG_MAX >> units[i].shift))
+            break;
+        json_object_set_new(obj, key, json_integer(v * (1LL << units[i].shift)));
+        return 0;
+    }
+    kc_usage_err(c->cmd, "--%s must be an integer (sizes may end in KiB, MiB, GiB, TiB)", flag);
+    return -1;
 }
 
 /* The message for an error body that is not the API's JSON shape (a proxy's page, say): the status

@@ -141,6 +141,10 @@ int kc_call(struct kc_ctx *c, const char *method, const char *path, const struct
 int kc_api_error(const struct kc_http_resp *r);
 /* Sets key to a string when val is non-NULL. */
 void kc_json_set(json_t *obj, const char *key, const char *val);
+/* An integer flag into obj (nothing when val is NULL); "10GiB" and the like are sizes. -1 with a
+ * usage message when it is not a whole number. */
+int kc_json_set_int(struct kc_ctx *c, json_t *obj, const char *key, const char *flag,
+                    const char *val);
 
 /* ---- output.c, table.c, json_print.c, width.c: rendering ---- */
 

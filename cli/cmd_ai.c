@@ -25,22 +25,6 @@ static const struct kc_col price_cols[] = {
 
 /* A whole number flag into obj[key]; -1 after a usage message when it is not
  * one. */
-static int set_int(struct kc_ctx *c, json_t *obj, const char *key, const char *flag,
-                   const char *val)
-{
-    char *end;
-    if (!val)
-        return 0;
-    errno = 0;
-    long long v = strtoll(val, &end, 10);
-    if (!*val || *end || errno) {
-        kc_usage_err(c->cmd, "--%s must be an integer", flag);
-        return -1;
-    }
-    json_object_set_new(obj, key, json_integer(v));
-    return 0;
-}
-
 static int set_bool(struct kc_ctx *c, json_t *obj, const char *key, const char *flag,
                     const char *val)
 {
@@ -70,8 +54,8 @@ static json_t *target_from_flags(struct kc_ctx *c, const struct kc_args *a)
     json_t *t = json_object();
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         kc_json_set(t, strs[i][1], kc_flag(a, strs[i][0]));
-    if (set_int(c, t, "weight", "weight", kc_flag(a, "weight")) ||
-        set_int(c, t, "timeout_ms", "timeout-ms", kc_flag(a, "timeout-ms"))) {
+    if (kc_json_set_int(c, t, "weight", "weight", kc_flag(a, "weight")) ||
+        kc_json_set_int(c, t, "timeout_ms", "timeout-ms", kc_flag(a, "timeout-ms"))) {
         json_decref(t);
         return NULL;
     }
@@ -184,7 +168,7 @@ int kc_ai_budget_set(struct kc_ctx *c, const struct kc_args *a)
     json_t *body = json_object();
     const char *alerts = kc_flag(a, "alert-thresholds");
     json_t *list = alerts ? int_list(c, alerts, "alert-thresholds") : NULL;
-    if (set_int(c, body, "monthly_yen", "monthly-yen", kc_flag(a, "monthly-yen")) ||
+    if (kc_json_set_int(c, body, "monthly_yen", "monthly-yen", kc_flag(a, "monthly-yen")) ||
         (alerts && !list)) {
         json_decref(body);
         return KC_EXIT_USAGE;
@@ -248,7 +232,7 @@ int kc_ai_policy_set(struct kc_ctx *c, const struct kc_args *a)
                                            {"class3-forbidden", "class3_forbidden"}};
     json_t *body = json_object();
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
-        if (set_int(c, body, ints[i][1], ints[i][0], kc_flag(a, ints[i][0])))
+        if (kc_json_set_int(c, body, ints[i][1], ints[i][0], kc_flag(a, ints[i][0])))
             goto usage;
     for (size_t i = 0; i < sizeof bools / sizeof bools[0]; i++)
         if (set_bool(c, body, bools[i][1], bools[i][0], kc_flag(a, bools[i][0])))

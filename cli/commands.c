@@ -21,6 +21,9 @@ int kc_ai_route_get(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_route_delete(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_price_set(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_price_list(struct kc_ctx *c, const struct kc_args *a);
+int kc_storage_quota_set(struct kc_ctx *c, const struct kc_args *a);
+int kc_storage_quota_get(struct kc_ctx *c, const struct kc_args *a);
+int kc_storage_quota_delete(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_budget_set(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_budget_get(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_policy_get(struct kc_ctx *c, const struct kc_args *a);
@@ -130,6 +133,13 @@ const struct kc_cmd kc_commands[] = {
      "add a price in yen per 1,000 tokens (never retroactive)"},
     {"model-price", "list", kc_ai_price_list, 0, "", "model " PAGE, "model-price list [--model A]",
      "list model prices"},
+    {"storage-quota", "set", kc_storage_quota_set, 0, "project", "max-bytes max-objects",
+     "storage-quota set --project P [--max-bytes N|500GiB] [--max-objects N]",
+     "set a project's storage quota"},
+    {"storage-quota", "get", kc_storage_quota_get, 0, "project", "", "storage-quota get --project P",
+     "a project's storage quota and what its buckets hold now"},
+    {"storage-quota", "delete", kc_storage_quota_delete, 0, "project", "",
+     "storage-quota delete --project P", "remove a project's storage quota"},
     {"budget", "set", kc_ai_budget_set, 0, "project monthly-yen", "alert-thresholds",
      "budget set --project P --monthly-yen N [--alert-thresholds 50,80,100]",
      "set a project's monthly AI budget (JST month)"},

@@ -246,3 +246,18 @@ def test_quota_api_validation_and_permissions(s3d):
     assert s3d.api("PUT", path, {"max_bytes": 10**12}, token=k).status_code == 403
     _, admin = s3d.tenant_admin(t)
     assert s3d.api("PUT", path, {"max_bytes": 10**12}, token=admin).status_code == 200
+
+
+def test_quota_through_the_cli(s3d):
+    org = S3Org(s3d)
+    p = s3d.cli("storage-quota", "set", "--project", org.project, "--max-bytes", "2GiB",
+                "--max-objects", "1000")
+    assert "2147483648" in p.stdout and "1000" in p.stdout, p.stdout
+    got = s3d.ok("GET", "/admin/v1/projects/%s/storage-quota" % org.project)
+    assert got["max_bytes"] == 2 << 30 and got["max_objects"] == 1000
+    p = s3d.cli("storage-quota", "set", "--project", org.project, "--max-bytes", "2GB", check=False)
+    assert p.returncode != 0 and "KiB, MiB, GiB" in p.stderr, p.stderr
+    p = s3d.cli("storage-quota", "get", "--project", org.project, "--output", "json")
+    assert json.loads(p.stdout)["used_objects"] == 0
+    s3d.cli("storage-quota", "delete", "--project", org.project)
+    assert s3d.ok("GET", "/admin/v1/projects/%s/storage-quota" % org.project)["max_bytes"] is None
