@@ -29,6 +29,7 @@ static const char *const perms_tenant_admin[] = {
     "storage.quota.read", "storage.quota.write",
     "s3.bucket.list", "s3.bucket.create", "s3.bucket.read", "s3.bucket.write", "s3.bucket.delete",
     "s3.object.read", "s3.object.write", "s3.object.delete",
+    "s3.object.retention", "s3.object.bypass_governance",
     NULL};
 
 /* manages one project: its bindings and the keys narrowed to it, not the tenant's users. It holds
@@ -44,6 +45,7 @@ static const char *const perms_project_admin[] = {
     "ai.budget.read", "storage.quota.read",   /* the quota is the tenant's to set, as the budget */
     "s3.bucket.list", "s3.bucket.create", "s3.bucket.read", "s3.bucket.write", "s3.bucket.delete",
     "s3.object.read", "s3.object.write", "s3.object.delete",
+    "s3.object.retention",   /* sets locks and holds; bypassing GOVERNANCE is the tenant's */
     NULL};
 
 /* uses the project's services: models, and the objects in its buckets (not the buckets' lifecycle) */

@@ -91,6 +91,15 @@ void ksm_s3_bucket_cors_put(struct s3_req *s);
 void ksm_s3_bucket_cors_delete(struct s3_req *s);
 void ksm_s3_cors_preflight(struct s3_req *s);       /* OPTIONS: no signature */
 void ksm_s3_cors_headers(struct s3_req *s);         /* Access-Control-* of an actual request */
+void ksm_s3_versioning_get(struct s3_req *s);       /* s3_version.c */
+void ksm_s3_versioning_put(struct s3_req *s);
+void ksm_s3_list_versions(struct s3_req *s);
+void ksm_s3_object_lock_get(struct s3_req *s);
+void ksm_s3_object_lock_put(struct s3_req *s);
+void ksm_s3_retention_get(struct s3_req *s);
+void ksm_s3_retention_put(struct s3_req *s);
+void ksm_s3_legal_hold_get(struct s3_req *s);
+void ksm_s3_legal_hold_put(struct s3_req *s);
 void ksm_s3_list_objects(struct s3_req *s);
 void ksm_s3_put_object_begin(struct s3_req *s);   /* at the head: the body streams into the store */
 void ksm_s3_get_object(struct s3_req *s);
@@ -119,6 +128,17 @@ void ksm_s3_quota_shrunk(struct s3_req *s);
  * nothing at all — usage is then re-read). */
 void ksm_s3_quota_delete_begin(struct s3_req *s);
 void ksm_s3_quota_delete_end(struct s3_req *s, uint64_t bytes, uint64_t objects, bool unsure);
+
+/* s3_version.c, for the object handlers: ?versionId (NULL when absent or empty); the version
+ * and lock headers of a version; x-amz-object-lock-* of a PUT into m (INVALID_ARGUMENT with *why);
+ * whether a GOVERNANCE lock may be bypassed (asked for and permitted); the audit detail of a
+ * refusal by a lock; turning object lock (and versioning) on for a new bucket. */
+const char *ksm_s3_version_param(struct s3_req *s);
+void ksm_s3_version_headers(struct s3_req *s, const struct ksm_obj_meta *m);
+enum ksm_err ksm_s3_lock_from_headers(struct s3_req *s, struct ksm_obj_meta *m, const char **why);
+bool ksm_s3_bypass_governance(struct s3_req *s);
+void ksm_s3_lock_refused(struct s3_req *s, const char *vid);
+enum ksm_err ksm_s3_object_lock_enable(struct s3_req *s);
 
 /* Shared by the handlers */
 /* s3_object.c: content type, standard headers, x-amz-meta-* of the request into m (zeroed). */

@@ -33,6 +33,9 @@ enum ksm_s3_xml_kind {
     KSM_S3X_OBJECT_TAGGING, /* Tagging, at most 10 tags */
     KSM_S3X_VERSIONING,     /* VersioningConfiguration */
     KSM_S3X_CORS,           /* CORSConfiguration */
+    KSM_S3X_OBJECT_LOCK,    /* ObjectLockConfiguration */
+    KSM_S3X_RETENTION,      /* Retention (of an object version) */
+    KSM_S3X_LEGAL_HOLD,     /* LegalHold */
     KSM_S3X__COUNT
 };
 
@@ -90,6 +93,18 @@ struct ksm_s3_body {
             struct ksm_s3_cors_rule *rules;
             size_t nrules;
         } cors;
+        struct {
+            const char *enabled;      /* "Enabled" or NULL */
+            const char *mode;         /* DefaultRetention: "GOVERNANCE", "COMPLIANCE" or NULL */
+            const char *days, *years; /* digits as sent, or NULL */
+        } object_lock;
+        struct {
+            const char *mode;  /* "GOVERNANCE", "COMPLIANCE" or NULL (removes it) */
+            const char *until; /* RetainUntilDate as sent (ISO 8601), or NULL */
+        } retention;
+        struct {
+            const char *status; /* "ON" or "OFF" */
+        } legal_hold;
     } u;
 };
 

@@ -416,6 +416,14 @@ static enum ksm_err close_cors(struct ksm_s3_xml_parser *p)
 static const char *const versioning_status[] = {"Enabled", "Suspended", NULL};
 static const char *const mfa_status[] = {"Enabled", "Disabled", NULL};
 static const char *const cors_methods[] = {"GET", "PUT", "POST", "DELETE", "HEAD", NULL};
+static const char *const lock_enabled[] = {"Enabled", NULL};
+static const char *const lock_modes[] = {"GOVERNANCE", "COMPLIANCE", NULL};
+static const char *const hold_status[] = {"ON", "OFF", NULL};
+
+#define ENUM(nm, par, of, ch)                                                                      \
+    {                                                                                              \
+        .name = nm, .parent = par, .flags = N_LEAF | N_TRIM, .max = 16, .off = of, .choices = ch   \
+    }
 
 static const struct node create_bucket_nodes[] = {
     ROOT("CreateBucketConfiguration", open_root, NULL),
@@ -498,6 +506,27 @@ static const struct node cors_nodes[] = {
     FN("MaxAgeSeconds", 1, N_TRIM, 16, leaf_max_age),
 };
 
+static const struct node object_lock_nodes[] = {
+    ROOT("ObjectLockConfiguration", open_root, NULL),
+    ENUM("ObjectLockEnabled", 0, B(u.object_lock.enabled), lock_enabled),
+    CONT("Rule", 0, NULL, NULL),
+    CONT("DefaultRetention", 2, NULL, NULL),
+    ENUM("Mode", 3, B(u.object_lock.mode), lock_modes),
+    STR("Days", 3, N_TRIM, 16, B(u.object_lock.days)),
+    STR("Years", 3, N_TRIM, 16, B(u.object_lock.years)),
+};
+
+static const struct node retention_nodes[] = {
+    ROOT("Retention", open_root, NULL),
+    ENUM("Mode", 0, B(u.retention.mode), lock_modes),
+    STR("RetainUntilDate", 0, N_TRIM, 64, B(u.retention.until)),
+};
+
+static const struct node legal_hold_nodes[] = {
+    ROOT("LegalHold", open_root, NULL),
+    ENUM("Status", 0, B(u.legal_hold.status), hold_status),
+};
+
 #define KIND(nodes, max, empty)                                                                    \
     {                                                                                              \
         nodes, KSM_NELEM(nodes), max, empty                                                        \
@@ -512,6 +541,9 @@ static const struct kind_def kinds[KSM_S3X__COUNT] = {
     [KSM_S3X_OBJECT_TAGGING] = KIND(tagging_nodes, 64 << 10, false),
     [KSM_S3X_VERSIONING] = KIND(versioning_nodes, 64 << 10, false),
     [KSM_S3X_CORS] = KIND(cors_nodes, 64 << 10, false), /* S3's own CORS limit is 64 KB */
+    [KSM_S3X_OBJECT_LOCK] = KIND(object_lock_nodes, 64 << 10, false),
+    [KSM_S3X_RETENTION] = KIND(retention_nodes, 64 << 10, false),
+    [KSM_S3X_LEGAL_HOLD] = KIND(legal_hold_nodes, 64 << 10, false),
 };
 
 size_t ksm_s3_xml_max_body(enum ksm_s3_xml_kind kind)

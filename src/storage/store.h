@@ -28,6 +28,7 @@ struct ksm_store;
 #define KSM_STORE_MAX_REGIONS 4
 #define KSM_STORE_KEY_MAX 1024          /* S3's key length limit, bytes of UTF-8 */
 #define KSM_STORE_MAX_OBJECT (5ull << 40)  /* 5 TiB */
+#define KSM_STORE_VERSION_MAX 40         /* a version id and its NUL */
 
 struct ksm_store_region {
     char name[16];                      /* "jp-east", "jp-west" */
@@ -118,12 +119,62 @@ struct ksm_obj_meta {
     json_t *user_meta;                  /* x-amz-meta-* without the prefix: {name: value}; owned */
     json_t *tags;                       /* object tags {key: value} or NULL; owned */
     int parts;                          /* 0, or the number of parts of a multipart object */
+    /* versioning and object lock (store_version.c) */
+    char version_id[KSM_STORE_VERSION_MAX];   /* "" unversioned, "null", or the version's id */
+    bool delete_marker;                 /* a read found a delete marker (METHOD_NOT_ALLOWED,
+                                         * or NOT_FOUND for the latest) */
+    char lock_mode[16];                 /* "GOVERNANCE", "COMPLIANCE" or "" */
+    int64_t lock_until_ms;              /* retain until (with lock_mode) */
+    bool legal_hold;
 };
 void ksm_obj_meta_free(struct ksm_obj_meta *m);   /* the JSON members */
 
 /* NOT_FOUND (NoSuchKey). */
 enum ksm_err ksm_store_head(struct ksm_db *db, const struct ksm_bucket *b, const char *key,
                             struct ksm_obj_meta *out);
+/* The same for version_id (NULL: the current one): NO_SUCH_VERSION, or METHOD_NOT_ALLOWED for a
+ * delete marker (out->delete_marker set); NOT_FOUND for the current one sets out->delete_marker
+ * when the latest version is a delete marker. */
+enum ksm_err ksm_store_head_version(struct ksm_db *db, const struct ksm_bucket *b, const char *key,
+                                    const char *version_id, struct ksm_obj_meta *out);
+
+/* Versioning (store_version.c). A bucket's state is its "versioning" configuration document
+ * ({"status": "Enabled"|"Suspended"}, absent: never enabled); object lock's default retention is
+ * its "object_lock" document ({"mode", "days"}). */
+struct ksm_delete_result {
+    bool found;                         /* something was removed or a marker added */
+    bool delete_marker;                 /* the delete made (or removed) a delete marker */
+    char version_id[KSM_STORE_VERSION_MAX];   /* the marker's, or the version removed */
+    uint64_t freed_bytes;
+};
+/* version_id NULL: in an unversioned bucket the object goes (its data is collected); in a versioned
+ * one a delete marker is added. Else that version is removed for good: OBJECT_LOCKED while a legal
+ * hold or a retention protects it (GOVERNANCE yields to bypass_governance). Not there: OK. */
+enum ksm_err ksm_store_delete_version(struct ksm_store *s, struct ksm_db *db,
+                                      const struct ksm_bucket *b, const char *key,
+                                      const char *version_id, bool bypass_governance,
+                                      struct ksm_delete_result *res);
+/* mode NULL removes the retention. OBJECT_LOCKED when it would shorten or remove an active one
+ * (never for COMPLIANCE; GOVERNANCE with bypass_governance). */
+enum ksm_err ksm_store_retention_put(struct ksm_db *db, const struct ksm_bucket *b, const char *key,
+                                     const char *version_id, const char *mode, int64_t until_ms,
+                                     bool bypass_governance);
+enum ksm_err ksm_store_legal_hold_put(struct ksm_db *db, const struct ksm_bucket *b, const char *key,
+                                      const char *version_id, bool on);
+/* ListObjectVersions: every version and delete marker with key > key_marker (or = key_marker and
+ * older than version_marker), prefix, newest first per key; at most max entries. */
+struct ksm_version_entry {
+    char key[KSM_STORE_KEY_MAX + 1];
+    char version_id[KSM_STORE_VERSION_MAX];
+    bool is_latest, delete_marker;
+    uint64_t size;
+    char etag[72];
+    int64_t mtime_ms;
+};
+enum ksm_err ksm_store_list_versions(struct ksm_db *db, const struct ksm_bucket *b,
+                                     const char *prefix, const char *key_marker,
+                                     const char *version_marker, int max,
+                                     struct ksm_version_entry **out, size_t *n, bool *truncated);
 
 /* An upload in progress. Data is fed as it arrives; the store encrypts and writes it (on the thread
  * pool) and tells the caller to pause while its buffers are full. */
@@ -181,6 +232,11 @@ void ksm_store_get_cancel(struct ksm_get *g);   /* no further callback; also bef
 struct ksm_get *ksm_store_get_open(struct ksm_store *s, struct ksm_db *db,
                                    const struct ksm_bucket *b, const char *key,
                                    struct ksm_obj_meta *meta, enum ksm_err *err);
+/* The same for a version (NULL: the current one); errors as ksm_store_head_version. */
+struct ksm_get *ksm_store_get_open_version(struct ksm_store *s, struct ksm_db *db,
+                                           const struct ksm_bucket *b, const char *key,
+                                           const char *version_id, struct ksm_obj_meta *meta,
+                                           enum ksm_err *err);
 void ksm_store_get_start(struct ksm_get *g, uv_loop_t *loop, uint64_t off, uint64_t len,
                          ksm_store_data_fn *data, ksm_store_done_cb done, void *arg);
 

@@ -161,6 +161,7 @@ enum ksm_err ksm_store_bucket_list(struct ksm_db *db, const char *tenant, const 
 static bool bucket_empty(struct ksm_db *db, const char *id)
 {
     sqlite3_stmt *st = ksm_db_prepare(db, "SELECT 1 FROM store_objects WHERE bucket=?1 UNION ALL"
+                                          " SELECT 1 FROM store_versions WHERE bucket=?1 UNION ALL"
                                           " SELECT 1 FROM store_uploads WHERE bucket=?1 LIMIT 1");
     sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st);

@@ -100,6 +100,14 @@ struct ksm_get *ksm_store_get_open(struct ksm_store *s, struct ksm_db *db,
                                    const struct ksm_bucket *b, const char *key,
                                    struct ksm_obj_meta *meta, enum ksm_err *err)
 {
+    return ksm_store_get_open_version(s, db, b, key, NULL, meta, err);
+}
+
+struct ksm_get *ksm_store_get_open_version(struct ksm_store *s, struct ksm_db *db,
+                                           const struct ksm_bucket *b, const char *key,
+                                           const char *version_id, struct ksm_obj_meta *meta,
+                                           enum ksm_err *err)
+{
     struct ksm_get *g = ksm_xcalloc(1, sizeof *g);
     struct ksm_obj_meta m;
     g->s = s;
@@ -107,9 +115,14 @@ struct ksm_get *ksm_store_get_open(struct ksm_store *s, struct ksm_db *db,
     g->fd = -1;
     g->work.data = g;
     snprintf(g->bucket, sizeof g->bucket, "%s", b->id);
-    enum ksm_err e = store_meta_obj_segments(db, b->id, key, &m, &g->segs, &g->nsegs);
-    if (e != KSM_E_OK)
+    enum ksm_err e = store_meta_obj_segments(db, b->id, key, version_id, &m, &g->segs, &g->nsegs);
+    if (e != KSM_E_OK) {
+        if (meta)   /* the delete marker and version id, for the answer's headers */
+            *meta = m;
+        else
+            ksm_obj_meta_free(&m);
         goto fail;
+    }
     g->total = m.size;
     /* open the first key now so KEY_DISABLED / KEY_DESTROYED come before any header is sent */
     if (g->nsegs > 0) {

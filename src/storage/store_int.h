@@ -60,9 +60,35 @@ enum ksm_err store_meta_obj_replace(struct ksm_db *db, const struct store_obj_ro
 enum ksm_err store_meta_obj_remove(struct ksm_db *db, const char *bucket, const char *key,
                                    struct store_garbage *g, bool *found, uint64_t *size);
 void store_meta_row_to_meta(sqlite3_stmt *st, int col0, struct ksm_obj_meta *m);
-/* The segments of an object (1 for simple objects, N for multipart). *segs malloc'd. */
+/* version_id, retain_mode, retain_until, legal_hold from col0. */
+void store_meta_row_lock(sqlite3_stmt *st, int col0, struct ksm_obj_meta *m);
+/* The segments of an object's current version, or of version vid (1 for simple objects, N for
+ * multipart). *segs malloc'd. */
 enum ksm_err store_meta_obj_segments(struct ksm_db *db, const char *bucket, const char *key,
-                                     struct ksm_obj_meta *meta, struct store_seg **segs, size_t *n);
+                                     const char *vid, struct ksm_obj_meta *meta,
+                                     struct store_seg **segs, size_t *n);
+/* A multipart object's segment rows go to g and are deleted (inside the caller's transaction). */
+enum ksm_err store_meta_segments_collect(struct ksm_db *db, const uint8_t *obj_uid,
+                                         struct store_garbage *g);
+
+/* ---- store_version.c ---- */
+enum store_vmode { STORE_UNVERSIONED, STORE_VENABLED, STORE_VSUSPENDED };
+void store_version_register_schema(void);
+enum store_vmode store_versioning(struct ksm_db *db, const char *bucket_id);
+/* Gives a write about to be committed its version id ("" / "null" / fresh) from the bucket's state,
+ * and the bucket's default retention when object lock is on. */
+void store_version_assign(struct ksm_db *db, const char *bucket_id, struct ksm_obj_meta *m);
+int64_t store_version_seq(void);
+/* Before a versioned write of (bucket, key) as version new_vid: the current version becomes
+ * noncurrent, or, when both are the null version, is replaced (its data to g). */
+enum ksm_err store_version_before_write(struct ksm_db *db, const char *bucket, const char *key,
+                                        const char *new_vid, struct store_garbage *g);
+/* Is vid the current version (*current) or a noncurrent one? NO_SUCH_VERSION, or
+ * METHOD_NOT_ALLOWED for a delete marker. */
+enum ksm_err store_version_row(struct ksm_db *db, const char *bucket, const char *key,
+                               const char *vid, bool *current);
+bool store_version_latest_is_marker(struct ksm_db *db, const char *bucket, const char *key,
+                                    char vid[KSM_STORE_VERSION_MAX]);
 /* Replaces part (upload, number) in the caller's transaction; the old part's data goes to g. */
 enum ksm_err store_meta_part_replace(struct ksm_db *db, const char *upload, int number,
                                      const struct ksm_obj_meta *meta, const struct store_seg *seg,

@@ -138,3 +138,91 @@ enum ksm_err ksm_store_list(struct ksm_db *db, const struct ksm_bucket *b, const
     *n = l.n;
     return KSM_E_OK;
 }
+
+/* ---- ListObjectVersions ---- */
+
+/* The sequence of version vid of key (its place in the newest-first order); -1 when unknown. */
+static int64_t version_seq(struct ksm_db *db, const char *bucket, const char *key, const char *vid)
+{
+    sqlite3_stmt *st = ksm_db_prepare(
+        db, "SELECT coalesce(seq, mtime * 1000) FROM store_objects WHERE bucket=?1 AND key=?2"
+            " AND coalesce(version_id, 'null')=?3 UNION ALL SELECT seq FROM store_versions"
+            " WHERE bucket=?1 AND key=?2 AND version_id=?3");
+    sqlite3_bind_text(st, 1, bucket, -1, SQLITE_TRANSIENT);
+    store_bind_key(st, 2, key);
+    sqlite3_bind_text(st, 3, vid, -1, SQLITE_TRANSIENT);
+    int64_t seq = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_reset(st);
+    return seq;
+}
+
+enum ksm_err ksm_store_list_versions(struct ksm_db *db, const struct ksm_bucket *b,
+                                     const char *prefix, const char *key_marker,
+                                     const char *version_marker, int max,
+                                     struct ksm_version_entry **out, size_t *n, bool *truncated)
+{
+    char hi[BOUND_MAX];
+    size_t pn = prefix ? strlen(prefix) : 0, hn = pn ? successor(prefix, pn, hi) : 0;
+    const char *km = key_marker && *key_marker ? key_marker : NULL;
+    int64_t vseq = km && version_marker && *version_marker
+                       ? version_seq(db, b->id, km, version_marker) : -1;
+    /* the current rows (newest of their key unless a delete marker came after) and the others,
+     * merged in (key, newest first) order */
+    sqlite3_stmt *st = ksm_db_prepare(
+        db, "SELECT key, vid, dm, size, etag, mtime, seq FROM ("
+            " SELECT key, coalesce(version_id, 'null') AS vid, 0 AS dm, size, etag, mtime,"
+            "  coalesce(seq, mtime * 1000) AS seq FROM store_objects WHERE bucket=?1"
+            " UNION ALL SELECT key, version_id, delete_marker, size, etag, mtime, seq"
+            "  FROM store_versions WHERE bucket=?1)"
+            " WHERE key>=?2 AND (?3 IS NULL OR key<?3)"
+            " AND (?4 IS NULL OR key>?4 OR (key=?4 AND ?5>=0 AND seq<?5))"
+            " ORDER BY key, seq DESC LIMIT ?6");
+    sqlite3_bind_text(st, 1, b->id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 2, prefix ? prefix : "", (int)pn, SQLITE_TRANSIENT);
+    if (hn)
+        sqlite3_bind_blob(st, 3, hi, (int)hn, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, 3);
+    if (km)
+        store_bind_key(st, 4, km);
+    else
+        sqlite3_bind_null(st, 4);
+    sqlite3_bind_int64(st, 5, vseq);
+    sqlite3_bind_int(st, 6, max + 1);
+    struct ksm_version_entry *v = NULL;
+    size_t cnt = 0;
+    int rc;
+    /* after a version marker, the rest of its key are older than its latest, listed before */
+    char prev[KSM_STORE_KEY_MAX + 1] = "";
+    if (km && vseq >= 0)
+        snprintf(prev, sizeof prev, "%s", km);
+    *truncated = false;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if ((int)cnt == max) {
+            *truncated = true;
+            break;
+        }
+        v = ksm_xrealloc(v, (cnt + 1) * sizeof *v);
+        struct ksm_version_entry *e = &v[cnt++];
+        memset(e, 0, sizeof *e);
+        int kn = sqlite3_column_bytes(st, 0);
+        if (kn > KSM_STORE_KEY_MAX)
+            kn = KSM_STORE_KEY_MAX;
+        memcpy(e->key, sqlite3_column_blob(st, 0), (size_t)kn);
+        snprintf(e->version_id, sizeof e->version_id, "%s", ksm_db_col_text(st, 1));
+        e->delete_marker = sqlite3_column_int(st, 2);
+        e->size = (uint64_t)sqlite3_column_int64(st, 3);
+        snprintf(e->etag, sizeof e->etag, "%s", ksm_db_col_text(st, 4));
+        e->mtime_ms = sqlite3_column_int64(st, 5);
+        e->is_latest = strcmp(e->key, prev) != 0;
+        snprintf(prev, sizeof prev, "%s", e->key);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        free(v);
+        return KSM_E_INTERNAL;
+    }
+    *out = v;
+    *n = cnt;
+    return KSM_E_OK;
+}

@@ -51,6 +51,7 @@ void ksm_store_register_schema(void)
 {
     ksm_db_register(store_migrations, (int)KSM_NELEM(store_migrations));
     store_config_register_schema();
+    store_version_register_schema();
 }
 
 void store_bind_key(sqlite3_stmt *st, int idx, const char *key)
@@ -117,7 +118,7 @@ static void bind_seg(sqlite3_stmt *st, int c, const struct store_seg *s)
 }
 
 /* The data of a multipart object: its segment rows go to g and are deleted. */
-static enum ksm_err segments_collect(struct ksm_db *db, const uint8_t *obj_uid,
+enum ksm_err store_meta_segments_collect(struct ksm_db *db, const uint8_t *obj_uid,
                                      struct store_garbage *g)
 {
     sqlite3_stmt *st = ksm_db_prepare(db, "SELECT region, loc, pack_id, pack_off, pack_len, uid,"
@@ -162,7 +163,7 @@ enum ksm_err store_meta_obj_remove(struct ksm_db *db, const char *bucket, const 
     if (size)
         *size = s.size;
     if (s.loc == STORE_LOC_PARTS)
-        return segments_collect(db, s.uid, g);
+        return store_meta_segments_collect(db, s.uid, g);
     store_garbage_add(g, &s);
     return KSM_E_OK;
 }
@@ -176,15 +177,19 @@ enum ksm_err store_meta_obj_replace(struct ksm_db *db, const struct store_obj_ro
                                     struct store_garbage *g)
 {
     bool found;
-    enum ksm_err e = store_meta_obj_remove(db, row->bucket, row->key, g, &found, NULL);
+    const struct ksm_obj_meta *m = row->meta;
+    /* a versioned write keeps the current version as a noncurrent one (store_version.c) */
+    enum ksm_err e = m->version_id[0]
+                         ? store_version_before_write(db, row->bucket, row->key, m->version_id, g)
+                         : store_meta_obj_remove(db, row->bucket, row->key, g, &found, NULL);
     if (e != KSM_E_OK)
         return e;
-    const struct ksm_obj_meta *m = row->meta;
     sqlite3_stmt *st = ksm_db_prepare(
         db, "INSERT INTO store_objects(bucket, key, size, etag, mtime, content_type, cache_control,"
             " content_disposition, content_encoding, content_language, expires, user_meta, tags,"
-            " parts, region, loc, pack_id, pack_off, pack_len, uid, wrapped)"
-            " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+            " parts, region, loc, pack_id, pack_off, pack_len, uid, wrapped, version_id, seq,"
+            " retain_mode, retain_until, legal_hold)"
+            " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     char *um = json_or_null(m->user_meta), *tags = json_or_null(m->tags);
     sqlite3_bind_text(st, 1, row->bucket, -1, SQLITE_TRANSIENT);
     store_bind_key(st, 2, row->key);
@@ -204,6 +209,12 @@ enum ksm_err store_meta_obj_replace(struct ksm_db *db, const struct store_obj_ro
     sqlite3_bind_int(st, 16, row->loc);
     if (row->loc == STORE_LOC_PARTS)
         sqlite3_bind_null(st, 21);
+    ksm_db_bind_text(st, 22, m->version_id[0] ? m->version_id : NULL);
+    sqlite3_bind_int64(st, 23, store_version_seq());
+    ksm_db_bind_text(st, 24, m->lock_mode[0] ? m->lock_mode : NULL);
+    if (m->lock_mode[0])
+        sqlite3_bind_int64(st, 25, m->lock_until_ms);
+    sqlite3_bind_int(st, 26, m->legal_hold);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     free(um);
@@ -279,26 +290,78 @@ void store_meta_row_to_meta(sqlite3_stmt *st, int c, struct ksm_obj_meta *m)
     m->parts = sqlite3_column_int(st, c + 12);
 }
 
+void store_meta_row_lock(sqlite3_stmt *st, int c, struct ksm_obj_meta *m)
+{
+    col_str(st, c, m->version_id, sizeof m->version_id);
+    col_str(st, c + 1, m->lock_mode, sizeof m->lock_mode);
+    m->lock_until_ms = sqlite3_column_int64(st, c + 2);
+    m->legal_hold = sqlite3_column_int(st, c + 3);
+}
+
+/* The row of the current version, or of version vid (from store_versions when it is not the
+ * current one): meta, lock, and the data's location (one segment, or the multipart uid). */
+static enum ksm_err version_head(struct ksm_db *db, const char *bucket, const char *key,
+                                 const char *vid, struct ksm_obj_meta *meta, struct store_seg *one)
+{
+    bool current = true;
+    if (vid) {
+        enum ksm_err e = store_version_row(db, bucket, key, vid, &current);
+        if (e != KSM_E_OK) {
+            snprintf(meta->version_id, sizeof meta->version_id, "%s", vid);
+            meta->delete_marker = e == KSM_E_METHOD_NOT_ALLOWED;
+            return e;
+        }
+    }
+    sqlite3_stmt *st = ksm_db_prepare(
+        db, current ? "SELECT key, size, etag, mtime, content_type, cache_control,"
+                      " content_disposition, content_encoding, content_language, expires,"
+                      " user_meta, tags, parts, coalesce(version_id, ''), retain_mode, retain_until,"
+                      " legal_hold, region, loc, pack_id, pack_off, pack_len, uid, wrapped, size"
+                      " FROM store_objects WHERE bucket=?1 AND key=?2"
+                    : "SELECT key, size, etag, mtime, content_type, cache_control,"
+                      " content_disposition, content_encoding, content_language, expires,"
+                      " user_meta, tags, parts, version_id, retain_mode, retain_until, legal_hold,"
+                      " region, loc, pack_id, pack_off, pack_len, uid, wrapped, size"
+                      " FROM store_versions WHERE bucket=?1 AND key=?2 AND version_id=?3");
+    sqlite3_bind_text(st, 1, bucket, -1, SQLITE_TRANSIENT);
+    store_bind_key(st, 2, key);
+    if (!current)
+        sqlite3_bind_text(st, 3, vid, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        store_meta_row_to_meta(st, 0, meta);
+        store_meta_row_lock(st, 13, meta);
+        if (one)
+            store_seg_from_cols(st, 17, one);
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return KSM_E_OK;
+    if (rc != SQLITE_DONE)
+        return KSM_E_INTERNAL;
+    if (!vid)   /* S3 says whether the key's latest version is a delete marker */
+        meta->delete_marker = store_version_latest_is_marker(db, bucket, key, meta->version_id);
+    return vid ? KSM_E_NO_SUCH_VERSION : KSM_E_NOT_FOUND;
+}
+
+enum ksm_err ksm_store_head_version(struct ksm_db *db, const struct ksm_bucket *b, const char *key,
+                                    const char *version_id, struct ksm_obj_meta *out)
+{
+    memset(out, 0, sizeof *out);
+    return version_head(db, b->id, key, version_id, out, NULL);
+}
+
 enum ksm_err store_meta_obj_segments(struct ksm_db *db, const char *bucket, const char *key,
-                                     struct ksm_obj_meta *meta, struct store_seg **segs, size_t *n)
+                                     const char *vid, struct ksm_obj_meta *meta,
+                                     struct store_seg **segs, size_t *n)
 {
     *segs = NULL;
     *n = 0;
-    sqlite3_stmt *st = ksm_db_prepare(
-        db, "SELECT key, size, etag, mtime, content_type, cache_control, content_disposition,"
-            " content_encoding, content_language, expires, user_meta, tags, parts,"
-            " region, loc, pack_id, pack_off, pack_len, uid, wrapped, size"
-            " FROM store_objects WHERE bucket=? AND key=?");
-    sqlite3_bind_text(st, 1, bucket, -1, SQLITE_TRANSIENT);
-    store_bind_key(st, 2, key);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return KSM_E_NOT_FOUND;
-    }
     struct store_seg one;
-    store_meta_row_to_meta(st, 0, meta);
-    store_seg_from_cols(st, 13, &one);
-    sqlite3_reset(st);
+    memset(meta, 0, sizeof *meta);
+    enum ksm_err e = version_head(db, bucket, key, vid, meta, &one);
+    if (e != KSM_E_OK)
+        return e;
     if (one.loc != STORE_LOC_PARTS) {
         *segs = ksm_xmalloc(sizeof one);
         **segs = one;
@@ -306,8 +369,9 @@ enum ksm_err store_meta_obj_segments(struct ksm_db *db, const char *bucket, cons
         return KSM_E_OK;
     }
     struct store_garbage list = {0};
-    st = ksm_db_prepare(db, "SELECT region, loc, pack_id, pack_off, pack_len, uid, wrapped, size"
-                            " FROM store_segments WHERE obj_uid=? ORDER BY idx");
+    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT region, loc, pack_id, pack_off, pack_len, uid,"
+                                          " wrapped, size FROM store_segments WHERE obj_uid=?"
+                                          " ORDER BY idx");
     sqlite3_bind_blob(st, 1, one.uid, KSM_KMS_UID_LEN, SQLITE_TRANSIENT);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -330,7 +394,8 @@ bool store_meta_uid_used(struct ksm_db *db, const uint8_t uid[KSM_KMS_UID_LEN])
 {
     sqlite3_stmt *st = ksm_db_prepare(
         db, "SELECT 1 FROM store_objects WHERE uid=?1 UNION ALL SELECT 1 FROM store_segments"
-            " WHERE uid=?1 UNION ALL SELECT 1 FROM store_parts WHERE uid=?1 LIMIT 1");
+            " WHERE uid=?1 UNION ALL SELECT 1 FROM store_parts WHERE uid=?1"
+            " UNION ALL SELECT 1 FROM store_versions WHERE uid=?1 LIMIT 1");
     sqlite3_bind_blob(st, 1, uid, KSM_KMS_UID_LEN, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);

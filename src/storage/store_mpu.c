@@ -234,6 +234,7 @@ static enum ksm_err complete_tx(struct ksm_db *db, const struct ksm_bucket *b, c
     snprintf(m->key, sizeof m->key, "%s", key);
     m->mtime_ms = ksm_now_ms();
     m->parts = (int)nparts;
+    store_version_assign(db, b->id, m);
     ksm_kms_uid_new(seg.uid);
     snprintf(seg.region, sizeof seg.region, "%s", b->region);
     seg.loc = STORE_LOC_PARTS;

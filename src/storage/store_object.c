@@ -10,19 +10,7 @@
 enum ksm_err ksm_store_head(struct ksm_db *db, const struct ksm_bucket *b, const char *key,
                             struct ksm_obj_meta *out)
 {
-    sqlite3_stmt *st = ksm_db_prepare(
-        db, "SELECT key, size, etag, mtime, content_type, cache_control, content_disposition,"
-            " content_encoding, content_language, expires, user_meta, tags, parts"
-            " FROM store_objects WHERE bucket=? AND key=?");
-    sqlite3_bind_text(st, 1, b->id, -1, SQLITE_TRANSIENT);
-    store_bind_key(st, 2, key);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        store_meta_row_to_meta(st, 0, out);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return KSM_E_OK;
-    return rc == SQLITE_DONE ? KSM_E_NOT_FOUND : KSM_E_INTERNAL;
+    return ksm_store_head_version(db, b, key, NULL, out);
 }
 
 enum ksm_err ksm_store_delete(struct ksm_store *s, struct ksm_db *db, const struct ksm_bucket *b,

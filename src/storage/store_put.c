@@ -450,6 +450,8 @@ static void meta_final(struct ksm_put *p)
     p->meta->parts = 0;
     snprintf(p->meta->key, sizeof p->meta->key, "%s", p->key);
     p->seg.size = p->fed;
+    if (!p->upload[0])
+        store_version_assign(p->db, p->bucket, p->meta);
 }
 
 /* The row write shared by the file path (on the loop's db) and the pack writer (its own db, many

@@ -172,6 +172,24 @@ static void check_result(const struct ksm_s3_body *b)
                 b->u.cors.rules[i].methods[b->u.cors.rules[i].nmethods] != NULL)
                 abort();
         break;
+    case KSM_S3X_OBJECT_LOCK: {   /* enums hold only their choices */
+        const char *en = b->u.object_lock.enabled, *m = b->u.object_lock.mode;
+        if ((en && strcmp(en, "Enabled")) || (m && strcmp(m, "GOVERNANCE") && strcmp(m, "COMPLIANCE")))
+            abort();
+        break;
+    }
+    case KSM_S3X_RETENTION: {
+        const char *m = b->u.retention.mode;
+        if (m && strcmp(m, "GOVERNANCE") && strcmp(m, "COMPLIANCE"))
+            abort();
+        break;
+    }
+    case KSM_S3X_LEGAL_HOLD: {
+        const char *st = b->u.legal_hold.status;
+        if (st && strcmp(st, "ON") && strcmp(st, "OFF"))
+            abort();
+        break;
+    }
     default:
         abort();
     }
