@@ -79,6 +79,7 @@ static void get_free(struct ksm_get *g)
         free(g->buf[i].p);
     }
     free(g->ct);
+    store_segments_close(g->s, g->segs, g->nsegs);
     free(g->segs);
     OPENSSL_cleanse(g->key0, sizeof g->key0);
     free(g);
@@ -95,7 +96,8 @@ struct ksm_get *ksm_store_get_open(struct ksm_store *s, struct ksm_db *db,
     g->fd = -1;
     g->work.data = g;
     snprintf(g->bucket, sizeof g->bucket, "%s", b->id);
-    enum ksm_err e = store_meta_obj_segments(db, b->id, key, &m, &g->segs, &g->nsegs);
+    /* pins the packs it reads from: compaction keeps them until get_free */
+    enum ksm_err e = store_segments_open(s, db, b->id, key, &m, &g->segs, &g->nsegs);
     if (e != KSM_E_OK)
         goto fail;
     g->total = m.size;
