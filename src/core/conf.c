@@ -87,6 +87,8 @@ static const struct conf_row conf_rows[] = {
     {"s3", "jp_east_path", K_STR, FIELD(s3_region_east), 0, 0, NULL, NULL, NULL},
     {"s3", "jp_west_path", K_STR, FIELD(s3_region_west), 0, 0, NULL, NULL, NULL},
     {"s3", "meter_interval_s", K_INT, FIELD(s3_meter_interval_s), 1, 86400, NULL, NULL, NULL},
+    {"s3", "compact_live_percent", K_INT, FIELD(s3_compact_live_percent), 0, 99, NULL, NULL, NULL},
+    {"s3", "compact_interval_s", K_INT, FIELD(s3_compact_interval_s), 1, 86400, NULL, NULL, NULL},
     {"ai", "listen", K_STR, FIELD(ai), 1, 0, NULL, set_listen, NULL},
     {"ai", "tls_cert", K_STR, FIELD(ai.tls_cert), 0, 0, NULL, NULL, NULL},
     {"ai", "tls_key", K_STR, FIELD(ai.tls_key), 0, 0, NULL, NULL, NULL},
@@ -119,6 +121,8 @@ void ksm_conf_defaults(struct ksm_conf *c)
     c->s3.port = 8401;
     strcpy(c->s3_domain, "localhost");
     c->s3_meter_interval_s = 3600;
+    c->s3_compact_live_percent = 50;
+    c->s3_compact_interval_s = 60;
     c->max_header_bytes = 16384;
     c->max_body_bytes = 1048576;
     c->header_timeout_ms = 10000;

@@ -33,6 +33,8 @@ struct ksm_conf {
     char s3_region_east[512];          /* [s3] jp_east_path: jp-east's data ("" = DATA/regions/jp-east) */
     char s3_region_west[512];          /* [s3] jp_west_path */
     int s3_meter_interval_s;           /* [s3] meter_interval_s: stored-bytes samples, default 3600 */
+    int s3_compact_live_percent;       /* [s3] compact_live_percent: pack compaction threshold, 50 */
+    int s3_compact_interval_s;         /* [s3] compact_interval_s: how often packs are looked at, 60 */
     /* [ai] overseas_allow = ["https://...", ...]: URL prefixes of model servers outside Japan that
      * govcloud may send to (SPEC.md O4); --overseas-allow adds to it */
     char ai_overseas_allow[KSM_CONF_MAX_ALLOW][512];

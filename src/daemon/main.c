@@ -188,7 +188,9 @@ static int start_storage(const struct ksm_conf *c, char *err, size_t errlen)
     ksm_kms_set_audit(app.kms, kms_audit, app.audit);
     /* small objects go to the pack log: many per fsync (DESIGN.md §3) */
     struct ksm_store_opts so = {.nregions = 2, .kms = app.kms, .db_path = app.db_path,
-                                .small_max = 128 * 1024};
+                                .small_max = 128 * 1024,
+                                .compact_live_pct = c->s3_compact_live_percent,
+                                .compact_interval_ms = c->s3_compact_interval_s * 1000};
     static const char *const names[] = {"jp-east", "jp-west"};
     const char *paths[] = {c->s3_region_east, c->s3_region_west};
     for (int i = 0; i < 2; i++) {
@@ -203,6 +205,7 @@ static int start_storage(const struct ksm_conf *c, char *err, size_t errlen)
     }
     if (ksm_store_open(&app.store, &so, err, errlen))
         return -1;
+    ksm_metrics_add_collector(ksm_store_metrics, app.store);
     ksm_s3_setup(app.store, c);
     return 0;
 }

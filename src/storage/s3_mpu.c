@@ -1,6 +1,7 @@
-/* s3_mpu.c — multipart uploads: create, complete (the client's part list checked by the store:
- * order, ETags, minimum size), abort, list parts, list uploads. Parts themselves are PUTs
- * (s3_object.c) that stream into the store like objects. */
+/* s3_mpu.c — multipart uploads: create (the headers, user metadata and x-amz-tagging are kept with
+ * the upload and given to the object at completion), complete (the client's part list checked by
+ * the store: order, ETags, minimum size), abort, list parts, list uploads. Parts themselves are
+ * PUTs (s3_object.c) that stream into the store like objects. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,23 +10,23 @@
 
 static struct ksm_db *db_of(struct s3_req *s) { return &s->r->worker->db; }
 
+/* The upload keeps what PutObject would take from the headers (standard headers, user metadata,
+ * x-amz-tagging with the same checks and errors): the object gets it at completion. */
 void ksm_s3_mpu_create(struct s3_req *s)
 {
     char upload_id[64];
     struct ksm_obj_meta m = {0};
+    const char *why = NULL;
     if (!ksm_s3_need_bucket(s))
         return;
-    const char *ct = ksm_req_header(s->r, "content-type");
-    snprintf(m.content_type, sizeof m.content_type, "%s", ct ? ct : "binary/octet-stream");
-    m.user_meta = json_object();
-    for (int i = 0; i < s->r->nheaders; i++)
-        if (!strncmp(s->r->headers[i].name, "x-amz-meta-", 11))
-            json_object_set_new(m.user_meta, s->r->headers[i].name + 11,
-                                json_string(s->r->headers[i].value));
-    enum ksm_err e = ksm_store_mpu_create(db_of(s), &s->bucket, s->key, &m, upload_id);
+    enum ksm_err e = ksm_s3_meta_from_headers(s, &m);
+    if (e == KSM_E_OK)
+        e = ksm_s3_tagging_header(s, &m.tags, &why);
+    if (e == KSM_E_OK)
+        e = ksm_store_mpu_create(db_of(s), &s->bucket, s->key, &m, upload_id);
     ksm_obj_meta_free(&m);
     if (e != KSM_E_OK) {
-        ksm_s3_error(s, e, NULL);
+        ksm_s3_error(s, e, why);
         return;
     }
     snprintf(s->detail, sizeof s->detail, "upload=%s", upload_id);

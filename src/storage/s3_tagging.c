@@ -1,6 +1,7 @@
 /* s3_tagging.c — object tags: GetObjectTagging, PutObjectTagging and DeleteObjectTagging
- * (/bucket/key?tagging), and the x-amz-tagging header that sets tags at PutObject (and at a
- * CopyObject with x-amz-tagging-directive REPLACE). The header obeys the rules the Tagging XML
+ * (/bucket/key?tagging), and the x-amz-tagging header that sets tags at PutObject, at
+ * CreateMultipartUpload (given to the object at completion) and at a CopyObject with
+ * x-amz-tagging-directive REPLACE. The header obeys the rules the Tagging XML
  * parser applies to a body (s3_xml_parse.c): at most 10 tags, keys of 1–128 characters, values of
  * at most 256, no "aws:" keys, no key twice. Tags live in the object's metadata row (store.h). */
 #include <string.h>

@@ -35,12 +35,27 @@ struct ksm_store_region {
     char path[512];                     /* its data directory */
 };
 
+/* The steps of compacting one pack, for the test hook below. */
+enum ksm_store_compact_step {
+    KSM_STORE_COMPACT_COPIED,    /* live extents appended to the open pack and fdatasynced */
+    KSM_STORE_COMPACT_SWITCHED,  /* every row points at the copies; the old pack still has its row */
+    KSM_STORE_COMPACT_RETIRED,   /* the old pack's row is gone; its file is not yet removed */
+};
+
 struct ksm_store_opts {
     struct ksm_store_region regions[KSM_STORE_MAX_REGIONS];
     int nregions;                       /* regions[0] is the default */
     struct ksm_kms *kms;
     const char *db_path;                /* the metadata database (for the store's own threads) */
     size_t small_max;                   /* objects up to this size go to the pack log (0: never) */
+    /* Compaction (with the pack log only): a closed pack whose referenced bytes are below this
+     * percentage of its file size has them copied to the open pack and is removed (0: never). */
+    int compact_live_pct;
+    int compact_interval_ms;            /* how often the compactor looks (0: every 60 s) */
+    /* Tests only: called at each step of compacting a pack (COPIED on the pack writer's thread,
+     * the others on the compactor's); true stops that compaction there, as a crash would. */
+    bool (*compact_hook)(void *arg, enum ksm_store_compact_step step);
+    void *compact_hook_arg;
 };
 
 /* Opens the regions' directories (created 0700), collects orphans (temporaries; data files that no
@@ -51,6 +66,24 @@ void ksm_store_close(struct ksm_store *s);
  * benchmarks; the daemon never needs it (close drains it too). */
 void ksm_store_sync(struct ksm_store *s);
 void ksm_store_register_schema(void);   /* before ksm_db_open */
+
+/* What the compactor has done since open, and the pack files as its last pass saw them. */
+struct ksm_store_compact_stats {
+    uint64_t passes;
+    uint64_t packs_compacted;           /* removed after their live extents moved */
+    uint64_t bytes_reclaimed;           /* file bytes removed less the bytes copied */
+    uint64_t bytes_moved;               /* records (header and ciphertext) copied */
+    uint64_t extents_moved;
+    uint64_t errors;                    /* compactions given up (the pack stays as it was) */
+    uint64_t packs_waiting;             /* compacted, kept while a read still uses them */
+    uint64_t pack_files, pack_bytes, pack_live_bytes;   /* gauges, at the last pass */
+};
+void ksm_store_compact_stats(struct ksm_store *s, struct ksm_store_compact_stats *out);
+/* Runs a compaction pass now and waits for it (tests, benchmarks); no-op when compaction is off. */
+void ksm_store_compact_now(struct ksm_store *s);
+/* A ksm_metrics collector (arg: the store): the stats above as kasumi_store_compaction_* series. */
+struct ksm_buf;
+void ksm_store_metrics(struct ksm_buf *out, void *store);
 const char *ksm_store_default_region(const struct ksm_store *s);
 bool ksm_store_has_region(const struct ksm_store *s, const char *region);
 

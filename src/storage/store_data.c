@@ -44,12 +44,16 @@ void store_tmp_path(const struct ksm_store *s, const char *region, const uint8_t
     snprintf(out, n, "%s/tmp/%s.part", store_region_path(s, region), hex);
 }
 
+void store_pack_path(const struct ksm_store *s, const char *region, int64_t id, char *out, size_t n)
+{
+    snprintf(out, n, "%s/packs/%08lld.pack", store_region_path(s, region), (long long)id);
+}
+
 void store_seg_file(const struct ksm_store *s, const struct store_seg *g, char *path, size_t n,
                     uint64_t *base)
 {
     if (g->loc == STORE_LOC_PACK) {
-        snprintf(path, n, "%s/packs/%08lld.pack", store_region_path(s, g->region),
-                 (long long)g->pack_id);
+        store_pack_path(s, g->region, g->pack_id, path, n);
         *base = g->pack_off;
         return;
     }

@@ -91,6 +91,7 @@ static void get_free(struct ksm_get *g)
     for (int i = 0; i < 2; i++)
         ksm_store_piece_release(NULL, (char *)g->buf[i].p);
     free(g->ct);
+    store_segments_close(g->s, g->segs, g->nsegs);
     free(g->segs);
     OPENSSL_cleanse(g->key0, sizeof g->key0);
     free(g);
@@ -115,7 +116,8 @@ struct ksm_get *ksm_store_get_open_version(struct ksm_store *s, struct ksm_db *d
     g->fd = -1;
     g->work.data = g;
     snprintf(g->bucket, sizeof g->bucket, "%s", b->id);
-    enum ksm_err e = store_meta_obj_segments(db, b->id, key, version_id, &m, &g->segs, &g->nsegs);
+    /* pins the packs it reads from: compaction keeps them until get_free */
+    enum ksm_err e = store_segments_open(s, db, b->id, key, version_id, &m, &g->segs, &g->nsegs);
     if (e != KSM_E_OK) {
         if (meta)   /* the delete marker and version id, for the answer's headers */
             *meta = m;

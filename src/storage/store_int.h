@@ -35,13 +35,26 @@ struct store_garbage {
     size_t n, cap;
 };
 
-struct store_reap;   /* store_gc.c */
-struct store_pack;   /* store_pack.c */
+struct store_reap;      /* store_gc.c */
+struct store_pack;      /* store_pack.c */
+struct store_compact;   /* store_compact.c */
 
 struct ksm_store {
     struct ksm_store_opts o;
     struct store_reap *reap;
     struct store_pack *packs[KSM_STORE_MAX_REGIONS];
+    struct store_compact *compact;
+};
+
+/* A pack record: "KSP1" | uid | ciphertext length (LE64) | ciphertext. Rows point at the
+ * ciphertext, STORE_PACK_HDR bytes past the record's start. */
+#define STORE_PACK_MAGIC "KSP1"
+#define STORE_PACK_HDR (4 + KSM_KMS_UID_LEN + 8)
+
+/* A referenced extent of a pack: whose ciphertext, where it starts, how long. */
+struct store_extent {
+    uint8_t uid[KSM_KMS_UID_LEN];
+    uint64_t off, len;
 };
 
 /* ---- store_meta.c: every SQL statement of the store ---- */
@@ -98,6 +111,16 @@ enum ksm_err store_meta_part_replace(struct ksm_db *db, const char *upload, int 
 enum ksm_err store_put_row_tx(struct ksm_db *db, const char *bucket, const char *key,
                            const char *upload, int part, const struct ksm_obj_meta *meta,
                            const struct store_seg *seg, struct store_garbage *g);
+/* Every extent of pack (region, id) that an object, segment or part row references, by offset. */
+enum ksm_err store_meta_pack_extents(struct ksm_db *db, const char *region, int64_t id,
+                                     struct store_extent **out, size_t *n);
+/* Does any row reference pack (region, id)? True on a database error (keep the file). */
+bool store_meta_pack_used(struct ksm_db *db, const char *region, int64_t id);
+/* Points the row holding uid at (to_id, to_off) if it still points at (from_id, from_off), in the
+ * caller's transaction; *moved tells whether it did. */
+enum ksm_err store_meta_extent_move(struct ksm_db *db, const char *region,
+                                    const uint8_t uid[KSM_KMS_UID_LEN], int64_t from_id,
+                                    uint64_t from_off, int64_t to_id, uint64_t to_off, bool *moved);
 /* Is this uid referenced by any object, segment or part? (orphan collection) */
 bool store_meta_uid_used(struct ksm_db *db, const uint8_t uid[KSM_KMS_UID_LEN]);
 void store_seg_from_cols(sqlite3_stmt *st, int col0, struct store_seg *s);
@@ -130,6 +153,8 @@ void store_config_bucket_deleted(struct ksm_db *db, const char *bucket_id);
 #define STORE_PIECE_MAX (16u * 65536u)
 uint8_t *store_piece_get(size_t cap);
 void store_piece_used(uint8_t *data, size_t n);
+/* "<region>/packs/<id, 8 digits>.pack" */
+void store_pack_path(const struct ksm_store *s, const char *region, int64_t id, char *out, size_t n);
 /* Where a segment's ciphertext starts in the file that holds it. */
 void store_seg_file(const struct ksm_store *s, const struct store_seg *g, char *path, size_t n,
                     uint64_t *base);
@@ -145,10 +170,21 @@ int store_orphans_collect(struct ksm_store *s, char *err, size_t errlen);
 int store_pack_start(struct ksm_store *s, char *err, size_t errlen);
 void store_pack_stop(struct ksm_store *s);
 bool store_pack_enabled(const struct ksm_store *s, const char *region);
+/* The pack the region's writer appends to now (0: none open). Every other pack is closed for good:
+ * ids only grow, and a writer never reopens a pack. */
+int64_t store_pack_open_id(struct ksm_store *s, const char *region);
+/* Asks the region's writer to close pack id if it is the open one (the next batch starts a new
+ * pack) and waits for it; true when id is closed. */
+bool store_pack_seal(struct ksm_store *s, const char *region, int64_t id);
 struct store_pack_req;
 /* Appends ct (ciphertext of an object, already sealed) to region's log; once it and its metadata
  * are durable, fn(arg, e, seg) runs on loop. The pack writer commits the row itself (its own db
- * connection), so many small puts share one data fsync and one metadata commit. */
+ * connection), so many small puts share one data fsync and one metadata commit.
+ *
+ * A compaction move is the same job with from_id set: ct is a sealed extent of pack from_id (same
+ * region, same uid; ciphertext is bound to its uid, not its place) appended like a put, and the
+ * commit points the row at the copy only if it still points at (from_id, from_off). A move has no
+ * loop: done runs on the writer thread. */
 struct store_pack_job {
     uv_loop_t *loop;
     /* the row to commit */
@@ -160,12 +196,28 @@ struct store_pack_job {
     struct store_seg seg;      /* region, uid, wrapped, size; the writer fills pack_* */
     uint8_t *ct;
     size_t ct_len;
+    int64_t from_id;     /* a move: where the extent was (0: a put) */
+    uint64_t from_off;
+    bool moved;          /* a move, after done: the row now points at the copy */
     enum ksm_err result;
-    void (*done)(struct store_pack_job *j);   /* on loop */
+    void (*done)(struct store_pack_job *j);   /* on loop (a move: on the writer thread) */
     void *arg;
     uv_async_t async;   /* the writer wakes the put's own loop with it */
     struct store_pack_job *next;
 };
 void store_pack_submit(struct ksm_store *s, struct store_pack_job *j);
+
+/* ---- store_compact.c: pack compaction and the pins that keep a read pack in place ---- */
+int store_compact_start(struct ksm_store *s, char *err, size_t errlen);
+void store_compact_stop(struct ksm_store *s);
+/* At open, before the writers start: removes every pack file that no row references (a crash
+ * after compaction switched its rows, or a pack whose objects were all deleted). */
+int store_packs_collect(struct ksm_store *s, char *err, size_t errlen);
+/* A GET's segments, with the packs they lie in pinned: compaction does not remove a pinned pack,
+ * so a read that has the old place keeps reading valid bytes. store_segments_close unpins. */
+enum ksm_err store_segments_open(struct ksm_store *s, struct ksm_db *db, const char *bucket,
+                                 const char *key, const char *vid, struct ksm_obj_meta *meta,
+                                 struct store_seg **segs, size_t *n);
+void store_segments_close(struct ksm_store *s, const struct store_seg *segs, size_t n);
 
 #endif

@@ -1,6 +1,6 @@
 /* store_meta.c — the store's schema and the SQL shared by puts, parts, completions and deletes:
  * replacing an object row and finding the data the old row referenced, reading an object's
- * segments. Keys are BLOBs so SQLite compares them with memcmp: S3 lists keys in UTF-8 binary
+ * segments, and where pack extents are referenced (compaction). Keys are BLOBs so SQLite compares them with memcmp: S3 lists keys in UTF-8 binary
  * order, and a BLOB primary key gives exactly that order to range scans. A backend port to
  * PostgreSQL replaces this file (bytea keys, COLLATE "C"). */
 #include "storage/store_int.h"
@@ -45,6 +45,12 @@ static const struct ksm_migration store_migrations[] = {
      "CREATE TABLE store_packs("
      " region TEXT NOT NULL, id INTEGER NOT NULL, live INTEGER NOT NULL DEFAULT 0,"
      " dead INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(region, id)) WITHOUT ROWID;"},
+    /* compaction asks "which extents of pack N are referenced?": partial indexes, so only rows
+     * that live in a pack pay for them */
+    {"store", 2,
+     "CREATE INDEX store_objects_pack ON store_objects(region, pack_id, pack_off) WHERE loc=1;"
+     "CREATE INDEX store_segments_pack ON store_segments(region, pack_id, pack_off) WHERE loc=1;"
+     "CREATE INDEX store_parts_pack ON store_parts(region, pack_id, pack_off) WHERE loc=1;"},
 };
 
 void ksm_store_register_schema(void)
@@ -408,4 +414,94 @@ void ksm_obj_meta_free(struct ksm_obj_meta *m)
     json_decref(m->user_meta);
     json_decref(m->tags);
     m->user_meta = m->tags = NULL;
+}
+
+/* ---- pack extents (store_compact.c, the pack writer) ---- */
+
+/* "loc=1" is spelled out (not bound) in these statements: SQLite uses a partial index only when the
+ * query's WHERE implies the index's. */
+enum ksm_err store_meta_pack_extents(struct ksm_db *db, const char *region, int64_t id,
+                                     struct store_extent **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st = ksm_db_prepare(
+        db, "SELECT uid, pack_off, pack_len FROM store_objects WHERE loc=1 AND region=?1"
+            " AND pack_id=?2 UNION ALL SELECT uid, pack_off, pack_len FROM store_segments"
+            " WHERE loc=1 AND region=?1 AND pack_id=?2 UNION ALL SELECT uid, pack_off, pack_len"
+            " FROM store_parts WHERE loc=1 AND region=?1 AND pack_id=?2 UNION ALL SELECT uid,"
+            " pack_off, pack_len FROM store_versions WHERE loc=1 AND region=?1 AND pack_id=?2"
+            " ORDER BY 2");
+    sqlite3_bind_text(st, 1, region, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, id);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 64;
+            *out = ksm_xrealloc(*out, cap * sizeof **out);
+        }
+        struct store_extent *x = &(*out)[(*n)++];
+        copy_blob(st, 0, x->uid, sizeof x->uid);
+        x->off = (uint64_t)sqlite3_column_int64(st, 1);
+        x->len = (uint64_t)sqlite3_column_int64(st, 2);
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return KSM_E_OK;
+    free(*out);
+    *out = NULL;
+    *n = 0;
+    return KSM_E_INTERNAL;
+}
+
+bool store_meta_pack_used(struct ksm_db *db, const char *region, int64_t id)
+{
+    sqlite3_stmt *st = ksm_db_prepare(
+        db, "SELECT 1 FROM store_objects WHERE loc=1 AND region=?1 AND pack_id=?2 UNION ALL"
+            " SELECT 1 FROM store_segments WHERE loc=1 AND region=?1 AND pack_id=?2 UNION ALL"
+            " SELECT 1 FROM store_parts WHERE loc=1 AND region=?1 AND pack_id=?2 UNION ALL"
+            " SELECT 1 FROM store_versions WHERE loc=1 AND region=?1 AND pack_id=?2 LIMIT 1");
+    sqlite3_bind_text(st, 1, region, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc != SQLITE_DONE;   /* in doubt, in use: removing a used pack loses data */
+}
+
+/* The row holding uid moves only if it still points at the old place: a delete or an overwrite
+ * committed meanwhile removed or replaced it, and the copy must not bring it back. The row may
+ * be a part that a completion turned into a segment meanwhile, or a current version that became a
+ * noncurrent one: all four tables are tried. */
+enum ksm_err store_meta_extent_move(struct ksm_db *db, const char *region,
+                                    const uint8_t uid[KSM_KMS_UID_LEN], int64_t from_id,
+                                    uint64_t from_off, int64_t to_id, uint64_t to_off, bool *moved)
+{
+    static const char *const sql[] = {
+        "UPDATE store_objects SET pack_id=?1, pack_off=?2 WHERE uid=?3 AND loc=1 AND region=?4"
+        " AND pack_id=?5 AND pack_off=?6",
+        "UPDATE store_segments SET pack_id=?1, pack_off=?2 WHERE uid=?3 AND loc=1 AND region=?4"
+        " AND pack_id=?5 AND pack_off=?6",
+        "UPDATE store_parts SET pack_id=?1, pack_off=?2 WHERE uid=?3 AND loc=1 AND region=?4"
+        " AND pack_id=?5 AND pack_off=?6",
+        /* a noncurrent version (store_version.c) */
+        "UPDATE store_versions SET pack_id=?1, pack_off=?2 WHERE uid=?3 AND loc=1 AND region=?4"
+        " AND pack_id=?5 AND pack_off=?6",
+    };
+    *moved = false;
+    for (size_t i = 0; i < KSM_NELEM(sql) && !*moved; i++) {
+        sqlite3_stmt *st = ksm_db_prepare(db, sql[i]);
+        sqlite3_bind_int64(st, 1, to_id);
+        sqlite3_bind_int64(st, 2, (int64_t)to_off);
+        sqlite3_bind_blob(st, 3, uid, KSM_KMS_UID_LEN, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, region, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 5, from_id);
+        sqlite3_bind_int64(st, 6, (int64_t)from_off);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return KSM_E_INTERNAL;
+        *moved = sqlite3_changes(db->h) > 0;
+    }
+    return KSM_E_OK;
 }

@@ -1,5 +1,6 @@
 /* store_open.c — the store handle: checks the options, makes each region's directories (0700),
- * collects orphans left by a crash, then starts the reaper and the pack writers. Closing stops
+ * collects orphans left by a crash (files and packs), then starts the reaper, the pack writers and
+ * the compactor. Closing stops
  * them after they have finished what was handed to them. */
 #include "storage/store_int.h"
 
@@ -37,13 +38,13 @@ int ksm_store_open(struct ksm_store **out, const struct ksm_store_opts *o, char 
     for (int i = 0; i < o->nregions; i++)
         if (region_dirs(&o->regions[i], err, errlen))
             goto fail;
-    if (store_orphans_collect(s, err, errlen))
+    if (store_orphans_collect(s, err, errlen) || store_packs_collect(s, err, errlen))
         goto fail;
     if (store_reap_start(s)) {
         snprintf(err, errlen, "store: cannot start the reaper");
         goto fail;
     }
-    if (store_pack_start(s, err, errlen))
+    if (store_pack_start(s, err, errlen) || store_compact_start(s, err, errlen))
         goto fail;
     *out = s;
     return 0;
@@ -56,6 +57,7 @@ void ksm_store_close(struct ksm_store *s)
 {
     if (!s)
         return;
+    store_compact_stop(s);   /* first: its moves need the pack writers */
     store_pack_stop(s);
     store_reap_stop(s);
     free(s);

@@ -8,10 +8,12 @@
  * batch grows with the queue, which is what lets 64 clients go past the disk's fsync rate.
  *
  * Record: "KSP1" | uid (16) | ciphertext length (8, little-endian) | ciphertext. Rows point at the
- * ciphertext (pack id, offset, length); the header lets a compaction or a recovery tool walk a
- * pack without the database. Every open starts a new pack file, so a torn record left by a crash
- * sits at the end of a file nothing appends to again, and no row references it (its put was never
- * acknowledged). Freed extents are counted in store_packs.dead; compaction is future work. */
+ * ciphertext (pack id, offset, length); the header lets a recovery tool walk a pack without the
+ * database, and compaction check that an extent is what the row says. Every open starts a new pack
+ * file, so a torn record left by a crash sits at the end of a file nothing appends to again, and no
+ * row references it (its put was never acknowledged). Freed extents are counted in
+ * store_packs.dead; store_compact.c copies the live extents of a mostly dead pack through this
+ * writer (move jobs: same append, same fdatasync, rows switched in the same batch transaction). */
 #include "storage/store_int.h"
 
 #include <dirent.h>
@@ -25,8 +27,6 @@
 #include "core/log.h"
 #include "core/util.h"
 
-#define PACK_MAGIC "KSP1"
-#define PACK_HDR (4 + KSM_KMS_UID_LEN + 8)
 #define PACK_ROTATE (1ull << 30)   /* start a new file past 1 GiB */
 
 struct store_pack {
@@ -36,8 +36,10 @@ struct store_pack {
     pthread_t th;
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    pthread_cond_t sealed_cv;   /* a seal asked by the compactor is done */
     struct store_pack_job *head, *tail;
-    bool stop;
+    bool stop, seal;
+    int64_t open_id;   /* the pack being appended to, 0 when none (under mu: the compactor reads it) */
     /* writer thread only */
     struct ksm_db db;
     int fd;
@@ -76,12 +78,67 @@ static int64_t pack_max_id(const char *dir)
     return max;
 }
 
+static void pack_set_open(struct store_pack *pk, int64_t id)
+{
+    pthread_mutex_lock(&pk->mu);
+    pk->open_id = id;
+    pthread_mutex_unlock(&pk->mu);
+}
+
+int64_t store_pack_open_id(struct ksm_store *s, const char *region)
+{
+    for (int i = 0; i < s->o.nregions; i++) {
+        struct store_pack *pk = s->packs[i];
+        if (pk && !strcmp(pk->region, region)) {
+            pthread_mutex_lock(&pk->mu);
+            int64_t id = pk->open_id;
+            pthread_mutex_unlock(&pk->mu);
+            return id;
+        }
+    }
+    return 0;
+}
+
+/* Closes the open pack when the compactor asks (store_pack_seal): between batches, under mu, so
+ * no batch is half in it; the next batch starts a new pack. */
+static void seal_open(struct store_pack *pk)
+{
+    pk->seal = false;
+    if (pk->fd >= 0)
+        close(pk->fd);
+    pk->fd = -1;
+    pk->open_id = 0;
+    pthread_cond_broadcast(&pk->sealed_cv);
+}
+
+bool store_pack_seal(struct ksm_store *s, const char *region, int64_t id)
+{
+    struct store_pack *pk = NULL;
+    for (int i = 0; i < s->o.nregions; i++)
+        if (s->packs[i] && !strcmp(s->packs[i]->region, region))
+            pk = s->packs[i];
+    if (!pk)
+        return false;
+    pthread_mutex_lock(&pk->mu);
+    if (pk->open_id == id) {
+        pk->seal = true;
+        pthread_cond_signal(&pk->cv);
+        while (pk->seal && !pk->stop)
+            pthread_cond_wait(&pk->sealed_cv, &pk->mu);
+    }
+    bool closed = pk->open_id != id;
+    pthread_mutex_unlock(&pk->mu);
+    return closed;
+}
+
 static int pack_new(struct store_pack *pk)
 {
     char path[700];
     if (pk->fd >= 0)
         close(pk->fd);
     pk->id++;
+    /* published before the file exists: the compactor never picks the pack being started */
+    pack_set_open(pk, pk->id);
     snprintf(path, sizeof path, "%s/%08lld.pack", pk->dir, (long long)pk->id);
     pk->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
     pk->size = 0;
@@ -104,22 +161,22 @@ static size_t batch_layout(struct store_pack *pk, struct store_pack_job *batch)
 {
     size_t need = 0;
     for (struct store_pack_job *j = batch; j; j = j->next)
-        need += PACK_HDR + j->ct_len;
+        need += STORE_PACK_HDR + j->ct_len;
     if (need > pk->cap) {
         pk->cap = need;
         pk->buf = ksm_xrealloc(pk->buf, need);
     }
     size_t off = 0;
     for (struct store_pack_job *j = batch; j; j = j->next) {
-        memcpy(pk->buf + off, PACK_MAGIC, 4);
+        memcpy(pk->buf + off, STORE_PACK_MAGIC, 4);
         memcpy(pk->buf + off + 4, j->seg.uid, KSM_KMS_UID_LEN);
         le64(pk->buf + off + 4 + KSM_KMS_UID_LEN, j->ct_len);
-        memcpy(pk->buf + off + PACK_HDR, j->ct, j->ct_len);
+        memcpy(pk->buf + off + STORE_PACK_HDR, j->ct, j->ct_len);
         j->seg.loc = STORE_LOC_PACK;
         j->seg.pack_id = pk->id;
-        j->seg.pack_off = pk->size + off + PACK_HDR;
+        j->seg.pack_off = pk->size + off + STORE_PACK_HDR;
         j->seg.pack_len = j->ct_len;
-        off += PACK_HDR + j->ct_len;
+        off += STORE_PACK_HDR + j->ct_len;
     }
     return need;
 }
@@ -134,6 +191,7 @@ static enum ksm_err batch_write(struct store_pack *pk, struct store_pack_job *ba
         /* a partial append may sit at the tail: move on to a fresh file */
         close(pk->fd);
         pk->fd = -1;
+        pack_set_open(pk, 0);
         return KSM_E_INTERNAL;
     }
     pk->size += n;
@@ -142,41 +200,100 @@ static enum ksm_err batch_write(struct store_pack *pk, struct store_pack_job *ba
 
 static int sp_exec(struct ksm_db *db, const char *sql) { return ksm_db_exec(db, sql) == SQLITE_OK ? 0 : -1; }
 
+/* Bytes referenced and freed per pack: the new pack gets what the batch added, the pack a move
+ * came from loses it. */
+static int pack_account(struct ksm_db *db, const char *region, int64_t id, int64_t live,
+                        int64_t dead)
+{
+    sqlite3_stmt *st = ksm_db_prepare(db, "INSERT INTO store_packs(region, id, live, dead)"
+                                          " VALUES(?,?,?,?) ON CONFLICT(region, id)"
+                                          " DO UPDATE SET live=live+excluded.live,"
+                                          " dead=dead+excluded.dead");
+    sqlite3_bind_text(st, 1, region, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, id);
+    sqlite3_bind_int64(st, 3, live);
+    sqlite3_bind_int64(st, 4, dead);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* A move switches the row if it still points at the old place; a copy nobody references any
+ * more (deleted or overwritten meanwhile) is dead in the new pack from the start. */
+static enum ksm_err move_commit(struct store_pack *pk, struct store_pack_job *j, uint64_t *live,
+                                uint64_t *dead)
+{
+    enum ksm_err e = store_meta_extent_move(&pk->db, pk->region, j->seg.uid, j->from_id,
+                                            j->from_off, j->seg.pack_id, j->seg.pack_off,
+                                            &j->moved);
+    if (e != KSM_E_OK)
+        return e;
+    if (!j->moved) {
+        *dead += j->seg.pack_len;
+        return KSM_E_OK;
+    }
+    *live += j->seg.pack_len;
+    int64_t n = (int64_t)j->seg.pack_len;
+    sqlite3_stmt *st = ksm_db_prepare(&pk->db, "UPDATE store_packs SET live=live-?1, dead=dead+?1"
+                                               " WHERE region=?2 AND id=?3");
+    sqlite3_bind_int64(st, 1, n);
+    sqlite3_bind_text(st, 2, pk->region, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, j->from_id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
+}
+
+static enum ksm_err put_commit(struct store_pack *pk, struct store_pack_job *j, uint64_t *live,
+                               struct store_garbage *g)
+{
+    struct store_garbage mine = {0};
+    enum ksm_err e = store_put_row_tx(&pk->db, j->bucket, j->key, j->upload, j->part, j->meta,
+                                      &j->seg, &mine);
+    if (e == KSM_E_OK) {
+        *live += j->seg.pack_len;
+        for (size_t i = 0; i < mine.n; i++)
+            store_garbage_add(g, &mine.segs[i]);
+    }
+    store_garbage_free(&mine);
+    return e;
+}
+
+/* Tests only: a compaction stopped after its copies are durable and before the rows switch, as a
+ * crash there would. The batch's moves fail; its puts commit as usual. */
+static bool moves_abandoned(struct store_pack *pk, struct store_pack_job *batch)
+{
+    const struct ksm_store_opts *o = &pk->s->o;
+    for (struct store_pack_job *j = batch; j && o->compact_hook; j = j->next)
+        if (j->from_id)
+            return o->compact_hook(o->compact_hook_arg, KSM_STORE_COMPACT_COPIED);
+    return false;
+}
+
 /* Each row in a savepoint, so one put whose bucket vanished does not fail the others. */
 static enum ksm_err batch_commit(struct store_pack *pk, struct store_pack_job *batch,
                                  struct store_garbage *g)
 {
-    uint64_t live = 0;
+    uint64_t live = 0, dead = 0;
+    bool abandon = moves_abandoned(pk, batch);
     if (store_begin(&pk->db))
         return KSM_E_INTERNAL;
     for (struct store_pack_job *j = batch; j; j = j->next) {
-        if (sp_exec(&pk->db, "SAVEPOINT pj")) {
+        if ((j->from_id && abandon) || sp_exec(&pk->db, "SAVEPOINT pj")) {
             j->result = KSM_E_INTERNAL;
             continue;
         }
-        struct store_garbage mine = {0};
-        j->result = store_put_row_tx(&pk->db, j->bucket, j->key, j->upload, j->part, j->meta,
-                                     &j->seg, &mine);
+        uint64_t l = 0, d = 0;
+        j->result = j->from_id ? move_commit(pk, j, &l, &d) : put_commit(pk, j, &l, g);
         if (j->result != KSM_E_OK) {
             sp_exec(&pk->db, "ROLLBACK TO pj");
-            store_garbage_free(&mine);
         } else {
-            live += j->seg.pack_len;
-            for (size_t i = 0; i < mine.n; i++)
-                store_garbage_add(g, &mine.segs[i]);
-            store_garbage_free(&mine);
+            live += l;
+            dead += d;
         }
         sp_exec(&pk->db, "RELEASE pj");
     }
-    sqlite3_stmt *st = ksm_db_prepare(&pk->db, "INSERT INTO store_packs(region, id, live)"
-                                               " VALUES(?,?,?) ON CONFLICT(region, id)"
-                                               " DO UPDATE SET live=live+excluded.live");
-    sqlite3_bind_text(st, 1, pk->region, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, pk->id);
-    sqlite3_bind_int64(st, 3, (int64_t)live);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
+    if (pack_account(&pk->db, pk->region, pk->id, (int64_t)live, (int64_t)dead)) {
         ksm_db_rollback(&pk->db);
         return KSM_E_INTERNAL;
     }
@@ -200,7 +317,10 @@ static void batch_run(struct store_pack *pk, struct store_pack_job *batch)
     }
     while (batch) {
         struct store_pack_job *next = batch->next;
-        uv_async_send(&batch->async);   /* batch belongs to its put again from here on */
+        if (batch->loop)
+            uv_async_send(&batch->async);   /* batch belongs to its put again from here on */
+        else
+            batch->done(batch);   /* a move: its compactor waits on its own lock */
         batch = next;
     }
 }
@@ -210,8 +330,12 @@ static void *pack_main(void *arg)
     struct store_pack *pk = arg;
     pthread_mutex_lock(&pk->mu);
     for (;;) {
-        while (!pk->head && !pk->stop)
+        while (!pk->head && !pk->stop && !pk->seal)
             pthread_cond_wait(&pk->cv, &pk->mu);
+        if (pk->seal) {
+            seal_open(pk);
+            continue;
+        }
         if (!pk->head)
             break;
         struct store_pack_job *batch = pk->head;
@@ -241,12 +365,17 @@ void store_pack_submit(struct ksm_store *s, struct store_pack_job *j)
         if (!strcmp(s->o.regions[i].name, j->seg.region))
             pk = s->packs[i];
     /* one async handle per put, made here on its loop's thread: no registry of loops to keep */
-    uv_async_init(j->loop, &j->async, woken);
-    j->async.data = j;
+    if (j->loop) {
+        uv_async_init(j->loop, &j->async, woken);
+        j->async.data = j;
+    }
     j->next = NULL;
     j->result = KSM_E_INTERNAL;
     if (!pk) {
-        uv_async_send(&j->async);
+        if (j->loop)
+            uv_async_send(&j->async);
+        else
+            j->done(j);
         return;
     }
     pthread_mutex_lock(&pk->mu);
@@ -268,6 +397,7 @@ static void pack_free(struct store_pack *pk)
     if (pk->db.h)
         ksm_db_close(&pk->db);
     pthread_cond_destroy(&pk->cv);
+    pthread_cond_destroy(&pk->sealed_cv);
     pthread_mutex_destroy(&pk->mu);
     free(pk->buf);
     free(pk);
@@ -283,6 +413,7 @@ int store_pack_start(struct ksm_store *s, char *err, size_t errlen)
         pk->fd = -1;
         pthread_mutex_init(&pk->mu, NULL);
         pthread_cond_init(&pk->cv, NULL);
+        pthread_cond_init(&pk->sealed_cv, NULL);
         snprintf(pk->region, sizeof pk->region, "%s", s->o.regions[i].name);
         snprintf(pk->dir, sizeof pk->dir, "%s/packs", s->o.regions[i].path);
         pk->id = pack_max_id(pk->dir);
@@ -305,6 +436,7 @@ void store_pack_stop(struct ksm_store *s)
         pthread_mutex_lock(&pk->mu);
         pk->stop = true;
         pthread_cond_signal(&pk->cv);
+        pthread_cond_broadcast(&pk->sealed_cv);
         pthread_mutex_unlock(&pk->mu);
         pthread_join(pk->th, NULL);
         pack_free(pk);

@@ -41,7 +41,8 @@ static const struct ksm_migration version_migrations[] = {
      " retain_mode TEXT, retain_until INTEGER, legal_hold INTEGER NOT NULL DEFAULT 0,"
      " PRIMARY KEY(bucket, key, version_id)) WITHOUT ROWID;"
      "CREATE INDEX store_versions_order ON store_versions(bucket, key, seq);"
-     "CREATE INDEX store_versions_uid ON store_versions(uid);"},
+     "CREATE INDEX store_versions_uid ON store_versions(uid);"
+     "CREATE INDEX store_versions_pack ON store_versions(region, pack_id, pack_off) WHERE loc=1;"},
 };
 
 void store_version_register_schema(void)

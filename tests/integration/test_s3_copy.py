@@ -2,7 +2,9 @@
 with ranges, and object tagging (?tagging, x-amz-tagging, x-amz-tagging-count), with boto3 against
 the real kasumid. The daemon and the tenant come from test_s3's fixtures."""
 import hashlib
+import json
 import os
+import subprocess
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -304,3 +306,61 @@ def test_copy_survives_the_client_leaving(org):
             time.sleep(0.1)
     assert h["ContentLength"] == len(big) and h["ETag"] == md5_etag(big)
     assert s3.get_object(Bucket=b, Key="copy", Range="bytes=0-99")["Body"].read() == big[:100]
+
+
+def test_multipart_upload_tagging(org, tmp_path):
+    """x-amz-tagging (and the standard headers) at CreateMultipartUpload become the object's at
+    CompleteMultipartUpload, with PutObject's checks; the same through aws-cli's s3api."""
+    s3 = org.client()
+    b = bucket_name()
+    s3.create_bucket(Bucket=b)
+    up = s3.create_multipart_upload(Bucket=b, Key="mp", Tagging="project=%E9%9C%9E&class=open&sp=a+b",
+                                    CacheControl="max-age=60", ContentType="text/plain",
+                                    Metadata={"owner": "kasumi"})["UploadId"]
+    # the tags are the object's only once it exists
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_object_tagging(Bucket=b, Key="mp")
+    assert code(e) == "NoSuchKey"
+    p1, p2 = os.urandom(5 * 1024 * 1024), b"tail"
+    e1 = s3.upload_part(Bucket=b, Key="mp", UploadId=up, PartNumber=1, Body=p1)["ETag"]
+    e2 = s3.upload_part(Bucket=b, Key="mp", UploadId=up, PartNumber=2, Body=p2)["ETag"]
+    s3.complete_multipart_upload(Bucket=b, Key="mp", UploadId=up, MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}]})
+    got = {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=b, Key="mp")["TagSet"]}
+    assert got == {"project": "霞", "class": "open", "sp": "a b"}
+    g = s3.get_object(Bucket=b, Key="mp")
+    assert g["TagCount"] == 3 and g["CacheControl"] == "max-age=60" and g["ContentType"] == "text/plain"
+    assert g["Metadata"] == {"owner": "kasumi"} and g["Body"].read() == p1 + p2
+    # without the header: no tags
+    up = s3.create_multipart_upload(Bucket=b, Key="plain")["UploadId"]
+    e1 = s3.upload_part(Bucket=b, Key="plain", UploadId=up, PartNumber=1, Body=b"x")["ETag"]
+    s3.complete_multipart_upload(Bucket=b, Key="plain", UploadId=up,
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e1}]})
+    assert s3.get_object_tagging(Bucket=b, Key="plain")["TagSet"] == []
+    # PutObject's errors, and no upload is created
+    for tagging, want in (("&".join("k%d=v" % i for i in range(11)), "InvalidTag"),
+                          ("a=1&a=2", "InvalidArgument"), ("aws:x=1", "InvalidTag"),
+                          ("%s=1" % ("k" * 129), "InvalidTag"), ("k=%s" % ("v" * 257), "InvalidTag"),
+                          ("a=%ZZ", "InvalidArgument")):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            s3.create_multipart_upload(Bucket=b, Key="bad", Tagging=tagging)
+        assert code(e) == want, tagging
+    assert not any(u["Key"] == "bad" for u in s3.list_multipart_uploads(Bucket=b).get("Uploads", []))
+    # aws-cli (s3api): create with --tagging, one part, complete
+    src = tmp_path / "part.bin"
+    data = os.urandom(300 * 1024 + 5)
+    src.write_bytes(data)
+    aws = ["aws", "--endpoint-url", org.endpoint, "--output", "json", "s3api"]
+    def cli(*args):
+        r = subprocess.run(aws + list(args), env=org.env(), timeout=120, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout) if r.stdout.strip() else None
+    up = cli("create-multipart-upload", "--bucket", b, "--key", "cli.bin", "--tagging",
+             "via=aws-cli&n=2")["UploadId"]
+    etag = cli("upload-part", "--bucket", b, "--key", "cli.bin", "--upload-id", up, "--part-number", "1",
+               "--body", str(src))["ETag"]
+    cli("complete-multipart-upload", "--bucket", b, "--key", "cli.bin", "--upload-id", up,
+        "--multipart-upload", json.dumps({"Parts": [{"PartNumber": 1, "ETag": etag}]}))
+    got = {t["Key"]: t["Value"] for t in cli("get-object-tagging", "--bucket", b, "--key", "cli.bin")["TagSet"]}
+    assert got == {"via": "aws-cli", "n": "2"}
+    assert s3.get_object(Bucket=b, Key="cli.bin")["Body"].read() == data

@@ -2,12 +2,14 @@
  * put/get round trips (random input chunking, paused readers), Range reads, metadata, overwrite
  * and delete (old data gone), listing in binary order with prefixes, delimiters and markers,
  * multipart (order, ETag and size errors), Content-MD5, a plaintext canary absent from the disk,
- * orphan collection at reopen, tampering detected, and the pack log for small objects. */
+ * orphan collection at reopen, tampering detected, the pack log for small objects, and its
+ * compaction (space given back, bytes intact, crash points, reads and deletes during a move). */
 #define _GNU_SOURCE
 #include "check.h"
 
 #include <dirent.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,6 +26,8 @@ static struct ksm_kms *kms;
 static struct ksm_store *st;
 static uv_loop_t loop;
 static size_t small_max;
+static int compact_pct;
+static bool (*compact_hook)(void *arg, enum ksm_store_compact_step step);
 
 static void die(const char *what, const char *err)
 {
@@ -44,6 +48,9 @@ static void store_up(void)
     o.kms = kms;
     o.db_path = dbpath;
     o.small_max = small_max;
+    o.compact_live_pct = compact_pct;
+    o.compact_interval_ms = 3600 * 1000;   /* passes run when a test asks (compact_now) */
+    o.compact_hook = compact_hook;
     if (ksm_store_open(&st, &o, err, sizeof err))
         die("store", err);
 }
@@ -906,6 +913,352 @@ static void test_pack(void)
     ksm_store_delete(st, &db, &bk, "pack/canary", NULL);
 }
 
+/* ---- compaction ---- */
+
+static uint64_t pack_bytes(int *files)
+{
+    char dp[200], p[600];
+    snprintf(dp, sizeof dp, "%s/packs", datadir);
+    DIR *d = opendir(dp);
+    uint64_t total = 0;
+    struct dirent *de;
+    *files = 0;
+    while (d && (de = readdir(d))) {
+        struct stat sb;
+        snprintf(p, sizeof p, "%s/%s", dp, de->d_name);
+        if (de->d_name[0] != '.' && stat(p, &sb) == 0) {
+            total += (uint64_t)sb.st_size;
+            (*files)++;
+        }
+    }
+    if (d)
+        closedir(d);
+    return total;
+}
+
+static void reopen(void)
+{
+    ksm_store_close(st);
+    store_up();
+}
+
+enum { CN = 300 };
+static char *cbody[CN];
+static size_t clen[CN];
+static bool cgone[CN];   /* deleted by the test */
+
+static void ckey(char *key, size_t n, int i) { snprintf(key, n, "c/%03d", i); }
+
+/* CN small objects of 1 byte..8 KiB, all queued at once so they share batches. */
+static void compact_fill(void)
+{
+    static struct put_ctx c[CN];
+    struct ksm_obj_meta m[CN];
+    for (int i = 0; i < CN; i++) {
+        char key[32];
+        ckey(key, sizeof key, i);
+        free(cbody[i]);
+        clen[i] = 1 + (size_t)(rand() % 8192);
+        cbody[i] = random_data(clen[i]);
+        cgone[i] = false;
+        memset(&m[i], 0, sizeof m[i]);
+        memset(&c[i], 0, sizeof c[i]);
+        struct ksm_put *p = ksm_store_put_begin(st, &loop, &db, &bk, key, (int64_t)clen[i], NULL, 0);
+        ksm_store_put_write(p, cbody[i], clen[i], on_drained, &c[i]);
+        ksm_store_put_commit(p, &m[i], NULL, on_put_done, &c[i]);
+    }
+    int bad = 0;
+    for (int i = 0; i < CN; i++) {
+        run_until(&c[i].done);
+        bad += c[i].e != KSM_E_OK;
+        ksm_obj_meta_free(&m[i]);
+    }
+    CHECK(bad == 0);
+}
+
+/* Deletes all but every keep-th object (keep 0: all). */
+static void compact_thin(int keep)
+{
+    for (int i = 0; i < CN; i++) {
+        char key[32];
+        ckey(key, sizeof key, i);
+        if ((!keep || i % keep) && !cgone[i]) {
+            CHECK(ksm_store_delete(st, &db, &bk, key, NULL) == KSM_E_OK);
+            cgone[i] = true;
+        }
+    }
+    ksm_store_sync(st);   /* the reaper has counted the freed extents */
+}
+
+/* Every surviving object byte-identical, every deleted one absent. */
+static int compact_bad(void)
+{
+    int bad = 0;
+    for (int i = 0; i < CN; i++) {
+        char key[32];
+        struct ksm_obj_meta m;
+        ckey(key, sizeof key, i);
+        if (cgone[i])
+            bad += ksm_store_head(&db, &bk, key, &m) != KSM_E_NOT_FOUND;
+        else
+            bad += !get_equals(&bk, key, cbody[i], clen[i], 0, false);
+    }
+    return bad;
+}
+
+static void test_compact_reclaims(void)
+{
+    int files;
+    /* test_pack deleted all it stored: its packs are unreferenced and go at open */
+    CHECK(pack_bytes(&files) > 0 && files > 0);
+    small_max = 128 << 10;
+    compact_pct = 50;
+    reopen();
+    CHECK(pack_bytes(&files) == 0 && files == 0);
+    compact_fill();
+    reopen();   /* closes the pack just written: the open one is never compacted */
+    uint64_t full = pack_bytes(&files);
+    CHECK(files == 1);
+    compact_thin(10);   /* 90% deleted */
+    CHECK(put_obj(&bk, "c/big", cbody[0], 1) == KSM_E_OK);   /* something in the open pack */
+    CHECK(pack_bytes(&files) > full && files == 2);
+    ksm_store_compact_now(st);
+    uint64_t after = pack_bytes(&files);
+    struct ksm_store_compact_stats cs;
+    ksm_store_compact_stats(st, &cs);
+    CHECK(files == 1);   /* the old pack is gone; its survivors are in the open one */
+    CHECK(after < full / 5);
+    CHECK(cs.packs_compacted == 1 && cs.extents_moved == CN / 10 && cs.errors == 0);
+    CHECK(cs.bytes_reclaimed > full / 2 && cs.packs_waiting == 0);
+    CHECK(cs.pack_files == 1 && cs.pack_bytes == after && cs.pack_live_bytes > 0);
+    fprintf(stderr, "compaction: packs %llu -> %llu bytes, %llu reclaimed\n",
+            (unsigned long long)full, (unsigned long long)after,
+            (unsigned long long)cs.bytes_reclaimed);
+    CHECK(compact_bad() == 0);
+    /* the open pack is not touched below 1 MiB, even when it is mostly dead */
+    compact_thin(CN);
+    ksm_store_compact_now(st);
+    CHECK(pack_bytes(&files) == after && files == 1);
+    /* closed by a restart, it goes in turn; what is left reads back */
+    reopen();
+    CHECK(compact_bad() == 0);
+    ksm_store_compact_now(st);
+    CHECK(compact_bad() == 0);
+    CHECK(get_equals(&bk, "c/big", cbody[0], 1, 0, false));
+    ksm_store_compact_stats(st, &cs);
+    CHECK(cs.packs_compacted == 1 && cs.extents_moved == 2);   /* c/000 and c/big */
+    CHECK(pack_bytes(&files) < 64 << 10);
+    ksm_store_delete(st, &db, &bk, "c/big", NULL);
+}
+
+/* A node that never restarts: the open pack, past 1 MiB and mostly dead, is closed and compacted. */
+static void test_compact_seals_open_pack(void)
+{
+    int files;
+    compact_thin(0);
+    reopen();
+    compact_fill();   /* ~1.2 MiB into the open pack, no restart */
+    uint64_t full = pack_bytes(&files);
+    CHECK(full > 1u << 20 && files == 1);
+    compact_thin(10);
+    ksm_store_compact_now(st);
+    struct ksm_store_compact_stats cs;
+    ksm_store_compact_stats(st, &cs);
+    CHECK(cs.packs_compacted == 1 && cs.extents_moved == CN / 10);
+    CHECK(pack_bytes(&files) < full / 5 && files == 1);
+    CHECK(compact_bad() == 0);
+    /* new puts go on into the new pack */
+    CHECK(put_obj(&bk, "c/after", "after", 5) == KSM_E_OK);
+    CHECK(get_equals(&bk, "c/after", "after", 5, 0, false));
+    reopen();
+    CHECK(compact_bad() == 0 && get_equals(&bk, "c/after", "after", 5, 0, false));
+    ksm_store_delete(st, &db, &bk, "c/after", NULL);
+}
+
+/* ---- crash points: the hook stops a compaction where a crash would ---- */
+
+static int stop_at = -1;
+
+static bool stop_hook(void *arg, enum ksm_store_compact_step step)
+{
+    (void)arg;
+    return (int)step == stop_at;
+}
+
+static void test_compact_crash_points(void)
+{
+    compact_hook = stop_hook;
+    for (int step = KSM_STORE_COMPACT_COPIED; step <= KSM_STORE_COMPACT_RETIRED; step++) {
+        int files;
+        compact_thin(0);   /* start from nothing */
+        reopen();
+        compact_fill();
+        reopen();
+        compact_thin(4);
+        uint64_t full = pack_bytes(&files);
+        stop_at = step;
+        ksm_store_compact_now(st);
+        struct ksm_store_compact_stats cs;
+        ksm_store_compact_stats(st, &cs);
+        CHECK(cs.packs_compacted == 0);
+        CHECK(compact_bad() == 0);   /* nothing lost while stopped */
+        /* the "crash": no more steps; a restart */
+        stop_at = -1;
+        reopen();
+        CHECK(compact_bad() == 0);
+        uint64_t now = pack_bytes(&files);
+        if (step == KSM_STORE_COMPACT_COPIED)
+            CHECK(now == full);   /* old pack still referenced; the copies' pack referenced by
+                                   * nothing, so removed at open */
+        else
+            CHECK(now < full / 2);   /* nothing referenced the old pack: removed at open */
+        ksm_store_compact_now(st);
+        CHECK(compact_bad() == 0);
+        reopen();
+        ksm_store_compact_now(st);
+        CHECK(compact_bad() == 0);
+        CHECK(pack_bytes(&files) < full / 2);
+    }
+    compact_hook = NULL;
+    reopen();
+}
+
+/* ---- reads during a move ---- */
+
+static void test_compact_pinned_read(void)
+{
+    int files;
+    compact_thin(0);
+    reopen();
+    compact_fill();
+    reopen();
+    compact_thin(5);
+    /* a GET that has the old place (opened, not yet reading) */
+    struct ksm_obj_meta m;
+    enum ksm_err e;
+    char old[600];
+    snprintf(old, sizeof old, "%s/packs", datadir);
+    struct ksm_get *g = ksm_store_get_open(st, &db, &bk, "c/005", &m, &e);
+    CHECK(g && e == KSM_E_OK && m.size == clen[5]);
+    ksm_obj_meta_free(&m);
+    int before;
+    pack_bytes(&before);
+    ksm_store_compact_now(st);
+    struct ksm_store_compact_stats cs;
+    ksm_store_compact_stats(st, &cs);
+    CHECK(cs.packs_waiting == 1);               /* retired, but the GET holds it */
+    CHECK(pack_bytes(&files) && files == before + 1);   /* and the copies' pack */
+    struct get_ctx c;
+    memset(&c, 0, sizeof c);
+    ksm_store_get_start(g, &loop, 0, clen[5], on_data, on_get_done, &c);
+    run_until(&c.done);
+    CHECK(c.e == KSM_E_OK && c.len == clen[5] && !memcmp(c.buf, cbody[5], clen[5]));
+    free(c.buf);
+    /* the GET is freed: the compactor is told and removes the file */
+    for (int i = 0; i < 500; i++) {
+        ksm_store_compact_stats(st, &cs);
+        if (!cs.packs_waiting)
+            break;
+        usleep(10000);
+    }
+    CHECK(cs.packs_waiting == 0 && cs.packs_compacted == 1);
+    pack_bytes(&files);
+    CHECK(files == before);
+    CHECK(compact_bad() == 0);
+}
+
+/* GETs on the loop while a pass moves the very objects being read. */
+static void *compact_thread(void *arg)
+{
+    ksm_store_compact_now(arg);
+    return NULL;
+}
+
+static void test_compact_concurrent_reads(void)
+{
+    compact_thin(0);
+    reopen();
+    compact_fill();
+    reopen();
+    compact_thin(3);
+    pthread_t th;
+    struct ksm_store_compact_stats cs;
+    CHECK(pthread_create(&th, NULL, compact_thread, st) == 0);
+    int rounds = 0, bad = 0;
+    do {
+        bad += compact_bad();
+        rounds++;
+        ksm_store_compact_stats(st, &cs);
+    } while (cs.packs_compacted == 0 && cs.errors == 0 && rounds < 1000);
+    pthread_join(th, NULL);
+    bad += compact_bad();
+    ksm_store_compact_stats(st, &cs);
+    CHECK(bad == 0 && cs.packs_compacted == 1 && cs.extents_moved == CN / 3);
+    fprintf(stderr, "compaction under reads: %d read rounds\n", rounds);
+}
+
+/* ---- deletes and overwrites during a move ---- */
+
+static pthread_mutex_t hook_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hook_cv = PTHREAD_COND_INITIALIZER;
+static int hook_state;   /* 1: the writer waits in the hook; 2: the test let it go */
+
+static bool wait_hook(void *arg, enum ksm_store_compact_step step)
+{
+    (void)arg;
+    if (step != KSM_STORE_COMPACT_COPIED)
+        return false;
+    pthread_mutex_lock(&hook_mu);
+    if (hook_state == 0) {
+        hook_state = 1;
+        pthread_cond_broadcast(&hook_cv);
+        while (hook_state != 2)
+            pthread_cond_wait(&hook_cv, &hook_mu);
+    }
+    pthread_mutex_unlock(&hook_mu);
+    return false;
+}
+
+static void test_compact_delete_during_move(void)
+{
+    compact_thin(0);
+    compact_hook = wait_hook;
+    reopen();
+    compact_fill();
+    reopen();
+    compact_thin(3);   /* 0, 3, 6, ... survive */
+    hook_state = 0;
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, compact_thread, st) == 0);
+    pthread_mutex_lock(&hook_mu);
+    while (hook_state != 1)
+        pthread_cond_wait(&hook_cv, &hook_mu);
+    pthread_mutex_unlock(&hook_mu);
+    /* the copies are durable, the rows not yet switched: delete one, overwrite another with a
+     * large object (its own file: the pack writer is held in the hook) */
+    CHECK(ksm_store_delete(st, &db, &bk, "c/003", NULL) == KSM_E_OK);
+    cgone[3] = true;
+    free(cbody[6]);
+    clen[6] = 200000;
+    cbody[6] = random_data(clen[6]);
+    CHECK(put_obj(&bk, "c/006", cbody[6], clen[6]) == KSM_E_OK);
+    pthread_mutex_lock(&hook_mu);
+    hook_state = 2;
+    pthread_cond_broadcast(&hook_cv);
+    pthread_mutex_unlock(&hook_mu);
+    pthread_join(th, NULL);
+    struct ksm_store_compact_stats cs;
+    ksm_store_compact_stats(st, &cs);
+    CHECK(cs.packs_compacted == 1 && cs.extents_moved == CN / 3 - 2);
+    CHECK(compact_bad() == 0);   /* c/003 stays deleted, c/006 is the new body */
+    compact_hook = NULL;
+    reopen();
+    CHECK(compact_bad() == 0);
+    compact_thin(0);
+    for (int i = 0; i < CN; i++)
+        free(cbody[i]);
+}
+
 static void rm_rf(const char *path)
 {
     char cmd[200];
@@ -930,6 +1283,12 @@ int main(void)
     test_key_disabled();
     test_get_cancel();
     test_pack();
+    test_compact_reclaims();
+    test_compact_seals_open_pack();
+    test_compact_crash_points();
+    test_compact_pinned_read();
+    test_compact_concurrent_reads();
+    test_compact_delete_during_move();
     ksm_store_close(st);
     for (int i = 0; i < 100; i++)
         uv_run(&loop, UV_RUN_NOWAIT);
