@@ -2,6 +2,7 @@
  * only), head, location, delete (empty only), tagging. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/util.h"
 #include "storage/s3_int.h"
@@ -76,7 +77,13 @@ void ksm_s3_create_bucket(struct s3_req *s)
         return;
     }
     s->have_bucket = true;
-    snprintf(s->detail, sizeof s->detail, "region=%s", region);
+    const char *lock = ksm_req_header(r, "x-amz-bucket-object-lock-enabled");
+    if (lock && !strcasecmp(lock, "true") && (e = ksm_s3_object_lock_enable(s)) != KSM_E_OK) {
+        ksm_s3_error(s, e, NULL);
+        return;
+    }
+    snprintf(s->detail, sizeof s->detail, "region=%s%s", region,
+             lock && !strcasecmp(lock, "true") ? " object_lock" : "");
     ksm_req_add_header(r, "Location", ksm_arena_printf(r->arena, "/%s", s->bucket_name));
     ksm_s3_finish(s);
 }

@@ -6,8 +6,8 @@
  * is re-encrypted, possibly into another region). The put's back-pressure pauses the get, so memory
  * stays flat whatever the size. Nothing is answered before the new object (or part) is durable.
  *
- * Where S3 leaves room: a ?versionId suffix on the source is accepted only as "null" (buckets are
- * not versioned here); the source is looked up in the caller's tenant, so another tenant's bucket
+ * A ?versionId suffix on the source copies that version (x-amz-copy-source-version-id answers
+ * which one was read). The source is looked up in the caller's tenant, so another tenant's bucket
  * of the same name is NoSuchBucket, and reading it needs s3.object.read at its project. */
 #define _GNU_SOURCE   /* strptime, timegm */
 #include <stdlib.h>
@@ -34,6 +34,7 @@ struct copy_job {
     struct s3_req *s;
     struct ksm_bucket src;
     const char *src_key;
+    const char *src_version;  /* NULL: the current one */
     uint64_t off, len;
     int part;                 /* 0: CopyObject */
 };
@@ -43,7 +44,7 @@ static const char *hdr(struct s3_req *s, const char *name) { return ksm_req_head
 
 /* ---- the source ------------------------------------------------------------------------------ */
 
-/* "/bucket/key", "bucket/key", URL-encoded, optionally "?versionId=null". */
+/* "/bucket/key", "bucket/key", URL-encoded, optionally "?versionId=ID". */
 static enum ksm_err source_parse(struct s3_req *s, struct copy_job *j, char bucket[64],
                                  const char **why)
 {
@@ -51,8 +52,9 @@ static enum ksm_err source_parse(struct s3_req *s, struct copy_job *j, char buck
     v += *v == '/';
     const char *q = strchr(v, '?');
     size_t n = q ? (size_t)(q - v) : strlen(v);
-    if (q && strcmp(q, "?versionId=null"))
+    if (q && (strncmp(q, "?versionId=", 11) || !ksm_store_version_id_ok(q + 11)))
         return *why = "Invalid version id specified", KSM_E_INVALID_ARGUMENT;
+    j->src_version = q ? ksm_arena_strdup(s->r->arena, q + 11) : NULL;
     char *path = ksm_s3_unescape(s->r->arena, v, n, false);
     char *slash = path ? strchr(path, '/') : NULL;
     if (!slash || slash == path || !slash[1] || (size_t)(slash - path) >= 64)
@@ -256,6 +258,8 @@ static void copy_committed(void *arg, enum ksm_err e)
         return;
     }
     copy_detail(j);
+    if (s->meta.version_id[0])
+        ksm_req_add_header(s->r, "x-amz-version-id", ksm_arena_strdup(s->r->arena, s->meta.version_id));
     ksm_s3_quota_commit(s);
     ksm_s3_quota_shrunk(s);   /* it may have replaced an object: re-read usage */
     ksm_buf_reset(&s->r->resp);
@@ -293,9 +297,15 @@ static enum ksm_err copy_prepare(struct s3_req *s, struct copy_job *j, const cha
     if (e != KSM_E_OK)
         return e;
     /* the metadata snapshot and the bytes read are the same version of the source */
-    s->get = ksm_store_get_open(ksm_s3_store, db_of(s), &j->src, j->src_key, &src, &e);
-    if (!s->get)
-        return e;
+    s->get = ksm_store_get_open_version(ksm_s3_store, db_of(s), &j->src, j->src_key,
+                                        j->src_version, &src, &e);
+    if (!s->get) {
+        ksm_obj_meta_free(&src);
+        return e == KSM_E_METHOD_NOT_ALLOWED ? KSM_E_INVALID_ARGUMENT : e;   /* a delete marker */
+    }
+    if (src.version_id[0])
+        ksm_req_add_header(s->r, "x-amz-copy-source-version-id",
+                           ksm_arena_strdup(s->r->arena, src.version_id));
     e = source_conditions(s, &src);
     if (e == KSM_E_OK)
         e = j->part ? part_range(s, j, src.size, why) : object_meta(s, j, &src, why);

@@ -142,6 +142,8 @@ static void put_done(void *arg, enum ksm_err e)
              ksm_s3_query(s, "uploadId") ? ksm_s3_query(s, "partNumber") : "",
              s->replaced[0] ? " replaces=" : "", s->replaced);
     ksm_req_add_header(s->r, "ETag", ksm_arena_strdup(s->r->arena, s->meta.etag));
+    if (s->meta.version_id[0])
+        ksm_req_add_header(s->r, "x-amz-version-id", ksm_arena_strdup(s->r->arena, s->meta.version_id));
     ksm_s3_quota_commit(s);
     s->r->status = 200;
     ksm_s3_finish(s);
@@ -261,6 +263,8 @@ void ksm_s3_put_object_begin(struct s3_req *s)
     enum ksm_err e = upload ? KSM_E_OK : ksm_s3_meta_from_headers(s, &s->meta);
     if (e == KSM_E_OK && !upload)   /* tags set at creation go in with the metadata row */
         e = ksm_s3_tagging_header(s, &s->meta.tags, &why);
+    if (e == KSM_E_OK && !upload)
+        e = ksm_s3_lock_from_headers(s, &s->meta, &why);
     if (e == KSM_E_OK)
         e = body_mode(s, &expected);
     if (e == KSM_E_OK && !s->use_chunked)
@@ -275,6 +279,8 @@ void ksm_s3_put_object_begin(struct s3_req *s)
     }
     snprintf(s->meta.key, sizeof s->meta.key, "%s", s->key);
     int64_t old = upload ? -1 : note_replaced(s);
+    if (old >= 0 && ksm_store_bucket_keeps_versions(db_of(s), &s->bucket))
+        old = -1;   /* the replaced object stays, as a noncurrent version: no credit */
     e = ksm_s3_quota_reserve(s, expected, upload ? 0 : 1, old > 0 ? old : 0, old >= 0);
     if (e != KSM_E_OK) {
         ksm_s3_error(s, e, s->quota_msg);
@@ -390,14 +396,19 @@ static void serve(struct s3_req *s, bool head)
     struct ksm_req *r = s->r;
     if (!ksm_s3_need_bucket(s))
         return;
-    enum ksm_err e = ksm_store_head(db_of(s), &s->bucket, s->key, &s->meta);
-    if (e == KSM_E_OK)
+    /* the headers and the bytes come from the same version: one snapshot */
+    enum ksm_err e;
+    s->get = ksm_store_get_open_version(ksm_s3_store, db_of(s), &s->bucket, s->key,
+                                        ksm_s3_version_param(s), &s->meta, &e);
+    if (s->get)
         e = conditions(s, &s->meta);
     if (e != KSM_E_OK) {
         if (e == KSM_E_NOT_MODIFIED)
             meta_to_headers(s, &s->meta);
-        ksm_s3_error(s, e, NULL);
-        return;
+        if (e == KSM_E_NOT_MODIFIED || s->meta.delete_marker)
+            ksm_s3_version_headers(s, &s->meta);
+        ksm_s3_error(s, e == KSM_E_METHOD_NOT_ALLOWED && head ? KSM_E_METHOD_NOT_ALLOWED : e, NULL);
+        return;   /* s3_free cancels the get */
     }
     uint64_t off = 0, len = s->meta.size;
     const char *range = ksm_req_header(r, "range");
@@ -409,6 +420,7 @@ static void serve(struct s3_req *s, bool head)
         return;
     }
     meta_to_headers(s, &s->meta);
+    ksm_s3_version_headers(s, &s->meta);
     ksm_s3_std_headers(s);
     r->status = 200;
     if (rr == 0) {
@@ -428,10 +440,7 @@ static void serve(struct s3_req *s, bool head)
     ksm_req_stream_begin_sized(r, len);
     r->on_drain = get_drain;
     r->on_abort = get_abort;
-    s->get = ksm_store_get_begin(ksm_s3_store, &r->worker->loop, db_of(s), &s->bucket, s->key, off,
-                                 len, get_data, get_done, s);
-    if (!s->get)
-        get_done(s, KSM_E_INTERNAL);
+    ksm_store_get_start(s->get, &r->worker->loop, off, len, get_data, get_done, s);
 }
 
 void ksm_s3_get_object(struct s3_req *s) { serve(s, false); }
@@ -439,19 +448,38 @@ void ksm_s3_head_object(struct s3_req *s) { serve(s, true); }
 
 /* ---- deletes ------------------------------------------------------------------------------------ */
 
+/* A delete: a delete marker (versioned bucket, no version id), one version for good (lock
+ * permitting), or the object (unversioned). */
+static enum ksm_err delete_one(struct s3_req *s, const char *key, const char *vid,
+                               struct ksm_delete_result *res)
+{
+    enum ksm_err e = ksm_store_delete_version(ksm_s3_store, db_of(s), &s->bucket, key, vid,
+                                              vid && ksm_s3_bypass_governance(s), res);
+    if (e == KSM_E_OBJECT_LOCKED && !strcmp(key, s->key ? s->key : ""))
+        ksm_s3_lock_refused(s, vid);
+    return e;
+}
+
 void ksm_s3_delete_object(struct s3_req *s)
 {
-    uint64_t freed = 0;
+    struct ksm_delete_result res;
     if (!ksm_s3_need_bucket(s))
         return;
+    const char *vid = ksm_s3_version_param(s);
     ksm_s3_quota_delete_begin(s);
-    enum ksm_err e = ksm_store_delete(ksm_s3_store, db_of(s), &s->bucket, s->key, &freed);
+    enum ksm_err e = delete_one(s, s->key, vid, &res);
+    uint64_t freed = e == KSM_E_OK ? res.freed_bytes : 0;
     ksm_s3_quota_delete_end(s, freed, freed > 0, freed == 0);
     if (e != KSM_E_OK) {
         ksm_s3_error(s, e, NULL);
         return;
     }
-    snprintf(s->detail, sizeof s->detail, "freed=%llu", (unsigned long long)freed);
+    struct ksm_obj_meta vh = {.delete_marker = res.delete_marker};
+    snprintf(vh.version_id, sizeof vh.version_id, "%s", res.version_id);
+    ksm_s3_version_headers(s, &vh);
+    snprintf(s->detail, sizeof s->detail, "freed=%llu%s%s%s", (unsigned long long)freed,
+             res.version_id[0] ? " version=" : "", res.version_id,
+             res.delete_marker ? " delete_marker" : "");
     s->r->status = 204;
     ksm_s3_finish(s);
 }
@@ -474,11 +502,18 @@ void ksm_s3_delete_objects(struct s3_req *s)
     uint64_t freed_total = 0, freed_objects = 0;
     ksm_s3_quota_delete_begin(s);
     for (size_t i = 0; i < n; i++) {
-        uint64_t freed = 0;
+        struct ksm_delete_result res;
+        const char *vid = body->u.del.objs[i].version_id;
         out[i].key = ksm_arena_strdup(r->arena, body->u.del.objs[i].key);
-        out[i].err = ksm_store_delete(ksm_s3_store, db_of(s), &s->bucket, out[i].key, &freed);
-        freed_total += freed;
-        freed_objects += freed > 0;
+        out[i].version_id = vid ? ksm_arena_strdup(r->arena, vid) : NULL;
+        out[i].err = delete_one(s, out[i].key, vid, &res);
+        if (out[i].err != KSM_E_OK)
+            continue;
+        out[i].delete_marker = res.delete_marker;
+        if (res.delete_marker)
+            out[i].delete_marker_version_id = ksm_arena_strdup(r->arena, res.version_id);
+        freed_total += res.freed_bytes;
+        freed_objects += res.freed_bytes > 0;
     }
     ksm_s3_quota_delete_end(s, freed_total, freed_objects, freed_objects < n);
     bool quiet = body->u.del.quiet;

@@ -378,6 +378,9 @@ void ksm_s3_on_headers(struct ksm_req *r)
     }
     if (e == KSM_E_OK && !(s->op = find_op(s)))
         e = KSM_E_NOT_IMPLEMENTED;
+    const char *vid = e == KSM_E_OK ? ksm_req_query(r, "versionId") : NULL;
+    if (vid && *vid && !ksm_store_version_id_ok(vid))
+        e = KSM_E_INVALID_ARGUMENT, why = "Invalid version id specified";
     if (e == KSM_E_OK)
         e = authenticate(s, &why);
     if (e != KSM_E_OK) {

@@ -174,6 +174,10 @@ enum ksm_err ksm_store_head_version(struct ksm_db *db, const struct ksm_bucket *
 /* Versioning (store_version.c). A bucket's state is its "versioning" configuration document
  * ({"status": "Enabled"|"Suspended"}, absent: never enabled); object lock's default retention is
  * its "object_lock" document ({"mode", "days"}). */
+/* Is id a version id this store could have made ("null", or 32 of [A-Za-z0-9._])? */
+bool ksm_store_version_id_ok(const char *id);
+/* Does a write to the bucket keep the object it replaces (versioning Enabled)? */
+bool ksm_store_bucket_keeps_versions(struct ksm_db *db, const struct ksm_bucket *b);
 struct ksm_delete_result {
     bool found;                         /* something was removed or a marker added */
     bool delete_marker;                 /* the delete made (or removed) a delete marker */

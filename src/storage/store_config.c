@@ -141,14 +141,19 @@ enum ksm_err ksm_store_quota_put(struct ksm_db *db, const char *project,
 enum ksm_err ksm_store_project_usage(struct ksm_db *db, const char *project, int64_t *bytes,
                                      int64_t *objects)
 {
-    /* as ksm_store_bucket_usage, over the project's buckets: objects and parts of open uploads */
+    /* as ksm_store_bucket_usage, over the project's buckets: objects, noncurrent versions (their
+     * data is kept) and parts of open uploads */
     sqlite3_stmt *st = ksm_db_prepare(
         db, "SELECT (SELECT coalesce(sum(o.size),0) FROM store_buckets b JOIN store_objects o"
             " ON o.bucket=b.id WHERE b.project=?1)"
+            " + (SELECT coalesce(sum(v.size),0) FROM store_buckets b JOIN store_versions v"
+            " ON v.bucket=b.id WHERE b.project=?1 AND v.delete_marker=0)"
             " + (SELECT coalesce(sum(p.size),0) FROM store_buckets b JOIN store_uploads u"
             " ON u.bucket=b.id JOIN store_parts p ON p.upload=u.id WHERE b.project=?1),"
             " (SELECT count(*) FROM store_buckets b JOIN store_objects o ON o.bucket=b.id"
-            " WHERE b.project=?1)");
+            " WHERE b.project=?1)"
+            " + (SELECT count(*) FROM store_buckets b JOIN store_versions v ON v.bucket=b.id"
+            " WHERE b.project=?1 AND v.delete_marker=0)");
     sqlite3_bind_text(st, 1, project, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {

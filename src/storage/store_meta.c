@@ -10,6 +10,7 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "iam/iam.h"
 
 static const struct ksm_migration store_migrations[] = {
     {"store", 1,
@@ -58,6 +59,9 @@ void ksm_store_register_schema(void)
     ksm_db_register(store_migrations, (int)KSM_NELEM(store_migrations));
     store_config_register_schema();
     store_version_register_schema();
+    /* a project holding buckets is not empty: deleting it would orphan information assets */
+    ksm_iam_register_project_dependent("buckets",
+                                       "SELECT count(*) FROM store_buckets WHERE project=?1");
 }
 
 void store_bind_key(sqlite3_stmt *st, int idx, const char *key)

@@ -62,6 +62,8 @@ enum ksm_err ksm_store_bucket_usage(struct ksm_db *db, const struct ksm_bucket *
     /* completed objects plus parts of uploads in progress: both occupy the disk */
     sqlite3_stmt *st = ksm_db_prepare(
         db, "SELECT (SELECT coalesce(sum(size),0) FROM store_objects WHERE bucket=?1)"
+            " + (SELECT coalesce(sum(size),0) FROM store_versions WHERE bucket=?1"
+            " AND delete_marker=0)"
             " + (SELECT coalesce(sum(p.size),0) FROM store_parts p JOIN store_uploads u"
             " ON u.id=p.upload WHERE u.bucket=?1),"
             " (SELECT count(*) FROM store_objects WHERE bucket=?1)");

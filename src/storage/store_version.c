@@ -70,6 +70,19 @@ enum store_vmode store_versioning(struct ksm_db *db, const char *bucket_id)
     return m;
 }
 
+bool ksm_store_version_id_ok(const char *id)
+{
+    if (!strcmp(id, "null"))
+        return true;
+    size_t n = strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._");
+    return n == 32 && !id[n];
+}
+
+bool ksm_store_bucket_keeps_versions(struct ksm_db *db, const struct ksm_bucket *b)
+{
+    return store_versioning(db, b->id) == STORE_VENABLED;
+}
+
 static void version_id_new(char out[KSM_STORE_VERSION_MAX])
 {
     static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._";
@@ -333,8 +346,12 @@ static enum ksm_err delete_version_tx(struct ksm_db *db, const char *bucket, con
         res->found = true;
         return e == KSM_E_OK ? promote_newest(db, bucket, key) : e;
     }
+    bool had_current = current_of(db, bucket, key, cur, mode, &until, &hold);
     enum ksm_err e = drop_version(db, bucket, key, vid, bypass, g, res);
-    return e == KSM_E_NOT_FOUND ? KSM_E_OK : e;   /* as S3: deleting what is not there is fine */
+    if (e == KSM_E_NOT_FOUND)
+        return KSM_E_OK;   /* as S3: deleting what is not there is fine */
+    /* the latest was a delete marker: what is newest now may be a version to show again */
+    return e == KSM_E_OK && !had_current ? promote_newest(db, bucket, key) : e;
 }
 
 enum ksm_err ksm_store_delete_version(struct ksm_store *s, struct ksm_db *db,
