@@ -739,6 +739,8 @@ size_t ksm_req_stream_write_take(struct ksm_req *r, char *p, size_t n, ksm_req_r
     return stream_queue(c, cw, b, nb);
 }
 
+bool ksm_req_secure(const struct ksm_req *r) { return r->conn && r->conn->ssl; }
+
 bool ksm_req_stream_congested(const struct ksm_req *r)
 {
     return queued(r->conn) >= STREAM_HIGH_WATER;

@@ -96,6 +96,8 @@ const char *ksm_req_header(const struct ksm_req *r, const char *lname);
 /* Query parameter, percent-decoded into the arena; NULL when absent. */
 const char *ksm_req_query(struct ksm_req *r, const char *key);
 void ksm_req_add_header(struct ksm_req *r, const char *name, const char *value);
+/* Did the request arrive over TLS? */
+bool ksm_req_secure(const struct ksm_req *r);
 /* Sends status, headers and resp, then finishes the request (the connection reads the next one or
  * closes). Call once per request, on the request's worker thread. Safe when the client has gone. */
 void ksm_req_send(struct ksm_req *r);

@@ -161,4 +161,12 @@ enum ksm_err ksm_kms_unseal(struct ksm_kms *k, const char *context, const uint8_
                             char **plain, size_t *plainlen);
 void ksm_kms_secret_free(void *plain, size_t n);
 
+/* SSE-C (kms_ssec.c): the key that encrypts an object's chunks when the customer holds a key of
+ * its own (derived from both; the customer key is never stored), and a salted fingerprint that
+ * tells a wrong customer key from the right one: "<salt hex>:<hmac hex>". */
+#define KSM_KMS_SSEC_FP_LEN 98
+void ksm_kms_ssec_derive(const uint8_t customer[32], const uint8_t data_key[32], uint8_t out[32]);
+void ksm_kms_ssec_fingerprint(const uint8_t customer[32], char out[KSM_KMS_SSEC_FP_LEN]);
+bool ksm_kms_ssec_matches(const uint8_t customer[32], const char *fp);
+
 #endif

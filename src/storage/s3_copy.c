@@ -330,7 +330,12 @@ void ksm_s3_copy_object(struct s3_req *s)
     s->op = j->part ? &copy_part_op : &copy_object_op;
     if (!ksm_s3_need_bucket(s))
         return;
-    enum ksm_err e = copy_prepare(s, j, &why);
+    enum ksm_err e = KSM_E_OK;
+    if (ksm_s3_ssec_asked(s, "x-amz-") || ksm_s3_ssec_asked(s, "x-amz-copy-source-"))
+        e = KSM_E_NOT_IMPLEMENTED, why = "copies of or into SSE-C objects are not supported yet: "
+                                         "GET and PUT with the key instead";
+    if (e == KSM_E_OK)
+        e = copy_prepare(s, j, &why);
     if (e == KSM_E_OK && (e = ksm_s3_quota_reserve(s, (int64_t)j->len, j->part ? 0 : 1, 0, 0)))
         why = s->quota_msg;
     if (e != KSM_E_OK)

@@ -140,6 +140,13 @@ bool ksm_s3_bypass_governance(struct s3_req *s);
 void ksm_s3_lock_refused(struct s3_req *s, const char *vid);
 enum ksm_err ksm_s3_object_lock_enable(struct s3_req *s);
 
+/* s3_ssec.c: the SSE-C key of the request (*has false when none was sent; errors with *why: over
+ * plain HTTP, a wrong algorithm, a bad key or MD5); the echo headers of an SSE-C answer; whether
+ * SSE-C headers with this prefix ("x-amz-" or "x-amz-copy-source-") were sent at all. */
+enum ksm_err ksm_s3_ssec_key(struct s3_req *s, uint8_t key[32], bool *has, const char **why);
+void ksm_s3_ssec_headers(struct s3_req *s);
+bool ksm_s3_ssec_asked(struct s3_req *s, const char *prefix);
+
 /* Shared by the handlers */
 /* s3_object.c: content type, standard headers, x-amz-meta-* of the request into m (zeroed). */
 enum ksm_err ksm_s3_meta_from_headers(struct s3_req *s, struct ksm_obj_meta *m);

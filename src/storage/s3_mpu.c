@@ -2,6 +2,7 @@
  * the upload and given to the object at completion), complete (the client's part list checked by
  * the store: order, ETags, minimum size), abort, list parts, list uploads. Parts themselves are
  * PUTs (s3_object.c) that stream into the store like objects. */
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,9 +20,18 @@ void ksm_s3_mpu_create(struct s3_req *s)
     const char *why = NULL;
     if (!ksm_s3_need_bucket(s))
         return;
+    uint8_t ck[32];
+    bool ssec = false;
     enum ksm_err e = ksm_s3_meta_from_headers(s, &m);
     if (e == KSM_E_OK)
         e = ksm_s3_tagging_header(s, &m.tags, &why);
+    if (e == KSM_E_OK)
+        e = ksm_s3_ssec_key(s, ck, &ssec, &why);
+    if (e == KSM_E_OK && ssec) {   /* every part must come with this key */
+        ksm_store_ssec_fingerprint(ck, &m);
+        OPENSSL_cleanse(ck, sizeof ck);
+        ksm_s3_ssec_headers(s);
+    }
     if (e == KSM_E_OK)
         e = ksm_store_mpu_create(db_of(s), &s->bucket, s->key, &m, upload_id);
     ksm_obj_meta_free(&m);

@@ -7,6 +7,7 @@
  * hash fails is dropped whole: the store's put is aborted, so no part of it is ever visible. */
 #define _GNU_SOURCE   /* strptime, timegm */
 #include <llhttp.h>
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -265,6 +266,10 @@ void ksm_s3_put_object_begin(struct s3_req *s)
         e = ksm_s3_tagging_header(s, &s->meta.tags, &why);
     if (e == KSM_E_OK && !upload)
         e = ksm_s3_lock_from_headers(s, &s->meta, &why);
+    uint8_t ck[32];
+    bool ssec = false;
+    if (e == KSM_E_OK)
+        e = ksm_s3_ssec_key(s, ck, &ssec, &why);
     if (e == KSM_E_OK)
         e = body_mode(s, &expected);
     if (e == KSM_E_OK && !s->use_chunked)
@@ -286,12 +291,16 @@ void ksm_s3_put_object_begin(struct s3_req *s)
         ksm_s3_error(s, e, s->quota_msg);
         return;
     }
-    s->put = ksm_store_put_begin(ksm_s3_store, &r->worker->loop, db_of(s), &s->bucket, s->key,
-                                 expected, upload, part);
-    if (!s->put) {
-        ksm_s3_error(s, KSM_E_INTERNAL, NULL);
+    s->put = ksm_store_put_begin_ssec(ksm_s3_store, &r->worker->loop, db_of(s), &s->bucket,
+                                      s->key, expected, upload, part, ssec ? ck : NULL);
+    OPENSSL_cleanse(ck, sizeof ck);
+    e = ksm_store_put_error(s->put);
+    if (e == KSM_E_SSE_C_REQUIRED || e == KSM_E_SSE_C_MISMATCH || e == KSM_E_SSE_C_NOT_APPLICABLE) {
+        ksm_s3_error(s, e, NULL);   /* before the body: the part cannot be stored */
         return;
     }
+    if (ssec)
+        ksm_s3_ssec_headers(s);
     r->on_abort = on_client_gone;
     ksm_req_stream_body(r, on_chunk, on_body_end);
 }
@@ -397,9 +406,17 @@ static void serve(struct s3_req *s, bool head)
     if (!ksm_s3_need_bucket(s))
         return;
     /* the headers and the bytes come from the same version: one snapshot */
-    enum ksm_err e;
-    s->get = ksm_store_get_open_version(ksm_s3_store, db_of(s), &s->bucket, s->key,
-                                        ksm_s3_version_param(s), &s->meta, &e);
+    uint8_t ck[32];
+    bool ssec = false;
+    const char *why = NULL;
+    enum ksm_err e = ksm_s3_ssec_key(s, ck, &ssec, &why);
+    if (e != KSM_E_OK) {
+        ksm_s3_error(s, e, why);
+        return;
+    }
+    s->get = ksm_store_get_open_ssec(ksm_s3_store, db_of(s), &s->bucket, s->key,
+                                     ksm_s3_version_param(s), ssec ? ck : NULL, &s->meta, &e);
+    OPENSSL_cleanse(ck, sizeof ck);
     if (s->get)
         e = conditions(s, &s->meta);
     if (e != KSM_E_OK) {
@@ -421,6 +438,7 @@ static void serve(struct s3_req *s, bool head)
     }
     meta_to_headers(s, &s->meta);
     ksm_s3_version_headers(s, &s->meta);
+    ksm_s3_ssec_headers(s);
     ksm_s3_std_headers(s);
     r->status = 200;
     if (rr == 0) {

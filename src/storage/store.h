@@ -29,6 +29,7 @@ struct ksm_store;
 #define KSM_STORE_KEY_MAX 1024          /* S3's key length limit, bytes of UTF-8 */
 #define KSM_STORE_MAX_OBJECT (5ull << 40)  /* 5 TiB */
 #define KSM_STORE_VERSION_MAX 40         /* a version id and its NUL */
+#define KSM_STORE_SSEC_FP_LEN 98         /* = KSM_KMS_SSEC_FP_LEN */
 
 struct ksm_store_region {
     char name[16];                      /* "jp-east", "jp-west" */
@@ -156,6 +157,7 @@ struct ksm_obj_meta {
     char version_id[KSM_STORE_VERSION_MAX];   /* "" unversioned, "null", or the version's id */
     bool delete_marker;                 /* a read found a delete marker (METHOD_NOT_ALLOWED,
                                          * or NOT_FOUND for the latest) */
+    char sse_c[KSM_STORE_SSEC_FP_LEN];  /* SSE-C: the customer key's fingerprint, or "" */
     char lock_mode[16];                 /* "GOVERNANCE", "COMPLIANCE" or "" */
     int64_t lock_until_ms;              /* retain until (with lock_mode) */
     bool legal_hold;
@@ -174,6 +176,9 @@ enum ksm_err ksm_store_head_version(struct ksm_db *db, const struct ksm_bucket *
 /* Versioning (store_version.c). A bucket's state is its "versioning" configuration document
  * ({"status": "Enabled"|"Suspended"}, absent: never enabled); object lock's default retention is
  * its "object_lock" document ({"mode", "days"}). */
+/* SSE-C: m->sse_c becomes a fingerprint of the customer key (for CreateMultipartUpload, whose
+ * parts must then come with the same key). */
+void ksm_store_ssec_fingerprint(const uint8_t customer_key[32], struct ksm_obj_meta *m);
 /* Is id a version id this store could have made ("null", or 32 of [A-Za-z0-9._])? */
 bool ksm_store_version_id_ok(const char *id);
 /* Does a write to the bucket keep the object it replaces (versioning Enabled)? */
@@ -224,6 +229,13 @@ typedef void (*ksm_store_done_cb)(void *arg, enum ksm_err e);
 struct ksm_put *ksm_store_put_begin(struct ksm_store *s, uv_loop_t *loop, struct ksm_db *db,
                                     const struct ksm_bucket *b, const char *key, int64_t expected_size,
                                     const char *part_of, int part);
+/* The same with an SSE-C customer key (32 bytes; NULL: none), never stored: the chunks are sealed
+ * under a key derived from it and the data key, and the object keeps only a salted fingerprint. A
+ * part must come with its upload's key (SSE_C_REQUIRED, SSE_C_MISMATCH, SSE_C_NOT_APPLICABLE). */
+struct ksm_put *ksm_store_put_begin_ssec(struct ksm_store *s, uv_loop_t *loop, struct ksm_db *db,
+                                         const struct ksm_bucket *b, const char *key,
+                                         int64_t expected_size, const char *part_of, int part,
+                                         const uint8_t *customer_key);
 /* Never NULL. When set-up fails (bad key, unknown upload → NOT_FOUND, KEY_DISABLED, ...) the put
  * still exists: writes are dropped and commit reports the error through done. The protocol layer
  * may ask early with ksm_store_put_error and answer before reading the body (then put_abort). */
@@ -269,11 +281,16 @@ void ksm_store_get_cancel(struct ksm_get *g);   /* no further callback; also bef
 struct ksm_get *ksm_store_get_open(struct ksm_store *s, struct ksm_db *db,
                                    const struct ksm_bucket *b, const char *key,
                                    struct ksm_obj_meta *meta, enum ksm_err *err);
-/* The same for a version (NULL: the current one); errors as ksm_store_head_version. */
+/* The same for a version (NULL: the current one) and an SSE-C customer key (NULL: none): errors as
+ * ksm_store_head_version, and SSE_C_REQUIRED, SSE_C_MISMATCH or SSE_C_NOT_APPLICABLE. */
 struct ksm_get *ksm_store_get_open_version(struct ksm_store *s, struct ksm_db *db,
                                            const struct ksm_bucket *b, const char *key,
                                            const char *version_id, struct ksm_obj_meta *meta,
                                            enum ksm_err *err);
+struct ksm_get *ksm_store_get_open_ssec(struct ksm_store *s, struct ksm_db *db,
+                                        const struct ksm_bucket *b, const char *key,
+                                        const char *version_id, const uint8_t *customer_key,
+                                        struct ksm_obj_meta *meta, enum ksm_err *err);
 void ksm_store_get_start(struct ksm_get *g, uv_loop_t *loop, uint64_t off, uint64_t len,
                          ksm_store_data_fn *data, ksm_store_done_cb done, void *arg);
 

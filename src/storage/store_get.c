@@ -50,6 +50,8 @@ struct ksm_get {
     uint64_t total;
     uint8_t key0[KSM_KMS_KEY_LEN];   /* segment 0's data key, opened at open */
     bool key0_ok;
+    uint8_t ck[32];                  /* SSE-C: the customer's key, for this read only */
+    bool has_ck;
     /* the range, in the object's plaintext */
     uint64_t off, end;
     size_t si;                       /* the segment being read */
@@ -94,6 +96,7 @@ static void get_free(struct ksm_get *g)
     store_segments_close(g->s, g->segs, g->nsegs);
     free(g->segs);
     OPENSSL_cleanse(g->key0, sizeof g->key0);
+    OPENSSL_cleanse(g->ck, sizeof g->ck);
     free(g);
 }
 
@@ -108,6 +111,35 @@ struct ksm_get *ksm_store_get_open_version(struct ksm_store *s, struct ksm_db *d
                                            const struct ksm_bucket *b, const char *key,
                                            const char *version_id, struct ksm_obj_meta *meta,
                                            enum ksm_err *err)
+{
+    return ksm_store_get_open_ssec(s, db, b, key, version_id, NULL, meta, err);
+}
+
+/* An SSE-C object needs its customer's key; any other refuses one (as S3 does). */
+static enum ksm_err ssec_check(const struct ksm_obj_meta *m, const uint8_t *ck)
+{
+    if (m->sse_c[0] && !ck)
+        return KSM_E_SSE_C_REQUIRED;
+    if (!m->sse_c[0] && ck)
+        return KSM_E_SSE_C_NOT_APPLICABLE;
+    return !ck || ksm_kms_ssec_matches(ck, m->sse_c) ? KSM_E_OK : KSM_E_SSE_C_MISMATCH;
+}
+
+/* A segment's data key as the chunks were sealed with: through the customer key for SSE-C. */
+static enum ksm_err seg_key(struct ksm_get *g, struct ksm_db *db, const struct store_seg *sg,
+                            uint8_t key[KSM_KMS_KEY_LEN])
+{
+    enum ksm_err e = ksm_kms_data_key_open(g->s->o.kms, db, g->bucket, sg->uid, sg->wrapped,
+                                           sizeof sg->wrapped, key);
+    if (e == KSM_E_OK && g->has_ck)
+        ksm_kms_ssec_derive(g->ck, key, key);
+    return e;
+}
+
+struct ksm_get *ksm_store_get_open_ssec(struct ksm_store *s, struct ksm_db *db,
+                                        const struct ksm_bucket *b, const char *key,
+                                        const char *version_id, const uint8_t *ck,
+                                        struct ksm_obj_meta *meta, enum ksm_err *err)
 {
     struct ksm_get *g = ksm_xcalloc(1, sizeof *g);
     struct ksm_obj_meta m;
@@ -126,16 +158,19 @@ struct ksm_get *ksm_store_get_open_version(struct ksm_store *s, struct ksm_db *d
         goto fail;
     }
     g->total = m.size;
-    /* open the first key now so KEY_DISABLED / KEY_DESTROYED come before any header is sent */
-    if (g->nsegs > 0) {
-        e = ksm_kms_data_key_open(s->o.kms, db, b->id, g->segs[0].uid, g->segs[0].wrapped,
-                                  sizeof g->segs[0].wrapped, g->key0);
-        if (e != KSM_E_OK) {
-            ksm_obj_meta_free(&m);
-            goto fail;
-        }
-        g->key0_ok = true;
+    if (ck) {
+        memcpy(g->ck, ck, sizeof g->ck);
+        g->has_ck = true;
     }
+    e = ssec_check(&m, ck);
+    /* open the first key now so KEY_DISABLED / KEY_DESTROYED come before any header is sent */
+    if (e == KSM_E_OK && g->nsegs > 0)
+        e = seg_key(g, db, &g->segs[0], g->key0);
+    if (e != KSM_E_OK) {
+        ksm_obj_meta_free(&m);
+        goto fail;
+    }
+    g->key0_ok = g->nsegs > 0;
     if (meta)
         *meta = m;
     else
@@ -180,8 +215,7 @@ static enum ksm_err seg_start(struct ksm_get *g)
     if (g->si == 0 && g->key0_ok)
         memcpy(key, g->key0, sizeof key);
     else
-        e = ksm_kms_data_key_open(g->s->o.kms, g->db, g->bucket, sg->uid, sg->wrapped,
-                                  sizeof sg->wrapped, key);
+        e = seg_key(g, g->db, sg, key);
     if (e != KSM_E_OK)
         return e;
     if (ksm_chunk_range(sg->size, lo, hi - lo, &ct_off, &ct_n)) {

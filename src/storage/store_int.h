@@ -84,6 +84,9 @@ enum ksm_err store_meta_obj_segments(struct ksm_db *db, const char *bucket, cons
 enum ksm_err store_meta_segments_collect(struct ksm_db *db, const uint8_t *obj_uid,
                                          struct store_garbage *g);
 
+/* store_mpu.c: the SSE-C fingerprint an upload's parts must match ("" when none). */
+enum ksm_err store_mpu_sse_c(struct ksm_db *db, const char *upload, char fp[KSM_STORE_SSEC_FP_LEN]);
+
 /* ---- store_version.c ---- */
 enum store_vmode { STORE_UNVERSIONED, STORE_VENABLED, STORE_VSUSPENDED };
 void store_version_register_schema(void);

@@ -198,8 +198,8 @@ enum ksm_err store_meta_obj_replace(struct ksm_db *db, const struct store_obj_ro
         db, "INSERT INTO store_objects(bucket, key, size, etag, mtime, content_type, cache_control,"
             " content_disposition, content_encoding, content_language, expires, user_meta, tags,"
             " parts, region, loc, pack_id, pack_off, pack_len, uid, wrapped, version_id, seq,"
-            " retain_mode, retain_until, legal_hold)"
-            " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+            " retain_mode, retain_until, legal_hold, sse_c)"
+            " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     char *um = json_or_null(m->user_meta), *tags = json_or_null(m->tags);
     sqlite3_bind_text(st, 1, row->bucket, -1, SQLITE_TRANSIENT);
     store_bind_key(st, 2, row->key);
@@ -225,6 +225,7 @@ enum ksm_err store_meta_obj_replace(struct ksm_db *db, const struct store_obj_ro
     if (m->lock_mode[0])
         sqlite3_bind_int64(st, 25, m->lock_until_ms);
     sqlite3_bind_int(st, 26, m->legal_hold);
+    ksm_db_bind_text(st, 27, m->sse_c[0] ? m->sse_c : NULL);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     free(um);
@@ -326,13 +327,14 @@ static enum ksm_err version_head(struct ksm_db *db, const char *bucket, const ch
         db, current ? "SELECT key, size, etag, mtime, content_type, cache_control,"
                       " content_disposition, content_encoding, content_language, expires,"
                       " user_meta, tags, parts, coalesce(version_id, ''), retain_mode, retain_until,"
-                      " legal_hold, region, loc, pack_id, pack_off, pack_len, uid, wrapped, size"
-                      " FROM store_objects WHERE bucket=?1 AND key=?2"
+                      " legal_hold, region, loc, pack_id, pack_off, pack_len, uid, wrapped, size,"
+                      " coalesce(sse_c, '') FROM store_objects WHERE bucket=?1 AND key=?2"
                     : "SELECT key, size, etag, mtime, content_type, cache_control,"
                       " content_disposition, content_encoding, content_language, expires,"
                       " user_meta, tags, parts, version_id, retain_mode, retain_until, legal_hold,"
-                      " region, loc, pack_id, pack_off, pack_len, uid, wrapped, size"
-                      " FROM store_versions WHERE bucket=?1 AND key=?2 AND version_id=?3");
+                      " region, loc, pack_id, pack_off, pack_len, uid, wrapped, size,"
+                      " coalesce(sse_c, '') FROM store_versions WHERE bucket=?1 AND key=?2"
+                      " AND version_id=?3");
     sqlite3_bind_text(st, 1, bucket, -1, SQLITE_TRANSIENT);
     store_bind_key(st, 2, key);
     if (!current)
@@ -343,6 +345,7 @@ static enum ksm_err version_head(struct ksm_db *db, const char *bucket, const ch
         store_meta_row_lock(st, 13, meta);
         if (one)
             store_seg_from_cols(st, 17, one);
+        snprintf(meta->sse_c, sizeof meta->sse_c, "%s", ksm_db_col_text(st, 25));
     }
     sqlite3_reset(st);
     if (rc == SQLITE_ROW)

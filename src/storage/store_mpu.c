@@ -23,6 +23,8 @@ static json_t *meta_to_json(const struct ksm_obj_meta *m)
         json_object_set(j, "user_meta", m->user_meta);
     if (j && m->tags)
         json_object_set(j, "tags", m->tags);
+    if (j && m->sse_c[0])   /* the parts must come with the same customer key */
+        json_object_set_new(j, "sse_c", json_string(m->sse_c));
     return j;
 }
 
@@ -40,6 +42,7 @@ static void meta_from_json(json_t *j, struct ksm_obj_meta *m)
     str_from(j, "content_encoding", m->content_encoding, sizeof m->content_encoding);
     str_from(j, "content_language", m->content_language, sizeof m->content_language);
     str_from(j, "expires", m->expires, sizeof m->expires);
+    str_from(j, "sse_c", m->sse_c, sizeof m->sse_c);
     json_t *um = json_object_get(j, "user_meta"), *tags = json_object_get(j, "tags");
     m->user_meta = um ? json_incref(um) : json_object();
     m->tags = tags ? json_incref(tags) : NULL;
@@ -216,6 +219,16 @@ static enum ksm_err upload_meta(struct ksm_db *db, const char *upload, struct ks
     meta_from_json(j, m);
     json_decref(j);
     return KSM_E_OK;
+}
+
+enum ksm_err store_mpu_sse_c(struct ksm_db *db, const char *upload, char fp[KSM_STORE_SSEC_FP_LEN])
+{
+    struct ksm_obj_meta m;
+    memset(&m, 0, sizeof m);
+    enum ksm_err e = upload_meta(db, upload, &m);
+    snprintf(fp, KSM_STORE_SSEC_FP_LEN, "%s", m.sse_c);
+    ksm_obj_meta_free(&m);
+    return e;
 }
 
 static enum ksm_err complete_tx(struct ksm_db *db, const struct ksm_bucket *b, const char *key,

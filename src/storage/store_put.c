@@ -72,6 +72,7 @@ struct ksm_put {
     ksm_store_done_cb done;
     void *done_arg;
     struct store_pack_job pj;
+    char sse_c[KSM_STORE_SSEC_FP_LEN];   /* SSE-C: the fingerprint the object row keeps */
 };
 
 static void kick(struct ksm_put *p);
@@ -103,8 +104,27 @@ static enum ksm_err ct_emit(void *arg, const uint8_t *b, size_t n)
     return KSM_E_OK;
 }
 
+/* SSE-C: a part needs its upload's key; an object keeps a fingerprint of the one it was given. */
+static enum ksm_err ssec_check(struct ksm_put *p, const uint8_t *ck)
+{
+    if (!p->upload[0]) {
+        if (ck)
+            ksm_kms_ssec_fingerprint(ck, p->sse_c);
+        return KSM_E_OK;
+    }
+    char fp[KSM_STORE_SSEC_FP_LEN];
+    enum ksm_err e = store_mpu_sse_c(p->db, p->upload, fp);
+    if (e != KSM_E_OK)
+        return e;
+    if (fp[0] && !ck)
+        return KSM_E_SSE_C_REQUIRED;
+    if (!fp[0] && ck)
+        return KSM_E_SSE_C_NOT_APPLICABLE;
+    return !ck || ksm_kms_ssec_matches(ck, fp) ? KSM_E_OK : KSM_E_SSE_C_MISMATCH;
+}
+
 static enum ksm_err put_setup(struct ksm_put *p, const struct ksm_bucket *b, const char *key,
-                              const char *part_of, int part)
+                              const char *part_of, int part, const uint8_t *ck)
 {
     enum ksm_err e = key_check(key);
     if (e != KSM_E_OK)
@@ -120,12 +140,16 @@ static enum ksm_err put_setup(struct ksm_put *p, const struct ksm_bucket *b, con
     }
     if (p->expected > (int64_t)KSM_STORE_MAX_OBJECT)
         return KSM_E_TOO_LARGE;
+    if ((e = ssec_check(p, ck)) != KSM_E_OK)
+        return e;
     struct ksm_kms_data_key dk;
     ksm_kms_uid_new(p->seg.uid);
     e = ksm_kms_data_key_new(p->s->o.kms, p->db, b->id, p->seg.uid, &dk);
     if (e != KSM_E_OK)
         return e;
     memcpy(p->seg.wrapped, dk.wrapped, sizeof p->seg.wrapped);
+    if (ck)   /* the chunks' key needs the customer's key too */
+        ksm_kms_ssec_derive(ck, dk.key, dk.key);
     p->enc = ksm_chunk_enc_new(dk.key, p->seg.uid, ct_emit, p);
     ksm_kms_data_key_wipe(&dk);
     return p->enc ? KSM_E_OK : KSM_E_INTERNAL;
@@ -134,6 +158,14 @@ static enum ksm_err put_setup(struct ksm_put *p, const struct ksm_bucket *b, con
 struct ksm_put *ksm_store_put_begin(struct ksm_store *s, uv_loop_t *loop, struct ksm_db *db,
                                     const struct ksm_bucket *b, const char *key,
                                     int64_t expected_size, const char *part_of, int part)
+{
+    return ksm_store_put_begin_ssec(s, loop, db, b, key, expected_size, part_of, part, NULL);
+}
+
+struct ksm_put *ksm_store_put_begin_ssec(struct ksm_store *s, uv_loop_t *loop, struct ksm_db *db,
+                                         const struct ksm_bucket *b, const char *key,
+                                         int64_t expected_size, const char *part_of, int part,
+                                         const uint8_t *ck)
 {
     struct ksm_put *p = ksm_xcalloc(1, sizeof *p);
     p->s = s;
@@ -150,7 +182,7 @@ struct ksm_put *ksm_store_put_begin(struct ksm_store *s, uv_loop_t *loop, struct
     if (!p->md5 || !EVP_DigestInit_ex(p->md5, EVP_md5(), NULL))
         p->err = KSM_E_INTERNAL;
     else
-        p->err = put_setup(p, b, key, part_of, part);
+        p->err = put_setup(p, b, key, part_of, part, ck);
     p->hold_small = expected_size >= 0 && (uint64_t)expected_size <= s->o.small_max &&
                     store_pack_enabled(s, p->seg.region);
     return p;
@@ -452,6 +484,7 @@ static void meta_final(struct ksm_put *p)
     p->seg.size = p->fed;
     if (!p->upload[0])
         store_version_assign(p->db, p->bucket, p->meta);
+    snprintf(p->meta->sse_c, sizeof p->meta->sse_c, "%s", p->sse_c);
 }
 
 /* The row write shared by the file path (on the loop's db) and the pack writer (its own db, many

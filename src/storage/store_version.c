@@ -23,6 +23,8 @@
 
 #include "core/util.h"
 
+_Static_assert(KSM_STORE_SSEC_FP_LEN == KSM_KMS_SSEC_FP_LEN, "SSE-C fingerprint sizes agree");
+
 static const struct ksm_migration version_migrations[] = {
     {"store_versions", 1,
      "ALTER TABLE store_objects ADD COLUMN version_id TEXT;"
@@ -30,6 +32,7 @@ static const struct ksm_migration version_migrations[] = {
      "ALTER TABLE store_objects ADD COLUMN retain_mode TEXT;"
      "ALTER TABLE store_objects ADD COLUMN retain_until INTEGER;"
      "ALTER TABLE store_objects ADD COLUMN legal_hold INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE store_objects ADD COLUMN sse_c TEXT;"
      "CREATE TABLE store_versions("
      " bucket TEXT NOT NULL, key BLOB NOT NULL, version_id TEXT NOT NULL, seq INTEGER NOT NULL,"
      " delete_marker INTEGER NOT NULL DEFAULT 0,"
@@ -38,7 +41,7 @@ static const struct ksm_migration version_migrations[] = {
      " content_language TEXT, expires TEXT, user_meta TEXT, tags TEXT,"
      " parts INTEGER NOT NULL DEFAULT 0, region TEXT NOT NULL DEFAULT '', loc INTEGER NOT NULL DEFAULT 0,"
      " pack_id INTEGER, pack_off INTEGER, pack_len INTEGER, uid BLOB, wrapped BLOB,"
-     " retain_mode TEXT, retain_until INTEGER, legal_hold INTEGER NOT NULL DEFAULT 0,"
+     " retain_mode TEXT, retain_until INTEGER, legal_hold INTEGER NOT NULL DEFAULT 0, sse_c TEXT,"
      " PRIMARY KEY(bucket, key, version_id)) WITHOUT ROWID;"
      "CREATE INDEX store_versions_order ON store_versions(bucket, key, seq);"
      "CREATE INDEX store_versions_uid ON store_versions(uid);"
@@ -54,7 +57,7 @@ void store_version_register_schema(void)
 #define VCOLS                                                                                      \
     "bucket, key, size, etag, mtime, content_type, cache_control, content_disposition,"            \
     " content_encoding, content_language, expires, user_meta, tags, parts, region, loc, pack_id,"  \
-    " pack_off, pack_len, uid, wrapped, retain_mode, retain_until, legal_hold"
+    " pack_off, pack_len, uid, wrapped, retain_mode, retain_until, legal_hold, sse_c"
 
 /* ---- modes, ids, order ---- */
 
@@ -68,6 +71,11 @@ enum store_vmode store_versioning(struct ksm_db *db, const char *bucket_id)
     }
     json_decref(doc);
     return m;
+}
+
+void ksm_store_ssec_fingerprint(const uint8_t customer_key[32], struct ksm_obj_meta *m)
+{
+    ksm_kms_ssec_fingerprint(customer_key, m->sse_c);
 }
 
 bool ksm_store_version_id_ok(const char *id)
