@@ -24,7 +24,7 @@ KiB, MiB = 1024, 1024 * 1024
 # "PID HH:MM:SS.uuuuuu rest"
 LINE = re.compile(r"^(\d+)\s+(\d\d:\d\d:\d\d\.\d+)\s+(.*)$")
 SYNC = re.compile(r"^(fsync|fdatasync)\((\d+)<([^>]*)>")
-RESUMED = re.compile(r"^<\.\.\. (\w+) resumed>.*\)\s+=\s+(-?\d+)")
+RESUMED = re.compile(r"^<\.\.\. (\w+) resumed>(.*)\)\s+=\s+(-?\d+)")
 
 
 def s3_daemon(data_dir, wrapper=()):
@@ -58,8 +58,8 @@ def parse_trace(text):
         r = RESUMED.match(rest)
         if r:
             start = pending.pop((pid, r.group(1)), None)
-            if start is not None:
-                calls.append((i, pid, ts, r.group(1), start, int(r.group(2))))
+            if start is not None:   # output arguments (a read's bytes) are printed on resumption
+                calls.append((i, pid, ts, r.group(1), start + r.group(2), int(r.group(3))))
             continue
         c = re.match(r"^(\w+)\((.*)", rest)
         if not c:
