@@ -28,6 +28,7 @@ static const char *const perms_tenant_admin[] = {
     "ai.policy.overseas", "ai.budget.read", "ai.budget.write",
     "s3.bucket.list", "s3.bucket.create", "s3.bucket.read", "s3.bucket.write", "s3.bucket.delete",
     "s3.object.read", "s3.object.write", "s3.object.delete",
+    "kms.key.read", "kms.key.manage", "kms.key.destroy",
     NULL};
 
 /* manages one project: its bindings and the keys narrowed to it, not the tenant's users. It holds
@@ -60,6 +61,7 @@ static const char *const perms_auditor[] = {
     "audit.read", "usage.read",
     "ai.route.read", "ai.policy.read", "ai.budget.read",
     "s3.bucket.list", "s3.bucket.read",
+    "kms.key.read",
     NULL};
 
 static const char *const perms_billing_viewer[] = {
