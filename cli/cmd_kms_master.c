@@ -219,8 +219,13 @@ int kc_kms_restore(struct kc_ctx *c, const struct kc_args *a)
         kc_err("%s: %s", in, strerror(errno));
         goto done;
     }
-    if (data_paths(a, &p) || (lock = lock_data(&p)) < 0 ||
-        (n = read_shares(f, shares, KSM_SHAMIR_MAX)) < 0)
+    if (data_paths(a, &p))
+        goto done;
+    if ((lock = lock_data(&p)) < 0) {
+        rc = KC_EXIT_API;
+        goto done;
+    }
+    if ((n = read_shares(f, shares, KSM_SHAMIR_MAX)) < 0)
         goto done;
     if (ksm_kms_share_combine(shares, n, key, &why)) {
         kc_err("refused: %s", why);
@@ -246,8 +251,12 @@ int kc_kms_rotate_master(struct kc_ctx *c, const struct kc_args *a)
     struct ksm_kms_rotate_report rep;
     char err[512] = "";
     int rc = KC_EXIT_USAGE, lock = -1, o;
-    if (data_paths(a, &p) || (lock = lock_data(&p)) < 0)
+    if (data_paths(a, &p))
         goto done;
+    if ((lock = lock_data(&p)) < 0) {
+        rc = KC_EXIT_API;
+        goto done;
+    }
     if ((o = open_db(&p, &db)) <= 0) {
         if (o == 0)
             kc_err("%s: no such database", p.db);
