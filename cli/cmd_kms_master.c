@@ -11,6 +11,7 @@
  * command line or unreadable input. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -18,8 +19,10 @@
 
 #include <openssl/crypto.h>
 
+#include "audit/audit.h"
 #include "cli.h"
 #include "core/db.h"
+#include "core/log.h"
 #include "core/util.h"
 #include "kms/kms.h"
 #include "kms/kms_shamir.h"
@@ -32,7 +35,7 @@ static const struct ksm_kms_sealed_col sealed_cols[] = {
 };
 
 struct paths {
-    char key[600], db[600], lock[600];
+    char key[600], db[600], lock[600], audit[600], audit_key[600];
 };
 
 static int data_paths(const struct kc_args *a, struct paths *p)
@@ -43,6 +46,38 @@ static int data_paths(const struct kc_args *a, struct paths *p)
     snprintf(p->key, sizeof p->key, "%s/keys/master.key", dir);
     snprintf(p->db, sizeof p->db, "%s/meta.db", dir);
     snprintf(p->lock, sizeof p->lock, "%s/kasumid.lock", dir);
+    snprintf(p->audit, sizeof p->audit, "%s/audit", dir);
+    snprintf(p->audit_key, sizeof p->audit_key, "%s/keys/audit-ed25519.pem", dir);
+    return 0;
+}
+
+/* Every use of a key is audited (SPEC.md B3), these too: with the data directory's lock held,
+ * kasumid is stopped and the audit log is ours to append to (durably, then sealed). The principal
+ * is the host account that ran the command. Returns 0, or -1 after printing why. */
+static int host_audit(const struct paths *p, const char *action, bool ok, const char *detail)
+{
+    struct ksm_audit *a;
+    struct ksm_audit_opts o = {.retention_days = KSM_AUDIT_MIN_RETENTION_DAYS,
+                               .env_name = "govcloud"};
+    char err[512], who[96];
+    if (access(p->audit, F_OK))
+        return 0; /* a data directory kasumid never ran in has no log yet */
+    enum ksm_log_level was = ksm_log_min;
+    ksm_log_min = KSM_LOG_WARN; /* the library's "audit open at seq …" is not for this user */
+    struct passwd *pw = getpwuid(getuid());
+    snprintf(who, sizeof who, "host:%s", pw ? pw->pw_name : "?");
+    if (ksm_audit_open(&a, p->audit, p->audit_key, &o, err, sizeof err)) {
+        ksm_log_min = was;
+        kc_err("audit log: %s", err);
+        return -1;
+    }
+    struct ksm_audit_rec rec = {.principal = who, .source = "kasumi-cli", .action = action,
+                                .target = p->key, .outcome = ok ? "success" : "error",
+                                .detail = detail};
+    ksm_audit_submit(a, &rec, NULL, NULL, NULL);
+    ksm_audit_flush(a);
+    ksm_audit_close(a);
+    ksm_log_min = was;
     return 0;
 }
 
@@ -121,6 +156,17 @@ int kc_kms_backup(struct kc_ctx *c, const struct kc_args *a)
         goto done;
     }
     if (ksm_kms_share_split(key, k, n, shares))
+        goto done;
+    char detail[64];
+    snprintf(detail, sizeof detail, "shares=%d threshold=%d", n, k);
+    int lock = open(p.lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    bool locked = lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) == 0;
+    int audited = locked ? host_audit(&p, "kms.master.backup", true, detail) : 0;
+    if (!locked)
+        kc_err("note: kasumid is running, so this backup is not in its audit log");
+    if (lock >= 0)
+        close(lock);
+    if (audited)
         goto done;
     printf("# kasumi master key backup of %s: %d shares, any %d rebuild the key\n"
            "# (kasumi kms restore). Give each share to a different custodian; fewer than %d\n"
@@ -230,10 +276,14 @@ int kc_kms_restore(struct kc_ctx *c, const struct kc_args *a)
     if (ksm_kms_share_combine(shares, n, key, &why)) {
         kc_err("refused: %s", why);
         rc = KC_EXIT_API;
+        host_audit(&p, "kms.master.restore", false, "shares refused");
         goto done;
     }
     rc = restore_key(&p, key, kc_flag_set(a, "force"));
     OPENSSL_cleanse(key, sizeof key);
+    char detail[48];
+    snprintf(detail, sizeof detail, "shares=%d", n);
+    host_audit(&p, "kms.master.restore", rc == KC_EXIT_OK, detail);
 done:
     if (f && f != stdin)
         fclose(f);
@@ -266,7 +316,12 @@ int kc_kms_rotate_master(struct kc_ctx *c, const struct kc_args *a)
                                    sizeof err)) {
         kc_err("refused: %s", err);
         rc = KC_EXIT_API;
+        host_audit(&p, "kms.master.rotate", false, NULL);
     } else {
+        char detail[96];
+        snprintf(detail, sizeof detail, "generation=%u tenant_keys=%d secrets=%d",
+                 rep.generation, rep.tenant_keys, rep.secrets);
+        host_audit(&p, "kms.master.rotate", true, detail);
         printf("master key rotated (generation %u): %d tenant key version(s) and %d sealed "
                "secret(s) re-wrapped; object data untouched.\n"
                "The old key and its shares no longer open this data directory: make new shares "

@@ -166,7 +166,7 @@ static int fields(const char *p, size_t n, const char *f[NFIELDS], size_t fl[NFI
 
 static bool space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
-int ksm_kms_share_parse(const char *line, size_t len, struct ksm_kms_share *out, const char **why)
+static int parse(const char *line, size_t len, struct ksm_kms_share *out, const char **why)
 {
     const char *f[NFIELDS];
     size_t fl[NFIELDS];
@@ -194,4 +194,12 @@ int ksm_kms_share_parse(const char *line, size_t len, struct ksm_kms_share *out,
     if (memcmp(sum, want, sizeof sum))
         return *why = "checksum mismatch: the line was mistyped or altered", -1;
     return 0;
+}
+
+int ksm_kms_share_parse(const char *line, size_t len, struct ksm_kms_share *out, const char **why)
+{
+    if (parse(line, len, out, why) == 0)
+        return 0;
+    OPENSSL_cleanse(out, sizeof *out); /* a refused line may still hold share bytes */
+    return -1;
 }

@@ -259,7 +259,10 @@ def test_backup_restore_5_of_3(tmp_path):
         shares = [l for l in p.stdout.splitlines() if l and not l.startswith("#")]
         assert len(shares) == 5 and all(s.startswith("kasumi-share-1:3:5:%d:" % (i + 1))
                                         for i, s in enumerate(shares))
+        assert "not in its audit log" in p.stderr   # kasumid runs: the log is its own
         d.stop()
+        p = kasumi("kms", "backup", "--data", str(d.data_dir), "--shares", "2", "--threshold", "2")
+        assert p.returncode == 0 and not p.stderr, p.stderr
         key = d.data_dir / "keys" / "master.key"
         original = key.read_bytes()
         key.unlink()
@@ -297,7 +300,18 @@ def test_backup_restore_5_of_3(tmp_path):
         assert o.client().get_object(Bucket=b, Key="keep.txt")["Body"].read() == b"survives the lost key"
         # restore refuses while kasumid runs
         p = kasumi("kms", "restore", "--data", str(d.data_dir), "--in", str(f))
-        assert p.returncode != 0 and "running" in p.stderr
+        assert p.returncode == 1 and "running" in p.stderr
+        # the host-side commands are in the audit log, which still verifies
+        acts = [r for r in d.audit_records() if r["action"].startswith("kms.master.")]
+        assert [r["action"] for r in acts].count("kms.master.restore") == 5, acts
+        assert [r["detail"] for r in acts if r["action"] == "kms.master.backup"] == \
+            ["shares=2 threshold=2"], acts
+        assert all(r["principal"].startswith("host:") for r in acts)
+        pub = tmp_path / "audit.pub"
+        pub.write_text(d.ok("GET", "/admin/v1/audit/public-key").text)
+        d.stop()
+        p = kasumi("audit", "verify", str(d.data_dir / "audit"), "--public-key", str(pub))
+        assert p.returncode == 0, p.stdout + p.stderr
     finally:
         d.stop()
 
@@ -363,5 +377,8 @@ def test_rotate_master_across_restart(tmp_path):
         s3.put_object(Bucket=b, Key="after", Body=b"new")
         assert s3.get_object(Bucket=b, Key="after")["Body"].read() == b"new"
         s3.create_bucket(Bucket="k-" + uuid.uuid4().hex[:12])
+        rot = [r for r in d.audit_records(action="kms.master.rotate")]
+        assert len(rot) == 1 and rot[0]["detail"].startswith("generation=2 ") and \
+            rot[0]["outcome"] == "success", rot
     finally:
         d.stop()
