@@ -1,15 +1,20 @@
 /* cmd_kms.c — `kasumi kms key ...`: a tenant's encryption keys through the admin API. A key is
- * named by its owner: the tenant (the tenant key, which wraps every bucket key of the tenant) or one
- * of its buckets (--bucket NAME). The API never returns key material; the offline master key
+ * named by its owner: the tenant (the tenant key, which wraps every bucket key of the tenant) or
+ * one of its buckets (--bucket NAME). The API never returns key material; the offline master key
  * commands (backup, restore, rotate-master) are in cmd_kms_master.c. */
 #include <stdlib.h>
 
 #include "cli.h"
 
 static const struct kc_col cols[] = {
-    {"KIND", "kind"},       {"BUCKET", "bucket|bucket_id"},    {"VERSION", "version"},
-    {"STATE", "state"},     {"CREATED_AT", "created_at"},      {"ROTATED_AT", "rotated_at"},
-    {"CHANGED_AT", "state_changed_at"}, KC_COLS_END,
+    {"KIND", "kind"},
+    {"BUCKET", "bucket|bucket_id"},
+    {"VERSION", "version"},
+    {"STATE", "state"},
+    {"CREATED_AT", "created_at"},
+    {"ROTATED_AT", "rotated_at"},
+    {"CHANGED_AT", "state_changed_at"},
+    KC_COLS_END,
 };
 
 /* The key's name in the path: the tenant's id, or "bucket:<name>". malloc'd. */

@@ -71,8 +71,11 @@ static int host_audit(const struct paths *p, const char *action, bool ok, const 
         kc_err("audit log: %s", err);
         return -1;
     }
-    struct ksm_audit_rec rec = {.principal = who, .source = "kasumi-cli", .action = action,
-                                .target = p->key, .outcome = ok ? "success" : "error",
+    struct ksm_audit_rec rec = {.principal = who,
+                                .source = "kasumi-cli",
+                                .action = action,
+                                .target = p->key,
+                                .outcome = ok ? "success" : "error",
                                 .detail = detail};
     ksm_audit_submit(a, &rec, NULL, NULL, NULL);
     ksm_audit_flush(a);
@@ -319,8 +322,8 @@ int kc_kms_rotate_master(struct kc_ctx *c, const struct kc_args *a)
         host_audit(&p, "kms.master.rotate", false, NULL);
     } else {
         char detail[96];
-        snprintf(detail, sizeof detail, "generation=%u tenant_keys=%d secrets=%d",
-                 rep.generation, rep.tenant_keys, rep.secrets);
+        snprintf(detail, sizeof detail, "generation=%u tenant_keys=%d secrets=%d", rep.generation,
+                 rep.tenant_keys, rep.secrets);
         host_audit(&p, "kms.master.rotate", true, detail);
         printf("master key rotated (generation %u): %d tenant key version(s) and %d sealed "
                "secret(s) re-wrapped; object data untouched.\n"

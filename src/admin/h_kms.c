@@ -1,9 +1,10 @@
 /* h_kms.c — /admin/v1/tenants/{tenant}/kms/keys: a tenant's encryption keys (its tenant key and
- * its buckets' keys) listed, rotated, disabled, enabled and destroyed (crypto-erasure). kms knows
- * buckets by their unique id (never reused), which is looked up here. Answers carry versions, states and dates, never key
- * material. A key is named by its owner: the tenant's id for the tenant key, a bucket's id or
- * "bucket:<bucket name>" for a bucket key. The dispatcher authorises at {tenant} (kms.key.read, kms.key.manage, kms.key.destroy)
- * and audits every call; kms audits every use of a key itself (kms.rotate, kms.disable, ...). */
+ * its buckets' keys) listed, rotated, disabled, enabled and destroyed (crypto-erasure). Answers
+ * carry versions, states and dates, never key material. A key is named by its owner: the tenant's
+ * id for the tenant key, a bucket's id or "bucket:<bucket name>" for a bucket key (kms knows
+ * buckets by their unique id, never reused, which is looked up here). The dispatcher authorises at
+ * {tenant} (kms.key.read, kms.key.manage, kms.key.destroy) and audits every call; kms audits every
+ * use of a key itself (kms.rotate, kms.disable, ...). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,8 +29,9 @@ static enum ksm_err kms_of(struct ksm_req *r, struct ksm_kms **k)
     struct ksm_app *app = r->worker->app;
     *k = app->kms;
     if (!*k)
-        return ksm_fail(r, KSM_E_NOT_SUPPORTED_ENV, "this environment stores no data and holds "
-                                                    "no keys");
+        return ksm_fail(r, KSM_E_NOT_SUPPORTED_ENV,
+                        "this environment stores no data and holds "
+                        "no keys");
     return KSM_E_OK;
 }
 
@@ -148,8 +150,8 @@ static enum ksm_err reply_key(struct ksm_req *r, struct ksm_kms *k, const struct
     struct ksm_kms_key_info ki;
     if (ksm_kms_key_describe(k, DB(r), nk->kind, nk->owner, &ki) != KSM_E_OK)
         return ksm_fail(r, KSM_E_INTERNAL, "cannot read the key back");
-    const char *bucket = nk->kind == KSM_KMS_BUCKET && strcmp(nk->confirm, nk->owner) ? nk->confirm
-                                                                                      : NULL;
+    const char *bucket =
+        nk->kind == KSM_KMS_BUCKET && strcmp(nk->confirm, nk->owner) ? nk->confirm : NULL;
     return ksm_reply_json(r, 200, key_json(&ki, bucket));
 }
 
@@ -159,8 +161,10 @@ static enum ksm_err op_failed(struct ksm_req *r, enum ksm_err e, const char *op)
     case KSM_E_NOT_FOUND:
         return ksm_fail_why(r, e, NULL);
     case KSM_E_KEY_DESTROYED:
-        return ksm_fail(r, e, "the key was destroyed: it cannot be %s, and its data stays "
-                              "unreadable for ever", op);
+        return ksm_fail(r, e,
+                        "the key was destroyed: it cannot be %s, and its data stays "
+                        "unreadable for ever",
+                        op);
     case KSM_E_KEY_DISABLED:
         return ksm_fail(r, e, "the key is disabled: enable it before it is %s", op);
     default:
@@ -230,8 +234,7 @@ enum ksm_err ksm_h_kms_key_destroy(struct ksm_req *r)
     if (e != KSM_E_OK)
         return e;
     if (strcmp(confirm, nk.confirm))
-        return ksm_fail(r, KSM_E_INVALID_ARGUMENT,
-                        "destruction is irreversible: set confirm to %s",
+        return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "destruction is irreversible: set confirm to %s",
                         nk.kind == KSM_KMS_TENANT ? "the tenant's id" : "the bucket's name");
     if ((e = ensure_tenant_key(k, r, &nk)) != KSM_E_OK ||
         (e = ksm_kms_key_destroy(k, DB(r), nk.kind, nk.owner)) != KSM_E_OK)

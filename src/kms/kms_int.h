@@ -22,7 +22,8 @@ enum kms_blob_kind {
 };
 
 /* the first master key's generation, recorded in the header of blobs it wraps (kinds 1, 4, 5);
- * each master key rotation adds one (kms_rotate.c). The current one is read from the check value. */
+ * each master key rotation adds one (kms_rotate.c); the current one is read from the check
+ * value. */
 #define KMS_MASTER_GENERATION 1
 #define KMS_CHECK_IDENT "kasumi/v1/master-check"
 

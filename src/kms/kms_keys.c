@@ -213,7 +213,8 @@ static enum ksm_err rewrap_bucket(struct ksm_kms *k, struct ksm_db *db, const ch
     e = KSM_E_INTERNAL;
     if (ksm_kms__wrap(&nw, KMS_BLOB_BUCKET_KEY, np->version, ident, key, sizeof key, b->blob))
         goto fail;
-    sqlite3_stmt *st = ksm_db_prepare(db, "UPDATE kms_keys SET wrapped=?2, parent_id=?3 WHERE id=?1");
+    sqlite3_stmt *st =
+        ksm_db_prepare(db, "UPDATE kms_keys SET wrapped=?2, parent_id=?3 WHERE id=?1");
     sqlite3_bind_text(st, 1, b->id, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, b->blob, sizeof b->blob, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, np->key_id, -1, SQLITE_STATIC);

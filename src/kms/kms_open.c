@@ -164,8 +164,8 @@ int ksm_kms__recover_rotation(struct ksm_db *db, const char *path)
         int v = ksm_kms__check_verify(db, m, &gen, err, sizeof err);
         m->free(m);
         if (v == 1 && ksm_kms__rename_durable(cand, path) == 0) {
-            ksm_warn("kms: an interrupted master key rotation was completed: %s is now %s",
-                     cand, path);
+            ksm_warn("kms: an interrupted master key rotation was completed: %s is now %s", cand,
+                     path);
             return 1;
         }
     }

@@ -30,8 +30,8 @@
 
 /* One blob to re-wrap: read first, updated after the SELECT is done. */
 struct blob_row {
-    char *id;     /* kms_keys.id, or the sealed column's row id */
-    char *ident;  /* the AAD identity string */
+    char *id;    /* kms_keys.id, or the sealed column's row id */
+    char *ident; /* the AAD identity string */
     uint8_t *blob;
     size_t n;
 };
@@ -130,9 +130,8 @@ static bool ident_ok(const char *s)
     return true;
 }
 
-static int reseal_col(struct ksm_db *db, const struct ksm_kms_sealed_col *c,
-                      struct kms_wrapper *ow, struct kms_wrapper *nw, uint32_t gen, int *count,
-                      char *err, size_t errlen)
+static int reseal_col(struct ksm_db *db, const struct ksm_kms_sealed_col *c, struct kms_wrapper *ow,
+                      struct kms_wrapper *nw, uint32_t gen, int *count, char *err, size_t errlen)
 {
     struct blob_rows rows = {0};
     sqlite3_stmt *sel = NULL, *upd = NULL;
@@ -190,8 +189,8 @@ static bool listed(const struct ksm_kms_sealed_col *cols, size_t n, const char *
 static long sealed_like(struct ksm_db *db, const char *table, const char *col, uint32_t gen)
 {
     char sql[512];
-    uint8_t hdr[6] = {KMS_FORMAT_V1, KMS_BLOB_SECRET, (uint8_t)(gen >> 24), (uint8_t)(gen >> 16),
-                      (uint8_t)(gen >> 8), (uint8_t)gen};
+    uint8_t hdr[6] = {KMS_FORMAT_V1,        KMS_BLOB_SECRET,     (uint8_t)(gen >> 24),
+                      (uint8_t)(gen >> 16), (uint8_t)(gen >> 8), (uint8_t)gen};
     sqlite3_stmt *st = NULL;
     long n = -1;
     snprintf(sql, sizeof sql,
@@ -267,8 +266,7 @@ static int rotate_tx(struct ksm_db *db, struct ksm_kms_master *old_m, struct ksm
 
 int ksm_kms_master_rotate(struct ksm_db *db, struct ksm_kms_master *old_m,
                           struct ksm_kms_master *new_m, const struct ksm_kms_sealed_col *cols,
-                          size_t ncols, struct ksm_kms_rotate_report *rep, char *err,
-                          size_t errlen)
+                          size_t ncols, struct ksm_kms_rotate_report *rep, char *err, size_t errlen)
 {
     memset(rep, 0, sizeof *rep);
     if (ksm_db_begin(db) != SQLITE_OK) {

@@ -18,7 +18,7 @@ uint8_t ksm_gf256_mul(uint8_t a, uint8_t b)
 {
     uint8_t r = 0;
     for (int i = 0; i < 8; i++) {
-        r ^= (uint8_t)(-(b & 1) & a);                  /* add a when b's low bit is set */
+        r ^= (uint8_t)(-(b & 1) & a);                 /* add a when b's low bit is set */
         a = (uint8_t)((a << 1) ^ (-(a >> 7) & 0x1b)); /* a *= x, reduced */
         b >>= 1;
     }

@@ -79,8 +79,8 @@ int ksm_kms_share_split(const uint8_t key[KSM_KMS_KEY_LEN], int threshold, int t
 }
 
 /* The shares to use: the first of each index, all of one split. -1 with *why otherwise. */
-static int pick(const struct ksm_kms_share *shares, int n, const struct ksm_kms_share **use,
-                int *k, const char **why)
+static int pick(const struct ksm_kms_share *shares, int n, const struct ksm_kms_share **use, int *k,
+                const char **why)
 {
     *k = 0;
     if (n < 1)
@@ -177,12 +177,12 @@ static int parse(const char *line, size_t len, struct ksm_kms_share *out, const 
         line++, len--;
     while (len && space(line[len - 1]))
         len--;
-    if (len > KSM_KMS_SHARE_TEXT_MAX || fields(line, len, f, fl) ||
-        fl[0] != strlen(SHARE_TAG) || memcmp(f[0], SHARE_TAG, fl[0]))
+    if (len > KSM_KMS_SHARE_TEXT_MAX || fields(line, len, f, fl) || fl[0] != strlen(SHARE_TAG) ||
+        memcmp(f[0], SHARE_TAG, fl[0]))
         return *why = "not a kasumi-share-1 line", -1;
     if (dec_field(f[1], fl[1], &out->threshold) || dec_field(f[2], fl[2], &out->total) ||
-        dec_field(f[3], fl[3], &out->index) || out->threshold < 2 ||
-        out->total < out->threshold || out->index > out->total)
+        dec_field(f[3], fl[3], &out->index) || out->threshold < 2 || out->total < out->threshold ||
+        out->index > out->total)
         return *why = "bad threshold, share count or index", -1;
     if (hex_field(f[4], fl[4], out->set, sizeof out->set) ||
         hex_field(f[5], fl[5], out->data, sizeof out->data) ||

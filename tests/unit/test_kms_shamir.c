@@ -85,8 +85,8 @@ static void test_property(void)
                     pick[0] = sh[c];
                     pick[1] = sh[a];
                     pick[2] = sh[b];
-                    wrong3 += ksm_kms_share_combine(pick, 3, got, &why) != 0 ||
-                              memcmp(got, key, 32) != 0;
+                    wrong3 +=
+                        ksm_kms_share_combine(pick, 3, got, &why) != 0 || memcmp(got, key, 32) != 0;
                 }
             }
     }
