@@ -74,7 +74,7 @@ struct kc_cmd;
 typedef int (*kc_handler_fn)(struct kc_ctx *c, const struct kc_args *a);
 
 struct kc_cmd {
-    const char *noun;       /* "tenant" */
+    const char *noun;       /* "tenant"; two words for a group ("kms key") */
     const char *verb;       /* "create"; NULL for one-word commands ("whoami") */
     kc_handler_fn fn;
     int npos;               /* positional arguments after noun and verb */
@@ -227,6 +227,15 @@ int kc_key_create(struct kc_ctx *c, const struct kc_args *a);
 int kc_key_list(struct kc_ctx *c, const struct kc_args *a);
 int kc_key_get(struct kc_ctx *c, const struct kc_args *a);
 int kc_key_revoke(struct kc_ctx *c, const struct kc_args *a);
+
+int kc_kms_key_list(struct kc_ctx *c, const struct kc_args *a);
+int kc_kms_key_rotate(struct kc_ctx *c, const struct kc_args *a);
+int kc_kms_key_disable(struct kc_ctx *c, const struct kc_args *a);
+int kc_kms_key_enable(struct kc_ctx *c, const struct kc_args *a);
+int kc_kms_key_destroy(struct kc_ctx *c, const struct kc_args *a);
+int kc_kms_backup(struct kc_ctx *c, const struct kc_args *a);
+int kc_kms_restore(struct kc_ctx *c, const struct kc_args *a);
+int kc_kms_rotate_master(struct kc_ctx *c, const struct kc_args *a);
 
 int kc_audit_query(struct kc_ctx *c, const struct kc_args *a);
 int kc_audit_export(struct kc_ctx *c, const struct kc_args *a);

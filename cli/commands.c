@@ -94,6 +94,29 @@ const struct kc_cmd kc_commands[] = {
     {"key", "get", kc_key_get, 1, "", "", "key get ID", "show a key (never its secret)"},
     {"key", "revoke", kc_key_revoke, 1, "", "", "key revoke ID", "revoke a key"},
 
+    {"kms key", "list", kc_kms_key_list, 0, "tenant", "", "kms key list --tenant T",
+     "a tenant's encryption keys: tenant key and bucket keys, versions, states"},
+    {"kms key", "rotate", kc_kms_key_rotate, 0, "tenant", "bucket",
+     "kms key rotate --tenant T [--bucket B]",
+     "new key version for new data (the tenant key without --bucket); old versions kept"},
+    {"kms key", "disable", kc_kms_key_disable, 0, "tenant", "bucket",
+     "kms key disable --tenant T [--bucket B]",
+     "reads and writes under the key fail until it is enabled"},
+    {"kms key", "enable", kc_kms_key_enable, 0, "tenant", "bucket",
+     "kms key enable --tenant T [--bucket B]", "re-enable a disabled key"},
+    {"kms key", "destroy", kc_kms_key_destroy, 0, "tenant confirm", "bucket",
+     "kms key destroy --tenant T [--bucket B] --confirm BUCKET_NAME|TENANT_ID",
+     "crypto-erasure, irreversible: the key's data is unreadable for ever"},
+    {"kms", "backup", kc_kms_backup, 0, "data shares threshold", "",
+     "kms backup --data DIR --shares N --threshold K",
+     "split DIR's master key into N Shamir shares (text), any K rebuild it (on the host)"},
+    {"kms", "restore", kc_kms_restore, 0, "data", "in force",
+     "kms restore --data DIR [--in FILE] [--force]",
+     "rebuild DIR's master key from K shares (stdin or FILE) and write it (on the host)"},
+    {"kms", "rotate-master", kc_kms_rotate_master, 0, "data", "",
+     "kms rotate-master --data DIR",
+     "new master key; every tenant key and sealed secret re-wrapped (kasumid stopped)"},
+
     {"audit", "query", kc_audit_query, 0, "", AUDIT_FILTERS " " PAGE,
      "audit query [--since T] [--until T] [--tenant T] [--principal P] [--action A] [--limit N] "
      "[--cursor C] [--all]",
@@ -162,28 +185,48 @@ const struct kc_cmd kc_commands[] = {
 
 const int kc_ncommands = (int)(sizeof kc_commands / sizeof kc_commands[0]);
 
+/* How many of a's leading words the row's noun takes ("kms key" takes two), 0 when they differ. */
+static int noun_match(const char *noun, const struct kc_args *a)
+{
+    int w = 0;
+    for (const char *p = noun; *p; w++) {
+        size_t len = strcspn(p, " ");
+        if (w >= a->npos || strlen(a->pos[w]) != len || strncmp(a->pos[w], p, len))
+            return 0;
+        p += len;
+        p += strspn(p, " ");
+    }
+    return w;
+}
+
+/* Does the row belong to the noun (its first word)? */
+static bool noun_is(const char *row_noun, const char *noun)
+{
+    size_t len = strcspn(row_noun, " ");
+    return strlen(noun) == len && !strncmp(row_noun, noun, len);
+}
+
 bool kc_noun_known(const char *noun)
 {
     for (int i = 0; i < kc_ncommands; i++)
-        if (!strcmp(kc_commands[i].noun, noun))
+        if (noun_is(kc_commands[i].noun, noun))
             return true;
     return false;
 }
 
 const struct kc_cmd *kc_cmd_find(const struct kc_args *a, int *nwords)
 {
-    if (a->npos == 0)
-        return NULL;
     for (int i = 0; i < kc_ncommands; i++) {
         const struct kc_cmd *cmd = &kc_commands[i];
-        if (strcmp(cmd->noun, a->pos[0]))
+        int w = noun_match(cmd->noun, a);
+        if (!w)
             continue;
         if (!cmd->verb) {
-            *nwords = 1;
+            *nwords = w;
             return cmd;
         }
-        if (a->npos >= 2 && !strcmp(cmd->verb, a->pos[1])) {
-            *nwords = 2;
+        if (a->npos > w && !strcmp(cmd->verb, a->pos[w])) {
+            *nwords = w + 1;
             return cmd;
         }
     }
@@ -266,7 +309,7 @@ void kc_help_noun(FILE *f, const char *noun)
 {
     fprintf(f, "usage:\n");
     for (int i = 0; i < kc_ncommands; i++)
-        if (!strcmp(kc_commands[i].noun, noun))
+        if (noun_is(kc_commands[i].noun, noun))
             help_row(f, &kc_commands[i]);
     help_globals(f);
 }

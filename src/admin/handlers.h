@@ -55,6 +55,13 @@ enum ksm_err ksm_h_key_list(struct ksm_req *r);
 enum ksm_err ksm_h_key_get(struct ksm_req *r);
 enum ksm_err ksm_h_key_revoke(struct ksm_req *r);
 
+/* h_kms.c */
+enum ksm_err ksm_h_kms_key_list(struct ksm_req *r);
+enum ksm_err ksm_h_kms_key_rotate(struct ksm_req *r);
+enum ksm_err ksm_h_kms_key_disable(struct ksm_req *r);
+enum ksm_err ksm_h_kms_key_enable(struct ksm_req *r);
+enum ksm_err ksm_h_kms_key_destroy(struct ksm_req *r);
+
 /* h_audit.c */
 enum ksm_err ksm_h_audit_query(struct ksm_req *r);
 enum ksm_err ksm_h_audit_export(struct ksm_req *r);

@@ -61,6 +61,13 @@ const struct ksm_route ksm_admin_routes[] = {
     {"GET", "/admin/v1/keys/{key}", ksm_h_key_get, NULL, AU, "key.read", 0, "get a key (never its secret); own keys or key.read"},
     {"DELETE", "/admin/v1/keys/{key}", ksm_h_key_revoke, NULL, AU, "key.revoke", MU, "revoke a key; own keys or key.revoke"},
 
+    /* {kms_key}: the tenant's id (its tenant key), a bucket's id, or "bucket:<bucket name>" */
+    {"GET", "/admin/v1/tenants/{tenant}/kms/keys", ksm_h_kms_key_list, "kms.key.read", TN, "kms.key.list", 0, "a tenant's encryption keys: versions, states, dates (never material)"},
+    {"POST", "/admin/v1/tenants/{tenant}/kms/keys/{kms_key}/rotate", ksm_h_kms_key_rotate, "kms.key.manage", TN, "kms.key.rotate", MU, "new version for new data keys; old versions kept (a tenant key re-wraps its bucket keys)"},
+    {"POST", "/admin/v1/tenants/{tenant}/kms/keys/{kms_key}/disable", ksm_h_kms_key_disable, "kms.key.manage", TN, "kms.key.disable", MU, "reads and writes under the key fail (KMS.DisabledException) until enabled"},
+    {"POST", "/admin/v1/tenants/{tenant}/kms/keys/{kms_key}/enable", ksm_h_kms_key_enable, "kms.key.manage", TN, "kms.key.enable", MU, "re-enable a disabled key"},
+    {"POST", "/admin/v1/tenants/{tenant}/kms/keys/{kms_key}/destroy", ksm_h_kms_key_destroy, "kms.key.destroy", TN, "kms.key.destroy", MU | JB, "crypto-erasure, irreversible: {\"confirm\": bucket name or tenant id}"},
+
     {"GET", "/admin/v1/audit", ksm_h_audit_query, NULL, AU, "audit.query", 0, "search the audit log (?since,until,tenant,principal,action,cursor,limit)"},
     {"GET", "/admin/v1/audit/export", ksm_h_audit_export, NULL, AU, "audit.export", 0, "the same search as JSON Lines"},
     {"GET", "/admin/v1/audit/public-key", ksm_h_audit_public_key, NULL, AU, "audit.public_key", 0, "the Ed25519 key that signs the audit log (PEM)"},

@@ -30,6 +30,7 @@ static const char *const perms_tenant_admin[] = {
     "s3.bucket.list", "s3.bucket.create", "s3.bucket.read", "s3.bucket.write", "s3.bucket.delete",
     "s3.object.read", "s3.object.write", "s3.object.delete",
     "s3.object.retention", "s3.object.bypass_governance",
+    "kms.key.read", "kms.key.manage", "kms.key.destroy",
     NULL};
 
 /* manages one project: its bindings and the keys narrowed to it, not the tenant's users. It holds
@@ -63,6 +64,7 @@ static const char *const perms_auditor[] = {
     "audit.read", "usage.read",
     "ai.route.read", "ai.policy.read", "ai.budget.read", "storage.quota.read",
     "s3.bucket.list", "s3.bucket.read",
+    "kms.key.read",
     NULL};
 
 static const char *const perms_billing_viewer[] = {

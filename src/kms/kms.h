@@ -43,6 +43,17 @@ struct ksm_kms_master {
 int ksm_kms_master_file_open(const char *path, bool create, struct ksm_kms_master **out, char *err,
                              size_t errlen);
 
+/* Reads a key file with the provider's checks (32 bytes, regular, not readable by others) into
+ * key (wipe it after use): for the offline backup. -1 with err filled. */
+int ksm_kms_master_file_read(const char *path, uint8_t key[KSM_KMS_KEY_LEN], char *err,
+                             size_t errlen);
+/* Writes key to path durably (tmp, fsync, rename, fsync dir), mode 0600 in a 0700 directory. */
+int ksm_kms_master_file_write(const char *path, const uint8_t key[KSM_KMS_KEY_LEN], char *err,
+                              size_t errlen);
+/* A provider holding a copy of key in locked memory: for offline tools that already hold it
+ * (restore from shares). */
+struct ksm_kms_master *ksm_kms_master_raw(const uint8_t key[KSM_KMS_KEY_LEN]);
+
 /* ---- start-up -------------------------------------------------------------------------------- */
 /* Registers the "kms" migrations; call before the first ksm_db_open. */
 void ksm_kms_register_schema(void);
@@ -55,6 +66,9 @@ int ksm_kms_open(struct ksm_kms **out, struct ksm_db *db, const char *master_key
 /* The same with any provider (ownership passes to kms, also on failure). */
 int ksm_kms_open_with(struct ksm_kms **out, struct ksm_db *db, struct ksm_kms_master *m, char *err,
                       size_t errlen);
+/* Is m the master key db was encrypted with? 1 yes, 0 the database has no check value yet,
+ * -1 no (err filled). */
+int ksm_kms_master_verify(struct ksm_db *db, struct ksm_kms_master *m, char *err, size_t errlen);
 /* Wipes every cached key and frees. */
 void ksm_kms_close(struct ksm_kms *k);
 
@@ -100,7 +114,9 @@ enum ksm_err ksm_kms_tenant_key_ensure(struct ksm_kms *k, struct ksm_db *db, con
  * when one is open. */
 enum ksm_err ksm_kms_bucket_key_create(struct ksm_kms *k, struct ksm_db *db, const char *tenant_id,
                                        const char *bucket_id);
-/* A new version; new wraps use it, older versions still unwrap what they wrapped. */
+/* A new version; new wraps use it, older versions still unwrap what they wrapped. Rotating a
+ * tenant key also re-wraps every bucket key version of the tenant under the new version, in the
+ * same transaction (so no older tenant version is needed to reach any bucket key). */
 enum ksm_err ksm_kms_key_rotate(struct ksm_kms *k, struct ksm_db *db, enum ksm_kms_kind kind,
                                 const char *owner_id, uint32_t *new_version);
 /* Disabling a key makes every unwrap under it (and, for a tenant key, under its bucket keys) fail
@@ -116,6 +132,8 @@ enum ksm_err ksm_kms_key_destroy(struct ksm_kms *k, struct ksm_db *db, enum ksm_
                                  const char *owner_id);
 
 struct ksm_kms_key_info {
+    char kind[8]; /* "tenant" or "bucket" */
+    char owner_id[KSM_KMS_ID_MAX + 1];
     char id[40]; /* of the current version */
     char tenant_id[KSM_KMS_ID_MAX + 1];
     uint32_t version;         /* current */
@@ -127,6 +145,38 @@ struct ksm_kms_key_info {
 /* KSM_E_NOT_FOUND when the owner has no key. */
 enum ksm_err ksm_kms_key_describe(struct ksm_kms *k, struct ksm_db *db, enum ksm_kms_kind kind,
                                   const char *owner_id, struct ksm_kms_key_info *out);
+
+/* Every key of a tenant, never material: its tenant key first, then its bucket keys (those of
+ * deleted buckets stay as destroyed tombstones), in owner order. *out is malloc'd (free it). */
+enum ksm_err ksm_kms_key_list(struct ksm_db *db, const char *tenant_id,
+                              struct ksm_kms_key_info **out, size_t *n);
+
+/* ---- master key rotation (offline: kasumid stopped) ------------------------------------------
+ * Where a subsystem keeps secrets sealed with ksm_kms_seal: every row's blob_col was sealed with
+ * context = context_prefix followed by the row's id_col. */
+struct ksm_kms_sealed_col {
+    const char *table, *id_col, *blob_col, *context_prefix;
+};
+struct ksm_kms_rotate_report {
+    uint32_t generation; /* of the new master key */
+    int tenant_keys;     /* tenant key versions re-wrapped */
+    int secrets;         /* sealed secrets re-sealed */
+};
+/* In one transaction, re-wraps every live tenant key version, every secret of cols and the key
+ * check value from old_m to new_m under the next master generation, then checkpoints the WAL so
+ * the old blobs leave the files. Refuses (-1, err) when old_m is not db's master key or when some
+ * other column holds a blob sealed under the old master key (it would become unreadable). Bucket
+ * keys, data keys and object data are untouched. */
+int ksm_kms_master_rotate(struct ksm_db *db, struct ksm_kms_master *old_m,
+                          struct ksm_kms_master *new_m, const struct ksm_kms_sealed_col *cols,
+                          size_t ncols, struct ksm_kms_rotate_report *rep, char *err,
+                          size_t errlen);
+/* The whole rotation of the key file at path, crash-safe (docs/encryption.md): a new key in
+ * PATH.new, the old one linked as PATH.old, ksm_kms_master_rotate, then PATH.new renamed over
+ * PATH and PATH.old removed. ksm_kms_open completes or undoes an interrupted run. */
+int ksm_kms_master_file_rotate(struct ksm_db *db, const char *path,
+                               const struct ksm_kms_sealed_col *cols, size_t ncols,
+                               struct ksm_kms_rotate_report *rep, char *err, size_t errlen);
 
 /* ---- data keys ------------------------------------------------------------------------------- */
 struct ksm_kms_data_key {

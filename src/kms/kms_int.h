@@ -21,13 +21,17 @@ enum kms_blob_kind {
     KMS_BLOB_CHECK = 5,      /* the master key check value */
 };
 
-/* the master key's generation, recorded in blobs it wraps; a master rotation would bump it */
+/* the first master key's generation, recorded in the header of blobs it wraps (kinds 1, 4, 5);
+ * each master key rotation adds one (kms_rotate.c); the current one is read from the check
+ * value. */
 #define KMS_MASTER_GENERATION 1
+#define KMS_CHECK_IDENT "kasumi/v1/master-check"
 
 struct kms_cache;
 
 struct ksm_kms {
     struct ksm_kms_master *master;
+    uint32_t master_gen; /* of the master key, from the check value's header */
     struct kms_cache *cache;
     ksm_kms_audit_fn *audit;
     void *audit_arg;
@@ -79,6 +83,21 @@ void ksm_kms__cache_sweep(struct kms_cache *c);
 /* Page-aligned memory that is locked (never swapped), left out of core dumps and wiped on free. */
 void *ksm_kms__secure_alloc(size_t n);
 void ksm_kms__secure_free(void *p, size_t n);
+/* rename(2), then fsync of the target's directory. 0 or -1 (errno). */
+int ksm_kms__rename_durable(const char *from, const char *to);
+
+/* ---- kms_open.c ---- */
+/* The check value: 1 and *gen when it matches m, 0 when there is none, -1 (err filled) when it
+ * does not match. */
+int ksm_kms__check_verify(struct ksm_db *db, struct ksm_kms_master *m, uint32_t *gen, char *err,
+                          size_t errlen);
+/* Writes (replacing) the check value under m with generation gen. 0 or -1 (err filled). */
+int ksm_kms__check_write(struct ksm_db *db, struct ksm_kms_master *m, uint32_t gen, char *err,
+                         size_t errlen);
+
+/* An interrupted master key rotation (kms_rotate.c): when PATH.new or PATH.old matches the check
+ * value, it is moved over PATH. 1 when one was, 0 when none. */
+int ksm_kms__recover_rotation(struct ksm_db *db, const char *path);
 
 /* ---- kms_chain.c ---- */
 /* The unwrapped key of (kind, owner, version), version 0 = current, through the cache. Checks the

@@ -80,7 +80,7 @@ static enum ksm_err make_version(struct ksm_kms *k, struct ksm_db *db, enum ksm_
     char ident[KMS_IDENT_MAX];
     struct kms_cached parent;
     struct kms_wrapper w = {k->master, NULL};
-    uint32_t pv = KMS_MASTER_GENERATION;
+    uint32_t pv = k->master_gen;
     enum ksm_err e;
     memset(&parent, 0, sizeof parent);
     ksm_random_bytes(key, sizeof key);
@@ -159,6 +159,92 @@ fail:
     return e;
 }
 
+/* A bucket key version to re-wrap: read first, then changed, so the update never runs under an
+ * open SELECT of the same rows. */
+struct bucket_row {
+    char id[40], owner[KSM_KMS_ID_MAX + 1];
+    uint32_t version;
+    uint8_t blob[KSM_KMS_KEY_LEN + KSM_KMS_BLOB_OVERHEAD];
+};
+
+static size_t bucket_rows(struct ksm_db *db, const char *tenant, struct bucket_row **out)
+{
+    size_t n = 0, cap = 0;
+    *out = NULL;
+    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT id, owner_id, version, wrapped FROM kms_keys"
+                                          " WHERE kind='bucket' AND tenant_id=?1 AND"
+                                          " wrapped IS NOT NULL");
+    sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 3) != (int)sizeof(*out)->blob)
+            continue; /* not a key blob: its unwrap reports DATA_CORRUPT, rotation leaves it */
+        if (n == cap)
+            *out = ksm_xrealloc(*out, (cap = cap ? 2 * cap : 16) * sizeof **out);
+        struct bucket_row *b = &(*out)[n++];
+        snprintf(b->id, sizeof b->id, "%s", ksm_db_col_text(st, 0));
+        snprintf(b->owner, sizeof b->owner, "%s", ksm_db_col_text(st, 1));
+        b->version = (uint32_t)sqlite3_column_int64(st, 2);
+        memcpy(b->blob, sqlite3_column_blob(st, 3), sizeof b->blob);
+    }
+    sqlite3_reset(st);
+    return n;
+}
+
+/* Unwraps one bucket key version under the tenant version its blob names and wraps it again
+ * under np (the tenant's new version). */
+static enum ksm_err rewrap_bucket(struct ksm_kms *k, struct ksm_db *db, const char *tenant,
+                                  const struct kms_cached *np, struct bucket_row *b)
+{
+    char ident[KMS_IDENT_MAX];
+    uint8_t key[KSM_KMS_KEY_LEN];
+    struct kms_cached op;
+    uint32_t pv;
+    enum ksm_err e = KSM_E_DATA_CORRUPT;
+    memset(&op, 0, sizeof op);
+    if (ksm_kms__blob_parent(b->blob, sizeof b->blob, KMS_BLOB_BUCKET_KEY, &pv))
+        goto fail;
+    if ((e = ksm_kms__key_get(k, db, KSM_KMS_TENANT, tenant, pv, &op)) != KSM_E_OK)
+        goto fail;
+    ksm_kms__ident_bucket(ident, tenant, b->owner, b->version);
+    struct kms_wrapper ow = {NULL, op.key}, nw = {NULL, np->key};
+    e = KSM_E_DATA_CORRUPT;
+    if (ksm_kms__unwrap(&ow, KMS_BLOB_BUCKET_KEY, ident, b->blob, sizeof b->blob, key))
+        goto fail;
+    e = KSM_E_INTERNAL;
+    if (ksm_kms__wrap(&nw, KMS_BLOB_BUCKET_KEY, np->version, ident, key, sizeof key, b->blob))
+        goto fail;
+    sqlite3_stmt *st =
+        ksm_db_prepare(db, "UPDATE kms_keys SET wrapped=?2, parent_id=?3 WHERE id=?1");
+    sqlite3_bind_text(st, 1, b->id, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, b->blob, sizeof b->blob, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, np->key_id, -1, SQLITE_STATIC);
+    e = sqlite3_step(st) == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
+    sqlite3_reset(st);
+fail:
+    OPENSSL_cleanse(key, sizeof key);
+    OPENSSL_cleanse(&op, sizeof op);
+    return e;
+}
+
+/* After a tenant key rotation: every live bucket key version of the tenant moves under the new
+ * tenant version, so older tenant versions wrap nothing any more (they stay, never lost). Runs
+ * inside the rotation's transaction: all or nothing. */
+static enum ksm_err rewrap_buckets(struct ksm_kms *k, struct ksm_db *db, const char *tenant,
+                                   uint32_t version)
+{
+    struct bucket_row *rows;
+    struct kms_cached np;
+    size_t n = bucket_rows(db, tenant, &rows);
+    /* by its number: the cache's "current" entry still holds the previous version */
+    enum ksm_err e = ksm_kms__key_get(k, db, KSM_KMS_TENANT, tenant, version, &np);
+    for (size_t i = 0; i < n && e == KSM_E_OK; i++)
+        e = rewrap_bucket(k, db, tenant, &np, &rows[i]);
+    OPENSSL_cleanse(&np, sizeof np);
+    OPENSSL_cleanse(rows, n * sizeof *rows);
+    free(rows);
+    return e;
+}
+
 enum ksm_err ksm_kms_key_rotate(struct ksm_kms *k, struct ksm_db *db, enum ksm_kms_kind kind,
                                 const char *owner_id, uint32_t *new_version)
 {
@@ -177,6 +263,8 @@ enum ksm_err ksm_kms_key_rotate(struct ksm_kms *k, struct ksm_db *db, enum ksm_k
                                          : KSM_E_KEY_DESTROYED;
     if (r == KSM_E_OK)
         r = make_version(k, db, kind, owner_id, tenant, ++v, id);
+    if (r == KSM_E_OK && kind == KSM_KMS_TENANT)
+        r = rewrap_buckets(k, db, owner_id, v);
     if (r == KSM_E_OK) {
         sqlite3_stmt *st =
             ksm_db_prepare(db, "UPDATE kms_keys SET rotated_at=?3 WHERE kind=?1 AND owner_id=?2 AND"
@@ -314,6 +402,8 @@ enum ksm_err ksm_kms_key_describe(struct ksm_kms *k, struct ksm_db *db, enum ksm
     sqlite3_bind_text(st, 2, owner_id, -1, SQLITE_STATIC);
     enum ksm_err e = KSM_E_NOT_FOUND;
     if (sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(out->kind, sizeof out->kind, "%s", ksm_kms__kind_name(kind));
+        snprintf(out->owner_id, sizeof out->owner_id, "%s", owner_id);
         snprintf(out->id, sizeof out->id, "%s", ksm_db_col_text(st, 0));
         snprintf(out->tenant_id, sizeof out->tenant_id, "%s", ksm_db_col_text(st, 1));
         out->version = (uint32_t)sqlite3_column_int64(st, 2);
@@ -325,4 +415,43 @@ enum ksm_err ksm_kms_key_describe(struct ksm_kms *k, struct ksm_db *db, enum ksm
     }
     sqlite3_reset(st);
     return e;
+}
+
+enum ksm_err ksm_kms_key_list(struct ksm_db *db, const char *tenant_id,
+                              struct ksm_kms_key_info **out, size_t *n)
+{
+    size_t cap = 0;
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st = ksm_db_prepare(
+        db, "SELECT k.kind, k.owner_id, k.id, k.version, k.state, k.created_at,"
+            " (SELECT min(m.created_at) FROM kms_keys m WHERE m.kind=k.kind AND"
+            "  m.owner_id=k.owner_id), ifnull(k.state_changed_at, 0)"
+            " FROM kms_keys k WHERE k.tenant_id=?1 AND k.version=(SELECT max(m.version)"
+            "  FROM kms_keys m WHERE m.kind=k.kind AND m.owner_id=k.owner_id)"
+            " ORDER BY k.kind='bucket', k.owner_id");
+    sqlite3_bind_text(st, 1, tenant_id, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap)
+            *out = ksm_xrealloc(*out, (cap = cap ? 2 * cap : 16) * sizeof **out);
+        struct ksm_kms_key_info *ki = &(*out)[(*n)++];
+        memset(ki, 0, sizeof *ki);
+        snprintf(ki->kind, sizeof ki->kind, "%s", ksm_db_col_text(st, 0));
+        snprintf(ki->owner_id, sizeof ki->owner_id, "%s", ksm_db_col_text(st, 1));
+        snprintf(ki->id, sizeof ki->id, "%s", ksm_db_col_text(st, 2));
+        snprintf(ki->tenant_id, sizeof ki->tenant_id, "%s", tenant_id);
+        ki->version = (uint32_t)sqlite3_column_int64(st, 3);
+        snprintf(ki->state, sizeof ki->state, "%s", ksm_db_col_text(st, 4));
+        ki->rotated_at = ki->version > 1 ? sqlite3_column_int64(st, 5) : 0;
+        ki->created_at = sqlite3_column_int64(st, 6);
+        ki->state_changed_at = sqlite3_column_int64(st, 7);
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return KSM_E_OK;
+    free(*out);
+    *out = NULL;
+    *n = 0;
+    return KSM_E_INTERNAL;
 }

@@ -68,9 +68,10 @@ static void file_free(struct ksm_kms_master *m)
     free(f);
 }
 
-/* Makes the key file: the directory is created 0700 (and tightened if it was looser), the key is
+/* Writes a key file: the directory is created 0700 (and tightened if it was looser), the key is
  * written durably (tmp, fsync, rename, fsync dir) so a crash never leaves half a key. */
-static int create_key(const char *path, uint8_t *key, char *err, size_t errlen)
+int ksm_kms_master_file_write(const char *path, const uint8_t key[KSM_KMS_KEY_LEN], char *err,
+                              size_t errlen)
 {
     char *dcopy = ksm_xstrdup(path);
     const char *dir = dirname(dcopy);
@@ -79,15 +80,31 @@ static int create_key(const char *path, uint8_t *key, char *err, size_t errlen)
         snprintf(err, errlen, "master key directory %s: %s", dir, strerror(errno));
         goto fail;
     }
-    ksm_random_bytes(key, KSM_KMS_KEY_LEN);
     if (ksm_write_file_durable(path, key, KSM_KMS_KEY_LEN, 0600)) {
         snprintf(err, errlen, "master key %s: cannot write: %s", path, strerror(errno));
         goto fail;
     }
-    ksm_info("kms: created a new environment master key in %s; back it up (docs/encryption.md)",
-             path);
     rc = 0;
 fail:
+    free(dcopy);
+    return rc;
+}
+
+static int create_key(const char *path, uint8_t *key, char *err, size_t errlen)
+{
+    ksm_random_bytes(key, KSM_KMS_KEY_LEN);
+    if (ksm_kms_master_file_write(path, key, err, errlen))
+        return -1;
+    ksm_info("kms: created a new environment master key in %s; back it up (docs/encryption.md)",
+             path);
+    return 0;
+}
+
+/* rename, then fsync the directory so the new name survives a crash. */
+int ksm_kms__rename_durable(const char *from, const char *to)
+{
+    char *dcopy = ksm_xstrdup(to);
+    int rc = rename(from, to) ? -1 : ksm_fsync_dir(dirname(dcopy));
     free(dcopy);
     return rc;
 }
@@ -125,6 +142,21 @@ fail:
     close(fd);
     OPENSSL_cleanse(key, KSM_KMS_KEY_LEN);
     return -1;
+}
+
+int ksm_kms_master_file_read(const char *path, uint8_t key[KSM_KMS_KEY_LEN], char *err,
+                             size_t errlen)
+{
+    return read_key(path, key, err, errlen);
+}
+
+struct ksm_kms_master *ksm_kms_master_raw(const uint8_t key[KSM_KMS_KEY_LEN])
+{
+    struct file_master *f = ksm_xcalloc(1, sizeof *f);
+    f->base = (struct ksm_kms_master){"file", file_wrap, file_unwrap, file_free};
+    f->key = ksm_kms__secure_alloc(KSM_KMS_KEY_LEN);
+    memcpy(f->key, key, KSM_KMS_KEY_LEN);
+    return &f->base;
 }
 
 int ksm_kms_master_file_open(const char *path, bool create, struct ksm_kms_master **out, char *err,

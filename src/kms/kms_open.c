@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/db.h"
 #include "core/log.h"
@@ -47,7 +48,6 @@ void ksm_kms_register_schema(void)
     ksm_db_register(kms_migrations, (int)KSM_NELEM(kms_migrations));
 }
 
-#define CHECK_IDENT "kasumi/v1/master-check"
 static const uint8_t sentinel[KSM_KMS_KEY_LEN] = "kasumi master key check value 1";
 
 /* 1 when the database already depends on a master key, 0 when not, -1 on a database error. */
@@ -60,16 +60,17 @@ static int has_keys(struct ksm_db *db)
     return rc;
 }
 
-static int write_check(struct ksm_db *db, struct ksm_kms_master *m, char *err, size_t errlen)
+int ksm_kms__check_write(struct ksm_db *db, struct ksm_kms_master *m, uint32_t gen, char *err,
+                         size_t errlen)
 {
     uint8_t blob[KSM_KMS_KEY_LEN + KSM_KMS_BLOB_OVERHEAD];
     struct kms_wrapper w = {m, NULL};
-    if (ksm_kms__wrap(&w, KMS_BLOB_CHECK, KMS_MASTER_GENERATION, CHECK_IDENT, sentinel,
-                      sizeof sentinel, blob)) {
+    if (ksm_kms__wrap(&w, KMS_BLOB_CHECK, gen, KMS_CHECK_IDENT, sentinel, sizeof sentinel, blob)) {
         snprintf(err, errlen, "kms: the master key provider could not wrap");
         return -1;
     }
-    sqlite3_stmt *st = ksm_db_prepare(db, "INSERT INTO kms_meta VALUES('master_check',?,?)");
+    sqlite3_stmt *st =
+        ksm_db_prepare(db, "INSERT OR REPLACE INTO kms_meta VALUES('master_check',?,?)");
     sqlite3_bind_blob(st, 1, blob, sizeof blob, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, ksm_now_ms());
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
@@ -79,8 +80,8 @@ static int write_check(struct ksm_db *db, struct ksm_kms_master *m, char *err, s
     return rc;
 }
 
-/* 1 when the check value matches, 0 when there is none, -1 (err filled) when it does not match. */
-static int verify_check(struct ksm_db *db, struct ksm_kms_master *m, char *err, size_t errlen)
+int ksm_kms__check_verify(struct ksm_db *db, struct ksm_kms_master *m, uint32_t *gen, char *err,
+                          size_t errlen)
 {
     uint8_t plain[KSM_KMS_KEY_LEN];
     struct kms_wrapper w = {m, NULL};
@@ -92,7 +93,8 @@ static int verify_check(struct ksm_db *db, struct ksm_kms_master *m, char *err, 
     const uint8_t *blob = sqlite3_column_blob(st, 0);
     size_t n = (size_t)sqlite3_column_bytes(st, 0);
     int ok = n == sizeof plain + KSM_KMS_BLOB_OVERHEAD &&
-             !ksm_kms__unwrap(&w, KMS_BLOB_CHECK, CHECK_IDENT, blob, n, plain) &&
+             !ksm_kms__blob_parent(blob, n, KMS_BLOB_CHECK, gen) &&
+             !ksm_kms__unwrap(&w, KMS_BLOB_CHECK, KMS_CHECK_IDENT, blob, n, plain) &&
              ksm_ct_equal(plain, sentinel, sizeof plain);
     sqlite3_reset(st);
     OPENSSL_cleanse(plain, sizeof plain);
@@ -105,10 +107,17 @@ static int verify_check(struct ksm_db *db, struct ksm_kms_master *m, char *err, 
     return -1;
 }
 
+int ksm_kms_master_verify(struct ksm_db *db, struct ksm_kms_master *m, char *err, size_t errlen)
+{
+    uint32_t gen;
+    return ksm_kms__check_verify(db, m, &gen, err, errlen);
+}
+
 int ksm_kms_open_with(struct ksm_kms **out, struct ksm_db *db, struct ksm_kms_master *m, char *err,
                       size_t errlen)
 {
-    int v = verify_check(db, m, err, errlen);
+    uint32_t gen = KMS_MASTER_GENERATION;
+    int v = ksm_kms__check_verify(db, m, &gen, err, errlen);
     if (v < 0)
         goto fail;
     if (v == 0) {
@@ -123,17 +132,44 @@ int ksm_kms_open_with(struct ksm_kms **out, struct ksm_db *db, struct ksm_kms_ma
                      "refusing to start");
             goto fail;
         }
-        if (write_check(db, m, err, errlen))
+        if (ksm_kms__check_write(db, m, gen, err, errlen))
             goto fail;
     }
     struct ksm_kms *k = ksm_xcalloc(1, sizeof *k);
     k->master = m;
+    k->master_gen = gen;
     k->cache = ksm_kms__cache_new();
     *out = k;
     return 0;
 fail:
     m->free(m);
     return -1;
+}
+
+/* A master key rotation (kms_rotate.c) leaves PATH.new (the new key) and PATH.old (the old one)
+ * beside the key file while it runs. When the key file does not match the check value, one of
+ * them may: the rotation committed but did not rename (.new), or the key file was renamed but the
+ * commit did not survive (.old). Whichever matches is moved over the key file, durably. 1 when one
+ * was, 0 when none matches. */
+int ksm_kms__recover_rotation(struct ksm_db *db, const char *path)
+{
+    static const char *const suffix[] = {".new", ".old"};
+    char cand[600], err[512];
+    for (size_t i = 0; i < KSM_NELEM(suffix); i++) {
+        struct ksm_kms_master *m;
+        snprintf(cand, sizeof cand, "%s%s", path, suffix[i]);
+        if (ksm_kms_master_file_open(cand, false, &m, err, sizeof err))
+            continue;
+        uint32_t gen;
+        int v = ksm_kms__check_verify(db, m, &gen, err, sizeof err);
+        m->free(m);
+        if (v == 1 && ksm_kms__rename_durable(cand, path) == 0) {
+            ksm_warn("kms: an interrupted master key rotation was completed: %s is now %s", cand,
+                     path);
+            return 1;
+        }
+    }
+    return 0;
 }
 
 int ksm_kms_open(struct ksm_kms **out, struct ksm_db *db, const char *master_key_path, char *err,
@@ -145,6 +181,16 @@ int ksm_kms_open(struct ksm_kms **out, struct ksm_db *db, const char *master_key
         snprintf(err, errlen, "kms: reading kms_meta: %s", sqlite3_errmsg(db->h));
         return -1;
     }
+    if (have) {
+        uint32_t gen;
+        int v = -1;
+        if (!ksm_kms_master_file_open(master_key_path, false, &m, err, errlen)) {
+            v = ksm_kms__check_verify(db, m, &gen, err, errlen);
+            m->free(m);
+        }
+        if (v != 1)
+            ksm_kms__recover_rotation(db, master_key_path);
+    }
     if (ksm_kms_master_file_open(master_key_path, have == 0, &m, err, errlen)) {
         if (have) {
             size_t l = strlen(err);
@@ -154,7 +200,15 @@ int ksm_kms_open(struct ksm_kms **out, struct ksm_db *db, const char *master_key
         }
         return -1;
     }
-    return ksm_kms_open_with(out, db, m, err, errlen);
+    if (ksm_kms_open_with(out, db, m, err, errlen))
+        return -1;
+    char old[600];
+    snprintf(old, sizeof old, "%s.old", master_key_path);
+    if (access(old, F_OK) == 0)
+        ksm_warn("kms: %s (a master key replaced by a rotation) is still there: remove it once "
+                 "the new key is backed up",
+                 old);
+    return 0;
 }
 
 void ksm_kms_close(struct ksm_kms *k)

@@ -23,7 +23,7 @@ enum ksm_err ksm_kms_seal(struct ksm_kms *k, const char *context, const void *pl
         goto fail;
     uint8_t *b = ksm_xmalloc(n + KSM_KMS_BLOB_OVERHEAD);
     e = KSM_E_INTERNAL;
-    if (ksm_kms__wrap(&w, KMS_BLOB_SECRET, KMS_MASTER_GENERATION, context, plain, n, b)) {
+    if (ksm_kms__wrap(&w, KMS_BLOB_SECRET, k->master_gen, context, plain, n, b)) {
         free(b);
         goto fail;
     }
@@ -31,7 +31,7 @@ enum ksm_err ksm_kms_seal(struct ksm_kms *k, const char *context, const void *pl
     *bloblen = n + KSM_KMS_BLOB_OVERHEAD;
     e = KSM_E_OK;
 fail:
-    ksm_kms__emit(k, KSM_KMS_OP_SEAL, "master", context, "", KMS_MASTER_GENERATION, e);
+    ksm_kms__emit(k, KSM_KMS_OP_SEAL, "master", context, "", k->master_gen, e);
     return e;
 }
 
@@ -60,7 +60,7 @@ enum ksm_err ksm_kms_unseal(struct ksm_kms *k, const char *context, const uint8_
     *plainlen = m;
     e = KSM_E_OK;
 fail:
-    ksm_kms__emit(k, KSM_KMS_OP_UNSEAL, "master", context, "", KMS_MASTER_GENERATION, e);
+    ksm_kms__emit(k, KSM_KMS_OP_UNSEAL, "master", context, "", k->master_gen, e);
     return e;
 }
 

@@ -22,6 +22,7 @@ PARAM_RESOURCE = {
     "binding": "binding",
     "key": "key",
     "route": "route",
+    "kms_key": "kms_key",   # a tenant's key named by its owner: A's tenant id
 }
 
 # Request bodies for routes that take one (method, pattern) -> function(world) -> body.
@@ -39,9 +40,11 @@ BODIES = {
     ("PUT", "/admin/v1/projects/{project}/budget"): lambda w: {"monthly_yen": 10000},
     ("PUT", "/admin/v1/projects/{project}/storage-quota"): lambda w: {"max_bytes": 10 ** 9},
     ("PUT", "/admin/v1/projects/{project}/ai-policy"): lambda w: {"pii": {"email": "allow"}},
+    ("POST", "/admin/v1/tenants/{tenant}/kms/keys/{kms_key}/destroy"): lambda w: {"confirm": w.tenant["id"]},
 }
 NO_BODY = {("POST", "/admin/v1/tenants/{tenant}/suspend"), ("POST", "/admin/v1/tenants/{tenant}/resume"),
-           ("PUT", "/admin/v1/groups/{group}/members/{user}")}
+           ("PUT", "/admin/v1/groups/{group}/members/{user}")} | {
+    ("POST", "/admin/v1/tenants/{tenant}/kms/keys/{kms_key}/" + op) for op in ("rotate", "disable", "enable")}
 
 ROUTE_TARGET = {"provider": "openai", "base_url": "http://127.0.0.1:9/v1", "jurisdiction": "JP"}
 
@@ -74,7 +77,7 @@ class World:
     def ids(self):
         return {"tenant": self.tenant["id"], "project": self.project["id"], "user": self.user["id"],
                 "group": self.group["id"], "binding": self.binding["id"], "key": self.key["id"],
-                "route": self.route["id"]}
+                "route": self.route["id"], "kms_key": self.tenant["id"]}
 
     def throwaway(self, param):
         """A fresh resource of A for a destructive call, so the shared ones survive."""

@@ -253,6 +253,28 @@ static void test_rotation(struct ksm_kms *k)
     CHECK(ksm_kms_key_rotate(k, &db, KSM_KMS_TENANT, "tn_a", &v) == KSM_E_OK && v == 2);
     ksm_kms_set_cache_ttl(k, 0); /* make the walk go through the tenant key rows */
     ksm_kms_cache_sweep(k);
+    /* ... which re-wrapped every bucket key version of the tenant under v2 */
+    sqlite3_stmt *st = ksm_db_prepare(
+        &db, "SELECT count(*), sum(hex(substr(wrapped,3,4))='00000002' AND parent_id=(SELECT id"
+             " FROM kms_keys WHERE kind='tenant' AND owner_id='tn_a' AND version=2))"
+             " FROM kms_keys WHERE kind='bucket' AND tenant_id='tn_a' AND wrapped IS NOT NULL");
+    CHECK(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) >= 2 &&
+          sqlite3_column_int(st, 0) == sqlite3_column_int(st, 1));
+    sqlite3_reset(st);
+    /* so tenant v1 is no longer needed: with its blob spoiled, old data keys still open */
+    uint8_t t1[128];
+    size_t t1n = wrapped_of("tenant", "tn_a", t1, sizeof t1);
+    CHECK(t1n == 66);
+    CHECK(ksm_db_exec(&db, "UPDATE kms_keys SET wrapped=zeroblob(66) WHERE kind='tenant' AND"
+                           " owner_id='tn_a' AND version=1") == SQLITE_OK);
+    CHECK(ksm_kms_data_key_open(k, &db, "bk_2", uid1, d1.wrapped, sizeof d1.wrapped, key) ==
+              KSM_E_OK &&
+          !memcmp(key, d1.key, 32));
+    st = ksm_db_prepare(&db, "UPDATE kms_keys SET wrapped=?1 WHERE kind='tenant' AND"
+                             " owner_id='tn_a' AND version=1");
+    sqlite3_bind_blob(st, 1, t1, (int)t1n, SQLITE_STATIC);
+    CHECK(sqlite3_step(st) == SQLITE_DONE);
+    sqlite3_reset(st);
     CHECK(ksm_kms_data_key_open(k, &db, "bk_2", uid1, d1.wrapped, sizeof d1.wrapped, key) ==
               KSM_E_OK &&
           !memcmp(key, d1.key, 32));
@@ -421,6 +443,120 @@ static void test_secrets(struct ksm_kms *k)
     CHECK(ksm_kms_seal(k, "", "x", 1, &blob, &n) == KSM_E_INVALID_ARGUMENT);
 }
 
+/* The master key file as bytes. */
+static void key_bytes(const char *path, uint8_t out[32])
+{
+    size_t n = 0;
+    char *d = ksm_read_file(path, &n);
+    memset(out, 0, 32);
+    if (d && n == 32)
+        memcpy(out, d, 32);
+    free(d);
+}
+
+static bool exists(const char *suffix)
+{
+    char p[200];
+    snprintf(p, sizeof p, "%s%s", keypath, suffix);
+    return access(p, F_OK) == 0;
+}
+
+/* Master key rotation: tenant keys and sealed secrets re-wrapped, data keys still open, the old
+ * key refused; a sealed column nobody listed stops it; both crash windows recover at open. */
+static void test_master_rotation(struct ksm_kms **kp)
+{
+    struct ksm_kms *k = *kp;
+    const struct ksm_kms_sealed_col cols[] = {{"t_sealed", "akid", "sealed", "ctx/"}};
+    struct ksm_kms_rotate_report rep;
+    struct ksm_kms_data_key dk;
+    uint8_t uid[16], key[32], old[32], cur[32], *blob;
+    size_t n, pn;
+    char err[512], *plain;
+    ksm_kms_uid_new(uid);
+    CHECK(ksm_kms_data_key_new(k, &db, "bk_b1", uid, &dk) == KSM_E_OK);
+    CHECK(ksm_db_exec(&db, "CREATE TABLE t_sealed(akid TEXT PRIMARY KEY, sealed BLOB)") ==
+          SQLITE_OK);
+    CHECK(ksm_kms_seal(k, "ctx/AK1", "secret-1", 8, &blob, &n) == KSM_E_OK);
+    sqlite3_stmt *st = ksm_db_prepare(&db, "INSERT INTO t_sealed VALUES('AK1', ?1)");
+    sqlite3_bind_blob(st, 1, blob, (int)n, SQLITE_STATIC);
+    CHECK(sqlite3_step(st) == SQLITE_DONE);
+    sqlite3_reset(st);
+    free(blob);
+    ksm_kms_close(k);
+    key_bytes(keypath, old);
+
+    CHECK(ksm_kms_master_file_rotate(&db, keypath, cols, 1, &rep, err, sizeof err) == 0);
+    CHECK(rep.generation == 2 && rep.tenant_keys >= 1 && rep.secrets == 1);
+    key_bytes(keypath, cur);
+    CHECK(memcmp(old, cur, 32) != 0 && !exists(".new") && !exists(".old"));
+    struct ksm_kms_master *m = ksm_kms_master_raw(old);
+    CHECK(ksm_kms_master_verify(&db, m, err, sizeof err) == -1); /* the old key opens nothing */
+    m->free(m);
+    k = *kp = kms_open(err, sizeof err);
+    CHECK(k != NULL);
+    CHECK(ksm_kms_data_key_open(k, &db, "bk_b1", uid, dk.wrapped, sizeof dk.wrapped, key) ==
+              KSM_E_OK &&
+          !memcmp(key, dk.key, 32));
+    st = ksm_db_prepare(&db, "SELECT sealed FROM t_sealed WHERE akid='AK1'");
+    CHECK(sqlite3_step(st) == SQLITE_ROW);
+    CHECK(ksm_kms_unseal(k, "ctx/AK1", sqlite3_column_blob(st, 0),
+                         (size_t)sqlite3_column_bytes(st, 0), &plain, &pn) == KSM_E_OK &&
+          pn == 8 && !memcmp(plain, "secret-1", 8));
+    CHECK(((const uint8_t *)sqlite3_column_blob(st, 0))[5] == 2); /* generation 2 */
+    sqlite3_reset(st);
+    ksm_kms_secret_free(plain, pn);
+    uint8_t tb[128];
+    CHECK(wrapped_of("tenant", "tn_b", tb, sizeof tb) == 66 && tb[5] == 2);
+
+    /* a sealed secret in a column the rotation was not told about: refused, nothing changes */
+    CHECK(ksm_db_exec(&db, "CREATE TABLE t_other(id TEXT, b BLOB)") == SQLITE_OK);
+    CHECK(ksm_kms_seal(k, "other/1", "x", 1, &blob, &n) == KSM_E_OK);
+    st = ksm_db_prepare(&db, "INSERT INTO t_other VALUES('1', ?1)");
+    sqlite3_bind_blob(st, 1, blob, (int)n, SQLITE_STATIC);
+    CHECK(sqlite3_step(st) == SQLITE_DONE);
+    sqlite3_reset(st);
+    free(blob);
+    ksm_kms_close(k);
+    CHECK(ksm_kms_master_file_rotate(&db, keypath, cols, 1, &rep, err, sizeof err) == -1);
+    CHECK(strstr(err, "t_other.b") != NULL);
+    key_bytes(keypath, old);
+    CHECK(!memcmp(old, cur, 32) && !exists(".new") && !exists(".old"));
+    CHECK(ksm_db_exec(&db, "DROP TABLE t_other") == SQLITE_OK);
+
+    /* crash after the commit, before the rename: the open finds PATH.new and completes it */
+    uint8_t nk[32];
+    char pnew[200], pold[200];
+    snprintf(pnew, sizeof pnew, "%s.new", keypath);
+    snprintf(pold, sizeof pold, "%s.old", keypath);
+    ksm_random_bytes(nk, sizeof nk);
+    CHECK(ksm_kms_master_file_write(pnew, nk, err, sizeof err) == 0);
+    struct ksm_kms_master *om = ksm_kms_master_raw(cur), *nm = ksm_kms_master_raw(nk);
+    CHECK(ksm_kms_master_rotate(&db, om, nm, cols, 1, &rep, err, sizeof err) == 0);
+    CHECK(rep.generation == 3);
+    om->free(om);
+    nm->free(nm);
+    k = *kp = kms_open(err, sizeof err);
+    CHECK(k != NULL && !exists(".new"));
+    key_bytes(keypath, cur);
+    CHECK(!memcmp(cur, nk, 32));
+    CHECK(k && ksm_kms_data_key_open(k, &db, "bk_b1", uid, dk.wrapped, sizeof dk.wrapped, key) ==
+                   KSM_E_OK);
+    ksm_kms_close(k);
+
+    /* the key file renamed but the commit lost: PATH holds a key the database never saw, and
+     * PATH.old the one it did */
+    CHECK(ksm_kms_master_file_write(pold, cur, err, sizeof err) == 0);
+    ksm_random_bytes(nk, sizeof nk);
+    CHECK(ksm_kms_master_file_write(keypath, nk, err, sizeof err) == 0);
+    k = *kp = kms_open(err, sizeof err);
+    CHECK(k != NULL && !exists(".old"));
+    key_bytes(keypath, old);
+    CHECK(!memcmp(old, cur, 32));
+    CHECK(k && ksm_kms_data_key_open(k, &db, "bk_b1", uid, dk.wrapped, sizeof dk.wrapped, key) ==
+                   KSM_E_OK);
+    ksm_kms_data_key_wipe(&dk);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/test_kms.XXXXXX");
@@ -446,6 +582,7 @@ int main(void)
     ksm_kms_set_audit(k, on_event, NULL);
     test_destroy(&k);
     test_secrets(k);
+    test_master_rotation(&k);
     CHECK(!strcmp(ksm_kms_op_name(KSM_KMS_OP_DESTROY), "destroy"));
     CHECK(ksm_err_status(KSM_E_KEY_DESTROYED) == 410 && ksm_err_status(KSM_E_KEY_DISABLED) == 403);
     ksm_kms_close(k);
