@@ -746,6 +746,13 @@ bool ksm_req_stream_congested(const struct ksm_req *r)
     return queued(r->conn) >= STREAM_HIGH_WATER;
 }
 
+void ksm_req_stream_fail(struct ksm_req *r)
+{
+    r->stream_failed = true;
+    if (r->conn)
+        r->conn->close_after = true;
+}
+
 void ksm_req_stream_end(struct ksm_req *r)
 {
     struct ksm_conn *c = r->conn;
@@ -755,8 +762,9 @@ void ksm_req_stream_end(struct ksm_req *r)
     c->state = CS_WRITING;
     arm(c, conf(c)->idle_timeout_ms);
     c->wreq.data = c;
-    if (!r->stream_chunked) {
-        /* nothing to add: the body's bytes are queued in order before whatever follows */
+    if (!r->stream_chunked || r->stream_failed) {
+        /* nothing to add: the body's bytes are queued in order before whatever follows (a failed
+         * stream ends without its last chunk and closes, so it cannot pass for complete) */
         after_write(&c->wreq, c->closed ? -1 : 0);
         return;
     }

@@ -81,7 +81,7 @@ struct ksm_req {
     void *app_data;
     void (*on_abort)(struct ksm_req *r);   /* the client went away mid-request */
     void (*on_drain)(struct ksm_req *r);   /* the socket drained below half the high-water mark */
-    bool streaming, aborted, stream_chunked;
+    bool streaming, aborted, stream_chunked, stream_failed;
     bool dropped;   /* on_abort came while the request was still arriving: free, do not answer */
 
     /* streamed request bodies (ksm_req_stream_body) */
@@ -119,6 +119,9 @@ size_t ksm_req_stream_write_take(struct ksm_req *r, char *p, size_t n, ksm_req_r
                                  void *ctx);
 bool ksm_req_stream_congested(const struct ksm_req *r);
 void ksm_req_stream_end(struct ksm_req *r);
+/* The body cannot be completed (a read failed after the head went out): end closes the connection
+ * without a last chunk, so the client sees a cut body at once instead of waiting for the rest. */
+void ksm_req_stream_fail(struct ksm_req *r);
 
 /* Called from a listener's on_headers hook: the body is not buffered but handed to chunk as it
  * arrives (chunk returns true to stop reading the socket until ksm_req_body_resume; what the last

@@ -379,8 +379,10 @@ static void get_done(void *arg, enum ksm_err e)
     struct s3_req *s = arg;
     s->get = NULL;
     struct ksm_req *r = s->r;
-    if (e != KSM_E_OK)
-        snprintf(s->detail, sizeof s->detail, "read_error=%s", ksm_err_code(e));   /* cut short */
+    if (e != KSM_E_OK) {   /* cut short: the client must not wait for bytes that will not come */
+        snprintf(s->detail, sizeof s->detail, "read_error=%s", ksm_err_code(e));
+        ksm_req_stream_fail(r);
+    }
     r->on_drain = NULL;
     r->on_abort = NULL;
     /* the audit record and metering as for any request; the stream ends here */
