@@ -335,6 +335,8 @@ void ksm_s3_copy_object(struct s3_req *s)
         e = KSM_E_NOT_IMPLEMENTED, why = "copies of or into SSE-C objects are not supported yet: "
                                          "GET and PUT with the key instead";
     if (e == KSM_E_OK)
+        e = ksm_s3_sse_kms_check(s, &why);
+    if (e == KSM_E_OK)
         e = copy_prepare(s, j, &why);
     if (e == KSM_E_OK && (e = ksm_s3_quota_reserve(s, (int64_t)j->len, j->part ? 0 : 1, 0, 0)))
         why = s->quota_msg;

@@ -146,6 +146,10 @@ enum ksm_err ksm_s3_object_lock_enable(struct s3_req *s);
 enum ksm_err ksm_s3_ssec_key(struct s3_req *s, uint8_t key[32], bool *has, const char **why);
 void ksm_s3_ssec_headers(struct s3_req *s);
 bool ksm_s3_ssec_asked(struct s3_req *s, const char *prefix);
+/* x-amz-server-side-encryption[-aws-kms-key-id] of a write: KMS_KEY_NOT_FOUND when the key named
+ * is not the bucket's or its tenant's; the encryption headers of an answer about object m. */
+enum ksm_err ksm_s3_sse_kms_check(struct s3_req *s, const char **why);
+void ksm_s3_sse_headers(struct s3_req *s, const struct ksm_obj_meta *m);
 
 /* Shared by the handlers */
 /* s3_object.c: content type, standard headers, x-amz-meta-* of the request into m (zeroed). */

@@ -271,6 +271,8 @@ void ksm_s3_put_object_begin(struct s3_req *s)
     if (e == KSM_E_OK)
         e = ksm_s3_ssec_key(s, ck, &ssec, &why);
     if (e == KSM_E_OK)
+        e = ksm_s3_sse_kms_check(s, &why);
+    if (e == KSM_E_OK)
         e = body_mode(s, &expected);
     if (e == KSM_E_OK && !s->use_chunked)
         checksum_header(s);   /* with aws-chunked the decoder checks the trailer's checksum */
@@ -299,8 +301,10 @@ void ksm_s3_put_object_begin(struct s3_req *s)
         ksm_s3_error(s, e, NULL);   /* before the body: the part cannot be stored */
         return;
     }
+    struct ksm_obj_meta enc = {0};
     if (ssec)
-        ksm_s3_ssec_headers(s);
+        enc.sse_c[0] = 'C';
+    ksm_s3_sse_headers(s, &enc);
     r->on_abort = on_client_gone;
     ksm_req_stream_body(r, on_chunk, on_body_end);
 }
@@ -440,7 +444,7 @@ static void serve(struct s3_req *s, bool head)
     }
     meta_to_headers(s, &s->meta);
     ksm_s3_version_headers(s, &s->meta);
-    ksm_s3_ssec_headers(s);
+    ksm_s3_sse_headers(s, &s->meta);
     ksm_s3_std_headers(s);
     r->status = 200;
     if (rr == 0) {

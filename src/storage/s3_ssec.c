@@ -1,4 +1,8 @@
-/* s3_ssec.c — SSE-C on the wire: the customer's key arrives in three headers on every request that
+/* s3_ssec.c — server-side encryption headers on the wire. SSE-KMS: every object is sealed under
+ * its bucket's key, itself under the tenant's key (docs/encryption.md), so
+ * `x-amz-server-side-encryption: aws:kms` with a key id is accepted when the id names that bucket
+ * key (its id `bk_…` or `bucket:<name>`) or the tenant key (the tenant id), `AES256` is accepted as
+ * the same protection, and answers name the bucket key. SSE-C: the customer's key arrives in three headers on every request that
  * writes or reads the object (x-amz-server-side-encryption-customer-algorithm: AES256, -key: the
  * 32-byte key in base64, -key-MD5: its MD5 in base64, which catches a key mangled in transit), only
  * over TLS (a key sent in the clear is refused, as S3 does), and is never stored or logged; the
@@ -73,4 +77,40 @@ bool ksm_s3_ssec_asked(struct s3_req *s, const char *prefix)
     char name[96];
     snprintf(name, sizeof name, "%s" "server-side-encryption-customer-algorithm", prefix);
     return ksm_req_header(s->r, name) != NULL;
+}
+
+/* ---- SSE-KMS ---- */
+
+enum ksm_err ksm_s3_sse_kms_check(struct s3_req *s, const char **why)
+{
+    const char *sse = ksm_req_header(s->r, "x-amz-server-side-encryption");
+    const char *id = ksm_req_header(s->r, "x-amz-server-side-encryption-aws-kms-key-id");
+    if (!sse)
+        return id ? (*why = "x-amz-server-side-encryption-aws-kms-key-id needs "
+                            "x-amz-server-side-encryption: aws:kms", KSM_E_INVALID_ARGUMENT)
+                  : KSM_E_OK;
+    if (!strcmp(sse, "AES256") && !id)
+        return KSM_E_OK;
+    if (strcmp(sse, "aws:kms") && strcmp(sse, "aws:kms:dsse"))
+        return *why = "The encryption method specified is not supported", KSM_E_INVALID_ARGUMENT;
+    if (!id)
+        return KSM_E_OK;
+    const char *k = strrchr(id, '/');   /* an ARN or "key/ID" form names the id last */
+    k = k ? k + 1 : id;
+    bool bucket = !strcmp(k, s->bucket.id) ||
+                  (!strncmp(k, "bucket:", 7) && !strcmp(k + 7, s->bucket.name));
+    if (bucket || !strcmp(k, s->bucket.tenant))
+        return KSM_E_OK;
+    return *why = NULL, KSM_E_KMS_KEY_NOT_FOUND;
+}
+
+void ksm_s3_sse_headers(struct s3_req *s, const struct ksm_obj_meta *m)
+{
+    if (m->sse_c[0]) {
+        ksm_s3_ssec_headers(s);
+        return;
+    }
+    ksm_req_add_header(s->r, "x-amz-server-side-encryption", "aws:kms");
+    ksm_req_add_header(s->r, "x-amz-server-side-encryption-aws-kms-key-id",
+                       ksm_arena_strdup(s->r->arena, s->bucket.id));   /* s is freed before the send */
 }

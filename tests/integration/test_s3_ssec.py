@@ -120,3 +120,33 @@ def test_sse_c_refused_over_plain_http(tmp_path):
         assert "Contents" not in s3.list_objects_v2(Bucket=b)
     finally:
         d.stop()
+
+
+def test_sse_kms_names_the_bucket_or_tenant_key(tmp_path):
+    d = Daemon(tmp_path / "data", extra_args=["--s3-listen", "127.0.0.1:0"])
+    d.start()
+    try:
+        d.s3_addr = json.loads((d.data_dir / "listen.json").read_text())["s3"]
+        org = S3Org(d)
+        s3 = org.client()
+        b, other = "kms-" + os.urandom(4).hex(), "kmsother-" + os.urandom(4).hex()
+        s3.create_bucket(Bucket=b)
+        s3.create_bucket(Bucket=other)
+        keys = d.ok("GET", "/admin/v1/tenants/%s/kms/keys" % org.tenant)["items"]
+        ids = {k["bucket"]: k["bucket_id"] for k in keys if k["kind"] == "bucket"}
+        r = s3.put_object(Bucket=b, Key="a", Body=b"a", ServerSideEncryption="aws:kms",
+                          SSEKMSKeyId=ids[b])
+        assert r["ServerSideEncryption"] == "aws:kms" and r["SSEKMSKeyId"] == ids[b]
+        for kid in ("bucket:" + b, org.tenant, "arn:aws:kms:jp-east:000000000000:key/" + ids[b]):
+            s3.put_object(Bucket=b, Key="b", Body=b"b", ServerSideEncryption="aws:kms", SSEKMSKeyId=kid)
+        s3.put_object(Bucket=b, Key="c", Body=b"c", ServerSideEncryption="AES256")
+        g = s3.get_object(Bucket=b, Key="c")
+        assert g["ServerSideEncryption"] == "aws:kms" and g["SSEKMSKeyId"] == ids[b]
+        # another bucket's key cannot seal this bucket's objects; nothing is stored
+        assert code(lambda: s3.put_object(Bucket=b, Key="x", Body=b"x", ServerSideEncryption="aws:kms",
+                                          SSEKMSKeyId=ids[other])) == ("KMS.NotFoundException", 400)
+        assert code(lambda: s3.put_object(Bucket=b, Key="x", Body=b"x",
+                                          ServerSideEncryption="aws:fsx"))[0] == "InvalidArgument"
+        assert [o["Key"] for o in s3.list_objects_v2(Bucket=b)["Contents"]] == ["a", "b", "c"]
+    finally:
+        d.stop()
