@@ -10,6 +10,7 @@
  * which one was read). The source is looked up in the caller's tenant, so another tenant's bucket
  * of the same name is NoSuchBucket, and reading it needs s3.object.read at its project. */
 #define _GNU_SOURCE   /* strptime, timegm */
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -35,6 +36,8 @@ struct copy_job {
     struct ksm_bucket src;
     const char *src_key;
     const char *src_version;  /* NULL: the current one */
+    uint8_t src_ck[32], dst_ck[32];   /* SSE-C keys of the source and the copy, wiped after use */
+    bool src_ssec, dst_ssec;
     uint64_t off, len;
     int part;                 /* 0: CopyObject */
 };
@@ -260,6 +263,7 @@ static void copy_committed(void *arg, enum ksm_err e)
     copy_detail(j);
     if (s->meta.version_id[0])
         ksm_req_add_header(s->r, "x-amz-version-id", ksm_arena_strdup(s->r->arena, s->meta.version_id));
+    ksm_s3_sse_headers(s, &s->meta);
     ksm_s3_quota_commit(s);
     ksm_s3_quota_shrunk(s);   /* it may have replaced an object: re-read usage */
     ksm_buf_reset(&s->r->resp);
@@ -297,8 +301,9 @@ static enum ksm_err copy_prepare(struct s3_req *s, struct copy_job *j, const cha
     if (e != KSM_E_OK)
         return e;
     /* the metadata snapshot and the bytes read are the same version of the source */
-    s->get = ksm_store_get_open_version(ksm_s3_store, db_of(s), &j->src, j->src_key,
-                                        j->src_version, &src, &e);
+    s->get = ksm_store_get_open_ssec(ksm_s3_store, db_of(s), &j->src, j->src_key, j->src_version,
+                                     j->src_ssec ? j->src_ck : NULL, &src, &e);
+    OPENSSL_cleanse(j->src_ck, sizeof j->src_ck);
     if (!s->get) {
         ksm_obj_meta_free(&src);
         return e == KSM_E_METHOD_NOT_ALLOWED ? KSM_E_INVALID_ARGUMENT : e;   /* a delete marker */
@@ -330,10 +335,9 @@ void ksm_s3_copy_object(struct s3_req *s)
     s->op = j->part ? &copy_part_op : &copy_object_op;
     if (!ksm_s3_need_bucket(s))
         return;
-    enum ksm_err e = KSM_E_OK;
-    if (ksm_s3_ssec_asked(s, "x-amz-") || ksm_s3_ssec_asked(s, "x-amz-copy-source-"))
-        e = KSM_E_NOT_IMPLEMENTED, why = "copies of or into SSE-C objects are not supported yet: "
-                                         "GET and PUT with the key instead";
+    enum ksm_err e = ksm_s3_ssec_key(s, "x-amz-copy-source-", j->src_ck, &j->src_ssec, &why);
+    if (e == KSM_E_OK)
+        e = ksm_s3_ssec_key(s, "x-amz-", j->dst_ck, &j->dst_ssec, &why);
     if (e == KSM_E_OK)
         e = ksm_s3_sse_kms_check(s, &why);
     if (e == KSM_E_OK)
@@ -342,9 +346,11 @@ void ksm_s3_copy_object(struct s3_req *s)
         why = s->quota_msg;
     if (e != KSM_E_OK)
         goto fail;
-    s->put = ksm_store_put_begin(ksm_s3_store, &r->worker->loop, db_of(s), &s->bucket, s->key,
-                                 (int64_t)j->len, j->part ? ksm_s3_query(s, "uploadId") : NULL,
-                                 j->part);
+    s->put = ksm_store_put_begin_ssec(ksm_s3_store, &r->worker->loop, db_of(s), &s->bucket,
+                                      s->key, (int64_t)j->len,
+                                      j->part ? ksm_s3_query(s, "uploadId") : NULL, j->part,
+                                      j->dst_ssec ? j->dst_ck : NULL);
+    OPENSSL_cleanse(j->dst_ck, sizeof j->dst_ck);
     e = ksm_store_put_error(s->put);
     if (e != KSM_E_OK)
         goto fail;   /* s3_free aborts the put and cancels the get */
@@ -357,5 +363,7 @@ void ksm_s3_copy_object(struct s3_req *s)
     ksm_store_get_start(s->get, &r->worker->loop, j->off, j->len, copy_data, copy_read_done, j);
     return;
 fail:
+    OPENSSL_cleanse(j->src_ck, sizeof j->src_ck);
+    OPENSSL_cleanse(j->dst_ck, sizeof j->dst_ck);
     ksm_s3_error(s, e, why);
 }

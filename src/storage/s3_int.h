@@ -140,12 +140,12 @@ bool ksm_s3_bypass_governance(struct s3_req *s);
 void ksm_s3_lock_refused(struct s3_req *s, const char *vid);
 enum ksm_err ksm_s3_object_lock_enable(struct s3_req *s);
 
-/* s3_ssec.c: the SSE-C key of the request (*has false when none was sent; errors with *why: over
- * plain HTTP, a wrong algorithm, a bad key or MD5); the echo headers of an SSE-C answer; whether
- * SSE-C headers with this prefix ("x-amz-" or "x-amz-copy-source-") were sent at all. */
-enum ksm_err ksm_s3_ssec_key(struct s3_req *s, uint8_t key[32], bool *has, const char **why);
+/* s3_ssec.c: the SSE-C key of the request in the headers with prefix "x-amz-" (the object written
+ * or read) or "x-amz-copy-source-" (a copy's source); *has false when none was sent; errors with
+ * *why: over plain HTTP, a wrong algorithm, a bad key or MD5. The echo headers of an SSE-C answer. */
+enum ksm_err ksm_s3_ssec_key(struct s3_req *s, const char *prefix, uint8_t key[32], bool *has,
+                             const char **why);
 void ksm_s3_ssec_headers(struct s3_req *s);
-bool ksm_s3_ssec_asked(struct s3_req *s, const char *prefix);
 /* x-amz-server-side-encryption[-aws-kms-key-id] of a write: KMS_KEY_NOT_FOUND when the key named
  * is not the bucket's or its tenant's; the encryption headers of an answer about object m. */
 enum ksm_err ksm_s3_sse_kms_check(struct s3_req *s, const char **why);

@@ -26,7 +26,7 @@ void ksm_s3_mpu_create(struct s3_req *s)
     if (e == KSM_E_OK)
         e = ksm_s3_tagging_header(s, &m.tags, &why);
     if (e == KSM_E_OK)
-        e = ksm_s3_ssec_key(s, ck, &ssec, &why);
+        e = ksm_s3_ssec_key(s, "x-amz-", ck, &ssec, &why);
     if (e == KSM_E_OK)
         e = ksm_s3_sse_kms_check(s, &why);
     if (e == KSM_E_OK && ssec) {   /* every part must come with this key */

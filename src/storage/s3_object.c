@@ -269,7 +269,7 @@ void ksm_s3_put_object_begin(struct s3_req *s)
     uint8_t ck[32];
     bool ssec = false;
     if (e == KSM_E_OK)
-        e = ksm_s3_ssec_key(s, ck, &ssec, &why);
+        e = ksm_s3_ssec_key(s, "x-amz-", ck, &ssec, &why);
     if (e == KSM_E_OK)
         e = ksm_s3_sse_kms_check(s, &why);
     if (e == KSM_E_OK)
@@ -415,7 +415,7 @@ static void serve(struct s3_req *s, bool head)
     uint8_t ck[32];
     bool ssec = false;
     const char *why = NULL;
-    enum ksm_err e = ksm_s3_ssec_key(s, ck, &ssec, &why);
+    enum ksm_err e = ksm_s3_ssec_key(s, "x-amz-", ck, &ssec, &why);
     if (e != KSM_E_OK) {
         ksm_s3_error(s, e, why);
         return;

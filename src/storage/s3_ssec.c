@@ -34,10 +34,18 @@ static int b64_exact(const char *in, uint8_t *out, size_t want)
     return 0;
 }
 
-enum ksm_err ksm_s3_ssec_key(struct s3_req *s, uint8_t key[32], bool *has, const char **why)
+static const char *hdr(struct s3_req *s, const char *prefix, const char *name)
 {
-    const char *alg = ksm_req_header(s->r, HDR "algorithm");
-    const char *k = ksm_req_header(s->r, HDR "key"), *md5 = ksm_req_header(s->r, HDR "key-md5");
+    char full[96];
+    snprintf(full, sizeof full, "%sserver-side-encryption-customer-%s", prefix, name);
+    return ksm_req_header(s->r, full);
+}
+
+enum ksm_err ksm_s3_ssec_key(struct s3_req *s, const char *prefix, uint8_t key[32], bool *has,
+                             const char **why)
+{
+    const char *alg = hdr(s, prefix, "algorithm");
+    const char *k = hdr(s, prefix, "key"), *md5 = hdr(s, prefix, "key-md5");
     *has = false;
     if (!alg && !k && !md5)
         return KSM_E_OK;
@@ -72,12 +80,6 @@ void ksm_s3_ssec_headers(struct s3_req *s)
                        ksm_arena_strdup(s->r->arena, md5));
 }
 
-bool ksm_s3_ssec_asked(struct s3_req *s, const char *prefix)
-{
-    char name[96];
-    snprintf(name, sizeof name, "%s" "server-side-encryption-customer-algorithm", prefix);
-    return ksm_req_header(s->r, name) != NULL;
-}
 
 /* ---- SSE-KMS ---- */
 

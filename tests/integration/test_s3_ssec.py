@@ -102,6 +102,7 @@ def test_sse_c_round_trip_and_refusals(tls_s3):
             blob = f.read_bytes()
             assert not any(n in blob for n in needles), f
     d.start()
+    d.s3_addr = json.loads((d.data_dir / "listen.json").read_text())["s3"]   # a new port
 
 
 def test_sse_c_refused_over_plain_http(tmp_path):
@@ -150,3 +151,32 @@ def test_sse_kms_names_the_bucket_or_tenant_key(tmp_path):
         assert [o["Key"] for o in s3.list_objects_v2(Bucket=b)["Contents"]] == ["a", "b", "c"]
     finally:
         d.stop()
+
+
+def test_sse_c_copies_rekey_and_convert(tls_s3):
+    d = tls_s3
+    org = S3Org(d)
+    s3 = client(org, d)
+    b = "ssecc-" + os.urandom(4).hex()
+    s3.create_bucket(Bucket=b)
+    k1, k2 = os.urandom(32), os.urandom(32)
+    data = os.urandom(200_000)
+    s3.put_object(Bucket=b, Key="src", Body=data, SSECustomerAlgorithm="AES256", SSECustomerKey=k1)
+    # without the source's key the copy cannot read it
+    assert code(lambda: s3.copy_object(Bucket=b, Key="x", CopySource={"Bucket": b, "Key": "src"}))[0] \
+        == "InvalidRequest"
+    # re-key: source under k1, copy under k2
+    s3.copy_object(Bucket=b, Key="rekeyed", CopySource={"Bucket": b, "Key": "src"},
+                   CopySourceSSECustomerAlgorithm="AES256", CopySourceSSECustomerKey=k1,
+                   SSECustomerAlgorithm="AES256", SSECustomerKey=k2)
+    assert s3.get_object(Bucket=b, Key="rekeyed", SSECustomerAlgorithm="AES256",
+                         SSECustomerKey=k2)["Body"].read() == data
+    assert code(lambda: s3.get_object(Bucket=b, Key="rekeyed", SSECustomerAlgorithm="AES256",
+                                      SSECustomerKey=k1))[0] == "AccessDenied"
+    # out of SSE-C, and back in
+    s3.copy_object(Bucket=b, Key="plain", CopySource={"Bucket": b, "Key": "src"},
+                   CopySourceSSECustomerAlgorithm="AES256", CopySourceSSECustomerKey=k1)
+    assert s3.get_object(Bucket=b, Key="plain")["Body"].read() == data
+    s3.copy_object(Bucket=b, Key="back", CopySource={"Bucket": b, "Key": "plain"},
+                   SSECustomerAlgorithm="AES256", SSECustomerKey=k2)
+    assert code(lambda: s3.get_object(Bucket=b, Key="back"))[0] == "InvalidRequest"
