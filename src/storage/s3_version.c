@@ -172,10 +172,8 @@ void ksm_s3_list_versions(struct s3_req *s)
 {
     if (!ksm_s3_need_bucket(s))
         return;
-    if (ksm_s3_query(s, "delimiter")) {
-        ksm_s3_error(s, KSM_E_NOT_IMPLEMENTED, "delimiter is not supported with ?versions");
-        return;
-    }
+    const char *delim = ksm_s3_query(s, "delimiter");
+    delim = delim && *delim ? delim : NULL;
     const char *prefix = ksm_s3_query(s, "prefix"), *km = ksm_s3_query(s, "key-marker");
     const char *vm = ksm_s3_query(s, "version-id-marker"), *mk = ksm_s3_query(s, "max-keys");
     int max = mk ? atoi(mk) : 1000;
@@ -183,8 +181,8 @@ void ksm_s3_list_versions(struct s3_req *s)
     struct ksm_version_entry *v = NULL;
     size_t n = 0;
     bool truncated = false;
-    enum ksm_err e = ksm_store_list_versions(db_of(s), &s->bucket, prefix, km, vm, max, &v, &n,
-                                             &truncated);
+    enum ksm_err e = ksm_store_list_versions(db_of(s), &s->bucket, prefix, delim, km, vm, max, &v,
+                                             &n, &truncated);
     if (e != KSM_E_OK) {
         ksm_s3_error(s, e, NULL);
         return;
@@ -197,12 +195,19 @@ void ksm_s3_list_versions(struct s3_req *s)
     ksm_xw_str(&w, "KeyMarker", km ? km : "");
     ksm_xw_str(&w, "VersionIdMarker", vm ? vm : "");
     ksm_xw_int(&w, "MaxKeys", max);
+    ksm_xw_str(&w, "Delimiter", delim);
     ksm_xw_bool(&w, "IsTruncated", truncated);
     if (truncated && n) {
         ksm_xw_str(&w, "NextKeyMarker", v[n - 1].key);
-        ksm_xw_str(&w, "NextVersionIdMarker", v[n - 1].version_id);
+        ksm_xw_str(&w, "NextVersionIdMarker", v[n - 1].is_prefix ? "" : v[n - 1].version_id);
     }
     for (size_t i = 0; i < n; i++) {
+        if (v[i].is_prefix) {
+            ksm_xw_open(&w, "CommonPrefixes");
+            ksm_xw_str(&w, "Prefix", v[i].key);
+            ksm_xw_close(&w);
+            continue;
+        }
         ksm_xw_open(&w, v[i].delete_marker ? "DeleteMarker" : "Version");
         ksm_xw_str(&w, "Key", v[i].key);
         ksm_xw_str(&w, "VersionId", v[i].version_id);

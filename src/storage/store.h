@@ -204,9 +204,12 @@ enum ksm_err ksm_store_retention_put(struct ksm_db *db, const struct ksm_bucket 
 enum ksm_err ksm_store_legal_hold_put(struct ksm_db *db, const struct ksm_bucket *b, const char *key,
                                       const char *version_id, bool on);
 /* ListObjectVersions: every version and delete marker with key > key_marker (or = key_marker and
- * older than version_marker), prefix, newest first per key; at most max entries. */
+ * older than version_marker), prefix, newest first per key; at most max entries. With a delimiter,
+ * keys sharing a prefix up to it are one entry (is_prefix); a key_marker that is such a prefix
+ * continues after everything under it. */
 struct ksm_version_entry {
     char key[KSM_STORE_KEY_MAX + 1];
+    bool is_prefix;
     char version_id[KSM_STORE_VERSION_MAX];
     bool is_latest, delete_marker;
     uint64_t size;
@@ -214,8 +217,8 @@ struct ksm_version_entry {
     int64_t mtime_ms;
 };
 enum ksm_err ksm_store_list_versions(struct ksm_db *db, const struct ksm_bucket *b,
-                                     const char *prefix, const char *key_marker,
-                                     const char *version_marker, int max,
+                                     const char *prefix, const char *delimiter,
+                                     const char *key_marker, const char *version_marker, int max,
                                      struct ksm_version_entry **out, size_t *n, bool *truncated);
 
 /* An upload in progress. Data is fed as it arrives; the store encrypts and writes it (on the thread

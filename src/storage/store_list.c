@@ -156,16 +156,10 @@ static int64_t version_seq(struct ksm_db *db, const char *bucket, const char *ke
     return seq;
 }
 
-enum ksm_err ksm_store_list_versions(struct ksm_db *db, const struct ksm_bucket *b,
-                                     const char *prefix, const char *key_marker,
-                                     const char *version_marker, int max,
-                                     struct ksm_version_entry **out, size_t *n, bool *truncated)
+static sqlite3_stmt *versions_seek(struct ksm_db *db, const char *bucket, const char *lo,
+                                   size_t lo_n, const char *hi, size_t hi_n, const char *km,
+                                   int64_t vseq, int limit)
 {
-    char hi[BOUND_MAX];
-    size_t pn = prefix ? strlen(prefix) : 0, hn = pn ? successor(prefix, pn, hi) : 0;
-    const char *km = key_marker && *key_marker ? key_marker : NULL;
-    int64_t vseq = km && version_marker && *version_marker
-                       ? version_seq(db, b->id, km, version_marker) : -1;
     /* the current rows (newest of their key unless a delete marker came after) and the others,
      * merged in (key, newest first) order */
     sqlite3_stmt *st = ksm_db_prepare(
@@ -177,10 +171,10 @@ enum ksm_err ksm_store_list_versions(struct ksm_db *db, const struct ksm_bucket 
             " WHERE key>=?2 AND (?3 IS NULL OR key<?3)"
             " AND (?4 IS NULL OR key>?4 OR (key=?4 AND ?5>=0 AND seq<?5))"
             " ORDER BY key, seq DESC LIMIT ?6");
-    sqlite3_bind_text(st, 1, b->id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_blob(st, 2, prefix ? prefix : "", (int)pn, SQLITE_TRANSIENT);
-    if (hn)
-        sqlite3_bind_blob(st, 3, hi, (int)hn, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 1, bucket, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 2, lo, (int)lo_n, SQLITE_TRANSIENT);
+    if (hi_n)
+        sqlite3_bind_blob(st, 3, hi, (int)hi_n, SQLITE_TRANSIENT);
     else
         sqlite3_bind_null(st, 3);
     if (km)
@@ -188,39 +182,82 @@ enum ksm_err ksm_store_list_versions(struct ksm_db *db, const struct ksm_bucket 
     else
         sqlite3_bind_null(st, 4);
     sqlite3_bind_int64(st, 5, vseq);
-    sqlite3_bind_int(st, 6, max + 1);
+    sqlite3_bind_int(st, 6, limit);
+    return st;
+}
+
+static struct ksm_version_entry *ventry_add(struct ksm_version_entry **v, size_t *cnt)
+{
+    *v = ksm_xrealloc(*v, (*cnt + 1) * sizeof **v);
+    struct ksm_version_entry *e = &(*v)[(*cnt)++];
+    memset(e, 0, sizeof *e);
+    return e;
+}
+
+enum ksm_err ksm_store_list_versions(struct ksm_db *db, const struct ksm_bucket *b,
+                                     const char *prefix, const char *delimiter,
+                                     const char *key_marker, const char *version_marker, int max,
+                                     struct ksm_version_entry **out, size_t *n, bool *truncated)
+{
+    char hi[BOUND_MAX], lo[BOUND_MAX];
+    size_t pn = prefix ? strlen(prefix) : 0, hn = pn ? successor(prefix, pn, hi) : 0, lo_n = pn;
+    size_t dl = delimiter ? strlen(delimiter) : 0;
+    const char *km = key_marker && *key_marker ? key_marker : NULL;
+    int64_t vseq = km && version_marker && *version_marker
+                       ? version_seq(db, b->id, km, version_marker) : -1;
+    memcpy(lo, prefix ? prefix : "", pn);
+    /* a marker that is a common prefix: the next page starts after everything under it */
+    const char *d = km && dl && strlen(km) > pn ? strstr(km + pn, delimiter) : NULL;
+    if (d && !d[dl]) {
+        lo_n = successor(km, (size_t)(d - km) + dl, lo);
+        km = NULL;
+    }
     struct ksm_version_entry *v = NULL;
     size_t cnt = 0;
-    int rc;
+    int rc = SQLITE_DONE;
     /* after a version marker, the rest of its key are older than its latest, listed before */
     char prev[KSM_STORE_KEY_MAX + 1] = "";
     if (km && vseq >= 0)
         snprintf(prev, sizeof prev, "%s", km);
     *truncated = false;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if ((int)cnt == max) {
-            *truncated = true;
-            break;
+    bool again = !(d && !d[dl] && lo_n == 0);   /* a prefix of all 0xFF has nothing above it */
+    while (again) {
+        again = false;
+        sqlite3_stmt *st = versions_seek(db, b->id, lo, lo_n, hi, hn, km, vseq, max + 1);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            if ((int)cnt == max) {
+                *truncated = true;
+                break;
+            }
+            int kn = sqlite3_column_bytes(st, 0);
+            const char *key = sqlite3_column_blob(st, 0);
+            kn = kn > KSM_STORE_KEY_MAX ? KSM_STORE_KEY_MAX : kn;
+            const char *hit = dl && (size_t)kn > pn ? memmem(key + pn, (size_t)kn - pn, delimiter, dl)
+                                                    : NULL;
+            struct ksm_version_entry *e = ventry_add(&v, &cnt);
+            if (hit) {   /* rolled up: one entry, then seek past everything under it */
+                size_t cp = (size_t)(hit - key) + dl;
+                memcpy(e->key, key, cp);
+                e->is_prefix = true;
+                lo_n = successor(key, cp, lo);
+                km = NULL;
+                again = lo_n > 0;
+                break;
+            }
+            memcpy(e->key, key, (size_t)kn);
+            snprintf(e->version_id, sizeof e->version_id, "%s", ksm_db_col_text(st, 1));
+            e->delete_marker = sqlite3_column_int(st, 2);
+            e->size = (uint64_t)sqlite3_column_int64(st, 3);
+            snprintf(e->etag, sizeof e->etag, "%s", ksm_db_col_text(st, 4));
+            e->mtime_ms = sqlite3_column_int64(st, 5);
+            e->is_latest = strcmp(e->key, prev) != 0;
+            snprintf(prev, sizeof prev, "%s", e->key);
         }
-        v = ksm_xrealloc(v, (cnt + 1) * sizeof *v);
-        struct ksm_version_entry *e = &v[cnt++];
-        memset(e, 0, sizeof *e);
-        int kn = sqlite3_column_bytes(st, 0);
-        if (kn > KSM_STORE_KEY_MAX)
-            kn = KSM_STORE_KEY_MAX;
-        memcpy(e->key, sqlite3_column_blob(st, 0), (size_t)kn);
-        snprintf(e->version_id, sizeof e->version_id, "%s", ksm_db_col_text(st, 1));
-        e->delete_marker = sqlite3_column_int(st, 2);
-        e->size = (uint64_t)sqlite3_column_int64(st, 3);
-        snprintf(e->etag, sizeof e->etag, "%s", ksm_db_col_text(st, 4));
-        e->mtime_ms = sqlite3_column_int64(st, 5);
-        e->is_latest = strcmp(e->key, prev) != 0;
-        snprintf(prev, sizeof prev, "%s", e->key);
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        free(v);
-        return KSM_E_INTERNAL;
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+            free(v);
+            return KSM_E_INTERNAL;
+        }
     }
     *out = v;
     *n = cnt;

@@ -133,6 +133,28 @@ def test_versioned_round_trip_with_boto3(org):
     assert len(res["Deleted"]) == 6 and "Errors" not in res
     assert "Versions" not in s3.list_object_versions(Bucket=b, Prefix="many")
 
+    # with a delimiter, versions under a common prefix roll up, across pages too
+    for k in ("dir/a", "dir/b", "dir/sub/c", "top"):
+        s3.put_object(Bucket=b, Key=k, Body=b"1")
+        s3.put_object(Bucket=b, Key=k, Body=b"2")
+    lv = s3.list_object_versions(Bucket=b, Delimiter="/")
+    assert [p["Prefix"] for p in lv["CommonPrefixes"]] == ["dir/"]
+    assert {v["Key"] for v in lv["Versions"]} == {"copy.txt", "doc.txt", "top"}
+    lv = s3.list_object_versions(Bucket=b, Prefix="dir/", Delimiter="/")
+    assert [p["Prefix"] for p in lv["CommonPrefixes"]] == ["dir/sub/"]
+    assert [(v["Key"], v["IsLatest"]) for v in lv["Versions"]] == \
+        [("dir/a", True), ("dir/a", False), ("dir/b", True), ("dir/b", False)]
+    entries, kw = [], {}
+    while True:
+        page = s3.list_object_versions(Bucket=b, Delimiter="/", MaxKeys=1, **kw)
+        entries += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+        entries += [(v["Key"], v["VersionId"]) for v in page.get("Versions", [])]
+        if not page["IsTruncated"]:
+            break
+        kw = {"KeyMarker": page["NextKeyMarker"], "VersionIdMarker": page.get("NextVersionIdMarker", "")}
+    assert entries.count("dir/") == 1 and len(entries) == len(set(entries)), entries
+    assert sum(1 for e in entries if e != "dir/" and e[0] == "top") == 2
+
     # a bucket with versions is not empty
     assert err(lambda: s3.delete_bucket(Bucket=b))[0] == "BucketNotEmpty"
 
