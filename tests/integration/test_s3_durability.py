@@ -83,7 +83,7 @@ def test_put_fsyncs_before_200(tmp_path):
     log = tmp_path / "strace.log"
     data = tmp_path / "data"
     d = Daemon(data, extra_args=["--s3-listen", "127.0.0.1:0"],
-               wrapper=[STRACE, "-f", "-tt", "-y", "-s", "160", "-o", str(log), "-e",
+               wrapper=[STRACE, "-f", "-tt", "-y", "-s", "512", "-o", str(log), "-e",
                         "trace=fsync,fdatasync,rename,renameat,renameat2,write,writev,pwrite64,"
                         "sendto,sendmsg,read,recvfrom"])
     bucket = "dur-" + uuid.uuid4().hex[:8]
