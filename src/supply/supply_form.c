@@ -347,6 +347,32 @@ static void read_tail(struct ctx *c, int i)
     }
 }
 
+static int by_position(const void *a, const void *b)
+{
+    json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    json_int_t rx = json_integer_value(json_object_get(x, "row"));
+    json_int_t ry = json_integer_value(json_object_get(y, "row"));
+    if (rx != ry)
+        return rx < ry ? -1 : 1;
+    const char *cx = json_string_value(json_object_get(x, "column"));
+    const char *cy = json_string_value(json_object_get(y, "column"));
+    return strlen(cx) != strlen(cy) ? (strlen(cx) < strlen(cy) ? -1 : 1) : strcmp(cx, cy);
+}
+
+/* Errors in reading order (row, then column), whatever order the checks found them in. */
+static void sort_errors(json_t *errors)
+{
+    size_t n = json_array_size(errors);
+    json_t **v = ksm_xcalloc(n ? n : 1, sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_incref(json_array_get(errors, i));
+    qsort(v, n, sizeof *v, by_position);
+    json_array_clear(errors);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(errors, v[i]);
+    free(v);
+}
+
 void ksm_form_read(const struct ksm_sheet *s, struct ksm_form *f)
 {
     f->submitter = json_object();
@@ -389,32 +415,6 @@ void ksm_form_read(const struct ksm_sheet *s, struct ksm_form *f)
     if (cols_ok && json_array_size(f->items) == 0 && f->error_count == 0)
         add_error(&c, s->rows[c.header_row].num + 1, -1, NULL, "the table has no rows");
     sort_errors(f->errors);
-}
-
-static int by_position(const void *a, const void *b)
-{
-    json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-    json_int_t rx = json_integer_value(json_object_get(x, "row"));
-    json_int_t ry = json_integer_value(json_object_get(y, "row"));
-    if (rx != ry)
-        return rx < ry ? -1 : 1;
-    const char *cx = json_string_value(json_object_get(x, "column"));
-    const char *cy = json_string_value(json_object_get(y, "column"));
-    return strlen(cx) != strlen(cy) ? (strlen(cx) < strlen(cy) ? -1 : 1) : strcmp(cx, cy);
-}
-
-/* Errors in reading order (row, then column), whatever order the checks found them in. */
-static void sort_errors(json_t *errors)
-{
-    size_t n = json_array_size(errors);
-    json_t **v = ksm_xcalloc(n ? n : 1, sizeof *v);
-    for (size_t i = 0; i < n; i++)
-        v[i] = json_incref(json_array_get(errors, i));
-    qsort(v, n, sizeof *v, by_position);
-    json_array_clear(errors);
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(errors, v[i]);
-    free(v);
 }
 
 void ksm_form_free(struct ksm_form *f)
