@@ -131,7 +131,9 @@ static json_t *case_row(sqlite3_stmt *st)
     json_t *doc = ksm_supply__json_col(st, 3);
     json_object_update(o, doc);
     json_decref(doc);
-    json_object_set_new(o, "scope", ksm_supply__json_col(st, 4));
+    json_t *scope = ksm_supply__json_col(st, 4);
+    json_object_set_new(o, "in_scope", json_boolean(json_is_true(json_object_get(scope, "in_scope"))));
+    json_object_set_new(o, "scope", scope);
     const char *list = (const char *)sqlite3_column_text(st, 5);
     json_object_set_new(o, "list", list ? json_string(list) : json_null());
     json_object_set_new(o, "created_by", json_string(ksm_db_col_text(st, 8)));
