@@ -190,6 +190,8 @@ struct sst {
 static void XMLCALL sst_start(void *ud, const XML_Char *name, const XML_Char **atts)
 {
     struct sst *s = ud;
+    if (s->x.rd->failed)
+        return;
     const char *l = local(name);
     if (!strcmp(l, "si")) {
         s->in_si = true;
@@ -204,6 +206,8 @@ static void XMLCALL sst_start(void *ud, const XML_Char *name, const XML_Char **a
 static void XMLCALL sst_end(void *ud, const XML_Char *name)
 {
     struct sst *s = ud;
+    if (s->x.rd->failed)
+        return;
     const char *l = local(name);
     if (!strcmp(l, "t")) {
         s->in_t = false;
@@ -227,6 +231,8 @@ static void XMLCALL sst_end(void *ud, const XML_Char *name)
 static void XMLCALL sst_text(void *ud, const XML_Char *t, int len)
 {
     struct sst *s = ud;
+    if (s->x.rd->failed)
+        return;
     if (s->in_t && s->in_si && !s->depth_rph) {
         if (s->cur.len + (size_t)len > 65536) {
             failf(s->x.rd, "xl/sharedStrings.xml: string %d is longer than 64 KiB", s->n);
@@ -401,6 +407,8 @@ static void merge_cell(struct ws *w, const char **atts)
 static void XMLCALL ws_start(void *ud, const XML_Char *name, const XML_Char **atts)
 {
     struct ws *w = ud;
+    if (w->x.rd->failed)   /* expat may still call back after XML_StopParser */
+        return;
     const char *l = local(name);
     if (!strcmp(l, "row"))
         row_start(w, atts);
@@ -421,6 +429,8 @@ static void XMLCALL ws_start(void *ud, const XML_Char *name, const XML_Char **at
 static void XMLCALL ws_end(void *ud, const XML_Char *name)
 {
     struct ws *w = ud;
+    if (w->x.rd->failed)   /* expat may still call back after XML_StopParser */
+        return;
     const char *l = local(name);
     if (!strcmp(l, "v"))
         w->in_v = false;
@@ -439,6 +449,8 @@ static void XMLCALL ws_end(void *ud, const XML_Char *name)
 static void XMLCALL ws_text(void *ud, const XML_Char *s, int len)
 {
     struct ws *w = ud;
+    if (w->x.rd->failed)   /* expat may still call back after XML_StopParser */
+        return;
     if (!w->in_v && !w->in_is_t)
         return;
     if (w->v.len + (size_t)len > KSM_SHEET_MAX_CELL * 4) {
