@@ -12,7 +12,7 @@ FUZZ_SECS ?= 20
 all: $(BUILD)/build.ninja-or-make
 	cmake --build $(BUILD) -j $(JOBS) --target kasumid kasumi
 	mkdir -p bin
-	cp $(BUILD)/kasumid $(BUILD)/kasumi bin/
+	cp $(BUILD)/kasumid $(BUILD)/kasumi $(BUILD)/sbom.cdx.json bin/
 
 $(BUILD)/build.ninja-or-make:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

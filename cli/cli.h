@@ -75,7 +75,8 @@ typedef int (*kc_handler_fn)(struct kc_ctx *c, const struct kc_args *a);
 
 struct kc_cmd {
     const char *noun;       /* "tenant"; two words for a group ("kms key") */
-    const char *verb;       /* "create"; NULL for one-word commands ("whoami") */
+    const char *verb;       /* "create"; NULL for one-word commands ("whoami"); two words
+                               ("case create") for a noun with sub-nouns ("supply") */
     kc_handler_fn fn;
     int npos;               /* positional arguments after noun and verb */
     const char *required;   /* space-separated flags that must be given */
@@ -87,7 +88,7 @@ struct kc_cmd {
 extern const struct kc_cmd kc_commands[];
 extern const int kc_ncommands;
 
-/* Finds the row for the words; *nwords gets 1 or 2. NULL when none matches. */
+/* Finds the row for the words; *nwords gets 1, 2 or 3. NULL when none matches. */
 const struct kc_cmd *kc_cmd_find(const struct kc_args *a, int *nwords);
 bool kc_noun_known(const char *noun);
 /* Checks positional count, required and unknown flags against the row. 0 or KC_EXIT_USAGE. */
@@ -114,6 +115,9 @@ struct kc_http_resp {
  * after printing why. A 4xx/5xx is not a failure here: the caller reads status. */
 int kc_http(struct kc_ctx *c, const char *method, const char *path, const char *json_body,
             struct kc_http_resp *r);
+/* The same with a body of any type (ctype NULL: none), for file uploads. */
+int kc_http_body(struct kc_ctx *c, const char *method, const char *path, const char *body,
+                 size_t len, const char *ctype, struct kc_http_resp *r);
 void kc_http_resp_free(struct kc_http_resp *r);
 /* "/admin/v1/groups/{}/members/{}" with each {} replaced by the next argument, percent-encoded. */
 char *kc_url_path(struct kc_ctx *c, const char *tmpl, ...);

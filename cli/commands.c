@@ -30,6 +30,28 @@ int kc_ai_policy_get(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_policy_set(struct kc_ctx *c, const struct kc_args *a);
 #define AUDIT_FILTERS "since until tenant principal action"
 
+/* cmd_supply.c, cmd_sbom.c: the supply-chain register (docs/supply.md) */
+int kc_supply_case_create(struct kc_ctx *c, const struct kc_args *a);
+int kc_supply_case_update(struct kc_ctx *c, const struct kc_args *a);
+int kc_supply_case_get(struct kc_ctx *c, const struct kc_args *a);
+int kc_supply_case_list(struct kc_ctx *c, const struct kc_args *a);
+int kc_supply_case_step(struct kc_ctx *c, const struct kc_args *a);
+int kc_supply_case_advise(struct kc_ctx *c, const struct kc_args *a);
+int kc_supply_case_events(struct kc_ctx *c, const struct kc_args *a);
+int kc_supply_case_deadlines(struct kc_ctx *c, const struct kc_args *a);
+int kc_supply_list_import(struct kc_ctx *c, const struct kc_args *a);
+int kc_supply_list_export(struct kc_ctx *c, const struct kc_args *a);
+int kc_supply_chain_set(struct kc_ctx *c, const struct kc_args *a);
+int kc_supply_chain_get(struct kc_ctx *c, const struct kc_args *a);
+int kc_supply_concern_add(struct kc_ctx *c, const struct kc_args *a);
+int kc_supply_concern_list(struct kc_ctx *c, const struct kc_args *a);
+int kc_supply_concern_delete(struct kc_ctx *c, const struct kc_args *a);
+int kc_supply_concern_match(struct kc_ctx *c, const struct kc_args *a);
+int kc_supply_stats(struct kc_ctx *c, const struct kc_args *a);
+int kc_sbom(struct kc_ctx *c, const struct kc_args *a);
+#define SUPPLY_CASE "agency department contact-name email phone submission-due inspection-due " \
+                    "bid-due categories criteria description"
+
 const struct kc_cmd kc_commands[] = {
     {"tenant", "create", kc_tenant_create, 0, "kind name corporate-number", "",
      "tenant create --kind K --name N --corporate-number C",
@@ -176,6 +198,57 @@ const struct kc_cmd kc_commands[] = {
      "[--project-tpm N] [--key-rpm N] [--key-tpm N] [--retention-days N]",
      "change fields of a project's AI policy"},
 
+    {"supply", "case create", kc_supply_case_create, 0, "tenant title agency", SUPPLY_CASE,
+     "supply case create --tenant T --title X --agency A [--categories C,C] [--criteria 1,2] "
+     "[--submission-due D] [--inspection-due D] [--bid-due D] [--department D] "
+     "[--contact-name N] [--email E] [--phone P] [--description D]",
+     "create a procurement case (dates: 2026-06-20 or 令和8.6.20); shows its scope decision"},
+    {"supply", "case update", kc_supply_case_update, 1, "", "title " SUPPLY_CASE,
+     "supply case update ID [--title X] [--agency A] [...as create]",
+     "change a case (after advice this reopens the review)"},
+    {"supply", "case get", kc_supply_case_get, 1, "", "", "supply case get ID",
+     "show a case, its scope decision and advice"},
+    {"supply", "case list", kc_supply_case_list, 0, "", "tenant state " PAGE,
+     "supply case list [--tenant T] [--state S]",
+     "list a tenant's cases (without --tenant: every tenant's, for reviewers)"},
+    {"supply", "case deadlines", kc_supply_case_deadlines, 0, "tenant", "within-days",
+     "supply case deadlines --tenant T [--within-days 30]", "upcoming deadlines, soonest first"},
+    {"supply", "case submit", kc_supply_case_step, 1, "", "", "supply case submit ID",
+     "submit a case for review"},
+    {"supply", "case review", kc_supply_case_step, 1, "", "", "supply case review ID",
+     "take a submitted case for review (supply_reviewer)"},
+    {"supply", "case advise", kc_supply_case_advise, 1, "concern", "reason alternative mitigation",
+     "supply case advise ID --concern yes|no [--reason R] [--alternative A] [--mitigation M]",
+     "give advice: 懸念なし, or 懸念あり with a reason and an alternative or mitigation"},
+    {"supply", "case resolve", kc_supply_case_step, 1, "", "measures",
+     "supply case resolve ID [--measures M]", "close a case after advice (懸念あり: --measures)"},
+    {"supply", "case events", kc_supply_case_events, 1, "", "", "supply case events ID",
+     "a case's history: every step with its actor"},
+    {"supply", "list import", kc_supply_list_import, 1, "case", "format encoding",
+     "supply list import --case ID FILE [--format csv|xlsx|json] [--encoding utf-8|cp932]",
+     "import an equipment list (機器リスト); on any error nothing is imported"},
+    {"supply", "list export", kc_supply_list_export, 0, "case format", "out",
+     "supply list export --case ID --format xlsx|csv|json [--out FILE]",
+     "export the current equipment list in the form's layout"},
+    {"supply", "chain set", kc_supply_chain_set, 1, "case", "",
+     "supply chain set --case ID FILE.json", "set the subcontractor chain from a JSON file"},
+    {"supply", "chain get", kc_supply_chain_get, 0, "case", "", "supply chain get --case ID",
+     "show the subcontractor chain"},
+    {"supply", "concern add", kc_supply_concern_add, 0, "reason",
+     "corporate-number name model-pattern",
+     "supply concern add --reason R [--corporate-number C] [--name N] [--model-pattern P]",
+     "add a maker or product of concern (supply_reviewer)"},
+    {"supply", "concern list", kc_supply_concern_list, 0, "", PAGE, "supply concern list",
+     "the concern list"},
+    {"supply", "concern delete", kc_supply_concern_delete, 1, "", "", "supply concern delete ID",
+     "remove a concern list entry"},
+    {"supply", "concern match", kc_supply_concern_match, 0, "case", "",
+     "supply concern match --case ID", "match a case's list and chain against the concern list"},
+    {"supply", "stats", kc_supply_stats, 0, "", "fiscal-year", "supply stats [--fiscal-year Y]",
+     "advice given per fiscal year (助言実績)"},
+    {"sbom", NULL, kc_sbom, 0, "", "format company", "sbom [--format cyclonedx|csv] [--company N]",
+     "kasumi's own third-party products (CycloneDX; csv: as an equipment list)"},
+
     {"whoami", NULL, kc_whoami, 0, "", "", "whoami", "the calling principal and its bindings"},
     {"routes", NULL, kc_routes, 0, "", "", "routes", "the admin API's route table"},
     {"health", NULL, kc_health, 0, "", "", "health", "liveness of the daemon (GET /healthz)"},
@@ -227,6 +300,13 @@ const struct kc_cmd *kc_cmd_find(const struct kc_args *a, int *nwords)
         }
         if (a->npos > w && !strcmp(cmd->verb, a->pos[w])) {
             *nwords = w + 1;
+            return cmd;
+        }
+        /* a two-word verb: "supply case create" */
+        size_t w1 = strcspn(cmd->verb, " ");
+        if (cmd->verb[w1] && a->npos >= 3 && strlen(a->pos[1]) == w1 &&
+            !strncmp(cmd->verb, a->pos[1], w1) && !strcmp(cmd->verb + w1 + 1, a->pos[2])) {
+            *nwords = 3;
             return cmd;
         }
     }

@@ -67,13 +67,16 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
     return len;
 }
 
-static struct curl_slist *make_headers(struct kc_ctx *c, bool has_body)
+static struct curl_slist *make_headers(struct kc_ctx *c, const char *ctype)
 {
     struct curl_slist *h = NULL;
     h = curl_slist_append(h, "Accept: application/json, application/x-ndjson;q=0.9, */*;q=0.1");
     h = curl_slist_append(h, "User-Agent: kasumi-cli/0.1");
     /* A bodiless POST (suspend, resume) gets no Content-Type rather than curl's form default. */
-    h = curl_slist_append(h, has_body ? "Content-Type: application/json" : "Content-Type:");
+    struct ksm_buf ct = KSM_BUF_INIT;
+    ksm_buf_printf(&ct, "Content-Type:%s%s", ctype ? " " : "", ctype ? ctype : "");
+    h = curl_slist_append(h, ct.data);
+    ksm_buf_free(&ct);
     /* An empty Expect: header stops curl's 100-continue round trip for small JSON bodies. */
     h = curl_slist_append(h, "Expect:");
     if (c->token && *c->token) {
@@ -87,7 +90,7 @@ static struct curl_slist *make_headers(struct kc_ctx *c, bool has_body)
 }
 
 static void set_options(CURL *e, struct kc_ctx *c, const char *method, const char *url,
-                        const char *json_body, struct kc_http_resp *r)
+                        const char *body, size_t len, struct kc_http_resp *r)
 {
     curl_easy_reset(e);
     curl_easy_setopt(e, CURLOPT_URL, url);
@@ -105,14 +108,21 @@ static void set_options(CURL *e, struct kc_ctx *c, const char *method, const cha
     else
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
     /* POST/PUT/PATCH always carry a body (possibly empty) so Content-Length is sent. */
-    if (json_body || (strcmp(method, "GET") && strcmp(method, "DELETE"))) {
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, json_body ? json_body : "");
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)(json_body ? strlen(json_body) : 0));
+    if (body || (strcmp(method, "GET") && strcmp(method, "DELETE"))) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, body ? body : "");
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)(body ? len : 0));
     }
 }
 
 int kc_http(struct kc_ctx *c, const char *method, const char *path, const char *json_body,
             struct kc_http_resp *r)
+{
+    return kc_http_body(c, method, path, json_body, json_body ? strlen(json_body) : 0,
+                        json_body ? "application/json" : NULL, r);
+}
+
+int kc_http_body(struct kc_ctx *c, const char *method, const char *path, const char *body,
+                 size_t len, const char *ctype, struct kc_http_resp *r)
 {
     int rc = kc_ctx_token(c);
     if (rc)
@@ -126,9 +136,9 @@ int kc_http(struct kc_ctx *c, const char *method, const char *path, const char *
     struct ksm_buf url = KSM_BUF_INIT;
     ksm_buf_printf(&url, "%s%s", c->endpoint, path);
     char errbuf[CURL_ERROR_SIZE] = "";
-    set_options(e, c, method, url.data, json_body, r);
+    set_options(e, c, method, url.data, body, len, r);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
-    struct curl_slist *hdrs = make_headers(c, json_body != NULL);
+    struct curl_slist *hdrs = make_headers(c, ctype);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
 
     CURLcode cc = curl_easy_perform(e);

@@ -99,4 +99,26 @@ enum ksm_err ksm_h_ai_budget_get(struct ksm_req *r);
 enum ksm_err ksm_h_ai_policy_put(struct ksm_req *r);
 enum ksm_err ksm_h_ai_policy_get(struct ksm_req *r);
 
+/* h_supply_*.c: the supply-chain register (docs/supply.md) */
+enum ksm_err ksm_h_supply_case_create(struct ksm_req *r);
+enum ksm_err ksm_h_supply_case_list(struct ksm_req *r);
+enum ksm_err ksm_h_supply_case_list_all(struct ksm_req *r);
+enum ksm_err ksm_h_supply_case_get(struct ksm_req *r);
+enum ksm_err ksm_h_supply_case_update(struct ksm_req *r);
+enum ksm_err ksm_h_supply_deadlines(struct ksm_req *r);
+enum ksm_err ksm_h_supply_list_import(struct ksm_req *r);
+enum ksm_err ksm_h_supply_list_export(struct ksm_req *r);
+enum ksm_err ksm_h_supply_chain_put(struct ksm_req *r);
+enum ksm_err ksm_h_supply_chain_get(struct ksm_req *r);
+enum ksm_err ksm_h_supply_submit(struct ksm_req *r);
+enum ksm_err ksm_h_supply_review(struct ksm_req *r);
+enum ksm_err ksm_h_supply_advise(struct ksm_req *r);
+enum ksm_err ksm_h_supply_resolve(struct ksm_req *r);
+enum ksm_err ksm_h_supply_events(struct ksm_req *r);
+enum ksm_err ksm_h_supply_concern_matches(struct ksm_req *r);
+enum ksm_err ksm_h_supply_concern_create(struct ksm_req *r);
+enum ksm_err ksm_h_supply_concern_list(struct ksm_req *r);
+enum ksm_err ksm_h_supply_concern_delete(struct ksm_req *r);
+enum ksm_err ksm_h_supply_stats(struct ksm_req *r);
+
 #endif

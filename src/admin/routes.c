@@ -89,6 +89,29 @@ const struct ksm_route ksm_admin_routes[] = {
     {"GET", "/admin/v1/projects/{project}/budget", ksm_h_ai_budget_get, "ai.budget.read", PJ, "ai.budget.read", 0, "a project's AI budget, this month's spend and reservations"},
     {"PUT", "/admin/v1/projects/{project}/ai-policy", ksm_h_ai_policy_put, "ai.policy.write", PJ, "ai.policy.set", MU | JB, "set a project's AI policy (class2_overseas on needs ai.policy.overseas)"},
     {"GET", "/admin/v1/projects/{project}/ai-policy", ksm_h_ai_policy_get, "ai.policy.read", PJ, "ai.policy.read", 0, "a project's AI policy (defaults when none was set)"},
+    /* supply-chain register (IT調達申合せ, docs/supply.md). {case} rows are AUTH-scoped: the
+     * handler finds the case's tenant and authorises the row's permission there. Rows are in
+     * workflow order (the isolation test walks them in this order). */
+    {"POST", "/admin/v1/tenants/{tenant}/supply-cases", ksm_h_supply_case_create, "supply.case.write", TN, "supply.case.create", MU | JB, "create a procurement case (the scope decision is computed)"},
+    {"GET", "/admin/v1/tenants/{tenant}/supply-cases", ksm_h_supply_case_list, "supply.case.read", TN, "supply.case.list", 0, "list a tenant's procurement cases (?state=)"},
+    {"GET", "/admin/v1/tenants/{tenant}/supply-deadlines", ksm_h_supply_deadlines, "supply.case.read", TN, "supply.case.deadlines", 0, "a tenant's upcoming case deadlines (?within_days=30)"},
+    {"GET", "/admin/v1/supply-cases", ksm_h_supply_case_list_all, "supply.review", PL, "supply.case.list", 0, "every tenant's cases, for reviewers (?state=, ?tenant=)"},
+    {"GET", "/admin/v1/supply-cases/{case}", ksm_h_supply_case_get, "supply.case.read", AU, "supply.case.read", 0, "get a procurement case with its scope decision and advice"},
+    {"PATCH", "/admin/v1/supply-cases/{case}", ksm_h_supply_case_update, "supply.case.write", AU, "supply.case.update", MU | JB, "change a case (after advice: reopens the review)"},
+    {"POST", "/admin/v1/supply-cases/{case}/lists", ksm_h_supply_list_import, "supply.case.write", AU, "supply.list.import", MU, "import an equipment list: the body is the CSV, XLSX or JSON file (?format, ?encoding)"},
+    {"GET", "/admin/v1/supply-cases/{case}/list", ksm_h_supply_list_export, "supply.case.read", AU, "supply.list.export", 0, "the current equipment list in the form's layout (?format=json|csv|xlsx)"},
+    {"PUT", "/admin/v1/supply-cases/{case}/chain", ksm_h_supply_chain_put, "supply.case.write", AU, "supply.chain.set", MU | JB, "set the subcontractor chain (委託 → 再委託 → 再々委託)"},
+    {"GET", "/admin/v1/supply-cases/{case}/chain", ksm_h_supply_chain_get, "supply.case.read", AU, "supply.chain.read", 0, "the subcontractor chain"},
+    {"POST", "/admin/v1/supply-cases/{case}/submit", ksm_h_supply_submit, "supply.case.write", AU, "supply.case.submit", MU, "submit a case for review (draft → submitted)"},
+    {"POST", "/admin/v1/supply-cases/{case}/review", ksm_h_supply_review, "supply.review", AU, "supply.case.review", MU, "a reviewer takes a case (submitted → under_review)"},
+    {"GET", "/admin/v1/supply-cases/{case}/concerns", ksm_h_supply_concern_matches, "supply.review", AU, "supply.concern.match", 0, "the case's list and chain matched against the concern list"},
+    {"POST", "/admin/v1/supply-cases/{case}/advice", ksm_h_supply_advise, "supply.review", AU, "supply.case.advise", MU | JB, "give advice: 懸念なし, or 懸念あり with reason and alternative or mitigation"},
+    {"POST", "/admin/v1/supply-cases/{case}/resolve", ksm_h_supply_resolve, "supply.case.write", AU, "supply.case.resolve", MU, "close a case after advice (懸念あり: with the measures taken)"},
+    {"GET", "/admin/v1/supply-cases/{case}/events", ksm_h_supply_events, "supply.case.read", AU, "supply.case.events", 0, "a case's history: every step with its actor"},
+    {"POST", "/admin/v1/supply-concerns", ksm_h_supply_concern_create, "supply.concern.write", PL, "supply.concern.create", MU | JB, "add a maker or product of concern"},
+    {"GET", "/admin/v1/supply-concerns", ksm_h_supply_concern_list, "supply.concern.read", PL, "supply.concern.list", 0, "the concern list"},
+    {"DELETE", "/admin/v1/supply-concerns/{concern}", ksm_h_supply_concern_delete, "supply.concern.write", PL, "supply.concern.delete", MU, "remove a concern list entry"},
+    {"GET", "/admin/v1/supply-statistics", ksm_h_supply_stats, "supply.stats.read", PL, "supply.stats.read", 0, "advice given per fiscal year (助言実績; ?fiscal_year=)"},
 };
 
 const int ksm_admin_nroutes = (int)(sizeof ksm_admin_routes / sizeof ksm_admin_routes[0]);

@@ -27,6 +27,7 @@
 #include "kms/kms.h"
 #include "storage/s3_server.h"
 #include "storage/store.h"
+#include "supply/supply.h"
 
 static struct ksm_app app;
 static struct ksm_server *admin_srv;
@@ -229,6 +230,7 @@ static int start(struct ksm_conf *c)
     ksm_ai_store_register_schema();
     ksm_kms_register_schema();
     ksm_store_register_schema();
+    ksm_supply_register_schema();
     if (bootstrap(c))
         return -1;
     char adir[600], key[600];

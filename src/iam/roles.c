@@ -31,6 +31,7 @@ static const char *const perms_tenant_admin[] = {
     "s3.object.read", "s3.object.write", "s3.object.delete",
     "s3.object.retention", "s3.object.bypass_governance",
     "kms.key.read", "kms.key.manage", "kms.key.destroy",
+    "supply.case.read", "supply.case.write",   /* the agency submits its procurement cases */
     NULL};
 
 /* manages one project: its bindings and the keys narrowed to it, not the tenant's users. It holds
@@ -65,11 +66,19 @@ static const char *const perms_auditor[] = {
     "ai.route.read", "ai.policy.read", "ai.budget.read", "storage.quota.read",
     "s3.bucket.list", "s3.bucket.read",
     "kms.key.read",
+    "supply.case.read",
     NULL};
 
 static const char *const perms_billing_viewer[] = {
     "tenant.read", "project.list", "project.read", "usage.read",
     "ai.budget.read", "storage.quota.read",
+    NULL};
+
+/* the reviewing bodies of the IT procurement agreement (NISC, デジタル庁): bound at platform scope,
+ * they read every agency's cases, keep the concern list and give advice; they change no case */
+static const char *const perms_supply_reviewer[] = {
+    "supply.case.read", "supply.review", "supply.concern.read", "supply.concern.write",
+    "supply.stats.read",
     NULL};
 
 /* Held implicitly by every principal in its own tenant (platform users: at platform scope). The
@@ -86,6 +95,8 @@ const struct ksm_role ksm_iam_roles[] = {
     {"auditor", "reads everything in scope, including the audit log; changes nothing", PL | TN | PJ,
      perms_auditor},
     {"billing_viewer", "reads usage and costs", PL | TN | PJ, perms_billing_viewer},
+    {"supply_reviewer", "reviews supply-chain registers of every agency and gives advice", PL,
+     perms_supply_reviewer},
     {"self", "implicit: a principal's own keys", 0, perms_self},
 };
 

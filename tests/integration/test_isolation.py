@@ -23,6 +23,8 @@ PARAM_RESOURCE = {
     "key": "key",
     "route": "route",
     "kms_key": "kms_key",   # a tenant's key named by its owner: A's tenant id
+    "case": "case",         # supply-chain register: a procurement case
+    "concern": "concern",   # supply-chain register: a concern list entry (platform-level)
 }
 
 # Request bodies for routes that take one (method, pattern) -> function(world) -> body.
@@ -41,9 +43,20 @@ BODIES = {
     ("PUT", "/admin/v1/projects/{project}/storage-quota"): lambda w: {"max_bytes": 10 ** 9},
     ("PUT", "/admin/v1/projects/{project}/ai-policy"): lambda w: {"pii": {"email": "allow"}},
     ("POST", "/admin/v1/tenants/{tenant}/kms/keys/{kms_key}/destroy"): lambda w: {"confirm": w.tenant["id"]},
+    ("POST", "/admin/v1/tenants/{tenant}/supply-cases"): lambda w: {"title": "分離案件", "agency": "総務省"},
+    ("PATCH", "/admin/v1/supply-cases/{case}"): lambda w: {"description": "更新"},
+    ("POST", "/admin/v1/supply-cases/{case}/lists"): lambda w: SUPPLY_LIST,
+    ("PUT", "/admin/v1/supply-cases/{case}/chain"): lambda w: {"contractors": [
+        {"name": "元請", "corporate_number": "7000012050002", "country": "JP", "scope": "開発",
+         "touches_information_assets": True}]},
+    ("POST", "/admin/v1/supply-cases/{case}/advice"): lambda w: {"concern": False},
+    ("POST", "/admin/v1/supply-cases/{case}/resolve"): lambda w: {"measures": "なし"},
 }
+SUPPLY_LIST = {"items": [{"company": "分離株式会社", "seq": 1, "category": "サーバ", "maker": "A",
+                          "maker_corporate_number": "7000012050002", "product": "S", "model": "M"}]}
 NO_BODY = {("POST", "/admin/v1/tenants/{tenant}/suspend"), ("POST", "/admin/v1/tenants/{tenant}/resume"),
-           ("PUT", "/admin/v1/groups/{group}/members/{user}")} | {
+           ("PUT", "/admin/v1/groups/{group}/members/{user}"),
+           ("POST", "/admin/v1/supply-cases/{case}/submit"), ("POST", "/admin/v1/supply-cases/{case}/review")} | {
     ("POST", "/admin/v1/tenants/{tenant}/kms/keys/{kms_key}/" + op) for op in ("rotate", "disable", "enable")}
 
 ROUTE_TARGET = {"provider": "openai", "base_url": "http://127.0.0.1:9/v1", "jurisdiction": "JP"}
@@ -69,6 +82,13 @@ class World:
                                                                 "scope": "project/" + self.project["id"]})
         self.key = d.ok("POST", "/admin/v1/keys", {"user": self.user["id"], "kind": "api"})
         self.route = self.new_route()
+        # a procurement case with a list (its workflow routes run in table order: submit needs one)
+        self.case = d.ok("POST", "/admin/v1/tenants/%s/supply-cases" % tid, {"title": "案件 " + label, "agency": "総務省"})
+        d.ok("POST", "/admin/v1/supply-cases/%s/lists" % self.case["id"], SUPPLY_LIST, status=201)
+        self.concern = self.new_concern()
+
+    def new_concern(self):
+        return self.d.ok("POST", "/admin/v1/supply-concerns", {"model_pattern": "iso-" + uuid.uuid4().hex[:6], "reason": "分離"})
 
     def new_route(self):
         return self.d.ok("POST", "/admin/v1/projects/%s/model-routes" % self.project["id"],
@@ -77,7 +97,8 @@ class World:
     def ids(self):
         return {"tenant": self.tenant["id"], "project": self.project["id"], "user": self.user["id"],
                 "group": self.group["id"], "binding": self.binding["id"], "key": self.key["id"],
-                "route": self.route["id"], "kms_key": self.tenant["id"]}
+                "route": self.route["id"], "kms_key": self.tenant["id"], "case": self.case["id"],
+                "concern": self.concern["id"]}
 
     def throwaway(self, param):
         """A fresh resource of A for a destructive call, so the shared ones survive."""
@@ -96,6 +117,8 @@ class World:
             return d.ok("POST", "/admin/v1/keys", {"user": self.user["id"], "kind": "api"})["id"]
         if param == "route":
             return self.new_route()["id"]
+        if param == "concern":
+            return self.new_concern()["id"]
         if param == "tenant":
             raise AssertionError("no route may delete a tenant through this generator without a throw-away tenant")
         raise AssertionError("no throw-away for {%s}" % param)
