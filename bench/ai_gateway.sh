@@ -125,7 +125,7 @@ NGXPID=$(pgrep -P "$NGXMASTER" | head -1)   # the proxy's worker process
 # ---- the paths ------------------------------------------------------------------------------------
 BODY=bench/ai/body.json
 export BENCH_BODY="$BODY"
-PATHS="direct kasumi nginx portkey"
+PATHS=${PATHS:-"direct kasumi nginx portkey"}   # PATHS="direct kasumi nginx" skips Portkey
 url() {
     case $1 in
         direct) echo "http://127.0.0.1:$UP/v1/chat/completions" ;;
