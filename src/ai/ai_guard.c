@@ -118,7 +118,8 @@ static enum ksm_err mask_part(void *ud, struct ksm_ai_part *p)
     const char *t = ksm_ai_part_text(p, &len);
     bool changed = false;
     enum ksm_err e = mask_text(mc, t, len, &changed);
-    if (e == KSM_E_OK && changed && ksm_ai_part_set_text(p, mc->out.data ? mc->out.data : "", mc->out.len))
+    if (e == KSM_E_OK && changed &&
+        ksm_ai_part_set_text(&mc->c->req, p, mc->out.data ? mc->out.data : "", mc->out.len))
         e = KSM_E_INTERNAL;
     return e;
 }
@@ -137,6 +138,7 @@ static enum ksm_err mask_embed(struct mask_ctx *mc, json_t *body)
             return e;
         if (changed && json_string_setn(s, mc->out.data ? mc->out.data : "", mc->out.len))
             return KSM_E_INTERNAL;
+        mc->c->embed_rewritten |= changed;
     }
     return KSM_E_OK;
 }

@@ -504,10 +504,12 @@ const char *ksm_ai_part_text(const struct ksm_ai_part *p, size_t *len)
     return json_string_value(p->node);
 }
 
-int ksm_ai_part_set_text(struct ksm_ai_part *p, const char *text, size_t len)
+int ksm_ai_part_set_text(struct ksm_ai_request *req, struct ksm_ai_part *p, const char *text,
+                         size_t len)
 {
     if (memchr(text, '\0', len) || !ksm_utf8_valid(text, len))
         return -1;
+    req->rewritten = true;
     return json_string_setn(p->node, text, len);
 }
 

@@ -1,0 +1,274 @@
+/* ai_jscan.c — a JSON object's members as byte spans, without a tree (see ai_jscan.h for why it
+ * refuses more than RFC 8259 does). One pass, no allocation; nesting is tracked in a fixed stack. */
+#include "ai/ai_jscan.h"
+
+#include <string.h>
+
+#include "core/util.h"
+
+#define REAL_MAX_LEN 24    /* with |exponent| <= 280 a real cannot overflow a double */
+#define REAL_MAX_EXP 280
+#define INT_MAX_DIGITS 18  /* always within int64: jansson refuses what overflows it */
+
+static const char *ws(const char *p, const char *e)
+{
+    while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+static int hex4(const char *p, const char *e)
+{
+    int v = 0;
+    if (e - p < 4)
+        return -1;
+    for (int i = 0; i < 4; i++) {
+        int d = ksm_hexval(p[i]);
+        if (d < 0)
+            return -1;
+        v = v << 4 | d;
+    }
+    return v;
+}
+
+/* \uXXXX (p after the 'u'): NULL for \u0000 or a surrogate that is not a proper pair. */
+static const char *unicode_escape(const char *p, const char *e)
+{
+    int v = hex4(p, e);
+    if (v <= 0 || (v >= 0xdc00 && v <= 0xdfff))
+        return NULL;
+    p += 4;
+    if (v < 0xd800 || v > 0xdbff)
+        return p;
+    if (e - p < 2 || p[0] != '\\' || p[1] != 'u')
+        return NULL;
+    v = hex4(p + 2, e);
+    return v >= 0xdc00 && v <= 0xdfff ? p + 6 : NULL;
+}
+
+/* p after the opening quote; returns the byte after the closing quote. *escaped says whether the
+ * string held a backslash. UTF-8 was checked for the whole body beforehand. */
+static const char *string_end(const char *p, const char *e, bool *escaped)
+{
+    while (p < e) {
+        unsigned char c = (unsigned char)*p++;
+        if (c == '"')
+            return p;
+        if (c < 0x20)
+            return NULL;
+        if (c != '\\')
+            continue;
+        *escaped = true;
+        if (p >= e)
+            return NULL;
+        c = (unsigned char)*p++;
+        if (c == 'u') {
+            if (!(p = unicode_escape(p, e)))
+                return NULL;
+        } else if (!c || !strchr("\"\\/bfnrt", c)) {
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+static const char *digits(const char *p, const char *e)
+{
+    while (p < e && *p >= '0' && *p <= '9')
+        p++;
+    return p;
+}
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? within the bounds above. */
+static const char *number_end(const char *p, const char *e)
+{
+    const char *start = p, *q;
+    bool real = false;
+    long exp = 0;
+    if (p < e && *p == '-')
+        p++;
+    if (p < e && *p == '0')
+        p++;
+    else if ((q = digits(p, e)) > p)
+        p = q;
+    else
+        return NULL;
+    if (p < e && *p == '.') {
+        real = true;
+        if ((q = digits(p + 1, e)) == p + 1)
+            return NULL;
+        p = q;
+    }
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        real = true;
+        p++;
+        if (p < e && (*p == '-' || *p == '+'))
+            p++;
+        if ((q = digits(p, e)) == p)
+            return NULL;
+        for (; p < q && exp <= REAL_MAX_EXP; p++)
+            exp = exp * 10 + (*p - '0');
+        if (exp > REAL_MAX_EXP)
+            return NULL;   /* of either sign: a tiny real is fine, but simpler refused than judged */
+        p = q;
+    }
+    size_t len = (size_t)(p - start) - (*start == '-');
+    if (real ? (size_t)(p - start) > REAL_MAX_LEN : len > INT_MAX_DIGITS)
+        return NULL;
+    return p;
+}
+
+static const char *literal(const char *p, const char *e)
+{
+    static const char *const words[] = {"true", "false", "null"};
+    for (size_t i = 0; i < KSM_NELEM(words); i++) {
+        size_t n = strlen(words[i]);
+        if ((size_t)(e - p) >= n && !memcmp(p, words[i], n))
+            return p + n;
+    }
+    return NULL;
+}
+
+/* A scalar at p (not '{' or '['); the byte after it, or NULL. */
+static const char *scalar_end(const char *p, const char *e)
+{
+    bool esc = false;
+    if (*p == '"')
+        return string_end(p + 1, e, &esc);
+    if (*p == '-' || (*p >= '0' && *p <= '9'))
+        return number_end(p, e);
+    return literal(p, e);
+}
+
+/* A key and its colon inside an object (p at the key's quote); the byte after the colon, or NULL. */
+static const char *key_colon(const char *p, const char *e)
+{
+    bool esc = false;
+    if (p >= e || *p != '"' || !(p = string_end(p + 1, e, &esc)))
+        return NULL;
+    p = ws(p, e);
+    return p < e && *p == ':' ? p + 1 : NULL;
+}
+
+/* One value of any kind starting at p (whitespace skipped); the byte after it, or NULL. depth is the
+ * nesting already around it. */
+static const char *value_end(const char *p, const char *e, int depth)
+{
+    char stack[KSM_JSCAN_MAX_DEPTH];   /* the closing bracket each open container waits for */
+    int d = 0;
+    for (;;) {
+        p = ws(p, e);
+        if (p >= e)
+            return NULL;
+        if (*p == '{' || *p == '[') {
+            if (depth + d >= KSM_JSCAN_MAX_DEPTH)
+                return NULL;
+            stack[d++] = *p == '{' ? '}' : ']';
+            p = ws(p + 1, e);
+            if (p >= e || *p != stack[d - 1]) {
+                if (stack[d - 1] == '}' && !(p = key_colon(p, e)))
+                    return NULL;
+                continue;   /* the container's first value */
+            }
+            p++;
+            d--;
+        } else if (!(p = scalar_end(p, e))) {
+            return NULL;
+        }
+        /* after a value: the end of containers, a comma and the next value, or the end */
+        for (;;) {
+            if (d == 0)
+                return p;
+            p = ws(p, e);
+            if (p >= e)
+                return NULL;
+            if (*p == stack[d - 1]) {
+                p++;
+                d--;
+                continue;
+            }
+            if (*p != ',')
+                return NULL;
+            p = ws(p + 1, e);
+            if (stack[d - 1] == '}' && !(p = key_colon(p, e)))
+                return NULL;
+            break;
+        }
+    }
+}
+
+static bool duplicate(const struct ksm_jscan_member *m, int n, const char *key, size_t len)
+{
+    for (int i = 0; i < n; i++)
+        if (m[i].key_len == len && !memcmp(m[i].key, key, len))
+            return true;
+    return false;
+}
+
+int ksm_jscan_object(const char *p, size_t n, struct ksm_jscan_member *m, int max, size_t *close)
+{
+    const char *start = p, *e = p + n, *k, *v;
+    int count = 0;
+    if (!ksm_utf8_valid(p, n))
+        return -1;
+    p = ws(p, e);
+    if (p >= e || *p != '{')
+        return -1;
+    p = ws(p + 1, e);
+    while (p < e && *p != '}') {
+        bool esc = false;
+        if (count && (*p != ',' || (p = ws(p + 1, e)) >= e))
+            return -1;
+        if (*p != '"' || !(k = string_end(p + 1, e, &esc)) || esc)
+            return -1;
+        if (count == max || duplicate(m, count, p + 1, (size_t)(k - p - 2)))
+            return -1;
+        m[count].key = p + 1;
+        m[count].key_len = (size_t)(k - p - 2);
+        p = ws(k, e);
+        if (p >= e || *p != ':')
+            return -1;
+        v = ws(p + 1, e);
+        if (!(p = value_end(v, e, 1)))
+            return -1;
+        m[count].val = v;
+        m[count].val_len = (size_t)(p - v);
+        count++;
+        p = ws(p, e);
+    }
+    if (p >= e)
+        return -1;
+    if (close)
+        *close = (size_t)(p - start);
+    return ws(p + 1, e) == e ? count : -1;
+}
+
+const struct ksm_jscan_member *ksm_jscan_get(const struct ksm_jscan_member *m, int n,
+                                             const char *key)
+{
+    size_t len = strlen(key);
+    for (int i = 0; i < n; i++)
+        if (m[i].key_len == len && !memcmp(m[i].key, key, len))
+            return &m[i];
+    return NULL;
+}
+
+bool ksm_jscan_count(const char *val, size_t len, int64_t max, int64_t *out)
+{
+    int64_t v = 0;
+    if (len == 2 && val[0] == '-' && val[1] == '0') {
+        *out = 0;   /* jansson reads -0 as the integer 0 */
+        return true;
+    }
+    if (!len || len > INT_MAX_DIGITS || (len > 1 && val[0] == '0'))
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (val[i] < '0' || val[i] > '9')
+            return false;
+        v = v * 10 + (val[i] - '0');
+    }
+    if (v > max)
+        return false;
+    *out = v;
+    return true;
+}
