@@ -1,7 +1,12 @@
 /* upstream.c — libcurl multi-socket on a libuv loop (the pattern of curl's multi-uv example):
  * curl tells us which sockets to watch and when its timer is due; we poll them with uv_poll_t and
  * call curl_multi_socket_action when they are ready. Finished transfers are collected from
- * curl_multi_info_read after every action. */
+ * curl_multi_info_read after every action.
+ *
+ * Per-call set-up is kept small: finished easy handles are reset and kept for the next call (up to
+ * IDLE_MAX per loop), and the connection cache has a fixed size: libcurl's default (four per easy
+ * handle in the multi at that moment) shrinks whenever fewer calls are in flight and closes warm
+ * connections that the next burst has to open again. */
 #include "ai/upstream.h"
 
 #include <curl/curl.h>
@@ -13,11 +18,16 @@
 #include "core/log.h"
 #include "core/util.h"
 
+#define IDLE_MAX 256         /* reset easy handles kept for reuse, per loop */
+#define CONN_CACHE_MAX 256L  /* idle connections kept, per loop (all hosts) */
+
 struct ksm_upstream {
     uv_loop_t *loop;
     CURLM *multi;
     uv_timer_t timer;
     struct ksm_up_call *calls;     /* in flight, so that freeing can cancel them */
+    CURL *idle[IDLE_MAX];          /* reset easy handles for the next calls */
+    int nidle;
 };
 
 struct sock_ctx {                  /* one watched socket */
@@ -61,7 +71,12 @@ static void call_free(struct ksm_up_call *c)
     if (c->next)
         c->next->prev = c->prev;
     curl_multi_remove_handle(c->u->multi, c->easy);
-    curl_easy_cleanup(c->easy);
+    if (c->u->nidle < IDLE_MAX) {
+        curl_easy_reset(c->easy);   /* options back to defaults; the multi keeps the connections */
+        c->u->idle[c->u->nidle++] = c->easy;
+    } else {
+        curl_easy_cleanup(c->easy);
+    }
     curl_slist_free_all(c->headers);
     free(c->body);
     free(c);
@@ -203,6 +218,7 @@ struct ksm_upstream *ksm_upstream_new(uv_loop_t *loop)
     curl_multi_setopt(u->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
     curl_multi_setopt(u->multi, CURLMOPT_TIMERDATA, u);
     curl_multi_setopt(u->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
+    curl_multi_setopt(u->multi, CURLMOPT_MAXCONNECTS, CONN_CACHE_MAX);
     return u;
 }
 
@@ -214,6 +230,8 @@ void ksm_upstream_free(struct ksm_upstream *u)
         return;
     while (u->calls)
         call_free(u->calls);
+    while (u->nidle)
+        curl_easy_cleanup(u->idle[--u->nidle]);
     curl_multi_cleanup(u->multi);
     uv_close((uv_handle_t *)&u->timer, timer_closed);
 }
@@ -267,7 +285,7 @@ struct ksm_up_call *ksm_up_start(struct ksm_upstream *u, const struct ksm_up_cal
     c->u = u;
     c->o = *o;
     c->retry_after = -1;
-    c->easy = curl_easy_init();
+    c->easy = u->nidle ? u->idle[--u->nidle] : curl_easy_init();
     if (!c->easy) {
         free(c);
         return NULL;
