@@ -31,7 +31,10 @@ enum ksm_err ksm_ai_embed_decode(struct ai_call *c, char *why, size_t n)
         snprintf(why, n, "the body is not valid UTF-8");
         return KSM_E_INVALID_JSON;
     }
-    c->embed_body = json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_REJECT_DUPLICATES, &je);
+    c->embed_body = ksm_jscan_load(r->body.data ? r->body.data : "", r->body.len);
+    if (!c->embed_body)
+        c->embed_body = json_loadb(r->body.data ? r->body.data : "", r->body.len,
+                                   JSON_REJECT_DUPLICATES, &je);
     if (!c->embed_body || !json_is_object(c->embed_body)) {
         snprintf(why, n, "the body must be a JSON object");
         return KSM_E_INVALID_JSON;

@@ -1,9 +1,13 @@
-/* ai_jscan.c — a JSON object's members as byte spans, without a tree (see ai_jscan.h for why it
- * refuses more than RFC 8259 does). One pass, no allocation; nesting is tracked in a fixed stack. */
+/* ai_jscan.c — a JSON object's members as byte spans, or its jansson tree, for the subset of JSON
+ * that ai_jscan.h describes (and why it refuses more than RFC 8259 does). The span reader makes one
+ * pass without allocating, nesting tracked in a fixed stack; the tree builder is a recursive descent
+ * that hands jansson finished strings and numbers. */
 #include "ai/ai_jscan.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/util.h"
 
 #define REAL_MAX_LEN 24    /* with |exponent| <= 280 a real cannot overflow a double */
@@ -271,4 +275,181 @@ bool ksm_jscan_count(const char *val, size_t len, int64_t max, int64_t *out)
         return false;
     *out = v;
     return true;
+}
+
+/* ---- the tree ---------------------------------------------------------------------------------- */
+
+struct loader {
+    const char *e;
+    struct ksm_buf text;   /* an unescaped string */
+};
+
+static void put_utf8(struct ksm_buf *b, unsigned c)
+{
+    char u[4];
+    size_t n;
+    if (c < 0x80) {
+        u[0] = (char)c, n = 1;
+    } else if (c < 0x800) {
+        u[0] = (char)(0xc0 | c >> 6), u[1] = (char)(0x80 | (c & 0x3f)), n = 2;
+    } else if (c < 0x10000) {
+        u[0] = (char)(0xe0 | c >> 12), u[1] = (char)(0x80 | (c >> 6 & 0x3f));
+        u[2] = (char)(0x80 | (c & 0x3f)), n = 3;
+    } else {
+        u[0] = (char)(0xf0 | c >> 18), u[1] = (char)(0x80 | (c >> 12 & 0x3f));
+        u[2] = (char)(0x80 | (c >> 6 & 0x3f)), u[3] = (char)(0x80 | (c & 0x3f)), n = 4;
+    }
+    ksm_buf_append(b, u, n);
+}
+
+/* The text of a string whose escapes string_end() has checked: s..end is the inside. */
+static void unescape(struct ksm_buf *b, const char *s, const char *end)
+{
+    static const char plain[] = "\"\\/bfnrt", meant[] = "\"\\/\b\f\n\r\t";
+    ksm_buf_reset(b);
+    while (s < end) {
+        const char *bs = memchr(s, '\\', (size_t)(end - s));
+        if (!bs) {
+            ksm_buf_append(b, s, (size_t)(end - s));
+            return;
+        }
+        ksm_buf_append(b, s, (size_t)(bs - s));
+        if (bs[1] != 'u') {
+            ksm_buf_putc(b, meant[strchr(plain, bs[1]) - plain]);
+            s = bs + 2;
+            continue;
+        }
+        unsigned c = (unsigned)hex4(bs + 2, end);
+        s = bs + 6;
+        if (c >= 0xd800 && c <= 0xdbff) {   /* a pair: checked by unicode_escape() */
+            c = 0x10000 + ((c - 0xd800) << 10) + ((unsigned)hex4(s + 2, end) - 0xdc00);
+            s += 6;
+        }
+        put_utf8(b, c);
+    }
+}
+
+static json_t *load_string(struct loader *l, const char **p)
+{
+    bool esc = false;
+    const char *s = *p + 1, *end = string_end(s, l->e, &esc);
+    if (!end)
+        return NULL;
+    *p = end;
+    if (!esc)
+        return json_stringn_nocheck(s, (size_t)(end - 1 - s));   /* the body's UTF-8 was checked */
+    unescape(&l->text, s, end - 1);
+    return json_stringn_nocheck(l->text.data ? l->text.data : "", l->text.len);
+}
+
+static json_t *load_number(const char **p, const char *e)
+{
+    const char *s = *p, *end = number_end(s, e);
+    char tok[REAL_MAX_LEN + 1];
+    if (!end)
+        return NULL;
+    *p = end;
+    size_t n = (size_t)(end - s);
+    if (!memchr(s, '.', n) && !memchr(s, 'e', n) && !memchr(s, 'E', n)) {
+        json_int_t v = 0;
+        for (const char *q = s + (*s == '-'); q < end; q++)
+            v = v * 10 + (*q - '0');   /* at most 18 digits: no overflow */
+        return json_integer(*s == '-' ? -v : v);
+    }
+    memcpy(tok, s, n);   /* number_end() bounds a real's length */
+    tok[n] = '\0';
+    return json_real(strtod(tok, NULL));
+}
+
+static json_t *load_value(struct loader *l, const char **p, int depth);
+
+static json_t *load_object(struct loader *l, const char **p, int depth)
+{
+    json_t *o = json_object();
+    const char *s = ws(*p + 1, l->e);
+    while (o && s < l->e && *s != '}') {
+        if (json_object_size(o)) {
+            if (*s != ',')
+                goto fail;
+            s = ws(s + 1, l->e);
+        }
+        bool esc = false;
+        const char *k = s + 1, *kend;
+        if (s >= l->e || *s != '"' || !(kend = string_end(k, l->e, &esc)) || esc ||
+            json_object_getn(o, k, (size_t)(kend - 1 - k)))   /* escaped or duplicate keys refused */
+            goto fail;
+        s = ws(kend, l->e);
+        if (s >= l->e || *s != ':')
+            goto fail;
+        s = ws(s + 1, l->e);
+        json_t *v = load_value(l, &s, depth + 1);
+        if (!v || json_object_setn_new_nocheck(o, k, (size_t)(kend - 1 - k), v))
+            goto fail;
+        s = ws(s, l->e);
+    }
+    if (!o || s >= l->e)
+        goto fail;
+    *p = s + 1;
+    return o;
+fail:
+    json_decref(o);
+    return NULL;
+}
+
+static json_t *load_array(struct loader *l, const char **p, int depth)
+{
+    json_t *a = json_array();
+    const char *s = ws(*p + 1, l->e);
+    while (a && s < l->e && *s != ']') {
+        if (json_array_size(a)) {
+            if (*s != ',')
+                goto fail;
+            s = ws(s + 1, l->e);
+        }
+        json_t *v = load_value(l, &s, depth + 1);
+        if (!v || json_array_append_new(a, v))
+            goto fail;
+        s = ws(s, l->e);
+    }
+    if (!a || s >= l->e)
+        goto fail;
+    *p = s + 1;
+    return a;
+fail:
+    json_decref(a);
+    return NULL;
+}
+
+/* The value at *p (no leading whitespace); *p moves past it. */
+static json_t *load_value(struct loader *l, const char **p, int depth)
+{
+    const char *s = *p, *end;
+    if (s >= l->e || depth >= KSM_JSCAN_MAX_DEPTH)
+        return NULL;
+    switch (*s) {
+    case '{': return load_object(l, p, depth);
+    case '[': return load_array(l, p, depth);
+    case '"': return load_string(l, p);
+    case 't': case 'f': case 'n':
+        if (!(end = literal(s, l->e)))
+            return NULL;
+        *p = end;
+        return *s == 't' ? json_true() : *s == 'f' ? json_false() : json_null();
+    default: return load_number(p, l->e);
+    }
+}
+
+json_t *ksm_jscan_load(const char *p, size_t n)
+{
+    struct loader l = {.e = p + n, .text = KSM_BUF_INIT};
+    if (!ksm_utf8_valid(p, n))
+        return NULL;
+    const char *s = ws(p, l.e);
+    json_t *j = s < l.e && *s == '{' ? load_object(&l, &s, 0) : NULL;
+    ksm_buf_free(&l.text);
+    if (j && ws(s, l.e) != l.e) {
+        json_decref(j);
+        j = NULL;
+    }
+    return j;
 }

@@ -1,6 +1,8 @@
-/* ai_jscan.h — reading JSON without building a tree, for the gateway's pass-through path: check that
- * a body is one JSON object, find the byte spans of its members, read a token count. The gateway then
- * forwards the bytes with one or two values replaced instead of parsing and re-printing them.
+/* ai_jscan.h — the gateway's own JSON reader, for the hot path. Without a tree: check that a body is
+ * one JSON object, find the byte spans of its members, read a token count (the pass-through path
+ * forwards the bytes with one or two values replaced instead of parsing and re-printing them). With
+ * a tree: build the jansson tree of a request body about five times faster than json_loadb, whose
+ * lexer copies every byte through a growable buffer one at a time.
  *
  * Conservative by design: it accepts only what jansson (the full path) accepts and reads the same
  * way. Whatever might be judged differently — a key with an escape, a duplicate key, a number jansson
@@ -9,6 +11,7 @@
  * error the client sees. */
 #ifndef KSM_AI_JSCAN_H
 #define KSM_AI_JSCAN_H
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,6 +30,11 @@ struct ksm_jscan_member {
  * members in m and the offset of the closing brace in *close. Returns the number of members, or -1
  * when the body is not that (malformed, or outside the subset: take the full path). */
 int ksm_jscan_object(const char *p, size_t n, struct ksm_jscan_member *m, int max, size_t *close);
+
+/* The jansson tree of p[0..n), one JSON object, with the same values json_loadb would give; NULL
+ * when p is outside the subset above (a duplicate key anywhere refuses, as JSON_REJECT_DUPLICATES
+ * does): then call json_loadb, which gives the same tree or words the error. New reference. */
+json_t *ksm_jscan_load(const char *p, size_t n);
 
 /* The member named key, or NULL. */
 const struct ksm_jscan_member *ksm_jscan_get(const struct ksm_jscan_member *m, int n,

@@ -3,7 +3,8 @@
  * with the same members and values; a same-protocol upstream body built from the bytes must be the
  * JSON value the tree path builds; an answer passed back as bytes must equal the tree path's answer
  * and meter exactly the same usage; an embeddings answer passed back must be one the tree path
- * accepts, with the same usage. Any difference aborts. */
+ * accepts, with the same usage; a tree ksm_jscan_load builds must be the one json_loadb (duplicates
+ * refused) builds. Any difference aborts. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,29 @@ static void check_scan(const char *s, size_t n, const json_t *j)
             abort();
         json_decref(v);
     }
+}
+
+static void check_load(const char *s, size_t n)
+{
+    json_t *fast = ksm_jscan_load(s, n);
+    if (!fast)
+        return;
+    json_t *slow = json_loadb(s, n, JSON_REJECT_DUPLICATES, NULL);
+    if (!slow || !json_equal(fast, slow))
+        abort();
+    /* the same member order, which decode_fields reports the first oddity by */
+    const char *k1, *k2;
+    json_t *v1, *v2;
+    void *i2 = json_object_iter(slow);
+    json_object_foreach(fast, k1, v1) {
+        k2 = json_object_iter_key(i2);
+        v2 = json_object_iter_value(i2);
+        if (!k2 || strcmp(k1, k2) || !json_equal(v1, v2))
+            abort();
+        i2 = json_object_iter_next(slow, i2);
+    }
+    json_decref(fast);
+    json_decref(slow);
 }
 
 static void check_request(const char *s, size_t n)
@@ -106,6 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *s = (const char *)data;
     json_t *j = json_loadb(s, size, 0, NULL);
     check_scan(s, size, j);
+    check_load(s, size);
     check_request(s, size);
     check_answer(s, size, j);
     json_decref(j);

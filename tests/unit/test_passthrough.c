@@ -70,6 +70,33 @@ static void test_scanner(void)
     CHECK(!ksm_jscan_count("\"4\"", 3, 100, &v) && !ksm_jscan_count("null", 4, 100, &v) && v == 7);
 }
 
+/* The tree builder against json_loadb (duplicates refused): the same tree, or a refusal. */
+static void test_load(void)
+{
+    const char *same[] = {
+        "{}", " {\"a\" : [1, -0, -2.5e3, 0.1, 1E-7, true, false, null, {}, [], \"\"]} ",
+        "{\"s\":\"caf\\u00e9 \\ud83d\\ude00 \\\"q\\\" \\\\ \\/ \\b\\f\\n\\r\\t \xe3\x81\x82\"}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\\u3053\\u3093\"}],\"n\":1}",
+        "{\"big\":999999999999999999,\"neg\":-999999999999999999,\"r\":-1.5e-280}",
+    };
+    for (size_t i = 0; i < KSM_NELEM(same); i++) {
+        json_t *fast = ksm_jscan_load(same[i], strlen(same[i]));
+        json_t *slow = json_loads(same[i], JSON_REJECT_DUPLICATES, NULL);
+        CHECK(fast && slow && json_equal(fast, slow));
+        json_decref(fast);
+        json_decref(slow);
+    }
+    json_t *j = ksm_jscan_load(same[2], strlen(same[2]));
+    CHECK_STR(json_string_value(json_object_get(j, "s")),
+              "caf\xc3\xa9 \xf0\x9f\x98\x80 \"q\" \\ / \b\f\n\r\t \xe3\x81\x82");
+    json_decref(j);
+    /* refused: nested duplicates (JSON_REJECT_DUPLICATES refuses them too), malformed, arrays */
+    const char *refused[] = {"{\"a\":{\"b\":1,\"b\":2}}", "{\"a\":[1,]}", "{\"a\":1", "[1]",
+                             "{\"a\":1} 2", "{\"\\u0061\":1}", "{\"a\":\"\\ud800\"}"};
+    for (size_t i = 0; i < KSM_NELEM(refused); i++)
+        CHECK(ksm_jscan_load(refused[i], strlen(refused[i])) == NULL);
+}
+
 /* ---- requests ---------------------------------------------------------------------------------- */
 
 /* The byte path's body for req (decoded from body), checked against the tree path's: the same JSON
@@ -259,6 +286,7 @@ static void test_answer_bytes(void)
 int main(void)
 {
     test_scanner();
+    test_load();
     test_request_bytes();
     test_answer_bytes();
     ksm_ai_request_free(&req);
