@@ -61,8 +61,9 @@ static void plan(struct ai_call *c, const struct ksm_conf *conf, enum ksm_env_ki
     c->norder = 0;
     if (n == 0)
         return;
-    unsigned r;
-    ksm_random_bytes(&r, sizeof r);
+    unsigned r = 0;
+    if (n > 1)   /* one target needs no draw (the CSPRNG costs as much as the rest of the plan) */
+        ksm_random_bytes(&r, sizeof r);
     long pick = (long)(r % (unsigned long)total);
     int first = 0;
     for (int j = 0; j < n; j++) {
