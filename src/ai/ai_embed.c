@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "ai/ai_int.h"
-#include "ai/ai_jscan.h"
+#include "core/jscan.h"
 #include "core/util.h"
 
 #define EMBED_MAX_INPUTS 2048

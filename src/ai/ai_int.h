@@ -80,7 +80,7 @@ void ksm_ai_audit_final(struct ai_call *c, const char *detail);
 enum ksm_err ksm_ai_embed_decode(struct ai_call *c, char *why, size_t n);
 /* An embeddings answer, passed back byte for byte (re-printing its floats would change their
  * digits), with its usage read: 0, or -1 (nothing changed) when the tree path must judge it — not an
- * object with a data array and usage, or beyond ai_jscan.h. */
+ * object with a data array and usage, or beyond jscan.h. */
 int ksm_ai_embeddings_passthrough(const char *body, size_t len, struct ksm_buf *out,
                                   struct ksm_ai_usage *u);
 /* ai_metrics.c */

@@ -3,12 +3,12 @@
  * so a hostile or broken provider cannot make the meter overflow or go negative. */
 #include "ai/ai_usage.h"
 
-#include "ai/ai_jscan.h"
+#include "core/jscan.h"
 
 #define TOKENS_MAX ((int64_t)1 << 50)   /* far above any context window; keeps sums in range */
 
 /* The rules below run over either form of a usage object: a jansson object (the full path) or the
- * byte spans of one (the pass-through path, ai_jscan.h), so both meter the same way. */
+ * byte spans of one (the pass-through path, jscan.h), so both meter the same way. */
 /* Reads key of o as a token count into *v; false (v untouched) if absent or not a sane integer. */
 typedef bool (*count_fn)(const void *o, const char *key, int64_t *v);
 

@@ -29,7 +29,7 @@ bool ksm_ai_usage_from_openai(const json_t *obj, struct ksm_ai_usage *u);
  * event (usage at the top). Fields absent from the update keep their values. */
 bool ksm_ai_usage_from_anthropic(const json_t *obj, struct ksm_ai_usage *u);
 
-/* The same two, from the top-level members of a response or event as byte spans (ai_jscan.h; the
+/* The same two, from the top-level members of a response or event as byte spans (jscan.h; the
  * pass-through path): 1 if it carried usage, 0 if not, -1 if its usage object is beyond what the
  * scanner reads (then parse the body and use the functions above). */
 struct ksm_jscan_member;

@@ -114,7 +114,7 @@ enum ksm_err ksm_ai_upstream_body(const struct ksm_ai_request *req,
  * with only the model and, on OpenAI streams, stream_options.include_usage rewritten — what
  * ksm_ai_upstream_body builds, up to whitespace and key order. Appends to out and returns 0, or
  * returns -1 (out untouched) when this path does not apply: across protocols, after masking
- * (req->rewritten), or when the bytes are beyond ai_jscan.h; then use ksm_ai_upstream_body. */
+ * (req->rewritten), or when the bytes are beyond jscan.h; then use ksm_ai_upstream_body. */
 int ksm_ai_upstream_body_raw(const struct ksm_ai_request *req, const char *body, size_t len,
                              const struct ksm_ai_upstream_opts *o, struct ksm_buf *out);
 
@@ -141,7 +141,7 @@ enum ksm_err ksm_ai_response_translate(enum ksm_ai_proto from, enum ksm_ai_proto
  * bytes instead of a tree: body with its model replaced by model (added if absent; NULL keeps it)
  * and its usage read by the same rules — the answer the tree path gives up to whitespace and key
  * order. Appends to out and returns 0; returns -1 (out and usage untouched) when the bytes are not
- * a JSON object ai_jscan.h reads: then parse them and call ksm_ai_response_translate, which also
+ * a JSON object jscan.h reads: then parse them and call ksm_ai_response_translate, which also
  * words the error for a malformed answer. */
 int ksm_ai_response_passthrough(enum ksm_ai_proto p, const char *body, size_t len,
                                 const char *model, struct ksm_buf *out, struct ksm_ai_usage *usage);

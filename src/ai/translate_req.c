@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ai/ai_jscan.h"
+#include "core/jscan.h"
 #include "core/util.h"
 
 typedef enum ksm_err (*field_fn)(struct ksm_ai_request *r, json_t *v, char *err);

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ai/ai_jscan.h"
+#include "core/jscan.h"
 #include "core/util.h"
 
 #define RAW_MEMBERS 64   /* top-level fields of an answer the byte path reads; more: the tree path */

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ai/ai_jscan.h"
+#include "core/jscan.h"
 #include "core/util.h"
 
 #define DEFAULT_MAX_TOKENS 4096

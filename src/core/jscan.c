@@ -1,8 +1,8 @@
-/* ai_jscan.c — a JSON object's members as byte spans, or its jansson tree, for the subset of JSON
- * that ai_jscan.h describes (and why it refuses more than RFC 8259 does). The span reader makes one
+/* jscan.c — a JSON object's members as byte spans, or its jansson tree, for the subset of JSON
+ * that jscan.h describes (and why it refuses more than RFC 8259 does). The span reader makes one
  * pass without allocating, nesting tracked in a fixed stack; the tree builder is a recursive descent
  * that hands jansson finished strings and numbers. */
-#include "ai/ai_jscan.h"
+#include "core/jscan.h"
 
 #include <stdlib.h>
 #include <string.h>

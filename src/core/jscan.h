@@ -1,16 +1,16 @@
-/* ai_jscan.h — the gateway's own JSON reader, for the hot path. Without a tree: check that a body is
- * one JSON object, find the byte spans of its members, read a token count (the pass-through path
- * forwards the bytes with one or two values replaced instead of parsing and re-printing them). With
- * a tree: build the jansson tree of a request body about five times faster than json_loadb, whose
- * lexer copies every byte through a growable buffer one at a time.
+/* jscan.h — our own JSON reader for hot paths (the AI gateway, the usage writer). Without a tree:
+ * check that a body is one JSON object, find the byte spans of its members, read a token count (the
+ * gateway's pass-through path forwards bytes with one or two values replaced instead of parsing and
+ * re-printing them). With a tree: build the jansson tree of a body several times faster than
+ * json_loadb, whose lexer copies every byte through a growable buffer one at a time.
  *
  * Conservative by design: it accepts only what jansson (the full path) accepts and reads the same
  * way. Whatever might be judged differently — a key with an escape, a duplicate key, a number jansson
  * could reject as too large, \u0000, a lone surrogate, deep nesting — is refused, and the caller
  * takes the full path, which then gives the answer it always gave. So a refusal here is never an
  * error the client sees. */
-#ifndef KSM_AI_JSCAN_H
-#define KSM_AI_JSCAN_H
+#ifndef KSM_JSCAN_H
+#define KSM_JSCAN_H
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
