@@ -1,4 +1,4 @@
-/* fuzz_ai_passthrough.c — libFuzzer target, differential: the gateway's byte path (ai_jscan.h)
+/* fuzz_ai_passthrough.c — libFuzzer target, differential: the gateway's byte path (core/jscan.h)
  * against jansson on the same bytes. Whatever the scanner accepts, jansson must read as an object
  * with the same members and values; a same-protocol upstream body built from the bytes must be the
  * JSON value the tree path builds; an answer passed back as bytes must equal the tree path's answer
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "ai/ai_int.h"
-#include "ai/ai_jscan.h"
+#include "core/jscan.h"
 #include "ai/translate.h"
 #include "core/util.h"
 

@@ -1,10 +1,10 @@
-/* test_passthrough.c — the gateway's byte path (ai_jscan.h): what the scanner accepts and refuses,
+/* test_passthrough.c — the gateway's byte path (core/jscan.h): what the scanner accepts and refuses,
  * the same-protocol upstream body with only the model and include_usage rewritten, and whole answers
  * passed back with the model replaced and usage read — each compared with what the tree path
  * (jansson) gives for the same input, and each refusal checked to leave the tree path its say. */
 #include "check.h"
 #include "ai/ai_int.h"
-#include "ai/ai_jscan.h"
+#include "core/jscan.h"
 #include "ai/translate.h"
 #include "core/util.h"
 
