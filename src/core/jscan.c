@@ -50,21 +50,60 @@ static const char *unicode_escape(const char *p, const char *e)
     return v >= 0xdc00 && v <= 0xdfff ? p + 6 : NULL;
 }
 
+/* One UTF-8 sequence at p (a byte >= 0x80), by ksm_utf8_valid's rules (no overlong forms, no
+ * surrogates, nothing above U+10FFFF); the byte after it, or NULL. */
+static const char *utf8_seq(const char *p, const char *e)
+{
+    unsigned c = (unsigned char)*p;
+    int extra;
+    unsigned min;
+    if ((c & 0xe0) == 0xc0)
+        extra = 1, min = 0x80, c &= 0x1f;
+    else if ((c & 0xf0) == 0xe0)
+        extra = 2, min = 0x800, c &= 0x0f;
+    else if ((c & 0xf8) == 0xf0)
+        extra = 3, min = 0x10000, c &= 0x07;
+    else
+        return NULL;
+    if (e - p - 1 < extra)
+        return NULL;
+    for (int i = 1; i <= extra; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return NULL;
+        c = c << 6 | (p[i] & 0x3f);
+    }
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+        return NULL;
+    return p + 1 + extra;
+}
+
+/* The bytes a string's scan stops at: the quote, the backslash, control characters (invalid) and
+ * UTF-8 lead bytes (checked as sequences here; outside strings the grammar refuses every byte above
+ * 0x7f, so no separate UTF-8 pass over the body is needed). */
+static const unsigned char str_stop[256] = {
+    [0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x80 ... 0xff] = 1,
+};
+
 /* p after the opening quote; returns the byte after the closing quote. *escaped says whether the
- * string held a backslash. UTF-8 was checked for the whole body beforehand. */
+ * string held a backslash. */
 static const char *string_end(const char *p, const char *e, bool *escaped)
 {
-    while (p < e) {
-        unsigned char c = (unsigned char)*p++;
-        if (c == '"')
-            return p;
-        if (c < 0x20)
-            return NULL;
-        if (c != '\\')
-            continue;
-        *escaped = true;
+    for (;;) {
+        while (p < e && !str_stop[(unsigned char)*p])
+            p++;
         if (p >= e)
             return NULL;
+        unsigned char c = (unsigned char)*p;
+        if (c == '"')
+            return p + 1;
+        if (c >= 0x80) {
+            if (!(p = utf8_seq(p, e)))
+                return NULL;
+            continue;
+        }
+        if (c < 0x20 || ++p >= e)
+            return NULL;
+        *escaped = true;
         c = (unsigned char)*p++;
         if (c == 'u') {
             if (!(p = unicode_escape(p, e)))
@@ -73,7 +112,6 @@ static const char *string_end(const char *p, const char *e, bool *escaped)
             return NULL;
         }
     }
-    return NULL;
 }
 
 static const char *digits(const char *p, const char *e)
@@ -213,8 +251,6 @@ int ksm_jscan_object(const char *p, size_t n, struct ksm_jscan_member *m, int ma
 {
     const char *start = p, *e = p + n, *k, *v;
     int count = 0;
-    if (!ksm_utf8_valid(p, n))
-        return -1;
     p = ws(p, e);
     if (p >= e || *p != '{')
         return -1;
@@ -337,7 +373,7 @@ static json_t *load_string(struct loader *l, const char **p)
         return NULL;
     *p = end;
     if (!esc)
-        return json_stringn_nocheck(s, (size_t)(end - 1 - s));   /* the body's UTF-8 was checked */
+        return json_stringn_nocheck(s, (size_t)(end - 1 - s));   /* string_end checked its UTF-8 */
     unescape(&l->text, s, end - 1);
     return json_stringn_nocheck(l->text.data ? l->text.data : "", l->text.len);
 }
@@ -442,8 +478,6 @@ static json_t *load_value(struct loader *l, const char **p, int depth)
 json_t *ksm_jscan_load(const char *p, size_t n)
 {
     struct loader l = {.e = p + n, .text = KSM_BUF_INIT};
-    if (!ksm_utf8_valid(p, n))
-        return NULL;
     const char *s = ws(p, l.e);
     json_t *j = s < l.e && *s == '{' ? load_object(&l, &s, 0) : NULL;
     ksm_buf_free(&l.text);

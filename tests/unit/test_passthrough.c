@@ -33,6 +33,15 @@ static void test_scanner(void)
     CHECK(ksm_jscan_get(m, 3, "c") == &m[1] && !ksm_jscan_get(m, 3, "e"));
     CHECK(members("{}") == 0);
     CHECK(members("{\"k\":\"\xe3\x81\x82\"}") == 1);   /* UTF-8 inside strings */
+    CHECK(members("{\"\xc3\xa9\":\"\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf\"}") == 1);
+    /* UTF-8 by ksm_utf8_valid's rules: overlong, surrogate, above U+10FFFF, cut, stray, outside strings */
+    const char *bad_utf8[] = {"{\"k\":\"\xc0\xaf\"}", "{\"k\":\"\xe0\x80\xaf\"}", "{\"k\":\"\xed\xa0\x80\"}",
+                              "{\"k\":\"\xf4\x90\x80\x80\"}", "{\"k\":\"\xe3\x81\"}", "{\"k\":\"\x80\"}",
+                              "{\"k\":\"\xe3\x81\x82", "{\"k\":1}\xc3\xa9", "{\"k\":\xc3\xa9}"};
+    for (size_t i = 0; i < KSM_NELEM(bad_utf8); i++) {
+        CHECK(members(bad_utf8[i]) == -1);
+        CHECK(ksm_jscan_load(bad_utf8[i], strlen(bad_utf8[i])) == NULL);
+    }
     /* malformed */
     const char *bad[] = {"", "[]", "{", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "{,\"a\":1}", "{\"a\":01}",
                          "{\"a\":1.}", "{\"a\":.5}", "{\"a\":tru}", "{\"a\":\"\x01\"}", "{\"a\":1} x",
