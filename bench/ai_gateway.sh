@@ -69,25 +69,8 @@ waitport() {   # port: up to 15 s
 UP=$(freeport); NGX=$(freeport); PK=$(freeport)
 
 # ---- the fast upstream --------------------------------------------------------------------------
-ANSWER='{"id":"chatcmpl-bench","object":"chat.completion","created":1763700000,"model":"bench","choices":[{"index":0,"message":{"role":"assistant","content":"Here is the rewritten notice in plain Japanese and in English."},"finish_reason":"stop"}],"usage":{"prompt_tokens":310,"completion_tokens":24,"total_tokens":334}}'
-ngxconf() {   # name body-of-server
-    mkdir -p "$tmp/$1"
-    cat >"$tmp/$1/nginx.conf" <<CONF
-worker_processes 1; daemon off; error_log $tmp/$1/error.log; pid $tmp/$1/nginx.pid;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $tmp/$1/body; proxy_temp_path $tmp/$1/proxy;
-    fastcgi_temp_path $tmp/$1/fcgi; uwsgi_temp_path $tmp/$1/uwsgi; scgi_temp_path $tmp/$1/scgi;
-    keepalive_requests 1000000;
-    $2
-}
-CONF
-}
-ngxconf upstream "server { listen 127.0.0.1:$UP; default_type application/json;
-        location = /v1/chat/completions { return 200 '$ANSWER'; } }"
-taskset -c 1 nginx -e "$tmp/upstream/error.log" -c "$tmp/upstream/nginx.conf" -p "$tmp/upstream" &
-PIDS="$PIDS $!"
+. bench/ai/setup.sh
+ai_upstream_start "$UP"
 
 # ---- the floor: nginx proxy_pass, keep-alive to the upstream (as kasumi and Portkey keep theirs) -
 ngxconf proxy "upstream llm { server 127.0.0.1:$UP; keepalive 64; }
@@ -105,19 +88,7 @@ PKPID=$!
 PIDS="$PIDS $PKPID"
 
 # ---- kasumid, set up through the admin API as an operator would -------------------------------
-echo "bench-upstream-key" >"$tmp/upstream.key"
-kasumid_start --ai-listen 127.0.0.1:0
-AI=$(jget ai <"$tmp/data/listen.json")
-bench_org "生成AI利用" "霞 花子" member
-KEY=$(api POST /admin/v1/keys "{\"user\":\"$USER_ID\",\"kind\":\"api\",\"project\":\"$PROJECT\"}" | jget secret)
-api POST "/admin/v1/projects/$PROJECT/model-routes" "{\"alias\":\"bench\",\"targets\":[{\"provider\":\"openai\",
-    \"base_url\":\"http://127.0.0.1:$UP/v1\",\"model\":\"bench\",\"credential_ref\":\"$tmp/upstream.key\",
-    \"jurisdiction\":\"JP\"}]}" >/dev/null
-api POST /admin/v1/model-prices '{"model":"bench","prompt_per_1k":"0.15","completion_per_1k":"0.6"}' >/dev/null
-api PUT "/admin/v1/projects/$PROJECT/budget" '{"monthly_yen":1000000000}' >/dev/null
-api PUT "/admin/v1/projects/$PROJECT/ai-policy" '{"default_classification":2,"pii":{"mynumber":"block",
-    "phone":"mask","email":"mask","card":"mask","pension":"mask","passport":"mask"},
-    "project_rpm":0,"project_tpm":0,"key_rpm":0,"key_tpm":0}' >/dev/null
+ai_kasumid_setup "$UP"
 
 waitport "$UP"; waitport "$NGX"; waitport "$PK"
 NGXPID=$(pgrep -P "$NGXMASTER" | head -1)   # the proxy's worker process
@@ -125,7 +96,7 @@ NGXPID=$(pgrep -P "$NGXMASTER" | head -1)   # the proxy's worker process
 # ---- the paths ------------------------------------------------------------------------------------
 BODY=bench/ai/body.json
 export BENCH_BODY="$BODY"
-PATHS="direct kasumi nginx portkey"
+PATHS=${PATHS:-"direct kasumi nginx portkey"}   # PATHS="direct kasumi nginx" skips Portkey
 url() {
     case $1 in
         direct) echo "http://127.0.0.1:$UP/v1/chat/completions" ;;

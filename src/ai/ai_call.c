@@ -301,9 +301,31 @@ static void on_done(void *arg, enum ksm_up_result res, bool got_response, bool r
     ksm_ai_fail(c, e, c->up_msg, 0);
 }
 
-/* A whole answer: translated (or, for embeddings, passed through with the alias as model). */
+/* The answer's bytes go back as they came, with the alias as model: a same-protocol chat answer
+ * with nothing to restore, or embeddings (whose floats re-printing would change). false: the bytes
+ * need the tree path (translation, restoring masked values, or beyond the byte scanner). */
+static bool answer_bytes(struct ai_call *c)
+{
+    const char *body = c->up_body.data ? c->up_body.data : "";
+    struct ksm_buf *resp = &c->r->resp;
+    ksm_buf_reset(resp);
+    if (c->kind == AI_EMBED)
+        return ksm_ai_embeddings_passthrough(body, c->up_body.len, resp, &c->usage) == 0;
+    if (c->target->provider != c->proto || (c->masker && ksm_pii_masker_size(c->masker)))
+        return false;
+    return ksm_ai_response_passthrough(c->proto, body, c->up_body.len, c->alias, resp,
+                                       &c->usage) == 0;
+}
+
+/* A whole answer: as bytes when it can be, else parsed and translated. */
 static void answer_whole(struct ai_call *c)
 {
+    if (answer_bytes(c)) {
+        c->r->status = 200;
+        c->r->content_type = "application/json";
+        complete(c);
+        return;
+    }
     char err[KSM_AI_ERR_MAX] = "";
     json_error_t je;
     json_t *in = json_loadb(c->up_body.data ? c->up_body.data : "", c->up_body.len, 0, &je);
@@ -388,24 +410,36 @@ static int headers_for(struct ai_call *c, const struct ksm_ai_target *t, const c
     return n;
 }
 
-static char *body_for(struct ai_call *c, const struct ksm_ai_target *t, char err[KSM_AI_ERR_MAX],
-                      enum ksm_err *e)
+/* The provider's body in out: the caller's bytes with the model rewritten when nothing else changes
+ * (the same protocol, nothing masked), else built from the decoded tree. */
+static enum ksm_err body_for(struct ai_call *c, const struct ksm_ai_target *t, struct ksm_buf *out,
+                             char err[KSM_AI_ERR_MAX])
 {
     const char *model = t->model[0] ? t->model : c->alias;
+    const char *raw = c->r->body.data ? c->r->body.data : "";
+    struct ksm_ai_upstream_opts uo = {.proto = t->provider, .model = model};
     json_t *j = NULL;
     if (c->kind == AI_CHAT) {
-        struct ksm_ai_upstream_opts uo = {.proto = t->provider, .model = model};
-        *e = ksm_ai_upstream_body(&c->req, &uo, &j, err);
-        if (*e != KSM_E_OK)
-            return NULL;
+        if (ksm_ai_upstream_body_raw(&c->req, raw, c->r->body.len, &uo, out) == 0)
+            return KSM_E_OK;
+        enum ksm_err e = ksm_ai_upstream_body(&c->req, &uo, &j, err);
+        if (e != KSM_E_OK)
+            return e;
     } else {
+        /* an embeddings body changes only its model: a request of the target's own protocol */
+        struct ksm_ai_request as_is = {.proto = t->provider, .rewritten = c->embed_rewritten};
+        if (ksm_ai_upstream_body_raw(&as_is, raw, c->r->body.len, &uo, out) == 0)
+            return KSM_E_OK;
         j = json_deep_copy(c->embed_body);
         json_object_set_new(j, "model", json_string(model));
-        *e = KSM_E_OK;
     }
     char *s = json_dumps(j, JSON_COMPACT);
     json_decref(j);
-    return s;
+    if (!s)
+        return KSM_E_INTERNAL;
+    ksm_buf_puts(out, s);
+    free(s);
+    return KSM_E_OK;
 }
 
 static void attempt(struct ai_call *c)
@@ -421,9 +455,10 @@ static void attempt(struct ai_call *c)
     c->target = t;
     c->attempts++;
     char err[KSM_AI_ERR_MAX] = "";
-    enum ksm_err e;
-    char *body = body_for(c, t, err, &e);
-    if (!body) {
+    struct ksm_buf body = KSM_BUF_INIT;
+    enum ksm_err e = body_for(c, t, &body, err);
+    if (e != KSM_E_OK) {
+        ksm_buf_free(&body);
         ksm_ai_fail(c, e, err, 0);
         return;
     }
@@ -435,11 +470,11 @@ static void attempt(struct ai_call *c)
     if (!c->t_up)
         c->t_up = ksm_mono_ns();
     struct ksm_up_call_opts o = {.method = "POST", .url = url_for(c, t), .headers = headers,
-                                 .body = body, .body_len = strlen(body),
+                                 .body = body.data, .body_len = body.len,
                                  .timeout_ms = t->timeout_ms > 0 ? t->timeout_ms : 60000,
                                  .arg = c, .on_head = on_head, .on_data = on_data, .on_done = on_done};
     c->up = ksm_up_start(c->r->worker->upstream, &o);
-    free(body);
+    ksm_buf_free(&body);
     if (!c->up)
         ksm_ai_fail(c, KSM_E_INTERNAL, "cannot start the upstream call", 0);
 }

@@ -5,9 +5,11 @@
 #include <string.h>
 
 #include "ai/ai_int.h"
+#include "core/jscan.h"
 #include "core/util.h"
 
 #define EMBED_MAX_INPUTS 2048
+#define RAW_MEMBERS 64
 
 static bool inputs_ok(json_t *in)
 {
@@ -29,7 +31,10 @@ enum ksm_err ksm_ai_embed_decode(struct ai_call *c, char *why, size_t n)
         snprintf(why, n, "the body is not valid UTF-8");
         return KSM_E_INVALID_JSON;
     }
-    c->embed_body = json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_REJECT_DUPLICATES, &je);
+    c->embed_body = ksm_jscan_load(r->body.data ? r->body.data : "", r->body.len);
+    if (!c->embed_body)
+        c->embed_body = json_loadb(r->body.data ? r->body.data : "", r->body.len,
+                                   JSON_REJECT_DUPLICATES, &je);
     if (!c->embed_body || !json_is_object(c->embed_body)) {
         snprintf(why, n, "the body must be a JSON object");
         return KSM_E_INVALID_JSON;
@@ -46,4 +51,18 @@ enum ksm_err ksm_ai_embed_decode(struct ai_call *c, char *why, size_t n)
     }
     c->alias = json_string_value(model);
     return KSM_E_OK;
+}
+
+int ksm_ai_embeddings_passthrough(const char *body, size_t len, struct ksm_buf *out,
+                                  struct ksm_ai_usage *u)
+{
+    struct ksm_jscan_member m[RAW_MEMBERS];
+    int n = ksm_jscan_object(body, len, m, RAW_MEMBERS, NULL);
+    const struct ksm_jscan_member *data = n < 0 ? NULL : ksm_jscan_get(m, n, "data");
+    struct ksm_ai_usage got = *u;
+    if (!data || data->val[0] != '[' || ksm_ai_usage_from_openai_raw(m, n, &got) != 1)
+        return -1;
+    *u = got;
+    ksm_buf_append(out, body, len);
+    return 0;
 }

@@ -61,8 +61,9 @@ static void plan(struct ai_call *c, const struct ksm_conf *conf, enum ksm_env_ki
     c->norder = 0;
     if (n == 0)
         return;
-    unsigned r;
-    ksm_random_bytes(&r, sizeof r);
+    unsigned r = 0;
+    if (n > 1)   /* one target needs no draw (the CSPRNG costs as much as the rest of the plan) */
+        ksm_random_bytes(&r, sizeof r);
     long pick = (long)(r % (unsigned long)total);
     int first = 0;
     for (int j = 0; j < n; j++) {
@@ -118,7 +119,8 @@ static enum ksm_err mask_part(void *ud, struct ksm_ai_part *p)
     const char *t = ksm_ai_part_text(p, &len);
     bool changed = false;
     enum ksm_err e = mask_text(mc, t, len, &changed);
-    if (e == KSM_E_OK && changed && ksm_ai_part_set_text(p, mc->out.data ? mc->out.data : "", mc->out.len))
+    if (e == KSM_E_OK && changed &&
+        ksm_ai_part_set_text(&mc->c->req, p, mc->out.data ? mc->out.data : "", mc->out.len))
         e = KSM_E_INTERNAL;
     return e;
 }
@@ -137,6 +139,7 @@ static enum ksm_err mask_embed(struct mask_ctx *mc, json_t *body)
             return e;
         if (changed && json_string_setn(s, mc->out.data ? mc->out.data : "", mc->out.len))
             return KSM_E_INTERNAL;
+        mc->c->embed_rewritten |= changed;
     }
     return KSM_E_OK;
 }

@@ -25,6 +25,7 @@ struct ai_call {
     char tenant[KSM_ID_LEN], project[KSM_ID_LEN];
     struct ksm_ai_request req;          /* AI_CHAT: the decoded request */
     json_t *embed_body;                 /* AI_EMBED: the caller's body */
+    bool embed_rewritten;               /* AI_EMBED: masking changed an input: the raw body is stale */
     const char *alias;
     struct ksm_ai_route route;
     struct ksm_ai_policy pol;
@@ -77,6 +78,11 @@ void ksm_ai_audit_decision(struct ai_call *c);
 void ksm_ai_audit_final(struct ai_call *c, const char *detail);
 /* ai_embed.c */
 enum ksm_err ksm_ai_embed_decode(struct ai_call *c, char *why, size_t n);
+/* An embeddings answer, passed back byte for byte (re-printing its floats would change their
+ * digits), with its usage read: 0, or -1 (nothing changed) when the tree path must judge it — not an
+ * object with a data array and usage, or beyond jscan.h. */
+int ksm_ai_embeddings_passthrough(const char *body, size_t len, struct ksm_buf *out,
+                                  struct ksm_ai_usage *u);
 /* ai_metrics.c */
 void ksm_ai_metrics_record(const char *model, const char *upstream, bool error, int64_t prompt,
                            int64_t completion, uint64_t upstream_ns, uint64_t added_ns);

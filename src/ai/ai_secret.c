@@ -4,7 +4,7 @@
  * logged; re-read when the file changes, so rotating a provider key needs no restart). */
 #include <fcntl.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,9 +13,28 @@
 #include <unistd.h>
 
 #include "ai/ai_int.h"
+#include "core/log.h"
 #include "core/util.h"
 
 static unsigned char hmac_key[32];
+/* Keyed once; each call works on a copy. The one-shot HMAC() fetched SHA-256 and set the key up
+ * again for every prompt, which cost more than hashing the prompt. */
+static EVP_MAC_CTX *hmac_keyed;
+
+static int hmac_ready(char *err, size_t errlen)
+{
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
+                           OSSL_PARAM_construct_end()};
+    EVP_MAC_CTX_free(hmac_keyed);
+    hmac_keyed = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    EVP_MAC_free(mac);
+    if (!hmac_keyed || !EVP_MAC_init(hmac_keyed, hmac_key, sizeof hmac_key, params)) {
+        snprintf(err, errlen, "OpenSSL: HMAC-SHA256 unavailable");
+        return -1;
+    }
+    return 0;
+}
 
 int ksm_ai_hmac_init(const char *path, char *err, size_t errlen)
 {
@@ -25,7 +44,7 @@ int ksm_ai_hmac_init(const char *path, char *err, size_t errlen)
         memcpy(hmac_key, k, n);
         OPENSSL_cleanse(k, n);
         free(k);
-        return 0;
+        return hmac_ready(err, errlen);
     }
     free(k);
     if (k) {
@@ -37,14 +56,20 @@ int ksm_ai_hmac_init(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: cannot create", path);
         return -1;
     }
-    return 0;
+    return hmac_ready(err, errlen);
 }
 
 void ksm_ai_prompt_hmac(const char *text, size_t len, char out[65])
 {
     unsigned char mac[32];
-    unsigned int mlen = sizeof mac;
-    HMAC(EVP_sha256(), hmac_key, sizeof hmac_key, (const unsigned char *)text, len, mac, &mlen);
+    size_t mlen = 0;
+    EVP_MAC_CTX *c = EVP_MAC_CTX_dup(hmac_keyed);
+    if (!c || !EVP_MAC_update(c, (const unsigned char *)text, len) ||
+        !EVP_MAC_final(c, mac, &mlen, sizeof mac) || mlen != sizeof mac) {
+        ksm_error("ai: HMAC-SHA256 failed");   /* OpenSSL out of memory: nothing sane to record */
+        abort();
+    }
+    EVP_MAC_CTX_free(c);
     ksm_hex(mac, sizeof mac, out);
 }
 

@@ -29,6 +29,14 @@ bool ksm_ai_usage_from_openai(const json_t *obj, struct ksm_ai_usage *u);
  * event (usage at the top). Fields absent from the update keep their values. */
 bool ksm_ai_usage_from_anthropic(const json_t *obj, struct ksm_ai_usage *u);
 
+/* The same two, from the top-level members of a response or event as byte spans (jscan.h; the
+ * pass-through path): 1 if it carried usage, 0 if not, -1 if its usage object is beyond what the
+ * scanner reads (then parse the body and use the functions above). */
+struct ksm_jscan_member;
+int ksm_ai_usage_from_openai_raw(const struct ksm_jscan_member *top, int n, struct ksm_ai_usage *u);
+int ksm_ai_usage_from_anthropic_raw(const struct ksm_jscan_member *top, int n,
+                                    struct ksm_ai_usage *u);
+
 /* The "usage" objects each API returns: OpenAI {prompt_tokens, completion_tokens, total_tokens,
  * prompt_tokens_details{cached_tokens}}; Anthropic {input_tokens (uncached), output_tokens,
  * cache_read_input_tokens, cache_creation_input_tokens}. New references. */

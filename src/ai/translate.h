@@ -71,6 +71,7 @@ struct ksm_ai_request {
     bool stream;
     bool include_usage;            /* OpenAI stream_options.include_usage as the caller sent it */
     const char *user;              /* OpenAI user or Anthropic metadata.user_id; inside body */
+    bool rewritten;                /* a part's text was replaced (masking): the raw body is stale */
     /* The first thing only a same-protocol route can carry (e.g. "tools", "messages[2].content[0]
      * (image_url)"); "" if the request is fully translatable. */
     char untranslatable[128];
@@ -84,8 +85,10 @@ enum ksm_err ksm_ai_request_decode(enum ksm_ai_proto proto, const char *body, si
 void ksm_ai_request_free(struct ksm_ai_request *req);
 
 const char *ksm_ai_part_text(const struct ksm_ai_part *p, size_t *len);
-/* Replaces a part's text (masking). text must be valid UTF-8 without NUL; -1 otherwise. */
-int ksm_ai_part_set_text(struct ksm_ai_part *p, const char *text, size_t len);
+/* Replaces the text of a part of req (masking), and marks req rewritten. text must be valid UTF-8
+ * without NUL; -1 otherwise. */
+int ksm_ai_part_set_text(struct ksm_ai_request *req, struct ksm_ai_part *p, const char *text,
+                         size_t len);
 /* Calls fn on every part whose role bit (1u << role) is in role_mask; a non-OK return stops. */
 typedef enum ksm_err (*ksm_ai_part_fn)(void *ud, struct ksm_ai_part *p);
 enum ksm_err ksm_ai_request_visit(struct ksm_ai_request *req, unsigned role_mask, ksm_ai_part_fn fn,
@@ -107,6 +110,14 @@ enum ksm_err ksm_ai_upstream_body(const struct ksm_ai_request *req,
                                   const struct ksm_ai_upstream_opts *o, json_t **out,
                                   char err[KSM_AI_ERR_MAX]);
 
+/* The same-protocol upstream body as bytes, without the tree: body (the bytes req was decoded from)
+ * with only the model and, on OpenAI streams, stream_options.include_usage rewritten — what
+ * ksm_ai_upstream_body builds, up to whitespace and key order. Appends to out and returns 0, or
+ * returns -1 (out untouched) when this path does not apply: across protocols, after masking
+ * (req->rewritten), or when the bytes are beyond jscan.h; then use ksm_ai_upstream_body. */
+int ksm_ai_upstream_body_raw(const struct ksm_ai_request *req, const char *body, size_t len,
+                             const struct ksm_ai_upstream_opts *o, struct ksm_buf *out);
+
 /* ---- responses --------------------------------------------------------------------------------- */
 
 /* Rewrites generated text before the caller sees it (e.g. placeholders back to the masked values).
@@ -125,6 +136,15 @@ enum ksm_err ksm_ai_response_translate(enum ksm_ai_proto from, enum ksm_ai_proto
                                        const json_t *in, const char *model,
                                        ksm_ai_text_filter filter, void *ud, json_t **out,
                                        struct ksm_ai_usage *usage, char err[KSM_AI_ERR_MAX]);
+
+/* The same, for a same-protocol answer when no text filter is needed (nothing was masked), on the
+ * bytes instead of a tree: body with its model replaced by model (added if absent; NULL keeps it)
+ * and its usage read by the same rules — the answer the tree path gives up to whitespace and key
+ * order. Appends to out and returns 0; returns -1 (out and usage untouched) when the bytes are not
+ * a JSON object jscan.h reads: then parse them and call ksm_ai_response_translate, which also
+ * words the error for a malformed answer. */
+int ksm_ai_response_passthrough(enum ksm_ai_proto p, const char *body, size_t len,
+                                const char *model, struct ksm_buf *out, struct ksm_ai_usage *usage);
 
 /* ---- streams ----------------------------------------------------------------------------------- */
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/jscan.h"
 #include "core/util.h"
 
 typedef enum ksm_err (*field_fn)(struct ksm_ai_request *r, json_t *v, char *err);
@@ -469,8 +470,11 @@ enum ksm_err ksm_ai_request_decode(enum ksm_ai_proto proto, const char *body, si
     if ((unsigned)proto > KSM_AI_ANTHROPIC)
         return fail(err, KSM_E_INTERNAL, "unknown protocol");
     req->proto = proto;
-    /* Duplicate keys are refused: the scanner and the provider must read the same prompt. */
-    req->body = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    /* Duplicate keys are refused: the scanner and the provider must read the same prompt. The
+     * gateway's own reader builds the same tree faster; what it leaves, jansson reads or words. */
+    req->body = ksm_jscan_load(body, len);
+    if (!req->body)
+        req->body = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!req->body) {
         e = fail(err, KSM_E_INVALID_JSON, "invalid JSON at line %d column %d", jerr.line,
                  jerr.column);
@@ -504,10 +508,12 @@ const char *ksm_ai_part_text(const struct ksm_ai_part *p, size_t *len)
     return json_string_value(p->node);
 }
 
-int ksm_ai_part_set_text(struct ksm_ai_part *p, const char *text, size_t len)
+int ksm_ai_part_set_text(struct ksm_ai_request *req, struct ksm_ai_part *p, const char *text,
+                         size_t len)
 {
     if (memchr(text, '\0', len) || !ksm_utf8_valid(text, len))
         return -1;
+    req->rewritten = true;
     return json_string_setn(p->node, text, len);
 }
 

@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/jscan.h"
 #include "core/util.h"
+
+#define RAW_MEMBERS 64   /* top-level fields of an answer the byte path reads; more: the tree path */
 
 /* Anthropic stop_reason <-> OpenAI finish_reason. The first row for a finish_reason is the one it
  * maps back to. OpenAI cannot say which stop sequence fired, so "stop" comes back as end_turn. */
@@ -180,4 +183,31 @@ enum ksm_err ksm_ai_response_translate(enum ksm_ai_proto from, enum ksm_ai_proto
         return same_protocol(from, in, model, filter, ud, out, usage);
     return from == KSM_AI_OPENAI ? openai_to_anthropic(in, model, filter, ud, out, usage, err)
                                  : anthropic_to_openai(in, model, filter, ud, out, usage, err);
+}
+
+int ksm_ai_response_passthrough(enum ksm_ai_proto p, const char *body, size_t len,
+                                const char *model, struct ksm_buf *out, struct ksm_ai_usage *usage)
+{
+    struct ksm_jscan_member m[RAW_MEMBERS];
+    size_t close, at, skip = 0;
+    int n = ksm_jscan_object(body, len, m, RAW_MEMBERS, &close);
+    if (n < 0)
+        return -1;
+    struct ksm_ai_usage u = *usage;
+    if ((p == KSM_AI_OPENAI ? ksm_ai_usage_from_openai_raw(m, n, &u)
+                            : ksm_ai_usage_from_anthropic_raw(m, n, &u)) < 0)
+        return -1;
+    *usage = u;
+    const struct ksm_jscan_member *mm = model ? ksm_jscan_get(m, n, "model") : NULL;
+    at = !model ? len : mm ? (size_t)(mm->val - body) : close;
+    if (mm)
+        skip = mm->val_len;
+    ksm_buf_reserve(out, len + (model ? strlen(model) + 16 : 0));
+    ksm_buf_append(out, body, at);
+    if (model && !mm)
+        ksm_buf_puts(out, n ? ",\"model\":" : "\"model\":");
+    if (model)
+        ksm_buf_json_str(out, model);
+    ksm_buf_append(out, body + at + skip, len - at - skip);
+    return 0;
 }

@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/jscan.h"
 #include "core/util.h"
 
 #define DEFAULT_MAX_TOKENS 4096
+#define RAW_MEMBERS 64   /* top-level fields of a request the byte path reads; more: the tree path */
 
 static enum ksm_err refuse(char *err, const struct ksm_ai_request *r, enum ksm_ai_proto to,
                            const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -159,6 +161,79 @@ static enum ksm_err passthrough(const struct ksm_ai_request *r, const struct ksm
     }
     *out = b;
     return KSM_E_OK;
+}
+
+/* ---- the same-protocol body as bytes ------------------------------------------------------------ */
+
+struct edit {
+    size_t off, len;   /* the bytes of the body replaced (len 0: an insertion at off) */
+    struct ksm_buf text;
+};
+
+/* stream_options.include_usage = true, as passthrough() sets it. so: the member, or NULL. */
+static int usage_edit(const char *body, const struct ksm_jscan_member *so, size_t close,
+                      struct edit *ed)
+{
+    struct ksm_jscan_member m[16];
+    if (!so) {
+        *ed = (struct edit){.off = close};
+        ksm_buf_puts(&ed->text, ",\"stream_options\":{\"include_usage\":true}");
+        return 0;
+    }
+    if (!ksm_jscan_is_object(so)) {   /* null: absent, as decode reads it */
+        *ed = (struct edit){.off = (size_t)(so->val - body), .len = so->val_len};
+        ksm_buf_puts(&ed->text, "{\"include_usage\":true}");
+        return 0;
+    }
+    int n = ksm_jscan_object(so->val, so->val_len, m, (int)KSM_NELEM(m), NULL);
+    if (n < 0)
+        return -1;
+    const struct ksm_jscan_member *iu = ksm_jscan_get(m, n, "include_usage");
+    if (iu) {
+        *ed = (struct edit){.off = (size_t)(iu->val - body), .len = iu->val_len};
+        ksm_buf_puts(&ed->text, "true");
+    } else {
+        *ed = (struct edit){.off = (size_t)(so->val - body) + 1};
+        ksm_buf_puts(&ed->text, n ? "\"include_usage\":true," : "\"include_usage\":true");
+    }
+    return 0;
+}
+
+int ksm_ai_upstream_body_raw(const struct ksm_ai_request *req, const char *body, size_t len,
+                             const struct ksm_ai_upstream_opts *o, struct ksm_buf *out)
+{
+    struct ksm_jscan_member m[RAW_MEMBERS];
+    struct edit ed[2] = {{0}};
+    size_t close, ned = 0, at = 0;
+    int n, rc = -1;
+    if (req->proto != o->proto || req->rewritten ||
+        (n = ksm_jscan_object(body, len, m, RAW_MEMBERS, &close)) < 0)
+        return -1;
+    const struct ksm_jscan_member *model = ksm_jscan_get(m, n, "model");
+    if (o->model && model) {
+        ed[ned] = (struct edit){.off = (size_t)(model->val - body), .len = model->val_len};
+        ksm_buf_json_str(&ed[ned++].text, o->model);
+    }
+    if (req->proto == KSM_AI_OPENAI && req->stream &&
+        usage_edit(body, ksm_jscan_get(m, n, "stream_options"), close, &ed[ned++]))
+        goto done;
+    if (ned == 2 && ed[1].off < ed[0].off) {
+        struct edit t = ed[0];
+        ed[0] = ed[1];
+        ed[1] = t;
+    }
+    ksm_buf_reserve(out, len + 64);
+    for (size_t i = 0; i < ned; i++) {
+        ksm_buf_append(out, body + at, ed[i].off - at);
+        ksm_buf_append(out, ed[i].text.data, ed[i].text.len);
+        at = ed[i].off + ed[i].len;
+    }
+    ksm_buf_append(out, body + at, len - at);
+    rc = 0;
+done:
+    for (size_t i = 0; i < KSM_NELEM(ed); i++)
+        ksm_buf_free(&ed[i].text);
+    return rc;
 }
 
 enum ksm_err ksm_ai_upstream_body(const struct ksm_ai_request *req,

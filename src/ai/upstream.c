@@ -1,7 +1,16 @@
 /* upstream.c — libcurl multi-socket on a libuv loop (the pattern of curl's multi-uv example):
  * curl tells us which sockets to watch and when its timer is due; we poll them with uv_poll_t and
  * call curl_multi_socket_action when they are ready. Finished transfers are collected from
- * curl_multi_info_read after every action. */
+ * curl_multi_info_read after every action.
+ *
+ * Per-call set-up is kept small: finished easy handles are reset and kept for the next call (up to
+ * IDLE_MAX per loop), and the connection cache has a fixed size: libcurl's default (four per easy
+ * handle in the multi at that moment) shrinks whenever fewer calls are in flight and closes warm
+ * connections that the next burst has to open again. A socket's poll handle lives as long as the
+ * socket (libcurl closes sockets through close_socket below), not just while libcurl watches it:
+ * a connection going idle between calls keeps its handle, which is started again when the
+ * connection is reused. Initialising one costs three system calls (libuv tests the descriptor with
+ * epoll_ctl ADD and DEL, and sets it non-blocking). */
 #include "ai/upstream.h"
 
 #include <curl/curl.h>
@@ -9,18 +18,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "core/util.h"
+
+#define IDLE_MAX 256         /* reset easy handles kept for reuse, per loop */
+#define CONN_CACHE_MAX 256L  /* idle connections kept, per loop (all hosts) */
 
 struct ksm_upstream {
     uv_loop_t *loop;
     CURLM *multi;
     uv_timer_t timer;
     struct ksm_up_call *calls;     /* in flight, so that freeing can cancel them */
+    CURL *idle[IDLE_MAX];          /* reset easy handles for the next calls */
+    int nidle;
+    struct sock_ctx **socks;       /* by descriptor: the poll handles of open sockets */
+    size_t nsocks;
 };
 
-struct sock_ctx {                  /* one watched socket */
+struct sock_ctx {                  /* one socket's poll handle */
     uv_poll_t poll;
     curl_socket_t fd;
     struct ksm_upstream *u;
@@ -61,7 +78,12 @@ static void call_free(struct ksm_up_call *c)
     if (c->next)
         c->next->prev = c->prev;
     curl_multi_remove_handle(c->u->multi, c->easy);
-    curl_easy_cleanup(c->easy);
+    if (c->u->nidle < IDLE_MAX) {
+        curl_easy_reset(c->easy);   /* options back to defaults; the multi keeps the connections */
+        c->u->idle[c->u->nidle++] = c->easy;
+    } else {
+        curl_easy_cleanup(c->easy);
+    }
     curl_slist_free_all(c->headers);
     free(c->body);
     free(c);
@@ -165,29 +187,61 @@ static int timer_cb(CURLM *multi, long ms, void *userp)
 
 static void sock_closed(uv_handle_t *h) { free(h->data); }
 
-static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *sockp)
+/* The poll handle of socket fd: kept from an earlier call on the same connection, or new. */
+static struct sock_ctx *sock_for(struct ksm_upstream *u, curl_socket_t fd)
 {
-    struct ksm_upstream *u = userp;
-    struct sock_ctx *s = sockp;
-    if (what == CURL_POLL_REMOVE) {
-        if (s) {
-            uv_poll_stop(&s->poll);
-            uv_close((uv_handle_t *)&s->poll, sock_closed);
-            curl_multi_assign(u->multi, fd, NULL);
-        }
-        return 0;
+    if ((size_t)fd >= u->nsocks) {
+        size_t n = (size_t)fd + 64;
+        u->socks = ksm_xrealloc(u->socks, n * sizeof *u->socks);
+        memset(u->socks + u->nsocks, 0, (n - u->nsocks) * sizeof *u->socks);
+        u->nsocks = n;
     }
+    struct sock_ctx *s = u->socks[fd];
     if (!s) {
         s = ksm_xcalloc(1, sizeof *s);
         s->fd = fd;
         s->u = u;
         uv_poll_init_socket(u->loop, &s->poll, fd);
         s->poll.data = s;
+        u->socks[fd] = s;
+    }
+    return s;
+}
+
+static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *sockp)
+{
+    struct ksm_upstream *u = userp;
+    struct sock_ctx *s = sockp;
+    if (fd < 0)
+        return 0;
+    if (what == CURL_POLL_REMOVE) {
+        if (s) {
+            uv_poll_stop(&s->poll);   /* kept until close_socket: the connection may be reused */
+            curl_multi_assign(u->multi, fd, NULL);
+        }
+        return 0;
+    }
+    if (!s) {
+        s = sock_for(u, fd);
         curl_multi_assign(u->multi, fd, s);
     }
     int ev = (what & CURL_POLL_IN ? UV_READABLE : 0) | (what & CURL_POLL_OUT ? UV_WRITABLE : 0);
     uv_poll_start(&s->poll, ev, on_poll);
     return 0;
+}
+
+/* libcurl closes every socket of its connections here (CURLOPT_CLOSESOCKETFUNCTION is copied into
+ * each connection, so this holds when the multi handle's cache closes one too). The poll handle
+ * goes first, while the descriptor is still this socket's: closing a handle makes libuv remove its
+ * descriptor from epoll, which must never hit a descriptor number that has been reused since. */
+static int close_socket(void *userp, curl_socket_t fd)
+{
+    struct ksm_upstream *u = userp;
+    if (fd >= 0 && (size_t)fd < u->nsocks && u->socks[fd]) {
+        uv_close((uv_handle_t *)&u->socks[fd]->poll, sock_closed);
+        u->socks[fd] = NULL;
+    }
+    return close(fd);
 }
 
 struct ksm_upstream *ksm_upstream_new(uv_loop_t *loop)
@@ -203,6 +257,7 @@ struct ksm_upstream *ksm_upstream_new(uv_loop_t *loop)
     curl_multi_setopt(u->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
     curl_multi_setopt(u->multi, CURLMOPT_TIMERDATA, u);
     curl_multi_setopt(u->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
+    curl_multi_setopt(u->multi, CURLMOPT_MAXCONNECTS, CONN_CACHE_MAX);
     return u;
 }
 
@@ -214,7 +269,13 @@ void ksm_upstream_free(struct ksm_upstream *u)
         return;
     while (u->calls)
         call_free(u->calls);
-    curl_multi_cleanup(u->multi);
+    while (u->nidle)
+        curl_easy_cleanup(u->idle[--u->nidle]);
+    curl_multi_cleanup(u->multi);   /* closes every connection, through close_socket */
+    for (size_t i = 0; i < u->nsocks; i++)
+        if (u->socks[i])
+            uv_close((uv_handle_t *)&u->socks[i]->poll, sock_closed);
+    free(u->socks);
     uv_close((uv_handle_t *)&u->timer, timer_closed);
 }
 
@@ -267,7 +328,7 @@ struct ksm_up_call *ksm_up_start(struct ksm_upstream *u, const struct ksm_up_cal
     c->u = u;
     c->o = *o;
     c->retry_after = -1;
-    c->easy = curl_easy_init();
+    c->easy = u->nidle ? u->idle[--u->nidle] : curl_easy_init();
     if (!c->easy) {
         free(c);
         return NULL;
@@ -290,6 +351,8 @@ struct ksm_up_call *ksm_up_start(struct ksm_upstream *u, const struct ksm_up_cal
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, u);
     /* a body that stalls (no byte for 30 s) ends the call even inside a long overall time-out */
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 30L);

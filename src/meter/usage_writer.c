@@ -15,8 +15,8 @@
 
 struct item {
     struct item *next;
-    struct ksm_usage_rec rec;
-    char *strs[9];   /* owned copies behind rec's pointers */
+    struct ksm_usage_rec rec;   /* its strings are copies in text[], one allocation per record */
+    char text[];
 };
 
 static struct {
@@ -31,23 +31,35 @@ static struct {
 } W = {.mu = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER,
        .done = PTHREAD_COND_INITIALIZER};
 
-static const char *own(struct item *it, int i, const char *s)
+/* Copies s to *at (NULL stays NULL) and moves *at past it. */
+static const char *own(char **at, const char *s, size_t n)
 {
-    return it->strs[i] = s ? ksm_xstrdup(s) : NULL;
+    if (!s)
+        return NULL;
+    char *d = memcpy(*at, s, n + 1);
+    *at += n + 1;
+    return d;
 }
 
 void ksm_usage_submit(const struct ksm_usage_rec *rec)
 {
-    struct item *it = ksm_xcalloc(1, sizeof *it);
+    const char *const src[] = {rec->tenant, rec->project, rec->service, rec->meter,
+                               rec->idempotency_key, rec->request_id, rec->resource, rec->details};
+    size_t len[KSM_NELEM(src)], total = 0;
+    for (size_t i = 0; i < KSM_NELEM(src); i++)
+        total += src[i] ? (len[i] = strlen(src[i])) + 1 : (len[i] = 0);
+    struct item *it = ksm_xmalloc(sizeof *it + total);
+    char *at = it->text;
+    it->next = NULL;
     it->rec = *rec;
-    it->rec.tenant = own(it, 0, rec->tenant);
-    it->rec.project = own(it, 1, rec->project);
-    it->rec.service = own(it, 2, rec->service);
-    it->rec.meter = own(it, 3, rec->meter);
-    it->rec.idempotency_key = own(it, 4, rec->idempotency_key);
-    it->rec.request_id = own(it, 5, rec->request_id);
-    it->rec.resource = own(it, 6, rec->resource);
-    it->rec.details = own(it, 7, rec->details);
+    it->rec.tenant = own(&at, src[0], len[0]);
+    it->rec.project = own(&at, src[1], len[1]);
+    it->rec.service = own(&at, src[2], len[2]);
+    it->rec.meter = own(&at, src[3], len[3]);
+    it->rec.idempotency_key = own(&at, src[4], len[4]);
+    it->rec.request_id = own(&at, src[5], len[5]);
+    it->rec.resource = own(&at, src[6], len[6]);
+    it->rec.details = own(&at, src[7], len[7]);
     if (!it->rec.time_ms)
         it->rec.time_ms = ksm_now_ms();   /* "now" is submit time, not commit time */
     pthread_mutex_lock(&W.mu);
@@ -64,8 +76,6 @@ void ksm_usage_submit(const struct ksm_usage_rec *rec)
 
 static void item_free(struct item *it)
 {
-    for (int i = 0; i < 9; i++)
-        free(it->strs[i]);
     free(it);
 }
 

@@ -18,7 +18,7 @@ static enum ksm_err rewrite(void *ud, struct ksm_ai_part *p)
     const char *t = ksm_ai_part_text(p, &n);
     if (!t || !ksm_utf8_valid(t, n))
         abort();
-    if (ksm_ai_part_set_text(p, "<P1>", 4) != 0)
+    if (ksm_ai_part_set_text(ud, p, "<P1>", 4) != 0)
         abort();
     return KSM_E_OK;
 }
@@ -73,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ksm_buf_free(&text);
         build(&req, KSM_AI_OPENAI);
         build(&req, KSM_AI_ANTHROPIC);
-        ksm_ai_request_visit(&req, KSM_AI_ROLES_ALL, rewrite, NULL);
+        ksm_ai_request_visit(&req, KSM_AI_ROLES_ALL, rewrite, &req);
         build(&req, (enum ksm_ai_proto)!p);
         ksm_ai_request_free(&req);
     }

@@ -242,6 +242,74 @@ def test_phone_masked_for_upstream_and_restored(org, npm_client):
     assert PHONE in text and "⟦" not in text
 
 
+# ---- the byte path -----------------------------------------------------------------------------------
+
+def raw_post(org, path, raw):
+    return requests.post(org.base + path, data=raw.encode(), timeout=30,
+                         headers={"Authorization": "Bearer " + org.key, "Content-Type": "application/json"})
+
+
+def test_same_protocol_forwards_the_callers_bytes(org):
+    """Same protocol and nothing masked: the provider gets the caller's bytes with only the model
+    replaced (spacing, escapes, number spelling and fields kasumi does not model kept), and the
+    caller gets the provider's answer with the alias as model, metered exactly. A masked request is
+    rebuilt from the parsed body (compact JSON): the byte path is never taken for it."""
+    spec = "ok;prompt_tokens=1117;completion_tokens=3"
+    alias, upstream_model = org.fault_route(spec), "fault:" + spec
+    raw = ('{\n  "model" : "%s",\n  "messages": [{"role": "user", "content": "caf\\u00e9 こんにちは"}],\n'
+           '  "temperature": 0.50,\n  "seed": 7\n}') % alias
+    r = raw_post(org, "/v1/chat/completions", raw)
+    assert r.status_code == 200, r.text
+    assert r.json()["model"] == alias and r.json()["usage"]["prompt_tokens"] == 1117
+    sent = org.fault.last_request()
+    assert sent["body"]["model"] == upstream_model and sent["body"]["seed"] == 7
+    assert sent["body"]["messages"][0]["content"] == "café こんにちは"
+    assert sent["body_bytes"] == len(raw.encode()) - len(alias) + len(upstream_model)
+    rec = org.usage(r.headers["x-request-id"])
+    assert rec["details"]["prompt_tokens"] == 1117 and rec["details"]["completion_tokens"] == 3
+    assert rec["details"]["estimated"] is False
+    assert rec["cost_microyen"] == -(-1117 * 500000 // 1000) + -(-3 * 1500000 // 1000)
+
+    # a stream: include_usage forced on inside the bytes, usage metered from the last chunk
+    raw_stream = raw[:-2] + ',\n  "stream": true, "stream_options": {"include_usage": false}\n}'
+    r = raw_post(org, "/v1/chat/completions", raw_stream)
+    assert r.status_code == 200 and "data: [DONE]" in r.text
+    sent = org.fault.last_request()
+    assert sent["body"]["stream_options"] == {"include_usage": True}
+    assert sent["body_bytes"] == (len(raw_stream.encode()) - len(alias) + len(upstream_model)
+                                  - len("false") + len("true"))
+    rec = org.usage(r.headers["x-request-id"])
+    assert rec["details"]["prompt_tokens"] == 1117 and rec["details"]["completion_tokens"] == 3
+
+    # Anthropic to an Anthropic upstream: the same, top_k (which OpenAI lacks) kept
+    alias_a = org.fault_route(spec, provider="anthropic")
+    raw_a = ('{"model":"%s", "max_tokens": 16, "top_k": 5,\n "messages":[{"role":"user","content":"hi"}]}'
+             % alias_a)
+    r = raw_post(org, "/v1/messages", raw_a)
+    assert r.status_code == 200, r.text
+    assert r.json()["model"] == alias_a
+    sent = org.fault.last_request()
+    assert sent["body"]["top_k"] == 5
+    assert sent["body_bytes"] == len(raw_a.encode()) - len(alias_a) + len(upstream_model)
+    u = r.json()["usage"]
+    rec = org.usage(r.headers["x-request-id"])
+    assert rec["details"]["prompt_tokens"] == (u["input_tokens"] + u.get("cache_read_input_tokens", 0)
+                                               + u.get("cache_creation_input_tokens", 0))
+    assert rec["details"]["completion_tokens"] == u["output_tokens"] == 3
+
+    # masked: rebuilt from the parsed body, the number replaced, restored for the caller
+    alias_e = org.fault_route("echo")
+    masked = ('{ "model" : "%s", "messages": [{"role": "user", "content": "折り返しは %s まで"}],'
+              '  "seed": 7 }') % (alias_e, PHONE)
+    r = raw_post(org, "/v1/chat/completions", masked)
+    assert r.status_code == 200, r.text
+    assert PHONE in r.json()["choices"][0]["message"]["content"]
+    sent = org.fault.last_request()
+    assert PHONE not in json.dumps(sent["body"], ensure_ascii=False)
+    compact = json.dumps(sent["body"], ensure_ascii=False, separators=(",", ":"))
+    assert sent["body_bytes"] == len(compact.encode())
+
+
 def test_classification_policy(gw, llm_server, fault_server):
     o = Org(gw, llm_server, fault_server)
     abroad = o.route("abroad", [{"provider": "openai", "base_url": fault_server.base_url,

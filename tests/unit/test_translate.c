@@ -358,7 +358,7 @@ static enum ksm_err mask_taro(void *ud, struct ksm_ai_part *p)
     ksm_buf_append(&b, t, (size_t)(at - t));
     ksm_buf_puts(&b, "<P1>");
     ksm_buf_puts(&b, at + 4);
-    CHECK(ksm_ai_part_set_text(p, b.data, b.len) == 0);
+    CHECK(ksm_ai_part_set_text(&req, p, b.data, b.len) == 0);
     ksm_buf_free(&b);
     ++*count;
     return KSM_E_OK;
@@ -375,7 +375,7 @@ static void test_visitor(void)
     /* assistant history is masked too: it may hold values restored on an earlier turn */
     CHECK(ksm_ai_request_visit(&req, KSM_AI_ROLES_ALL, mask_taro, &masked) == KSM_E_OK);
     CHECK(masked == 2);
-    CHECK(ksm_ai_part_set_text(&req.parts[0], "\xff", 1) == -1);
+    CHECK(ksm_ai_part_set_text(&req, &req.parts[0], "\xff", 1) == -1);
     json_t *b = upstream(KSM_AI_ANTHROPIC, NULL, &e);
     CHECK_STR(jpath_s(b, "messages.0.content"), "Hello, I am <P1>.");
     CHECK_STR(jpath_s(b, "messages.1.content"), "Hi <P1>.");

@@ -1,0 +1,138 @@
+/* fuzz_ai_passthrough.c — libFuzzer target, differential: the gateway's byte path (core/jscan.h)
+ * against jansson on the same bytes. Whatever the scanner accepts, jansson must read as an object
+ * with the same members and values; a same-protocol upstream body built from the bytes must be the
+ * JSON value the tree path builds; an answer passed back as bytes must equal the tree path's answer
+ * and meter exactly the same usage; an embeddings answer passed back must be one the tree path
+ * accepts, with the same usage; a tree ksm_jscan_load builds must be the one json_loadb (duplicates
+ * refused) builds. Any difference aborts. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ai/ai_int.h"
+#include "core/jscan.h"
+#include "ai/translate.h"
+#include "core/util.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define MAX_MEMBERS 64
+
+static void check_scan(const char *s, size_t n, const json_t *j)
+{
+    struct ksm_jscan_member m[MAX_MEMBERS];
+    size_t close;
+    int count = ksm_jscan_object(s, n, m, MAX_MEMBERS, &close);
+    if (count < 0)
+        return;
+    if (!json_is_object(j) || json_object_size(j) != (size_t)count || close >= n || s[close] != '}')
+        abort();
+    for (int i = 0; i < count; i++) {
+        char key[256];
+        if (m[i].key_len >= sizeof key)
+            continue;
+        memcpy(key, m[i].key, m[i].key_len);
+        key[m[i].key_len] = '\0';
+        json_t *v = json_loadb(m[i].val, m[i].val_len, JSON_DECODE_ANY, NULL);
+        if (!v || !json_equal(v, json_object_get(j, key)))
+            abort();
+        int64_t c;
+        if (ksm_jscan_count(m[i].val, m[i].val_len, INT64_MAX, &c) &&
+            (!json_is_integer(v) || json_integer_value(v) != c))
+            abort();
+        json_decref(v);
+    }
+}
+
+static void check_load(const char *s, size_t n)
+{
+    json_t *fast = ksm_jscan_load(s, n);
+    if (!fast)
+        return;
+    json_t *slow = json_loadb(s, n, JSON_REJECT_DUPLICATES, NULL);
+    if (!slow || !json_equal(fast, slow))
+        abort();
+    /* the same member order, which decode_fields reports the first oddity by */
+    const char *k1, *k2;
+    json_t *v1, *v2;
+    void *i2 = json_object_iter(slow);
+    json_object_foreach(fast, k1, v1) {
+        k2 = json_object_iter_key(i2);
+        v2 = json_object_iter_value(i2);
+        if (!k2 || strcmp(k1, k2) || !json_equal(v1, v2))
+            abort();
+        i2 = json_object_iter_next(slow, i2);
+    }
+    json_decref(fast);
+    json_decref(slow);
+}
+
+static void check_request(const char *s, size_t n)
+{
+    char err[KSM_AI_ERR_MAX];
+    static const char *const models[] = {NULL, "up-\"model\""};
+    for (int p = 0; p < 2; p++) {
+        struct ksm_ai_request req;
+        if (ksm_ai_request_decode((enum ksm_ai_proto)p, s, n, &req, err) != KSM_E_OK)
+            continue;
+        for (int to = 0; to < 2; to++) {
+            for (size_t k = 0; k < 2; k++) {
+                struct ksm_ai_upstream_opts o = {.proto = (enum ksm_ai_proto)to, .model = models[k]};
+                struct ksm_buf out = KSM_BUF_INIT;
+                json_t *tree = NULL;
+                if (ksm_ai_upstream_body_raw(&req, s, n, &o, &out) != 0)
+                    continue;
+                json_t *bytes = json_loadb(out.data, out.len, JSON_REJECT_DUPLICATES, NULL);
+                if (to != p || ksm_ai_upstream_body(&req, &o, &tree, err) != KSM_E_OK || !bytes ||
+                    !json_equal(bytes, tree))
+                    abort();
+                json_decref(bytes);
+                json_decref(tree);
+                ksm_buf_free(&out);
+            }
+        }
+        ksm_ai_request_free(&req);
+    }
+}
+
+static void check_answer(const char *s, size_t n, const json_t *j)
+{
+    char err[KSM_AI_ERR_MAX];
+    for (int p = 0; p < 2; p++) {
+        struct ksm_ai_usage u = {0}, tu = {0};
+        struct ksm_buf out = KSM_BUF_INIT;
+        if (ksm_ai_response_passthrough((enum ksm_ai_proto)p, s, n, "alias", &out, &u) != 0) {
+            if (out.len || u.present)
+                abort();
+            continue;
+        }
+        json_t *tree = NULL, *bytes = json_loadb(out.data, out.len, 0, NULL);
+        if (ksm_ai_response_translate((enum ksm_ai_proto)p, (enum ksm_ai_proto)p, j, "alias", NULL,
+                                      NULL, &tree, &tu, err) != KSM_E_OK ||
+            !bytes || !json_equal(bytes, tree) || memcmp(&u, &tu, sizeof u))
+            abort();
+        json_decref(bytes);
+        json_decref(tree);
+        ksm_buf_free(&out);
+    }
+    struct ksm_ai_usage u = {0}, tu = {0};
+    struct ksm_buf out = KSM_BUF_INIT;
+    if (ksm_ai_embeddings_passthrough(s, n, &out, &u) == 0) {
+        if (out.len != n || memcmp(out.data, s, n) || !json_is_array(json_object_get(j, "data")) ||
+            !ksm_ai_usage_from_openai(j, &tu) || memcmp(&u, &tu, sizeof u))
+            abort();
+    }
+    ksm_buf_free(&out);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *s = (const char *)data;
+    json_t *j = json_loadb(s, size, 0, NULL);
+    check_scan(s, size, j);
+    check_load(s, size);
+    check_request(s, size);
+    check_answer(s, size, j);
+    json_decref(j);
+    return 0;
+}
