@@ -341,7 +341,7 @@ static enum ksm_err verify(struct ksm_oidc__issuer *is, const struct ksm_jwt *t,
     struct ksm_jwks *ks = ksm_oidc__keys_get(is);
     int rc = ks ? ksm_jwt_verify(t, ks, why) : 1;
     if (!ks)
-        *why = is->last_error[0] ? "keys_unavailable" : "unknown_kid";
+        *why = "keys_unavailable";   /* none fetched yet: the provider has not answered */
     ksm_oidc__keys_put(is, ks);
     if (rc == 1 && ksm_oidc__want_keys(is, ctx ? &ctx->wait : NULL) && ctx && ctx->wait.mb) {
         *pending = true;   /* an unknown kid: a rotated key, perhaps; look once more */

@@ -22,6 +22,7 @@ PARAM_RESOURCE = {
     "binding": "binding",
     "key": "key",
     "route": "route",
+    "mapping": "mapping",
 }
 
 # Request bodies for routes that take one (method, pattern) -> function(world) -> body.
@@ -38,6 +39,7 @@ BODIES = {
     ("PATCH", "/admin/v1/model-routes/{route}"): lambda w: {"targets": [ROUTE_TARGET, ROUTE_TARGET]},
     ("PUT", "/admin/v1/projects/{project}/budget"): lambda w: {"monthly_yen": 10000},
     ("PUT", "/admin/v1/projects/{project}/ai-policy"): lambda w: {"pii": {"email": "allow"}},
+    ("PUT", "/admin/v1/projects/{project}/storage-quota"): lambda w: {"max_bytes": 1 << 30},
 }
 NO_BODY = {("POST", "/admin/v1/tenants/{tenant}/suspend"), ("POST", "/admin/v1/tenants/{tenant}/resume"),
            ("PUT", "/admin/v1/groups/{group}/members/{user}")}
@@ -65,6 +67,11 @@ class World:
                                                                 "scope": "project/" + self.project["id"]})
         self.key = d.ok("POST", "/admin/v1/keys", {"user": self.user["id"], "kind": "api"})
         self.route = self.new_route()
+        self.mapping = self.new_mapping()
+
+    def new_mapping(self):
+        return self.d.ok("POST", "/admin/v1/sso/group-roles", {"issuer": "gov", "group": "g-" + uuid.uuid4().hex[:6],
+                                                               "role": "member", "scope": "tenant/" + self.tenant["id"]})
 
     def new_route(self):
         return self.d.ok("POST", "/admin/v1/projects/%s/model-routes" % self.project["id"],
@@ -73,7 +80,7 @@ class World:
     def ids(self):
         return {"tenant": self.tenant["id"], "project": self.project["id"], "user": self.user["id"],
                 "group": self.group["id"], "binding": self.binding["id"], "key": self.key["id"],
-                "route": self.route["id"]}
+                "route": self.route["id"], "mapping": self.mapping["id"]}
 
     def throwaway(self, param):
         """A fresh resource of A for a destructive call, so the shared ones survive."""
@@ -92,6 +99,8 @@ class World:
             return d.ok("POST", "/admin/v1/keys", {"user": self.user["id"], "kind": "api"})["id"]
         if param == "route":
             return self.new_route()["id"]
+        if param == "mapping":
+            return self.new_mapping()["id"]
         if param == "tenant":
             raise AssertionError("no route may delete a tenant through this generator without a throw-away tenant")
         raise AssertionError("no throw-away for {%s}" % param)
