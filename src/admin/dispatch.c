@@ -12,6 +12,7 @@
 #include "admin/app.h"
 #include "core/log.h"
 #include "iam/iam.h"
+#include "iam/oidc.h"
 
 /* Both "no such id" and "not yours" render this, so the two cannot be told apart. */
 static const char hidden_detail[] = "no such resource";
@@ -84,19 +85,44 @@ enum ksm_err ksm_authorize(struct ksm_req *r, const char *permission, const char
         return ksm_fail(r, e, "the tenant is suspended");
     case KSM_E_FORBIDDEN:
         return ksm_fail(r, e, "permission %s denied", permission ? permission : "");
+    case KSM_E_MFA_REQUIRED:
+        return ksm_fail(r, e, "permission %s needs a role that requires a second factor: sign in "
+                              "again with MFA", permission ? permission : "");
     default:
         return ksm_fail(r, e, "authorisation failed");
     }
 }
 
-static enum ksm_err authenticate(struct ksm_req *r)
+/* A request that waited for an identity provider's keys starts over, on its own loop. */
+static void resume_dispatch(void *arg)
+{
+    struct ksm_req *r = arg;
+    r->principal = NULL;
+    ksm_dispatch(r);
+}
+
+/* An API key, or a JWT from a trusted identity provider (SSO). *parked: the provider's keys are
+ * being fetched and the request resumes later; nothing more to do now. */
+static enum ksm_err authenticate(struct ksm_req *r, bool *parked)
 {
     const char *h = ksm_req_header(r, "authorization");
     if (!h || strncasecmp(h, "Bearer ", 7) || !h[7])
         return ksm_fail(r, KSM_E_UNAUTHENTICATED, "a bearer token is required");
     struct ksm_principal *p = ksm_arena_calloc(r->arena, sizeof *p);
-    enum ksm_err e = ksm_iam_authenticate(&r->worker->db, h + 7, p);
-    if (e != KSM_E_OK)
+    enum ksm_err e;
+    if (ksm_oidc_enabled() && ksm_oidc_is_jwt(h + 7)) {
+        bool pending = false;
+        struct ksm_oidc_ctx ctx = {r->id, r->peer, {parked ? r->worker->mailbox : NULL,
+                                                    resume_dispatch, r}};
+        e = ksm_oidc_authenticate(&r->worker->db, h + 7, &ctx, p, &pending);
+        if (pending && parked) {
+            *parked = true;
+            return KSM_E_UNAUTHENTICATED;
+        }
+    } else {
+        e = ksm_iam_authenticate(&r->worker->db, h + 7, p);
+    }
+    if (e != KSM_E_OK)   /* why goes to the audit log, not to the caller */
         return ksm_fail(r, KSM_E_UNAUTHENTICATED, "the token is not valid");
     r->principal = p;
     if (ksm_iam_principal_active(&r->worker->db, p) == KSM_E_SUSPENDED)
@@ -216,13 +242,15 @@ void ksm_dispatch(struct ksm_req *r)
     r->route = ksm_route_match(ksm_admin_routes, ksm_admin_nroutes, r, &e);
     if (!r->route) {
         if (ksm_req_header(r, "authorization"))
-            authenticate(r);   /* only to name the principal in the audit record */
+            authenticate(r, NULL);   /* only to name the principal in the audit record */
         finish(r, ksm_fail(r, e, "%s", e == KSM_E_NOT_FOUND ? "no such route" : "method not allowed"), false);
         return;
     }
     r->route_index = (int)(r->route - ksm_admin_routes);
-    if (r->route->scope != KSM_SCOPE_PUBLIC && (e = authenticate(r)) != KSM_E_OK) {
-        finish(r, e, false);
+    bool parked = false;
+    if (r->route->scope != KSM_SCOPE_PUBLIC && (e = authenticate(r, &parked)) != KSM_E_OK) {
+        if (!parked)
+            finish(r, e, false);
         return;
     }
     if ((e = authorize_route(r)) != KSM_E_OK || (e = check_body(r)) != KSM_E_OK) {

@@ -43,6 +43,11 @@ enum ksm_err ksm_h_group_delete(struct ksm_req *r);
 enum ksm_err ksm_h_group_member_add(struct ksm_req *r);
 enum ksm_err ksm_h_group_member_remove(struct ksm_req *r);
 
+/* h_sso.c */
+enum ksm_err ksm_h_sso_map_create(struct ksm_req *r);
+enum ksm_err ksm_h_sso_map_list(struct ksm_req *r);
+enum ksm_err ksm_h_sso_map_delete(struct ksm_req *r);
+
 /* h_bindings.c */
 enum ksm_err ksm_h_binding_create(struct ksm_req *r);
 enum ksm_err ksm_h_binding_list(struct ksm_req *r);

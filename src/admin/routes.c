@@ -55,6 +55,9 @@ const struct ksm_route ksm_admin_routes[] = {
     {"GET", "/admin/v1/role-bindings", ksm_h_binding_list, NULL, AU, "binding.list", 0, "list role bindings (?scope=, ?principal=)"},
     {"GET", "/admin/v1/role-bindings/{binding}", ksm_h_binding_get, "binding.read", OB, "binding.read", 0, "get a role binding"},
     {"DELETE", "/admin/v1/role-bindings/{binding}", ksm_h_binding_delete, "binding.delete", OB, "binding.delete", MU, "delete a role binding"},
+    {"POST", "/admin/v1/sso/group-roles", ksm_h_sso_map_create, NULL, BD, "sso.map.create", MU | JB, "map an IdP group to a role at a scope (SSO)"},
+    {"GET", "/admin/v1/sso/group-roles", ksm_h_sso_map_list, NULL, AU, "sso.map.list", 0, "list group → role mappings"},
+    {"DELETE", "/admin/v1/sso/group-roles/{mapping}", ksm_h_sso_map_delete, NULL, BD, "sso.map.delete", MU, "delete a mapping and the bindings it made"},
 
     {"POST", "/admin/v1/keys", ksm_h_key_create, NULL, BD, "key.create", MU | JB, "create an API key (the secret is shown once)"},
     {"GET", "/admin/v1/keys", ksm_h_key_list, NULL, AU, "key.list", 0, "list keys (?user=, ?tenant=)"},

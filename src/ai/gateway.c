@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/util.h"
+#include "iam/oidc.h"
 
 typedef void (*ai_handler)(struct ai_call *c);
 
@@ -105,13 +106,28 @@ static const char *api_key(struct ksm_req *r)
     return ksm_req_header(r, "x-api-key");
 }
 
-static enum ksm_err identify(struct ai_call *c, const char **why)
+/* A request that waited for an identity provider's keys starts over (src/iam/oidc.h). */
+static void resume_ai(void *arg) { ksm_ai_dispatch(arg); }
+
+/* An API key, or a JWT from a trusted identity provider; *parked while its keys are fetched. */
+static enum ksm_err authenticate(struct ksm_req *r, const char *key, struct ksm_principal *p,
+                                 bool *parked)
+{
+    if (!key)
+        return KSM_E_UNAUTHENTICATED;
+    if (!ksm_oidc_enabled() || !ksm_oidc_is_jwt(key))
+        return ksm_iam_authenticate(&r->worker->db, key, p);
+    struct ksm_oidc_ctx ctx = {r->id, r->peer, {r->worker->mailbox, resume_ai, r}};
+    return ksm_oidc_authenticate(&r->worker->db, key, &ctx, p, parked);
+}
+
+static enum ksm_err identify(struct ai_call *c, const char **why, bool *parked)
 {
     struct ksm_req *r = c->r;
     struct ksm_db *db = &r->worker->db;
     const char *key = api_key(r);
     c->principal = ksm_arena_calloc(r->arena, sizeof *c->principal);
-    if (!key || ksm_iam_authenticate(db, key, c->principal) != KSM_E_OK) {
+    if (authenticate(r, key, c->principal, parked) != KSM_E_OK) {
         c->principal = NULL;
         return *why = "a valid API key is required", KSM_E_UNAUTHENTICATED;
     }
@@ -185,7 +201,12 @@ void ksm_ai_dispatch(struct ksm_req *r)
         c->action = routes[i].action;
         r->route_index = -1;
         const char *why = NULL;
-        enum ksm_err e = identify(c, &why);
+        bool parked = false;
+        enum ksm_err e = identify(c, &why, &parked);
+        if (parked) {   /* resume_ai runs the request again once the keys are in */
+            ksm_ai_call_free(c);
+            return;
+        }
         if (e != KSM_E_OK) {
             ksm_ai_fail(c, e, why, 0);
             return;

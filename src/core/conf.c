@@ -58,7 +58,12 @@ struct conf_row {
     const char *why;               /* said with a range error when the bound is policy, not taste */
 };
 
+/* Rows of section "oidc" are per issuer ([oidc.NAME]): their off is in struct ksm_conf_issuer, of
+ * the section being read, which is always the last one added. */
+static bool per_issuer(const struct conf_row *row) { return !strcmp(row->section, "oidc"); }
+
 #define FIELD(f) offsetof(struct ksm_conf, f), sizeof(((struct ksm_conf *)0)->f)
+#define IFIELD(f) offsetof(struct ksm_conf_issuer, f), sizeof(((struct ksm_conf_issuer *)0)->f)
 
 static const char *const env_kind_names[] = {"govcloud", "overseas-ai", NULL};
 static const char *const log_level_names[] = {"debug", "info", "warn", "error", NULL};
@@ -69,6 +74,11 @@ static int set_listen(struct ksm_conf *c, const struct conf_row *row, const stru
                       char *msg, size_t msglen);
 
 static int set_allow(struct ksm_conf *c, const struct conf_row *row, const struct conf_value *v,
+                     char *msg, size_t msglen);
+
+static int set_tenants(struct ksm_conf *c, const struct conf_row *row, const struct conf_value *v,
+                       char *msg, size_t msglen);
+static int set_names(struct ksm_conf *c, const struct conf_row *row, const struct conf_value *v,
                      char *msg, size_t msglen);
 
 static const struct conf_row conf_rows[] = {
@@ -104,6 +114,25 @@ static const struct conf_row conf_rows[] = {
     {"audit", "group_commit_ms", K_INT, FIELD(audit_group_commit_ms), 1, 1000, NULL, NULL, NULL},
     {"audit", "segment_bytes", K_SIZE, FIELD(audit_segment_bytes), 1048576, 4294967296, NULL, NULL,
      NULL},
+    {"sso", "mfa_roles", K_STRARR, FIELD(sso_mfa_roles), 0, 0, NULL, set_names, NULL},
+    {"sso", "session_idle_s", K_INT, FIELD(sso_session_idle_s), 60, 86400, NULL, NULL, NULL},
+    {"sso", "session_max_s", K_INT, FIELD(sso_session_max_s), 300, 604800, NULL, NULL, NULL},
+    {"oidc", "issuer", K_STR, IFIELD(issuer), 1, 0, NULL, NULL, NULL},
+    {"oidc", "audience", K_STR, IFIELD(audience), 1, 0, NULL, NULL, NULL},
+    {"oidc", "tenants", K_STRARR, IFIELD(tenants), 0, 0, NULL, set_tenants, NULL},
+    {"oidc", "platform_users", K_BOOL, IFIELD(platform_users), 0, 0, NULL, NULL, NULL},
+    {"oidc", "tenant_claim", K_STR, IFIELD(tenant_claim), 1, 0, NULL, NULL, NULL},
+    {"oidc", "groups_claim", K_STR, IFIELD(groups_claim), 1, 0, NULL, NULL, NULL},
+    {"oidc", "name_claim", K_STR, IFIELD(name_claim), 1, 0, NULL, NULL, NULL},
+    {"oidc", "email_claim", K_STR, IFIELD(email_claim), 1, 0, NULL, NULL, NULL},
+    {"oidc", "mfa_amr", K_STRARR, IFIELD(mfa_amr), 0, 0, NULL, set_names, NULL},
+    {"oidc", "mfa_acr", K_STRARR, IFIELD(mfa_acr), 0, 0, NULL, set_names, NULL},
+    {"oidc", "leeway_s", K_INT, IFIELD(leeway_s), 0, 300, NULL, NULL, NULL},
+    {"oidc", "jwks_min_refresh_s", K_INT, IFIELD(jwks_min_refresh_s), 1, 86400, NULL, NULL, NULL},
+    {"oidc", "jwks_max_age_s", K_INT, IFIELD(jwks_max_age_s), 60, 604800, NULL, NULL, NULL},
+    {"oidc", "client_id", K_STR, IFIELD(client_id), 1, 0, NULL, NULL, NULL},
+    {"oidc", "client_secret_file", K_STR, IFIELD(client_secret_file), 1, 0, NULL, NULL, NULL},
+    {"oidc", "redirect_uri", K_STR, IFIELD(redirect_uri), 1, 0, NULL, NULL, NULL},
 };
 
 void ksm_conf_defaults(struct ksm_conf *c)
@@ -132,6 +161,35 @@ void ksm_conf_defaults(struct ksm_conf *c)
     c->audit_retention_days = 365;
     c->audit_group_commit_ms = 10;
     c->audit_segment_bytes = 64u * 1048576u;
+    strcpy(c->sso_mfa_roles[0], "platform_admin");
+    c->sso_nmfa_roles = 1;
+    c->sso_session_idle_s = 1800;
+    c->sso_session_max_s = 43200;
+}
+
+/* amr values (RFC 8176) that mean a factor beyond the password was used. */
+static const char *const default_mfa_amr[] = {"mfa", "otp", "hwk", "swk", "sc", "sms", "fpt", "face"};
+
+struct ksm_conf_issuer *ksm_conf_add_issuer(struct ksm_conf *c, const char *name)
+{
+    if (c->noidc == KSM_CONF_MAX_ISSUERS || strlen(name) >= sizeof c->oidc[0].name)
+        return NULL;
+    for (int i = 0; i < c->noidc; i++)
+        if (!strcmp(c->oidc[i].name, name))
+            return NULL;
+    struct ksm_conf_issuer *is = &c->oidc[c->noidc++];
+    memset(is, 0, sizeof *is);
+    strcpy(is->name, name);
+    strcpy(is->tenant_claim, "corporate_number");
+    strcpy(is->groups_claim, "groups");
+    strcpy(is->name_claim, "name");
+    strcpy(is->email_claim, "email");
+    for (size_t i = 0; i < KSM_NELEM(default_mfa_amr); i++)
+        strcpy(is->mfa_amr[is->nmfa_amr++], default_mfa_amr[i]);
+    is->leeway_s = 60;
+    is->jwks_min_refresh_s = 60;
+    is->jwks_max_age_s = 3600;
+    return is;
 }
 
 const char *ksm_env_kind_name(enum ksm_env_kind k)
@@ -188,6 +246,60 @@ static int set_allow(struct ksm_conf *c, const struct conf_row *row, const struc
                      v->items[i], KSM_CONF_MAX_ALLOW);
             return -1;
         }
+    return 0;
+}
+
+/* tenants = ["*"] or 法人番号 (13 digits; the check digit is checked where tenants are matched). */
+static int set_tenants(struct ksm_conf *c, const struct conf_row *row, const struct conf_value *v,
+                       char *msg, size_t msglen)
+{
+    struct ksm_conf_issuer *is = &c->oidc[c->noidc - 1];
+    is->ntenants = 0;
+    is->any_tenant = false;
+    for (size_t i = 0; i < v->nitems; i++) {
+        const char *t = v->items[i];
+        if (!strcmp(t, "*") && v->nitems == 1) {
+            is->any_tenant = true;
+            continue;
+        }
+        size_t n = strspn(t, "0123456789");
+        if (n != 13 || t[13] || is->ntenants == KSM_CONF_MAX_TENANTS) {
+            snprintf(msg, msglen, "tenants: \"%.40s\" is not a 13-digit 法人番号 (or [\"*\"] alone; "
+                     "at most %d)", t, KSM_CONF_MAX_TENANTS);
+            return -1;
+        }
+        strcpy(is->tenants[is->ntenants++], t);
+    }
+    return 0;
+}
+
+#define COUNT_FOLLOWS(t, arr, n) \
+    _Static_assert(offsetof(t, n) == offsetof(t, arr) + sizeof(((t *)0)->arr), #n " follows " #arr)
+COUNT_FOLLOWS(struct ksm_conf, sso_mfa_roles, sso_nmfa_roles);
+COUNT_FOLLOWS(struct ksm_conf_issuer, mfa_amr, nmfa_amr);
+COUNT_FOLLOWS(struct ksm_conf_issuer, mfa_acr, nmfa_acr);
+
+/* A list of short names (roles, amr and acr values) into a char[N][M] field. */
+static int set_names(struct ksm_conf *c, const struct conf_row *row, const struct conf_value *v,
+                     char *msg, size_t msglen)
+{
+    char *base = per_issuer(row) ? (char *)&c->oidc[c->noidc - 1] : (char *)c;
+    char *field = base + row->off;
+    size_t width = row->size / KSM_CONF_MAX_NAMES;
+    int *count = (int *)(field + row->size);   /* the count follows the array (conf.h) */
+    if (v->nitems > KSM_CONF_MAX_NAMES) {
+        snprintf(msg, msglen, "%s: at most %d values", row->key, KSM_CONF_MAX_NAMES);
+        return -1;
+    }
+    for (size_t i = 0; i < v->nitems; i++)
+        if (!v->items[i][0] || strlen(v->items[i]) >= width) {
+            snprintf(msg, msglen, "%s: \"%.40s\" is empty or longer than %zu bytes", row->key,
+                     v->items[i], width - 1);
+            return -1;
+        }
+    for (size_t i = 0; i < v->nitems; i++)
+        strcpy(field + i * width, v->items[i]);
+    *count = (int)v->nitems;
     return 0;
 }
 
@@ -580,6 +692,11 @@ static void choices_msg(const struct conf_row *row, const char *s, char *msg, si
     ksm_buf_free(&b);
 }
 
+static char *row_base(struct ksm_conf *c, const struct conf_row *row)
+{
+    return per_issuer(row) ? (char *)&c->oidc[c->noidc - 1] : (char *)c;
+}
+
 static int apply_str(struct ksm_conf *c, const struct conf_row *row, const struct conf_value *v,
                      char *msg, size_t msglen)
 {
@@ -598,14 +715,14 @@ static int apply_str(struct ksm_conf *c, const struct conf_row *row, const struc
                  row_prefix(row), row->key, row->size - 1);
         return -1;
     }
-    memcpy((char *)c + row->off, v->str.data, v->str.len + 1);
+    memcpy(row_base(c, row) + row->off, v->str.data, v->str.len + 1);
     return 0;
 }
 
 static int apply(struct ksm_conf *c, const struct conf_row *row, const struct conf_value *v,
                  char *msg, size_t msglen)
 {
-    char *field = (char *)c + row->off;
+    char *field = row_base(c, row) + row->off;
     switch (row->kind) {
     case K_STR:
         return apply_str(c, row, v, msg, msglen);
@@ -641,6 +758,29 @@ static const struct conf_row *find_row(const struct parser *ps, const char *sect
     return NULL;
 }
 
+/* [oidc.NAME]: a new issuer with the default mapping; its keys follow. */
+static int parse_issuer_section(struct parser *ps, const char *name, size_t n)
+{
+    char iname[64];
+    if (n < 6 || n - 5 >= sizeof iname || memcmp(name, "oidc.", 5))
+        return fail_at(ps, name, "unknown section [%.*s]", (int)(n > 64 ? 64 : n), name);
+    memcpy(iname, name + 5, n - 5);
+    iname[n - 5] = '\0';
+    for (size_t i = 0; iname[i]; i++)
+        if (!is_bare((unsigned char)iname[i]))
+            return fail_at(ps, name, "invalid issuer name in [%.*s]", (int)n, name);
+    for (int i = 0; i < ps->c->noidc; i++)
+        if (!strcmp(ps->c->oidc[i].name, iname))
+            return fail_at(ps, name, "duplicate section [oidc.%s]", iname);
+    if (!ksm_conf_add_issuer(ps->c, iname))
+        return fail_at(ps, name, "at most %d [oidc.NAME] sections", KSM_CONF_MAX_ISSUERS);
+    for (size_t i = 0; i < ps->nrows; i++)   /* each issuer sets its own keys once */
+        if (per_issuer(&ps->rows[i]))
+            ps->seen[i] = NULL;
+    ps->section = "oidc";
+    return expect_eol(ps);
+}
+
 static int parse_section(struct parser *ps)
 {
     const char *open = ps->p++;
@@ -651,10 +791,21 @@ static int parse_section(struct parser *ps)
     const char *name = read_bare(ps, &n);
     if (n == 0)
         return fail_at(ps, ps->p, "expected a section name");
+    bool dotted = n == 4 && !memcmp(name, "oidc", 4) && peek(ps) == '.';
+    if (dotted) {   /* [oidc.NAME]: one section per issuer */
+        ps->p++;
+        size_t m;
+        read_bare(ps, &m);
+        n += 1 + m;
+    }
     skip_ws(ps);
     if (peek(ps) != ']')
         return fail_at(ps, ps->p, "expected ']' after the section name");
     ps->p++;
+    if (dotted)
+        return parse_issuer_section(ps, name, n);
+    if (n == 4 && !memcmp(name, "oidc", 4))
+        return fail_at(ps, name, "an issuer section is named [oidc.NAME]");
     const char *known = NULL;
     for (size_t i = 0; i < ps->nrows && !known; i++)
         if (ps->rows[i].section[0] && strlen(ps->rows[i].section) == n &&
@@ -826,11 +977,51 @@ static int validate_row(const struct ksm_conf *c, const struct conf_row *row, ch
     return 0;
 }
 
+/* https, or plain http to this machine only (a test provider): tokens and keys must not travel
+ * in the clear. */
+static bool issuer_url_ok(const char *u)
+{
+    static const char *const local[] = {"http://127.0.0.1:", "http://127.0.0.1/", "http://localhost:",
+                                        "http://localhost/", "http://[::1]:", "http://[::1]/"};
+    if (!strncmp(u, "https://", 8) && u[8])
+        return true;
+    for (size_t i = 0; i < KSM_NELEM(local); i++)
+        if (!strncmp(u, local[i], strlen(local[i])))
+            return true;
+    return false;
+}
+
+static int validate_issuer(const struct ksm_conf_issuer *is, char *err, size_t errlen)
+{
+    const char *why = NULL;
+    if (!is->issuer[0] || !is->audience[0])
+        why = "issuer and audience are required";
+    else if (!issuer_url_ok(is->issuer))
+        why = "issuer must be an https:// URL (http:// only to 127.0.0.1, localhost or [::1])";
+    else if (!is->any_tenant && !is->ntenants && !is->platform_users)
+        why = "tenants must list the 法人番号 the issuer may name, or be [\"*\"]";
+    else if (!is->client_id[0] != !is->redirect_uri[0] || !is->client_id[0] != !is->client_secret_file[0])
+        why = "client_id, client_secret_file and redirect_uri go together (browser sign-in)";
+    else if (is->redirect_uri[0] && !issuer_url_ok(is->redirect_uri))
+        why = "redirect_uri must be an https:// URL (http:// only to this machine)";
+    if (!why)
+        return 0;
+    snprintf(err, errlen, "oidc.%s: %s", is->name, why);
+    return -1;
+}
+
 int ksm_conf_validate(const struct ksm_conf *c, char *err, size_t errlen)
 {
     for (size_t i = 0; i < KSM_NELEM(conf_rows); i++)
-        if (validate_row(c, &conf_rows[i], err, errlen))
+        if (!per_issuer(&conf_rows[i]) && validate_row(c, &conf_rows[i], err, errlen))
             return -1;
+    for (int i = 0; i < c->noidc; i++)
+        if (validate_issuer(&c->oidc[i], err, errlen))
+            return -1;
+    if (c->sso_session_idle_s > c->sso_session_max_s) {
+        snprintf(err, errlen, "sso: session_idle_s must not exceed session_max_s");
+        return -1;
+    }
     if ((unsigned)c->env_kind > KSM_ENV_OVERSEAS_AI) {
         snprintf(err, errlen, "env_kind: unknown environment kind");
         return -1;

@@ -11,12 +11,43 @@
 enum ksm_env_kind { KSM_ENV_GOVCLOUD, KSM_ENV_OVERSEAS_AI };
 
 #define KSM_CONF_MAX_ALLOW 16
+#define KSM_CONF_MAX_ISSUERS 8
+#define KSM_CONF_MAX_TENANTS 64
+#define KSM_CONF_MAX_NAMES 16
 
 struct ksm_listen {
     char host[64];
     int port;                  /* 0: pick a free port */
     char tls_cert[512];        /* PEM paths; both empty: plain HTTP */
     char tls_key[512];
+};
+
+/* [oidc.NAME]: an OpenID provider whose tokens this node accepts (docs/sso.md). */
+struct ksm_conf_issuer {
+    char name[64];                     /* NAME of the section ("default" for --oidc-issuer) */
+    char issuer[512];                  /* issuer: the exact "iss"; discovery is under it */
+    char audience[256];                /* audience: a bearer token's "aud" must contain it */
+    /* tenants = ["法人番号", ...] or ["*"]: the tenants the issuer may name */
+    char tenants[KSM_CONF_MAX_TENANTS][16];
+    int ntenants;
+    char tenant_claim[64];             /* default "corporate_number" */
+    char groups_claim[64];             /* default "groups": an array or a comma-joined string */
+    char name_claim[64];               /* default "name" */
+    char email_claim[64];              /* default "email" */
+    char mfa_amr[KSM_CONF_MAX_NAMES][32];   /* amr values that show a second factor */
+    int nmfa_amr;
+    char mfa_acr[KSM_CONF_MAX_NAMES][128];  /* acr values that do */
+    int nmfa_acr;
+    int leeway_s;                      /* clock skew allowed on exp/nbf/iat, default 60 */
+    int jwks_min_refresh_s;            /* an unknown kid refetches the JWKS at most this often */
+    int jwks_max_age_s;                /* keys are refetched in the background after this */
+    /* browser sign-in (authorization code + PKCE); all three or none */
+    char client_id[256];
+    char client_secret_file[512];
+    char redirect_uri[512];            /* this node's /sso/callback as the provider knows it */
+    bool any_tenant;                   /* tenants = ["*"] */
+    bool platform_users;               /* platform_users: a token without a tenant claim is a
+                                        * platform-level user (the operator's IdP only) */
 };
 
 struct ksm_conf {
@@ -39,6 +70,14 @@ struct ksm_conf {
      * govcloud may send to (SPEC.md O4); --overseas-allow adds to it */
     char ai_overseas_allow[KSM_CONF_MAX_ALLOW][512];
     int ai_overseas_allow_n;
+    /* [oidc.NAME] sections, then --oidc-issuer/--oidc-audience */
+    struct ksm_conf_issuer oidc[KSM_CONF_MAX_ISSUERS];
+    int noidc;
+    /* [sso] */
+    char sso_mfa_roles[KSM_CONF_MAX_NAMES][32];   /* mfa_roles, default ["platform_admin"] */
+    int sso_nmfa_roles;
+    int sso_session_idle_s;            /* session_idle_s, default 1800 */
+    int sso_session_max_s;             /* session_max_s, default 43200 */
     /* [limits] */
     size_t max_header_bytes;           /* default 16384 */
     size_t max_body_bytes;             /* default 1 MiB (admin API bodies) */
@@ -62,6 +101,9 @@ int ksm_conf_load(struct ksm_conf *c, const char *path, char *err, size_t errlen
 int ksm_conf_parse_listen(struct ksm_listen *l, const char *s);
 /* Adds a URL prefix to [ai] overseas_allow (the --overseas-allow flag); -1 if not http(s) or full. */
 int ksm_conf_add_overseas_allow(struct ksm_conf *c, const char *prefix);
+/* A new [oidc.NAME] issuer with the default mapping (the --oidc-issuer flag); NULL when the name is
+ * taken or there is no room. */
+struct ksm_conf_issuer *ksm_conf_add_issuer(struct ksm_conf *c, const char *name);
 /* Cross-field checks after flags are applied (retention >= 365, ...). */
 int ksm_conf_validate(const struct ksm_conf *c, char *err, size_t errlen);
 const char *ksm_env_kind_name(enum ksm_env_kind k);

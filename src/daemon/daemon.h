@@ -14,6 +14,7 @@ struct ksm_daemon_flags {
     const char *ai_listen, *s3_listen;
     const char *overseas_allow[KSM_CONF_MAX_ALLOW];   /* --overseas-allow, repeatable */
     int noverseas_allow;
+    const char *oidc_issuer, *oidc_audience;          /* --oidc-issuer URL --oidc-audience AUD */
 };
 
 /* 0 to run, 1 for --help/--version (already printed), -1 with err on a bad command line. */

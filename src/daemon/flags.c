@@ -9,7 +9,7 @@
 
 enum {
     OPT_CONFIG = 256, OPT_DATA, OPT_ADMIN, OPT_AI, OPT_S3, OPT_ALLOW, OPT_ENV, OPT_BOOT, OPT_WORKERS, OPT_LOG,
-    OPT_VERSION, OPT_HELP
+    OPT_OIDC_ISSUER, OPT_OIDC_AUD, OPT_VERSION, OPT_HELP
 };
 
 static const struct option options[] = {
@@ -23,6 +23,8 @@ static const struct option options[] = {
     {"bootstrap-token-file", required_argument, NULL, OPT_BOOT},
     {"workers", required_argument, NULL, OPT_WORKERS},
     {"log-level", required_argument, NULL, OPT_LOG},
+    {"oidc-issuer", required_argument, NULL, OPT_OIDC_ISSUER},
+    {"oidc-audience", required_argument, NULL, OPT_OIDC_AUD},
     {"version", no_argument, NULL, OPT_VERSION},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
@@ -53,6 +55,8 @@ int ksm_daemon_parse_flags(struct ksm_daemon_flags *fl, int argc, char **argv, c
         case OPT_ENV: fl->env_kind = optarg; break;
         case OPT_BOOT: fl->bootstrap_token_file = optarg; break;
         case OPT_LOG: fl->log_level = optarg; break;
+        case OPT_OIDC_ISSUER: fl->oidc_issuer = optarg; break;
+        case OPT_OIDC_AUD: fl->oidc_audience = optarg; break;
         case OPT_WORKERS:
             fl->workers = atoi(optarg);
             if (fl->workers < 1 || fl->workers > 64) {
@@ -81,6 +85,28 @@ static int copy(char *dst, size_t n, const char *src, const char *flag, char *er
         return -1;
     }
     memcpy(dst, src, strlen(src) + 1);
+    return 0;
+}
+
+/* --oidc-issuer URL --oidc-audience AUD: one more trusted issuer, "default", with the default claim
+ * mapping, for any tenant (the government-wide provider). */
+static int add_flag_issuer(struct ksm_conf *c, const struct ksm_daemon_flags *fl, char *err,
+                           size_t errlen)
+{
+    if (!fl->oidc_issuer && !fl->oidc_audience)
+        return 0;
+    struct ksm_conf_issuer *is = fl->oidc_issuer && fl->oidc_audience ? ksm_conf_add_issuer(c, "default") : NULL;
+    if (!is) {
+        snprintf(err, errlen, fl->oidc_issuer && fl->oidc_audience
+                                  ? "--oidc-issuer: the config already has [oidc.default] or %d issuers"
+                                  : "--oidc-issuer and --oidc-audience go together",
+                 KSM_CONF_MAX_ISSUERS);
+        return -1;
+    }
+    if (copy(is->issuer, sizeof is->issuer, fl->oidc_issuer, "--oidc-issuer", err, errlen) ||
+        copy(is->audience, sizeof is->audience, fl->oidc_audience, "--oidc-audience", err, errlen))
+        return -1;
+    is->any_tenant = true;
     return 0;
 }
 
@@ -127,6 +153,8 @@ int ksm_daemon_load_conf(struct ksm_conf *c, const struct ksm_daemon_flags *fl, 
     }
     if (fl->workers)
         c->workers = fl->workers;
+    if (add_flag_issuer(c, fl, err, errlen))
+        return -1;
     return ksm_conf_validate(c, err, errlen);
 }
 

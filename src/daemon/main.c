@@ -22,6 +22,7 @@
 #include "ai/ai_store.h"
 #include "ai/gateway.h"
 #include "iam/iam.h"
+#include "iam/oidc.h"
 #include "meter/usage.h"
 #include "meter/usage_writer.h"
 #include "kms/kms.h"
@@ -48,6 +49,7 @@ static void usage(FILE *f)
           "               [--ai-listen HOST:PORT] [--overseas-allow URL_PREFIX]...\n"
           "               [--env-kind govcloud|overseas-ai] [--bootstrap-token-file FILE]\n"
           "               [--workers N] [--log-level debug|info|warn|error]\n"
+          "               [--oidc-issuer URL --oidc-audience AUD]\n"
           "  -t  check the configuration, print 'configuration OK' or the error, and exit\n",
           f);
 }
@@ -211,6 +213,16 @@ static int start_storage(const struct ksm_conf *c, char *err, size_t errlen)
     return 0;
 }
 
+/* Every sign-in decision of SSO is an audit record: who, from where, and why a token was refused. */
+static void sso_audit(void *arg, const struct ksm_oidc_audit_rec *r)
+{
+    struct ksm_audit_rec rec = {.request_id = r->request_id, .principal = r->principal,
+                                .tenant = r->tenant, .source = r->source ? r->source : "kasumid",
+                                .action = r->action, .target = "sso", .outcome = r->outcome,
+                                .detail = r->detail};
+    ksm_audit_submit(arg, &rec, NULL, NULL, NULL);
+}
+
 static void harden(void)
 {
     struct rlimit no_core = {0, 0};
@@ -251,6 +263,10 @@ static int start(struct ksm_conf *c)
     }
     if (ksm_usage_writer_start(app.db_path, err, sizeof err) ||
         ksm_ai_start(c, c->data_dir, err, sizeof err)) {
+        fprintf(stderr, "kasumid: %s\n", err);
+        return -1;
+    }
+    if (ksm_oidc_start(c, sso_audit, app.audit, err, sizeof err)) {
         fprintf(stderr, "kasumid: %s\n", err);
         return -1;
     }
@@ -370,6 +386,7 @@ int main(int argc, char **argv)
     }
     ksm_info("draining");
     atomic_store(&app.draining, true);
+    ksm_oidc_stop();   /* first: a fetch in flight still posts its waiters to live workers */
     ksm_server_stop(admin_srv, 10000);
     if (app.store)
         ksm_store_close(app.store);

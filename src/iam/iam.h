@@ -24,7 +24,13 @@ struct ksm_principal {
     char key_id[KSM_ID_LEN];
     char project_id[KSM_ID_LEN];   /* the key's project narrowing, "" if none */
     char name[256];
+    bool no_mfa;                   /* signed in without a second factor (SSO), or an API key of a
+                                    * federated user: roles that require MFA do not apply */
 };
+
+/* Roles that require a second factor ([sso] mfa_roles); set once at start (src/iam/iam_mfa.c). */
+void ksm_iam_set_mfa_roles(const char (*names)[32], int n);
+bool ksm_iam_role_needs_mfa(const char *role);
 
 void ksm_iam_register_schema(void);   /* before ksm_db_open */
 

@@ -17,6 +17,8 @@
 struct grants {
     const struct ksm_role *roles[MAX_GRANTS];
     int n;
+    const struct ksm_role *withheld[MAX_GRANTS];   /* roles needing a second factor p lacks */
+    int nwithheld;
     bool visible;   /* p may learn that the scope's tenant exists */
 };
 
@@ -24,6 +26,25 @@ static void grants_add(struct grants *g, const struct ksm_role *r)
 {
     if (r && g->n < MAX_GRANTS)
         g->roles[g->n++] = r;
+}
+
+/* A bound role: granted, or withheld when it requires MFA and p signed in without it. */
+static void grants_bind(struct grants *g, const struct ksm_principal *p, const struct ksm_role *r)
+{
+    if (r && p->no_mfa && ksm_iam_role_needs_mfa(r->name)) {
+        if (g->nwithheld < MAX_GRANTS)
+            g->withheld[g->nwithheld++] = r;
+        return;
+    }
+    grants_add(g, r);
+}
+
+static bool withheld_would_grant(const struct grants *g, const char *permission)
+{
+    for (int i = 0; i < g->nwithheld; i++)
+        if (ksm_iam_role_grants(g->withheld[i], permission))
+            return true;
+    return false;
 }
 
 static bool grants_have(const struct grants *g, const char *permission)
@@ -105,11 +126,11 @@ static enum ksm_err resolve(struct ksm_db *db, const struct ksm_principal *p, co
         bool b_project = sqlite3_column_type(st, 2) != SQLITE_NULL;
         if (b_platform) {
             g->visible = true;
-            grants_add(g, role);
+            grants_bind(g, p, role);
         } else if (tenant && !strcmp(ksm_db_col_text(st, 1), tenant)) {
             g->visible = true;
             if (!b_project || (project && !strcmp(ksm_db_col_text(st, 2), project)))
-                grants_add(g, role);
+                grants_bind(g, p, role);
         }
     }
     sqlite3_reset(st);
@@ -140,7 +161,7 @@ static enum ksm_err check_db(struct ksm_db *db, const struct ksm_principal *p, c
     if (e == KSM_E_OK)
         e = outside(p, &g, tenant, project);
     if (e == KSM_E_OK && !grants_have(&g, permission))
-        e = KSM_E_FORBIDDEN;
+        e = withheld_would_grant(&g, permission) ? KSM_E_MFA_REQUIRED : KSM_E_FORBIDDEN;
     return e;
 }
 

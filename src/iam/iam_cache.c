@@ -68,12 +68,13 @@ void ksm_iam__authn_store(const unsigned char hash[32], uint64_t gen, int64_t ex
 
 uint64_t ksm_iam__generation(void) { return gen_now(); }
 
-/* The decision depends on the principal's key (a key may be narrowed), user, permission and scope. */
+/* The decision depends on the principal's key (a key may be narrowed), user, permission, scope and
+ * whether it has a second factor. */
 static uint64_t authz_key(const struct ksm_principal *p, const char *perm, const char *tenant,
                           const char *project, char *key, size_t n)
 {
-    int len = snprintf(key, n, "%s|%s|%s|%s|%s", p->key_id, p->user_id, perm, tenant ? tenant : "",
-                       project ? project : "");
+    int len = snprintf(key, n, "%s|%s|%s|%s|%s|%d", p->key_id, p->user_id, perm, tenant ? tenant : "",
+                       project ? project : "", p->no_mfa);
     uint64_t h = 1469598103934665603ull;   /* FNV-1a */
     for (int i = 0; i < len && (size_t)i < n; i++)
         h = (h ^ (unsigned char)key[i]) * 1099511628211ull;

@@ -90,6 +90,44 @@ static const struct ksm_migration iam_migrations[] = {
      " key_id TEXT PRIMARY KEY REFERENCES iam_keys(id) ON DELETE CASCADE,"
      " access_key_id TEXT NOT NULL UNIQUE,"
      " sealed BLOB NOT NULL);"},
+    {"iam", 3,
+     /* single sign-on (oidc_*.c): who a provider's subject is here (the issuer is the config's
+      * section name); state is a digest of what the last sign-in set, so an unchanged token
+      * writes nothing */
+     "CREATE TABLE sso_identities("
+     " issuer TEXT NOT NULL,"
+     " subject TEXT NOT NULL,"
+     " user_id TEXT NOT NULL REFERENCES iam_users(id) ON DELETE CASCADE,"
+     " state TEXT NOT NULL DEFAULT '',"
+     " created_at INTEGER NOT NULL,"
+     " last_seen_at INTEGER NOT NULL,"
+     " PRIMARY KEY(issuer, subject));"
+     "CREATE INDEX sso_identities_user ON sso_identities(user_id);"
+     /* an IdP group grants a role at a scope; the bindings it makes carry created_by 'sso:<id>' */
+     "CREATE TABLE sso_group_roles("
+     " id TEXT PRIMARY KEY,"
+     " issuer TEXT NOT NULL,"
+     " idp_group TEXT NOT NULL,"
+     " role TEXT NOT NULL,"
+     " tenant_id TEXT REFERENCES iam_tenants(id),"
+     " project_id TEXT REFERENCES iam_projects(id) ON DELETE CASCADE,"
+     " created_at INTEGER NOT NULL,"
+     " created_by TEXT NOT NULL DEFAULT '',"
+     " CHECK(project_id IS NULL OR tenant_id IS NOT NULL));"
+     "CREATE UNIQUE INDEX sso_group_roles_uniq ON sso_group_roles("
+     " issuer, idp_group, role, ifnull(tenant_id,''), ifnull(project_id,''));"
+     "CREATE INDEX sso_group_roles_tenant ON sso_group_roles(tenant_id);"
+     /* console sessions: only the SHA-256 of the cookie is kept */
+     "CREATE TABLE sso_sessions("
+     " id_hash TEXT PRIMARY KEY,"
+     " user_id TEXT NOT NULL REFERENCES iam_users(id) ON DELETE CASCADE,"
+     " issuer TEXT NOT NULL,"
+     " mfa INTEGER NOT NULL,"
+     " csrf TEXT NOT NULL,"
+     " created_at INTEGER NOT NULL,"
+     " last_seen_at INTEGER NOT NULL,"
+     " expires_at INTEGER NOT NULL);"
+     "CREATE INDEX sso_sessions_user ON sso_sessions(user_id);"},
 };
 
 void ksm_iam_register_schema(void)

@@ -254,9 +254,12 @@ def test_suspend_and_resume(shared):
     route = shared.ok("POST", "/admin/v1/projects/%s/model-routes" % p["id"],
                       {"alias": "r", "targets": [{"provider": "openai", "base_url": "http://127.0.0.1:9/v1",
                                                   "jurisdiction": "JP"}]}, token=secret)
+    mapping = shared.ok("POST", "/admin/v1/sso/group-roles", {"issuer": "gov", "group": "g", "role": "member",
+                                                              "scope": "tenant/" + tid}, token=secret)
     ids = {"tenant": tid, "project": p["id"], "user": admin["id"], "group": g["id"],
            "binding": bindings[0]["id"], "key": keys[0]["id"], "route": route["id"], "kms_key": tid,
-           "case": "sc_" + "a" * 20, "concern": "scn_" + "a" * 20}
+           "case": "sc_" + "a" * 20, "concern": "scn_" + "a" * 20,
+           "mapping": mapping["id"]}
     r = shared.api("POST", "/admin/v1/tenants/%s/suspend" % tid)
     assert r.status_code == 200, r.text
     routes = shared.ok("GET", "/admin/v1/routes")["items"]

@@ -25,6 +25,7 @@ PARAM_RESOURCE = {
     "kms_key": "kms_key",   # a tenant's key named by its owner: A's tenant id
     "case": "case",         # supply-chain register: a procurement case
     "concern": "concern",   # supply-chain register: a concern list entry (platform-level)
+    "mapping": "mapping",
 }
 
 # Request bodies for routes that take one (method, pattern) -> function(world) -> body.
@@ -86,9 +87,14 @@ class World:
         self.case = d.ok("POST", "/admin/v1/tenants/%s/supply-cases" % tid, {"title": "案件 " + label, "agency": "総務省"})
         d.ok("POST", "/admin/v1/supply-cases/%s/lists" % self.case["id"], SUPPLY_LIST, status=201)
         self.concern = self.new_concern()
+        self.mapping = self.new_mapping()
 
     def new_concern(self):
         return self.d.ok("POST", "/admin/v1/supply-concerns", {"model_pattern": "iso-" + uuid.uuid4().hex[:6], "reason": "分離"})
+
+    def new_mapping(self):
+        return self.d.ok("POST", "/admin/v1/sso/group-roles", {"issuer": "gov", "group": "g-" + uuid.uuid4().hex[:6],
+                                                               "role": "member", "scope": "tenant/" + self.tenant["id"]})
 
     def new_route(self):
         return self.d.ok("POST", "/admin/v1/projects/%s/model-routes" % self.project["id"],
@@ -98,7 +104,8 @@ class World:
         return {"tenant": self.tenant["id"], "project": self.project["id"], "user": self.user["id"],
                 "group": self.group["id"], "binding": self.binding["id"], "key": self.key["id"],
                 "route": self.route["id"], "kms_key": self.tenant["id"], "case": self.case["id"],
-                "concern": self.concern["id"]}
+                "concern": self.concern["id"],
+                "mapping": self.mapping["id"]}
 
     def throwaway(self, param):
         """A fresh resource of A for a destructive call, so the shared ones survive."""
@@ -119,6 +126,8 @@ class World:
             return self.new_route()["id"]
         if param == "concern":
             return self.new_concern()["id"]
+        if param == "mapping":
+            return self.new_mapping()["id"]
         if param == "tenant":
             raise AssertionError("no route may delete a tenant through this generator without a throw-away tenant")
         raise AssertionError("no throw-away for {%s}" % param)

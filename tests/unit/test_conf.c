@@ -391,8 +391,38 @@ static void test_arrays(void)
         free(got_items[i]);
 }
 
+/* [oidc.NAME]: one issuer per section, defaults filled, its own keys once each, validated. */
+static void test_issuers(void)
+{
+    struct ksm_conf c;
+    char err[512];
+    const char *text = "[sso]\nmfa_roles = [\"platform_admin\", \"tenant_admin\"]\n"
+                       "[oidc.gov]\nissuer = \"https://idp.example.go.jp/realms/gov\"\naudience = \"k\"\n"
+                       "tenants = [\"*\"]\nmfa_acr = [\"gold\"]\n"
+                       "[oidc.city]\nissuer = \"http://127.0.0.1:9/x\"\naudience = \"k\"\n"
+                       "tenants = [\"7000012050002\"]\ngroups_claim = \"roles\"\n";
+    CHECK(parse(&c, text, err, sizeof err) == 0 && ksm_conf_validate(&c, err, sizeof err) == 0);
+    CHECK(c.noidc == 2 && c.sso_nmfa_roles == 2 && !strcmp(c.sso_mfa_roles[1], "tenant_admin"));
+    CHECK(!strcmp(c.oidc[0].name, "gov") && c.oidc[0].any_tenant && c.oidc[0].nmfa_acr == 1);
+    CHECK(!strcmp(c.oidc[0].tenant_claim, "corporate_number") && c.oidc[0].leeway_s == 60);
+    CHECK(!strcmp(c.oidc[1].groups_claim, "roles") && c.oidc[1].ntenants == 1 && !c.oidc[1].any_tenant);
+    CHECK(!strcmp(c.oidc[1].tenants[0], "7000012050002") && c.oidc[1].nmfa_amr == 8);
+    CHECK_ERR("[oidc]\n", "t.conf:1:2: an issuer section is named [oidc.NAME]");
+    CHECK_ERR("[oidc.a]\n[oidc.a]\n", "t.conf:2:2: duplicate section [oidc.a]");
+    CHECK_ERR("[oidc.a]\naudience = \"x\"\naudience = \"y\"\n", "t.conf:3:1: duplicate key 'audience'");
+    CHECK_ERR("[oidc.a]\ntenants = [\"123\"]\n", "t.conf:2:11: tenants:");
+    CHECK_ERR("[oidc.a]\nnope = 1\n", "t.conf:2:1: unknown key 'nope' in [oidc]");
+    CHECK(parse(&c, "[oidc.a]\nissuer = \"http://idp.example\"\naudience = \"k\"\ntenants = [\"*\"]\n",
+                err, sizeof err) == 0);
+    CHECK(ksm_conf_validate(&c, err, sizeof err) != 0 && strstr(err, "https://"));
+    CHECK(parse(&c, "[oidc.a]\nissuer = \"https://i\"\naudience = \"k\"\n", err, sizeof err) == 0);
+    CHECK(ksm_conf_validate(&c, err, sizeof err) != 0 && strstr(err, "tenants"));
+    CHECK(ksm_conf_add_issuer(&c, "a") == NULL && ksm_conf_add_issuer(&c, "b") != NULL);
+}
+
 int main(void)
 {
+    test_issuers();
     test_defaults();
     test_every_key();
     test_syntax();
