@@ -137,3 +137,48 @@ def test_deleted_small_objects_give_space_back(tmp_path):
         check_all(s3, b, keep, gone + mgone)
     finally:
         d.stop()
+
+
+def test_compaction_moves_noncurrent_versions(tmp_path):
+    """Versions kept in a versioned bucket live in the same packs: compaction moves them too, and
+    every version still reads back, before and after a restart."""
+    d = Daemon(tmp_path / "data", extra_args=["--s3-listen", "127.0.0.1:0"])
+    d.write_config("[s3]\ncompact_interval_s = 1\ncompact_live_percent = 50\n")
+    start(d)
+    try:
+        org = S3Org(d)
+        s3 = client(org)
+        b = "cmpv-" + uuid.uuid4().hex[:10]
+        s3.create_bucket(Bucket=b)
+        s3.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
+        bodies = put_many(s3, b, "mix", 600)   # interleaved in the packs
+        first = {k: s3.head_object(Bucket=b, Key=k)["VersionId"] for k in bodies}
+        keys = sorted(bodies)
+        kept = [k for i, k in enumerate(keys) if i % 5 == 0]
+        for k in kept:   # their first versions become noncurrent, in the old packs
+            s3.put_object(Bucket=b, Key=k, Body=b"second " + k.encode())
+        s3.delete_object(Bucket=b, Key=kept[0])   # and a delete marker over one key
+        peak = pack_bytes(d)
+        gone = [(k, first[k]) for k in keys if k not in set(kept)]
+        for i in range(0, len(gone), 1000):   # 80% of the first versions, for good
+            r = s3.delete_objects(Bucket=b, Delete={"Objects": [{"Key": k, "VersionId": v} for k, v in gone[i:i + 1000]],
+                                                    "Quiet": True})
+            assert not r.get("Errors"), r
+        wait_for(lambda: metric(d, "kasumi_store_compacted_packs_total") >= 1, "a pack to be compacted")
+        wait_for(lambda: pack_bytes(d) < peak / 2, "the pack files to shrink")
+        assert metric(d, "kasumi_store_compaction_errors_total") == 0
+
+        def check():
+            c = client(org)
+            for k in kept:   # the noncurrent first versions were moved, not lost
+                assert c.get_object(Bucket=b, Key=k, VersionId=first[k])["Body"].read() == bodies[k], k
+            for k in kept[1:5]:
+                assert c.get_object(Bucket=b, Key=k)["Body"].read() == b"second " + k.encode()
+            with pytest.raises(botocore.exceptions.ClientError):
+                c.get_object(Bucket=b, Key=kept[0])   # still under its delete marker
+        check()
+        d.stop()
+        start(d)
+        check()
+    finally:
+        d.stop()
