@@ -16,6 +16,18 @@
 
 static struct ksm_db *db_of(struct s3_req *s) { return &s->r->worker->db; }
 
+/* The end of a configuration or lock change: its body freed, then the error or a 200. */
+static void reply(struct s3_req *s, struct ksm_s3_body *body, enum ksm_err e, const char *why)
+{
+    ksm_s3_body_free(body);
+    if (e != KSM_E_OK) {
+        ksm_s3_error(s, e, why);
+        return;
+    }
+    s->r->status = 200;
+    ksm_s3_finish(s);
+}
+
 /* ---- shared with the object handlers ---- */
 
 const char *ksm_s3_version_param(struct s3_req *s)
@@ -157,13 +169,7 @@ void ksm_s3_versioning_put(struct s3_req *s)
         json_decref(doc);
         snprintf(s->detail, sizeof s->detail, "versioning=%s", status);
     }
-    ksm_s3_body_free(body);
-    if (e != KSM_E_OK) {
-        ksm_s3_error(s, e, why);
-        return;
-    }
-    s->r->status = 200;
-    ksm_s3_finish(s);
+    reply(s, body, e, why);
 }
 
 /* ---- ListObjectVersions ---- */
@@ -311,13 +317,7 @@ void ksm_s3_object_lock_put(struct s3_req *s)
     if (e == KSM_E_OK)
         e = ksm_store_bucket_config_put(db_of(s), s->bucket.id, "object_lock", doc);
     json_decref(doc);
-    ksm_s3_body_free(body);
-    if (e != KSM_E_OK) {
-        ksm_s3_error(s, e, why ? why : detail[0] ? detail : NULL);
-        return;
-    }
-    s->r->status = 200;
-    ksm_s3_finish(s);
+    reply(s, body, e, why ? why : detail[0] ? detail : NULL);
 }
 
 /* ---- retention and legal hold of a version ---- */
@@ -381,13 +381,7 @@ void ksm_s3_retention_put(struct s3_req *s)
     else if (e == KSM_E_OK)
         snprintf(s->detail, sizeof s->detail, "retention=%s until=%s version=%s",
                  mode ? mode : "none", mode ? body->u.retention.until : "-", vid ? vid : "current");
-    ksm_s3_body_free(body);
-    if (e != KSM_E_OK) {
-        ksm_s3_error(s, e, why);
-        return;
-    }
-    s->r->status = 200;
-    ksm_s3_finish(s);
+    reply(s, body, e, why);
 }
 
 void ksm_s3_legal_hold_get(struct s3_req *s)
@@ -423,12 +417,7 @@ void ksm_s3_legal_hold_put(struct s3_req *s)
         e = KSM_E_INVALID_ARGUMENT, why = "Bucket is missing Object Lock Configuration";
     else
         e = ksm_store_legal_hold_put(db_of(s), &s->bucket, s->key, ksm_s3_version_param(s), on);
-    ksm_s3_body_free(body);
-    if (e != KSM_E_OK) {
-        ksm_s3_error(s, e, why);
-        return;
-    }
-    snprintf(s->detail, sizeof s->detail, "legal_hold=%s", on ? "ON" : "OFF");
-    s->r->status = 200;
-    ksm_s3_finish(s);
+    if (e == KSM_E_OK)
+        snprintf(s->detail, sizeof s->detail, "legal_hold=%s", on ? "ON" : "OFF");
+    reply(s, body, e, why);
 }

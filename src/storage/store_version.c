@@ -59,6 +59,32 @@ void store_version_register_schema(void)
     " content_encoding, content_language, expires, user_meta, tags, parts, region, loc, pack_id,"  \
     " pack_off, pack_len, uid, wrapped, retain_mode, retain_until, legal_hold, sse_c"
 
+/* ?1 bucket, ?2 key and, when vid is not NULL, ?3 version id. */
+static void bind_bkv(sqlite3_stmt *st, const char *bucket, const char *key, const char *vid)
+{
+    sqlite3_bind_text(st, 1, bucket, -1, SQLITE_TRANSIENT);
+    store_bind_key(st, 2, key);
+    if (vid)
+        sqlite3_bind_text(st, 3, vid, -1, SQLITE_TRANSIENT);
+}
+
+/* Runs a statement that returns no row. */
+static enum ksm_err run(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
+}
+
+static enum ksm_err version_row_delete(struct ksm_db *db, const char *bucket, const char *key,
+                                       const char *vid)
+{
+    sqlite3_stmt *st =
+        ksm_db_prepare(db, "DELETE FROM store_versions WHERE bucket=?1 AND key=?2 AND version_id=?3");
+    bind_bkv(st, bucket, key, vid);
+    return run(st);
+}
+
 /* ---- modes, ids, order ---- */
 
 enum store_vmode store_versioning(struct ksm_db *db, const char *bucket_id)
@@ -163,18 +189,12 @@ static enum ksm_err archive_current(struct ksm_db *db, const char *bucket, const
         db, "INSERT INTO store_versions(" VCOLS ", version_id, seq, delete_marker) SELECT " VCOLS
             ", coalesce(version_id, 'null'), coalesce(seq, mtime * 1000), 0 FROM store_objects"
             " WHERE bucket=?1 AND key=?2");
-    sqlite3_bind_text(st, 1, bucket, -1, SQLITE_TRANSIENT);
-    store_bind_key(st, 2, key);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
+    bind_bkv(st, bucket, key, NULL);
+    if (run(st) != KSM_E_OK)
         return KSM_E_INTERNAL;
     st = ksm_db_prepare(db, "DELETE FROM store_objects WHERE bucket=?1 AND key=?2");
-    sqlite3_bind_text(st, 1, bucket, -1, SQLITE_TRANSIENT);
-    store_bind_key(st, 2, key);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
+    bind_bkv(st, bucket, key, NULL);
+    return run(st);
 }
 
 /* The newest noncurrent version becomes current again, unless it is a delete marker. */
@@ -182,8 +202,7 @@ static enum ksm_err promote_newest(struct ksm_db *db, const char *bucket, const 
 {
     sqlite3_stmt *st = ksm_db_prepare(db, "SELECT version_id, delete_marker FROM store_versions"
                                           " WHERE bucket=?1 AND key=?2 ORDER BY seq DESC LIMIT 1");
-    sqlite3_bind_text(st, 1, bucket, -1, SQLITE_TRANSIENT);
-    store_bind_key(st, 2, key);
+    bind_bkv(st, bucket, key, NULL);
     char vid[KSM_STORE_VERSION_MAX] = "";
     int rc = sqlite3_step(st);
     bool marker = rc == SQLITE_ROW && sqlite3_column_int(st, 1);
@@ -197,20 +216,10 @@ static enum ksm_err promote_newest(struct ksm_db *db, const char *bucket, const 
     st = ksm_db_prepare(db, "INSERT INTO store_objects(" VCOLS ", version_id, seq) SELECT " VCOLS
                             ", version_id, seq FROM store_versions"
                             " WHERE bucket=?1 AND key=?2 AND version_id=?3");
-    sqlite3_bind_text(st, 1, bucket, -1, SQLITE_TRANSIENT);
-    store_bind_key(st, 2, key);
-    sqlite3_bind_text(st, 3, vid, -1, SQLITE_TRANSIENT);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
+    bind_bkv(st, bucket, key, vid);
+    if (run(st) != KSM_E_OK)
         return KSM_E_INTERNAL;
-    st = ksm_db_prepare(db, "DELETE FROM store_versions WHERE bucket=?1 AND key=?2 AND version_id=?3");
-    sqlite3_bind_text(st, 1, bucket, -1, SQLITE_TRANSIENT);
-    store_bind_key(st, 2, key);
-    sqlite3_bind_text(st, 3, vid, -1, SQLITE_TRANSIENT);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
+    return version_row_delete(db, bucket, key, vid);
 }
 
 /* Removes version vid of store_versions for good (lock permitting); its data goes to g. */
@@ -222,9 +231,7 @@ static enum ksm_err drop_version(struct ksm_db *db, const char *bucket, const ch
         db, "SELECT region, loc, pack_id, pack_off, pack_len, uid, wrapped, size, delete_marker,"
             " retain_mode, retain_until, legal_hold FROM store_versions"
             " WHERE bucket=?1 AND key=?2 AND version_id=?3");
-    sqlite3_bind_text(st, 1, bucket, -1, SQLITE_TRANSIENT);
-    store_bind_key(st, 2, key);
-    sqlite3_bind_text(st, 3, vid, -1, SQLITE_TRANSIENT);
+    bind_bkv(st, bucket, key, vid);
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
         sqlite3_reset(st);
@@ -236,16 +243,10 @@ static enum ksm_err drop_version(struct ksm_db *db, const char *bucket, const ch
     enum ksm_err e = lock_check(ksm_db_col_text(st, 9), sqlite3_column_int64(st, 10),
                                 sqlite3_column_int(st, 11), bypass);
     sqlite3_reset(st);
+    if (e == KSM_E_OK)
+        e = version_row_delete(db, bucket, key, vid);
     if (e != KSM_E_OK)
         return e;
-    st = ksm_db_prepare(db, "DELETE FROM store_versions WHERE bucket=?1 AND key=?2 AND version_id=?3");
-    sqlite3_bind_text(st, 1, bucket, -1, SQLITE_TRANSIENT);
-    store_bind_key(st, 2, key);
-    sqlite3_bind_text(st, 3, vid, -1, SQLITE_TRANSIENT);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return KSM_E_INTERNAL;
     if (res) {
         res->found = true;
         res->delete_marker = marker;
@@ -265,14 +266,10 @@ static enum ksm_err marker_add(struct ksm_db *db, const char *bucket, const char
     sqlite3_stmt *st = ksm_db_prepare(
         db, "INSERT INTO store_versions(bucket, key, version_id, seq, delete_marker, mtime)"
             " VALUES(?1, ?2, ?3, ?4, 1, ?5)");
-    sqlite3_bind_text(st, 1, bucket, -1, SQLITE_TRANSIENT);
-    store_bind_key(st, 2, key);
-    sqlite3_bind_text(st, 3, vid, -1, SQLITE_TRANSIENT);
+    bind_bkv(st, bucket, key, vid);
     sqlite3_bind_int64(st, 4, store_version_seq());
     sqlite3_bind_int64(st, 5, ksm_now_ms());
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
+    return run(st);
 }
 
 /* The current row's version id ("null" for NULL) and lock; false when there is none. */
@@ -282,8 +279,7 @@ static bool current_of(struct ksm_db *db, const char *bucket, const char *key, c
     sqlite3_stmt *st = ksm_db_prepare(
         db, "SELECT coalesce(version_id, 'null'), coalesce(retain_mode, ''),"
             " coalesce(retain_until, 0), legal_hold FROM store_objects WHERE bucket=?1 AND key=?2");
-    sqlite3_bind_text(st, 1, bucket, -1, SQLITE_TRANSIENT);
-    store_bind_key(st, 2, key);
+    bind_bkv(st, bucket, key, NULL);
     bool found = sqlite3_step(st) == SQLITE_ROW;
     if (found) {
         snprintf(vid, KSM_STORE_VERSION_MAX, "%s", ksm_db_col_text(st, 0));
@@ -407,9 +403,7 @@ enum ksm_err store_version_row(struct ksm_db *db, const char *bucket, const char
         return KSM_E_OK;
     sqlite3_stmt *st = ksm_db_prepare(db, "SELECT delete_marker FROM store_versions"
                                           " WHERE bucket=?1 AND key=?2 AND version_id=?3");
-    sqlite3_bind_text(st, 1, bucket, -1, SQLITE_TRANSIENT);
-    store_bind_key(st, 2, key);
-    sqlite3_bind_text(st, 3, vid, -1, SQLITE_TRANSIENT);
+    bind_bkv(st, bucket, key, vid);
     int rc = sqlite3_step(st);
     bool marker = rc == SQLITE_ROW && sqlite3_column_int(st, 0);
     sqlite3_reset(st);
@@ -423,8 +417,7 @@ bool store_version_latest_is_marker(struct ksm_db *db, const char *bucket, const
 {
     sqlite3_stmt *st = ksm_db_prepare(db, "SELECT version_id, delete_marker FROM store_versions"
                                           " WHERE bucket=?1 AND key=?2 ORDER BY seq DESC LIMIT 1");
-    sqlite3_bind_text(st, 1, bucket, -1, SQLITE_TRANSIENT);
-    store_bind_key(st, 2, key);
+    bind_bkv(st, bucket, key, NULL);
     bool marker = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 1);
     if (marker)
         snprintf(vid, KSM_STORE_VERSION_MAX, "%s", ksm_db_col_text(st, 0));
