@@ -1,0 +1,123 @@
+/* h_billing.c — /admin/v1/billing: the price list (operator writes, any principal reads: it is what
+ * tenants are charged by), the monthly report (usage.read on the tenant or project named, platform
+ * scope for every tenant) and closing a month (operator only). */
+#include "admin/handlers.h"
+#include "admin/app.h"
+#include "admin/reqjson.h"
+#include "billing/billing.h"
+#include "core/util.h"
+#include "iam/iam.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define DB(r) (&(r)->worker->db)
+
+enum ksm_err ksm_h_billing_price_create(struct ksm_req *r)
+{
+    char why[KSM_BILLING_WHY] = "";
+    json_error_t jerr;
+    json_t *body = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &jerr), *o = NULL;
+    if (!body)
+        return ksm_fail(r, KSM_E_INVALID_JSON, "%s", jerr.text);
+    enum ksm_err e = ksm_billing_price_add(DB(r), body, ksm_now_ms(), &o, why);
+    json_decref(body);
+    if (e != KSM_E_OK)
+        return ksm_fail_why(r, e, *why ? why : NULL);
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)json_integer_value(json_object_get(o, "id")));
+    ksm_req_audit(r, NULL, NULL, id);
+    return ksm_reply_json(r, 201, o);
+}
+
+enum ksm_err ksm_h_billing_price_list(struct ksm_req *r)
+{
+    enum ksm_err e = ksm_iam_principal_active(DB(r), r->principal);
+    if (e != KSM_E_OK)
+        return ksm_fail_why(r, e, NULL);
+    json_t *items = json_array();
+    if ((e = ksm_billing_price_list(DB(r), ksm_req_query(r, "service"), items)) != KSM_E_OK) {
+        json_decref(items);
+        return ksm_fail_why(r, e, NULL);
+    }
+    return ksm_reply_page(r, items, NULL);
+}
+
+static void operator_of(struct ksm_req *r, struct ksm_billing_operator *op)
+{
+    const struct ksm_app *app = r->worker->app;
+    const struct ksm_conf *c = app->conf;
+    op->name = c->billing_operator;
+    op->registration_number = c->billing_registration;
+    op->environment = ksm_env_kind_name(c->env_kind);
+}
+
+static enum ksm_err reply_report(struct ksm_req *r, const struct ksm_billing_report *rep,
+                                 const char *format)
+{
+    if (!strcmp(format, "json"))
+        return ksm_reply_json(r, 200, ksm_billing_report_json(rep));
+    ksm_buf_reset(&r->resp);
+    ksm_billing_report_csv(rep, &r->resp);
+    r->status = 200;
+    r->content_type = "text/csv; charset=utf-8";
+    char cd[96];
+    snprintf(cd, sizeof cd, "attachment; filename=\"kasumi-%s.csv\"", rep->month);
+    ksm_req_add_header(r, "Content-Disposition", ksm_arena_strdup(r->arena, cd));
+    return KSM_E_OK;
+}
+
+/* GET /admin/v1/billing/report?month=YYYY-MM[&tenant=T[&project=P]][&format=json|csv] */
+enum ksm_err ksm_h_billing_report(struct ksm_req *r)
+{
+    const char *month = ksm_req_query(r, "month"), *tenant = ksm_req_query(r, "tenant"),
+               *project = ksm_req_query(r, "project"), *format = ksm_req_query(r, "format");
+    if (!format)
+        format = "json";
+    if (strcmp(format, "json") && strcmp(format, "csv"))
+        return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "format must be json or csv");
+    if (!month)
+        return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "month is required (YYYY-MM, JST)");
+    if ((tenant && !*tenant) || (project && !*project))
+        return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "tenant and project must not be empty when given");
+    if (project && !tenant)
+        return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "project needs tenant");
+    enum ksm_err e = ksm_authorize(r, "usage.read", tenant, project);
+    if (e != KSM_E_OK)
+        return e;
+    ksm_req_audit(r, tenant, project, month);
+    struct ksm_billing_operator op;
+    operator_of(r, &op);
+    struct ksm_billing_report rep;
+    char why[KSM_BILLING_WHY] = "";
+    e = ksm_billing_report_build(DB(r), &op, month, tenant, project, &rep, why);
+    if (e == KSM_E_OK)
+        e = reply_report(r, &rep, format);
+    else
+        e = ksm_fail_why(r, e, *why ? why : NULL);
+    ksm_billing_report_free(&rep);
+    return e;
+}
+
+enum ksm_err ksm_h_billing_month_close(struct ksm_req *r)
+{
+    char why[KSM_BILLING_WHY] = "";
+    json_t *o = NULL;
+    const char *actor = r->principal ? r->principal->user_id : NULL;
+    enum ksm_err e = ksm_billing_month_close(DB(r), r->params[0], ksm_now_ms(), actor, &o, why);
+    if (e != KSM_E_OK)
+        return ksm_fail_why(r, e, *why ? why : NULL);
+    ksm_req_audit(r, NULL, NULL, r->params[0]);
+    return ksm_reply_json(r, 200, o);
+}
+
+enum ksm_err ksm_h_billing_month_list(struct ksm_req *r)
+{
+    json_t *items = json_array();
+    enum ksm_err e = ksm_billing_month_list(DB(r), items);
+    if (e != KSM_E_OK) {
+        json_decref(items);
+        return ksm_fail_why(r, e, NULL);
+    }
+    return ksm_reply_page(r, items, NULL);
+}
