@@ -63,6 +63,7 @@ struct ksm_billing_operator {
 struct ksm_billing_row {
     char *tenant, *project, *service, *meter, *resource;
     int64_t quantity, cost_microyen, records;
+    char *project_name, *environment;   /* the project's, "" when none (or deleted) */
 };
 
 /* One invoice: a tenant's rows in one environment. */

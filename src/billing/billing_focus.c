@@ -26,7 +26,7 @@ const char *const ksm_focus_columns[KSM_FOCUS_NCOLS] = {
     "ServiceCategory", "ServiceName", "ServiceSubcategory", "SkuId", "SkuMeter",
     "ResourceId", "ResourceName", "ResourceType", "RegionId", "Tags",
     "x_CorporateNumber", "x_TenantKind", "x_Project", "x_Environment", "x_FiscalYear",
-    "x_InvoiceRegistrationNumber", "x_TaxRate",
+    "x_InvoiceRegistrationNumber", "x_TaxRate", "x_Deployment",
 };
 
 static const char *service_category(const char *service)
@@ -76,8 +76,8 @@ static void common(struct ksm_focus_line *l, const struct ksm_billing_report *re
     v[6] = l->invoice, v[7] = rep->op.name, v[8] = rep->op.name, v[9] = rep->op.name;
     v[10] = l->start, v[11] = l->end, v[12] = l->start, v[13] = l->end;
     v[22] = "JPY";
-    v[38] = inv->corporate_number, v[39] = inv->tenant_kind, v[41] = rep->op.environment;
-    v[42] = l->fy, v[43] = rep->op.registration_number;
+    v[38] = inv->corporate_number, v[39] = inv->tenant_kind;
+    v[42] = l->fy, v[43] = rep->op.registration_number, v[45] = rep->op.environment;
 }
 
 static void money(struct ksm_focus_line *l, int64_t microyen)
@@ -97,15 +97,15 @@ void ksm_focus_usage(struct ksm_focus_line *l, const struct ksm_billing_report *
     snprintf(l->sku, sizeof l->sku, "%s/%s", w->service, w->meter);
     snprintf(l->desc, sizeof l->desc, "%s %s", service_name(w->service), w->meter);
     money(l, w->cost_microyen);
-    v[3] = w->project ? w->project : "", v[4] = v[3], v[5] = w->project ? "Project" : "";
+    v[3] = w->project ? w->project : "", v[4] = w->project_name, v[5] = w->project ? "Project" : "";
     v[14] = "Usage", v[16] = l->desc, v[17] = "Usage-Based";
     v[23] = l->qty, v[24] = unit, v[25] = l->qty, v[26] = unit, v[27] = "Standard";
     v[28] = service_category(w->service), v[29] = service_name(w->service), v[31] = l->sku;
     v[32] = w->meter;
     v[33] = w->resource ? w->resource : "", v[34] = v[33];
     v[35] = w->resource ? resource_type(w->service) : "";
-    v[36] = rep->op.environment, v[37] = "{}";
-    v[40] = v[3];
+    v[37] = "{}";
+    v[40] = w->project_name, v[41] = w->environment;
     v[44] = "";
 }
 

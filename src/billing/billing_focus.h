@@ -5,7 +5,7 @@
 
 #include "billing/billing.h"
 
-#define KSM_FOCUS_NCOLS 45
+#define KSM_FOCUS_NCOLS 46
 extern const char *const ksm_focus_columns[KSM_FOCUS_NCOLS];
 
 struct ksm_focus_line {

@@ -50,9 +50,12 @@ static enum ksm_err read_rows(struct ksm_db *db, struct ksm_billing_report *rep,
                 abort();
         }
         struct ksm_billing_row *w = &rep->rows[rep->nrows++];
-        *w = (struct ksm_billing_row){dup_col(st, 0), dup_col(st, 1), dup_col(st, 2), dup_col(st, 3),
-                                      dup_col(st, 4), sqlite3_column_int64(st, 5),
-                                      sqlite3_column_int64(st, 6), sqlite3_column_int64(st, 7)};
+        *w = (struct ksm_billing_row){.tenant = dup_col(st, 0), .project = dup_col(st, 1),
+                                      .service = dup_col(st, 2), .meter = dup_col(st, 3),
+                                      .resource = dup_col(st, 4),
+                                      .quantity = sqlite3_column_int64(st, 5),
+                                      .cost_microyen = sqlite3_column_int64(st, 6),
+                                      .records = sqlite3_column_int64(st, 7)};
     }
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
@@ -90,6 +93,17 @@ static void invoice_tenant(struct ksm_db *db, struct ksm_billing_invoice *inv)
     json_decref(t);
 }
 
+static void row_project(struct ksm_db *db, struct ksm_billing_row *w)
+{
+    json_t *p = NULL;
+    if (!w->project || ksm_iam_project_get(db, w->project, &p) != KSM_E_OK)
+        p = json_object();
+    const char *name = json_string_value(json_object_get(p, "name"));
+    w->project_name = ksm_xstrdup(name ? name : w->project ? w->project : "");
+    w->environment = tenant_field(p, "environment");
+    json_decref(p);
+}
+
 /* Rows are ordered by tenant: each run of one tenant is an invoice. */
 static void group_invoices(struct ksm_db *db, struct ksm_billing_report *rep, const char *tenant)
 {
@@ -102,6 +116,7 @@ static void group_invoices(struct ksm_db *db, struct ksm_billing_report *rep, co
             rep->inv[rep->ninv++].rows = &rep->rows[i];
         }
         rep->inv[rep->ninv - 1].nrows++;
+        row_project(db, &rep->rows[i]);
     }
     if (!rep->ninv && tenant)   /* a tenant with nothing this month still gets its (zero) invoice */
         rep->inv[rep->ninv++].tenant = ksm_xstrdup(tenant);
@@ -153,6 +168,7 @@ void ksm_billing_report_free(struct ksm_billing_report *rep)
     for (size_t i = 0; i < rep->nrows; i++) {
         struct ksm_billing_row *w = &rep->rows[i];
         free(w->tenant), free(w->project), free(w->service), free(w->meter), free(w->resource);
+        free(w->project_name), free(w->environment);
     }
     for (size_t i = 0; i < rep->ninv; i++) {
         struct ksm_billing_invoice *v = &rep->inv[i];
