@@ -51,14 +51,14 @@ int kc_billing_month_list(struct kc_ctx *c, const struct kc_args *a)
     return kc_list_paged(c, a, "/admin/v1/billing/months", &q, month_cols);
 }
 
-/* The report's bytes as the server wrote them (CSV or JSON), into --out atomically or to stdout. */
+/* The report's bytes as the server wrote them (CSV, JSON or XLSX), into --out atomically or to stdout. */
 int kc_billing_report(struct kc_ctx *c, const struct kc_args *a)
 {
     const char *format = kc_flag(a, "format"), *out = kc_flag(a, "out");
     if (!format)
         format = "csv";
-    if (strcmp(format, "csv") && strcmp(format, "json"))
-        return kc_usage_err(c->cmd, "--format is csv or json");
+    if (strcmp(format, "csv") && strcmp(format, "json") && strcmp(format, "xlsx"))
+        return kc_usage_err(c->cmd, "--format is csv, json or xlsx (html and pdf are not built yet)");
     struct kc_query q = {0};
     kc_query_add(&q, "month", kc_flag(a, "month"));
     kc_query_add(&q, "tenant", kc_flag(a, "tenant"));

@@ -9,6 +9,7 @@
 #include "iam/iam.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define DB(r) (&(r)->worker->db)
@@ -52,30 +53,52 @@ static void operator_of(struct ksm_req *r, struct ksm_billing_operator *op)
     op->environment = ksm_env_kind_name(c->env_kind);
 }
 
+static enum ksm_err reply_xlsx(struct ksm_req *r, const struct ksm_billing_report *rep)
+{
+    const struct ksm_app *app = r->worker->app;
+    char tmpdir[600], *data = NULL;
+    size_t n = 0;
+    snprintf(tmpdir, sizeof tmpdir, "%s/tmp", app->conf->data_dir);
+    ksm_mkdir_p(tmpdir, 0700);
+    if (ksm_billing_report_xlsx(rep, tmpdir, &data, &n))
+        return ksm_fail(r, KSM_E_INTERNAL, "cannot write the workbook");
+    ksm_buf_reset(&r->resp);
+    ksm_buf_append(&r->resp, data, n);
+    free(data);
+    r->content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    return KSM_E_OK;
+}
+
 static enum ksm_err reply_report(struct ksm_req *r, const struct ksm_billing_report *rep,
                                  const char *format)
 {
     if (!strcmp(format, "json"))
         return ksm_reply_json(r, 200, ksm_billing_report_json(rep));
-    ksm_buf_reset(&r->resp);
-    ksm_billing_report_csv(rep, &r->resp);
+    if (!strcmp(format, "xlsx")) {
+        enum ksm_err e = reply_xlsx(r, rep);
+        if (e != KSM_E_OK)
+            return e;
+    } else {
+        ksm_buf_reset(&r->resp);
+        ksm_billing_report_csv(rep, &r->resp);
+        r->content_type = "text/csv; charset=utf-8";
+    }
     r->status = 200;
-    r->content_type = "text/csv; charset=utf-8";
     char cd[96];
-    snprintf(cd, sizeof cd, "attachment; filename=\"kasumi-%s.csv\"", rep->month);
+    snprintf(cd, sizeof cd, "attachment; filename=\"kasumi-%s.%s\"", rep->month, format);
     ksm_req_add_header(r, "Content-Disposition", ksm_arena_strdup(r->arena, cd));
     return KSM_E_OK;
 }
 
-/* GET /admin/v1/billing/report?month=YYYY-MM[&tenant=T[&project=P]][&format=json|csv] */
+/* GET /admin/v1/billing/report?month=YYYY-MM[&tenant=T[&project=P]][&format=json|csv|xlsx] */
 enum ksm_err ksm_h_billing_report(struct ksm_req *r)
 {
     const char *month = ksm_req_query(r, "month"), *tenant = ksm_req_query(r, "tenant"),
                *project = ksm_req_query(r, "project"), *format = ksm_req_query(r, "format");
     if (!format)
         format = "json";
-    if (strcmp(format, "json") && strcmp(format, "csv"))
-        return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "format must be json or csv");
+    if (strcmp(format, "json") && strcmp(format, "csv") && strcmp(format, "xlsx"))
+        return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "format must be json, csv or xlsx");
     if (!month)
         return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "month is required (YYYY-MM, JST)");
     if ((tenant && !*tenant) || (project && !*project))

@@ -78,7 +78,7 @@ const struct ksm_route ksm_admin_routes[] = {
     {"GET", "/admin/v1/usage", ksm_h_usage_query, NULL, AU, "usage.query", 0, "usage records (?tenant,project,service,meter,since,until)"},
     {"POST", "/admin/v1/billing/prices", ksm_h_billing_price_create, "billing.price.write", PL, "billing.price.create", MU, "add a price (yen per `per` units of a meter) effective over a period"},
     {"GET", "/admin/v1/billing/prices", ksm_h_billing_price_list, NULL, AU, "billing.price.list", 0, "the price list (?service=)"},
-    {"GET", "/admin/v1/billing/report", ksm_h_billing_report, NULL, AU, "billing.report", 0, "monthly report (?month=YYYY-MM, tenant, project, format=json|csv)"},
+    {"GET", "/admin/v1/billing/report", ksm_h_billing_report, NULL, AU, "billing.report", 0, "monthly report (?month=YYYY-MM, tenant, project, format=json|csv|xlsx)"},
     {"GET", "/admin/v1/billing/months", ksm_h_billing_month_list, "usage.read", PL, "billing.month.list", 0, "closed months"},
     {"POST", "/admin/v1/billing/months/{month}/close", ksm_h_billing_month_close, "billing.month.close", PL, "billing.month.close", MU, "close a past JST month: its report never changes again"},
 

@@ -103,8 +103,11 @@ enum ksm_err ksm_billing_month_close(struct ksm_db *db, const char *month, int64
                                      const char *actor, json_t **out, char why[KSM_BILLING_WHY]);
 enum ksm_err ksm_billing_month_list(struct ksm_db *db, json_t *items);
 
-/* Writers (billing_csv.c, billing_json.c). */
+/* Writers (billing_csv.c, billing_json.c, billing_xlsx.c). The XLSX is built in a file under tmpdir
+ * (libxlsxwriter writes files) and handed back as malloc'd bytes; -1 when it cannot be written. */
 void ksm_billing_report_csv(const struct ksm_billing_report *rep, struct ksm_buf *out);
 json_t *ksm_billing_report_json(const struct ksm_billing_report *rep);
+int ksm_billing_report_xlsx(const struct ksm_billing_report *rep, const char *tmpdir, char **out,
+                            size_t *outlen);
 
 #endif

@@ -135,6 +135,23 @@ def test_storage_usage_is_rated_and_reported(bd, tmp_path):
     assert "bytes_out" in {r["SkuMeter"] for r in usage_rows}
     assert "storage_bytes" not in {r["SkuMeter"] for r in usage_rows}   # a gauge, not usage
 
+    # the workbook: 請求書 with the invoice's totals, 明細 with the same lines as the CSV
+    import openpyxl
+    xl = tmp_path / "report.xlsx"
+    bd.cli("billing", "report", "--tenant", org.tenant, "--month", month, "--format", "xlsx", "--out", str(xl))
+    wb = openpyxl.load_workbook(str(xl))
+    assert wb.sheetnames == ["請求書", "明細"]
+    head, inv_row = [[c.value for c in r] for r in wb["請求書"].iter_rows(max_row=2)]
+    got = dict(zip(head, inv_row))
+    assert got["税込 (円)"] == int(inv["amount_including_tax"]) and got["消費税 10% (円)"] == tax
+    assert got["法人番号"] == t["corporate_number"] and got["登録番号"] == REG
+    detail = [[c.value for c in r] for r in wb["明細"].iter_rows()]
+    assert detail[0] == list(rows[0].keys())
+    assert len(detail) == len(rows) + 1
+    col = detail[0].index("BilledCost")
+    assert [Decimal(str(r[col])).quantize(Decimal("0.000001")) for r in detail[1:]] == \
+        [Decimal(r["BilledCost"]) for r in rows]
+
     # a project's report is that project's lines; a platform report has every tenant's invoice
     pj = json.loads(bd.cli("billing", "report", "--tenant", org.tenant, "--project", org.project,
                            "--month", month, "--format", "json").stdout)
