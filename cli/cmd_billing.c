@@ -30,6 +30,16 @@ int kc_billing_price_add(struct kc_ctx *c, const struct kc_args *a)
     return kc_call(c, "POST", "/admin/v1/billing/prices", NULL, body, price_cols, NULL);
 }
 
+int kc_billing_price_end(struct kc_ctx *c, const struct kc_args *a)
+{
+    json_t *body = json_object();
+    kc_json_set(body, "valid_until", kc_flag(a, "valid-until"));
+    char *p = kc_url_path(c, "/admin/v1/billing/prices/{}/end", a->pos[0]);
+    int rc = kc_call(c, "POST", p, NULL, body, price_cols, NULL);
+    free(p);
+    return rc;
+}
+
 int kc_billing_price_list(struct kc_ctx *c, const struct kc_args *a)
 {
     struct kc_query q = {0};

@@ -161,6 +161,8 @@ const struct kc_cmd kc_commands[] = {
      "billing price add --service S --meter M --unit U --price YEN [--per N] [--valid-from T] "
      "[--valid-until T]",
      "add a price: YEN per N units of a meter (units: request, byte, byte_second)"},
+    {"billing", "price end", kc_billing_price_end, 1, "valid-until", "",
+     "billing price end ID --valid-until T", "end an open-ended price at a time not yet passed"},
     {"billing", "price list", kc_billing_price_list, 0, "", "service " PAGE,
      "billing price list [--service S]", "the price list"},
     {"billing", "report", kc_billing_report, 0, "month", "tenant project format out",

@@ -31,6 +31,30 @@ enum ksm_err ksm_h_billing_price_create(struct ksm_req *r)
     return ksm_reply_json(r, 201, o);
 }
 
+/* POST /admin/v1/billing/prices/{price}/end {"valid_until": T} */
+enum ksm_err ksm_h_billing_price_end(struct ksm_req *r)
+{
+    char why[KSM_BILLING_WHY] = "", *end;
+    json_error_t jerr;
+    long long id = strtoll(r->params[0], &end, 10);
+    if (*end || id <= 0)
+        return ksm_fail_why(r, KSM_E_NOT_FOUND, NULL);
+    json_t *body = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &jerr), *o = NULL;
+    if (!body)
+        return ksm_fail(r, KSM_E_INVALID_JSON, "%s", jerr.text);
+    enum ksm_err e = KSM_E_UNKNOWN_FIELD;
+    if (json_object_size(body) > 1)
+        snprintf(why, sizeof why, "only valid_until may be given");
+    else
+        e = ksm_billing_price_end(DB(r), id, json_string_value(json_object_get(body, "valid_until")),
+                                  ksm_now_ms(), &o, why);
+    json_decref(body);
+    if (e != KSM_E_OK)
+        return ksm_fail_why(r, e, *why ? why : NULL);
+    ksm_req_audit(r, NULL, NULL, r->params[0]);
+    return ksm_reply_json(r, 200, o);
+}
+
 enum ksm_err ksm_h_billing_price_list(struct ksm_req *r)
 {
     enum ksm_err e = ksm_iam_principal_active(DB(r), r->principal);

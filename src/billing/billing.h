@@ -48,6 +48,11 @@ int64_t ksm_billing_rate_amount(int64_t quantity, int64_t price_microyen, int64_
 enum ksm_err ksm_billing_price_add(struct ksm_db *db, const json_t *body, int64_t now_ms, json_t **out,
                                    char why[KSM_BILLING_WHY]);
 enum ksm_err ksm_billing_price_list(struct ksm_db *db, const char *service, json_t *items);
+/* Ends an open-ended price at valid_until (RFC 3339), which may not be in the past: a price is
+ * changed by ending it and adding the next. NOT_FOUND, INVALID_ARGUMENT (past, before its start, or
+ * already ended) with why. */
+enum ksm_err ksm_billing_price_end(struct ksm_db *db, int64_t id, const char *valid_until,
+                                   int64_t now_ms, json_t **out, char why[KSM_BILLING_WHY]);
 
 /* The meter's rating hook (ksm_usage_set_rater): the cost of rec under the price in force at its
  * time; 0 when no price is set (free or not yet priced). -1 on a database error. */

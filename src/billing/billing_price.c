@@ -1,6 +1,7 @@
 /* billing_price.c — the price list: yen per `per` units of a service's meter, each row in force over
- * [valid_from, valid_until). Rows are never edited and never start in the past (a minute of slack for
- * clocks), so a usage record rated at write time keeps the price it was rated at; two rows of one
+ * [valid_from, valid_until). Rows never start in the past (a minute of slack for clocks) and are never
+ * edited, except that an open end may be given a date not yet passed, so a usage record rated at
+ * write time keeps the price it was rated at; two rows of one
  * meter never overlap, so the price at any instant is one row or none. The AI gateway's model prices
  * are the per-model part of the list (/admin/v1/model-prices); this list prices every other meter. */
 #include "billing/billing.h"
@@ -233,6 +234,58 @@ enum ksm_err ksm_billing_price_add(struct ksm_db *db, const json_t *body, int64_
     } else
         e = other < 0 ? KSM_E_INTERNAL : insert(db, &p, now_ms, out);
     if (e == KSM_E_OK && ksm_db_commit(db) == SQLITE_OK)
+        return KSM_E_OK;
+    ksm_db_rollback(db);
+    json_decref(*out);
+    *out = NULL;
+    return e == KSM_E_OK ? KSM_E_INTERNAL : e;
+}
+
+static enum ksm_err end_row(struct ksm_db *db, int64_t id, int64_t until, int64_t now_ms, char *why)
+{
+    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT valid_from_ms, valid_until_ms FROM billing_prices"
+                                          " WHERE id = ?");
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    int64_t from = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    bool ended = rc == SQLITE_ROW && sqlite3_column_type(st, 1) != SQLITE_NULL;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? KSM_E_NOT_FOUND : KSM_E_INTERNAL;
+    if (ended)
+        return WHY("price %lld already has an end: rows are never edited", (long long)id);
+    if (until < now_ms - RETRO_SLACK_MS)
+        return WHY("valid_until is in the past: a price never changes what was already rated");
+    if (until <= from)
+        return WHY("valid_until must be after the price's valid_from");
+    st = ksm_db_prepare(db, "UPDATE billing_prices SET valid_until_ms = ? WHERE id = ?");
+    sqlite3_bind_int64(st, 1, until);
+    sqlite3_bind_int64(st, 2, id);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
+}
+
+/* The one change a row allows: an open end gets a date that has not passed yet, so nothing already
+ * rated could have been rated differently. */
+enum ksm_err ksm_billing_price_end(struct ksm_db *db, int64_t id, const char *valid_until,
+                                   int64_t now_ms, json_t **out, char why[KSM_BILLING_WHY])
+{
+    int64_t until;
+    *out = NULL;
+    if (!valid_until || ksm_parse_rfc3339(valid_until, &until) || until < 0)
+        return WHY("valid_until must be an RFC 3339 time, e.g. 2026-04-01T00:00:00+09:00");
+    if (ksm_db_begin(db) != SQLITE_OK)
+        return KSM_E_INTERNAL;
+    enum ksm_err e = end_row(db, id, until, now_ms, why);
+    if (e == KSM_E_OK) {
+        sqlite3_stmt *st = ksm_db_prepare(db, PRICE_COLS "WHERE id = ?");
+        sqlite3_bind_int64(st, 1, id);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            *out = price_json(st);
+        sqlite3_reset(st);
+    }
+    if (e == KSM_E_OK && *out && ksm_db_commit(db) == SQLITE_OK)
         return KSM_E_OK;
     ksm_db_rollback(db);
     json_decref(*out);

@@ -65,6 +65,20 @@ def test_bad_prices_are_refused_with_their_reason(bd):
     mid = (datetime.datetime.now(JST) + datetime.timedelta(days=450)).isoformat()
     r = price(bd, "bytes_in", "byte", "2", GIB, valid_from=mid)
     assert r.status_code == 409 and "overlaps" in r.json()["error"]["message"], r.text
+    # an open-ended price is changed by ending it, never in the past, and adding the next
+    soon = (datetime.datetime.now(JST) + datetime.timedelta(days=600)).isoformat()
+    first = bd.ok("POST", "/admin/v1/billing/prices", {"service": "storage", "meter": "storage_byte_seconds",
+                  "unit": "byte_second", "price": "3", "per": 2783138807808000, "valid_from": soon})
+    p = bd.cli("billing", "price", "end", str(first["id"]), "--valid-until", "2021-01-01T00:00:00Z", check=False)
+    assert p.returncode != 0 and "past" in p.stderr
+    later = (datetime.datetime.now(JST) + datetime.timedelta(days=700)).isoformat()
+    r = price(bd, "storage_byte_seconds", "byte_second", "2", 2783138807808000, valid_from=later)
+    assert r.status_code == 409
+    ended = json.loads(bd.cli("billing", "price", "end", str(first["id"]), "--valid-until", later,
+                              "-o", "json").stdout)
+    assert ended["valid_until"]
+    assert price(bd, "storage_byte_seconds", "byte_second", "2", 2783138807808000,
+                 valid_from=later).status_code == 201
     # the operator sets prices; a tenant administrator does not
     t = bd.tenant()
     _, secret = bd.tenant_admin(t["id"])

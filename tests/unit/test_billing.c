@@ -118,6 +118,20 @@ static void set_prices(struct ksm_db *db, int64_t now)
                         "\"valid_from\":\"2026-03-15T00:00:00+09:00\"}", now, why) == KSM_E_OK);
     CHECK(add_price(db, "{\"service\":\"storage\",\"meter\":\"requests_write\",\"unit\":\"request\","
                         "\"price\":\"0.005\"}", now, why) == KSM_E_OK);
+    /* an open-ended price is changed by ending it (not in the past) and adding the next */
+    json_t *o = NULL;
+    CHECK(ksm_billing_price_end(db, 1, "2026-02-01T00:00:00+09:00", now, &o, why) ==
+          KSM_E_INVALID_ARGUMENT);
+    CHECK(ksm_billing_price_end(db, 1, "2026-04-01T00:00:00+09:00", now, &o, why) == KSM_E_OK);
+    json_decref(o);
+    CHECK(ksm_billing_price_end(db, 1, "2026-05-01T00:00:00+09:00", now, &o, why) ==
+          KSM_E_INVALID_ARGUMENT);
+    CHECK(strstr(why, "already") != NULL);
+    CHECK(ksm_billing_price_end(db, 999, "2026-05-01T00:00:00+09:00", now, &o, why) ==
+          KSM_E_NOT_FOUND);
+    CHECK(add_price(db, "{\"service\":\"storage\",\"meter\":\"bytes_out\",\"unit\":\"byte\","
+                        "\"price\":\"9\",\"per\":1073741824,"
+                        "\"valid_from\":\"2026-04-01T00:00:00+09:00\"}", now, why) == KSM_E_OK);
     CHECK(add_price(db, "{\"service\":\"storage\",\"meter\":\"storage_byte_seconds\","
                         "\"unit\":\"byte_second\",\"price\":\"3\",\"per\":2783138807808000}", now,
                     why) == KSM_E_OK);
