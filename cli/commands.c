@@ -171,6 +171,9 @@ const struct kc_cmd kc_commands[] = {
      "the monthly usage and fee report (実績レポート), FOCUS 1.2 columns; open or closed month"},
     {"billing", "month close", kc_billing_month_close, 1, "", "", "billing month close YYYY-MM",
      "close a past JST month: its report never changes again"},
+    {"billing", "recompute", kc_billing_recompute, 0, "month", "",
+     "billing recompute --month YYYY-MM",
+     "rebuild a closed month from the audit log; exit 1 naming every ledger row that differs"},
     {"billing", "month list", kc_billing_month_list, 0, "", PAGE, "billing month list",
      "closed months"},
 

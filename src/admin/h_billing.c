@@ -158,6 +158,21 @@ enum ksm_err ksm_h_billing_month_close(struct ksm_req *r)
     return ksm_reply_json(r, 200, o);
 }
 
+/* GET /admin/v1/billing/months/{month}/recompute: the month rebuilt from the audit log against its
+ * ledger; the CLI exits non-zero when differences is not empty. */
+enum ksm_err ksm_h_billing_recompute(struct ksm_req *r)
+{
+    char why[KSM_BILLING_WHY] = "";
+    json_t *o = NULL;
+    const struct ksm_app *app = r->worker->app;
+    ksm_audit_flush(app->audit);   /* the requests just served are in the log before it is read */
+    enum ksm_err e = ksm_billing_recompute(DB(r), app->audit, r->params[0], &o, why);
+    if (e != KSM_E_OK)
+        return ksm_fail_why(r, e, *why ? why : NULL);
+    ksm_req_audit(r, NULL, NULL, r->params[0]);
+    return ksm_reply_json(r, 200, o);
+}
+
 enum ksm_err ksm_h_billing_month_list(struct ksm_req *r)
 {
     json_t *items = json_array();

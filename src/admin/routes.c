@@ -82,6 +82,7 @@ const struct ksm_route ksm_admin_routes[] = {
     {"GET", "/admin/v1/billing/report", ksm_h_billing_report, NULL, AU, "billing.report", 0, "monthly report (?month=YYYY-MM, tenant, project, format=json|csv|xlsx)"},
     {"GET", "/admin/v1/billing/months", ksm_h_billing_month_list, "usage.read", PL, "billing.month.list", 0, "closed months"},
     {"POST", "/admin/v1/billing/months/{month}/close", ksm_h_billing_month_close, "billing.month.close", PL, "billing.month.close", MU, "close a past JST month: its report never changes again"},
+    {"GET", "/admin/v1/billing/months/{month}/recompute", ksm_h_billing_recompute, "billing.recompute", PL, "billing.recompute", 0, "rebuild a closed month from the audit log and list the ledger rows that differ"},
 
     {"POST", "/admin/v1/projects/{project}/model-routes", ksm_h_ai_route_create, "ai.route.write", PJ, "ai.route.create", MU | JB, "create a model route (alias → upstream targets)"},
     {"GET", "/admin/v1/projects/{project}/model-routes", ksm_h_ai_route_list, "ai.route.read", PJ, "ai.route.list", 0, "list a project's model routes"},

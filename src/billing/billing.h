@@ -108,6 +108,14 @@ enum ksm_err ksm_billing_month_close(struct ksm_db *db, const char *month, int64
                                      const char *actor, json_t **out, char why[KSM_BILLING_WHY]);
 enum ksm_err ksm_billing_month_list(struct ksm_db *db, json_t *items);
 
+/* Rebuilds a closed month from the audit log (billing_recompute.c) and compares it with the ledger:
+ * *out = {month, ledger_rows, records_without_audit, differences: [{tenant, project, service, meter,
+ * resource, ledger, recomputed}]}, a side null when the row is missing there. INVALID_ARGUMENT when
+ * the month is malformed or not closed. */
+struct ksm_audit;
+enum ksm_err ksm_billing_recompute(struct ksm_db *db, struct ksm_audit *audit, const char *month,
+                                   json_t **out, char why[KSM_BILLING_WHY]);
+
 /* Writers (billing_csv.c, billing_json.c, billing_xlsx.c). The XLSX is built in a file under tmpdir
  * (libxlsxwriter writes files) and handed back as malloc'd bytes; -1 when it cannot be written. */
 void ksm_billing_report_csv(const struct ksm_billing_report *rep, struct ksm_buf *out);

@@ -206,3 +206,28 @@ def test_month_close(bd):
     t = bd.tenant()
     _, secret = bd.tenant_admin(t["id"])
     assert bd.api("POST", "/admin/v1/billing/months/2020-01/close", token=secret).status_code == 403
+
+
+def test_recompute_names_the_altered_ledger_row(bd):
+    """`kasumi billing recompute` rebuilds a closed month from the audit log: an open month is
+    refused; the closed month matches its ledger; after one ledger row is altered behind the
+    daemon's back (a row no audit record backs), exactly that row is named and the exit is 1."""
+    import sqlite3
+    p = bd.cli("billing", "recompute", "--month", this_month(), check=False)
+    assert p.returncode != 0 and "not closed" in p.stderr
+    prev = prev_month()
+    if prev not in [m["month"] for m in bd.ok("GET", "/admin/v1/billing/months")["items"]]:
+        bd.cli("billing", "month", "close", prev)
+    p = bd.cli("billing", "recompute", "--month", prev)
+    assert "0 differing" in p.stdout, p.stdout
+    db = sqlite3.connect(str(bd.data_dir / "meta.db"), timeout=10)
+    db.execute("INSERT INTO billing_ledger(month, tenant, project, service, meter, resource, quantity,"
+               " cost_microyen, records) VALUES(?, 'tn_forged', 'pj_forged', 'storage', 'bytes_out',"
+               " 'b-forged', 1000, 5000000, 1)", (prev,))
+    db.commit()
+    db.close()
+    p = bd.cli("billing", "recompute", "--month", prev, check=False)
+    assert p.returncode == 1, p.stdout + p.stderr
+    lines = [l for l in p.stdout.splitlines() if l.startswith("DIFFERS")]
+    assert len(lines) == 1, p.stdout
+    assert "tenant=tn_forged" in lines[0] and "meter=bytes_out" in lines[0] and "recomputed=null" in lines[0]

@@ -3,7 +3,9 @@
  * their time (JST month bounds, a price that ends and one that follows); the March 2026 report of a
  * tenant equals the golden CSV (tests/data/billing/report-2026-03.csv; KSM_UPDATE_GOLDEN=1 rewrites
  * it); its lines add up to 税込 and 税抜 + 税 = 税込 with the tax once per invoice; a closed month
- * does not change when a late record arrives. */
+ * does not change when a late record arrives; a closed month rebuilt from the audit log names
+ * exactly the one ledger row a test altered. */
+#include "audit/audit.h"
 #include "billing/billing.h"
 #include "check.h"
 #include "core/db.h"
@@ -300,6 +302,73 @@ static void test_close(struct ksm_db *db, const char *t1)
     free(before), free(closed), free(after);
 }
 
+/* May 2026: three requests, each with its audit record (the AI one stating its cost), closed in
+ * June; the rebuild matches the ledger until one ledger row is altered, and then names that row. */
+static void audit_rec(struct ksm_audit *a, const char *rid, const char *tenant, const char *when,
+                      const char *detail)
+{
+    struct ksm_audit_rec r = {.time_ms = at(when), .request_id = rid, .principal = "u",
+                              .tenant = tenant, .action = "test.call", .outcome = "success",
+                              .status = 200, .detail = detail};
+    ksm_audit_submit(a, &r, NULL, NULL, NULL);
+}
+
+static void usage_req(struct ksm_db *db, const char *tenant, const char *service, const char *meter,
+                      int64_t q, int64_t cost, const char *when, const char *rid)
+{
+    struct ksm_usage_rec u = {.tenant = tenant, .project = "pj_alpha", .service = service,
+                              .meter = meter, .quantity = q, .time_ms = at(when),
+                              .idempotency_key = rid, .request_id = rid, .resource = "r",
+                              .cost_microyen = cost};
+    CHECK(ksm_usage_record(db, &u) == KSM_E_OK);
+}
+
+static size_t ndiffs(struct ksm_db *db, struct ksm_audit *a, json_t **out)
+{
+    char why[KSM_BILLING_WHY];
+    CHECK(ksm_billing_recompute(db, a, "2026-05", out, why) == KSM_E_OK);
+    return json_array_size(json_object_get(*out, "differences"));
+}
+
+static void test_recompute(struct ksm_db *db, const char *t1)
+{
+    char adir[128], key[128], err[256], why[KSM_BILLING_WHY];
+    struct ksm_audit *a = NULL;
+    struct ksm_audit_opts ao = {.retention_days = 365, .group_commit_ms = 5,
+                                .segment_bytes = 1 << 20, .env_name = "govcloud"};
+    snprintf(adir, sizeof adir, "%s/audit", dir);
+    snprintf(key, sizeof key, "%s/audit-ed25519.pem", dir);
+    CHECK(ksm_audit_open(&a, adir, key, &ao, err, sizeof err) == 0);
+    if (!a)
+        return;
+    audit_rec(a, "rq-1", t1, "2026-05-10T10:00:00+09:00", NULL);
+    audit_rec(a, "rq-2", t1, "2026-05-11T10:00:00+09:00", NULL);
+    audit_rec(a, "rq-3", t1, "2026-05-12T10:00:00+09:00", "upstream=x tokens=900/100/0 cost_microyen=12345");
+    ksm_audit_flush(a);
+    usage_req(db, t1, "storage", "requests_write", 3, 0, "2026-05-10T10:00:00+09:00", "rq-1");
+    usage_req(db, t1, "storage", "bytes_out", GIB, 0, "2026-05-11T10:00:00+09:00", "rq-2");
+    usage_req(db, t1, "ai", "tokens", 1000, 12345, "2026-05-12T10:00:00+09:00", "rq-3");
+    json_t *o = NULL;
+    CHECK(ksm_billing_recompute(db, a, "2026-05", &o, why) == KSM_E_INVALID_ARGUMENT);   /* open */
+    CHECK(ksm_billing_month_close(db, "2026-05", at("2026-06-02T09:00:00+09:00"), "u", &o, why) ==
+          KSM_E_OK);
+    json_decref(o);
+    CHECK(ndiffs(db, a, &o) == 0);
+    CHECK(json_integer_value(json_object_get(o, "ledger_rows")) == 3);
+    json_decref(o);
+    CHECK(ksm_db_exec(db, "UPDATE billing_ledger SET cost_microyen = cost_microyen + 1"
+                          " WHERE month = '2026-05' AND meter = 'bytes_out'") == SQLITE_OK);
+    CHECK(ndiffs(db, a, &o) == 1);
+    json_t *d = json_array_get(json_object_get(o, "differences"), 0);
+    CHECK_STR(json_string_value(json_object_get(d, "meter")), "bytes_out");
+    CHECK(json_integer_value(json_object_get(json_object_get(d, "recomputed"), "cost_microyen")) ==
+          9 * YEN);   /* the price from April */
+    CHECK(json_integer_value(json_object_get(json_object_get(d, "ledger"), "cost_microyen")) ==
+          9 * YEN + 1);
+    json_decref(o);
+    ksm_audit_close(a);
+}
+
 static void open_db(struct ksm_db *db)
 {
     char err[256];
@@ -337,6 +406,7 @@ int main(void)
     test_golden(&db, t1);
     test_report_json(&db, t1);
     test_close(&db, t1);
+    test_recompute(&db, t1);
     ksm_db_close(&db);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
