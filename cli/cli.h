@@ -247,6 +247,14 @@ int kc_audit_verify(struct kc_ctx *c, const struct kc_args *a);
 int kc_audit_public_key(struct kc_ctx *c, const struct kc_args *a);
 
 int kc_usage_list(struct kc_ctx *c, const struct kc_args *a);
+/* cmd_billing.c */
+int kc_billing_price_add(struct kc_ctx *c, const struct kc_args *a);
+int kc_billing_price_list(struct kc_ctx *c, const struct kc_args *a);
+int kc_billing_price_end(struct kc_ctx *c, const struct kc_args *a);
+int kc_billing_recompute(struct kc_ctx *c, const struct kc_args *a);
+int kc_billing_report(struct kc_ctx *c, const struct kc_args *a);
+int kc_billing_month_close(struct kc_ctx *c, const struct kc_args *a);
+int kc_billing_month_list(struct kc_ctx *c, const struct kc_args *a);
 
 int kc_whoami(struct kc_ctx *c, const struct kc_args *a);
 int kc_routes(struct kc_ctx *c, const struct kc_args *a);

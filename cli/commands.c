@@ -156,6 +156,27 @@ const struct kc_cmd kc_commands[] = {
      "[--limit N] [--cursor C] [--all]",
      "list usage records"},
 
+    {"billing", "price add", kc_billing_price_add, 0, "service meter unit price",
+     "per valid-from valid-until",
+     "billing price add --service S --meter M --unit U --price YEN [--per N] [--valid-from T] "
+     "[--valid-until T]",
+     "add a price: YEN per N units of a meter (units: request, byte, byte_second)"},
+    {"billing", "price end", kc_billing_price_end, 1, "valid-until", "",
+     "billing price end ID --valid-until T", "end an open-ended price at a time not yet passed"},
+    {"billing", "price list", kc_billing_price_list, 0, "", "service " PAGE,
+     "billing price list [--service S]", "the price list"},
+    {"billing", "report", kc_billing_report, 0, "month", "tenant project format out",
+     "billing report --month YYYY-MM [--tenant T [--project P]] [--format csv|json|xlsx] "
+     "[--out FILE]",
+     "the monthly usage and fee report (実績レポート), FOCUS 1.2 columns; open or closed month"},
+    {"billing", "month close", kc_billing_month_close, 1, "", "", "billing month close YYYY-MM",
+     "close a past JST month: its report never changes again"},
+    {"billing", "recompute", kc_billing_recompute, 0, "month", "",
+     "billing recompute --month YYYY-MM",
+     "rebuild a closed month from the audit log; exit 1 naming every ledger row that differs"},
+    {"billing", "month list", kc_billing_month_list, 0, "", PAGE, "billing month list",
+     "closed months"},
+
     {"model-route", "create", kc_ai_route_create, 0,
      "project alias provider base-url jurisdiction", AI_TARGET,
      "model-route create --project P --alias A --provider openai|anthropic --base-url U "

@@ -72,6 +72,14 @@ enum ksm_err ksm_h_audit_query(struct ksm_req *r);
 enum ksm_err ksm_h_audit_export(struct ksm_req *r);
 enum ksm_err ksm_h_audit_public_key(struct ksm_req *r);
 
+/* h_billing.c */
+enum ksm_err ksm_h_billing_price_create(struct ksm_req *r);
+enum ksm_err ksm_h_billing_price_list(struct ksm_req *r);
+enum ksm_err ksm_h_billing_price_end(struct ksm_req *r);
+enum ksm_err ksm_h_billing_report(struct ksm_req *r);
+enum ksm_err ksm_h_billing_month_close(struct ksm_req *r);
+enum ksm_err ksm_h_billing_month_list(struct ksm_req *r);
+enum ksm_err ksm_h_billing_recompute(struct ksm_req *r);
 /* h_usage.c */
 enum ksm_err ksm_h_usage_query(struct ksm_req *r);
 

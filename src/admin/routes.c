@@ -76,6 +76,13 @@ const struct ksm_route ksm_admin_routes[] = {
     {"GET", "/admin/v1/audit/public-key", ksm_h_audit_public_key, NULL, AU, "audit.public_key", 0, "the Ed25519 key that signs the audit log (PEM)"},
 
     {"GET", "/admin/v1/usage", ksm_h_usage_query, NULL, AU, "usage.query", 0, "usage records (?tenant,project,service,meter,since,until)"},
+    {"POST", "/admin/v1/billing/prices", ksm_h_billing_price_create, "billing.price.write", PL, "billing.price.create", MU | JB, "add a price (yen per `per` units of a meter) effective over a period"},
+    {"POST", "/admin/v1/billing/prices/{price}/end", ksm_h_billing_price_end, "billing.price.write", PL, "billing.price.end", MU | JB, "end an open-ended price at a time not yet passed: {\"valid_until\": T}"},
+    {"GET", "/admin/v1/billing/prices", ksm_h_billing_price_list, NULL, AU, "billing.price.list", 0, "the price list (?service=)"},
+    {"GET", "/admin/v1/billing/report", ksm_h_billing_report, NULL, AU, "billing.report", 0, "monthly report (?month=YYYY-MM, tenant, project, format=json|csv|xlsx)"},
+    {"GET", "/admin/v1/billing/months", ksm_h_billing_month_list, "usage.read", PL, "billing.month.list", 0, "closed months"},
+    {"POST", "/admin/v1/billing/months/{month}/close", ksm_h_billing_month_close, "billing.month.close", PL, "billing.month.close", MU, "close a past JST month: its report never changes again"},
+    {"GET", "/admin/v1/billing/months/{month}/recompute", ksm_h_billing_recompute, "billing.recompute", PL, "billing.recompute", 0, "rebuild a closed month from the audit log and list the ledger rows that differ"},
 
     {"POST", "/admin/v1/projects/{project}/model-routes", ksm_h_ai_route_create, "ai.route.write", PJ, "ai.route.create", MU | JB, "create a model route (alias → upstream targets)"},
     {"GET", "/admin/v1/projects/{project}/model-routes", ksm_h_ai_route_list, "ai.route.read", PJ, "ai.route.list", 0, "list a project's model routes"},

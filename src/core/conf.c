@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/corpnum.h"
 
 /* ---- the settings table ---------------------------------------------------------------------- */
 
@@ -80,6 +81,8 @@ static int set_tenants(struct ksm_conf *c, const struct conf_row *row, const str
                        char *msg, size_t msglen);
 static int set_names(struct ksm_conf *c, const struct conf_row *row, const struct conf_value *v,
                      char *msg, size_t msglen);
+static int set_registration(struct ksm_conf *c, const struct conf_row *row,
+                            const struct conf_value *v, char *msg, size_t msglen);
 
 static const struct conf_row conf_rows[] = {
     {"", "env_kind", K_STR, FIELD(env_kind), 1, 0, env_kind_names, set_env_kind, NULL},
@@ -114,6 +117,9 @@ static const struct conf_row conf_rows[] = {
     {"audit", "group_commit_ms", K_INT, FIELD(audit_group_commit_ms), 1, 1000, NULL, NULL, NULL},
     {"audit", "segment_bytes", K_SIZE, FIELD(audit_segment_bytes), 1048576, 4294967296, NULL, NULL,
      NULL},
+    {"billing", "operator_name", K_STR, FIELD(billing_operator), 1, 0, NULL, NULL, NULL},
+    {"billing", "registration_number", K_STR, FIELD(billing_registration), 14, 0, NULL,
+     set_registration, NULL},
     {"sso", "mfa_roles", K_STRARR, FIELD(sso_mfa_roles), 0, 0, NULL, set_names, NULL},
     {"sso", "session_idle_s", K_INT, FIELD(sso_session_idle_s), 60, 86400, NULL, NULL, NULL},
     {"sso", "session_max_s", K_INT, FIELD(sso_session_max_s), 300, 604800, NULL, NULL, NULL},
@@ -149,6 +155,7 @@ void ksm_conf_defaults(struct ksm_conf *c)
     strcpy(c->s3.host, "127.0.0.1");
     c->s3.port = 8401;
     strcpy(c->s3_domain, "localhost");
+    strcpy(c->billing_operator, "kasumi");
     c->s3_meter_interval_s = 3600;
     c->s3_compact_live_percent = 50;
     c->s3_compact_interval_s = 60;
@@ -208,6 +215,20 @@ static int set_env_kind(struct ksm_conf *c, const struct conf_row *row, const st
         if (!strcmp(v->str.data, env_kind_names[i]))
             c->env_kind = (enum ksm_env_kind)i;
     return 0;   /* the choice list already refused anything else */
+}
+
+/* 適格請求書発行事業者登録番号: "T" and, for a corporation, its 法人番号 (check digit and all). */
+static int set_registration(struct ksm_conf *c, const struct conf_row *row,
+                            const struct conf_value *v, char *msg, size_t msglen)
+{
+    const char *s = v->str.data;
+    if (s[0] != 'T' || !ksm_corpnum_valid(s + 1)) {
+        snprintf(msg, msglen, "registration_number must be T and a 13-digit 法人番号 with a valid "
+                              "check digit");
+        return -1;
+    }
+    snprintf(c->billing_registration, sizeof c->billing_registration, "%s", s);
+    return 0;
 }
 
 static int set_listen(struct ksm_conf *c, const struct conf_row *row, const struct conf_value *v,

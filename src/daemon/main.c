@@ -19,6 +19,7 @@
 #include "core/metrics.h"
 #include "core/util.h"
 #include "daemon/daemon.h"
+#include "billing/billing.h"
 #include "ai/ai_store.h"
 #include "ai/gateway.h"
 #include "iam/iam.h"
@@ -243,6 +244,8 @@ static int start(struct ksm_conf *c)
     ksm_kms_register_schema();
     ksm_store_register_schema();
     ksm_supply_register_schema();
+    ksm_billing_register_schema();
+    ksm_usage_set_rater(ksm_billing_rate);   /* before the usage writer's first record */
     if (bootstrap(c))
         return -1;
     char adir[600], key[600];

@@ -36,6 +36,10 @@ static const struct ksm_migration usage_migrations[] = {
      "CREATE INDEX usage_records_project_time ON usage_records(project, time_ms);"},
 };
 
+static ksm_usage_rater_fn rater;
+
+void ksm_usage_set_rater(ksm_usage_rater_fn fn) { rater = fn; }
+
 void ksm_usage_register_schema(void)
 {
     ksm_db_register(usage_migrations, (int)KSM_NELEM(usage_migrations));
@@ -86,7 +90,7 @@ static bool same_text(sqlite3_stmt *st, int col, const char *s)
 /* The row stored under rec's key says the same usage. The request id is left out on purpose: a
  * client's retry arrives as a new request, and the stored row keeps naming the first audit record.
  * time_ms 0 means "now", which a retry cannot repeat, so it is compared only when given. */
-static enum ksm_err check_repeat(struct ksm_db *db, const struct ksm_usage_rec *rec)
+static enum ksm_err check_repeat(struct ksm_db *db, const struct ksm_usage_rec *rec, int64_t cost)
 {
     sqlite3_stmt *st = ksm_db_prepare(db, "SELECT tenant, project, service, meter, quantity, time_ms,"
                                           " resource, cost_microyen FROM usage_records"
@@ -101,7 +105,7 @@ static enum ksm_err check_repeat(struct ksm_db *db, const struct ksm_usage_rec *
                 same_text(st, 2, rec->service) && same_text(st, 3, rec->meter) &&
                 sqlite3_column_int64(st, 4) == rec->quantity &&
                 (rec->time_ms == 0 || sqlite3_column_int64(st, 5) == rec->time_ms) &&
-                same_text(st, 6, rec->resource) && sqlite3_column_int64(st, 7) == rec->cost_microyen;
+                same_text(st, 6, rec->resource) && sqlite3_column_int64(st, 7) == cost;
     sqlite3_reset(st);
     return same ? KSM_E_OK : KSM_E_CONFLICT;
 }
@@ -110,7 +114,14 @@ enum ksm_err ksm_usage_record(struct ksm_db *db, const struct ksm_usage_rec *rec
 {
     if (!rec || !rec_valid(rec))
         return KSM_E_INVALID_ARGUMENT;
-    int64_t now = ksm_now_ms();
+    int64_t now = ksm_now_ms(), when = rec->time_ms ? rec->time_ms : now;
+    /* rated here, when written, so a record carries its cost from the start and a later price
+     * never reaches back to it (a retry is rated by the same price, so it compares equal) */
+    int64_t cost = rec->cost_microyen;
+    if (!cost && rater && (cost = rater(db, rec, when)) < 0) {
+        ksm_error("usage: rating failed: %s", sqlite3_errmsg(db->h));
+        return KSM_E_INTERNAL;
+    }
     sqlite3_stmt *st = ksm_db_prepare(db,
         "INSERT OR IGNORE INTO usage_records(tenant, project, service, meter, quantity, time_ms,"
         " idempotency_key, request_id, resource, recorded_ms, cost_microyen, details)"
@@ -120,12 +131,12 @@ enum ksm_err ksm_usage_record(struct ksm_db *db, const struct ksm_usage_rec *rec
     ksm_db_bind_text(st, 3, rec->service);
     ksm_db_bind_text(st, 4, rec->meter);
     sqlite3_bind_int64(st, 5, rec->quantity);
-    sqlite3_bind_int64(st, 6, rec->time_ms ? rec->time_ms : now);
+    sqlite3_bind_int64(st, 6, when);
     ksm_db_bind_text(st, 7, rec->idempotency_key);
     ksm_db_bind_text(st, 8, opt(rec->request_id));
     ksm_db_bind_text(st, 9, opt(rec->resource));
     sqlite3_bind_int64(st, 10, now);
-    sqlite3_bind_int64(st, 11, rec->cost_microyen);
+    sqlite3_bind_int64(st, 11, cost);
     ksm_db_bind_text(st, 12, rec->details);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
@@ -134,7 +145,7 @@ enum ksm_err ksm_usage_record(struct ksm_db *db, const struct ksm_usage_rec *rec
         return KSM_E_INTERNAL;
     }
     if (sqlite3_changes(db->h) == 0)
-        return check_repeat(db, rec);
+        return check_repeat(db, rec, cost);
     return KSM_E_OK;
 }
 

@@ -20,12 +20,18 @@ struct ksm_usage_rec {
     const char *idempotency_key;   /* required; a repeat with the same key is a no-op */
     const char *request_id;        /* the audit record's request id */
     const char *resource;          /* optional: bucket, model alias, ... */
-    int64_t cost_microyen;         /* rated at write time where the service knows its price (AI); 0 else */
+    int64_t cost_microyen;         /* rated by the service where it knows its price (AI); 0: rated
+                                      by the rating hook when the sink writes it */
     const char *details;           /* optional JSON object text: the meter's parts (tokens by kind,
                                       latency, upstream); never user content */
 };
 
 void ksm_usage_register_schema(void);   /* before ksm_db_open */
+/* The rating hook (the billing subsystem's price list): the cost of a record that carries none, at
+ * time_ms, on the connection it is written through; -1 on a database error. Set once at start. */
+typedef int64_t (*ksm_usage_rater_fn)(struct ksm_db *db, const struct ksm_usage_rec *rec,
+                                      int64_t time_ms);
+void ksm_usage_set_rater(ksm_usage_rater_fn fn);
 /* KSM_E_OK when stored (or already stored under that key with the same content), KSM_E_CONFLICT when
  * the key was used for different content, KSM_E_INVALID_ARGUMENT on a missing field or negative
  * quantity, KSM_E_INTERNAL on a database failure. */

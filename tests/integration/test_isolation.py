@@ -4,6 +4,7 @@ For every admin route with a {param}: tenant A's administrator succeeds with A's
 administrator fails, and cannot tell A's id from a random well-formed id: the status and the error
 body (minus request_id) are the same. A route whose {param} the generator cannot fill fails the test,
 so a new route cannot slip by untested."""
+import datetime
 import json
 import re
 import uuid
@@ -26,6 +27,8 @@ PARAM_RESOURCE = {
     "case": "case",         # supply-chain register: a procurement case
     "concern": "concern",   # supply-chain register: a concern list entry (platform-level)
     "mapping": "mapping",
+    "month": "month",       # billing: a JST month (platform-level: closing one is the operator's)
+    "price": "price",       # billing: a price list row (platform-level)
 }
 
 # Request bodies for routes that take one (method, pattern) -> function(world) -> body.
@@ -46,6 +49,7 @@ BODIES = {
     ("POST", "/admin/v1/tenants/{tenant}/kms/keys/{kms_key}/destroy"): lambda w: {"confirm": w.tenant["id"]},
     ("POST", "/admin/v1/tenants/{tenant}/supply-cases"): lambda w: {"title": "分離案件", "agency": "総務省"},
     ("PATCH", "/admin/v1/supply-cases/{case}"): lambda w: {"description": "更新"},
+    ("POST", "/admin/v1/billing/prices/{price}/end"): lambda w: {"valid_until": w.price_end},
     ("POST", "/admin/v1/supply-cases/{case}/lists"): lambda w: SUPPLY_LIST,
     ("PUT", "/admin/v1/supply-cases/{case}/chain"): lambda w: {"contractors": [
         {"name": "元請", "corporate_number": "7000012050002", "country": "JP", "scope": "開発",
@@ -56,6 +60,7 @@ BODIES = {
 SUPPLY_LIST = {"items": [{"company": "分離株式会社", "seq": 1, "category": "サーバ", "maker": "A",
                           "maker_corporate_number": "7000012050002", "product": "S", "model": "M"}]}
 NO_BODY = {("POST", "/admin/v1/tenants/{tenant}/suspend"), ("POST", "/admin/v1/tenants/{tenant}/resume"),
+           ("POST", "/admin/v1/billing/months/{month}/close"),
            ("PUT", "/admin/v1/groups/{group}/members/{user}"),
            ("POST", "/admin/v1/supply-cases/{case}/submit"), ("POST", "/admin/v1/supply-cases/{case}/review")} | {
     ("POST", "/admin/v1/tenants/{tenant}/kms/keys/{kms_key}/" + op) for op in ("rotate", "disable", "enable")}
@@ -88,6 +93,14 @@ class World:
         d.ok("POST", "/admin/v1/supply-cases/%s/lists" % self.case["id"], SUPPLY_LIST, status=201)
         self.concern = self.new_concern()
         self.mapping = self.new_mapping()
+        # billing: a past month to close, and an open-ended price (each world its own meter, far
+        # ahead, so the two never overlap) to end
+        self.month = "2001-01" if label == "A" else "2001-02"
+        start = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=3000)
+        self.price_end = (start + datetime.timedelta(days=1)).isoformat()
+        self.price = d.ok("POST", "/admin/v1/billing/prices", {
+            "service": "storage", "meter": "bytes_in" if label == "A" else "requests_write",
+            "unit": "byte" if label == "A" else "request", "price": "1", "valid_from": start.isoformat()})
 
     def new_concern(self):
         return self.d.ok("POST", "/admin/v1/supply-concerns", {"model_pattern": "iso-" + uuid.uuid4().hex[:6], "reason": "分離"})
@@ -105,7 +118,7 @@ class World:
                 "group": self.group["id"], "binding": self.binding["id"], "key": self.key["id"],
                 "route": self.route["id"], "kms_key": self.tenant["id"], "case": self.case["id"],
                 "concern": self.concern["id"],
-                "mapping": self.mapping["id"]}
+                "mapping": self.mapping["id"], "month": self.month, "price": str(self.price["id"])}
 
     def throwaway(self, param):
         """A fresh resource of A for a destructive call, so the shared ones survive."""
