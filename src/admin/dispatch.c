@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "admin/app.h"
+#include "admin/handlers.h"
 #include "core/log.h"
 #include "iam/iam.h"
 #include "iam/oidc.h"
@@ -106,6 +107,8 @@ static void resume_dispatch(void *arg)
 static enum ksm_err authenticate(struct ksm_req *r, bool *parked)
 {
     const char *h = ksm_req_header(r, "authorization");
+    if (!h && ksm_oidc_enabled() && ksm_req_header(r, "cookie"))
+        return ksm_auth_cookie(r);   /* the console's session (h_auth.c), with its CSRF check */
     if (!h || strncasecmp(h, "Bearer ", 7) || !h[7])
         return ksm_fail(r, KSM_E_UNAUTHENTICATED, "a bearer token is required");
     struct ksm_principal *p = ksm_arena_calloc(r->arena, sizeof *p);
@@ -258,6 +261,13 @@ void ksm_dispatch(struct ksm_req *r)
         return;
     }
     e = r->route->handler(r);
+    if (e == KSM_E_OK && r->status == 0 && (r->route->flags & KSM_RF_PARKS))
+        return;   /* the handler resumes it */
+    ksm_dispatch_resume(r, e);
+}
+
+void ksm_dispatch_resume(struct ksm_req *r, enum ksm_err e)
+{
     if (e == KSM_E_OK && r->status == 0)
         r->status = 200;
     finish(r, e, true);

@@ -11,6 +11,12 @@ enum ksm_err ksm_h_readyz(struct ksm_req *r);
 enum ksm_err ksm_h_metrics(struct ksm_req *r);
 enum ksm_err ksm_h_routes(struct ksm_req *r);
 enum ksm_err ksm_h_whoami(struct ksm_req *r);
+/* h_auth.c: the console's browser sign-in, and the dispatcher's cookie authentication */
+enum ksm_err ksm_h_auth_login(struct ksm_req *r);
+enum ksm_err ksm_h_auth_callback(struct ksm_req *r);
+enum ksm_err ksm_h_auth_session(struct ksm_req *r);
+enum ksm_err ksm_h_auth_logout(struct ksm_req *r);
+enum ksm_err ksm_auth_cookie(struct ksm_req *r);
 enum ksm_err ksm_h_roles(struct ksm_req *r);
 
 /* h_tenants.c */

@@ -24,6 +24,7 @@ enum {
     KSM_RF_MUTATES = 1 << 0,   /* state-changing: its audit record is durable before the response */
     KSM_RF_NO_AUDIT = 1 << 1,  /* only unauthenticated probes (healthz, readyz, metrics) */
     KSM_RF_JSON_BODY = 1 << 2, /* requires a JSON object body */
+    KSM_RF_PARKS = 1 << 3,     /* the handler may park (OK with status 0): it calls ksm_dispatch_resume */
 };
 
 typedef enum ksm_err (*ksm_handler_fn)(struct ksm_req *r);
@@ -49,6 +50,8 @@ const struct ksm_route *ksm_route_match(const struct ksm_route *tab, int n, stru
 
 /* The request entry point of the admin listener (src/admin/dispatch.c). */
 void ksm_dispatch(struct ksm_req *r);
+/* A parked handler's end, on the request's loop: audit and answer as if the handler returned e. */
+void ksm_dispatch_resume(struct ksm_req *r, enum ksm_err e);
 
 /* The one authorisation choke point, for the dispatcher and for BODY/AUTH-scoped handlers.
  * tenant NULL = platform scope. Returns OK, FORBIDDEN, or NOT_FOUND when the principal may not even

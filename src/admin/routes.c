@@ -18,6 +18,11 @@ const struct ksm_route ksm_admin_routes[] = {
     {"GET", "/readyz", ksm_h_readyz, NULL, P, "system.ready", NA, "readiness"},
     {"GET", "/metrics", ksm_h_metrics, NULL, P, "system.metrics", NA, "Prometheus metrics"},
 
+    {"GET", "/auth/login", ksm_h_auth_login, NULL, P, "sso.login", 0, "browser sign-in: redirect to the identity provider"},
+    {"GET", "/auth/callback", ksm_h_auth_callback, NULL, P, "sso.callback", MU | KSM_RF_PARKS, "browser sign-in: the provider's answer; opens a session"},
+    {"GET", "/auth/session", ksm_h_auth_session, NULL, AU, "sso.session", 0, "the signed-in user and the session's CSRF token"},
+    {"POST", "/auth/logout", ksm_h_auth_logout, NULL, AU, "sso.logout", MU, "end the browser session"},
+
     {"GET", "/admin/v1/routes", ksm_h_routes, NULL, AU, "system.routes", 0, "this route table"},
     {"GET", "/admin/v1/whoami", ksm_h_whoami, NULL, AU, "iam.whoami", 0, "the calling principal and its bindings"},
     {"GET", "/admin/v1/roles", ksm_h_roles, NULL, AU, "iam.roles", 0, "roles and the permissions they grant"},

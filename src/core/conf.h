@@ -44,7 +44,7 @@ struct ksm_conf_issuer {
     /* browser sign-in (authorization code + PKCE); all three or none */
     char client_id[256];
     char client_secret_file[512];
-    char redirect_uri[512];            /* this node's /sso/callback as the provider knows it */
+    char redirect_uri[512];            /* this node's /auth/callback as the provider knows it */
     bool any_tenant;                   /* tenants = ["*"] */
     bool platform_users;               /* platform_users: a token without a tenant claim is a
                                         * platform-level user (the operator's IdP only) */

@@ -74,4 +74,40 @@ enum ksm_err ksm_oidc_mapping_list(struct ksm_db *db, const char *tenant, const 
 /* The tenant and project (KSM_ID_LEN each, "" when none) of mapping id; NOT_FOUND. */
 enum ksm_err ksm_oidc_mapping_owner(struct ksm_db *db, const char *id, char *tenant, char *project);
 
+/* ---- browser sign-in of the console (oidc_browser.c) ----
+ * GET /auth/login sends the browser to the provider with a fresh state, nonce and PKCE challenge;
+ * GET /auth/callback exchanges the code on the fetcher thread, checks the ID token and its nonce,
+ * and opens a session whose id goes to the browser in a cookie (only its hash is stored). */
+#define KSM_OIDC_TOKEN_LEN 43             /* session ids, CSRF tokens, state: 32 random bytes */
+#define KSM_OIDC_COOKIE "kasumi_session"
+
+struct ksm_oidc_exchange;                 /* a code exchange under way */
+struct ksm_oidc_session {
+    char id[KSM_OIDC_TOKEN_LEN + 1];      /* for the cookie, never stored */
+    char csrf[KSM_OIDC_TOKEN_LEN + 1];
+    char return_to[512];
+};
+
+/* The provider's authorization URL (malloc'd) for issuer NAME (a pending login is kept for ten
+ * minutes, for one use); INVALID_ARGUMENT or UNAVAILABLE with why. scope: extra scopes or NULL. */
+enum ksm_err ksm_oidc_login_url(const char *issuer, const char *return_to, const char *scope,
+                                char **url, const char **why);
+/* Takes the pending login of state and queues the code exchange: OK with *x, after which
+ * ctx->wait.fn(ctx->wait.arg) runs on ctx->wait.mb; UNAUTHENTICATED (audited) otherwise. */
+enum ksm_err ksm_oidc_callback_start(const char *state, const char *code, const char *error,
+                                     const struct ksm_oidc_ctx *ctx, struct ksm_oidc_exchange **x);
+/* After the exchange, on the request's loop: the ID token checked, the user made, a session
+ * opened. OK or UNAUTHENTICATED (audited). x stays the caller's: free it with the next call. */
+enum ksm_err ksm_oidc_callback_finish(struct ksm_db *db, struct ksm_oidc_exchange *x,
+                                      const struct ksm_oidc_ctx *ctx, struct ksm_principal *p,
+                                      struct ksm_oidc_session *s);
+void ksm_oidc_exchange_free(struct ksm_oidc_exchange *x);
+/* The session of cookie value sid → principal and its CSRF token; UNAUTHENTICATED (audited with
+ * the reason) when unknown, idle too long, past its lifetime (the row is then deleted) or its user
+ * disabled. */
+enum ksm_err ksm_oidc_session_auth(struct ksm_db *db, const char *sid, const struct ksm_oidc_ctx *ctx,
+                                   struct ksm_principal *out, char csrf[KSM_OIDC_TOKEN_LEN + 1]);
+void ksm_oidc_session_end(struct ksm_db *db, const char *sid);
+int ksm_oidc_session_max_s(void);
+
 #endif

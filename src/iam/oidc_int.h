@@ -73,4 +73,11 @@ void ksm_oidc__fetch_stop(void);
 void ksm_oidc__audit(const struct ksm_oidc_ctx *ctx, const char *action, const char *outcome,
                      const char *user, const char *tenant, const char *detail);
 
+/* A verified token of is → principal (claims mapped, user made), audited. */
+enum ksm_err ksm_oidc__principal(struct ksm_db *db, struct ksm_oidc__issuer *is,
+                                 const struct ksm_jwt *t, const struct ksm_oidc_ctx *ctx,
+                                 struct ksm_principal *out);
+/* oidc_browser.c: session lifetimes from [sso] */
+void ksm_oidc__browser_start(const struct ksm_conf *c);
+
 #endif

@@ -38,6 +38,7 @@ int ksm_oidc_start(const struct ksm_conf *c, ksm_oidc_audit_fn audit, void *arg,
     audit_fn = audit;
     audit_arg = arg;
     ksm_iam_set_mfa_roles((const char(*)[32])c->sso_mfa_roles, c->sso_nmfa_roles);
+    ksm_oidc__browser_start(c);
     return ksm_oidc__fetch_start(c, err, errlen);
 }
 
@@ -354,7 +355,6 @@ static enum ksm_err verify(struct ksm_oidc__issuer *is, const struct ksm_jwt *t,
                ? KSM_E_UNAUTHENTICATED : KSM_E_OK;
 }
 
-/* A verified token of is → principal (claims mapped, user created or updated). */
 enum ksm_err ksm_oidc__principal(struct ksm_db *db, struct ksm_oidc__issuer *is,
                                  const struct ksm_jwt *t, const struct ksm_oidc_ctx *ctx,
                                  struct ksm_principal *out)
