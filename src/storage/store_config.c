@@ -57,10 +57,9 @@ enum ksm_err ksm_store_bucket_config_put(struct ksm_db *db, const char *bucket_i
     }
     sqlite3_bind_text(st, 1, bucket_id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
+    enum ksm_err e = store_run(st);
     free(text);
-    return rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
+    return e;
 }
 
 enum ksm_err ksm_store_bucket_config_by_name(struct ksm_db *db, const char *bucket_name,
@@ -86,8 +85,7 @@ void store_config_bucket_deleted(struct ksm_db *db, const char *bucket_id)
 {
     sqlite3_stmt *st = ksm_db_prepare(db, "DELETE FROM store_bucket_config WHERE bucket=?");
     sqlite3_bind_text(st, 1, bucket_id, -1, SQLITE_TRANSIENT);
-    sqlite3_step(st);
-    sqlite3_reset(st);
+    store_run(st);   /* in the bucket's deleting transaction: its commit reports a failure */
 }
 
 /* ---- per-project storage quotas ---- */
@@ -133,9 +131,7 @@ enum ksm_err ksm_store_quota_put(struct ksm_db *db, const char *project,
         st = ksm_db_prepare(db, "DELETE FROM store_quotas WHERE project=?1");
     }
     sqlite3_bind_text(st, 1, project, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
+    return store_run(st);
 }
 
 enum ksm_err ksm_store_project_usage(struct ksm_db *db, const char *project, int64_t *bytes,

@@ -80,6 +80,11 @@ void store_meta_row_lock(sqlite3_stmt *st, int col0, struct ksm_obj_meta *m);
 enum ksm_err store_meta_obj_segments(struct ksm_db *db, const char *bucket, const char *key,
                                      const char *vid, struct ksm_obj_meta *meta,
                                      struct store_seg **segs, size_t *n);
+/* Runs a statement that returns no row: OK when it completed. */
+enum ksm_err store_run(sqlite3_stmt *st);
+/* Steps st (a DELETE … RETURNING the segment columns of store_seg_from_cols) and adds every row's
+ * data to g. */
+enum ksm_err store_meta_garbage_rows(sqlite3_stmt *st, struct store_garbage *g);
 /* A multipart object's segment rows go to g and are deleted (inside the caller's transaction). */
 enum ksm_err store_meta_segments_collect(struct ksm_db *db, const uint8_t *obj_uid,
                                          struct store_garbage *g);

@@ -127,13 +127,15 @@ static void bind_seg(sqlite3_stmt *st, int c, const struct store_seg *s)
     sqlite3_bind_blob(st, c + 6, s->wrapped, sizeof s->wrapped, SQLITE_TRANSIENT);
 }
 
-/* The data of a multipart object: its segment rows go to g and are deleted. */
-enum ksm_err store_meta_segments_collect(struct ksm_db *db, const uint8_t *obj_uid,
-                                     struct store_garbage *g)
+enum ksm_err store_run(sqlite3_stmt *st)
 {
-    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT region, loc, pack_id, pack_off, pack_len, uid,"
-                                          " wrapped, size FROM store_segments WHERE obj_uid=?");
-    sqlite3_bind_blob(st, 1, obj_uid, KSM_KMS_UID_LEN, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
+}
+
+enum ksm_err store_meta_garbage_rows(sqlite3_stmt *st, struct store_garbage *g)
+{
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct store_seg s;
@@ -141,13 +143,18 @@ enum ksm_err store_meta_segments_collect(struct ksm_db *db, const uint8_t *obj_u
         store_garbage_add(g, &s);
     }
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return KSM_E_INTERNAL;
-    st = ksm_db_prepare(db, "DELETE FROM store_segments WHERE obj_uid=?");
-    sqlite3_bind_blob(st, 1, obj_uid, KSM_KMS_UID_LEN, SQLITE_TRANSIENT);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
     return rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
+}
+
+/* The data of a multipart object: its segment rows go to g and are deleted. */
+enum ksm_err store_meta_segments_collect(struct ksm_db *db, const uint8_t *obj_uid,
+                                     struct store_garbage *g)
+{
+    sqlite3_stmt *st = ksm_db_prepare(
+        db, "DELETE FROM store_segments WHERE obj_uid=? RETURNING region, loc, pack_id, pack_off,"
+            " pack_len, uid, wrapped, size");
+    sqlite3_bind_blob(st, 1, obj_uid, KSM_KMS_UID_LEN, SQLITE_TRANSIENT);
+    return store_meta_garbage_rows(st, g);
 }
 
 enum ksm_err store_meta_obj_remove(struct ksm_db *db, const char *bucket, const char *key,
@@ -242,14 +249,7 @@ enum ksm_err store_meta_part_replace(struct ksm_db *db, const char *upload, int 
             " pack_off, pack_len, uid, wrapped, size");
     sqlite3_bind_text(st, 1, upload, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 2, number);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct store_seg old;
-        store_seg_from_cols(st, 0, &old);
-        store_garbage_add(g, &old);
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
+    if (store_meta_garbage_rows(st, g) != KSM_E_OK)
         return KSM_E_INTERNAL;
     st = ksm_db_prepare(db, "INSERT INTO store_parts(upload, number, size, etag, mtime, region, loc,"
                             " pack_id, pack_off, pack_len, uid, wrapped)"
@@ -260,9 +260,7 @@ enum ksm_err store_meta_part_replace(struct ksm_db *db, const char *upload, int 
     sqlite3_bind_text(st, 4, meta->etag, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 5, meta->mtime_ms);
     bind_seg(st, 6, seg);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
+    return store_run(st);
 }
 
 static void col_str(sqlite3_stmt *st, int col, char *out, size_t n)

@@ -191,18 +191,11 @@ static enum ksm_err upload_drop(struct ksm_db *db, const char *upload, struct st
         db, "DELETE FROM store_parts WHERE upload=? RETURNING region, loc, pack_id, pack_off,"
             " pack_len, uid, wrapped, size");
     sqlite3_bind_text(st, 1, upload, -1, SQLITE_TRANSIENT);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct store_seg s;
-        store_seg_from_cols(st, 0, &s);
-        store_garbage_add(g, &s);
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
+    if (store_meta_garbage_rows(st, g) != KSM_E_OK)
         return KSM_E_INTERNAL;
     st = ksm_db_prepare(db, "DELETE FROM store_uploads WHERE id=?");
     sqlite3_bind_text(st, 1, upload, -1, SQLITE_TRANSIENT);
-    rc = sqlite3_step(st);
+    int rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
 }

@@ -68,21 +68,13 @@ static void bind_bkv(sqlite3_stmt *st, const char *bucket, const char *key, cons
         sqlite3_bind_text(st, 3, vid, -1, SQLITE_TRANSIENT);
 }
 
-/* Runs a statement that returns no row. */
-static enum ksm_err run(sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
-}
-
 static enum ksm_err version_row_delete(struct ksm_db *db, const char *bucket, const char *key,
                                        const char *vid)
 {
     sqlite3_stmt *st =
         ksm_db_prepare(db, "DELETE FROM store_versions WHERE bucket=?1 AND key=?2 AND version_id=?3");
     bind_bkv(st, bucket, key, vid);
-    return run(st);
+    return store_run(st);
 }
 
 /* ---- modes, ids, order ---- */
@@ -190,11 +182,11 @@ static enum ksm_err archive_current(struct ksm_db *db, const char *bucket, const
             ", coalesce(version_id, 'null'), coalesce(seq, mtime * 1000), 0 FROM store_objects"
             " WHERE bucket=?1 AND key=?2");
     bind_bkv(st, bucket, key, NULL);
-    if (run(st) != KSM_E_OK)
+    if (store_run(st) != KSM_E_OK)
         return KSM_E_INTERNAL;
     st = ksm_db_prepare(db, "DELETE FROM store_objects WHERE bucket=?1 AND key=?2");
     bind_bkv(st, bucket, key, NULL);
-    return run(st);
+    return store_run(st);
 }
 
 /* The newest noncurrent version becomes current again, unless it is a delete marker. */
@@ -217,7 +209,7 @@ static enum ksm_err promote_newest(struct ksm_db *db, const char *bucket, const 
                             ", version_id, seq FROM store_versions"
                             " WHERE bucket=?1 AND key=?2 AND version_id=?3");
     bind_bkv(st, bucket, key, vid);
-    if (run(st) != KSM_E_OK)
+    if (store_run(st) != KSM_E_OK)
         return KSM_E_INTERNAL;
     return version_row_delete(db, bucket, key, vid);
 }
@@ -269,7 +261,7 @@ static enum ksm_err marker_add(struct ksm_db *db, const char *bucket, const char
     bind_bkv(st, bucket, key, vid);
     sqlite3_bind_int64(st, 4, store_version_seq());
     sqlite3_bind_int64(st, 5, ksm_now_ms());
-    return run(st);
+    return store_run(st);
 }
 
 /* The current row's version id ("null" for NULL) and lock; false when there is none. */
