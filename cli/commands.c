@@ -49,6 +49,11 @@ int kc_supply_concern_delete(struct kc_ctx *c, const struct kc_args *a);
 int kc_supply_concern_match(struct kc_ctx *c, const struct kc_args *a);
 int kc_supply_stats(struct kc_ctx *c, const struct kc_args *a);
 int kc_sbom(struct kc_ctx *c, const struct kc_args *a);
+/* cmd_template.c: templates (docs/templates.md) */
+int kc_template_run(struct kc_ctx *c, const struct kc_args *a);
+int kc_template_versions(struct kc_ctx *c, const struct kc_args *a);
+int kc_template_mandatory_set(struct kc_ctx *c, const struct kc_args *a);
+int kc_template_mandatory_get(struct kc_ctx *c, const struct kc_args *a);
 #define SUPPLY_CASE "agency department contact-name email phone submission-due inspection-due " \
                     "bid-due categories criteria description"
 
@@ -65,6 +70,18 @@ const struct kc_cmd kc_commands[] = {
     {"tenant", "resume", kc_tenant_resume, 1, "", "", "tenant resume ID",
      "resume a suspended tenant"},
 
+    {"template", "validate", kc_template_run, 1, "", "tenant", "template validate FILE [--tenant T]",
+     "check a template (exit 2 when invalid)"},
+    {"template", "plan", kc_template_run, 1, "", "tenant", "template plan FILE [--tenant T]",
+     "show what apply would change, and drift (exit 1 when refused)"},
+    {"template", "apply", kc_template_run, 1, "", "tenant", "template apply FILE [--tenant T]",
+     "make the tenant match the template (idempotent; exit 1 when refused)"},
+    {"template", "versions", kc_template_versions, 0, "tenant", "name",
+     "template versions --tenant T [--name N]", "a tenant's template versions"},
+    {"template", "mandatory-set", kc_template_mandatory_set, 1, "", "",
+     "template mandatory-set FILE", "set the platform's mandatory template (operator)"},
+    {"template", "mandatory-get", kc_template_mandatory_get, 0, "", "", "template mandatory-get",
+     "the mandatory template in force"},
     {"project", "create", kc_project_create, 0, "tenant name environment", "description",
      "project create --tenant T --name N --environment prod|staging|dev [--description D]",
      "create a project (情報システム)"},

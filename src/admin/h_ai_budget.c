@@ -7,6 +7,7 @@
 #include "ai/ai_store.h"
 #include "core/util.h"
 #include "iam/iam.h"
+#include "template/template.h"
 
 #define DB(r) (&(r)->worker->db)
 
@@ -28,6 +29,15 @@ enum ksm_err ksm_h_ai_budget_put(struct ksm_req *r)
         e = ksm_h_ai_body(r, &body);
     if (e != KSM_E_OK)
         return e;
+    /* the mandatory template's cap holds here as in a template (src/template) */
+    char twhy[KSM_TPL_WHY] = "";
+    json_t *yen = json_object_get(body, "monthly_yen");
+    if (json_is_integer(yen) &&
+        (e = ksm_tpl_check_budget(DB(r), r->params[0], json_integer_value(yen), twhy)) !=
+            KSM_E_OK) {
+        json_decref(body);
+        return ksm_fail_why(r, e, *twhy ? twhy : NULL);
+    }
     e = ksm_ai_budget_set(DB(r), tenant, r->params[0], body, why);
     json_decref(body);
     if (e != KSM_E_OK)

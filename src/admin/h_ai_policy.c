@@ -8,6 +8,7 @@
 #include "ai/ai_store.h"
 #include "core/util.h"
 #include "iam/iam.h"
+#include "template/template.h"
 
 #define DB(r) (&(r)->worker->db)
 
@@ -40,6 +41,13 @@ enum ksm_err ksm_h_ai_policy_put(struct ksm_req *r)
     if (next.class2_overseas && !cur.class2_overseas &&
         (e = ksm_authorize(r, "ai.policy.overseas", tenant, r->params[0])) != KSM_E_OK)
         goto fail;
+    /* the mandatory template may forbid it for every tenant (src/template) */
+    char twhy[KSM_TPL_WHY] = "";
+    if (next.class2_overseas &&
+        (e = ksm_tpl_check_overseas(DB(r), r->params[0], true, twhy)) != KSM_E_OK) {
+        e = ksm_fail_why(r, e, *twhy ? twhy : NULL);
+        goto fail;
+    }
     if ((e = ksm_ai_policy_put(DB(r), tenant, r->params[0], &next)) != KSM_E_OK) {
         e = ksm_fail_why(r, e, NULL);
         goto fail;

@@ -4,6 +4,7 @@
 #include "admin/reqjson.h"
 #include "core/util.h"
 #include "iam/iam.h"
+#include "template/template.h"
 
 #define DB(r) (&(r)->worker->db)
 
@@ -17,20 +18,44 @@ static enum ksm_err reply_project(struct ksm_req *r, int status, enum ksm_err e,
     return ksm_reply_json(r, status, pj);
 }
 
+/* With the mandatory template set, the project must carry its required tags; it is attached to
+ * the template and gets its defaults (src/template). */
 enum ksm_err ksm_h_project_create(struct ksm_req *r)
 {
-    const char *name = NULL, *env = NULL, *desc = NULL, *why = NULL;
+    const char *name = NULL, *env = NULL, *desc = NULL, *tags_s = NULL, *why = NULL;
+    char twhy[KSM_TPL_WHY] = "";
     const struct ksm_jfield spec[] = {
         {"name", KSM_J_STRING, true, &name, NULL},
         {"environment", KSM_J_STRING, true, &env, NULL},
         {"description", KSM_J_STRING, false, &desc, NULL},
+        {"tags", KSM_J_OBJECT, false, &tags_s, NULL},
     };
-    json_t *pj = NULL;
+    json_t *pj = NULL, *tags = NULL;
     enum ksm_err e = ksm_req_json(r, spec, KSM_NELEM(spec));
     if (e != KSM_E_OK)
         return e;
+    tags = json_loads(tags_s ? tags_s : "{}", 0, NULL);
+    if (!ksm_tpl_tags_ok(tags, twhy))
+        e = ksm_fail(r, KSM_E_INVALID_ARGUMENT, "%s", twhy);
+    else if ((e = ksm_tpl_project_precheck(DB(r), tags, twhy)) != KSM_E_OK)
+        e = ksm_fail_why(r, e, *twhy ? twhy : NULL);
+    if (e != KSM_E_OK)
+        goto done;
     e = ksm_iam_project_create(DB(r), r->params[0], name, env, desc, &pj, &why);
-    return reply_project(r, 201, e, pj, why);
+    if (e == KSM_E_OK &&
+        (e = ksm_tpl_project_created(DB(r), r->params[0],
+                                     json_string_value(json_object_get(pj, "id")), tags, twhy)) !=
+            KSM_E_OK) {
+        /* not half made: a project outside its guardrails must not stay */
+        ksm_iam_project_delete(DB(r), json_string_value(json_object_get(pj, "id")), &why);
+        json_decref(pj);
+        pj = NULL;
+        why = *twhy ? twhy : NULL;
+    }
+    e = reply_project(r, 201, e, pj, why);
+done:
+    json_decref(tags);
+    return e;
 }
 
 enum ksm_err ksm_h_project_list(struct ksm_req *r)

@@ -118,6 +118,18 @@ enum ksm_err ksm_h_ai_budget_get(struct ksm_req *r);
 enum ksm_err ksm_h_ai_policy_put(struct ksm_req *r);
 enum ksm_err ksm_h_ai_policy_get(struct ksm_req *r);
 
+/* h_templates.c: templates, the mandatory template, project tags (docs/templates.md) */
+enum ksm_err ksm_h_template_validate(struct ksm_req *r);
+enum ksm_err ksm_h_template_plan(struct ksm_req *r);
+enum ksm_err ksm_h_template_apply(struct ksm_req *r);
+enum ksm_err ksm_h_template_versions(struct ksm_req *r);
+enum ksm_err ksm_h_project_template_get(struct ksm_req *r);
+enum ksm_err ksm_h_project_template_detach(struct ksm_req *r);
+enum ksm_err ksm_h_mandatory_template_put(struct ksm_req *r);
+enum ksm_err ksm_h_mandatory_template_get(struct ksm_req *r);
+enum ksm_err ksm_h_project_tags_get(struct ksm_req *r);
+enum ksm_err ksm_h_project_tags_put(struct ksm_req *r);
+
 /* h_supply_*.c: the supply-chain register (docs/supply.md) */
 enum ksm_err ksm_h_supply_case_create(struct ksm_req *r);
 enum ksm_err ksm_h_supply_case_list(struct ksm_req *r);

@@ -33,6 +33,7 @@ static const char *const type_names[] = {
     [KSM_J_STRING] = "a string",
     [KSM_J_INT] = "an integer",
     [KSM_J_BOOL] = "a boolean",
+    [KSM_J_OBJECT] = "an object",
 };
 
 /* Stores v into f->out; false when its JSON type is not f's. */
@@ -54,6 +55,14 @@ static bool store(struct ksm_arena *a, const struct ksm_jfield *f, json_t *v)
             return false;
         *(bool *)f->out = json_is_true(v);
         return true;
+    case KSM_J_OBJECT: {
+        if (!json_is_object(v))
+            return false;
+        char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+        *(const char **)f->out = s ? ksm_arena_strdup(a, s) : "{}";
+        free(s);
+        return true;
+    }
     }
     return false;
 }

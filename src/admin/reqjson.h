@@ -20,6 +20,7 @@ enum ksm_jtype {
     KSM_J_STRING,   /* out: const char ** */
     KSM_J_INT,      /* out: int64_t * (integers only, no fractions or exponents) */
     KSM_J_BOOL,     /* out: bool * */
+    KSM_J_OBJECT,   /* out: const char ** — the object re-encoded as compact JSON */
 };
 
 struct ksm_jfield {

@@ -104,6 +104,18 @@ const struct ksm_route ksm_admin_routes[] = {
     {"GET", "/admin/v1/projects/{project}/budget", ksm_h_ai_budget_get, "ai.budget.read", PJ, "ai.budget.read", 0, "a project's AI budget, this month's spend and reservations"},
     {"PUT", "/admin/v1/projects/{project}/ai-policy", ksm_h_ai_policy_put, "ai.policy.write", PJ, "ai.policy.set", MU | JB, "set a project's AI policy (class2_overseas on needs ai.policy.overseas)"},
     {"GET", "/admin/v1/projects/{project}/ai-policy", ksm_h_ai_policy_get, "ai.policy.read", PJ, "ai.policy.read", 0, "a project's AI policy (defaults when none was set)"},
+    /* templates (docs/templates.md): a tenant's declarative documents; the operator's mandatory
+     * template and its guardrails, which the normal routes above enforce as well */
+    {"POST", "/admin/v1/tenants/{tenant}/templates/validate", ksm_h_template_validate, "template.read", TN, "template.validate", JB, "validate a template document (structure, names, ranges)"},
+    {"POST", "/admin/v1/tenants/{tenant}/templates/plan", ksm_h_template_plan, "template.read", TN, "template.plan", JB, "diff a template against the registry: changes, drift (audited as findings), refusals"},
+    {"POST", "/admin/v1/tenants/{tenant}/templates/apply", ksm_h_template_apply, "template.apply", TN, "template.apply", MU | JB, "make the registry match a template (idempotent; a changed document is a new version)"},
+    {"GET", "/admin/v1/tenants/{tenant}/templates", ksm_h_template_versions, "template.read", TN, "template.list", 0, "a tenant's template versions (?name=)"},
+    {"GET", "/admin/v1/projects/{project}/template", ksm_h_project_template_get, "template.read", PJ, "template.project.read", 0, "a project's mandatory template and the resources templates manage, with their versions"},
+    {"DELETE", "/admin/v1/projects/{project}/template", ksm_h_project_template_detach, "template.apply", PJ, "template.detach", MU, "stop managing a project's resources by template (refused for the mandatory template)"},
+    {"PUT", "/admin/v1/platform/mandatory-template", ksm_h_mandatory_template_put, "template.mandatory.write", PL, "template.mandatory.set", MU | JB, "set the mandatory template: guardrails and defaults for every new project"},
+    {"GET", "/admin/v1/platform/mandatory-template", ksm_h_mandatory_template_get, NULL, AU, "template.mandatory.read", 0, "the mandatory template in force"},
+    {"PUT", "/admin/v1/projects/{project}/tags", ksm_h_project_tags_put, "project.update", PJ, "project.tags.set", MU | JB, "set a project's tags (required tags of the mandatory template stay)"},
+    {"GET", "/admin/v1/projects/{project}/tags", ksm_h_project_tags_get, "project.read", PJ, "project.tags.read", 0, "a project's tags"},
     /* supply-chain register (IT調達申合せ, docs/supply.md). {case} rows are AUTH-scoped: the
      * handler finds the case's tenant and authorises the row's permission there. Rows are in
      * workflow order (the isolation test walks them in this order). */

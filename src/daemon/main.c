@@ -21,6 +21,7 @@
 #include "daemon/daemon.h"
 #include "billing/billing.h"
 #include "ai/ai_store.h"
+#include "template/template.h"
 #include "ai/gateway.h"
 #include "iam/iam.h"
 #include "iam/oidc.h"
@@ -245,6 +246,7 @@ static int start(struct ksm_conf *c)
     ksm_store_register_schema();
     ksm_supply_register_schema();
     ksm_billing_register_schema();
+    ksm_tpl_register_schema();
     ksm_usage_set_rater(ksm_billing_rate);   /* before the usage writer's first record */
     if (bootstrap(c))
         return -1;

@@ -32,6 +32,7 @@ static const char *const perms_tenant_admin[] = {
     "s3.object.retention", "s3.object.bypass_governance",
     "kms.key.read", "kms.key.manage", "kms.key.destroy",
     "supply.case.read", "supply.case.write",   /* the agency submits its procurement cases */
+    "template.read", "template.apply",         /* its templates; never the mandatory one */
     NULL};
 
 /* manages one project: its bindings and the keys narrowed to it, not the tenant's users. It holds
@@ -65,7 +66,7 @@ static const char *const perms_auditor[] = {
     "audit.read", "usage.read",
     "ai.route.read", "ai.policy.read", "ai.budget.read", "storage.quota.read",
     "s3.bucket.list", "s3.bucket.read",
-    "kms.key.read",
+    "kms.key.read", "template.read",
     "supply.case.read",
     NULL};
 

@@ -1,5 +1,6 @@
 /* s3_bucket.c — bucket operations: list, create (in one of the environment's Japanese regions
  * only), head, location, delete (empty only), tagging. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -68,6 +69,13 @@ void ksm_s3_create_bucket(struct s3_req *s)
     if (!ksm_store_has_region(ksm_s3_store, region)) {
         snprintf(s->detail, sizeof s->detail, "refused_region=%.40s", region);
         ksm_s3_error(s, KSM_E_INVALID_LOCATION, "data stays in this environment's Japanese regions");
+        return;
+    }
+    char why[256] = "";
+    if (ksm_store_bucket_guard(db_of(s), s->principal.project_id, region, NULL, NULL, why,
+                               sizeof why) != KSM_E_OK) {
+        snprintf(s->detail, sizeof s->detail, "guardrail_region=%.40s", region);
+        ksm_s3_error(s, KSM_E_GUARDRAIL, why);
         return;
     }
     enum ksm_err e = ksm_store_bucket_create(ksm_s3_store, db_of(s), s->principal.tenant_id,
@@ -155,6 +163,23 @@ json_t *ksm_s3_tags_json(const struct ksm_s3_body *body)
     return o;
 }
 
+/* The guardrails may forbid dropping a required tag; false after answering the refusal. */
+static bool bucket_tags_guard(struct s3_req *s, json_t *next)
+{
+    json_t *cur = NULL;
+    char why[256] = "";
+    if (ksm_store_bucket_tags_get(db_of(s), &s->bucket, &cur) != KSM_E_OK) {
+        ksm_s3_error(s, KSM_E_INTERNAL, NULL);
+        return false;
+    }
+    enum ksm_err e = ksm_store_bucket_guard(db_of(s), s->bucket.project, NULL, cur, next, why,
+                                            sizeof why);
+    json_decref(cur);
+    if (e != KSM_E_OK)
+        ksm_s3_error(s, e, why);
+    return e == KSM_E_OK;
+}
+
 void ksm_s3_bucket_tagging_put(struct s3_req *s)
 {
     struct ksm_s3_body *body = NULL;
@@ -169,6 +194,10 @@ void ksm_s3_bucket_tagging_put(struct s3_req *s)
     }
     json_t *tags = ksm_s3_tags_json(body);
     ksm_s3_body_free(body);
+    if (!bucket_tags_guard(s, tags)) {
+        json_decref(tags);
+        return;
+    }
     e = ksm_store_bucket_tags_put(db_of(s), &s->bucket, tags);
     json_decref(tags);
     if (e != KSM_E_OK) {
@@ -181,7 +210,7 @@ void ksm_s3_bucket_tagging_put(struct s3_req *s)
 
 void ksm_s3_bucket_tagging_delete(struct s3_req *s)
 {
-    if (!ksm_s3_need_bucket(s))
+    if (!ksm_s3_need_bucket(s) || !bucket_tags_guard(s, NULL))
         return;
     enum ksm_err e = ksm_store_bucket_tags_put(db_of(s), &s->bucket, NULL);
     if (e != KSM_E_OK) {

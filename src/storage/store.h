@@ -90,6 +90,18 @@ bool ksm_store_has_region(const struct ksm_store *s, const char *region);
 
 /* ---- buckets (metadata only; synchronous, on the caller's db) ----------------------------------- */
 
+/* A guard a higher layer (the templates' guardrails) sets at start, before any request: asked
+ * before a bucket is created in project at region, and before a bucket's tags change (region NULL;
+ * old_tags the tags it has, new_tags NULL when they go). OK, or an error with why (whylen bytes).
+ * Storage never includes that layer: it only calls the hook. */
+typedef enum ksm_err (*ksm_store_bucket_guard_fn)(struct ksm_db *db, const char *project,
+                                                  const char *region, json_t *old_tags,
+                                                  json_t *new_tags, char *why, size_t whylen);
+void ksm_store_set_bucket_guard(ksm_store_bucket_guard_fn fn);
+/* OK when no guard is set. */
+enum ksm_err ksm_store_bucket_guard(struct ksm_db *db, const char *project, const char *region,
+                                    json_t *old_tags, json_t *new_tags, char *why, size_t whylen);
+
 struct ksm_bucket {
     char id[40];                        /* "bk_…" */
     char tenant[40], project[40];

@@ -55,6 +55,17 @@ bool ksm_store_bucket_name_ok(const char *name)
     return true;
 }
 
+static ksm_store_bucket_guard_fn bucket_guard;
+
+void ksm_store_set_bucket_guard(ksm_store_bucket_guard_fn fn) { bucket_guard = fn; }
+
+enum ksm_err ksm_store_bucket_guard(struct ksm_db *db, const char *project, const char *region,
+                                    json_t *old_tags, json_t *new_tags, char *why, size_t whylen)
+{
+    return bucket_guard ? bucket_guard(db, project, region, old_tags, new_tags, why, whylen)
+                        : KSM_E_OK;
+}
+
 static void bucket_from_row(sqlite3_stmt *st, struct ksm_bucket *b)
 {
     memset(b, 0, sizeof *b);

@@ -56,7 +56,12 @@ BODIES = {
          "touches_information_assets": True}]},
     ("POST", "/admin/v1/supply-cases/{case}/advice"): lambda w: {"concern": False},
     ("POST", "/admin/v1/supply-cases/{case}/resolve"): lambda w: {"measures": "なし"},
+    ("POST", "/admin/v1/tenants/{tenant}/templates/validate"): lambda w: TEMPLATE,
+    ("POST", "/admin/v1/tenants/{tenant}/templates/plan"): lambda w: TEMPLATE,
+    ("POST", "/admin/v1/tenants/{tenant}/templates/apply"): lambda w: TEMPLATE,
+    ("PUT", "/admin/v1/projects/{project}/tags"): lambda w: {"tags": {"system": "iso", "env": "dev"}},
 }
+TEMPLATE = {"kasumi_template": 1, "template": "iso", "projects": []}
 SUPPLY_LIST = {"items": [{"company": "分離株式会社", "seq": 1, "category": "サーバ", "maker": "A",
                           "maker_corporate_number": "7000012050002", "product": "S", "model": "M"}]}
 NO_BODY = {("POST", "/admin/v1/tenants/{tenant}/suspend"), ("POST", "/admin/v1/tenants/{tenant}/resume"),
@@ -124,7 +129,8 @@ class World:
         """A fresh resource of A for a destructive call, so the shared ones survive."""
         d, tid = self.d, self.tenant["id"]
         if param == "project":
-            return d.ok("POST", "/admin/v1/tenants/%s/projects" % tid, {"name": "tmp", "environment": "dev"})["id"]
+            return d.ok("POST", "/admin/v1/tenants/%s/projects" % tid,
+                        {"name": "tmp-" + uuid.uuid4().hex[:6], "environment": "dev"})["id"]
         if param == "user":
             return d.ok("POST", "/admin/v1/tenants/%s/users" % tid,
                         {"name": "tmp", "email": "tmp-%s@example.go.jp" % uuid.uuid4().hex[:8]})["id"]
