@@ -152,7 +152,7 @@ enum ksm_err ksm_h_mandatory_template_put(struct ksm_req *r)
         return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "%s",
                         "a mandatory template has guardrails (and names no tenant or projects)");
     }
-    e = ksm_tpl_version_record(DB(r), "", t, r->principal->user_id, &version, &is_new);
+    e = ksm_tpl_mandatory_set(DB(r), t, r->principal->user_id, &version, &is_new);
     json_t *o = json_pack("{s:s,s:i,s:b,s:s}", "template", t->name, "version", version,
                           "new_version", is_new, "digest", t->digest);
     r->audit_target = ksm_arena_strdup(r->arena, t->name);

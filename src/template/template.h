@@ -127,6 +127,10 @@ bool ksm_tpl_tags_ok(json_t *tags, char *why);
 /* The version of (tenant, name) holding this digest, or a new one (1 + the latest) with doc. */
 enum ksm_err ksm_tpl_version_record(struct ksm_db *db, const char *tenant, const struct ksm_tpl *t,
                                     const char *created_by, int *version, bool *is_new);
+/* The mandatory template: its version recorded as ksm_tpl_version_record does for tenant "", and
+ * made the one in force, in one transaction. */
+enum ksm_err ksm_tpl_mandatory_set(struct ksm_db *db, const struct ksm_tpl *t,
+                                   const char *created_by, int *version, bool *is_new);
 /* The latest version of (tenant, name): 0 when none; digest (65 bytes) may be NULL. */
 enum ksm_err ksm_tpl_version_latest(struct ksm_db *db, const char *tenant, const char *name,
                                     int *version, char *digest);

@@ -15,8 +15,9 @@ enum ksm_err ksm_tpl_mandatory_load(struct ksm_db *db, struct ksm_tpl **out, int
     char why[KSM_TPL_WHY];
     *out = NULL;
     *version = 0;
-    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT doc, version FROM tpl_versions WHERE tenant=''"
-                                          " ORDER BY created_at DESC, version DESC LIMIT 1");
+    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT v.doc, v.version FROM tpl_mandatory m JOIN"
+                                          " tpl_versions v ON v.tenant='' AND v.name=m.name AND"
+                                          " v.version=m.version");
     int rc = sqlite3_step(st);
     enum ksm_err e = rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
     if (rc == SQLITE_ROW) {

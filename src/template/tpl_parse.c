@@ -97,8 +97,11 @@ static enum ksm_err parse_budget(json_t *b, const char *where, struct ksm_tpl_pr
         return bad(why, "%s.monthly_yen must be 0..1000000000000", where);
     size_t i;
     json_t *v;
-    json_array_foreach(alerts, i, v) if (!json_is_integer(v) || i >= KSM_AI_MAX_ALERTS)
-        return bad(why, "%s.alert_thresholds must be at most 8 integers", where);
+    json_array_foreach(alerts, i, v)
+    {
+        if (!json_is_integer(v) || i >= KSM_AI_MAX_ALERTS)
+            return bad(why, "%s.alert_thresholds must be at most 8 integers", where);
+    }
     p->budget = b;
     return KSM_E_OK;
 }
@@ -368,6 +371,10 @@ enum ksm_err ksm_tpl_parse(const char *buf, size_t len, struct ksm_tpl **out, ch
         return e;
     }
     char *canon = json_dumps(t->doc, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!canon) {
+        ksm_tpl_free(t);
+        return snprintf(why, KSM_TPL_WHY, "out of memory"), KSM_E_INTERNAL;
+    }
     ksm_sha256_hex(canon, strlen(canon), t->digest);
     free(canon);
     *out = t;

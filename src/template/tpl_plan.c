@@ -133,9 +133,11 @@ static enum ksm_err find_project(struct walk *w, const char *name, json_t **out)
         enum ksm_err e = ksm_iam_project_list(w->db, w->tenant, *after ? after : NULL, 500, items);
         size_t i, n = json_array_size(items);
         json_t *p;
-        json_array_foreach(items, i, p) if (!*out &&
-                                            !strcmp(json_string_value(json_object_get(p, "name")),
-                                                    name))* out = json_incref(p);
+        json_array_foreach(items, i, p)
+        {
+            if (!*out && !strcmp(json_string_value(json_object_get(p, "name")), name))
+                *out = json_incref(p);
+        }
         if (n)
             snprintf(after, sizeof after, "%s",
                      json_string_value(json_object_get(json_array_get(items, n - 1), "id")));
@@ -191,8 +193,7 @@ static void walk_project(struct walk *w, const struct ksm_tpl_project *p, char *
             why = twhy;
         }
     } else {
-        e = ksm_iam_project_update(w->db, id, NULL, p->environment,
-                                   p->description ? p->description : NULL, &pj, &why);
+        e = ksm_iam_project_update(w->db, id, NULL, p->environment, p->description, &pj, &why);
     }
     json_decref(pj);
     mark_applied(w, e, p->name, why);
@@ -374,8 +375,11 @@ static enum ksm_err binding_exists(struct walk *w, const char *id, const struct 
     snprintf(scope, sizeof scope, "project/%s", id);
     enum ksm_err e = ksm_iam_binding_list(w->db, w->tenant, scope, b->principal, NULL, 1000, items);
     *yes = false;
-    json_array_foreach(items, i, it) if (!strcmp(json_string_value(json_object_get(it, "role")),
-                                                 b->role))* yes = true;
+    json_array_foreach(items, i, it)
+    {
+        if (!strcmp(json_string_value(json_object_get(it, "role")), b->role))
+            *yes = true;
+    }
     json_decref(items);
     return e;
 }
@@ -389,7 +393,7 @@ static void walk_binding(struct walk *w, const char *id, const struct ksm_tpl_pr
     /* the principal must be the tenant's own user or group: never a way into another tenant */
     if (ksm_iam_owner(w->db, b->principal, owner_t, owner_p) != KSM_E_OK ||
         strcmp(owner_t, w->tenant) || owner_p[0] ||
-        (strncmp(b->principal, "us", 2) && strncmp(b->principal, "gr", 2)))
+        (strncmp(b->principal, "us_", 3) && strncmp(b->principal, "gr_", 3)))
         return refusef(w, KSM_E_INVALID_ARGUMENT, "role binding %s: %s", key,
                        "no such user or group in the tenant");
     if (*id && binding_exists(w, id, b, &yes) != KSM_E_OK)

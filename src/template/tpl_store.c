@@ -23,7 +23,10 @@ static const struct ksm_migration migrations[] = {
      "CREATE TABLE tpl_attach(project TEXT PRIMARY KEY, tenant TEXT NOT NULL, name TEXT NOT NULL,"
      " version INTEGER NOT NULL, attached_at INTEGER NOT NULL);"
      "CREATE TABLE tpl_project_tags(project TEXT PRIMARY KEY, tenant TEXT NOT NULL,"
-     " tags TEXT NOT NULL, updated_at INTEGER NOT NULL);"},
+     " tags TEXT NOT NULL, updated_at INTEGER NOT NULL);"
+     /* the mandatory template in force: one row, pointing at a version of tenant "" */
+     "CREATE TABLE tpl_mandatory(id INTEGER PRIMARY KEY CHECK(id = 1), name TEXT NOT NULL,"
+     " version INTEGER NOT NULL, set_at INTEGER NOT NULL, set_by TEXT NOT NULL);"},
 };
 
 void ksm_tpl_register_schema(void)
@@ -54,36 +57,69 @@ enum ksm_err ksm_tpl_version_latest(struct ksm_db *db, const char *tenant, const
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
 }
 
-enum ksm_err ksm_tpl_version_record(struct ksm_db *db, const char *tenant, const struct ksm_tpl *t,
-                                    const char *created_by, int *version, bool *is_new)
+/* Inside the caller's transaction. */
+static enum ksm_err record_locked(struct ksm_db *db, const char *tenant, const struct ksm_tpl *t,
+                                  const char *created_by, int *version, bool *is_new)
 {
     char digest[65];
     *is_new = false;
-    if (ksm_db_begin(db) != SQLITE_OK)
-        return KSM_E_INTERNAL;
     enum ksm_err e = ksm_tpl_version_latest(db, tenant, t->name, version, digest);
-    if (e == KSM_E_OK && strcmp(digest, t->digest)) {
-        char *doc = json_dumps(t->doc, JSON_COMPACT | JSON_SORT_KEYS);
-        sqlite3_stmt *st = ksm_db_prepare(db, "INSERT INTO tpl_versions(tenant, name, version,"
-                                              " digest, doc, created_at, created_by)"
-                                              " VALUES(?1,?2,?3,?4,?5,?6,?7)");
-        ksm_db_bind_text(st, 1, tenant);
-        ksm_db_bind_text(st, 2, t->name);
-        sqlite3_bind_int(st, 3, *version + 1);
-        ksm_db_bind_text(st, 4, t->digest);
-        ksm_db_bind_text(st, 5, doc ? doc : "{}");
-        sqlite3_bind_int64(st, 6, ksm_now_ms());
-        ksm_db_bind_text(st, 7, created_by ? created_by : "");
-        e = step_done(st);
-        free(doc);
-        *version += 1;
-        *is_new = true;
-    }
+    if (e != KSM_E_OK || !strcmp(digest, t->digest))
+        return e;
+    char *doc = json_dumps(t->doc, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!doc)
+        return KSM_E_INTERNAL;
+    sqlite3_stmt *st = ksm_db_prepare(db, "INSERT INTO tpl_versions(tenant, name, version,"
+                                          " digest, doc, created_at, created_by)"
+                                          " VALUES(?1,?2,?3,?4,?5,?6,?7)");
+    ksm_db_bind_text(st, 1, tenant);
+    ksm_db_bind_text(st, 2, t->name);
+    sqlite3_bind_int(st, 3, *version + 1);
+    ksm_db_bind_text(st, 4, t->digest);
+    ksm_db_bind_text(st, 5, doc);
+    sqlite3_bind_int64(st, 6, ksm_now_ms());
+    ksm_db_bind_text(st, 7, created_by ? created_by : "");
+    e = step_done(st);
+    free(doc);
+    *version += 1;
+    *is_new = true;
+    return e;
+}
+
+static enum ksm_err end(struct ksm_db *db, enum ksm_err e)
+{
     if (e == KSM_E_OK && ksm_db_commit(db) != SQLITE_OK)
         e = KSM_E_INTERNAL;
     if (e != KSM_E_OK)
         ksm_db_rollback(db);
     return e;
+}
+
+enum ksm_err ksm_tpl_version_record(struct ksm_db *db, const char *tenant, const struct ksm_tpl *t,
+                                    const char *created_by, int *version, bool *is_new)
+{
+    if (ksm_db_begin(db) != SQLITE_OK)
+        return KSM_E_INTERNAL;
+    return end(db, record_locked(db, tenant, t, created_by, version, is_new));
+}
+
+enum ksm_err ksm_tpl_mandatory_set(struct ksm_db *db, const struct ksm_tpl *t,
+                                   const char *created_by, int *version, bool *is_new)
+{
+    if (ksm_db_begin(db) != SQLITE_OK)
+        return KSM_E_INTERNAL;
+    enum ksm_err e = record_locked(db, "", t, created_by, version, is_new);
+    if (e == KSM_E_OK) {
+        sqlite3_stmt *st = ksm_db_prepare(
+            db, "INSERT OR REPLACE INTO tpl_mandatory(id, name, version, set_at, set_by)"
+                " VALUES(1,?1,?2,?3,?4)");
+        ksm_db_bind_text(st, 1, t->name);
+        sqlite3_bind_int(st, 2, *version);
+        sqlite3_bind_int64(st, 3, ksm_now_ms());
+        ksm_db_bind_text(st, 4, created_by ? created_by : "");
+        e = step_done(st);
+    }
+    return end(db, e);
 }
 
 enum ksm_err ksm_tpl_version_list(struct ksm_db *db, const char *tenant, const char *name,

@@ -295,3 +295,21 @@ def test_refuse_detaching_the_mandatory_template(org):
     r = org.api("POST", "/admin/v1/tenants/%s/templates/apply" % org.tenant,
                 dict(MANDATORY, guardrails={"required_tags": []}))
     assert r.status_code == 400, r.text
+
+
+def test_mandatory_versions_and_tightening_reach_attached_projects(org):
+    """Last in this file: it changes the mandatory template of the module's daemon."""
+    old = new_project(org)
+    again = org.d.ok("PUT", "/admin/v1/platform/mandatory-template", MANDATORY, status=200)
+    assert again["version"] == 1 and again["new_version"] is False
+    tighter = dict(MANDATORY, guardrails=dict(MANDATORY["guardrails"], max_monthly_yen=CAP // 2))
+    v2 = org.d.ok("PUT", "/admin/v1/platform/mandatory-template", tighter, status=200)
+    assert v2["version"] == 2 and v2["new_version"] is True
+    # the project attached under version 1 is held to version 2's cap at once
+    refused(org.api("PUT", "/admin/v1/projects/%s/budget" % old, {"monthly_yen": CAP // 2 + 1}), "tightened cap")
+    assert org.api("PUT", "/admin/v1/projects/%s/budget" % old, {"monthly_yen": CAP // 2}).status_code == 200
+    new = new_project(org)
+    assert org.api("GET", "/admin/v1/projects/%s/template" % new).json()["mandatory"]["version"] == 2
+    assert org.api("GET", "/admin/v1/projects/%s/budget" % new).json()["monthly_yen"] == CAP // 2
+    versions = org.d.ok("GET", "/admin/v1/platform/mandatory-template")
+    assert versions["version"] == 2
