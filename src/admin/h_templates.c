@@ -83,6 +83,42 @@ enum ksm_err ksm_h_template_validate(struct ksm_req *r)
     return ksm_reply_json(r, 200, o);
 }
 
+/* Apply acts through the stores' C APIs, past the routes that would check each permission: the
+ * caller must hold, in the tenant, every permission the same changes need by hand, and be able to
+ * grant each role the document binds. template.apply alone never escalates. */
+static enum ksm_err authorize_doc(struct ksm_req *r, const struct ksm_tpl *t)
+{
+    const char *tenant = r->params[0];
+    enum ksm_err e = KSM_E_OK;
+    for (int i = 0; i < t->nprojects && e == KSM_E_OK; i++) {
+        const struct ksm_tpl_project *p = &t->projects[i];
+        const char *need[8];
+        int n = 0;
+        need[n++] = "project.create";
+        need[n++] = "project.update";
+        if (p->budget)
+            need[n++] = "ai.budget.write";
+        if (p->ai_policy)
+            need[n++] = "ai.policy.write";
+        if (json_is_true(json_object_get(p->ai_policy, "class2_overseas")))
+            need[n++] = "ai.policy.overseas";
+        if (p->nbuckets)
+            need[n++] = "s3.bucket.create";
+        if (p->nroutes)
+            need[n++] = "ai.route.write";
+        if (p->nbindings)
+            need[n++] = "binding.create";
+        for (int k = 0; k < n && e == KSM_E_OK; k++)
+            e = ksm_authorize(r, need[k], tenant, NULL);
+        for (int k = 0; k < p->nbindings && e == KSM_E_OK; k++)
+            if ((e = ksm_iam_can_grant(DB(r), r->principal, p->bindings[k].role, tenant, NULL)) !=
+                KSM_E_OK)
+                e = ksm_fail(r, KSM_E_FORBIDDEN, "binding the role %s needs its permissions",
+                             p->bindings[k].role);
+    }
+    return e;
+}
+
 /* plan and apply share everything but the last call */
 static enum ksm_err plan_or_apply(struct ksm_req *r, bool apply)
 {
@@ -95,6 +131,10 @@ static enum ksm_err plan_or_apply(struct ksm_req *r, bool apply)
     if (e != KSM_E_OK)
         return e;
     env_of(r, &rules, &env);
+    if (apply && (e = authorize_doc(r, t)) != KSM_E_OK) {
+        ksm_tpl_free(t);
+        return e;
+    }
     e = apply ? ksm_tpl_apply(DB(r), &env, r->params[0], t, &out, why)
               : ksm_tpl_plan(DB(r), &env, r->params[0], t, &out, why);
     if (e == KSM_E_OK)

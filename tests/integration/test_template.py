@@ -297,6 +297,23 @@ def test_refuse_detaching_the_mandatory_template(org):
     assert r.status_code == 400, r.text
 
 
+def test_apply_never_escalates(td, tmp_path):
+    """A project administrator and an auditor cannot apply (no template.apply); the auditor may
+    plan. (The handler also checks each permission the document's changes need — defence in depth
+    that no built-in role reaches, since template.apply is tenant_admin's and platform_admin's.)"""
+    o = Org(td, tmp_path)
+    pid = new_project(o)
+    _, pa_token, _ = td.user_key(o.tenant, role="project_admin", scope="project/" + pid)
+    _, au_token, _ = td.user_key(o.tenant, role="auditor")
+    doc = o.doc(pname())
+    for token, status in ((pa_token, 403), (au_token, 403)):
+        r = td.api("POST", "/admin/v1/tenants/%s/templates/apply" % o.tenant, doc, token=token)
+        assert r.status_code == status, r.text
+    r = td.api("POST", "/admin/v1/tenants/%s/templates/plan" % o.tenant, doc, token=au_token)
+    assert r.status_code == 200, r.text
+    assert o.project_id(doc["projects"][0]["name"]) is None
+
+
 def test_mandatory_versions_and_tightening_reach_attached_projects(org):
     """Last in this file: it changes the mandatory template of the module's daemon."""
     old = new_project(org)
