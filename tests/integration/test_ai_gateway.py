@@ -37,8 +37,9 @@ class Org:
                             {"name": "ai-" + uuid.uuid4().hex[:6], "environment": "dev"})["id"]
         u = d.ok("POST", "/admin/v1/tenants/%s/users" % self.tenant,
                  {"name": "職員", "email": "staff-%s@example.go.jp" % uuid.uuid4().hex[:6]})
-        d.ok("POST", "/admin/v1/role-bindings", {"principal": u["id"], "role": "member",
-                                                 "scope": "project/" + self.project})
+        self.binding = d.ok("POST", "/admin/v1/role-bindings", {"principal": u["id"], "role": "member",
+                                                                "scope": "project/" + self.project})["id"]
+        self.user = u["id"]
         self.key = d.ok("POST", "/admin/v1/keys", {"user": u["id"], "kind": "api", "project": self.project})["secret"]
         self.base = ai_url(d)
 
@@ -367,6 +368,44 @@ def test_keepalive_reset_retried(org):
     for _ in range(4):
         r = org.post("/v1/chat/completions", {"model": alias, "messages": [{"role": "user", "content": "x"}]})
         assert r.status_code == 200, r.text
+
+
+def upstream_exchanges(d):
+    """kasumi_ai_upstream_exchanges_total by event, from the admin listener's /metrics."""
+    text = requests.get(d.url + "/metrics", timeout=10).text
+    return {m.group(1): int(m.group(2)) for m in
+            re.finditer(r'^kasumi_ai_upstream_exchanges_total\{event="(\w+)"\} (\d+)$', text, re.M)}
+
+
+def test_upstream_connections_are_kept_alive(org):
+    # sequential calls to one upstream run on one kept-alive connection, not one connection each
+    alias = org.fault_route("ok")
+    body = {"model": alias, "messages": [{"role": "user", "content": "x"}]}
+    assert org.post("/v1/chat/completions", body).status_code == 200   # the connection is open now
+    before = upstream_exchanges(org.d)
+    for _ in range(8):
+        assert org.post("/v1/chat/completions", body).status_code == 200
+    after = upstream_exchanges(org.d)
+    assert after["started"] - before["started"] == 8, (before, after)
+    assert after["reused"] - before["reused"] >= 7, (before, after)
+    assert after["failed"] == before["failed"], (before, after)
+
+
+def test_upstream_time_out_ends_the_call(org):
+    # an upstream that never answers is cut off at the target's timeout_ms (tried twice, as every
+    # failure before the first byte), the caller gets 504 in its format, the upstream sees the close
+    alias = org.fault_route("hang", timeout_ms=600)
+    gone = org.fault.stats()["disconnects_by_fault"].get("hang", 0)
+    t0 = time.time()
+    r = org.post("/v1/chat/completions", {"model": alias, "messages": [{"role": "user", "content": "x"}]})
+    took = time.time() - t0
+    assert r.status_code == 504 and r.json()["error"]["type"] == "api_error", r.text
+    assert 1.1 < took < 10, took
+    org.fault.wait_stats(lambda s: s["disconnects_by_fault"].get("hang", 0) - gone == 2)
+    # headers that come later than the time-out: the same
+    alias = org.fault_route("slow-headers;delay=3000", timeout_ms=500)
+    r = org.post("/v1/messages", {"model": alias, "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]})
+    assert r.status_code == 504 and r.json()["type"] == "error", r.text
 
 
 def test_broken_streams_end_cleanly(org, npm_client):
