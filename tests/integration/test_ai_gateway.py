@@ -430,6 +430,51 @@ def test_broken_streams_end_cleanly(org, npm_client):
     assert requests.get("http://" + org.d.addr + "/healthz", timeout=5).status_code == 200
 
 
+# ---- access: what IAM changes takes effect on the very next request ----------------------------------
+
+def test_revocation_takes_effect_at_once(gw, llm_server, fault_server):
+    # the worker memoises key → principal, project → owner and the decisions; each IAM write
+    # invalidates them, so no request after the write is answered from the old state (no sleep here)
+    o = Org(gw, llm_server, fault_server)
+    alias = o.fault_route("ok")
+    body = {"model": alias, "messages": [{"role": "user", "content": "x"}], "max_tokens": 5}
+    k2 = gw.ok("POST", "/admin/v1/keys", {"user": o.user, "kind": "api", "project": o.project})
+    for _ in range(3):   # gateway workers: every one has answered from its memo at least once
+        assert o.post("/v1/chat/completions", body, key=k2["secret"]).status_code == 200
+        assert o.post("/v1/chat/completions", body).status_code == 200
+    r = gw.api("DELETE", "/admin/v1/keys/" + k2["id"])
+    assert r.status_code in (200, 204), r.text
+    for _ in range(3):
+        r = o.post("/v1/chat/completions", body, key=k2["secret"])
+        assert r.status_code == 401 and r.json()["error"]["type"] == "authentication_error", r.text
+    # the other key of the same user still works; losing the role binding ends that too
+    assert o.post("/v1/chat/completions", body).status_code == 200
+    r = gw.api("DELETE", "/admin/v1/role-bindings/" + o.binding)
+    assert r.status_code in (200, 204), r.text
+    for _ in range(3):
+        assert o.post("/v1/chat/completions", body).status_code in (403, 404)
+    # and a suspended tenant is refused, resumed it is not (its binding is back first)
+    gw.ok("POST", "/admin/v1/role-bindings", {"principal": o.user, "role": "member", "scope": "project/" + o.project})
+    assert o.post("/v1/chat/completions", body).status_code == 200
+    gw.ok("POST", "/admin/v1/tenants/%s/suspend" % o.tenant, {}, status=200)
+    assert o.post("/v1/chat/completions", body).status_code == 403
+    gw.ok("POST", "/admin/v1/tenants/%s/resume" % o.tenant, {}, status=200)
+    assert o.post("/v1/chat/completions", body).status_code == 200
+    # the project a request names is memoised with its owner: once deleted, it is gone at once
+    u = gw.ok("POST", "/admin/v1/tenants/%s/users" % o.tenant,
+              {"name": "係長", "email": "chief-%s@example.go.jp" % uuid.uuid4().hex[:6]})
+    gw.ok("POST", "/admin/v1/role-bindings", {"principal": u["id"], "role": "member", "scope": "tenant/" + o.tenant})
+    tkey = gw.ok("POST", "/admin/v1/keys", {"user": u["id"], "kind": "api"})["secret"]
+    p2 = gw.ok("POST", "/admin/v1/tenants/%s/projects" % o.tenant, {"name": "tmp-" + uuid.uuid4().hex[:6],
+                                                                   "environment": "dev"})["id"]
+    for _ in range(3):   # the project exists and has no routes
+        r = o.post("/v1/chat/completions", body, headers={"X-Kasumi-Project": p2}, key=tkey)
+        assert r.status_code == 404 and r.json()["error"]["code"] == "model_not_found", r.text
+    gw.ok("DELETE", "/admin/v1/projects/" + p2, status=200)
+    r = o.post("/v1/chat/completions", body, headers={"X-Kasumi-Project": p2}, key=tkey)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found", r.text
+
+
 # ---- money: budgets under concurrency, cancelled streams ---------------------------------------------
 
 def test_budget_holds_under_concurrency(gw, llm_server, fault_server):
