@@ -6,7 +6,8 @@
 # dumped. Instructions (Ir, all threads: worker, audit writer and indexer, usage writer) divided by
 # the requests wrk completed. The kernel's share (TCP loopback, fdatasync) is not counted.
 #   sh bench/ai_instr.sh [KASUMID]        (about a minute; needs valgrind)
-#   CONC=16 DUR=15s
+#   CONC=16 DUR=15s; CG_OUT=FILE keeps callgrind's output there (callgrind_annotate FILE: where
+#   the instructions go)
 set -eu
 cd "$(dirname "$0")/.."
 KBIN=$(readlink -f "${1:-build/release/kasumid}")
@@ -46,4 +47,5 @@ if grep -q -e 'Non-2xx' -e 'Socket errors' "$tmp/run.out"; then cat "$tmp/run.ou
 n=$(awk '/requests in/ {print $1}' "$tmp/run.out")
 ir=$(callgrind_annotate "$(ls "$tmp"/cg.out.* | head -1)" 2>/dev/null |
     awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+[ -z "${CG_OUT:-}" ] || cp "$(ls "$tmp"/cg.out.* | head -1)" "$CG_OUT"
 echo "kasumid $KBIN: $ir instructions for $n requests: $(awk -v a="$ir" -v b="$n" 'BEGIN {printf "%.0f", a / b}') per request"

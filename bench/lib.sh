@@ -13,7 +13,8 @@ kasumid_start() {
     PIDS="$PIDS $KPID"
     i=0
     while [ ! -s "$tmp/data/listen.json" ]; do
-        i=$((i + 1)); [ $i -lt 150 ] || { cat "$tmp/kasumid.out" >&2; exit 1; }
+        i=$((i + 1)); [ $i -lt 600 ] ||   # 60 s: kasumid under valgrind on a loaded machine
+            { cat "$tmp/kasumid.out" >&2; exit 1; }
         sleep 0.1
     done
     ADMIN=$(jget admin <"$tmp/data/listen.json")

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ai/ai_int.h"
+#include "ai/upstream.h"
 #include "core/metrics.h"
 
 #define SERIES_MAX 256
@@ -120,6 +121,16 @@ static void collect(struct ksm_buf *out, void *arg)
     for (int i = 0; i < ntab; i++)
         histogram(out, "kasumi_ai_added_seconds", &tab[i], tab[i].added_bucket, tab[i].added_sum);
     pthread_mutex_unlock(&mu);
+    struct ksm_up_stats st;
+    ksm_upstream_stats(&st);
+    ksm_buf_printf(out,
+                   "# HELP kasumi_ai_upstream_exchanges_total HTTP exchanges with model servers "
+                   "started, ended on a reused connection, failed.\n"
+                   "# TYPE kasumi_ai_upstream_exchanges_total counter\n"
+                   "kasumi_ai_upstream_exchanges_total{event=\"started\"} %llu\n"
+                   "kasumi_ai_upstream_exchanges_total{event=\"reused\"} %llu\n"
+                   "kasumi_ai_upstream_exchanges_total{event=\"failed\"} %llu\n",
+                   st.started, st.reused, st.failed);
 }
 
 void ksm_ai_metrics_register(void)

@@ -1,4 +1,7 @@
-/* upstream.c — libcurl multi-socket on a libuv loop (the pattern of curl's multi-uv example):
+/* upstream.c — the entry points of upstream.h: http:// goes to our own HTTP/1.1 client
+ * (h1_client.c), everything else (https://) to libcurl, set up here.
+ *
+ * libcurl multi-socket on a libuv loop (the pattern of curl's multi-uv example):
  * curl tells us which sockets to watch and when its timer is due; we poll them with uv_poll_t and
  * call curl_multi_socket_action when they are ready. Finished transfers are collected from
  * curl_multi_info_read after every action.
@@ -11,7 +14,7 @@
  * a connection going idle between calls keeps its handle, which is started again when the
  * connection is reused. Initialising one costs three system calls (libuv tests the descriptor with
  * epoll_ctl ADD and DEL, and sets it non-blocking). */
-#include "ai/upstream.h"
+#include "ai/upstream_int.h"
 
 #include <curl/curl.h>
 #include <stdatomic.h>
@@ -20,6 +23,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "ai/h1_client.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -28,9 +32,10 @@
 
 struct ksm_upstream {
     uv_loop_t *loop;
+    struct ksm_h1 *h1;             /* http:// */
     CURLM *multi;
     uv_timer_t timer;
-    struct ksm_up_call *calls;     /* in flight, so that freeing can cancel them */
+    struct curl_call *calls;       /* in flight, so that freeing can cancel them */
     CURL *idle[IDLE_MAX];          /* reset easy handles for the next calls */
     int nidle;
     struct sock_ctx **socks;       /* by descriptor: the poll handles of open sockets */
@@ -43,9 +48,10 @@ struct sock_ctx {                  /* one socket's poll handle */
     struct ksm_upstream *u;
 };
 
-struct ksm_up_call {
+struct curl_call {
+    struct ksm_up_call base;       /* first: ksm_up_call pointers are these (own = false) */
     struct ksm_upstream *u;
-    struct ksm_up_call *prev, *next;
+    struct curl_call *prev, *next;
     CURL *easy;
     struct curl_slist *headers;
     char *body;
@@ -60,6 +66,10 @@ static uv_once_t curl_once = UV_ONCE_INIT;
 
 static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
+void ksm_up__count_started(void) { atomic_fetch_add(&st_started, 1); }
+void ksm_up__count_reused(void) { atomic_fetch_add(&st_reused, 1); }
+void ksm_up__count_failed(void) { atomic_fetch_add(&st_failed, 1); }
+
 void ksm_upstream_stats(struct ksm_up_stats *out)
 {
     out->started = atomic_load(&st_started);
@@ -69,7 +79,7 @@ void ksm_upstream_stats(struct ksm_up_stats *out)
 
 /* ---- finishing ----------------------------------------------------------------------------- */
 
-static void call_free(struct ksm_up_call *c)
+static void call_free(struct curl_call *c)
 {
     if (c->prev)
         c->prev->next = c->next;
@@ -106,7 +116,7 @@ static enum ksm_up_result classify(CURLcode rc)
     }
 }
 
-static void send_head(struct ksm_up_call *c)
+static void send_head(struct curl_call *c)
 {
     if (c->head_sent)
         return;
@@ -117,7 +127,7 @@ static void send_head(struct ksm_up_call *c)
         c->o.on_head(c->o.arg, status, c->content_type, c->retry_after);
 }
 
-static void finish(struct ksm_up_call *c, CURLcode rc)
+static void finish(struct curl_call *c, CURLcode rc)
 {
     long connects = 0;
     curl_easy_getinfo(c->easy, CURLINFO_NUM_CONNECTS, &connects);
@@ -146,7 +156,7 @@ static void check_done(struct ksm_upstream *u)
     while ((m = curl_multi_info_read(u->multi, &left))) {
         if (m->msg != CURLMSG_DONE)
             continue;
-        struct ksm_up_call *c = NULL;
+        struct curl_call *c = NULL;
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&c);
         CURLcode rc = m->data.result;
         finish(c, rc);
@@ -249,6 +259,7 @@ struct ksm_upstream *ksm_upstream_new(uv_loop_t *loop)
     uv_once(&curl_once, curl_init_once);
     struct ksm_upstream *u = ksm_xcalloc(1, sizeof *u);
     u->loop = loop;
+    u->h1 = ksm_h1_new(loop);
     u->multi = curl_multi_init();
     uv_timer_init(loop, &u->timer);
     u->timer.data = u;
@@ -267,6 +278,7 @@ void ksm_upstream_free(struct ksm_upstream *u)
 {
     if (!u)
         return;
+    ksm_h1_free(u->h1);
     while (u->calls)
         call_free(u->calls);
     while (u->nidle)
@@ -283,7 +295,7 @@ void ksm_upstream_free(struct ksm_upstream *u)
 
 static size_t on_header_line(char *p, size_t size, size_t n, void *arg)
 {
-    struct ksm_up_call *c = arg;
+    struct curl_call *c = arg;
     size_t len = size * n;
     if (len > 13 && !strncasecmp(p, "content-type:", 13)) {
         const char *v = p + 13;
@@ -304,7 +316,7 @@ static size_t on_header_line(char *p, size_t size, size_t n, void *arg)
 
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
 {
-    struct ksm_up_call *c = arg;
+    struct curl_call *c = arg;
     size_t len = size * n;
     if (c->cancelled)
         return 0;   /* aborts the transfer; finish() frees it without callbacks */
@@ -322,9 +334,9 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
     return len;
 }
 
-struct ksm_up_call *ksm_up_start(struct ksm_upstream *u, const struct ksm_up_call_opts *o)
+static struct ksm_up_call *curl_start(struct ksm_upstream *u, const struct ksm_up_call_opts *o)
 {
-    struct ksm_up_call *c = ksm_xcalloc(1, sizeof *c);
+    struct curl_call *c = ksm_xcalloc(1, sizeof *c);
     c->u = u;
     c->o = *o;
     c->retry_after = -1;
@@ -374,12 +386,26 @@ struct ksm_up_call *ksm_up_start(struct ksm_upstream *u, const struct ksm_up_cal
     if (u->calls)
         u->calls->prev = c;
     u->calls = c;
-    return c;
+    return &c->base;
 }
 
-void ksm_up_cancel(struct ksm_up_call *c)
+struct ksm_up_call *ksm_up_start(struct ksm_upstream *u, const struct ksm_up_call_opts *o)
 {
-    if (!c || c->cancelled)
+    if (!strncasecmp(o->url, "http://", 7))
+        return ksm_h1_start(u->h1, o);
+    return curl_start(u, o);
+}
+
+void ksm_up_cancel(struct ksm_up_call *base)
+{
+    if (!base)
+        return;
+    if (base->own) {
+        ksm_h1_cancel(base);
+        return;
+    }
+    struct curl_call *c = (struct curl_call *)base;
+    if (c->cancelled)
         return;
     c->cancelled = true;
     if (c->in_callback)
@@ -387,8 +413,13 @@ void ksm_up_cancel(struct ksm_up_call *c)
     call_free(c);
 }
 
-void ksm_up_resume(struct ksm_up_call *c)
+void ksm_up_resume(struct ksm_up_call *base)
 {
+    if (base && base->own) {
+        ksm_h1_resume(base);
+        return;
+    }
+    struct curl_call *c = (struct curl_call *)base;
     if (c && c->paused && !c->cancelled) {
         c->paused = false;
         curl_easy_pause(c->easy, CURLPAUSE_CONT);

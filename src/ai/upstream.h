@@ -1,8 +1,9 @@
-/* upstream.h — outbound HTTP to model servers: libcurl's multi-socket API driven by the worker's own
- * libuv loop (DESIGN.md §2), so an upstream call never blocks a worker. libcurl brings connection
- * reuse, TLS verification, HTTP/2 and time-outs; this file only wires its sockets and timer to the
- * loop and turns its callbacks into the few the gateway needs. Retries and fallback between targets
- * are the gateway's decisions (they depend on what was already sent to the caller). */
+/* upstream.h — outbound HTTP to model servers on the worker's own libuv loop (DESIGN.md §2), so an
+ * upstream call never blocks a worker. http:// goes to our own HTTP/1.1 client (h1_client.c: a
+ * keep-alive pool, llhttp for the answers); https:// to libcurl's multi-socket API (TLS
+ * verification, HTTP/2), whose sockets and timer upstream.c wires to the loop. Both give the few
+ * callbacks below, with the same meaning. Retries and fallback between targets are the gateway's
+ * decisions (they depend on what was already sent to the caller). */
 #ifndef KSM_UPSTREAM_H
 #define KSM_UPSTREAM_H
 #include <stdbool.h>

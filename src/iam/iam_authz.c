@@ -214,18 +214,23 @@ static const struct {
 enum ksm_err ksm_iam_owner(struct ksm_db *db, const char *id, char *tenant, char *project)
 {
     tenant[0] = project[0] = '\0';
+    enum ksm_err e;
+    if (id && ksm_iam__owner_cached(id, tenant, project, &e))
+        return e;
     for (size_t i = 0; id && i < KSM_NELEM(owners); i++) {
         if (!ksm_iam__id_ok(id, owners[i].prefix))
             continue;
+        uint64_t gen = ksm_iam__generation();   /* before reading: a write meanwhile invalidates */
         sqlite3_stmt *st = ksm_db_prepare(db, owners[i].sql);
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        enum ksm_err e = KSM_E_NOT_FOUND;
+        e = KSM_E_NOT_FOUND;
         if (sqlite3_step(st) == SQLITE_ROW) {
             ksm_iam__copy_id(tenant, st, 0);
             ksm_iam__copy_id(project, st, 1);
             e = KSM_E_OK;
         }
         sqlite3_reset(st);
+        ksm_iam__owner_store(id, gen, tenant, project, e);
         return e;
     }
     return KSM_E_NOT_FOUND;

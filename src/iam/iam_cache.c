@@ -15,6 +15,7 @@
 
 #define AUTHN_SLOTS 256
 #define AUTHZ_SLOTS 1024
+#define OWNER_SLOTS 256
 
 _Atomic uint64_t ksm_iam_generation = 1;
 
@@ -32,7 +33,14 @@ struct authz_entry {
     char key[KSM_ID_LEN * 4 + 64];
 };
 
+struct owner_entry {   /* ksm_iam_owner: every request on the AI listener names its project */
+    uint64_t gen;
+    enum ksm_err result;
+    char id[KSM_ID_LEN], tenant[KSM_ID_LEN], project[KSM_ID_LEN];
+};
+
 static __thread struct authn_entry authn[AUTHN_SLOTS];
+static __thread struct owner_entry owner[OWNER_SLOTS];
 static __thread struct authz_entry authz[AUTHZ_SLOTS];
 
 void ksm_iam__invalidate(void)
@@ -67,6 +75,38 @@ void ksm_iam__authn_store(const unsigned char hash[32], uint64_t gen, int64_t ex
 }
 
 uint64_t ksm_iam__generation(void) { return gen_now(); }
+
+static struct owner_entry *owner_slot(const char *id)
+{
+    uint64_t h = 1469598103934665603ull;   /* FNV-1a */
+    for (const char *c = id; *c; c++)
+        h = (h ^ (unsigned char)*c) * 1099511628211ull;
+    return &owner[h % OWNER_SLOTS];
+}
+
+bool ksm_iam__owner_cached(const char *id, char *tenant, char *project, enum ksm_err *e)
+{
+    struct owner_entry *o = owner_slot(id);
+    if (o->gen != gen_now() || strcmp(o->id, id))
+        return false;
+    memcpy(tenant, o->tenant, KSM_ID_LEN);
+    memcpy(project, o->project, KSM_ID_LEN);
+    *e = o->result;
+    return true;
+}
+
+void ksm_iam__owner_store(const char *id, uint64_t gen, const char *tenant, const char *project,
+                          enum ksm_err e)
+{
+    if (strlen(id) >= KSM_ID_LEN)
+        return;
+    struct owner_entry *o = owner_slot(id);
+    o->gen = gen;
+    o->result = e;
+    snprintf(o->id, sizeof o->id, "%s", id);
+    snprintf(o->tenant, sizeof o->tenant, "%s", tenant);
+    snprintf(o->project, sizeof o->project, "%s", project);
+}
 
 /* The decision depends on the principal's key (a key may be narrowed), user, permission, scope and
  * whether it has a second factor. */

@@ -63,6 +63,10 @@ enum ksm_err ksm_iam__key_create_kind(struct ksm_db *db, const char *user, const
 /* iam_cache.c: per-thread memo of decisions, valid while no IAM write has happened since. */
 void ksm_iam__invalidate(void);   /* after every IAM transaction */
 uint64_t ksm_iam__generation(void);
+/* Who owns an IAM id (ksm_iam_owner), memoised like the decisions: the answer, or false. */
+bool ksm_iam__owner_cached(const char *id, char *tenant, char *project, enum ksm_err *e);
+void ksm_iam__owner_store(const char *id, uint64_t gen, const char *tenant, const char *project,
+                          enum ksm_err e);
 bool ksm_iam__authn_cached(const unsigned char hash[32], struct ksm_principal *out);
 void ksm_iam__authn_store(const unsigned char hash[32], uint64_t gen, int64_t expires_ms,
                           const struct ksm_principal *p);

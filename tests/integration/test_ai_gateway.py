@@ -37,8 +37,9 @@ class Org:
                             {"name": "ai-" + uuid.uuid4().hex[:6], "environment": "dev"})["id"]
         u = d.ok("POST", "/admin/v1/tenants/%s/users" % self.tenant,
                  {"name": "職員", "email": "staff-%s@example.go.jp" % uuid.uuid4().hex[:6]})
-        d.ok("POST", "/admin/v1/role-bindings", {"principal": u["id"], "role": "member",
-                                                 "scope": "project/" + self.project})
+        self.binding = d.ok("POST", "/admin/v1/role-bindings", {"principal": u["id"], "role": "member",
+                                                                "scope": "project/" + self.project})["id"]
+        self.user = u["id"]
         self.key = d.ok("POST", "/admin/v1/keys", {"user": u["id"], "kind": "api", "project": self.project})["secret"]
         self.base = ai_url(d)
 
@@ -369,6 +370,44 @@ def test_keepalive_reset_retried(org):
         assert r.status_code == 200, r.text
 
 
+def upstream_exchanges(d):
+    """kasumi_ai_upstream_exchanges_total by event, from the admin listener's /metrics."""
+    text = requests.get(d.url + "/metrics", timeout=10).text
+    return {m.group(1): int(m.group(2)) for m in
+            re.finditer(r'^kasumi_ai_upstream_exchanges_total\{event="(\w+)"\} (\d+)$', text, re.M)}
+
+
+def test_upstream_connections_are_kept_alive(org):
+    # sequential calls to one upstream run on one kept-alive connection, not one connection each
+    alias = org.fault_route("ok")
+    body = {"model": alias, "messages": [{"role": "user", "content": "x"}]}
+    assert org.post("/v1/chat/completions", body).status_code == 200   # the connection is open now
+    before = upstream_exchanges(org.d)
+    for _ in range(8):
+        assert org.post("/v1/chat/completions", body).status_code == 200
+    after = upstream_exchanges(org.d)
+    assert after["started"] - before["started"] == 8, (before, after)
+    assert after["reused"] - before["reused"] >= 7, (before, after)
+    assert after["failed"] == before["failed"], (before, after)
+
+
+def test_upstream_time_out_ends_the_call(org):
+    # an upstream that never answers is cut off at the target's timeout_ms (tried twice, as every
+    # failure before the first byte), the caller gets 504 in its format, the upstream sees the close
+    alias = org.fault_route("hang", timeout_ms=600)
+    gone = org.fault.stats()["disconnects_by_fault"].get("hang", 0)
+    t0 = time.time()
+    r = org.post("/v1/chat/completions", {"model": alias, "messages": [{"role": "user", "content": "x"}]})
+    took = time.time() - t0
+    assert r.status_code == 504 and r.json()["error"]["type"] == "api_error", r.text
+    assert 1.1 < took < 10, took
+    org.fault.wait_stats(lambda s: s["disconnects_by_fault"].get("hang", 0) - gone == 2)
+    # headers that come later than the time-out: the same
+    alias = org.fault_route("slow-headers;delay=3000", timeout_ms=500)
+    r = org.post("/v1/messages", {"model": alias, "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]})
+    assert r.status_code == 504 and r.json()["type"] == "error", r.text
+
+
 def test_broken_streams_end_cleanly(org, npm_client):
     # lines that are not SSE fields are ignored (WHATWG), so that stream still ends normally
     alias = org.fault_route("sse-garbage")
@@ -389,6 +428,51 @@ def test_broken_streams_end_cleanly(org, npm_client):
     r = org.post("/v1/chat/completions", {"model": alias, "messages": [{"role": "user", "content": "x"}]})
     assert r.status_code == 502 and r.json()["error"]["type"] == "api_error"
     assert requests.get("http://" + org.d.addr + "/healthz", timeout=5).status_code == 200
+
+
+# ---- access: what IAM changes takes effect on the very next request ----------------------------------
+
+def test_revocation_takes_effect_at_once(gw, llm_server, fault_server):
+    # the worker memoises key → principal, project → owner and the decisions; each IAM write
+    # invalidates them, so no request after the write is answered from the old state (no sleep here)
+    o = Org(gw, llm_server, fault_server)
+    alias = o.fault_route("ok")
+    body = {"model": alias, "messages": [{"role": "user", "content": "x"}], "max_tokens": 5}
+    k2 = gw.ok("POST", "/admin/v1/keys", {"user": o.user, "kind": "api", "project": o.project})
+    for _ in range(3):   # gateway workers: every one has answered from its memo at least once
+        assert o.post("/v1/chat/completions", body, key=k2["secret"]).status_code == 200
+        assert o.post("/v1/chat/completions", body).status_code == 200
+    r = gw.api("DELETE", "/admin/v1/keys/" + k2["id"])
+    assert r.status_code in (200, 204), r.text
+    for _ in range(3):
+        r = o.post("/v1/chat/completions", body, key=k2["secret"])
+        assert r.status_code == 401 and r.json()["error"]["type"] == "authentication_error", r.text
+    # the other key of the same user still works; losing the role binding ends that too
+    assert o.post("/v1/chat/completions", body).status_code == 200
+    r = gw.api("DELETE", "/admin/v1/role-bindings/" + o.binding)
+    assert r.status_code in (200, 204), r.text
+    for _ in range(3):
+        assert o.post("/v1/chat/completions", body).status_code in (403, 404)
+    # and a suspended tenant is refused, resumed it is not (its binding is back first)
+    gw.ok("POST", "/admin/v1/role-bindings", {"principal": o.user, "role": "member", "scope": "project/" + o.project})
+    assert o.post("/v1/chat/completions", body).status_code == 200
+    gw.ok("POST", "/admin/v1/tenants/%s/suspend" % o.tenant, {}, status=200)
+    assert o.post("/v1/chat/completions", body).status_code == 403
+    gw.ok("POST", "/admin/v1/tenants/%s/resume" % o.tenant, {}, status=200)
+    assert o.post("/v1/chat/completions", body).status_code == 200
+    # the project a request names is memoised with its owner: once deleted, it is gone at once
+    u = gw.ok("POST", "/admin/v1/tenants/%s/users" % o.tenant,
+              {"name": "係長", "email": "chief-%s@example.go.jp" % uuid.uuid4().hex[:6]})
+    gw.ok("POST", "/admin/v1/role-bindings", {"principal": u["id"], "role": "member", "scope": "tenant/" + o.tenant})
+    tkey = gw.ok("POST", "/admin/v1/keys", {"user": u["id"], "kind": "api"})["secret"]
+    p2 = gw.ok("POST", "/admin/v1/tenants/%s/projects" % o.tenant, {"name": "tmp-" + uuid.uuid4().hex[:6],
+                                                                   "environment": "dev"})["id"]
+    for _ in range(3):   # the project exists and has no routes
+        r = o.post("/v1/chat/completions", body, headers={"X-Kasumi-Project": p2}, key=tkey)
+        assert r.status_code == 404 and r.json()["error"]["code"] == "model_not_found", r.text
+    gw.ok("DELETE", "/admin/v1/projects/" + p2, status=200)
+    r = o.post("/v1/chat/completions", body, headers={"X-Kasumi-Project": p2}, key=tkey)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found", r.text
 
 
 # ---- money: budgets under concurrency, cancelled streams ---------------------------------------------
