@@ -1,7 +1,8 @@
-/* cmd_export.c — `kasumi export`: a tenant's or a project's data as a tar archive (docs/lifecycle.md).
- * `export --tenant T|--project P --out FILE.tar` downloads the stream, then checks it as `export
- * verify` does; `--bucket B --key K` has the daemon write it into a bucket instead; `export verify
- * FILE.tar` checks every file's size and SHA-256 against the archive's manifest, offline. */
+/* cmd_export.c — `kasumi export`: a tenant's or a project's data as a tar archive
+ * (docs/lifecycle.md). `export --tenant T|--project P --out FILE.tar` downloads the stream, then
+ * checks it as `export verify` does; `--bucket B --key K` has the daemon write it into a bucket
+ * instead; `export verify FILE.tar` checks every file's size and SHA-256 against the archive's
+ * manifest, offline. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,7 @@
 
 struct report_ctx {
     struct kc_ctx *c;
-    json_t *problems;   /* json output */
+    json_t *problems; /* json output */
 };
 
 static void report(void *arg, const char *path, const char *what)
@@ -23,7 +24,7 @@ static void report(void *arg, const char *path, const char *what)
         json_array_append_new(rc->problems, json_pack("{s:s,s:s}", "path", path, "problem", what));
         return;
     }
-    char *p = ksm_xstrdup(path);   /* names come from the archive: no terminal control */
+    char *p = ksm_xstrdup(path); /* names come from the archive: no terminal control */
     kc_scrub(p);
     printf("MISMATCH %s: %s\n", *p ? p : "(archive)", what);
     free(p);

@@ -31,7 +31,8 @@ static void export_opts(struct ksm_req *r, const char *tenant, const char *proje
     o->environment = ksm_env_kind_name(app->conf->env_kind);
 }
 
-/* ---- streamed as the response ------------------------------------------------------------------ */
+/* ---- streamed as the response ------------------------------------------------------------------
+ */
 
 static bool to_socket(void *arg, const char *p, size_t n)
 {
@@ -49,7 +50,7 @@ static void socket_drained(struct ksm_req *r)
 static void client_gone(struct ksm_req *r)
 {
     if (r->app_data)
-        ksm_export_cancel(r->app_data);   /* done follows, from the loop */
+        ksm_export_cancel(r->app_data); /* done follows, from the loop */
 }
 
 static void streamed(void *arg, enum ksm_err e, const struct ksm_export_result *res)
@@ -76,7 +77,8 @@ static enum ksm_err stream_export(struct ksm_req *r, const char *tenant, const c
     if (!x)
         return ksm_fail(r, e, "the export cannot start");
     char cd[128];
-    snprintf(cd, sizeof cd, "attachment; filename=\"kasumi-export-%s.tar\"", project ? project : tenant);
+    snprintf(cd, sizeof cd, "attachment; filename=\"kasumi-export-%s.tar\"",
+             project ? project : tenant);
     ksm_req_add_header(r, "Content-Disposition", ksm_arena_strdup(r->arena, cd));
     r->app_data = x;
     r->on_drain = socket_drained;
@@ -99,7 +101,8 @@ enum ksm_err ksm_h_export_project(struct ksm_req *r)
     return stream_export(r, r->audit_tenant, r->params[0]);
 }
 
-/* ---- written into a bucket ----------------------------------------------------------------------- */
+/* ---- written into a bucket
+ * ----------------------------------------------------------------------- */
 
 struct to_bucket {
     struct ksm_req *r;
@@ -128,19 +131,18 @@ static void committed(void *arg, enum ksm_err e)
 {
     struct to_bucket *t = arg;
     struct ksm_req *r = t->r;
-    t->put = NULL;   /* the store freed it */
+    t->put = NULL; /* the store freed it */
     ksm_obj_meta_free(&t->meta);
     if (e != KSM_E_OK) {
         free(t);
         ksm_dispatch_resume(r, ksm_fail(r, e, "the archive could not be stored"));
         return;
     }
-    json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:s,s:I,s:I,s:I,s:I}", "tenant", t->bucket.tenant,
-                          "bucket", t->bucket.name, "key", t->key, "size",
-                          (json_int_t)t->res.archive_bytes, "sha256", t->res.sha256, "files",
-                          (json_int_t)t->res.files, "objects", (json_int_t)t->res.objects,
-                          "object_bytes", (json_int_t)t->res.object_bytes, "skipped",
-                          (json_int_t)t->res.skipped);
+    json_t *o = json_pack(
+        "{s:s,s:s,s:s,s:I,s:s,s:I,s:I,s:I,s:I}", "tenant", t->bucket.tenant, "bucket",
+        t->bucket.name, "key", t->key, "size", (json_int_t)t->res.archive_bytes, "sha256",
+        t->res.sha256, "files", (json_int_t)t->res.files, "objects", (json_int_t)t->res.objects,
+        "object_bytes", (json_int_t)t->res.object_bytes, "skipped", (json_int_t)t->res.skipped);
     free(t);
     ksm_dispatch_resume(r, ksm_reply_json(r, 201, o));
 }
@@ -152,7 +154,7 @@ static void exported(void *arg, enum ksm_err e, const struct ksm_export_result *
     t->x = NULL;
     t->res = *res;
     if (e != KSM_E_OK) {
-        ksm_store_put_abort(t->put);   /* nothing of a failed archive is kept */
+        ksm_store_put_abort(t->put); /* nothing of a failed archive is kept */
         free(t);
         ksm_dispatch_resume(r, ksm_fail(r, e, "the export failed"));
         return;
@@ -181,10 +183,10 @@ enum ksm_err ksm_h_export_to_bucket(struct ksm_req *r)
     if (!*key || strlen(key) > KSM_STORE_KEY_MAX || !ksm_utf8_valid(key, strlen(key)))
         return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "key must be 1 to %d bytes of UTF-8",
                         KSM_STORE_KEY_MAX);
-    if (project) {   /* a project of this tenant, and the caller may export it */
+    if (project) { /* a project of this tenant, and the caller may export it */
         char owner[KSM_ID_LEN] = "", pj[KSM_ID_LEN] = "";
-        if (ksm_iam_owner(&r->worker->db, project, owner, pj) != KSM_E_OK || strcmp(owner, tenant) ||
-            strcmp(pj, project))
+        if (ksm_iam_owner(&r->worker->db, project, owner, pj) != KSM_E_OK ||
+            strcmp(owner, tenant) || strcmp(pj, project))
             return ksm_fail(r, KSM_E_NOT_FOUND, "no such resource");
         if ((e = ksm_authorize(r, "data.export", tenant, project)) != KSM_E_OK)
             return e;
@@ -205,8 +207,8 @@ enum ksm_err ksm_h_export_to_bucket(struct ksm_req *r)
         return e;
     }
     ksm_req_audit(r, tenant, project, ksm_arena_printf(r->arena, "%s/%s", bucket, key));
-    t->put = ksm_store_put_begin(app->store, &r->worker->loop, &r->worker->db, &t->bucket, t->key, -1,
-                                 NULL, 0);
+    t->put = ksm_store_put_begin(app->store, &r->worker->loop, &r->worker->db, &t->bucket, t->key,
+                                 -1, NULL, 0);
     if ((e = ksm_store_put_error(t->put)) != KSM_E_OK) {
         ksm_store_put_abort(t->put);
         free(t);
@@ -220,5 +222,5 @@ enum ksm_err ksm_h_export_to_bucket(struct ksm_req *r)
         free(t);
         return ksm_fail(r, e, "the export cannot start");
     }
-    return KSM_E_OK;   /* parked: exported, then committed, answer */
+    return KSM_E_OK; /* parked: exported, then committed, answer */
 }

@@ -1,5 +1,5 @@
-/* export.c — the exporter: writes a tenant's (or a project's) archive to a sink as a stream, part by
- * part (registry, objects, audit records, bills, manifest), pausing while the sink is congested.
+/* export.c — the exporter: writes a tenant's (or a project's) archive to a sink as a stream, part
+ * by part (registry, objects, audit records, bills, manifest), pausing while the sink is congested.
  *
  * Memory does not grow with the tenant: objects are listed a page at a time and read through the
  * store's GET path (decrypted piece by piece, nothing in plaintext on disk); the audit records and
@@ -8,7 +8,7 @@
  *
  * Everything runs on the caller's loop: a zero-delay timer drives the pump, so done and the sink's
  * writes never run inside ksm_export_start, ksm_export_resume or a sink callback. */
-#define _GNU_SOURCE   /* O_TMPFILE */
+#define _GNU_SOURCE /* O_TMPFILE */
 #include "lifecycle/export_int.h"
 
 #include <errno.h>
@@ -40,18 +40,18 @@ struct ksm_export {
     bool paused, cancelled, failed_e_set;
     enum ksm_err err;
     int64_t started_ms;
-    EVP_MD_CTX *md, *whole;   /* the current file's digest; the whole archive's */
-    struct ksm_buf scratch;   /* headers, padding */
+    EVP_MD_CTX *md, *whole; /* the current file's digest; the whole archive's */
+    struct ksm_buf scratch; /* headers, padding */
 
     /* the file being written */
     enum source src;
     struct ksm_buf path;
     uint64_t size, written;
-    struct ksm_buf mem;       /* SRC_MEM: its bytes */
+    struct ksm_buf mem; /* SRC_MEM: its bytes */
     size_t mem_off;
-    int fd;                   /* SRC_FD: the spool file, read from the start */
-    char *io;                 /* IO_CHUNK bytes for spool reads */
-    struct ksm_get *get;      /* SRC_GET: the object read in flight */
+    int fd;                                   /* SRC_FD: the spool file, read from the start */
+    char *io;                                 /* IO_CHUNK bytes for spool reads */
+    struct ksm_get *get;                      /* SRC_GET: the object read in flight */
     struct ksm_buf next_meta_path, next_meta; /* the metadata file that follows the object */
     bool have_next_meta;
 
@@ -74,7 +74,8 @@ struct ksm_export {
 
 static void kick_soon(struct ksm_export *x);
 
-/* ---- the sink and the current file ------------------------------------------------------------ */
+/* ---- the sink and the current file ------------------------------------------------------------
+ */
 
 static void sink(struct ksm_export *x, const char *p, size_t n)
 {
@@ -141,7 +142,7 @@ static void file_end(struct ksm_export *x)
     ksm_hex(d, 32, hex);
     x->src = SRC_NONE;
     x->res.files++;
-    if (x->written != x->size) {   /* the tar header promised size bytes */
+    if (x->written != x->size) { /* the tar header promised size bytes */
         fail(x, KSM_E_DATA_CORRUPT, "a file's length changed while it was written");
         return;
     }
@@ -216,7 +217,8 @@ static void step_source(struct ksm_export *x)
         file_end(x);
 }
 
-/* ---- objects ------------------------------------------------------------------------------------ */
+/* ---- objects ------------------------------------------------------------------------------------
+ */
 
 static bool get_data(void *arg, char *piece, size_t n)
 {
@@ -241,8 +243,8 @@ static void get_done(void *arg, enum ksm_err e)
 }
 
 /* The metadata file of the object just written (or skipped). */
-static void queue_meta(struct ksm_export *x, const struct ksm_bucket *b, const struct ksm_obj_meta *m,
-                       const char *data_path, const char *error)
+static void queue_meta(struct ksm_export *x, const struct ksm_bucket *b,
+                       const struct ksm_obj_meta *m, const char *data_path, const char *error)
 {
     json_t *doc = ksm_export__object_meta(b, m, data_path, error);
     json_to_buf(doc, &x->next_meta);
@@ -321,7 +323,8 @@ static bool next_object(struct ksm_export *x)
     return false;
 }
 
-/* ---- the parts, in order ------------------------------------------------------------------------ */
+/* ---- the parts, in order ------------------------------------------------------------------------
+ */
 
 /* A file without a name (O_TMPFILE): gone with its descriptor, whatever happens to the process. */
 static int spool_open(const char *dir)
@@ -335,7 +338,8 @@ static void next_part(struct ksm_export *x)
     switch (x->phase) {
     case P_REGISTRY: {
         json_t *reg = NULL;
-        enum ksm_err e = ksm_export__registry(x->o.db, x->tenant, x->o.project, x->started_ms, &reg);
+        enum ksm_err e =
+            ksm_export__registry(x->o.db, x->tenant, x->o.project, x->started_ms, &reg);
         if (e != KSM_E_OK) {
             fail(x, e, "cannot read the registry");
             break;
@@ -388,7 +392,7 @@ static void next_part(struct ksm_export *x)
             break;
         }
         x->manifest_len += sizeof tail - 1;
-        x->res.files--;   /* file_end counts the manifest, which is not in itself */
+        x->res.files--; /* file_end counts the manifest, which is not in itself */
         file_fd(x, KSM_EXPORT_MANIFEST, x->manifest_fd, x->manifest_len);
         x->phase = P_END;
         break;
@@ -405,7 +409,8 @@ static void next_part(struct ksm_export *x)
     ksm_buf_free(&doc);
 }
 
-/* ---- the pump ---------------------------------------------------------------------------------- */
+/* ---- the pump ----------------------------------------------------------------------------------
+ */
 
 static void free_export(uv_handle_t *h)
 {
@@ -492,7 +497,7 @@ struct ksm_export *ksm_export_start(const struct ksm_export_opts *o, ksm_export_
         snprintf(x->project, sizeof x->project, "%s", o->project);
         x->o.project = x->project;
     }
-    x->o.spool_dir = NULL;   /* only used here */
+    x->o.spool_dir = NULL; /* only used here */
     x->write = write;
     x->done = done;
     x->arg = arg;
@@ -512,7 +517,8 @@ struct ksm_export *ksm_export_start(const struct ksm_export_opts *o, ksm_export_
         char exported[32];
         ksm_rfc3339_ms(x->started_ms, exported);
         struct ksm_buf head = KSM_BUF_INIT;
-        ksm_buf_printf(&head, "{\"format\":\"%s\",\"exported\":\"%s\",\"tenant\":", KSM_EXPORT_FORMAT,
+        ksm_buf_printf(&head,
+                       "{\"format\":\"%s\",\"exported\":\"%s\",\"tenant\":", KSM_EXPORT_FORMAT,
                        exported);
         ksm_buf_json_str(&head, x->tenant);
         ksm_buf_puts(&head, ",\"project\":");

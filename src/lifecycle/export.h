@@ -3,9 +3,9 @@
  * groups, bindings, budgets), the audit records (JSON Lines), usage and bills (FOCUS CSV), and a
  * manifest of every file with its size and SHA-256. docs/lifecycle.md describes the layout.
  *
- * The archive is produced as a stream (export.c): the caller gives a sink, the exporter pauses while
- * the sink is congested, and memory stays flat whatever the tenant holds. `kasumi export verify`
- * reads it back (export_verify.c). */
+ * The archive is produced as a stream (export.c): the caller gives a sink, the exporter pauses
+ * while the sink is congested, and memory stays flat whatever the tenant holds. `kasumi export
+ * verify` reads it back (export_verify.c). */
 #ifndef KSM_EXPORT_H
 #define KSM_EXPORT_H
 #include <stdbool.h>
@@ -28,8 +28,8 @@ typedef bool ksm_export_write_fn(void *arg, const char *p, size_t n);
 
 struct ksm_export_result {
     uint64_t files, objects, object_bytes, archive_bytes;
-    uint64_t skipped;                /* objects that could not be read (SSE-C, disabled key) */
-    char sha256[65];                 /* of the whole archive */
+    uint64_t skipped; /* objects that could not be read (SSE-C, disabled key) */
+    char sha256[65];  /* of the whole archive */
 };
 /* Runs once, on the loop, never inside ksm_export_start; the exporter is freed after it returns. */
 typedef void ksm_export_done_fn(void *arg, enum ksm_err e, const struct ksm_export_result *res);
@@ -37,13 +37,13 @@ typedef void ksm_export_done_fn(void *arg, enum ksm_err e, const struct ksm_expo
 struct ksm_export_opts {
     struct ksm_store *store;
     struct ksm_audit *audit;
-    struct ksm_db *db;               /* the loop's metadata connection */
+    struct ksm_db *db; /* the loop's metadata connection */
     uv_loop_t *loop;
-    const char *tenant;              /* required */
-    const char *project;             /* NULL: the whole tenant */
-    const char *spool_dir;           /* where the unlinked spool of the manifest and the audit
-                                      * records lives (names and digests, never object data) */
-    const char *operator_name, *registration_number, *environment;   /* for the FOCUS CSV */
+    const char *tenant;    /* required */
+    const char *project;   /* NULL: the whole tenant */
+    const char *spool_dir; /* where the unlinked spool of the manifest and the audit
+                            * records lives (names and digests, never object data) */
+    const char *operator_name, *registration_number, *environment; /* for the FOCUS CSV */
 };
 
 /* NULL with *err when it cannot start (NOT_FOUND tenant or project, spool not writable). */
@@ -51,7 +51,7 @@ struct ksm_export *ksm_export_start(const struct ksm_export_opts *o, ksm_export_
                                     ksm_export_done_fn *done, void *arg, enum ksm_err *err);
 /* The sink drained: continue. */
 void ksm_export_resume(struct ksm_export *x);
-/* Stop (the client went away): done runs with CANCELLED... UNAVAILABLE, from the loop. */
+/* Stop (the client went away): done runs with UNAVAILABLE, from the loop. */
 void ksm_export_cancel(struct ksm_export *x);
 
 /* Reading an archive back and checking it against its manifest (export_verify.c). Each problem is

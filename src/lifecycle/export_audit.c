@@ -1,6 +1,7 @@
-/* export_audit.c — the tenant's audit records for an export, as JSON Lines, newest first as the log is searched
- * (the same fields as on disk and as GET /admin/v1/audit/export). Records are read a page at a time
- * and written to the exporter's spool file, so memory holds one page whatever the log's size. */
+/* export_audit.c — the tenant's audit records for an export, as JSON Lines, newest first as the log
+ * is searched (the same fields as on disk and as GET /admin/v1/audit/export). Records are read a
+ * page at a time and written to the exporter's spool file, so memory holds one page whatever the
+ * log's size. */
 #include "lifecycle/export_int.h"
 
 #include <errno.h>
@@ -38,7 +39,7 @@ enum ksm_err ksm_export__audit(struct ksm_audit *audit, const char *tenant, cons
     char *next = NULL, *cursor = NULL;
     enum ksm_err e = KSM_E_OK;
     *len = *records = 0;
-    ksm_audit_flush(audit);   /* what was just done is in the log before it is read */
+    ksm_audit_flush(audit); /* what was just done is in the log before it is read */
     do {
         json_t *items = json_array();
         f.cursor = cursor;
@@ -50,7 +51,8 @@ enum ksm_err ksm_export__audit(struct ksm_audit *audit, const char *tenant, cons
         size_t i;
         json_t *rec;
         ksm_buf_reset(&line);
-        json_array_foreach(items, i, rec) {
+        json_array_foreach(items, i, rec)
+        {
             const char *p = json_string_value(json_object_get(rec, "project"));
             if (project && (!p || strcmp(p, project)))
                 continue;

@@ -25,7 +25,7 @@ void ksm_export__months(struct ksm_db *db, const char *tenant, const char *proje
 
 void ksm_export__next_month(char month[8])
 {
-    int y = 0, m = 0;   /* as unsigned below: the checks bound them, the compiler cannot see it */
+    int y = 0, m = 0; /* as unsigned below: the checks bound them, the compiler cannot see it */
     if (sscanf(month, "%4d-%2d", &y, &m) != 2 || y < 1 || y > 9998 || m < 1 || m > 12)
         return;
     if (++m > 12)

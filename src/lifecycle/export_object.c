@@ -54,14 +54,15 @@ json_t *ksm_export__object_meta(const struct ksm_bucket *b, const struct ksm_obj
     set_str(o, "content_language", m->content_language);
     set_str(o, "expires", m->expires);
     set_str(o, "version_id", m->version_id);
-    json_object_set_new(o, "user_metadata", m->user_meta ? json_incref(m->user_meta) : json_object());
+    json_object_set_new(o, "user_metadata",
+                        m->user_meta ? json_incref(m->user_meta) : json_object());
     if (m->tags)
         json_object_set(o, "tags", m->tags);
     if (m->lock_mode[0]) {
         char until[32];
         ksm_rfc3339_ms(m->lock_until_ms, until);
-        json_object_set_new(o, "object_lock", json_pack("{s:s,s:s}", "mode", m->lock_mode,
-                                                        "retain_until", until));
+        json_object_set_new(o, "object_lock",
+                            json_pack("{s:s,s:s}", "mode", m->lock_mode, "retain_until", until));
     }
     if (m->legal_hold)
         json_object_set_new(o, "legal_hold", json_true());

@@ -3,8 +3,8 @@
  *   {"format":"kasumi-registry/1","exported":"…","tenants":[{"corporate_number","name","kind",
  *    "status","projects":[…],"users":[…],"groups":[…],"bindings":[…],"budgets":[…],
  *    "storage_quotas":[…],"templates":[…]}]}
- * Rows are the admin API's own JSON, so a reader of one reads the other. Never a secret: API keys and
- * S3 keys are not part of it (they are credentials, not data, and die with the contract). */
+ * Rows are the admin API's own JSON, so a reader of one reads the other. Never a secret: API keys
+ * and S3 keys are not part of it (they are credentials, not data, and die with the contract). */
 #include "lifecycle/export_int.h"
 
 #include <string.h>
@@ -37,8 +37,8 @@ static enum ksm_err list_all(struct ksm_db *db, const char *tenant, list_fn fn, 
     }
 }
 
-static enum ksm_err bindings_page(struct ksm_db *db, const char *tenant, const char *after, int limit,
-                                  json_t *items)
+static enum ksm_err bindings_page(struct ksm_db *db, const char *tenant, const char *after,
+                                  int limit, json_t *items)
 {
     return ksm_iam_binding_list(db, tenant, NULL, NULL, after, limit, items);
 }
@@ -50,7 +50,8 @@ static enum ksm_err groups_with_members(struct ksm_db *db, const char *tenant, j
     enum ksm_err e = list_all(db, tenant, ksm_iam_group_list, groups);
     size_t i;
     json_t *g;
-    json_array_foreach(groups, i, g) {
+    json_array_foreach(groups, i, g)
+    {
         json_t *full = NULL;
         const char *id = json_string_value(json_object_get(g, "id"));
         if (e == KSM_E_OK && id && ksm_iam_group_get(db, id, &full) == KSM_E_OK)
@@ -90,8 +91,8 @@ static json_t *row_json(sqlite3_stmt *st)
 }
 
 /* Rows of a statement with ?1 = tenant and ?2 = project (NULL: all the tenant's). */
-static enum ksm_err rows(struct ksm_db *db, const char *sql, const char *tenant, const char *project,
-                         json_t *out)
+static enum ksm_err rows(struct ksm_db *db, const char *sql, const char *tenant,
+                         const char *project, json_t *out)
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
@@ -106,7 +107,8 @@ static enum ksm_err rows(struct ksm_db *db, const char *sql, const char *tenant,
 }
 
 /* Templates belong to the environments work: exported when that table exists here. */
-static enum ksm_err templates(struct ksm_db *db, const char *tenant, const char *project, json_t *out)
+static enum ksm_err templates(struct ksm_db *db, const char *tenant, const char *project,
+                              json_t *out)
 {
     sqlite3_stmt *st = ksm_db_prepare(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND "
                                           "name='templates'");
@@ -147,13 +149,15 @@ enum ksm_err ksm_export__registry(struct ksm_db *db, const char *tenant, const c
     if (!e)
         e = list_all(db, tenant, bindings_page, bindings);
     if (!e)
-        e = rows(db, "SELECT project_id, monthly_microyen, alerts, updated_at FROM ai_budgets "
-                     "WHERE tenant_id=?1 AND (?2 IS NULL OR project_id=?2) ORDER BY project_id",
+        e = rows(db,
+                 "SELECT project_id, monthly_microyen, alerts, updated_at FROM ai_budgets "
+                 "WHERE tenant_id=?1 AND (?2 IS NULL OR project_id=?2) ORDER BY project_id",
                  tenant, project, budgets);
     if (!e)
-        e = rows(db, "SELECT q.project AS project_id, q.max_bytes, q.max_objects, q.updated "
-                     "FROM store_quotas q JOIN iam_projects p ON p.id=q.project "
-                     "WHERE p.tenant_id=?1 AND (?2 IS NULL OR q.project=?2) ORDER BY q.project",
+        e = rows(db,
+                 "SELECT q.project AS project_id, q.max_bytes, q.max_objects, q.updated "
+                 "FROM store_quotas q JOIN iam_projects p ON p.id=q.project "
+                 "WHERE p.tenant_id=?1 AND (?2 IS NULL OR q.project=?2) ORDER BY q.project",
                  tenant, project, quotas);
     if (!e)
         e = templates(db, tenant, project, tmpl);
@@ -161,12 +165,12 @@ enum ksm_err ksm_export__registry(struct ksm_db *db, const char *tenant, const c
         keep_only(projects, "id", project);
         keep_only(bindings, "project", project);
     }
-    json_t *entry = json_pack("{s:O,s:O,s:O,s:O,s:O,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
-        "id", json_object_get(t, "id"), "corporate_number", json_object_get(t, "corporate_number"),
-        "name", json_object_get(t, "name"), "kind", json_object_get(t, "kind"),
-        "status", json_object_get(t, "status"), "projects", projects, "users", users,
-        "groups", groups, "bindings", bindings, "budgets", budgets, "storage_quotas", quotas,
-        "templates", tmpl);
+    json_t *entry = json_pack(
+        "{s:O,s:O,s:O,s:O,s:O,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "id", json_object_get(t, "id"),
+        "corporate_number", json_object_get(t, "corporate_number"), "name",
+        json_object_get(t, "name"), "kind", json_object_get(t, "kind"), "status",
+        json_object_get(t, "status"), "projects", projects, "users", users, "groups", groups,
+        "bindings", bindings, "budgets", budgets, "storage_quotas", quotas, "templates", tmpl);
     json_decref(t);
     if (e != KSM_E_OK || !entry) {
         json_decref(entry);

@@ -4,12 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#define USTAR_SIZE_MAX 077777777777ull   /* 11 octal digits: 8 GiB - 1 */
+#define USTAR_SIZE_MAX 077777777777ull /* 11 octal digits: 8 GiB - 1 */
 
 /* A pax record "LEN key=value\n", where LEN counts the whole record including its own digits. */
 static void pax_record(struct ksm_buf *out, const char *key, const char *value)
 {
-    size_t body = 1 + strlen(key) + 1 + strlen(value) + 1;   /* " key=value\n" */
+    size_t body = 1 + strlen(key) + 1 + strlen(value) + 1; /* " key=value\n" */
     size_t len = body + 1;
     for (;;) {
         char digits[24];
@@ -54,13 +54,13 @@ static void ustar_block(struct ksm_buf *out, const char *name, uint64_t size, in
     octal((char *)h + 124, 12, size > USTAR_SIZE_MAX ? 0 : size);
     octal((char *)h + 136, 12, mtime_s > 0 && mtime_s < 077777777777 ? (uint64_t)mtime_s : 0);
     h[156] = (unsigned char)type;
-    memcpy(h + 257, "ustar", 6);   /* with its NUL */
+    memcpy(h + 257, "ustar", 6); /* with its NUL */
     memcpy(h + 263, "00", 2);
     memset(h + 148, ' ', 8);
     unsigned sum = 0;
     for (size_t i = 0; i < sizeof h; i++)
         sum += h[i];
-    snprintf((char *)h + 148, 8, "%06o", sum);   /* six digits, NUL, space */
+    snprintf((char *)h + 148, 8, "%06o", sum); /* six digits, NUL, space */
     h[155] = ' ';
     ksm_buf_append(out, h, sizeof h);
 }

@@ -2,9 +2,10 @@
  * a writer of entry headers and a streaming reader, both over plain bytes so that the writer can
  * feed any sink and the reader any source (a file, a fuzzer's input).
  *
- * Only what an export needs: regular files. A name that is not short ASCII (Japanese keys) or a size
- * of 8 GiB and more goes into a pax extended header ('x') before the ustar header, which every tar
- * since GNU tar 1.14 and bsdtar understands; the ustar fields then hold a truncated ASCII stand-in. */
+ * Only what an export needs: regular files. A name that is not short ASCII (Japanese keys) or a
+ * size of 8 GiB and more goes into a pax extended header ('x') before the ustar header, which every
+ * tar since GNU tar 1.14 and bsdtar understands; the ustar fields then hold a truncated ASCII
+ * stand-in. */
 #ifndef KSM_EXPORT_TAR_H
 #define KSM_EXPORT_TAR_H
 #include <stdbool.h>
@@ -14,7 +15,7 @@
 #include "core/buf.h"
 
 #define KSM_TAR_BLOCK 512
-#define KSM_TAR_NAME_MAX 4096        /* longest path the reader accepts (pax path) */
+#define KSM_TAR_NAME_MAX 4096 /* longest path the reader accepts (pax path) */
 
 /* Appends the header block(s) of a regular file (mode 0644) to out. */
 void ksm_tar_file_header(struct ksm_buf *out, const char *name, uint64_t size, int64_t mtime_s);
@@ -38,15 +39,15 @@ struct ksm_tar_reader {
     struct ksm_tar_cbs cb;
     int state;
     unsigned char block[KSM_TAR_BLOCK];
-    size_t have;                 /* bytes of block collected */
-    uint64_t left;               /* data bytes of the current entry still to come */
-    size_t pad;                  /* padding bytes still to skip */
-    bool in_file;                /* the current data goes to the callbacks */
-    struct ksm_buf pax;          /* the current pax header's records */
-    char *pax_path;              /* from the last 'x' header, for the next entry */
-    int64_t pax_size;            /* -1: none */
+    size_t have;        /* bytes of block collected */
+    uint64_t left;      /* data bytes of the current entry still to come */
+    size_t pad;         /* padding bytes still to skip */
+    bool in_file;       /* the current data goes to the callbacks */
+    struct ksm_buf pax; /* the current pax header's records */
+    char *pax_path;     /* from the last 'x' header, for the next entry */
+    int64_t pax_size;   /* -1: none */
     int zero_blocks;
-    char err[160];               /* why the archive was refused */
+    char err[160]; /* why the archive was refused */
 };
 
 void ksm_tar_reader_init(struct ksm_tar_reader *t, const struct ksm_tar_cbs *cb);

@@ -10,7 +10,7 @@
 
 #include "core/util.h"
 
-#define PAX_MAX (1u << 20)   /* a pax header larger than this is refused */
+#define PAX_MAX (1u << 20) /* a pax header larger than this is refused */
 
 enum { S_HEADER, S_DATA, S_PAD, S_END, S_FAILED };
 
@@ -28,7 +28,8 @@ void ksm_tar_reader_free(struct ksm_tar_reader *t)
     t->pax_path = NULL;
 }
 
-static int fail(struct ksm_tar_reader *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct ksm_tar_reader *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static int fail(struct ksm_tar_reader *t, const char *fmt, ...)
 {
     va_list ap;
@@ -87,7 +88,8 @@ static int parse_pax(struct ksm_tar_reader *t, bool global)
     while (p < end) {
         char *q;
         unsigned long long len = strtoull(p, &q, 10);
-        if (q == p || *q != ' ' || len < 5 || len > (unsigned long long)(end - p) || p[len - 1] != '\n')
+        if (q == p || *q != ' ' || len < 5 || len > (unsigned long long)(end - p) ||
+            p[len - 1] != '\n')
             return fail(t, "malformed pax record");
         const char *kv = q + 1, *rec_end = p + len - 1;
         const char *eq = memchr(kv, '=', (size_t)(rec_end - kv));
@@ -144,7 +146,7 @@ static int start_entry(struct ksm_tar_reader *t)
         t->in_file = false;
         t->left = size;
         t->pad = ksm_tar_pad(size);
-        t->block[0] = (unsigned char)type;   /* remembered for the end of its data */
+        t->block[0] = (unsigned char)type; /* remembered for the end of its data */
         t->have = 0;
         if (size == 0)
             return parse_pax(t, type == 'g');
@@ -179,7 +181,8 @@ static int start_entry(struct ksm_tar_reader *t)
         return 0;
     }
     if (type != '0' && type != '\0')
-        return fail(t, "unsupported entry type '%c' for %.80s", type >= 0x20 && type < 0x7f ? type : '?', name);
+        return fail(t, "unsupported entry type '%c' for %.80s",
+                    type >= 0x20 && type < 0x7f ? type : '?', name);
     t->in_file = true;
     if (t->cb.begin && t->cb.begin(t->cb.arg, name, size))
         return fail(t, "refused: %.120s", name);

@@ -1,7 +1,8 @@
 /* export_verify.c — `kasumi export verify`: reads an export archive, hashes every file as it passes
  * and checks the result against manifest.json (which the exporter writes last). Problems are
- * reported one by one: a file whose size or SHA-256 differs, a file the manifest lists that is not in
- * the archive, a file in the archive the manifest does not list, a name twice, an unsafe path. */
+ * reported one by one: a file whose size or SHA-256 differs, a file the manifest lists that is not
+ * in the archive, a file in the archive the manifest does not list, a name twice, an unsafe path.
+ */
 #include "lifecycle/export.h"
 
 #include <jansson.h>
@@ -14,7 +15,7 @@
 #include "core/util.h"
 #include "lifecycle/export_tar.h"
 
-#define MANIFEST_MAX (1ull << 30)   /* a manifest larger than this is refused */
+#define MANIFEST_MAX (1ull << 30) /* a manifest larger than this is refused */
 
 struct seen {
     char *path;
@@ -28,7 +29,7 @@ struct ksm_export_verifier {
     ksm_export_report_fn *report;
     void *arg;
     EVP_MD_CTX *md;
-    char *cur;                   /* the file being read */
+    char *cur; /* the file being read */
     uint64_t cur_size;
     bool cur_manifest;
     struct ksm_buf manifest;
@@ -74,7 +75,7 @@ bool ksm_export_key_is_path(const char *key)
 static int on_begin(void *arg, const char *name, uint64_t size)
 {
     struct ksm_export_verifier *v = arg;
-    if (!path_ok(name, 255))   /* NAME_MAX of the file systems it is extracted on */
+    if (!path_ok(name, 255)) /* NAME_MAX of the file systems it is extracted on */
         problem(v, name, "unsafe path (absolute, empty, '.' or '..' segment, or too long)");
     free(v->cur);
     v->cur = ksm_xstrdup(name);
@@ -199,8 +200,7 @@ static void check_manifest(struct ksm_export_verifier *v)
             problem(v, v->files[i].path, "appears twice in the archive");
     size_t i;
     json_t *f;
-    json_array_foreach(files, i, f)
-        check_entry(v, f);
+    json_array_foreach(files, i, f) check_entry(v, f);
     for (size_t k = 0; k < v->n; k++)
         if (!v->files[k].listed)
             problem(v, v->files[k].path, "in the archive but not in the manifest");

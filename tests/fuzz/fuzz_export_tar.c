@@ -1,7 +1,7 @@
 /* fuzz_export_tar.c — libFuzzer target for `kasumi export verify`: the tar reader (ustar headers,
  * pax records, padding, the end blocks) and the manifest check behind it. Any bytes must give a
- * count of problems, never a crash, a leak or a read past the input; and the count must not depend on
- * how the bytes are split into reads (the reader is a streaming parser). */
+ * count of problems, never a crash, a leak or a read past the input; and the count must not depend
+ * on how the bytes are split into reads (the reader is a streaming parser). */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    size_t step = 1 + data[0] % 700;   /* reads of odd sizes cross every block boundary */
+    size_t step = 1 + data[0] % 700; /* reads of odd sizes cross every block boundary */
     int whole = run(data + 1, size - 1, size), split = run(data + 1, size - 1, step);
     if (whole != split)
         abort();

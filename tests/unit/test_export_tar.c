@@ -2,7 +2,7 @@
  * export_tar_read.c) and the manifest check (export_verify.c): a round trip of short, long and
  * Japanese names and of a size past the ustar limit, the pax records GNU tar reads, every split of
  * the input, and the verifier's verdicts on an intact, a changed and an incomplete archive. */
-#define _GNU_SOURCE   /* memmem */
+#define _GNU_SOURCE /* memmem */
 #include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +56,7 @@ static const char *long_name(void)
     static char name[400];
     strcpy(name, "objects/b/");
     for (int i = 0; i < 20; i++)
-        strcat(name, "議事録");   /* 9 bytes each: 190 bytes of UTF-8 */
+        strcat(name, "議事録"); /* 9 bytes each: 190 bytes of UTF-8 */
     return name;
 }
 
@@ -69,7 +69,8 @@ static void test_round_trip(void)
     ksm_tar_end(&tar);
     CHECK(tar.len % KSM_TAR_BLOCK == 0);
     /* the long name went into a pax header GNU tar understands: "NN path=...\n" */
-    CHECK(memmem(tar.data, tar.len, " path=objects/b/議事録", strlen(" path=objects/b/議事録")) != NULL);
+    CHECK(memmem(tar.data, tar.len, " path=objects/b/議事録", strlen(" path=objects/b/議事録")) !=
+          NULL);
     for (size_t step = 1; step <= tar.len; step = step < 600 ? step + 97 : step * 3) {
         struct seen s = {0};
         struct ksm_tar_cbs cb = {on_begin, on_data, on_end, &s};
@@ -77,7 +78,8 @@ static void test_round_trip(void)
         ksm_tar_reader_init(&r, &cb);
         int rc = 0;
         for (size_t off = 0; off < tar.len && !rc; off += step)
-            rc = ksm_tar_reader_feed(&r, tar.data + off, tar.len - off < step ? tar.len - off : step);
+            rc = ksm_tar_reader_feed(&r, tar.data + off,
+                                     tar.len - off < step ? tar.len - off : step);
         CHECK(rc == 0 && ksm_tar_reader_finish(&r) == 0);
         CHECK(s.n == 3);
         CHECK_STR(s.names[0], "registry.json");
