@@ -166,11 +166,11 @@ enum ksm_err ksm_export__registry(struct ksm_db *db, const char *tenant, const c
         keep_only(bindings, "project", project);
     }
     json_t *entry = json_pack(
-        "{s:O,s:O,s:O,s:O,s:O,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "id", json_object_get(t, "id"),
-        "corporate_number", json_object_get(t, "corporate_number"), "name",
-        json_object_get(t, "name"), "kind", json_object_get(t, "kind"), "status",
-        json_object_get(t, "status"), "projects", projects, "users", users, "groups", groups,
-        "bindings", bindings, "budgets", budgets, "storage_quotas", quotas, "templates", tmpl);
+        "{s:O,s:O,s:O,s:O,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "corporate_number",
+        json_object_get(t, "corporate_number"), "name", json_object_get(t, "name"), "kind",
+        json_object_get(t, "kind"), "status", json_object_get(t, "status"), "projects", projects,
+        "users", users, "groups", groups, "bindings", bindings, "budgets", budgets,
+        "storage_quotas", quotas, "templates", tmpl);
     json_decref(t);
     if (e != KSM_E_OK || !entry) {
         json_decref(entry);
