@@ -109,6 +109,9 @@ struct kc_http_resp {
     size_t sink_lines;       /* newlines written to sink (records, for JSON Lines) */
     char sink_last;          /* last byte written to sink, 0 before any */
     void *easy;              /* CURL *, for the status while the body streams */
+    /* no total time limit (an export of many GB, or one written into a bucket): a stream that
+     * stalls for two minutes still fails */
+    bool long_running;
 };
 
 /* Sends method url-path (with query) and an optional JSON body. 0, or KC_EXIT_CONN / KC_EXIT_USAGE

@@ -13,6 +13,10 @@ static const char global_flags[] = "endpoint token token-file output help";
 #define AI_POLICY "default-classification class2-overseas class3-forbidden pii project-rpm " \
                   "project-tpm key-rpm key-tpm retention-days"
 
+/* cmd_export.c */
+int kc_export(struct kc_ctx *c, const struct kc_args *a);
+int kc_export_verify(struct kc_ctx *c, const struct kc_args *a);
+
 /* cmd_ai.c (declared here: cli.h is shared by every command file) */
 int kc_ai_route_create(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_route_add_target(struct kc_ctx *c, const struct kc_args *a);
@@ -160,6 +164,11 @@ const struct kc_cmd kc_commands[] = {
      "audit query [--since T] [--until T] [--tenant T] [--principal P] [--action A] [--limit N] "
      "[--cursor C] [--all]",
      "search the audit log, newest first"},
+    {"export", "verify", kc_export_verify, 1, "", "", "export verify FILE.tar",
+     "check every file of an export archive against its manifest (exit 0 intact, 1 not)"},
+    {"export", NULL, kc_export, 0, "", "tenant project out bucket key bucket-tenant",
+     "export --tenant T|--project P --out FILE.tar | export --tenant T --bucket B --key K [--bucket-tenant T2] [--project P]",
+     "a tenant's or project's data as a tar archive (objects, registry, audit, bills, manifest)"},
     {"audit", "export", kc_audit_export, 0, "", AUDIT_FILTERS " out",
      "audit export [--since T] [--until T] [--tenant T] [--principal P] [--action A] [--out FILE]",
      "export matching records as JSON Lines (every page)"},

@@ -195,7 +195,8 @@ static void send_when_durable(void *arg, int ok)
     ksm_req_send(r);
 }
 
-static void audit_and_send(struct ksm_req *r, bool wait)
+/* send: false for a streamed response, whose body is already on its way */
+static void audit_and_send(struct ksm_req *r, bool wait, bool send)
 {
     struct ksm_app *app = r->worker->app;
     const struct ksm_principal *p = r->principal;
@@ -217,7 +218,8 @@ static void audit_and_send(struct ksm_req *r, bool wait)
         return;
     }
     ksm_audit_submit(app->audit, &rec, NULL, NULL, NULL);
-    ksm_req_send(r);
+    if (send)
+        ksm_req_send(r);
 }
 
 static void finish(struct ksm_req *r, enum ksm_err e, bool handler_ran)
@@ -232,7 +234,7 @@ static void finish(struct ksm_req *r, enum ksm_err e, bool handler_ran)
         return;
     }
     bool mutates = r->route && (r->route->flags & KSM_RF_MUTATES) && handler_ran;
-    audit_and_send(r, mutates);
+    audit_and_send(r, mutates, true);
 }
 
 void ksm_dispatch(struct ksm_req *r)
@@ -263,6 +265,8 @@ void ksm_dispatch(struct ksm_req *r)
     e = r->route->handler(r);
     if (e == KSM_E_OK && r->status == 0 && (r->route->flags & KSM_RF_PARKS))
         return;   /* the handler resumes it */
+    if (e == KSM_E_OK && r->streaming)
+        return;   /* the handler ends it: ksm_dispatch_stream_end */
     ksm_dispatch_resume(r, e);
 }
 
@@ -271,4 +275,15 @@ void ksm_dispatch_resume(struct ksm_req *r, enum ksm_err e)
     if (e == KSM_E_OK && r->status == 0)
         r->status = 200;
     finish(r, e, true);
+}
+
+void ksm_dispatch_stream_end(struct ksm_req *r, enum ksm_err e)
+{
+    if (e != KSM_E_OK) {
+        r->err = e;
+        r->status = ksm_err_status(e);
+        ksm_req_stream_fail(r);
+    }
+    audit_and_send(r, false, false);
+    ksm_req_stream_end(r);
 }

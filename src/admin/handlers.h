@@ -152,4 +152,9 @@ enum ksm_err ksm_h_supply_concern_list(struct ksm_req *r);
 enum ksm_err ksm_h_supply_concern_delete(struct ksm_req *r);
 enum ksm_err ksm_h_supply_stats(struct ksm_req *r);
 
+/* h_export.c */
+enum ksm_err ksm_h_export_tenant(struct ksm_req *r);
+enum ksm_err ksm_h_export_project(struct ksm_req *r);
+enum ksm_err ksm_h_export_to_bucket(struct ksm_req *r);
+
 #endif

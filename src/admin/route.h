@@ -52,6 +52,10 @@ const struct ksm_route *ksm_route_match(const struct ksm_route *tab, int n, stru
 void ksm_dispatch(struct ksm_req *r);
 /* A parked handler's end, on the request's loop: audit and answer as if the handler returned e. */
 void ksm_dispatch_resume(struct ksm_req *r, enum ksm_err e);
+/* The end of a response the handler streamed (it called ksm_req_stream_begin and returned OK): the
+ * audit record (with e's status when the stream was cut short: the head said 200 already), then the
+ * last chunk, or a cut connection when e is not OK. */
+void ksm_dispatch_stream_end(struct ksm_req *r, enum ksm_err e);
 
 /* The one authorisation choke point, for the dispatcher and for BODY/AUTH-scoped handlers.
  * tenant NULL = platform scope. Returns OK, FORBIDDEN, or NOT_FOUND when the principal may not even

@@ -69,6 +69,13 @@ const struct ksm_route ksm_admin_routes[] = {
     {"GET", "/admin/v1/keys/{key}", ksm_h_key_get, NULL, AU, "key.read", 0, "get a key (never its secret); own keys or key.read"},
     {"DELETE", "/admin/v1/keys/{key}", ksm_h_key_revoke, NULL, AU, "key.revoke", MU, "revoke a key; own keys or key.revoke"},
 
+    /* data lifecycle (docs/lifecycle.md): the tenant's data as one tar archive, streamed as it is
+     * made. Before the kms rows: the isolation test walks the table in order, and destroying the
+     * tenant's key there ends every read and write of its data. */
+    {"GET", "/admin/v1/tenants/{tenant}/export", ksm_h_export_tenant, "data.export", TN, "data.export", 0, "a tenant's data as a tar archive (objects, registry, audit, bills, manifest), streamed"},
+    {"GET", "/admin/v1/projects/{project}/export", ksm_h_export_project, "data.export", PJ, "data.export", 0, "a project's data as a tar archive, streamed"},
+    {"POST", "/admin/v1/tenants/{tenant}/export", ksm_h_export_to_bucket, "data.export", TN, "data.export.bucket", MU | JB | KSM_RF_PARKS, "write the archive into a bucket: {\"bucket\", \"key\", \"bucket_tenant\"?, \"project\"?}"},
+
     /* {kms_key}: the tenant's id (its tenant key), a bucket's id, or "bucket:<bucket name>" */
     {"GET", "/admin/v1/tenants/{tenant}/kms/keys", ksm_h_kms_key_list, "kms.key.read", TN, "kms.key.list", 0, "a tenant's encryption keys: versions, states, dates (never material)"},
     {"POST", "/admin/v1/tenants/{tenant}/kms/keys/{kms_key}/rotate", ksm_h_kms_key_rotate, "kms.key.manage", TN, "kms.key.rotate", MU, "new version for new data keys; old versions kept (a tenant key re-wraps its bucket keys)"},

@@ -331,7 +331,9 @@ class Daemon:
 @pytest.fixture(scope="session")
 def shared(tmp_path_factory):
     """One daemon shared by the read-mostly tests."""
-    d = Daemon(tmp_path_factory.mktemp("shared") / "data").start()
+    # S3 on a port of its own: tests that need a bucket (test_isolation) must not reach another
+    # daemon on the default port
+    d = Daemon(tmp_path_factory.mktemp("shared") / "data", extra_args=["--s3-listen", "127.0.0.1:0"]).start()
     yield d
     d.stop()
 

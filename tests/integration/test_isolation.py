@@ -9,7 +9,9 @@ import json
 import re
 import uuid
 
+import boto3
 import pytest
+from botocore.config import Config
 
 from conftest import random_id
 
@@ -47,6 +49,7 @@ BODIES = {
     ("PUT", "/admin/v1/projects/{project}/storage-quota"): lambda w: {"max_bytes": 10 ** 9},
     ("PUT", "/admin/v1/projects/{project}/ai-policy"): lambda w: {"pii": {"email": "allow"}},
     ("POST", "/admin/v1/tenants/{tenant}/kms/keys/{kms_key}/destroy"): lambda w: {"confirm": w.tenant["id"]},
+    ("POST", "/admin/v1/tenants/{tenant}/export"): lambda w: {"bucket": w.bucket, "key": "export-" + uuid.uuid4().hex[:6]},
     ("POST", "/admin/v1/tenants/{tenant}/supply-cases"): lambda w: {"title": "分離案件", "agency": "総務省"},
     ("PATCH", "/admin/v1/supply-cases/{case}"): lambda w: {"description": "更新"},
     ("POST", "/admin/v1/billing/prices/{price}/end"): lambda w: {"valid_until": w.price_end},
@@ -93,6 +96,7 @@ class World:
                                                                 "scope": "project/" + self.project["id"]})
         self.key = d.ok("POST", "/admin/v1/keys", {"user": self.user["id"], "kind": "api"})
         self.route = self.new_route()
+        self.bucket = self.new_bucket()
         # a procurement case with a list (its workflow routes run in table order: submit needs one)
         self.case = d.ok("POST", "/admin/v1/tenants/%s/supply-cases" % tid, {"title": "案件 " + label, "agency": "総務省"})
         d.ok("POST", "/admin/v1/supply-cases/%s/lists" % self.case["id"], SUPPLY_LIST, status=201)
@@ -106,6 +110,17 @@ class World:
         self.price = d.ok("POST", "/admin/v1/billing/prices", {
             "service": "storage", "meter": "bytes_in" if label == "A" else "requests_write",
             "unit": "byte" if label == "A" else "request", "price": "1", "valid_from": start.isoformat()})
+
+    def new_bucket(self):
+        """A bucket of the project (for routes that write into one: the export into a bucket)."""
+        k = self.d.ok("POST", "/admin/v1/keys", {"user": self.admin_user["id"], "kind": "s3",
+                                                 "project": self.project["id"]})
+        s3 = boto3.client("s3", endpoint_url="http://" + json.loads((self.d.data_dir / "listen.json").read_text())["s3"],
+                          aws_access_key_id=k["access_key_id"], aws_secret_access_key=k["secret_access_key"],
+                          region_name="jp-east", config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"))
+        name = "iso-" + uuid.uuid4().hex[:10]
+        s3.create_bucket(Bucket=name)
+        return name
 
     def new_concern(self):
         return self.d.ok("POST", "/admin/v1/supply-concerns", {"model_pattern": "iso-" + uuid.uuid4().hex[:6], "reason": "分離"})
