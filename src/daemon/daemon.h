@@ -15,6 +15,9 @@ struct ksm_daemon_flags {
     const char *overseas_allow[KSM_CONF_MAX_ALLOW];   /* --overseas-allow, repeatable */
     int noverseas_allow;
     const char *oidc_issuer, *oidc_audience;          /* --oidc-issuer URL --oidc-audience AUD */
+    const char *jurisdiction;                         /* --jurisdiction CC */
+    bool allow_swap;                                  /* --allow-swap: overseas-ai starts with swap on */
+    const char *swaps_file;                           /* --swaps-file: instead of /proc/swaps (tests) */
 };
 
 /* 0 to run, 1 for --help/--version (already printed), -1 with err on a bad command line. */
@@ -22,5 +25,7 @@ int ksm_daemon_parse_flags(struct ksm_daemon_flags *fl, int argc, char **argv, c
 /* defaults → the config file → the flags → cross-checks. -1 with err ("FILE:LINE:COL: ..."). */
 int ksm_daemon_load_conf(struct ksm_conf *c, const struct ksm_daemon_flags *fl, char *err, size_t errlen);
 void ksm_daemon_apply_log_level(const struct ksm_conf *c);
+/* swap.c: how many swap areas path (/proc/swaps) lists as active; -1 when it cannot be read. */
+int ksm_swap_active(const char *path);
 
 #endif
