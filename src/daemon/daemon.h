@@ -25,7 +25,5 @@ int ksm_daemon_parse_flags(struct ksm_daemon_flags *fl, int argc, char **argv, c
 /* defaults → the config file → the flags → cross-checks. -1 with err ("FILE:LINE:COL: ..."). */
 int ksm_daemon_load_conf(struct ksm_conf *c, const struct ksm_daemon_flags *fl, char *err, size_t errlen);
 void ksm_daemon_apply_log_level(const struct ksm_conf *c);
-/* swap.c: how many swap areas path (/proc/swaps) lists as active; -1 when it cannot be read. */
-int ksm_swap_active(const char *path);
 
 #endif

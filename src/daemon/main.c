@@ -17,6 +17,7 @@
 #include "admin/route.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/swaps.h"
 #include "core/util.h"
 #include "daemon/daemon.h"
 #include "billing/billing.h"
@@ -240,7 +241,7 @@ static int swap_check(const struct ksm_conf *c, const struct ksm_daemon_flags *f
     if (c->env_kind != KSM_ENV_OVERSEAS_AI)
         return 0;
     const char *path = fl->swaps_file ? fl->swaps_file : "/proc/swaps";
-    int n = ksm_swap_active(path);
+    int n = ksm_swaps_active(path);
     if (n == 0)
         return 0;
     if (!fl->allow_swap) {
