@@ -595,8 +595,10 @@ void ksm_ai_call_start(struct ai_call *c)
     c->est_completion = c->kind == AI_EMBED ? 0 : c->req.max_tokens ? c->req.max_tokens : EST_COMPLETION;
     int64_t est_cost = ksm_ai_cost(&c->price, c->est_prompt, c->est_completion, 0);
     int retry_after = 0;
-    e = ksm_ai_reserve(db, c->project, c->principal->key_id, &c->pol, c->est_prompt + c->est_completion,
-                       est_cost, ksm_now_ms(), &c->res, &retry_after);
+    /* the relay's one key serves every tenant: per-key quotas are the caller's key's, in govcloud */
+    e = ksm_ai_reserve(db, c->project, c->on_behalf ? "" : c->principal->key_id, &c->pol,
+                       c->est_prompt + c->est_completion, est_cost, ksm_now_ms(), &c->res,
+                       &retry_after);
     if (e != KSM_E_OK) {
         ksm_ai_fail(c, e, e == KSM_E_RATE_LIMITED ? "the project's budget or rate limit is exhausted"
                                                   : "cannot reserve budget", retry_after);

@@ -62,8 +62,9 @@ class Pair:
 
     def __init__(self, tmp, fault):
         self.fault = fault
+        # debug: no body at any log level (the canary test reads the log)
         self.ov = Daemon(tmp / "overseas", env_kind="overseas-ai",
-                         extra_args=["--ai-listen", "127.0.0.1:0"]).start()
+                         extra_args=["--ai-listen", "127.0.0.1:0", "--log-level", "debug"]).start()
         self.ov_ai = ai_url(self.ov)
         self.gov = Daemon(tmp / "gov", extra_args=["--ai-listen", "127.0.0.1:0", "--s3-listen", "127.0.0.1:0",
                                                    "--overseas-allow", self.ov_ai + "/"]).start()
@@ -437,6 +438,7 @@ def test_canary_nothing_persisted(pair):
         if _hits(fd, needle):
             hits.append(target)
     assert searched > 10 and hits == [], hits
+    assert needle not in requests.get(ov.url + "/metrics", timeout=10).content
     # ... and the metadata the audit log keeps names the requests without their content
     recs = ov.audit_records(action="ai.chat")
     assert len(recs) >= 1000 and all(tag not in json.dumps(r) for r in recs)
