@@ -80,6 +80,7 @@ static void plan(struct ai_call *c, const struct ksm_conf *conf, enum ksm_env_ki
     c->norder = 0;
     if (n == 0)
         return;
+    c->refusal = NULL;   /* some target is eligible: nothing was refused */
     unsigned r = 0;
     if (n > 1)   /* one target needs no draw (the CSPRNG costs as much as the rest of the plan) */
         ksm_random_bytes(&r, sizeof r);

@@ -217,6 +217,17 @@ def test_classification_in_govcloud(pair):
     finally:
         pair.gov.ok("PUT", "/admin/v1/projects/%s/ai-policy" % pair.gp, {"class2_overseas": True})
     assert pair.fault.stats()["requests"] == before                     # nothing left Japan
+    # a route with a target in Japan too: 機密性3 is served there, and nothing is "refused"
+    cred = pair.gov.ok("GET", "/admin/v1/projects/%s/model-routes" % pair.gp)["items"][0]["targets"][0]["credential_ref"]
+    pair.gov.ok("POST", "/admin/v1/projects/%s/model-routes" % pair.gp, {"alias": "mixed", "targets": [
+        {"provider": "openai", "base_url": pair.ov_ai + "/v1", "model": MODEL, "jurisdiction": "US",
+         "credential_ref": cred},
+        {"provider": "openai", "base_url": pair.fault.base_url, "model": "fault:echo", "jurisdiction": "JP"}]})
+    pair.gov.ok("POST", "/admin/v1/model-prices", {"model": "mixed", "prompt_per_1k": "1", "completion_per_1k": "1"})
+    r = chat(pair.gov_ai, pair.gkey, "国内だけで", {"X-Kasumi-Classification": "3"}, model="mixed")
+    assert r.status_code == 200, r.text
+    rec = pair.gov.audit_wait(r.headers["X-Request-Id"], action="ai.decision")
+    assert "reason=" not in rec["detail"] and rec["outcome"] == "success" and "targets=1" in rec["detail"], rec
     # govcloud itself takes no on-behalf names
     r = chat(pair.gov_ai, pair.gkey, "x", {"X-Kasumi-On-Behalf-Tenant": pair.cn,
                                           "X-Kasumi-On-Behalf-Project": "p"})
