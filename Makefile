@@ -7,7 +7,7 @@ CHECK     ?= build/check
 DATA      ?= var
 FUZZ_SECS ?= 20
 
-.PHONY: all deps run check fuzz bench clean
+.PHONY: all deps run tour check fuzz bench clean
 
 all: $(BUILD)/build.ninja-or-make
 	cmake --build $(BUILD) -j $(JOBS) --target kasumid kasumi
@@ -25,6 +25,10 @@ deps:
 # Installs what is missing, builds, and starts kasumid in the foreground with embedded defaults.
 run: deps all
 	sh scripts/run.sh $(DATA)
+
+# A govcloud and an overseas-ai kasumid side by side, the governed path between them (docs/overseas.md).
+tour: all
+	sh scripts/tour.sh
 
 # Installs what is missing, builds with ASan+UBSan (clang, so the fuzzers build too), runs every test.
 # The gcc release build (`all`) comes first: both compilers must accept the code with -Werror.

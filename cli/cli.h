@@ -202,6 +202,8 @@ int kc_tenant_get(struct kc_ctx *c, const struct kc_args *a);
 int kc_tenant_update(struct kc_ctx *c, const struct kc_args *a);
 int kc_tenant_suspend(struct kc_ctx *c, const struct kc_args *a);
 int kc_tenant_resume(struct kc_ctx *c, const struct kc_args *a);
+int kc_tenant_export_identities(struct kc_ctx *c, const struct kc_args *a);
+int kc_tenant_import_identities(struct kc_ctx *c, const struct kc_args *a);
 
 int kc_project_create(struct kc_ctx *c, const struct kc_args *a);
 int kc_project_list(struct kc_ctx *c, const struct kc_args *a);

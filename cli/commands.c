@@ -73,6 +73,12 @@ const struct kc_cmd kc_commands[] = {
      "suspend a tenant (its principals get 403; data stays)"},
     {"tenant", "resume", kc_tenant_resume, 1, "", "", "tenant resume ID",
      "resume a suspended tenant"},
+    {"tenant", "export-identities", kc_tenant_export_identities, 0, "", "out",
+     "tenant export-identities [--out FILE]",
+     "write every tenant's identity (法人番号, name, kind, status) as a kasumi-registry/1 document"},
+    {"tenant", "import-identities", kc_tenant_import_identities, 1, "", "",
+     "tenant import-identities FILE",
+     "create the tenants of a registry document that are missing here (keyed by 法人番号)"},
 
     {"template", "validate", kc_template_run, 1, "", "tenant", "template validate FILE [--tenant T]",
      "check a template (exit 2 when invalid)"},

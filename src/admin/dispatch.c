@@ -213,6 +213,8 @@ static void audit_and_send(struct ksm_req *r, bool wait, bool send)
         .status = r->status,
         .detail = r->status >= 400 ? ksm_err_code(r->err) : NULL,
     };
+    if (r->status >= 400 && r->audit_reason)
+        rec.detail = ksm_arena_printf(r->arena, "%s reason=%s", ksm_err_code(r->err), r->audit_reason);
     if (wait) {
         ksm_audit_submit(app->audit, &rec, r->worker->mailbox, send_when_durable, r);
         return;
@@ -256,6 +258,10 @@ void ksm_dispatch(struct ksm_req *r)
     if (r->route->scope != KSM_SCOPE_PUBLIC && (e = authenticate(r, &parked)) != KSM_E_OK) {
         if (!parked)
             finish(r, e, false);
+        return;
+    }
+    if ((r->route->flags & KSM_RF_STORES) && !((struct ksm_app *)r->worker->app)->store) {
+        finish(r, ksm_fail(r, KSM_E_NOT_SUPPORTED_ENV, "this environment stores no data"), false);
         return;
     }
     if ((e = authorize_route(r)) != KSM_E_OK || (e = check_body(r)) != KSM_E_OK) {

@@ -13,8 +13,12 @@
 
 #define DB(r) (&(r)->worker->db)
 
-static enum ksm_err reply(struct ksm_req *r, int status, enum ksm_err e, json_t *o, const char *why)
+/* A residency refusal (SPEC.md B2, O4) is audited with its reason. */
+static enum ksm_err reply(struct ksm_req *r, int status, enum ksm_err e, json_t *o, const char *why,
+                          bool refused_abroad)
 {
+    if (refused_abroad)
+        r->audit_reason = "upstream_jurisdiction_not_allowed";
     if (e != KSM_E_OK)
         return ksm_fail_why(r, e, why && *why ? why : NULL);
     ksm_req_audit(r, NULL, NULL, json_string_value(json_object_get(o, "id")));
@@ -31,10 +35,12 @@ enum ksm_err ksm_h_ai_route_create(struct ksm_req *r)
         e = ksm_h_ai_body(r, &body);
     if (e != KSM_E_OK)
         return e;
+    bool refused = false;
     ksm_h_ai_rules(r, &rules);
+    rules.refused_abroad = &refused;
     e = ksm_ai_route_create(DB(r), tenant, r->params[0], body, &rules, &o, why);
     json_decref(body);
-    return reply(r, 201, e, o, why);
+    return reply(r, 201, e, o, why, refused);
 }
 
 enum ksm_err ksm_h_ai_route_list(struct ksm_req *r)
@@ -61,7 +67,7 @@ enum ksm_err ksm_h_ai_route_get(struct ksm_req *r)
     if (e != KSM_E_OK)
         return e;
     e = ksm_ai_route_get(DB(r), r->params[0], &o);
-    return reply(r, 200, e, o, NULL);
+    return reply(r, 200, e, o, NULL, false);
 }
 
 enum ksm_err ksm_h_ai_route_update(struct ksm_req *r)
@@ -74,10 +80,12 @@ enum ksm_err ksm_h_ai_route_update(struct ksm_req *r)
         e = ksm_h_ai_body(r, &body);
     if (e != KSM_E_OK)
         return e;
+    bool refused = false;
     ksm_h_ai_rules(r, &rules);
+    rules.refused_abroad = &refused;
     e = ksm_ai_route_update(DB(r), r->params[0], body, &rules, &o, why);
     json_decref(body);
-    return reply(r, 200, e, o, why);
+    return reply(r, 200, e, o, why, refused);
 }
 
 enum ksm_err ksm_h_ai_route_delete(struct ksm_req *r)

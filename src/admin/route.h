@@ -25,6 +25,8 @@ enum {
     KSM_RF_NO_AUDIT = 1 << 1,  /* only unauthenticated probes (healthz, readyz, metrics) */
     KSM_RF_JSON_BODY = 1 << 2, /* requires a JSON object body */
     KSM_RF_PARKS = 1 << 3,     /* the handler may park (OK with status 0): it calls ksm_dispatch_resume */
+    KSM_RF_STORES = 1 << 4,    /* storage or keys: govcloud only; overseas-ai, which stores nothing,
+                                * answers 404 not_supported_in_environment (SPEC.md O3) */
 };
 
 typedef enum ksm_err (*ksm_handler_fn)(struct ksm_req *r);

@@ -12,6 +12,7 @@
 #define MU KSM_RF_MUTATES
 #define NA KSM_RF_NO_AUDIT
 #define JB KSM_RF_JSON_BODY
+#define ST KSM_RF_STORES
 
 const struct ksm_route ksm_admin_routes[] = {
     {"GET", "/healthz", ksm_h_healthz, NULL, P, "system.health", NA, "liveness"},
@@ -77,11 +78,11 @@ const struct ksm_route ksm_admin_routes[] = {
     {"POST", "/admin/v1/tenants/{tenant}/export", ksm_h_export_to_bucket, "data.export", TN, "data.export.bucket", MU | JB | KSM_RF_PARKS, "write the archive into a bucket: {\"bucket\", \"key\", \"bucket_tenant\"?, \"project\"?}"},
 
     /* {kms_key}: the tenant's id (its tenant key), a bucket's id, or "bucket:<bucket name>" */
-    {"GET", "/admin/v1/tenants/{tenant}/kms/keys", ksm_h_kms_key_list, "kms.key.read", TN, "kms.key.list", 0, "a tenant's encryption keys: versions, states, dates (never material)"},
-    {"POST", "/admin/v1/tenants/{tenant}/kms/keys/{kms_key}/rotate", ksm_h_kms_key_rotate, "kms.key.manage", TN, "kms.key.rotate", MU, "new version for new data keys; old versions kept (a tenant key re-wraps its bucket keys)"},
-    {"POST", "/admin/v1/tenants/{tenant}/kms/keys/{kms_key}/disable", ksm_h_kms_key_disable, "kms.key.manage", TN, "kms.key.disable", MU, "reads and writes under the key fail (KMS.DisabledException) until enabled"},
-    {"POST", "/admin/v1/tenants/{tenant}/kms/keys/{kms_key}/enable", ksm_h_kms_key_enable, "kms.key.manage", TN, "kms.key.enable", MU, "re-enable a disabled key"},
-    {"POST", "/admin/v1/tenants/{tenant}/kms/keys/{kms_key}/destroy", ksm_h_kms_key_destroy, "kms.key.destroy", TN, "kms.key.destroy", MU | JB, "crypto-erasure, irreversible: {\"confirm\": bucket name or tenant id}"},
+    {"GET", "/admin/v1/tenants/{tenant}/kms/keys", ksm_h_kms_key_list, "kms.key.read", TN, "kms.key.list", ST, "a tenant's encryption keys: versions, states, dates (never material)"},
+    {"POST", "/admin/v1/tenants/{tenant}/kms/keys/{kms_key}/rotate", ksm_h_kms_key_rotate, "kms.key.manage", TN, "kms.key.rotate", MU | ST, "new version for new data keys; old versions kept (a tenant key re-wraps its bucket keys)"},
+    {"POST", "/admin/v1/tenants/{tenant}/kms/keys/{kms_key}/disable", ksm_h_kms_key_disable, "kms.key.manage", TN, "kms.key.disable", MU | ST, "reads and writes under the key fail (KMS.DisabledException) until enabled"},
+    {"POST", "/admin/v1/tenants/{tenant}/kms/keys/{kms_key}/enable", ksm_h_kms_key_enable, "kms.key.manage", TN, "kms.key.enable", MU | ST, "re-enable a disabled key"},
+    {"POST", "/admin/v1/tenants/{tenant}/kms/keys/{kms_key}/destroy", ksm_h_kms_key_destroy, "kms.key.destroy", TN, "kms.key.destroy", MU | JB | ST, "crypto-erasure, irreversible: {\"confirm\": bucket name or tenant id}"},
 
     {"GET", "/admin/v1/audit", ksm_h_audit_query, NULL, AU, "audit.query", 0, "search the audit log (?since,until,tenant,principal,action,cursor,limit)"},
     {"GET", "/admin/v1/audit/export", ksm_h_audit_export, NULL, AU, "audit.export", 0, "the same search as JSON Lines"},
@@ -105,9 +106,9 @@ const struct ksm_route ksm_admin_routes[] = {
     {"POST", "/admin/v1/model-prices", ksm_h_ai_price_create, "ai.price.write", PL, "ai.price.create", MU | JB, "add a model price (yen per 1,000 tokens) effective from a time"},
     {"GET", "/admin/v1/model-prices", ksm_h_ai_price_list, NULL, AU, "ai.price.list", 0, "list model prices (?model=)"},
     {"PUT", "/admin/v1/projects/{project}/budget", ksm_h_ai_budget_put, "ai.budget.write", PJ, "ai.budget.set", MU | JB, "set a project's monthly AI budget (yen, JST month)"},
-    {"PUT", "/admin/v1/projects/{project}/storage-quota", ksm_h_storage_quota_put, "storage.quota.write", PJ, "storage.quota.set", MU | JB, "set a project's storage quota (max_bytes, max_objects; null: no limit)"},
-    {"GET", "/admin/v1/projects/{project}/storage-quota", ksm_h_storage_quota_get, "storage.quota.read", PJ, "storage.quota.read", 0, "a project's storage quota and what its buckets hold now"},
-    {"DELETE", "/admin/v1/projects/{project}/storage-quota", ksm_h_storage_quota_delete, "storage.quota.write", PJ, "storage.quota.delete", MU, "remove a project's storage quota"},
+    {"PUT", "/admin/v1/projects/{project}/storage-quota", ksm_h_storage_quota_put, "storage.quota.write", PJ, "storage.quota.set", MU | JB | ST, "set a project's storage quota (max_bytes, max_objects; null: no limit)"},
+    {"GET", "/admin/v1/projects/{project}/storage-quota", ksm_h_storage_quota_get, "storage.quota.read", PJ, "storage.quota.read", ST, "a project's storage quota and what its buckets hold now"},
+    {"DELETE", "/admin/v1/projects/{project}/storage-quota", ksm_h_storage_quota_delete, "storage.quota.write", PJ, "storage.quota.delete", MU | ST, "remove a project's storage quota"},
     {"GET", "/admin/v1/projects/{project}/budget", ksm_h_ai_budget_get, "ai.budget.read", PJ, "ai.budget.read", 0, "a project's AI budget, this month's spend and reservations"},
     {"PUT", "/admin/v1/projects/{project}/ai-policy", ksm_h_ai_policy_put, "ai.policy.write", PJ, "ai.policy.set", MU | JB, "set a project's AI policy (class2_overseas on needs ai.policy.overseas)"},
     {"GET", "/admin/v1/projects/{project}/ai-policy", ksm_h_ai_policy_get, "ai.policy.read", PJ, "ai.policy.read", 0, "a project's AI policy (defaults when none was set)"},

@@ -75,7 +75,9 @@ static void complete(struct ai_call *c)
     struct ksm_req *r = c->r;
     struct ksm_ai_usage *u = &c->usage;
     int64_t uncached = u->prompt > u->cached ? u->prompt - u->cached : 0;
-    int64_t cost = ksm_ai_cost(&c->price, uncached, u->completion, u->cached);
+    bool forwarded = c->target && ksm_ai_governed(c, c->target);
+    /* forwarded to overseas-ai, which bills it under its own account: recorded here, not charged */
+    int64_t cost = forwarded ? 0 : ksm_ai_cost(&c->price, uncached, u->completion, u->cached);
     uint64_t now = ksm_mono_ns();
     char host[128], details[512], audit_detail[512];
     host_of(c->target ? c->target->base_url : "", host, sizeof host);
@@ -83,10 +85,10 @@ static void complete(struct ai_call *c)
     snprintf(details, sizeof details,
              "{\"prompt_tokens\":%lld,\"completion_tokens\":%lld,\"cached_tokens\":%lld,"
              "\"latency_ms\":%lld,\"upstream\":\"%s\",\"classification\":%d,\"cancelled\":%s,"
-             "\"estimated\":%s}",
+             "\"estimated\":%s,\"forwarded\":%s}",
              (long long)u->prompt, (long long)u->completion, (long long)u->cached,
              (long long)latency_ms, host, c->classification, c->cancelled ? "true" : "false",
-             u->present ? "false" : "true");
+             u->present ? "false" : "true", forwarded ? "true" : "false");
     struct ksm_usage_rec rec = {.tenant = c->tenant, .project = c->project, .service = "ai",
                                 .meter = "tokens", .quantity = u->prompt + u->completion,
                                 .idempotency_key = r->id, .request_id = r->id, .resource = c->alias,
@@ -406,6 +408,7 @@ static int headers_for(struct ai_call *c, const struct ksm_ai_target *t, const c
                                         : ksm_arena_printf(a, "Authorization: Bearer %s", cred);
     }
     OPENSSL_cleanse(secret, sizeof secret);
+    n += ksm_ai_governed_headers(c, t, h + n);
     h[n] = NULL;
     return n;
 }
@@ -575,17 +578,27 @@ void ksm_ai_call_start(struct ai_call *c)
         ksm_ai_fail(c, e, guard_message(c, e, buf, sizeof buf), 0);
         return;
     }
-    if (ksm_ai_price_find(db, c->alias, ksm_now_ms(), &c->price) != KSM_E_OK) {
+    if (ksm_ai_all_governed(c)) {
+        /* overseas-ai prices and bills it; nothing is charged here */
+        memset(&c->price, 0, sizeof c->price);
+    } else if (ksm_ai_price_find(db, c->alias, ksm_now_ms(), &c->price) != KSM_E_OK) {
         snprintf(why, sizeof why, "model %s has no price yet; it cannot be used until one is set", c->alias);
         ksm_ai_fail(c, KSM_E_UNAVAILABLE, why, 0);
+        return;
+    }
+    if (app->conf->env_kind == KSM_ENV_GOVCLOUD && c->any_overseas &&
+        ksm_ai_governed_prepare(c) != KSM_E_OK) {
+        ksm_ai_fail(c, KSM_E_INTERNAL, "cannot name the tenant and project for the overseas environment", 0);
         return;
     }
     c->est_prompt = estimate_prompt(c);
     c->est_completion = c->kind == AI_EMBED ? 0 : c->req.max_tokens ? c->req.max_tokens : EST_COMPLETION;
     int64_t est_cost = ksm_ai_cost(&c->price, c->est_prompt, c->est_completion, 0);
     int retry_after = 0;
-    e = ksm_ai_reserve(db, c->project, c->principal->key_id, &c->pol, c->est_prompt + c->est_completion,
-                       est_cost, ksm_now_ms(), &c->res, &retry_after);
+    /* the relay's one key serves every tenant: per-key quotas are the caller's key's, in govcloud */
+    e = ksm_ai_reserve(db, c->project, c->on_behalf ? "" : c->principal->key_id, &c->pol,
+                       c->est_prompt + c->est_completion, est_cost, ksm_now_ms(), &c->res,
+                       &retry_after);
     if (e != KSM_E_OK) {
         ksm_ai_fail(c, e, e == KSM_E_RATE_LIMITED ? "the project's budget or rate limit is exhausted"
                                                   : "cannot reserve budget", retry_after);

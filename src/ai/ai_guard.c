@@ -10,11 +10,15 @@
 #include "ai/ai_int.h"
 #include "core/util.h"
 
-static enum ksm_err classification(struct ai_call *c)
+/* In overseas-ai a project's default does not apply: a request is 機密性1 only when its caller
+ * declares it (SPEC.md O4), and unlabelled counts as 2. */
+static enum ksm_err classification(struct ai_call *c, enum ksm_env_kind env)
 {
     const char *h = ksm_req_header(c->r, "x-kasumi-classification");
     if (!h) {
-        c->classification = c->pol.default_classification ? c->pol.default_classification : 2;
+        c->classification = c->pol.default_classification && env == KSM_ENV_GOVCLOUD
+                                ? c->pol.default_classification
+                                : 2;
         return KSM_E_OK;
     }
     if ((h[0] < '1' || h[0] > '3') || h[1])
@@ -31,20 +35,31 @@ static bool allow_listed(const struct ksm_conf *conf, const char *url)
     return false;
 }
 
-/* May this request go to target t at all? */
-static bool eligible(const struct ai_call *c, const struct ksm_ai_target *t,
-                     const struct ksm_conf *conf, enum ksm_env_kind env)
+/* May this request go to target t at all? NULL if so, else the reason, for the audit record. In
+ * overseas-ai every target is outside Japan, whatever its route says: the environment itself is.
+ * There 機密性2 comes only by the governed path (govcloud applied the tenant's policy and masked);
+ * the environment's own users may send only what they declare 機密性1. */
+static const char *ineligible(const struct ai_call *c, const struct ksm_ai_target *t,
+                              const struct ksm_conf *conf, enum ksm_env_kind env)
 {
     if (c->kind == AI_EMBED && t->provider != KSM_AI_OPENAI)
-        return false;   /* Anthropic has no embeddings API */
-    bool jp = !strcmp(t->jurisdiction, "JP");
-    if (jp)
-        return true;
-    if (env == KSM_ENV_GOVCLOUD && !allow_listed(conf, t->base_url))
-        return false;   /* the operator removed it from the allow-list since the route was made */
+        return "no_embeddings_api";   /* Anthropic has no embeddings API */
+    if (env == KSM_ENV_OVERSEAS_AI) {
+        if (c->classification == 3)
+            return "class3_never_leaves_japan";
+        if (c->classification == 2 && !c->on_behalf)
+            return "overseas_direct_needs_class1";
+        return NULL;
+    }
+    if (!strcmp(t->jurisdiction, "JP"))
+        return NULL;
+    if (!allow_listed(conf, t->base_url))
+        return "not_allow_listed";   /* the operator removed it from the allow-list since */
     if (c->classification == 3)
-        return false;
-    return c->classification == 1 || c->pol.class2_overseas;
+        return "class3_never_leaves_japan";
+    if (c->classification == 2 && !c->pol.class2_overseas)
+        return "class2_overseas_not_enabled";
+    return NULL;
 }
 
 /* Eligible targets in the order to try: the first is drawn by weight, the rest follow the route's
@@ -53,14 +68,19 @@ static void plan(struct ai_call *c, const struct ksm_conf *conf, enum ksm_env_ki
 {
     int idx[KSM_AI_MAX_TARGETS], n = 0;
     long total = 0;
-    for (int i = 0; i < c->route.ntargets; i++)
-        if (eligible(c, &c->route.targets[i], conf, env)) {
-            idx[n++] = i;
-            total += c->route.targets[i].weight > 0 ? c->route.targets[i].weight : 1;
+    for (int i = 0; i < c->route.ntargets; i++) {
+        const char *why = ineligible(c, &c->route.targets[i], conf, env);
+        if (why) {
+            c->refusal = why;   /* the last target's reason when none is eligible */
+            continue;
         }
+        idx[n++] = i;
+        total += c->route.targets[i].weight > 0 ? c->route.targets[i].weight : 1;
+    }
     c->norder = 0;
     if (n == 0)
         return;
+    c->refusal = NULL;   /* some target is eligible: nothing was refused */
     unsigned r = 0;
     if (n > 1)   /* one target needs no draw (the CSPRNG costs as much as the rest of the plan) */
         ksm_random_bytes(&r, sizeof r);
@@ -78,6 +98,7 @@ static void plan(struct ai_call *c, const struct ksm_conf *conf, enum ksm_env_ki
     for (int j = 0; j < n; j++)
         if (j != first)
             c->order[c->norder++] = idx[j];
+    c->any_overseas = env == KSM_ENV_OVERSEAS_AI;
     for (int j = 0; j < c->norder; j++)
         c->any_overseas |= strcmp(c->route.targets[c->order[j]].jurisdiction, "JP") != 0;
 }
@@ -161,10 +182,12 @@ static void prompt_hmac(struct ai_call *c)
 enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum ksm_env_kind env)
 {
     snprintf(c->decision, sizeof c->decision, "refuse");
-    if (classification(c) != KSM_E_OK)
+    if (classification(c, env) != KSM_E_OK)
         return KSM_E_INVALID_ARGUMENT;
-    if (c->classification == 3 && c->pol.class3_forbidden)
+    if (c->classification == 3 && c->pol.class3_forbidden) {
+        c->refusal = "class3_forbidden_by_tenant";
         return KSM_E_FORBIDDEN;
+    }
     plan(c, conf, env);
     if (c->norder == 0)
         return KSM_E_FORBIDDEN;
@@ -180,6 +203,7 @@ enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum k
                          : mask_embed(&mc, c->embed_body);
     ksm_buf_free(&mc.out);
     if (e == KSM_E_CONTENT_BLOCKED) {
+        c->refusal = "pii_blocked";
         snprintf(c->decision, sizeof c->decision, "block");   /* counts: ksm_pii_mask's */
         return e;
     }

@@ -23,6 +23,8 @@ struct ai_call {
     const char *action;                 /* audit action */
     struct ksm_principal *principal;
     char tenant[KSM_ID_LEN], project[KSM_ID_LEN];
+    bool on_behalf;                     /* overseas-ai: govcloud's relay named the tenant and project */
+    const char *relay_tenant, *relay_project, *relay_class;   /* govcloud: headers for governed targets */
     struct ksm_ai_request req;          /* AI_CHAT: the decoded request */
     json_t *embed_body;                 /* AI_EMBED: the caller's body */
     bool embed_rewritten;               /* AI_EMBED: masking changed an input: the raw body is stale */
@@ -37,6 +39,7 @@ struct ai_call {
     struct ksm_pii_stream unmask;
     unsigned masked[KSM_PII__COUNT];
     char decision[16];                  /* "pass" | "mask" | "block" | "refuse" */
+    const char *refusal;                /* why "refuse"/"block": a static reason for the audit log */
     char prompt_hmac[65];
     struct ksm_ai_reservation res;
     int64_t est_prompt, est_completion;
@@ -64,6 +67,12 @@ struct ai_call {
 
 /* ai_guard.c: classification, eligible targets, PII masking of the request's texts. */
 enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum ksm_env_kind env);
+/* ai_governed.c: govcloud's side of the governed path — a target outside Japan is the overseas AI
+ * environment, reached as govcloud's relay, naming the tenant and project; it is not charged here. */
+bool ksm_ai_governed(const struct ai_call *c, const struct ksm_ai_target *t);
+bool ksm_ai_all_governed(const struct ai_call *c);   /* every planned target is */
+enum ksm_err ksm_ai_governed_prepare(struct ai_call *c);   /* the contract's names, as headers */
+int ksm_ai_governed_headers(const struct ai_call *c, const struct ksm_ai_target *t, const char **h);
 /* ai_secret.c */
 int ksm_ai_hmac_init(const char *path, char *err, size_t errlen);
 void ksm_ai_prompt_hmac(const char *text, size_t len, char out[65]);

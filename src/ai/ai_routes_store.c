@@ -174,6 +174,8 @@ static enum ksm_err parse_target(json_t *o, int idx, const struct ksm_ai_rules *
     ksm_ai__copy(t->azure_deployment, sizeof t->azure_deployment, dep);
     ksm_ai__copy(t->azure_api_version, sizeof t->azure_api_version, ver);
     if (!ksm_ai_target_allowed(rules, t)) {
+        if (rules->refused_abroad)
+            *rules->refused_abroad = true;
         snprintf(why, KSM_AI_WHY,
                  "%s: jurisdiction %s is outside Japan and base_url is not under "
                  "an entry of the "

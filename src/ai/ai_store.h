@@ -107,6 +107,7 @@ struct ksm_ai_rules {
     bool govcloud;
     const char *overseas_allow[KSM_AI_MAX_ALLOW];
     int noverseas;
+    bool *refused_abroad;   /* optional: set when a target is refused for its jurisdiction (audited) */
 };
 /* The rules of a config (points into it). */
 struct ksm_conf;

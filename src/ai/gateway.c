@@ -9,6 +9,7 @@
 
 #include "admin/app.h"
 #include "ai/ai_int.h"
+#include "core/corpnum.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/util.h"
@@ -62,13 +63,15 @@ void ksm_ai_audit_decision(struct ai_call *c)
         if (c->masked[k] && n < sizeof masked)
             n += (size_t)snprintf(masked + n, sizeof masked - n, "%s%s:%u", n ? "," : "",
                                   ksm_pii_kind_name((enum ksm_pii_kind)k), c->masked[k]);
-    snprintf(detail, sizeof detail, "class=%d decision=%s masked=%s prompt_hmac=%s targets=%d",
-             c->classification, c->decision, n ? masked : "-", c->prompt_hmac, c->norder);
+    snprintf(detail, sizeof detail, "class=%d decision=%s%s%s masked=%s prompt_hmac=%s targets=%d%s",
+             c->classification, c->decision, c->refusal ? " reason=" : "", c->refusal ? c->refusal : "",
+             n ? masked : "-", c->prompt_hmac[0] ? c->prompt_hmac : "-", c->norder,
+             c->on_behalf ? " on_behalf=govcloud" : "");
     struct ksm_app *app = c->r->worker->app;
     struct ksm_audit_rec rec = {
         .request_id = c->r->id, .principal = c->principal->user_id, .tenant = c->tenant,
         .project = c->project, .source = c->r->peer, .action = "ai.decision", .target = c->alias,
-        .outcome = "success", .status = 0, .detail = detail,
+        .outcome = c->refusal ? "denied" : "success", .status = 0, .detail = detail,
     };
     ksm_audit_submit(app->audit, &rec, NULL, NULL, NULL);
 }
@@ -121,6 +124,38 @@ static enum ksm_err authenticate(struct ksm_req *r, const char *key, struct ksm_
     return ksm_oidc_authenticate(&r->worker->db, key, &ctx, p, parked);
 }
 
+/* The governed path (SPEC.md O4): govcloud's service credential names the tenant by its 法人番号 and
+ * the project by its name (percent-encoded), which this environment maps to its own ids. Only
+ * overseas-ai accepts it, and only from a principal holding ai.invoke.on_behalf; the tenant is then
+ * billed here, under this environment's own account. */
+static enum ksm_err on_behalf(struct ai_call *c, const char **why)
+{
+    struct ksm_req *r = c->r;
+    struct ksm_db *db = &r->worker->db;
+    const struct ksm_app *app = r->worker->app;
+    const char *cn = ksm_req_header(r, "x-kasumi-on-behalf-tenant");
+    const char *pj = ksm_req_header(r, "x-kasumi-on-behalf-project");
+    if (app->conf->env_kind != KSM_ENV_OVERSEAS_AI)
+        return *why = "X-Kasumi-On-Behalf-* is accepted only by the overseas AI environment",
+               KSM_E_INVALID_ARGUMENT;
+    if (ksm_iam_check(db, c->principal, "ai.invoke.on_behalf", NULL, NULL) != KSM_E_OK)
+        return *why = "this key may not act on behalf of a tenant", KSM_E_FORBIDDEN;
+    if (!cn || !pj || !ksm_corpnum_valid(cn))
+        return *why = "X-Kasumi-On-Behalf-Tenant (a 法人番号) and X-Kasumi-On-Behalf-Project go together",
+               KSM_E_INVALID_ARGUMENT;
+    size_t n = strlen(pj);
+    char *name = ksm_arena_alloc(r->arena, n + 1);
+    if (ksm_pct_decode(pj, n, name, KSM_PCT_STRICT | KSM_PCT_NO_NUL) <= 0)
+        return *why = "X-Kasumi-On-Behalf-Project is not a percent-encoded project name", KSM_E_INVALID_ARGUMENT;
+    enum ksm_err e = ksm_iam_contract_resolve(db, cn, name, c->tenant, c->project);
+    if (e == KSM_E_SUSPENDED)
+        return *why = "the tenant is suspended", e;
+    if (e != KSM_E_OK)
+        return *why = "no such tenant and project in this environment", KSM_E_NOT_FOUND;
+    c->on_behalf = true;
+    return KSM_E_OK;
+}
+
 static enum ksm_err identify(struct ai_call *c, const char **why, bool *parked)
 {
     struct ksm_req *r = c->r;
@@ -133,6 +168,8 @@ static enum ksm_err identify(struct ai_call *c, const char **why, bool *parked)
     }
     if (ksm_iam_principal_active(db, c->principal) == KSM_E_SUSPENDED)
         return *why = "the tenant is suspended", KSM_E_SUSPENDED;
+    if (ksm_req_header(r, "x-kasumi-on-behalf-tenant") || ksm_req_header(r, "x-kasumi-on-behalf-project"))
+        return on_behalf(c, why);
     /* a key narrowed to a project acts there; otherwise the caller names the project */
     const char *project = c->principal->project_id[0] ? c->principal->project_id
                                                       : ksm_req_header(r, "x-kasumi-project");

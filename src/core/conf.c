@@ -73,6 +73,8 @@ static int set_env_kind(struct ksm_conf *c, const struct conf_row *row, const st
                         char *msg, size_t msglen);
 static int set_listen(struct ksm_conf *c, const struct conf_row *row, const struct conf_value *v,
                       char *msg, size_t msglen);
+static int set_jurisdiction(struct ksm_conf *c, const struct conf_row *row,
+                            const struct conf_value *v, char *msg, size_t msglen);
 
 static int set_allow(struct ksm_conf *c, const struct conf_row *row, const struct conf_value *v,
                      char *msg, size_t msglen);
@@ -86,6 +88,7 @@ static int set_registration(struct ksm_conf *c, const struct conf_row *row,
 
 static const struct conf_row conf_rows[] = {
     {"", "env_kind", K_STR, FIELD(env_kind), 1, 0, env_kind_names, set_env_kind, NULL},
+    {"", "jurisdiction", K_STR, FIELD(jurisdiction), 2, 0, NULL, set_jurisdiction, NULL},
     {"", "data_dir", K_STR, FIELD(data_dir), 1, 0, NULL, NULL, NULL},
     {"", "bootstrap_token_file", K_STR, FIELD(bootstrap_token_file), 0, 0, NULL, NULL, NULL},
     {"", "workers", K_INT, FIELD(workers), 1, 64, NULL, NULL, NULL},
@@ -215,6 +218,30 @@ static int set_env_kind(struct ksm_conf *c, const struct conf_row *row, const st
         if (!strcmp(v->str.data, env_kind_names[i]))
             c->env_kind = (enum ksm_env_kind)i;
     return 0;   /* the choice list already refused anything else */
+}
+
+/* Two capital letters (ISO 3166-1 alpha-2); which pairs go with which env_kind is a cross-check of
+ * ksm_conf_validate, since the flags may still change either. */
+static int set_jurisdiction(struct ksm_conf *c, const struct conf_row *row,
+                            const struct conf_value *v, char *msg, size_t msglen)
+{
+    (void)row;
+    return ksm_conf_set_jurisdiction(c, v->str.data, msg, msglen);
+}
+
+int ksm_conf_set_jurisdiction(struct ksm_conf *c, const char *s, char *msg, size_t msglen)
+{
+    if (strlen(s) != 2 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z') {
+        snprintf(msg, msglen, "jurisdiction must be an ISO 3166-1 alpha-2 code such as \"US\"");
+        return -1;
+    }
+    snprintf(c->jurisdiction, sizeof c->jurisdiction, "%s", s);
+    return 0;
+}
+
+const char *ksm_conf_jurisdiction(const struct ksm_conf *c)
+{
+    return c->env_kind == KSM_ENV_GOVCLOUD || !c->jurisdiction[0] ? "JP" : c->jurisdiction;
 }
 
 /* 適格請求書発行事業者登録番号: "T" and, for a corporation, its 法人番号 (check digit and all). */
@@ -1045,6 +1072,16 @@ int ksm_conf_validate(const struct ksm_conf *c, char *err, size_t errlen)
     }
     if ((unsigned)c->env_kind > KSM_ENV_OVERSEAS_AI) {
         snprintf(err, errlen, "env_kind: unknown environment kind");
+        return -1;
+    }
+    /* the overseas environment must say where it runs: that is what makes it "overseas" */
+    if (c->env_kind == KSM_ENV_OVERSEAS_AI && (!c->jurisdiction[0] || !strcmp(c->jurisdiction, "JP"))) {
+        snprintf(err, errlen, "jurisdiction: env_kind overseas-ai needs the country it runs in "
+                              "(jurisdiction = \"US\" or --jurisdiction US), not JP");
+        return -1;
+    }
+    if (c->env_kind == KSM_ENV_GOVCLOUD && c->jurisdiction[0] && strcmp(c->jurisdiction, "JP")) {
+        snprintf(err, errlen, "jurisdiction: govcloud is in Japan (JP), not %s", c->jurisdiction);
         return -1;
     }
     if (!c->admin.host[0] || c->admin.port < 0 || c->admin.port > 65535) {

@@ -53,6 +53,8 @@ struct ksm_conf_issuer {
 struct ksm_conf {
     char path[512];                    /* the file it came from, "" if none */
     enum ksm_env_kind env_kind;        /* env_kind = "govcloud" | "overseas-ai" */
+    char jurisdiction[4];              /* jurisdiction = "US": where the node runs (ISO 3166 alpha-2);
+                                        * govcloud is JP, overseas-ai must name another country */
     char data_dir[512];                /* data_dir, default "./var" */
     char bootstrap_token_file[512];    /* bootstrap_token_file, default "" (DATA/bootstrap-token) */
     int workers;                       /* workers, default 1 (event-loop threads) */
@@ -106,8 +108,13 @@ int ksm_conf_add_overseas_allow(struct ksm_conf *c, const char *prefix);
 /* A new [oidc.NAME] issuer with the default mapping (the --oidc-issuer flag); NULL when the name is
  * taken or there is no room. */
 struct ksm_conf_issuer *ksm_conf_add_issuer(struct ksm_conf *c, const char *name);
+/* jurisdiction = "CC" (the --jurisdiction flag): two capital letters; -1 with msg otherwise. */
+int ksm_conf_set_jurisdiction(struct ksm_conf *c, const char *s, char *msg, size_t msglen);
 /* Cross-field checks after flags are applied (retention >= 365, ...). */
 int ksm_conf_validate(const struct ksm_conf *c, char *err, size_t errlen);
 const char *ksm_env_kind_name(enum ksm_env_kind k);
+/* The node's jurisdiction: "JP" for govcloud (the key may be left out), the configured country for
+ * overseas-ai. */
+const char *ksm_conf_jurisdiction(const struct ksm_conf *c);
 
 #endif

@@ -15,6 +15,9 @@ struct ksm_daemon_flags {
     const char *overseas_allow[KSM_CONF_MAX_ALLOW];   /* --overseas-allow, repeatable */
     int noverseas_allow;
     const char *oidc_issuer, *oidc_audience;          /* --oidc-issuer URL --oidc-audience AUD */
+    const char *jurisdiction;                         /* --jurisdiction CC */
+    bool allow_swap;                                  /* --allow-swap: overseas-ai starts with swap on */
+    const char *swaps_file;                           /* --swaps-file: instead of /proc/swaps (tests) */
 };
 
 /* 0 to run, 1 for --help/--version (already printed), -1 with err on a bad command line. */

@@ -9,7 +9,7 @@
 
 enum {
     OPT_CONFIG = 256, OPT_DATA, OPT_ADMIN, OPT_AI, OPT_S3, OPT_ALLOW, OPT_ENV, OPT_BOOT, OPT_WORKERS, OPT_LOG,
-    OPT_OIDC_ISSUER, OPT_OIDC_AUD, OPT_VERSION, OPT_HELP
+    OPT_OIDC_ISSUER, OPT_OIDC_AUD, OPT_JURIS, OPT_ALLOW_SWAP, OPT_SWAPS_FILE, OPT_VERSION, OPT_HELP
 };
 
 static const struct option options[] = {
@@ -25,6 +25,9 @@ static const struct option options[] = {
     {"log-level", required_argument, NULL, OPT_LOG},
     {"oidc-issuer", required_argument, NULL, OPT_OIDC_ISSUER},
     {"oidc-audience", required_argument, NULL, OPT_OIDC_AUD},
+    {"jurisdiction", required_argument, NULL, OPT_JURIS},
+    {"allow-swap", no_argument, NULL, OPT_ALLOW_SWAP},
+    {"swaps-file", required_argument, NULL, OPT_SWAPS_FILE},   /* tests only (docs/config.md) */
     {"version", no_argument, NULL, OPT_VERSION},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
@@ -57,6 +60,9 @@ int ksm_daemon_parse_flags(struct ksm_daemon_flags *fl, int argc, char **argv, c
         case OPT_LOG: fl->log_level = optarg; break;
         case OPT_OIDC_ISSUER: fl->oidc_issuer = optarg; break;
         case OPT_OIDC_AUD: fl->oidc_audience = optarg; break;
+        case OPT_JURIS: fl->jurisdiction = optarg; break;
+        case OPT_ALLOW_SWAP: fl->allow_swap = true; break;
+        case OPT_SWAPS_FILE: fl->swaps_file = optarg; break;
         case OPT_WORKERS:
             fl->workers = atoi(optarg);
             if (fl->workers < 1 || fl->workers > 64) {
@@ -151,6 +157,8 @@ int ksm_daemon_load_conf(struct ksm_conf *c, const struct ksm_daemon_flags *fl, 
             return -1;
         }
     }
+    if (fl->jurisdiction && ksm_conf_set_jurisdiction(c, fl->jurisdiction, err, errlen))
+        return -1;
     if (fl->workers)
         c->workers = fl->workers;
     if (add_flag_issuer(c, fl, err, errlen))

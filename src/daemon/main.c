@@ -17,6 +17,7 @@
 #include "admin/route.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/swaps.h"
 #include "core/util.h"
 #include "daemon/daemon.h"
 #include "billing/billing.h"
@@ -51,7 +52,8 @@ static void usage(FILE *f)
           "               [--ai-listen HOST:PORT] [--overseas-allow URL_PREFIX]...\n"
           "               [--env-kind govcloud|overseas-ai] [--bootstrap-token-file FILE]\n"
           "               [--workers N] [--log-level debug|info|warn|error]\n"
-          "               [--oidc-issuer URL --oidc-audience AUD]\n"
+          "               [--oidc-issuer URL --oidc-audience AUD] [--jurisdiction CC]\n"
+          "               [--allow-swap]\n"
           "  -t  check the configuration, print 'configuration OK' or the error, and exit\n",
           f);
 }
@@ -233,9 +235,42 @@ static void harden(void)
     umask(077);
 }
 
-static int start(struct ksm_conf *c)
+/* overseas-ai keeps prompts only in memory: with swap on they could reach a disk (SPEC.md O3).
+ * 0 to go on, 1 to go on with swap allowed (audited once the log is open), -1 to refuse. */
+static int swap_check(const struct ksm_conf *c, const struct ksm_daemon_flags *fl)
+{
+    if (c->env_kind != KSM_ENV_OVERSEAS_AI)
+        return 0;
+    const char *path = fl->swaps_file ? fl->swaps_file : "/proc/swaps";
+    int n = ksm_swaps_active(path);
+    if (n == 0)
+        return 0;
+    if (!fl->allow_swap) {
+        fprintf(stderr, "kasumid: %s: swap is %s; overseas-ai refuses to start, since prompts held in "
+                        "memory could be paged to disk. Turn swap off (swapoff -a) or pass "
+                        "--allow-swap\n",
+                path, n < 0 ? "unknown (cannot read the swap list)" : "active");
+        return -1;
+    }
+    ksm_warn("--allow-swap: starting with swap %s (%s); prompts held in memory may be paged to disk",
+             n < 0 ? "unknown" : "active", path);
+    return 1;
+}
+
+static void audit_allow_swap(void)
+{
+    struct ksm_audit_rec rec = {.principal = "system", .source = "kasumid", .action = "system.allow_swap",
+                                .target = "swap", .outcome = "success",
+                                .detail = "overseas-ai started with swap active (--allow-swap)"};
+    ksm_audit_submit(app.audit, &rec, NULL, NULL, NULL);
+}
+
+static int start(struct ksm_conf *c, const struct ksm_daemon_flags *fl)
 {
     char err[512];
+    int swap = swap_check(c, fl);
+    if (swap < 0)
+        return -1;
     if (ksm_mkdir_p(c->data_dir, 0700) || lock_data_dir(c->data_dir) < 0)
         return -1;
     snprintf(app.db_path, sizeof app.db_path, "%s/meta.db", c->data_dir);
@@ -262,6 +297,8 @@ static int start(struct ksm_conf *c)
         return -1;
     }
     ksm_metrics_add_collector(audit_collector, app.audit);
+    if (swap > 0)
+        audit_allow_swap();
     if (c->env_kind == KSM_ENV_GOVCLOUD && start_storage(c, err, sizeof err)) {
         fprintf(stderr, "kasumid: %s\n", err);
         return -1;
@@ -296,9 +333,10 @@ static int start(struct ksm_conf *c)
     }
     atomic_store(&app.ready, true);
     const char *scheme = c->admin.tls_cert[0] ? "https" : "http";
-    printf("kasumid %s ready\n  admin API: %s://%s/admin/v1/\n  metrics:   %s://%s/metrics\n"
+    printf("kasumid %s (%s) ready\n  admin API: %s://%s/admin/v1/\n  metrics:   %s://%s/metrics\n"
            "  AI API:    %s://%s/v1/\n",
-           ksm_env_kind_name(c->env_kind), scheme, ksm_server_address(admin_srv, 0), scheme,
+           ksm_env_kind_name(c->env_kind), ksm_conf_jurisdiction(c), scheme,
+           ksm_server_address(admin_srv, 0), scheme,
            ksm_server_address(admin_srv, 0), c->ai.tls_cert[0] ? "https" : "http",
            ksm_server_address(admin_srv, 1));
     if (app.store)
@@ -366,7 +404,7 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);   /* worker threads inherit the mask; main waits */
     signal(SIGPIPE, SIG_IGN);
-    if (start(c))
+    if (start(c, &fl))
         return 1;
     int64_t last_sample = ksm_now_ms();
     for (;;) {

@@ -76,6 +76,7 @@ struct ksm_req {
 
     /* what the audit record says beyond the route's action */
     const char *audit_tenant, *audit_project, *audit_target;
+    const char *audit_reason;       /* a refusal's reason word (static), after the error code */
 
     /* streamed responses: the application's hooks and state */
     void *app_data;

@@ -106,6 +106,14 @@ json_t *ksm_iam_whoami_json(struct ksm_db *db, const struct ksm_principal *p);
 /* tenants: src/iam/iam_tenants.c */
 enum ksm_err ksm_iam_tenant_create(struct ksm_db *db, const char *kind, const char *name,
                                    const char *corporate_number, json_t **out, const char **why);
+/* The contract's names of a project (iam_onbehalf.c): its tenant's 法人番号 and its name, which every
+ * environment shares while ids are each environment's own. NOT_FOUND unless project is tenant's. */
+enum ksm_err ksm_iam_contract_names(struct ksm_db *db, const char *tenant, const char *project,
+                                    char corpnum[16], char *name, size_t namelen);
+/* Back from the contract's names to this environment's ids: NOT_FOUND (no such tenant or project),
+ * SUSPENDED (the tenant is), or OK. */
+enum ksm_err ksm_iam_contract_resolve(struct ksm_db *db, const char *corpnum, const char *name,
+                                      char tenant[KSM_ID_LEN], char project[KSM_ID_LEN]);
 enum ksm_err ksm_iam_tenant_get(struct ksm_db *db, const char *id, json_t **out);
 enum ksm_err ksm_iam_tenant_update(struct ksm_db *db, const char *id, const char *name,
                                    const char *kind, json_t **out, const char **why);

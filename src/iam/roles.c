@@ -83,6 +83,11 @@ static const char *const perms_supply_reviewer[] = {
     "supply.stats.read",
     NULL};
 
+/* the service credential of the governed path (SPEC.md O4), bound at platform scope in overseas-ai
+ * to the user whose api key govcloud presents: it may call models for any tenant and project that
+ * govcloud names (X-Kasumi-On-Behalf-Tenant/-Project), and nothing else — no admin API at all */
+static const char *const perms_ai_relay[] = {"ai.invoke.on_behalf", NULL};
+
 /* Held implicitly by every principal in its own tenant (platform users: at platform scope). The
  * handlers use key.self only for the caller's own keys, which is how a user manages its keys. */
 static const char *const perms_self[] = {"key.self", NULL};
@@ -99,6 +104,8 @@ const struct ksm_role ksm_iam_roles[] = {
     {"billing_viewer", "reads usage and costs", PL | TN | PJ, perms_billing_viewer},
     {"supply_reviewer", "reviews supply-chain registers of every agency and gives advice", PL,
      perms_supply_reviewer},
+    {"ai_relay", "govcloud's service credential in overseas-ai: calls models for the tenant and "
+     "project govcloud names", PL, perms_ai_relay},
     {"self", "implicit: a principal's own keys", 0, perms_self},
 };
 

@@ -67,7 +67,7 @@ void ksm_s3_create_bucket(struct s3_req *s)
         ksm_s3_body_free(body);
     }
     if (!ksm_store_has_region(ksm_s3_store, region)) {
-        snprintf(s->detail, sizeof s->detail, "refused_region=%.40s", region);
+        snprintf(s->detail, sizeof s->detail, "reason=region_not_japanese refused_region=%.40s", region);
         ksm_s3_error(s, KSM_E_INVALID_LOCATION, "data stays in this environment's Japanese regions");
         return;
     }

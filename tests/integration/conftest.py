@@ -144,6 +144,7 @@ class Daemon:
         self.extra_args = list(extra_args)
         self.env_kind = env_kind
         self.wrapper = list(wrapper)   # e.g. ["strace", "-f", ...]: kasumid runs under it
+        self.allow_swap = True         # overseas-ai: pass --allow-swap (unset to test the refusal)
         self.config_path = None
         self.proc = None
         self.token = None
@@ -159,6 +160,10 @@ class Daemon:
             listen.unlink()
         args = self.wrapper + [KASUMID, "--data-dir", str(self.data_dir), "--admin-listen", "127.0.0.1:0",
                 "--bootstrap-token-file", str(token_file), "--env-kind", self.env_kind] + self.extra_args
+        if self.env_kind == "overseas-ai" and "--jurisdiction" not in self.extra_args:
+            args += ["--jurisdiction", "US"]   # overseas-ai must say where it runs
+        if self.env_kind == "overseas-ai" and self.allow_swap:
+            args += ["--allow-swap"]   # the test machine may have swap; test_overseas.py tests the refusal
         if self.config_path:
             args += ["--config", str(self.config_path)]
         # LeakSanitizer cannot run under ptrace (strace): leaks are checked by every other test.

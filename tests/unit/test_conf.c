@@ -76,6 +76,7 @@ static void test_every_key(void)
 {
     static const char text[] =
         "env_kind = \"overseas-ai\"\n"
+        "jurisdiction = \"US\"\n"
         "data_dir = \"/srv/kasumi\"\n"
         "bootstrap_token_file = \"/etc/kasumi/token\"\n"
         "workers = 4\n"
@@ -100,6 +101,8 @@ static void test_every_key(void)
     CHECK(parse(&c, text, err, sizeof err) == 0);
     CHECK_STR(err, "");
     CHECK(c.env_kind == KSM_ENV_OVERSEAS_AI);
+    CHECK_STR(c.jurisdiction, "US");
+    CHECK_STR(ksm_conf_jurisdiction(&c), "US");
     CHECK_STR(c.data_dir, "/srv/kasumi");
     CHECK_STR(c.bootstrap_token_file, "/etc/kasumi/token");
     CHECK(c.workers == 4);
@@ -295,6 +298,27 @@ static void test_validate(void)
     c.env_kind = (enum ksm_env_kind)7;
     CHECK(ksm_conf_validate(&c, err, sizeof err) == -1);
     CHECK_STR(ksm_env_kind_name((enum ksm_env_kind)7), "unknown");
+    /* jurisdiction: govcloud is JP (left out or said); overseas-ai must name another country */
+    ksm_conf_defaults(&c);
+    CHECK_STR(ksm_conf_jurisdiction(&c), "JP");
+    CHECK(ksm_conf_set_jurisdiction(&c, "JP", err, sizeof err) == 0);
+    CHECK(ksm_conf_validate(&c, err, sizeof err) == 0);
+    CHECK(ksm_conf_set_jurisdiction(&c, "US", err, sizeof err) == 0);
+    CHECK(ksm_conf_validate(&c, err, sizeof err) == -1);
+    CHECK(strstr(err, "govcloud is in Japan") != NULL);
+    ksm_conf_defaults(&c);
+    c.env_kind = KSM_ENV_OVERSEAS_AI;
+    CHECK(ksm_conf_validate(&c, err, sizeof err) == -1);
+    CHECK(strstr(err, "overseas-ai needs the country") != NULL);
+    CHECK(ksm_conf_set_jurisdiction(&c, "JP", err, sizeof err) == 0);
+    CHECK(ksm_conf_validate(&c, err, sizeof err) == -1);
+    CHECK(ksm_conf_set_jurisdiction(&c, "SG", err, sizeof err) == 0);
+    CHECK(ksm_conf_validate(&c, err, sizeof err) == 0);
+    CHECK_STR(ksm_conf_jurisdiction(&c), "SG");
+    CHECK(ksm_conf_set_jurisdiction(&c, "us", err, sizeof err) == -1);
+    CHECK(ksm_conf_set_jurisdiction(&c, "USA", err, sizeof err) == -1);
+    CHECK(ksm_conf_set_jurisdiction(&c, "", err, sizeof err) == -1);
+    CHECK(strstr(error_of("jurisdiction = \"U1\"\n"), "ISO 3166-1 alpha-2") != NULL);
 }
 
 static void test_load(void)
