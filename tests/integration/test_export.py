@@ -296,9 +296,13 @@ def test_export_into_a_bucket(src, filled, tmp_path):
     f.write_bytes(body)
     v = src.cli("export", "verify", str(f), token=None, check=False)
     assert v.returncode == 0, v.stdout
-    # the record of the export names the destination, and is durable before the answer
-    recs = src.audit_records(tenant=org.tenant, action="data.export.bucket")
-    assert any(r.get("target") == "%s/archive/テナント.tar" % dest and r["outcome"] == "success" for r in recs)
+    # the record of the export names the destination (durable before the answer, indexed soon after)
+    want = "%s/archive/テナント.tar" % dest
+    deadline = time.time() + 10
+    while not any(r.get("target") == want and r["outcome"] == "success"
+                  for r in src.audit_records(tenant=org.tenant, action="data.export.bucket")):
+        assert time.time() < deadline, "no data.export.bucket record for " + want
+        time.sleep(0.1)
     # a bucket the caller cannot write: refused before anything is made
     r = src.api("POST", "/admin/v1/tenants/%s/export" % org.tenant, {"bucket": "no-such-bucket", "key": "k"},
                 token=org.token)
