@@ -57,7 +57,13 @@ static PangoLayout *layout(struct ksm_pdf *pdf, const char *text, double size, b
         pango_layout_set_wrap(l, PANGO_WRAP_WORD_CHAR);
     }
     pango_layout_set_alignment(l, align);
-    pango_layout_set_text(l, text ? text : "", -1);
+    if (!text || g_utf8_validate(text, -1, NULL)) {
+        pango_layout_set_text(l, text ? text : "", -1);
+    } else {   /* pango warns on bad UTF-8: a stray byte in stored data is drawn as U+FFFD */
+        gchar *valid = g_utf8_make_valid(text, -1);
+        pango_layout_set_text(l, valid, -1);
+        g_free(valid);
+    }
     return l;
 }
 
