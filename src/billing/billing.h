@@ -16,6 +16,7 @@
 #define KSM_BILLING_TAX_PERCENT 10   /* 消費税 standard rate; services here carry no reduced rate */
 
 void ksm_billing_register_schema(void);   /* before ksm_db_open */
+void ksm_billing_correction_register_schema(void);   /* called by the above (billing_correction.c) */
 
 /* ---- meters (billing_meters.c) ------------------------------------------------------------------ */
 struct ksm_billing_meter {
@@ -69,6 +70,7 @@ struct ksm_billing_row {
     char *tenant, *project, *service, *meter, *resource;
     int64_t quantity, cost_microyen, records;
     char *project_name, *environment;   /* the project's, "" when none (or deleted) */
+    char *correction_of;                /* a correction of that closed month ("YYYY-MM"), or NULL */
 };
 
 /* One invoice: a tenant's rows in one environment. */
@@ -102,15 +104,16 @@ enum ksm_err ksm_billing_report_build(struct ksm_db *db, const struct ksm_billin
                                       struct ksm_billing_report *rep, char why[KSM_BILLING_WHY]);
 void ksm_billing_report_free(struct ksm_billing_report *rep);
 
-/* Closes a month that has ended: its rows are copied into the ledger, and its reports are read from
- * there from now on. CONFLICT when already closed, INVALID_ARGUMENT when it has not ended. */
+/* Closes a month that has ended: its rows are copied into the ledger with its watermark (usage that
+ * arrives for it later is booked as a correction in the month it arrives in), and its reports are
+ * read from there from now on. CONFLICT when already closed, INVALID_ARGUMENT when it has not ended. */
 enum ksm_err ksm_billing_month_close(struct ksm_db *db, const char *month, int64_t now_ms,
                                      const char *actor, json_t **out, char why[KSM_BILLING_WHY]);
 enum ksm_err ksm_billing_month_list(struct ksm_db *db, json_t *items);
 
 /* Rebuilds a closed month from the audit log (billing_recompute.c) and compares it with the ledger:
  * *out = {month, ledger_rows, records_without_audit, differences: [{tenant, project, service, meter,
- * resource, ledger, recomputed}]}, a side null when the row is missing there. INVALID_ARGUMENT when
+ * resource, correction_of, ledger, recomputed}]}, a side null when the row is missing there. INVALID_ARGUMENT when
  * the month is malformed or not closed. */
 struct ksm_audit;
 enum ksm_err ksm_billing_recompute(struct ksm_db *db, struct ksm_audit *audit, const char *month,

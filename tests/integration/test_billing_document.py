@@ -148,3 +148,38 @@ def test_who_may_read(bd, org):
     for path in ("/admin/v1/billing/usage?", "/admin/v1/billing/report?format=html&"):
         assert bd.api("GET", path + q, token=foreign).status_code in (403, 404)
     assert bd.api("GET", "/admin/v1/billing/usage?month=" + org.month, token=viewer).status_code == 403
+
+
+def test_late_usage_is_a_correction_in_the_open_month(bd, org):
+    """A usage record for a closed month that arrives after its close (written straight into the
+    store here, as a delayed sink would) leaves that month's report as it was and shows in this
+    month's report as a Correction line naming the closed month; the totals still add up."""
+    import csv
+    import io
+    import sqlite3
+    first = datetime.datetime.now(JST).replace(day=1)
+    prev = (first - datetime.timedelta(days=1)).strftime("%Y-%m")
+    if prev not in [m["month"] for m in bd.ok("GET", "/admin/v1/billing/months")["items"]]:
+        bd.cli("billing", "month", "close", prev)
+    q = "--tenant", org.tenant, "--month"
+    before = bd.cli("billing", "report", *q, prev, "--format", "csv").stdout
+    when = int((first - datetime.timedelta(days=2)).timestamp() * 1000)   # in the closed month
+    db = sqlite3.connect(str(bd.data_dir / "meta.db"), timeout=10)
+    db.execute("INSERT INTO usage_records(tenant, project, service, meter, quantity, time_ms,"
+               " idempotency_key, resource, recorded_ms, cost_microyen) VALUES(?, ?, 'storage',"
+               " 'bytes_out', ?, ?, ?, ?, ?, 11500000)",
+               (org.tenant, org.project, GIB, when, "late-" + uuid.uuid4().hex, org.bucket,
+                int(time.time() * 1000)))
+    db.commit()
+    db.close()
+    assert bd.cli("billing", "report", *q, prev, "--format", "csv").stdout == before
+    rows = list(csv.DictReader(io.StringIO(bd.cli("billing", "report", *q, org.month, "--format",
+                                                   "csv").stdout)))
+    corr = [r for r in rows if r["ChargeClass"] == "Correction"]
+    assert len(corr) == 1 and corr[0]["x_CorrectionOf"] == prev, rows
+    assert corr[0]["BilledCost"] == "11.500000" and corr[0]["ChargePeriodStart"] < corr[0]["BillingPeriodStart"]
+    assert all(r["x_CorrectionOf"] == "" for r in rows if r is not corr[0])
+    inv = report_json(bd, org)["invoices"][0]
+    assert sum(Decimal(r["BilledCost"]) for r in rows) == Decimal(inv["amount_including_tax"])
+    u = bd.ok("GET", "/admin/v1/billing/usage?month=%s&tenant=%s&group_by=day" % (org.month, org.tenant))
+    assert u["total_microyen"] == int(Decimal(inv["usage_subtotal"]) * 1000000)

@@ -5,6 +5,7 @@
  * and project ids replaced; KSM_UPDATE_GOLDEN=1 rewrites it); the PDF, read back by pdftotext,
  * carries the registration number, the invoice's 税抜, 消費税 and 税込 with 税抜 + 税 = 税込, and
  * every line's amount exactly as the CSV writes it. */
+#include "audit/audit.h"
 #include "billing/billing.h"
 #include "check.h"
 #include "core/db.h"
@@ -46,7 +47,7 @@ static void use(struct ksm_db *db, const char *tenant, const char *project, cons
                               .meter = meter,
                               .quantity = q,
                               .time_ms = at(when),
-                              .idempotency_key = key,
+                              .idempotency_key = key, .request_id = key,
                               .resource = !strcmp(service, "ai") ? "chat-large" : "docs",
                               .cost_microyen = cost};
     CHECK(ksm_usage_record(db, &u) == KSM_E_OK);
@@ -239,6 +240,122 @@ static void test_pdf(struct ksm_db *db, const struct ksm_billing_report *rep, co
     free(text);
 }
 
+static char *csv_of(struct ksm_db *db, const char *month, const char *t1)
+{
+    struct ksm_billing_report rep;
+    char why[KSM_BILLING_WHY];
+    struct ksm_buf b = KSM_BUF_INIT;
+    CHECK(ksm_billing_report_build(db, &op, month, t1, NULL, &rep, why) == KSM_E_OK);
+    ksm_billing_report_csv(&rep, &b);
+    ksm_buf_putc(&b, 0);
+    ksm_billing_report_free(&rep);
+    return ksm_buf_steal(&b);
+}
+
+static void close_month(struct ksm_db *db, const char *month, const char *now)
+{
+    char why[KSM_BILLING_WHY];
+    json_t *o = NULL;
+    CHECK(ksm_billing_month_close(db, month, at(now), "u", &o, why) == KSM_E_OK);
+    json_decref(o);
+}
+
+/* The usage record key arrived at when (the sink stamps the real clock). */
+static void arrived(struct ksm_db *db, const char *key, const char *when)
+{
+    sqlite3_stmt *st = ksm_db_prepare(db, "UPDATE usage_records SET recorded_ms = ?"
+                                          " WHERE idempotency_key = ?");
+    sqlite3_bind_int64(st, 1, at(when));
+    ksm_db_bind_text(st, 2, key);
+    CHECK(sqlite3_step(st) == SQLITE_DONE);
+    sqlite3_reset(st);
+}
+
+static size_t recompute(struct ksm_db *db, struct ksm_audit *a, const char *month, json_t **out)
+{
+    char why[KSM_BILLING_WHY];
+    CHECK(ksm_billing_recompute(db, a, month, out, why) == KSM_E_OK);
+    return json_array_size(json_object_get(*out, "differences"));
+}
+
+static void test_corrections(struct ksm_db *db, const char *t1, const char *p1)
+{
+    char *march = csv_of(db, "2026-03", t1);
+    close_month(db, "2026-03", "2026-04-02T09:00:00+09:00");
+    use(db, t1, p1, "storage", "bytes_out", GIB, 0, "2026-03-20T10:00:00+09:00", "late");
+    arrived(db, "late", "2026-04-05T10:00:00+09:00");
+    use(db, t1, p1, "storage", "bytes_out", 2 * GIB, 0, "2026-04-03T10:00:00+09:00", "april");
+    arrived(db, "april", "2026-04-03T10:00:01+09:00");
+    char *march_after = csv_of(db, "2026-03", t1), *april = csv_of(db, "2026-04", t1);
+    CHECK(!strcmp(march, march_after));   /* the closed month never changes */
+    CHECK(strstr(april, ",Usage,Correction,訂正 2026-03分: kasumi Object Storage bytes_out,"));
+    CHECK(strstr(april, "2026-02-28T15:00:00Z,2026-03-31T15:00:00Z,Usage,Correction,"));
+    CHECK(strstr(april, ",10.000000,10.000000,10.000000,10.000000,JPY,1073741824,"));
+    CHECK(strstr(april, ",govcloud,2026-03\r\n"));   /* x_CorrectionOf, the last column */
+    CHECK(strstr(april, ",20.000000,20.000000,20.000000,20.000000,JPY,2147483648,"));
+    CHECK(strstr(april, "消費税 10% (対象 30円)"));   /* its own 20 yen and the correction's 10 */
+
+    struct ksm_billing_report rep;
+    struct ksm_billing_usage u;
+    char why[KSM_BILLING_WHY];
+    CHECK(ksm_billing_report_build(db, &op, "2026-04", t1, NULL, &rep, why) == KSM_E_OK);
+    CHECK(ksm_billing_usage_build(db, &rep, t1, KSM_BILLING_BY_DAY, &u) == KSM_E_OK);
+    CHECK(u.g[2].cost_microyen == 20 * YEN && u.g[4].cost_microyen == 10 * YEN);   /* 3rd, 5th */
+    CHECK(u.total_microyen == rep.inv[0].subtotal_microyen);
+    ksm_billing_usage_free(&u);
+    ksm_billing_report_free(&rep);
+
+    close_month(db, "2026-04", "2026-05-02T09:00:00+09:00");
+    char *april_closed = csv_of(db, "2026-04", t1);
+    CHECK(!strcmp(april, april_closed));   /* the ledger holds the correction line as it was */
+    use(db, t1, p1, "storage", "bytes_out", GIB, 0, "2026-04-20T10:00:00+09:00", "later");
+    arrived(db, "later", "2026-05-06T10:00:00+09:00");
+    char *april_later = csv_of(db, "2026-04", t1);
+    CHECK(!strcmp(april, april_later));
+
+    struct ksm_audit *a = NULL;
+    char adir[128], key[128], err[256];
+    struct ksm_audit_opts ao = {.retention_days = 365, .group_commit_ms = 5,
+                                .segment_bytes = 1 << 20, .env_name = "govcloud"};
+    snprintf(adir, sizeof adir, "%s/audit", dir);
+    snprintf(key, sizeof key, "%s/audit-ed25519.pem", dir);
+    CHECK(ksm_audit_open(&a, adir, key, &ao, err, sizeof err) == 0);
+    if (!a)
+        return;
+    /* each record's request in the audit log, the AI call's stating its cost */
+    static const char *const reqs[][2] = {
+        {"d1", "2026-03-01T09:00:00+09:00"}, {"d2", "2026-03-10T12:00:00+09:00"},
+        {"d3", "2026-03-10T13:00:00+09:00"}, {"d4", "2026-03-31T23:59:00+09:00"},
+        {"late", "2026-03-20T10:00:00+09:00"}, {"april", "2026-04-03T10:00:00+09:00"},
+        {"later", "2026-04-20T10:00:00+09:00"}};
+    for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
+        struct ksm_audit_rec r = {.time_ms = at(reqs[i][1]), .request_id = reqs[i][0],
+                                  .principal = "u", .tenant = t1, .action = "test.call",
+                                  .outcome = "success", .status = 200,
+                                  .detail = !strcmp(reqs[i][0], "d3") ? "cost_microyen=1234567" : NULL};
+        ksm_audit_submit(a, &r, NULL, NULL, NULL);
+    }
+    ksm_audit_flush(a);
+    json_t *o = NULL;
+    CHECK(recompute(db, a, "2026-03", &o) == 0);   /* the late record is not March's any more */
+    if (json_array_size(json_object_get(o, "differences"))) {
+        char *dump = json_dumps(o, JSON_COMPACT);
+        fprintf(stderr, "%s\n", dump);
+        free(dump);
+    }
+    json_decref(o);
+    CHECK(recompute(db, a, "2026-04", &o) == 0);
+    json_decref(o);
+    CHECK(ksm_db_exec(db, "UPDATE billing_ledger SET quantity = quantity + 1"
+                          " WHERE month = '2026-04' AND correction_of = '2026-03'") == SQLITE_OK);
+    CHECK(recompute(db, a, "2026-04", &o) == 1);
+    json_t *d = json_array_get(json_object_get(o, "differences"), 0);
+    CHECK_STR(json_string_value(json_object_get(d, "correction_of")), "2026-03");
+    json_decref(o);
+    ksm_audit_close(a);
+    free(march), free(march_after), free(april), free(april_closed), free(april_later);
+}
+
 int main(void)
 {
     struct ksm_db db;
@@ -250,6 +367,7 @@ int main(void)
     test_html(&db, &rep, t1, p1);
     test_pdf(&db, &rep, t1);
     ksm_billing_report_free(&rep);
+    test_corrections(&db, t1, p1);
     ksm_db_close(&db);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
