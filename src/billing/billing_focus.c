@@ -91,14 +91,13 @@ static void money(struct ksm_focus_line *l, int64_t microyen)
 static void correction(struct ksm_focus_line *l, const struct ksm_billing_row *w)
 {
     int64_t start, end;
-    char desc[600];
     if (ksm_billing_month_parse(w->correction_of, &start, &end) == 0) {
         utc_seconds(start, l->charge_start);
         utc_seconds(end, l->charge_end);
         l->v[12] = l->charge_start, l->v[13] = l->charge_end;
     }
-    snprintf(desc, sizeof desc, "訂正 %s分: %s", w->correction_of, l->desc);
-    snprintf(l->desc, sizeof l->desc, "%s", desc);
+    snprintf(l->desc, sizeof l->desc, "訂正 %s分: %s %s", w->correction_of, service_name(w->service),
+             w->meter);
     l->v[15] = "Correction", l->v[46] = w->correction_of;
 }
 
