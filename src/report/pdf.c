@@ -125,7 +125,10 @@ struct ksm_pdf *ksm_pdf_new(const char *title)
         free(pdf);
         return NULL;
     }
-    cairo_pdf_surface_set_metadata(pdf->surface, CAIRO_PDF_METADATA_TITLE, title ? title : "");
+    /* cairo fails the whole document on a title that is not UTF-8 */
+    gchar *valid = g_utf8_make_valid(title ? title : "", -1);
+    cairo_pdf_surface_set_metadata(pdf->surface, CAIRO_PDF_METADATA_TITLE, valid);
+    g_free(valid);
     cairo_pdf_surface_set_metadata(pdf->surface, CAIRO_PDF_METADATA_CREATOR, "kasumi");
     pdf->fonts = pango_cairo_font_map_new();
     pdf->ctx = pango_font_map_create_context(pdf->fonts);
