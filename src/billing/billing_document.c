@@ -86,8 +86,8 @@ static void header(struct ksm_doc *d, const struct ksm_billing_report *rep)
 }
 
 static const struct ksm_report_col invoice_cols[] = {
-    {"請求書番号", 3.2, false}, {"請求先", 3, false},           {"法人番号", 1.8, false},
-    {"税抜 (円)", 1.5, true},   {"消費税 10% (円)", 1.6, true}, {"税込 (円)", 1.5, true},
+    {"請求書番号", 3.6, false}, {"請求先", 2.4, false},         {"法人番号", 1.8, false},
+    {"税抜 (円)", 1.3, true},   {"消費税 10% (円)", 2.0, true}, {"税込 (円)", 1.3, true},
 };
 
 static void invoices(struct ksm_doc *d, const struct ksm_billing_report *rep)

@@ -95,7 +95,7 @@ void ksm_doc_line_chart(struct ksm_doc *d, const char *title, const struct ksm_r
                         size_t n, const char *unit)
 {
     if (d->pdf)
-        ksm_pdf_bar_chart(d->pdf, title, pts, n);
+        ksm_pdf_line_chart(d->pdf, title, pts, n, unit);
     else
         ksm_html_line_chart(d->html, title, pts, n, unit);
 }

@@ -1,6 +1,5 @@
 /* doc.h — one report written once and rendered as HTML or PDF (doc.c): a caller that offers both
- * formats describes its content through these calls, and the two stay the same document. In a PDF a
- * line chart is drawn as bars (one per point, in order). */
+ * formats describes its content through these calls, and the two stay the same document. */
 #ifndef KSM_REPORT_DOC_H
 #define KSM_REPORT_DOC_H
 #include "report/html.h"

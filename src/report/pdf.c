@@ -310,6 +310,55 @@ void ksm_pdf_bar_chart(struct ksm_pdf *pdf, const char *title, const struct ksm_
     pdf->y += 8;
 }
 
+/* A label of 8 points at (x, y), aligned on x by align (left, centre or right of x). */
+static void small_text(struct ksm_pdf *pdf, const char *text, double x, double y, PangoAlignment align)
+{
+    const double w = 80;
+    PangoLayout *l = layout(pdf, text, 8, false, w, align);
+    double left = align == PANGO_ALIGN_RIGHT ? x - w : align == PANGO_ALIGN_CENTER ? x - w / 2 : x;
+    draw(pdf, l, left, y);
+    g_object_unref(l);
+}
+
+void ksm_pdf_line_chart(struct ksm_pdf *pdf, const char *title, const struct ksm_report_point *pts,
+                        size_t n, const char *unit)
+{
+    const double height = 150, left = MARGIN + 60, width = CONTENT_W - 70, label_h = 14;
+    int64_t max = ksm_report_max(pts, n);
+    char top[48], digits[32];
+    text_block(pdf, title, 10, true, 0x111111, height + label_h, 3);
+    double y0 = pdf->y + height;   /* the axis */
+    ksm_report_group_digits(max, digits);
+    snprintf(top, sizeof top, "%s%s", digits, unit ? unit : "");
+    color(pdf, 0x111111);
+    small_text(pdf, top, left - 6, pdf->y - 4, PANGO_ALIGN_RIGHT);
+    small_text(pdf, "0", left - 6, y0 - 6, PANGO_ALIGN_RIGHT);
+    color(pdf, 0x888888);
+    cairo_set_line_width(pdf->cr, 0.6);
+    cairo_move_to(pdf->cr, left, pdf->y);
+    cairo_line_to(pdf->cr, left, y0);
+    cairo_line_to(pdf->cr, left + width, y0);
+    cairo_stroke(pdf->cr);
+    size_t step = n > 8 ? (n + 7) / 8 : 1;
+    color(pdf, 0x2e75b6);
+    cairo_set_line_width(pdf->cr, 1.5);
+    for (size_t i = 0; i < n; i++) {
+        double x = left + 6 + (n > 1 ? (width - 12) * (double)i / (double)(n - 1) : width / 2);
+        double v = pts[i].value > 0 ? (double)pts[i].value / (double)max : 0;
+        if (i)
+            cairo_line_to(pdf->cr, x, y0 - v * height);
+        else
+            cairo_move_to(pdf->cr, x, y0 - v * height);
+    }
+    cairo_stroke(pdf->cr);
+    color(pdf, 0x111111);
+    for (size_t i = 0; i < n; i += step) {
+        double x = left + 6 + (n > 1 ? (width - 12) * (double)i / (double)(n - 1) : width / 2);
+        small_text(pdf, pts[i].label, x, y0 + 2, PANGO_ALIGN_CENTER);
+    }
+    pdf->y = y0 + label_h + 10;
+}
+
 int ksm_pdf_finish(struct ksm_pdf *pdf, char **out, size_t *outlen)
 {
     footer(pdf);

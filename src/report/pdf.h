@@ -32,6 +32,11 @@ void ksm_pdf_bar_chart(struct ksm_pdf *pdf, const char *title, const struct ksm_
 
 /* Ends the document: *out (malloc'd, the caller frees it) gets the PDF's bytes. -1 when cairo
  * failed at any point (then *out is NULL). Frees pdf either way. */
+/* A line over the points in order (days), under a caption, its scale's top written as
+ * group_digits(max) + unit and about eight of the points' labels along the axis. */
+void ksm_pdf_line_chart(struct ksm_pdf *pdf, const char *title, const struct ksm_report_point *pts,
+                        size_t n, const char *unit);
+
 int ksm_pdf_finish(struct ksm_pdf *pdf, char **out, size_t *outlen);
 
 #endif
