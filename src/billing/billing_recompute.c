@@ -20,7 +20,30 @@
 
 #define GRACE_MS (3600 * 1000)   /* an audit record is written after its usage: look past the end */
 
-/* request id → {"tenant", "cost"} from every audit record of the window */
+/* The last occurrence of needle in s: an S3 record's byte counts end its detail, after text that
+ * may quote an object's key. */
+static const char *last_of(const char *s, const char *needle)
+{
+    const char *hit = NULL;
+    for (const char *p = s; (p = strstr(p, needle)); p++)
+        hit = p;
+    return hit;
+}
+
+/* An S3 request's metered bytes, as its audit record states them (" bytes_in=N bytes_out=M"). */
+static void sizes(json_t *e, const char *detail)
+{
+    static const char *const meters[] = {"bytes_in", "bytes_out"};
+    for (size_t i = 0; detail && i < KSM_NELEM(meters); i++) {
+        char needle[16];
+        snprintf(needle, sizeof needle, "%s=", meters[i]);
+        const char *p = last_of(detail, needle);
+        if (p && (p == detail || p[-1] == ' '))
+            json_object_set_new(e, meters[i], json_integer(strtoll(p + strlen(needle), NULL, 10)));
+    }
+}
+
+/* request id → {"tenant", "cost", "bytes_in", "bytes_out"} from every audit record of the window */
 static enum ksm_err audit_index(struct ksm_audit *a, int64_t start, int64_t end, json_t *idx)
 {
     char *cursor = NULL;
@@ -48,6 +71,7 @@ static enum ksm_err audit_index(struct ksm_audit *a, int64_t start, int64_t end,
             const char *c = detail ? strstr(detail, "cost_microyen=") : NULL;
             if (c)
                 json_object_set_new(e, "cost", json_integer(strtoll(c + 14, NULL, 10)));
+            sizes(e, detail);
         }
         json_decref(page);
     } while (cursor);
@@ -74,8 +98,9 @@ static void add(json_t *rows, const char *key, int64_t q, int64_t cost)
     json_object_set_new(r, "records", json_integer(json_integer_value(json_object_get(r, "records")) + 1));
 }
 
-/* The cost of one usage record as the audit log and the price list say; -1: not backed by the log. */
-static int64_t expected_cost(struct ksm_db *db, json_t *idx, const struct ksm_usage_rec *u)
+/* The cost of one usage record as the audit log and the price list say; -1: not backed by the log.
+ * A storage byte record takes the size its request's audit record states, when it states one. */
+static int64_t expected_cost(struct ksm_db *db, json_t *idx, struct ksm_usage_rec *u)
 {
     if (u->request_id) {
         json_t *a = json_object_get(idx, u->request_id);
@@ -85,6 +110,9 @@ static int64_t expected_cost(struct ksm_db *db, json_t *idx, const struct ksm_us
             json_t *c = json_object_get(a, "cost");
             return c ? json_integer_value(c) : -1;
         }
+        json_t *size = !strcmp(u->service, "storage") ? json_object_get(a, u->meter) : NULL;
+        if (size)
+            u->quantity = json_integer_value(size);
     }
     int64_t c = ksm_billing_rate(db, u, u->time_ms);
     return c < 0 ? 0 : c;

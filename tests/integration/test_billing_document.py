@@ -183,3 +183,16 @@ def test_late_usage_is_a_correction_in_the_open_month(bd, org):
     assert sum(Decimal(r["BilledCost"]) for r in rows) == Decimal(inv["amount_including_tax"])
     u = bd.ok("GET", "/admin/v1/billing/usage?month=%s&tenant=%s&group_by=day" % (org.month, org.tenant))
     assert u["total_microyen"] == int(Decimal(inv["usage_subtotal"]) * 1000000)
+
+
+def test_s3_audit_records_carry_byte_counts(bd, org):
+    """An S3 request's audit record ends with the bytes metered for it, so that recompute can rebuild
+    a storage byte record's size from the log and not only check that its request happened."""
+    s3 = org.client()
+    put = s3.put_object(Bucket=org.bucket, Key="sized", Body=b"y" * 12345)
+    rec = bd.audit_wait(put["ResponseMetadata"]["RequestId"], action="s3.PutObject")
+    assert rec["detail"].startswith("size=12345") and rec["detail"].endswith(" bytes_in=12345 bytes_out=0")
+    get = s3.get_object(Bucket=org.bucket, Key="sized")
+    assert get["Body"].read() == b"y" * 12345
+    rec = bd.audit_wait(get["ResponseMetadata"]["RequestId"], action="s3.GetObject")
+    assert rec["detail"] == "bytes_in=0 bytes_out=12345", rec

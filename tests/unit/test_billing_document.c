@@ -332,7 +332,10 @@ static void test_corrections(struct ksm_db *db, const char *t1, const char *p1)
         struct ksm_audit_rec r = {.time_ms = at(reqs[i][1]), .request_id = reqs[i][0],
                                   .principal = "u", .tenant = t1, .action = "test.call",
                                   .outcome = "success", .status = 200,
-                                  .detail = !strcmp(reqs[i][0], "d3") ? "cost_microyen=1234567" : NULL};
+                                  .detail = !strcmp(reqs[i][0], "d3")   ? "cost_microyen=1234567"
+                                            : !strcmp(reqs[i][0], "d1") ? "size=9 bytes_in=0 "
+                                                                          "bytes_out=3221225472"
+                                                                        : NULL};
         ksm_audit_submit(a, &r, NULL, NULL, NULL);
     }
     ksm_audit_flush(a);
@@ -351,6 +354,17 @@ static void test_corrections(struct ksm_db *db, const char *t1, const char *p1)
     CHECK(recompute(db, a, "2026-04", &o) == 1);
     json_t *d = json_array_get(json_object_get(o, "differences"), 0);
     CHECK_STR(json_string_value(json_object_get(d, "correction_of")), "2026-03");
+    json_decref(o);
+    /* a download's size forged in both its usage record and the ledger (cost to match): the size
+     * its request's audit record states is what the month is rebuilt with */
+    CHECK(ksm_db_exec(db, "UPDATE usage_records SET quantity = 4294967296 WHERE idempotency_key = 'd1';"
+                          "UPDATE billing_ledger SET quantity = 4294967296, cost_microyen = 40000000"
+                          " WHERE month = '2026-03' AND meter = 'bytes_out' AND project IS NOT NULL"
+                          " AND project <> ''") == SQLITE_OK);
+    CHECK(recompute(db, a, "2026-03", &o) == 1);
+    d = json_object_get(json_array_get(json_object_get(o, "differences"), 0), "recomputed");
+    CHECK(json_integer_value(json_object_get(d, "quantity")) == 3 * GIB);
+    CHECK(json_integer_value(json_object_get(d, "cost_microyen")) == 30 * YEN);
     json_decref(o);
     ksm_audit_close(a);
     free(march), free(march_after), free(april), free(april_closed), free(april_later);
