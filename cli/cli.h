@@ -258,6 +258,7 @@ int kc_billing_price_list(struct kc_ctx *c, const struct kc_args *a);
 int kc_billing_price_end(struct kc_ctx *c, const struct kc_args *a);
 int kc_billing_recompute(struct kc_ctx *c, const struct kc_args *a);
 int kc_billing_report(struct kc_ctx *c, const struct kc_args *a);
+int kc_billing_usage(struct kc_ctx *c, const struct kc_args *a);
 int kc_billing_month_close(struct kc_ctx *c, const struct kc_args *a);
 int kc_billing_month_list(struct kc_ctx *c, const struct kc_args *a);
 

@@ -93,14 +93,43 @@ int kc_billing_month_list(struct kc_ctx *c, const struct kc_args *a)
     return kc_list_paged(c, a, "/admin/v1/billing/months", &q, month_cols);
 }
 
-/* The report's bytes as the server wrote them (CSV, JSON or XLSX), into --out atomically or to stdout. */
+static const struct kc_col group_cols[] = {
+    {"KEY", "key"}, {"NAME", "name"}, {"COST_JPY", "cost"}, {"RECORDS", "records"}, KC_COLS_END,
+};
+
+/* A month's cost per day, service or project: a table and its total (or the server's JSON). */
+int kc_billing_usage(struct kc_ctx *c, const struct kc_args *a)
+{
+    struct kc_query q = {0};
+    kc_query_add(&q, "month", kc_flag(a, "month"));
+    kc_query_add(&q, "group_by", kc_flag(a, "group-by"));
+    kc_query_add(&q, "tenant", kc_flag(a, "tenant"));
+    kc_query_add(&q, "project", kc_flag(a, "project"));
+    json_t *o = NULL;
+    int rc = kc_api(c, "GET", "/admin/v1/billing/usage", &q, NULL, &o);
+    if (rc)
+        return rc;
+    if (c->output == KC_OUT_JSON) {
+        rc = kc_print(c, o, NULL);
+    } else {
+        rc = kc_print(c, json_object_get(o, "groups"), group_cols);
+        printf("total %s JPY (%s, %s)\n", json_string_value(json_object_get(o, "total")),
+               json_string_value(json_object_get(o, "month")),
+               json_string_value(json_object_get(o, "state")));
+    }
+    json_decref(o);
+    return rc;
+}
+
+/* The report's bytes as the server wrote them (CSV, JSON, XLSX, HTML or PDF), into --out atomically or to stdout. */
 int kc_billing_report(struct kc_ctx *c, const struct kc_args *a)
 {
     const char *format = kc_flag(a, "format"), *out = kc_flag(a, "out");
     if (!format)
         format = "csv";
-    if (strcmp(format, "csv") && strcmp(format, "json") && strcmp(format, "xlsx"))
-        return kc_usage_err(c->cmd, "--format is csv, json or xlsx (html and pdf are not built yet)");
+    if (strcmp(format, "csv") && strcmp(format, "json") && strcmp(format, "xlsx") &&
+        strcmp(format, "html") && strcmp(format, "pdf"))
+        return kc_usage_err(c->cmd, "--format is csv, json, xlsx, html or pdf");
     struct kc_query q = {0};
     kc_query_add(&q, "month", kc_flag(a, "month"));
     kc_query_add(&q, "tenant", kc_flag(a, "tenant"));

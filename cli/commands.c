@@ -198,9 +198,12 @@ const struct kc_cmd kc_commands[] = {
     {"billing", "price list", kc_billing_price_list, 0, "", "service " PAGE,
      "billing price list [--service S]", "the price list"},
     {"billing", "report", kc_billing_report, 0, "month", "tenant project format out",
-     "billing report --month YYYY-MM [--tenant T [--project P]] [--format csv|json|xlsx] "
-     "[--out FILE]",
+     "billing report --month YYYY-MM [--tenant T [--project P]] "
+     "[--format csv|json|xlsx|html|pdf] [--out FILE]",
      "the monthly usage and fee report (実績レポート), FOCUS 1.2 columns; open or closed month"},
+    {"billing", "usage", kc_billing_usage, 0, "month", "group-by tenant project",
+     "billing usage --month YYYY-MM [--group-by day|service|project] [--tenant T [--project P]]",
+     "a month's cost (税抜) per JST day, service or project"},
     {"billing", "month close", kc_billing_month_close, 1, "", "", "billing month close YYYY-MM",
      "close a past JST month: its report never changes again"},
     {"billing", "recompute", kc_billing_recompute, 0, "month", "",

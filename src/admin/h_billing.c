@@ -93,13 +93,40 @@ static enum ksm_err reply_xlsx(struct ksm_req *r, const struct ksm_billing_repor
     return KSM_E_OK;
 }
 
+/* The Japanese report with its charts: HTML (inline, a page to open) or PDF (a file to keep). */
+static enum ksm_err reply_document(struct ksm_req *r, const struct ksm_billing_report *rep,
+                                   const char *tenant, const char *format)
+{
+    struct ksm_billing_usage days;
+    enum ksm_err e = ksm_billing_usage_build(DB(r), rep, tenant, KSM_BILLING_BY_DAY, &days);
+    if (e != KSM_E_OK)
+        return ksm_fail_why(r, e, NULL);
+    ksm_buf_reset(&r->resp);
+    if (!strcmp(format, "html")) {
+        ksm_billing_report_html(rep, &days, &r->resp);
+        r->content_type = "text/html; charset=utf-8";
+    } else {
+        char *data = NULL;
+        size_t n = 0;
+        if (ksm_billing_report_pdf(rep, &days, &data, &n))
+            e = ksm_fail(r, KSM_E_INTERNAL, "cannot render the PDF");
+        else
+            ksm_buf_append(&r->resp, data, n);
+        free(data);
+        r->content_type = "application/pdf";
+    }
+    ksm_billing_usage_free(&days);
+    return e;
+}
+
 static enum ksm_err reply_report(struct ksm_req *r, const struct ksm_billing_report *rep,
-                                 const char *format)
+                                 const char *tenant, const char *format)
 {
     if (!strcmp(format, "json"))
         return ksm_reply_json(r, 200, ksm_billing_report_json(rep));
-    if (!strcmp(format, "xlsx")) {
-        enum ksm_err e = reply_xlsx(r, rep);
+    if (!strcmp(format, "xlsx") || !strcmp(format, "html") || !strcmp(format, "pdf")) {
+        enum ksm_err e = !strcmp(format, "xlsx") ? reply_xlsx(r, rep)
+                                                 : reply_document(r, rep, tenant, format);
         if (e != KSM_E_OK)
             return e;
     } else {
@@ -109,27 +136,45 @@ static enum ksm_err reply_report(struct ksm_req *r, const struct ksm_billing_rep
     }
     r->status = 200;
     char cd[96];
-    snprintf(cd, sizeof cd, "attachment; filename=\"kasumi-%s.%s\"", rep->month, format);
+    snprintf(cd, sizeof cd, "%s; filename=\"kasumi-%s.%s\"",
+             strcmp(format, "html") ? "attachment" : "inline", rep->month, format);
     ksm_req_add_header(r, "Content-Disposition", ksm_arena_strdup(r->arena, cd));
     return KSM_E_OK;
 }
 
-/* GET /admin/v1/billing/report?month=YYYY-MM[&tenant=T[&project=P]][&format=json|csv|xlsx] */
+/* month, tenant and project of a report or usage query, checked and authorized (usage.read). */
+static enum ksm_err report_scope(struct ksm_req *r, const char **month, const char **tenant,
+                                 const char **project)
+{
+    *month = ksm_req_query(r, "month"), *tenant = ksm_req_query(r, "tenant");
+    *project = ksm_req_query(r, "project");
+    if (!*month)
+        return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "month is required (YYYY-MM, JST)");
+    if ((*tenant && !**tenant) || (*project && !**project))
+        return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "tenant and project must not be empty when given");
+    if (*project && !*tenant)
+        return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "project needs tenant");
+    return ksm_authorize(r, "usage.read", *tenant, *project);
+}
+
+static bool report_format_ok(const char *f)
+{
+    static const char *const known[] = {"json", "csv", "xlsx", "html", "pdf"};
+    for (size_t i = 0; i < KSM_NELEM(known); i++)
+        if (!strcmp(f, known[i]))
+            return true;
+    return false;
+}
+
+/* GET /admin/v1/billing/report?month=YYYY-MM[&tenant=T[&project=P]][&format=json|csv|xlsx|html|pdf] */
 enum ksm_err ksm_h_billing_report(struct ksm_req *r)
 {
-    const char *month = ksm_req_query(r, "month"), *tenant = ksm_req_query(r, "tenant"),
-               *project = ksm_req_query(r, "project"), *format = ksm_req_query(r, "format");
+    const char *month, *tenant, *project, *format = ksm_req_query(r, "format");
     if (!format)
         format = "json";
-    if (strcmp(format, "json") && strcmp(format, "csv") && strcmp(format, "xlsx"))
-        return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "format must be json, csv or xlsx");
-    if (!month)
-        return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "month is required (YYYY-MM, JST)");
-    if ((tenant && !*tenant) || (project && !*project))
-        return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "tenant and project must not be empty when given");
-    if (project && !tenant)
-        return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "project needs tenant");
-    enum ksm_err e = ksm_authorize(r, "usage.read", tenant, project);
+    if (!report_format_ok(format))
+        return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "format must be json, csv, xlsx, html or pdf");
+    enum ksm_err e = report_scope(r, &month, &tenant, &project);
     if (e != KSM_E_OK)
         return e;
     ksm_req_audit(r, tenant, project, month);
@@ -139,9 +184,41 @@ enum ksm_err ksm_h_billing_report(struct ksm_req *r)
     char why[KSM_BILLING_WHY] = "";
     e = ksm_billing_report_build(DB(r), &op, month, tenant, project, &rep, why);
     if (e == KSM_E_OK)
-        e = reply_report(r, &rep, format);
+        e = reply_report(r, &rep, tenant, format);
     else
         e = ksm_fail_why(r, e, *why ? why : NULL);
+    ksm_billing_report_free(&rep);
+    return e;
+}
+
+/* GET /admin/v1/billing/usage?month=YYYY-MM&group_by=day|service|project[&tenant=T[&project=P]]:
+ * the month's cost (税抜, micro-yen exact) per group, for charts (docs/billing.md). */
+enum ksm_err ksm_h_billing_usage(struct ksm_req *r)
+{
+    const char *month, *tenant, *project, *group = ksm_req_query(r, "group_by");
+    int by = ksm_billing_group_by_parse(group ? group : "day");
+    if (by < 0)
+        return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "group_by must be day, service or project");
+    enum ksm_err e = report_scope(r, &month, &tenant, &project);
+    if (e != KSM_E_OK)
+        return e;
+    ksm_req_audit(r, tenant, project, month);
+    struct ksm_billing_operator op;
+    operator_of(r, &op);
+    struct ksm_billing_report rep;
+    struct ksm_billing_usage u;
+    char why[KSM_BILLING_WHY] = "";
+    e = ksm_billing_report_build(DB(r), &op, month, tenant, project, &rep, why);
+    if (e != KSM_E_OK) {
+        ksm_billing_report_free(&rep);
+        return ksm_fail_why(r, e, *why ? why : NULL);
+    }
+    e = ksm_billing_usage_build(DB(r), &rep, tenant, (enum ksm_billing_group_by)by, &u);
+    if (e == KSM_E_OK)
+        e = ksm_reply_json(r, 200, ksm_billing_usage_json(&rep, tenant, &u));
+    else
+        e = ksm_fail_why(r, e, NULL);
+    ksm_billing_usage_free(&u);
     ksm_billing_report_free(&rep);
     return e;
 }

@@ -83,6 +83,7 @@ enum ksm_err ksm_h_billing_price_create(struct ksm_req *r);
 enum ksm_err ksm_h_billing_price_list(struct ksm_req *r);
 enum ksm_err ksm_h_billing_price_end(struct ksm_req *r);
 enum ksm_err ksm_h_billing_report(struct ksm_req *r);
+enum ksm_err ksm_h_billing_usage(struct ksm_req *r);
 enum ksm_err ksm_h_billing_month_close(struct ksm_req *r);
 enum ksm_err ksm_h_billing_month_list(struct ksm_req *r);
 enum ksm_err ksm_h_billing_recompute(struct ksm_req *r);

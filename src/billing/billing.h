@@ -16,6 +16,7 @@
 #define KSM_BILLING_TAX_PERCENT 10   /* 消費税 standard rate; services here carry no reduced rate */
 
 void ksm_billing_register_schema(void);   /* before ksm_db_open */
+void ksm_billing_correction_register_schema(void);   /* called by the above (billing_correction.c) */
 
 /* ---- meters (billing_meters.c) ------------------------------------------------------------------ */
 struct ksm_billing_meter {
@@ -69,6 +70,7 @@ struct ksm_billing_row {
     char *tenant, *project, *service, *meter, *resource;
     int64_t quantity, cost_microyen, records;
     char *project_name, *environment;   /* the project's, "" when none (or deleted) */
+    char *correction_of;                /* a correction of that closed month ("YYYY-MM"), or NULL */
 };
 
 /* One invoice: a tenant's rows in one environment. */
@@ -102,19 +104,50 @@ enum ksm_err ksm_billing_report_build(struct ksm_db *db, const struct ksm_billin
                                       struct ksm_billing_report *rep, char why[KSM_BILLING_WHY]);
 void ksm_billing_report_free(struct ksm_billing_report *rep);
 
-/* Closes a month that has ended: its rows are copied into the ledger, and its reports are read from
- * there from now on. CONFLICT when already closed, INVALID_ARGUMENT when it has not ended. */
+/* Closes a month that has ended: its rows are copied into the ledger with its watermark (usage that
+ * arrives for it later is booked as a correction in the month it arrives in), and its reports are
+ * read from there from now on. CONFLICT when already closed, INVALID_ARGUMENT when it has not ended. */
 enum ksm_err ksm_billing_month_close(struct ksm_db *db, const char *month, int64_t now_ms,
                                      const char *actor, json_t **out, char why[KSM_BILLING_WHY]);
 enum ksm_err ksm_billing_month_list(struct ksm_db *db, json_t *items);
 
 /* Rebuilds a closed month from the audit log (billing_recompute.c) and compares it with the ledger:
  * *out = {month, ledger_rows, records_without_audit, differences: [{tenant, project, service, meter,
- * resource, ledger, recomputed}]}, a side null when the row is missing there. INVALID_ARGUMENT when
+ * resource, correction_of, ledger, recomputed}]}, a side null when the row is missing there. INVALID_ARGUMENT when
  * the month is malformed or not closed. */
 struct ksm_audit;
 enum ksm_err ksm_billing_recompute(struct ksm_db *db, struct ksm_audit *audit, const char *month,
                                    json_t **out, char why[KSM_BILLING_WHY]);
+
+/* ---- cost in groups (billing_usage.c) ----------------------------------------------------------- */
+enum ksm_billing_group_by { KSM_BILLING_BY_DAY, KSM_BILLING_BY_SERVICE, KSM_BILLING_BY_PROJECT };
+
+struct ksm_billing_group {
+    char *key;                 /* "YYYY-MM-DD" (JST), the service, the project id ("": none) */
+    char *name;                /* what a person reads: the day, the service's or project's name */
+    int64_t cost_microyen, records;
+};
+
+struct ksm_billing_usage {
+    enum ksm_billing_group_by by;
+    struct ksm_billing_group *g;   /* days in order; services and projects in the rows' order */
+    size_t n;
+    int64_t total_microyen;
+};
+
+/* "day" | "service" | "project" → its enum; -1 otherwise. */
+int ksm_billing_group_by_parse(const char *s);
+/* The service's Japanese name ("storage" → オブジェクトストレージ). */
+const char *ksm_billing_service_label(const char *service);
+/* rep's cost grouped by; tenant is the one rep was built for (NULL: every tenant). */
+enum ksm_err ksm_billing_usage_build(struct ksm_db *db, const struct ksm_billing_report *rep,
+                                     const char *tenant, enum ksm_billing_group_by by,
+                                     struct ksm_billing_usage *u);
+void ksm_billing_usage_free(struct ksm_billing_usage *u);
+/* {month, tenant, project, group_by, state, currency, total, total_microyen,
+ *  groups: [{key, name, cost, cost_microyen, records}]} (docs/billing.md). */
+json_t *ksm_billing_usage_json(const struct ksm_billing_report *rep, const char *tenant,
+                               const struct ksm_billing_usage *u);
 
 /* Writers (billing_csv.c, billing_json.c, billing_xlsx.c). The XLSX is built in a file under tmpdir
  * (libxlsxwriter writes files) and handed back as malloc'd bytes; -1 when it cannot be written. */
@@ -122,5 +155,11 @@ void ksm_billing_report_csv(const struct ksm_billing_report *rep, struct ksm_buf
 json_t *ksm_billing_report_json(const struct ksm_billing_report *rep);
 int ksm_billing_report_xlsx(const struct ksm_billing_report *rep, const char *tmpdir, char **out,
                             size_t *outlen);
+/* The Japanese report with charts by service, project and day (billing_document.c): a printable
+ * HTML page, or an A4 PDF (-1 when it cannot be rendered). days: ksm_billing_usage_build BY_DAY. */
+void ksm_billing_report_html(const struct ksm_billing_report *rep, const struct ksm_billing_usage *days,
+                             struct ksm_buf *out);
+int ksm_billing_report_pdf(const struct ksm_billing_report *rep, const struct ksm_billing_usage *days,
+                           char **out, size_t *outlen);
 
 #endif

@@ -26,7 +26,7 @@ const char *const ksm_focus_columns[KSM_FOCUS_NCOLS] = {
     "ServiceCategory", "ServiceName", "ServiceSubcategory", "SkuId", "SkuMeter",
     "ResourceId", "ResourceName", "ResourceType", "RegionId", "Tags",
     "x_CorporateNumber", "x_TenantKind", "x_Project", "x_Environment", "x_FiscalYear",
-    "x_InvoiceRegistrationNumber", "x_TaxRate", "x_Deployment",
+    "x_InvoiceRegistrationNumber", "x_TaxRate", "x_Deployment", "x_CorrectionOf",
 };
 
 static const char *service_category(const char *service)
@@ -86,6 +86,21 @@ static void money(struct ksm_focus_line *l, int64_t microyen)
     l->v[18] = l->v[19] = l->v[20] = l->v[21] = l->cost;
 }
 
+/* A correction of a closed month (FOCUS ChargeClass "Correction"): billed in this period, charged
+ * in the month it corrects, which x_CorrectionOf names. */
+static void correction(struct ksm_focus_line *l, const struct ksm_billing_row *w)
+{
+    int64_t start, end;
+    if (ksm_billing_month_parse(w->correction_of, &start, &end) == 0) {
+        utc_seconds(start, l->charge_start);
+        utc_seconds(end, l->charge_end);
+        l->v[12] = l->charge_start, l->v[13] = l->charge_end;
+    }
+    snprintf(l->desc, sizeof l->desc, "訂正 %s分: %s %s", w->correction_of, service_name(w->service),
+             w->meter);
+    l->v[15] = "Correction", l->v[46] = w->correction_of;
+}
+
 void ksm_focus_usage(struct ksm_focus_line *l, const struct ksm_billing_report *rep,
                      const struct ksm_billing_invoice *inv, const struct ksm_billing_row *w)
 {
@@ -107,6 +122,8 @@ void ksm_focus_usage(struct ksm_focus_line *l, const struct ksm_billing_report *
     v[37] = "{}";
     v[40] = w->project_name, v[41] = w->environment;
     v[44] = "";
+    if (w->correction_of)
+        correction(l, w);
 }
 
 void ksm_focus_rounding(struct ksm_focus_line *l, const struct ksm_billing_report *rep,

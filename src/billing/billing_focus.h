@@ -5,13 +5,13 @@
 
 #include "billing/billing.h"
 
-#define KSM_FOCUS_NCOLS 46
+#define KSM_FOCUS_NCOLS 47
 extern const char *const ksm_focus_columns[KSM_FOCUS_NCOLS];
 
 struct ksm_focus_line {
     const char *v[KSM_FOCUS_NCOLS];   /* NULL or "": the column is empty (null) on this line */
     char account[300], invoice[300], start[32], end[32], fy[8], cost[32], qty[32], sku[600],
-        desc[600];
+        desc[600], charge_start[32], charge_end[32];
 };
 
 void ksm_focus_account(const struct ksm_billing_report *rep, const struct ksm_billing_invoice *inv,

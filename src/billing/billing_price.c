@@ -36,6 +36,7 @@ static const struct ksm_migration billing_migrations[] = {
 void ksm_billing_register_schema(void)
 {
     ksm_db_register(billing_migrations, (int)KSM_NELEM(billing_migrations));
+    ksm_billing_correction_register_schema();   /* after: it alters billing_ledger */
 }
 
 static json_t *price_json(sqlite3_stmt *st)

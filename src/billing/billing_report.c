@@ -3,6 +3,7 @@
  * so what was reported for it never changes. Consumption tax is computed once per invoice (適格請求書:
  * one rounding per tax rate per invoice), never per row. */
 #include "billing/billing.h"
+#include "billing/billing_records.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,18 +19,20 @@ static char *dup_col(sqlite3_stmt *st, int col)
     return s ? ksm_xstrdup(s) : NULL;
 }
 
-/* Gauges (sampled levels) are left out of sums: their records are not usage. */
+/* Gauges (sampled levels) are left out of sums: their records are not usage. A month's own rows
+ * come before its corrections of earlier months (billing_records.h). */
+#define ROW_ORDER \
+    " ORDER BY tenant, project IS NOT NULL, project, correction_of IS NOT NULL, correction_of,"     \
+    " service, meter, resource"
 #define LIVE_SQL \
-    "SELECT tenant, project, service, meter, resource, SUM(quantity), SUM(cost_microyen), COUNT(*)" \
-    " FROM usage_records WHERE time_ms >= ?1 AND time_ms < ?2 AND (?3 IS NULL OR tenant = ?3)"      \
-    " AND (?4 IS NULL OR project = ?4) AND NOT (service = 'storage' AND meter = 'storage_bytes')"    \
-    " GROUP BY tenant, project, service, meter, resource"                                           \
-    " ORDER BY tenant, project IS NOT NULL, project, service, meter, resource"
+    "SELECT tenant, project, service, meter, resource, SUM(quantity), SUM(cost_microyen), COUNT(*)," \
+    " correction_of FROM (" KSM_BILLING_RECORDS_SQL ") WHERE (?3 IS NULL OR tenant = ?3)"           \
+    " AND (?4 IS NULL OR project = ?4) AND" KSM_BILLING_NOT_GAUGE                                   \
+    " GROUP BY tenant, project, service, meter, resource, correction_of" ROW_ORDER
 #define LEDGER_SQL \
-    "SELECT tenant, project, service, meter, resource, quantity, cost_microyen, records"            \
-    " FROM billing_ledger WHERE month = ?5 AND (?3 IS NULL OR tenant = ?3)"                        \
-    " AND (?4 IS NULL OR project = ?4) AND ?1 = ?1 AND ?2 = ?2"                                   \
-    " ORDER BY tenant, project IS NOT NULL, project, service, meter, resource"
+    "SELECT tenant, project, service, meter, resource, quantity, cost_microyen, records,"           \
+    " correction_of FROM billing_ledger WHERE month = ?5 AND (?3 IS NULL OR tenant = ?3)"          \
+    " AND (?4 IS NULL OR project = ?4) AND ?1 = ?1 AND ?2 = ?2" ROW_ORDER
 
 static enum ksm_err read_rows(struct ksm_db *db, struct ksm_billing_report *rep, const char *tenant)
 {
@@ -40,6 +43,8 @@ static enum ksm_err read_rows(struct ksm_db *db, struct ksm_billing_report *rep,
     ksm_db_bind_text(st, 4, rep->project);
     if (rep->closed)
         ksm_db_bind_text(st, 5, rep->month);
+    else
+        sqlite3_bind_null(st, 6);   /* open: every record so far */
     size_t cap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -55,7 +60,9 @@ static enum ksm_err read_rows(struct ksm_db *db, struct ksm_billing_report *rep,
                                       .resource = dup_col(st, 4),
                                       .quantity = sqlite3_column_int64(st, 5),
                                       .cost_microyen = sqlite3_column_int64(st, 6),
-                                      .records = sqlite3_column_int64(st, 7)};
+                                      .records = sqlite3_column_int64(st, 7),
+                                      .correction_of = sqlite3_column_type(st, 8) == SQLITE_NULL
+                                                           ? NULL : dup_col(st, 8)};
     }
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
@@ -168,7 +175,7 @@ void ksm_billing_report_free(struct ksm_billing_report *rep)
     for (size_t i = 0; i < rep->nrows; i++) {
         struct ksm_billing_row *w = &rep->rows[i];
         free(w->tenant), free(w->project), free(w->service), free(w->meter), free(w->resource);
-        free(w->project_name), free(w->environment);
+        free(w->project_name), free(w->environment), free(w->correction_of);
     }
     for (size_t i = 0; i < rep->ninv; i++) {
         struct ksm_billing_invoice *v = &rep->inv[i];
@@ -181,20 +188,25 @@ void ksm_billing_report_free(struct ksm_billing_report *rep)
 
 /* ---- closing a month ---------------------------------------------------------------------------- */
 
+/* The month's rows as its open report showed them (the same records: its own and the corrections
+ * booked in it), then its watermark, in the close's transaction. */
 static enum ksm_err copy_to_ledger(struct ksm_db *db, const char *month, int64_t start, int64_t end)
 {
     sqlite3_stmt *st = ksm_db_prepare(db,
         "INSERT INTO billing_ledger(month, tenant, project, service, meter, resource, quantity,"
-        " cost_microyen, records) SELECT ?3, tenant, project, service, meter, resource, SUM(quantity),"
-        " SUM(cost_microyen), COUNT(*) FROM usage_records WHERE time_ms >= ?1 AND time_ms < ?2"
-        " AND NOT (service = 'storage' AND meter = 'storage_bytes')"
-        " GROUP BY tenant, project, service, meter, resource");
+        " cost_microyen, records, correction_of) SELECT ?3, tenant, project, service, meter, resource,"
+        " SUM(quantity), SUM(cost_microyen), COUNT(*), correction_of FROM (" KSM_BILLING_RECORDS_SQL
+        ") WHERE" KSM_BILLING_NOT_GAUGE " GROUP BY tenant, project, service, meter, resource,"
+        " correction_of");
     sqlite3_bind_int64(st, 1, start);
     sqlite3_bind_int64(st, 2, end);
     ksm_db_bind_text(st, 3, month);
+    sqlite3_bind_null(st, 6);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
+    if (rc != SQLITE_DONE)
+        return KSM_E_INTERNAL;
+    return ksm_billing_watermark_set(db, month, start, end);
 }
 
 static enum ksm_err mark_closed(struct ksm_db *db, const char *month, int64_t now_ms, const char *actor)

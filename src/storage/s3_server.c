@@ -144,6 +144,15 @@ static void audit(struct s3_req *s, void (*done)(void *, int), void *arg)
     snprintf(action, sizeof action, "s3.%s", s->op ? s->op->name : "Request");
     snprintf(target, sizeof target, "%s%s%s", s->bucket_name, s->key ? "/" : "", s->key ? s->key : "");
     int st = r->status;
+    const char *detail = s->detail[0] ? s->detail : (st >= 400 ? ksm_err_s3_code(r->err) : NULL);
+    char sized[sizeof s->detail + 64];
+    if (s->have_bucket && (s->bytes_in || s->bytes_out)) {
+        /* the bytes metered for this request, last, so that a bill can be rebuilt from the log */
+        snprintf(sized, sizeof sized, "%s%sbytes_in=%llu bytes_out=%llu", detail ? detail : "",
+                 detail ? " " : "", (unsigned long long)s->bytes_in,
+                 (unsigned long long)s->bytes_out);
+        detail = sized;
+    }
     struct ksm_audit_rec rec = {
         .request_id = r->id,
         .principal = s->authenticated ? s->principal.user_id : "anonymous",
@@ -151,7 +160,7 @@ static void audit(struct s3_req *s, void (*done)(void *, int), void *arg)
         .project = s->have_bucket ? s->bucket.project : NULL,
         .source = r->peer, .action = action, .target = target,
         .outcome = st < 400 ? "success" : (st == 401 || st == 403) ? "denied" : "error",
-        .status = st, .detail = s->detail[0] ? s->detail : (st >= 400 ? ksm_err_s3_code(r->err) : NULL),
+        .status = st, .detail = detail,
     };
     struct ksm_app *app = app_of(s);
     if (done)

@@ -189,7 +189,7 @@ def test_report_access(bd):
                   token=viewer).status_code in (403, 404)
     r = bd.api("GET", "/admin/v1/billing/report?month=2026-13&tenant=" + org.tenant)
     assert r.status_code == 400 and "YYYY-MM" in r.json()["error"]["message"]
-    p = bd.cli("billing", "report", "--month", month, "--format", "pdf", check=False)
+    p = bd.cli("billing", "report", "--month", month, "--format", "docx", check=False)
     assert p.returncode != 0 and "--format" in p.stderr
 
 

@@ -134,7 +134,7 @@ def test_objects_round_trip(org):
     assert s3.get_object(Bucket=b, Key="k")["Body"].read() == b"two"
     # the data-plane log: every write says its size and what it replaced
     rec = org.d.audit_wait(two["ResponseMetadata"]["RequestId"], action="s3.PutObject")
-    assert rec["detail"] == "size=3 replaces=%s:3" % one["ETag"], rec
+    assert rec["detail"] == "size=3 replaces=%s:3 bytes_in=3 bytes_out=0" % one["ETag"], rec
     assert rec["target"] == b + "/k" and rec["outcome"] == "success"
     s3.delete_object(Bucket=b, Key="k")
     with pytest.raises(botocore.exceptions.ClientError):
