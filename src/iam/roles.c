@@ -31,6 +31,7 @@ static const char *const perms_tenant_admin[] = {
     "s3.object.read", "s3.object.write", "s3.object.delete",
     "s3.object.retention", "s3.object.bypass_governance",
     "kms.key.read", "kms.key.manage", "kms.key.destroy",
+    "erasure.request", "erasure.confirm", "erasure.read",   /* SPEC 11(9): its own data, any time */
     "supply.case.read", "supply.case.write",   /* the agency submits its procurement cases */
     NULL};
 
