@@ -239,6 +239,12 @@ def test_project_erasure_two_admins(s3fresh, tmp_path):
     # formatting is not content: the compact form of the same report verifies
     (tmp_path / "compact.json").write_text(json.dumps(rep, separators=(",", ":"), ensure_ascii=False))
     d.cli("erasure", "verify", str(tmp_path / "compact.json"), "--public-key", str(pub))
+    # the documented canonical form, checked without kasumi's code
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+    doc = dict(rep)
+    sig = bytes.fromhex(doc.pop("signature")["value"])
+    canon = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    load_pem_public_key(pub.read_bytes()).verify(sig, canon)   # raises when it does not hold
     # another environment's key does not verify it
     other = tmp_path / "other.pem"
     subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", str(tmp_path / "o.key")], check=True)
