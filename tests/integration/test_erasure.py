@@ -262,7 +262,7 @@ def test_project_erasure_two_admins(s3fresh, tmp_path):
         time.sleep(0.2)
 
 
-def test_single_admin_expiry_and_refusals(s3fresh):
+def test_single_admin_expiry_and_refusals(s3fresh, tmp_path):
     d = start(s3fresh)
     tenant = d.tenant()["id"]
     admin, tok = d.tenant_admin(tenant)
@@ -270,11 +270,17 @@ def test_single_admin_expiry_and_refusals(s3fresh):
     proj.s3.create_bucket(Bucket="solo-bucket")
     proj.s3.put_object(Bucket="solo-bucket", Key="x", Body=b"x" * 100)
     base = "/admin/v1/tenants/%s/erasures" % tenant
-    # an expired token confirms nothing
+    # an expired token confirms nothing (API and CLI)
     job = d.ok("POST", base, {"scope": "bucket", "bucket": "solo-bucket", "expires_in_s": 1}, token=tok)
+    late = d.cli("erase", "request", "--bucket", "solo-bucket", "--tenant", tenant, "--expires-in", "1",
+                 token=tok).stdout.strip()
     time.sleep(1.5)
     r = d.api("POST", base + "/%s/confirm" % job["id"], {"token": job["token"]}, token=tok)
     assert r.status_code == 410 and r.json()["error"]["code"] == "token_expired", r.text
+    p = d.cli("erase", "confirm", late, "--report-out", "/dev/null", token=tok, check=False)
+    assert p.returncode == 1 and "token_expired" in p.stderr, p.stderr
+    p = d.cli("erase", "confirm", "not-a-token", token=tok, check=False)
+    assert p.returncode == 2, p.stderr
     # a token of another erasure, or a made-up one, reads as no such erasure
     job = d.ok("POST", base, {"scope": "bucket", "bucket": "solo-bucket"}, token=tok)
     other = d.ok("POST", base, {"scope": "bucket", "bucket": "solo-bucket"}, token=tok)
@@ -292,6 +298,12 @@ def test_single_admin_expiry_and_refusals(s3fresh):
     assert done["report"]["buckets"][0]["objects"] == 1
     got = d.ok("GET", base + "/" + job["id"], token=tok, status=200)
     assert got["report"] == done["report"]
+    # later, by token: the report and its certificate; a certificate from a saved report
+    out, html, html2 = (tmp_path / n for n in ("r.json", "c.html", "c2.html"))
+    d.cli("erasure", "report", job["token"], "--out", str(out), "--html-out", str(html), token=None)
+    assert json.loads(out.read_text()) == done["report"]
+    d.cli("erasure", "render", str(out), "--html", str(html2), token=None)
+    assert html.read_text() == html2.read_text() and "データ消去証明書" in html2.read_text()
     with pytest.raises(ClientError) as ei:
         proj.s3.get_object(Bucket="solo-bucket", Key="x")
     assert ei.value.response["Error"]["Code"] == "NoSuchBucket"
