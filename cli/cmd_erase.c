@@ -100,11 +100,27 @@ static int write_report(const char *path, json_t *report)
     return rc ? KC_EXIT_USAGE : KC_EXIT_OK;
 }
 
-static int write_html(const char *path, json_t *report)
+/* The certificate (データ消去証明書) as HTML and/or PDF, where the flags say. */
+static int write_certificate(const char *html_path, const char *pdf_path, json_t *report)
 {
-    char *html = ksm_erase_report_html(report);
-    int rc = html && !kc_write_out(path, html, strlen(html), 0644) ? KC_EXIT_OK : KC_EXIT_USAGE;
-    free(html);
+    int rc = KC_EXIT_OK;
+    if (html_path) {
+        char *html = ksm_erase_report_html(report);
+        if (!html || kc_write_out(html_path, html, strlen(html), 0644))
+            rc = KC_EXIT_USAGE;
+        free(html);
+    }
+    if (!rc && pdf_path) {
+        char *pdf = NULL;
+        size_t n = 0;
+        if (ksm_erase_report_pdf(report, &pdf, &n)) {
+            kc_err("cannot render the PDF");
+            rc = KC_EXIT_API;
+        } else if (kc_write_out(pdf_path, pdf, n, 0644)) {
+            rc = KC_EXIT_USAGE;
+        }
+        free(pdf);
+    }
     return rc;
 }
 
@@ -133,8 +149,8 @@ static int emit_report(struct kc_ctx *c, const struct kc_args *a, json_t *job)
     json_t *report = json_object_get(job, "report");
     const char *out = kc_flag(a, "report-out") ? kc_flag(a, "report-out") : kc_flag(a, "out");
     int rc = out ? write_report(out, report) : KC_EXIT_OK;
-    if (!rc && kc_flag(a, "html-out"))
-        rc = write_html(kc_flag(a, "html-out"), report);
+    if (!rc)
+        rc = write_certificate(kc_flag(a, "html-out"), kc_flag(a, "pdf-out"), report);
     if (rc)
         return rc;
     if (c->output == KC_OUT_JSON || !out)
@@ -166,7 +182,7 @@ int kc_erase_confirm(struct kc_ctx *c, const struct kc_args *a)
     kc_json_set(body, "token", token);
     int rc = kc_api(c, "POST", path, NULL, body, &job);
     free(path);
-    if (rc == 0 && !kc_flag(a, "report-out") && !kc_flag(a, "html-out")) {
+    if (rc == 0 && !kc_flag(a, "report-out") && !kc_flag(a, "html-out") && !kc_flag(a, "pdf-out")) {
         rc = kc_print(c, job, NULL);   /* confirmed; the job runs on */
     } else if (rc == 0) {
         json_decref(job);
@@ -236,13 +252,15 @@ int kc_erasure_verify(struct kc_ctx *c, const struct kc_args *a)
 
 int kc_erasure_render(struct kc_ctx *c, const struct kc_args *a)
 {
+    if (!kc_flag(a, "html") && !kc_flag(a, "pdf"))
+        return kc_usage_err(c->cmd, "give --html FILE, --pdf FILE or both");
     char *doc = NULL;
     size_t len;
     json_t *r = load_report(a->pos[0], &doc, &len);
     free(doc);
     if (!r)
         return KC_EXIT_USAGE;
-    int rc = write_html(kc_flag(a, "html"), r);
+    int rc = write_certificate(kc_flag(a, "html"), kc_flag(a, "pdf"), r);
     json_decref(r);
     return rc;
 }

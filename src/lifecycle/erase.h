@@ -81,8 +81,10 @@ int ksm_erase_report_sign(struct ksm_audit *a, json_t *report);
 int ksm_erase_report_verify(const char *doc, size_t len, const char *pem_path, char *why,
                             size_t whylen);
 
-/* ---- the printable certificate (erase_html.c): データ消去証明書 ---- */
-/* A self-contained HTML page (Japanese) rendering a report; malloc'd. */
+/* ---- the printable certificate (erase_cert.c): データ消去証明書 ---- */
+/* A self-contained A4 HTML page (Japanese) rendering a report; malloc'd. */
 char *ksm_erase_report_html(const json_t *report);
+/* The same as an A4 PDF with the Japanese font embedded: *out malloc'd. 0, or -1. */
+int ksm_erase_report_pdf(const json_t *report, char **out, size_t *len);
 
 #endif

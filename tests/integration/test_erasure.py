@@ -188,9 +188,9 @@ def test_project_erasure_two_admins(s3fresh, tmp_path):
     assert gone.s3.get_object(Bucket=east, Key="small")["Body"].read().startswith(canary.encode())
 
     # admin 2 confirms, waits for the job, gets the report and the certificate
-    report_path, html_path = tmp_path / "report.json", tmp_path / "cert.html"
+    report_path, html_path, pdf_path = (tmp_path / n for n in ("report.json", "cert.html", "cert.pdf"))
     d.cli("erase", "confirm", token, "--report-out", str(report_path), "--html-out", str(html_path),
-          token=tok2)
+          "--pdf-out", str(pdf_path), token=tok2)
     rep = json.loads(report_path.read_text())
 
     # reads fail with a clear error; the other project's bucket is untouched
@@ -222,6 +222,11 @@ def test_project_erasure_two_admins(s3fresh, tmp_path):
     assert {m["id"] for m in rep["methods"]} == {"crypto_erasure", "metadata_removal", "data_deletion"}
     html = html_path.read_text()
     assert "データ消去証明書" in html and east in html and rep["signature"]["value"] in html
+    assert pdf_path.read_bytes().startswith(b"%PDF-")
+    text = subprocess.run(["pdftotext", "-layout", str(pdf_path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    for want in ("データ消去証明書", "破棄した暗号鍵", east, west, rep["erasure_id"], admin2["name"]):
+        assert want in text, "%r not in the PDF's text" % want
 
     # the signature verifies with the environment's public key; any change breaks it
     pub = tmp_path / "env.pem"
@@ -302,8 +307,11 @@ def test_single_admin_expiry_and_refusals(s3fresh, tmp_path):
     out, html, html2 = (tmp_path / n for n in ("r.json", "c.html", "c2.html"))
     d.cli("erasure", "report", job["token"], "--out", str(out), "--html-out", str(html), token=None)
     assert json.loads(out.read_text()) == done["report"]
-    d.cli("erasure", "render", str(out), "--html", str(html2), token=None)
+    d.cli("erasure", "render", str(out), "--html", str(html2), "--pdf", str(tmp_path / "c.pdf"),
+          token=None)
     assert html.read_text() == html2.read_text() and "データ消去証明書" in html2.read_text()
+    assert (tmp_path / "c.pdf").read_bytes().startswith(b"%PDF-")
+    assert d.cli("erasure", "render", str(out), token=None, check=False).returncode == 2
     with pytest.raises(ClientError) as ei:
         proj.s3.get_object(Bucket="solo-bucket", Key="x")
     assert ei.value.response["Error"]["Code"] == "NoSuchBucket"
