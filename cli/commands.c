@@ -34,6 +34,13 @@ int kc_ai_policy_get(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_policy_set(struct kc_ctx *c, const struct kc_args *a);
 #define AUDIT_FILTERS "since until tenant principal action"
 
+/* cmd_erase.c: erasure and its signed report (docs/lifecycle.md) */
+int kc_erase_request(struct kc_ctx *c, const struct kc_args *a);
+int kc_erase_confirm(struct kc_ctx *c, const struct kc_args *a);
+int kc_erasure_verify(struct kc_ctx *c, const struct kc_args *a);
+int kc_erasure_report(struct kc_ctx *c, const struct kc_args *a);
+int kc_erasure_render(struct kc_ctx *c, const struct kc_args *a);
+
 /* cmd_supply.c, cmd_sbom.c: the supply-chain register (docs/supply.md) */
 int kc_supply_case_create(struct kc_ctx *c, const struct kc_args *a);
 int kc_supply_case_update(struct kc_ctx *c, const struct kc_args *a);
@@ -182,6 +189,23 @@ const struct kc_cmd kc_commands[] = {
      "verify audit segments offline (exit 0 intact, 1 tampered)"},
     {"audit", "public-key", kc_audit_public_key, 0, "", "out", "audit public-key [--out FILE]",
      "fetch the Ed25519 key that signs the audit log (PEM)"},
+
+    {"erase", "request", kc_erase_request, 0, "", "tenant project bucket expires-in",
+     "erase request (--tenant T | --project P | --bucket B --tenant T) [--expires-in S]",
+     "request an erasure; prints the confirmation token (valid 900 s by default)"},
+    {"erase", "confirm", kc_erase_confirm, 1, "", "report-out html-out pdf-out wait",
+     "erase confirm TOKEN [--report-out REPORT.json] [--html-out FILE] [--pdf-out FILE] [--wait S]",
+     "confirm (another administrator when the tenant has several); with --report-out waits "
+     "for the job and writes the signed report. Irreversible"},
+    {"erasure", "verify", kc_erasure_verify, 1, "public-key", "",
+     "erasure verify REPORT.json --public-key FILE",
+     "check a report's Ed25519 signature offline (exit 0 valid, 1 not valid)"},
+    {"erasure", "report", kc_erasure_report, 1, "", "out html-out pdf-out",
+     "erasure report TOKEN [--out REPORT.json] [--html-out FILE] [--pdf-out FILE]",
+     "fetch a finished erasure's signed report with its token"},
+    {"erasure", "render", kc_erasure_render, 1, "", "html pdf",
+     "erasure render REPORT.json [--html FILE] [--pdf FILE]",
+     "the printable データ消去証明書 of a report, as HTML and/or PDF"},
 
     {"usage", "list", kc_usage_list, 0, "", "tenant project service meter since until " PAGE,
      "usage list [--tenant T] [--project P] [--service S] [--meter M] [--since T] [--until T] "

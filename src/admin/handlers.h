@@ -54,6 +54,12 @@ enum ksm_err ksm_h_sso_map_create(struct ksm_req *r);
 enum ksm_err ksm_h_sso_map_list(struct ksm_req *r);
 enum ksm_err ksm_h_sso_map_delete(struct ksm_req *r);
 
+/* h_erasure.c */
+enum ksm_err ksm_h_erasure_request(struct ksm_req *r);
+enum ksm_err ksm_h_erasure_confirm(struct ksm_req *r);
+enum ksm_err ksm_h_erasure_get(struct ksm_req *r);
+enum ksm_err ksm_h_erasure_by_token(struct ksm_req *r);
+
 /* h_bindings.c */
 enum ksm_err ksm_h_binding_create(struct ksm_req *r);
 enum ksm_err ksm_h_binding_list(struct ksm_req *r);

@@ -84,6 +84,12 @@ const struct ksm_route ksm_admin_routes[] = {
     {"POST", "/admin/v1/tenants/{tenant}/kms/keys/{kms_key}/enable", ksm_h_kms_key_enable, "kms.key.manage", TN, "kms.key.enable", MU | ST, "re-enable a disabled key"},
     {"POST", "/admin/v1/tenants/{tenant}/kms/keys/{kms_key}/destroy", ksm_h_kms_key_destroy, "kms.key.destroy", TN, "kms.key.destroy", MU | JB | ST, "crypto-erasure, irreversible: {\"confirm\": bucket name or tenant id}"},
 
+    /* erasure (docs/lifecycle.md): request → token → confirmation by another administrator → job */
+    {"POST", "/admin/v1/tenants/{tenant}/erasures", ksm_h_erasure_request, "erasure.request", TN, "erasure.request", MU | JB, "request the erasure of a bucket, a project or the tenant: answers a confirmation token"},
+    {"POST", "/admin/v1/tenants/{tenant}/erasures/{erasure}/confirm", ksm_h_erasure_confirm, "erasure.confirm", TN, "erasure.confirm", MU | JB, "confirm with the token (another administrator when the tenant has several): keys destroyed, data and metadata removed, irreversible"},
+    {"GET", "/admin/v1/tenants/{tenant}/erasures/{erasure}", ksm_h_erasure_get, "erasure.read", TN, "erasure.read", 0, "an erasure's state, and its signed report once done"},
+    {"POST", "/admin/v1/erasure-reports", ksm_h_erasure_by_token, NULL, P, "erasure.report", JB, "an erasure's state and signed report, for the holder of its token ({\"token\"})"},
+
     {"GET", "/admin/v1/audit", ksm_h_audit_query, NULL, AU, "audit.query", 0, "search the audit log (?since,until,tenant,principal,action,cursor,limit)"},
     {"GET", "/admin/v1/audit/export", ksm_h_audit_export, NULL, AU, "audit.export", 0, "the same search as JSON Lines"},
     {"GET", "/admin/v1/audit/public-key", ksm_h_audit_public_key, NULL, AU, "audit.public_key", 0, "the Ed25519 key that signs the audit log (PEM)"},

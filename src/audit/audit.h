@@ -81,6 +81,14 @@ int ksm_audit_query(struct ksm_audit *a, const struct ksm_audit_filter *f, json_
 /* The environment's public verification key, PEM. */
 int ksm_audit_public_key_pem(struct ksm_audit *a, struct ksm_buf *out);
 
+/* Documents signed with the same environment key (the erasure report, docs/lifecycle.md): a
+ * detached Ed25519 signature of msg. 0, or -1. */
+int ksm_audit_sign_document(struct ksm_audit *a, const void *msg, size_t n, unsigned char sig[64]);
+/* Offline check of such a signature with the public key in pem_path (PEM, as GET
+ * /admin/v1/audit/public-key gives it). 1 valid, 0 not valid, -1 the key cannot be read (err). */
+int ksm_audit_document_verify(const char *pem_path, const void *msg, size_t n,
+                              const unsigned char sig[64], char *err, size_t errlen);
+
 /* Statistics for /metrics. */
 struct ksm_audit_stats {
     uint64_t records, commits, bytes;

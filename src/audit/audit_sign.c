@@ -145,3 +145,14 @@ int ksm_audit_pubkey_pem(EVP_PKEY *key, struct ksm_buf *out)
     BIO_free(bio);
     return 0;
 }
+
+int ksm_audit_document_verify(const char *pem_path, const void *msg, size_t n,
+                              const unsigned char sig[64], char *err, size_t errlen)
+{
+    EVP_PKEY *key = pem_load(pem_path, false, err, errlen);
+    if (!key)
+        return -1;
+    bool ok = ksm_audit_sig_ok(key, msg, n, sig);
+    EVP_PKEY_free(key);
+    return ok ? 1 : 0;
+}

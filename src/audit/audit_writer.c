@@ -745,6 +745,11 @@ int ksm_audit_public_key_pem(struct ksm_audit *a, struct ksm_buf *out)
     return ksm_audit_pubkey_pem(a->key, out);
 }
 
+int ksm_audit_sign_document(struct ksm_audit *a, const void *msg, size_t n, unsigned char sig[64])
+{
+    return ksm_audit_sign(a->key, msg, n, sig);
+}
+
 void ksm_audit_stats(struct ksm_audit *a, struct ksm_audit_stats *out)
 {
     pthread_mutex_lock(&a->stats_mu);

@@ -105,6 +105,7 @@ static const struct conf_row conf_rows[] = {
     {"s3", "meter_interval_s", K_INT, FIELD(s3_meter_interval_s), 1, 86400, NULL, NULL, NULL},
     {"s3", "compact_live_percent", K_INT, FIELD(s3_compact_live_percent), 0, 99, NULL, NULL, NULL},
     {"s3", "compact_interval_s", K_INT, FIELD(s3_compact_interval_s), 1, 86400, NULL, NULL, NULL},
+    {"lifecycle", "erasure_step_pause_ms", K_INT, FIELD(erasure_step_pause_ms), 0, 600000, NULL, NULL, NULL},
     {"ai", "listen", K_STR, FIELD(ai), 1, 0, NULL, set_listen, NULL},
     {"ai", "tls_cert", K_STR, FIELD(ai.tls_cert), 0, 0, NULL, NULL, NULL},
     {"ai", "tls_key", K_STR, FIELD(ai.tls_key), 0, 0, NULL, NULL, NULL},

@@ -70,6 +70,7 @@ struct ksm_conf {
     int s3_meter_interval_s;           /* [s3] meter_interval_s: stored-bytes samples, default 3600 */
     int s3_compact_live_percent;       /* [s3] compact_live_percent: pack compaction threshold, 50 */
     int s3_compact_interval_s;         /* [s3] compact_interval_s: how often packs are looked at, 60 */
+    int erasure_step_pause_ms;         /* [lifecycle] erasure_step_pause_ms: tests only, 0 */
     /* [ai] overseas_allow = ["https://...", ...]: URL prefixes of model servers outside Japan that
      * govcloud may send to (SPEC.md O4); --overseas-allow adds to it */
     char ai_overseas_allow[KSM_CONF_MAX_ALLOW][512];

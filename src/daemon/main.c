@@ -29,6 +29,7 @@
 #include "meter/usage.h"
 #include "meter/usage_writer.h"
 #include "kms/kms.h"
+#include "lifecycle/erase.h"
 #include "storage/s3_server.h"
 #include "storage/store.h"
 #include "supply/supply.h"
@@ -214,7 +215,10 @@ static int start_storage(const struct ksm_conf *c, char *err, size_t errlen)
         return -1;
     ksm_metrics_add_collector(ksm_store_metrics, app.store);
     ksm_s3_setup(app.store, c);
-    return 0;
+    /* erasures a crash interrupted resume now */
+    struct ksm_erase_opts eo = {.db_path = app.db_path, .kms = app.kms, .store = app.store,
+                                .audit = app.audit, .step_pause_ms = c->erasure_step_pause_ms};
+    return ksm_erase_start(&app.erase, &eo, err, errlen);
 }
 
 /* Every sign-in decision of SSO is an audit record: who, from where, and why a token was refused. */
@@ -279,6 +283,7 @@ static int start(struct ksm_conf *c, const struct ksm_daemon_flags *fl)
     ksm_ai_store_register_schema();
     ksm_kms_register_schema();
     ksm_store_register_schema();
+    ksm_erase_register_schema();
     ksm_supply_register_schema();
     ksm_billing_register_schema();
     ksm_tpl_register_schema();
@@ -431,6 +436,7 @@ int main(int argc, char **argv)
     atomic_store(&app.draining, true);
     ksm_oidc_stop();   /* first: a fetch in flight still posts its waiters to live workers */
     ksm_server_stop(admin_srv, 10000);
+    ksm_erase_stop(app.erase);   /* between two steps: an unfinished erasure resumes at start */
     if (app.store)
         ksm_store_close(app.store);
     if (app.kms)

@@ -120,6 +120,15 @@ enum ksm_err ksm_iam_tenant_update(struct ksm_db *db, const char *id, const char
 enum ksm_err ksm_iam_tenant_set_suspended(struct ksm_db *db, const char *id, bool suspended,
                                           json_t **out);
 enum ksm_err ksm_iam_tenant_list(struct ksm_db *db, const char *after, int limit, json_t *items);
+/* Erasure (src/lifecycle), at its end: the tenant's status becomes "erased" for good (suspended;
+ * resume is CONFLICT) and its users (with their keys, bindings, SSO identities) and groups are
+ * deleted; *users and *groups get how many. The row itself stays for the audit log and ledger. */
+enum ksm_err ksm_iam_tenant_mark_erased(struct ksm_db *db, const char *id, int *users,
+                                        int *groups);
+bool ksm_iam_tenant_erased(struct ksm_db *db, const char *id);
+/* Enabled users holding tenant_admin over the whole tenant (directly or through a group): an
+ * erasure is confirmed by a second one when there is more than one. */
+enum ksm_err ksm_iam_tenant_admin_count(struct ksm_db *db, const char *tenant, int *n);
 
 /* projects: src/iam/iam_projects.c. Deleting a project deletes the role bindings scoped to it and
  * the keys narrowed to it; it is refused (CONFLICT) while a registered dependent (a later subsystem:

@@ -128,6 +128,11 @@ static const struct ksm_migration iam_migrations[] = {
      " last_seen_at INTEGER NOT NULL,"
      " expires_at INTEGER NOT NULL);"
      "CREATE INDEX sso_sessions_user ON sso_sessions(user_id);"},
+    {"iam", 4,
+     /* erasure (src/lifecycle): an erased tenant keeps its row, suspended for good, so its audit
+      * records and ledger still name it; status reads "erased" (a column, because SQLite cannot
+      * widen the status CHECK without rebuilding a table that others reference) */
+     "ALTER TABLE iam_tenants ADD COLUMN erased_at INTEGER;"},
 };
 
 void ksm_iam_register_schema(void)

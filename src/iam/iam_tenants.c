@@ -1,6 +1,7 @@
 /* iam_tenants.c — tenants (SPEC.md B1): a ministry, local government, independent agency or private
  * operator, identified by its 13-digit 法人番号 (unique in the environment). Tenants are suspended,
- * never deleted here: a suspended tenant keeps its data and its principals get 403. */
+ * never deleted here: a suspended tenant keeps its data and its principals get 403. An erased
+ * tenant (src/lifecycle) stays suspended for good: its row remains, with status "erased". */
 #include "iam/iam_int.h"
 
 #include <string.h>
@@ -19,7 +20,9 @@ static bool kind_ok(const char *kind)
     return false;
 }
 
-#define TENANT_COLS "id, kind, name, corporate_number, status, created_at, updated_at"
+#define TENANT_COLS                                                                                \
+    "id, kind, name, corporate_number,"                                                            \
+    " CASE WHEN erased_at IS NULL THEN status ELSE 'erased' END, created_at, updated_at"
 
 static json_t *tenant_json(sqlite3_stmt *st)
 {
@@ -99,6 +102,8 @@ enum ksm_err ksm_iam_tenant_set_suspended(struct ksm_db *db, const char *id, boo
     enum ksm_err e = ksm_iam__begin(db);
     if (e != KSM_E_OK)
         return e;
+    if (!suspended && ksm_iam_tenant_erased(db, id))
+        return ksm_iam__end(db, KSM_E_CONFLICT);   /* erasure is for good */
     sqlite3_stmt *st = ksm_db_prepare(db, "UPDATE iam_tenants SET status=?2, updated_at=?3 "
                                           "WHERE id=?1");
     ksm_db_bind_text(st, 1, id);
@@ -121,4 +126,73 @@ enum ksm_err ksm_iam_tenant_list(struct ksm_db *db, const char *after, int limit
         json_array_append_new(items, tenant_json(st));
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
+}
+
+bool ksm_iam_tenant_erased(struct ksm_db *db, const char *id)
+{
+    sqlite3_stmt *st =
+        ksm_db_prepare(db, "SELECT 1 FROM iam_tenants WHERE id=?1 AND erased_at IS NOT NULL");
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    bool erased = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_reset(st);
+    return erased;
+}
+
+/* Deletes what identifies the tenant's people and lets them in: users (with their API and S3 keys,
+ * bindings, memberships, SSO identities and sessions, by cascade), groups, SSO mappings. */
+static enum ksm_err purge_principals(struct ksm_db *db, const char *id, int *users, int *groups)
+{
+    static const char *const sql[] = {
+        "DELETE FROM iam_users WHERE tenant_id=?1",
+        "DELETE FROM iam_groups WHERE tenant_id=?1",
+        "DELETE FROM iam_bindings WHERE tenant_id=?1",
+        "DELETE FROM sso_group_roles WHERE tenant_id=?1",
+    };
+    for (size_t i = 0; i < KSM_NELEM(sql); i++) {
+        sqlite3_stmt *st = ksm_db_prepare(db, sql[i]);
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        enum ksm_err e = ksm_iam__step_write(db, st);
+        if (e != KSM_E_OK)
+            return e;
+        if (i == 0)
+            *users = sqlite3_changes(db->h);
+        if (i == 1)
+            *groups = sqlite3_changes(db->h);
+    }
+    return KSM_E_OK;
+}
+
+enum ksm_err ksm_iam_tenant_mark_erased(struct ksm_db *db, const char *id, int *users,
+                                        int *groups)
+{
+    *users = *groups = 0;
+    enum ksm_err e = ksm_iam__begin(db);
+    if (e != KSM_E_OK)
+        return e;
+    sqlite3_stmt *st = ksm_db_prepare(
+        db, "UPDATE iam_tenants SET status='suspended', updated_at=?2,"
+            " erased_at=ifnull(erased_at, ?2) WHERE id=?1");
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, ksm_now_ms());
+    e = ksm_iam__step_write(db, st);
+    if (e == KSM_E_OK && !sqlite3_changes(db->h))
+        e = KSM_E_NOT_FOUND;
+    if (e == KSM_E_OK)
+        e = purge_principals(db, id, users, groups);
+    return ksm_iam__end(db, e);
+}
+
+/* Users holding tenant_admin over the whole tenant, directly or through a group, not disabled. */
+enum ksm_err ksm_iam_tenant_admin_count(struct ksm_db *db, const char *tenant, int *n)
+{
+    sqlite3_stmt *st = ksm_db_prepare(
+        db, "SELECT count(DISTINCT u.id) FROM iam_users u WHERE u.tenant_id=?1 AND u.disabled=0"
+            " AND EXISTS(SELECT 1 FROM iam_bindings b WHERE b.role='tenant_admin' AND"
+            "  b.tenant_id=?1 AND b.project_id IS NULL AND (b.user_id=u.id OR b.group_id IN"
+            "  (SELECT group_id FROM iam_group_members WHERE user_id=u.id)))");
+    sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    *n = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? KSM_E_OK : KSM_E_INTERNAL;
 }

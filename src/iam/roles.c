@@ -32,6 +32,7 @@ static const char *const perms_tenant_admin[] = {
     "s3.object.retention", "s3.object.bypass_governance",
     "kms.key.read", "kms.key.manage", "kms.key.destroy",
     "data.export",   /* the tenant takes its data when the contract ends (SPEC 11(3)) */
+    "erasure.request", "erasure.confirm", "erasure.read",   /* SPEC 11(9): its own data, any time */
     "supply.case.read", "supply.case.write",   /* the agency submits its procurement cases */
     "template.read", "template.apply",         /* its templates; never the mandatory one */
     NULL};

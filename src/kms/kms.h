@@ -151,6 +151,12 @@ enum ksm_err ksm_kms_key_describe(struct ksm_kms *k, struct ksm_db *db, enum ksm
 enum ksm_err ksm_kms_key_list(struct ksm_db *db, const char *tenant_id,
                               struct ksm_kms_key_info **out, size_t *n);
 
+/* Every version of an owner's key, oldest first: fn(arg, key id, version, state). For the erasure
+ * report, which names the keys it destroyed. KSM_E_NOT_FOUND when the owner has no key. */
+typedef void ksm_kms_version_fn(void *arg, const char *key_id, uint32_t version, const char *state);
+enum ksm_err ksm_kms_key_versions(struct ksm_db *db, enum ksm_kms_kind kind, const char *owner_id,
+                                  ksm_kms_version_fn *fn, void *arg);
+
 /* ---- master key rotation (offline: kasumid stopped) ------------------------------------------
  * Where a subsystem keeps secrets sealed with ksm_kms_seal: every row's blob_col was sealed with
  * context = context_prefix followed by the row's id_col. */

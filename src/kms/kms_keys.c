@@ -455,3 +455,22 @@ enum ksm_err ksm_kms_key_list(struct ksm_db *db, const char *tenant_id,
     *n = 0;
     return KSM_E_INTERNAL;
 }
+
+enum ksm_err ksm_kms_key_versions(struct ksm_db *db, enum ksm_kms_kind kind, const char *owner_id,
+                                  ksm_kms_version_fn *fn, void *arg)
+{
+    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT id, version, state FROM kms_keys WHERE kind=?1"
+                                          " AND owner_id=?2 ORDER BY version");
+    sqlite3_bind_text(st, 1, ksm_kms__kind_name(kind), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, owner_id, -1, SQLITE_STATIC);
+    int rc, n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        fn(arg, ksm_db_col_text(st, 0), (uint32_t)sqlite3_column_int64(st, 1),
+           ksm_db_col_text(st, 2));
+        n++;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return KSM_E_INTERNAL;
+    return n ? KSM_E_OK : KSM_E_NOT_FOUND;
+}

@@ -363,4 +363,35 @@ enum ksm_err ksm_store_meter_sample(struct ksm_db *db, int64_t now_ms, int64_t e
 enum ksm_err ksm_store_bucket_usage(struct ksm_db *db, const struct ksm_bucket *b, uint64_t *bytes,
                                     uint64_t *objects);
 
+/* ---- erasure (store_erase.c): a bucket removed with everything in it, for src/lifecycle --------
+ * The caller destroys the bucket's key first (crypto-erasure); these remove what is left. */
+struct ksm_store_erase_counts {
+    uint64_t objects, object_bytes;     /* current versions (plaintext bytes) */
+    uint64_t versions, version_bytes;   /* noncurrent versions */
+    uint64_t delete_markers;
+    uint64_t uploads, parts, part_bytes;   /* multipart uploads in progress and their parts */
+};
+/* What the bucket holds now (inside the caller's transaction, for a consistent snapshot). */
+enum ksm_err ksm_store_erase_counts(struct ksm_db *db, const char *bucket_id,
+                                    struct ksm_store_erase_counts *c);
+/* Where one run of ciphertext lies: its own file, or an extent of a pack log. */
+struct ksm_store_extent {
+    char region[16];
+    bool in_pack;
+    int64_t pack_id;
+    uint64_t off, len;                  /* pack: where the ciphertext starts; len: its length */
+    uint8_t uid[16];
+};
+typedef enum ksm_err ksm_store_extent_fn(void *arg, const struct ksm_store_extent *x);
+/* Deletes every row of the bucket in the caller's transaction — objects, noncurrent versions and
+ * delete markers, multipart segments, uploads and their parts, configurations, the bucket itself —
+ * and hands each run of ciphertext they referenced to fn (which records it durably in the same
+ * transaction, so the data can be wiped after the commit, and again after a crash). */
+enum ksm_err ksm_store_erase_rows(struct ksm_db *db, const char *bucket_id, ksm_store_extent_fn *fn,
+                                  void *arg);
+/* Wipes one run: a file is unlinked, a pack extent is punched out (zeros where the file system
+ * cannot punch) and fdatasynced, and counted dead for compaction. Gone already is OK (idempotent). */
+enum ksm_err ksm_store_erase_extent(struct ksm_store *s, struct ksm_db *db,
+                                    const struct ksm_store_extent *x);
+
 #endif

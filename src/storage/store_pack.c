@@ -14,6 +14,7 @@
  * row references it (its put was never acknowledged). Freed extents are counted in
  * store_packs.dead; store_compact.c copies the live extents of a mostly dead pack through this
  * writer (move jobs: same append, same fdatasync, rows switched in the same batch transaction). */
+#define _GNU_SOURCE /* fallocate */
 #include "storage/store_int.h"
 
 #include <dirent.h>
@@ -219,7 +220,9 @@ static int pack_account(struct ksm_db *db, const char *region, int64_t id, int64
 }
 
 /* A move switches the row if it still points at the old place; a copy nobody references any
- * more (deleted or overwritten meanwhile) is dead in the new pack from the start. */
+ * more (deleted, overwritten or erased meanwhile) is dead in the new pack from the start, and its
+ * ciphertext is punched out at once (best effort: where the file system cannot, it stays until
+ * that pack is compacted), so that an erasure racing a compaction leaves no copy behind. */
 static enum ksm_err move_commit(struct store_pack *pk, struct store_pack_job *j, uint64_t *live,
                                 uint64_t *dead)
 {
@@ -230,6 +233,9 @@ static enum ksm_err move_commit(struct store_pack *pk, struct store_pack_job *j,
         return e;
     if (!j->moved) {
         *dead += j->seg.pack_len;
+        if (pk->fd >= 0)
+            (void)fallocate(pk->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                            (off_t)j->seg.pack_off, (off_t)j->seg.pack_len);
         return KSM_E_OK;
     }
     *live += j->seg.pack_len;

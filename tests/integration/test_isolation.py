@@ -31,6 +31,7 @@ PARAM_RESOURCE = {
     "mapping": "mapping",
     "month": "month",       # billing: a JST month (platform-level: closing one is the operator's)
     "price": "price",       # billing: a price list row (platform-level)
+    "erasure": "erasure",   # an erasure request of the tenant (docs/lifecycle.md)
 }
 
 # Request bodies for routes that take one (method, pattern) -> function(world) -> body.
@@ -50,6 +51,9 @@ BODIES = {
     ("PUT", "/admin/v1/projects/{project}/ai-policy"): lambda w: {"pii": {"email": "allow"}},
     ("POST", "/admin/v1/tenants/{tenant}/kms/keys/{kms_key}/destroy"): lambda w: {"confirm": w.tenant["id"]},
     ("POST", "/admin/v1/tenants/{tenant}/export"): lambda w: {"bucket": w.bucket, "key": "export-" + uuid.uuid4().hex[:6]},
+    # only requests, and the confirmed one erases a project without buckets
+    ("POST", "/admin/v1/tenants/{tenant}/erasures"): lambda w: {"scope": "project", "project": w.project["id"]},
+    ("POST", "/admin/v1/tenants/{tenant}/erasures/{erasure}/confirm"): lambda w: {"token": w.erasure["token"]},
     ("POST", "/admin/v1/tenants/{tenant}/supply-cases"): lambda w: {"title": "分離案件", "agency": "総務省"},
     ("PATCH", "/admin/v1/supply-cases/{case}"): lambda w: {"description": "更新"},
     ("POST", "/admin/v1/billing/prices/{price}/end"): lambda w: {"valid_until": w.price_end},
@@ -102,6 +106,8 @@ class World:
         d.ok("POST", "/admin/v1/supply-cases/%s/lists" % self.case["id"], SUPPLY_LIST, status=201)
         self.concern = self.new_concern()
         self.mapping = self.new_mapping()
+        self.erasure = d.ok("POST", "/admin/v1/tenants/%s/erasures" % tid,
+                            {"scope": "project", "project": self.project["id"]})
         # billing: a past month to close, and an open-ended price (each world its own meter, far
         # ahead, so the two never overlap) to end
         self.month = "2001-01" if label == "A" else "2001-02"
@@ -138,7 +144,8 @@ class World:
                 "group": self.group["id"], "binding": self.binding["id"], "key": self.key["id"],
                 "route": self.route["id"], "kms_key": self.tenant["id"], "case": self.case["id"],
                 "concern": self.concern["id"],
-                "mapping": self.mapping["id"], "month": self.month, "price": str(self.price["id"])}
+                "mapping": self.mapping["id"], "month": self.month, "price": str(self.price["id"]),
+                "erasure": self.erasure["id"]}
 
     def throwaway(self, param):
         """A fresh resource of A for a destructive call, so the shared ones survive."""
