@@ -139,3 +139,14 @@ enum ksm_err ksm_h_auth_logout(struct ksm_req *r)
     set_cookie(r, "", 0);
     return ksm_reply_json(r, 200, json_pack("{s:b}", "signed_out", cs != NULL));
 }
+
+/* Names only: which providers exist is no secret (the login redirect shows them anyway). */
+enum ksm_err ksm_h_auth_providers(struct ksm_req *r)
+{
+    const char *names[32];
+    int n = ksm_oidc_enabled() ? ksm_oidc_browser_issuers(names, 32) : 0;
+    json_t *items = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(items, json_pack("{s:s}", "name", names[i]));
+    return ksm_reply_json(r, 200, json_pack("{s:o}", "items", items));
+}

@@ -20,8 +20,14 @@ const struct ksm_route ksm_admin_routes[] = {
 
     {"GET", "/auth/login", ksm_h_auth_login, NULL, P, "sso.login", 0, "browser sign-in: redirect to the identity provider"},
     {"GET", "/auth/callback", ksm_h_auth_callback, NULL, P, "sso.callback", MU | KSM_RF_PARKS, "browser sign-in: the provider's answer; opens a session"},
+    {"GET", "/auth/providers", ksm_h_auth_providers, NULL, P, "sso.providers", 0, "the identity providers a browser can sign in with"},
     {"GET", "/auth/session", ksm_h_auth_session, NULL, AU, "sso.session", 0, "the signed-in user and the session's CSRF token"},
     {"POST", "/auth/logout", ksm_h_auth_logout, NULL, AU, "sso.logout", MU, "end the browser session"},
+
+    /* the web console: public files, the same for everyone (its script calls the API below) */
+    {"GET", "/console", ksm_h_console, NULL, P, "console.file", NA, "the web console: redirects to /console/"},
+    {"GET", "/console/", ksm_h_console, NULL, P, "console.file", NA, "the web console's page"},
+    {"GET", "/console/{file}", ksm_h_console, NULL, P, "console.file", NA, "the web console's scripts and styles, or its page for a console path"},
 
     {"GET", "/admin/v1/routes", ksm_h_routes, NULL, AU, "system.routes", 0, "this route table"},
     {"GET", "/admin/v1/whoami", ksm_h_whoami, NULL, AU, "iam.whoami", 0, "the calling principal and its bindings"},

@@ -107,6 +107,9 @@ void ksm_oidc_exchange_free(struct ksm_oidc_exchange *x);
  * disabled. */
 enum ksm_err ksm_oidc_session_auth(struct ksm_db *db, const char *sid, const struct ksm_oidc_ctx *ctx,
                                    struct ksm_principal *out, char csrf[KSM_OIDC_TOKEN_LEN + 1]);
+/* The section names of the issuers a browser can sign in with (those with a client_id), at most
+ * max; the console's sign-in page offers them. The names live as long as the issuers. */
+int ksm_oidc_browser_issuers(const char **names, int max);
 void ksm_oidc_session_end(struct ksm_db *db, const char *sid);
 int ksm_oidc_session_max_s(void);
 

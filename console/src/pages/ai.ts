@@ -1,0 +1,26 @@
+// ai.ts — AI usage this month: tokens and cost by model, from the billing report's AI lines.
+import { barChart } from "../chart";
+import { t } from "../i18n";
+import type { Ctx } from "../main";
+import { h, jstMonth, microyen, section, table, yenText } from "../ui";
+import { loadReport, usageLines } from "./costs_data";
+
+export async function aiPage(ctx: Ctx, main: HTMLElement): Promise<void> {
+  const rep = await loadReport(jstMonth(), ctx.tenant);
+  const lines = usageLines(rep).filter((l) => (l.ServiceName ?? "").toLowerCase().includes("ai") || l.SkuMeter === "tokens");
+  const tokens = new Map<string, bigint>();
+  for (const l of lines) {
+    const k = l.ResourceId ?? "-";
+    tokens.set(k, (tokens.get(k) ?? 0n) + BigInt(Math.round(Number(l.ConsumedQuantity ?? "0"))) * 1000000n);
+  }
+  main.append(
+    h("h1", {}, t("ai.title")),
+    section(t("ai.byModel"), barChart(t("ai.byModel"), tokens, "tokens")),
+    table(
+      t("ai.title"),
+      [t("col.project"), t("col.model"), t("col.meter"), t("col.quantity"), t("col.cost")],
+      lines.map((l) => [l.x_Project, l.ResourceId, l.SkuMeter, l.ConsumedQuantity, yenText(microyen(l.BilledCost))]),
+      "ai-lines",
+    ),
+  );
+}
