@@ -21,6 +21,7 @@ const struct ksm_route ksm_admin_routes[] = {
     {"GET", "/auth/login", ksm_h_auth_login, NULL, P, "sso.login", 0, "browser sign-in: redirect to the identity provider"},
     {"GET", "/auth/callback", ksm_h_auth_callback, NULL, P, "sso.callback", MU | KSM_RF_PARKS, "browser sign-in: the provider's answer; opens a session"},
     {"GET", "/auth/providers", ksm_h_auth_providers, NULL, P, "sso.providers", 0, "the identity providers a browser can sign in with"},
+    {"POST", "/auth/local", ksm_h_auth_local, NULL, P, "sso.local_signin", MU | JB, "the platform administrator's local sign-in with its API key: opens a session"},
     {"GET", "/auth/session", ksm_h_auth_session, NULL, AU, "sso.session", 0, "the signed-in user and the session's CSRF token"},
     {"POST", "/auth/logout", ksm_h_auth_logout, NULL, AU, "sso.logout", MU, "end the browser session"},
 

@@ -174,3 +174,39 @@ def test_console_files(cd):
     assert rr.status_code == 302 and rr.headers["Location"] == "/console/"
     # the providers the sign-in page offers
     assert requests.get(cd.url + "/auth/providers", timeout=10).json() == {"items": [{"name": "gov"}]}
+
+
+def test_local_signin_is_the_platform_administrators_alone(cd):
+    """POST /auth/local: the platform administrator's API key opens a session (a node without an
+    identity provider still has a console); nobody else's key does, and the key is not a bearer
+    token here: a JWT is refused."""
+    s = requests.Session()
+    r = s.post(cd.url + "/auth/local", json={"token": cd.token}, timeout=10)
+    assert r.status_code == 200, r.text
+    sc = r.headers["Set-Cookie"]
+    assert sc.startswith("kasumi_session=") and "HttpOnly" in sc and "SameSite=Strict" in sc, sc
+    me = s.get(cd.url + "/admin/v1/whoami", timeout=10)
+    assert me.status_code == 200 and me.json()["tenant"] is None, me.text
+    sess = s.get(cd.url + "/auth/session", timeout=10).json()
+    assert sess["user"] == r.json()["user"] and sess["csrf_token"]
+    # state-changing requests by cookie need the CSRF token
+    body = {"kind": "ministry", "name": "B省", "corporate_number": "7000012050002"}
+    assert s.post(cd.url + "/admin/v1/tenants", json=body, timeout=10).status_code == 403
+    rec = cd.audit_wait(r.headers["x-request-id"], action="sso.local_signin")
+    assert rec["outcome"] == "success" and rec["principal"] == sess["user"], rec
+    assert cd.token not in json.dumps(cd.audit_records())
+
+    # a tenant administrator's key, a revoked-looking garbage key, a JWT: refused
+    admin, secret = cd.tenant_admin(cd.ta["id"])
+    r = requests.post(cd.url + "/auth/local", json={"token": secret}, timeout=10)
+    assert r.status_code == 403 and "Set-Cookie" not in r.headers, r.text
+    rec = cd.audit_wait(r.headers["x-request-id"], action="sso.local_signin")
+    assert rec["outcome"] == "denied" and rec["principal"] == admin["id"], rec
+    for bad in ("ksm_" + "A" * 43, "a.b.c", ""):
+        r = requests.post(cd.url + "/auth/local", json={"token": bad}, timeout=10)
+        assert r.status_code == 401 and "Set-Cookie" not in r.headers, (bad, r.text)
+    assert requests.post(cd.url + "/auth/local", json={"key": cd.token}, timeout=10).status_code == 400
+    # logout ends it
+    csrf = sess["csrf_token"]
+    assert s.post(cd.url + "/auth/logout", headers={"X-CSRF-Token": csrf}, timeout=10).status_code == 200
+    assert s.get(cd.url + "/admin/v1/whoami", timeout=10).status_code == 401

@@ -3,7 +3,34 @@
 // to /console/ with the session cookie.
 import { api } from "../api";
 import { t } from "../i18n";
-import { h, section } from "../ui";
+import { errorBox, field, h, section } from "../ui";
+
+// The local sign-in: the key goes once to /auth/local, which answers with the session cookie; the
+// page then starts over as signed in. The key is never kept by the page.
+function localForm(): HTMLElement {
+  const token = h("input", { type: "password", name: "token", autocomplete: "off", required: true }) as HTMLInputElement;
+  const status = h("div", { "aria-live": "polite" });
+  const form = h(
+    "form",
+    {
+      class: "inline",
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        try {
+          await api("POST", "/auth/local", { token: token.value });
+          token.value = "";
+          location.reload();
+        } catch (err) {
+          token.value = "";
+          status.replaceChildren(errorBox(err));
+        }
+      },
+    },
+    field(t("signin.local.token"), token),
+    h("button", { type: "submit" }, t("signin.local.submit")),
+  );
+  return section(t("signin.local"), h("p", { class: "muted" }, t("signin.local.lead")), form, status);
+}
 
 export async function signinPage(main: HTMLElement): Promise<void> {
   const { items } = await api<{ items: { name: string }[] }>("GET", "/auth/providers");
@@ -34,6 +61,7 @@ export async function signinPage(main: HTMLElement): Promise<void> {
           )
         : h("p", { class: "muted" }, t("signin.none")),
     ),
+    localForm(),
   );
   main.setAttribute("data-ready", "signin");
 }
