@@ -108,6 +108,7 @@ const struct ksm_route ksm_admin_routes[] = {
     {"PUT", "/admin/v1/projects/{project}/storage-quota", ksm_h_storage_quota_put, "storage.quota.write", PJ, "storage.quota.set", MU | JB, "set a project's storage quota (max_bytes, max_objects; null: no limit)"},
     {"GET", "/admin/v1/projects/{project}/storage-quota", ksm_h_storage_quota_get, "storage.quota.read", PJ, "storage.quota.read", 0, "a project's storage quota and what its buckets hold now"},
     {"DELETE", "/admin/v1/projects/{project}/storage-quota", ksm_h_storage_quota_delete, "storage.quota.write", PJ, "storage.quota.delete", MU, "remove a project's storage quota"},
+    {"GET", "/admin/v1/projects/{project}/buckets", ksm_h_bucket_list, "s3.bucket.list", PJ, "storage.bucket.list", 0, "a project's buckets with their sizes (the console's storage page)"},
     {"GET", "/admin/v1/projects/{project}/budget", ksm_h_ai_budget_get, "ai.budget.read", PJ, "ai.budget.read", 0, "a project's AI budget, this month's spend and reservations"},
     {"PUT", "/admin/v1/projects/{project}/ai-policy", ksm_h_ai_policy_put, "ai.policy.write", PJ, "ai.policy.set", MU | JB, "set a project's AI policy (class2_overseas on needs ai.policy.overseas)"},
     {"GET", "/admin/v1/projects/{project}/ai-policy", ksm_h_ai_policy_get, "ai.policy.read", PJ, "ai.policy.read", 0, "a project's AI policy (defaults when none was set)"},

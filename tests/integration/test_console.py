@@ -147,6 +147,10 @@ def test_console_in_a_real_browser(cd, idp):
     alice = [r for r in exported if r["principal"] == res["key_whoami"]["user"]]
     assert alice, "alice's own project.create is not in the export"
 
+    # the storage page shows the bucket the S3 client filled, with its size
+    (b,) = [row for row in res["buckets"] if row[1] == "console-costs"]
+    assert b[0] == "住民記録" and b[3] == "{:,}".format(sum(700000 + i for i in range(5))) and b[4] == "5", b
+
     # English on request
     assert "Costs" in res["english_nav"] and res["html_lang"] == "en", res["english_nav"]
 
