@@ -9,7 +9,10 @@ FUZZ_SECS ?= 20
 
 .PHONY: all deps run tour check fuzz bench clean
 
+# The console's bundle needs the npm packages (Vite, TypeScript, ECharts): npm-deps.sh installs them
+# when package-lock.json is newer than node_modules, and does nothing otherwise.
 all: $(BUILD)/build.ninja-or-make
+	sh scripts/npm-deps.sh
 	cmake --build $(BUILD) -j $(JOBS) --target kasumid kasumi
 	mkdir -p bin
 	cp $(BUILD)/kasumid $(BUILD)/kasumi $(BUILD)/sbom.cdx.json bin/

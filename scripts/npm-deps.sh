@@ -1,13 +1,15 @@
 #!/bin/sh
-# Installs the npm packages of package-lock.json (the test fixtures: node-llama-cpp with
-# only its CPU prebuilt, the official openai and @anthropic-ai/sdk clients, and @aws-sdk/client-s3
-# with lib-storage for the S3 tests) into node_modules.
+# Installs the npm packages of package-lock.json into node_modules: the web console's build (vite,
+# typescript, echarts), and the test fixtures (node-llama-cpp with only its CPU prebuilt, the
+# official openai and @anthropic-ai/sdk clients, @aws-sdk/client-s3 with lib-storage for the S3
+# tests, playwright-core and axe-core for the console's browser test).
 # Does nothing when node_modules is at least as new as package-lock.json. `make check` and
 # `make run` call it; run it by hand after changing package.json.
 #
 # --omit=optional: node-llama-cpp lists a dozen prebuilt addons as optional dependencies; the
 #   CUDA and Vulkan ones alone are about 540 MB. The CPU one, @node-llama-cpp/linux-x64, is a
-#   regular dependency in package.json, so it is installed anyway.
+#   regular dependency in package.json, so it is installed anyway. Likewise vite's native parts
+#   (@rolldown/binding-linux-x64-gnu, lightningcss-linux-x64-gnu) are listed as regular ones.
 # NODE_LLAMA_CPP_SKIP_DOWNLOAD=true: node-llama-cpp's postinstall would otherwise try to download
 #   or build llama.cpp when no prebuilt fits (npm 11 does not run that script unless allowed, but
 #   another npm might).

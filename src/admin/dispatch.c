@@ -107,7 +107,7 @@ static void resume_dispatch(void *arg)
 static enum ksm_err authenticate(struct ksm_req *r, bool *parked)
 {
     const char *h = ksm_req_header(r, "authorization");
-    if (!h && ksm_oidc_enabled() && ksm_req_header(r, "cookie"))
+    if (!h && ksm_req_header(r, "cookie"))
         return ksm_auth_cookie(r);   /* the console's session (h_auth.c), with its CSRF check */
     if (!h || strncasecmp(h, "Bearer ", 7) || !h[7])
         return ksm_fail(r, KSM_E_UNAUTHENTICATED, "a bearer token is required");

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "admin/handlers.h"
+#include "admin/reqjson.h"
 #include "core/util.h"
 #include "http/cookie.h"
 #include "iam/iam.h"
@@ -138,4 +139,43 @@ enum ksm_err ksm_h_auth_logout(struct ksm_req *r)
         ksm_oidc_session_end(&r->worker->db, cs->sid);
     set_cookie(r, "", 0);
     return ksm_reply_json(r, 200, json_pack("{s:b}", "signed_out", cs != NULL));
+}
+
+/* Names only: which providers exist is no secret (the login redirect shows them anyway). */
+enum ksm_err ksm_h_auth_providers(struct ksm_req *r)
+{
+    const char *names[32];
+    int n = ksm_oidc_enabled() ? ksm_oidc_browser_issuers(names, 32) : 0;
+    json_t *items = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(items, json_pack("{s:s}", "name", names[i]));
+    return ksm_reply_json(r, 200, json_pack("{s:o}", "items", items));
+}
+
+/* The console's local sign-in: the platform administrator's API key (the bootstrap token on a new
+ * node) opens a session, so a node without an identity provider still has a console. Nobody
+ * else signs in this way: tenant users and other operators use single sign-on, where their
+ * organisation's provider (and its second factor) decides. The key is sent once, in the body of
+ * a POST, and never stored in the browser. */
+enum ksm_err ksm_h_auth_local(struct ksm_req *r)
+{
+    const char *token = NULL;
+    const struct ksm_jfield spec[] = {{"token", KSM_J_STRING, true, &token, NULL}};
+    enum ksm_err e = ksm_req_json(r, spec, KSM_NELEM(spec));
+    if (e != KSM_E_OK)
+        return e;
+    struct ksm_principal *p = ksm_arena_calloc(r->arena, sizeof *p);
+    if (ksm_oidc_is_jwt(token) || ksm_iam_authenticate(&r->worker->db, token, p) != KSM_E_OK)
+        return ksm_fail(r, KSM_E_UNAUTHENTICATED, "sign-in failed");
+    r->principal = p;   /* the audit record names who tried */
+    /* tenant.create is platform_admin's alone (src/iam/roles.c) */
+    if (p->tenant_id[0] || ksm_iam_check(&r->worker->db, p, "tenant.create", NULL, NULL) != KSM_E_OK)
+        return ksm_fail(r, KSM_E_FORBIDDEN, "only the platform administrator signs in locally: "
+                                            "use single sign-on");
+    struct ksm_oidc_session s;
+    if ((e = ksm_oidc_session_open_local(&r->worker->db, p, &s)) != KSM_E_OK)
+        return ksm_fail(r, e, "cannot open a session");
+    set_cookie(r, s.id, ksm_oidc_session_max_s());
+    memset(&s, 0, sizeof s);
+    return ksm_reply_json(r, 200, json_pack("{s:s,s:s}", "user", p->user_id, "name", p->name));
 }

@@ -16,7 +16,13 @@ enum ksm_err ksm_h_auth_login(struct ksm_req *r);
 enum ksm_err ksm_h_auth_callback(struct ksm_req *r);
 enum ksm_err ksm_h_auth_session(struct ksm_req *r);
 enum ksm_err ksm_h_auth_logout(struct ksm_req *r);
+enum ksm_err ksm_h_auth_providers(struct ksm_req *r);
+enum ksm_err ksm_h_auth_local(struct ksm_req *r);
 enum ksm_err ksm_auth_cookie(struct ksm_req *r);
+/* h_storage_buckets.c */
+enum ksm_err ksm_h_bucket_list(struct ksm_req *r);
+/* h_console.c: the web console's files */
+enum ksm_err ksm_h_console(struct ksm_req *r);
 enum ksm_err ksm_h_roles(struct ksm_req *r);
 
 /* h_tenants.c */

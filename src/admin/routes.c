@@ -21,8 +21,15 @@ const struct ksm_route ksm_admin_routes[] = {
 
     {"GET", "/auth/login", ksm_h_auth_login, NULL, P, "sso.login", 0, "browser sign-in: redirect to the identity provider"},
     {"GET", "/auth/callback", ksm_h_auth_callback, NULL, P, "sso.callback", MU | KSM_RF_PARKS, "browser sign-in: the provider's answer; opens a session"},
+    {"GET", "/auth/providers", ksm_h_auth_providers, NULL, P, "sso.providers", 0, "the identity providers a browser can sign in with"},
+    {"POST", "/auth/local", ksm_h_auth_local, NULL, P, "sso.local_signin", MU | JB, "the platform administrator's local sign-in with its API key: opens a session"},
     {"GET", "/auth/session", ksm_h_auth_session, NULL, AU, "sso.session", 0, "the signed-in user and the session's CSRF token"},
     {"POST", "/auth/logout", ksm_h_auth_logout, NULL, AU, "sso.logout", MU, "end the browser session"},
+
+    /* the web console: public files, the same for everyone (its script calls the API below) */
+    {"GET", "/console", ksm_h_console, NULL, P, "console.file", NA, "the web console: redirects to /console/"},
+    {"GET", "/console/", ksm_h_console, NULL, P, "console.file", NA, "the web console's page"},
+    {"GET", "/console/{file}", ksm_h_console, NULL, P, "console.file", NA, "the web console's scripts and styles, or its page for a console path"},
 
     {"GET", "/admin/v1/routes", ksm_h_routes, NULL, AU, "system.routes", 0, "this route table"},
     {"GET", "/admin/v1/whoami", ksm_h_whoami, NULL, AU, "iam.whoami", 0, "the calling principal and its bindings"},
@@ -116,6 +123,7 @@ const struct ksm_route ksm_admin_routes[] = {
     {"PUT", "/admin/v1/projects/{project}/storage-quota", ksm_h_storage_quota_put, "storage.quota.write", PJ, "storage.quota.set", MU | JB | ST, "set a project's storage quota (max_bytes, max_objects; null: no limit)"},
     {"GET", "/admin/v1/projects/{project}/storage-quota", ksm_h_storage_quota_get, "storage.quota.read", PJ, "storage.quota.read", ST, "a project's storage quota and what its buckets hold now"},
     {"DELETE", "/admin/v1/projects/{project}/storage-quota", ksm_h_storage_quota_delete, "storage.quota.write", PJ, "storage.quota.delete", MU | ST, "remove a project's storage quota"},
+    {"GET", "/admin/v1/projects/{project}/buckets", ksm_h_bucket_list, "s3.bucket.list", PJ, "storage.bucket.list", ST, "a project's buckets with their sizes (the console's storage page)"},
     {"GET", "/admin/v1/projects/{project}/budget", ksm_h_ai_budget_get, "ai.budget.read", PJ, "ai.budget.read", 0, "a project's AI budget, this month's spend and reservations"},
     {"PUT", "/admin/v1/projects/{project}/ai-policy", ksm_h_ai_policy_put, "ai.policy.write", PJ, "ai.policy.set", MU | JB, "set a project's AI policy (class2_overseas on needs ai.policy.overseas)"},
     {"GET", "/admin/v1/projects/{project}/ai-policy", ksm_h_ai_policy_get, "ai.policy.read", PJ, "ai.policy.read", 0, "a project's AI policy (defaults when none was set)"},

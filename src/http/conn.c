@@ -420,7 +420,7 @@ static const char *reason(int status)
         int s;
         const char *r;
     } tab[] = {{200, "OK"}, {201, "Created"}, {202, "Accepted"}, {204, "No Content"},
-               {206, "Partial Content"}, {304, "Not Modified"}, {400, "Bad Request"},
+               {206, "Partial Content"}, {302, "Found"}, {304, "Not Modified"}, {400, "Bad Request"},
                {401, "Unauthorized"}, {403, "Forbidden"}, {404, "Not Found"},
                {405, "Method Not Allowed"}, {408, "Request Timeout"}, {409, "Conflict"},
                {411, "Length Required"}, {412, "Precondition Failed"}, {413, "Content Too Large"},

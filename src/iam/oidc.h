@@ -102,11 +102,18 @@ enum ksm_err ksm_oidc_callback_finish(struct ksm_db *db, struct ksm_oidc_exchang
                                       const struct ksm_oidc_ctx *ctx, struct ksm_principal *p,
                                       struct ksm_oidc_session *s);
 void ksm_oidc_exchange_free(struct ksm_oidc_exchange *x);
+/* A session for a local user that proved itself with one of its API keys (the console's local
+ * sign-in, for the platform administrator of a node without an identity provider). */
+enum ksm_err ksm_oidc_session_open_local(struct ksm_db *db, const struct ksm_principal *p,
+                                         struct ksm_oidc_session *s);
 /* The session of cookie value sid → principal and its CSRF token; UNAUTHENTICATED (audited with
  * the reason) when unknown, idle too long, past its lifetime (the row is then deleted) or its user
  * disabled. */
 enum ksm_err ksm_oidc_session_auth(struct ksm_db *db, const char *sid, const struct ksm_oidc_ctx *ctx,
                                    struct ksm_principal *out, char csrf[KSM_OIDC_TOKEN_LEN + 1]);
+/* The section names of the issuers a browser can sign in with (those with a client_id), at most
+ * max; the console's sign-in page offers them. The names live as long as the issuers. */
+int ksm_oidc_browser_issuers(const char **names, int max);
 void ksm_oidc_session_end(struct ksm_db *db, const char *sid);
 int ksm_oidc_session_max_s(void);
 

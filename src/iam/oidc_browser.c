@@ -337,6 +337,13 @@ enum ksm_err ksm_oidc_callback_finish(struct ksm_db *db, struct ksm_oidc_exchang
     return KSM_E_OK;
 }
 
+enum ksm_err ksm_oidc_session_open_local(struct ksm_db *db, const struct ksm_principal *p,
+                                         struct ksm_oidc_session *s)
+{
+    memset(s, 0, sizeof *s);
+    return session_create(db, p, "local", s);
+}
+
 /* ---- the session -------------------------------------------------------------------------------- */
 
 static void session_delete_hash(struct ksm_db *db, const char *hash)

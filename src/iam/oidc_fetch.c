@@ -280,6 +280,15 @@ struct ksm_oidc__issuer *ksm_oidc__by_name(const char *name)
     return NULL;
 }
 
+int ksm_oidc_browser_issuers(const char **names, int max)
+{
+    int n = 0;
+    for (int i = 0; i < F.n && n < max; i++)
+        if (F.issuers[i].conf.client_id[0])
+            names[n++] = F.issuers[i].conf.name;
+    return n;
+}
+
 struct ksm_jwks *ksm_oidc__keys_get(struct ksm_oidc__issuer *is)
 {
     pthread_mutex_lock(&is->mu);

@@ -1,0 +1,28 @@
+// ai.ts — AI usage this month: tokens and cost by model, from the billing report's AI lines.
+import { barChart } from "../chart";
+import { t } from "../i18n";
+import type { Ctx } from "../main";
+import { h, jstMonth, microyen, section, table, yenText } from "../ui";
+import { loadReport, usageLines } from "./costs_data";
+
+export async function aiPage(ctx: Ctx, main: HTMLElement): Promise<void> {
+  const rep = await loadReport(jstMonth(), ctx.tenant);
+  // the report names the gateway's lines by its service name (src/billing/billing_focus.c)
+  const lines = usageLines(rep).filter((l) => l.ServiceName === "kasumi AI Gateway");
+  // barChart takes micro-units (it draws value / 1e6): tokens are scaled up to fit
+  const tokens = new Map<string, bigint>();
+  for (const l of lines) {
+    const k = l.ResourceId ?? "-";
+    tokens.set(k, (tokens.get(k) ?? 0n) + BigInt(Math.round(Number(l.ConsumedQuantity ?? "0"))) * 1000000n);
+  }
+  main.append(
+    h("h1", {}, t("ai.title")),
+    section(t("ai.byModel"), barChart(t("ai.byModel"), tokens, "tokens")),
+    table(
+      t("ai.title"),
+      [t("col.project"), t("col.model"), t("col.meter"), t("col.quantity"), t("col.cost")],
+      lines.map((l) => [l.x_Project, l.ResourceId, l.SkuMeter, l.ConsumedQuantity, yenText(microyen(l.BilledCost))]),
+      "ai-lines",
+    ),
+  );
+}
