@@ -5,6 +5,7 @@
  * meter never overlap, so the price at any instant is one row or none. The AI gateway's model prices
  * are the per-model part of the list (/admin/v1/model-prices); this list prices every other meter. */
 #include "billing/billing.h"
+#include "billing/billing_budget.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +37,7 @@ static const struct ksm_migration billing_migrations[] = {
 void ksm_billing_register_schema(void)
 {
     ksm_db_register(billing_migrations, (int)KSM_NELEM(billing_migrations));
+    ksm_billing_budget_register_schema();
 }
 
 static json_t *price_json(sqlite3_stmt *st)
