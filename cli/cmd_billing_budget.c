@@ -1,6 +1,7 @@
-/* cmd_billing_budget.c — `kasumi billing budget|webhook|notifications`: a project's monthly budget
- * (the one the AI gateway reserves against, covering all its spend), the tenant's alert webhooks
- * and how their notifications were delivered (docs/billing.md, "Budgets"). */
+/* cmd_billing_budget.c — `kasumi billing budget|webhook|notifications|recommendations`: a project's
+ * monthly budget (the one the AI gateway reserves against, covering all its spend), the tenant's
+ * alert webhooks, how their notifications were delivered, and what could be saved
+ * (docs/billing.md). */
 #include "cli.h"
 
 #include <stdio.h>
@@ -68,4 +69,17 @@ int kc_billing_notifications(struct kc_ctx *c, const struct kc_args *a)
     int rc = kc_list_paged(c, a, p, &q, notification_cols);
     free(p);
     return rc;
+}
+
+static const struct kc_col reco_cols[] = {
+    {"KIND", "kind"}, {"PROJECT", "project"}, {"RESOURCE", "resource"},
+    {"SAVING_YEN", "estimated_monthly_saving_yen"}, {"REASON", "reason"}, KC_COLS_END,
+};
+
+int kc_billing_recommendations(struct kc_ctx *c, const struct kc_args *a)
+{
+    struct kc_query q = {0};
+    kc_query_add(&q, "tenant", kc_flag(a, "tenant"));
+    kc_query_add(&q, "project", kc_flag(a, "project"));
+    return kc_call(c, "GET", "/admin/v1/billing/recommendations", &q, NULL, reco_cols, NULL);
 }

@@ -20,6 +20,7 @@ int kc_billing_webhook_add(struct kc_ctx *c, const struct kc_args *a);
 int kc_billing_webhook_list(struct kc_ctx *c, const struct kc_args *a);
 int kc_billing_webhook_delete(struct kc_ctx *c, const struct kc_args *a);
 int kc_billing_notifications(struct kc_ctx *c, const struct kc_args *a);
+int kc_billing_recommendations(struct kc_ctx *c, const struct kc_args *a);
 
 /* cmd_ai.c (declared here: cli.h is shared by every command file) */
 int kc_ai_route_create(struct kc_ctx *c, const struct kc_args *a);
@@ -199,6 +200,9 @@ const struct kc_cmd kc_commands[] = {
      "billing webhook delete ID --tenant T", "remove a webhook (pending notifications are cancelled)"},
     {"billing", "notifications", kc_billing_notifications, 0, "tenant", PAGE,
      "billing notifications --tenant T", "budget alert notifications and their delivery state"},
+    {"billing", "recommendations", kc_billing_recommendations, 0, "tenant", "project",
+     "billing recommendations --tenant T [--project P]",
+     "savings with their monthly estimate: idle buckets and keys, stale uploads, cheaper models"},
 
     {"model-route", "create", kc_ai_route_create, 0,
      "project alias provider base-url jurisdiction", AI_TARGET,

@@ -99,3 +99,27 @@ enum ksm_err ksm_h_billing_notification_list(struct ksm_req *r)
                  (long long)json_integer_value(json_object_get(json_array_get(items, n - 1), "id")));
     return ksm_reply_page(r, items, n == (size_t)limit ? next : NULL);
 }
+
+/* GET /admin/v1/billing/recommendations?tenant=T[&project=P]: usage.read there. */
+enum ksm_err ksm_h_billing_recommendations(struct ksm_req *r)
+{
+    const char *tenant = ksm_req_query(r, "tenant"), *project = ksm_req_query(r, "project");
+    if (!tenant || !*tenant || (project && !*project))
+        return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "tenant is required; project must not be empty");
+    enum ksm_err e = ksm_authorize(r, "usage.read", tenant, project);
+    if (e != KSM_E_OK)
+        return e;
+    ksm_req_audit(r, tenant, project, NULL);
+    json_t *items = json_array();
+    if ((e = ksm_billing_recommendations(DB(r), tenant, project, ksm_now_ms(), items)) != KSM_E_OK) {
+        json_decref(items);
+        return ksm_fail_why(r, e, NULL);
+    }
+    int64_t total = 0;
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it)
+        total += json_integer_value(json_object_get(it, "estimated_monthly_saving_microyen"));
+    return ksm_reply_json(r, 200, json_pack("{s:o,s:I}", "items", items,
+                                            "estimated_monthly_saving_microyen", (json_int_t)total));
+}

@@ -83,4 +83,11 @@ void ksm_billing_notifier_stop(void);
 /* Runs a check and a delivery round now (rather than at the next interval). */
 void ksm_billing_notifier_kick(void);
 
+/* ---- recommendations (billing_reco.c) ---------------------------------------------------------- */
+/* The tenant's (narrowed to project when given) recommendations at now_ms, appended to items:
+ * {kind: idle_bucket | unused_key | incomplete_multipart_upload | cheaper_model, tenant, project,
+ * resource, reason, estimated_monthly_saving_microyen, estimated_monthly_saving_yen, ...}. */
+enum ksm_err ksm_billing_recommendations(struct ksm_db *db, const char *tenant, const char *project,
+                                         int64_t now_ms, json_t *items);
+
 #endif

@@ -62,6 +62,8 @@ enum ksm_err ksm_iam__key_create_kind(struct ksm_db *db, const char *user, const
 
 /* iam_cache.c: per-thread memo of decisions, valid while no IAM write has happened since. */
 void ksm_iam__invalidate(void);   /* after every IAM transaction */
+void ksm_iam__key_use_register_schema(void);   /* iam_key_use.c */
+void ksm_iam__key_use_register_schema(void);
 uint64_t ksm_iam__generation(void);
 bool ksm_iam__authn_cached(const unsigned char hash[32], struct ksm_principal *out);
 void ksm_iam__authn_store(const unsigned char hash[32], uint64_t gen, int64_t expires_ms,
