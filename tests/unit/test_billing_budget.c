@@ -3,7 +3,8 @@
  * reaches it; each recorded crossing queues one notification per webhook that covers the project
  * (tenant-wide or the project's, not another tenant's or project's), in the same transaction; the
  * next month starts afresh; the signature is HMAC-SHA256 over the body (an RFC-style vector); the
- * retry delay doubles up to an hour; webhook URLs are checked. */
+ * retry delay doubles up to an hour; webhook URLs are checked; the rating hook's price memo follows
+ * the price list. */
 #include "ai/ai_store.h"
 #include "billing/billing.h"
 #include "billing/billing_budget.h"
@@ -116,6 +117,37 @@ static void test_thresholds(struct ksm_db *db)
     free(id);
 }
 
+/* The rating hook memoises the price in force per thread: ending a price and adding the next must
+ * reach the very next record, and a record before the change keeps the old price. */
+static void test_price_memo(struct ksm_db *db)
+{
+    char why[KSM_BILLING_WHY];
+    int64_t now, t1, t2;
+    json_t *out = NULL;
+    ksm_parse_rfc3339("2030-01-01T00:00:00Z", &now);
+    ksm_parse_rfc3339("2030-02-01T00:00:00Z", &t1);
+    ksm_parse_rfc3339("2030-03-01T00:00:00Z", &t2);
+    json_t *a = json_loads("{\"service\":\"storage\",\"meter\":\"bytes_out\",\"unit\":\"byte\","
+                           "\"price\":\"2\",\"valid_from\":\"2030-01-15T00:00:00Z\"}", 0, NULL);
+    CHECK(ksm_billing_price_add(db, a, now, &out, why) == KSM_E_OK);
+    int64_t id = json_integer_value(json_object_get(out, "id"));
+    json_decref(out), json_decref(a);
+    struct ksm_usage_rec r = {.tenant = "tn_a", .service = "storage", .meter = "bytes_out",
+                              .quantity = 10};
+    CHECK(ksm_billing_rate(db, &r, t1) == 20 * YEN);
+    CHECK(ksm_billing_rate(db, &r, t2) == 20 * YEN); /* memoised: open-ended */
+    CHECK(ksm_billing_price_end(db, id, "2030-02-15T00:00:00Z", now, &out, why) == KSM_E_OK);
+    json_decref(out);
+    CHECK(ksm_billing_rate(db, &r, t1) == 20 * YEN);
+    CHECK(ksm_billing_rate(db, &r, t2) == 0); /* ended: no price in force */
+    json_t *b = json_loads("{\"service\":\"storage\",\"meter\":\"bytes_out\",\"unit\":\"byte\","
+                           "\"price\":\"3\",\"valid_from\":\"2030-02-15T00:00:00Z\"}", 0, NULL);
+    CHECK(ksm_billing_price_add(db, b, now, &out, why) == KSM_E_OK);
+    json_decref(out), json_decref(b);
+    CHECK(ksm_billing_rate(db, &r, t2) == 30 * YEN);
+    CHECK(ksm_billing_rate(db, &r, t1) == 20 * YEN);
+}
+
 static void test_sign_and_backoff(void)
 {
     char sig[72];
@@ -155,6 +187,7 @@ int main(void)
         return 1;
     }
     test_thresholds(&db);
+    test_price_memo(&db);
     test_sign_and_backoff();
     test_urls();
     ksm_db_close(&db);
