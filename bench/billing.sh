@@ -4,7 +4,7 @@
 # records, rates them through ksm_billing_rate, loads them into a kasumi database and builds the
 # platform-wide report of the month (CSV); it writes the same records to a CSV that DuckDB
 # (@duckdb/node-api) loads, rates by the same price list and reports from. Both print their totals,
-# which must be equal. ROUNDS rounds (default 3); the medians go to docs/PERFORMANCE.md.
+# which must be equal. ROUNDS rounds each (default 3); the medians go to docs/PERFORMANCE.md.
 #
 #   sh bench/billing.sh [N]
 set -eu
@@ -15,13 +15,9 @@ CSV=${CSV:-/tmp/kasumi-billing-bench.csv}
 cmake --build build/release -j2 --target billing_bench >/dev/null
 sh scripts/npm-deps.sh
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
-i=0
-while [ "$i" -lt "$ROUNDS" ]; do
-    out=-
-    [ "$i" -eq 0 ] && out=$CSV   # the data is the same every round: the CSV is written once
-    taskset -c 0 build/release/billing_bench "$N" "$out"
-    taskset -c 0 node bench/billing_duckdb.mjs "$CSV"
-    i=$((i + 1))
-done
+# each loads the data once (not timed as rating or report), then rates and reports ROUNDS times
+taskset -c 0 build/release/billing_bench "$N" "$CSV" "$ROUNDS"
+echo "# load between: $(cut -d' ' -f1-3 /proc/loadavg)"
+taskset -c 0 node bench/billing_duckdb.mjs "$CSV" "$ROUNDS"
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 rm -f "$CSV"
