@@ -32,6 +32,8 @@
  * makes the rotation refuse (it scans every column for blobs sealed under the old key). */
 static const struct ksm_kms_sealed_col sealed_cols[] = {
     {"iam_s3_keys", "access_key_id", "sealed", "kasumi/v1/s3-secret/"},
+    /* billing webhook signing secrets (src/billing/billing_webhook.c) */
+    {"billing_webhooks", "id", "secret_sealed", "kasumi/v1/billing-webhook/"},
 };
 
 struct paths {

@@ -16,6 +16,14 @@ static const char global_flags[] = "endpoint token token-file output help";
 /* cmd_export.c */
 int kc_export(struct kc_ctx *c, const struct kc_args *a);
 int kc_export_verify(struct kc_ctx *c, const struct kc_args *a);
+/* cmd_billing_budget.c */
+int kc_billing_budget_set(struct kc_ctx *c, const struct kc_args *a);
+int kc_billing_budget_show(struct kc_ctx *c, const struct kc_args *a);
+int kc_billing_webhook_add(struct kc_ctx *c, const struct kc_args *a);
+int kc_billing_webhook_list(struct kc_ctx *c, const struct kc_args *a);
+int kc_billing_webhook_delete(struct kc_ctx *c, const struct kc_args *a);
+int kc_billing_notifications(struct kc_ctx *c, const struct kc_args *a);
+int kc_billing_recommendations(struct kc_ctx *c, const struct kc_args *a);
 
 /* cmd_ai.c (declared here: cli.h is shared by every command file) */
 int kc_ai_route_create(struct kc_ctx *c, const struct kc_args *a);
@@ -235,6 +243,24 @@ const struct kc_cmd kc_commands[] = {
      "rebuild a closed month from the audit log; exit 1 naming every ledger row that differs"},
     {"billing", "month list", kc_billing_month_list, 0, "", PAGE, "billing month list",
      "closed months"},
+    {"billing", "budget set", kc_billing_budget_set, 0, "project monthly-yen", "alert-thresholds",
+     "billing budget set --project P --monthly-yen N [--alert-thresholds 50,80,100]",
+     "a project's monthly budget (JST month): all its spend, AI and storage, and alert thresholds"},
+    {"billing", "budget show", kc_billing_budget_show, 0, "project", "",
+     "billing budget show --project P",
+     "a project's budget, spend this month (AI and other), reservations and alerts crossed"},
+    {"billing", "webhook add", kc_billing_webhook_add, 0, "tenant url", "project",
+     "billing webhook add --tenant T --url URL [--project P]",
+     "POST budget alerts to URL (signed; the secret is printed this once)"},
+    {"billing", "webhook list", kc_billing_webhook_list, 0, "tenant", PAGE,
+     "billing webhook list --tenant T", "a tenant's budget alert webhooks"},
+    {"billing", "webhook delete", kc_billing_webhook_delete, 1, "tenant", "",
+     "billing webhook delete ID --tenant T", "remove a webhook (pending notifications are cancelled)"},
+    {"billing", "notifications", kc_billing_notifications, 0, "tenant", PAGE,
+     "billing notifications --tenant T", "budget alert notifications and their delivery state"},
+    {"billing", "recommendations", kc_billing_recommendations, 0, "tenant", "project",
+     "billing recommendations --tenant T [--project P]",
+     "savings with their monthly estimate: idle buckets and keys, stale uploads, cheaper models"},
 
     {"model-route", "create", kc_ai_route_create, 0,
      "project alias provider base-url jurisdiction", AI_TARGET,

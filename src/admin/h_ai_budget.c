@@ -1,10 +1,11 @@
 /* h_ai_budget.c — /admin/v1/projects/{project}/budget: the monthly AI budget
  * (whole yen, JST month) and its alert thresholds; GET adds the ledger's view:
- * this month's settled spend, reservations in flight and the thresholds
- * crossed. The dispatcher authorises at the project. */
+ * this month's settled spend (AI and every other service), reservations in
+ * flight, the thresholds crossed and those billing has recorded and notified. The dispatcher authorises at the project. */
 #include "admin/handlers.h"
 #include "admin/reqjson.h"
 #include "ai/ai_store.h"
+#include "billing/billing_budget.h"
 #include "core/util.h"
 #include "iam/iam.h"
 #include "template/template.h"
@@ -17,6 +18,11 @@ static enum ksm_err reply_status(struct ksm_req *r, const char *tenant)
     if (ksm_ai_budget_status(DB(r), r->params[0], ksm_now_ms(), &o) != KSM_E_OK)
         return ksm_fail(r, KSM_E_INTERNAL, "cannot read the budget");
     json_object_set_new(o, "tenant", json_string(tenant));
+    /* the crossings billing has recorded (and notified) this month, spend of all services */
+    json_t *alerts = json_array();
+    ksm_billing_budget_alerts(DB(r), r->params[0], json_string_value(json_object_get(o, "month")),
+                              alerts);
+    json_object_set_new(o, "alerts_recorded", alerts);
     return ksm_reply_json(r, 200, o);
 }
 

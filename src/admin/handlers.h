@@ -123,6 +123,13 @@ enum ksm_err ksm_h_ai_price_list(struct ksm_req *r);
 enum ksm_err ksm_h_storage_quota_put(struct ksm_req *r);
 enum ksm_err ksm_h_storage_quota_get(struct ksm_req *r);
 enum ksm_err ksm_h_storage_quota_delete(struct ksm_req *r);
+/* h_billing_budget.c */
+enum ksm_err ksm_h_billing_webhook_create(struct ksm_req *r);
+enum ksm_err ksm_h_billing_webhook_list(struct ksm_req *r);
+enum ksm_err ksm_h_billing_webhook_delete(struct ksm_req *r);
+enum ksm_err ksm_h_billing_notification_list(struct ksm_req *r);
+enum ksm_err ksm_h_billing_recommendations(struct ksm_req *r);
+
 /* h_ai_budget.c */
 enum ksm_err ksm_h_ai_budget_put(struct ksm_req *r);
 enum ksm_err ksm_h_ai_budget_get(struct ksm_req *r);

@@ -109,6 +109,11 @@ const struct ksm_route ksm_admin_routes[] = {
     {"GET", "/admin/v1/billing/usage", ksm_h_billing_usage, NULL, AU, "billing.usage", 0, "a month's cost per day, service or project (?month=YYYY-MM, group_by, tenant, project)"},
     {"GET", "/admin/v1/billing/months", ksm_h_billing_month_list, "usage.read", PL, "billing.month.list", 0, "closed months"},
     {"POST", "/admin/v1/billing/months/{month}/close", ksm_h_billing_month_close, "billing.month.close", PL, "billing.month.close", MU, "close a past JST month: its report never changes again"},
+    {"POST", "/admin/v1/tenants/{tenant}/billing/webhooks", ksm_h_billing_webhook_create, "billing.webhook.write", TN, "billing.webhook.create", MU | JB, "register a URL for budget alerts (tenant-wide or one project); the signing secret is shown once"},
+    {"GET", "/admin/v1/tenants/{tenant}/billing/webhooks", ksm_h_billing_webhook_list, "billing.webhook.read", TN, "billing.webhook.list", 0, "a tenant's budget alert webhooks (never their secrets)"},
+    {"DELETE", "/admin/v1/tenants/{tenant}/billing/webhooks/{webhook}", ksm_h_billing_webhook_delete, "billing.webhook.write", TN, "billing.webhook.delete", MU, "remove a webhook; its undelivered notifications are cancelled"},
+    {"GET", "/admin/v1/tenants/{tenant}/billing/notifications", ksm_h_billing_notification_list, "billing.webhook.read", TN, "billing.notification.list", 0, "budget alert notifications and their delivery state, newest first"},
+    {"GET", "/admin/v1/billing/recommendations", ksm_h_billing_recommendations, NULL, AU, "billing.recommendations", 0, "savings with their monthly estimate: idle buckets and keys, incomplete multipart uploads, cheaper models (?tenant=T[&project=P])"},
     {"GET", "/admin/v1/billing/months/{month}/recompute", ksm_h_billing_recompute, "billing.recompute", PL, "billing.recompute", 0, "rebuild a closed month from the audit log and list the ledger rows that differ"},
 
     {"POST", "/admin/v1/projects/{project}/model-routes", ksm_h_ai_route_create, "ai.route.write", PJ, "ai.route.create", MU | JB, "create a model route (alias → upstream targets)"},

@@ -9,11 +9,16 @@
  * critical sections are a few additions, far shorter than the SQL that fills an
  * entry, which runs outside the lock. An entry is filled lazily: the budget
  * from ai_budgets (again after any AI-store write, by generation), and the
- * month's spend from the rated usage records (ksm_usage_project_cost over the
+ * month's AI spend from the rated usage records (ksm_usage_project_cost_split over the
  * JST month). Since the gateway writes the usage record before settling, the
  * spend recomputed after a restart equals the settled spend. The spend is
  * loaded only when an entry is created or the month rolls over: reloading it
  * with requests in flight would count a written-but-unsettled record twice.
+ *
+ * The budget covers the project's whole spend (docs/billing.md): besides the AI spend it tracks,
+ * an entry holds the month's spend of every other service (storage, rated when its records are
+ * written). Those records are never settled here, so re-reading their sum cannot count anything
+ * twice: it is refreshed when older than OTHER_TTL_MS, and on every status read.
  *
  * Months are JST calendar months (UTC+9, no daylight saving). A reservation
  * made before a rollover and settled after it frees its reservation but adds
@@ -37,6 +42,7 @@
 #define MINUTE_MS 60000
 #define JST_MS (9LL * 3600 * 1000)
 #define DAY_MS 86400000LL
+#define OTHER_TTL_MS 5000 /* how stale the non-AI spend may be when admitting a request */
 
 struct window {
     int64_t start_ms;
@@ -49,7 +55,8 @@ struct proj {
     uint64_t gen; /* the AI generation the budget was read under */
     struct ksm_ai_budget budget;
     int64_t month; /* yyyymm (JST) that spent belongs to */
-    int64_t spent, reserved, in_flight;
+    int64_t spent, reserved, in_flight; /* spent: the AI spend, settled */
+    int64_t other, other_ms;            /* the other services' spend, and when it was read */
     int crossed; /* how many alert thresholds the settled spend has reached */
     struct window w;
 };
@@ -168,7 +175,8 @@ static int reached(const struct proj *p)
     if (p->budget.monthly_microyen < 0)
         return 0;
     while (n < p->budget.nalerts &&
-           (__int128)p->spent * 100 >= (__int128)p->budget.monthly_microyen * p->budget.alerts[n])
+           (__int128)(p->spent + p->other) * 100 >=
+               (__int128)p->budget.monthly_microyen * p->budget.alerts[n])
         n++;
     return n;
 }
@@ -176,15 +184,15 @@ static int reached(const struct proj *p)
 /* ---- loading ---- */
 
 struct loaded {
-    bool budget, spend;
+    bool budget, spend, other;
     uint64_t gen;
     struct ksm_ai_budget b;
-    int64_t month, spent;
+    int64_t month, spent, others;
 };
 
 /* Reads what the entry lacks (outside the lock), then applies what is still
- * missing. */
-static enum ksm_err ensure(struct ksm_db *db, const char *project, int64_t now_ms)
+ * missing. fresh: re-read the other services' spend whatever its age. */
+static enum ksm_err ensure(struct ksm_db *db, const char *project, int64_t now_ms, bool fresh)
 {
     struct loaded l = {.gen = ksm_ai__generation()};
     int64_t start, end;
@@ -193,13 +201,17 @@ static enum ksm_err ensure(struct ksm_db *db, const char *project, int64_t now_m
     struct proj *p = proj_find(project);
     l.budget = !p || p->gen != l.gen;
     l.spend = !p || p->month != l.month;
+    l.other = l.spend || fresh || now_ms - p->other_ms >= OTHER_TTL_MS || now_ms < p->other_ms;
     pthread_mutex_unlock(&mu);
-    if (!l.budget && !l.spend)
+    if (!l.budget && !l.spend && !l.other)
         return KSM_E_OK;
     if (l.budget && ksm_ai_budget_load(db, project, &l.b) != KSM_E_OK)
         return KSM_E_INTERNAL;
-    if (l.spend && ksm_usage_project_cost(db, project, start, end, &l.spent) != KSM_E_OK)
+    int64_t ai = 0;
+    if (l.other && ksm_usage_project_cost_split(db, project, "ai", start, end, &ai, &l.others) !=
+                       KSM_E_OK)
         return KSM_E_INTERNAL;
+    l.spent = ai;
     pthread_mutex_lock(&mu);
     if (!(p = proj_find(project)))
         p = proj_add(project);
@@ -210,6 +222,10 @@ static enum ksm_err ensure(struct ksm_db *db, const char *project, int64_t now_m
     if (l.spend && p->month < l.month) { /* another thread may have rolled it meanwhile */
         p->month = l.month;
         p->spent = l.spent;
+    }
+    if (l.other && p->month == l.month) {
+        p->other = l.others;
+        p->other_ms = now_ms;
     }
     p->crossed = reached(p); /* a new budget or month: already-crossed lines are not news */
     pthread_mutex_unlock(&mu);
@@ -255,7 +271,7 @@ enum ksm_err ksm_ai_reserve(struct ksm_db *db, const char *project, const char *
     *retry_after_s = 0;
     if (!project || !*project || est_tokens < 0 || est_cost < 0)
         return KSM_E_INVALID_ARGUMENT;
-    if (ensure(db, project, now_ms) != KSM_E_OK)
+    if (ensure(db, project, now_ms, false) != KSM_E_OK)
         return KSM_E_INTERNAL;
     int64_t month = ksm_ai_jst_month(now_ms, NULL, &end);
     enum ksm_err e = KSM_E_RATE_LIMITED;
@@ -270,7 +286,7 @@ enum ksm_err ksm_ai_reserve(struct ksm_db *db, const char *project, const char *
         (k && !fits(&k->w, pol->key_rpm, pol->key_tpm, est_tokens, now_ms, retry_after_s)))
         goto out;
     if (p->budget.monthly_microyen >= 0 &&
-        p->spent + p->reserved + est_cost > p->budget.monthly_microyen) {
+        p->spent + p->other + p->reserved + est_cost > p->budget.monthly_microyen) {
         *retry_after_s = seconds_until(end, now_ms);
         goto out;
     }
@@ -325,7 +341,7 @@ void ksm_ai_settle(struct ksm_ai_reservation *res, int64_t actual_tokens, int64_
                 snprintf(line, sizeof line,
                          "AI budget alert: project %s reached %d%% of its monthly budget "
                          "(%lld of %lld micro-yen, month %lld)",
-                         p->project, p->budget.alerts[now - 1], (long long)p->spent,
+                         p->project, p->budget.alerts[now - 1], (long long)(p->spent + p->other),
                          (long long)p->budget.monthly_microyen, (long long)p->month);
             p->crossed = now;
         }
@@ -342,7 +358,7 @@ enum ksm_err ksm_ai_budget_status(struct ksm_db *db, const char *project, int64_
 {
     int64_t end;
     char yen[32], month[32];
-    if (ensure(db, project, now_ms) != KSM_E_OK)
+    if (ensure(db, project, now_ms, true) != KSM_E_OK)
         return KSM_E_INTERNAL;
     ksm_ai_jst_month(now_ms, NULL, &end);
     pthread_mutex_lock(&mu);
@@ -357,16 +373,20 @@ enum ksm_err ksm_ai_budget_status(struct ksm_db *db, const char *project, int64_
         if (i < s.crossed)
             json_array_append_new(crossed, json_integer(s.budget.alerts[i]));
     }
-    ksm_ai_yen_format(s.spent, yen);
+    ksm_ai_yen_format(s.spent + s.other, yen);
     snprintf(month, sizeof month, "%04lld-%02lld", (long long)(s.month / 100),
              (long long)(s.month % 100));
     *out = json_pack(
-        "{s:s,s:s,s:o,s:o,s:I,s:s,s:I,s:I,s:o,s:o,s:o}", "project", project, "month", month,
-        "monthly_yen", limited ? json_integer(s.budget.monthly_microyen / 1000000) : json_null(),
-        "alert_thresholds", thresholds, "spent_microyen", (json_int_t)s.spent, "spent_yen", yen,
+        "{s:s,s:s,s:o,s:o,s:I,s:I,s:I,s:s,s:I,s:I,s:o,s:o,s:o}", "project", project, "month",
+        month, "monthly_yen",
+        limited ? json_integer(s.budget.monthly_microyen / 1000000) : json_null(),
+        "alert_thresholds", thresholds, "spent_microyen", (json_int_t)(s.spent + s.other),
+        "ai_spent_microyen", (json_int_t)s.spent, "other_spent_microyen", (json_int_t)s.other,
+        "spent_yen", yen,
         "reserved_microyen", (json_int_t)s.reserved, "in_flight", (json_int_t)s.in_flight,
         "remaining_microyen",
-        limited ? json_integer(s.budget.monthly_microyen - s.spent - s.reserved) : json_null(),
+        limited ? json_integer(s.budget.monthly_microyen - s.spent - s.other - s.reserved)
+                : json_null(),
         "alerts_crossed", crossed, "resets_at", ksm_ai__time_json(end));
     return KSM_E_OK;
 }

@@ -5,6 +5,8 @@
  * meter never overlap, so the price at any instant is one row or none. The AI gateway's model prices
  * are the per-model part of the list (/admin/v1/model-prices); this list prices every other meter. */
 #include "billing/billing.h"
+#include "billing/billing_budget.h"
+#include "billing/billing_int.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -37,6 +39,7 @@ void ksm_billing_register_schema(void)
 {
     ksm_db_register(billing_migrations, (int)KSM_NELEM(billing_migrations));
     ksm_billing_correction_register_schema();   /* after: it alters billing_ledger */
+    ksm_billing_budget_register_schema();
 }
 
 static json_t *price_json(sqlite3_stmt *st)
@@ -235,7 +238,7 @@ enum ksm_err ksm_billing_price_add(struct ksm_db *db, const json_t *body, int64_
     } else
         e = other < 0 ? KSM_E_INTERNAL : insert(db, &p, now_ms, out);
     if (e == KSM_E_OK && ksm_db_commit(db) == SQLITE_OK)
-        return KSM_E_OK;
+        return ksm_billing__prices_changed(), KSM_E_OK;
     ksm_db_rollback(db);
     json_decref(*out);
     *out = NULL;
@@ -287,7 +290,7 @@ enum ksm_err ksm_billing_price_end(struct ksm_db *db, int64_t id, const char *va
         sqlite3_reset(st);
     }
     if (e == KSM_E_OK && *out && ksm_db_commit(db) == SQLITE_OK)
-        return KSM_E_OK;
+        return ksm_billing__prices_changed(), KSM_E_OK;
     ksm_db_rollback(db);
     json_decref(*out);
     *out = NULL;
@@ -299,9 +302,15 @@ enum ksm_err ksm_billing_price_end(struct ksm_db *db, int64_t id, const char *va
 int64_t ksm_billing_rate(struct ksm_db *db, const struct ksm_usage_rec *rec, int64_t time_ms)
 {
     const struct ksm_billing_meter *m = ksm_billing_meter_find(rec->service, rec->meter);
+    int64_t per, price;
     if (!m || m->gauge)
         return 0;
-    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT per, price_microyen FROM billing_prices"
+    if (ksm_billing__memo_get(m, time_ms, &per, &price))   /* billing_price_memo.c */
+        return ksm_billing_rate_amount(rec->quantity, price, per);
+    uint64_t gen = ksm_billing__price_generation();
+    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT per, price_microyen, valid_from_ms,"
+                                          " coalesce(valid_until_ms, 9223372036854775807)"
+                                          " FROM billing_prices"
                                           " WHERE service = ? AND meter = ? AND valid_from_ms <= ?3"
                                           " AND (valid_until_ms IS NULL OR valid_until_ms > ?3)"
                                           " ORDER BY valid_from_ms DESC LIMIT 1");
@@ -309,9 +318,14 @@ int64_t ksm_billing_rate(struct ksm_db *db, const struct ksm_usage_rec *rec, int
     ksm_db_bind_text(st, 2, rec->meter);
     sqlite3_bind_int64(st, 3, time_ms);
     int rc = sqlite3_step(st);
-    int64_t cost = rc == SQLITE_ROW ? ksm_billing_rate_amount(rec->quantity, sqlite3_column_int64(st, 1),
-                                                              sqlite3_column_int64(st, 0))
-                 : rc == SQLITE_DONE ? 0 : -1;
+    int64_t cost = rc == SQLITE_DONE ? 0 : -1;
+    if (rc == SQLITE_ROW) {
+        per = sqlite3_column_int64(st, 0);
+        price = sqlite3_column_int64(st, 1);
+        ksm_billing__memo_put(m, gen, sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3), per,
+                              price);
+        cost = ksm_billing_rate_amount(rec->quantity, price, per);
+    }
     sqlite3_reset(st);
     return cost;
 }

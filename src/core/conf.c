@@ -124,6 +124,12 @@ static const struct conf_row conf_rows[] = {
     {"billing", "operator_name", K_STR, FIELD(billing_operator), 1, 0, NULL, NULL, NULL},
     {"billing", "registration_number", K_STR, FIELD(billing_registration), 14, 0, NULL,
      set_registration, NULL},
+    {"billing", "notify_interval_ms", K_INT, FIELD(billing_notify_interval_ms), 50, 3600000, NULL,
+     NULL, NULL},
+    {"billing", "webhook_retry_ms", K_INT, FIELD(billing_webhook_retry_ms), 50, 3600000, NULL, NULL,
+     NULL},
+    {"billing", "webhook_max_attempts", K_INT, FIELD(billing_webhook_attempts), 1, 100, NULL, NULL,
+     NULL},
     {"sso", "mfa_roles", K_STRARR, FIELD(sso_mfa_roles), 0, 0, NULL, set_names, NULL},
     {"sso", "session_idle_s", K_INT, FIELD(sso_session_idle_s), 1, 86400, NULL, NULL, NULL},
     {"sso", "session_max_s", K_INT, FIELD(sso_session_max_s), 1, 604800, NULL, NULL, NULL},
@@ -160,6 +166,9 @@ void ksm_conf_defaults(struct ksm_conf *c)
     c->s3.port = 8401;
     strcpy(c->s3_domain, "localhost");
     strcpy(c->billing_operator, "kasumi");
+    c->billing_notify_interval_ms = 10000;
+    c->billing_webhook_retry_ms = 10000;
+    c->billing_webhook_attempts = 12;
     c->s3_meter_interval_s = 3600;
     c->s3_compact_live_percent = 50;
     c->s3_compact_interval_s = 60;

@@ -67,6 +67,9 @@ struct ksm_conf {
     char s3_region_west[512];          /* [s3] jp_west_path */
     char billing_operator[128];        /* [billing] operator_name: the invoice issuer, default "kasumi" */
     char billing_registration[16];     /* [billing] registration_number: 登録番号 "T" + 13 digits */
+    int billing_notify_interval_ms;    /* [billing] notify_interval_ms: budgets checked, 10000 */
+    int billing_webhook_retry_ms;      /* [billing] webhook_retry_ms: first retry's delay, 10000 */
+    int billing_webhook_attempts;      /* [billing] webhook_max_attempts: then "failed", 12 */
     int s3_meter_interval_s;           /* [s3] meter_interval_s: stored-bytes samples, default 3600 */
     int s3_compact_live_percent;       /* [s3] compact_live_percent: pack compaction threshold, 50 */
     int s3_compact_interval_s;         /* [s3] compact_interval_s: how often packs are looked at, 60 */

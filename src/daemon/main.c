@@ -21,6 +21,7 @@
 #include "core/util.h"
 #include "daemon/daemon.h"
 #include "billing/billing.h"
+#include "billing/billing_budget.h"
 #include "ai/ai_store.h"
 #include "template/template.h"
 #include "ai/gateway.h"
@@ -317,6 +318,14 @@ static int start(struct ksm_conf *c, const struct ksm_daemon_flags *fl)
         fprintf(stderr, "kasumid: %s\n", err);
         return -1;
     }
+    struct ksm_billing_notifier_opts bn = {
+        .db_path = app.db_path, .audit = app.audit, .interval_ms = c->billing_notify_interval_ms,
+        .delivery = {.kms = app.kms, .retry_ms = c->billing_webhook_retry_ms,
+                     .max_attempts = c->billing_webhook_attempts}};
+    if (ksm_billing_notifier_start(&bn, err, sizeof err)) {
+        fprintf(stderr, "kasumid: %s\n", err);
+        return -1;
+    }
     register_route_labels();
     app.conf = c;
     app.started_ms = ksm_now_ms();
@@ -437,6 +446,7 @@ int main(int argc, char **argv)
     ksm_oidc_stop();   /* first: a fetch in flight still posts its waiters to live workers */
     ksm_server_stop(admin_srv, 10000);
     ksm_erase_stop(app.erase);   /* between two steps: an unfinished erasure resumes at start */
+    ksm_billing_notifier_stop();   /* before the keys it unseals with and the audit log close */
     if (app.store)
         ksm_store_close(app.store);
     if (app.kms)

@@ -60,6 +60,10 @@ enum ksm_err ksm_iam_principal_active(struct ksm_db *db, const struct ksm_princi
 enum ksm_err ksm_iam_can_grant(struct ksm_db *db, const struct ksm_principal *p, const char *role,
                                const char *tenant, const char *project);
 
+/* A key authenticated now (its secret or signature checked): its last use, kept to the hour, is
+ * written at most once an hour per key (iam_key_use.c). */
+void ksm_iam_key_used(struct ksm_db *db, const char *key_id);
+
 /* Who owns an id (tenant, project, user, group, binding, key): its tenant and, if any, project
  * ("" when none; a tenant owns itself; platform users, their keys and platform bindings have tenant
  * ""). NOT_FOUND when no such id. Buffers are KSM_ID_LEN bytes. */

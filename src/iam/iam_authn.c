@@ -18,8 +18,10 @@ enum ksm_err ksm_iam_authenticate(struct ksm_db *db, const char *secret, struct 
     if (!secret || strlen(secret) != KSM_KEY_SECRET_LEN || strncmp(secret, "ksm_", 4))
         return KSM_E_UNAUTHENTICATED;
     ksm_sha256(secret, strlen(secret), raw);   /* the cache's key; the hex form only on a miss */
-    if (ksm_iam__authn_cached(raw, out))
+    if (ksm_iam__authn_cached(raw, out)) {
+        ksm_iam_key_used(db, out->key_id);
         return KSM_E_OK;
+    }
     ksm_hex(raw, 32, hash);
     uint64_t gen = ksm_iam__generation();
     sqlite3_stmt *st = ksm_db_prepare(
@@ -44,5 +46,7 @@ enum ksm_err ksm_iam_authenticate(struct ksm_db *db, const char *secret, struct 
         e = KSM_E_OK;
     }
     sqlite3_reset(st);
+    if (e == KSM_E_OK)
+        ksm_iam_key_used(db, out->key_id);
     return e;
 }

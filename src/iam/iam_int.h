@@ -62,6 +62,8 @@ enum ksm_err ksm_iam__key_create_kind(struct ksm_db *db, const char *user, const
 
 /* iam_cache.c: per-thread memo of decisions, valid while no IAM write has happened since. */
 void ksm_iam__invalidate(void);   /* after every IAM transaction */
+void ksm_iam__key_use_register_schema(void);   /* iam_key_use.c */
+void ksm_iam__key_use_register_schema(void);
 uint64_t ksm_iam__generation(void);
 /* Who owns an IAM id (ksm_iam_owner), memoised like the decisions: the answer, or false. */
 bool ksm_iam__owner_cached(const char *id, char *tenant, char *project, enum ksm_err *e);

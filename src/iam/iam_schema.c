@@ -2,6 +2,7 @@
  * foreign keys hold for everything else; deletions cascade through the keys so that removing a user,
  * group or project cannot leave a binding or key pointing at nothing. Migrations are append-only. */
 #include "iam/iam.h"
+#include "iam/iam_int.h"
 
 #include "core/util.h"
 
@@ -138,4 +139,5 @@ static const struct ksm_migration iam_migrations[] = {
 void ksm_iam_register_schema(void)
 {
     ksm_db_register(iam_migrations, (int)KSM_NELEM(iam_migrations));
+    ksm_iam__key_use_register_schema();
 }

@@ -26,6 +26,7 @@ static const char *const perms_tenant_admin[] = {
     "audit.read", "usage.read",
     "ai.invoke", "ai.route.read", "ai.route.write", "ai.policy.read", "ai.policy.write",
     "ai.policy.overseas", "ai.budget.read", "ai.budget.write",
+    "billing.webhook.read", "billing.webhook.write",
     "storage.quota.read", "storage.quota.write",
     "s3.bucket.list", "s3.bucket.create", "s3.bucket.read", "s3.bucket.write", "s3.bucket.delete",
     "s3.object.read", "s3.object.write", "s3.object.delete",
@@ -48,6 +49,7 @@ static const char *const perms_project_admin[] = {
      * 機密性2 abroad (the tenant administrator's decision, SPEC.md O4) */
     "ai.invoke", "ai.route.read", "ai.route.write", "ai.policy.read", "ai.policy.write",
     "ai.budget.read", "storage.quota.read",   /* the quota is the tenant's to set, as the budget */
+    "billing.webhook.read",
     "s3.bucket.list", "s3.bucket.create", "s3.bucket.read", "s3.bucket.write", "s3.bucket.delete",
     "s3.object.read", "s3.object.write", "s3.object.delete",
     "s3.object.retention",   /* sets locks and holds; bypassing GOVERNANCE is the tenant's */
@@ -67,6 +69,7 @@ static const char *const perms_auditor[] = {
     "binding.list", "binding.read", "key.list", "key.read",
     "audit.read", "usage.read",
     "ai.route.read", "ai.policy.read", "ai.budget.read", "storage.quota.read",
+    "billing.webhook.read",
     "s3.bucket.list", "s3.bucket.read",
     "kms.key.read", "template.read",
     "supply.case.read",
@@ -74,7 +77,7 @@ static const char *const perms_auditor[] = {
 
 static const char *const perms_billing_viewer[] = {
     "tenant.read", "project.list", "project.read", "usage.read",
-    "ai.budget.read", "storage.quota.read",
+    "ai.budget.read", "storage.quota.read", "billing.webhook.read",
     NULL};
 
 /* the reviewing bodies of the IT procurement agreement (NISC, デジタル庁): bound at platform scope,

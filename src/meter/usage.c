@@ -163,6 +163,25 @@ enum ksm_err ksm_usage_project_cost(struct ksm_db *db, const char *project, int6
     return rc == SQLITE_ROW ? KSM_E_OK : KSM_E_INTERNAL;
 }
 
+enum ksm_err ksm_usage_project_cost_split(struct ksm_db *db, const char *project, const char *service,
+                                          int64_t since_ms, int64_t until_ms, int64_t *of_service,
+                                          int64_t *others)
+{
+    sqlite3_stmt *st = ksm_db_prepare(db,
+        "SELECT COALESCE(SUM(CASE WHEN service = ?4 THEN cost_microyen END), 0),"
+        " COALESCE(SUM(CASE WHEN service = ?4 THEN 0 ELSE cost_microyen END), 0) FROM usage_records"
+        " WHERE project = ?1 AND time_ms >= ?2 AND time_ms < ?3");
+    ksm_db_bind_text(st, 1, project);
+    sqlite3_bind_int64(st, 2, since_ms);
+    sqlite3_bind_int64(st, 3, until_ms);
+    ksm_db_bind_text(st, 4, service);
+    int rc = sqlite3_step(st);
+    *of_service = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    *others = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? KSM_E_OK : KSM_E_INTERNAL;
+}
+
 /* ---- queries ------------------------------------------------------------------------------------ */
 
 /* Two statements so the common per-tenant query can use the (tenant, time_ms) index; an

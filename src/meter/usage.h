@@ -46,6 +46,10 @@ struct ksm_usage_filter {
 /* Sum of cost_microyen of a project's records in [since, until): budget spend. */
 enum ksm_err ksm_usage_project_cost(struct ksm_db *db, const char *project, int64_t since_ms,
                                     int64_t until_ms, int64_t *out);
+/* The same sum split in two: the records of service (*of_service) and of every other (*others). */
+enum ksm_err ksm_usage_project_cost_split(struct ksm_db *db, const char *project, const char *service,
+                                          int64_t since_ms, int64_t until_ms, int64_t *of_service,
+                                          int64_t *others);
 /* Appends matching records (oldest first) to the array; *last_id gets the id of the last one. */
 enum ksm_err ksm_usage_query(struct ksm_db *db, const struct ksm_usage_filter *f, json_t *out,
                              int64_t *last_id);

@@ -346,6 +346,7 @@ static enum ksm_err authenticate(struct s3_req *s, const char **why)
     if (e != KSM_E_OK)
         return *why = s->auth.why, e;
     s->authenticated = true;
+    ksm_iam_key_used(db_of(s), s->principal.key_id);   /* signed by its secret: really used */
     if (ksm_iam_principal_active(db_of(s), &s->principal) == KSM_E_SUSPENDED)
         return *why = "the tenant is suspended", KSM_E_S3_ACCESS_DENIED;
     return KSM_E_OK;

@@ -32,6 +32,7 @@ PARAM_RESOURCE = {
     "month": "month",       # billing: a JST month (platform-level: closing one is the operator's)
     "price": "price",       # billing: a price list row (platform-level)
     "erasure": "erasure",   # an erasure request of the tenant (docs/lifecycle.md)
+    "webhook": "webhook",   # billing: a tenant's budget alert webhook
 }
 
 # Request bodies for routes that take one (method, pattern) -> function(world) -> body.
@@ -47,6 +48,7 @@ BODIES = {
                                                                        "targets": [ROUTE_TARGET]},
     ("PATCH", "/admin/v1/model-routes/{route}"): lambda w: {"targets": [ROUTE_TARGET, ROUTE_TARGET]},
     ("PUT", "/admin/v1/projects/{project}/budget"): lambda w: {"monthly_yen": 10000},
+    ("POST", "/admin/v1/tenants/{tenant}/billing/webhooks"): lambda w: {"url": "http://127.0.0.1:9/hook"},
     ("PUT", "/admin/v1/projects/{project}/storage-quota"): lambda w: {"max_bytes": 10 ** 9},
     ("PUT", "/admin/v1/projects/{project}/ai-policy"): lambda w: {"pii": {"email": "allow"}},
     ("POST", "/admin/v1/tenants/{tenant}/kms/keys/{kms_key}/destroy"): lambda w: {"confirm": w.tenant["id"]},
@@ -113,6 +115,7 @@ class World:
         self.month = "2001-01" if label == "A" else "2001-02"
         start = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=3000)
         self.price_end = (start + datetime.timedelta(days=1)).isoformat()
+        self.webhook = self.new_webhook()
         self.price = d.ok("POST", "/admin/v1/billing/prices", {
             "service": "storage", "meter": "bytes_in" if label == "A" else "requests_write",
             "unit": "byte" if label == "A" else "request", "price": "1", "valid_from": start.isoformat()})
@@ -135,6 +138,10 @@ class World:
         return self.d.ok("POST", "/admin/v1/sso/group-roles", {"issuer": "gov", "group": "g-" + uuid.uuid4().hex[:6],
                                                                "role": "member", "scope": "tenant/" + self.tenant["id"]})
 
+    def new_webhook(self):
+        return self.d.ok("POST", "/admin/v1/tenants/%s/billing/webhooks" % self.tenant["id"],
+                         {"url": "http://127.0.0.1:9/hook"})
+
     def new_route(self):
         return self.d.ok("POST", "/admin/v1/projects/%s/model-routes" % self.project["id"],
                          {"alias": "iso-" + uuid.uuid4().hex[:8], "targets": [ROUTE_TARGET]})
@@ -145,7 +152,8 @@ class World:
                 "route": self.route["id"], "kms_key": self.tenant["id"], "case": self.case["id"],
                 "concern": self.concern["id"],
                 "mapping": self.mapping["id"], "month": self.month, "price": str(self.price["id"]),
-                "erasure": self.erasure["id"]}
+                "erasure": self.erasure["id"],
+                "webhook": self.webhook["id"]}
 
     def throwaway(self, param):
         """A fresh resource of A for a destructive call, so the shared ones survive."""
@@ -169,6 +177,8 @@ class World:
             return self.new_concern()["id"]
         if param == "mapping":
             return self.new_mapping()["id"]
+        if param == "webhook":
+            return self.new_webhook()["id"]
         if param == "tenant":
             raise AssertionError("no route may delete a tenant through this generator without a throw-away tenant")
         raise AssertionError("no throw-away for {%s}" % param)

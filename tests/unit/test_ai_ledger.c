@@ -3,8 +3,8 @@
  * estimate frees room; the spend after a restart, recomputed from usage
  * records, equals the settled spend; months roll over at JST midnight on the
  * 1st; per-minute request and token quotas per project and per key answer with
- * Retry-After; alert thresholds are reported once crossed. Every time is a
- * parameter. */
+ * Retry-After; alert thresholds are reported once crossed; storage spend counts
+ * against the same budget. Every time is a parameter. */
 #include "ai/ai_store.h"
 #include "check.h"
 #include "core/db.h"
@@ -275,6 +275,34 @@ static void test_alerts(struct ksm_db *db)
     ksm_ai_settle(&r, 1, 0);
 }
 
+/* One budget covers the project's whole spend: storage records count against what the gateway may
+ * still reserve, seen within the refresh interval (at once on a status read). */
+static void test_other_services(struct ksm_db *db)
+{
+    struct ksm_ai_policy pol;
+    struct ksm_ai_reservation r;
+    int retry;
+    ksm_ai_policy_defaults(&pol);
+    set_budget(db, "pj_os", "{\"monthly_yen\":100}");
+    ksm_ai_ledger_reset();
+    CHECK(ksm_ai_reserve(db, "pj_os", NULL, &pol, 1, 50 * YEN, t_jan, &r, &retry) == KSM_E_OK);
+    ksm_ai_settle(&r, 1, 0);
+    struct ksm_usage_rec u = {.tenant = "tn_l", .project = "pj_os", .service = "storage",
+                              .meter = "requests_write", .quantity = 1, .time_ms = t_jan,
+                              .idempotency_key = "os-1", .cost_microyen = 70 * YEN};
+    CHECK(ksm_usage_record(db, &u) == KSM_E_OK);
+    CHECK(ksm_ai_reserve(db, "pj_os", NULL, &pol, 1, 50 * YEN, t_jan + 6000, &r, &retry) ==
+          KSM_E_RATE_LIMITED); /* 70 of storage + 50 would pass 100 */
+    json_t *s = status(db, "pj_os", t_jan + 6000);
+    CHECK(jint(s, "spent_microyen") == 70 * YEN && jint(s, "other_spent_microyen") == 70 * YEN);
+    CHECK(jint(s, "ai_spent_microyen") == 0 && jint(s, "remaining_microyen") == 30 * YEN);
+    CHECK(json_array_size(json_object_get(s, "alerts_crossed")) == 1); /* 50% */
+    json_decref(s);
+    CHECK(ksm_ai_reserve(db, "pj_os", NULL, &pol, 1, 30 * YEN, t_jan + 6001, &r, &retry) ==
+          KSM_E_OK);
+    ksm_ai_settle(&r, 1, 30 * YEN);
+}
+
 int main(void)
 {
     char err[256];
@@ -294,6 +322,7 @@ int main(void)
     test_months(&db);
     test_quotas(&db);
     test_alerts(&db);
+    test_other_services(&db);
     ksm_ai_ledger_reset();
     ksm_db_close(&db);
     char cmd[128];
