@@ -43,6 +43,8 @@ struct job {
 
 /* report (erase_report.c) */
 json_t *ksm_erase__report_build(struct ksm_db *db, const char *job, int users, int groups);
+/* the tenant's configuration and declarations (erase_config.c) */
+enum ksm_err ksm_erase__purge_tenant_config(struct ksm_db *db, const char *tenant, int *rows);
 
 /* Waits ms or until woken or stopped; true when stopping. */
 static bool wait_ms(struct ksm_erase *e, int ms, bool wake_early)
@@ -346,9 +348,12 @@ static void audit_end(struct ksm_erase *e, const struct job *j)
 
 static enum ksm_err step_finish(struct ksm_erase *e, const struct job *j)
 {
-    int users = 0, groups = 0;
+    int users = 0, groups = 0, rows = 0;
     if (!strcmp(j->scope, "tenant")) {
-        enum ksm_err r = ksm_iam_tenant_mark_erased(&e->db, j->tenant, &users, &groups);
+        enum ksm_err r = ksm_erase__purge_tenant_config(&e->db, j->tenant, &rows);
+        if (r == KSM_E_OK)
+            r = ksm_iam_tenant_mark_erased(&e->db, j->tenant, &users, &groups);
+        ksm_info("erasure %s: %d configuration rows of the tenant removed", j->id, rows);
         if (r != KSM_E_OK)
             return r;
     }

@@ -329,6 +329,14 @@ def test_tenant_erasure_survives_kill9(s3fresh, tmp_path):
     proj = Project(d, tenant)
     canary = "CANARY-" + uuid.uuid4().hex
     fill_bucket(proj.s3, "whole-" + uuid.uuid4().hex[:6], canary)
+    # what the tenant configured and declared besides its data goes too (a case's contact names a person)
+    d.ok("PUT", "/admin/v1/projects/%s/storage-quota" % proj.id, {"max_bytes": 10 ** 9}, status=200)
+    d.ok("PUT", "/admin/v1/projects/%s/ai-policy" % proj.id, {"pii": {"email": "allow"}}, status=200)
+    d.ok("POST", "/admin/v1/tenants/%s/supply-cases" % tenant, {"title": "消去案件", "agency": "総務省"})
+    config = {"store_quotas": "project", "ai_policies": "project_id", "supply_cases": "tenant_id"}
+    owner = {"project": proj.id, "project_id": proj.id, "tenant_id": tenant}
+    for table, col in config.items():
+        assert db_rows(d, "SELECT count(*) FROM %s WHERE %s=?" % (table, col), owner[col]) == [(1,)], table
     ids = [b for (b,) in db_rows(d, "SELECT id FROM store_buckets WHERE tenant=?", tenant)]
     wrapped, cipher = secrets_of(d, ids)
     wrapped += [bytes(w) for (w,) in db_rows(d, "SELECT wrapped FROM kms_keys WHERE kind='tenant'"
@@ -365,6 +373,8 @@ def test_tenant_erasure_survives_kill9(s3fresh, tmp_path):
         proj.client().list_buckets()
     assert ei.value.response["Error"]["Code"] == "InvalidAccessKeyId"
     assert d.audit_records(tenant=tenant), "the tenant's audit records survive"
+    for table, col in config.items():
+        assert db_rows(d, "SELECT count(*) FROM %s WHERE %s=?" % (table, col), owner[col]) == [(0,)], table
     (report_path := tmp_path / "r.json").write_text(json.dumps(rep))
     pub = tmp_path / "env.pem"
     d.cli("audit", "public-key", "--out", str(pub))
