@@ -260,25 +260,11 @@ static int open_next_segment(struct ksm_audit *a)
     return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Writes out (already chained and signed) durably; on failure cuts the segment back so the next
  * attempt starts from a clean tail. */
 static int write_durable(struct ksm_audit *a, const struct ksm_buf *out)
 {
-    if (write_all(a->fd, out->data, out->len) == 0 && fdatasync(a->fd) == 0)
+    if (ksm_write_all(a->fd, out->data, out->len) == 0 && fdatasync(a->fd) == 0)
         return 0;
     ksm_error("audit: writing segment %" PRIu32 ": %s", a->seg, strerror(errno));
     if (ftruncate(a->fd, (off_t)a->seg_size))

@@ -305,6 +305,19 @@ int ksm_fsync_dir(const char *dir)
     return r;
 }
 
+int ksm_write_all(int fd, const void *p, size_t n)
+{
+    for (size_t off = 0; off < n;) {
+        ssize_t w = write(fd, (const char *)p + off, n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        off += (size_t)w;
+    }
+    return 0;
+}
+
 int ksm_write_file_durable(const char *path, const void *data, size_t n, int mode)
 {
     size_t pl = strlen(path);
@@ -313,14 +326,8 @@ int ksm_write_file_durable(const char *path, const void *data, size_t n, int mod
     int rc = -1, fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0)
         goto fail;
-    for (size_t off = 0; off < n;) {
-        ssize_t w = write(fd, (const char *)data + off, n - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            goto fail_fd;
-        off += (size_t)w;
-    }
+    if (ksm_write_all(fd, data, n))
+        goto fail_fd;
     if (fchmod(fd, (mode_t)mode) || fsync(fd))
         goto fail_fd;
     close(fd);

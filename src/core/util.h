@@ -48,6 +48,8 @@ char *ksm_read_file(const char *path, size_t *len);
 /* Writes tmp, fsyncs, renames over path, fsyncs the directory: the file is either old or new. */
 int ksm_write_file_durable(const char *path, const void *data, size_t n, int mode);
 int ksm_fsync_dir(const char *dir);
+/* write(2) until all n bytes are written (EINTR retried): 0, or -1 with errno. */
+int ksm_write_all(int fd, const void *p, size_t n);
 int ksm_mkdir_p(const char *path, int mode);
 
 #endif

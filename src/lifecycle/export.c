@@ -117,19 +117,6 @@ static void file_bytes(struct ksm_export *x, const char *p, size_t n)
     sink(x, p, n);
 }
 
-static int spool_write(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w, n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* The file is complete: padding, then its line in the manifest. */
 static void file_end(struct ksm_export *x)
 {
@@ -151,7 +138,7 @@ static void file_end(struct ksm_export *x)
     ksm_buf_json_str(&x->scratch, x->path.data);
     ksm_buf_printf(&x->scratch, ",\"size\":%llu,\"sha256\":\"%s\"}", (unsigned long long)x->size,
                    hex);
-    if (spool_write(x->manifest_fd, x->scratch.data, x->scratch.len))
+    if (ksm_write_all(x->manifest_fd, x->scratch.data, x->scratch.len))
         fail(x, KSM_E_INTERNAL, "cannot write the manifest spool");
     x->manifest_len += x->scratch.len;
 }
@@ -387,7 +374,7 @@ static void next_part(struct ksm_export *x)
     }
     case P_MANIFEST: {
         static const char tail[] = "\n]}\n";
-        if (spool_write(x->manifest_fd, tail, sizeof tail - 1)) {
+        if (ksm_write_all(x->manifest_fd, tail, sizeof tail - 1)) {
             fail(x, KSM_E_INTERNAL, "cannot write the manifest spool");
             break;
         }
@@ -527,7 +514,7 @@ struct ksm_export *ksm_export_start(const struct ksm_export_opts *o, ksm_export_
         else
             ksm_buf_puts(&head, "null");
         ksm_buf_puts(&head, ",\"files\":[\n");
-        if (spool_write(x->manifest_fd, head.data, head.len))
+        if (ksm_write_all(x->manifest_fd, head.data, head.len))
             *err = KSM_E_INTERNAL;
         x->manifest_len = head.len;
         ksm_buf_free(&head);

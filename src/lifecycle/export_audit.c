@@ -12,19 +12,6 @@
 #include "audit/audit.h"
 #include "core/util.h"
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w, n -= (size_t)w;
-    }
-    return 0;
-}
-
 static int append_line(const char *p, size_t n, void *data)
 {
     ksm_buf_append(data, p, n);
@@ -61,7 +48,7 @@ enum ksm_err ksm_export__audit(struct ksm_audit *audit, const char *tenant, cons
             (*records)++;
         }
         json_decref(items);
-        if (line.len && write_all(fd, line.data, line.len)) {
+        if (line.len && ksm_write_all(fd, line.data, line.len)) {
             e = KSM_E_INTERNAL;
             break;
         }

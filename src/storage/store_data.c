@@ -61,19 +61,6 @@ void store_seg_file(const struct ksm_store *s, const struct store_seg *g, char *
     *base = 0;
 }
 
-int store_write_all(int fd, const void *p, size_t n)
-{
-    for (size_t off = 0; off < n;) {
-        ssize_t w = write(fd, (const char *)p + off, n - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        off += (size_t)w;
-    }
-    return 0;
-}
-
 int store_pread_all(int fd, void *p, size_t n, uint64_t off)
 {
     for (size_t got = 0; got < n;) {

@@ -149,7 +149,6 @@ void store_data_dir(const struct ksm_store *s, const char *region, const uint8_t
 void store_tmp_path(const struct ksm_store *s, const char *region, const uint8_t *uid, char *out,
                     size_t n);
 /* Writes all of p at the file's current position (EINTR, short writes). -1 with errno. */
-int store_write_all(int fd, const void *p, size_t n);
 /* Reads exactly n bytes at off; -1 on error or a short file. */
 int store_pread_all(int fd, void *p, size_t n, uint64_t off);
 /* store_config.c: its schema, and the rows of a bucket being deleted (inside that transaction). */

@@ -187,7 +187,7 @@ static enum ksm_err batch_write(struct store_pack *pk, struct store_pack_job *ba
     if ((pk->fd < 0 || pk->size >= PACK_ROTATE) && pack_new(pk))
         return KSM_E_INTERNAL;
     size_t n = batch_layout(pk, batch);
-    if (store_write_all(pk->fd, pk->buf, n) || fdatasync(pk->fd)) {
+    if (ksm_write_all(pk->fd, pk->buf, n) || fdatasync(pk->fd)) {
         ksm_warn("store: pack %s/%lld: %s", pk->region, (long long)pk->id, strerror(errno));
         /* a partial append may sit at the tail: move on to a fresh file */
         close(pk->fd);

@@ -95,7 +95,7 @@ static enum ksm_err ct_emit(void *arg, const uint8_t *b, size_t n)
     if (p->ct_len + n > p->ct_cap) {   /* never with whole blocks; kept for safety */
         if (p->fd < 0)
             return KSM_E_INTERNAL;
-        if (store_write_all(p->fd, p->ct, p->ct_len))
+        if (ksm_write_all(p->fd, p->ct, p->ct_len))
             return KSM_E_INTERNAL;
         p->ct_len = 0;
     }
@@ -277,7 +277,7 @@ static enum ksm_err job_block(struct ksm_put *p, struct put_block *b)
     enum ksm_err e = ksm_chunk_enc_update(p->enc, b->data, b->len);
     if (e != KSM_E_OK)
         return e;
-    return store_write_all(p->fd, p->ct, p->ct_len) ? KSM_E_INTERNAL : KSM_E_OK;
+    return ksm_write_all(p->fd, p->ct, p->ct_len) ? KSM_E_INTERNAL : KSM_E_OK;
 }
 
 static void tmp_remove(struct ksm_put *p)
@@ -298,7 +298,7 @@ static enum ksm_err job_final(struct ksm_put *p)
     if (p->fd < 0 && tmp_open(p))
         return KSM_E_INTERNAL;
     p->ct_len = 0;
-    if (ksm_chunk_enc_final(p->enc) != KSM_E_OK || store_write_all(p->fd, p->ct, p->ct_len) ||
+    if (ksm_chunk_enc_final(p->enc) != KSM_E_OK || ksm_write_all(p->fd, p->ct, p->ct_len) ||
         !EVP_DigestFinal_ex(p->md5, p->md5_out, &mdlen))
         goto fail;
     if (p->have_md5 && memcmp(p->md5_out, p->want_md5, 16)) {
