@@ -32,6 +32,7 @@ PARAM_RESOURCE = {
     "month": "month",       # billing: a JST month (platform-level: closing one is the operator's)
     "price": "price",       # billing: a price list row (platform-level)
     "erasure": "erasure",   # an erasure request of the tenant (docs/lifecycle.md)
+    "bucket": "bucket",     # a bucket of the project, by name (the console's object browser)
 }
 
 # Request bodies for routes that take one (method, pattern) -> function(world) -> body.
@@ -67,6 +68,12 @@ BODIES = {
     ("POST", "/admin/v1/tenants/{tenant}/templates/plan"): lambda w: TEMPLATE,
     ("POST", "/admin/v1/tenants/{tenant}/templates/apply"): lambda w: TEMPLATE,
     ("PUT", "/admin/v1/projects/{project}/tags"): lambda w: {"tags": {"system": "iso", "env": "dev"}},
+    ("PUT", "/admin/v1/projects/{project}/buckets/{bucket}/object"): lambda w: {"iso": "object"},
+}
+# Query strings for routes that name what they act on there too (an object's key may hold '/').
+QUERIES = {
+    ("GET", "/admin/v1/projects/{project}/buckets/{bucket}/object"): "?key=" + "iso/object",
+    ("PUT", "/admin/v1/projects/{project}/buckets/{bucket}/object"): "?key=" + "iso/object",
 }
 TEMPLATE = {"kasumi_template": 1, "template": "iso", "projects": []}
 SUPPLY_LIST = {"items": [{"company": "分離株式会社", "seq": 1, "category": "サーバ", "maker": "A",
@@ -126,6 +133,7 @@ class World:
                           region_name="jp-east", config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"))
         name = "iso-" + uuid.uuid4().hex[:10]
         s3.create_bucket(Bucket=name)
+        s3.put_object(Bucket=name, Key="iso/object", Body=b"isolated")   # for the object routes
         return name
 
     def new_concern(self):
@@ -145,7 +153,7 @@ class World:
                 "route": self.route["id"], "kms_key": self.tenant["id"], "case": self.case["id"],
                 "concern": self.concern["id"],
                 "mapping": self.mapping["id"], "month": self.month, "price": str(self.price["id"]),
-                "erasure": self.erasure["id"]}
+                "erasure": self.erasure["id"], "bucket": self.bucket}
 
     def throwaway(self, param):
         """A fresh resource of A for a destructive call, so the shared ones survive."""
@@ -179,8 +187,8 @@ def worlds(shared):
     return World(shared, "A"), World(shared, "B")
 
 
-def fill(pattern, ids):
-    return PARAM_RE.sub(lambda m: ids[m.group(1)], pattern)
+def fill(pattern, ids, method=None):
+    return PARAM_RE.sub(lambda m: ids[m.group(1)], pattern) + QUERIES.get((method, pattern), "")
 
 
 def strip(resp):
@@ -247,7 +255,7 @@ def test_cross_tenant_routes(shared, worlds):
                 mixed_r = {q: (rnd_ids[q] if q == p else b_ids[q]) for q in params}
                 variants.append((mixed_a, mixed_r))
         for with_a, with_rnd in variants:
-            path_a, path_r = fill(pattern, with_a), fill(pattern, with_rnd)
+            path_a, path_r = fill(pattern, with_a, method), fill(pattern, with_rnd, method)
             ra = shared.api(method, path_a, body, token=B.token)
             rr = shared.api(method, path_r, body, token=B.token)
             if ra.status_code < 400:
@@ -257,7 +265,7 @@ def test_cross_tenant_routes(shared, worlds):
                     method, path_a, strip(ra), path_r, strip(rr)))
 
         # 3. A's own admin succeeds (routes its role does not grant: 403, and the operator succeeds)
-        path = fill(pattern, a_ids)
+        path = fill(pattern, a_ids, method)
         if rt["permission"] and rt["permission"] not in tenant_admin_perms:
             r = shared.api(method, path, body, token=A.token)
             if r.status_code != 403:
