@@ -82,13 +82,14 @@ enum ksm_err ksm_h_object_list(struct ksm_req *r)
         return e;
     const char *prefix = ksm_req_query(r, "prefix"), *cursor = ksm_req_query(r, "cursor");
     const char *lim = ksm_req_query(r, "limit");
-    int limit = lim ? atoi(lim) : 100;
-    if (limit < 1 || limit > LIST_MAX)
+    char *end = NULL;
+    long limit = lim ? strtol(lim, &end, 10) : 100;
+    if ((lim && (!*lim || *end)) || limit < 1 || limit > LIST_MAX)
         return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "limit: 1 to %d", LIST_MAX);
     struct ksm_list_entry *es = NULL;
     size_t n = 0;
     bool more = false;
-    e = ksm_store_list(&r->worker->db, &b, prefix ? prefix : "", "/", cursor ? cursor : "", limit,
+    e = ksm_store_list(&r->worker->db, &b, prefix ? prefix : "", "/", cursor ? cursor : "", (int)limit,
                        &es, &n, &more);
     if (e != KSM_E_OK) {
         free(es);
