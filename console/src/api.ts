@@ -72,3 +72,16 @@ export function qs(params: Record<string, string | null | undefined>): string {
   const s = u.toString();
   return s ? "?" + s : "";
 }
+
+/** A file as the raw body of a PUT (the object browser's upload): the CSRF header, no JSON. */
+export async function putFile<T = any>(path: string, file: Blob): Promise<T> {
+  const r = await fetch(path, {
+    method: "PUT",
+    headers: { "X-CSRF-Token": csrf, "Content-Type": file.type || "application/octet-stream" },
+    credentials: "same-origin",
+    body: file,
+  });
+  const data: any = await r.json().catch(() => null);
+  if (!r.ok) throw new ApiError(r.status, data?.error?.code ?? String(r.status), data?.error?.message ?? r.statusText);
+  return data as T;
+}

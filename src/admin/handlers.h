@@ -21,6 +21,10 @@ enum ksm_err ksm_h_auth_local(struct ksm_req *r);
 enum ksm_err ksm_auth_cookie(struct ksm_req *r);
 /* h_storage_buckets.c */
 enum ksm_err ksm_h_bucket_list(struct ksm_req *r);
+/* h_storage_objects.c */
+enum ksm_err ksm_h_object_list(struct ksm_req *r);
+enum ksm_err ksm_h_object_get(struct ksm_req *r);
+enum ksm_err ksm_h_object_put(struct ksm_req *r);
 /* h_console.c: the web console's files */
 enum ksm_err ksm_h_console(struct ksm_req *r);
 enum ksm_err ksm_h_roles(struct ksm_req *r);

@@ -77,6 +77,10 @@ def make_usage(d):
     org.akid, org.secret, org.endpoint = k["access_key_id"], k["secret_access_key"], "http://" + d.s3_addr
     s3 = org.client()
     s3.create_bucket(Bucket="console-costs")
+    s3.create_bucket(Bucket="console-files")   # for the object browser
+    s3.put_object(Bucket="console-files", Key="reports/2026/from-s3.txt", Body="S3 から".encode())
+    s3.put_object(Bucket="console-files", Key="top.txt", Body=b"top")
+    d.console_s3 = s3
     for i in range(5):
         s3.put_object(Bucket="console-costs", Key="k%d" % i, Body=b"x" * (700000 + i))
     deadline = time.time() + 20
@@ -102,7 +106,7 @@ def test_console_in_a_real_browser(cd, idp):
     out = ARTIFACTS
     res = run_browser({"console": cd.url + "/console/", "idp_api": idp.api_url, "client": CONSOLE_CLIENT,
                        "user": "alice", "password": USERS["alice"][0], "out": str(out),
-                       "project": project, "key_name": key_name})
+                       "project": project, "key_name": key_name, "bucket": "console-files"})
     assert "error" not in res, res.get("error")
     assert not res["page_errors"] and not res["csp_errors"], (res["page_errors"], res["csp_errors"])
     assert not res["foreign_requests"], "the console reached another host: %s" % res["foreign_requests"]
@@ -111,7 +115,7 @@ def test_console_in_a_real_browser(cd, idp):
     bad = {page: v for page, v in res["axe"].items() if v}
     assert not bad, "axe-core found accessibility violations: %s" % json.dumps(bad, ensure_ascii=False)
     assert set(res["axe"]) >= {"signin", "home", "projects", "keys", "key-secret", "costs", "audit", "users",
-                               "storage", "ai", "supply", "costs-en"}
+                               "storage", "ai", "supply", "costs-en", "objects"}
     for name in res["axe"]:
         assert (out / (name + ".png")).stat().st_size > 5000, name
 
@@ -150,6 +154,32 @@ def test_console_in_a_real_browser(cd, idp):
     # the storage page shows the bucket the S3 client filled, with its size
     (b,) = [row for row in res["buckets"] if row[1] == "console-costs"]
     assert b[0] == "住民記録" and b[3] == "{:,}".format(sum(700000 + i for i in range(5))) and b[4] == "5", b
+
+    # the object browser: the folders led to the S3 client's object, whose bytes the browser got;
+    # the browser's upload is the object S3 now serves, byte for byte, and came back the same
+    assert res["object_path"] == "console-files / reports / 2026", res["object_path"]
+    assert (out / "from-s3.txt").read_bytes() == "S3 から".encode()
+    names = [row[0] for row in res["objects"]]
+    assert names == ["from-s3.txt", "アップロード.bin"], res["objects"]
+    up = (out / "upload.bin").read_bytes()
+    assert res["download_equal"] and res["download_name"] == "アップロード.bin", res["download_name"]
+    got = cd.console_s3.get_object(Bucket="console-files", Key="reports/2026/アップロード.bin")
+    assert got["Body"].read() == up and got["ContentLength"] == len(up) == 300000
+    # audited as alice's, under the bucket's tenant and project, and metered as storage traffic
+    for action in ("storage.object.write", "storage.object.read", "storage.object.list"):
+        recs = cd.ok("GET", "/admin/v1/audit?tenant=%s&action=%s" % (tid, action))["items"]
+        assert any(r["principal"] == res["key_whoami"]["user"] and r["target"].startswith("console-files")
+                   for r in recs), (action, recs)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        ins = [u for u in cd.ok("GET", "/admin/v1/usage?tenant=%s&meter=bytes_in" % tid)["items"]
+               if u.get("resource") == "console-files" and int(u["quantity"]) == 300000]
+        if ins:
+            break
+        time.sleep(0.2)
+    assert ins, "the console's upload was not metered"
+    # the monthly report as PDF, as the browser downloaded it
+    assert (out / "report.pdf").read_bytes()[:5] == b"%PDF-"
 
     # English on request
     assert "Costs" in res["english_nav"] and res["html_lang"] == "en", res["english_nav"]

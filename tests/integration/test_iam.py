@@ -260,7 +260,8 @@ def test_suspend_and_resume(shared):
            "binding": bindings[0]["id"], "key": keys[0]["id"], "route": route["id"], "kms_key": tid,
            "case": "sc_" + "a" * 20, "concern": "scn_" + "a" * 20,
            "mapping": mapping["id"], "month": "2001-03", "price": "1", "erasure": "er_" + "a" * 20,
-           "webhook": "wh_" + "a" * 20}
+           "webhook": "wh_" + "a" * 20,
+           "bucket": "no-such-bucket"}
     r = shared.api("POST", "/admin/v1/tenants/%s/suspend" % tid)
     assert r.status_code == 200, r.text
     routes = shared.ok("GET", "/admin/v1/routes")["items"]

@@ -1,5 +1,5 @@
 // costs.ts — a month's costs from the billing report: the total, charts by service, project and
-// day, the lines, and the report itself as CSV or XLSX (the same API, downloaded with the cookie).
+// day, the lines, and the report itself as CSV, XLSX or PDF (the same API, downloaded with the cookie).
 import { barChart, pieChart } from "../chart";
 import { t } from "../i18n";
 import type { Ctx } from "../main";
@@ -46,6 +46,8 @@ export async function costsPage(ctx: Ctx, main: HTMLElement): Promise<void> {
         h("a", { href: reportPath(month, ctx.tenant, "csv"), download: `kasumi-${month}.csv`, "data-testid": "dl-csv" }, t("costs.csv")),
         " · ",
         h("a", { href: reportPath(month, ctx.tenant, "xlsx"), download: `kasumi-${month}.xlsx`, "data-testid": "dl-xlsx" }, t("costs.xlsx")),
+        " · ",
+        h("a", { href: reportPath(month, ctx.tenant, "pdf"), download: `kasumi-${month}.pdf`, "data-testid": "dl-pdf" }, t("costs.pdf")),
       ),
     ),
     h(

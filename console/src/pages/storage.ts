@@ -1,10 +1,11 @@
-// storage.ts — each project's storage quota and its buckets with what they hold now. The object
-// browser needs admin routes for objects (not built yet: see docs/console.md).
+// storage.ts — each project's storage quota and its buckets with what they hold now; a bucket's name
+// opens the object browser (objects.ts) on the same page, #/storage?project=P&bucket=B.
 import { api, listAll } from "../api";
 import { t } from "../i18n";
 import type { Ctx } from "../main";
 import { fmtTime, h, table } from "../ui";
 import { needTenant } from "./need";
+import { browseHash, objectsPage } from "./objects";
 
 interface Quota {
   max_bytes: number | null;
@@ -25,6 +26,10 @@ const limit = (v: number | null) => (v === null ? t("storage.nolimit") : v.toLoc
 export async function storagePage(ctx: Ctx, main: HTMLElement): Promise<void> {
   const tenant = needTenant(ctx, main, t("storage.title"));
   if (!tenant) return;
+  const q = new URLSearchParams(location.hash.split("?")[1] ?? "");
+  const project = q.get("project"), bucket = q.get("bucket");
+  if (project && bucket)
+    return objectsPage({ project, bucket, prefix: q.get("prefix") ?? "", cursor: q.get("cursor") }, main);
   const projects = await listAll<{ id: string; name: string }>(`/admin/v1/tenants/${tenant}/projects`);
   const quotas = [];
   const buckets = [];
@@ -38,7 +43,7 @@ export async function storagePage(ctx: Ctx, main: HTMLElement): Promise<void> {
     try {
       const { items } = await api<{ items: Bucket[] }>("GET", `/admin/v1/projects/${p.id}/buckets`);
       for (const b of items)
-        buckets.push([p.name, b.name, b.region, b.bytes.toLocaleString(), b.objects.toLocaleString(), fmtTime(b.created_at)]);
+        buckets.push([p.name, h("a", { href: browseHash({ project: p.id, bucket: b.name, prefix: "", cursor: null }, "") }, b.name), b.region, b.bytes.toLocaleString(), b.objects.toLocaleString(), fmtTime(b.created_at)]);
     } catch {
       /* no s3.bucket.list in this project */
     }

@@ -1,0 +1,79 @@
+// objects.ts — the object browser (#/storage?project=P&bucket=B&prefix=X): one bucket's folders and
+// objects under a prefix, a page at a time, an upload into the folder shown and a download link per
+// object. Everything goes through the admin API with the user's own S3 permissions.
+import { ApiError, api, putFile, qs } from "../api";
+import { t } from "../i18n";
+import { errorBox, field, fmtTime, h, section, table } from "../ui";
+
+interface Listing {
+  items: { key: string; size: number; etag: string; last_modified: string }[];
+  prefixes: string[];
+  next_cursor: string | null;
+}
+
+export interface Where {
+  project: string;
+  bucket: string;
+  prefix: string;
+  cursor: string | null;
+}
+
+const base = (w: Where) =>
+  `/admin/v1/projects/${encodeURIComponent(w.project)}/buckets/${encodeURIComponent(w.bucket)}`;
+export const objectHref = (w: Where, key: string) => base(w) + "/object" + qs({ key });
+export const browseHash = (w: Where, prefix: string, cursor: string | null = null) =>
+  "#/storage" + qs({ project: w.project, bucket: w.bucket, prefix, cursor });
+
+// the path from the bucket down to the prefix, each step a link
+function crumbs(w: Where): HTMLElement {
+  const parts = w.prefix.split("/").filter(Boolean);
+  const links = [h("a", { href: browseHash(w, "") }, w.bucket)];
+  parts.forEach((p, i) => links.push(h("a", { href: browseHash(w, parts.slice(0, i + 1).join("/") + "/") }, p)));
+  return h("nav", { class: "crumbs", "aria-label": t("objects.path") }, h("p", { "data-testid": "object-path" }, links.flatMap((a, i) => (i ? [" / ", a] : [a]))));
+}
+
+function uploadForm(w: Where, status: HTMLElement): HTMLElement {
+  const file = h("input", { type: "file", name: "file", required: true }) as HTMLInputElement;
+  return h(
+    "form",
+    {
+      class: "inline",
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        const f = file.files?.[0];
+        if (!f) return;
+        try {
+          await putFile(objectHref(w, w.prefix + f.name), f);
+          window.dispatchEvent(new HashChangeEvent("hashchange"));
+        } catch (err) {
+          status.replaceChildren(errorBox(err instanceof ApiError && err.status === 413 ? new Error(t("objects.tooLarge")) : err));
+        }
+      },
+    },
+    field(t("objects.file"), file),
+    h("button", { type: "submit" }, t("objects.upload")),
+  );
+}
+
+export async function objectsPage(w: Where, main: HTMLElement): Promise<void> {
+  const list = await api<Listing>("GET", base(w) + "/objects" + qs({ prefix: w.prefix, cursor: w.cursor, limit: "100" }));
+  const status = h("div", { "aria-live": "polite" });
+  const rows = [
+    ...list.prefixes.map((p) => [h("a", { href: browseHash(w, p) }, p.slice(w.prefix.length)), t("objects.folder"), "", ""]),
+    ...list.items.map((o) => [
+      o.key.slice(w.prefix.length),
+      o.size.toLocaleString(),
+      fmtTime(o.last_modified),
+      h("a", { href: objectHref(w, o.key), download: o.key.split("/").pop() || o.key, "aria-label": t("objects.download") + " " + o.key }, t("objects.download")),
+    ]),
+  ];
+  main.append(
+    h("h1", {}, t("objects.title", { bucket: w.bucket })),
+    h("p", {}, h("a", { href: "#/storage" }, t("objects.back"))),
+    crumbs(w),
+    section(t("objects.uploadTitle"), uploadForm(w, status), h("p", { class: "muted" }, t("objects.uploadNote")), status),
+    table(t("objects.list"), [t("col.name"), t("col.bytes"), t("col.modified"), t("col.actions")], rows, "objects"),
+  );
+  if (list.next_cursor)
+    main.append(h("p", {}, h("a", { href: browseHash(w, w.prefix, list.next_cursor), "data-testid": "objects-more" }, t("objects.more"))));
+}

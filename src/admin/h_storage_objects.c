@@ -1,0 +1,305 @@
+/* h_storage_objects.c — the console's object browser: a bucket's objects listed, one uploaded, one
+ * downloaded, through the admin API. No back door: the dispatcher authorises the same permissions
+ * S3 asks for (s3.bucket.read to list, s3.object.read to download, s3.object.write to upload) at
+ * the bucket's project, and the bytes go through the store's normal put and get — sealed under the
+ * bucket's keys, metered as S3 requests (requests_*, bytes_in, bytes_out) and audited by the
+ * dispatcher. An upload is the admin listener's buffered body (limits.max_body_bytes): a larger
+ * file goes through S3. The key is a query parameter, since it may contain '/'. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin/app.h"
+#include "admin/handlers.h"
+#include "admin/reqjson.h"
+#include "core/util.h"
+#include "iam/iam.h"
+#include "meter/usage_writer.h"
+#include "storage/s3_server.h"
+#include "storage/store.h"
+
+#define LIST_MAX 1000
+
+/* params[0] is the project (authorised by the dispatcher), params[1] the bucket: it must be one of
+ * that project's, or it does not exist as far as this caller knows. */
+static enum ksm_err find_bucket(struct ksm_req *r, struct ksm_bucket *b)
+{
+    char tenant[KSM_ID_LEN], project[KSM_ID_LEN];
+    struct ksm_app *app = r->worker->app;
+    if (!app || !app->store)
+        return ksm_fail(r, KSM_E_NOT_IMPLEMENTED, "this environment stores no data");
+    if (ksm_iam_owner(&r->worker->db, r->params[0], tenant, project) != KSM_E_OK ||
+        ksm_store_bucket_get(&r->worker->db, tenant, r->params[1], b) != KSM_E_OK ||
+        strcmp(b->project, r->params[0]))
+        return ksm_fail(r, KSM_E_NOT_FOUND, "no such bucket");
+    return KSM_E_OK;
+}
+
+static enum ksm_err key_param(struct ksm_req *r, const char **key)
+{
+    *key = ksm_req_query(r, "key");
+    size_t n = *key ? strlen(*key) : 0;
+    if (!n || n > KSM_STORE_KEY_MAX || !ksm_utf8_valid(*key, n))
+        return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "key: 1 to %d bytes of UTF-8", KSM_STORE_KEY_MAX);
+    return KSM_E_OK;
+}
+
+static void meter(struct ksm_req *r, const struct ksm_bucket *b, const char *name, uint64_t q)
+{
+    char key[96];
+    snprintf(key, sizeof key, "%s/%s", r->id, name);
+    struct ksm_usage_rec u = {.tenant = b->tenant, .project = b->project, .service = "storage",
+                              .resource = b->name, .request_id = r->id, .meter = name,
+                              .quantity = (int64_t)q, .idempotency_key = key};
+    ksm_usage_submit(&u);
+}
+
+/* ---- GET .../buckets/{bucket}/objects?prefix=&cursor=&limit= ------------------------------------ */
+
+static json_t *entries_json(const struct ksm_list_entry *es, size_t n, json_t **prefixes)
+{
+    json_t *items = json_array();
+    *prefixes = json_array();
+    for (size_t i = 0; i < n; i++) {
+        if (es[i].is_prefix) {
+            json_array_append_new(*prefixes, json_string(es[i].key));
+            continue;
+        }
+        char mtime[32];
+        ksm_rfc3339_ms(es[i].mtime_ms, mtime);
+        json_array_append_new(items, json_pack("{s:s,s:I,s:s,s:s}", "key", es[i].key, "size",
+                                               (json_int_t)es[i].size, "etag", es[i].etag,
+                                               "last_modified", mtime));
+    }
+    return items;
+}
+
+enum ksm_err ksm_h_object_list(struct ksm_req *r)
+{
+    struct ksm_bucket b;
+    enum ksm_err e = find_bucket(r, &b);
+    if (e != KSM_E_OK)
+        return e;
+    const char *prefix = ksm_req_query(r, "prefix"), *cursor = ksm_req_query(r, "cursor");
+    const char *lim = ksm_req_query(r, "limit");
+    char *end = NULL;
+    long limit = lim ? strtol(lim, &end, 10) : 100;
+    if ((lim && (!*lim || *end)) || limit < 1 || limit > LIST_MAX)
+        return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "limit: 1 to %d", LIST_MAX);
+    struct ksm_list_entry *es = NULL;
+    size_t n = 0;
+    bool more = false;
+    e = ksm_store_list(&r->worker->db, &b, prefix ? prefix : "", "/", cursor ? cursor : "", (int)limit,
+                       &es, &n, &more);
+    if (e != KSM_E_OK) {
+        free(es);
+        return ksm_fail(r, e, "cannot list the objects");
+    }
+    json_t *prefixes, *items = entries_json(es, n, &prefixes);
+    json_t *next = more && n ? json_string(es[n - 1].key) : json_null();
+    free(es);
+    ksm_req_audit(r, b.tenant, b.project, b.name);
+    meter(r, &b, "requests_read", 1);
+    return ksm_reply_json(r, 200, json_pack("{s:o,s:o,s:o}", "items", items, "prefixes", prefixes,
+                                            "next_cursor", next));
+}
+
+/* ---- GET .../buckets/{bucket}/object?key= : streamed from the store --------------------------- */
+
+struct dl {
+    struct ksm_req *r;
+    struct ksm_get *get;
+    struct ksm_bucket b;
+    uint64_t sent;
+};
+
+static bool dl_data(void *arg, char *p, size_t n)
+{
+    struct dl *d = arg;
+    d->sent += n;
+    ksm_req_stream_write_take(d->r, p, n, ksm_store_piece_release, NULL);
+    return ksm_req_stream_congested(d->r);
+}
+
+static void dl_drain(struct ksm_req *r)
+{
+    struct dl *d = r->app_data;
+    if (d && d->get)
+        ksm_store_get_resume(d->get);
+}
+
+static void dl_done(void *arg, enum ksm_err e)
+{
+    struct dl *d = arg;
+    struct ksm_req *r = d->r;
+    r->app_data = NULL;
+    r->on_drain = NULL;
+    r->on_abort = NULL;
+    meter(r, &d->b, "requests_read", 1);
+    if (d->sent)
+        meter(r, &d->b, "bytes_out", d->sent);
+    free(d);
+    ksm_dispatch_stream_end(r, e);
+}
+
+static void dl_abort(struct ksm_req *r)
+{
+    struct dl *d = r->app_data;
+    if (d && d->get) {
+        ksm_store_get_cancel(d->get);
+        d->get = NULL;
+        dl_done(d, KSM_E_UNAVAILABLE);
+    }
+}
+
+/* attachment; filename*=UTF-8''<the key's last segment, percent-encoded> (RFC 6266) */
+static const char *disposition(struct ksm_req *r, const char *key)
+{
+    const char *name = strrchr(key, '/');
+    name = name && name[1] ? name + 1 : key;
+    struct ksm_buf cd = KSM_BUF_INIT;
+    ksm_buf_printf(&cd, "attachment; filename*=UTF-8''");
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            strchr("!#$&+-.^_`|~", *p))
+            ksm_buf_printf(&cd, "%c", *p);
+        else
+            ksm_buf_printf(&cd, "%%%02X", *p);
+    }
+    const char *out = ksm_arena_strdup(r->arena, cd.data);
+    ksm_buf_free(&cd);
+    return out;
+}
+
+enum ksm_err ksm_h_object_get(struct ksm_req *r)
+{
+    struct ksm_bucket b;
+    const char *key;
+    enum ksm_err e = find_bucket(r, &b);
+    if (e != KSM_E_OK || (e = key_param(r, &key)) != KSM_E_OK)
+        return e;
+    ksm_req_audit(r, b.tenant, b.project, ksm_arena_printf(r->arena, "%s/%s", b.name, key));
+    struct ksm_obj_meta m;
+    memset(&m, 0, sizeof m);
+    struct ksm_get *g = ksm_store_get_open(((struct ksm_app *)r->worker->app)->store,
+                                           &r->worker->db, &b, key, &m, &e);
+    if (!g) {
+        ksm_obj_meta_free(&m);
+        return ksm_fail(r, e, e == KSM_E_NOT_FOUND ? "no such object" : "the object cannot be read");
+    }
+    struct dl *d = calloc(1, sizeof *d);
+    d->r = r;
+    d->get = g;
+    d->b = b;
+    r->status = 200;
+    r->content_type = ksm_arena_strdup(r->arena, m.content_type[0] ? m.content_type
+                                                                    : "application/octet-stream");
+    ksm_req_add_header(r, "Content-Disposition", disposition(r, key));
+    ksm_req_add_header(r, "ETag", ksm_arena_strdup(r->arena, m.etag));
+    r->app_data = d;
+    r->on_drain = dl_drain;
+    r->on_abort = dl_abort;
+    uint64_t size = m.size;
+    ksm_obj_meta_free(&m);
+    ksm_req_stream_begin_sized(r, size);
+    ksm_store_get_start(g, &r->worker->loop, 0, size, dl_data, dl_done, d);
+    return KSM_E_OK;   /* streamed: dl_done ends it */
+}
+
+/* ---- PUT .../buckets/{bucket}/object?key= : the buffered body through the store's put ---------- */
+
+struct ul {
+    struct ksm_req *r;
+    struct ksm_put *put;
+    struct ksm_bucket b;
+    const char *key;   /* the request's arena */
+    struct ksm_obj_meta meta;
+    bool in_handler, done;   /* done while the handler still runs: it answers, not the callback */
+    enum ksm_err err;
+};
+
+/* The answer, once the put is durable or has failed; u is freed. */
+static enum ksm_err ul_finish(struct ul *u, enum ksm_err e)
+{
+    struct ksm_req *r = u->r;
+    json_t *o = NULL;
+    meter(r, &u->b, "requests_write", 1);
+    if (e == KSM_E_OK) {
+        meter(r, &u->b, "bytes_in", r->body.len);
+        ksm_s3_quota_changed(u->b.project);   /* S3's quota bookkeeping re-reads the usage */
+        o = json_pack("{s:s,s:s,s:I,s:s}", "bucket", u->b.name, "key", u->key, "size",
+                      (json_int_t)u->meta.size, "etag", u->meta.etag);
+    }
+    ksm_obj_meta_free(&u->meta);
+    free(u);
+    return o ? ksm_reply_json(r, 201, o) : ksm_fail(r, e, "the object could not be stored");
+}
+
+static void ul_done(void *arg, enum ksm_err e)
+{
+    struct ul *u = arg;
+    if (u->in_handler) {   /* the store answered at once: the handler returns it */
+        u->done = true;
+        u->err = e;
+        return;
+    }
+    struct ksm_req *r = u->r;
+    ksm_dispatch_resume(r, ul_finish(u, e));
+}
+
+static void ul_commit(void *arg)
+{
+    struct ul *u = arg;
+    ksm_store_put_commit(u->put, &u->meta, NULL, ul_done, u);
+}
+
+/* The project's quota, read from the metadata: a console upload that would pass it is refused. */
+static enum ksm_err quota_fits(struct ksm_req *r, const struct ksm_bucket *b, uint64_t bytes)
+{
+    struct ksm_store_quota q;
+    int64_t used_bytes = 0, used_objects = 0;
+    if (ksm_store_quota_get(&r->worker->db, b->project, &q) != KSM_E_OK)
+        return KSM_E_OK;
+    if (ksm_store_project_usage(&r->worker->db, b->project, &used_bytes, &used_objects) != KSM_E_OK)
+        return ksm_fail(r, KSM_E_INTERNAL, "cannot read the project's storage use");
+    if ((q.max_bytes >= 0 && used_bytes + (int64_t)bytes > q.max_bytes) ||
+        (q.max_objects >= 0 && used_objects + 1 > q.max_objects))
+        return ksm_fail(r, KSM_E_QUOTA_EXCEEDED, "the project's storage quota would be exceeded");
+    return KSM_E_OK;
+}
+
+enum ksm_err ksm_h_object_put(struct ksm_req *r)
+{
+    struct ksm_bucket b;
+    const char *key;
+    enum ksm_err e = find_bucket(r, &b);
+    if (e != KSM_E_OK || (e = key_param(r, &key)) != KSM_E_OK)
+        return e;
+    ksm_req_audit(r, b.tenant, b.project, ksm_arena_printf(r->arena, "%s/%s", b.name, key));
+    if ((e = quota_fits(r, &b, r->body.len)) != KSM_E_OK)
+        return e;
+    struct ul *u = calloc(1, sizeof *u);
+    u->r = r;
+    u->b = b;
+    u->key = key;
+    const char *ct = ksm_req_header(r, "content-type");
+    snprintf(u->meta.content_type, sizeof u->meta.content_type, "%s",
+             ct && *ct ? ct : "binary/octet-stream");
+    u->meta.user_meta = json_object();
+    u->put = ksm_store_put_begin(((struct ksm_app *)r->worker->app)->store, &r->worker->loop,
+                                 &r->worker->db, &u->b, key, (int64_t)r->body.len, NULL, 0);
+    if ((e = ksm_store_put_error(u->put)) != KSM_E_OK) {
+        ksm_store_put_abort(u->put);
+        ksm_obj_meta_free(&u->meta);
+        free(u);
+        return ksm_fail(r, e, "the object cannot be stored");
+    }
+    /* the store copies the bytes before it returns; commit once its buffers have room again */
+    u->in_handler = true;
+    if (!r->body.len || !ksm_store_put_write(u->put, r->body.data, r->body.len, ul_commit, u))
+        ul_commit(u);
+    u->in_handler = false;
+    if (u->done)
+        return ul_finish(u, u->err);
+    return KSM_E_OK;   /* parked: durable, then answered */
+}
