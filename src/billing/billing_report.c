@@ -1,7 +1,8 @@
 /* billing_report.c — a month's rows and invoices. An open month is summed from the per-day rollup
- * of its usage records (each already rated when it was written; billing_rollup.c); a closed month is read from the ledger its close wrote,
- * so what was reported for it never changes. Consumption tax is computed once per invoice (適格請求書:
- * one rounding per tax rate per invoice), never per row. */
+ * of its usage records (each already rated when it was written; billing_rollup.c); a closed month
+ * is read from the ledger its close wrote, so what was reported for it never changes. Consumption
+ * tax is computed once per invoice (適格請求書: one rounding per tax rate per invoice), never per
+ * row. */
 #include "billing/billing.h"
 #include "billing/billing_records.h"
 

@@ -1,8 +1,8 @@
 /* billing_usage.c — a month's cost in groups: by JST day, by service or by project, for the
  * report's charts and GET /admin/v1/billing/usage. Services and projects are summed from the
  * report's rows (so from the ledger once the month is closed: the groups add up to the report);
- * days are summed from the per-day rollup of the records the rows are sums of (billing_records.h). Every day
- * of the month is listed, a day without usage as 0, so a chart's axis is the whole month. */
+ * days from the per-day rollup of the records the rows are sums of (billing_records.h). Every
+ * day of the month is listed, a day without usage as 0, so a chart's axis is the whole month. */
 #include "billing/billing.h"
 #include "billing/billing_records.h"
 
