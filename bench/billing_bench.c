@@ -1,13 +1,14 @@
 /* billing_bench.c — rating and the monthly report for N usage records (default 10 million) through
  * kasumi's own functions on one thread: ksm_billing_rate (the rating hook every usage record goes
  * through when written) and ksm_billing_report_build + the CSV writer (the platform-wide report of
- * the open month, summed from the usage records). The same records are written to a CSV file for
+ * the open month, summed from the per-day rollup the sink keeps). The same records are written to a CSV file for
  * the peer (bench/billing_duckdb.mjs), which computes the same totals; bench/billing.sh runs both.
  *
  * Records are made by a fixed LCG: 50 tenants × 4 projects, storage meters (priced by the list
  * below) and AI token records (rated by the gateway: they carry their cost), times spread over March
- * 2026 (JST). Loading them into the database is not timed (the sink writes one record per request in
- * production); the timed phases are the rating of every record and the report.
+ * 2026 (JST). They are loaded through the sink (ksm_usage_record, which also adds each to its rollup
+ * row) in one transaction; the load is not timed as rating or report (the sink writes one record per
+ * request in production: load_s says what it costs); the timed phases are rating and the report.
  *
  *   billing_bench N OUT.csv|- ROUNDS   → one JSON line per round: rate_s (generation included: gen_s),
  *   report_s, rows, total_microyen, ... (the data is loaded once; load_s is not part of either). */
@@ -97,30 +98,21 @@ static void load(struct ksm_db *db, long n, int64_t start, int64_t span, const i
 {
     struct gen g = {42};
     struct rec r;
-    ksm_db_begin(db);
-    sqlite3_stmt *st = ksm_db_prepare(
-        db, "INSERT INTO usage_records(tenant, project, service, meter, quantity, time_ms, "
-            "idempotency_key, resource, recorded_ms, cost_microyen) VALUES(?,?,?,?,?,?,?,?,?,?)");
+    ksm_db_begin(db);   /* one transaction, as the usage writer batches (LINGER_MAX at a time) */
     fprintf(csv, "tenant,project,service,meter,resource,quantity,time_ms,given_cost\n");
     for (long i = 0; i < n; i++) {
         char key[24];
         make(&g, start, span, &r);
         snprintf(key, sizeof key, "b%ld", i);
-        ksm_db_bind_text(st, 1, r.tenant);
-        ksm_db_bind_text(st, 2, r.project);
-        ksm_db_bind_text(st, 3, r.service);
-        ksm_db_bind_text(st, 4, r.meter);
-        sqlite3_bind_int64(st, 5, r.quantity);
-        sqlite3_bind_int64(st, 6, r.time_ms);
-        ksm_db_bind_text(st, 7, key);
-        ksm_db_bind_text(st, 8, r.resource);
-        sqlite3_bind_int64(st, 9, r.time_ms);
-        sqlite3_bind_int64(st, 10, cost[i]);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            fprintf(stderr, "insert: %s\n", sqlite3_errmsg(db->h));
+        /* through the sink, so the records are rolled up as the daemon writes them */
+        struct ksm_usage_rec u = {.tenant = r.tenant, .project = r.project, .service = r.service,
+                                  .meter = r.meter, .quantity = r.quantity, .time_ms = r.time_ms,
+                                  .idempotency_key = key, .resource = r.resource,
+                                  .cost_microyen = cost[i]};
+        if (ksm_usage_record(db, &u) != KSM_E_OK) {
+            fprintf(stderr, "record: %s\n", sqlite3_errmsg(db->h));
             exit(1);
         }
-        sqlite3_reset(st);
         fprintf(csv, "%s,%s,%s,%s,%s,%lld,%lld,%lld\n", r.tenant, r.project, r.service, r.meter,
                 r.resource, (long long)r.quantity, (long long)r.time_ms, (long long)r.given_cost);
     }

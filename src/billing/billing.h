@@ -17,6 +17,12 @@
 
 void ksm_billing_register_schema(void);   /* before ksm_db_open */
 void ksm_billing_correction_register_schema(void);   /* called by the above (billing_correction.c) */
+/* Called by the above too (billing_rollup.c): it also sets the usage sink's rollup hook. */
+void ksm_billing_rollup_register_schema(void);
+/* Rebuilds the rollup from the usage records, in one transaction: what the migration did for the
+ * records written before it, for records changed behind the sink's back (tests that set a record's
+ * arrival time). KSM_E_INTERNAL on a database error. */
+enum ksm_err ksm_billing_rollup_rebuild(struct ksm_db *db);
 
 /* ---- meters (billing_meters.c) ------------------------------------------------------------------ */
 struct ksm_billing_meter {

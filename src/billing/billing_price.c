@@ -39,6 +39,7 @@ void ksm_billing_register_schema(void)
 {
     ksm_db_register(billing_migrations, (int)KSM_NELEM(billing_migrations));
     ksm_billing_correction_register_schema();   /* after: it alters billing_ledger */
+    ksm_billing_rollup_register_schema();       /* after: it reads the watermarks */
     ksm_billing_budget_register_schema();
 }
 

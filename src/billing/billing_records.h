@@ -22,6 +22,17 @@
     " AND u.time_ms < k.end_ms AND u.id > k.last_record"                                           \
     " WHERE u.recorded_ms >= ?1 AND u.recorded_ms < ?2 AND (?6 IS NULL OR u.id <= ?6)"
 
+/* The same set summed per JST day at write time (billing_rollup.c), gauges left out: columns
+ * day_ms, tenant, project, service, meter, resource, quantity, cost_microyen, records and
+ * correction_of (NULLs as in the records). Parameters ?1, ?2: the month's bounds. A closed month's
+ * days hold exactly the records its watermark bounds: a record that arrives later for it is booked
+ * on the day it arrived, and no record can arrive in a month after it has been closed. */
+#define KSM_BILLING_ROLLUP_SQL                                                                      \
+    "SELECT day_ms, tenant, NULLIF(project, '') AS project, service, meter,"                       \
+    " NULLIF(resource, '') AS resource, quantity, cost_microyen, records,"                        \
+    " NULLIF(correction_of, '') AS correction_of FROM billing_rollup"                              \
+    " WHERE day_ms >= ?1 AND day_ms < ?2"
+
 #define KSM_BILLING_NOT_GAUGE " NOT (service = 'storage' AND meter = 'storage_bytes')"
 
 /* The watermark of a closed month (*last), or -1 when it has none (open, or closed before

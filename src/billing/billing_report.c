@@ -1,7 +1,8 @@
-/* billing_report.c — a month's rows and invoices. An open month is summed from the usage records
- * (each already rated when it was written); a closed month is read from the ledger its close wrote,
- * so what was reported for it never changes. Consumption tax is computed once per invoice (適格請求書:
- * one rounding per tax rate per invoice), never per row. */
+/* billing_report.c — a month's rows and invoices. An open month is summed from the per-day rollup
+ * of its usage records (each already rated when it was written; billing_rollup.c); a closed month
+ * is read from the ledger its close wrote, so what was reported for it never changes. Consumption
+ * tax is computed once per invoice (適格請求書: one rounding per tax rate per invoice), never per
+ * row. */
 #include "billing/billing.h"
 #include "billing/billing_records.h"
 
@@ -25,9 +26,9 @@ static char *dup_col(sqlite3_stmt *st, int col)
     " ORDER BY tenant, project IS NOT NULL, project, correction_of IS NOT NULL, correction_of,"     \
     " service, meter, resource"
 #define LIVE_SQL \
-    "SELECT tenant, project, service, meter, resource, SUM(quantity), SUM(cost_microyen), COUNT(*)," \
-    " correction_of FROM (" KSM_BILLING_RECORDS_SQL ") WHERE (?3 IS NULL OR tenant = ?3)"           \
-    " AND (?4 IS NULL OR project = ?4) AND" KSM_BILLING_NOT_GAUGE                                   \
+    "SELECT tenant, project, service, meter, resource, SUM(quantity), SUM(cost_microyen),"          \
+    " SUM(records), correction_of FROM (" KSM_BILLING_ROLLUP_SQL ") WHERE (?3 IS NULL OR tenant = ?3)" \
+    " AND (?4 IS NULL OR project = ?4)"                                                              \
     " GROUP BY tenant, project, service, meter, resource, correction_of" ROW_ORDER
 #define LEDGER_SQL \
     "SELECT tenant, project, service, meter, resource, quantity, cost_microyen, records,"           \
@@ -43,8 +44,6 @@ static enum ksm_err read_rows(struct ksm_db *db, struct ksm_billing_report *rep,
     ksm_db_bind_text(st, 4, rep->project);
     if (rep->closed)
         ksm_db_bind_text(st, 5, rep->month);
-    else
-        sqlite3_bind_null(st, 6);   /* open: every record so far */
     size_t cap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -188,20 +187,18 @@ void ksm_billing_report_free(struct ksm_billing_report *rep)
 
 /* ---- closing a month ---------------------------------------------------------------------------- */
 
-/* The month's rows as its open report showed them (the same records: its own and the corrections
- * booked in it), then its watermark, in the close's transaction. */
+/* The month's rows as its open report showed them (the same rollup: its own records and the
+ * corrections booked in it), then its watermark, in the close's transaction. */
 static enum ksm_err copy_to_ledger(struct ksm_db *db, const char *month, int64_t start, int64_t end)
 {
     sqlite3_stmt *st = ksm_db_prepare(db,
         "INSERT INTO billing_ledger(month, tenant, project, service, meter, resource, quantity,"
         " cost_microyen, records, correction_of) SELECT ?3, tenant, project, service, meter, resource,"
-        " SUM(quantity), SUM(cost_microyen), COUNT(*), correction_of FROM (" KSM_BILLING_RECORDS_SQL
-        ") WHERE" KSM_BILLING_NOT_GAUGE " GROUP BY tenant, project, service, meter, resource,"
-        " correction_of");
+        " SUM(quantity), SUM(cost_microyen), SUM(records), correction_of FROM ("
+        KSM_BILLING_ROLLUP_SQL ") GROUP BY tenant, project, service, meter, resource, correction_of");
     sqlite3_bind_int64(st, 1, start);
     sqlite3_bind_int64(st, 2, end);
     ksm_db_bind_text(st, 3, month);
-    sqlite3_bind_null(st, 6);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)

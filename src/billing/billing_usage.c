@@ -1,8 +1,8 @@
 /* billing_usage.c — a month's cost in groups: by JST day, by service or by project, for the
  * report's charts and GET /admin/v1/billing/usage. Services and projects are summed from the
  * report's rows (so from the ledger once the month is closed: the groups add up to the report);
- * days are summed from the usage records the rows are sums of (billing_records.h). Every day
- * of the month is listed, a day without usage as 0, so a chart's axis is the whole month. */
+ * days from the per-day rollup of the records the rows are sums of (billing_records.h). Every
+ * day of the month is listed, a day without usage as 0, so a chart's axis is the whole month. */
 #include "billing/billing.h"
 #include "billing/billing_records.h"
 
@@ -65,9 +65,9 @@ static void month_days(struct ksm_billing_usage *u, const struct ksm_billing_rep
 
 /* A correction counts on the day it arrived: that is when it was booked in this month. */
 #define DAY_SQL                                                                                    \
-    "SELECT strftime('%Y-%m-%d', book_ms / 1000 + 32400, 'unixepoch'), SUM(cost_microyen),"        \
-    " COUNT(*) FROM (" KSM_BILLING_RECORDS_SQL ") WHERE (?3 IS NULL OR tenant = ?3)"                \
-    " AND (?4 IS NULL OR project = ?4) AND" KSM_BILLING_NOT_GAUGE " GROUP BY 1"
+    "SELECT strftime('%Y-%m-%d', day_ms / 1000 + 32400, 'unixepoch'), SUM(cost_microyen),"         \
+    " SUM(records) FROM (" KSM_BILLING_ROLLUP_SQL ") WHERE (?3 IS NULL OR tenant = ?3)"              \
+    " AND (?4 IS NULL OR project = ?4) GROUP BY 1"
 
 static enum ksm_err by_day(struct ksm_db *db, const struct ksm_billing_report *rep,
                            const char *tenant, struct ksm_billing_usage *u)
@@ -78,7 +78,6 @@ static enum ksm_err by_day(struct ksm_db *db, const struct ksm_billing_report *r
     sqlite3_bind_int64(st, 2, rep->end_ms);
     ksm_db_bind_text(st, 3, tenant);
     ksm_db_bind_text(st, 4, rep->project);
-    ksm_billing_bind_watermark(st, db, rep->month);   /* a closed month: the records it closed with */
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *day = ksm_db_col_text(st, 0);

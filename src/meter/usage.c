@@ -1,6 +1,7 @@
 /* usage.c — the usage sink on the metadata store: one row per idempotency key in usage_records.
  *
- * A record is one autocommitted INSERT, so it is on disk when ksm_usage_record returns (the store runs
+ * A record is one INSERT (and its rollup's UPSERT, in one savepoint: inside the caller's transaction,
+ * or its own), so it is on disk when ksm_usage_record returns outside a transaction (the store runs
  * WAL with synchronous=FULL). A retry with the same key inserts nothing; the stored row is compared
  * with the retry so that a key reused for different usage is refused rather than silently dropped —
  * that would under-bill, or hide a caller's bug. Rows are never updated, so the comparison needs no
@@ -38,7 +39,10 @@ static const struct ksm_migration usage_migrations[] = {
 
 static ksm_usage_rater_fn rater;
 
+static ksm_usage_rollup_fn rollup;
+
 void ksm_usage_set_rater(ksm_usage_rater_fn fn) { rater = fn; }
+void ksm_usage_set_rollup(ksm_usage_rollup_fn fn) { rollup = fn; }
 
 void ksm_usage_register_schema(void)
 {
@@ -110,18 +114,20 @@ static enum ksm_err check_repeat(struct ksm_db *db, const struct ksm_usage_rec *
     return same ? KSM_E_OK : KSM_E_CONFLICT;
 }
 
-enum ksm_err ksm_usage_record(struct ksm_db *db, const struct ksm_usage_rec *rec)
+/* A statement without parameters, from the cache (these run once per record). */
+static int step(struct ksm_db *db, const char *sql)
 {
-    if (!rec || !rec_valid(rec))
-        return KSM_E_INVALID_ARGUMENT;
-    int64_t now = ksm_now_ms(), when = rec->time_ms ? rec->time_ms : now;
-    /* rated here, when written, so a record carries its cost from the start and a later price
-     * never reaches back to it (a retry is rated by the same price, so it compares equal) */
-    int64_t cost = rec->cost_microyen;
-    if (!cost && rater && (cost = rater(db, rec, when)) < 0) {
-        ksm_error("usage: rating failed: %s", sqlite3_errmsg(db->h));
-        return KSM_E_INTERNAL;
-    }
+    sqlite3_stmt *st = ksm_db_prepare(db, sql);
+    int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
+    if (st)
+        sqlite3_reset(st);
+    return rc;
+}
+
+/* The row, and the rollup of a row that is new; a repeat is compared instead. */
+static enum ksm_err insert(struct ksm_db *db, const struct ksm_usage_rec *rec, int64_t when,
+                           int64_t now, int64_t cost)
+{
     sqlite3_stmt *st = ksm_db_prepare(db,
         "INSERT OR IGNORE INTO usage_records(tenant, project, service, meter, quantity, time_ms,"
         " idempotency_key, request_id, resource, recorded_ms, cost_microyen, details)"
@@ -146,7 +152,35 @@ enum ksm_err ksm_usage_record(struct ksm_db *db, const struct ksm_usage_rec *rec
     }
     if (sqlite3_changes(db->h) == 0)
         return check_repeat(db, rec, cost);
+    struct ksm_usage_rec r = *rec;
+    r.project = opt(rec->project), r.resource = opt(rec->resource);
+    if (rollup && rollup(db, &r, sqlite3_last_insert_rowid(db->h), when, now, cost)) {
+        ksm_error("usage: rollup: %s", sqlite3_errmsg(db->h));
+        return KSM_E_INTERNAL;
+    }
     return KSM_E_OK;
+}
+
+enum ksm_err ksm_usage_record(struct ksm_db *db, const struct ksm_usage_rec *rec)
+{
+    if (!rec || !rec_valid(rec))
+        return KSM_E_INVALID_ARGUMENT;
+    int64_t now = ksm_now_ms(), when = rec->time_ms ? rec->time_ms : now;
+    /* rated here, when written, so a record carries its cost from the start and a later price
+     * never reaches back to it (a retry is rated by the same price, so it compares equal) */
+    int64_t cost = rec->cost_microyen;
+    if (!cost && rater && (cost = rater(db, rec, when)) < 0) {
+        ksm_error("usage: rating failed: %s", sqlite3_errmsg(db->h));
+        return KSM_E_INTERNAL;
+    }
+    if (step(db, "SAVEPOINT usage_record") != SQLITE_DONE)
+        return KSM_E_INTERNAL;
+    enum ksm_err e = insert(db, rec, when, now, cost);
+    if (e == KSM_E_OK && step(db, "RELEASE usage_record") == SQLITE_DONE)
+        return KSM_E_OK;
+    step(db, "ROLLBACK TO usage_record");
+    step(db, "RELEASE usage_record");
+    return e == KSM_E_OK ? KSM_E_INTERNAL : e;
 }
 
 enum ksm_err ksm_usage_project_cost(struct ksm_db *db, const char *project, int64_t since_ms,

@@ -32,6 +32,12 @@ void ksm_usage_register_schema(void);   /* before ksm_db_open */
 typedef int64_t (*ksm_usage_rater_fn)(struct ksm_db *db, const struct ksm_usage_rec *rec,
                                       int64_t time_ms);
 void ksm_usage_set_rater(ksm_usage_rater_fn fn);
+/* The write-time rollup hook (the billing subsystem's per-day sums): called for each newly stored
+ * record, in the same transaction as its row, with its id, time, arrival time and cost; nonzero on
+ * a database error (the record is then not stored either). Set once, before the first record. */
+typedef int (*ksm_usage_rollup_fn)(struct ksm_db *db, const struct ksm_usage_rec *rec, int64_t id,
+                                   int64_t time_ms, int64_t recorded_ms, int64_t cost_microyen);
+void ksm_usage_set_rollup(ksm_usage_rollup_fn fn);
 /* KSM_E_OK when stored (or already stored under that key with the same content), KSM_E_CONFLICT when
  * the key was used for different content, KSM_E_INVALID_ARGUMENT on a missing field or negative
  * quantity, KSM_E_INTERNAL on a database failure. */

@@ -152,7 +152,8 @@ def test_who_may_read(bd, org):
 
 def test_late_usage_is_a_correction_in_the_open_month(bd, org):
     """A usage record for a closed month that arrives after its close (written straight into the
-    store here, as a delayed sink would) leaves that month's report as it was and shows in this
+    store here, as a delayed sink would, with the per-day rollup row the sink adds for it: a
+    correction of that month, on the day it arrived) leaves that month's report as it was and shows in this
     month's report as a Correction line naming the closed month; the totals still add up."""
     import csv
     import io
@@ -164,12 +165,18 @@ def test_late_usage_is_a_correction_in_the_open_month(bd, org):
     q = "--tenant", org.tenant, "--month"
     before = bd.cli("billing", "report", *q, prev, "--format", "csv").stdout
     when = int((first - datetime.timedelta(days=2)).timestamp() * 1000)   # in the closed month
+    now = int(time.time() * 1000)
+    day = (now + 9 * 3600000) // 86400000 * 86400000 - 9 * 3600000
     db = sqlite3.connect(str(bd.data_dir / "meta.db"), timeout=10)
     db.execute("INSERT INTO usage_records(tenant, project, service, meter, quantity, time_ms,"
                " idempotency_key, resource, recorded_ms, cost_microyen) VALUES(?, ?, 'storage',"
                " 'bytes_out', ?, ?, ?, ?, ?, 11500000)",
-               (org.tenant, org.project, GIB, when, "late-" + uuid.uuid4().hex, org.bucket,
-                int(time.time() * 1000)))
+               (org.tenant, org.project, GIB, when, "late-" + uuid.uuid4().hex, org.bucket, now))
+    db.execute("INSERT INTO billing_rollup VALUES(?, ?, ?, 'storage', 'bytes_out', ?, ?, ?,"
+               " 11500000, 1) ON CONFLICT(day_ms, tenant, project, service, meter, resource,"
+               " correction_of) DO UPDATE SET quantity = quantity + excluded.quantity,"
+               " cost_microyen = cost_microyen + excluded.cost_microyen, records = records + 1",
+               (day, org.tenant, org.project, org.bucket, prev, GIB))
     db.commit()
     db.close()
     assert bd.cli("billing", "report", *q, prev, "--format", "csv").stdout == before

@@ -7,6 +7,7 @@
  * every line's amount exactly as the CSV writes it. */
 #include "audit/audit.h"
 #include "billing/billing.h"
+#include "billing/billing_records.h"
 #include "check.h"
 #include "core/db.h"
 #include "core/util.h"
@@ -14,6 +15,8 @@
 #include "meter/usage.h"
 
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define YEN 1000000LL
@@ -260,7 +263,8 @@ static void close_month(struct ksm_db *db, const char *month, const char *now)
     json_decref(o);
 }
 
-/* The usage record key arrived at when (the sink stamps the real clock). */
+/* The usage record key arrived at when (the sink stamps the real clock); the rollup is rebuilt
+ * from the records, as it would have been written then. */
 static void arrived(struct ksm_db *db, const char *key, const char *when)
 {
     sqlite3_stmt *st = ksm_db_prepare(db, "UPDATE usage_records SET recorded_ms = ?"
@@ -269,6 +273,7 @@ static void arrived(struct ksm_db *db, const char *key, const char *when)
     ksm_db_bind_text(st, 2, key);
     CHECK(sqlite3_step(st) == SQLITE_DONE);
     sqlite3_reset(st);
+    CHECK(ksm_billing_rollup_rebuild(db) == KSM_E_OK);
 }
 
 static size_t recompute(struct ksm_db *db, struct ksm_audit *a, const char *month, json_t **out)
@@ -370,6 +375,115 @@ static void test_corrections(struct ksm_db *db, const char *t1, const char *p1)
     free(march), free(march_after), free(april), free(april_closed), free(april_later);
 }
 
+/* The rollup's rows from since on as text, in key order. */
+static char *rollup_dump(struct ksm_db *db, int64_t since)
+{
+    struct ksm_buf b = KSM_BUF_INIT;
+    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT day_ms, tenant, project, service, meter, resource,"
+                                          " correction_of, quantity, cost_microyen, records"
+                                          " FROM billing_rollup WHERE day_ms >= ?"
+                                          " ORDER BY 1, 2, 3, 4, 5, 6, 7");
+    sqlite3_bind_int64(st, 1, since);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        for (int c = 0; c < 10; c++)
+            ksm_buf_printf(&b, "%s|", ksm_db_col_text(st, c));
+        ksm_buf_putc(&b, '\n');
+    }
+    sqlite3_reset(st);
+    ksm_buf_putc(&b, 0);
+    return ksm_buf_steal(&b);
+}
+
+/* The month's rows as the report used to sum them: straight from the records (billing_records.h). */
+#define RAW_SQL                                                                                    \
+    "SELECT tenant, project, service, meter, resource, SUM(quantity), SUM(cost_microyen), COUNT(*)," \
+    " correction_of FROM (" KSM_BILLING_RECORDS_SQL ") WHERE" KSM_BILLING_NOT_GAUGE                 \
+    " GROUP BY tenant, project, service, meter, resource, correction_of ORDER BY tenant,"         \
+    " project IS NOT NULL, project, correction_of IS NOT NULL, correction_of, service, meter,"     \
+    " resource"
+
+/* The report's rows read "" for a NULL text, correction_of stays NULL. */
+static bool same_col(sqlite3_stmt *st, int c, const char *s)
+{
+    const char *t = (const char *)sqlite3_column_text(st, c);
+    return c == 8 && (!t || !s) ? !t && !s : !strcmp(t ? t : "", s ? s : "");
+}
+
+static void check_raw_equal(struct ksm_db *db, const char *month)
+{
+    struct ksm_billing_report rep;
+    char why[KSM_BILLING_WHY];
+    CHECK(ksm_billing_report_build(db, &op, month, NULL, NULL, &rep, why) == KSM_E_OK);
+    sqlite3_stmt *st = ksm_db_prepare(db, RAW_SQL);
+    sqlite3_bind_int64(st, 1, rep.start_ms);
+    sqlite3_bind_int64(st, 2, rep.end_ms);
+    ksm_billing_bind_watermark(st, db, month);
+    size_t i = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const struct ksm_billing_row *w = i < rep.nrows ? &rep.rows[i] : NULL;
+        i++;
+        CHECK(w && same_col(st, 0, w->tenant) && same_col(st, 1, w->project) &&
+              same_col(st, 2, w->service) && same_col(st, 3, w->meter) &&
+              same_col(st, 4, w->resource) && sqlite3_column_int64(st, 5) == w->quantity &&
+              sqlite3_column_int64(st, 6) == w->cost_microyen &&
+              sqlite3_column_int64(st, 7) == w->records && same_col(st, 8, w->correction_of));
+    }
+    sqlite3_reset(st);
+    CHECK(i == rep.nrows && rep.nrows > 3);
+    struct ksm_billing_usage u;
+    int64_t total = 0;
+    CHECK(ksm_billing_usage_build(db, &rep, NULL, KSM_BILLING_BY_DAY, &u) == KSM_E_OK);
+    for (size_t k = 0; k < rep.ninv; k++)
+        total += rep.inv[k].subtotal_microyen;
+    CHECK(u.total_microyen == total);
+    ksm_billing_usage_free(&u);
+    ksm_billing_report_free(&rep);
+}
+
+/* The rollup the sink writes (at the real clock: corrections are booked today) gives the report
+ * the raw records give, for a mix of tenants, projects, services, a gauge, a repeated key, the
+ * month before closed and late records for it; and it equals the rollup rebuilt from the records
+ * (what the migration builds for records written before it). */
+static void test_rollup(struct ksm_db *db, const char *t1, const char *p1)
+{
+    int64_t now = ksm_now_ms(), start, end, pstart, pend;
+    char cur[8], prev[8], when[40], key[32];
+    time_t s = (time_t)(now / 1000 + 9 * 3600);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    strftime(cur, sizeof cur, "%Y-%m", &tm);
+    CHECK(ksm_billing_month_parse(cur, &start, &end) == 0);
+    s = (time_t)((start - 1) / 1000 + 9 * 3600);
+    gmtime_r(&s, &tm);
+    strftime(prev, sizeof prev, "%Y-%m", &tm);
+    CHECK(ksm_billing_month_parse(prev, &pstart, &pend) == 0);
+    static const char *const svc[][2] = {{"storage", "bytes_out"}, {"ai", "input_tokens"},
+                                         {"storage", "storage_bytes"}, {"storage", "requests_write"}};
+    for (int i = 0; i < 40; i++) {   /* the month before, over its days */
+        ksm_rfc3339_ms(pstart + (int64_t)i * 17 * 3600 * 1000 % (pend - pstart), when);
+        snprintf(key, sizeof key, "r-prev-%d", i);
+        use(db, i % 3 ? t1 : "t-other", i % 4 ? p1 : NULL, svc[i % 4][0], svc[i % 4][1],
+            (i + 1) * GIB / 8, i % 4 == 1 ? 1000 + i : 0, when, key);
+    }
+    use(db, "t-other", p1, "storage", "requests_write", 40 * GIB / 8, 0, when, "r-prev-39"); /* again */
+    close_month(db, prev, "2099-01-01T00:00:00Z");
+    for (int i = 0; i < 30; i++) {   /* late for the closed month, and this month's own */
+        ksm_rfc3339_ms(i % 2 ? pstart + (int64_t)i * 3600 * 1000
+                             : start + (int64_t)i * 5 * 3600 * 1000 % (end - start), when);
+        snprintf(key, sizeof key, "r-cur-%d", i);
+        use(db, i % 3 ? t1 : "t-other", i % 5 ? p1 : NULL, svc[i % 4][0], svc[i % 4][1],
+            (i + 2) * GIB / 4, i % 4 == 1 ? 2000 + i : 0, when, key);
+    }
+    check_raw_equal(db, cur);
+    check_raw_equal(db, prev);
+    /* (the months before were changed behind the sink's back by test_corrections) */
+    char *written = rollup_dump(db, pstart);
+    CHECK(ksm_billing_rollup_rebuild(db) == KSM_E_OK);
+    char *rebuilt = rollup_dump(db, pstart);
+    CHECK_STR(written, rebuilt);
+    free(written), free(rebuilt);
+}
+
 int main(void)
 {
     struct ksm_db db;
@@ -382,6 +496,7 @@ int main(void)
     test_pdf(&db, &rep, t1);
     ksm_billing_report_free(&rep);
     test_corrections(&db, t1, p1);
+    test_rollup(&db, t1, p1);
     ksm_db_close(&db);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
