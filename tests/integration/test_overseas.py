@@ -451,7 +451,10 @@ def test_canary_nothing_persisted(pair):
     assert searched > 10 and hits == [], hits
     assert needle not in requests.get(ov.url + "/metrics", timeout=10).content
     # ... and the metadata the audit log keeps names the requests without their content
-    recs = ov.audit_records(action="ai.chat")
+    # (records are durable before each answer and indexed soon after: wait for the last ones)
+    deadline = time.time() + 30
+    while len(recs := ov.audit_records(action="ai.chat")) < 1000 and time.time() < deadline:
+        time.sleep(0.2)
     assert len(recs) >= 1000 and all(tag not in json.dumps(r) for r in recs)
 
 
