@@ -35,6 +35,8 @@ static const struct ksm_migration rollup_migrations[] = {
      " PRIMARY KEY(day_ms, tenant, project, service, meter, resource, correction_of))"
      " WITHOUT ROWID;"
      FROM_RECORDS},   /* the records written before the rollup existed */
+    {"billing_rollup", 2,   /* a project's month, for budgets (rollup_cost) */
+     "CREATE INDEX billing_rollup_project ON billing_rollup(project, day_ms);"},
 };
 
 static int rollup_add(struct ksm_db *db, const struct ksm_usage_rec *rec, int64_t id,
@@ -66,10 +68,32 @@ static int rollup_add(struct ksm_db *db, const struct ksm_usage_rec *rec, int64_
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* A project's cost in [since, until) (JST day boundaries: months), of service and of the others.
+ * A late record of a closed month counts in the month it was booked in, as on the bill. */
+static enum ksm_err rollup_cost(struct ksm_db *db, const char *project, const char *service,
+                                int64_t since_ms, int64_t until_ms, int64_t *of_service,
+                                int64_t *others)
+{
+    sqlite3_stmt *st = ksm_db_prepare(db,
+        "SELECT COALESCE(SUM(CASE WHEN service = ?4 THEN cost_microyen END), 0),"
+        " COALESCE(SUM(CASE WHEN service = ?4 THEN 0 ELSE cost_microyen END), 0) FROM billing_rollup"
+        " WHERE project = ?1 AND day_ms >= ?2 AND day_ms < ?3");
+    ksm_db_bind_text(st, 1, project);
+    sqlite3_bind_int64(st, 2, since_ms);
+    sqlite3_bind_int64(st, 3, until_ms);
+    ksm_db_bind_text(st, 4, service);
+    int rc = sqlite3_step(st);
+    *of_service = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    *others = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? KSM_E_OK : KSM_E_INTERNAL;
+}
+
 void ksm_billing_rollup_register_schema(void)
 {
     ksm_db_register(rollup_migrations, (int)KSM_NELEM(rollup_migrations));
     ksm_usage_set_rollup(rollup_add);   /* billing's schema in use: its records are rolled up */
+    ksm_usage_set_cost_sums(rollup_cost);   /* ... and budgets read their sums from there */
 }
 
 enum ksm_err ksm_billing_rollup_rebuild(struct ksm_db *db)

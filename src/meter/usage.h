@@ -38,6 +38,13 @@ void ksm_usage_set_rater(ksm_usage_rater_fn fn);
 typedef int (*ksm_usage_rollup_fn)(struct ksm_db *db, const struct ksm_usage_rec *rec, int64_t id,
                                    int64_t time_ms, int64_t recorded_ms, int64_t cost_microyen);
 void ksm_usage_set_rollup(ksm_usage_rollup_fn fn);
+/* Where the project cost sums below come from when the rollup is kept (the billing subsystem's
+ * per-day sums, whose days align with JST months): budgets ask every few seconds on the request
+ * path, and a sum over the month's raw records grows with every record. Set with the rollup. */
+typedef enum ksm_err (*ksm_usage_cost_fn)(struct ksm_db *db, const char *project, const char *service,
+                                          int64_t since_ms, int64_t until_ms, int64_t *of_service,
+                                          int64_t *others);
+void ksm_usage_set_cost_sums(ksm_usage_cost_fn fn);
 /* KSM_E_OK when stored (or already stored under that key with the same content), KSM_E_CONFLICT when
  * the key was used for different content, KSM_E_INVALID_ARGUMENT on a missing field or negative
  * quantity, KSM_E_INTERNAL on a database failure. */
