@@ -16,4 +16,12 @@ enum ksm_err ksm_h_supply_reply(struct ksm_req *r, int status, enum ksm_err e, j
                                 const char *why);
 const char *ksm_h_supply_actor(struct ksm_req *r);
 
+/* The two shapes most case routes take: check access to {case}, then read it with get(), or
+ * change it with change() from the body, and reply 200 with what it gives. */
+typedef enum ksm_err (*ksm_h_supply_read_fn)(struct ksm_db *db, const char *id, json_t **out);
+typedef enum ksm_err (*ksm_h_supply_write_fn)(struct ksm_db *db, const char *id, const char *actor,
+                                              json_t *body, json_t **out, char *why);
+enum ksm_err ksm_h_supply_case_read(struct ksm_req *r, ksm_h_supply_read_fn get);
+enum ksm_err ksm_h_supply_case_write(struct ksm_req *r, ksm_h_supply_write_fn change);
+
 #endif

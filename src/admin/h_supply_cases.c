@@ -51,26 +51,12 @@ enum ksm_err ksm_h_supply_case_list_all(struct ksm_req *r)
 
 enum ksm_err ksm_h_supply_case_get(struct ksm_req *r)
 {
-    json_t *o = NULL;
-    enum ksm_err e = ksm_h_supply_case_access(r);
-    if (e != KSM_E_OK)
-        return e;
-    e = ksm_supply_case_get(KSM_H_DB(r), r->params[0], &o);
-    return ksm_h_supply_reply(r, 200, e, o, NULL);
+    return ksm_h_supply_case_read(r, ksm_supply_case_get);
 }
 
 enum ksm_err ksm_h_supply_case_update(struct ksm_req *r)
 {
-    char why[KSM_SUPPLY_WHY] = "";
-    json_t *body = NULL, *o = NULL;
-    enum ksm_err e = ksm_h_supply_case_access(r);
-    if (e == KSM_E_OK)
-        e = ksm_h_supply_body(r, &body);
-    if (e != KSM_E_OK)
-        return e;
-    e = ksm_supply_case_update(KSM_H_DB(r), r->params[0], ksm_h_supply_actor(r), body, &o, why);
-    json_decref(body);
-    return ksm_h_supply_reply(r, 200, e, o, why);
+    return ksm_h_supply_case_write(r, ksm_supply_case_update);
 }
 
 enum ksm_err ksm_h_supply_deadlines(struct ksm_req *r)

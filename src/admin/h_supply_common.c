@@ -48,3 +48,27 @@ const char *ksm_h_supply_actor(struct ksm_req *r)
 {
     return r->principal ? r->principal->user_id : "anonymous";
 }
+
+enum ksm_err ksm_h_supply_case_read(struct ksm_req *r, ksm_h_supply_read_fn get)
+{
+    json_t *o = NULL;
+    enum ksm_err e = ksm_h_supply_case_access(r);
+    if (e != KSM_E_OK)
+        return e;
+    e = get(KSM_H_DB(r), r->params[0], &o);
+    return ksm_h_supply_reply(r, 200, e, o, NULL);
+}
+
+enum ksm_err ksm_h_supply_case_write(struct ksm_req *r, ksm_h_supply_write_fn change)
+{
+    char why[KSM_SUPPLY_WHY] = "";
+    json_t *body = NULL, *o = NULL;
+    enum ksm_err e = ksm_h_supply_case_access(r);
+    if (e == KSM_E_OK)
+        e = ksm_h_supply_body(r, &body);
+    if (e != KSM_E_OK)
+        return e;
+    e = change(KSM_H_DB(r), r->params[0], ksm_h_supply_actor(r), body, &o, why);
+    json_decref(body);
+    return ksm_h_supply_reply(r, 200, e, o, why);
+}

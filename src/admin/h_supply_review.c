@@ -31,26 +31,12 @@ enum ksm_err ksm_h_supply_resolve(struct ksm_req *r) { return step(r, "resolve")
 
 enum ksm_err ksm_h_supply_advise(struct ksm_req *r)
 {
-    char why[KSM_SUPPLY_WHY] = "";
-    json_t *body = NULL, *o = NULL;
-    enum ksm_err e = ksm_h_supply_case_access(r);
-    if (e == KSM_E_OK)
-        e = ksm_h_supply_body(r, &body);
-    if (e != KSM_E_OK)
-        return e;
-    e = ksm_supply_advise(KSM_H_DB(r), r->params[0], ksm_h_supply_actor(r), body, &o, why);
-    json_decref(body);
-    return ksm_h_supply_reply(r, 200, e, o, why);
+    return ksm_h_supply_case_write(r, ksm_supply_advise);
 }
 
 enum ksm_err ksm_h_supply_events(struct ksm_req *r)
 {
-    json_t *o = NULL;
-    enum ksm_err e = ksm_h_supply_case_access(r);
-    if (e != KSM_E_OK)
-        return e;
-    e = ksm_supply_events(KSM_H_DB(r), r->params[0], &o);
-    return ksm_h_supply_reply(r, 200, e, o, NULL);
+    return ksm_h_supply_case_read(r, ksm_supply_events);
 }
 
 enum ksm_err ksm_h_supply_concern_matches(struct ksm_req *r)
