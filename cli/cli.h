@@ -193,6 +193,9 @@ FILE *kc_out_open(const char *path, int mode, char **tmp);
 int kc_out_close(FILE *f, const char *path, char *tmp, bool ok);
 /* Writes data to path (or stdout) through kc_out_open/kc_out_close. 0 or -1 + message. */
 int kc_write_out(const char *path, const void *data, size_t n, int mode);
+/* GET path streamed into the file out (or stdout): renamed into place only when the whole answer
+ * came with a success status. 0, or the exit status of the failure. */
+int kc_get_to_file(struct kc_ctx *c, const char *path, const char *out);
 
 /* ---- cmd_*.c: handlers ---- */
 

@@ -138,19 +138,7 @@ int kc_billing_report(struct kc_ctx *c, const struct kc_args *a)
     struct ksm_buf path = KSM_BUF_INIT;
     ksm_buf_printf(&path, "/admin/v1/billing/report");
     kc_query_append(c, &path, &q);
-    char *tmp = NULL;
-    FILE *f = kc_out_open(out, 0644, &tmp);
-    if (!f) {
-        ksm_buf_free(&path);
-        return KC_EXIT_USAGE;
-    }
-    struct kc_http_resp r = {.sink = f};
-    int rc = kc_http(c, "GET", path.data, NULL, &r);
-    if (rc == 0 && r.status >= 400)
-        rc = kc_api_error(&r);
-    if (kc_out_close(f, out, tmp, rc == 0) && rc == 0)
-        rc = KC_EXIT_API;
-    kc_http_resp_free(&r);
+    int rc = kc_get_to_file(c, path.data, out);
     ksm_buf_free(&path);
     return rc;
 }
