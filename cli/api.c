@@ -156,3 +156,19 @@ int kc_call(struct kc_ctx *c, const char *method, const char *path, const struct
     json_decref(out);
     return rc;
 }
+
+int kc_get_to_file(struct kc_ctx *c, const char *path, const char *out)
+{
+    char *tmp = NULL;
+    FILE *f = kc_out_open(out, 0644, &tmp);
+    if (!f)
+        return KC_EXIT_USAGE;
+    struct kc_http_resp r = {.sink = f};
+    int rc = kc_http(c, "GET", path, NULL, &r);
+    if (rc == 0 && r.status >= 400)
+        rc = kc_api_error(&r);
+    if (kc_out_close(f, out, tmp, rc == 0) && rc == 0)
+        rc = KC_EXIT_API;
+    kc_http_resp_free(&r);
+    return rc;
+}
