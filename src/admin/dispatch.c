@@ -239,9 +239,51 @@ static void finish(struct ksm_req *r, enum ksm_err e, bool handler_ran)
     audit_and_send(r, mutates, true);
 }
 
+/* Authenticate, authorise and check the body's type: what every routed request passes before its
+ * handler runs. *parked (NULL: may not park): waiting for a provider's keys; it resumes later. */
+static enum ksm_err admit(struct ksm_req *r, bool *parked)
+{
+    enum ksm_err e;
+    if (r->route->scope != KSM_SCOPE_PUBLIC && (e = authenticate(r, parked)) != KSM_E_OK)
+        return e;
+    if ((r->route->flags & KSM_RF_STORES) && !((struct ksm_app *)r->worker->app)->store)
+        return ksm_fail(r, KSM_E_NOT_SUPPORTED_ENV, "this environment stores no data");
+    if ((e = authorize_route(r)) != KSM_E_OK || (e = check_body(r)) != KSM_E_OK)
+        return e;
+    return KSM_E_OK;
+}
+
+void ksm_admin_on_headers(struct ksm_req *r)
+{
+    enum ksm_err e;
+    const struct ksm_route *rt = ksm_route_match(ksm_admin_routes, ksm_admin_nroutes, r, &e);
+    if (!rt || !(rt->flags & KSM_RF_STREAMS)) {
+        memset(r->params, 0, sizeof r->params);   /* ksm_dispatch matches again with the whole body */
+        r->nparams = 0;
+        return;
+    }
+    r->route = rt;
+    r->route_index = (int)(rt - ksm_admin_routes);
+    /* No parking here: the body is already on its way. A JWT whose provider's keys are not fetched
+     * yet is refused (401) and the fetch starts, so the client's retry passes. */
+    if ((e = admit(r, NULL)) == KSM_E_OK)
+        e = rt->handler(r);
+    if (e == KSM_E_OK && !r->body_end)
+        e = ksm_fail(r, KSM_E_INTERNAL, "the handler did not take the body");
+    /* A refusal is answered now, before any body byte is stored; nothing changed, so its audit
+     * record need not be durable first, and the HTTP layer drops the body and closes. */
+    if (e != KSM_E_OK)
+        finish(r, e, false);
+}
+
 void ksm_dispatch(struct ksm_req *r)
 {
     if (r->err != KSM_E_OK) {   /* rejected by the HTTP layer (malformed, too large, too slow) */
+        if (r->body_end && r->on_abort) {   /* a streamed body cut short: its handler lets go */
+            void (*abort_fn)(struct ksm_req *) = r->on_abort;
+            r->on_abort = NULL;
+            abort_fn(r);
+        }
         finish(r, r->err, false);
         return;
     }
@@ -254,18 +296,14 @@ void ksm_dispatch(struct ksm_req *r)
         return;
     }
     r->route_index = (int)(r->route - ksm_admin_routes);
+    if (r->route->flags & KSM_RF_STREAMS) {   /* only ksm_admin_on_headers runs these */
+        finish(r, ksm_fail(r, KSM_E_INTERNAL, "the body was not streamed"), false);
+        return;
+    }
     bool parked = false;
-    if (r->route->scope != KSM_SCOPE_PUBLIC && (e = authenticate(r, &parked)) != KSM_E_OK) {
+    if ((e = admit(r, &parked)) != KSM_E_OK) {
         if (!parked)
             finish(r, e, false);
-        return;
-    }
-    if ((r->route->flags & KSM_RF_STORES) && !((struct ksm_app *)r->worker->app)->store) {
-        finish(r, ksm_fail(r, KSM_E_NOT_SUPPORTED_ENV, "this environment stores no data"), false);
-        return;
-    }
-    if ((e = authorize_route(r)) != KSM_E_OK || (e = check_body(r)) != KSM_E_OK) {
-        finish(r, e, false);
         return;
     }
     e = r->route->handler(r);
@@ -281,6 +319,15 @@ void ksm_dispatch_resume(struct ksm_req *r, enum ksm_err e)
     if (e == KSM_E_OK && r->status == 0)
         r->status = 200;
     finish(r, e, true);
+}
+
+void ksm_dispatch_dropped(struct ksm_req *r, enum ksm_err e)
+{
+    r->err = e;
+    r->status = ksm_err_status(e);
+    if (!r->err_detail)
+        r->err_detail = ksm_err_message(e);
+    audit_and_send(r, false, false);
 }
 
 void ksm_dispatch_stream_end(struct ksm_req *r, enum ksm_err e)

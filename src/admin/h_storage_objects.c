@@ -3,8 +3,9 @@
  * S3 asks for (s3.bucket.read to list, s3.object.read to download, s3.object.write to upload) at
  * the bucket's project, and the bytes go through the store's normal put and get — sealed under the
  * bucket's keys, metered as S3 requests (requests_*, bytes_in, bytes_out) and audited by the
- * dispatcher. An upload is the admin listener's buffered body (limits.max_body_bytes): a larger
- * file goes through S3. The key is a query parameter, since it may contain '/'. */
+ * dispatcher. An upload streams (KSM_RF_STREAMS): authorised at the head, then its body goes into
+ * the store's writer as it arrives, so memory stays flat whatever the size, and it is answered only
+ * once durable. The key is a query parameter, since it may contain '/'. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,13 +153,22 @@ static void dl_abort(struct ksm_req *r)
     }
 }
 
-/* attachment; filename*=UTF-8''<the key's last segment, percent-encoded> (RFC 6266) */
+/* attachment; filename="<ASCII fallback>"; filename*=UTF-8''<the key's last segment, percent-encoded>
+ * (RFC 6266 §4.3: old clients take filename, every current browser filename*, so 報告書.pdf keeps its
+ * name; the fallback has '_' for each character it cannot carry, and no quote or backslash) */
 static const char *disposition(struct ksm_req *r, const char *key)
 {
     const char *name = strrchr(key, '/');
     name = name && name[1] ? name + 1 : key;
     struct ksm_buf cd = KSM_BUF_INIT;
-    ksm_buf_printf(&cd, "attachment; filename*=UTF-8''");
+    ksm_buf_puts(&cd, "attachment; filename=\"");
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        if (*p >= 0x80 && (*p & 0xC0) == 0x80)
+            continue;   /* a UTF-8 continuation byte: its character has its '_' already */
+        bool plain = *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\';
+        ksm_buf_printf(&cd, "%c", plain ? *p : '_');
+    }
+    ksm_buf_puts(&cd, "\"; filename*=UTF-8''");
     for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
         if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
             strchr("!#$&+-.^_`|~", *p))
@@ -195,6 +205,9 @@ enum ksm_err ksm_h_object_get(struct ksm_req *r)
     r->content_type = ksm_arena_strdup(r->arena, m.content_type[0] ? m.content_type
                                                                     : "application/octet-stream");
     ksm_req_add_header(r, "Content-Disposition", disposition(r, key));
+    /* stored HTML or SVG must never run as a page of the console's origin */
+    ksm_req_add_header(r, "Content-Security-Policy", "sandbox");
+    ksm_req_add_header(r, "X-Content-Type-Options", "nosniff");
     ksm_req_add_header(r, "ETag", ksm_arena_strdup(r->arena, m.etag));
     r->app_data = d;
     r->on_drain = dl_drain;
@@ -206,17 +219,30 @@ enum ksm_err ksm_h_object_get(struct ksm_req *r)
     return KSM_E_OK;   /* streamed: dl_done ends it */
 }
 
-/* ---- PUT .../buckets/{bucket}/object?key= : the buffered body through the store's put ---------- */
+/* ---- PUT .../buckets/{bucket}/object?key= : the body streamed into the store's put --------------- */
 
+#define UPLOAD_MAX (5ull << 30)   /* as one S3 PutObject; the store's expected size is exact */
+
+/* From the head (ksm_admin_on_headers) to the answer. Freed by ul_finish, or by ul_abort when the
+ * request fails before its body is complete. */
 struct ul {
     struct ksm_req *r;
     struct ksm_put *put;
     struct ksm_bucket b;
     const char *key;   /* the request's arena */
     struct ksm_obj_meta meta;
-    bool in_handler, done;   /* done while the handler still runs: it answers, not the callback */
-    enum ksm_err err;
+    uint64_t received;
+    bool paused;       /* the store's buffers are full: the socket is not read */
+    bool committing;   /* the commit runs: it completes and answers, whatever the client does */
 };
+
+static void ul_free(struct ul *u)
+{
+    u->r->app_data = NULL;
+    u->r->on_abort = NULL;
+    ksm_obj_meta_free(&u->meta);
+    free(u);
+}
 
 /* The answer, once the put is durable or has failed; u is freed. */
 static enum ksm_err ul_finish(struct ul *u, enum ksm_err e)
@@ -225,32 +251,68 @@ static enum ksm_err ul_finish(struct ul *u, enum ksm_err e)
     json_t *o = NULL;
     meter(r, &u->b, "requests_write", 1);
     if (e == KSM_E_OK) {
-        meter(r, &u->b, "bytes_in", r->body.len);
+        meter(r, &u->b, "bytes_in", u->received);
         ksm_s3_quota_changed(u->b.project);   /* S3's quota bookkeeping re-reads the usage */
         o = json_pack("{s:s,s:s,s:I,s:s}", "bucket", u->b.name, "key", u->key, "size",
                       (json_int_t)u->meta.size, "etag", u->meta.etag);
     }
-    ksm_obj_meta_free(&u->meta);
-    free(u);
-    return o ? ksm_reply_json(r, 201, o) : ksm_fail(r, e, "the object could not be stored");
+    ul_free(u);
+    if (o)
+        return ksm_reply_json(r, 201, o);
+    return ksm_fail(r, e, e == KSM_E_BAD_DIGEST ? "the body does not match its Content-MD5"
+                                                : "the object could not be stored");
 }
 
 static void ul_done(void *arg, enum ksm_err e)
 {
     struct ul *u = arg;
-    if (u->in_handler) {   /* the store answered at once: the handler returns it */
-        u->done = true;
-        u->err = e;
-        return;
-    }
     struct ksm_req *r = u->r;
     ksm_dispatch_resume(r, ul_finish(u, e));
 }
 
-static void ul_commit(void *arg)
+static void ul_drained(void *arg)
 {
     struct ul *u = arg;
-    ksm_store_put_commit(u->put, &u->meta, NULL, ul_done, u);
+    u->paused = false;
+    ksm_req_body_resume(u->r);
+}
+
+static bool ul_chunk(struct ksm_req *r, const char *p, size_t n)
+{
+    struct ul *u = r->app_data;
+    if (!u)
+        return false;   /* let go already: the rest is dropped */
+    u->received += n;
+    if (ksm_store_put_write(u->put, p, n, ul_drained, u))
+        u->paused = true;
+    return u->paused;
+}
+
+/* The whole body is in: make it durable (data fsynced, then the metadata row), then answer. */
+static void ul_end(struct ksm_req *r)
+{
+    struct ul *u = r->app_data;
+    if (u->received != (uint64_t)r->content_length) {
+        ksm_store_put_abort(u->put);
+        ul_free(u);
+        ksm_dispatch_resume(r, ksm_fail(r, KSM_E_INCOMPLETE_BODY, "the body is not Content-Length long"));
+        return;
+    }
+    u->committing = true;
+    ksm_store_put_commit(u->put, &u->meta, ksm_req_header(r, "content-md5"), ul_done, u);
+}
+
+/* The request ends before its body does (the client went, a timeout, a framing error): nothing of
+ * it is stored. A dropped request is never answered, so its audit record is written here. */
+static void ul_abort(struct ksm_req *r)
+{
+    struct ul *u = r->app_data;
+    if (!u || u->committing)
+        return;
+    ksm_store_put_abort(u->put);
+    ul_free(u);
+    if (r->dropped)
+        ksm_dispatch_dropped(r, KSM_E_INCOMPLETE_BODY);
 }
 
 /* The project's quota, read from the metadata: a console upload that would pass it is refused. */
@@ -268,6 +330,10 @@ static enum ksm_err quota_fits(struct ksm_req *r, const struct ksm_bucket *b, ui
     return KSM_E_OK;
 }
 
+/* At the head (KSM_RF_STREAMS): the caller is authorised already; the size is checked against the
+ * quota before a byte is read, and the body goes to the store as it arrives, sealed under the
+ * bucket's keys like an S3 PutObject. Content-Length is required: the store takes the exact size up
+ * front and a browser's fetch or XMLHttpRequest of a File always sends it. */
 enum ksm_err ksm_h_object_put(struct ksm_req *r)
 {
     struct ksm_bucket b;
@@ -276,9 +342,14 @@ enum ksm_err ksm_h_object_put(struct ksm_req *r)
     if (e != KSM_E_OK || (e = key_param(r, &key)) != KSM_E_OK)
         return e;
     ksm_req_audit(r, b.tenant, b.project, ksm_arena_printf(r->arena, "%s/%s", b.name, key));
-    if ((e = quota_fits(r, &b, r->body.len)) != KSM_E_OK)
+    if (r->content_length < 0)
+        return ksm_fail(r, KSM_E_LENGTH_REQUIRED, "Content-Length is required (no chunked uploads)");
+    if ((uint64_t)r->content_length > UPLOAD_MAX)
+        return ksm_fail(r, KSM_E_TOO_LARGE, "at most 5 GiB per upload; larger objects go through S3 "
+                                            "multipart");
+    if ((e = quota_fits(r, &b, (uint64_t)r->content_length)) != KSM_E_OK)
         return e;
-    struct ul *u = calloc(1, sizeof *u);
+    struct ul *u = ksm_xcalloc(1, sizeof *u);
     u->r = r;
     u->b = b;
     u->key = key;
@@ -287,19 +358,14 @@ enum ksm_err ksm_h_object_put(struct ksm_req *r)
              ct && *ct ? ct : "binary/octet-stream");
     u->meta.user_meta = json_object();
     u->put = ksm_store_put_begin(((struct ksm_app *)r->worker->app)->store, &r->worker->loop,
-                                 &r->worker->db, &u->b, key, (int64_t)r->body.len, NULL, 0);
+                                 &r->worker->db, &u->b, key, r->content_length, NULL, 0);
     if ((e = ksm_store_put_error(u->put)) != KSM_E_OK) {
         ksm_store_put_abort(u->put);
-        ksm_obj_meta_free(&u->meta);
-        free(u);
+        ul_free(u);
         return ksm_fail(r, e, "the object cannot be stored");
     }
-    /* the store copies the bytes before it returns; commit once its buffers have room again */
-    u->in_handler = true;
-    if (!r->body.len || !ksm_store_put_write(u->put, r->body.data, r->body.len, ul_commit, u))
-        ul_commit(u);
-    u->in_handler = false;
-    if (u->done)
-        return ul_finish(u, u->err);
-    return KSM_E_OK;   /* parked: durable, then answered */
+    r->app_data = u;
+    r->on_abort = ul_abort;
+    ksm_req_stream_body(r, ul_chunk, ul_end);
+    return KSM_E_OK;   /* ul_end, then ul_done, answers */
 }

@@ -27,6 +27,10 @@ enum {
     KSM_RF_PARKS = 1 << 3,     /* the handler may park (OK with status 0): it calls ksm_dispatch_resume */
     KSM_RF_STORES = 1 << 4,    /* storage or keys: govcloud only; overseas-ai, which stores nothing,
                                 * answers 404 not_supported_in_environment (SPEC.md O3) */
+    KSM_RF_STREAMS = 1 << 5,   /* the body streams (uploads of any size): ksm_admin_on_headers routes,
+                                * authenticates and authorises at the head, then the handler calls
+                                * ksm_req_stream_body and answers from its end with
+                                * ksm_dispatch_resume; limits.max_body_bytes does not apply */
 };
 
 typedef enum ksm_err (*ksm_handler_fn)(struct ksm_req *r);
@@ -52,6 +56,12 @@ const struct ksm_route *ksm_route_match(const struct ksm_route *tab, int n, stru
 
 /* The request entry point of the admin listener (src/admin/dispatch.c). */
 void ksm_dispatch(struct ksm_req *r);
+/* The admin listener's on_headers hook: KSM_RF_STREAMS routes start here (a refusal is answered
+ * before any body byte is read); every other route waits for its buffered body and ksm_dispatch. */
+void ksm_admin_on_headers(struct ksm_req *r);
+/* A streamed body's request that will never be answered (the client went mid-body: r->dropped in
+ * its on_abort): its audit record, with e, and nothing sent. */
+void ksm_dispatch_dropped(struct ksm_req *r, enum ksm_err e);
 /* A parked handler's end, on the request's loop: audit and answer as if the handler returned e. */
 void ksm_dispatch_resume(struct ksm_req *r, enum ksm_err e);
 /* The end of a response the handler streamed (it called ksm_req_stream_begin and returned OK): the

@@ -13,6 +13,7 @@
 #define NA KSM_RF_NO_AUDIT
 #define JB KSM_RF_JSON_BODY
 #define ST KSM_RF_STORES
+#define SB KSM_RF_STREAMS
 
 const struct ksm_route ksm_admin_routes[] = {
     {"GET", "/healthz", ksm_h_healthz, NULL, P, "system.health", NA, "liveness"},
@@ -131,7 +132,7 @@ const struct ksm_route ksm_admin_routes[] = {
     {"GET", "/admin/v1/projects/{project}/buckets", ksm_h_bucket_list, "s3.bucket.list", PJ, "storage.bucket.list", ST, "a project's buckets with their sizes (the console's storage page)"},
     {"GET", "/admin/v1/projects/{project}/buckets/{bucket}/objects", ksm_h_object_list, "s3.bucket.read", PJ, "storage.object.list", ST, "a bucket's objects and folders under ?prefix (the console's object browser; ?cursor, ?limit)"},
     {"GET", "/admin/v1/projects/{project}/buckets/{bucket}/object", ksm_h_object_get, "s3.object.read", PJ, "storage.object.read", ST, "download the object ?key (streamed, as S3 GetObject)"},
-    {"PUT", "/admin/v1/projects/{project}/buckets/{bucket}/object", ksm_h_object_put, "s3.object.write", PJ, "storage.object.write", MU | KSM_RF_PARKS | ST, "upload the body as the object ?key (up to limits.max_body_bytes; larger through S3)"},
+    {"PUT", "/admin/v1/projects/{project}/buckets/{bucket}/object", ksm_h_object_put, "s3.object.write", PJ, "storage.object.write", MU | SB | ST, "upload the body as the object ?key (streamed into the store, any size up to 5 GiB; Content-Length required)"},
     {"GET", "/admin/v1/projects/{project}/budget", ksm_h_ai_budget_get, "ai.budget.read", PJ, "ai.budget.read", 0, "a project's AI budget, this month's spend and reservations"},
     {"PUT", "/admin/v1/projects/{project}/ai-policy", ksm_h_ai_policy_put, "ai.policy.write", PJ, "ai.policy.set", MU | JB, "set a project's AI policy (class2_overseas on needs ai.policy.overseas)"},
     {"GET", "/admin/v1/projects/{project}/ai-policy", ksm_h_ai_policy_get, "ai.policy.read", PJ, "ai.policy.read", 0, "a project's AI policy (defaults when none was set)"},

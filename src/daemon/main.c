@@ -332,7 +332,7 @@ static int start(struct ksm_conf *c, const struct ksm_daemon_flags *fl)
     struct ksm_server_opts so = {.conf = c, .worker_init = worker_init, .worker_fini = worker_fini,
                                  .worker_drained = ksm_ai_worker_fini,
                                  .app = &app};
-    so.listeners[so.nlisteners++] = (struct ksm_listener_opts){"admin", &c->admin, ksm_dispatch, NULL};
+    so.listeners[so.nlisteners++] = (struct ksm_listener_opts){"admin", &c->admin, ksm_dispatch, ksm_admin_on_headers};
     so.listeners[so.nlisteners++] = (struct ksm_listener_opts){"ai", &c->ai, ksm_ai_dispatch, NULL};
     if (app.store)   /* the overseas AI environment stores nothing: it has no S3 listener */
         so.listeners[so.nlisteners++] =

@@ -245,6 +245,9 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
         return 0;
     if (r->body_chunk) {
         r->body_received += len;
+        /* limits.body_timeout_ms is the time allowed between body bytes: a large upload that keeps
+         * arriving is not too slow, however long it takes in all */
+        arm(c, conf(c)->body_timeout_ms);
         /* The consumer's sink is full: stop reading the socket. What this read already brought
          * is still delivered (at most one read buffer), so the parser never has to pause. */
         if (r->body_chunk(r, at, len))

@@ -1,8 +1,9 @@
 /* http.h — kasumi's HTTP/1.1 server layer on libuv and llhttp (DESIGN.md §2).
  *
  * One event loop per worker thread, each with its own listening socket (SO_REUSEPORT). A request's
- * headers, path and scratch live in its arena. Bodies of the admin API are buffered up to the limit;
- * larger ones get 413. The application sees one callback per complete request and answers with
+ * headers, path and scratch live in its arena. Bodies are buffered up to the limit (larger ones get
+ * 413) unless the listener's on_headers hook streams them (ksm_req_stream_body: S3 uploads, the
+ * admin API's object uploads). The application sees one callback per complete request and answers with
  * ksm_req_send(), at once or later (after the audit record is durable): the connection waits. */
 #ifndef KSM_HTTP_H
 #define KSM_HTTP_H
@@ -128,7 +129,10 @@ void ksm_req_stream_fail(struct ksm_req *r);
  * arrives (chunk returns true to stop reading the socket until ksm_req_body_resume; what the last
  * read brought, at most 64 KiB, still arrives through chunk), then end runs once the
  * whole body has arrived (the application answers from there, at once or later). No body size limit
- * applies: the application sets its own. */
+ * applies: the application sets its own. body_timeout_ms then bounds the gap between body bytes
+ * (not counting pauses the application asked for), not the whole body. If the request fails before
+ * its end (a timeout, a framing error) the listener's handler gets it with r->err set: it must let
+ * go of the stream's state. */
 void ksm_req_stream_body(struct ksm_req *r, bool (*chunk)(struct ksm_req *, const char *, size_t),
                          void (*end)(struct ksm_req *));
 void ksm_req_body_resume(struct ksm_req *r);

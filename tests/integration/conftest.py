@@ -145,6 +145,7 @@ class Daemon:
         self.env_kind = env_kind
         self.wrapper = list(wrapper)   # e.g. ["strace", "-f", ...]: kasumid runs under it
         self.allow_swap = True         # overseas-ai: pass --allow-swap (unset to test the refusal)
+        self.asan_extra = ""           # appended to ASAN_OPTIONS (":quarantine_size_mb=4")
         self.config_path = None
         self.proc = None
         self.token = None
@@ -168,7 +169,7 @@ class Daemon:
             args += ["--config", str(self.config_path)]
         # LeakSanitizer cannot run under ptrace (strace): leaks are checked by every other test.
         leaks = "0" if self.wrapper else "1"
-        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=%s:abort_on_error=0:exitcode=66" % leaks)
+        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=%s:abort_on_error=0:exitcode=66%s" % (leaks, self.asan_extra))
         self.proc = subprocess.Popen(args, stdout=open(self.stdout_path, "ab"),
                                      stderr=open(self.stderr_path, "ab"), env=env)
         if not wait:
