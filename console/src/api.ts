@@ -73,15 +73,29 @@ export function qs(params: Record<string, string | null | undefined>): string {
   return s ? "?" + s : "";
 }
 
-/** A file as the raw body of a PUT (the object browser's upload): the CSRF header, no JSON. */
-export async function putFile<T = any>(path: string, file: Blob): Promise<T> {
-  const r = await fetch(path, {
-    method: "PUT",
-    headers: { "X-CSRF-Token": csrf, "Content-Type": file.type || "application/octet-stream" },
-    credentials: "same-origin",
-    body: file,
+/** A file as the raw body of a PUT (the object browser's upload): the CSRF header, no JSON. The
+ * browser streams the File from disk with its Content-Length, and kasumid streams it into the store,
+ * so its size is not bounded by memory on either side. XMLHttpRequest rather than fetch, because
+ * only it reports upload progress (sent bytes, total). */
+export function putFile<T = any>(path: string, file: Blob, progress?: (sent: number, total: number) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const x = new XMLHttpRequest();
+    x.open("PUT", path);
+    x.withCredentials = true;
+    x.setRequestHeader("X-CSRF-Token", csrf);
+    x.setRequestHeader("Content-Type", file.type || "application/octet-stream");
+    if (progress) x.upload.onprogress = (e) => progress(e.loaded, e.lengthComputable ? e.total : file.size);
+    x.onerror = () => reject(new ApiError(0, "network", "the upload was interrupted"));
+    x.onload = () => {
+      let data: any = null;
+      try {
+        data = x.responseText ? JSON.parse(x.responseText) : null;
+      } catch {
+        data = null;
+      }
+      if (x.status >= 200 && x.status < 300) resolve(data as T);
+      else reject(new ApiError(x.status, data?.error?.code ?? String(x.status), data?.error?.message ?? x.statusText));
+    };
+    x.send(file);
   });
-  const data: any = await r.json().catch(() => null);
-  if (!r.ok) throw new ApiError(r.status, data?.error?.code ?? String(r.status), data?.error?.message ?? r.statusText);
-  return data as T;
 }

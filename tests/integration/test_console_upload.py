@@ -231,3 +231,31 @@ def test_length_required_and_limits(org):
     r = d.api("PUT", path_of(org, key), raw=b"body", headers={"Content-MD5": "AAAAAAAAAAAAAAAAAAAAAA=="})
     assert r.status_code == 400 and not exists(org, key), r.text
 
+
+def test_through_the_page_in_a_real_browser(org):
+    """The console's page: a file of several MB with a Japanese name through the file input (its
+    progress bar moving), a small one dropped on the form, the first downloaded under its own name
+    with the same bytes, which S3 serves too."""
+    import subprocess
+    from test_console import ARTIFACTS
+    from upstreams import ROOT, node_binary, node_env
+
+    d, prefix = org.d, "資料/" + uuid.uuid4().hex[:4] + "/"
+    name, drop = "令和8年度 予算書.pdf", "メモ.txt"
+    cmd = {"console": d.url + "/console/", "token": d.token, "tenant": org.tenant, "project": org.project, "bucket": org.bucket,
+           "prefix": prefix, "out": str(ARTIFACTS), "size": 6 * MiB + 12345, "name": name, "drop_name": drop}
+    p = subprocess.run([node_binary(), str(ROOT / "tests" / "fixtures" / "console" / "upload.mjs")],
+                       input=json.dumps(cmd), capture_output=True, text=True, timeout=300,
+                       env=node_env(), cwd=str(ROOT))
+    assert p.returncode == 0, "upload.mjs failed: %s %s" % (p.stdout[-2000:], p.stderr[-3000:])
+    res = json.loads(p.stdout.strip().splitlines()[-1])
+    assert "error" not in res, res.get("error")
+    assert not res["page_errors"], res["page_errors"]
+    assert res["download_name"] == name, res["download_name"]
+    assert res["download_sha256"] == res["upload_sha256"]
+    assert res["max_progress"] > 0, res["max_progress"]
+    got = org.client().get_object(Bucket=org.bucket, Key=prefix + name)
+    assert hashlib.sha256(got["Body"].read()).hexdigest() == res["upload_sha256"]
+    assert got["ContentLength"] == cmd["size"] and got["ContentType"] == "application/pdf"
+    got = org.client().get_object(Bucket=org.bucket, Key=prefix + drop)
+    assert hashlib.sha256(got["Body"].read()).hexdigest() == res["drop_sha256"]

@@ -32,27 +32,52 @@ function crumbs(w: Where): HTMLElement {
   return h("nav", { class: "crumbs", "aria-label": t("objects.path") }, h("p", { "data-testid": "object-path" }, links.flatMap((a, i) => (i ? [" / ", a] : [a]))));
 }
 
+// The upload: a file chosen in the form or dropped on it goes up with a progress bar; the name is
+// the file's own (UTF-8, Japanese included) under the folder shown.
 function uploadForm(w: Where, status: HTMLElement): HTMLElement {
   const file = h("input", { type: "file", name: "file", required: true }) as HTMLInputElement;
-  return h(
+  const bar = h("progress", { max: "100", value: "0", "aria-label": t("objects.progress"), hidden: true }) as HTMLProgressElement;
+  const send = async (f: File) => {
+    bar.hidden = false;
+    bar.value = 0;
+    status.replaceChildren(h("p", { "data-testid": "upload-status" }, t("objects.sending", { name: f.name })));
+    try {
+      await putFile(objectHref(w, w.prefix + f.name), f, (sent, total) => {
+        bar.value = total ? Math.floor((sent * 100) / total) : 0;
+      });
+      window.dispatchEvent(new HashChangeEvent("hashchange"));
+    } catch (err) {
+      bar.hidden = true;
+      status.replaceChildren(errorBox(err instanceof ApiError && err.status === 413 ? new Error(t("objects.tooLarge")) : err));
+    }
+  };
+  const form = h(
     "form",
     {
-      class: "inline",
-      onsubmit: async (e: Event) => {
+      class: "inline dropzone",
+      "data-testid": "upload-form",
+      onsubmit: (e: Event) => {
         e.preventDefault();
         const f = file.files?.[0];
-        if (!f) return;
-        try {
-          await putFile(objectHref(w, w.prefix + f.name), f);
-          window.dispatchEvent(new HashChangeEvent("hashchange"));
-        } catch (err) {
-          status.replaceChildren(errorBox(err instanceof ApiError && err.status === 413 ? new Error(t("objects.tooLarge")) : err));
-        }
+        if (f) void send(f);
+      },
+      ondragover: (e: Event) => {
+        e.preventDefault();
+        form.classList.add("dragging");
+      },
+      ondragleave: () => form.classList.remove("dragging"),
+      ondrop: (e: Event) => {
+        e.preventDefault();
+        form.classList.remove("dragging");
+        const f = (e as DragEvent).dataTransfer?.files?.[0];
+        if (f) void send(f);
       },
     },
     field(t("objects.file"), file),
     h("button", { type: "submit" }, t("objects.upload")),
+    bar,
   );
+  return form;
 }
 
 export async function objectsPage(w: Where, main: HTMLElement): Promise<void> {
