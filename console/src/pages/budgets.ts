@@ -33,9 +33,10 @@ export function parseThresholds(s: string): number[] | null {
   return v;
 }
 
-function usePercent(b: Budget): number | null {
+/** The share of the budget spent, in tenths of a percent (integers: no rounding surprises). */
+function usePermille(b: Budget): number | null {
   if (!b.monthly_yen) return null;
-  return Number((BigInt(b.spent_microyen) * 100n) / (BigInt(b.monthly_yen) * 1000000n));
+  return Number((BigInt(b.spent_microyen) * 1000n) / (BigInt(b.monthly_yen) * 1000000n));
 }
 
 function editForm(rows: Row[]): HTMLElement {
@@ -87,13 +88,16 @@ function budgetTable(rows: Row[]): HTMLElement {
     [tg("col.project"), tg("col.budget"), tg("col.thresholds"), tg("col.spent"), tg("col.use"), tg("col.crossed")],
     rows.map(({ name, b }) => {
       if (!b) return [name, tg("budgets.denied"), "-", "-", "-", "-"];
-      const pct = usePercent(b);
+      const pm = usePermille(b);
+      const pct = pm === null ? "" : Math.floor(pm / 10) + "." + (pm % 10) + "%";
       return [
         name,
         b.monthly_yen === null ? tg("budgets.none") : b.monthly_yen.toLocaleString("en-US"),
         b.alert_thresholds.join(", "),
         yenText(BigInt(b.spent_microyen)),
-        pct === null ? "-" : h("meter", { min: 0, max: 100, value: Math.min(pct, 100), "aria-label": name }, pct + "%"),
+        pm === null
+          ? "-"
+          : h("span", { class: "row" }, h("meter", { min: 0, max: 1000, value: Math.min(pm, 1000), "aria-label": name }), pct),
         b.alerts_crossed.length ? h("span", { class: "warn" }, b.alerts_crossed.map((x) => x + "%").join(", ")) : "-",
       ];
     }),

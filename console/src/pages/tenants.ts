@@ -1,7 +1,7 @@
 // tenants.ts — the platform's tenants (operators): list, create with a 法人番号 whose check digit is
 // checked here before the API checks it again, suspend and resume after a confirmation. A tenant's
 // own users see their tenant only (GET /admin/v1/tenants shows what the caller may read).
-import { api, listAll } from "../api";
+import { ApiError, api, listAll } from "../api";
 import { tg } from "../i18n_gov";
 import type { Ctx } from "../main";
 import { field, fmtTime, h, section, table } from "../ui";
@@ -36,9 +36,10 @@ function createForm(): HTMLElement {
   const hint = h("span", { id: "cn-hint", class: "muted small" }, tg("tenants.cn.hint"));
   const cn = h("input", {
     id: "tenant-cn", type: "text", name: "corporate_number", required: true, inputmode: "numeric", maxlength: 13,
-    autocomplete: "off", "aria-describedby": "cn-hint",
+    autocomplete: "off", "aria-describedby": "cn-hint cn-status",
   }) as HTMLInputElement;
   const status = statusArea();
+  status.id = "cn-status";
   const form = h(
     "form",
     {
@@ -57,7 +58,10 @@ function createForm(): HTMLElement {
           await api("POST", "/admin/v1/tenants", { kind: kind.value, name: name.value, corporate_number: num });
           reload();
         } catch (err) {
-          status.replaceChildren(apiErrorBox(err));
+          // the API's checks said in the form's words: the number (check digit) or a duplicate
+          const cnErr = err instanceof ApiError && err.code === "invalid_argument" && /corporate_number/.test(err.message);
+          const dup = err instanceof ApiError && err.code === "already_exists";
+          status.replaceChildren(apiErrorBox(err, cnErr ? tg("tenants.cn.invalid") : dup ? tg("tenants.cn.taken") : undefined));
         }
       },
     },
