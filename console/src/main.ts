@@ -14,6 +14,12 @@ import { keysPage } from "./pages/keys";
 import { storagePage } from "./pages/storage";
 import { aiPage } from "./pages/ai";
 import { supplyPage } from "./pages/supply";
+import { tenantsPage } from "./pages/tenants";
+import { groupsPage } from "./pages/groups";
+import { bindingsPage } from "./pages/bindings";
+import { ssomapPage } from "./pages/ssomap";
+import { budgetsPage } from "./pages/budgets";
+import { tg, type GovKey } from "./i18n_gov";
 
 export interface Ctx {
   session: Session;
@@ -33,13 +39,26 @@ const pages: [string, Key, Page][] = [
   ["keys", "nav.keys", keysPage],
   ["supply", "nav.supply", supplyPage],
 ];
+// The identity and governance pages, a section of their own in the menu (their titles are
+// i18n_gov.ts's words).
+const govPages: [string, GovKey, Page][] = [
+  ["tenants", "tenants.title", tenantsPage],
+  ["groups", "groups.title", groupsPage],
+  ["bindings", "bindings.title", bindingsPage],
+  ["ssomap", "sso.title", ssomapPage],
+  ["budgets", "budgets.title", budgetsPage],
+];
+const allPages = (): [string, string, Page][] => [
+  ...pages.map(([id, k, p]): [string, string, Page] => [id, t(k), p]),
+  ...govPages.map(([id, k, p]): [string, string, Page] => [id, tg(k), p]),
+];
 
 const app = document.getElementById("app")!;
 let ctx: Ctx | null = null;
 
 function current(): string {
   const m = location.hash.match(/^#\/([a-z]+)/);
-  return m && pages.some((p) => p[0] === m[1]) ? m[1] : "home";
+  return m && allPages().some((p) => p[0] === m[1]) ? m[1] : "home";
 }
 
 function langButton(): HTMLElement {
@@ -97,16 +116,14 @@ async function render(): Promise<void> {
   }
   const c = ctx;
   const name = current();
+  const link = (id: string, text: string) =>
+    h("li", {}, h("a", { href: "#/" + id, "aria-current": id === name ? "page" : undefined }, text));
   const nav = h(
     "nav",
     { "aria-label": t("nav.label") },
-    h(
-      "ul",
-      {},
-      pages.map(([id, key]) =>
-        h("li", {}, h("a", { href: "#/" + id, "aria-current": id === name ? "page" : undefined }, t(key))),
-      ),
-    ),
+    h("ul", {}, pages.map(([id, key]) => link(id, t(key)))),
+    h("h2", { class: "nav-section", id: "nav-gov" }, tg("nav.gov")),
+    h("ul", { "aria-labelledby": "nav-gov" }, govPages.map(([id, key]) => link(id, tg(key)))),
   );
   const main = h("main", { id: "main", tabindex: "-1" });
   app.append(
@@ -121,7 +138,7 @@ async function render(): Promise<void> {
     ),
     h("div", { class: "layout" }, nav, main),
   );
-  const page = pages.find((p) => p[0] === name)!;
+  const page = allPages().find((p) => p[0] === name)!;
   main.append(h("p", { class: "muted" }, t("loading")));
   try {
     const body = h("div", {});

@@ -1,0 +1,149 @@
+// budgets.ts — each project's monthly budget (whole yen, JST month) and alert thresholds, this
+// month's spend against it, a form to set it; then the tenant's cost-saving recommendations with
+// their estimated monthly saving. Money stays integer micro-yen (BigInt), as on the cost page.
+import { api, listAll } from "../api";
+import { tg } from "../i18n_gov";
+import type { Ctx } from "../main";
+import { field, h, microyen, section, table, yenText } from "../ui";
+import { apiErrorBox, reload, statusArea } from "./gov_common";
+import { needTenant } from "./need";
+
+interface Budget {
+  project: string;
+  month: string;
+  monthly_yen: number | null;
+  alert_thresholds: number[];
+  spent_microyen: number;
+  alerts_crossed: number[];
+}
+interface Reco {
+  kind: string;
+  project: string | null;
+  resource: string;
+  reason: string;
+  estimated_monthly_saving_yen: string;
+}
+type Row = { id: string; name: string; b: Budget | null };
+
+/** "50, 80,100" → [50, 80, 100], or null when not ascending integers 1..1000. */
+export function parseThresholds(s: string): number[] | null {
+  const parts = s.split(",").map((x) => x.trim()).filter((x) => x !== "");
+  const v = parts.map((x) => (/^[0-9]{1,4}$/.test(x) ? Number(x) : NaN));
+  if (v.length > 8 || v.some((x, i) => !(x >= 1 && x <= 1000) || (i > 0 && x <= v[i - 1]))) return null;
+  return v;
+}
+
+/** The share of the budget spent, in tenths of a percent (integers: no rounding surprises). */
+function usePermille(b: Budget): number | null {
+  if (!b.monthly_yen) return null;
+  return Number((BigInt(b.spent_microyen) * 1000n) / (BigInt(b.monthly_yen) * 1000000n));
+}
+
+function editForm(rows: Row[]): HTMLElement {
+  const project = h("select", { name: "project" }, rows.map((r) => h("option", { value: r.id }, r.name))) as HTMLSelectElement;
+  const yen = h("input", { type: "number", name: "monthly_yen", min: 0, step: 1, required: true }) as HTMLInputElement;
+  const th = h("input", { type: "text", name: "alert_thresholds", value: "50,80,100" }) as HTMLInputElement;
+  const status = statusArea();
+  const fill = () => {
+    const b = rows.find((r) => r.id === project.value)?.b;
+    yen.value = b?.monthly_yen != null ? String(b.monthly_yen) : "";
+    th.value = (b?.alert_thresholds ?? [50, 80, 100]).join(",");
+  };
+  project.addEventListener("change", fill);
+  fill();
+  const form = h(
+    "form",
+    {
+      class: "inline",
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        const thresholds = parseThresholds(th.value);
+        if (!thresholds) {
+          th.setAttribute("aria-invalid", "true");
+          status.replaceChildren(h("p", { class: "error", role: "alert" }, tg("budgets.badThresholds")));
+          return;
+        }
+        th.removeAttribute("aria-invalid");
+        try {
+          await api("PUT", `/admin/v1/projects/${project.value}/budget`, {
+            monthly_yen: Number(yen.value), alert_thresholds: thresholds,
+          });
+          reload();
+        } catch (err) {
+          status.replaceChildren(apiErrorBox(err));
+        }
+      },
+    },
+    field(tg("budgets.project"), project),
+    field(tg("budgets.yen"), yen),
+    field(tg("budgets.thresholds"), th),
+    h("button", { type: "submit" }, tg("budgets.save")),
+  );
+  return section(tg("budgets.edit"), form, status);
+}
+
+function budgetTable(rows: Row[]): HTMLElement {
+  return table(
+    tg("budgets.list"),
+    [tg("col.project"), tg("col.budget"), tg("col.thresholds"), tg("col.spent"), tg("col.use"), tg("col.crossed")],
+    rows.map(({ name, b }) => {
+      if (!b) return [name, tg("budgets.denied"), "-", "-", "-", "-"];
+      const pm = usePermille(b);
+      const pct = pm === null ? "" : Math.floor(pm / 10) + "." + (pm % 10) + "%";
+      return [
+        name,
+        b.monthly_yen === null ? tg("budgets.none") : b.monthly_yen.toLocaleString("en-US"),
+        b.alert_thresholds.join(", "),
+        yenText(BigInt(b.spent_microyen)),
+        pm === null
+          ? "-"
+          : h("span", { class: "row" }, h("meter", { min: 0, max: 1000, value: Math.min(pm, 1000), "aria-label": name }), pct),
+        b.alerts_crossed.length ? h("span", { class: "warn" }, b.alerts_crossed.map((x) => x + "%").join(", ")) : "-",
+      ];
+    }),
+    "budgets",
+  );
+}
+
+async function recommendations(tenant: string, names: Map<string, string>): Promise<HTMLElement> {
+  try {
+    const r = await api<{ items: Reco[]; estimated_monthly_saving_microyen: number }>(
+      "GET", `/admin/v1/billing/recommendations?tenant=${tenant}`,
+    );
+    const total = r.items.reduce((s, x) => s + microyen(x.estimated_monthly_saving_yen), 0n);
+    const kind = (k: string) =>
+      ["idle_bucket", "unused_key", "incomplete_multipart_upload", "cheaper_model"].includes(k) ? tg(("reco." + k) as "reco.idle_bucket") : k;
+    return section(
+      tg("reco.title"),
+      h("p", { "data-testid": "reco-total", "data-microyen": total.toString() }, tg("reco.total", { yen: yenText(total) })),
+      table(
+        tg("reco.title"),
+        [tg("col.reco"), tg("col.project"), tg("col.resource"), tg("col.reason"), tg("col.saving")],
+        r.items.map((x) => [kind(x.kind), x.project ? names.get(x.project) ?? x.project : "-", h("code", {}, x.resource), x.reason,
+          yenText(microyen(x.estimated_monthly_saving_yen))]),
+        "recommendations",
+      ),
+    );
+  } catch (err) {
+    return section(tg("reco.title"), apiErrorBox(err));
+  }
+}
+
+export async function budgetsPage(ctx: Ctx, main: HTMLElement): Promise<void> {
+  const tenant = needTenant(ctx, main, tg("budgets.title"));
+  if (!tenant) return;
+  const projects = await listAll<{ id: string; name: string }>(`/admin/v1/tenants/${tenant}/projects`);
+  const rows: Row[] = await Promise.all(
+    projects.map(async (p) => ({
+      id: p.id,
+      name: p.name,
+      b: await api<Budget>("GET", `/admin/v1/projects/${p.id}/budget`).catch(() => null),
+    })),
+  );
+  main.append(
+    h("h1", {}, tg("budgets.title")),
+    ...(rows.length ? [editForm(rows)] : []),
+    budgetTable(rows),
+    await recommendations(tenant, new Map(projects.map((p) => [p.id, p.name]))),
+  );
+}

@@ -1,0 +1,170 @@
+"""The console's identity and governance pages in a real browser (tests/fixtures/console/gov.mjs:
+Debian's chromium through playwright-core, the real identity provider glewlwyd), each action checked
+afterwards through the admin API:
+
+- the operator (local sign-in with the platform administrator's key) creates a tenant on the tenants
+  page — a 法人番号 with a wrong check digit is refused with a message first — suspends and resumes
+  it (after a confirmation), and maps the new tenant's IdP group to auditor on the SSO page;
+- alice, tenant_admin of tenant A through SSO, creates a group, adds a user, grants the group a
+  role (the user's key then works), grants and revokes a second binding, adds and removes an SSO
+  mapping, and sets a project's budget, whose month-to-date use the page shows as the API does;
+- bob, auditor of the new tenant through the operator's mapping, sees the pages but may not act:
+  the API refuses and the page says so.
+axe-core must find no violation on any of them; a screenshot of each is kept."""
+import json
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from conftest import Daemon, corpnum
+from oidc_idp import CN_A, CN_B, USERS, Glewlwyd, free_port
+from test_console import ARTIFACTS, CONSOLE_CLIENT, CONSOLE_SECRET, make_usage
+from upstreams import ROOT, node_binary, node_env
+
+
+@pytest.fixture(scope="module")
+def idp(tmp_path_factory):
+    g = Glewlwyd(tmp_path_factory.mktemp("idp-console-gov")).start()
+    yield g
+    g.stop()
+
+
+@pytest.fixture(scope="module")
+def cd(idp, tmp_path_factory):
+    """kasumid with the console's OpenID client; its provider speaks for tenants A and B (B is
+    created by the operator in the browser)."""
+    port = free_port()
+    idp.add_client(CONSOLE_CLIENT, CONSOLE_SECRET, ["http://127.0.0.1:%d/auth/callback" % port])
+    d = Daemon(tmp_path_factory.mktemp("console-gov") / "data",
+               extra_args=["--s3-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:%d" % port])
+    secret = d.data_dir.parent / "client-secret"
+    secret.write_text(CONSOLE_SECRET + "\n")
+    d.write_config(f"""
+[oidc.gov]
+issuer = "{idp.issuer}"
+audience = "{CONSOLE_CLIENT}"
+tenants = ["{CN_A}", "{CN_B}"]
+client_id = "{CONSOLE_CLIENT}"
+client_secret_file = "{secret}"
+redirect_uri = "http://127.0.0.1:{port}/auth/callback"
+""")
+    d.start()
+    d.s3_addr = json.loads((d.data_dir / "listen.json").read_text())["s3"]
+    d.ta = d.ok("POST", "/admin/v1/tenants", {"kind": "ministry", "name": "A省", "corporate_number": CN_A})
+    d.ok("POST", "/admin/v1/sso/group-roles", {"issuer": "gov", "group": "kasumi-admins", "role": "tenant_admin",
+                                               "scope": "tenant/" + d.ta["id"]})
+    yield d
+    d.stop()
+
+
+def run_gov_browser(cmd, timeout=400):
+    p = subprocess.run([node_binary(), str(ROOT / "tests" / "fixtures" / "console" / "gov.mjs")],
+                       input=json.dumps(cmd), capture_output=True, text=True, timeout=timeout,
+                       env=node_env(), cwd=str(ROOT))
+    assert p.returncode == 0, "gov.mjs failed: %s %s" % (p.stdout[-2000:], p.stderr[-3000:])
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def settled_spend(d, project):
+    """The project's month-to-date spend once make_usage's records are in the rollup."""
+    deadline, last = time.time() + 20, None
+    while time.time() < deadline:
+        spent = d.ok("GET", "/admin/v1/projects/%s/budget" % project)["spent_microyen"]
+        if spent and spent == last:
+            return spent
+        last = spent
+        time.sleep(0.3)
+    raise AssertionError("the project's spend did not settle: %r" % last)
+
+
+def test_governance_pages_in_a_real_browser(cd, idp):
+    tid = cd.ta["id"]
+    make_usage(cd)   # project 住民記録 with priced S3 traffic: a month-to-date spend to show
+    (usage_project,) = [p for p in cd.ok("GET", "/admin/v1/tenants/%s/projects" % tid)["items"] if p["name"] == "住民記録"]
+    spent = settled_spend(cd, usage_project["id"])
+    # a user of tenant A with no role yet: its key may not list the projects
+    member, member_secret, _ = cd.user_key(tid)
+    member_get = lambda: cd.api("GET", "/admin/v1/tenants/%s/projects" % tid, token=member_secret).status_code
+    assert member_get() == 403
+
+    tag = uuid.uuid4().hex[:6]
+    bad_cn = str((int(CN_B[0]) + 1) % 10) + CN_B[1:]
+    assert corpnum(CN_B[1:]) == CN_B != bad_cn
+    out = ARTIFACTS / "gov"
+    res = run_gov_browser({
+        "console": cd.url + "/console/", "idp_api": idp.api_url, "client": CONSOLE_CLIENT, "out": str(out),
+        "admin_token": cd.token, "tenant_name": "B省-" + tag, "cn": CN_B, "bad_cn": bad_cn, "taken_cn": CN_A,
+        "alice": ["alice", USERS["alice"][0]], "bob": ["bob", USERS["bob"][0]],
+        "group": "審査係-" + tag, "member_name": member["name"], "usage_project": "住民記録",
+        "sso_group": "extra-" + tag, "budget_yen": "12345", "thresholds": "50, 90",
+    })
+    assert "error" not in res, res.get("error")
+    assert not res["page_errors"] and not res["csp_errors"], (res["page_errors"], res["csp_errors"])
+    assert not res["foreign_requests"], res["foreign_requests"]
+    bad = {page: v for page, v in res["axe"].items() if v}
+    assert not bad, "axe-core found accessibility violations: %s" % json.dumps(bad, ensure_ascii=False)
+    assert set(res["axe"]) >= {"tenants", "tenants-cn-error", "ssomap-operator", "groups", "bindings", "ssomap",
+                               "budgets", "tenants-alice", "groups-denied", "bindings-denied", "budgets-denied",
+                               "budgets-en"}, sorted(res["axe"])
+    for name in res["axe"]:
+        assert (out / (name + ".png")).stat().st_size > 5000, name
+
+    # operator: the wrong check digit never reached the API; the right one made the tenant
+    assert res["cn_taken"]["code"] == "already_exists" and "すでにあります" in res["cn_taken"]["text"], res["cn_taken"]
+    assert "チェックデジット" in res["cn_error"] and res["cn_invalid"] == "true", res["cn_error"]
+    tenants = {t["name"]: t for t in cd.list_all("/admin/v1/tenants")}
+    tb = tenants["B省-" + tag]
+    assert tb["corporate_number"] == CN_B and tb["kind"] == "local_government"
+    assert not [t for t in tenants.values() if t["corporate_number"] == bad_cn]
+    # suspended (after a confirmation naming it), seen suspended, resumed
+    assert res["suspended_status"] == "suspended" and tb["status"] == "active", (res["suspended_status"], tb)
+    assert any("B省-" + tag in m and "停止" in m for m in res["dialogs"]), res["dialogs"]
+    admin_id = cd.ok("GET", "/admin/v1/whoami")["user"]
+    for action in ("tenant.create", "tenant.suspend", "tenant.resume"):
+        recs = cd.audit_records(action=action, tenant=tb["id"])
+        assert any(r["principal"] == admin_id and r["outcome"] == "success" for r in recs), (action, recs)
+    maps = cd.ok("GET", "/admin/v1/sso/group-roles")["items"]
+    assert any(m["group"] == "staff" and m["role"] == "auditor" and m["scope"] == "tenant/" + tb["id"] for m in maps)
+
+    # alice: the group with its member, bound to member at the tenant: the member's key now works
+    alice_id = res["alice_user"]
+    (grp,) = [g for g in cd.ok("GET", "/admin/v1/tenants/%s/groups" % tid)["items"] if g["name"] == "審査係-" + tag]
+    assert cd.ok("GET", "/admin/v1/groups/" + grp["id"])["members"] == [member["id"]]
+    bs = cd.ok("GET", "/admin/v1/role-bindings?principal=" + grp["id"])["items"]
+    assert [(b["role"], b["scope"], b["created_by"]) for b in bs] == [("member", "tenant/" + tid, alice_id)], bs
+    assert member_get() == 200
+    # the second grant (auditor to the user) was revoked in the browser: the user may not list users
+    assert cd.ok("GET", "/admin/v1/role-bindings?principal=" + member["id"])["items"] == []
+    assert cd.api("GET", "/admin/v1/tenants/%s/users" % tid, token=member_secret).status_code == 403
+    recs = cd.audit_records(action="binding.delete", principal=alice_id)
+    assert any(r["outcome"] == "success" for r in recs), recs
+    # the SSO mapping alice added is gone again, both audited as hers
+    assert not [m for m in cd.ok("GET", "/admin/v1/sso/group-roles")["items"] if m["group"] == "extra-" + tag]
+    for action in ("sso.map.create", "sso.map.delete"):
+        assert any(r["outcome"] == "success" for r in cd.audit_records(action=action, principal=alice_id)), action
+    assert res["sso_row_seen"], res
+    # the budget she set is what the API now answers; the page showed the spend the API reports
+    b = cd.ok("GET", "/admin/v1/projects/%s/budget" % usage_project["id"])
+    assert b["monthly_yen"] == 12345 and b["alert_thresholds"] == [50, 90], b
+    assert res["budget_row"][1] == "12,345" and res["budget_row"][2] == "50, 90", res["budget_row"]
+    permille = spent * 1000 // (12345 * 1000000)
+    assert res["budget_row"][4] == "%d.%d%%" % (permille // 10, permille % 10), res["budget_row"]
+    whole, frac = res["budget_row"][3].replace(",", "").split(".")
+    assert int(whole) * 1000000 + int(frac) == spent > 0, (res["budget_row"], spent)
+    reco = cd.ok("GET", "/admin/v1/billing/recommendations?tenant=" + tid)
+    assert int(res["reco_total_microyen"]) == reco["estimated_monthly_saving_microyen"], res["reco_total_microyen"]
+    # alice sees her own tenant only, and no operator form
+    assert res["alice_tenants"] == ["A省"] and res["alice_tenant_forms"] == 0, res
+
+    # bob, auditor of B: he reads, the API refuses his writes, the page says so in words
+    for page in ("groups", "bindings", "budgets"):
+        den = res["denied"][page]
+        assert den["code"] == "forbidden" and "権限がありません" in den["text"], (page, den)
+    assert not cd.ok("GET", "/admin/v1/tenants/%s/groups" % tb["id"])["items"]
+    b_bindings = cd.ok("GET", "/admin/v1/role-bindings?scope=tenant/" + tb["id"])["items"]
+    assert all(b["created_by"].startswith("sso:") for b in b_bindings), b_bindings   # only the mapping's
+    recs = cd.audit_records(action="group.create", principal=res["bob_user"])
+    assert recs and all(r["outcome"] == "denied" for r in recs), recs
+    assert "Budgets and recommendations" in res["english_nav"], res["english_nav"]
