@@ -59,12 +59,27 @@ static bool field_ok(const char *s, bool required, size_t max)
     return (n > 0 || !required) && n <= max && ksm_utf8_valid(s, n);
 }
 
+/* A flat object (no member an object or array): jscan's span reader has then checked everything
+ * json_loads would, without building a tree — the common case (the AI gateway's details). */
+static bool flat_object(const char *d, size_t n)
+{
+    struct ksm_jscan_member m[32];
+    int k = ksm_jscan_object(d, n, m, (int)KSM_NELEM(m), NULL);
+    for (int i = 0; i < k; i++)
+        if (m[i].val[0] == '{' || m[i].val[0] == '[')
+            return false;   /* nested duplicate keys are the tree reader's to refuse */
+    return k >= 0;
+}
+
 /* details, when present, is a JSON object (it is returned parsed by queries). */
 static bool details_ok(const char *d)
 {
     if (!d)
         return true;
-    json_t *j = ksm_jscan_load(d, strlen(d));   /* the same tree as json_loads, faster */
+    size_t n = strlen(d);
+    if (n <= 4096 && flat_object(d, n))
+        return true;
+    json_t *j = ksm_jscan_load(d, n);   /* the same tree as json_loads, faster */
     if (!j)
         j = json_loads(d, JSON_REJECT_DUPLICATES, NULL);
     bool ok = j && json_is_object(j) && strlen(d) <= 4096;
