@@ -42,6 +42,27 @@ static ksm_usage_rater_fn rater;
 static ksm_usage_rollup_fn rollup;
 static ksm_usage_cost_fn cost_sums;
 
+static const struct ksm_usage_rollup_batch *rollup_batch;
+
+void ksm_usage_set_rollup_batch(const struct ksm_usage_rollup_batch *b) { rollup_batch = b; }
+
+void ksm_usage_rollup_batch_begin(void)
+{
+    if (rollup_batch)
+        rollup_batch->begin();
+}
+
+int ksm_usage_rollup_batch_end(struct ksm_db *db)
+{
+    return rollup_batch ? rollup_batch->end(db) : 0;
+}
+
+void ksm_usage_rollup_batch_abort(void)
+{
+    if (rollup_batch)
+        rollup_batch->abort();
+}
+
 void ksm_usage_set_rater(ksm_usage_rater_fn fn) { rater = fn; }
 void ksm_usage_set_rollup(ksm_usage_rollup_fn fn) { rollup = fn; }
 void ksm_usage_set_cost_sums(ksm_usage_cost_fn fn) { cost_sums = fn; }
