@@ -40,7 +40,7 @@ static const struct ksm_migration rollup_migrations[] = {
 };
 
 /* ---- batched: the usage writer's batches ------------------------------------------------------ *
- * One UPSERT per record cost more than the record's own INSERT. In a batch (ksm_usage.h: the
+ * One UPSERT per record cost more than the record's own INSERT. In a batch (meter/usage.h: the
  * writer's thread, inside its transaction) each record's row key is resolved at once by the same
  * rule as the statement below — the month mark its time falls in, and whether its id is above the
  * mark's last record — and its amounts summed in memory; the end writes one UPSERT per key before
@@ -116,8 +116,9 @@ static int group_add(struct ksm_db *db, const struct ksm_usage_rec *rec, int64_t
                             .service = rec->service, .meter = rec->meter, .resource = res};
         strcpy(g->correction_of, month);
     }
-    g->quantity += rec->quantity;
-    g->cost += cost;
+    if (__builtin_add_overflow(g->quantity, rec->quantity, &g->quantity) ||
+        __builtin_add_overflow(g->cost, cost, &g->cost))
+        return -1;   /* the batch is written record by record, where SQLite's sums decide */
     g->records++;
     return 0;
 }
