@@ -14,6 +14,7 @@
 #include "admin/app.h"
 #include "ai/ai_int.h"
 #include "ai/gateway.h"
+#include "core/fmt.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "meter/usage_writer.h"
@@ -65,8 +66,65 @@ static const char *host_of(const char *url, char *buf, size_t n)
     const char *p = strstr(url, "://");
     p = p ? p + 3 : url;
     size_t len = strcspn(p, "/?#");
-    snprintf(buf, n, "%.*s", (int)len, p);
+    if (len >= n)
+        len = n - 1;
+    memcpy(buf, p, len);
+    buf[len] = '\0';
     return buf;
+}
+
+static void fmt_bool(struct ksm_fmt *f, const char *key, bool v)
+{
+    ksm_fmt_str(f, key);
+    ksm_fmt_str(f, v ? "true" : "false");
+}
+
+/* The usage record's details (a JSON object; host comes from a validated base_url). Formatted by
+ * hand: snprintf here cost more than the rest of complete(). */
+static void usage_details(char *out, size_t n, const struct ai_call *c, const char *host,
+                          int64_t latency_ms, bool forwarded)
+{
+    const struct ksm_ai_usage *u = &c->usage;
+    struct ksm_fmt f = ksm_fmt_init(out, n);
+    ksm_fmt_str(&f, "{\"prompt_tokens\":");
+    ksm_fmt_i64(&f, u->prompt);
+    ksm_fmt_str(&f, ",\"completion_tokens\":");
+    ksm_fmt_i64(&f, u->completion);
+    ksm_fmt_str(&f, ",\"cached_tokens\":");
+    ksm_fmt_i64(&f, u->cached);
+    ksm_fmt_str(&f, ",\"latency_ms\":");
+    ksm_fmt_i64(&f, latency_ms);
+    ksm_fmt_str(&f, ",\"upstream\":\"");
+    ksm_fmt_str(&f, host);
+    ksm_fmt_str(&f, "\",\"classification\":");
+    ksm_fmt_i64(&f, c->classification);
+    fmt_bool(&f, ",\"cancelled\":", c->cancelled);
+    fmt_bool(&f, ",\"estimated\":", !u->present);
+    fmt_bool(&f, ",\"forwarded\":", forwarded);
+    ksm_fmt_str(&f, "}");
+}
+
+/* The request audit record's detail:
+ * "upstream=H tokens=P/C/K cost_microyen=N latency_ms=L[ cancelled][ error]". */
+static void audit_details(char *out, size_t n, const struct ai_call *c, const char *host,
+                          int64_t cost, int64_t latency_ms, bool failed)
+{
+    const struct ksm_ai_usage *u = &c->usage;
+    struct ksm_fmt f = ksm_fmt_init(out, n);
+    ksm_fmt_str(&f, "upstream=");
+    ksm_fmt_str(&f, host);
+    ksm_fmt_str(&f, " tokens=");
+    ksm_fmt_i64(&f, u->prompt);
+    ksm_fmt_str(&f, "/");
+    ksm_fmt_i64(&f, u->completion);
+    ksm_fmt_str(&f, "/");
+    ksm_fmt_i64(&f, u->cached);
+    ksm_fmt_str(&f, " cost_microyen=");
+    ksm_fmt_i64(&f, cost);
+    ksm_fmt_str(&f, " latency_ms=");
+    ksm_fmt_i64(&f, latency_ms);
+    ksm_fmt_str(&f, c->cancelled ? " cancelled" : "");
+    ksm_fmt_str(&f, failed ? " error" : "");
 }
 
 /* Usage record (durable within the group-commit window), settlement, metrics, audit, response. */
@@ -82,13 +140,7 @@ static void complete(struct ai_call *c)
     char host[128], details[512], audit_detail[512];
     host_of(c->target ? c->target->base_url : "", host, sizeof host);
     int64_t latency_ms = (int64_t)((now - c->t_start) / 1000000);
-    snprintf(details, sizeof details,
-             "{\"prompt_tokens\":%lld,\"completion_tokens\":%lld,\"cached_tokens\":%lld,"
-             "\"latency_ms\":%lld,\"upstream\":\"%s\",\"classification\":%d,\"cancelled\":%s,"
-             "\"estimated\":%s,\"forwarded\":%s}",
-             (long long)u->prompt, (long long)u->completion, (long long)u->cached,
-             (long long)latency_ms, host, c->classification, c->cancelled ? "true" : "false",
-             u->present ? "false" : "true", forwarded ? "true" : "false");
+    usage_details(details, sizeof details, c, host, latency_ms, forwarded);
     struct ksm_usage_rec rec = {.tenant = c->tenant, .project = c->project, .service = "ai",
                                 .meter = "tokens", .quantity = u->prompt + u->completion,
                                 .idempotency_key = r->id, .request_id = r->id, .resource = c->alias,
@@ -99,11 +151,7 @@ static void complete(struct ai_call *c)
     bool failed = c->final_err != KSM_E_OK;
     ksm_ai_metrics_record(c->alias, host, failed, u->prompt, u->completion,
                           c->t_up ? now - c->t_up : 0, c->t_up ? c->t_up - c->t_start : 0);
-    snprintf(audit_detail, sizeof audit_detail,
-             "upstream=%s tokens=%lld/%lld/%lld cost_microyen=%lld latency_ms=%lld%s%s",
-             host, (long long)u->prompt, (long long)u->completion, (long long)u->cached,
-             (long long)cost, (long long)latency_ms, c->cancelled ? " cancelled" : "",
-             failed ? " error" : "");
+    audit_details(audit_detail, sizeof audit_detail, c, host, cost, latency_ms, failed);
     if (!c->streaming && r->status == 0)
         r->status = 200;
     ksm_ai_audit_final(c, audit_detail);

@@ -22,6 +22,7 @@
 #include "ai/ai_usage.h"
 #include "core/buf.h"
 #include "core/error.h"
+#include "core/jscan.h"
 
 enum ksm_ai_proto { KSM_AI_OPENAI, KSM_AI_ANTHROPIC };
 
@@ -52,6 +53,9 @@ struct ksm_ai_msg {
     enum ksm_ai_role role;
 };
 
+/* Top-level fields of a request the pass-through path reads; more: the tree path. */
+#define KSM_AI_RAW_MEMBERS 64
+
 struct ksm_ai_request {
     enum ksm_ai_proto proto;       /* the API the caller spoke */
     json_t *body;                  /* the caller's body, owned */
@@ -75,6 +79,12 @@ struct ksm_ai_request {
     /* The first thing only a same-protocol route can carry (e.g. "tools", "messages[2].content[0]
      * (image_url)"); "" if the request is fully translatable. */
     char untranslatable[128];
+    /* The body's top-level members as byte spans, kept while decoding so the pass-through path
+     * (ksm_ai_upstream_body_raw) need not read the same bytes again. raw NULL: none kept. */
+    const char *raw;
+    size_t raw_len, raw_close;
+    int nraw;   /* -1: more members than the pass-through path takes */
+    struct ksm_jscan_member rawm[KSM_AI_RAW_MEMBERS];
 };
 
 /* Parses and validates a caller's body (rejecting duplicate keys, so the gateway and the provider

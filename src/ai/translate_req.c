@@ -472,9 +472,14 @@ enum ksm_err ksm_ai_request_decode(enum ksm_ai_proto proto, const char *body, si
     req->proto = proto;
     /* Duplicate keys are refused: the scanner and the provider must read the same prompt. The
      * gateway's own reader builds the same tree faster; what it leaves, jansson reads or words. */
-    req->body = ksm_jscan_load(body, len);
-    if (!req->body)
+    req->body = ksm_jscan_load_top(body, len, req->rawm, KSM_AI_RAW_MEMBERS, &req->nraw,
+                                   &req->raw_close);
+    if (req->body) {
+        req->raw = body;
+        req->raw_len = len;
+    } else {
         req->body = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    }
     if (!req->body) {
         e = fail(err, KSM_E_INVALID_JSON, "invalid JSON at line %d column %d", jerr.line,
                  jerr.column);

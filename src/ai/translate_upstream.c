@@ -11,7 +11,6 @@
 #include "core/util.h"
 
 #define DEFAULT_MAX_TOKENS 4096
-#define RAW_MEMBERS 64   /* top-level fields of a request the byte path reads; more: the tree path */
 
 static enum ksm_err refuse(char *err, const struct ksm_ai_request *r, enum ksm_ai_proto to,
                            const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -202,12 +201,19 @@ static int usage_edit(const char *body, const struct ksm_jscan_member *so, size_
 int ksm_ai_upstream_body_raw(const struct ksm_ai_request *req, const char *body, size_t len,
                              const struct ksm_ai_upstream_opts *o, struct ksm_buf *out)
 {
-    struct ksm_jscan_member m[RAW_MEMBERS];
+    struct ksm_jscan_member scanned[KSM_AI_RAW_MEMBERS];
+    const struct ksm_jscan_member *m = scanned;
     struct edit ed[2] = {{0}};
     size_t close, ned = 0, at = 0;
     int n, rc = -1;
-    if (req->proto != o->proto || req->rewritten ||
-        (n = ksm_jscan_object(body, len, m, RAW_MEMBERS, &close)) < 0)
+    if (req->proto != o->proto || req->rewritten)
+        return -1;
+    if (req->raw && req->raw == body && req->raw_len == len) {   /* the decoder read these bytes */
+        m = req->rawm, n = req->nraw, close = req->raw_close;
+    } else {
+        n = ksm_jscan_object(body, len, scanned, KSM_AI_RAW_MEMBERS, &close);
+    }
+    if (n < 0)
         return -1;
     const struct ksm_jscan_member *model = ksm_jscan_get(m, n, "model");
     if (o->model && model) {

@@ -13,6 +13,7 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "meter/usage.h"
 
 static const struct ksm_migration budget_migrations[] = {
     {"billing_budget", 1,
@@ -167,19 +168,15 @@ enum ksm_err ksm_billing_budget_check(struct ksm_db *db, int64_t now_ms, int *cr
     *crossed = 0;
     /* read first, then record: a statement must not stay open across the transactions */
     sqlite3_stmt *st = ksm_db_prepare(
-        db, "SELECT b.tenant_id, b.project_id, b.monthly_microyen, b.alerts, (SELECT "
-            "COALESCE(SUM(u.cost_microyen), 0) FROM usage_records u WHERE u.project = b.project_id "
-            "AND u.time_ms >= ?1 AND u.time_ms < ?2) FROM ai_budgets b ORDER BY b.project_id");
-    sqlite3_bind_int64(st, 1, start);
-    sqlite3_bind_int64(st, 2, end);
+        db, "SELECT b.tenant_id, b.project_id, b.monthly_microyen, b.alerts FROM ai_budgets b"
+            " ORDER BY b.project_id");
     json_t *rows = json_array();
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(rows, json_pack("{s:s,s:s,s:I,s:s,s:I}", "t", ksm_db_col_text(st, 0),
+        json_array_append_new(rows, json_pack("{s:s,s:s,s:I,s:s}", "t", ksm_db_col_text(st, 0),
                                               "p", ksm_db_col_text(st, 1), "b",
                                               (json_int_t)sqlite3_column_int64(st, 2), "a",
-                                              ksm_db_col_text(st, 3), "s",
-                                              (json_int_t)sqlite3_column_int64(st, 4)));
+                                              ksm_db_col_text(st, 3)));
     sqlite3_reset(st);
     enum ksm_err e = rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
     size_t i;
@@ -190,8 +187,12 @@ enum ksm_err ksm_billing_budget_check(struct ksm_db *db, int64_t now_ms, int *cr
                              .project = json_string_value(json_object_get(r, "p")),
                              .month = month,
                              .budget = json_integer_value(json_object_get(r, "b")),
-                             .spent = json_integer_value(json_object_get(r, "s")),
                              .now_ms = now_ms};
+        /* the month's spend from the per-day rollup, as the AI gateway's budget reads it: a sum
+         * over the month's raw records grew with every record, and this thread shares the
+         * request workers' cores (it held one for tens of ms every interval under load) */
+        if (e == KSM_E_OK && ksm_usage_project_cost(db, c.project, start, end, &c.spent) != KSM_E_OK)
+            e = KSM_E_INTERNAL;
         int made = e == KSM_E_OK ? check_one(db, &c, json_string_value(json_object_get(r, "a")))
                                  : 0;
         if (made < 0)

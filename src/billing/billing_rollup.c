@@ -39,11 +39,138 @@ static const struct ksm_migration rollup_migrations[] = {
      "CREATE INDEX billing_rollup_project ON billing_rollup(project, day_ms);"},
 };
 
+/* ---- batched: the usage writer's batches ------------------------------------------------------ *
+ * One UPSERT per record cost more than the record's own INSERT. In a batch (meter/usage.h: the
+ * writer's thread, inside its transaction) each record's row key is resolved at once by the same
+ * rule as the statement below — the month mark its time falls in, and whether its id is above the
+ * mark's last record — and its amounts summed in memory; the end writes one UPSERT per key before
+ * the batch's commit. A batch's records name the same few keys, so ~40 records at load are one. */
+
+#define BATCH_GROUPS 64   /* distinct keys held; one more writes the held ones first */
+
+struct group {
+    int64_t day_ms, quantity, cost, records;
+    const char *tenant, *project, *service, *meter, *resource;   /* the records' (batch-long) */
+    char correction_of[16];
+};
+
+static _Thread_local struct {
+    bool on;
+    int n;
+    struct group g[BATCH_GROUPS];
+} batch;
+
+static int64_t day_of(int64_t ms)   /* DAY_OF in C: SQLite's integer division truncates, as C's */
+{
+    return (ms + 32400000) / 86400000 * 86400000 - 32400000;
+}
+
+static int groups_write(struct ksm_db *db)
+{
+    sqlite3_stmt *st = ksm_db_prepare(db,
+        "INSERT INTO billing_rollup(day_ms, tenant, project, service, meter, resource, correction_of,"
+        " quantity, cost_microyen, records) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        " ON CONFLICT(day_ms, tenant, project, service, meter, resource, correction_of) DO UPDATE"
+        " SET quantity = quantity + excluded.quantity,"
+        " cost_microyen = cost_microyen + excluded.cost_microyen,"
+        " records = records + excluded.records");
+    int rc = st ? SQLITE_DONE : SQLITE_ERROR;
+    for (int i = 0; i < batch.n && rc == SQLITE_DONE; i++) {
+        const struct group *g = &batch.g[i];
+        sqlite3_bind_int64(st, 1, g->day_ms);
+        ksm_db_bind_text(st, 2, g->tenant);
+        ksm_db_bind_text(st, 3, g->project);
+        ksm_db_bind_text(st, 4, g->service);
+        ksm_db_bind_text(st, 5, g->meter);
+        ksm_db_bind_text(st, 6, g->resource);
+        ksm_db_bind_text(st, 7, g->correction_of);
+        sqlite3_bind_int64(st, 8, g->quantity);
+        sqlite3_bind_int64(st, 9, g->cost);
+        sqlite3_bind_int64(st, 10, g->records);
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+    }
+    batch.n = 0;
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int group_add(struct ksm_db *db, const struct ksm_usage_rec *rec, int64_t day,
+                     const char *month, int64_t cost)
+{
+    const char *project = rec->project ? rec->project : "", *res = rec->resource ? rec->resource : "";
+    struct group *g = NULL;
+    for (int i = 0; i < batch.n && !g; i++) {
+        struct group *h = &batch.g[i];
+        if (h->day_ms == day && !strcmp(h->tenant, rec->tenant) && !strcmp(h->project, project) &&
+            !strcmp(h->service, rec->service) && !strcmp(h->meter, rec->meter) &&
+            !strcmp(h->resource, res) && !strcmp(h->correction_of, month))
+            g = h;
+    }
+    if (!g) {
+        if (strlen(month) >= sizeof g->correction_of)
+            return -1;   /* a month is "YYYY-MM"; anything else is not ours to sum */
+        if (batch.n == BATCH_GROUPS && groups_write(db))
+            return -1;
+        g = &batch.g[batch.n++];
+        *g = (struct group){.day_ms = day, .tenant = rec->tenant, .project = project,
+                            .service = rec->service, .meter = rec->meter, .resource = res};
+        strcpy(g->correction_of, month);
+    }
+    if (__builtin_add_overflow(g->quantity, rec->quantity, &g->quantity) ||
+        __builtin_add_overflow(g->cost, cost, &g->cost))
+        return -1;   /* the batch is written record by record, where SQLite's sums decide */
+    g->records++;
+    return 0;
+}
+
+/* The LEFT JOIN of the statement below, row by row: each mark whose month holds time_ms and whose
+ * last record is below id makes a correction row (booked on the arrival day); none, the plain row. */
+static int batch_add(struct ksm_db *db, const struct ksm_usage_rec *rec, int64_t id, int64_t time_ms,
+                     int64_t recorded_ms, int64_t cost)
+{
+    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT month FROM billing_month_marks"
+                                          " WHERE ?1 >= start_ms AND ?1 < end_ms AND ?2 > last_record");
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, time_ms);
+    sqlite3_bind_int64(st, 2, id);
+    int rc, rows = 0, bad = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *month = ksm_db_col_text(st, 0);
+        rows++;
+        bad |= group_add(db, rec, day_of(recorded_ms), month ? month : "", cost);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE || bad)
+        return -1;
+    return rows ? 0 : group_add(db, rec, day_of(time_ms), "", cost);
+}
+
+static void batch_begin(void)
+{
+    batch.on = true;
+    batch.n = 0;
+}
+
+static int batch_end(struct ksm_db *db)
+{
+    batch.on = false;
+    return groups_write(db);
+}
+
+static void batch_abort(void)
+{
+    batch.on = false;
+    batch.n = 0;
+}
+
 static int rollup_add(struct ksm_db *db, const struct ksm_usage_rec *rec, int64_t id,
                       int64_t time_ms, int64_t recorded_ms, int64_t cost)
 {
     if (!strcmp(rec->service, "storage") && !strcmp(rec->meter, "storage_bytes"))
         return 0;   /* KSM_BILLING_NOT_GAUGE */
+    if (batch.on)
+        return batch_add(db, rec, id, time_ms, recorded_ms, cost);
     /* "WHERE 1" keeps the parser from reading ON CONFLICT as the join's ON */
     sqlite3_stmt *st = ksm_db_prepare(db,
         "INSERT INTO billing_rollup SELECT " DAY_OF("CASE WHEN k.month IS NULL THEN ?1 ELSE ?2 END")
@@ -93,6 +220,8 @@ void ksm_billing_rollup_register_schema(void)
 {
     ksm_db_register(rollup_migrations, (int)KSM_NELEM(rollup_migrations));
     ksm_usage_set_rollup(rollup_add);   /* billing's schema in use: its records are rolled up */
+    static const struct ksm_usage_rollup_batch batching = {batch_begin, batch_end, batch_abort};
+    ksm_usage_set_rollup_batch(&batching);
     ksm_usage_set_cost_sums(rollup_cost);   /* ... and budgets read their sums from there */
 }
 

@@ -54,7 +54,14 @@ static const char *unicode_escape(const char *p, const char *e)
  * surrogates, nothing above U+10FFFF); the byte after it, or NULL. */
 static const char *utf8_seq(const char *p, const char *e)
 {
-    unsigned c = (unsigned char)*p;
+    const unsigned char *u = (const unsigned char *)p;
+    /* Three bytes first (kana and kanji: most of a Japanese prompt), without the general loop; a
+     * sequence this does not take whole goes the general way, which refuses it. */
+    if ((u[0] & 0xf0) == 0xe0 && e - p >= 3 && (u[1] & 0xc0) == 0x80 && (u[2] & 0xc0) == 0x80) {
+        unsigned v = (u[0] & 0x0fu) << 12 | (u[1] & 0x3fu) << 6 | (u[2] & 0x3fu);
+        return v >= 0x800 && (v < 0xd800 || v > 0xdfff) ? p + 3 : NULL;
+    }
+    unsigned c = u[0];
     int extra;
     unsigned min;
     if ((c & 0xe0) == 0xc0)
@@ -318,7 +325,25 @@ bool ksm_jscan_count(const char *val, size_t len, int64_t max, int64_t *out)
 struct loader {
     const char *e;
     struct ksm_buf text;   /* an unescaped string */
+    /* ksm_jscan_load_top: the top-level members' spans (top_n -1 once there are more than top_max) */
+    const char *start;
+    struct ksm_jscan_member *top;
+    int top_max, top_n;
+    size_t top_close;
 };
+
+/* The member just read by the top-level object, as ksm_jscan_object would have stored it. */
+static void keep_top(struct loader *l, const char *k, size_t klen, const char *v, const char *vend)
+{
+    if (l->top_n < 0)
+        return;
+    if (l->top_n == l->top_max) {
+        l->top_n = -1;
+        return;
+    }
+    l->top[l->top_n++] = (struct ksm_jscan_member){.key = k, .key_len = klen, .val = v,
+                                                   .val_len = (size_t)(vend - v)};
+}
 
 static void put_utf8(struct ksm_buf *b, unsigned c)
 {
@@ -418,13 +443,18 @@ static json_t *load_object(struct loader *l, const char **p, int depth)
         if (s >= l->e || *s != ':')
             goto fail;
         s = ws(s + 1, l->e);
+        const char *vstart = s;
         json_t *v = load_value(l, &s, depth + 1);
         if (!v || json_object_setn_new_nocheck(o, k, (size_t)(kend - 1 - k), v))
             goto fail;
+        if (depth == 0 && l->top)
+            keep_top(l, k, (size_t)(kend - 1 - k), vstart, s);
         s = ws(s, l->e);
     }
     if (!o || s >= l->e)
         goto fail;
+    if (depth == 0)
+        l->top_close = (size_t)(s - l->start);
     *p = s + 1;
     return o;
 fail:
@@ -475,15 +505,30 @@ static json_t *load_value(struct loader *l, const char **p, int depth)
     }
 }
 
-json_t *ksm_jscan_load(const char *p, size_t n)
+static json_t *load(struct loader *l, const char *p)
 {
-    struct loader l = {.e = p + n, .text = KSM_BUF_INIT};
-    const char *s = ws(p, l.e);
-    json_t *j = s < l.e && *s == '{' ? load_object(&l, &s, 0) : NULL;
-    ksm_buf_free(&l.text);
-    if (j && ws(s, l.e) != l.e) {
+    const char *s = ws(p, l->e);
+    json_t *j = s < l->e && *s == '{' ? load_object(l, &s, 0) : NULL;
+    ksm_buf_free(&l->text);
+    if (j && ws(s, l->e) != l->e) {
         json_decref(j);
         j = NULL;
     }
+    return j;
+}
+
+json_t *ksm_jscan_load(const char *p, size_t n)
+{
+    struct loader l = {.e = p + n, .text = KSM_BUF_INIT};
+    return load(&l, p);
+}
+
+json_t *ksm_jscan_load_top(const char *p, size_t n, struct ksm_jscan_member *m, int max, int *nm,
+                           size_t *close)
+{
+    struct loader l = {.e = p + n, .text = KSM_BUF_INIT, .start = p, .top = m, .top_max = max};
+    json_t *j = load(&l, p);
+    *nm = j ? l.top_n : -1;
+    *close = l.top_close;
     return j;
 }

@@ -36,6 +36,12 @@ int ksm_jscan_object(const char *p, size_t n, struct ksm_jscan_member *m, int ma
  * does): then call json_loadb, which gives the same tree or words the error. New reference. */
 json_t *ksm_jscan_load(const char *p, size_t n);
 
+/* ksm_jscan_load, and on success the top-level members' spans as ksm_jscan_object would give them
+ * for the same bytes (at most max in m; *nm is -1 when there were more, where ksm_jscan_object
+ * refuses) with the closing brace's offset in *close: a caller that needs both reads the body once. */
+json_t *ksm_jscan_load_top(const char *p, size_t n, struct ksm_jscan_member *m, int max, int *nm,
+                           size_t *close);
+
 /* The member named key, or NULL. */
 const struct ksm_jscan_member *ksm_jscan_get(const struct ksm_jscan_member *m, int n,
                                              const char *key);

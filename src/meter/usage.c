@@ -42,6 +42,27 @@ static ksm_usage_rater_fn rater;
 static ksm_usage_rollup_fn rollup;
 static ksm_usage_cost_fn cost_sums;
 
+static const struct ksm_usage_rollup_batch *rollup_batch;
+
+void ksm_usage_set_rollup_batch(const struct ksm_usage_rollup_batch *b) { rollup_batch = b; }
+
+void ksm_usage_rollup_batch_begin(void)
+{
+    if (rollup_batch)
+        rollup_batch->begin();
+}
+
+int ksm_usage_rollup_batch_end(struct ksm_db *db)
+{
+    return rollup_batch ? rollup_batch->end(db) : 0;
+}
+
+void ksm_usage_rollup_batch_abort(void)
+{
+    if (rollup_batch)
+        rollup_batch->abort();
+}
+
 void ksm_usage_set_rater(ksm_usage_rater_fn fn) { rater = fn; }
 void ksm_usage_set_rollup(ksm_usage_rollup_fn fn) { rollup = fn; }
 void ksm_usage_set_cost_sums(ksm_usage_cost_fn fn) { cost_sums = fn; }
@@ -59,12 +80,27 @@ static bool field_ok(const char *s, bool required, size_t max)
     return (n > 0 || !required) && n <= max && ksm_utf8_valid(s, n);
 }
 
+/* A flat object (no member an object or array): jscan's span reader has then checked everything
+ * json_loads would, without building a tree — the common case (the AI gateway's details). */
+static bool flat_object(const char *d, size_t n)
+{
+    struct ksm_jscan_member m[32];
+    int k = ksm_jscan_object(d, n, m, (int)KSM_NELEM(m), NULL);
+    for (int i = 0; i < k; i++)
+        if (m[i].val[0] == '{' || m[i].val[0] == '[')
+            return false;   /* nested duplicate keys are the tree reader's to refuse */
+    return k >= 0;
+}
+
 /* details, when present, is a JSON object (it is returned parsed by queries). */
 static bool details_ok(const char *d)
 {
     if (!d)
         return true;
-    json_t *j = ksm_jscan_load(d, strlen(d));   /* the same tree as json_loads, faster */
+    size_t n = strlen(d);
+    if (n <= 4096 && flat_object(d, n))
+        return true;
+    json_t *j = ksm_jscan_load(d, n);   /* the same tree as json_loads, faster */
     if (!j)
         j = json_loads(d, JSON_REJECT_DUPLICATES, NULL);
     bool ok = j && json_is_object(j) && strlen(d) <= 4096;

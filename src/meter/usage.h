@@ -38,6 +38,22 @@ void ksm_usage_set_rater(ksm_usage_rater_fn fn);
 typedef int (*ksm_usage_rollup_fn)(struct ksm_db *db, const struct ksm_usage_rec *rec, int64_t id,
                                    int64_t time_ms, int64_t recorded_ms, int64_t cost_microyen);
 void ksm_usage_set_rollup(ksm_usage_rollup_fn fn);
+/* Batching the rollup on the calling thread (the usage writer, inside its batch's transaction):
+ * after begin, the rollup hook may hold each new record's contribution in memory (the record's
+ * strings must stay valid until end or abort); end writes what it holds, before the commit,
+ * nonzero on a database error; abort forgets it (the transaction is being rolled back). A record
+ * written between them is stored with its rollup only if the whole batch commits: on any
+ * KSM_E_INTERNAL the writer rolls the batch back and writes it again record by record. Without a
+ * batching hook these do nothing. Set with the rollup. */
+struct ksm_usage_rollup_batch {
+    void (*begin)(void);
+    int (*end)(struct ksm_db *db);
+    void (*abort)(void);
+};
+void ksm_usage_set_rollup_batch(const struct ksm_usage_rollup_batch *b);
+void ksm_usage_rollup_batch_begin(void);
+int ksm_usage_rollup_batch_end(struct ksm_db *db);
+void ksm_usage_rollup_batch_abort(void);
 /* Where the project cost sums below come from when the rollup is kept (the billing subsystem's
  * per-day sums, whose days align with JST months): budgets ask every few seconds on the request
  * path, and a sum over the month's raw records grows with every record. Set with the rollup. */

@@ -15,6 +15,7 @@
 
 struct item {
     struct item *next;
+    enum ksm_err result;        /* of its write in a summed batch, logged once the batch holds */
     struct ksm_usage_rec rec;   /* its strings are copies in text[], one allocation per record */
     char text[];
 };
@@ -79,8 +80,38 @@ static void item_free(struct item *it)
     free(it);
 }
 
+/* The batch with its rollup summed per key (usage.h): one transaction, all or nothing. False, with
+ * the transaction rolled back and nothing logged, when a record or the rollup met a database
+ * error: the caller then writes the batch record by record. */
+static bool write_batch_summed(struct item *batch)
+{
+    if (ksm_db_begin(&W.db) != SQLITE_OK)
+        return false;
+    ksm_usage_rollup_batch_begin();
+    for (struct item *it = batch; it; it = it->next)
+        if ((it->result = ksm_usage_record(&W.db, &it->rec)) == KSM_E_INTERNAL)
+            goto redo;
+    if (ksm_usage_rollup_batch_end(&W.db))
+        goto redo;
+    for (struct item *it = batch; it; it = it->next)   /* refusals, now that they are final */
+        if (it->result != KSM_E_OK)
+            ksm_error("usage: record %s refused: %s", it->rec.idempotency_key,
+                      ksm_err_code(it->result));
+    if (ksm_db_commit(&W.db) != SQLITE_OK) {
+        ksm_error("usage: commit failed: %s", sqlite3_errmsg(W.db.h));
+        ksm_db_rollback(&W.db);
+    }
+    return true;
+redo:
+    ksm_usage_rollup_batch_abort();
+    ksm_db_rollback(&W.db);
+    return false;
+}
+
 static void write_batch(struct item *batch)
 {
+    if (write_batch_summed(batch))
+        return;
     bool tx = ksm_db_begin(&W.db) == SQLITE_OK;
     for (struct item *it = batch; it; it = it->next) {
         enum ksm_err e = ksm_usage_record(&W.db, &it->rec);

@@ -4,7 +4,8 @@
  * JSON value the tree path builds; an answer passed back as bytes must equal the tree path's answer
  * and meter exactly the same usage; an embeddings answer passed back must be one the tree path
  * accepts, with the same usage; a tree ksm_jscan_load builds must be the one json_loadb (duplicates
- * refused) builds. Any difference aborts. */
+ * refused) builds, and the top-level spans it keeps are ksm_jscan_object's, so the upstream body
+ * from the decoder's spans is byte for byte the one from a fresh scan. Any difference aborts. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,9 +79,16 @@ static void check_request(const char *s, size_t n)
         for (int to = 0; to < 2; to++) {
             for (size_t k = 0; k < 2; k++) {
                 struct ksm_ai_upstream_opts o = {.proto = (enum ksm_ai_proto)to, .model = models[k]};
-                struct ksm_buf out = KSM_BUF_INIT;
+                struct ksm_buf out = KSM_BUF_INIT, fresh = KSM_BUF_INIT;
                 json_t *tree = NULL;
-                if (ksm_ai_upstream_body_raw(&req, s, n, &o, &out) != 0)
+                struct ksm_ai_request unkept = req;
+                unkept.raw = NULL;   /* no spans from the decoder: the body is scanned again */
+                int rc = ksm_ai_upstream_body_raw(&req, s, n, &o, &out);
+                if (rc != ksm_ai_upstream_body_raw(&unkept, s, n, &o, &fresh) ||
+                    out.len != fresh.len || (out.len && memcmp(out.data, fresh.data, out.len)))
+                    abort();
+                ksm_buf_free(&fresh);
+                if (rc != 0)
                     continue;
                 json_t *bytes = json_loadb(out.data, out.len, JSON_REJECT_DUPLICATES, NULL);
                 if (to != p || ksm_ai_upstream_body(&req, &o, &tree, err) != KSM_E_OK || !bytes ||
@@ -125,12 +133,36 @@ static void check_answer(const char *s, size_t n, const json_t *j)
     ksm_buf_free(&out);
 }
 
+/* The spans ksm_jscan_load_top keeps while building its tree are the ones ksm_jscan_object finds
+ * in the same bytes (the pass-through path uses either), and the tree is ksm_jscan_load's. */
+static void check_load_top(const char *s, size_t n)
+{
+    struct ksm_jscan_member top[4], m[4];
+    int ntop;
+    size_t ctop = 0, close = 0;
+    json_t *j = ksm_jscan_load_top(s, n, top, 4, &ntop, &ctop), *plain = ksm_jscan_load(s, n);
+    if (!j != !plain || (j && !json_equal(j, plain)))
+        abort();
+    if (j) {
+        int count = ksm_jscan_object(s, n, m, 4, &close);
+        if (count != ntop || (count >= 0 && close != ctop))
+            abort();
+        for (int i = 0; i < count; i++)
+            if (m[i].key != top[i].key || m[i].key_len != top[i].key_len ||
+                m[i].val != top[i].val || m[i].val_len != top[i].val_len)
+                abort();
+    }
+    json_decref(j);
+    json_decref(plain);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *s = (const char *)data;
     json_t *j = json_loadb(s, size, 0, NULL);
     check_scan(s, size, j);
     check_load(s, size);
+    check_load_top(s, size);
     check_request(s, size);
     check_answer(s, size, j);
     json_decref(j);

@@ -4,14 +4,17 @@
  * tenant equals the golden CSV (tests/data/billing/report-2026-03.csv; KSM_UPDATE_GOLDEN=1 rewrites
  * it); its lines add up to 税込 and 税抜 + 税 = 税込 with the tax once per invoice; a closed month
  * does not change when a late record arrives; a closed month rebuilt from the audit log names
- * exactly the one ledger row a test altered. */
+ * exactly the one ledger row a test altered; the usage writer's batches, which sum their rollup in
+ * memory, leave the rollup a rebuild from the records gives. */
 #include "audit/audit.h"
 #include "billing/billing.h"
 #include "check.h"
+#include "core/buf.h"
 #include "core/db.h"
 #include "core/util.h"
 #include "iam/iam.h"
 #include "meter/usage.h"
+#include "meter/usage_writer.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -369,6 +372,65 @@ static void test_recompute(struct ksm_db *db, const char *t1)
     ksm_audit_close(a);
 }
 
+/* The rollup as text, every row in key order. */
+static char *rollup_rows(struct ksm_db *db)
+{
+    struct ksm_buf b = KSM_BUF_INIT;
+    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT day_ms, tenant, project, service, meter, resource,"
+                                          " correction_of, quantity, cost_microyen, records"
+                                          " FROM billing_rollup ORDER BY 1, 2, 3, 4, 5, 6, 7");
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        for (int c = 0; c < 10; c++)
+            ksm_buf_printf(&b, "%s%s", c ? "|" : "", ksm_db_col_text(st, c));
+        ksm_buf_putc(&b, '\n');
+    }
+    sqlite3_reset(st);
+    ksm_buf_putc(&b, '\0');
+    return ksm_buf_steal(&b);
+}
+
+static void submit(const char *t1, const char *service, const char *meter, const char *resource,
+                   const char *when, const char *key)
+{
+    struct ksm_usage_rec u = {.tenant = t1, .project = "pj_batch", .service = service,
+                              .meter = meter, .quantity = 7, .time_ms = at(when),
+                              .idempotency_key = key, .request_id = key, .resource = resource,
+                              .cost_microyen = 11};
+    ksm_usage_submit(&u);
+}
+
+/* Many records of a few keys, 70 one-off keys (more than a batch holds at once), a gauge, a repeated
+ * key and a late record of the closed March: what the writer's summed batches leave in the rollup
+ * is exactly what a rebuild from the records makes of them. */
+static void test_writer_rollup(struct ksm_db *db, const char *t1)
+{
+    char err[256], key[64], res[32];
+    CHECK(ksm_usage_writer_start(path, err, sizeof err) == 0);
+    for (int i = 0; i < 200; i++) {
+        snprintf(key, sizeof key, "wb-%d", i);
+        submit(t1, "ai", "tokens", i % 3 ? "model-a" : "model-b",
+               i % 2 ? "2026-06-01T08:59:59+09:00" : "2026-06-02T00:00:00+09:00", key);
+    }
+    for (int i = 0; i < 70; i++) {
+        snprintf(key, sizeof key, "wb-one-%d", i);
+        snprintf(res, sizeof res, "bucket-%d", i);
+        submit(t1, "storage", "requests_write", res, "2026-06-03T12:00:00+09:00", key);
+    }
+    submit(t1, "storage", "storage_bytes", "bucket-0", "2026-06-03T12:00:00+09:00", "wb-gauge");
+    submit(t1, "ai", "tokens", "model-a", "2026-06-01T10:00:00+09:00", "wb-1");   /* a repeat */
+    submit(t1, "ai", "tokens", "model-a", "2026-03-15T10:00:00+09:00", "wb-late");
+    ksm_usage_writer_flush();
+    ksm_usage_writer_stop();
+    char *written = rollup_rows(db);
+    CHECK(strstr(written, "|pj_batch|ai|tokens|model-a||") != NULL);
+    CHECK(strstr(written, "|2026-03|7|11|1") != NULL);   /* the late record, a correction */
+    CHECK(ksm_billing_rollup_rebuild(db) == KSM_E_OK);
+    char *rebuilt = rollup_rows(db);
+    CHECK_STR(written, rebuilt);
+    free(written);
+    free(rebuilt);
+}
+
 static void open_db(struct ksm_db *db)
 {
     char err[256];
@@ -407,6 +469,7 @@ int main(void)
     test_report_json(&db, t1);
     test_close(&db, t1);
     test_recompute(&db, t1);
+    test_writer_rollup(&db, t1);
     ksm_db_close(&db);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

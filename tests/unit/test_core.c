@@ -1,9 +1,10 @@
-/* test_core.c — check digits, ids, time, UTF-8, buffers and the arena. */
+/* test_core.c — check digits, ids, time, UTF-8, buffers, the arena and the fixed-buffer formatter. */
 #include "check.h"
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/corpnum.h"
 #include "core/error.h"
+#include "core/fmt.h"
 #include "core/util.h"
 
 static void test_corpnum(void)
@@ -102,6 +103,29 @@ static void test_pct_decode(void)
     CHECK(ksm_hexval('F') == 15 && ksm_hexval('a') == 10 && ksm_hexval('g') == -1);
 }
 
+/* The fixed-buffer formatter: integers at their limits, and cutting like snprintf. */
+static void test_fmt(void)
+{
+    char buf[64], small[8];
+    struct ksm_fmt f = ksm_fmt_init(buf, sizeof buf);
+    ksm_fmt_str(&f, "a=");
+    ksm_fmt_i64(&f, 0);
+    ksm_fmt_mem(&f, " b=", 3);
+    ksm_fmt_i64(&f, INT64_MIN);
+    ksm_fmt_str(&f, " c=");
+    ksm_fmt_i64(&f, INT64_MAX);
+    CHECK_STR(buf, "a=0 b=-9223372036854775808 c=9223372036854775807");
+    CHECK(!f.cut && f.len == strlen(buf));
+    f = ksm_fmt_init(small, sizeof small);
+    ksm_fmt_str(&f, "tokens=");
+    ksm_fmt_i64(&f, 12345);
+    CHECK_STR(small, "tokens=");
+    CHECK(f.cut && f.len == 7);
+    f = ksm_fmt_init(small, 1);
+    ksm_fmt_i64(&f, -5);
+    CHECK(small[0] == '\0' && f.cut);
+}
+
 int main(void)
 {
     test_corpnum();
@@ -111,5 +135,6 @@ int main(void)
     test_arena();
     test_errors();
     test_pct_decode();
+    test_fmt();
     return CHECK_DONE();
 }

@@ -1,0 +1,40 @@
+/* fmt.c — see fmt.h. */
+#include "core/fmt.h"
+
+#include <string.h>
+
+struct ksm_fmt ksm_fmt_init(char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    return (struct ksm_fmt){.p = buf, .cap = cap};
+}
+
+void ksm_fmt_mem(struct ksm_fmt *f, const char *s, size_t n)
+{
+    size_t room = f->cap - 1 - f->len;
+    if (n > room) {
+        n = room;
+        f->cut = true;
+    }
+    memcpy(f->p + f->len, s, n);
+    f->len += n;
+    f->p[f->len] = '\0';
+}
+
+void ksm_fmt_str(struct ksm_fmt *f, const char *s)
+{
+    ksm_fmt_mem(f, s, strlen(s));
+}
+
+void ksm_fmt_i64(struct ksm_fmt *f, int64_t v)
+{
+    char d[24];
+    size_t k = sizeof d;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;   /* INT64_MIN too */
+    do
+        d[--k] = (char)('0' + u % 10);
+    while ((u /= 10));
+    if (v < 0)
+        d[--k] = '-';
+    ksm_fmt_mem(f, d + k, sizeof d - k);
+}

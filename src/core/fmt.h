@@ -1,0 +1,24 @@
+/* fmt.h — text assembled into a caller's fixed buffer without printf. The AI gateway formats a few
+ * strings and integers into its usage details and audit details on every request, and snprintf's
+ * format parsing cost more than the text it produced (docs/PERFORMANCE.md). Like snprintf, the
+ * output is cut at the buffer's size and always NUL-terminated; ksm_fmt_cut says whether it was. */
+#ifndef KSM_FMT_H
+#define KSM_FMT_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ksm_fmt {
+    char *p;
+    size_t cap;   /* >= 1: room for the NUL */
+    size_t len;   /* bytes written so far, not counting the NUL */
+    bool cut;     /* something did not fit */
+};
+
+/* Starts an empty string in buf[0..cap), cap >= 1. */
+struct ksm_fmt ksm_fmt_init(char *buf, size_t cap);
+void ksm_fmt_mem(struct ksm_fmt *f, const char *s, size_t n);
+void ksm_fmt_str(struct ksm_fmt *f, const char *s);
+void ksm_fmt_i64(struct ksm_fmt *f, int64_t v);
+
+#endif
