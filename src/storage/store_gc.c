@@ -31,27 +31,58 @@ struct store_reap {
     bool db_open;
 };
 
-static void pack_dead(struct store_reap *r, const struct store_seg *g)
+static void pack_dead(struct store_reap *r, const char *region, int64_t id, uint64_t bytes)
 {
-    if (!r->db_open)
-        return;
     sqlite3_stmt *st = ksm_db_prepare(&r->db, "UPDATE store_packs SET dead=dead+?, live=live-?"
                                               " WHERE region=? AND id=?");
-    sqlite3_bind_int64(st, 1, (int64_t)g->pack_len);
-    sqlite3_bind_int64(st, 2, (int64_t)g->pack_len);
-    sqlite3_bind_text(st, 3, g->region, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 4, g->pack_id);
+    sqlite3_bind_int64(st, 1, (int64_t)bytes);
+    sqlite3_bind_int64(st, 2, (int64_t)bytes);
+    sqlite3_bind_text(st, 3, region, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 4, id);
     if (sqlite3_step(st) != SQLITE_DONE)
         ksm_warn("store: pack accounting: %s", sqlite3_errmsg(r->db.h));
     sqlite3_reset(st);
 }
 
-static void reap_one(struct ksm_store *s, const struct store_seg *g)
+/* Pack extents first, then by pack: each pack's freed bytes are summed into one update. */
+static int seg_order(const void *pa, const void *pb)
 {
-    if (g->loc == STORE_LOC_PACK) {
-        pack_dead(s->reap, g);
+    const struct store_seg *a = pa, *b = pb;
+    if (a->loc != b->loc)
+        return a->loc == STORE_LOC_PACK ? -1 : 1;
+    int c = strcmp(a->region, b->region);
+    if (c)
+        return c;
+    return (a->pack_id > b->pack_id) - (a->pack_id < b->pack_id);
+}
+
+/* A round's pack extents are counted dead in one transaction, one update per pack: one WAL fsync
+ * per round instead of one per extent. Under small overwrites that was one fsync per PUT, on the
+ * disk and the write lock the pack writer's commits need. */
+static void packs_dead(struct store_reap *r, struct store_garbage *b)
+{
+    if (!b->n)
+        return;
+    qsort(b->segs, b->n, sizeof *b->segs, seg_order);
+    if (!r->db_open || b->segs[0].loc != STORE_LOC_PACK)
+        return;
+    if (store_begin(&r->db)) {
+        ksm_warn("store: pack accounting: %s", sqlite3_errmsg(r->db.h));
         return;
     }
+    for (size_t i = 0; i < b->n && b->segs[i].loc == STORE_LOC_PACK;) {
+        const struct store_seg *g = &b->segs[i];
+        uint64_t bytes = 0;
+        for (; i < b->n && !seg_order(g, &b->segs[i]); i++)
+            bytes += b->segs[i].pack_len;
+        pack_dead(r, g->region, g->pack_id, bytes);
+    }
+    if (store_commit(&r->db) != KSM_E_OK)
+        ksm_warn("store: pack accounting: commit failed");
+}
+
+static void reap_file(struct ksm_store *s, const struct store_seg *g)
+{
     char path[700];
     store_data_path(s, g->region, g->uid, path, sizeof path);
     /* a file already gone is fine: orphan collection or an earlier attempt took it */
@@ -73,8 +104,10 @@ static void *reap_main(void *arg)
         memset(&r->q, 0, sizeof r->q);
         r->busy = true;
         pthread_mutex_unlock(&r->mu);
+        packs_dead(r, &batch);
         for (size_t i = 0; i < batch.n; i++)
-            reap_one(s, &batch.segs[i]);
+            if (batch.segs[i].loc != STORE_LOC_PACK)
+                reap_file(s, &batch.segs[i]);
         store_garbage_free(&batch);
         pthread_mutex_lock(&r->mu);
         r->busy = false;
