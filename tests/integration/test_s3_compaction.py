@@ -187,11 +187,12 @@ def test_compaction_moves_noncurrent_versions(tmp_path):
 
 
 def test_compaction_and_kill9_under_small_put_load(tmp_path):
-    """The pack writer appends batch N+1 while it commits batch N's rows, and the compactor seals
-    and compacts the open pack meanwhile: 24 clients PUT and DELETE small objects while packs are
-    sealed and compacted every second, then kill -9 mid-traffic. Every acknowledged object that
-    was not deleted reads back whole (a pack compacted while rows for it were still to be
-    committed would lose them), every acknowledged delete stays a delete, nothing else appears."""
+    """24 clients PUT and DELETE small objects while the compactor seals the open pack and
+    compacts packs every second — the pack writer's batches (rows and dead counts in one
+    transaction), the reaper's rounds and the compactor's moves all interleaved — then kill -9
+    mid-traffic. Every acknowledged object that was not deleted reads back whole, every
+    acknowledged delete stays a delete, nothing else appears, and compaction goes on without
+    errors after the restart."""
     d = Daemon(tmp_path / "data", extra_args=["--s3-listen", "127.0.0.1:0"])
     d.write_config("[s3]\ncompact_interval_s = 1\ncompact_live_percent = 90\n")
     start(d)
