@@ -25,12 +25,18 @@
 # Every response must be a 2xx: a run with a Non-2xx or Socket errors line makes the script fail.
 # PROFILE="put4k get64m" (names from spec() below) adds a `perf record -g` of kasumid during one more run of each named
 # measurement (reports in $OUT or the temp dir, which is then kept).
-#   ROUNDS=3 DUR=8 sh bench/s3.sh          (about 7 minutes; RUNS_1M="..." RUNS_64M="..." pick runs)
+#   ROUNDS=3 DUR=8 sh bench/s3.sh          (about 7 minutes; RUNS_1M="..." RUNS_64M="..." pick runs,
+#   WARMUP="..." the warm-up runs, e.g. RUNS_1M=put4k RUNS_64M= WARMUP=put4k for the 4 KiB PUTs alone)
+# STAT=1 adds two columns per run: synchronous writes (fsync + fdatasync calls of all kasumid threads,
+# counted by `perf stat` on the syscall tracepoints) per request, and kasumid CPU µs per request
+# (utime+stime over the run ÷ requests). No hardware counters on this VM, so CPU time, not
+# instructions.
 set -eu
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 DUR=${DUR:-8}   # seconds
 PROFILE=${PROFILE:-}
+STAT=${STAT:-}
 OUT=${OUT:-}
 
 # ---- what is missing ----------------------------------------------------------------------------
@@ -134,7 +140,7 @@ spec() {
         put64m) echo "kasumi PUT 64m 2" ;;
     esac
 }
-wrk_run() {   # name seconds -> $tmp/wrk.out; prints "req/s MiB/s cpu% MiB/s-per-core"
+wrk_run() {   # name seconds -> $tmp/wrk.out; prints "req/s MiB/s cpu% MiB/s-per-core [syncs/req cpu-us/req]"
     set -- "$1" "$2" $(spec "$1")
     name=$1; secs=$2; server=$3; method=$4; size=$5; conc=$6
     if [ "$server" = nginx ]; then
@@ -146,6 +152,12 @@ wrk_run() {   # name seconds -> $tmp/wrk.out; prints "req/s MiB/s cpu% MiB/s-per
     # the server's CPU over the measured seconds (PUT runs: the PUT phase, not the tail)
     (sleep "$secs"; ticks "$pid" >"$tmp/t1") &
     TP=$!
+    SP=
+    if [ -n "$STAT" ]; then
+        perf record -q -e syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync \
+            -p "$pid" -o "$tmp/sync.data" -- sleep "$secs" >/dev/null 2>&1 &
+        SP=$!
+    fi
     t0=$(ticks "$pid")
     if [ "$method" = PUT ]; then
         BENCH_URLS=$urls BENCH_BODY=$tmp/body-$size.bin BENCH_SECS=$secs BENCH_TAIL_URLS=$tmp/get-4k.urls \
@@ -156,13 +168,30 @@ wrk_run() {   # name seconds -> $tmp/wrk.out; prints "req/s MiB/s cpu% MiB/s-per
             "$base/" >"$tmp/wrk.out"
     fi
     wait "$TP"
+    syncs=-1
+    if [ -n "$SP" ]; then
+        wait "$SP" || true
+        perf script -i "$tmp/sync.data" 2>/dev/null >"$tmp/sync.txt" || true
+        syncs=$(grep -c 'sys_enter_f' "$tmp/sync.txt" || true)
+        # which files are synced (fd -> the file it names now), to stderr
+        ls -l "/proc/$pid/fd" 2>/dev/null | awk '{print $(NF-2), $NF}' >"$tmp/fds.txt"
+        awk 'function hex(s,  i, v) {v = 0; s = tolower(substr(s, 3))
+                 for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+                 return v}
+             NR == FNR {f[$1] = $2; next} /sys_enter_f/ {fd = hex($NF); n[fd in f ? f[fd] : fd]++}
+             END {for (p in n) printf " %s=%d", p, n[p]; print ""}' "$tmp/fds.txt" "$tmp/sync.txt" |
+            sed "s|$tmp/data/||g; s/^/$name syncs by file:/" >&2
+    fi
     check_ok "$tmp/wrk.out" "$name"
-    awk -v a="$t0" -v b="$(cat "$tmp/t1")" -v hz="$HZ" -v sz="$(size_of "$size")" -v secs="$secs" '
+    awk -v a="$t0" -v b="$(cat "$tmp/t1")" -v hz="$HZ" -v sz="$(size_of "$size")" -v secs="$secs" \
+        -v syncs="$syncs" '
         /requests in/ && !put {n = $1; d = $4; sub(/s,?$/, "", d)}
         /^PUT-phase:/ {put = 1; n = $4; d = $6; if ($2 - $4 > 1) bad = 1}
         END {if (bad || d <= 0) {print "PUT phase not drained or empty" > "/dev/stderr"; exit 1}
              rps = n / d; mib = rps * sz / 1048576; cpu = (b - a) / hz / secs;
-             printf "%.1f %.1f %.0f %.1f\n", rps, mib, cpu * 100, (cpu > 0 ? mib / cpu : 0)}' "$tmp/wrk.out"
+             printf "%.1f %.1f %.0f %.1f", rps, mib, cpu * 100, (cpu > 0 ? mib / cpu : 0)
+             if (syncs >= 0) printf " %.3f %.0f", syncs / (rps * secs), cpu * 1e6 / rps
+             printf "\n"}' "$tmp/wrk.out"
 }
 mem() { echo "$(( $(status_kb "$KPID" VmRSS) / 1024 )) $(( $(status_kb "$KPID" VmHWM) / 1024 ))"; }
 aes() {   # the single-core AES-256-GCM figure at 16 KiB blocks, in MB/s (10^6 bytes)
@@ -176,7 +205,8 @@ echo "versions: $(nginx -v 2>&1 | sed 's/.*: //'), $(openssl version | cut -d' '
      "$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), boto3 $(python3 -c 'import boto3; print(boto3.__version__)')," \
      "kasumid $KASUMID ($(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
 echo "kasumid idle: VmRSS $(( $(status_kb "$KPID" VmRSS) / 1024 )) MiB"
-for n in put4k get4k get1m_c4 put1m_c4 ngx1m_c4; do   # warm-up: no 64 MiB object yet, so round 1
+WARMUP=${WARMUP-"put4k get4k get1m_c4 put1m_c4 ngx1m_c4"}
+for n in $WARMUP; do   # warm-up: no 64 MiB object yet, so round 1
     wrk_run "$n" 2 >/dev/null                          # shows memory before and after the first ones
 done
 IDLE=$(status_kb "$KPID" VmRSS)
@@ -211,13 +241,14 @@ AES=$(median aes 2)
 AESMIB=$(awk -v a="$AES" 'BEGIN {printf "%.0f", a * 1e6 / 1048576}')
 echo
 echo "medians of $ROUNDS rounds (${DUR}s each); AES-256-GCM single core: $AES MB/s = $AESMIB MiB/s"
-printf '%-10s %-7s %-4s %5s %5s %10s %10s %6s %12s %13s\n' run server op size conc req/s MiB/s cpu% \
-    MiB/s/core per_core/aes
+printf '%-10s %-7s %-4s %5s %5s %10s %10s %6s %12s %13s %10s %10s\n' run server op size conc req/s MiB/s cpu% \
+    MiB/s/core per_core/aes syncs/req cpu-us/req
 for n in $RUNS_1M $RUNS_64M; do
     set -- $(spec "$n")
     rps=$(median "$n" 2); mib=$(median "$n" 3); cpu=$(median "$n" 4); per=$(median "$n" 5)
+    syn=$(median "$n" 6); cus=$(median "$n" 7)
     xa=$(awk -v m="$per" -v a="$AESMIB" -v s="$1" 'BEGIN {if (s == "nginx" || a == "-") print "-"; else printf "%.2f", m / a}')
-    printf '%-10s %-7s %-4s %5s %5s %10s %10s %6s %12s %13s\n' "$n" "$1" "$2" "$3" "$4" "$rps" "$mib" "$cpu" "$per" "$xa"
+    printf '%-10s %-7s %-4s %5s %5s %10s %10s %6s %12s %13s %10s %10s\n' "$n" "$1" "$2" "$3" "$4" "$rps" "$mib" "$cpu" "$per" "$xa" "$syn" "$cus"
 done
 echo
 echo "kasumid memory (MiB): idle after warm-up VmRSS $((IDLE / 1024));" \

@@ -4,7 +4,9 @@
  * here, so a crash in between leaves an unreferenced file (collected at the next start), never a
  * row without data. A thread of its own does the unlinks so that neither the loop nor the caller's
  * synchronous delete waits on the filesystem. Pack extents are not unlinked: their bytes are
- * counted dead in store_packs for a later compaction.
+ * counted dead in store_packs for a later compaction — by the pack writer itself, in its batch
+ * transaction, for the objects its batches replace (store_packs_dead), and here, one transaction
+ * per round, for the rest (deletes, large writes replacing small objects).
  *
  * Orphan collection at open: every temporary goes (an upload that never committed), and every
  * object file whose uid no object, segment or part row references (a crash between rename and
@@ -31,27 +33,66 @@ struct store_reap {
     bool db_open;
 };
 
-static void pack_dead(struct store_reap *r, const struct store_seg *g)
+static int pack_dead(struct ksm_db *db, const char *region, int64_t id, uint64_t bytes)
 {
-    if (!r->db_open)
-        return;
-    sqlite3_stmt *st = ksm_db_prepare(&r->db, "UPDATE store_packs SET dead=dead+?, live=live-?"
-                                              " WHERE region=? AND id=?");
-    sqlite3_bind_int64(st, 1, (int64_t)g->pack_len);
-    sqlite3_bind_int64(st, 2, (int64_t)g->pack_len);
-    sqlite3_bind_text(st, 3, g->region, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 4, g->pack_id);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        ksm_warn("store: pack accounting: %s", sqlite3_errmsg(r->db.h));
+    sqlite3_stmt *st = ksm_db_prepare(db, "UPDATE store_packs SET dead=dead+?, live=live-?"
+                                          " WHERE region=? AND id=?");
+    sqlite3_bind_int64(st, 1, (int64_t)bytes);
+    sqlite3_bind_int64(st, 2, (int64_t)bytes);
+    sqlite3_bind_text(st, 3, region, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 4, id);
+    int rc = sqlite3_step(st);
     sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
-static void reap_one(struct ksm_store *s, const struct store_seg *g)
+/* Pack extents first, then by pack: each pack's freed bytes are summed into one update. */
+static int seg_order(const void *pa, const void *pb)
 {
-    if (g->loc == STORE_LOC_PACK) {
-        pack_dead(s->reap, g);
-        return;
+    const struct store_seg *a = pa, *b = pb;
+    if (a->loc != b->loc)
+        return a->loc == STORE_LOC_PACK ? -1 : 1;
+    int c = strcmp(a->region, b->region);
+    if (c)
+        return c;
+    return (a->pack_id > b->pack_id) - (a->pack_id < b->pack_id);
+}
+
+int store_packs_dead(struct ksm_db *db, struct store_garbage *g)
+{
+    if (!g->n)
+        return 0;
+    qsort(g->segs, g->n, sizeof *g->segs, seg_order);
+    size_t i = 0;
+    while (i < g->n && g->segs[i].loc == STORE_LOC_PACK) {
+        const struct store_seg *first = &g->segs[i];
+        uint64_t bytes = 0;
+        for (; i < g->n && !seg_order(first, &g->segs[i]); i++)
+            bytes += g->segs[i].pack_len;
+        if (pack_dead(db, first->region, first->pack_id, bytes))
+            return -1;
     }
+    memmove(g->segs, g->segs + i, (g->n - i) * sizeof *g->segs);   /* the files stay */
+    g->n -= i;
+    return 0;
+}
+
+/* Extents freed by deletes and by writes that did not go through the pack writer (which counts
+ * its own in its batch transaction): a round's are counted in one transaction, one WAL fsync per
+ * round instead of one per extent. */
+static void packs_dead(struct store_reap *r, struct store_garbage *b)
+{
+    if (!r->db_open || !b->n)
+        return;
+    if (store_begin(&r->db) == 0 && store_packs_dead(&r->db, b) == 0 &&
+        store_commit(&r->db) == KSM_E_OK)
+        return;
+    ksm_warn("store: pack accounting: %s", sqlite3_errmsg(r->db.h));
+    ksm_db_rollback(&r->db);
+}
+
+static void reap_file(struct ksm_store *s, const struct store_seg *g)
+{
     char path[700];
     store_data_path(s, g->region, g->uid, path, sizeof path);
     /* a file already gone is fine: orphan collection or an earlier attempt took it */
@@ -73,8 +114,10 @@ static void *reap_main(void *arg)
         memset(&r->q, 0, sizeof r->q);
         r->busy = true;
         pthread_mutex_unlock(&r->mu);
+        packs_dead(r, &batch);
         for (size_t i = 0; i < batch.n; i++)
-            reap_one(s, &batch.segs[i]);
+            if (batch.segs[i].loc != STORE_LOC_PACK)   /* left when accounting failed */
+                reap_file(s, &batch.segs[i]);
         store_garbage_free(&batch);
         pthread_mutex_lock(&r->mu);
         r->busy = false;

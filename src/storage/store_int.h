@@ -171,6 +171,9 @@ int store_reap_start(struct ksm_store *s);
 void store_reap_stop(struct ksm_store *s);
 /* Takes g's segments: their files are removed (pack extents freed) on the reaper thread. */
 void store_reap(struct ksm_store *s, struct store_garbage *g);
+/* In db's open transaction: counts g's pack extents dead in store_packs (one update per pack) and
+ * removes them from g, which keeps its file segments for store_reap. -1 on a database error. */
+int store_packs_dead(struct ksm_db *db, struct store_garbage *g);
 int store_orphans_collect(struct ksm_store *s, char *err, size_t errlen);
 
 /* ---- store_pack.c: the small-object pack log ---- */

@@ -5,7 +5,9 @@
  * since its last round, appends them with one write, fdatasyncs once, then commits all their
  * metadata rows in one SQLite transaction on its own connection (one WAL fsync) and wakes each put
  * on its own loop. Two synchronous writes per batch however many objects it holds: under load the
- * batch grows with the queue, which is what lets 64 clients go past the disk's fsync rate.
+ * batch grows with the queue, which is what lets 64 clients go past the disk's fsync rate. The
+ * pack extents the batch's overwrites freed are counted dead in that same transaction; the reaper
+ * gets only the files (a small object replacing a large one).
  *
  * Record: "KSP1" | uid (16) | ciphertext length (8, little-endian) | ciphertext. Rows point at the
  * ciphertext (pack id, offset, length); the header lets a recovery tool walk a pack without the
@@ -299,7 +301,12 @@ static enum ksm_err batch_commit(struct store_pack *pk, struct store_pack_job *b
         }
         sp_exec(&pk->db, "RELEASE pj");
     }
-    if (pack_account(&pk->db, pk->region, pk->id, (int64_t)live, (int64_t)dead)) {
+    /* the extents this batch's overwrites freed are counted dead here, in the same transaction
+     * (after the account above: an object overwritten within its own pack's first batch), not by
+     * the reaper in one of its own: one WAL fsync per batch, not two, and no window in which a
+     * crash forgets them */
+    if (pack_account(&pk->db, pk->region, pk->id, (int64_t)live, (int64_t)dead) ||
+        store_packs_dead(&pk->db, g)) {
         ksm_db_rollback(&pk->db);
         return KSM_E_INTERNAL;
     }

@@ -854,6 +854,14 @@ static void test_get_cancel(void)
     free(data);
 }
 
+static int64_t packs_dead_bytes(void)
+{
+    sqlite3_stmt *q = ksm_db_prepare(&db, "SELECT total(dead) FROM store_packs");
+    int64_t n = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1;
+    sqlite3_reset(q);
+    return n;
+}
+
 static void test_pack(void)
 {
     /* reopen with the pack log on: small objects share fsyncs */
@@ -888,7 +896,10 @@ static void test_pack(void)
         bad += !get_equals(&bk, key, bodies[i], 96, 4000, false);
     }
     CHECK(bad == 0);
+    int64_t dead0 = packs_dead_bytes();
     CHECK(put_obj(&bk, "pack/000", "", 0) == KSM_E_OK);   /* overwrite: extent freed */
+    /* counted dead in the commit that freed it, not later by the reaper in a fsync of its own */
+    CHECK(packs_dead_bytes() - dead0 >= 4096);
     CHECK(get_equals(&bk, "pack/000", "", 0, 0, false));
     char md5[32];
     md5_b64("x", 1, md5);
