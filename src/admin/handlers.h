@@ -93,6 +93,7 @@ enum ksm_err ksm_h_kms_key_destroy(struct ksm_req *r);
 enum ksm_err ksm_h_audit_query(struct ksm_req *r);
 enum ksm_err ksm_h_audit_export(struct ksm_req *r);
 enum ksm_err ksm_h_audit_public_key(struct ksm_req *r);
+enum ksm_err ksm_h_audit_verification(struct ksm_req *r);
 
 /* h_billing.c */
 enum ksm_err ksm_h_billing_price_create(struct ksm_req *r);

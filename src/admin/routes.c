@@ -99,6 +99,7 @@ const struct ksm_route ksm_admin_routes[] = {
 
     {"GET", "/admin/v1/audit", ksm_h_audit_query, NULL, AU, "audit.query", 0, "search the audit log (?since,until,tenant,principal,action,cursor,limit)"},
     {"GET", "/admin/v1/audit/export", ksm_h_audit_export, NULL, AU, "audit.export", 0, "the same search as JSON Lines"},
+    {"GET", "/admin/v1/audit/verification", ksm_h_audit_verification, NULL, AU, "audit.verification", KSM_RF_PARKS, "check the running log's hash chain and signatures now: intact, or where it breaks (audit.read)"},
     {"GET", "/admin/v1/audit/public-key", ksm_h_audit_public_key, NULL, AU, "audit.public_key", 0, "the Ed25519 key that signs the audit log (PEM)"},
 
     {"GET", "/admin/v1/usage", ksm_h_usage_query, NULL, AU, "usage.query", 0, "usage records (?tenant,project,service,meter,since,until)"},
