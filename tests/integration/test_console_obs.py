@@ -1,14 +1,20 @@
 """The console's observation pages in a real browser (Debian's chromium through playwright-core,
 tests/fixtures/console/obs.mjs), signed in with the platform administrator's local sign-in or as a
 user of the real identity provider (glewlwyd): the audit page's chain verification status (intact,
-then broken where a byte of a segment was changed on disk). Every page is checked with axe-core (WCAG 2.1 A/AA), with no request to another host and no
+then broken where a byte of a segment was changed on disk); a supply-chain case that an agency's
+user creates, fills and submits, that a reviewer finds in the queue, takes and advises on, and that
+the agency then resolves. Every page is checked with axe-core (WCAG 2.1 A/AA), with no request to another host and no
 CSP error; screenshots are kept under build/.../console-artifacts."""
 import json
 import os
 import pathlib
 import subprocess
+import uuid
 
 from conftest import Daemon
+from oidc_idp import USERS
+from test_console import CONSOLE_CLIENT, cd, idp  # noqa: F401 (fixtures: kasumid with the IdP)
+from test_isolation import SUPPLY_LIST
 from test_audit_verification import flip_request_id
 from upstreams import ROOT, node_binary, node_env
 
@@ -57,4 +63,33 @@ def test_audit_page_shows_the_chain_intact_then_broken(tmp_path):
         assert api["line"] in (line, line + 1) and api["reason"] in st["text"], (line, api, st)
     finally:
         d.stop()
+
+
+def test_supply_case_submitted_reviewed_resolved(cd, idp):  # noqa: F811
+    alice = {"api": idp.api_url, "client": CONSOLE_CLIENT, "user": "alice", "password": USERS["alice"][0]}
+    title = "端末調達-" + uuid.uuid4().hex[:6]
+    res = run_browser(cd, [{"do": "supply_submit", "name": "supply-submitted", "title": title,
+                            "agency": "総務省", "list": SUPPLY_LIST}], idp=alice)
+    st = res["steps"]["supply-submitted"]
+    case_id = st["case"]
+    assert st["list"] and st["list"][0][1:3] == ["サーバ", "A"], st["list"]
+    c = cd.ok("GET", "/admin/v1/supply-cases/" + case_id)
+    assert c["state"] == "submitted" and c["tenant"] == cd.ta["id"] and c["title"] == title and c["list"], c
+
+    # the reviewer (the platform administrator) finds it in the queue, takes it, gives advice
+    res = run_browser(cd, [{"do": "supply_review", "name": "supply-reviewed", "title": title}])
+    st = res["steps"]["supply-reviewed"]
+    assert any(row[0] == title for row in st["queue"]), st["queue"]
+    c = cd.ok("GET", "/admin/v1/supply-cases/" + case_id)
+    assert c["state"] == "advised" and c["advice"]["result"] == "懸念なし", c
+
+    # the agency resolves it; the history names each step's actor: alice, then the reviewer
+    res = run_browser(cd, [{"do": "supply_resolve", "name": "supply-resolved", "case": case_id}], idp=alice)
+    assert cd.ok("GET", "/admin/v1/supply-cases/" + case_id)["state"] == "resolved"
+    events = cd.ok("GET", "/admin/v1/supply-cases/%s/events" % case_id)["items"]
+    actors = {e["to"]: e["actor"] for e in events if e.get("to")}
+    admin = cd.ok("GET", "/admin/v1/whoami")["user"]
+    assert actors["under_review"] == actors["advised"] == admin, events
+    assert actors["submitted"] == actors["resolved"] == c["created_by"] != admin, events
+    assert len(res["steps"]["supply-resolved"]["events"]) == len(events)
 
