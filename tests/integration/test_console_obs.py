@@ -93,3 +93,29 @@ def test_supply_case_submitted_reviewed_resolved(cd, idp):  # noqa: F811
     assert actors["submitted"] == actors["resolved"] == c["created_by"] != admin, events
     assert len(res["steps"]["supply-resolved"]["events"]) == len(events)
 
+
+def test_overseas_ai_console_is_its_own(tmp_path):
+    """The overseas-ai environment serves its own console with its own sign-in: its local
+    administrator signs in there (govcloud's key does not), and the storage page says that this
+    environment stores nothing (the storage routes answer 404 not_supported_in_environment) instead
+    of showing empty tables."""
+    gov = Daemon(tmp_path / "gov").start()
+    d = Daemon(tmp_path / "overseas", env_kind="overseas-ai").start()
+    try:
+        r = d.api("POST", "/auth/local", {"token": gov.token}, token=None)
+        assert r.status_code == 401, r.text
+        r = d.api("GET", "/admin/v1/projects/p_x/buckets")
+        assert r.status_code == 404 and r.json()["error"]["code"] == "not_supported_in_environment", r.text
+        t = d.tenant(name="海外利用庁")
+        d.ok("POST", "/admin/v1/tenants/%s/projects" % t["id"], {"name": "翻訳", "environment": "prod"})
+        res = run_browser(d, [{"do": "pages", "name": "overseas", "tenant": t["id"],
+                               "pages": ["home", "storage", "ai"]}])
+        assert res["signed_in_as"], res
+        seen = res["steps"]["overseas"]["seen"]
+        assert seen["storage"]["ready"] == "storage", seen
+        assert "データを保管しません" in seen["storage"]["text"], seen["storage"]
+        assert "バケット" not in seen["storage"]["text"], seen["storage"]
+        assert "データを保管しません" not in seen["ai"]["text"] and seen["ai"]["ready"] == "ai", seen["ai"]
+    finally:
+        d.stop()
+        gov.stop()
