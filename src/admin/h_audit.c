@@ -1,6 +1,7 @@
 /* h_audit.c — searching and exporting the audit log, its public verification key, and checking its
  * chain in place. A tenant's administrators and auditors see their tenant's records; platform scope
  * sees all. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
@@ -117,6 +118,10 @@ enum ksm_err ksm_h_audit_public_key(struct ksm_req *r)
 
 /* ---- the chain's verification status ---------------------------------------------------------- */
 
+/* One verification at a time, daemon-wide: each reads every segment on a thread of libuv's pool,
+ * which storage I/O shares, so callers must not be able to fill the pool with them. */
+static atomic_bool verify_busy;
+
 struct verify_job {
     uv_work_t work;
     struct ksm_req *r;
@@ -165,6 +170,7 @@ static void verify_done(uv_work_t *w, int status)
     enum ksm_err e = status ? ksm_fail(r, KSM_E_INTERNAL, "the verification did not run")
                             : ksm_reply_json(r, 200, verification_json(j));
     free(j);
+    atomic_store(&verify_busy, false);
     ksm_dispatch_resume(r, e);
 }
 
@@ -178,15 +184,20 @@ enum ksm_err ksm_h_audit_verification(struct ksm_req *r)
     enum ksm_err e = ksm_authorize(r, "audit.read", tenant, NULL);
     if (e)
         return e;
+    if (atomic_exchange(&verify_busy, true)) {
+        ksm_req_add_header(r, "Retry-After", "1");
+        return ksm_fail(r, KSM_E_RATE_LIMITED, "a verification is running: try again in a moment");
+    }
     struct verify_job *j = calloc(1, sizeof *j);
-    if (!j)
-        return ksm_fail(r, KSM_E_INTERNAL, "out of memory");
-    j->r = r;
-    j->audit = app->audit;
-    j->started_ms = ksm_now_ms();
-    j->work.data = j;
-    if (uv_queue_work(&r->worker->loop, &j->work, verify_run, verify_done)) {
+    if (j) {
+        j->r = r;
+        j->audit = app->audit;
+        j->started_ms = ksm_now_ms();
+        j->work.data = j;
+    }
+    if (!j || uv_queue_work(&r->worker->loop, &j->work, verify_run, verify_done)) {
         free(j);
+        atomic_store(&verify_busy, false);
         return ksm_fail(r, KSM_E_INTERNAL, "the verification could not start");
     }
     return KSM_E_OK;   /* parked: verify_done answers */

@@ -109,3 +109,21 @@ def test_verification_while_writing(fresh):
         stop.set()
         for x in th:
             x.join()
+
+
+def test_verification_one_at_a_time(fresh):
+    """Each check reads every segment on libuv's pool (shared with storage I/O): while one runs,
+    another caller gets 429 with Retry-After instead of a second reader."""
+    import concurrent.futures
+    d = fresh.start()
+    for _ in range(200):
+        d.api("GET", "/admin/v1/whoami")
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        rs = list(ex.map(lambda _: d.api("GET", "/admin/v1/audit/verification"), range(16)))
+    codes = [r.status_code for r in rs]
+    assert set(codes) <= {200, 429} and 200 in codes, codes
+    for r in rs:
+        if r.status_code == 429:
+            assert r.headers["Retry-After"] == "1" and r.json()["error"]["code"] == "rate_limited", r.text
+        else:
+            assert r.json()["intact"] is True, r.text
