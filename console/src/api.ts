@@ -99,3 +99,16 @@ export function putFile<T = any>(path: string, file: Blob, progress?: (sent: num
     x.send(file);
   });
 }
+
+/** A file as the raw body of a POST (an equipment list for a supply-chain case): its own type. */
+export async function postFile<T = any>(path: string, file: Blob): Promise<T> {
+  const r = await fetch(path, {
+    method: "POST",
+    headers: { "X-CSRF-Token": csrf, "Content-Type": file.type || "application/octet-stream" },
+    credentials: "same-origin",
+    body: file,
+  });
+  const data: any = await r.json().catch(() => null);
+  if (!r.ok) throw new ApiError(r.status, data?.error?.code ?? String(r.status), data?.error?.message ?? r.statusText);
+  return data as T;
+}

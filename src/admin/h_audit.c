@@ -1,11 +1,15 @@
-/* h_audit.c — searching and exporting the audit log, and its public verification key.
- * A tenant's administrators and auditors see their tenant's records; platform scope sees all. */
+/* h_audit.c — searching and exporting the audit log, its public verification key, and checking its
+ * chain in place. A tenant's administrators and auditors see their tenant's records; platform scope
+ * sees all. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #include "admin/app.h"
 #include "admin/handlers.h"
 #include "core/util.h"
+#include "iam/iam.h"
 
 static enum ksm_err parse_time(struct ksm_req *r, const char *name, int64_t *out)
 {
@@ -110,4 +114,91 @@ enum ksm_err ksm_h_audit_public_key(struct ksm_req *r)
     r->status = 200;
     r->content_type = "application/x-pem-file";
     return KSM_E_OK;
+}
+
+/* ---- the chain's verification status ---------------------------------------------------------- */
+
+/* One verification at a time, daemon-wide: each reads every segment on a thread of libuv's pool,
+ * which storage I/O shares, so callers must not be able to fill the pool with them. */
+static atomic_bool verify_busy;
+
+struct verify_job {
+    uv_work_t work;
+    struct ksm_req *r;
+    struct ksm_audit *audit;
+    struct ksm_audit_verification v;
+    int64_t started_ms, took_ms;
+};
+
+static void verify_run(uv_work_t *w)
+{
+    struct verify_job *j = w->data;
+    ksm_audit_verify_live(j->audit, &j->v);
+    j->took_ms = ksm_now_ms() - j->started_ms;
+}
+
+static json_t *seq_at(uint64_t seq, const char *time)
+{
+    return seq ? json_pack("{s:I,s:s?}", "seq", (json_int_t)seq, "time", *time ? time : NULL)
+               : json_null();
+}
+
+static json_t *verification_json(const struct verify_job *j)
+{
+    const struct ksm_audit_verification *v = &j->v;
+    char at[32];
+    ksm_rfc3339_ms(j->started_ms, at);
+    json_t *broken = v->intact ? json_null()
+                               : json_pack("{s:s?,s:I,s:I,s:s}", "segment",
+                                           v->bad_segment[0] ? v->bad_segment : NULL, "line",
+                                           (json_int_t)v->bad_line, "seq", (json_int_t)v->bad_seq,
+                                           "reason", v->reason);
+    return json_pack("{s:b,s:s,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:s,s:b,s:o}", "intact", v->intact,
+                     "checked_at", at, "duration_ms", (json_int_t)j->took_ms, "segments",
+                     (json_int_t)v->segments, "records", (json_int_t)v->records, "checkpoints",
+                     (json_int_t)v->checkpoints, "seals", (json_int_t)v->seals, "first",
+                     seq_at(v->first_seq, v->first_time), "last", seq_at(v->last_seq, v->last_time),
+                     "last_checkpoint", seq_at(v->last_signed_seq, v->last_signed_time),
+                     "last_hash", v->last_hash, "last_segment_sealed", v->last_sealed, "broken",
+                     broken);
+}
+
+static void verify_done(uv_work_t *w, int status)
+{
+    struct verify_job *j = w->data;
+    struct ksm_req *r = j->r;
+    enum ksm_err e = status ? ksm_fail(r, KSM_E_INTERNAL, "the verification did not run")
+                            : ksm_reply_json(r, 200, verification_json(j));
+    free(j);
+    atomic_store(&verify_busy, false);
+    ksm_dispatch_resume(r, e);
+}
+
+/* The whole chain's status. A tenant's auditor may see it too: it names segments, line numbers,
+ * sequence numbers and times, never a record's content. Reading every segment takes a while on a
+ * large log, so it runs on libuv's thread pool and the request parks meanwhile. */
+enum ksm_err ksm_h_audit_verification(struct ksm_req *r)
+{
+    struct ksm_app *app = r->worker->app;
+    const char *tenant = r->principal->tenant_id[0] ? r->principal->tenant_id : NULL;
+    enum ksm_err e = ksm_authorize(r, "audit.read", tenant, NULL);
+    if (e)
+        return e;
+    if (atomic_exchange(&verify_busy, true)) {
+        ksm_req_add_header(r, "Retry-After", "1");
+        return ksm_fail(r, KSM_E_RATE_LIMITED, "a verification is running: try again in a moment");
+    }
+    struct verify_job *j = calloc(1, sizeof *j);
+    if (j) {
+        j->r = r;
+        j->audit = app->audit;
+        j->started_ms = ksm_now_ms();
+        j->work.data = j;
+    }
+    if (!j || uv_queue_work(&r->worker->loop, &j->work, verify_run, verify_done)) {
+        free(j);
+        atomic_store(&verify_busy, false);
+        return ksm_fail(r, KSM_E_INTERNAL, "the verification could not start");
+    }
+    return KSM_E_OK;   /* parked: verify_done answers */
 }

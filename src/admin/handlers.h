@@ -93,6 +93,7 @@ enum ksm_err ksm_h_kms_key_destroy(struct ksm_req *r);
 enum ksm_err ksm_h_audit_query(struct ksm_req *r);
 enum ksm_err ksm_h_audit_export(struct ksm_req *r);
 enum ksm_err ksm_h_audit_public_key(struct ksm_req *r);
+enum ksm_err ksm_h_audit_verification(struct ksm_req *r);
 
 /* h_billing.c */
 enum ksm_err ksm_h_billing_price_create(struct ksm_req *r);
@@ -110,6 +111,7 @@ enum ksm_err ksm_h_usage_query(struct ksm_req *r);
 struct ksm_ai_rules;
 enum ksm_err ksm_h_ai_body(struct ksm_req *r, json_t **out);   /* strict nested JSON body */
 void ksm_h_ai_rules(struct ksm_req *r, struct ksm_ai_rules *rules);   /* from the node config */
+enum ksm_err ksm_h_ai_decisions(struct ksm_req *r);
 enum ksm_err ksm_h_ai_project_tenant(struct ksm_req *r, char *tenant);   /* of {project} */
 
 /* h_ai_routes.c */

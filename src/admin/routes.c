@@ -100,6 +100,7 @@ const struct ksm_route ksm_admin_routes[] = {
 
     {"GET", "/admin/v1/audit", ksm_h_audit_query, NULL, AU, "audit.query", 0, "search the audit log (?since,until,tenant,principal,action,cursor,limit)"},
     {"GET", "/admin/v1/audit/export", ksm_h_audit_export, NULL, AU, "audit.export", 0, "the same search as JSON Lines"},
+    {"GET", "/admin/v1/audit/verification", ksm_h_audit_verification, NULL, AU, "audit.verification", KSM_RF_PARKS, "check the running log's hash chain and signatures now: intact, or where it breaks (audit.read)"},
     {"GET", "/admin/v1/audit/public-key", ksm_h_audit_public_key, NULL, AU, "audit.public_key", 0, "the Ed25519 key that signs the audit log (PEM)"},
 
     {"GET", "/admin/v1/usage", ksm_h_usage_query, NULL, AU, "usage.query", 0, "usage records (?tenant,project,service,meter,since,until)"},
@@ -124,6 +125,7 @@ const struct ksm_route ksm_admin_routes[] = {
     {"PATCH", "/admin/v1/model-routes/{route}", ksm_h_ai_route_update, NULL, AU, "ai.route.update", MU | JB, "change a model route's alias or targets (ai.route.write)"},
     {"DELETE", "/admin/v1/model-routes/{route}", ksm_h_ai_route_delete, NULL, AU, "ai.route.delete", MU, "delete a model route (ai.route.write)"},
     {"POST", "/admin/v1/model-prices", ksm_h_ai_price_create, "ai.price.write", PL, "ai.price.create", MU | JB, "add a model price (yen per 1,000 tokens) effective from a time"},
+    {"GET", "/admin/v1/ai/decisions", ksm_h_ai_decisions, NULL, AU, "ai.decisions", KSM_RF_PARKS, "AI requests allowed, masked, blocked and refused by classification, model and project (?tenant,project,since,until; usage.read)"},
     {"GET", "/admin/v1/model-prices", ksm_h_ai_price_list, NULL, AU, "ai.price.list", 0, "list model prices (?model=)"},
     {"PUT", "/admin/v1/projects/{project}/budget", ksm_h_ai_budget_put, "ai.budget.write", PJ, "ai.budget.set", MU | JB, "set a project's monthly AI budget (yen, JST month)"},
     {"PUT", "/admin/v1/projects/{project}/storage-quota", ksm_h_storage_quota_put, "storage.quota.write", PJ, "storage.quota.set", MU | JB | ST, "set a project's storage quota (max_bytes, max_objects; null: no limit)"},

@@ -105,4 +105,28 @@ extern const double ksm_audit_latency_bounds_ms[11];
  * ("seg-000003.log line 17 (seq 4242): hash chain broken"). report also gets a summary on success. */
 int ksm_audit_verify(const char *dir, const char *public_key_pem_path, struct ksm_buf *report);
 
+/* What a verification found: the CLI prints it as the report above, GET /admin/v1/audit/verification
+ * answers it as JSON. Metadata of the chain only, never a record's content. */
+struct ksm_audit_verification {
+    bool intact;
+    size_t segments;                    /* segment files read */
+    uint64_t records, checkpoints, seals;
+    uint64_t first_seq, last_seq;       /* 0: no record */
+    char first_time[40], last_time[40]; /* those records' times as the lines hold them, "" none */
+    uint64_t last_signed_seq;
+    char last_signed_time[40];          /* the last checkpoint or seal's time, "" none */
+    char last_hash[65];                 /* SHA-256 hex of the last line checked */
+    bool last_sealed;                   /* the last line checked is a seal */
+    /* not intact: the first bad place. bad_segment "" when no file is to blame (the key);
+     * bad_line 0 when the whole file is (it cannot be read) */
+    char bad_segment[32];
+    size_t bad_line;
+    uint64_t bad_seq;
+    char reason[512];
+};
+/* The running log checked in place with the writer's own key, up to the records acknowledged as
+ * durable when it starts: lines the writer appends meanwhile are left for the next run. Reads every
+ * segment (seconds for GBs): call it off the event loop. 0 intact, -1 not (out says where). */
+int ksm_audit_verify_live(struct ksm_audit *a, struct ksm_audit_verification *out);
+
 #endif

@@ -2,7 +2,9 @@
  * each line's syntax, the hash chain across segments, seq continuity, segment numbering, every
  * checkpoint and seal signature against a public key kept outside the directory, that every segment
  * but the last ends in its seal, and that no record sits after the last signature. The files are
- * untrusted: any byte sequence must produce a report, never a crash. */
+ * untrusted: any byte sequence must produce a report, never a crash. The same walk serves the CLI
+ * (offline, the whole directory) and the daemon (live: up to the records acknowledged as durable,
+ * while the writer keeps appending). */
 #include "audit/audit_int.h"
 #include "core/util.h"
 
@@ -13,8 +15,10 @@
 #include <string.h>
 
 struct verifier {
-    struct ksm_buf *report;
+    struct ksm_audit_verification *out;
     EVP_PKEY *key;
+    uint64_t upto;                       /* live: stop at the signed line covering this seq */
+    bool done;                           /* live: reached it */
     char prev[KSM_AUDIT_HASH_HEX + 1];   /* what the next line's prev must be */
     uint64_t seq;                        /* last record seq */
     uint64_t records, checkpoints, seals, last_signed;
@@ -28,8 +32,20 @@ struct verifier {
 
 static int bad(struct verifier *v, const char *file, size_t line, uint64_t seq, const char *why)
 {
-    ksm_buf_printf(v->report, "%s line %zu (seq %" PRIu64 "): %s\n", file, line, seq, why);
+    struct ksm_audit_verification *o = v->out;
+    o->intact = false;
+    snprintf(o->bad_segment, sizeof o->bad_segment, "%s", file);
+    o->bad_line = line;
+    o->bad_seq = seq;
+    snprintf(o->reason, sizeof o->reason, "%s", why);
     return -1;
+}
+
+/* The line's "time" (records, checkpoints and seals all carry one), "" when it has none. */
+static void line_time(const struct ksm_audit_line *l, char *out, size_t n)
+{
+    const char *t = json_string_value(json_object_get(l->obj, "time"));
+    snprintf(out, n, "%s", t ? t : "");
 }
 
 static int check_signed(struct verifier *v, const char *file, size_t lineno, const char *p,
@@ -45,6 +61,7 @@ static int check_signed(struct verifier *v, const char *file, size_t lineno, con
         return bad(v, file, lineno, l->seq, "lines after the seal");
     v->unsigned_pending = false;
     v->last_signed = l->seq;
+    line_time(l, v->out->last_signed_time, sizeof v->out->last_signed_time);
     v->checkpoints += l->kind == KSM_AUDIT_CHECKPOINT;
     v->seals += l->kind == KSM_AUDIT_SEAL;
     return 0;
@@ -73,6 +90,11 @@ static int check_line(struct verifier *v, const char *file, size_t lineno, const
         }
         v->seq = l.seq;
         v->records++;
+        line_time(&l, v->out->last_time, sizeof v->out->last_time);
+        if (v->records == 1) {
+            v->out->first_seq = l.seq;
+            line_time(&l, v->out->first_time, sizeof v->out->first_time);
+        }
         if (!v->unsigned_pending) {
             v->unsigned_pending = true;
             snprintf(v->unsigned_file, sizeof v->unsigned_file, "%s", file);
@@ -98,8 +120,9 @@ static int check_segment(struct verifier *v, const char *dir, const char *file, 
     char *p = ksm_read_file(path, &len);
     int rc = -1;
     if (!p) {
-        ksm_buf_printf(v->report, "%s: cannot read: %s\n", file, strerror(errno));
-        return -1;
+        char why[160];
+        snprintf(why, sizeof why, "cannot read: %s", strerror(errno));
+        return bad(v, file, 0, v->seq + 1, why);
     }
     v->last_sealed = false;
     for (size_t off = 0; off < len;) {
@@ -113,8 +136,13 @@ static int check_segment(struct verifier *v, const char *dir, const char *file, 
         if (check_line(v, file, lineno, p + off, n, off + n + 1 == len))
             goto out;
         off += n + 1;
+        /* live: what follows was appended after the walk began (or is being written now) */
+        if (v->upto && !v->unsigned_pending && v->last_signed >= v->upto) {
+            v->done = true;
+            break;
+        }
     }
-    if (!last_seg && !v->last_sealed) {
+    if (!last_seg && !v->last_sealed && !v->done) {
         bad(v, file, lineno, v->seq, "segment does not end with its seal, yet a later one exists");
         goto out;
     }
@@ -136,48 +164,98 @@ static int check_numbering(struct verifier *v, const uint32_t *segs, size_t i)
     return bad(v, name, 1, v->seq + 1, msg);
 }
 
-static void summary(struct verifier *v, size_t nsegs)
-{
-    ksm_buf_printf(v->report,
-                   "intact: %zu segments, %" PRIu64 " records (seq 1..%" PRIu64 "), %" PRIu64
-                   " checkpoints, %" PRIu64 " seals; last signed seq %" PRIu64
-                   ", last line hash %s; last segment %s\n",
-                   nsegs, v->records, v->seq, v->checkpoints, v->seals, v->last_signed, v->prev,
-                   v->last_sealed ? "sealed" : "open (being written, or the writer crashed)");
-}
-
-int ksm_audit_verify(const char *dir, const char *public_key_pem_path, struct ksm_buf *report)
+/* Walks the segments of dir in order. upto 0: all of them (offline); otherwise stop at the signed
+ * line that covers seq upto, which must exist. */
+static int verify_dir(const char *dir, EVP_PKEY *key, uint64_t upto,
+                      struct ksm_audit_verification *out)
 {
     struct verifier v;
     uint32_t *segs = NULL;
     size_t nsegs = 0;
-    char err[512], name[KSM_AUDIT_SEG_NAME];
+    char name[KSM_AUDIT_SEG_NAME], why[160];
     int rc = -1;
     memset(&v, 0, sizeof v);
-    v.report = report;
+    v.out = out;
+    v.key = key;
+    v.upto = upto;
     memcpy(v.prev, ksm_audit_zero_hash, sizeof v.prev);
-    if (!(v.key = ksm_audit_pubkey_load(public_key_pem_path, err, sizeof err))) {
-        ksm_buf_printf(report, "%s\n", err);
-        goto out;
-    }
     if (ksm_audit_seg_list(dir, &segs, &nsegs)) {
-        ksm_buf_printf(report, "%s: %s\n", dir, strerror(errno));
+        snprintf(out->reason, sizeof out->reason, "%s: %s", dir, strerror(errno));
         goto out;
     }
-    for (size_t i = 0; i < nsegs; i++) {
+    for (size_t i = 0; i < nsegs && !v.done; i++) {
         ksm_audit_seg_name(segs[i], name);
+        out->segments++;
         if (check_numbering(&v, segs, i) || check_segment(&v, dir, name, i + 1 == nsegs))
             goto out;
+    }
+    if (upto && !v.done) {
+        snprintf(why, sizeof why, "the log ends before seq %" PRIu64 ", which was acknowledged as durable",
+                 upto);
+        bad(&v, nsegs ? name : "", 0, v.seq + 1, why);
+        goto out;
     }
     if (v.unsigned_pending) {
         bad(&v, v.unsigned_file, v.unsigned_line, v.unsigned_seq,
             "record after the last signature (unsigned: truncated or appended without the key)");
         goto out;
     }
-    summary(&v, nsegs);
+    out->intact = true;
     rc = 0;
 out:
-    EVP_PKEY_free(v.key);
+    out->records = v.records;
+    out->checkpoints = v.checkpoints;
+    out->seals = v.seals;
+    out->last_seq = v.seq;
+    out->last_signed_seq = v.last_signed;
+    out->last_sealed = v.last_sealed;
+    memcpy(out->last_hash, v.prev, sizeof out->last_hash);
     free(segs);
     return rc;
+}
+
+static void report_text(const struct ksm_audit_verification *o, struct ksm_buf *report)
+{
+    if (!o->intact && !o->bad_segment[0])
+        ksm_buf_printf(report, "%s\n", o->reason);
+    else if (!o->intact && !o->bad_line)
+        ksm_buf_printf(report, "%s: %s\n", o->bad_segment, o->reason);
+    else if (!o->intact)
+        ksm_buf_printf(report, "%s line %zu (seq %" PRIu64 "): %s\n", o->bad_segment, o->bad_line,
+                       o->bad_seq, o->reason);
+    else
+        ksm_buf_printf(report,
+                       "intact: %zu segments, %" PRIu64 " records (seq 1..%" PRIu64 "), %" PRIu64
+                       " checkpoints, %" PRIu64 " seals; last signed seq %" PRIu64
+                       ", last line hash %s; last segment %s\n",
+                       o->segments, o->records, o->last_seq, o->checkpoints, o->seals,
+                       o->last_signed_seq, o->last_hash,
+                       o->last_sealed ? "sealed" : "open (being written, or the writer crashed)");
+}
+
+int ksm_audit_verify(const char *dir, const char *public_key_pem_path, struct ksm_buf *report)
+{
+    struct ksm_audit_verification o;
+    int rc = -1;
+    memset(&o, 0, sizeof o);
+    EVP_PKEY *key = ksm_audit_pubkey_load(public_key_pem_path, o.reason, sizeof o.reason);
+    if (key)
+        rc = verify_dir(dir, key, 0, &o);
+    report_text(&o, report);
+    EVP_PKEY_free(key);
+    return rc;
+}
+
+int ksm_audit_verify_live(struct ksm_audit *a, struct ksm_audit_verification *out)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&a->mu);
+    uint64_t upto = a->durable_seq;
+    pthread_mutex_unlock(&a->mu);
+    if (!upto) {   /* nothing written yet: an empty chain is intact */
+        out->intact = true;
+        memcpy(out->last_hash, ksm_audit_zero_hash, sizeof out->last_hash);
+        return 0;
+    }
+    return verify_dir(a->dir, a->key, upto, out);
 }

@@ -1,12 +1,31 @@
-// ai.ts — AI usage this month: tokens and cost by model, from the billing report's AI lines.
+// ai.ts — AI usage in a month: tokens and cost by model, from the billing report's AI lines, and the
+// gateway's classification decisions (ai_decisions.ts) for the tenant being looked at.
 import { barChart } from "../chart";
 import { t } from "../i18n";
 import type { Ctx } from "../main";
-import { h, jstMonth, microyen, section, table, yenText } from "../ui";
+import { field, h, jstMonth, microyen, section, table, yenText } from "../ui";
+import { decisionsSection } from "./ai_decisions";
 import { loadReport, usageLines } from "./costs_data";
 
+function monthForm(month: string): HTMLElement {
+  const input = h("input", { type: "month", name: "month", value: month, required: true }) as HTMLInputElement;
+  return h(
+    "form",
+    {
+      class: "inline",
+      onsubmit: (e: Event) => {
+        e.preventDefault();
+        location.hash = "#/ai?month=" + input.value;
+      },
+    },
+    field(t("month"), input),
+    h("button", { type: "submit" }, t("show")),
+  );
+}
+
 export async function aiPage(ctx: Ctx, main: HTMLElement): Promise<void> {
-  const rep = await loadReport(jstMonth(), ctx.tenant);
+  const month = new URLSearchParams(location.hash.split("?")[1] ?? "").get("month") ?? jstMonth();
+  const rep = await loadReport(month, ctx.tenant);
   // the report names the gateway's lines by its service name (src/billing/billing_focus.c)
   const lines = usageLines(rep).filter((l) => l.ServiceName === "kasumi AI Gateway");
   // barChart takes micro-units (it draws value / 1e6): tokens are scaled up to fit
@@ -17,6 +36,8 @@ export async function aiPage(ctx: Ctx, main: HTMLElement): Promise<void> {
   }
   main.append(
     h("h1", {}, t("ai.title")),
+    monthForm(month),
+    ctx.tenant ? await decisionsSection(ctx.tenant, month) : section(t("ai.dec.title"), h("p", { class: "muted" }, t("tenant.choose"))),
     section(t("ai.byModel"), barChart(t("ai.byModel"), tokens, "tokens")),
     table(
       t("ai.title"),

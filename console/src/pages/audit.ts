@@ -1,9 +1,10 @@
 // audit.ts — search the audit log by time, principal and action (newest first, a page at a time)
-// and export the same search as JSON Lines.
+// and export the same search as JSON Lines; above them, the chain's verification status.
 import { api, qs } from "../api";
 import { t } from "../i18n";
 import type { Ctx } from "../main";
 import { field, fmtTime, h, table } from "../ui";
+import { verificationSection } from "./audit_verify";
 
 interface Rec {
   time: string;
@@ -71,6 +72,6 @@ export async function auditPage(ctx: Ctx, main: HTMLElement): Promise<void> {
     field(t("audit.action"), action),
     h("button", { type: "submit" }, t("audit.search")),
   );
-  main.append(h("h1", {}, t("audit.title")), form, h("p", {}, exportLink), results);
+  main.append(h("h1", {}, t("audit.title")), verificationSection(), form, h("p", {}, exportLink), results);
   await search(null);
 }

@@ -4,6 +4,7 @@ import { api, listAll } from "../api";
 import { t } from "../i18n";
 import type { Ctx } from "../main";
 import { fmtTime, h, table } from "../ui";
+import { notSupportedHere, storesNothing } from "./env";
 import { needTenant } from "./need";
 import { browseHash, objectsPage } from "./objects";
 
@@ -37,7 +38,8 @@ export async function storagePage(ctx: Ctx, main: HTMLElement): Promise<void> {
     try {
       const q = await api<Quota>("GET", `/admin/v1/projects/${p.id}/storage-quota`);
       quotas.push([p.name, q.used_bytes.toLocaleString(), limit(q.max_bytes), q.used_objects.toLocaleString(), limit(q.max_objects)]);
-    } catch {
+    } catch (e) {
+      if (notSupportedHere(e)) return storesNothing(main);
       /* no storage.quota.read in this project */
     }
     try {

@@ -1,0 +1,72 @@
+// ai_decisions.ts — the AI page's classification decisions (GET /admin/v1/ai/decisions): how many
+// requests the gateway allowed, masked (personal identifiers replaced), blocked (identifiers that
+// may not be sent) or refused (no target allowed for the classification), in a month, by
+// classification level (機密性1/2/3), model and project. Counted from the audit log's decision
+// records, so refused requests, which have no usage, are counted too.
+import { api, listAll, qs } from "../api";
+import { barChart } from "../chart";
+import { t } from "../i18n";
+import { h, section, table } from "../ui";
+
+interface Tally {
+  requests: number;
+  pass: number;
+  mask: number;
+  block: number;
+  refuse: number;
+}
+
+interface Decisions {
+  total: Tally;
+  by_classification: Record<string, Tally>;
+  by_model: Record<string, Tally>;
+  by_project: Record<string, Tally>;
+  truncated: boolean;
+}
+
+/** The first instant of a JST month (YYYY-MM) and of the month after, as RFC 3339. */
+export function jstMonthRange(month: string): [string, string] {
+  const [y, m] = month.split("-").map(Number);
+  const start = new Date(Date.UTC(y, m - 1, 1) - 9 * 3600 * 1000);
+  const end = new Date(Date.UTC(y, m, 1) - 9 * 3600 * 1000);
+  return [start.toISOString(), end.toISOString()];
+}
+
+const kinds = ["pass", "mask", "block", "refuse"] as const;
+const kindKey = { pass: "ai.dec.pass", mask: "ai.dec.mask", block: "ai.dec.block", refuse: "ai.dec.refuse" } as const;
+
+function tallyTable(caption: string, first: string, group: Record<string, Tally>, label: (k: string) => string, testid: string): HTMLElement {
+  const keys = Object.keys(group).sort();
+  return table(
+    caption,
+    [first, t("ai.dec.requests"), t("ai.dec.pass"), t("ai.dec.mask"), t("ai.dec.block"), t("ai.dec.refuse")],
+    keys.map((k) => [label(k), group[k].requests, ...kinds.map((d) => group[k][d])]),
+    testid,
+  );
+}
+
+export async function decisionsSection(tenant: string, month: string): Promise<HTMLElement> {
+  const [since, until] = jstMonthRange(month);
+  const [d, projects] = await Promise.all([
+    api<Decisions>("GET", "/admin/v1/ai/decisions" + qs({ tenant, since, until })),
+    listAll<{ id: string; name: string }>(`/admin/v1/tenants/${tenant}/projects`),
+  ]);
+  const names = new Map(projects.map((p) => [p.id, p.name]));
+  // barChart draws value / 1e6: counts are scaled up to fit
+  const chart = new Map<string, bigint>(kinds.map((k) => [t(kindKey[k]), BigInt(d.total[k]) * 1000000n]));
+  const tot = d.total;
+  return section(
+    t("ai.dec.title"),
+    h("p", { class: "muted" }, t("ai.dec.lead")),
+    h(
+      "p",
+      { "data-testid": "ai-decisions-total", "data-counts": JSON.stringify(tot) },
+      t("ai.dec.summary", { requests: tot.requests, pass: tot.pass, mask: tot.mask, block: tot.block, refuse: tot.refuse }),
+    ),
+    d.truncated ? h("p", { class: "error" }, t("ai.dec.truncated")) : "",
+    barChart(t("ai.dec.title"), chart, t("ai.dec.unit")),
+    tallyTable(t("ai.dec.byClass"), t("ai.dec.class"), d.by_classification, (k) => t("ai.dec.level", { n: k }), "ai-decisions-class"),
+    tallyTable(t("ai.dec.byModel"), t("col.model"), d.by_model, (k) => k, "ai-decisions-model"),
+    tallyTable(t("ai.dec.byProject"), t("col.project"), d.by_project, (k) => names.get(k) ?? k, "ai-decisions-project"),
+  );
+}
