@@ -134,6 +134,7 @@ const struct ksm_route ksm_admin_routes[] = {
     {"GET", "/admin/v1/projects/{project}/buckets/{bucket}/object", ksm_h_object_get, "s3.object.read", PJ, "storage.object.read", ST, "download the object ?key (streamed, as S3 GetObject)"},
     {"PUT", "/admin/v1/projects/{project}/buckets/{bucket}/object", ksm_h_object_put, "s3.object.write", PJ, "storage.object.write", MU | SB | ST, "upload the body as the object ?key (streamed into the store, any size up to 5 GiB; Content-Length required)"},
     {"GET", "/admin/v1/projects/{project}/budget", ksm_h_ai_budget_get, "ai.budget.read", PJ, "ai.budget.read", 0, "a project's AI budget, this month's spend and reservations"},
+    {"DELETE", "/admin/v1/projects/{project}/buckets/{bucket}/object", ksm_h_object_delete, "s3.object.delete", PJ, "storage.object.delete", MU | ST, "delete the object ?key (as S3 DeleteObject: a delete marker in a versioned bucket)"},
     {"PUT", "/admin/v1/projects/{project}/ai-policy", ksm_h_ai_policy_put, "ai.policy.write", PJ, "ai.policy.set", MU | JB, "set a project's AI policy (class2_overseas on needs ai.policy.overseas)"},
     {"GET", "/admin/v1/projects/{project}/ai-policy", ksm_h_ai_policy_get, "ai.policy.read", PJ, "ai.policy.read", 0, "a project's AI policy (defaults when none was set)"},
     /* templates (docs/templates.md): a tenant's declarative documents; the operator's mandatory
