@@ -126,6 +126,7 @@ const struct ksm_route ksm_admin_routes[] = {
     {"POST", "/admin/v1/model-prices", ksm_h_ai_price_create, "ai.price.write", PL, "ai.price.create", MU | JB, "add a model price (yen per 1,000 tokens) effective from a time"},
     {"GET", "/admin/v1/model-prices", ksm_h_ai_price_list, NULL, AU, "ai.price.list", 0, "list model prices (?model=)"},
     {"PUT", "/admin/v1/projects/{project}/budget", ksm_h_ai_budget_put, "ai.budget.write", PJ, "ai.budget.set", MU | JB, "set a project's monthly AI budget (yen, JST month)"},
+    {"DELETE", "/admin/v1/projects/{project}/budget", ksm_h_ai_budget_delete, "ai.budget.write", PJ, "ai.budget.delete", MU, "remove a project's AI budget (no limit again; refused under a mandatory template's cap)"},
     {"PUT", "/admin/v1/projects/{project}/storage-quota", ksm_h_storage_quota_put, "storage.quota.write", PJ, "storage.quota.set", MU | JB | ST, "set a project's storage quota (max_bytes, max_objects; null: no limit)"},
     {"GET", "/admin/v1/projects/{project}/storage-quota", ksm_h_storage_quota_get, "storage.quota.read", PJ, "storage.quota.read", ST, "a project's storage quota and what its buckets hold now"},
     {"DELETE", "/admin/v1/projects/{project}/storage-quota", ksm_h_storage_quota_delete, "storage.quota.write", PJ, "storage.quota.delete", MU | ST, "remove a project's storage quota"},
@@ -133,8 +134,8 @@ const struct ksm_route ksm_admin_routes[] = {
     {"GET", "/admin/v1/projects/{project}/buckets/{bucket}/objects", ksm_h_object_list, "s3.bucket.read", PJ, "storage.object.list", ST, "a bucket's objects and folders under ?prefix (the console's object browser; ?cursor, ?limit)"},
     {"GET", "/admin/v1/projects/{project}/buckets/{bucket}/object", ksm_h_object_get, "s3.object.read", PJ, "storage.object.read", ST, "download the object ?key (streamed, as S3 GetObject)"},
     {"PUT", "/admin/v1/projects/{project}/buckets/{bucket}/object", ksm_h_object_put, "s3.object.write", PJ, "storage.object.write", MU | SB | ST, "upload the body as the object ?key (streamed into the store, any size up to 5 GiB; Content-Length required)"},
-    {"GET", "/admin/v1/projects/{project}/budget", ksm_h_ai_budget_get, "ai.budget.read", PJ, "ai.budget.read", 0, "a project's AI budget, this month's spend and reservations"},
     {"DELETE", "/admin/v1/projects/{project}/buckets/{bucket}/object", ksm_h_object_delete, "s3.object.delete", PJ, "storage.object.delete", MU | ST, "delete the object ?key (as S3 DeleteObject: a delete marker in a versioned bucket)"},
+    {"GET", "/admin/v1/projects/{project}/budget", ksm_h_ai_budget_get, "ai.budget.read", PJ, "ai.budget.read", 0, "a project's AI budget, this month's spend and reservations"},
     {"PUT", "/admin/v1/projects/{project}/ai-policy", ksm_h_ai_policy_put, "ai.policy.write", PJ, "ai.policy.set", MU | JB, "set a project's AI policy (class2_overseas on needs ai.policy.overseas)"},
     {"GET", "/admin/v1/projects/{project}/ai-policy", ksm_h_ai_policy_get, "ai.policy.read", PJ, "ai.policy.read", 0, "a project's AI policy (defaults when none was set)"},
     /* templates (docs/templates.md): a tenant's declarative documents; the operator's mandatory

@@ -146,8 +146,13 @@ def test_budget(org):
     _, viewer, _ = d.user_key(org["tenant"]["id"], role="billing_viewer")
     assert d.ok("GET", "/admin/v1/projects/%s/budget" % pj, token=viewer)["monthly_yen"] == 50000
     assert d.api("PUT", "/admin/v1/projects/%s/budget" % pj, {"monthly_yen": 1}, token=viewer).status_code == 403
+    assert d.api("DELETE", "/admin/v1/projects/%s/budget" % pj, token=viewer).status_code == 403
     _, member, _ = d.user_key(org["tenant"]["id"], role="member")
     assert d.api("GET", "/admin/v1/projects/%s/budget" % pj, token=member).status_code == 403
+    # removed: no budget (no limit) again; removing none answers the same
+    assert d.ok("DELETE", "/admin/v1/projects/%s/budget" % pj, token=admin)["monthly_yen"] is None
+    assert d.ok("GET", "/admin/v1/projects/%s/budget" % pj, token=admin)["monthly_yen"] is None
+    assert d.ok("DELETE", "/admin/v1/projects/%s/budget" % pj, token=admin)["monthly_yen"] is None
 
 
 def test_policy(org):
