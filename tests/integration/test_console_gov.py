@@ -4,7 +4,9 @@ afterwards through the admin API:
 
 - the operator (local sign-in with the platform administrator's key) creates a tenant on the tenants
   page — a 法人番号 with a wrong check digit is refused with a message first — suspends and resumes
-  it (after a confirmation), and maps the new tenant's IdP group to auditor on the SSO page;
+  it (after a confirmation), and maps the new tenant's IdP group to auditor on the SSO page; with
+  the header's picker on "platform", grants a platform role to its own user and revokes it, and
+  maps an IdP group to a platform role;
 - alice, tenant_admin of tenant A through SSO, creates a group, adds a user, grants the group a
   role (the user's key then works), grants and revokes a second binding, adds and removes an SSO
   mapping, sets a project's budget, whose month-to-date use the page shows as the API does, and
@@ -104,6 +106,7 @@ def test_governance_pages_in_a_real_browser(cd, idp):
         "group": "審査係-" + tag, "member_name": member["name"], "usage_project": "住民記録",
         "sso_group": "extra-" + tag, "budget_yen": "12345", "thresholds": "50, 90",
         "doomed_project": doomed["name"], "quota_bytes": "5000000",
+        "admin_user": cd.ok("GET", "/admin/v1/whoami")["user"], "ops_group": "ops-" + tag,
     })
     assert "error" not in res, res.get("error")
     assert not res["page_errors"] and not res["csp_errors"], (res["page_errors"], res["csp_errors"])
@@ -112,7 +115,8 @@ def test_governance_pages_in_a_real_browser(cd, idp):
     assert not bad, "axe-core found accessibility violations: %s" % json.dumps(bad, ensure_ascii=False)
     assert set(res["axe"]) >= {"tenants", "tenants-cn-error", "ssomap-operator", "groups", "bindings", "ssomap",
                                "budgets", "tenants-alice", "groups-denied", "bindings-denied", "budgets-denied",
-                               "budgets-en", "storage-quota", "storage-denied"}, sorted(res["axe"])
+                               "budgets-en", "storage-quota", "storage-denied", "bindings-platform",
+                               "ssomap-platform"}, sorted(res["axe"])
     for name in res["axe"]:
         assert (out / (name + ".png")).stat().st_size > 5000, name
 
@@ -130,7 +134,16 @@ def test_governance_pages_in_a_real_browser(cd, idp):
     for action in ("tenant.create", "tenant.suspend", "tenant.resume"):
         recs = cd.audit_records(action=action, tenant=tb["id"])
         assert any(r["principal"] == admin_id and r["outcome"] == "success" for r in recs), (action, recs)
+    # the platform view: the binding was shown at platform scope, then revoked; the mapping is there
+    assert any(r[1] == "billing_viewer" and r[2] == "プラットフォーム" for r in res["platform_bindings"]), res["platform_bindings"]
+    assert any(r[1] == "platform_admin" for r in res["platform_bindings"]), res["platform_bindings"]
+    assert not [b for b in cd.ok("GET", "/admin/v1/role-bindings?principal=" + admin_id)["items"]
+                if b["role"] == "billing_viewer"]
+    for action in ("binding.create", "binding.delete"):
+        assert any(r["outcome"] == "success" for r in cd.audit_records(action=action, principal=admin_id)), action
+    assert any(r[0] == "gov" and r[1] == "ops-" + tag and r[2] == "supply_reviewer" for r in res["platform_mappings"]), res["platform_mappings"]
     maps = cd.ok("GET", "/admin/v1/sso/group-roles")["items"]
+    assert any(m["group"] == "ops-" + tag and m["role"] == "supply_reviewer" and m["scope"] == "platform" for m in maps), maps
     assert any(m["group"] == "staff" and m["role"] == "auditor" and m["scope"] == "tenant/" + tb["id"] for m in maps)
 
     # alice: the group with its member, bound to member at the tenant: the member's key now works
