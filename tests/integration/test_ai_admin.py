@@ -216,6 +216,8 @@ def test_cli(org):
                          "50,100", "-o", "json", token=admin).stdout)
     assert b["monthly_yen"] == 1200 and b["alert_thresholds"] == [50, 100]
     assert json.loads(d.cli("budget", "get", "--project", pj, "-o", "json", token=admin).stdout)["monthly_yen"] == 1200
+    assert json.loads(d.cli("budget", "remove", "--project", pj, "-o", "json", token=admin).stdout)["monthly_yen"] is None
+    assert json.loads(d.cli("billing", "budget", "remove", "--project", pj, "-o", "json", token=admin).stdout)["monthly_yen"] is None
     p = json.loads(d.cli("ai-policy", "set", "--project", pj, "--pii", "email=allow,phone=block",
                          "--class3-forbidden", "true", "--key-rpm", "10", "-o", "json", token=admin).stdout)
     assert p["pii"]["email"] == "allow" and p["pii"]["phone"] == "block" and p["class3_forbidden"] is True
