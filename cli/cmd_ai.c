@@ -189,6 +189,14 @@ int kc_ai_budget_get(struct kc_ctx *c, const struct kc_args *a)
     return rc;
 }
 
+int kc_ai_budget_remove(struct kc_ctx *c, const struct kc_args *a)
+{
+    char *path = kc_url_path(c, "/admin/v1/projects/{}/budget", kc_flag(a, "project"));
+    int rc = kc_call(c, "DELETE", path, NULL, NULL, NULL, NULL);
+    free(path);
+    return rc;
+}
+
 int kc_ai_policy_get(struct kc_ctx *c, const struct kc_args *a)
 {
     char *path = kc_url_path(c, "/admin/v1/projects/{}/ai-policy", kc_flag(a, "project"));

@@ -21,8 +21,9 @@ static const struct kc_col notification_cols[] = {
 
 int kc_ai_budget_set(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_budget_get(struct kc_ctx *c, const struct kc_args *a);
+int kc_ai_budget_remove(struct kc_ctx *c, const struct kc_args *a);
 
-/* The same budget as `kasumi budget set|get`, under billing where a tenant looks for it. */
+/* The same budget as `kasumi budget set|get|remove`, under billing where a tenant looks for it. */
 int kc_billing_budget_set(struct kc_ctx *c, const struct kc_args *a)
 {
     return kc_ai_budget_set(c, a);
@@ -31,6 +32,11 @@ int kc_billing_budget_set(struct kc_ctx *c, const struct kc_args *a)
 int kc_billing_budget_show(struct kc_ctx *c, const struct kc_args *a)
 {
     return kc_ai_budget_get(c, a);
+}
+
+int kc_billing_budget_remove(struct kc_ctx *c, const struct kc_args *a)
+{
+    return kc_ai_budget_remove(c, a);
 }
 
 int kc_billing_webhook_add(struct kc_ctx *c, const struct kc_args *a)

@@ -19,6 +19,7 @@ int kc_export_verify(struct kc_ctx *c, const struct kc_args *a);
 /* cmd_billing_budget.c */
 int kc_billing_budget_set(struct kc_ctx *c, const struct kc_args *a);
 int kc_billing_budget_show(struct kc_ctx *c, const struct kc_args *a);
+int kc_billing_budget_remove(struct kc_ctx *c, const struct kc_args *a);
 int kc_billing_webhook_add(struct kc_ctx *c, const struct kc_args *a);
 int kc_billing_webhook_list(struct kc_ctx *c, const struct kc_args *a);
 int kc_billing_webhook_delete(struct kc_ctx *c, const struct kc_args *a);
@@ -38,6 +39,7 @@ int kc_storage_quota_get(struct kc_ctx *c, const struct kc_args *a);
 int kc_storage_quota_delete(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_budget_set(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_budget_get(struct kc_ctx *c, const struct kc_args *a);
+int kc_ai_budget_remove(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_policy_get(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_policy_set(struct kc_ctx *c, const struct kc_args *a);
 #define AUDIT_FILTERS "since until tenant principal action"
@@ -249,6 +251,8 @@ const struct kc_cmd kc_commands[] = {
     {"billing", "budget show", kc_billing_budget_show, 0, "project", "",
      "billing budget show --project P",
      "a project's budget, spend this month (AI and other), reservations and alerts crossed"},
+    {"billing", "budget remove", kc_billing_budget_remove, 0, "project", "",
+     "billing budget remove --project P", "remove a project's budget (no limit again)"},
     {"billing", "webhook add", kc_billing_webhook_add, 0, "tenant url", "project",
      "billing webhook add --tenant T --url URL [--project P]",
      "POST budget alerts to URL (signed; the secret is printed this once)"},
@@ -296,6 +300,8 @@ const struct kc_cmd kc_commands[] = {
      "set a project's monthly AI budget (JST month)"},
     {"budget", "get", kc_ai_budget_get, 0, "project", "", "budget get --project P",
      "a project's AI budget, spend this month and reservations"},
+    {"budget", "remove", kc_ai_budget_remove, 0, "project", "", "budget remove --project P",
+     "remove a project's AI budget (no limit again)"},
     {"ai-policy", "get", kc_ai_policy_get, 0, "project", "", "ai-policy get --project P",
      "a project's AI policy"},
     {"ai-policy", "set", kc_ai_policy_set, 0, "project", AI_POLICY,

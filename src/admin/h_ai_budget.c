@@ -1,7 +1,9 @@
 /* h_ai_budget.c — /admin/v1/projects/{project}/budget: the monthly AI budget
- * (whole yen, JST month) and its alert thresholds; GET adds the ledger's view:
+ * (whole yen, JST month) and its alert thresholds, set or removed; GET adds the ledger's view:
  * this month's settled spend (AI and every other service), reservations in
  * flight, the thresholds crossed and those billing has recorded and notified. The dispatcher authorises at the project. */
+#include <stdint.h>
+
 #include "admin/handlers.h"
 #include "admin/reqjson.h"
 #include "ai/ai_store.h"
@@ -56,4 +58,19 @@ enum ksm_err ksm_h_ai_budget_get(struct ksm_req *r)
     char tenant[KSM_ID_LEN];
     enum ksm_err e = ksm_h_ai_project_tenant(r, tenant);
     return e == KSM_E_OK ? reply_status(r, tenant) : e;
+}
+
+/* No budget is no limit, so a mandatory template that caps the budget refuses the removal as it
+ * would refuse any amount over its cap. */
+enum ksm_err ksm_h_ai_budget_delete(struct ksm_req *r)
+{
+    char tenant[KSM_ID_LEN], twhy[KSM_TPL_WHY] = "";
+    enum ksm_err e = ksm_h_ai_project_tenant(r, tenant);
+    if (e != KSM_E_OK)
+        return e;
+    if ((e = ksm_tpl_check_budget(DB(r), r->params[0], INT64_MAX, twhy)) != KSM_E_OK)
+        return ksm_fail_why(r, e, *twhy ? twhy : NULL);
+    if ((e = ksm_ai_budget_delete(DB(r), r->params[0])) != KSM_E_OK)
+        return ksm_fail(r, e, "cannot remove the budget");
+    return reply_status(r, tenant);
 }

@@ -1,6 +1,7 @@
 /* h_storage_objects.c — the console's object browser: a bucket's objects listed, one uploaded, one
- * downloaded, through the admin API. No back door: the dispatcher authorises the same permissions
- * S3 asks for (s3.bucket.read to list, s3.object.read to download, s3.object.write to upload) at
+ * downloaded or deleted, through the admin API. No back door: the dispatcher authorises the same permissions
+ * S3 asks for (s3.bucket.read to list, s3.object.read to download, s3.object.write to upload, s3.object.delete
+ * to delete) at
  * the bucket's project, and the bytes go through the store's normal put and get — sealed under the
  * bucket's keys, metered as S3 requests (requests_*, bytes_in, bytes_out) and audited by the
  * dispatcher. An upload streams (KSM_RF_STREAMS): authorised at the head, then its body goes into
@@ -368,4 +369,30 @@ enum ksm_err ksm_h_object_put(struct ksm_req *r)
     r->on_abort = ul_abort;
     ksm_req_stream_body(r, ul_chunk, ul_end);
     return KSM_E_OK;   /* ul_end, then ul_done, answers */
+}
+
+/* ---- DELETE .../buckets/{bucket}/object?key= : as S3's DeleteObject without a version id ------ */
+
+/* In a versioned bucket this adds a delete marker (the versions stay, as S3 keeps them); a lock
+ * protects versions, not the current object, so it refuses nothing here. Not there: deleted too,
+ * as S3 answers. */
+enum ksm_err ksm_h_object_delete(struct ksm_req *r)
+{
+    struct ksm_bucket b;
+    const char *key;
+    enum ksm_err e = find_bucket(r, &b);
+    if (e != KSM_E_OK || (e = key_param(r, &key)) != KSM_E_OK)
+        return e;
+    ksm_req_audit(r, b.tenant, b.project, ksm_arena_printf(r->arena, "%s/%s", b.name, key));
+    struct ksm_delete_result res;
+    memset(&res, 0, sizeof res);
+    e = ksm_store_delete_version(((struct ksm_app *)r->worker->app)->store, &r->worker->db, &b, key,
+                                 NULL, false, &res);
+    meter(r, &b, "requests_write", 1);
+    if (e != KSM_E_OK)
+        return ksm_fail(r, e, "the object could not be deleted");
+    if (res.freed_bytes)
+        ksm_s3_quota_changed(b.project);   /* S3's quota bookkeeping re-reads the usage */
+    return ksm_reply_json(r, 200, json_pack("{s:s,s:s,s:b,s:b}", "bucket", b.name, "key", key,
+                                            "deleted", 1, "delete_marker", res.delete_marker));
 }

@@ -25,6 +25,7 @@ enum ksm_err ksm_h_bucket_list(struct ksm_req *r);
 enum ksm_err ksm_h_object_list(struct ksm_req *r);
 enum ksm_err ksm_h_object_get(struct ksm_req *r);
 enum ksm_err ksm_h_object_put(struct ksm_req *r);
+enum ksm_err ksm_h_object_delete(struct ksm_req *r);
 /* h_console.c: the web console's files */
 enum ksm_err ksm_h_console(struct ksm_req *r);
 enum ksm_err ksm_h_roles(struct ksm_req *r);
@@ -139,6 +140,7 @@ enum ksm_err ksm_h_billing_recommendations(struct ksm_req *r);
 /* h_ai_budget.c */
 enum ksm_err ksm_h_ai_budget_put(struct ksm_req *r);
 enum ksm_err ksm_h_ai_budget_get(struct ksm_req *r);
+enum ksm_err ksm_h_ai_budget_delete(struct ksm_req *r);
 
 /* h_ai_policy.c */
 enum ksm_err ksm_h_ai_policy_put(struct ksm_req *r);

@@ -81,6 +81,19 @@ enum ksm_err ksm_ai_budget_set(struct ksm_db *db, const char *tenant, const char
     return ksm_ai__end(db, e);
 }
 
+/* The row goes (if there is one): the ledger, re-reading after the commit, admits the project
+ * without limit again. */
+enum ksm_err ksm_ai_budget_delete(struct ksm_db *db, const char *project)
+{
+    enum ksm_err e = ksm_ai__begin(db);
+    if (e != KSM_E_OK)
+        return e;
+    sqlite3_stmt *st = ksm_db_prepare(db, "DELETE FROM ai_budgets WHERE project_id=?1");
+    ksm_db_bind_text(st, 1, project);
+    e = ksm_ai__step_write(db, st);
+    return ksm_ai__end(db, e);
+}
+
 enum ksm_err ksm_ai_budget_load(struct ksm_db *db, const char *project, struct ksm_ai_budget *out)
 {
     char why[KSM_AI_WHY];

@@ -163,6 +163,8 @@ struct ksm_ai_budget {
 /* body: {monthly_yen, alert_thresholds?} */
 enum ksm_err ksm_ai_budget_set(struct ksm_db *db, const char *tenant, const char *project,
                                json_t *body, char *why);
+/* Removes the project's budget (unlimited again); none is not an error. */
+enum ksm_err ksm_ai_budget_delete(struct ksm_db *db, const char *project);
 /* The budget, or monthly_microyen -1 when none. */
 enum ksm_err ksm_ai_budget_load(struct ksm_db *db, const char *project, struct ksm_ai_budget *out);
 

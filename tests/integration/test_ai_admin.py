@@ -146,8 +146,13 @@ def test_budget(org):
     _, viewer, _ = d.user_key(org["tenant"]["id"], role="billing_viewer")
     assert d.ok("GET", "/admin/v1/projects/%s/budget" % pj, token=viewer)["monthly_yen"] == 50000
     assert d.api("PUT", "/admin/v1/projects/%s/budget" % pj, {"monthly_yen": 1}, token=viewer).status_code == 403
+    assert d.api("DELETE", "/admin/v1/projects/%s/budget" % pj, token=viewer).status_code == 403
     _, member, _ = d.user_key(org["tenant"]["id"], role="member")
     assert d.api("GET", "/admin/v1/projects/%s/budget" % pj, token=member).status_code == 403
+    # removed: no budget (no limit) again; removing none answers the same
+    assert d.ok("DELETE", "/admin/v1/projects/%s/budget" % pj, token=admin)["monthly_yen"] is None
+    assert d.ok("GET", "/admin/v1/projects/%s/budget" % pj, token=admin)["monthly_yen"] is None
+    assert d.ok("DELETE", "/admin/v1/projects/%s/budget" % pj, token=admin)["monthly_yen"] is None
 
 
 def test_policy(org):
@@ -211,6 +216,8 @@ def test_cli(org):
                          "50,100", "-o", "json", token=admin).stdout)
     assert b["monthly_yen"] == 1200 and b["alert_thresholds"] == [50, 100]
     assert json.loads(d.cli("budget", "get", "--project", pj, "-o", "json", token=admin).stdout)["monthly_yen"] == 1200
+    assert json.loads(d.cli("budget", "remove", "--project", pj, "-o", "json", token=admin).stdout)["monthly_yen"] is None
+    assert json.loads(d.cli("billing", "budget", "remove", "--project", pj, "-o", "json", token=admin).stdout)["monthly_yen"] is None
     p = json.loads(d.cli("ai-policy", "set", "--project", pj, "--pii", "email=allow,phone=block",
                          "--class3-forbidden", "true", "--key-rpm", "10", "-o", "json", token=admin).stdout)
     assert p["pii"]["email"] == "allow" and p["pii"]["phone"] == "block" and p["class3_forbidden"] is True

@@ -4,12 +4,16 @@ afterwards through the admin API:
 
 - the operator (local sign-in with the platform administrator's key) creates a tenant on the tenants
   page — a 法人番号 with a wrong check digit is refused with a message first — suspends and resumes
-  it (after a confirmation), and maps the new tenant's IdP group to auditor on the SSO page;
+  it (after a confirmation), and maps the new tenant's IdP group to auditor on the SSO page; with
+  the header's picker on "platform", grants a platform role to its own user and revokes it, and
+  maps an IdP group to a platform role;
 - alice, tenant_admin of tenant A through SSO, creates a group, adds a user, grants the group a
   role (the user's key then works), grants and revokes a second binding, adds and removes an SSO
-  mapping, and sets a project's budget, whose month-to-date use the page shows as the API does;
-- bob, auditor of the new tenant through the operator's mapping, sees the pages but may not act:
-  the API refuses and the page says so.
+  mapping, sets a project's budget, whose month-to-date use the page shows as the API does, and
+  removes another project's budget (after a confirmation naming the project), and sets a storage
+  quota on the storage page, which then shows the use against it;
+- bob, auditor of the new tenant through the operator's mapping, sees the pages but may not act
+  (a group, a binding, a budget, a storage quota): the API refuses and the page says so.
 axe-core must find no violation on any of them; a screenshot of each is kept."""
 import json
 import subprocess
@@ -90,6 +94,8 @@ def test_governance_pages_in_a_real_browser(cd, idp):
     assert member_get() == 403
 
     tag = uuid.uuid4().hex[:6]
+    doomed = cd.ok("POST", "/admin/v1/tenants/%s/projects" % tid, {"name": "廃止予定-" + tag, "environment": "dev"})
+    cd.ok("PUT", "/admin/v1/projects/%s/budget" % doomed["id"], {"monthly_yen": 777})
     bad_cn = str((int(CN_B[0]) + 1) % 10) + CN_B[1:]
     assert corpnum(CN_B[1:]) == CN_B != bad_cn
     out = ARTIFACTS / "gov"
@@ -99,6 +105,8 @@ def test_governance_pages_in_a_real_browser(cd, idp):
         "alice": ["alice", USERS["alice"][0]], "bob": ["bob", USERS["bob"][0]],
         "group": "審査係-" + tag, "member_name": member["name"], "usage_project": "住民記録",
         "sso_group": "extra-" + tag, "budget_yen": "12345", "thresholds": "50, 90",
+        "doomed_project": doomed["name"], "quota_bytes": "5000000",
+        "admin_user": cd.ok("GET", "/admin/v1/whoami")["user"], "ops_group": "ops-" + tag,
     })
     assert "error" not in res, res.get("error")
     assert not res["page_errors"] and not res["csp_errors"], (res["page_errors"], res["csp_errors"])
@@ -107,7 +115,8 @@ def test_governance_pages_in_a_real_browser(cd, idp):
     assert not bad, "axe-core found accessibility violations: %s" % json.dumps(bad, ensure_ascii=False)
     assert set(res["axe"]) >= {"tenants", "tenants-cn-error", "ssomap-operator", "groups", "bindings", "ssomap",
                                "budgets", "tenants-alice", "groups-denied", "bindings-denied", "budgets-denied",
-                               "budgets-en"}, sorted(res["axe"])
+                               "budgets-en", "storage-quota", "storage-denied", "bindings-platform",
+                               "ssomap-platform"}, sorted(res["axe"])
     for name in res["axe"]:
         assert (out / (name + ".png")).stat().st_size > 5000, name
 
@@ -125,7 +134,16 @@ def test_governance_pages_in_a_real_browser(cd, idp):
     for action in ("tenant.create", "tenant.suspend", "tenant.resume"):
         recs = cd.audit_records(action=action, tenant=tb["id"])
         assert any(r["principal"] == admin_id and r["outcome"] == "success" for r in recs), (action, recs)
+    # the platform view: the binding was shown at platform scope, then revoked; the mapping is there
+    assert any(r[1] == "billing_viewer" and r[2] == "プラットフォーム" for r in res["platform_bindings"]), res["platform_bindings"]
+    assert any(r[1] == "platform_admin" for r in res["platform_bindings"]), res["platform_bindings"]
+    assert not [b for b in cd.ok("GET", "/admin/v1/role-bindings?principal=" + admin_id)["items"]
+                if b["role"] == "billing_viewer"]
+    for action in ("binding.create", "binding.delete"):
+        assert any(r["outcome"] == "success" for r in cd.audit_records(action=action, principal=admin_id)), action
+    assert any(r[0] == "gov" and r[1] == "ops-" + tag and r[2] == "supply_reviewer" for r in res["platform_mappings"]), res["platform_mappings"]
     maps = cd.ok("GET", "/admin/v1/sso/group-roles")["items"]
+    assert any(m["group"] == "ops-" + tag and m["role"] == "supply_reviewer" and m["scope"] == "platform" for m in maps), maps
     assert any(m["group"] == "staff" and m["role"] == "auditor" and m["scope"] == "tenant/" + tb["id"] for m in maps)
 
     # alice: the group with its member, bound to member at the tenant: the member's key now works
@@ -153,13 +171,25 @@ def test_governance_pages_in_a_real_browser(cd, idp):
     assert res["budget_row"][4] == "%d.%d%%" % (permille // 10, permille % 10), res["budget_row"]
     whole, frac = res["budget_row"][3].replace(",", "").split(".")
     assert int(whole) * 1000000 + int(frac) == spent > 0, (res["budget_row"], spent)
+    # the other budget she removed: none now (no limit), the question named the project, audited
+    assert cd.ok("GET", "/admin/v1/projects/%s/budget" % doomed["id"])["monthly_yen"] is None
+    assert res["doomed_row"][1] == "予算なし (上限なし)", res["doomed_row"]
+    assert any(doomed["name"] in m and "予算を削除" in m for m in res["dialogs"]), res["dialogs"]
+    recs = cd.audit_records(action="ai.budget.delete", principal=alice_id)
+    assert [r["outcome"] for r in recs] == ["success"], recs
+    # the storage quota she set: the API has it, the page showed it with the use against it
+    q = cd.ok("GET", "/admin/v1/projects/%s/storage-quota" % usage_project["id"])
+    assert q["max_bytes"] == 5000000 and q["max_objects"] is None, q
+    assert res["quota_row"][2] == "5,000,000" and res["quota_row"][1] == "{:,}".format(q["used_bytes"]), res["quota_row"]
+    assert res["quota_row"][3] == "%d%%" % (q["used_bytes"] * 100 // 5000000), res["quota_row"]
+    assert any(r["outcome"] == "success" for r in cd.audit_records(action="storage.quota.set", principal=alice_id))
     reco = cd.ok("GET", "/admin/v1/billing/recommendations?tenant=" + tid)
     assert int(res["reco_total_microyen"]) == reco["estimated_monthly_saving_microyen"], res["reco_total_microyen"]
     # alice sees her own tenant only, and no operator form
     assert res["alice_tenants"] == ["A省"] and res["alice_tenant_forms"] == 0, res
 
     # bob, auditor of B: he reads, the API refuses his writes, the page says so in words
-    for page in ("groups", "bindings", "budgets"):
+    for page in ("groups", "bindings", "budgets", "storage"):
         den = res["denied"][page]
         assert den["code"] == "forbidden" and "権限がありません" in den["text"], (page, den)
     assert not cd.ok("GET", "/admin/v1/tenants/%s/groups" % tb["id"])["items"]

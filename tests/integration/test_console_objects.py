@@ -100,7 +100,8 @@ def test_another_projects_bucket_and_permissions(org):
     s3.create_bucket(Bucket=b)
     s3.put_object(Bucket=b, Key="k", Body=b"v")
     other = d.ok("POST", "/admin/v1/tenants/%s/projects" % org.tenant, {"name": "別", "environment": "dev"})["id"]
-    for m, path in (("GET", "/objects"), ("GET", "/object?key=k"), ("PUT", "/object?key=k")):
+    for m, path in (("GET", "/objects"), ("GET", "/object?key=k"), ("PUT", "/object?key=k"),
+                    ("DELETE", "/object?key=k")):
         r = d.api(m, base(org, b, other) + path, raw=b"no")
         assert r.status_code == 404 and r.json()["error"]["message"] == "no such bucket", r.text
     # an auditor of the tenant has no s3.object.write: the console cannot write for it either
@@ -108,4 +109,10 @@ def test_another_projects_bucket_and_permissions(org):
     d.ok("POST", "/admin/v1/role-bindings", {"principal": u["id"], "role": "auditor", "scope": "tenant/" + org.tenant})
     tok = d.ok("POST", "/admin/v1/keys", {"user": u["id"], "kind": "api"})["secret"]
     assert d.api("PUT", base(org, b) + "/object?key=k", raw=b"no", token=tok).status_code == 403
+    assert d.api("DELETE", base(org, b) + "/object?key=k", token=tok).status_code == 403   # nor delete
     assert d.api("GET", base(org, b) + "/object?key=k").content == b"v"
+    # the owner's delete (s3.object.delete): gone for S3 too; a key not there is deleted as in S3
+    assert d.ok("DELETE", base(org, b) + "/object?key=k") == {"bucket": b, "key": "k", "deleted": True,
+                                                               "delete_marker": False}
+    assert s3.list_objects_v2(Bucket=b).get("KeyCount") == 0
+    assert d.ok("DELETE", base(org, b) + "/object?key=k")["deleted"] is True

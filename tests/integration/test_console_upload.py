@@ -16,6 +16,7 @@ import time
 import urllib.parse
 import uuid
 
+import botocore.exceptions
 import pytest
 import requests
 
@@ -235,7 +236,9 @@ def test_length_required_and_limits(org):
 def test_through_the_page_in_a_real_browser(org):
     """The console's page: a file of several MB with a Japanese name through the file input (its
     progress bar moving), a small one dropped on the form, the first downloaded under its own name
-    with the same bytes, which S3 serves too."""
+    with the same bytes, which S3 serves too; the second deleted through its button after a
+    then an object S3 wrote there deleted through its button after a confirmation naming it
+    (dismissed first: nothing goes), after which S3 has it no more and the delete is audited."""
     import subprocess
     from test_console import ARTIFACTS
     from upstreams import ROOT, node_binary, node_env
@@ -243,7 +246,9 @@ def test_through_the_page_in_a_real_browser(org):
     d, prefix = org.d, "資料/" + uuid.uuid4().hex[:4] + "/"
     name, drop = "令和8年度 予算書.pdf", "メモ.txt"
     cmd = {"console": d.url + "/console/", "token": d.token, "tenant": org.tenant, "project": org.project, "bucket": org.bucket,
-           "prefix": prefix, "out": str(ARTIFACTS), "size": 6 * MiB + 12345, "name": name, "drop_name": drop}
+           "prefix": prefix, "out": str(ARTIFACTS), "size": 6 * MiB + 12345, "name": name, "drop_name": drop,
+           "doomed": "古い案.txt"}
+    org.client().put_object(Bucket=org.bucket, Key=prefix + cmd["doomed"], Body=b"to be deleted")
     p = subprocess.run([node_binary(), str(ROOT / "tests" / "fixtures" / "console" / "upload.mjs")],
                        input=json.dumps(cmd), capture_output=True, text=True, timeout=300,
                        env=node_env(), cwd=str(ROOT))
@@ -259,3 +264,17 @@ def test_through_the_page_in_a_real_browser(org):
     assert got["ContentLength"] == cmd["size"] and got["ContentType"] == "application/pdf"
     got = org.client().get_object(Bucket=org.bucket, Key=prefix + drop)
     assert hashlib.sha256(got["Body"].read()).hexdigest() == res["drop_sha256"]
+    # the doomed object was deleted through the page: the question named it, S3 no longer has it
+    doomed = prefix + cmd["doomed"]
+    assert doomed in res["delete_dismissed"] and res["row_after_dismiss"] == 1, res
+    assert doomed in res["delete_question"], res
+    with pytest.raises(botocore.exceptions.ClientError) as ex:
+        org.client().head_object(Bucket=org.bucket, Key=doomed)
+    assert ex.value.response["Error"]["Code"] == "404"
+    org.client().head_object(Bucket=org.bucket, Key=prefix + name)   # the others stay
+    deadline, recs = time.time() + 10, []
+    while not recs and time.time() < deadline:   # durable before the answer, indexed just after
+        recs = [a for a in d.audit_records(action="storage.object.delete")
+                if a.get("target") == org.bucket + "/" + doomed]
+        time.sleep(0.1)
+    assert recs and recs[0]["outcome"] == "success", recs

@@ -76,6 +76,7 @@ BODIES = {
 QUERIES = {
     ("GET", "/admin/v1/projects/{project}/buckets/{bucket}/object"): "?key=" + "iso/object",
     ("PUT", "/admin/v1/projects/{project}/buckets/{bucket}/object"): "?key=" + "iso/object",
+    ("DELETE", "/admin/v1/projects/{project}/buckets/{bucket}/object"): "?key=" + "iso/object",
 }
 TEMPLATE = {"kasumi_template": 1, "template": "iso", "projects": []}
 SUPPLY_LIST = {"items": [{"company": "分離株式会社", "seq": 1, "category": "サーバ", "maker": "A",
@@ -189,6 +190,8 @@ class World:
             return self.new_mapping()["id"]
         if param == "webhook":
             return self.new_webhook()["id"]
+        if param == "bucket":   # the object DELETE: a bucket of its own, holding the object it names
+            return self.new_bucket()
         if param == "tenant":
             raise AssertionError("no route may delete a tenant through this generator without a throw-away tenant")
         raise AssertionError("no throw-away for {%s}" % param)

@@ -279,6 +279,9 @@ def test_refuse_budget_above_cap(org):
     refused(org.api("PUT", "/admin/v1/projects/%s/budget" % pid, {"monthly_yen": CAP + 1}), "budget PUT")
     assert org.api("GET", "/admin/v1/projects/%s/budget" % pid).json()["monthly_yen"] == CAP
     assert org.api("PUT", "/admin/v1/projects/%s/budget" % pid, {"monthly_yen": CAP}).status_code == 200
+    # no budget is no cap: removing it is refused as raising it is
+    refused(org.api("DELETE", "/admin/v1/projects/%s/budget" % pid), "budget DELETE")
+    assert org.api("GET", "/admin/v1/projects/%s/budget" % pid).json()["monthly_yen"] == CAP
     name = pname()
     cli_refused(org, org.doc(name, budget=CAP * 2), "%d yen" % CAP)
     assert org.project_id(name) is None

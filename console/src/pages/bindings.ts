@@ -1,8 +1,11 @@
 // bindings.ts — a tenant's role bindings: list (principal, role, scope), grant a role to a user or a
-// group at the tenant or one of its projects, revoke. The API refuses escalation (a role with a
-// permission the caller lacks); the page says so in words.
+// group at the tenant or one of its projects, revoke. With the header's picker on "platform" (an
+// operator), the platform-scope bindings instead: their principals are platform users, named by id
+// (the API lists no platform users), the roles those bindable at platform. The API refuses
+// escalation (a role with a permission the caller lacks); the page says so in words.
 import { api, listAll } from "../api";
 import { tg } from "../i18n_gov";
+import type { Session } from "../api";
 import type { Ctx } from "../main";
 import { field, fmtTime, h, section, table } from "../ui";
 import { actButton, apiErrorBox, reload, statusArea } from "./gov_common";
@@ -27,8 +30,9 @@ interface Binding {
   created_by: string;
 }
 
-/** What a tenant's pages need to name principals, roles and scopes. */
+/** What a tenant's pages need to name principals, roles and scopes (tenant null: the platform). */
 export interface Names {
+  tenant: string | null;
   roles: Role[];
   projects: { id: string; name: string }[];
   users: Map<string, string>;
@@ -44,8 +48,17 @@ export async function loadNames(tenant: string): Promise<Names> {
   const groups = new Map(
     (await listAll<Group>(`/admin/v1/tenants/${tenant}/groups`).catch(() => [] as Group[])).map((g) => [g.id, g.name]),
   );
-  return { roles, projects, users, groups };
+  return { tenant, roles, projects, users, groups };
 }
+
+/** The platform's: its roles; of its users, the one signed in by name (the others by id). */
+export async function platformNames(session: Session): Promise<Names> {
+  const roles = (await api<{ items: Role[] }>("GET", "/admin/v1/roles")).items.filter((r) => !r.implicit && r.scopes.includes("platform"));
+  return { tenant: null, roles, projects: [], users: new Map([[session.user, session.name]]), groups: new Map() };
+}
+
+/** The operator's view when the header's picker is on "platform". */
+export const isPlatformView = (ctx: Ctx) => !ctx.tenant && !ctx.session.tenant;
 
 export function scopeText(n: Names, scope: string): string {
   if (scope.startsWith("project/")) {
@@ -56,29 +69,43 @@ export function scopeText(n: Names, scope: string): string {
 }
 
 /** The role and scope pickers, shared with the SSO mappings page. */
-export function roleScopePickers(n: Names, tenant: string): { role: HTMLSelectElement; scope: HTMLSelectElement } {
+export function roleScopePickers(n: Names): { role: HTMLSelectElement; scope: HTMLSelectElement } {
   const role = h(
     "select",
     { name: "role" },
     n.roles.map((r) => h("option", { value: r.name, title: r.description }, r.name + " — " + r.description)),
   ) as HTMLSelectElement;
-  const scope = h(
-    "select",
-    { name: "scope" },
-    h("option", { value: "tenant/" + tenant }, tg("bindings.scope.tenant")),
-    n.projects.map((p) => h("option", { value: "project/" + p.id }, tg("bindings.scope.project", { name: p.name }))),
+  const scope = (
+    n.tenant === null
+      ? h("select", { name: "scope" }, h("option", { value: "platform" }, tg("scope.platform")))
+      : h(
+          "select",
+          { name: "scope" },
+          h("option", { value: "tenant/" + n.tenant }, tg("bindings.scope.tenant")),
+          n.projects.map((p) => h("option", { value: "project/" + p.id }, tg("bindings.scope.project", { name: p.name }))),
+        )
   ) as HTMLSelectElement;
   return { role, scope };
 }
 
-function grantForm(n: Names, tenant: string): HTMLElement {
-  const principal = h(
-    "select",
-    { name: "principal" },
-    h("optgroup", { label: tg("bindings.users") }, [...n.users].map(([id, name]) => h("option", { value: id }, name))),
-    h("optgroup", { label: tg("bindings.groups") }, [...n.groups].map(([id, name]) => h("option", { value: id }, name))),
-  ) as HTMLSelectElement;
-  const { role, scope } = roleScopePickers(n, tenant);
+// a platform user is given by id (offered: the operator's own and those bound already)
+function platformPrincipal(): HTMLInputElement {
+  return h("input", { type: "text", name: "principal", required: true, list: "platform-users" }) as HTMLInputElement;
+}
+
+function grantForm(n: Names): HTMLElement {
+  const principal = (
+    n.tenant === null
+      ? platformPrincipal()
+      : h(
+          "select",
+          { name: "principal" },
+          h("optgroup", { label: tg("bindings.users") }, [...n.users].map(([id, name]) => h("option", { value: id }, name))),
+          h("optgroup", { label: tg("bindings.groups") }, [...n.groups].map(([id, name]) => h("option", { value: id }, name))),
+        )
+  ) as HTMLInputElement | HTMLSelectElement;
+  const known = n.tenant === null ? [h("datalist", { id: "platform-users" }, [...n.users].map(([id, name]) => h("option", { value: id }, name)))] : [];
+  const { role, scope } = roleScopePickers(n);
   const status = statusArea();
   const form = h(
     "form",
@@ -94,7 +121,8 @@ function grantForm(n: Names, tenant: string): HTMLElement {
         }
       },
     },
-    field(tg("bindings.principal"), principal),
+    field(tg(n.tenant === null ? "bindings.platformUser" : "bindings.principal"), principal),
+    ...known,
     field(tg("bindings.role"), role),
     field(tg("bindings.scope"), scope),
     h("button", { type: "submit" }, tg("bindings.grant")),
@@ -103,18 +131,23 @@ function grantForm(n: Names, tenant: string): HTMLElement {
 }
 
 export async function bindingsPage(ctx: Ctx, main: HTMLElement): Promise<void> {
-  const tenant = needTenant(ctx, main, tg("bindings.title"));
-  if (!tenant) return;
-  const [n, all] = await Promise.all([loadNames(tenant), listAll<Binding>("/admin/v1/role-bindings")]);
-  const items = all.filter((b) => b.tenant === tenant);
+  const platform = isPlatformView(ctx);
+  const tenant = platform ? null : needTenant(ctx, main, tg("bindings.title"));
+  if (!platform && !tenant) return;
+  const [n, all] = await Promise.all([
+    tenant ? loadNames(tenant) : platformNames(ctx.session),
+    listAll<Binding>(tenant ? "/admin/v1/role-bindings" : "/admin/v1/role-bindings?scope=platform"),
+  ]);
+  const items = all.filter((b) => (tenant ? b.tenant === tenant : b.scope === "platform"));
+  for (const b of items) if (!tenant && b.principal_type !== "group" && !n.users.has(b.principal)) n.users.set(b.principal, b.principal);
   const status = statusArea();
   const who = (b: Binding) =>
     b.principal_type === "group"
       ? tg("bindings.group", { name: n.groups.get(b.principal) ?? b.principal })
       : tg("bindings.user", { name: n.users.get(b.principal) ?? b.principal });
   main.append(
-    h("h1", {}, tg("bindings.title")),
-    grantForm(n, tenant),
+    h("h1", {}, tenant ? tg("bindings.title") : tg("bindings.platformTitle")),
+    grantForm(n),
     status,
     table(
       tg("bindings.title"),

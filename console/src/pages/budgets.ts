@@ -1,11 +1,12 @@
 // budgets.ts — each project's monthly budget (whole yen, JST month) and alert thresholds, this
-// month's spend against it, a form to set it; then the tenant's cost-saving recommendations with
+// month's spend against it, a form to set it and a button to remove it; then the tenant's cost-saving recommendations with
 // their estimated monthly saving. Money stays integer micro-yen (BigInt), as on the cost page.
 import { api, listAll } from "../api";
 import { tg } from "../i18n_gov";
 import type { Ctx } from "../main";
 import { field, h, microyen, section, table, yenText } from "../ui";
-import { apiErrorBox, reload, statusArea } from "./gov_common";
+import { t } from "../i18n";
+import { actButton, apiErrorBox, reload, statusArea } from "./gov_common";
 import { needTenant } from "./need";
 
 interface Budget {
@@ -82,12 +83,19 @@ function editForm(rows: Row[]): HTMLElement {
   return section(tg("budgets.edit"), form, status);
 }
 
-function budgetTable(rows: Row[]): HTMLElement {
+// no budget is no limit, so removing one asks first, naming the project
+function removeButton(id: string, name: string, status: HTMLElement): HTMLElement {
+  return actButton(tg("budgets.remove"), tg("budgets.remove") + " " + name, tg("budgets.confirmRemove", { project: name }), status, () =>
+    api("DELETE", `/admin/v1/projects/${id}/budget`),
+  );
+}
+
+function budgetTable(rows: Row[], status: HTMLElement): HTMLElement {
   return table(
     tg("budgets.list"),
-    [tg("col.project"), tg("col.budget"), tg("col.thresholds"), tg("col.spent"), tg("col.use"), tg("col.crossed")],
-    rows.map(({ name, b }) => {
-      if (!b) return [name, tg("budgets.denied"), "-", "-", "-", "-"];
+    [tg("col.project"), tg("col.budget"), tg("col.thresholds"), tg("col.spent"), tg("col.use"), tg("col.crossed"), t("col.actions")],
+    rows.map(({ id, name, b }) => {
+      if (!b) return [name, tg("budgets.denied"), "-", "-", "-", "-", "-"];
       const pm = usePermille(b);
       const pct = pm === null ? "" : Math.floor(pm / 10) + "." + (pm % 10) + "%";
       return [
@@ -99,6 +107,7 @@ function budgetTable(rows: Row[]): HTMLElement {
           ? "-"
           : h("span", { class: "row" }, h("meter", { min: 0, max: 1000, value: Math.min(pm, 1000), "aria-label": name }), pct),
         b.alerts_crossed.length ? h("span", { class: "warn" }, b.alerts_crossed.map((x) => x + "%").join(", ")) : "-",
+        b.monthly_yen === null ? "-" : removeButton(id, name, status),
       ];
     }),
     "budgets",
@@ -140,10 +149,12 @@ export async function budgetsPage(ctx: Ctx, main: HTMLElement): Promise<void> {
       b: await api<Budget>("GET", `/admin/v1/projects/${p.id}/budget`).catch(() => null),
     })),
   );
+  const status = statusArea();
   main.append(
     h("h1", {}, tg("budgets.title")),
     ...(rows.length ? [editForm(rows)] : []),
-    budgetTable(rows),
+    budgetTable(rows, status),
+    status,
     await recommendations(tenant, new Map(projects.map((p) => [p.id, p.name]))),
   );
 }

@@ -1,8 +1,10 @@
 // objects.ts — the object browser (#/storage?project=P&bucket=B&prefix=X): one bucket's folders and
 // objects under a prefix, a page at a time, an upload into the folder shown and a download link per
-// object. Everything goes through the admin API with the user's own S3 permissions.
+// object, and a delete button per object (after a confirmation naming it). Everything goes through the admin API with the user's own S3 permissions.
 import { ApiError, api, putFile, qs } from "../api";
 import { t } from "../i18n";
+import { tg } from "../i18n_gov";
+import { actButton } from "./gov_common";
 import { errorBox, field, fmtTime, h, section, table } from "../ui";
 
 interface Listing {
@@ -89,7 +91,15 @@ export async function objectsPage(w: Where, main: HTMLElement): Promise<void> {
       o.key.slice(w.prefix.length),
       o.size.toLocaleString(),
       fmtTime(o.last_modified),
-      h("a", { href: objectHref(w, o.key), download: o.key.split("/").pop() || o.key, "aria-label": t("objects.download") + " " + o.key }, t("objects.download")),
+      h(
+        "span",
+        { class: "actions" },
+        h("a", { href: objectHref(w, o.key), download: o.key.split("/").pop() || o.key, "aria-label": t("objects.download") + " " + o.key }, t("objects.download")),
+        " ",
+        actButton(tg("objects.delete"), tg("objects.delete") + " " + o.key, tg("objects.confirmDelete", { key: o.key }), status, () =>
+          api("DELETE", objectHref(w, o.key)),
+        ),
+      ),
     ]),
   ];
   main.append(

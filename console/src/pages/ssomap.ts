@@ -1,11 +1,12 @@
 // ssomap.ts — SSO group → role mappings of a tenant: an IdP group of an issuer grants a role at the
 // tenant or one of its projects at each sign-in. List, add, remove (removing one deletes the
-// bindings it made at once). The same no-escalation rule as role bindings.
+// bindings it made at once). The same no-escalation rule as role bindings. With the header's picker
+// on "platform" (an operator): the mappings to platform-scope roles.
 import { api, listAll } from "../api";
 import { tg } from "../i18n_gov";
 import type { Ctx } from "../main";
 import { field, fmtTime, h, section, table } from "../ui";
-import { loadNames, roleScopePickers, scopeText, type Names } from "./bindings";
+import { isPlatformView, loadNames, platformNames, roleScopePickers, scopeText, type Names } from "./bindings";
 import { actButton, apiErrorBox, reload, statusArea } from "./gov_common";
 import { needTenant } from "./need";
 
@@ -19,14 +20,14 @@ interface Mapping {
   created_at: string;
 }
 
-function addForm(n: Names, tenant: string, issuers: string[]): HTMLElement {
+function addForm(n: Names, issuers: string[]): HTMLElement {
   const issuer = h(
     "input",
     { type: "text", name: "issuer", required: true, list: "sso-issuers", value: issuers[0] ?? "" },
   ) as HTMLInputElement;
   const known = h("datalist", { id: "sso-issuers" }, issuers.map((i) => h("option", { value: i })));
   const group = h("input", { type: "text", name: "group", required: true, maxlength: 200 }) as HTMLInputElement;
-  const { role, scope } = roleScopePickers(n, tenant);
+  const { role, scope } = roleScopePickers(n);
   const status = statusArea();
   const form = h(
     "form",
@@ -55,19 +56,20 @@ function addForm(n: Names, tenant: string, issuers: string[]): HTMLElement {
 }
 
 export async function ssomapPage(ctx: Ctx, main: HTMLElement): Promise<void> {
-  const tenant = needTenant(ctx, main, tg("sso.title"));
-  if (!tenant) return;
+  const platform = isPlatformView(ctx);
+  const tenant = platform ? null : needTenant(ctx, main, tg("sso.title"));
+  if (!platform && !tenant) return;
   const [n, all, providers] = await Promise.all([
-    loadNames(tenant),
+    tenant ? loadNames(tenant) : platformNames(ctx.session),
     listAll<Mapping>("/admin/v1/sso/group-roles"),
     api<{ items: { name: string }[] }>("GET", "/auth/providers"),
   ]);
-  const items = all.filter((m) => m.tenant === tenant);
+  const items = all.filter((m) => (tenant ? m.tenant === tenant : m.scope === "platform"));
   const status = statusArea();
   main.append(
-    h("h1", {}, tg("sso.title")),
+    h("h1", {}, tenant ? tg("sso.title") : tg("sso.platformTitle")),
     h("p", { class: "muted" }, tg("sso.lead")),
-    addForm(n, tenant, providers.items.map((p) => p.name)),
+    addForm(n, providers.items.map((p) => p.name)),
     status,
     table(
       tg("sso.title"),
