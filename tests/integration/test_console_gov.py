@@ -107,6 +107,7 @@ def test_governance_pages_in_a_real_browser(cd, idp):
         "sso_group": "extra-" + tag, "budget_yen": "12345", "thresholds": "50, 90",
         "doomed_project": doomed["name"], "quota_bytes": "5000000",
         "admin_user": cd.ok("GET", "/admin/v1/whoami")["user"], "ops_group": "ops-" + tag,
+        "operator_name": "運用担当-" + tag, "operator_email": "ops-%s@example.go.jp" % tag,
     })
     assert "error" not in res, res.get("error")
     assert not res["page_errors"] and not res["csp_errors"], (res["page_errors"], res["csp_errors"])
@@ -137,6 +138,14 @@ def test_governance_pages_in_a_real_browser(cd, idp):
     # the platform view: the binding was shown at platform scope, then revoked; the mapping is there
     assert any(r[1] == "billing_viewer" and r[2] == "プラットフォーム" for r in res["platform_bindings"]), res["platform_bindings"]
     assert any(r[1] == "platform_admin" for r in res["platform_bindings"]), res["platform_bindings"]
+    # the operator created on the platform's users page is a platform user, named on the bindings
+    # page, and holds the platform role granted there
+    ops = [u for u in cd.ok("GET", "/admin/v1/platform/users")["items"] if u["name"] == "運用担当-" + tag]
+    assert [u["id"] for u in ops] == [res["operator_id"]], ops
+    assert any(r[0].find("運用担当-" + tag) >= 0 and r[1] == "billing_viewer" for r in res["platform_bindings"]), \
+        res["platform_bindings"]
+    assert [b["scope"] for b in cd.ok("GET", "/admin/v1/role-bindings?principal=" + res["operator_id"])["items"]
+            if b["role"] == "billing_viewer"] == ["platform"]
     assert not [b for b in cd.ok("GET", "/admin/v1/role-bindings?principal=" + admin_id)["items"]
                 if b["role"] == "billing_viewer"]
     for action in ("binding.create", "binding.delete"):

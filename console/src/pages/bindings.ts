@@ -1,7 +1,7 @@
 // bindings.ts — a tenant's role bindings: list (principal, role, scope), grant a role to a user or a
 // group at the tenant or one of its projects, revoke. With the header's picker on "platform" (an
-// operator), the platform-scope bindings instead: their principals are platform users, named by id
-// (the API lists no platform users), the roles those bindable at platform. The API refuses
+// operator), the platform-scope bindings instead: their principals are platform users (from
+// /admin/v1/platform/users where the caller may list them), the roles those bindable at platform. The API refuses
 // escalation (a role with a permission the caller lacks); the page says so in words.
 import { api, listAll } from "../api";
 import { tg } from "../i18n_gov";
@@ -51,10 +51,17 @@ export async function loadNames(tenant: string): Promise<Names> {
   return { tenant, roles, projects, users, groups };
 }
 
-/** The platform's: its roles; of its users, the one signed in by name (the others by id). */
+/** The platform's: its roles and its users (the one signed in at least, when the caller may not
+ * list them). */
 export async function platformNames(session: Session): Promise<Names> {
   const roles = (await api<{ items: Role[] }>("GET", "/admin/v1/roles")).items.filter((r) => !r.implicit && r.scopes.includes("platform"));
-  return { tenant: null, roles, projects: [], users: new Map([[session.user, session.name]]), groups: new Map() };
+  const users = new Map([[session.user, session.name]]);
+  try {
+    for (const u of await listAll<{ id: string; name: string }>("/admin/v1/platform/users")) users.set(u.id, u.name);
+  } catch {
+    /* no user.list at platform: the others are named by id */
+  }
+  return { tenant: null, roles, projects: [], users, groups: new Map() };
 }
 
 /** The operator's view when the header's picker is on "platform". */
