@@ -291,9 +291,7 @@ def test_single_admin_expiry_and_refusals(s3fresh, tmp_path):
     other = d.ok("POST", base, {"scope": "bucket", "bucket": "solo-bucket"}, token=tok)
     r = d.api("POST", base + "/%s/confirm" % job["id"], {"token": other["token"]}, token=tok)
     assert r.status_code == 404, r.text
-    # the last digit changed (a token that already ends in "0" must not be "changed" to itself)
-    forged = job["token"][:-1] + ("1" if job["token"].endswith("0") else "0")
-    assert d.api("POST", "/admin/v1/erasure-reports", {"token": forged}).status_code == 404
+    assert d.api("POST", "/admin/v1/erasure-reports", {"token": job["token"][:-1] + "0"}).status_code == 404
     assert d.api("POST", base, {"scope": "bucket", "bucket": "no-such"}, token=tok).status_code == 404
     assert d.api("POST", base, {"scope": "everything"}, token=tok).status_code == 400
     # with one administrator, the requester confirms
