@@ -7,13 +7,14 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "core/evp.h"
 
 static void oom(void)
 {
@@ -216,21 +217,10 @@ void ksm_id_new(const char *prefix, char out[40])
     out[n] = '\0';
 }
 
-/* SHA-256 fetched from the provider once: EVP_Digest with EVP_sha256() fetched it again on every
- * call, which cost more than hashing an API key (once per request). Kept for the process. */
-static EVP_MD *sha256_md;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-
-static void sha256_fetch(void)
-{
-    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
 void ksm_sha256(const void *data, size_t n, unsigned char out[32])
 {
     unsigned int len = 32;
-    pthread_once(&sha256_once, sha256_fetch);
-    EVP_Digest(data, n, out, &len, sha256_md ? sha256_md : EVP_sha256(), NULL);
+    EVP_Digest(data, n, out, &len, ksm_evp_sha256(), NULL);   /* fetched once: see evp.h */
 }
 
 void ksm_sha256_hex(const void *data, size_t n, char out[65])

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/evp.h"
 #include "core/util.h"
 
 #define TAG KSM_CHUNK_TAG_LEN
@@ -88,7 +89,7 @@ static int chunker_init(struct chunker *k, int enc, uint32_t chunk, const uint8_
     memcpy(k->uid, uid, KSM_KMS_UID_LEN);
     k->emit = emit;
     k->arg = arg;
-    return k->c && EVP_CipherInit_ex(k->c, EVP_aes_256_gcm(), NULL, key, NULL, enc) ? 0 : -1;
+    return k->c && EVP_CipherInit_ex(k->c, ksm_evp_aes256gcm(), NULL, key, NULL, enc) ? 0 : -1;
 }
 
 static void put_be64(uint8_t *p, uint64_t v)

@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 #include <string.h>
 
+#include "core/evp.h"
 #include "core/util.h"
 
 static int gcm(int enc, const uint8_t key[KSM_KMS_KEY_LEN], const uint8_t nonce[KMS_NONCE_LEN],
@@ -25,7 +26,7 @@ static int gcm(int enc, const uint8_t key[KSM_KMS_KEY_LEN], const uint8_t nonce[
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
     if (!c || n > INT32_MAX || aadlen > INT32_MAX)
         goto fail;
-    if (!EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce, enc))
+    if (!EVP_CipherInit_ex(c, ksm_evp_aes256gcm(), NULL, key, nonce, enc))
         goto fail;
     if (aadlen && !EVP_CipherUpdate(c, NULL, &len, aad, (int)aadlen))
         goto fail;

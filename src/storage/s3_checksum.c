@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/evp.h"
 #include "core/util.h"
 #include "storage/s3_checksum.h"
 
@@ -87,7 +88,7 @@ void ksm_s3_cksum_init(struct ksm_s3_cksum *c, enum ksm_s3_cksum_alg alg)
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     if (!md)
         abort();   /* out of memory is fatal, as in ksm_xmalloc */
-    EVP_DigestInit_ex(md, alg == KSM_S3_CKSUM_SHA1 ? EVP_sha1() : EVP_sha256(), NULL);
+    EVP_DigestInit_ex(md, alg == KSM_S3_CKSUM_SHA1 ? ksm_evp_sha1() : ksm_evp_sha256(), NULL);
     c->md = md;
 }
 

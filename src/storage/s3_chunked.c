@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/evp.h"
 #include "core/util.h"
 #include "storage/s3_chunked.h"
 
@@ -171,7 +172,7 @@ static enum ksm_err size_line(struct ksm_s3_chunked *c)
         return fail(c, KSM_E_INCOMPLETE_BODY, "the chunks are longer than x-amz-decoded-content-length");
     c->remaining = size;
     if (c->signed_chunks)
-        EVP_DigestInit_ex(c->md, EVP_sha256(), NULL);
+        EVP_DigestInit_ex(c->md, ksm_evp_sha256(), NULL);
     if (size) {
         c->state = S_DATA;
         return KSM_E_OK;

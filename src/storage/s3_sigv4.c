@@ -5,12 +5,12 @@
  * secret or a signature. */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "core/evp.h"
 #include "core/util.h"
 #include "storage/s3_sigv4.h"
 
@@ -468,15 +468,13 @@ enum ksm_err ksm_s3_auth_parse(const struct ksm_s3_request *rq, const struct ksm
 void ksm_s3_hmac_hex(const unsigned char key[32], const void *msg, size_t n, char out[65])
 {
     unsigned char mac[32];
-    unsigned int len = 32;
-    HMAC(EVP_sha256(), key, 32, msg, n, mac, &len);
+    ksm_hmac_sha256(key, 32, msg, n, mac);
     ksm_hex(mac, 32, out);
 }
 
 static void hmac(const void *key, size_t klen, const char *msg, unsigned char out[32])
 {
-    unsigned int len = 32;
-    HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)msg, strlen(msg), out, &len);
+    ksm_hmac_sha256(key, klen, msg, strlen(msg), out);
 }
 
 void ksm_s3_derive_key(const char *secret, size_t secret_len, const char *date, const char *region,
@@ -511,7 +509,7 @@ static void signing_key(const char *secret, size_t len, const struct ksm_s3_auth
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     if (!md)
         abort();   /* out of memory: fatal, as ksm_xmalloc */
-    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    EVP_DigestInit_ex(md, ksm_evp_sha256(), NULL);
     EVP_DigestUpdate(md, secret, len);
     EVP_DigestUpdate(md, "", 1);
     EVP_DigestUpdate(md, a->date, strlen(a->date) + 1);
@@ -537,7 +535,6 @@ enum ksm_err ksm_s3_auth_verify(const struct ksm_s3_request *rq, struct ksm_s3_a
 {
     struct ksm_buf canon = KSM_BUF_INIT, sts = KSM_BUF_INIT;
     unsigned char mac[32];
-    unsigned int len = 32;
     enum ksm_err err = ksm_s3_canonical_request(rq, a, &canon);
     if (err != KSM_E_OK) {
         a->why = "the path or query has a malformed percent-escape";
@@ -545,7 +542,7 @@ enum ksm_err ksm_s3_auth_verify(const struct ksm_s3_request *rq, struct ksm_s3_a
     }
     ksm_s3_string_to_sign(a, canon.data, canon.len, &sts);
     signing_key(secret, secret_len, a, a->signing_key);
-    HMAC(EVP_sha256(), a->signing_key, 32, (const unsigned char *)sts.data, sts.len, mac, &len);
+    ksm_hmac_sha256(a->signing_key, 32, sts.data, sts.len, mac);
     if (!ksm_ct_equal(mac, a->signature, 32)) {
         err = fail(a, KSM_E_SIGNATURE_MISMATCH, "the signature does not match");
         goto fail;
@@ -573,7 +570,7 @@ enum ksm_err ksm_s3_body_hash_init(struct ksm_s3_body_hash *h, const struct ksm_
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     if (!md)
         abort();
-    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    EVP_DigestInit_ex(md, ksm_evp_sha256(), NULL);
     h->md = md;
     return KSM_E_OK;
 }

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/evp.h"
+
 #define HDR "x-amz-server-side-encryption-customer-"
 
 /* base64 of exactly want bytes into out; -1 otherwise. */
@@ -60,7 +62,7 @@ enum ksm_err ksm_s3_ssec_key(struct s3_req *s, const char *prefix, uint8_t key[3
                KSM_E_INVALID_ARGUMENT;
     uint8_t want[16], got[16];
     unsigned int n = 16;
-    if (!md5 || b64_exact(md5, want, 16) || !EVP_Digest(key, 32, got, &n, EVP_md5(), NULL) ||
+    if (!md5 || b64_exact(md5, want, 16) || !EVP_Digest(key, 32, got, &n, ksm_evp_md5(), NULL) ||
         CRYPTO_memcmp(want, got, 16)) {
         OPENSSL_cleanse(key, 32);
         return *why = "The calculated MD5 hash of the key did not match the hash that was provided.",

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/evp.h"
 #include "core/util.h"
 
 static json_t *meta_to_json(const struct ksm_obj_meta *m)
@@ -114,7 +115,7 @@ static enum ksm_err parts_verify(struct ksm_db *db, const char *upload,
         return KSM_E_MALFORMED_XML;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     enum ksm_err e = KSM_E_INTERNAL;
-    if (!md || !EVP_DigestInit_ex(md, EVP_md5(), NULL))
+    if (!md || !EVP_DigestInit_ex(md, ksm_evp_md5(), NULL))
         goto out;
     *size = 0;
     for (size_t i = 0; i < nparts; i++) {

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/evp.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "kms/kms_chunk.h"
@@ -179,7 +180,7 @@ struct ksm_put *ksm_store_put_begin_ssec(struct ksm_store *s, uv_loop_t *loop, s
     p->seg.loc = STORE_LOC_FILE;
     p->work.data = p;
     p->md5 = EVP_MD_CTX_new();
-    if (!p->md5 || !EVP_DigestInit_ex(p->md5, EVP_md5(), NULL))
+    if (!p->md5 || !EVP_DigestInit_ex(p->md5, ksm_evp_md5(), NULL))
         p->err = KSM_E_INTERNAL;
     else
         p->err = put_setup(p, b, key, part_of, part, ck);

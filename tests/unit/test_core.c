@@ -1,9 +1,15 @@
-/* test_core.c — check digits, ids, time, UTF-8, buffers, the arena and the fixed-buffer formatter. */
+/* test_core.c — check digits, ids, time, UTF-8, buffers, the arena, the fixed-buffer formatter and the
+ * once-fetched OpenSSL algorithms. */
 #include "check.h"
+
+#include <openssl/evp.h>
+#include <pthread.h>
+
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/corpnum.h"
 #include "core/error.h"
+#include "core/evp.h"
 #include "core/fmt.h"
 #include "core/util.h"
 
@@ -60,6 +66,51 @@ static void test_ids_and_buf(void)
     char hx[65];
     ksm_sha256_hex("abc", 3, hx);
     CHECK_STR(hx, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+/* RFC 4231 test cases 1, 2 and 6 (a key longer than the block), from several threads at once: the
+ * shared HMAC template must never be keyed or changed by a call. */
+static void *hmac_cases(void *arg)
+{
+    static const struct { const char *key, *msg, *mac; } v[] = {
+        {"\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b", "Hi There",
+         "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"},
+        {"Jefe", "what do ya want for nothing?",
+         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
+        {NULL, "Test Using Larger Than Block-Size Key - Hash Key First",
+         "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"},
+    };
+    unsigned char big[131];
+    memset(big, 0xaa, sizeof big);
+    int *bad = arg;
+    for (int round = 0; round < 200; round++) {
+        for (size_t i = 0; i < KSM_NELEM(v); i++) {
+            unsigned char mac[32];
+            char hx[65];
+            const char *k = v[i].key ? v[i].key : (const char *)big;
+            ksm_hmac_sha256(k, v[i].key ? strlen(k) : sizeof big, v[i].msg, strlen(v[i].msg), mac);
+            ksm_hex(mac, 32, hx);
+            *bad += strcmp(hx, v[i].mac) != 0;
+        }
+    }
+    return NULL;
+}
+
+static void test_evp(void)
+{
+    pthread_t t[4];
+    int bad[4] = {0};
+    for (int i = 0; i < 4; i++)
+        CHECK(pthread_create(&t[i], NULL, hmac_cases, &bad[i]) == 0);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        CHECK(bad[i] == 0);
+    }
+    CHECK(ksm_evp_sha256() == ksm_evp_sha256());   /* fetched once, not per call */
+    CHECK(EVP_MD_get_size(ksm_evp_sha256()) == 32 && EVP_MD_get_size(ksm_evp_sha1()) == 20 &&
+          EVP_MD_get_size(ksm_evp_md5()) == 16);
+    CHECK(EVP_CIPHER_get_mode(ksm_evp_aes256gcm()) == EVP_CIPH_GCM_MODE &&
+          EVP_CIPHER_get_key_length(ksm_evp_aes256gcm()) == 32);
 }
 
 static void test_arena(void)
@@ -133,6 +184,7 @@ int main(void)
     test_utf8();
     test_ids_and_buf();
     test_arena();
+    test_evp();
     test_errors();
     test_pct_decode();
     test_fmt();
