@@ -1,5 +1,7 @@
 /* util.h — small helpers every subsystem uses: allocation that never returns NULL, time, randomness,
- * hex, ids, hashing and durable file writes. Search here before adding a helper elsewhere. */
+ * hex, ids, hashing and durable file writes. Search here before adding a helper elsewhere;
+ * OpenSSL algorithms fetched once (SHA-256, HMAC, AES-GCM, ...) are in evp.h, formatting into
+ * fixed buffers without snprintf in fmt.h. */
 #ifndef KSM_UTIL_H
 #define KSM_UTIL_H
 #include <stddef.h>
