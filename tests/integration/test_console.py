@@ -37,12 +37,13 @@ def idp(tmp_path_factory):
     g.stop()
 
 
-@pytest.fixture(scope="module")
-def cd(idp, tmp_path_factory):
-    """kasumid with the console's OpenID client at the provider (its callback on kasumid's port)."""
+def console_daemon(idp, tmp_path_factory, name, tenants):
+    """kasumid with the console's OpenID client at the provider (its callback on kasumid's port), the
+    provider speaking for the tenants of the corporate numbers `tenants`; tenant A made (d.ta), its
+    IdP group kasumi-admins its administrators."""
     port = free_port()
     idp.add_client(CONSOLE_CLIENT, CONSOLE_SECRET, ["http://127.0.0.1:%d/auth/callback" % port])
-    d = Daemon(tmp_path_factory.mktemp("console") / "data",
+    d = Daemon(tmp_path_factory.mktemp(name) / "data",
                extra_args=["--s3-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:%d" % port])
     secret = d.data_dir.parent / "client-secret"
     secret.write_text(CONSOLE_SECRET + "\n")
@@ -50,7 +51,7 @@ def cd(idp, tmp_path_factory):
 [oidc.gov]
 issuer = "{idp.issuer}"
 audience = "{CONSOLE_CLIENT}"
-tenants = ["{CN_A}"]
+tenants = {json.dumps(tenants)}
 client_id = "{CONSOLE_CLIENT}"
 client_secret_file = "{secret}"
 redirect_uri = "http://127.0.0.1:{port}/auth/callback"
@@ -60,8 +61,23 @@ redirect_uri = "http://127.0.0.1:{port}/auth/callback"
     d.ta = d.ok("POST", "/admin/v1/tenants", {"kind": "ministry", "name": "A省", "corporate_number": CN_A})
     d.ok("POST", "/admin/v1/sso/group-roles", {"issuer": "gov", "group": "kasumi-admins", "role": "tenant_admin",
                                                "scope": "tenant/" + d.ta["id"]})
+    return d
+
+
+@pytest.fixture(scope="module")
+def cd(idp, tmp_path_factory):
+    d = console_daemon(idp, tmp_path_factory, "console", [CN_A])
     yield d
     d.stop()
+
+
+def run_script(script, cmd, timeout=300):
+    """Runs tests/fixtures/console/SCRIPT with cmd as its JSON input; the JSON object it prints."""
+    p = subprocess.run([node_binary(), str(ROOT / "tests" / "fixtures" / "console" / script)],
+                       input=json.dumps(cmd), capture_output=True, text=True, timeout=timeout,
+                       env=node_env(), cwd=str(ROOT))
+    assert p.returncode == 0, "%s failed: %s %s" % (script, p.stdout[-2000:], p.stderr[-3000:])
+    return json.loads(p.stdout.strip().splitlines()[-1])
 
 
 def make_usage(d):
@@ -93,11 +109,7 @@ def make_usage(d):
 
 
 def run_browser(cmd, timeout=300):
-    p = subprocess.run([node_binary(), str(ROOT / "tests" / "fixtures" / "console" / "browser.mjs")],
-                       input=json.dumps(cmd), capture_output=True, text=True, timeout=timeout,
-                       env=node_env(), cwd=str(ROOT))
-    assert p.returncode == 0, "browser.mjs failed: %s %s" % (p.stdout[-2000:], p.stderr[-3000:])
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    return run_script("browser.mjs", cmd, timeout)
 
 
 def test_console_in_a_real_browser(cd, idp):

@@ -16,16 +16,14 @@ afterwards through the admin API:
   (a group, a binding, a budget, a storage quota): the API refuses and the page says so.
 axe-core must find no violation on any of them; a screenshot of each is kept."""
 import json
-import subprocess
 import time
 import uuid
 
 import pytest
 
-from conftest import Daemon, corpnum
-from oidc_idp import CN_A, CN_B, USERS, Glewlwyd, free_port
-from test_console import ARTIFACTS, CONSOLE_CLIENT, CONSOLE_SECRET, make_usage
-from upstreams import ROOT, node_binary, node_env
+from conftest import corpnum
+from oidc_idp import CN_A, CN_B, USERS, Glewlwyd
+from test_console import ARTIFACTS, CONSOLE_CLIENT, console_daemon, make_usage, run_script
 
 
 @pytest.fixture(scope="module")
@@ -37,38 +35,14 @@ def idp(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def cd(idp, tmp_path_factory):
-    """kasumid with the console's OpenID client; its provider speaks for tenants A and B (B is
-    created by the operator in the browser)."""
-    port = free_port()
-    idp.add_client(CONSOLE_CLIENT, CONSOLE_SECRET, ["http://127.0.0.1:%d/auth/callback" % port])
-    d = Daemon(tmp_path_factory.mktemp("console-gov") / "data",
-               extra_args=["--s3-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:%d" % port])
-    secret = d.data_dir.parent / "client-secret"
-    secret.write_text(CONSOLE_SECRET + "\n")
-    d.write_config(f"""
-[oidc.gov]
-issuer = "{idp.issuer}"
-audience = "{CONSOLE_CLIENT}"
-tenants = ["{CN_A}", "{CN_B}"]
-client_id = "{CONSOLE_CLIENT}"
-client_secret_file = "{secret}"
-redirect_uri = "http://127.0.0.1:{port}/auth/callback"
-""")
-    d.start()
-    d.s3_addr = json.loads((d.data_dir / "listen.json").read_text())["s3"]
-    d.ta = d.ok("POST", "/admin/v1/tenants", {"kind": "ministry", "name": "A省", "corporate_number": CN_A})
-    d.ok("POST", "/admin/v1/sso/group-roles", {"issuer": "gov", "group": "kasumi-admins", "role": "tenant_admin",
-                                               "scope": "tenant/" + d.ta["id"]})
+    """Its provider speaks for tenants A and B (B is created by the operator in the browser)."""
+    d = console_daemon(idp, tmp_path_factory, "console-gov", [CN_A, CN_B])
     yield d
     d.stop()
 
 
 def run_gov_browser(cmd, timeout=400):
-    p = subprocess.run([node_binary(), str(ROOT / "tests" / "fixtures" / "console" / "gov.mjs")],
-                       input=json.dumps(cmd), capture_output=True, text=True, timeout=timeout,
-                       env=node_env(), cwd=str(ROOT))
-    assert p.returncode == 0, "gov.mjs failed: %s %s" % (p.stdout[-2000:], p.stderr[-3000:])
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    return run_script("gov.mjs", cmd, timeout)
 
 
 def settled_spend(d, project):

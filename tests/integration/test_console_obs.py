@@ -8,15 +8,14 @@ CSP error; screenshots are kept under build/.../console-artifacts."""
 import json
 import os
 import pathlib
-import subprocess
 import uuid
 
 from conftest import Daemon
 from oidc_idp import USERS
-from test_console import CONSOLE_CLIENT, cd, idp  # noqa: F401 (fixtures: kasumid with the IdP)
+from test_console import CONSOLE_CLIENT, cd, idp, run_script  # noqa: F401 (fixtures: kasumid with the IdP)
 from test_isolation import SUPPLY_LIST
 from test_audit_verification import flip_request_id
-from upstreams import ROOT, node_binary, node_env
+from upstreams import ROOT
 
 ARTIFACTS = pathlib.Path(os.environ.get("KASUMID", str(ROOT / "build" / "x"))).parent / "console-artifacts"
 
@@ -29,11 +28,7 @@ def run_browser(d, steps, idp=None, timeout=300):
         cmd["idp"] = idp
     else:
         cmd["token"] = d.token
-    p = subprocess.run([node_binary(), str(ROOT / "tests" / "fixtures" / "console" / "obs.mjs")],
-                       input=json.dumps(cmd), capture_output=True, text=True, timeout=timeout,
-                       env=node_env(), cwd=str(ROOT))
-    assert p.returncode == 0, "obs.mjs failed: %s %s" % (p.stdout[-2000:], p.stderr[-3000:])
-    res = json.loads(p.stdout.strip().splitlines()[-1])
+    res = run_script("obs.mjs", cmd, timeout)
     assert "error" not in res, res.get("error")
     assert not res["page_errors"] and not res["csp_errors"], (res["page_errors"], res["csp_errors"])
     assert not res["foreign_requests"], "the console reached another host: %s" % res["foreign_requests"]

@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import pathlib
-import socket
 import time
 import urllib.parse
 import uuid
@@ -236,12 +235,9 @@ def test_length_required_and_limits(org):
 def test_through_the_page_in_a_real_browser(org):
     """The console's page: a file of several MB with a Japanese name through the file input (its
     progress bar moving), a small one dropped on the form, the first downloaded under its own name
-    with the same bytes, which S3 serves too; the second deleted through its button after a
-    then an object S3 wrote there deleted through its button after a confirmation naming it
+    with the same bytes, which S3 serves too; then an object S3 wrote there deleted through its button after a confirmation naming it
     (dismissed first: nothing goes), after which S3 has it no more and the delete is audited."""
-    import subprocess
-    from test_console import ARTIFACTS
-    from upstreams import ROOT, node_binary, node_env
+    from test_console import ARTIFACTS, run_script
 
     d, prefix = org.d, "資料/" + uuid.uuid4().hex[:4] + "/"
     name, drop = "令和8年度 予算書.pdf", "メモ.txt"
@@ -249,11 +245,7 @@ def test_through_the_page_in_a_real_browser(org):
            "prefix": prefix, "out": str(ARTIFACTS), "size": 6 * MiB + 12345, "name": name, "drop_name": drop,
            "doomed": "古い案.txt"}
     org.client().put_object(Bucket=org.bucket, Key=prefix + cmd["doomed"], Body=b"to be deleted")
-    p = subprocess.run([node_binary(), str(ROOT / "tests" / "fixtures" / "console" / "upload.mjs")],
-                       input=json.dumps(cmd), capture_output=True, text=True, timeout=300,
-                       env=node_env(), cwd=str(ROOT))
-    assert p.returncode == 0, "upload.mjs failed: %s %s" % (p.stdout[-2000:], p.stderr[-3000:])
-    res = json.loads(p.stdout.strip().splitlines()[-1])
+    res = run_script("upload.mjs", cmd)
     assert "error" not in res, res.get("error")
     assert not res["page_errors"], res["page_errors"]
     assert res["download_name"] == name, res["download_name"]
