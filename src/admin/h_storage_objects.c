@@ -46,6 +46,16 @@ static enum ksm_err key_param(struct ksm_req *r, const char **key)
     return KSM_E_OK;
 }
 
+/* The bucket and key= an object route names, and its audit target "bucket/key". */
+static enum ksm_err object_target(struct ksm_req *r, struct ksm_bucket *b, const char **key)
+{
+    enum ksm_err e = find_bucket(r, b);
+    if (e != KSM_E_OK || (e = key_param(r, key)) != KSM_E_OK)
+        return e;
+    ksm_req_audit(r, b->tenant, b->project, ksm_arena_printf(r->arena, "%s/%s", b->name, *key));
+    return KSM_E_OK;
+}
+
 static void meter(struct ksm_req *r, const struct ksm_bucket *b, const char *name, uint64_t q)
 {
     char key[96];
@@ -186,10 +196,9 @@ enum ksm_err ksm_h_object_get(struct ksm_req *r)
 {
     struct ksm_bucket b;
     const char *key;
-    enum ksm_err e = find_bucket(r, &b);
-    if (e != KSM_E_OK || (e = key_param(r, &key)) != KSM_E_OK)
+    enum ksm_err e = object_target(r, &b, &key);
+    if (e != KSM_E_OK)
         return e;
-    ksm_req_audit(r, b.tenant, b.project, ksm_arena_printf(r->arena, "%s/%s", b.name, key));
     struct ksm_obj_meta m;
     memset(&m, 0, sizeof m);
     struct ksm_get *g = ksm_store_get_open(((struct ksm_app *)r->worker->app)->store,
@@ -233,12 +242,14 @@ struct ul {
     const char *key;   /* the request's arena */
     struct ksm_obj_meta meta;
     uint64_t received;
+    struct ksm_quota_hold quota;   /* reserved at the head, in S3's table (s3_quota.c) */
     bool paused;       /* the store's buffers are full: the socket is not read */
     bool committing;   /* the commit runs: it completes and answers, whatever the client does */
 };
 
 static void ul_free(struct ul *u)
 {
+    ksm_quota_settle(&u->quota, false);   /* not stored: the reservation goes back */
     u->r->app_data = NULL;
     u->r->on_abort = NULL;
     ksm_obj_meta_free(&u->meta);
@@ -253,7 +264,8 @@ static enum ksm_err ul_finish(struct ul *u, enum ksm_err e)
     meter(r, &u->b, "requests_write", 1);
     if (e == KSM_E_OK) {
         meter(r, &u->b, "bytes_in", u->received);
-        ksm_s3_quota_changed(u->b.project);   /* S3's quota bookkeeping re-reads the usage */
+        ksm_quota_settle(&u->quota, true);
+        ksm_s3_quota_changed(u->b.project);   /* it may have replaced an object: re-read usage */
         o = json_pack("{s:s,s:s,s:I,s:s}", "bucket", u->b.name, "key", u->key, "size",
                       (json_int_t)u->meta.size, "etag", u->meta.etag);
     }
@@ -316,41 +328,32 @@ static void ul_abort(struct ksm_req *r)
         ksm_dispatch_dropped(r, KSM_E_INCOMPLETE_BODY);
 }
 
-/* The project's quota, read from the metadata: a console upload that would pass it is refused. */
-static enum ksm_err quota_fits(struct ksm_req *r, const struct ksm_bucket *b, uint64_t bytes)
-{
-    struct ksm_store_quota q;
-    int64_t used_bytes = 0, used_objects = 0;
-    if (ksm_store_quota_get(&r->worker->db, b->project, &q) != KSM_E_OK)
-        return KSM_E_OK;
-    if (ksm_store_project_usage(&r->worker->db, b->project, &used_bytes, &used_objects) != KSM_E_OK)
-        return ksm_fail(r, KSM_E_INTERNAL, "cannot read the project's storage use");
-    if ((q.max_bytes >= 0 && used_bytes + (int64_t)bytes > q.max_bytes) ||
-        (q.max_objects >= 0 && used_objects + 1 > q.max_objects))
-        return ksm_fail(r, KSM_E_QUOTA_EXCEEDED, "the project's storage quota would be exceeded");
-    return KSM_E_OK;
-}
-
 /* At the head (KSM_RF_STREAMS): the caller is authorised already; the size is checked against the
  * quota before a byte is read, and the body goes to the store as it arrives, sealed under the
  * bucket's keys like an S3 PutObject. Content-Length is required: the store takes the exact size up
- * front and a browser's fetch or XMLHttpRequest of a File always sends it. */
+ * front and a browser's fetch or XMLHttpRequest of a File always sends it. The size is reserved
+ * against the project's quota in the table S3's writes use, so uploads racing S3 cannot pass it. */
 enum ksm_err ksm_h_object_put(struct ksm_req *r)
 {
     struct ksm_bucket b;
     const char *key;
-    enum ksm_err e = find_bucket(r, &b);
-    if (e != KSM_E_OK || (e = key_param(r, &key)) != KSM_E_OK)
+    enum ksm_err e = object_target(r, &b, &key);
+    if (e != KSM_E_OK)
         return e;
-    ksm_req_audit(r, b.tenant, b.project, ksm_arena_printf(r->arena, "%s/%s", b.name, key));
     if (r->content_length < 0)
         return ksm_fail(r, KSM_E_LENGTH_REQUIRED, "Content-Length is required (no chunked uploads)");
     if ((uint64_t)r->content_length > UPLOAD_MAX)
         return ksm_fail(r, KSM_E_TOO_LARGE, "at most 5 GiB per upload; larger objects go through S3 "
                                             "multipart");
-    if ((e = quota_fits(r, &b, (uint64_t)r->content_length)) != KSM_E_OK)
-        return e;
     struct ul *u = ksm_xcalloc(1, sizeof *u);
+    char why[200], detail[200];
+    e = ksm_quota_reserve(&r->worker->db, &u->quota, b.project, r->content_length, 1, 0, 0, why,
+                          sizeof why, detail, sizeof detail);
+    if (e != KSM_E_OK) {
+        free(u);
+        return ksm_fail(r, e, "%s", e == KSM_E_QUOTA_EXCEEDED ? why
+                                                              : "cannot read the project's storage use");
+    }
     u->r = r;
     u->b = b;
     u->key = key;
@@ -380,10 +383,9 @@ enum ksm_err ksm_h_object_delete(struct ksm_req *r)
 {
     struct ksm_bucket b;
     const char *key;
-    enum ksm_err e = find_bucket(r, &b);
-    if (e != KSM_E_OK || (e = key_param(r, &key)) != KSM_E_OK)
+    enum ksm_err e = object_target(r, &b, &key);
+    if (e != KSM_E_OK)
         return e;
-    ksm_req_audit(r, b.tenant, b.project, ksm_arena_printf(r->arena, "%s/%s", b.name, key));
     struct ksm_delete_result res;
     memset(&res, 0, sizeof res);
     e = ksm_store_delete_version(((struct ksm_app *)r->worker->app)->store, &r->worker->db, &b, key,

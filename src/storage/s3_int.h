@@ -6,6 +6,7 @@
 #include "http/http.h"
 #include "iam/iam.h"
 #include "storage/s3_chunked.h"
+#include "storage/s3_server.h"
 #include "storage/s3_sigv4.h"
 #include "storage/s3_xml.h"
 #include "storage/store.h"
@@ -58,8 +59,7 @@ struct s3_req {
     char replaced[96];                   /* "etag:size" of the object a PUT replaces (audit) */
     char detail[256];                    /* audit detail (sizes, upload ids: never content) */
     /* a storage quota reservation (s3_quota.c), released by s3_free unless committed */
-    bool quota_held;
-    int64_t quota_bytes, quota_objects;
+    struct ksm_quota_hold quota;
     const char *quota_msg;
 };
 

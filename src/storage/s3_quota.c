@@ -6,7 +6,9 @@
  * mutex shared by every worker, so that concurrent uploads at the edge never take the project past
  * its quota: the first ones that fit are admitted, the rest get QuotaExceeded before their body is
  * read. When the write is durable its reservation becomes usage; a write that fails or is dropped
- * releases it (s3_free does, whatever the path).
+ * releases it (s3_free does, whatever the path). The admin API's streamed uploads (the console's)
+ * take their reservation from the same table (ksm_quota_reserve), so the two never overshoot
+ * together.
  *
  * Usage is read from the metadata (the truth) when first needed, every minute, and at most once a
  * second when something may have shrunk it in a way not counted here (aborts, overwrites by a
@@ -154,11 +156,12 @@ static enum ksm_err refresh(struct ksm_db *db, const char *project, int64_t now)
 
 static int64_t pos(int64_t v) { return v > 0 ? v : 0; }
 
-enum ksm_err ksm_s3_quota_reserve(struct s3_req *s, int64_t bytes, int64_t objects,
-                                  int64_t credit_bytes, int64_t credit_objects)
+enum ksm_err ksm_quota_reserve(struct ksm_db *db, struct ksm_quota_hold *h, const char *project,
+                               int64_t bytes, int64_t objects, int64_t credit_bytes,
+                               int64_t credit_objects, char *why, size_t why_len, char *detail,
+                               size_t detail_len)
 {
-    const char *project = s->bucket.project;
-    enum ksm_err e = refresh(&s->r->worker->db, project, ksm_now_ms());
+    enum ksm_err e = refresh(db, project, ksm_now_ms());
     if (e != KSM_E_OK)
         return e;
     int64_t rb = pos(bytes - credit_bytes), ro = pos(objects - credit_objects);
@@ -175,43 +178,56 @@ enum ksm_err ksm_s3_quota_reserve(struct s3_req *s, int64_t bytes, int64_t objec
              q->used_objects + q->resv_objects + ro > q->lim.max_objects)
         over = "objects";
     if (over) {
-        snprintf(s->detail, sizeof s->detail, "quota=%s limit=%lld used=%lld in_flight=%lld",
-                 over, (long long)(*over == 'b' ? q->lim.max_bytes : q->lim.max_objects),
-                 (long long)(*over == 'b' ? q->used_bytes : q->used_objects),
-                 (long long)(*over == 'b' ? q->resv_bytes : q->resv_objects));
-        s->quota_msg = ksm_arena_printf(
-            s->r->arena, "The project's storage quota of %lld %s would be exceeded (%lld stored)",
-            (long long)(*over == 'b' ? q->lim.max_bytes : q->lim.max_objects), over,
-            (long long)(*over == 'b' ? q->used_bytes : q->used_objects));
+        bool by = *over == 'b';
+        snprintf(detail, detail_len, "quota=%s limit=%lld used=%lld in_flight=%lld", over,
+                 (long long)(by ? q->lim.max_bytes : q->lim.max_objects),
+                 (long long)(by ? q->used_bytes : q->used_objects),
+                 (long long)(by ? q->resv_bytes : q->resv_objects));
+        snprintf(why, why_len, "The project's storage quota of %lld %s would be exceeded (%lld stored)",
+                 (long long)(by ? q->lim.max_bytes : q->lim.max_objects), over,
+                 (long long)(by ? q->used_bytes : q->used_objects));
         pthread_mutex_unlock(&mu);
         return KSM_E_QUOTA_EXCEEDED;
     }
     q->resv_bytes += rb;
     q->resv_objects += ro;
     pthread_mutex_unlock(&mu);
-    s->quota_bytes = rb;
-    s->quota_objects = ro;
-    s->quota_held = true;
+    snprintf(h->project, sizeof h->project, "%s", project);
+    h->bytes = rb;
+    h->objects = ro;
+    h->held = true;
     if (bytes < credit_bytes || objects < credit_objects)
-        ksm_s3_quota_shrunk(s);   /* the write frees more than it takes: re-read after it */
+        ksm_s3_quota_changed(project);   /* the write frees more than it takes: re-read after it */
     return KSM_E_OK;
 }
 
-static void settle(struct s3_req *s, bool used)
+void ksm_quota_settle(struct ksm_quota_hold *h, bool used)
 {
-    if (!s->quota_held)
+    if (!h->held)
         return;
     pthread_mutex_lock(&mu);
-    struct qstate *q = state(s->bucket.project);
-    q->resv_bytes -= s->quota_bytes;
-    q->resv_objects -= s->quota_objects;
+    struct qstate *q = state(h->project);
+    q->resv_bytes -= h->bytes;
+    q->resv_objects -= h->objects;
     if (used) {
-        q->used_bytes += s->quota_bytes;
-        q->used_objects += s->quota_objects;
+        q->used_bytes += h->bytes;
+        q->used_objects += h->objects;
     }
     pthread_mutex_unlock(&mu);
-    s->quota_held = false;
+    h->held = false;
 }
 
-void ksm_s3_quota_commit(struct s3_req *s) { settle(s, true); }
-void ksm_s3_quota_release(struct s3_req *s) { settle(s, false); }
+enum ksm_err ksm_s3_quota_reserve(struct s3_req *s, int64_t bytes, int64_t objects,
+                                  int64_t credit_bytes, int64_t credit_objects)
+{
+    char why[200];
+    enum ksm_err e = ksm_quota_reserve(&s->r->worker->db, &s->quota, s->bucket.project, bytes,
+                                       objects, credit_bytes, credit_objects, why, sizeof why,
+                                       s->detail, sizeof s->detail);
+    if (e == KSM_E_QUOTA_EXCEEDED)
+        s->quota_msg = ksm_arena_strdup(s->r->arena, why);
+    return e;
+}
+
+void ksm_s3_quota_commit(struct s3_req *s) { ksm_quota_settle(&s->quota, true); }
+void ksm_s3_quota_release(struct s3_req *s) { ksm_quota_settle(&s->quota, false); }

@@ -12,4 +12,20 @@ void ksm_s3_dispatch(struct ksm_req *r);     /* the listener's handler (buffered
 /* A project's storage quota was set or removed (the admin API): re-read it and its usage. */
 void ksm_s3_quota_changed(const char *project);
 
+/* A write's reservation against its project's storage quota (s3_quota.c), shared by S3 requests
+ * and the admin API's uploads: what it adds (less the credits: what it replaces) is held against
+ * usage plus the writes in flight; settled as usage once durable, released otherwise. When it does
+ * not fit: KSM_E_QUOTA_EXCEEDED, a sentence in why and the figures (for the audit) in detail. */
+struct ksm_quota_hold {
+    char project[40];
+    int64_t bytes, objects;
+    bool held;
+};
+struct ksm_db;
+enum ksm_err ksm_quota_reserve(struct ksm_db *db, struct ksm_quota_hold *h, const char *project,
+                               int64_t bytes, int64_t objects, int64_t credit_bytes,
+                               int64_t credit_objects, char *why, size_t why_len, char *detail,
+                               size_t detail_len);
+void ksm_quota_settle(struct ksm_quota_hold *h, bool used);   /* no-op when nothing is held */
+
 #endif
