@@ -1,6 +1,8 @@
 // ui.ts — a few DOM helpers. Text always goes in as text nodes (never innerHTML), so no value from
 // the API can become markup.
+import { ApiError } from "./api";
 import { t } from "./i18n";
+import { tg, type GovKey } from "./i18n_gov";
 
 type Child = Node | string | number | null | undefined | false;
 type Attrs = Record<string, string | boolean | number | EventListener | undefined | null>;
@@ -41,9 +43,26 @@ export function field(label: string, input: HTMLElement): HTMLElement {
   return h("div", { class: "field" }, h("label", { for: id }, label), input);
 }
 
-export function errorBox(e: unknown): HTMLElement {
-  const msg = e instanceof Error ? e.message : String(e);
-  return h("p", { class: "error", role: "alert" }, t("error", { msg }));
+const knownErrors = new Set([
+  "forbidden", "tenant_suspended", "not_found", "already_exists", "invalid_argument", "unknown_field",
+  "invalid_json", "conflict", "mfa_required", "guardrail_refused", "unauthenticated",
+]);
+
+/** An error as readable words (a 403 as "not permitted", in the page's language), the API's code and
+ * message kept below as the detail; role="alert", so a screen reader says it at once. */
+export function errorBox(e: unknown, lead?: string): HTMLElement {
+  const box = h("div", { class: "error", role: "alert", "data-testid": "api-error" });
+  if (e instanceof ApiError) {
+    box.setAttribute("data-code", e.code);
+    const key = ("err." + (knownErrors.has(e.code) ? e.code : "other")) as GovKey;
+    box.append(
+      h("p", {}, lead ?? tg(key)),
+      h("p", { class: "muted" }, tg("err.detail", { code: e.code, status: e.status, msg: e.message })),
+    );
+  } else {
+    box.append(h("p", {}, t("error", { msg: e instanceof Error ? e.message : String(e) })));
+  }
+  return box;
 }
 
 export function section(title: string, ...children: Child[]): HTMLElement {

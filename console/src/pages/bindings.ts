@@ -7,8 +7,8 @@ import { api, listAll } from "../api";
 import { tg } from "../i18n_gov";
 import type { Session } from "../api";
 import type { Ctx } from "../main";
-import { field, fmtTime, h, section, table } from "../ui";
-import { actButton, apiErrorBox, reload, statusArea } from "./gov_common";
+import { errorBox, field, fmtTime, h, section, table } from "../ui";
+import { actButton, reload, statusArea } from "./gov_common";
 import { type Group, tenantUsers } from "./groups";
 import { needTenant } from "./need";
 
@@ -124,7 +124,7 @@ function grantForm(n: Names): HTMLElement {
           await api("POST", "/admin/v1/role-bindings", { principal: principal.value, role: role.value, scope: scope.value });
           reload();
         } catch (err) {
-          status.replaceChildren(apiErrorBox(err));
+          status.replaceChildren(errorBox(err));
         }
       },
     },

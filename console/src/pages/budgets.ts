@@ -4,9 +4,9 @@
 import { api, listAll } from "../api";
 import { tg } from "../i18n_gov";
 import type { Ctx } from "../main";
-import { field, h, microyen, section, table, yenText } from "../ui";
+import { errorBox, field, h, microyen, section, table, yenText } from "../ui";
 import { t } from "../i18n";
-import { actButton, apiErrorBox, reload, statusArea } from "./gov_common";
+import { actButton, reload, statusArea } from "./gov_common";
 import { needTenant } from "./need";
 
 interface Budget {
@@ -71,7 +71,7 @@ function editForm(rows: Row[]): HTMLElement {
           });
           reload();
         } catch (err) {
-          status.replaceChildren(apiErrorBox(err));
+          status.replaceChildren(errorBox(err));
         }
       },
     },
@@ -134,7 +134,7 @@ async function recommendations(tenant: string, names: Map<string, string>): Prom
       ),
     );
   } catch (err) {
-    return section(tg("reco.title"), apiErrorBox(err));
+    return section(tg("reco.title"), errorBox(err));
   }
 }
 

@@ -1,30 +1,6 @@
-// gov_common.ts — what the governance pages share: an API error said in words (a 403 as "not
-// permitted", in Japanese by default, with the API's code and message kept as the detail), the
-// page's reload after a change, and a button that asks before it acts.
-import { ApiError } from "../api";
-import { tg, type GovKey } from "../i18n_gov";
-import { h } from "../ui";
-
-const known = new Set([
-  "forbidden", "tenant_suspended", "not_found", "already_exists", "invalid_argument", "unknown_field",
-  "invalid_json", "conflict", "mfa_required", "guardrail_refused", "unauthenticated",
-]);
-
-/** The error as one readable line (role="alert", so a screen reader says it at once). */
-export function apiErrorBox(e: unknown, lead?: string): HTMLElement {
-  const box = h("div", { class: "error", role: "alert", "data-testid": "api-error" });
-  if (e instanceof ApiError) {
-    box.setAttribute("data-code", e.code);
-    const key = ("err." + (known.has(e.code) ? e.code : "other")) as GovKey;
-    box.append(
-      h("p", {}, lead ?? tg(key)),
-      h("p", { class: "muted" }, tg("err.detail", { code: e.code, status: e.status, msg: e.message })),
-    );
-  } else {
-    box.append(h("p", {}, tg("err.other") + ": " + (e instanceof Error ? e.message : String(e))));
-  }
-  return box;
-}
+// gov_common.ts — what the governance pages share: the page's reload after a change, a button that
+// asks before it acts, and the status area errors land in (said in words by ui.ts's errorBox).
+import { errorBox, h } from "../ui";
 
 /** Renders the current page again (the router listens to hashchange). */
 export function reload(): void {
@@ -52,7 +28,7 @@ export function actButton(
           await act();
           reload();
         } catch (err) {
-          status.replaceChildren(apiErrorBox(err));
+          status.replaceChildren(errorBox(err));
           status.focus();
         }
       },

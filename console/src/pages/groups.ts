@@ -3,8 +3,8 @@
 import { api, listAll } from "../api";
 import { tg } from "../i18n_gov";
 import type { Ctx } from "../main";
-import { field, h, section } from "../ui";
-import { actButton, apiErrorBox, reload, statusArea } from "./gov_common";
+import { errorBox, field, h, section } from "../ui";
+import { actButton, reload, statusArea } from "./gov_common";
 import { needTenant } from "./need";
 
 export interface Group {
@@ -40,7 +40,7 @@ function createForm(tenant: string): HTMLElement {
           await api("POST", `/admin/v1/tenants/${tenant}/groups`, { name: name.value });
           reload();
         } catch (err) {
-          status.replaceChildren(apiErrorBox(err));
+          status.replaceChildren(errorBox(err));
         }
       },
     },
@@ -81,7 +81,7 @@ function groupCard(g: Group, users: User[]): HTMLElement {
           await api("PUT", `/admin/v1/groups/${g.id}/members/${pick.value}`);
           reload();
         } catch (err) {
-          status.replaceChildren(apiErrorBox(err));
+          status.replaceChildren(errorBox(err));
         }
       },
     },

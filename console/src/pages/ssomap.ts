@@ -5,9 +5,9 @@
 import { api, listAll } from "../api";
 import { tg } from "../i18n_gov";
 import type { Ctx } from "../main";
-import { field, fmtTime, h, section, table } from "../ui";
+import { errorBox, field, fmtTime, h, section, table } from "../ui";
 import { isPlatformView, loadNames, platformNames, roleScopePickers, scopeText, type Names } from "./bindings";
-import { actButton, apiErrorBox, reload, statusArea } from "./gov_common";
+import { actButton, reload, statusArea } from "./gov_common";
 import { needTenant } from "./need";
 
 interface Mapping {
@@ -41,7 +41,7 @@ function addForm(n: Names, issuers: string[]): HTMLElement {
           });
           reload();
         } catch (err) {
-          status.replaceChildren(apiErrorBox(err));
+          status.replaceChildren(errorBox(err));
         }
       },
     },

@@ -5,9 +5,9 @@ import { api, listAll } from "../api";
 import { t } from "../i18n";
 import type { Ctx } from "../main";
 import { tg } from "../i18n_gov";
-import { field, fmtTime, h, section, table } from "../ui";
+import { errorBox, field, fmtTime, h, section, table } from "../ui";
 import { notSupportedHere, storesNothing } from "./env";
-import { apiErrorBox, reload, statusArea } from "./gov_common";
+import { reload, statusArea } from "./gov_common";
 import { needTenant } from "./need";
 import { browseHash, objectsPage } from "./objects";
 
@@ -68,7 +68,7 @@ function quotaForm(projects: { id: string; name: string; q: Quota }[]): HTMLElem
           }
           reload();
         } catch (err) {
-          status.replaceChildren(apiErrorBox(err));
+          status.replaceChildren(errorBox(err));
           status.focus();
         }
       },

@@ -4,8 +4,8 @@
 import { ApiError, api, listAll } from "../api";
 import { tg } from "../i18n_gov";
 import type { Ctx } from "../main";
-import { field, fmtTime, h, section, table } from "../ui";
-import { actButton, apiErrorBox, reload, statusArea } from "./gov_common";
+import { errorBox, field, fmtTime, h, section, table } from "../ui";
+import { actButton, reload, statusArea } from "./gov_common";
 
 interface Tenant {
   id: string;
@@ -61,7 +61,7 @@ function createForm(): HTMLElement {
           // the API's checks said in the form's words: the number (check digit) or a duplicate
           const cnErr = err instanceof ApiError && err.code === "invalid_argument" && /corporate_number/.test(err.message);
           const dup = err instanceof ApiError && err.code === "already_exists";
-          status.replaceChildren(apiErrorBox(err, cnErr ? tg("tenants.cn.invalid") : dup ? tg("tenants.cn.taken") : undefined));
+          status.replaceChildren(errorBox(err, cnErr ? tg("tenants.cn.invalid") : dup ? tg("tenants.cn.taken") : undefined));
         }
       },
     },
