@@ -201,19 +201,11 @@ static enum ksm_err rollup_cost(struct ksm_db *db, const char *project, const ch
                                 int64_t since_ms, int64_t until_ms, int64_t *of_service,
                                 int64_t *others)
 {
-    sqlite3_stmt *st = ksm_db_prepare(db,
+    return ksm_usage_cost_split_sql(db,
         "SELECT COALESCE(SUM(CASE WHEN service = ?4 THEN cost_microyen END), 0),"
         " COALESCE(SUM(CASE WHEN service = ?4 THEN 0 ELSE cost_microyen END), 0) FROM billing_rollup"
-        " WHERE project = ?1 AND day_ms >= ?2 AND day_ms < ?3");
-    ksm_db_bind_text(st, 1, project);
-    sqlite3_bind_int64(st, 2, since_ms);
-    sqlite3_bind_int64(st, 3, until_ms);
-    ksm_db_bind_text(st, 4, service);
-    int rc = sqlite3_step(st);
-    *of_service = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    *others = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? KSM_E_OK : KSM_E_INTERNAL;
+        " WHERE project = ?1 AND day_ms >= ?2 AND day_ms < ?3",
+        project, service, since_ms, until_ms, of_service, others);
 }
 
 void ksm_billing_rollup_register_schema(void)

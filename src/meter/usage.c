@@ -236,10 +236,18 @@ enum ksm_err ksm_usage_project_cost_split(struct ksm_db *db, const char *project
 {
     if (cost_sums)   /* the write-time sums: a read of a few rows instead of the month's records */
         return cost_sums(db, project, service, since_ms, until_ms, of_service, others);
-    sqlite3_stmt *st = ksm_db_prepare(db,
+    return ksm_usage_cost_split_sql(db,
         "SELECT COALESCE(SUM(CASE WHEN service = ?4 THEN cost_microyen END), 0),"
         " COALESCE(SUM(CASE WHEN service = ?4 THEN 0 ELSE cost_microyen END), 0) FROM usage_records"
-        " WHERE project = ?1 AND time_ms >= ?2 AND time_ms < ?3");
+        " WHERE project = ?1 AND time_ms >= ?2 AND time_ms < ?3",
+        project, service, since_ms, until_ms, of_service, others);
+}
+
+enum ksm_err ksm_usage_cost_split_sql(struct ksm_db *db, const char *sql, const char *project,
+                                      const char *service, int64_t since_ms, int64_t until_ms,
+                                      int64_t *of_service, int64_t *others)
+{
+    sqlite3_stmt *st = ksm_db_prepare(db, sql);
     ksm_db_bind_text(st, 1, project);
     sqlite3_bind_int64(st, 2, since_ms);
     sqlite3_bind_int64(st, 3, until_ms);
