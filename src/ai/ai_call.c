@@ -8,6 +8,7 @@
  * (llama.cpp's server closes keep-alive sockets after streams). Once the caller's stream has begun,
  * nothing is retried: the stream is closed with an error event in the caller's protocol. */
 #include <openssl/crypto.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,38 @@ static const struct ksm_conf *conf_of(const struct ai_call *c)
 
 static void backoff_closed(uv_handle_t *h) { free(h); }
 
+/* A call is 12 KiB (the route with its targets is copied in): a few freed ones are kept for the next
+ * requests, so a request is not a large calloc and free — which made glibc consolidate its fast
+ * bins on every request. One lock for all workers; held for a pointer swap. */
+#define CALL_CACHE 16
+static struct {
+    pthread_mutex_t mu;
+    struct ai_call *free[CALL_CACHE];
+    int n;
+} calls = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+struct ai_call *ksm_ai_call_new(void)
+{
+    pthread_mutex_lock(&calls.mu);
+    struct ai_call *c = calls.n ? calls.free[--calls.n] : NULL;
+    pthread_mutex_unlock(&calls.mu);
+    if (!c)
+        return ksm_xcalloc(1, sizeof *c);
+    memset(c, 0, sizeof *c);
+    return c;
+}
+
+static void call_release(struct ai_call *c)
+{
+    pthread_mutex_lock(&calls.mu);
+    if (calls.n < CALL_CACHE) {
+        calls.free[calls.n++] = c;
+        c = NULL;
+    }
+    pthread_mutex_unlock(&calls.mu);
+    free(c);
+}
+
 void ksm_ai_call_free(struct ai_call *c)
 {
     struct ksm_req *r = c->r;
@@ -58,7 +91,7 @@ void ksm_ai_call_free(struct ai_call *c)
     ksm_sse_free(&c->sse);
     ksm_buf_free(&c->up_body);
     ksm_buf_free(&c->out);
-    free(c);
+    call_release(c);
 }
 
 static const char *host_of(const char *url, char *buf, size_t n)

@@ -231,7 +231,7 @@ static void h_chat(struct ai_call *c)
 
 void ksm_ai_dispatch(struct ksm_req *r)
 {
-    struct ai_call *c = ksm_xcalloc(1, sizeof *c);
+    struct ai_call *c = ksm_ai_call_new();
     c->r = r;
     c->t_start = ksm_mono_ns();
     c->proto = KSM_AI_OPENAI;

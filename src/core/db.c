@@ -78,6 +78,11 @@ fail:
     return -1;
 }
 
+void ksm_db_process_init(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);   /* SQLITE_MISUSE after initialisation: harmless */
+}
+
 int ksm_db_open(struct ksm_db *db, const char *path, char *err, size_t errlen)
 {
     memset(db, 0, sizeof *db);

@@ -15,6 +15,10 @@ struct ksm_db {
 };
 
 /* Opens (creating) path, sets pragmas, applies every registered migration. -1 with err filled. */
+/* Process-wide SQLite settings; call before any database is opened (kasumid's main). Memory
+ * statistics off: with them on, every SQLite allocation takes one global mutex, which all the
+ * threads writing metadata, usage and the audit index contend on. */
+void ksm_db_process_init(void);
 int ksm_db_open(struct ksm_db *db, const char *path, char *err, size_t errlen);
 void ksm_db_close(struct ksm_db *db);
 

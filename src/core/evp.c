@@ -1,16 +1,14 @@
 /* evp.c — see evp.h. */
 #include "core/evp.h"
 
-#include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <pthread.h>
-#include <stdlib.h>
+#include <string.h>
 
 static struct {
     EVP_MD *sha256, *sha1, *md5;
     EVP_CIPHER *gcm;
-    EVP_MAC_CTX *hmac;   /* HMAC with SHA-256 set and no key: duplicated per call, never keyed */
 } algs;
 static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
 
@@ -20,15 +18,6 @@ static void fetch(void)
     algs.sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
     algs.md5 = EVP_MD_fetch(NULL, "MD5", NULL);
     algs.gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    EVP_MAC_CTX *c = mac ? EVP_MAC_CTX_new(mac) : NULL;
-    EVP_MAC_free(mac);   /* the context holds its own reference */
-    OSSL_PARAM p[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
-                      OSSL_PARAM_construct_end()};
-    if (c && EVP_MAC_CTX_set_params(c, p) == 1)
-        algs.hmac = c;
-    else
-        EVP_MAC_CTX_free(c);
 }
 
 /* A failed fetch falls back to the implicit one: slower, never different. */
@@ -56,21 +45,58 @@ const EVP_CIPHER *ksm_evp_aes256gcm(void)
     return algs.gcm ? algs.gcm : EVP_aes_256_gcm();
 }
 
+/* The low-level SHA-256 calls are deprecated in OpenSSL 3 in favour of EVP, whose per-call context
+ * setup is what this file avoids; they remain supported and run the same code (see evp.h). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
+void ksm_sha256(const void *data, size_t n, unsigned char out[32])
+{
+    SHA256_CTX c;
+    SHA256_Init(&c);
+    SHA256_Update(&c, data, n);
+    SHA256_Final(out, &c);
+}
+
+void ksm_hmac_sha256_key(struct ksm_hmac_sha256_key *k, const void *key, size_t klen)
+{
+    unsigned char block[SHA256_CBLOCK] = {0};
+    if (klen > sizeof block)   /* RFC 2104: a key longer than the block is hashed first */
+        ksm_sha256(key, klen, block);
+    else
+        memcpy(block, key, klen);
+    for (size_t i = 0; i < sizeof block; i++)
+        block[i] ^= 0x36;
+    SHA256_Init(&k->inner);
+    SHA256_Update(&k->inner, block, sizeof block);
+    for (size_t i = 0; i < sizeof block; i++)
+        block[i] ^= 0x36 ^ 0x5c;
+    SHA256_Init(&k->outer);
+    SHA256_Update(&k->outer, block, sizeof block);
+    OPENSSL_cleanse(block, sizeof block);
+}
+
+void ksm_hmac_sha256_keyed(const struct ksm_hmac_sha256_key *k, const void *msg, size_t n,
+                           unsigned char out[32])
+{
+    SHA256_CTX c = k->inner;
+    unsigned char h[32];
+    SHA256_Update(&c, msg, n);
+    SHA256_Final(h, &c);
+    c = k->outer;
+    SHA256_Update(&c, h, sizeof h);
+    SHA256_Final(out, &c);
+    OPENSSL_cleanse(&c, sizeof c);
+}
+
+#pragma GCC diagnostic pop
+
+void ksm_hmac_sha256_forget(struct ksm_hmac_sha256_key *k) { OPENSSL_cleanse(k, sizeof *k); }
+
 void ksm_hmac_sha256(const void *key, size_t klen, const void *msg, size_t n, unsigned char out[32])
 {
-    pthread_once(&algs_once, fetch);
-    if (!algs.hmac) {
-        unsigned int len = 32;
-        if (!HMAC(EVP_sha256(), key, (int)klen, msg, n, out, &len))
-            abort();
-        return;
-    }
-    /* the template is only read here (dup takes references), so threads share it safely */
-    EVP_MAC_CTX *c = EVP_MAC_CTX_dup(algs.hmac);
-    size_t len = 0;
-    int ok = c && EVP_MAC_init(c, key, klen, NULL) == 1 && EVP_MAC_update(c, msg, n) == 1 &&
-             EVP_MAC_final(c, out, &len, 32) == 1 && len == 32;
-    EVP_MAC_CTX_free(c);   /* wipes the keyed state */
-    if (!ok)
-        abort();   /* only out of memory gets here: fatal, as ksm_xmalloc */
+    struct ksm_hmac_sha256_key k;
+    ksm_hmac_sha256_key(&k, key, klen);
+    ksm_hmac_sha256_keyed(&k, msg, n, out);
+    ksm_hmac_sha256_forget(&k);
 }

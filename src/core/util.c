@@ -217,12 +217,6 @@ void ksm_id_new(const char *prefix, char out[40])
     out[n] = '\0';
 }
 
-void ksm_sha256(const void *data, size_t n, unsigned char out[32])
-{
-    unsigned int len = 32;
-    EVP_Digest(data, n, out, &len, ksm_evp_sha256(), NULL);   /* fetched once: see evp.h */
-}
-
 void ksm_sha256_hex(const void *data, size_t n, char out[65])
 {
     unsigned char d[32];

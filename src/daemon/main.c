@@ -15,6 +15,7 @@
 
 #include "admin/app.h"
 #include "admin/route.h"
+#include "core/db.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/swaps.h"
@@ -391,6 +392,7 @@ int main(int argc, char **argv)
 {
     struct ksm_daemon_flags fl;
     char err[512];
+    ksm_db_process_init();
     int rc = ksm_daemon_parse_flags(&fl, argc, argv, err, sizeof err);
     if (rc) {
         if (rc < 0)

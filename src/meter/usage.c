@@ -43,22 +43,28 @@ static ksm_usage_rollup_fn rollup;
 static ksm_usage_cost_fn cost_sums;
 
 static const struct ksm_usage_rollup_batch *rollup_batch;
+/* Inside a batch (the usage writer's thread only) a failed record rolls the whole transaction back
+ * and the batch is written again record by record, so a record needs no savepoint of its own. */
+static bool in_batch;
 
 void ksm_usage_set_rollup_batch(const struct ksm_usage_rollup_batch *b) { rollup_batch = b; }
 
 void ksm_usage_rollup_batch_begin(void)
 {
+    in_batch = true;
     if (rollup_batch)
         rollup_batch->begin();
 }
 
 int ksm_usage_rollup_batch_end(struct ksm_db *db)
 {
+    in_batch = false;
     return rollup_batch ? rollup_batch->end(db) : 0;
 }
 
 void ksm_usage_rollup_batch_abort(void)
 {
+    in_batch = false;
     if (rollup_batch)
         rollup_batch->abort();
 }
@@ -211,6 +217,8 @@ enum ksm_err ksm_usage_record(struct ksm_db *db, const struct ksm_usage_rec *rec
         ksm_error("usage: rating failed: %s", sqlite3_errmsg(db->h));
         return KSM_E_INTERNAL;
     }
+    if (in_batch)
+        return insert(db, rec, when, now, cost);
     if (step(db, "SAVEPOINT usage_record") != SQLITE_DONE)
         return KSM_E_INTERNAL;
     enum ksm_err e = insert(db, rec, when, now, cost);

@@ -363,6 +363,32 @@ def test_retry_and_fallback(org):
     assert org.usage_or_none(r.headers["x-request-id"]) is None
 
 
+def test_rotated_credential_is_used_within_a_second(org, tmp_path):
+    # a provider key is a file named by the route (credential_ref): rewriting the file rotates the
+    # key without a restart; the gateway looks at the file at most once a second
+    key = tmp_path / "provider.key"
+    key.write_text("sk-first\n")
+    key.chmod(0o600)
+    alias = org.fault_route("ok", credential_ref=str(key))
+    body = {"model": alias, "messages": [{"role": "user", "content": "x"}]}
+
+    def sent_key():
+        assert org.post("/v1/chat/completions", body).status_code == 200
+        return org.fault.last_request()["headers"].get("authorization")
+
+    assert sent_key() == "Bearer sk-first"
+    key.write_text("sk-second-and-longer\n")
+    deadline = time.time() + 3
+    while sent_key() != "Bearer sk-second-and-longer":
+        assert time.time() < deadline, "the rotated key was not used"
+        time.sleep(0.2)
+    key.unlink()   # a removed key is not used any more either (the request goes without one)
+    deadline = time.time() + 3
+    while sent_key() is not None:
+        assert time.time() < deadline, "the removed key was still used"
+        time.sleep(0.2)
+
+
 def test_keepalive_reset_retried(org):
     alias = org.fault_route("keepalive-reset")
     for _ in range(4):
