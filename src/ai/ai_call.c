@@ -463,12 +463,12 @@ static const char *url_for(struct ai_call *c, const struct ksm_ai_target *t)
     trim_slash(base);
     struct ksm_arena *a = c->r->arena;
     if (t->provider == KSM_AI_ANTHROPIC)
-        return ksm_arena_printf(a, "%s/messages", base);
+        return ksm_arena_cat(a, base, "/messages", NULL);
     if (t->azure_deployment[0])
         return ksm_arena_printf(a, "%s/openai/deployments/%s/%s?api-version=%s", base,
                                 t->azure_deployment, c->kind == AI_CHAT ? "chat/completions" : "embeddings",
                                 t->azure_api_version[0] ? t->azure_api_version : "2024-10-21");
-    return ksm_arena_printf(a, "%s/%s", base, c->kind == AI_CHAT ? "chat/completions" : "embeddings");
+    return ksm_arena_cat(a, base, c->kind == AI_CHAT ? "/chat/completions" : "/embeddings", NULL);
 }
 
 static int headers_for(struct ai_call *c, const struct ksm_ai_target *t, const char **h)
@@ -478,15 +478,15 @@ static int headers_for(struct ai_call *c, const struct ksm_ai_target *t, const c
     char secret[512];
     h[n++] = "Content-Type: application/json";
     h[n++] = c->kind == AI_CHAT && c->req.stream ? "Accept: text/event-stream" : "Accept: application/json";
-    h[n++] = ksm_arena_printf(a, "X-Request-Id: %s", c->r->id);
+    h[n++] = ksm_arena_cat(a, "X-Request-Id: ", c->r->id, NULL);
     const char *cred = ksm_ai_credential(t->credential_ref, secret, sizeof secret);
     if (t->provider == KSM_AI_ANTHROPIC) {
         h[n++] = "anthropic-version: " KSM_AI_ANTHROPIC_VERSION;
         if (cred)
-            h[n++] = ksm_arena_printf(a, "x-api-key: %s", cred);
+            h[n++] = ksm_arena_cat(a, "x-api-key: ", cred, NULL);
     } else if (cred) {
-        h[n++] = t->azure_deployment[0] ? ksm_arena_printf(a, "api-key: %s", cred)
-                                        : ksm_arena_printf(a, "Authorization: Bearer %s", cred);
+        h[n++] = ksm_arena_cat(a, t->azure_deployment[0] ? "api-key: " : "Authorization: Bearer ",
+                               cred, NULL);
     }
     OPENSSL_cleanse(secret, sizeof secret);
     n += ksm_ai_governed_headers(c, t, h + n);

@@ -51,8 +51,9 @@ static void untranslatable(struct ksm_ai_request *r, const char *fmt, ...)
 
 static void add_part(struct ksm_ai_request *r, enum ksm_ai_role role, size_t msg, json_t *node)
 {
-    if ((r->nparts & (r->nparts + 1)) == 0)   /* full at 0, 1, 3, 7, ...: double to 2, 4, 8, ... */
-        r->parts = ksm_xrealloc(r->parts, (2 * r->nparts + 2) * sizeof(*r->parts));
+    /* full at 0, 7, 15, 31, ...: 8 parts first (most requests have fewer), then doubling */
+    if (r->nparts == 0 || (r->nparts >= 8 && (r->nparts & (r->nparts - 1)) == 0))
+        r->parts = ksm_xrealloc(r->parts, (r->nparts ? 2 * r->nparts : 8) * sizeof(*r->parts));
     r->parts[r->nparts++] = (struct ksm_ai_part){role, msg, node};
 }
 
@@ -537,6 +538,11 @@ enum ksm_err ksm_ai_request_visit(struct ksm_ai_request *req, unsigned role_mask
 
 void ksm_ai_request_text(const struct ksm_ai_request *req, unsigned role_mask, struct ksm_buf *out)
 {
+    size_t total = 0;   /* one allocation for the whole text, not a doubling series */
+    for (size_t i = 0; i < req->nparts; i++)
+        if (role_mask & (1u << req->parts[i].role))
+            total += json_string_length(req->parts[i].node) + 1;
+    ksm_buf_reserve(out, total);
     for (size_t i = 0; i < req->nparts; i++) {
         if (!(role_mask & (1u << req->parts[i].role)))
             continue;

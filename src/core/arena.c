@@ -97,6 +97,26 @@ char *ksm_arena_strdup(struct ksm_arena *a, const char *s)
     return ksm_arena_strndup(a, s, strlen(s));
 }
 
+char *ksm_arena_cat(struct ksm_arena *a, ...)
+{
+    va_list ap;
+    size_t n = 0;
+    va_start(ap, a);
+    for (const char *s; (s = va_arg(ap, const char *));)
+        n += strlen(s);
+    va_end(ap);
+    char *p = ksm_arena_alloc(a, n + 1), *q = p;
+    va_start(ap, a);
+    for (const char *s; (s = va_arg(ap, const char *));) {
+        size_t k = strlen(s);
+        memcpy(q, s, k);
+        q += k;
+    }
+    va_end(ap);
+    *q = '\0';
+    return p;
+}
+
 char *ksm_arena_printf(struct ksm_arena *a, const char *fmt, ...)
 {
     va_list ap;

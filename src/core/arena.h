@@ -17,6 +17,9 @@ char *ksm_arena_strdup(struct ksm_arena *a, const char *s);
 char *ksm_arena_strndup(struct ksm_arena *a, const char *s, size_t n);
 char *ksm_arena_printf(struct ksm_arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The strings up to the NULL, joined: for hot paths, where ksm_arena_printf's two formatting passes
+ * cost more than the copy (a header line per upstream call). */
+char *ksm_arena_cat(struct ksm_arena *a, ...) __attribute__((sentinel));
 size_t ksm_arena_used(const struct ksm_arena *a);
 
 #endif
