@@ -12,6 +12,7 @@
 #include "core/util.h"
 #include "iam/iam.h"
 #include "lifecycle/export.h"
+#include "storage/s3_server.h"
 #include "storage/store.h"
 
 static void export_opts(struct ksm_req *r, const char *tenant, const char *project,
@@ -112,7 +113,18 @@ struct to_bucket {
     const char *key;
     struct ksm_obj_meta meta;
     struct ksm_export_result res;
+    /* The archive counts against the destination project's storage quota like an upload. Its size
+     * is not known ahead, so the hold grows with every piece before the piece is stored. */
+    struct ksm_quota_hold quota;
+    char why[200], detail[200];
 };
+
+static void to_bucket_free(struct to_bucket *t)
+{
+    ksm_quota_settle(&t->quota, false);   /* a no-op once settled as used */
+    ksm_obj_meta_free(&t->meta);
+    free(t);
+}
 
 static void put_drained(void *arg)
 {
@@ -124,6 +136,12 @@ static void put_drained(void *arg)
 static bool to_put(void *arg, const char *p, size_t n)
 {
     struct to_bucket *t = arg;
+    enum ksm_err e = ksm_quota_reserve(&t->r->worker->db, &t->quota, t->bucket.project, (int64_t)n,
+                                       0, 0, 0, t->why, sizeof t->why, t->detail, sizeof t->detail);
+    if (e != KSM_E_OK) {
+        ksm_export_fail(t->x, e);
+        return false;
+    }
     return ksm_store_put_write(t->put, p, n, put_drained, t);
 }
 
@@ -132,18 +150,21 @@ static void committed(void *arg, enum ksm_err e)
     struct to_bucket *t = arg;
     struct ksm_req *r = t->r;
     t->put = NULL; /* the store freed it */
-    ksm_obj_meta_free(&t->meta);
+    ksm_h_storage_meter(r, &t->bucket, "requests_write", 1);
     if (e != KSM_E_OK) {
-        free(t);
+        to_bucket_free(t);
         ksm_dispatch_resume(r, ksm_fail(r, e, "the archive could not be stored"));
         return;
     }
+    ksm_h_storage_meter(r, &t->bucket, "bytes_in", t->res.archive_bytes);
+    ksm_quota_settle(&t->quota, true);
+    ksm_s3_quota_changed(t->bucket.project);   /* it may have replaced an object: re-read usage */
     json_t *o = json_pack(
         "{s:s,s:s,s:s,s:I,s:s,s:I,s:I,s:I,s:I}", "tenant", t->bucket.tenant, "bucket",
         t->bucket.name, "key", t->key, "size", (json_int_t)t->res.archive_bytes, "sha256",
         t->res.sha256, "files", (json_int_t)t->res.files, "objects", (json_int_t)t->res.objects,
         "object_bytes", (json_int_t)t->res.object_bytes, "skipped", (json_int_t)t->res.skipped);
-    free(t);
+    to_bucket_free(t);
     ksm_dispatch_resume(r, ksm_reply_json(r, 201, o));
 }
 
@@ -155,8 +176,11 @@ static void exported(void *arg, enum ksm_err e, const struct ksm_export_result *
     t->res = *res;
     if (e != KSM_E_OK) {
         ksm_store_put_abort(t->put); /* nothing of a failed archive is kept */
-        free(t);
-        ksm_dispatch_resume(r, ksm_fail(r, e, "the export failed"));
+        ksm_h_storage_meter(r, &t->bucket, "requests_write", 1);
+        e = e == KSM_E_QUOTA_EXCEEDED ? ksm_fail(r, e, "%s", t->why)
+                                      : ksm_fail(r, e, "the export failed");
+        to_bucket_free(t);
+        ksm_dispatch_resume(r, e);
         return;
     }
     snprintf(t->meta.content_type, sizeof t->meta.content_type, "application/x-tar");
@@ -202,8 +226,13 @@ enum ksm_err ksm_h_export_to_bucket(struct ksm_req *r)
         e = ksm_authorize(r, "s3.object.write", t->bucket.tenant, t->bucket.project);
     else
         e = ksm_fail(r, KSM_E_NOT_FOUND, "no such resource");
+    if (e == KSM_E_OK)   /* the archive is one more object in the destination project */
+        e = ksm_quota_reserve(&r->worker->db, &t->quota, t->bucket.project, 0, 1, 0, 0, t->why,
+                              sizeof t->why, t->detail, sizeof t->detail);
+    if (e == KSM_E_QUOTA_EXCEEDED)
+        e = ksm_fail(r, e, "%s", t->why);
     if (e != KSM_E_OK) {
-        free(t);
+        to_bucket_free(t);
         return e;
     }
     ksm_req_audit(r, tenant, project, ksm_arena_printf(r->arena, "%s/%s", bucket, key));
@@ -211,7 +240,7 @@ enum ksm_err ksm_h_export_to_bucket(struct ksm_req *r)
                                  -1, NULL, 0);
     if ((e = ksm_store_put_error(t->put)) != KSM_E_OK) {
         ksm_store_put_abort(t->put);
-        free(t);
+        to_bucket_free(t);
         return ksm_fail(r, e, "the destination cannot be written");
     }
     struct ksm_export_opts o;
@@ -219,7 +248,7 @@ enum ksm_err ksm_h_export_to_bucket(struct ksm_req *r)
     t->x = ksm_export_start(&o, to_put, exported, t, &e);
     if (!t->x) {
         ksm_store_put_abort(t->put);
-        free(t);
+        to_bucket_free(t);
         return ksm_fail(r, e, "the export cannot start");
     }
     return KSM_E_OK; /* parked: exported, then committed, answer */

@@ -56,7 +56,8 @@ static enum ksm_err object_target(struct ksm_req *r, struct ksm_bucket *b, const
     return KSM_E_OK;
 }
 
-static void meter(struct ksm_req *r, const struct ksm_bucket *b, const char *name, uint64_t q)
+void ksm_h_storage_meter(struct ksm_req *r, const struct ksm_bucket *b, const char *name,
+                         uint64_t q)
 {
     char key[96];
     snprintf(key, sizeof key, "%s/%s", r->id, name);
@@ -111,7 +112,7 @@ enum ksm_err ksm_h_object_list(struct ksm_req *r)
     json_t *next = more && n ? json_string(es[n - 1].key) : json_null();
     free(es);
     ksm_req_audit(r, b.tenant, b.project, b.name);
-    meter(r, &b, "requests_read", 1);
+    ksm_h_storage_meter(r, &b, "requests_read", 1);
     return ksm_reply_json(r, 200, json_pack("{s:o,s:o,s:o}", "items", items, "prefixes", prefixes,
                                             "next_cursor", next));
 }
@@ -147,9 +148,9 @@ static void dl_done(void *arg, enum ksm_err e)
     r->app_data = NULL;
     r->on_drain = NULL;
     r->on_abort = NULL;
-    meter(r, &d->b, "requests_read", 1);
+    ksm_h_storage_meter(r, &d->b, "requests_read", 1);
     if (d->sent)
-        meter(r, &d->b, "bytes_out", d->sent);
+        ksm_h_storage_meter(r, &d->b, "bytes_out", d->sent);
     free(d);
     ksm_dispatch_stream_end(r, e);
 }
@@ -261,9 +262,9 @@ static enum ksm_err ul_finish(struct ul *u, enum ksm_err e)
 {
     struct ksm_req *r = u->r;
     json_t *o = NULL;
-    meter(r, &u->b, "requests_write", 1);
+    ksm_h_storage_meter(r, &u->b, "requests_write", 1);
     if (e == KSM_E_OK) {
-        meter(r, &u->b, "bytes_in", u->received);
+        ksm_h_storage_meter(r, &u->b, "bytes_in", u->received);
         ksm_quota_settle(&u->quota, true);
         ksm_s3_quota_changed(u->b.project);   /* it may have replaced an object: re-read usage */
         o = json_pack("{s:s,s:s,s:I,s:s}", "bucket", u->b.name, "key", u->key, "size",
@@ -390,7 +391,7 @@ enum ksm_err ksm_h_object_delete(struct ksm_req *r)
     memset(&res, 0, sizeof res);
     e = ksm_store_delete_version(((struct ksm_app *)r->worker->app)->store, &r->worker->db, &b, key,
                                  NULL, false, &res);
-    meter(r, &b, "requests_write", 1);
+    ksm_h_storage_meter(r, &b, "requests_write", 1);
     if (e != KSM_E_OK)
         return ksm_fail(r, e, "the object could not be deleted");
     if (res.freed_bytes)

@@ -26,6 +26,10 @@ enum ksm_err ksm_h_object_list(struct ksm_req *r);
 enum ksm_err ksm_h_object_get(struct ksm_req *r);
 enum ksm_err ksm_h_object_put(struct ksm_req *r);
 enum ksm_err ksm_h_object_delete(struct ksm_req *r);
+/* A storage usage record of the request (service storage, the bucket as the resource), as S3's. */
+struct ksm_bucket;
+void ksm_h_storage_meter(struct ksm_req *r, const struct ksm_bucket *b, const char *name,
+                         uint64_t q);
 /* h_console.c: the web console's files */
 enum ksm_err ksm_h_console(struct ksm_req *r);
 enum ksm_err ksm_h_roles(struct ksm_req *r);

@@ -38,6 +38,7 @@ struct ksm_export {
     uv_timer_t kick;
     enum phase phase;
     bool paused, cancelled, failed_e_set;
+    enum ksm_err stop_err;   /* why the sink stopped the export (ksm_export_fail); OK: cancelled */
     enum ksm_err err;
     int64_t started_ms;
     EVP_MD_CTX *md, *whole; /* the current file's digest; the whole archive's */
@@ -421,7 +422,8 @@ static void free_export(uv_handle_t *h)
 
 static void finish(struct ksm_export *x)
 {
-    enum ksm_err e = x->cancelled ? KSM_E_UNAVAILABLE : x->failed_e_set ? x->err : KSM_E_OK;
+    enum ksm_err e = x->cancelled ? (x->stop_err != KSM_E_OK ? x->stop_err : KSM_E_UNAVAILABLE)
+                     : x->failed_e_set ? x->err : KSM_E_OK;
     unsigned char d[32];
     unsigned dl = 0;
     EVP_DigestFinal_ex(x->whole, d, &dl);
@@ -471,6 +473,12 @@ void ksm_export_cancel(struct ksm_export *x)
     }
     x->paused = false;
     kick_soon(x);
+}
+
+void ksm_export_fail(struct ksm_export *x, enum ksm_err e)
+{
+    x->stop_err = e;
+    ksm_export_cancel(x);
 }
 
 struct ksm_export *ksm_export_start(const struct ksm_export_opts *o, ksm_export_write_fn *write,

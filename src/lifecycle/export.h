@@ -53,6 +53,9 @@ struct ksm_export *ksm_export_start(const struct ksm_export_opts *o, ksm_export_
 void ksm_export_resume(struct ksm_export *x);
 /* Stop (the client went away): done runs with UNAVAILABLE, from the loop. */
 void ksm_export_cancel(struct ksm_export *x);
+/* Stop because the sink cannot take more (a storage quota): done runs with e, from the loop. May be
+ * called inside the write function, which then returns false. */
+void ksm_export_fail(struct ksm_export *x, enum ksm_err e);
 
 /* Reading an archive back and checking it against its manifest (export_verify.c). Each problem is
  * reported with the file's path (or "" for the archive itself) and what is wrong with it. */

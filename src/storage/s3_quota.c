@@ -192,9 +192,12 @@ enum ksm_err ksm_quota_reserve(struct ksm_db *db, struct ksm_quota_hold *h, cons
     q->resv_bytes += rb;
     q->resv_objects += ro;
     pthread_mutex_unlock(&mu);
-    snprintf(h->project, sizeof h->project, "%s", project);
-    h->bytes = rb;
-    h->objects = ro;
+    if (!h->held) {
+        snprintf(h->project, sizeof h->project, "%s", project);
+        h->bytes = h->objects = 0;
+    }
+    h->bytes += rb;
+    h->objects += ro;
     h->held = true;
     if (bytes < credit_bytes || objects < credit_objects)
         ksm_s3_quota_changed(project);   /* the write frees more than it takes: re-read after it */

@@ -15,7 +15,9 @@ void ksm_s3_quota_changed(const char *project);
 /* A write's reservation against its project's storage quota (s3_quota.c), shared by S3 requests
  * and the admin API's uploads: what it adds (less the credits: what it replaces) is held against
  * usage plus the writes in flight; settled as usage once durable, released otherwise. When it does
- * not fit: KSM_E_QUOTA_EXCEEDED, a sentence in why and the figures (for the audit) in detail. */
+ * not fit: KSM_E_QUOTA_EXCEEDED, a sentence in why and the figures (for the audit) in detail.
+ * Reserving again on a hold that is held (same project) adds to it: a write whose size is not known
+ * ahead (an export archive) grows its hold as its bytes arrive. */
 struct ksm_quota_hold {
     char project[40];
     int64_t bytes, objects;

@@ -309,6 +309,44 @@ def test_export_into_a_bucket(src, filled, tmp_path):
     assert r.status_code == 404, r.text
 
 
+def test_export_into_a_bucket_counts_against_quota_and_is_metered(src, filled):
+    # the archive is an upload into the destination project: its quota applies and it is metered
+    org, objects, b1, b2 = filled
+    dest_project, s3 = org.add_project()
+    dest = "exp-quota-" + uuid.uuid4().hex[:6]
+    s3.create_bucket(Bucket=dest)
+    stored = sum(sum(len(b) for b in o.values()) for o in objects.values())
+    src.ok("PUT", "/admin/v1/projects/%s/storage-quota" % dest_project, {"max_bytes": stored // 2})
+    r = src.api("POST", "/admin/v1/tenants/%s/export" % org.tenant, {"bucket": dest, "key": "full.tar"},
+                token=org.token)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "quota_exceeded", r.text
+    assert "quota" in r.json()["error"]["message"]
+    assert s3.list_objects_v2(Bucket=dest).get("KeyCount", 0) == 0   # nothing of it is kept
+    used = src.ok("GET", "/admin/v1/projects/%s/storage-quota" % dest_project)["used_bytes"]
+    assert used == 0, used
+
+    src.ok("PUT", "/admin/v1/projects/%s/storage-quota" % dest_project, {"max_bytes": stored * 4 + (64 << 20)})
+    ok = src.api("POST", "/admin/v1/tenants/%s/export" % org.tenant, {"bucket": dest, "key": "full.tar"},
+                 token=org.token)
+    assert ok.status_code == 201, ok.text
+    res = ok.json()
+    assert s3.head_object(Bucket=dest, Key="full.tar")["ContentLength"] == res["size"]
+    refused_id, ok_id = r.headers["x-request-id"], ok.headers["x-request-id"]
+    deadline = time.time() + 10
+    while True:   # usage is written by a batching writer: poll
+        items = src.ok("GET", "/admin/v1/usage?tenant=%s&project=%s&limit=1000" % (org.tenant, dest_project))["items"]
+        got = {(i["request_id"], i["meter"]): i["quantity"] for i in items
+               if i["service"] == "storage" and i["resource"] == dest}
+        want = {(refused_id, "requests_write"): 1, (ok_id, "requests_write"): 1, (ok_id, "bytes_in"): res["size"]}
+        if all(got.get(k) == v for k, v in want.items()):
+            break
+        assert time.time() < deadline, (want, got)
+        time.sleep(0.2)
+    assert (refused_id, "bytes_in") not in got   # nothing stored, nothing billed as stored
+    used = src.ok("GET", "/admin/v1/projects/%s/storage-quota" % dest_project)["used_bytes"]
+    assert used >= res["size"], (used, res["size"])
+
+
 def test_streamed_export_is_audited(src, filled, tmp_path):
     org, objects, b1, b2 = filled
     r = src.api("GET", "/admin/v1/tenants/%s/export" % org.tenant, token=org.token)
