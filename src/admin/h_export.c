@@ -59,8 +59,10 @@ static void streamed(void *arg, enum ksm_err e, const struct ksm_export_result *
     struct ksm_req *r = arg;
     r->app_data = NULL;
     ksm_req_audit(r, NULL, NULL,
-                  ksm_arena_printf(r->arena, "files=%llu objects=%llu bytes=%llu sha256=%s",
+                  ksm_arena_printf(r->arena,
+                                   "files=%llu objects=%llu versions=%llu bytes=%llu sha256=%s",
                                    (unsigned long long)res->files, (unsigned long long)res->objects,
+                                   (unsigned long long)res->versions,
                                    (unsigned long long)res->archive_bytes, res->sha256));
     ksm_dispatch_stream_end(r, e);
 }
@@ -160,10 +162,12 @@ static void committed(void *arg, enum ksm_err e)
     ksm_quota_settle(&t->quota, true);
     ksm_s3_quota_changed(t->bucket.project);   /* it may have replaced an object: re-read usage */
     json_t *o = json_pack(
-        "{s:s,s:s,s:s,s:I,s:s,s:I,s:I,s:I,s:I}", "tenant", t->bucket.tenant, "bucket",
+        "{s:s,s:s,s:s,s:I,s:s,s:I,s:I,s:I,s:I,s:I,s:I}", "tenant", t->bucket.tenant, "bucket",
         t->bucket.name, "key", t->key, "size", (json_int_t)t->res.archive_bytes, "sha256",
         t->res.sha256, "files", (json_int_t)t->res.files, "objects", (json_int_t)t->res.objects,
-        "object_bytes", (json_int_t)t->res.object_bytes, "skipped", (json_int_t)t->res.skipped);
+        "versions", (json_int_t)t->res.versions, "delete_markers",
+        (json_int_t)t->res.delete_markers, "object_bytes", (json_int_t)t->res.object_bytes,
+        "skipped", (json_int_t)t->res.skipped);
     to_bucket_free(t);
     ksm_dispatch_resume(r, ksm_reply_json(r, 201, o));
 }

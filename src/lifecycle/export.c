@@ -63,6 +63,12 @@ struct ksm_export {
     size_t npage, pi;
     bool page_loaded, page_truncated;
     char after[KSM_STORE_KEY_MAX + 1];
+    /* then the bucket's noncurrent versions and delete markers (a second pass per bucket) */
+    bool versions_pass, reading_version;
+    struct ksm_version_entry *vpage;
+    size_t nvpage, vpi;
+    bool vpage_loaded, vpage_truncated;
+    char vafter_key[KSM_STORE_KEY_MAX + 1], vafter_version[KSM_STORE_VERSION_MAX];
 
     /* billing */
     char month[8], last_month[8];
@@ -225,7 +231,10 @@ static void get_done(void *arg, enum ksm_err e)
         fail(x, e, "an object could not be read");
     } else {
         file_end(x);
-        x->res.objects++;
+        if (x->reading_version)
+            x->res.versions++;
+        else
+            x->res.objects++;
     }
     kick_soon(x);
 }
@@ -240,22 +249,29 @@ static void queue_meta(struct ksm_export *x, const struct ksm_bucket *b,
     x->have_next_meta = true;
 }
 
-/* The object at x->page[x->pi]: its data file starts (or it is skipped), its metadata follows. */
-static void start_object(struct ksm_export *x, const struct ksm_bucket *b, const char *key)
+/* The object at x->page[x->pi], or the noncurrent version v: its data file starts (or it is
+ * skipped), its metadata follows. */
+static void start_object(struct ksm_export *x, const struct ksm_bucket *b, const char *key,
+                         const struct ksm_version_entry *v)
 {
     struct ksm_obj_meta meta;
     memset(&meta, 0, sizeof meta);
     enum ksm_err e = KSM_E_OK;
     struct ksm_buf data_path = KSM_BUF_INIT;
-    ksm_export__object_paths(b, key, &data_path, &x->next_meta_path);
-    struct ksm_get *g = ksm_store_get_open(x->o.store, x->o.db, b, key, &meta, &e);
+    const char *vid = v ? v->version_id : NULL;
+    if (v)
+        ksm_export__version_paths(b, key, vid, &data_path, &x->next_meta_path);
+    else
+        ksm_export__object_paths(b, key, &data_path, &x->next_meta_path);
+    x->reading_version = v != NULL;
+    struct ksm_get *g = ksm_store_get_open_version(x->o.store, x->o.db, b, key, vid, &meta, &e);
     if (!g) {
-        if (e != KSM_E_NOT_FOUND) {
+        if (e != KSM_E_NOT_FOUND && e != KSM_E_NO_SUCH_VERSION) {
             /* it exists but cannot be read here (SSE-C: the key is the customer's; a disabled
              * key): its metadata says so, and the count tells the caller */
             ksm_obj_meta_free(&meta);
             memset(&meta, 0, sizeof meta);
-            if (ksm_store_head(x->o.db, b, key, &meta) == KSM_E_OK) {
+            if (ksm_store_head_version(x->o.db, b, key, vid, &meta) == KSM_E_OK) {
                 queue_meta(x, b, &meta, NULL, ksm_err_code(e));
                 x->res.skipped++;
             }
@@ -270,7 +286,10 @@ static void start_object(struct ksm_export *x, const struct ksm_bucket *b, const
     if (meta.size == 0) {
         ksm_store_get_cancel(g);
         file_end(x);
-        x->res.objects++;
+        if (v)
+            x->res.versions++;
+        else
+            x->res.objects++;
     } else {
         x->src = SRC_GET;
         x->get = g;
@@ -279,11 +298,67 @@ static void start_object(struct ksm_export *x, const struct ksm_bucket *b, const
     ksm_obj_meta_free(&meta);
 }
 
+/* A delete marker has no data: its metadata file alone records it. */
+static void start_marker(struct ksm_export *x, const struct ksm_bucket *b,
+                         const struct ksm_version_entry *v)
+{
+    struct ksm_buf data_path = KSM_BUF_INIT;
+    ksm_export__version_paths(b, v->key, v->version_id, &data_path, &x->next_meta_path);
+    ksm_buf_free(&data_path);
+    json_t *doc = ksm_export__marker_meta(b, v);
+    json_to_buf(doc, &x->next_meta);
+    json_decref(doc);
+    x->have_next_meta = true;
+    x->res.delete_markers++;
+}
+
+/* The next noncurrent version or delete marker of bucket b; false when b has no more. */
+static bool next_version(struct ksm_export *x, const struct ksm_bucket *b)
+{
+    for (;;) {
+        if (!x->vpage_loaded) {
+            free(x->vpage);
+            x->vpage = NULL;
+            x->nvpage = x->vpi = 0;
+            if (ksm_store_list_versions(x->o.db, b, NULL, NULL, x->vafter_key, x->vafter_version,
+                                        LIST_PAGE, &x->vpage, &x->nvpage,
+                                        &x->vpage_truncated) != KSM_E_OK) {
+                fail(x, KSM_E_INTERNAL, "cannot list a bucket's versions");
+                return true;
+            }
+            x->vpage_loaded = true;
+        }
+        while (x->vpi < x->nvpage) {
+            const struct ksm_version_entry *v = &x->vpage[x->vpi++];
+            snprintf(x->vafter_key, sizeof x->vafter_key, "%s", v->key);
+            snprintf(x->vafter_version, sizeof x->vafter_version, "%s", v->version_id);
+            if (v->is_prefix || (v->is_latest && !v->delete_marker))
+                continue;   /* the current version is under objects/ already */
+            if (v->delete_marker)
+                start_marker(x, b, v);
+            else
+                start_object(x, b, v->key, v);
+            return true;
+        }
+        x->vpage_loaded = false;
+        if (!x->vpage_truncated)
+            return false;
+    }
+}
+
 /* The next object, page or bucket; false when every bucket is done. */
 static bool next_object(struct ksm_export *x)
 {
     while (x->bi < x->nbuckets) {
         const struct ksm_bucket *b = &x->buckets[x->bi];
+        if (x->versions_pass) {
+            if (next_version(x, b))
+                return true;
+            x->versions_pass = false;
+            x->bi++;
+            x->after[0] = x->vafter_key[0] = x->vafter_version[0] = '\0';
+            continue;
+        }
         if (!x->page_loaded) {
             free(x->page);
             x->page = NULL;
@@ -299,14 +374,12 @@ static bool next_object(struct ksm_export *x)
             const struct ksm_list_entry *le = &x->page[x->pi++];
             snprintf(x->after, sizeof x->after, "%s", le->key);
             if (!le->is_prefix)
-                start_object(x, b, le->key);
+                start_object(x, b, le->key, NULL);
             return true;
         }
         x->page_loaded = false;
-        if (!x->page_truncated) {
-            x->bi++;
-            x->after[0] = '\0';
-        }
+        if (!x->page_truncated)
+            x->versions_pass = true;
     }
     return false;
 }
@@ -405,6 +478,7 @@ static void free_export(uv_handle_t *h)
     struct ksm_export *x = h->data;
     free(x->page);
     free(x->buckets);
+    free(x->vpage);
     free(x->io);
     ksm_buf_free(&x->path);
     ksm_buf_free(&x->mem);

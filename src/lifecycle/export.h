@@ -28,6 +28,7 @@ typedef bool ksm_export_write_fn(void *arg, const char *p, size_t n);
 
 struct ksm_export_result {
     uint64_t files, objects, object_bytes, archive_bytes;
+    uint64_t versions, delete_markers; /* noncurrent versions (their bytes in object_bytes) */
     uint64_t skipped; /* objects that could not be read (SSE-C, disabled key) */
     char sha256[65];  /* of the whole archive */
 };

@@ -37,5 +37,12 @@ json_t *ksm_export__object_meta(const struct ksm_bucket *b, const struct ksm_obj
 /* The archive path of an object's data and of its metadata. */
 void ksm_export__object_paths(const struct ksm_bucket *b, const char *key, struct ksm_buf *data,
                               struct ksm_buf *meta);
+/* The same for a noncurrent version (or a delete marker: its metadata path only is used):
+ * versions/<bucket>/<SHA-256 of the key>/<version id>, the key in the metadata. */
+void ksm_export__version_paths(const struct ksm_bucket *b, const char *key, const char *version_id,
+                               struct ksm_buf *data, struct ksm_buf *meta);
+struct ksm_version_entry;
+/* A delete marker's metadata document. */
+json_t *ksm_export__marker_meta(const struct ksm_bucket *b, const struct ksm_version_entry *v);
 
 #endif

@@ -6,7 +6,8 @@
  * metadata as objects too (and "<key>.json" cannot collide with another object's key). A key that
  * is not a safe relative path ("a//b", "../x", "dir/", a segment longer than a file name may be) is
  * stored as escaped/<bucket>/<SHA-256 of the key> instead; its metadata file (under that name too)
- * keeps the real key. */
+ * keeps the real key. Noncurrent versions of a versioned bucket (and its delete markers, metadata
+ * only) are under versions/ and metadata-versions/, by the key's digest and the version id. */
 #include "lifecycle/export_int.h"
 
 #include <stdlib.h>
@@ -29,6 +30,28 @@ void ksm_export__object_paths(const struct ksm_bucket *b, const char *key, struc
     ksm_sha256_hex(key, strlen(key), hex);
     ksm_buf_printf(data, "escaped/%s/%s", b->name, hex);
     ksm_buf_printf(meta, "metadata-escaped/%s/%s.json", b->name, hex);
+}
+
+void ksm_export__version_paths(const struct ksm_bucket *b, const char *key, const char *version_id,
+                               struct ksm_buf *data, struct ksm_buf *meta)
+{
+    /* by the key's digest: a key's versions are files in one folder, which a key's own path
+     * could collide with (key "a" and key "a/<version id>"); ids are [A-Za-z0-9._], 4 or 32 */
+    char hex[65];
+    ksm_sha256_hex(key, strlen(key), hex);
+    ksm_buf_reset(data);
+    ksm_buf_reset(meta);
+    ksm_buf_printf(data, "versions/%s/%s/%s", b->name, hex, version_id);
+    ksm_buf_printf(meta, "metadata-versions/%s/%s/%s.json", b->name, hex, version_id);
+}
+
+json_t *ksm_export__marker_meta(const struct ksm_bucket *b, const struct ksm_version_entry *v)
+{
+    char mtime[32];
+    ksm_rfc3339_ms(v->mtime_ms, mtime);
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:b}", "bucket", b->name, "region", b->region, "key",
+                     v->key, "version_id", v->version_id, "last_modified", mtime, "delete_marker", 1,
+                     "is_latest", v->is_latest);
 }
 
 static void set_str(json_t *o, const char *k, const char *v)

@@ -347,6 +347,38 @@ def test_export_into_a_bucket_counts_against_quota_and_is_metered(src, filled):
     assert used >= res["size"], (used, res["size"])
 
 
+def test_versions_and_delete_markers_are_exported(src, tmp_path):
+    # a versioned bucket's history is the tenant's data too: every noncurrent version is in the
+    # archive (versions/), with its metadata naming key and version, and every delete marker
+    org = Org(src)
+    s3 = org.s3()
+    b = "exp-ver-" + uuid.uuid4().hex[:6]
+    s3.create_bucket(Bucket=b)
+    s3.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
+    old = [s3.put_object(Bucket=b, Key="規程/文書.txt", Body=("第%d版" % n).encode())["VersionId"] for n in (1, 2)]
+    s3.put_object(Bucket=b, Key="規程/文書.txt", Body="第3版".encode())
+    gone = s3.put_object(Bucket=b, Key="a", Body=b"deleted later")["VersionId"]
+    marker = s3.delete_object(Bucket=b, Key="a")["VersionId"]
+    out = tmp_path / "versions.tar"
+    p = export(src, org, out)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert src.cli("export", "verify", str(out), token=None, check=False).returncode == 0
+    with tarfile.open(out) as tar:
+        names = tar.getnames()
+        assert tar.extractfile("objects/%s/規程/文書.txt" % b).read() == "第3版".encode()
+        assert not any(n.startswith("objects/%s/a" % b) for n in names)   # deleted: no current object
+        found = {}
+        for n in names:
+            if n.startswith("metadata-versions/%s/" % b):
+                m = json.loads(tar.extractfile(n).read())
+                data = tar.extractfile(m["file"]).read() if m.get("file") else None
+                found[(m["key"], m["version_id"])] = (data, m.get("delete_marker", False))
+    assert found == {("規程/文書.txt", old[0]): ("第1版".encode(), False),
+                     ("規程/文書.txt", old[1]): ("第2版".encode(), False),
+                     ("a", gone): (b"deleted later", False),
+                     ("a", marker): (None, True)}, found
+
+
 def test_streamed_export_is_audited(src, filled, tmp_path):
     org, objects, b1, b2 = filled
     r = src.api("GET", "/admin/v1/tenants/%s/export" % org.tenant, token=org.token)
