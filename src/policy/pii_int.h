@@ -11,6 +11,7 @@
 #define PII_MAX_GROUPS 8    /* a run of more groups is split: no identifier has more than 6 */
 #define PII_MAX_GROUP 24    /* a longer digit group is no identifier at all */
 #define PII_MAX_DIGITS 24   /* a window of more digits is no identifier either */
+#define PII_MIN_DIGITS 7    /* nor is one of fewer: the shortest, a passport number, has 7 */
 
 /* How the digit groups of a candidate are joined. */
 enum pii_sep {

@@ -317,9 +317,14 @@ size_t ksm_pii_scan(const char *text, size_t len, struct ksm_pii_match *out, siz
             continue;
         }
         struct run r;
-        enum left left = left_boundary(s, i);
         size_t end = read_run(s, len, i, &r);
-        classify_run(&sc, &r, left, right_boundary_ok(s, end, len));
+        int digits = 0;
+        for (int g = 0; g < r.n; g++)
+            digits += r.gn[g];
+        /* most runs in prose are dates, amounts and counts: shorter than any identifier (the
+         * shortest, a passport number, has 7 digits), so none of its windows can be one */
+        if (digits >= PII_MIN_DIGITS)
+            classify_run(&sc, &r, left_boundary(s, i), right_boundary_ok(s, end, len));
         i = end;
     }
     return sc.count;
