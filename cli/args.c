@@ -6,7 +6,7 @@
 #include "cli.h"
 
 /* Flags that take no value. Every other flag takes exactly one. */
-static const char *const boolean_flags[] = {"help", "all", "force"};
+static const char *const boolean_flags[] = {"help", "all", "force", "every-signature"};
 
 static bool is_boolean(const char *name, size_t len)
 {

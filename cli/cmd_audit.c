@@ -122,7 +122,7 @@ int kc_audit_verify(struct kc_ctx *c, const struct kc_args *a)
     if (rc)
         return rc;
     struct ksm_buf report = KSM_BUF_INIT;
-    bool intact = ksm_audit_verify(dir, key, &report) == 0;
+    bool intact = ksm_audit_verify(dir, key, kc_flag_set(a, "every-signature"), &report) == 0;
     const char *text = report.data ? report.data : "";
     if (c->output == KC_OUT_JSON) {
         json_t *j = json_pack("{s:b, s:s}", "intact", intact, "report", text);

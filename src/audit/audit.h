@@ -100,10 +100,13 @@ extern const double ksm_audit_latency_bounds_ms[11];
 
 /* Offline verification of a directory of segments against a public key held outside it. Checks each
  * line's syntax, the hash chain across all segments, sequence continuity (a missing segment or
- * record), every checkpoint and seal signature, and that no record sits after the last signature.
- * 0 when intact; otherwise -1 with report naming the first bad place
+ * record), the signatures, and that no record sits after the last signature. Signatures: each
+ * segment's seal and the last signed line, each of which authenticates every line before it through
+ * the chain; every one when every_signature (or when one of those fails, to name the first bad
+ * one). 0 when intact; otherwise -1 with report naming the first bad place
  * ("seg-000003.log line 17 (seq 4242): hash chain broken"). report also gets a summary on success. */
-int ksm_audit_verify(const char *dir, const char *public_key_pem_path, struct ksm_buf *report);
+int ksm_audit_verify(const char *dir, const char *public_key_pem_path, bool every_signature,
+                     struct ksm_buf *report);
 
 /* What a verification found: the CLI prints it as the report above, GET /admin/v1/audit/verification
  * answers it as JSON. Metadata of the chain only, never a record's content. */
@@ -114,6 +117,7 @@ struct ksm_audit_verification {
     uint64_t first_seq, last_seq;       /* 0: no record */
     char first_time[40], last_time[40]; /* those records' times as the lines hold them, "" none */
     uint64_t last_signed_seq;
+    uint64_t signatures_checked;        /* see ksm_audit_verify */
     char last_signed_time[40];          /* the last checkpoint or seal's time, "" none */
     char last_hash[65];                 /* SHA-256 hex of the last line checked */
     bool last_sealed;                   /* the last line checked is a seal */

@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         unlink(p);
     }
     struct ksm_buf report = KSM_BUF_INIT;
-    int rc = ksm_audit_verify(dir, pem_path, &report);
+    int rc = ksm_audit_verify(dir, pem_path, false, &report);
     if (!report.len)
         abort();
     for (size_t i = 0; rc == 0 && i < size; i++)

@@ -71,12 +71,26 @@ static void submit_n(struct ksm_audit *a, int n, int flush_every)
     ksm_audit_flush(a);
 }
 
+/* Both ways: checking the seals and the last signature (the default) must reach the verdict, and
+ * name the bad place, exactly as checking every signature does; only the count of signatures
+ * checked differs. */
 static int verify(const char *dir, const char *pub, struct ksm_buf *rep)
 {
+    struct ksm_buf all = KSM_BUF_INIT;
     ksm_buf_reset(rep);
-    int rc = ksm_audit_verify(dir, pub, rep);
+    int rc = ksm_audit_verify(dir, pub, false, rep);
+    int rc_all = ksm_audit_verify(dir, pub, true, &all);
+    CHECK(rc == rc_all);
+    const char *a = rep->data ? rep->data : "", *b = all.data ? all.data : "";
+    if (rc == 0) {   /* the summaries differ only in "N signatures checked" */
+        const char *ka = strstr(a, " signatures checked"), *kb = strstr(b, " signatures checked");
+        CHECK(ka && kb && !strcmp(ka, kb));
+    } else {
+        CHECK_STR(a, b);
+    }
     if (getenv("AUDIT_TEST_VERBOSE"))
         fprintf(stderr, "verify %s: %s", dir, rep->data ? rep->data : "(none)\n");
+    ksm_buf_free(&all);
     return rc;
 }
 
@@ -583,6 +597,34 @@ static void rewrite_and_rechain(const char *dir, int seg, int lineno)
     CHECK(done);
 }
 
+/* The default check verifies each segment's seal and the last signed line: far fewer signatures
+ * than the log holds, each authenticating all that precedes it through the chain. */
+static void test_signatures_checked(void)
+{
+    char dir[512], key[512], pub[512];
+    struct ksm_buf rep = KSM_BUF_INIT;
+    paths("sigcount", dir, key, pub);
+    struct ksm_audit *a = open_log(dir, key, 0);
+    CHECK(a != NULL);
+    if (!a)
+        return;
+    save_pub(a, pub);
+    submit_n(a, 30, 1);   /* a batch, and so a checkpoint, per record: a quiet log */
+    ksm_audit_close(a);
+    CHECK(ksm_audit_verify(dir, pub, false, &rep) == 0);
+    const char *p = strstr(rep.data ? rep.data : "", "), ");   /* after "(seq 1..30)" */
+    unsigned long long ck = 0, seals = 0, checked = 0;
+    CHECK(p && sscanf(p + 3, "%llu checkpoints, %llu seals, %llu signatures checked", &ck, &seals,
+                      &checked) == 3);
+    CHECK(ck >= 30 && seals == 1 && checked == 1);   /* closed: the seal covers it all */
+    ksm_buf_reset(&rep);
+    CHECK(ksm_audit_verify(dir, pub, true, &rep) == 0);
+    char want[64];
+    snprintf(want, sizeof want, "%llu signatures checked", ck + seals);
+    CHECK(rep.data && strstr(rep.data, want));
+    ksm_buf_free(&rep);
+}
+
 static void test_tamper_rewrite(void)
 {
     char dir[512], pub[512];
@@ -772,6 +814,7 @@ int main(void)
     test_mailbox();
     test_tamper_flip();
     test_tamper_truncate_delete();
+    test_signatures_checked();
     test_tamper_rewrite();
     test_torn_tail();
     test_verify_live();
