@@ -166,8 +166,6 @@ struct ksm_audit {
     struct ksm_audit_opts opts;
     char env[64];
     EVP_PKEY *key;
-    EVP_MD_CTX *md;               /* writer thread's SHA-256 context, reused */
-    EVP_MD *sha256;
 
     pthread_mutex_t mu;           /* queue, counters and free list below */
     pthread_cond_t work_cv;       /* writer: records pending or stop */

@@ -189,14 +189,6 @@ uint64_t ksm_audit_submit(struct ksm_audit *a, const struct ksm_audit_rec *rec,
 
 /* ---- the writer thread ---- */
 
-static void hash_hex(struct ksm_audit *a, const char *p, size_t n, char out[KSM_AUDIT_HASH_HEX + 1])
-{
-    unsigned char d[32];
-    EVP_DigestInit_ex2(a->md, a->sha256, NULL);
-    EVP_DigestUpdate(a->md, p, n);
-    EVP_DigestFinal_ex(a->md, d, NULL);
-    ksm_hex(d, 32, out);
-}
 
 /* Appends a checkpoint or seal line covering (seq, prev) and moves prev to its own hash. */
 static int append_signed(struct ksm_audit *a, struct ksm_buf *out, enum ksm_audit_kind kind,
@@ -219,7 +211,7 @@ static int append_signed(struct ksm_audit *a, struct ksm_buf *out, enum ksm_audi
     ksm_buf_puts(out, KSM_AUDIT_SIG_TAG);
     ksm_buf_append(out, sighex, KSM_AUDIT_SIG_HEX);
     ksm_buf_puts(out, "\"}");
-    hash_hex(a, out->data + start, out->len - start, prev);
+    ksm_sha256_hex(out->data + start, out->len - start, prev);
     ksm_buf_putc(out, '\n');
     return 0;
 }
@@ -293,7 +285,7 @@ static int write_batch(struct ksm_audit *a, struct ksm_audit_batch *b)
         ksm_buf_append(out, b->body.data + e->body_off, e->body_len);
         e->file_off = a->seg_size + start;
         e->line_len = (uint32_t)(out->len - start);
-        hash_hex(a, out->data + start, out->len - start, prev);
+        ksm_sha256_hex(out->data + start, out->len - start, prev);
         ksm_buf_putc(out, '\n');
     }
     uint64_t last = b->n ? b->ents[b->n - 1].seq : a->last_seq;
@@ -638,12 +630,6 @@ int ksm_audit_open(struct ksm_audit **out, const char *dir, const char *key_path
         snprintf(err, errlen, "%s: %s", dir, strerror(errno));
         goto fail;
     }
-    a->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-    a->md = EVP_MD_CTX_new();
-    if (!a->sha256 || !a->md) {
-        snprintf(err, errlen, "OpenSSL: SHA-256 unavailable");
-        goto fail;
-    }
     if (!(a->key = ksm_audit_key_load(key_path, err, errlen)) ||
         ksm_audit_recover(dir, a->key, &tail, err, errlen) ||
         start_segment_state(a, &tail, err, errlen) || open_index(a, tail.last_seq, err, errlen))
@@ -669,8 +655,6 @@ fail:
         close(a->fd);
     ksm_audit_index_close(&a->index);
     EVP_PKEY_free(a->key);
-    EVP_MD_CTX_free(a->md);
-    EVP_MD_free(a->sha256);
     batch_free(a->pending);
     pthread_mutex_destroy(&a->mu);
     pthread_mutex_destroy(&a->stats_mu);
@@ -712,8 +696,6 @@ void ksm_audit_close(struct ksm_audit *a)
     pthread_join(a->indexer, NULL);
     ksm_audit_index_close(&a->index);
     EVP_PKEY_free(a->key);
-    EVP_MD_CTX_free(a->md);
-    EVP_MD_free(a->sha256);
     batch_free(a->pending);
     batch_free(a->free_list);
     ksm_buf_free(&a->out);
