@@ -426,6 +426,7 @@ static void linger(struct ksm_audit *a)
 static void *writer_main(void *p)
 {
     struct ksm_audit *a = p;
+    ksm_thread_name("ksm-audit");
     pthread_mutex_lock(&a->mu);
     for (;;) {
         while (!a->pending->n && !a->stop_writer) {
@@ -500,6 +501,7 @@ static void index_list(struct ksm_audit *a, const struct ksm_audit_batch *list, 
 static void *indexer_main(void *p)
 {
     struct ksm_audit *a = p;
+    ksm_thread_name("ksm-audit-idx");
     bool behind = false;
     /* background work: below the writer and the request threads (Linux: per-thread nice) */
     if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10))

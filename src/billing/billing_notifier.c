@@ -69,6 +69,7 @@ static void round_once(void)
 static void *run(void *arg)
 {
     (void)arg;
+    ksm_thread_name("ksm-budget");
     pthread_mutex_lock(&N.mu);
     while (!N.stop) {
         pthread_mutex_unlock(&N.mu);

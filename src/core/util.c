@@ -1,4 +1,5 @@
 /* util.c — see util.h. */
+#define _GNU_SOURCE   /* pthread_setname_np */
 #include "core/util.h"
 
 #include <errno.h>
@@ -7,6 +8,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +52,13 @@ char *ksm_xstrdup(const char *s)
 {
     size_t n = strlen(s) + 1;
     return memcpy(ksm_xmalloc(n), s, n);
+}
+
+void ksm_thread_name(const char *name)
+{
+    char n[16];
+    snprintf(n, sizeof n, "%s", name);
+    pthread_setname_np(pthread_self(), n);
 }
 
 int64_t ksm_now_ms(void)

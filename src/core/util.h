@@ -16,6 +16,9 @@ void *ksm_xcalloc(size_t n, size_t m);
 void *ksm_xrealloc(void *p, size_t n);
 char *ksm_xstrdup(const char *s);
 
+/* Names the calling thread for operators and profilers (ps -L, top -H, perf; at most 15 bytes). */
+void ksm_thread_name(const char *name);
+
 int64_t ksm_now_ms(void);         /* wall clock, ms since the epoch (UTC) */
 uint64_t ksm_mono_ns(void);       /* monotonic clock */
 /* "2026-11-22T01:02:03.456Z"; out needs 25 bytes. */

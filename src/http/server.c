@@ -82,6 +82,9 @@ static void worker_main(void *arg)
 {
     struct ksm_wctx *wc = arg;
     struct ksm_server *s = wc->w.server;
+    char name[16];
+    snprintf(name, sizeof name, "ksm-worker-%d", wc->w.id);
+    ksm_thread_name(name);
     uv_check_t check;
     uv_loop_init(&wc->w.loop);
     wc->w.mailbox = ksm_mailbox_new(&wc->w.loop);

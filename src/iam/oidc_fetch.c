@@ -211,6 +211,7 @@ static bool due(struct ksm_oidc__issuer *is, int64_t now)
 
 static void *fetcher_main(void *arg)
 {
+    ksm_thread_name("ksm-oidc");
     pthread_mutex_lock(&F.mu);
     while (!F.stop) {
         struct job *j = F.jobs;

@@ -436,6 +436,7 @@ static bool run_step(struct ksm_erase *e, const struct job *j)
 static void *runner(void *arg)
 {
     struct ksm_erase *e = arg;
+    ksm_thread_name("ksm-erase");
     for (;;) {
         struct job j;
         if (!next_job(e, &j)) {

@@ -144,6 +144,7 @@ static void linger(void)
 static void *writer_main(void *arg)
 {
     (void)arg;
+    ksm_thread_name("ksm-usage");
     pthread_mutex_lock(&W.mu);
     for (;;) {
         while (!W.head && !W.stop)

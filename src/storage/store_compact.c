@@ -496,6 +496,7 @@ static void deadline_in(struct timespec *t, int ms)
 static void *compact_main(void *arg)
 {
     struct store_compact *c = arg;
+    ksm_thread_name("ksm-compact");
     int interval = c->s->o.compact_interval_ms > 0 ? c->s->o.compact_interval_ms : DEFAULT_INTERVAL_MS;
     struct timespec next;
     deadline_in(&next, interval);

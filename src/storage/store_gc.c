@@ -103,6 +103,7 @@ static void reap_file(struct ksm_store *s, const struct store_seg *g)
 static void *reap_main(void *arg)
 {
     struct ksm_store *s = arg;
+    ksm_thread_name("ksm-reaper");
     struct store_reap *r = s->reap;
     pthread_mutex_lock(&r->mu);
     for (;;) {

@@ -341,6 +341,7 @@ static void batch_run(struct store_pack *pk, struct store_pack_job *batch)
 static void *pack_main(void *arg)
 {
     struct store_pack *pk = arg;
+    ksm_thread_name("ksm-pack");
     pthread_mutex_lock(&pk->mu);
     for (;;) {
         while (!pk->head && !pk->stop && !pk->seal)
