@@ -65,6 +65,33 @@ export function errorBox(e: unknown, lead?: string): HTMLElement {
   return box;
 }
 
+/** An inline form. submit runs on its button or Enter, after the browser's own field checks; what
+ * it throws is said in status (errorBox), or handed to onError where the form words it itself. */
+export function inlineForm(
+  status: HTMLElement,
+  submit: () => Promise<void>,
+  children: Child[],
+  opts: { testid?: string; onError?: (err: unknown) => void } = {},
+): HTMLElement {
+  const failed = opts.onError ?? ((err: unknown) => status.replaceChildren(errorBox(err)));
+  return h(
+    "form",
+    {
+      class: "inline",
+      "data-testid": opts.testid,
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        try {
+          await submit();
+        } catch (err) {
+          failed(err);
+        }
+      },
+    },
+    ...children,
+  );
+}
+
 export function section(title: string, ...children: Child[]): HTMLElement {
   return h("section", { class: "card" }, h("h2", {}, title), ...children);
 }

@@ -223,6 +223,16 @@ static bool get_data(void *arg, char *piece, size_t n)
     return x->paused;
 }
 
+/* The data file of the object (or noncurrent version) being read is complete. */
+static void object_done(struct ksm_export *x)
+{
+    file_end(x);
+    if (x->reading_version)
+        x->res.versions++;
+    else
+        x->res.objects++;
+}
+
 static void get_done(void *arg, enum ksm_err e)
 {
     struct ksm_export *x = arg;
@@ -230,11 +240,7 @@ static void get_done(void *arg, enum ksm_err e)
     if (e != KSM_E_OK) {
         fail(x, e, "an object could not be read");
     } else {
-        file_end(x);
-        if (x->reading_version)
-            x->res.versions++;
-        else
-            x->res.objects++;
+        object_done(x);
     }
     kick_soon(x);
 }
@@ -285,11 +291,7 @@ static void start_object(struct ksm_export *x, const struct ksm_bucket *b, const
     ksm_buf_free(&data_path);
     if (meta.size == 0) {
         ksm_store_get_cancel(g);
-        file_end(x);
-        if (v)
-            x->res.versions++;
-        else
-            x->res.objects++;
+        object_done(x);
     } else {
         x->src = SRC_GET;
         x->get = g;

@@ -7,7 +7,7 @@ import { api, listAll } from "../api";
 import { tg } from "../i18n_gov";
 import type { Session } from "../api";
 import type { Ctx } from "../main";
-import { errorBox, field, fmtTime, h, section, table } from "../ui";
+import { field, fmtTime, h, inlineForm, section, table } from "../ui";
 import { actButton, reload, statusArea } from "./gov_common";
 import { type Group, tenantUsers } from "./groups";
 import { needTenant } from "./need";
@@ -114,25 +114,19 @@ function grantForm(n: Names): HTMLElement {
   const known = n.tenant === null ? [h("datalist", { id: "platform-users" }, [...n.users].map(([id, name]) => h("option", { value: id }, name)))] : [];
   const { role, scope } = roleScopePickers(n);
   const status = statusArea();
-  const form = h(
-    "form",
-    {
-      class: "inline",
-      onsubmit: async (e: Event) => {
-        e.preventDefault();
-        try {
-          await api("POST", "/admin/v1/role-bindings", { principal: principal.value, role: role.value, scope: scope.value });
-          reload();
-        } catch (err) {
-          status.replaceChildren(errorBox(err));
-        }
-      },
+  const form = inlineForm(
+    status,
+    async () => {
+      await api("POST", "/admin/v1/role-bindings", { principal: principal.value, role: role.value, scope: scope.value });
+      reload();
     },
-    field(tg(n.tenant === null ? "bindings.platformUser" : "bindings.principal"), principal),
-    ...known,
-    field(tg("bindings.role"), role),
-    field(tg("bindings.scope"), scope),
-    h("button", { type: "submit" }, tg("bindings.grant")),
+    [
+      field(tg(n.tenant === null ? "bindings.platformUser" : "bindings.principal"), principal),
+      ...known,
+      field(tg("bindings.role"), role),
+      field(tg("bindings.scope"), scope),
+      h("button", { type: "submit" }, tg("bindings.grant")),
+    ],
   );
   return section(tg("bindings.new"), h("p", { class: "muted" }, tg("bindings.note")), form, status);
 }

@@ -4,7 +4,7 @@
 import { api, listAll } from "../api";
 import { tg } from "../i18n_gov";
 import type { Ctx } from "../main";
-import { errorBox, field, h, microyen, section, table, yenText } from "../ui";
+import { errorBox, field, h, inlineForm, microyen, section, table, yenText } from "../ui";
 import { t } from "../i18n";
 import { actButton, reload, statusArea } from "./gov_common";
 import { needTenant } from "./need";
@@ -52,33 +52,27 @@ function editForm(rows: Row[]): HTMLElement {
   };
   project.addEventListener("change", fill);
   fill();
-  const form = h(
-    "form",
-    {
-      class: "inline",
-      onsubmit: async (e: Event) => {
-        e.preventDefault();
-        const thresholds = parseThresholds(th.value);
-        if (!thresholds) {
-          th.setAttribute("aria-invalid", "true");
-          status.replaceChildren(h("p", { class: "error", role: "alert" }, tg("budgets.badThresholds")));
-          return;
-        }
-        th.removeAttribute("aria-invalid");
-        try {
-          await api("PUT", `/admin/v1/projects/${project.value}/budget`, {
-            monthly_yen: Number(yen.value), alert_thresholds: thresholds,
-          });
-          reload();
-        } catch (err) {
-          status.replaceChildren(errorBox(err));
-        }
-      },
+  const form = inlineForm(
+    status,
+    async () => {
+      const thresholds = parseThresholds(th.value);
+      if (!thresholds) {
+        th.setAttribute("aria-invalid", "true");
+        status.replaceChildren(h("p", { class: "error", role: "alert" }, tg("budgets.badThresholds")));
+        return;
+      }
+      th.removeAttribute("aria-invalid");
+      await api("PUT", `/admin/v1/projects/${project.value}/budget`, {
+        monthly_yen: Number(yen.value), alert_thresholds: thresholds,
+      });
+      reload();
     },
-    field(tg("budgets.project"), project),
-    field(tg("budgets.yen"), yen),
-    field(tg("budgets.thresholds"), th),
-    h("button", { type: "submit" }, tg("budgets.save")),
+    [
+      field(tg("budgets.project"), project),
+      field(tg("budgets.yen"), yen),
+      field(tg("budgets.thresholds"), th),
+      h("button", { type: "submit" }, tg("budgets.save")),
+    ],
   );
   return section(tg("budgets.edit"), form, status);
 }

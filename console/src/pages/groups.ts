@@ -3,7 +3,7 @@
 import { api, listAll } from "../api";
 import { tg } from "../i18n_gov";
 import type { Ctx } from "../main";
-import { errorBox, field, h, section } from "../ui";
+import { field, h, inlineForm, section } from "../ui";
 import { actButton, reload, statusArea } from "./gov_common";
 import { needTenant } from "./need";
 
@@ -30,22 +30,16 @@ export async function tenantUsers(tenant: string): Promise<User[]> {
 function createForm(tenant: string): HTMLElement {
   const name = h("input", { type: "text", name: "name", required: true, maxlength: 100 }) as HTMLInputElement;
   const status = statusArea();
-  const form = h(
-    "form",
-    {
-      class: "inline",
-      onsubmit: async (e: Event) => {
-        e.preventDefault();
-        try {
-          await api("POST", `/admin/v1/tenants/${tenant}/groups`, { name: name.value });
-          reload();
-        } catch (err) {
-          status.replaceChildren(errorBox(err));
-        }
-      },
+  const form = inlineForm(
+    status,
+    async () => {
+      await api("POST", `/admin/v1/tenants/${tenant}/groups`, { name: name.value });
+      reload();
     },
-    field(tg("groups.name"), name),
-    h("button", { type: "submit" }, tg("groups.create")),
+    [
+      field(tg("groups.name"), name),
+      h("button", { type: "submit" }, tg("groups.create")),
+    ],
   );
   return section(tg("groups.new"), form, status);
 }
@@ -71,22 +65,16 @@ function groupCard(g: Group, users: User[]): HTMLElement {
     : h("p", { class: "muted" }, tg("groups.noMembers"));
   const candidates = users.filter((u) => !g.members.includes(u.id));
   const pick = h("select", { name: "user" }, candidates.map((u) => h("option", { value: u.id }, u.name + " <" + u.email + ">"))) as HTMLSelectElement;
-  const add = h(
-    "form",
-    {
-      class: "inline",
-      onsubmit: async (e: Event) => {
-        e.preventDefault();
-        try {
-          await api("PUT", `/admin/v1/groups/${g.id}/members/${pick.value}`);
-          reload();
-        } catch (err) {
-          status.replaceChildren(errorBox(err));
-        }
-      },
+  const add = inlineForm(
+    status,
+    async () => {
+      await api("PUT", `/admin/v1/groups/${g.id}/members/${pick.value}`);
+      reload();
     },
-    field(tg("groups.user"), pick),
-    h("button", { type: "submit", disabled: !candidates.length, "aria-label": tg("groups.add") + " (" + g.name + ")" }, tg("groups.add")),
+    [
+      field(tg("groups.user"), pick),
+      h("button", { type: "submit", disabled: !candidates.length, "aria-label": tg("groups.add") + " (" + g.name + ")" }, tg("groups.add")),
+    ],
   );
   return h(
     "section",

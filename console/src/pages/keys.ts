@@ -3,7 +3,8 @@
 import { api, listAll, qs } from "../api";
 import { t } from "../i18n";
 import type { Ctx } from "../main";
-import { errorBox, field, fmtTime, h, section, table } from "../ui";
+import { errorBox, field, fmtTime, h, inlineForm, section, table } from "../ui";
+import { reload } from "./gov_common";
 
 interface Key {
   id: string;
@@ -74,30 +75,23 @@ export async function keysPage(ctx: Ctx, main: HTMLElement): Promise<void> {
     projects.map((p) => h("option", { value: p.id }, p.name)),
   ) as HTMLSelectElement;
   const status = h("div", { "aria-live": "polite" });
-  const reload = () => window.dispatchEvent(new HashChangeEvent("hashchange"));
-  const form = h(
-    "form",
-    {
-      class: "inline",
-      onsubmit: async (e: Event) => {
-        e.preventDefault();
-        try {
-          const k = await api<Key>("POST", "/admin/v1/keys", {
-            user: user.value,
-            kind: "api",
-            name: name.value || null,
-            project: project.value || null,
-          });
-          showSecret(k.secret ?? "", reload);
-        } catch (err) {
-          status.replaceChildren(errorBox(err));
-        }
-      },
+  const form = inlineForm(
+    status,
+    async () => {
+      const k = await api<Key>("POST", "/admin/v1/keys", {
+        user: user.value,
+        kind: "api",
+        name: name.value || null,
+        project: project.value || null,
+      });
+      showSecret(k.secret ?? "", reload);
     },
-    field(t("keys.user"), user),
-    field(t("keys.name"), name),
-    field(t("keys.project"), project),
-    h("button", { type: "submit" }, t("keys.create")),
+    [
+      field(t("keys.user"), user),
+      field(t("keys.name"), name),
+      field(t("keys.project"), project),
+      h("button", { type: "submit" }, t("keys.create")),
+    ],
   );
   const revoke = (k: Key) =>
     k.status !== "active"

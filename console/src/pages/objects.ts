@@ -4,7 +4,7 @@
 import { ApiError, api, putFile, qs } from "../api";
 import { t } from "../i18n";
 import { tg } from "../i18n_gov";
-import { actButton } from "./gov_common";
+import { actButton, reload } from "./gov_common";
 import { errorBox, field, fmtTime, h, section, table } from "../ui";
 
 interface Listing {
@@ -47,7 +47,7 @@ function uploadForm(w: Where, status: HTMLElement): HTMLElement {
       await putFile(objectHref(w, w.prefix + f.name), f, (sent, total) => {
         bar.value = total ? Math.floor((sent * 100) / total) : 0;
       });
-      window.dispatchEvent(new HashChangeEvent("hashchange"));
+      reload();
     } catch (err) {
       bar.hidden = true;
       status.replaceChildren(errorBox(err instanceof ApiError && err.status === 413 ? new Error(t("objects.tooLarge")) : err));

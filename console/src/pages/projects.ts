@@ -2,7 +2,8 @@
 import { api, listAll } from "../api";
 import { t } from "../i18n";
 import type { Ctx } from "../main";
-import { errorBox, field, fmtTime, h, section, table } from "../ui";
+import { errorBox, field, fmtTime, h, inlineForm, section, table } from "../ui";
+import { reload } from "./gov_common";
 import { needTenant } from "./need";
 
 interface Project {
@@ -25,28 +26,22 @@ export async function projectsPage(ctx: Ctx, main: HTMLElement): Promise<void> {
   ) as HTMLSelectElement;
   const desc = h("input", { type: "text", name: "description", maxlength: 1000 }) as HTMLInputElement;
   const status = h("div", { "aria-live": "polite" });
-  const form = h(
-    "form",
-    {
-      class: "inline",
-      onsubmit: async (e: Event) => {
-        e.preventDefault();
-        try {
-          await api("POST", `/admin/v1/tenants/${tenant}/projects`, {
-            name: name.value,
-            environment: env.value,
-            description: desc.value,
-          });
-          window.dispatchEvent(new HashChangeEvent("hashchange"));
-        } catch (err) {
-          status.replaceChildren(errorBox(err));
-        }
-      },
+  const form = inlineForm(
+    status,
+    async () => {
+      await api("POST", `/admin/v1/tenants/${tenant}/projects`, {
+        name: name.value,
+        environment: env.value,
+        description: desc.value,
+      });
+      reload();
     },
-    field(t("projects.name"), name),
-    field(t("projects.env"), env),
-    field(t("projects.description"), desc),
-    h("button", { type: "submit" }, t("projects.create")),
+    [
+      field(t("projects.name"), name),
+      field(t("projects.env"), env),
+      field(t("projects.description"), desc),
+      h("button", { type: "submit" }, t("projects.create")),
+    ],
   );
   const del = (p: Project) =>
     h(
@@ -59,7 +54,7 @@ export async function projectsPage(ctx: Ctx, main: HTMLElement): Promise<void> {
           if (!confirm(t("projects.confirmDelete", { name: p.name }))) return;
           try {
             await api("DELETE", `/admin/v1/projects/${p.id}`);
-            window.dispatchEvent(new HashChangeEvent("hashchange"));
+            reload();
           } catch (err) {
             status.replaceChildren(errorBox(err));
           }

@@ -3,31 +3,30 @@
 // to /console/ with the session cookie.
 import { api } from "../api";
 import { t } from "../i18n";
-import { errorBox, field, h, section } from "../ui";
+import { errorBox, field, h, inlineForm, section } from "../ui";
 
 // The local sign-in: the key goes once to /auth/local, which answers with the session cookie; the
 // page then starts over as signed in. The key is never kept by the page.
 function localForm(): HTMLElement {
   const token = h("input", { type: "password", name: "token", autocomplete: "off", required: true }) as HTMLInputElement;
   const status = h("div", { "aria-live": "polite" });
-  const form = h(
-    "form",
+  const form = inlineForm(
+    status,
+    async () => {
+      await api("POST", "/auth/local", { token: token.value });
+      token.value = "";
+      location.reload();
+    },
+    [
+      field(t("signin.local.token"), token),
+      h("button", { type: "submit" }, t("signin.local.submit")),
+    ],
     {
-      class: "inline",
-      onsubmit: async (e: Event) => {
-        e.preventDefault();
-        try {
-          await api("POST", "/auth/local", { token: token.value });
-          token.value = "";
-          location.reload();
-        } catch (err) {
-          token.value = "";
-          status.replaceChildren(errorBox(err));
-        }
+      onError: (err) => {
+        token.value = "";
+        status.replaceChildren(errorBox(err));
       },
     },
-    field(t("signin.local.token"), token),
-    h("button", { type: "submit" }, t("signin.local.submit")),
   );
   return section(t("signin.local"), h("p", { class: "muted" }, t("signin.local.lead")), form, status);
 }

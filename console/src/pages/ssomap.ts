@@ -5,7 +5,7 @@
 import { api, listAll } from "../api";
 import { tg } from "../i18n_gov";
 import type { Ctx } from "../main";
-import { errorBox, field, fmtTime, h, section, table } from "../ui";
+import { field, fmtTime, h, inlineForm, section, table } from "../ui";
 import { isPlatformView, loadNames, platformNames, roleScopePickers, scopeText, type Names } from "./bindings";
 import { actButton, reload, statusArea } from "./gov_common";
 import { needTenant } from "./need";
@@ -29,28 +29,22 @@ function addForm(n: Names, issuers: string[]): HTMLElement {
   const group = h("input", { type: "text", name: "group", required: true, maxlength: 200 }) as HTMLInputElement;
   const { role, scope } = roleScopePickers(n);
   const status = statusArea();
-  const form = h(
-    "form",
-    {
-      class: "inline",
-      onsubmit: async (e: Event) => {
-        e.preventDefault();
-        try {
-          await api("POST", "/admin/v1/sso/group-roles", {
-            issuer: issuer.value, group: group.value, role: role.value, scope: scope.value,
-          });
-          reload();
-        } catch (err) {
-          status.replaceChildren(errorBox(err));
-        }
-      },
+  const form = inlineForm(
+    status,
+    async () => {
+      await api("POST", "/admin/v1/sso/group-roles", {
+        issuer: issuer.value, group: group.value, role: role.value, scope: scope.value,
+      });
+      reload();
     },
-    field(tg("sso.issuer"), issuer),
-    known,
-    field(tg("sso.group"), group),
-    field(tg("bindings.role"), role),
-    field(tg("bindings.scope"), scope),
-    h("button", { type: "submit" }, tg("sso.add")),
+    [
+      field(tg("sso.issuer"), issuer),
+      known,
+      field(tg("sso.group"), group),
+      field(tg("bindings.role"), role),
+      field(tg("bindings.scope"), scope),
+      h("button", { type: "submit" }, tg("sso.add")),
+    ],
   );
   return section(tg("sso.new"), form, status);
 }

@@ -5,7 +5,7 @@ import { api, listAll } from "../api";
 import { t } from "../i18n";
 import type { Ctx } from "../main";
 import { tg } from "../i18n_gov";
-import { errorBox, field, fmtTime, h, section, table } from "../ui";
+import { errorBox, field, fmtTime, h, inlineForm, section, table } from "../ui";
 import { notSupportedHere, storesNothing } from "./env";
 import { reload, statusArea } from "./gov_common";
 import { needTenant } from "./need";
@@ -50,33 +50,32 @@ function quotaForm(projects: { id: string; name: string; q: Quota }[]): HTMLElem
   };
   project.addEventListener("change", fill);
   fill();
-  const form = h(
-    "form",
+  const form = inlineForm(
+    status,
+    async () => {
+      const body = { max_bytes: parseLimit(bytes.value), max_objects: parseLimit(objects.value) };
+      const path = `/admin/v1/projects/${encodeURIComponent(project.value)}/storage-quota`;
+      if (body.max_bytes === null && body.max_objects === null) {
+        const had = projects.find((p) => p.id === project.value)?.q;
+        if (had && (had.max_bytes !== null || had.max_objects !== null)) await api("DELETE", path);
+      } else {
+        await api("PUT", path, body);
+      }
+      reload();
+    },
+    [
+      field(tg("quota.project"), project),
+      field(tg("quota.bytes"), bytes),
+      field(tg("quota.objects"), objects),
+      h("button", { type: "submit" }, tg("quota.save")),
+    ],
     {
-      class: "inline",
-      "data-testid": "quota-form",
-      onsubmit: async (e: Event) => {
-        e.preventDefault();
-        const body = { max_bytes: parseLimit(bytes.value), max_objects: parseLimit(objects.value) };
-        const path = `/admin/v1/projects/${encodeURIComponent(project.value)}/storage-quota`;
-        try {
-          if (body.max_bytes === null && body.max_objects === null) {
-            const had = projects.find((p) => p.id === project.value)?.q;
-            if (had && (had.max_bytes !== null || had.max_objects !== null)) await api("DELETE", path);
-          } else {
-            await api("PUT", path, body);
-          }
-          reload();
-        } catch (err) {
-          status.replaceChildren(errorBox(err));
-          status.focus();
-        }
+      testid: "quota-form",
+      onError: (err) => {
+        status.replaceChildren(errorBox(err));
+        status.focus();
       },
     },
-    field(tg("quota.project"), project),
-    field(tg("quota.bytes"), bytes),
-    field(tg("quota.objects"), objects),
-    h("button", { type: "submit" }, tg("quota.save")),
   );
   return section(tg("quota.edit"), form, status);
 }

@@ -5,7 +5,7 @@
 import { ApiError, api, listAll } from "../api";
 import { t } from "../i18n";
 import type { Ctx } from "../main";
-import { errorBox, field, fmtTime, h, section, table } from "../ui";
+import { field, fmtTime, h, inlineForm, section, table } from "../ui";
 import { caseDetail, stateText, type Case } from "./supply_case";
 
 function caseLink(c: Case): HTMLElement {
@@ -16,26 +16,20 @@ function createForm(tenant: string): HTMLElement {
   const title = h("input", { type: "text", name: "title", required: true, autocomplete: "off" }) as HTMLInputElement;
   const agency = h("input", { type: "text", name: "agency", required: true, autocomplete: "off" }) as HTMLInputElement;
   const status = h("div", { "aria-live": "polite" });
-  const form = h(
-    "form",
-    {
-      class: "inline",
-      onsubmit: async (e: Event) => {
-        e.preventDefault();
-        try {
-          const c = await api<Case>("POST", `/admin/v1/tenants/${tenant}/supply-cases`, {
-            title: title.value.trim(),
-            agency: agency.value.trim(),
-          });
-          location.hash = "#/supply?case=" + c.id;
-        } catch (err) {
-          status.replaceChildren(errorBox(err));
-        }
-      },
+  const form = inlineForm(
+    status,
+    async () => {
+      const c = await api<Case>("POST", `/admin/v1/tenants/${tenant}/supply-cases`, {
+        title: title.value.trim(),
+        agency: agency.value.trim(),
+      });
+      location.hash = "#/supply?case=" + c.id;
     },
-    field(t("supply.case.title"), title),
-    field(t("supply.case.agency"), agency),
-    h("button", { type: "submit" }, t("supply.create")),
+    [
+      field(t("supply.case.title"), title),
+      field(t("supply.case.agency"), agency),
+      h("button", { type: "submit" }, t("supply.create")),
+    ],
   );
   return section(t("supply.new"), form, status);
 }

@@ -5,7 +5,8 @@
 import { ApiError, api, postFile } from "../api";
 import { t, type Key } from "../i18n";
 import type { Ctx } from "../main";
-import { errorBox, field, fmtTime, h, section, table } from "../ui";
+import { field, fmtTime, h, inlineForm, section, table } from "../ui";
+import { reload } from "./gov_common";
 
 export interface Case {
   id: string;
@@ -95,24 +96,20 @@ function summary(c: Case): HTMLElement {
 /** A form whose submit runs act, then reloads the case (or shows the error). */
 function step(label: string, testid: string, act: () => Promise<unknown>, ...fields: HTMLElement[]): HTMLElement {
   const status = h("div", { "aria-live": "polite" });
-  return h(
-    "form",
-    {
-      class: "inline",
-      "data-testid": testid,
-      onsubmit: async (e: Event) => {
-        e.preventDefault();
-        try {
-          await act();
-          window.dispatchEvent(new HashChangeEvent("hashchange"));
-        } catch (err) {
-          status.replaceChildren(errorBox(err));
-        }
-      },
-    },
-    ...fields,
-    h("button", { type: "submit" }, label),
+  return inlineForm(
     status,
+    async () => {
+      await act();
+      reload();
+    },
+    [
+      ...fields,
+      h("button", { type: "submit" }, label),
+      status,
+    ],
+    {
+      testid: testid,
+    },
   );
 }
 

@@ -4,7 +4,7 @@
 import { ApiError, api, listAll } from "../api";
 import { tg } from "../i18n_gov";
 import type { Ctx } from "../main";
-import { errorBox, field, fmtTime, h, section, table } from "../ui";
+import { errorBox, field, fmtTime, h, inlineForm, section, table } from "../ui";
 import { actButton, reload, statusArea } from "./gov_common";
 
 interface Tenant {
@@ -40,35 +40,34 @@ function createForm(): HTMLElement {
   }) as HTMLInputElement;
   const status = statusArea();
   status.id = "cn-status";
-  const form = h(
-    "form",
+  const form = inlineForm(
+    status,
+    async () => {
+      const num = cn.value.trim();
+      if (!corpnumValid(num)) {
+        cn.setAttribute("aria-invalid", "true");
+        status.replaceChildren(h("p", { class: "error", role: "alert", "data-testid": "cn-error" }, tg("tenants.cn.invalid")));
+        cn.focus();
+        return;
+      }
+      cn.removeAttribute("aria-invalid");
+      await api("POST", "/admin/v1/tenants", { kind: kind.value, name: name.value, corporate_number: num });
+      reload();
+    },
+    [
+      field(tg("tenants.kind"), kind),
+      field(tg("tenants.name"), name),
+      h("div", { class: "field" }, h("label", { for: "tenant-cn" }, tg("tenants.cn")), cn, hint),
+      h("button", { type: "submit" }, tg("tenants.create")),
+    ],
     {
-      class: "inline",
-      onsubmit: async (e: Event) => {
-        e.preventDefault();
-        const num = cn.value.trim();
-        if (!corpnumValid(num)) {
-          cn.setAttribute("aria-invalid", "true");
-          status.replaceChildren(h("p", { class: "error", role: "alert", "data-testid": "cn-error" }, tg("tenants.cn.invalid")));
-          cn.focus();
-          return;
-        }
-        cn.removeAttribute("aria-invalid");
-        try {
-          await api("POST", "/admin/v1/tenants", { kind: kind.value, name: name.value, corporate_number: num });
-          reload();
-        } catch (err) {
-          // the API's checks said in the form's words: the number (check digit) or a duplicate
-          const cnErr = err instanceof ApiError && err.code === "invalid_argument" && /corporate_number/.test(err.message);
-          const dup = err instanceof ApiError && err.code === "already_exists";
-          status.replaceChildren(errorBox(err, cnErr ? tg("tenants.cn.invalid") : dup ? tg("tenants.cn.taken") : undefined));
-        }
+      onError: (err) => {
+        // the API's checks said in the form's words: the number (check digit) or a duplicate
+        const cnErr = err instanceof ApiError && err.code === "invalid_argument" && /corporate_number/.test(err.message);
+        const dup = err instanceof ApiError && err.code === "already_exists";
+        status.replaceChildren(errorBox(err, cnErr ? tg("tenants.cn.invalid") : dup ? tg("tenants.cn.taken") : undefined));
       },
     },
-    field(tg("tenants.kind"), kind),
-    field(tg("tenants.name"), name),
-    h("div", { class: "field" }, h("label", { for: "tenant-cn" }, tg("tenants.cn")), cn, hint),
-    h("button", { type: "submit" }, tg("tenants.create")),
   );
   return section(tg("tenants.new"), form, status);
 }

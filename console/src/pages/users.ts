@@ -3,7 +3,8 @@
 import { api, listAll } from "../api";
 import { t } from "../i18n";
 import type { Ctx } from "../main";
-import { errorBox, field, fmtTime, h, section, table } from "../ui";
+import { field, fmtTime, h, inlineForm, section, table } from "../ui";
+import { reload } from "./gov_common";
 import { tg } from "../i18n_gov";
 import { isPlatformView } from "./bindings";
 import { needTenant } from "./need";
@@ -26,23 +27,17 @@ export async function usersPage(ctx: Ctx, main: HTMLElement): Promise<void> {
   const name = h("input", { type: "text", name: "name", required: true }) as HTMLInputElement;
   const email = h("input", { type: "email", name: "email", required: true }) as HTMLInputElement;
   const status = h("div", { "aria-live": "polite" });
-  const form = h(
-    "form",
-    {
-      class: "inline",
-      onsubmit: async (e: Event) => {
-        e.preventDefault();
-        try {
-          await api("POST", base, { name: name.value, email: email.value });
-          window.dispatchEvent(new HashChangeEvent("hashchange"));
-        } catch (err) {
-          status.replaceChildren(errorBox(err));
-        }
-      },
+  const form = inlineForm(
+    status,
+    async () => {
+      await api("POST", base, { name: name.value, email: email.value });
+      reload();
     },
-    field(t("users.name"), name),
-    field(t("users.email"), email),
-    h("button", { type: "submit" }, t("users.create")),
+    [
+      field(t("users.name"), name),
+      field(t("users.email"), email),
+      h("button", { type: "submit" }, t("users.create")),
+    ],
   );
   main.append(
     h("h1", {}, title),
