@@ -1,23 +1,22 @@
 /* kms_chunk.c — chunked AES-256-GCM for object data (the format is in kms_chunk.h and
- * docs/encryption.md). The EVP context is keyed once per stream and only re-nonced per chunk, so
- * the AES key schedule and GHASH tables are computed once; the only bytes touched outside OpenSSL
- * are the copies of partial chunks into the stream's buffer when the caller's pieces do not align
- * with chunk boundaries. */
+ * docs/encryption.md). The key is expanded once per stream (kms_gcm.c) and each chunk only brings
+ * its nonce and AAD, so the AES key schedule and GHASH tables are computed once; the only bytes
+ * touched outside the cipher are the copies of partial chunks into the stream's buffer when the
+ * caller's pieces do not align with chunk boundaries. */
 #include "kms/kms_chunk.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/evp.h"
 #include "core/util.h"
+#include "kms/kms_gcm.h"
 
 #define TAG KSM_CHUNK_TAG_LEN
 #define AAD_LEN (KSM_KMS_UID_LEN + 8 + 1)
 #define MAX_PT (1ull << 56)  /* far above S3's 5 TiB; keeps every length computation in range */
-#define MAX_CHUNK (1u << 24) /* a chunk's length must fit EVP's int */
+#define MAX_CHUNK (1u << 24) /* a chunk's length must fit EVP's int (the OpenSSL build) */
 
 /* ---- lengths ---- */
 
@@ -73,7 +72,7 @@ int ksm_chunk_range(uint64_t pt_total, uint64_t off, uint64_t len, uint64_t *ct_
 /* ---- one chunk ---- */
 
 struct chunker {
-    EVP_CIPHER_CTX *c;
+    struct ksm_gcm *g;
     uint32_t chunk;
     uint8_t uid[KSM_KMS_UID_LEN];
     enum ksm_err err; /* sticky: a stream that failed once stays failed */
@@ -81,15 +80,15 @@ struct chunker {
     void *arg;
 };
 
-static int chunker_init(struct chunker *k, int enc, uint32_t chunk, const uint8_t *key,
-                        const uint8_t *uid, ksm_chunk_emit_fn *emit, void *arg)
+static int chunker_init(struct chunker *k, uint32_t chunk, const uint8_t *key, const uint8_t *uid,
+                        ksm_chunk_emit_fn *emit, void *arg)
 {
-    k->c = EVP_CIPHER_CTX_new();
+    k->g = ksm_gcm_new(key);
     k->chunk = chunk;
     memcpy(k->uid, uid, KSM_KMS_UID_LEN);
     k->emit = emit;
     k->arg = arg;
-    return k->c && EVP_CipherInit_ex(k->c, ksm_evp_aes256gcm(), NULL, key, NULL, enc) ? 0 : -1;
+    return k->g ? 0 : -1;
 }
 
 static void put_be64(uint8_t *p, uint64_t v)
@@ -98,42 +97,33 @@ static void put_be64(uint8_t *p, uint64_t v)
         p[i] = (uint8_t)v;
 }
 
-/* Sets chunk idx's nonce and feeds its AAD: the only per-chunk setup. */
-static int begin(struct chunker *k, uint64_t idx, bool final)
+/* Chunk idx's nonce and AAD: the only per-chunk setup. */
+static void chunk_iv(const struct chunker *k, uint64_t idx, bool final, uint8_t nonce[12],
+                     uint8_t aad[AAD_LEN])
 {
-    uint8_t nonce[12] = {0}, aad[AAD_LEN];
-    int len;
+    memset(nonce, 0, 4);
     put_be64(nonce + 4, idx);
     memcpy(aad, k->uid, KSM_KMS_UID_LEN);
     put_be64(aad + KSM_KMS_UID_LEN, idx);
     aad[AAD_LEN - 1] = final;
-    return EVP_CipherInit_ex(k->c, NULL, NULL, NULL, nonce, -1) &&
-           EVP_CipherUpdate(k->c, NULL, &len, aad, AAD_LEN);
 }
 
 /* out gets n + TAG bytes. */
 static int seal_one(struct chunker *k, uint64_t idx, bool final, const uint8_t *in, size_t n,
                     uint8_t *out)
 {
-    int len;
-    return begin(k, idx, final) && (n == 0 || EVP_CipherUpdate(k->c, out, &len, in, (int)n)) &&
-                   EVP_CipherFinal_ex(k->c, out + n, &len) &&
-                   EVP_CIPHER_CTX_ctrl(k->c, EVP_CTRL_GCM_GET_TAG, TAG, out + n)
-               ? 0
-               : -1;
+    uint8_t nonce[12], aad[AAD_LEN];
+    chunk_iv(k, idx, final, nonce, aad);
+    return ksm_gcm_seal(k->g, nonce, aad, AAD_LEN, in, n, out, out + n);
 }
 
 /* in holds n >= TAG bytes (ciphertext then tag); out gets n - TAG bytes, valid only on success. */
 static int open_one(struct chunker *k, uint64_t idx, bool final, const uint8_t *in, size_t n,
                     uint8_t *out)
 {
-    int len;
-    size_t m = n - TAG;
-    return begin(k, idx, final) && (m == 0 || EVP_CipherUpdate(k->c, out, &len, in, (int)m)) &&
-                   EVP_CIPHER_CTX_ctrl(k->c, EVP_CTRL_GCM_SET_TAG, TAG, (void *)(in + m)) &&
-                   EVP_CipherFinal_ex(k->c, out + m, &len) == 1
-               ? 0
-               : -1;
+    uint8_t nonce[12], aad[AAD_LEN];
+    chunk_iv(k, idx, final, nonce, aad);
+    return ksm_gcm_open(k->g, nonce, aad, AAD_LEN, in, n - TAG, in + n - TAG, out);
 }
 
 /* ---- encryptor ---- */
@@ -155,7 +145,7 @@ struct ksm_chunk_enc *ksm_chunk__enc_new(uint32_t chunk, const uint8_t *key, con
     e->k.chunk = chunk;
     e->pt = ksm_xmalloc(chunk);
     e->ct = ksm_xmalloc((size_t)chunk + TAG);
-    if (chunker_init(&e->k, 1, chunk, key, uid, emit, arg)) {
+    if (chunker_init(&e->k, chunk, key, uid, emit, arg)) {
         ksm_chunk_enc_free(e);
         return NULL;
     }
@@ -217,7 +207,7 @@ void ksm_chunk_enc_free(struct ksm_chunk_enc *e)
 {
     if (!e)
         return;
-    EVP_CIPHER_CTX_free(e->k.c); /* wipes the key schedule */
+    ksm_gcm_free(e->k.g); /* wipes the key schedule */
     explicit_bzero(e->pt, e->high);   /* memset speed; OPENSSL_cleanse is a byte loop */
     free(e->pt);
     free(e->ct);
@@ -260,7 +250,7 @@ struct ksm_chunk_dec *ksm_chunk__dec_new(uint32_t chunk, const uint8_t *key, con
     d->want = len;
     d->ct = ksm_xmalloc((size_t)chunk + TAG);
     d->pt = ksm_xmalloc(chunk);
-    if (chunker_init(&d->k, 0, chunk, key, uid, emit, arg)) {
+    if (chunker_init(&d->k, chunk, key, uid, emit, arg)) {
         ksm_chunk_dec_free(d);
         return NULL;
     }
@@ -362,7 +352,7 @@ void ksm_chunk_dec_free(struct ksm_chunk_dec *d)
 {
     if (!d)
         return;
-    EVP_CIPHER_CTX_free(d->k.c);
+    ksm_gcm_free(d->k.g);
     explicit_bzero(d->pt, d->high);
     free(d->pt);
     free(d->ct);
