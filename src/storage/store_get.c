@@ -5,8 +5,8 @@
  * to read; thread-pool jobs read it in pieces of 16 chunks and decrypt them there (verifying every
  * tag) straight into a plaintext piece (store_piece.c), and the loop hands the piece to data(),
  * which keeps it until the socket has written it. A large segment's ciphertext is read through
- * mmap, a piece at a time, so the page cache is decrypted in place rather than copied first (and
- * unmapped after, so the process's resident size stays flat). One piece is filled
+ * one mmap, so the page cache is decrypted in place rather than copied first (each piece's pages
+ * dropped once decrypted, so the process's resident size stays flat). One piece is filled
  * while the caller consumes the other; a paused reader stops the jobs, so memory stays a few
  * pieces whatever the object size. The metadata is read once at open: an overwrite while the
  * read runs does not mix two objects (the reaper may remove the old file meanwhile; the read then
@@ -60,6 +60,10 @@ struct ksm_get {
     int fd;
     uint64_t ct_pos, ct_end;         /* absolute offsets in the segment's file */
     bool map;                        /* read by mmap (a large read of a file checked long enough) */
+    uint8_t *mbase;                  /* the segment's range, mapped once: [mstart, mstart + mlen) */
+    uint64_t mstart;
+    size_t mlen;
+    uint64_t mdone;                  /* file offset below which the mapping's pages are dropped */
     bool seg_open, seg_done;
     /* buffers and the one job */
     struct get_buf buf[2];
@@ -83,6 +87,9 @@ static void seg_close(struct ksm_get *g)
     if (g->fd >= 0)
         close(g->fd);
     g->fd = -1;
+    if (g->mbase)
+        munmap(g->mbase, g->mlen);
+    g->mbase = NULL;
     g->map = false;
 }
 
@@ -253,20 +260,30 @@ static enum ksm_err seg_file_open(struct ksm_get *g)
     struct stat st;
     if (fstat(g->fd, &st) || (uint64_t)st.st_size < g->ct_end)
         return KSM_E_DATA_CORRUPT;
+    /* One mapping for the whole range, faulted in as it is decrypted (the kernel maps a run of
+     * page-cache pages per fault) and dropped a piece at a time behind the reader, so the resident
+     * size stays a piece whatever the object size: cheaper than a populated map per piece, which
+     * walked every page twice and built and tore down a mapping each time. */
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    g->mstart = g->ct_pos / page * page;
+    g->mdone = g->mstart;
+    g->mlen = (size_t)(g->ct_end - g->mstart);
+    void *m = mmap(NULL, g->mlen, PROT_READ, MAP_SHARED, g->fd, (off_t)g->mstart);
+    if (m == MAP_FAILED)
+        return KSM_E_OK; /* pread then */
+    g->mbase = m;
     g->map = true;
     return KSM_E_OK;
 }
 
-/* Maps [pos, pos+n) of the file, populated in one call; NULL when mapping fails (pread then). */
-static const uint8_t *piece_map(int fd, uint64_t pos, size_t n, void **base, size_t *len)
+/* Unmaps the pages wholly before file offset pos: read, and not needed again. */
+static void map_drop_before(struct ksm_get *g, uint64_t pos)
 {
-    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), start = pos / page * page;
-    *len = (size_t)(pos + n - start);
-    *base = mmap(NULL, *len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, (off_t)start);
-    if (*base != MAP_FAILED)
-        return (const uint8_t *)*base + (pos - start);
-    *base = NULL;
-    return NULL;
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), upto = pos / page * page;
+    if (upto > g->mdone) {
+        madvise(g->mbase + (g->mdone - g->mstart), (size_t)(upto - g->mdone), MADV_DONTNEED);
+        g->mdone = upto;
+    }
 }
 
 static void job_run(uv_work_t *w)
@@ -279,10 +296,8 @@ static void job_run(uv_work_t *w)
     uint64_t n = g->ct_end - g->ct_pos;
     n = n < g->ct_cap ? n : g->ct_cap;
     const uint8_t *ct = NULL;
-    void *mbase = NULL;
-    size_t mlen = 0;
-    if (g->map && (ct = piece_map(g->fd, g->ct_pos, (size_t)n, &mbase, &mlen))) {
-        /* decrypted from the page cache */
+    if (g->map) {
+        ct = g->mbase + (g->ct_pos - g->mstart);   /* decrypted from the page cache */
     } else if (!g->ct && !(g->ct = malloc(g->ct_cap))) {
         e = KSM_E_INTERNAL;
         goto out;
@@ -295,8 +310,8 @@ static void job_run(uv_work_t *w)
     g->ct_pos += n;
     e = ksm_chunk_dec_update_into(g->dec, ct, (size_t)n, b->p, g->pt_cap, &b->len);
     store_piece_used(b->p, b->len);
-    if (mbase)
-        munmap(mbase, mlen);
+    if (g->map)
+        map_drop_before(g, g->ct_pos);
     if (e == KSM_E_OK && g->ct_pos == g->ct_end) {
         e = ksm_chunk_dec_final(g->dec);
         seg_close(g);
