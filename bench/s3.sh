@@ -17,7 +17,9 @@
 #          commit; 256 keys), GET -c64 (256 objects)
 #   1 MiB: GET -c4, -c16 (kasumi and nginx), PUT -c4, -c16 (16 keys)
 #   64 MiB: GET -c2 (kasumi and nginx), PUT -c2 (4 keys)
-#   openssl speed -evp aes-256-gcm -bytes 16384, pinned to core 0
+#   openssl speed -evp aes-256-gcm -bytes 16384, pinned to core 0 (and, for the aim's ratio, again
+#   just before and just after each GET 64 MiB run: this VM's AES figure moves by 1.5x within
+#   minutes, so the GET is divided by the mean of the two figures around it)
 # Per run: requests/s, MiB/s (requests/s x object size), the server's CPU (utime+stime of all
 # kasumid threads, or of the nginx worker, over the run) and MiB/s per CPU-second, load average.
 # Memory: kasumid VmRSS idle, then VmRSS and VmHWM after the 1 MiB runs of round 1, after the
@@ -223,9 +225,16 @@ for r in $(seq "$ROUNDS"); do
             MARK64) m=$(mem); echo "round $r after 64 MiB runs: kasumid VmRSS/VmHWM MiB $m"
                     [ "$r" = 1 ] && echo "$m" >"$tmp/mem64"; continue ;;
         esac
+        [ "$n" = get64m ] && a0=$(aes)
         res=$(wrk_run "$n" "$DUR")
         echo "round $r $n rps/MiBps/cpu%/MiBps-per-core $res load=$(cut -d' ' -f1 /proc/loadavg)"
         echo "$n $res" >>"$tmp/results"
+        if [ "$n" = get64m ]; then   # the aim's ratio, against AES measured just before and after
+            a1=$(aes)
+            pr=$(echo "$res" | awk -v x="$a0" -v y="$a1" '{printf "%.2f", $4 / ((x + y) / 2 * 1e6 / 1048576)}')
+            echo "round $r get64m per core / AES around it ($a0, $a1 MB/s): $pr"
+            echo "paired $pr" >>"$tmp/results"
+        fi
     done
     a=$(aes)
     echo "round $r openssl-aes-256-gcm-16k MB/s $a load=$(cut -d' ' -f1 /proc/loadavg)"
@@ -250,6 +259,9 @@ for n in $RUNS_1M $RUNS_64M; do
     xa=$(awk -v m="$per" -v a="$AESMIB" -v s="$1" 'BEGIN {if (s == "nginx" || a == "-") print "-"; else printf "%.2f", m / a}')
     printf '%-10s %-7s %-4s %5s %5s %10s %10s %6s %12s %13s %10s %10s\n' "$n" "$1" "$2" "$3" "$4" "$rps" "$mib" "$cpu" "$per" "$xa" "$syn" "$cus"
 done
+case " $RUNS_64M " in *" get64m "*)
+    echo "get64m per core / AES measured just before and after it, median of $ROUNDS rounds: $(median paired 2)" ;;
+esac
 echo
 echo "kasumid memory (MiB): idle after warm-up VmRSS $((IDLE / 1024));" \
      "round 1 after 4 KiB + 1 MiB runs VmRSS/VmHWM $(cat "$tmp/mem1");" \
