@@ -20,6 +20,7 @@
  * timer, on the next turn of the loop. */
 #include "ai/h1_client.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -402,6 +403,17 @@ static void send_request(struct conn *c)
     ksm_h1_resp_init(&c->resp, c, on_body);
     if (!c->reading)
         c->reading = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0;
+    /* Whole into the socket at once, the usual case, needs no write request: libuv would end one
+     * with a needless epoll_ctl (it re-arms the socket when its write queue drains). */
+    int n = c->reading && b.len <= INT_MAX ? uv_try_write((uv_stream_t *)&c->tcp, &b, 1) : -1;
+    if (n >= 0 && (size_t)n == b.len) {
+        arm(c);
+        return;
+    }
+    if (n > 0) {
+        b.base += n;
+        b.len -= (size_t)n;
+    }
     if (!c->reading || uv_write(&c->write, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
         c->spoiled = true;
         fail_soon(c, KSM_UP_RESET);

@@ -7,6 +7,7 @@
 #include "http/http_int.h"
 
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -499,6 +500,81 @@ static void after_write(uv_write_t *wr, int status)
     ksm_conn_recycle(c);
 }
 
+static void conn_release(struct ksm_conn *c);
+static void on_written(uv_idle_t *h);
+
+/* ---- responses the socket took at once ----------------------------------------------------------
+ * Most responses fit the socket's buffer: uv_try_write hands them over in one call, and the
+ * connection's after_write runs on the loop's next turn (an idle handle), as a write request's
+ * callback would. Not through uv_write because libuv ends every write request by re-arming the
+ * socket's epoll registration (uv__drain → epoll_ctl) even when it never waited for POLLOUT: one
+ * system call per response for nothing. What the socket does not take goes through uv_write. */
+
+static void written_later(struct ksm_conn *c)
+{
+    struct ksm_wctx *wc = wctx(c);
+    c->written_queued = true;
+    c->written_next = NULL;
+    if (wc->written_tail)
+        wc->written_tail->written_next = c;
+    else
+        wc->written_head = c;
+    wc->written_tail = c;
+    uv_idle_start(&wc->written_idle, on_written);
+}
+
+static void on_written(uv_idle_t *h)
+{
+    struct ksm_wctx *wc = h->data;
+    struct ksm_conn *c = wc->written_head;
+    wc->written_head = wc->written_tail = NULL;
+    uv_idle_stop(h);
+    while (c) {
+        struct ksm_conn *next = c->written_next;
+        c->written_queued = false;
+        if (c->closed) {   /* closed meanwhile: a cancelled write's callback, then its reference */
+            after_write(&c->wreq, UV_ECANCELED);
+            conn_release(c);
+        } else {
+            after_write(&c->wreq, 0);
+        }
+        c = next;
+    }
+}
+
+/* Drops the first n bytes of c->wbufs[0..nb); returns how many buffers are left. */
+static int wbufs_skip(struct ksm_conn *c, int nb, size_t n)
+{
+    int i = 0;
+    while (i < nb && n >= c->wbufs[i].len)
+        n -= c->wbufs[i++].len;
+    for (int j = i; j < nb; j++)
+        c->wbufs[j - i] = c->wbufs[j];
+    nb -= i;
+    if (nb > 0) {
+        c->wbufs[0].base += n;
+        c->wbufs[0].len -= n;
+    }
+    return nb;
+}
+
+static void write_response(struct ksm_conn *c, int nb)
+{
+    size_t total = 0;
+    for (int i = 0; i < nb; i++)
+        total += c->wbufs[i].len;
+    int n = total <= INT_MAX ? uv_try_write((uv_stream_t *)&c->tcp, c->wbufs, (unsigned)nb) : UV_EAGAIN;
+    if (n >= 0 && (size_t)n == total) {
+        written_later(c);
+        return;
+    }
+    if (n > 0)
+        nb = wbufs_skip(c, nb, (size_t)n);
+    /* errors too: uv_write reports them through after_write on a later turn, as before */
+    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, c->wbufs, (unsigned)nb, after_write))
+        after_write(&c->wreq, -1);
+}
+
 /* "Name: value\r\n" without printf: the head is built for every response. */
 static void header_line(struct ksm_buf *h, const char *name, const char *value)
 {
@@ -569,8 +645,11 @@ void ksm_req_send(struct ksm_req *r)
         c->wbufs[0] = uv_buf_init(c->tls_out, (unsigned)len);
         nb = 1;
     }
-    if (c->closed || uv_write(&c->wreq, (uv_stream_t *)&c->tcp, c->wbufs, (unsigned)nb, after_write))
+    if (c->closed) {
         after_write(&c->wreq, -1);
+        return;
+    }
+    write_response(c, nb);
 }
 
 /* ---- streamed request bodies ---------------------------------------------------------------------- */
@@ -787,9 +866,9 @@ void ksm_req_stream_end(struct ksm_req *r)
 
 /* ---- lifecycle ------------------------------------------------------------------------------- */
 
-static void on_closed(uv_handle_t *h)
+/* Frees c once the socket's and the timer's close callbacks (and a queued write completion) ran. */
+static void conn_release(struct ksm_conn *c)
 {
-    struct ksm_conn *c = h->data;
     if (--c->open_handles > 0)
         return;   /* libuv does not promise the order: free after both the socket and the timer */
     ksm_arena_destroy(c->arena);
@@ -802,6 +881,19 @@ static void on_closed(uv_handle_t *h)
     ksm_buf_free(&c->hname);
     ksm_buf_free(&c->hval);
     free(c);
+}
+
+static void on_closed(uv_handle_t *h) { conn_release(h->data); }
+
+void ksm_conn_written_init(struct ksm_wctx *wc)
+{
+    uv_idle_init(&wc->w.loop, &wc->written_idle);
+    wc->written_idle.data = wc;
+}
+
+void ksm_conn_written_close(struct ksm_wctx *wc)
+{
+    uv_close((uv_handle_t *)&wc->written_idle, NULL);   /* no connection is left, so none queued */
 }
 
 /* A request still arriving (head or body) when its connection goes: the application, which may
@@ -837,7 +929,7 @@ void ksm_conn_close(struct ksm_conn *c)
     ksm_metrics_conn_open(-1);
     uv_timer_stop(&c->timer);
     drop_unfinished(c);
-    c->open_handles = 2;
+    c->open_handles = 2 + c->written_queued;
     uv_close((uv_handle_t *)&c->tcp, on_closed);
     uv_close((uv_handle_t *)&c->timer, on_closed);
 }

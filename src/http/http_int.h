@@ -53,6 +53,8 @@ struct ksm_conn {
     uint64_t reqno;
     SSL *ssl;                        /* NULL on a plain listener; else TLS through memory BIOs */
     char *tls_out;                   /* the encrypted response being written */
+    struct ksm_conn *written_next;   /* the worker's list of responses written without a request */
+    bool written_queued;
 };
 
 struct ksm_wctx {                    /* per worker, private part */
@@ -70,6 +72,8 @@ struct ksm_wctx {                    /* per worker, private part */
     char tlsbuf[16384];              /* decrypted bytes on their way to the parser */
     bool draining;
     int started;                     /* 1 ok, -1 failed */
+    uv_idle_t written_idle;          /* runs while responses the socket took whole await completion */
+    struct ksm_conn *written_head, *written_tail;
 };
 
 struct ksm_server {
@@ -98,5 +102,8 @@ void ksm_conn_feed(struct ksm_conn *c, const char *data, size_t n);
 void ksm_conn_recycle(struct ksm_conn *c);
 void ksm_conn_close(struct ksm_conn *c);
 void ksm_conn_drain_all(struct ksm_wctx *wc);
+/* Sets up (and, at the end, closes) the worker's handle that completes responses written at once. */
+void ksm_conn_written_init(struct ksm_wctx *wc);
+void ksm_conn_written_close(struct ksm_wctx *wc);
 
 #endif

@@ -73,6 +73,7 @@ static void on_check(uv_check_t *h)
             s->o.worker_drained(&wc->w);
         uv_check_stop(h);
         uv_close((uv_handle_t *)h, close_cb_noop);
+        ksm_conn_written_close(wc);
         ksm_mailbox_close(wc->w.mailbox);
         wc->w.mailbox = NULL;
     }
@@ -93,6 +94,7 @@ static void worker_main(void *arg)
     uv_check_init(&wc->w.loop, &check);
     check.data = wc;
     uv_check_start(&check, on_check);
+    ksm_conn_written_init(wc);
     int bad = 0;
     for (int i = 0; i < s->nlsn; i++) {
         uv_tcp_init(&wc->w.loop, &wc->listeners[i]);
