@@ -638,6 +638,14 @@ void ksm_ai_call_start(struct ai_call *c)
     struct ksm_db *db = &r->worker->db;
     struct ksm_app *app = r->worker->app;
     char why[KSM_AI_ERR_MAX], buf[256];
+    if (ksm_usage_backlog() > (uint64_t)app->conf->ai_backlog_max ||
+        ksm_audit_backlog(app->audit) > (uint64_t)app->conf->ai_backlog_max) {
+        /* The records of requests already admitted are not durable yet and the writers are falling
+         * behind (a slow disk, a long lock on the database): admitting more would only grow what a
+         * crash loses and the memory it takes. Refuse, and say when to come back. */
+        ksm_ai_fail(c, KSM_E_UNAVAILABLE, "usage metering is behind; retry shortly", 1);
+        return;
+    }
     enum ksm_err e = decode(c, why, sizeof why);
     if (e != KSM_E_OK) {
         ksm_ai_fail(c, e, why, 0);

@@ -65,6 +65,8 @@ uint64_t ksm_audit_submit(struct ksm_audit *a, const struct ksm_audit_rec *rec,
                           struct ksm_mailbox *mb, ksm_audit_done_fn done, void *arg);
 /* Blocks until everything submitted so far is durable (tests, shutdown, CLI). */
 void ksm_audit_flush(struct ksm_audit *a);
+/* Records submitted and not yet durable: how far the writer is behind. Lock-free, approximate. */
+uint64_t ksm_audit_backlog(struct ksm_audit *a);
 
 /* Query: records newest first. Every filter is optional (NULL / 0). */
 struct ksm_audit_filter {

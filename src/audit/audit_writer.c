@@ -170,7 +170,7 @@ uint64_t ksm_audit_submit(struct ksm_audit *a, const struct ksm_audit_rec *rec,
         b->ents = ksm_xrealloc(b->ents, b->cap * sizeof *b->ents);
     }
     struct ksm_audit_ent *e = &b->ents[b->n++];
-    uint64_t seq = ++a->assigned_seq;
+    uint64_t seq = __atomic_add_fetch(&a->assigned_seq, 1, __ATOMIC_RELAXED);   /* read by ksm_audit_backlog */
     *e = (struct ksm_audit_ent){.seq = seq, .submit_ns = now, .time_ms = t, .mb = mb,
                                 .done = done, .arg = arg, .nulls = nulls};
     e->body_off = (uint32_t)b->body.len;
@@ -185,6 +185,13 @@ uint64_t ksm_audit_submit(struct ksm_audit *a, const struct ksm_audit_rec *rec,
     pthread_mutex_unlock(&a->mu);
     scratch_trim(sc);
     return seq;
+}
+
+uint64_t ksm_audit_backlog(struct ksm_audit *a)
+{
+    uint64_t durable = __atomic_load_n(&a->durable_seq, __ATOMIC_RELAXED);
+    uint64_t assigned = __atomic_load_n(&a->assigned_seq, __ATOMIC_RELAXED);
+    return assigned > durable ? assigned - durable : 0;
 }
 
 /* ---- the writer thread ---- */
@@ -445,7 +452,7 @@ static void *writer_main(void *p)
         pthread_mutex_lock(&a->mu);
         if (rc)
             b->seg = 0;   /* not written: the indexer skips it */
-        a->durable_seq = b->ents[b->n - 1].seq;
+        __atomic_store_n(&a->durable_seq, b->ents[b->n - 1].seq, __ATOMIC_RELAXED);
         if (a->index_tail)
             a->index_tail->next = b;
         else

@@ -110,6 +110,7 @@ static const struct conf_row conf_rows[] = {
     {"ai", "tls_cert", K_STR, FIELD(ai.tls_cert), 0, 0, NULL, NULL, NULL},
     {"ai", "tls_key", K_STR, FIELD(ai.tls_key), 0, 0, NULL, NULL, NULL},
     {"ai", "overseas_allow", K_STRARR, FIELD(ai_overseas_allow), 0, 0, NULL, set_allow, NULL},
+    {"ai", "backlog_max", K_INT, FIELD(ai_backlog_max), 1, 10000000, NULL, NULL, NULL},
     {"limits", "max_header_bytes", K_SIZE, FIELD(max_header_bytes), 1024, 1048576, NULL, NULL, NULL},
     {"limits", "max_body_bytes", K_SIZE, FIELD(max_body_bytes), 1024, 1073741824, NULL, NULL, NULL},
     {"limits", "header_timeout_ms", K_INT, FIELD(header_timeout_ms), 100, 600000, NULL, NULL, NULL},
@@ -172,6 +173,7 @@ void ksm_conf_defaults(struct ksm_conf *c)
     c->s3_meter_interval_s = 3600;
     c->s3_compact_live_percent = 50;
     c->s3_compact_interval_s = 60;
+    c->ai_backlog_max = 50000;
     c->max_header_bytes = 16384;
     c->max_body_bytes = 1048576;
     c->header_timeout_ms = 10000;

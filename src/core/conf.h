@@ -78,6 +78,8 @@ struct ksm_conf {
      * govcloud may send to (SPEC.md O4); --overseas-allow adds to it */
     char ai_overseas_allow[KSM_CONF_MAX_ALLOW][512];
     int ai_overseas_allow_n;
+    int ai_backlog_max;                /* [ai] backlog_max: usage/audit records not yet durable above
+                                        * which new AI requests get 503, default 50000 */
     /* [oidc.NAME] sections, then --oidc-issuer/--oidc-audience */
     struct ksm_conf_issuer oidc[KSM_CONF_MAX_ISSUERS];
     int noidc;

@@ -12,6 +12,8 @@
 
 #define LINGER_MS 5      /* well inside the group-commit window the usage record is promised in */
 #define LINGER_MAX 4096  /* a batch this large is committed without waiting */
+#define RETRY_MS 200     /* between attempts while the database will not take a batch */
+#define STOP_ATTEMPTS 25 /* at stop, give up on such a batch after this many (about 5 s + timeouts) */
 
 struct item {
     struct item *next;
@@ -69,10 +71,17 @@ void ksm_usage_submit(const struct ksm_usage_rec *rec)
     else
         W.head = it;
     W.tail = it;
-    W.submitted++;
+    __atomic_store_n(&W.submitted, W.submitted + 1, __ATOMIC_RELAXED);   /* read by ksm_usage_backlog */
     if (!W.lingering || W.submitted - W.committed >= LINGER_MAX)
         pthread_cond_signal(&W.work);
     pthread_mutex_unlock(&W.mu);
+}
+
+uint64_t ksm_usage_backlog(void)
+{
+    uint64_t committed = __atomic_load_n(&W.committed, __ATOMIC_RELAXED);
+    uint64_t submitted = __atomic_load_n(&W.submitted, __ATOMIC_RELAXED);
+    return submitted > committed ? submitted - committed : 0;
 }
 
 static void item_free(struct item *it)
@@ -80,48 +89,59 @@ static void item_free(struct item *it)
     free(it);
 }
 
-/* The batch with its rollup summed per key (usage.h): one transaction, all or nothing. False, with
- * the transaction rolled back and nothing logged, when a record or the rollup met a database
- * error: the caller then writes the batch record by record. */
-static bool write_batch_summed(struct item *batch)
+enum batch_result { BATCH_DONE, BATCH_BY_RECORD, BATCH_UNAVAILABLE };
+
+/* The batch with its rollup summed per key (usage.h): one transaction, all or nothing. With the
+ * transaction rolled back and nothing logged: BATCH_BY_RECORD when a record or the rollup met a
+ * database error (the caller then writes the batch record by record, to set that one aside), and
+ * BATCH_UNAVAILABLE when the database would not take a transaction at all (locked past the busy
+ * timeout, or the commit failed). */
+static enum batch_result write_batch_summed(struct item *batch)
 {
     if (ksm_db_begin(&W.db) != SQLITE_OK)
-        return false;
+        return BATCH_UNAVAILABLE;
     ksm_usage_rollup_batch_begin();
     for (struct item *it = batch; it; it = it->next)
         if ((it->result = ksm_usage_record(&W.db, &it->rec)) == KSM_E_INTERNAL)
             goto redo;
     if (ksm_usage_rollup_batch_end(&W.db))
         goto redo;
+    if (ksm_db_commit(&W.db) != SQLITE_OK) {
+        ksm_error("usage: commit failed: %s", sqlite3_errmsg(W.db.h));
+        ksm_db_rollback(&W.db);
+        return BATCH_UNAVAILABLE;
+    }
     for (struct item *it = batch; it; it = it->next)   /* refusals, now that they are final */
         if (it->result != KSM_E_OK)
             ksm_error("usage: record %s refused: %s", it->rec.idempotency_key,
                       ksm_err_code(it->result));
-    if (ksm_db_commit(&W.db) != SQLITE_OK) {
-        ksm_error("usage: commit failed: %s", sqlite3_errmsg(W.db.h));
-        ksm_db_rollback(&W.db);
-    }
-    return true;
+    return BATCH_DONE;
 redo:
     ksm_usage_rollup_batch_abort();
     ksm_db_rollback(&W.db);
-    return false;
+    return BATCH_BY_RECORD;
 }
 
-static void write_batch(struct item *batch)
+/* False when nothing of the batch could be written: the writer keeps it and tries again. A record
+ * the database refuses on its own is logged and left out; the others are written. */
+static bool write_batch(struct item *batch)
 {
-    if (write_batch_summed(batch))
-        return;
-    bool tx = ksm_db_begin(&W.db) == SQLITE_OK;
+    enum batch_result b = write_batch_summed(batch);
+    if (b != BATCH_BY_RECORD)
+        return b == BATCH_DONE;
+    if (ksm_db_begin(&W.db) != SQLITE_OK)
+        return false;
     for (struct item *it = batch; it; it = it->next) {
         enum ksm_err e = ksm_usage_record(&W.db, &it->rec);
         if (e != KSM_E_OK)
             ksm_error("usage: record %s refused: %s", it->rec.idempotency_key, ksm_err_code(e));
     }
-    if (tx && ksm_db_commit(&W.db) != SQLITE_OK) {
+    if (ksm_db_commit(&W.db) != SQLITE_OK) {
         ksm_error("usage: commit failed: %s", sqlite3_errmsg(W.db.h));
         ksm_db_rollback(&W.db);
+        return false;
     }
+    return true;
 }
 
 /* Nobody waits on a usage record: let the batch grow for a few ms, so one commit (one fsync)
@@ -141,29 +161,65 @@ static void linger(void)
     W.lingering = false;
 }
 
+/* Waits before trying a batch the database would not take again; a stop cuts the wait short. */
+static void pause_retry(void)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += RETRY_MS * 1000000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    while (!W.stop && pthread_cond_timedwait(&W.work, &W.mu, &until) == 0)
+        ;
+}
+
 static void *writer_main(void *arg)
 {
     (void)arg;
     ksm_thread_name("ksm-usage");
+    struct item *batch = NULL;   /* kept across attempts while the database will not take it */
+    int failures = 0;
     pthread_mutex_lock(&W.mu);
     for (;;) {
-        while (!W.head && !W.stop)
+        while (!batch && !W.head && !W.stop)
             pthread_cond_wait(&W.work, &W.mu);
-        if (!W.head && W.stop)
+        if (!batch && !W.head && W.stop)
             break;
-        linger();
-        struct item *batch = W.head;
+        if (!batch)
+            linger();
+        struct item **end = &batch;   /* what arrived meanwhile joins the kept batch, in order */
+        while (*end)
+            end = &(*end)->next;
+        *end = W.head;
         uint64_t upto = W.submitted;
         W.head = W.tail = NULL;
         pthread_mutex_unlock(&W.mu);
-        write_batch(batch);
-        while (batch) {
-            struct item *n = batch->next;
-            item_free(batch);
-            batch = n;
+        bool ok = write_batch(batch);
+        if (!ok && failures++ == 0)
+            ksm_warn("usage: the database does not take records now; they are kept and retried");
+        if (!ok && __atomic_load_n(&W.stop, __ATOMIC_RELAXED) && failures >= STOP_ATTEMPTS) {
+            size_t n = 0;
+            for (struct item *it = batch; it; it = it->next)
+                n++;
+            ksm_error("usage: stopping; %zu records the database would not take are lost", n);
+            ok = true;   /* nothing more can be done for them */
+        } else if (ok && failures > 0) {
+            ksm_info("usage: the database takes records again");
+        }
+        if (ok) {
+            while (batch) {
+                struct item *n = batch->next;
+                item_free(batch);
+                batch = n;
+            }
+            failures = 0;
         }
         pthread_mutex_lock(&W.mu);
-        W.committed = upto;
+        if (batch) {
+            pause_retry();
+            continue;
+        }
+        __atomic_store_n(&W.committed, upto, __ATOMIC_RELAXED);
         pthread_cond_broadcast(&W.done);
     }
     pthread_mutex_unlock(&W.mu);
@@ -201,7 +257,7 @@ void ksm_usage_writer_stop(void)
     if (!W.running)
         return;
     pthread_mutex_lock(&W.mu);
-    W.stop = true;
+    __atomic_store_n(&W.stop, true, __ATOMIC_RELAXED);
     pthread_cond_signal(&W.work);
     pthread_mutex_unlock(&W.mu);
     pthread_join(W.thread, NULL);

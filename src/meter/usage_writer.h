@@ -12,6 +12,8 @@ int ksm_usage_writer_start(const char *db_path, char *err, size_t errlen);
 /* Thread-safe; copies the record. Invalid records are logged and dropped by the writer (the caller
  * validated what it could; a rejected record is a bug, not a user error). */
 void ksm_usage_submit(const struct ksm_usage_rec *rec);
+/* Records submitted and not yet committed: how far the writer is behind. Lock-free, approximate. */
+uint64_t ksm_usage_backlog(void);
 /* Blocks until everything submitted so far is committed. */
 void ksm_usage_writer_flush(void);
 /* Flushes and stops the thread. */

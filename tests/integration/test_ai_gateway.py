@@ -535,6 +535,49 @@ def test_budget_holds_under_concurrency(gw, llm_server, fault_server):
     assert b["spent_microyen"] == spent <= 10 * 1_000_000, b
 
 
+def test_metering_backlog_sheds_load_and_loses_nothing(tmp_path_factory, llm_server, fault_server):
+    """The metadata database held by a long transaction elsewhere (a backup, a stuck report), past
+    the usage writer's 5 s busy timeout: admitted requests' usage records wait in memory and are
+    retried; above `[ai] backlog_max` new requests get 503 with Retry-After in the API's own format
+    (the official SDKs retry those); once the lock is gone every admitted request has its usage
+    record — none dropped — and requests are admitted again."""
+    import sqlite3
+    d = Daemon(tmp_path_factory.mktemp("ai-backlog") / "data", extra_args=["--ai-listen", "127.0.0.1:0"])
+    d.write_config("[ai]\nbacklog_max = 3\n")
+    d.start()
+    d.ai_addr = json.loads((d.data_dir / "listen.json").read_text())["ai"]
+    try:
+        o = Org(d, llm_server, fault_server)
+        alias = o.fault_route("ok")
+        body = {"model": alias, "messages": [{"role": "user", "content": "hello"}]}
+        assert o.post("/v1/chat/completions", body).status_code == 200
+        o.usage(o.post("/v1/chat/completions", body).headers["x-request-id"])   # all written so far
+        db = sqlite3.connect(str(d.data_dir / "meta.db"), timeout=10, isolation_level=None)
+        db.execute("BEGIN IMMEDIATE")   # the writer's lock, held
+        admitted, refused = [], []
+        for _ in range(10):
+            r = o.post("/v1/chat/completions", body)
+            assert r.status_code in (200, 503), r.text
+            (admitted if r.status_code == 200 else refused).append(r)
+        assert 1 <= len(admitted) <= 4 and refused, [r.status_code for r in admitted + refused]
+        e = refused[0]
+        assert e.headers.get("Retry-After") == "1"
+        assert "metering" in e.json()["error"]["message"]
+        a = o.post("/v1/messages", {"model": alias, "max_tokens": 16,
+                                    "messages": [{"role": "user", "content": "hello"}]})
+        assert a.status_code == 503 and a.json()["type"] == "error", a.text
+        time.sleep(6)                   # the writer's first attempt has now timed out
+        for r in admitted:              # not stored yet
+            assert o.usage_or_none(r.headers["x-request-id"], wait=0) is None
+        db.execute("ROLLBACK")
+        for r in admitted:              # and then every one, once
+            assert o.usage(r.headers["x-request-id"])["quantity"] >= 0
+        assert o.post("/v1/chat/completions", body).status_code == 200
+        db.close()
+    finally:
+        d.stop()
+
+
 def test_client_disconnect_billed_for_delivered(org, npm_client, llm_server):
     run = sdk(npm_client, org, "openai", "chat.completions.create",
               {"model": "tiny", "max_tokens": 400, "temperature": 0, "stream": True,

@@ -280,6 +280,34 @@ static void test_writer(const char *db_path, struct ksm_db *db)
     ksm_usage_writer_stop();
 }
 
+/* The database locked past its busy timeout (a long transaction elsewhere): the writer keeps the
+ * records and retries, the backlog shows them, and once the lock is gone every one is stored —
+ * none dropped. */
+static void test_writer_locked(const char *db_path, struct ksm_db *db)
+{
+    char err[256], key[32];
+    CHECK(ksm_usage_writer_start(db_path, err, sizeof err) == 0);
+    CHECK(ksm_usage_backlog() == 0);
+    CHECK(ksm_db_begin(db) == SQLITE_OK);   /* holds the write lock */
+    for (int i = 0; i < 150; i++) {
+        if (i == 100)
+            sleep(6);   /* past the writer's 5 s busy timeout: its first attempt has failed */
+        snprintf(key, sizeof key, "locked-%d", i);
+        struct ksm_usage_rec r = rec("tnt_l", "input_tokens", 1, 1000, key);
+        r.project = "pj_l";
+        r.cost_microyen = 7;
+        ksm_usage_submit(&r);
+    }
+    CHECK(ksm_usage_backlog() == 150);
+    ksm_db_rollback(db);
+    ksm_usage_writer_flush();
+    CHECK(ksm_usage_backlog() == 0);
+    int64_t spent = 0;
+    CHECK(ksm_usage_project_cost(db, "pj_l", 0, INT64_MAX, &spent) == KSM_E_OK);
+    CHECK(spent == 150 * 7);
+    ksm_usage_writer_stop();
+}
+
 int main(void)
 {
     char err[256];
@@ -296,6 +324,7 @@ int main(void)
     test_reopen(&db);
     test_cost(&db);
     test_writer(path, &db);
+    test_writer_locked(path, &db);
     ksm_db_close(&db);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
