@@ -588,17 +588,14 @@ static void on_abort(struct ksm_req *r)
 
 static int64_t estimate_prompt(const struct ai_call *c)
 {
-    struct ksm_buf text = KSM_BUF_INIT;
     size_t bytes;
     if (c->kind == AI_CHAT) {
-        ksm_ai_request_text(&c->req, KSM_AI_ROLES_ALL, &text);
-        bytes = text.len + 8 * c->req.nmsgs;
+        bytes = ksm_ai_request_text_len(&c->req, KSM_AI_ROLES_ALL) + 8 * c->req.nmsgs;
     } else {
         char *s = json_dumps(json_object_get(c->embed_body, "input"), JSON_COMPACT);
         bytes = s ? strlen(s) : 0;
         free(s);
     }
-    ksm_buf_free(&text);
     /* about one token per 2 bytes: generous for English (4 chars/token), close for Japanese */
     return (int64_t)(bytes / 2 + 16);
 }

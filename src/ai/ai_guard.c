@@ -167,16 +167,13 @@ static enum ksm_err mask_embed(struct mask_ctx *mc, json_t *body)
 
 static void prompt_hmac(struct ai_call *c)
 {
-    struct ksm_buf text = KSM_BUF_INIT;
     if (c->kind == AI_CHAT) {
-        ksm_ai_request_text(&c->req, KSM_AI_ROLES_ALL, &text);
-    } else {
-        char *s = json_dumps(json_object_get(c->embed_body, "input"), JSON_COMPACT);
-        ksm_buf_puts(&text, s ? s : "");
-        free(s);
+        ksm_ai_prompt_hmac_parts(&c->req, c->prompt_hmac);
+        return;
     }
-    ksm_ai_prompt_hmac(text.data ? text.data : "", text.len, c->prompt_hmac);
-    ksm_buf_free(&text);
+    char *s = json_dumps(json_object_get(c->embed_body, "input"), JSON_COMPACT);
+    ksm_ai_prompt_hmac(s ? s : "", s ? strlen(s) : 0, c->prompt_hmac);
+    free(s);
 }
 
 enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum ksm_env_kind env)

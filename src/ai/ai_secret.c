@@ -56,6 +56,23 @@ void ksm_ai_prompt_hmac(const char *text, size_t len, char out[65])
     ksm_hex(mac, sizeof mac, out);
 }
 
+void ksm_ai_prompt_hmac_parts(const struct ksm_ai_request *req, char out[65])
+{
+    unsigned char mac[32];
+    struct ksm_hmac_sha256_run r;
+    ksm_hmac_sha256_begin(&r, &hmac_keyed);
+    for (size_t i = 0; i < req->nparts; i++) {   /* the bytes of ksm_ai_request_text, unjoined */
+        if (!(KSM_AI_ROLES_ALL & (1u << req->parts[i].role)))
+            continue;
+        size_t n;
+        const char *t = ksm_ai_part_text(&req->parts[i], &n);
+        ksm_hmac_sha256_update(&r, t, n);
+        ksm_hmac_sha256_update(&r, "\n", 1);
+    }
+    ksm_hmac_sha256_end(&r, mac);
+    ksm_hex(mac, sizeof mac, out);
+}
+
 /* A small cache keyed by path; an entry is refreshed when the file's mtime or size changes, which
  * is looked at once a second at most (a stat per request was 3 % of the gateway's CPU): a rotated
  * key is in use within a second. */

@@ -104,6 +104,8 @@ typedef enum ksm_err (*ksm_ai_part_fn)(void *ud, struct ksm_ai_part *p);
 enum ksm_err ksm_ai_request_visit(struct ksm_ai_request *req, unsigned role_mask, ksm_ai_part_fn fn,
                                   void *ud);
 #define KSM_AI_ROLES_ALL 0xFu
+/* The length of ksm_ai_request_text's result, without building it. */
+size_t ksm_ai_request_text_len(const struct ksm_ai_request *req, unsigned role_mask);
 /* The texts of the parts in role_mask, each followed by '\n' (for PII scanning and the HMAC). */
 void ksm_ai_request_text(const struct ksm_ai_request *req, unsigned role_mask, struct ksm_buf *out);
 

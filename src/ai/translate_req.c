@@ -536,13 +536,19 @@ enum ksm_err ksm_ai_request_visit(struct ksm_ai_request *req, unsigned role_mask
     return KSM_E_OK;
 }
 
-void ksm_ai_request_text(const struct ksm_ai_request *req, unsigned role_mask, struct ksm_buf *out)
+size_t ksm_ai_request_text_len(const struct ksm_ai_request *req, unsigned role_mask)
 {
-    size_t total = 0;   /* one allocation for the whole text, not a doubling series */
+    size_t total = 0;
     for (size_t i = 0; i < req->nparts; i++)
         if (role_mask & (1u << req->parts[i].role))
             total += json_string_length(req->parts[i].node) + 1;
-    ksm_buf_reserve(out, total);
+    return total;
+}
+
+void ksm_ai_request_text(const struct ksm_ai_request *req, unsigned role_mask, struct ksm_buf *out)
+{
+    /* one allocation for the whole text, not a doubling series */
+    ksm_buf_reserve(out, ksm_ai_request_text_len(req, role_mask));
     for (size_t i = 0; i < req->nparts; i++) {
         if (!(role_mask & (1u << req->parts[i].role)))
             continue;

@@ -76,17 +76,34 @@ void ksm_hmac_sha256_key(struct ksm_hmac_sha256_key *k, const void *key, size_t 
     OPENSSL_cleanse(block, sizeof block);
 }
 
+void ksm_hmac_sha256_begin(struct ksm_hmac_sha256_run *r, const struct ksm_hmac_sha256_key *k)
+{
+    r->c = k->inner;
+    r->k = k;
+}
+
+void ksm_hmac_sha256_update(struct ksm_hmac_sha256_run *r, const void *p, size_t n)
+{
+    SHA256_Update(&r->c, p, n);
+}
+
+void ksm_hmac_sha256_end(struct ksm_hmac_sha256_run *r, unsigned char out[32])
+{
+    unsigned char h[32];
+    SHA256_Final(h, &r->c);
+    r->c = r->k->outer;
+    SHA256_Update(&r->c, h, sizeof h);
+    SHA256_Final(out, &r->c);
+    OPENSSL_cleanse(&r->c, sizeof r->c);
+}
+
 void ksm_hmac_sha256_keyed(const struct ksm_hmac_sha256_key *k, const void *msg, size_t n,
                            unsigned char out[32])
 {
-    SHA256_CTX c = k->inner;
-    unsigned char h[32];
-    SHA256_Update(&c, msg, n);
-    SHA256_Final(h, &c);
-    c = k->outer;
-    SHA256_Update(&c, h, sizeof h);
-    SHA256_Final(out, &c);
-    OPENSSL_cleanse(&c, sizeof c);
+    struct ksm_hmac_sha256_run r;
+    ksm_hmac_sha256_begin(&r, k);
+    ksm_hmac_sha256_update(&r, msg, n);
+    ksm_hmac_sha256_end(&r, out);
 }
 
 #pragma GCC diagnostic pop

@@ -27,5 +27,13 @@ void ksm_hmac_sha256_key(struct ksm_hmac_sha256_key *k, const void *key, size_t 
 void ksm_hmac_sha256_keyed(const struct ksm_hmac_sha256_key *k, const void *msg, size_t n,
                            unsigned char out[32]);
 void ksm_hmac_sha256_forget(struct ksm_hmac_sha256_key *k);
+/* The same over a message given in pieces (no buffer to join them): begin, update…, end. */
+struct ksm_hmac_sha256_run {
+    SHA256_CTX c;
+    const struct ksm_hmac_sha256_key *k;
+};
+void ksm_hmac_sha256_begin(struct ksm_hmac_sha256_run *r, const struct ksm_hmac_sha256_key *k);
+void ksm_hmac_sha256_update(struct ksm_hmac_sha256_run *r, const void *p, size_t n);
+void ksm_hmac_sha256_end(struct ksm_hmac_sha256_run *r, unsigned char out[32]);
 
 #endif

@@ -213,12 +213,18 @@ def test_errors_in_each_format(org):
 
 def test_mynumber_is_blocked_and_audited(org):
     r = org.post("/v1/chat/completions", {"model": "tiny", "messages": [
+        {"role": "system", "content": "丁寧に答えてください。"},
         {"role": "user", "content": "私の個人番号は %s です" % MYNUMBER}]})
     assert r.status_code == 400 and r.json()["error"]["code"] == "content_blocked"
     rid = r.headers["x-request-id"]
     rec = org.d.audit_wait(rid, action="ai.decision")
     assert "decision=block" in rec["detail"] and "mynumber:1" in rec["detail"]
     assert "prompt_hmac=" in rec["detail"]   # the prompt is identified only by its HMAC
+    # HMAC-SHA256 under the environment's key of the request's texts, each followed by a newline
+    import hashlib, hmac
+    key = (org.d.data_dir / "keys" / "ai-prompt-hmac.key").read_bytes()
+    text = ("丁寧に答えてください。\n" + "私の個人番号は %s です" % MYNUMBER + "\n").encode()
+    assert "prompt_hmac=" + hmac.new(key, text, hashlib.sha256).hexdigest() in rec["detail"], rec["detail"]
     final = org.d.audit_wait(rid, action="ai.chat")
     assert final["outcome"] == "error" and final["status"] == 400
     # nothing of the prompt anywhere in the audit log
