@@ -893,7 +893,10 @@ void ksm_conn_written_init(struct ksm_wctx *wc)
 
 void ksm_conn_written_close(struct ksm_wctx *wc)
 {
-    uv_close((uv_handle_t *)&wc->written_idle, NULL);   /* no connection is left, so none queued */
+    /* No open connection is left; one closed while its completion was queued is finished here */
+    if (wc->written_head)
+        on_written(&wc->written_idle);
+    uv_close((uv_handle_t *)&wc->written_idle, NULL);
 }
 
 /* A request still arriving (head or body) when its connection goes: the application, which may
