@@ -40,8 +40,8 @@ BUILD=build/release
 if [ -z "${KASUMID:-}" ]; then
     make >/dev/null 2>&1 || cmake --build "$BUILD" -j2 --target kasumid >/dev/null
     KASUMID=$BUILD/kasumid
-else
-    BUILD=$(dirname "$KASUMID")
+elif [ -f "$(dirname "$KASUMID")/CMakeCache.txt" ]; then
+    BUILD=$(dirname "$KASUMID")   # the PII bench is built beside it; else in build/release
 fi
 
 tmp=$(mktemp -d)
