@@ -77,7 +77,7 @@ int ksm_ai_governed_headers(const struct ai_call *c, const struct ksm_ai_target 
 int ksm_ai_hmac_init(const char *path, char *err, size_t errlen);
 void ksm_ai_prompt_hmac(const char *text, size_t len, char out[65]);
 /* The same HMAC as over ksm_ai_request_text(req, KSM_AI_ROLES_ALL), without joining the text. */
-void ksm_ai_prompt_hmac_parts(const struct ksm_ai_request *req, char out[65]);
+void ksm_ai_prompt_hmac_parts(struct ksm_ai_request *req, char out[65]);
 /* Reads an upstream credential file (cached, re-read when it changes); NULL when unreadable. */
 const char *ksm_ai_credential(const char *path, char *buf, size_t n);
 /* ai_call.c */

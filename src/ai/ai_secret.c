@@ -56,19 +56,22 @@ void ksm_ai_prompt_hmac(const char *text, size_t len, char out[65])
     ksm_hex(mac, sizeof mac, out);
 }
 
-void ksm_ai_prompt_hmac_parts(const struct ksm_ai_request *req, char out[65])
+/* One text of the request and its newline: the bytes of ksm_ai_request_text, unjoined. */
+static enum ksm_err hmac_part(void *ud, struct ksm_ai_part *p)
+{
+    size_t n;
+    const char *t = ksm_ai_part_text(p, &n);
+    ksm_hmac_sha256_update(ud, t, n);
+    ksm_hmac_sha256_update(ud, "\n", 1);
+    return KSM_E_OK;
+}
+
+void ksm_ai_prompt_hmac_parts(struct ksm_ai_request *req, char out[65])
 {
     unsigned char mac[32];
     struct ksm_hmac_sha256_run r;
     ksm_hmac_sha256_begin(&r, &hmac_keyed);
-    for (size_t i = 0; i < req->nparts; i++) {   /* the bytes of ksm_ai_request_text, unjoined */
-        if (!(KSM_AI_ROLES_ALL & (1u << req->parts[i].role)))
-            continue;
-        size_t n;
-        const char *t = ksm_ai_part_text(&req->parts[i], &n);
-        ksm_hmac_sha256_update(&r, t, n);
-        ksm_hmac_sha256_update(&r, "\n", 1);
-    }
+    ksm_ai_request_visit(req, KSM_AI_ROLES_ALL, hmac_part, &r);
     ksm_hmac_sha256_end(&r, mac);
     ksm_hex(mac, sizeof mac, out);
 }

@@ -20,7 +20,6 @@
  * timer, on the next turn of the loop. */
 #include "ai/h1_client.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +28,7 @@
 #include "ai/h1_resp.h"
 #include "core/buf.h"
 #include "core/util.h"
+#include "http/http.h"
 
 #define POOL_MAX 256          /* idle connections kept per loop, all upstreams */
 #define IDLE_MAX_MS 60000     /* an idle connection older than this is closed, not reused */
@@ -403,16 +403,10 @@ static void send_request(struct conn *c)
     ksm_h1_resp_init(&c->resp, c, on_body);
     if (!c->reading)
         c->reading = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0;
-    /* Whole into the socket at once, the usual case, needs no write request: libuv would end one
-     * with a needless epoll_ctl (it re-arms the socket when its write queue drains). */
-    int n = c->reading && b.len <= INT_MAX ? uv_try_write((uv_stream_t *)&c->tcp, &b, 1) : -1;
-    if (n >= 0 && (size_t)n == b.len) {
-        arm(c);
+    int nb = 1;
+    if (c->reading && ksm_try_write((uv_stream_t *)&c->tcp, &b, &nb)) {
+        arm(c);   /* the socket took it whole: no write request (http.h) */
         return;
-    }
-    if (n > 0) {
-        b.base += n;
-        b.len -= (size_t)n;
     }
     if (!c->reading || uv_write(&c->write, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
         c->spoiled = true;

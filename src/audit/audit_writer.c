@@ -196,7 +196,6 @@ uint64_t ksm_audit_backlog(struct ksm_audit *a)
 
 /* ---- the writer thread ---- */
 
-
 /* Appends a checkpoint or seal line covering (seq, prev) and moves prev to its own hash. */
 static int append_signed(struct ksm_audit *a, struct ksm_buf *out, enum ksm_audit_kind kind,
                          uint64_t seq, char prev[KSM_AUDIT_HASH_HEX + 1])
@@ -411,17 +410,10 @@ static void linger(struct ksm_audit *a)
         return;
     uint64_t oldest = a->pending->ents[0].submit_ns;
     uint64_t until_ns = oldest + (uint64_t)a->opts.group_commit_ms * 1000000ull / 2;
-    struct timespec now_mono, until;
-    clock_gettime(CLOCK_MONOTONIC, &now_mono);
-    uint64_t now = (uint64_t)now_mono.tv_sec * 1000000000ull + (uint64_t)now_mono.tv_nsec;
+    uint64_t now = ksm_mono_ns();
     if (until_ns <= now)
         return;
-    clock_gettime(CLOCK_REALTIME, &until);   /* the condition variable's clock */
-    uint64_t wait = until_ns - now;
-    until.tv_sec += (time_t)(wait / 1000000000ull);
-    until.tv_nsec += (long)(wait % 1000000000ull);
-    until.tv_sec += until.tv_nsec / 1000000000L;
-    until.tv_nsec %= 1000000000L;
+    struct timespec until = ksm_deadline_ns(CLOCK_REALTIME, until_ns - now);   /* the cv's clock */
     a->writer_lingering = true;
     while (!a->pending_waiters && !a->stop_writer && !a->flush_waiters &&
            a->pending->n < LINGER_MAX_RECORDS &&
@@ -475,11 +467,7 @@ static struct ksm_audit_batch *index_take(struct ksm_audit *a)
 {
     while (!a->index_head && !a->stop_indexer)
         pthread_cond_wait(&a->index_cv, &a->mu);
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_nsec += INDEX_LINGER_MS * 1000000L;
-    until.tv_sec += until.tv_nsec / 1000000000L;
-    until.tv_nsec %= 1000000000L;
+    struct timespec until = ksm_deadline_ns(CLOCK_REALTIME, INDEX_LINGER_MS * 1000000ull);
     while (a->index_head && !a->stop_indexer && !a->flush_waiters &&
            pthread_cond_timedwait(&a->index_cv, &a->mu, &until) == 0)
         ;

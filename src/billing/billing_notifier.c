@@ -78,11 +78,7 @@ static void *run(void *arg)
         if (N.stop)
             break;
         if (!N.kick) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            int64_t ns = ts.tv_nsec + (int64_t)(N.o.interval_ms % 1000) * 1000000;
-            ts.tv_sec += N.o.interval_ms / 1000 + ns / 1000000000;
-            ts.tv_nsec = ns % 1000000000;
+            struct timespec ts = ksm_deadline_ns(CLOCK_REALTIME, (uint64_t)N.o.interval_ms * 1000000u);
             pthread_cond_timedwait(&N.cond, &N.mu, &ts);
         }
         N.kick = false;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <time.h>
 
 #define KSM_NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -21,6 +22,9 @@ void ksm_thread_name(const char *name);
 
 int64_t ksm_now_ms(void);         /* wall clock, ms since the epoch (UTC) */
 uint64_t ksm_mono_ns(void);       /* monotonic clock */
+/* clock's time ns from now: the deadline of a pthread_cond_timedwait on a condition variable of
+ * that clock (CLOCK_REALTIME unless pthread_condattr_setclock said otherwise). */
+struct timespec ksm_deadline_ns(clockid_t clock, uint64_t ns);
 /* "2026-11-22T01:02:03.456Z"; out needs 25 bytes. */
 void ksm_rfc3339_ms(int64_t ms, char out[32]);
 /* Parses RFC 3339 (Z or ±hh:mm offset, optional fraction); -1 on error. */

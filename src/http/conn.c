@@ -504,11 +504,8 @@ static void conn_release(struct ksm_conn *c);
 static void on_written(uv_idle_t *h);
 
 /* ---- responses the socket took at once ----------------------------------------------------------
- * Most responses fit the socket's buffer: uv_try_write hands them over in one call, and the
- * connection's after_write runs on the loop's next turn (an idle handle), as a write request's
- * callback would. Not through uv_write because libuv ends every write request by re-arming the
- * socket's epoll registration (uv__drain → epoll_ctl) even when it never waited for POLLOUT: one
- * system call per response for nothing. What the socket does not take goes through uv_write. */
+ * A response the socket took whole (ksm_try_write) has no write request: the connection's
+ * after_write runs on the loop's next turn from an idle handle, as the request's callback would. */
 
 static void written_later(struct ksm_conn *c)
 {
@@ -542,36 +539,30 @@ static void on_written(uv_idle_t *h)
     }
 }
 
-/* Drops the first n bytes of c->wbufs[0..nb); returns how many buffers are left. */
-static int wbufs_skip(struct ksm_conn *c, int nb, size_t n)
+bool ksm_try_write(uv_stream_t *s, uv_buf_t *b, int *nb)
 {
+    size_t total = 0;
+    for (int i = 0; i < *nb; i++)
+        total += b[i].len;
+    int n = total <= INT_MAX ? uv_try_write(s, b, (unsigned)*nb) : UV_EAGAIN;
+    if (n >= 0 && (size_t)n == total)
+        return true;
+    size_t left = n > 0 ? (size_t)n : 0;   /* drop what was written from the front */
     int i = 0;
-    while (i < nb && n >= c->wbufs[i].len)
-        n -= c->wbufs[i++].len;
-    for (int j = i; j < nb; j++)
-        c->wbufs[j - i] = c->wbufs[j];
-    nb -= i;
-    if (nb > 0) {
-        c->wbufs[0].base += n;
-        c->wbufs[0].len -= n;
-    }
-    return nb;
+    while (i < *nb && left >= b[i].len)
+        left -= b[i++].len;
+    memmove(b, b + i, (size_t)(*nb - i) * sizeof *b);
+    *nb -= i;
+    b[0].base += left;   /* n < total: a buffer with bytes left remains */
+    b[0].len -= left;
+    return false;
 }
 
 static void write_response(struct ksm_conn *c, int nb)
 {
-    size_t total = 0;
-    for (int i = 0; i < nb; i++)
-        total += c->wbufs[i].len;
-    int n = total <= INT_MAX ? uv_try_write((uv_stream_t *)&c->tcp, c->wbufs, (unsigned)nb) : UV_EAGAIN;
-    if (n >= 0 && (size_t)n == total) {
+    if (ksm_try_write((uv_stream_t *)&c->tcp, c->wbufs, &nb))
         written_later(c);
-        return;
-    }
-    if (n > 0)
-        nb = wbufs_skip(c, nb, (size_t)n);
-    /* errors too: uv_write reports them through after_write on a later turn, as before */
-    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, c->wbufs, (unsigned)nb, after_write))
+    else if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, c->wbufs, (unsigned)nb, after_write))
         after_write(&c->wreq, -1);
 }
 

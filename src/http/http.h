@@ -103,6 +103,12 @@ bool ksm_req_secure(const struct ksm_req *r);
 /* Sends status, headers and resp, then finishes the request (the connection reads the next one or
  * closes). Call once per request, on the request's worker thread. Safe when the client has gone. */
 void ksm_req_send(struct ksm_req *r);
+/* Writes what the socket takes of b[0..*nb) at once: true when it took everything; otherwise
+ * b[0..*nb) is left holding the rest, for uv_write (which also reports any error, on a later turn).
+ * Why not uv_write alone: libuv ends every write request by re-arming the socket's epoll
+ * registration (uv__drain → epoll_ctl) even when it never waited for POLLOUT — one system call per
+ * response for nothing, when most responses fit the socket's buffer. */
+bool ksm_try_write(uv_stream_t *s, uv_buf_t *b, int *nb);
 
 /* A streamed (chunked) response, for SSE: begin sends status and headers; write queues one chunk and
  * returns the bytes still queued on the socket; when ksm_req_stream_congested() says so, pause the

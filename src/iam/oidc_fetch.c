@@ -232,9 +232,8 @@ static void *fetcher_main(void *arg)
                 fetch_one(&F.issuers[i]);
         pthread_mutex_lock(&F.mu);
         if (!F.jobs && !F.kick && !F.stop) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += 1;   /* the background refresh looks once a second */
+            /* the background refresh looks once a second */
+            struct timespec ts = ksm_deadline_ns(CLOCK_REALTIME, 1000000000u);
             pthread_cond_timedwait(&F.cond, &F.mu, &ts);
         }
     }

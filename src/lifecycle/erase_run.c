@@ -49,14 +49,7 @@ enum ksm_err ksm_erase__purge_tenant_config(struct ksm_db *db, const char *tenan
 /* Waits ms or until woken or stopped; true when stopping. */
 static bool wait_ms(struct ksm_erase *e, int ms, bool wake_early)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = ksm_deadline_ns(CLOCK_REALTIME, (uint64_t)ms * 1000000u);
     pthread_mutex_lock(&e->mu);
     while (!e->stop && !(wake_early && e->woken))
         if (pthread_cond_timedwait(&e->cv, &e->mu, &ts) == ETIMEDOUT)

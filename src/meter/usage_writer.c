@@ -144,22 +144,11 @@ static bool write_batch(struct item *batch)
     return true;
 }
 
-/* The CLOCK_REALTIME instant ms from now, for pthread_cond_timedwait. */
-static struct timespec in_ms(long ms)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    t.tv_nsec += ms * 1000000L;
-    t.tv_sec += t.tv_nsec / 1000000000L;
-    t.tv_nsec %= 1000000000L;
-    return t;
-}
-
 /* Nobody waits on a usage record: let the batch grow for a few ms, so one commit (one fsync)
  * carries many records; a flush or stop ends the wait. */
 static void linger(void)
 {
-    struct timespec until = in_ms(LINGER_MS);
+    struct timespec until = ksm_deadline_ns(CLOCK_REALTIME, LINGER_MS * 1000000ull);
     W.lingering = true;
     while (!W.stop && !W.flushing && W.submitted - W.committed < LINGER_MAX &&
            pthread_cond_timedwait(&W.work, &W.mu, &until) == 0)
@@ -170,7 +159,7 @@ static void linger(void)
 /* Waits before trying a batch the database would not take again; a stop cuts the wait short. */
 static void pause_retry(void)
 {
-    struct timespec until = in_ms(RETRY_MS);
+    struct timespec until = ksm_deadline_ns(CLOCK_REALTIME, RETRY_MS * 1000000ull);
     while (!W.stop && pthread_cond_timedwait(&W.work, &W.mu, &until) == 0)
         ;
 }

@@ -482,24 +482,12 @@ static void pass(struct store_compact *c)
     gauges(c);
 }
 
-static void deadline_in(struct timespec *t, int ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, t);
-    t->tv_sec += ms / 1000;
-    t->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (t->tv_nsec >= 1000000000L) {
-        t->tv_sec++;
-        t->tv_nsec -= 1000000000L;
-    }
-}
-
 static void *compact_main(void *arg)
 {
     struct store_compact *c = arg;
     ksm_thread_name("ksm-compact");
     int interval = c->s->o.compact_interval_ms > 0 ? c->s->o.compact_interval_ms : DEFAULT_INTERVAL_MS;
-    struct timespec next;
-    deadline_in(&next, interval);
+    struct timespec next = ksm_deadline_ns(CLOCK_MONOTONIC, (uint64_t)interval * 1000000u);
     pthread_mutex_lock(&c->mu);
     while (!c->stop) {
         int rc = 0;
@@ -513,7 +501,7 @@ static void *compact_main(void *arg)
         pthread_mutex_unlock(&c->mu);
         if (due) {
             pass(c);
-            deadline_in(&next, interval);
+            next = ksm_deadline_ns(CLOCK_MONOTONIC, (uint64_t)interval * 1000000u);
         } else {
             retired_remove(c);
         }

@@ -101,16 +101,26 @@ static char *seg_path(const char *dir, int n)
     return p;
 }
 
+/* A new log named name (paths filled in), its public key saved beside it; NULL (a failed CHECK)
+ * when it cannot be opened. */
+static struct ksm_audit *new_log(const char *name, char dir[512], char key[512], char pub[512],
+                                 size_t segment_bytes)
+{
+    paths(name, dir, key, pub);
+    struct ksm_audit *a = open_log(dir, key, segment_bytes);
+    CHECK(a != NULL);
+    if (a)
+        save_pub(a, pub);
+    return a;
+}
+
 /* Builds a log of n records in several small segments, closed (sealed). */
 static void make_log(const char *name, int n, char dir[512], char pub[512])
 {
     char key[512];
-    paths(name, dir, key, pub);
-    struct ksm_audit *a = open_log(dir, key, 2048);
-    CHECK(a != NULL);
+    struct ksm_audit *a = new_log(name, dir, key, pub, 2048);
     if (!a)
         return;
-    save_pub(a, pub);
     submit_n(a, n, 3);
     ksm_audit_close(a);
 }
@@ -119,12 +129,9 @@ static void test_write_verify_reopen(void)
 {
     char dir[512], key[512], pub[512];
     struct ksm_buf rep = KSM_BUF_INIT;
-    paths("basic", dir, key, pub);
-    struct ksm_audit *a = open_log(dir, key, 0);
-    CHECK(a != NULL);
+    struct ksm_audit *a = new_log("basic", dir, key, pub, 0);
     if (!a)
         return;
-    save_pub(a, pub);
     struct stat st;
     CHECK(stat(key, &st) == 0 && (st.st_mode & 0777) == 0600);
     submit_n(a, 50, 0);
@@ -436,12 +443,9 @@ static void test_escaping(void)
 {
     char dir[512], key[512], pub[512];
     struct ksm_buf rep = KSM_BUF_INIT;
-    paths("escape", dir, key, pub);
-    struct ksm_audit *a = open_log(dir, key, 0);
-    CHECK(a != NULL);
+    struct ksm_audit *a = new_log("escape", dir, key, pub, 0);
     if (!a)
         return;
-    save_pub(a, pub);
     struct ksm_audit_rec r = {.principal = "u\"x\\y\n", .tenant = "霞", .target = "bad\xff\xfe utf8",
                               .action = "object.put", .detail = "\x01\x1f", .status = 500};
     ksm_audit_submit(a, &r, NULL, NULL, NULL);
@@ -603,12 +607,9 @@ static void test_signatures_checked(void)
 {
     char dir[512], key[512], pub[512];
     struct ksm_buf rep = KSM_BUF_INIT;
-    paths("sigcount", dir, key, pub);
-    struct ksm_audit *a = open_log(dir, key, 0);
-    CHECK(a != NULL);
+    struct ksm_audit *a = new_log("sigcount", dir, key, pub, 0);
     if (!a)
         return;
-    save_pub(a, pub);
     submit_n(a, 30, 1);   /* a batch, and so a checkpoint, per record: a quiet log */
     ksm_audit_close(a);
     CHECK(ksm_audit_verify(dir, pub, false, &rep) == 0);

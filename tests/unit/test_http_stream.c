@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -193,8 +194,54 @@ static void test_sized_download(const char *addr)
     CHECK(b && n - (size_t)(b + 4 - resp) == 65536);
 }
 
+/* ksm_try_write on a socket whose buffer cannot take everything: false, and what is left in the
+ * buffers is exactly the bytes the peer has not received, in order (then the rest goes through). */
+static void test_try_write_partial(void)
+{
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    int small = 4096;
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    uv_pipe_t p;
+    uv_pipe_init(&loop, &p, 0);
+    CHECK(uv_pipe_open(&p, sv[0]) == 0);
+    size_t n1 = 300000, n2 = 10, n3 = 5000;
+    char *a = ksm_xmalloc(n1 + n2 + n3);
+    for (size_t i = 0; i < n1 + n2 + n3; i++)
+        a[i] = (char)(i * 7 + i / 251);
+    uv_buf_t b[3] = {uv_buf_init(a, (unsigned)n1), uv_buf_init(a + n1, (unsigned)n2),
+                     uv_buf_init(a + n1 + n2, (unsigned)n3)};
+    int nb = 3;
+    CHECK(!ksm_try_write((uv_stream_t *)&p, b, &nb));
+    size_t left = 0;
+    for (int i = 0; i < nb; i++)
+        left += b[i].len;
+    CHECK(nb >= 1 && nb <= 3 && left > 0 && left < n1 + n2 + n3);
+    CHECK(b[nb - 1].base + b[nb - 1].len == a + n1 + n2 + n3);   /* the tail, contiguous */
+    CHECK(b[0].base == a + (n1 + n2 + n3 - left));
+    char *got = ksm_xmalloc(n1 + n2 + n3);
+    size_t have = 0;
+    while (have < n1 + n2 + n3 - left) {   /* what the peer received is the head, in order */
+        ssize_t k = read(sv[1], got + have, n1 + n2 + n3 - left - have);
+        CHECK(k > 0);
+        if (k <= 0)
+            break;
+        have += (size_t)k;
+    }
+    CHECK(!memcmp(got, a, have));
+    uv_close((uv_handle_t *)&p, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    close(sv[1]);
+    free(got);
+    free(a);
+}
+
 int main(void)
 {
+    test_try_write_partial();
     struct ksm_conf conf;
     ksm_conf_defaults(&conf);
     conf.admin.port = 0;
