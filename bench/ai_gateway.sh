@@ -130,6 +130,15 @@ for p in $PATHS; do   # one request each: 200 and an answer of the upstream's
 done
 
 ticks() { [ -n "$1" ] && awk '{print $14 + $15}' "/proc/$1/stat" || echo 0; }
+sys_ticks() { [ -n "$1" ] && awk '{print $15}' "/proc/$1/stat" || echo 0; }   # the kernel's share
+thread_ticks() {   # pid: "name user kernel" per thread (names have no spaces)
+    [ -n "$1" ] && cat /proc/"$1"/task/*/stat 2>/dev/null | awk '{gsub(/[()]/, "", $2); print $2, $14, $15}'
+}
+per_thread() {   # before-file after-file requests: "name=user+kernel" in us per request, busy threads
+    awk -v n="$3" -v hz="$HZ" 'NR == FNR {u[$1] += $2; k[$1] += $3; next} {U[$1] += $2; K[$1] += $3}
+        END {for (t in U) {du = (U[t] - u[t]) * 1e6 / hz / n; dk = (K[t] - k[t]) * 1e6 / hz / n
+             if (du + dk >= 0.5) printf "%s=%.1f+%.1f ", t, du, dk}}' "$1" "$2"
+}
 status_kb() { [ -n "$1" ] && awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" || echo 0; }
 to_us() { awk '{v = $1 + 0; if ($1 ~ /us$/) print v; else if ($1 ~ /ms$/) print v * 1000;
                 else if ($1 ~ /m$/) print v * 60e6; else print v * 1e6}'; }
@@ -156,14 +165,16 @@ for r in $(seq "$ROUNDS"); do
         wrk_path $p -t1 -c4 -d"$DUR" --latency >"$tmp/lat.out"; check_ok "$tmp/lat.out" "$p latency"
         p50=$(awk '$1 == "50%" {print $2}' "$tmp/lat.out" | to_us)
         p99=$(awk '$1 == "99%" {print $2}' "$tmp/lat.out" | to_us)
-        pid=$(pid_of $p); t0=$(ticks "$pid")
+        pid=$(pid_of $p); t0=$(ticks "$pid"); s0=$(sys_ticks "$pid"); thread_ticks "$pid" >"$tmp/th0"
         wrk_path $p -t1 -c64 -d"$DUR" >"$tmp/max.out"; check_ok "$tmp/max.out" "$p throughput"
-        t1=$(ticks "$pid")
+        t1=$(ticks "$pid"); s1=$(sys_ticks "$pid"); thread_ticks "$pid" >"$tmp/th1"
         n=$(awk '/requests in/ {print $1}' "$tmp/max.out")
         rps=$(awk '/Requests\/sec/ {print $2}' "$tmp/max.out")
         cpu=$(awk -v a="$t0" -v b="$t1" -v n="$n" -v hz="$HZ" 'BEGIN {printf "%.1f", (b - a) * 1e6 / hz / n}')
-        [ -n "$pid" ] || cpu=""
-        echo "round $r $p p50_us=$p50 p99_us=$p99 rps=$rps cpu_us_per_req=$cpu requests=$n load=$(cut -d' ' -f1 /proc/loadavg)"
+        sys=$(awk -v a="$s0" -v b="$s1" -v n="$n" -v hz="$HZ" 'BEGIN {printf "%.1f", (b - a) * 1e6 / hz / n}')
+        [ -n "$pid" ] || { cpu=""; sys=""; }
+        echo "round $r $p p50_us=$p50 p99_us=$p99 rps=$rps cpu_us_per_req=$cpu (kernel $sys) requests=$n load=$(cut -d' ' -f1 /proc/loadavg)"
+        [ "$p" != kasumi ] || echo "round $r $p threads (user+kernel us/request): $(per_thread "$tmp/th0" "$tmp/th1" "$n")"
         echo "$p $p50 $p99 $rps $cpu" >>"$tmp/results"
     done
 done

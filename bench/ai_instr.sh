@@ -6,8 +6,8 @@
 # dumped. Instructions (Ir, all threads: worker, audit writer and indexer, usage writer) divided by
 # the requests wrk completed. The kernel's share (TCP loopback, fdatasync) is not counted.
 #   sh bench/ai_instr.sh [KASUMID]        (about a minute; needs valgrind)
-#   CONC=16 DUR=15s; CG_OUT=FILE keeps callgrind's output there (callgrind_annotate FILE: where
-#   the instructions go)
+#   CONC=16 DUR=15s; CG_OUT=FILE keeps callgrind's output, one file per thread: FILE.worker,
+#   FILE.usage, FILE.audit, ... (callgrind_annotate FILE.NAME: where that thread's instructions go)
 set -eu
 cd "$(dirname "$0")/.."
 KBIN=$(readlink -f "${1:-build/release/kasumid}")
@@ -25,8 +25,8 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-printf '#!/bin/sh\nexec valgrind --tool=callgrind --callgrind-out-file=%s/cg.out %s "$@"\n' "$tmp" \
-    "$KBIN" >"$tmp/kasumid"
+printf '#!/bin/sh\nexec valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file=%s/cg.out %s "$@"\n' \
+    "$tmp" "$KBIN" >"$tmp/kasumid"
 chmod +x "$tmp/kasumid"
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 . bench/lib.sh
@@ -45,7 +45,18 @@ callgrind_control -d "$KPID" >/dev/null 2>&1
 sleep 1
 if grep -q -e 'Non-2xx' -e 'Socket errors' "$tmp/run.out"; then cat "$tmp/run.out" >&2; exit 1; fi
 n=$(awk '/requests in/ {print $1}' "$tmp/run.out")
-ir=$(callgrind_annotate "$(ls "$tmp"/cg.out.* | head -1)" 2>/dev/null |
-    awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
-[ -z "${CG_OUT:-}" ] || cp "$(ls "$tmp"/cg.out.* | head -1)" "$CG_OUT"
+ir=0
+per=""
+for f in "$tmp"/cg.out.*; do   # one file per thread (--separate-threads): its name is the thread's
+    t=$(callgrind_annotate "$f" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+    [ -n "$t" ] && [ "$t" -gt 0 ] || continue
+    name=$(callgrind_annotate --inclusive=yes "$f" 2>/dev/null | awk '   # by the function it runs
+        /server.c:worker_main/ {print "worker"; exit} /usage_writer.c:writer_main/ {print "usage"; exit}
+        /audit_writer.c:writer_main/ {print "audit"; exit} /audit_writer.c:indexer_main/ {print "audit-idx"; exit}')
+    name=${name:-other}
+    ir=$((ir + t))
+    [ $((t / n)) -lt 500 ] || per="$per $name=$((t / n))"
+    [ -z "${CG_OUT:-}" ] || cp "$f" "$CG_OUT.$name"
+done
 echo "kasumid $KBIN: $ir instructions for $n requests: $(awk -v a="$ir" -v b="$n" 'BEGIN {printf "%.0f", a / b}') per request"
+echo "per thread:$per"

@@ -54,7 +54,14 @@ struct ai_call *ksm_ai_call_new(void)
     pthread_mutex_unlock(&calls.mu);
     if (!c)
         return ksm_xcalloc(1, sizeof *c);
+    struct ksm_buf keep = c->scratch;
     memset(c, 0, sizeof *c);
+    if (keep.cap <= 65536) {   /* a huge prompt's buffer is not kept */
+        c->scratch = keep;
+        ksm_buf_reset(&c->scratch);
+    } else {
+        ksm_buf_free(&keep);
+    }
     return c;
 }
 
@@ -66,6 +73,8 @@ static void call_release(struct ai_call *c)
         c = NULL;
     }
     pthread_mutex_unlock(&calls.mu);
+    if (c)
+        ksm_buf_free(&c->scratch);
     free(c);
 }
 
@@ -280,7 +289,7 @@ static void on_head(void *arg, long status, const char *ctype, long retry_after)
     struct ai_call *c = arg;
     c->up_status = status;
     c->retry_after = retry_after;
-    snprintf(c->up_ctype, sizeof c->up_ctype, "%s", ctype ? ctype : "");
+    ksm_fmt_copy(c->up_ctype, sizeof c->up_ctype, ctype);
     c->t_first = ksm_mono_ns();
     if (status == 200 && c->kind == AI_CHAT && c->req.stream && !c->streaming)
         begin_stream(c);
@@ -459,7 +468,7 @@ static void trim_slash(char *s)
 static const char *url_for(struct ai_call *c, const struct ksm_ai_target *t)
 {
     char base[512];
-    snprintf(base, sizeof base, "%s", t->base_url);
+    ksm_fmt_copy(base, sizeof base, t->base_url);
     trim_slash(base);
     struct ksm_arena *a = c->r->arena;
     if (t->provider == KSM_AI_ANTHROPIC)
@@ -608,7 +617,7 @@ static enum ksm_err decode(struct ai_call *c, char *why, size_t n)
     char err[KSM_AI_ERR_MAX] = "";
     enum ksm_err e = ksm_ai_request_decode(c->proto, r->body.data ? r->body.data : "", r->body.len,
                                            &c->req, err);
-    snprintf(why, n, "%s", err);
+    ksm_fmt_copy(why, n, err);
     c->alias = c->req.model;
     return e;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ai/ai_int.h"
+#include "core/fmt.h"
 #include "core/util.h"
 
 /* In overseas-ai a project's default does not apply: a request is 機密性1 only when its caller
@@ -178,7 +179,7 @@ static void prompt_hmac(struct ai_call *c)
 
 enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum ksm_env_kind env)
 {
-    snprintf(c->decision, sizeof c->decision, "refuse");
+    ksm_fmt_copy(c->decision, sizeof c->decision, "refuse");
     if (classification(c, env) != KSM_E_OK)
         return KSM_E_INVALID_ARGUMENT;
     if (c->classification == 3 && c->pol.class3_forbidden) {
@@ -194,18 +195,18 @@ enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum k
     if (c->kind == AI_CHAT && c->req.nunscanned)
         return KSM_E_UNSUPPORTED_PARAMETER;   /* fail closed: the guardrail cannot read it */
     c->masker = ksm_pii_masker_new();
-    struct mask_ctx mc = {.c = c, .pol = &pol};
+    struct mask_ctx mc = {.c = c, .pol = &pol, .out = c->scratch};   /* the call's reused buffer */
     enum ksm_err e = c->kind == AI_CHAT
                          ? ksm_ai_request_visit(&c->req, KSM_AI_ROLES_ALL, mask_part, &mc)
                          : mask_embed(&mc, c->embed_body);
-    ksm_buf_free(&mc.out);
+    c->scratch = mc.out;
     if (e == KSM_E_CONTENT_BLOCKED) {
         c->refusal = "pii_blocked";
-        snprintf(c->decision, sizeof c->decision, "block");   /* counts: ksm_pii_mask's */
+        ksm_fmt_copy(c->decision, sizeof c->decision, "block");   /* counts: ksm_pii_mask's */
         return e;
     }
     if (e != KSM_E_OK)
         return e;
-    snprintf(c->decision, sizeof c->decision, "%s", ksm_pii_masker_size(c->masker) ? "mask" : "pass");
+    ksm_fmt_copy(c->decision, sizeof c->decision, ksm_pii_masker_size(c->masker) ? "mask" : "pass");
     return KSM_E_OK;
 }

@@ -129,7 +129,7 @@ static struct proj *proj_find(const char *project)
 static struct proj *proj_add(const char *project)
 {
     struct proj *p = ksm_xcalloc(1, sizeof *p);
-    ksm_ai__copy(p->project, sizeof p->project, project);
+    ksm_fmt_copy(p->project, sizeof p->project, project);
     unsigned b = bucket(project);
     p->next = projects[b];
     projects[b] = p;
@@ -143,7 +143,7 @@ static struct keyq *key_get(const char *key)
         if (!strcmp(k->key, key))
             return k;
     struct keyq *k = ksm_xcalloc(1, sizeof *k);
-    ksm_ai__copy(k->key, sizeof k->key, key);
+    ksm_fmt_copy(k->key, sizeof k->key, key);
     k->next = keys[b];
     keys[b] = k;
     return k;
@@ -296,8 +296,8 @@ enum ksm_err ksm_ai_reserve(struct ksm_db *db, const char *project, const char *
     p->reserved += est_cost;
     p->in_flight++;
     e = KSM_E_OK;
-    ksm_ai__copy(out->project, sizeof out->project, project);
-    ksm_ai__copy(out->key, sizeof out->key, k ? key : "");
+    ksm_fmt_copy(out->project, sizeof out->project, project);
+    ksm_fmt_copy(out->key, sizeof out->key, k ? key : "");
     out->month = month;
     out->cost_microyen = est_cost;
     out->tokens = est_tokens;

@@ -130,10 +130,10 @@ static enum ksm_err target_strings(const char *where, const char *provider, cons
         return bad(why, where, "credential_ref must be an absolute file path (no . or ..)");
     if (strcmp(jur, "JP") && !country_ok(jur))
         return bad(why, where, "jurisdiction must be \"JP\" or an ISO 3166-1 alpha-2 code");
-    ksm_ai__copy(t->base_url, sizeof t->base_url, url);
-    ksm_ai__copy(t->model, sizeof t->model, model);
-    ksm_ai__copy(t->credential_ref, sizeof t->credential_ref, cred);
-    ksm_ai__copy(t->jurisdiction, sizeof t->jurisdiction, jur);
+    ksm_fmt_copy(t->base_url, sizeof t->base_url, url);
+    ksm_fmt_copy(t->model, sizeof t->model, model);
+    ksm_fmt_copy(t->credential_ref, sizeof t->credential_ref, cred);
+    ksm_fmt_copy(t->jurisdiction, sizeof t->jurisdiction, jur);
     return KSM_E_OK;
 }
 
@@ -171,8 +171,8 @@ static enum ksm_err parse_target(json_t *o, int idx, const struct ksm_ai_rules *
         return bad(why, where, "azure_deployment / azure_api_version: a name of A-Z a-z 0-9 . _ -");
     t->weight = (int)weight;
     t->timeout_ms = (int)timeout;
-    ksm_ai__copy(t->azure_deployment, sizeof t->azure_deployment, dep);
-    ksm_ai__copy(t->azure_api_version, sizeof t->azure_api_version, ver);
+    ksm_fmt_copy(t->azure_deployment, sizeof t->azure_deployment, dep);
+    ksm_fmt_copy(t->azure_api_version, sizeof t->azure_api_version, ver);
     if (!ksm_ai_target_allowed(rules, t)) {
         if (rules->refused_abroad)
             *rules->refused_abroad = true;
@@ -226,7 +226,7 @@ enum ksm_err ksm_ai_route_parse(json_t *body, bool partial, const struct ksm_ai_
         return KSM_E_INVALID_ARGUMENT;
     }
     if (alias)
-        ksm_ai__copy(out->alias, sizeof out->alias, alias);
+        ksm_fmt_copy(out->alias, sizeof out->alias, alias);
     return targets ? parse_targets(targets, rules, out, why) : KSM_E_OK;
 }
 
@@ -274,10 +274,10 @@ static enum ksm_err row_route(sqlite3_stmt *st, struct ksm_ai_route *rt)
 {
     char why[KSM_AI_WHY];
     memset(rt, 0, sizeof *rt);
-    ksm_ai__copy(rt->id, sizeof rt->id, ksm_db_col_text(st, 0));
-    ksm_ai__copy(rt->tenant, sizeof rt->tenant, ksm_db_col_text(st, 1));
-    ksm_ai__copy(rt->project, sizeof rt->project, ksm_db_col_text(st, 2));
-    ksm_ai__copy(rt->alias, sizeof rt->alias, ksm_db_col_text(st, 3));
+    ksm_fmt_copy(rt->id, sizeof rt->id, ksm_db_col_text(st, 0));
+    ksm_fmt_copy(rt->tenant, sizeof rt->tenant, ksm_db_col_text(st, 1));
+    ksm_fmt_copy(rt->project, sizeof rt->project, ksm_db_col_text(st, 2));
+    ksm_fmt_copy(rt->alias, sizeof rt->alias, ksm_db_col_text(st, 3));
     json_t *targets = json_loads(ksm_db_col_text(st, 4), 0, NULL);
     enum ksm_err e = targets ? parse_targets(targets, NULL, rt, why) : KSM_E_INTERNAL;
     json_decref(targets);
@@ -319,8 +319,8 @@ enum ksm_err ksm_ai_route_owner(struct ksm_db *db, const char *id, char *tenant,
     ksm_db_bind_text(st, 1, id);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        ksm_ai__copy(tenant, KSM_AI_ID, ksm_db_col_text(st, 0));
-        ksm_ai__copy(project, KSM_AI_ID, ksm_db_col_text(st, 1));
+        ksm_fmt_copy(tenant, KSM_AI_ID, ksm_db_col_text(st, 0));
+        ksm_fmt_copy(project, KSM_AI_ID, ksm_db_col_text(st, 1));
     }
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? KSM_E_OK : rc == SQLITE_DONE ? KSM_E_NOT_FOUND : KSM_E_INTERNAL;
@@ -352,8 +352,8 @@ enum ksm_err ksm_ai_route_create(struct ksm_db *db, const char *tenant, const ch
     if (e != KSM_E_OK)
         return e;
     ksm_id_new("mr", rt.id);
-    ksm_ai__copy(rt.tenant, sizeof rt.tenant, tenant);
-    ksm_ai__copy(rt.project, sizeof rt.project, project);
+    ksm_fmt_copy(rt.tenant, sizeof rt.tenant, tenant);
+    ksm_fmt_copy(rt.project, sizeof rt.project, project);
     if ((e = ksm_ai__begin(db)) != KSM_E_OK)
         return e;
     e = insert(db, &rt);

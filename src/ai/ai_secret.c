@@ -13,6 +13,7 @@
 
 #include "ai/ai_int.h"
 #include "core/evp.h"
+#include "core/fmt.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -130,7 +131,7 @@ const char *ksm_ai_credential(const char *path, char *buf, size_t n)
     pthread_mutex_lock(&cred_mu);
     int slot = cred_find(path);
     if (slot >= 0 && now - creds[slot].checked_ns < CRED_RECHECK_NS) {
-        snprintf(buf, n, "%s", creds[slot].secret);
+        ksm_fmt_copy(buf, n, creds[slot].secret);
         pthread_mutex_unlock(&cred_mu);
         return buf;
     }
@@ -151,7 +152,7 @@ const char *ksm_ai_credential(const char *path, char *buf, size_t n)
                  creds[slot].mtime.tv_nsec == st.st_mtim.tv_nsec;
     if (fresh || load(slot, path, &st) == 0) {
         creds[slot].checked_ns = now;
-        snprintf(buf, n, "%s", creds[slot].secret);
+        ksm_fmt_copy(buf, n, creds[slot].secret);
         res = buf;
     }
     pthread_mutex_unlock(&cred_mu);

@@ -127,15 +127,6 @@ bool ksm_ai__id_ok(const char *s, const char *prefix)
     return strspn(s + n + 1, "abcdefghijklmnopqrstuvwxyz234567") == 20;
 }
 
-void ksm_ai__copy(char *dst, size_t n, const char *src)
-{
-    size_t len = src ? strlen(src) : 0;
-    if (len >= n)
-        len = n - 1;
-    memcpy(dst, src ? src : "", len);
-    dst[len] = '\0';
-}
-
 json_t *ksm_ai__time_json(int64_t ms)
 {
     char buf[32];

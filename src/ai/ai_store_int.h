@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "ai/ai_store.h"
+#include "core/fmt.h"
 
 /* ---- ai_store.c ---- */
 uint64_t ksm_ai__generation(void);
@@ -30,7 +31,6 @@ bool ksm_ai__name_ok(const char *s);
 bool ksm_ai__upstream_model_ok(const char *s);
 /* prefix "_" and 20 base32 characters. */
 bool ksm_ai__id_ok(const char *s, const char *prefix);
-void ksm_ai__copy(char *dst, size_t n, const char *src); /* truncating strlcpy */
 json_t *ksm_ai__time_json(int64_t ms);                   /* RFC 3339 string */
 
 /* ---- ai_json.c: strict field tables over a json_t object ---- */

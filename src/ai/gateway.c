@@ -196,8 +196,8 @@ static enum ksm_err identify(struct ai_call *c, const char **why, bool *parked)
     enum ksm_err e = ksm_iam_check(db, c->principal, "ai.invoke", tenant, project);
     if (e != KSM_E_OK)
         return *why = e == KSM_E_NOT_FOUND ? "no such project" : "this key may not use models here", e;
-    snprintf(c->tenant, sizeof c->tenant, "%s", tenant);
-    snprintf(c->project, sizeof c->project, "%s", project);
+    ksm_fmt_copy(c->tenant, sizeof c->tenant, tenant);
+    ksm_fmt_copy(c->project, sizeof c->project, project);
     return KSM_E_OK;
 }
 

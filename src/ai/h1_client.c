@@ -27,6 +27,7 @@
 
 #include "ai/h1_resp.h"
 #include "core/buf.h"
+#include "core/fmt.h"
 #include "core/util.h"
 #include "http/http.h"
 
@@ -455,7 +456,7 @@ static struct conn *conn_new(struct ksm_h1 *h, const char *key)
 {
     struct conn *c = ksm_xcalloc(1, sizeof *c);
     c->h = h;
-    snprintf(c->key, sizeof c->key, "%s", key);
+    ksm_fmt_copy(c->key, sizeof c->key, key);
     uv_tcp_init(h->loop, &c->tcp);
     uv_timer_init(h->loop, &c->timer);
     uv_tcp_nodelay(&c->tcp, 1);
@@ -502,8 +503,14 @@ static void build_request(struct ksm_buf *out, const struct ksm_up_call_opts *o,
     ksm_buf_puts(out, " HTTP/1.1\r\nHost: ");
     ksm_buf_puts(out, u->authority);
     ksm_buf_puts(out, "\r\n");
-    if (o->body)
-        ksm_buf_printf(out, "Content-Length: %zu\r\n", o->body_len);
+    if (o->body) {
+        char n[24];
+        struct ksm_fmt f = ksm_fmt_init(n, sizeof n);
+        ksm_fmt_i64(&f, (int64_t)o->body_len);
+        ksm_buf_puts(out, "Content-Length: ");
+        ksm_buf_append(out, n, f.len);
+        ksm_buf_puts(out, "\r\n");
+    }
     for (const char *const *hd = o->headers; hd && *hd; hd++) {
         ksm_buf_puts(out, *hd);
         ksm_buf_puts(out, "\r\n");
@@ -518,8 +525,11 @@ struct ksm_up_call *ksm_h1_start(struct ksm_h1 *h, const struct ksm_up_call_opts
     struct ksm_h1_url u;
     if (!ksm_h1_url_parse(o->url, &u))
         return NULL;
-    char key[300];
-    snprintf(key, sizeof key, "%s:%d", u.host, u.port);
+    char key[300];   /* "host:port" */
+    struct ksm_fmt f = ksm_fmt_init(key, sizeof key);
+    ksm_fmt_str(&f, u.host);
+    ksm_fmt_mem(&f, ":", 1);
+    ksm_fmt_i64(&f, u.port);
     struct h1_call *k = ksm_xcalloc(1, sizeof *k);
     k->base.own = true;
     k->o = *o;

@@ -2,6 +2,7 @@
  * segment files, and parsing one line back (for recovery, the index rebuild and the verifier, which
  * all read untrusted bytes: every check here is an error return, never an assert). */
 #include "audit/audit_int.h"
+#include "core/fmt.h"
 #include "core/jscan.h"
 #include "core/util.h"
 
@@ -74,9 +75,10 @@ void ksm_audit_format_body(struct ksm_buf *b, const struct ksm_audit_rec *rec, c
     field(b, ",\"target\":", rec->target);
     field(b, ",\"outcome\":", rec->outcome);
     char num[24];
-    int n = snprintf(num, sizeof num, "%d", rec->status);
+    struct ksm_fmt f = ksm_fmt_init(num, sizeof num);
+    ksm_fmt_i64(&f, rec->status);
     ksm_buf_puts(b, ",\"status\":");
-    ksm_buf_append(b, num, (size_t)n);
+    ksm_buf_append(b, num, f.len);
     field(b, ",\"detail\":", rec->detail);
     ksm_buf_putc(b, '}');
 }

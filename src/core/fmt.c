@@ -38,3 +38,20 @@ void ksm_fmt_i64(struct ksm_fmt *f, int64_t v)
         d[--k] = '-';
     ksm_fmt_mem(f, d + k, sizeof d - k);
 }
+
+void ksm_fmt_hex(struct ksm_fmt *f, uint64_t v, unsigned min_digits)
+{
+    char d[16];
+    size_t k = sizeof d;
+    do
+        d[--k] = "0123456789abcdef"[v & 15];
+    while ((v >>= 4) || (k > 0 && sizeof d - k < min_digits));
+    ksm_fmt_mem(f, d + k, sizeof d - k);
+}
+
+void ksm_fmt_copy(char *dst, size_t cap, const char *s)
+{
+    struct ksm_fmt f = ksm_fmt_init(dst, cap);
+    if (s)
+        ksm_fmt_str(&f, s);
+}

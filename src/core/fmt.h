@@ -20,5 +20,9 @@ struct ksm_fmt ksm_fmt_init(char *buf, size_t cap);
 void ksm_fmt_mem(struct ksm_fmt *f, const char *s, size_t n);
 void ksm_fmt_str(struct ksm_fmt *f, const char *s);
 void ksm_fmt_i64(struct ksm_fmt *f, int64_t v);
+/* v in lowercase hex, zero-padded to at least min_digits (at most 16) */
+void ksm_fmt_hex(struct ksm_fmt *f, uint64_t v, unsigned min_digits);
+/* Copies s (NULL: "") into dst[0..cap), cut to fit: snprintf(dst, cap, "%s", s) without printf. */
+void ksm_fmt_copy(char *dst, size_t cap, const char *s);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fmt.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/util.h"
@@ -67,8 +68,11 @@ static void req_new(struct ksm_conn *c)
     r->target = r->path = r->query = "";
     r->route_index = -1;
     r->start_ns = ksm_mono_ns();
-    snprintf(r->id, sizeof r->id, "req_%s%08llx", wc->idprefix, (unsigned long long)++wc->counter);
-    snprintf(r->peer, sizeof r->peer, "%s", c->peer);
+    struct ksm_fmt id = ksm_fmt_init(r->id, sizeof r->id);   /* "req_<prefix><counter, 8+ hex>" */
+    ksm_fmt_str(&id, "req_");
+    ksm_fmt_str(&id, wc->idprefix);
+    ksm_fmt_hex(&id, ++wc->counter, 8);
+    ksm_fmt_copy(r->peer, sizeof r->peer, c->peer);
     /* the connection lends its buffers so a keep-alive request allocates nothing for them */
     r->body = c->spare_body;
     r->resp = c->spare_resp;
@@ -740,6 +744,15 @@ static struct chunk_write *chunk_new(struct ksm_conn *c, size_t extra)
     return cw;
 }
 
+/* A chunk's size line, "<hex>\r\n"; its length. */
+static size_t chunk_head(char *out, size_t cap, size_t n)
+{
+    struct ksm_fmt f = ksm_fmt_init(out, cap);
+    ksm_fmt_hex(&f, n, 1);
+    ksm_fmt_mem(&f, "\r\n", 2);
+    return f.len;
+}
+
 /* Queues a copy of head, p and tail. */
 static size_t stream_raw(struct ksm_conn *c, const char *head, size_t hlen, const char *p, size_t n,
                          const char *tail, size_t tlen)
@@ -782,8 +795,8 @@ size_t ksm_req_stream_write(struct ksm_req *r, const char *p, size_t n)
     if (!r->stream_chunked || r->method == HTTP_HEAD)
         return r->method == HTTP_HEAD ? queued(c) : stream_raw(c, "", 0, p, n, "", 0);
     char head[24];
-    int hl = snprintf(head, sizeof head, "%zx\r\n", n);
-    return stream_raw(c, head, (size_t)hl, p, n, "\r\n", 2);
+    size_t hl = chunk_head(head, sizeof head, n);
+    return stream_raw(c, head, hl, p, n, "\r\n", 2);
 }
 
 size_t ksm_req_stream_write_take(struct ksm_req *r, char *p, size_t n, ksm_req_release_fn *release,
@@ -795,7 +808,7 @@ size_t ksm_req_stream_write_take(struct ksm_req *r, char *p, size_t n, ksm_req_r
         return queued(c);
     }
     char head[24];
-    int hl = r->stream_chunked ? snprintf(head, sizeof head, "%zx\r\n", n) : 0;
+    size_t hl = r->stream_chunked ? chunk_head(head, sizeof head, n) : 0;
     struct chunk_write *cw = chunk_new(c, (size_t)hl + 2);
     memcpy(cw->data, head, (size_t)hl);
     memcpy(cw->data + hl, "\r\n", 2);

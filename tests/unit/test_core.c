@@ -175,6 +175,22 @@ static void test_fmt(void)
     f = ksm_fmt_init(small, 1);
     ksm_fmt_i64(&f, -5);
     CHECK(small[0] == '\0' && f.cut);
+    /* hex as printf's %0Nx would write it, across widths and values */
+    static const uint64_t vals[] = {0, 1, 0xf, 0x10, 0xabc, 0xffffffffu, 0x100000000ull, UINT64_MAX};
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
+        for (unsigned w = 0; w <= 20; w++) {
+            char want[32];
+            snprintf(want, sizeof want, "%0*llx", (int)(w > 16 ? 16 : w), (unsigned long long)vals[i]);
+            f = ksm_fmt_init(buf, sizeof buf);
+            ksm_fmt_hex(&f, vals[i], w);
+            CHECK_STR(buf, want);
+        }
+    ksm_fmt_copy(small, sizeof small, "abcdefghij");   /* cut like snprintf("%s") */
+    CHECK_STR(small, "abcdefg");
+    ksm_fmt_copy(small, sizeof small, NULL);
+    CHECK_STR(small, "");
+    ksm_fmt_copy(small, sizeof small, "漢");
+    CHECK_STR(small, "漢");
 }
 
 int main(void)
