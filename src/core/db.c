@@ -174,6 +174,14 @@ void ksm_db_bind_text(sqlite3_stmt *st, int idx, const char *s)
         sqlite3_bind_null(st, idx);
 }
 
+void ksm_db_bind_text_static(sqlite3_stmt *st, int idx, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, idx, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, idx);
+}
+
 const char *ksm_db_col_text(sqlite3_stmt *st, int col)
 {
     const unsigned char *t = sqlite3_column_text(st, col);

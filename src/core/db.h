@@ -48,6 +48,9 @@ enum ksm_err ksm_db_get_json(struct ksm_db *db, const char *sql, const char *id,
 
 /* Binds a text that may be NULL. */
 void ksm_db_bind_text(sqlite3_stmt *st, int idx, const char *s);
+/* The same without SQLite's copy of s: s must stay unchanged until the statement is reset and its
+ * bindings cleared (sqlite3_clear_bindings), for statements run often enough that the copy shows. */
+void ksm_db_bind_text_static(sqlite3_stmt *st, int idx, const char *s);
 /* Column text as "" when NULL. */
 const char *ksm_db_col_text(sqlite3_stmt *st, int col);
 

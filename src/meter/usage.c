@@ -176,20 +176,21 @@ static enum ksm_err insert(struct ksm_db *db, const struct ksm_usage_rec *rec, i
         "INSERT OR IGNORE INTO usage_records(tenant, project, service, meter, quantity, time_ms,"
         " idempotency_key, request_id, resource, recorded_ms, cost_microyen, details)"
         " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
-    ksm_db_bind_text(st, 1, rec->tenant);
-    ksm_db_bind_text(st, 2, opt(rec->project));
-    ksm_db_bind_text(st, 3, rec->service);
-    ksm_db_bind_text(st, 4, rec->meter);
+    ksm_db_bind_text_static(st, 1, rec->tenant);
+    ksm_db_bind_text_static(st, 2, opt(rec->project));
+    ksm_db_bind_text_static(st, 3, rec->service);
+    ksm_db_bind_text_static(st, 4, rec->meter);
     sqlite3_bind_int64(st, 5, rec->quantity);
     sqlite3_bind_int64(st, 6, when);
-    ksm_db_bind_text(st, 7, rec->idempotency_key);
-    ksm_db_bind_text(st, 8, opt(rec->request_id));
-    ksm_db_bind_text(st, 9, opt(rec->resource));
+    ksm_db_bind_text_static(st, 7, rec->idempotency_key);
+    ksm_db_bind_text_static(st, 8, opt(rec->request_id));
+    ksm_db_bind_text_static(st, 9, opt(rec->resource));
     sqlite3_bind_int64(st, 10, now);
     sqlite3_bind_int64(st, 11, cost);
-    ksm_db_bind_text(st, 12, rec->details);
+    ksm_db_bind_text_static(st, 12, rec->details);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
+    sqlite3_clear_bindings(st);   /* the texts were bound without a copy (once per record) */
     if (rc != SQLITE_DONE) {
         ksm_error("usage: insert: %s", sqlite3_errmsg(db->h));
         return KSM_E_INTERNAL;
