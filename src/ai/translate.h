@@ -23,6 +23,7 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/jscan.h"
+#include "core/json_zone.h"
 
 enum ksm_ai_proto { KSM_AI_OPENAI, KSM_AI_ANTHROPIC };
 
@@ -85,6 +86,7 @@ struct ksm_ai_request {
     size_t raw_len, raw_close;
     int nraw;   /* -1: more members than the pass-through path takes */
     struct ksm_jscan_member rawm[KSM_AI_RAW_MEMBERS];
+    struct ksm_json_zone *zone;   /* holds the body's tree as built by the gateway's own reader */
 };
 
 /* Parses and validates a caller's body (rejecting duplicate keys, so the gateway and the provider

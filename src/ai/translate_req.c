@@ -473,8 +473,10 @@ enum ksm_err ksm_ai_request_decode(enum ksm_ai_proto proto, const char *body, si
     req->proto = proto;
     /* Duplicate keys are refused: the scanner and the provider must read the same prompt. The
      * gateway's own reader builds the same tree faster; what it leaves, jansson reads or words. */
+    ksm_json_zone_begin(&req->zone);   /* the tree's ~40 nodes: no malloc and free each */
     req->body = ksm_jscan_load_top(body, len, req->rawm, KSM_AI_RAW_MEMBERS, &req->nraw,
                                    &req->raw_close);
+    ksm_json_zone_end();
     if (req->body) {
         req->raw = body;
         req->raw_len = len;
@@ -502,6 +504,7 @@ void ksm_ai_request_free(struct ksm_ai_request *req)
 {
     json_decref(req->body);
     json_decref(req->stop);
+    ksm_json_zone_release(&req->zone);   /* after every reference to the tree is gone */
     free(req->msgs);
     free(req->parts);
     memset(req, 0, sizeof(*req));
