@@ -45,12 +45,26 @@ static void json_str_sanitized(struct ksm_buf *b, const char *s)
 
 void ksm_audit_json_str(struct ksm_buf *b, const char *s)
 {
-    if (!s)
+    if (!s) {
         ksm_buf_append(b, "null", 4);
-    else if (ksm_utf8_valid(s, strlen(s)))
+        return;
+    }
+    /* Ids, actions, outcomes, addresses: printable ASCII with nothing to escape, found in one
+     * pass and copied whole (two records per AI request, a dozen fields each). */
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+        p++;
+    size_t n = (size_t)(p - (const unsigned char *)s);
+    if (!*p) {
+        ksm_buf_reserve(b, n + 2);
+        ksm_buf_putc(b, '"');
+        ksm_buf_append(b, s, n);
+        ksm_buf_putc(b, '"');
+    } else if (ksm_utf8_valid(s, n + strlen((const char *)p))) {
         ksm_buf_json_str(b, s);
-    else
+    } else {
         json_str_sanitized(b, s);
+    }
 }
 
 static void field(struct ksm_buf *b, const char *name, const char *v)

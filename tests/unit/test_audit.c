@@ -447,7 +447,8 @@ static void test_escaping(void)
     if (!a)
         return;
     struct ksm_audit_rec r = {.principal = "u\"x\\y\n", .tenant = "霞", .target = "bad\xff\xfe utf8",
-                              .action = "object.put", .detail = "\x01\x1f", .status = 500};
+                              .action = "object.put", .detail = "\x01\x1f", .status = 500,
+                              .source = "10.0.0.1\x7f", .request_id = "req_plain-ascii~"};
     ksm_audit_submit(a, &r, NULL, NULL, NULL);
     ksm_audit_flush(a);
     json_t *arr = json_array();
@@ -459,6 +460,10 @@ static void test_escaping(void)
     CHECK_STR(json_string_value(json_object_get(o, "target")), "bad\xef\xbf\xbd\xef\xbf\xbd utf8");
     CHECK(json_is_null(json_object_get(o, "project")));
     CHECK(json_integer_value(json_object_get(o, "status")) == 500);
+    CHECK_STR(json_string_value(json_object_get(o, "detail")), "\x01\x1f");
+    CHECK_STR(json_string_value(json_object_get(o, "source")), "10.0.0.1\x7f");
+    CHECK_STR(json_string_value(json_object_get(o, "request_id")), "req_plain-ascii~");
+    CHECK_STR(json_string_value(json_object_get(o, "tenant")), "霞");
     json_decref(arr);
     ksm_audit_close(a);
     CHECK(verify(dir, pub, &rep) == 0);
