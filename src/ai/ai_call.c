@@ -55,7 +55,7 @@ struct ai_call *ksm_ai_call_new(void)
     if (!c)
         return ksm_xcalloc(1, sizeof *c);
     struct ksm_buf keep = c->scratch;
-    memset(c, 0, sizeof *c);
+    memset(c, 0, offsetof(struct ai_call, route.targets));   /* ksm_ai_route_find fills them */
     if (keep.cap <= 65536) {   /* a huge prompt's buffer is not kept */
         c->scratch = keep;
         ksm_buf_reset(&c->scratch);

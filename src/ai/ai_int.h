@@ -29,7 +29,6 @@ struct ai_call {
     json_t *embed_body;                 /* AI_EMBED: the caller's body */
     bool embed_rewritten;               /* AI_EMBED: masking changed an input: the raw body is stale */
     const char *alias;
-    struct ksm_ai_route route;
     struct ksm_ai_policy pol;
     struct ksm_ai_price price;
     int classification;
@@ -66,6 +65,8 @@ struct ai_call {
     /* Kept when the call is reused (ksm_ai_call_new): the guard's masked copies. A fresh ~1 KiB
      * malloc per request made glibc consolidate its fast bins every time (perf: ~1 % of kasumid). */
     struct ksm_buf scratch;
+    /* Last: 8.8 KiB, of which a call clears and fills only the head and ntargets targets. */
+    struct ksm_ai_route route;
 };
 
 /* ai_guard.c: classification, eligible targets, PII masking of the request's texts. */

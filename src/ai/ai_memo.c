@@ -68,8 +68,9 @@ bool ksm_ai__memo_route(const char *project, const char *alias, struct ksm_ai_ro
     if (s->gen != ksm_ai__generation() || strcmp(s->key, key))
         return false;
     *e = s->e;
-    if (s->e == KSM_E_OK)
-        *out = s->rt;
+    if (s->e == KSM_E_OK)   /* the head and the targets in use: most routes have one of eight */
+        memcpy(out, &s->rt, offsetof(struct ksm_ai_route, targets) +
+                                (size_t)s->rt.ntargets * sizeof s->rt.targets[0]);
     return true;
 }
 

@@ -61,7 +61,8 @@ struct ksm_ai_price {
 
 void ksm_ai_store_register_schema(void);   /* before ksm_db_open */
 
-/* Request-path lookups (memoised). NOT_FOUND when the project has no route of that alias. */
+/* Request-path lookups (memoised). NOT_FOUND when the project has no route of that alias.
+ * out's targets past ntargets are left as they were. */
 enum ksm_err ksm_ai_route_find(struct ksm_db *db, const char *project, const char *alias,
                                struct ksm_ai_route *out);
 /* The aliases a project may use, for GET /v1/models: appends {"id","object":"model",...}. */
