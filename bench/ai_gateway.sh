@@ -132,7 +132,7 @@ done
 ticks() { [ -n "$1" ] && awk '{print $14 + $15}' "/proc/$1/stat" || echo 0; }
 sys_ticks() { [ -n "$1" ] && awk '{print $15}' "/proc/$1/stat" || echo 0; }   # the kernel's share
 thread_ticks() {   # pid: "name user kernel" per thread (names have no spaces)
-    [ -n "$1" ] && cat /proc/"$1"/task/*/stat 2>/dev/null | awk '{gsub(/[()]/, "", $2); print $2, $14, $15}'
+    [ -z "$1" ] || cat /proc/"$1"/task/*/stat 2>/dev/null | awk '{gsub(/[()]/, "", $2); print $2, $14, $15}'
 }
 per_thread() {   # before-file after-file requests: "name=user+kernel" in us per request, busy threads
     awk -v n="$3" -v hz="$HZ" 'NR == FNR {u[$1] += $2; k[$1] += $3; next} {U[$1] += $2; K[$1] += $3}
