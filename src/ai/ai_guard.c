@@ -119,18 +119,18 @@ static void pii_policy(const struct ai_call *c, struct ksm_pii_policy *p)
 struct mask_ctx {
     struct ai_call *c;
     const struct ksm_pii_policy *pol;
-    struct ksm_buf out;
+    struct ksm_buf *out;   /* the call's buffer, kept when the call is reused (ai_int.h) */
     enum ksm_pii_kind blocked;
 };
 
-/* Masks one text; returns the masked copy in mc->out, or CONTENT_BLOCKED. */
+/* Masks one text; returns the masked copy in *mc->out, or CONTENT_BLOCKED. */
 static enum ksm_err mask_text(struct mask_ctx *mc, const char *text, size_t len, bool *changed)
 {
-    ksm_buf_reset(&mc->out);
-    if (ksm_pii_mask(mc->c->masker, mc->pol, text, len, &mc->out, mc->c->masked, &mc->blocked) ==
+    ksm_buf_reset(mc->out);
+    if (ksm_pii_mask(mc->c->masker, mc->pol, text, len, mc->out, mc->c->masked, &mc->blocked) ==
         KSM_PII_BLOCKED)
         return KSM_E_CONTENT_BLOCKED;
-    *changed = mc->out.len != len || (len && memcmp(mc->out.data, text, len));
+    *changed = mc->out->len != len || (len && memcmp(mc->out->data, text, len));
     return KSM_E_OK;
 }
 
@@ -142,7 +142,7 @@ static enum ksm_err mask_part(void *ud, struct ksm_ai_part *p)
     bool changed = false;
     enum ksm_err e = mask_text(mc, t, len, &changed);
     if (e == KSM_E_OK && changed &&
-        ksm_ai_part_set_text(&mc->c->req, p, mc->out.data ? mc->out.data : "", mc->out.len))
+        ksm_ai_part_set_text(&mc->c->req, p, mc->out->data ? mc->out->data : "", mc->out->len))
         e = KSM_E_INTERNAL;
     return e;
 }
@@ -159,7 +159,7 @@ static enum ksm_err mask_embed(struct mask_ctx *mc, json_t *body)
         enum ksm_err e = mask_text(mc, json_string_value(s), json_string_length(s), &changed);
         if (e != KSM_E_OK)
             return e;
-        if (changed && json_string_setn(s, mc->out.data ? mc->out.data : "", mc->out.len))
+        if (changed && json_string_setn(s, mc->out->data ? mc->out->data : "", mc->out->len))
             return KSM_E_INTERNAL;
         mc->c->embed_rewritten |= changed;
     }
@@ -195,11 +195,10 @@ enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum k
     if (c->kind == AI_CHAT && c->req.nunscanned)
         return KSM_E_UNSUPPORTED_PARAMETER;   /* fail closed: the guardrail cannot read it */
     c->masker = ksm_pii_masker_new();
-    struct mask_ctx mc = {.c = c, .pol = &pol, .out = c->scratch};   /* the call's reused buffer */
+    struct mask_ctx mc = {.c = c, .pol = &pol, .out = &c->scratch};
     enum ksm_err e = c->kind == AI_CHAT
                          ? ksm_ai_request_visit(&c->req, KSM_AI_ROLES_ALL, mask_part, &mc)
                          : mask_embed(&mc, c->embed_body);
-    c->scratch = mc.out;
     if (e == KSM_E_CONTENT_BLOCKED) {
         c->refusal = "pii_blocked";
         ksm_fmt_copy(c->decision, sizeof c->decision, "block");   /* counts: ksm_pii_mask's */

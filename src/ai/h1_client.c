@@ -504,11 +504,8 @@ static void build_request(struct ksm_buf *out, const struct ksm_up_call_opts *o,
     ksm_buf_puts(out, u->authority);
     ksm_buf_puts(out, "\r\n");
     if (o->body) {
-        char n[24];
-        struct ksm_fmt f = ksm_fmt_init(n, sizeof n);
-        ksm_fmt_i64(&f, (int64_t)o->body_len);
         ksm_buf_puts(out, "Content-Length: ");
-        ksm_buf_append(out, n, f.len);
+        ksm_buf_put_i64(out, (int64_t)o->body_len);
         ksm_buf_puts(out, "\r\n");
     }
     for (const char *const *hd = o->headers; hd && *hd; hd++) {

@@ -113,9 +113,7 @@ enum ksm_err ksm_ai_upstream_error(enum ksm_ai_proto proto, int status, const ch
     snprintf(msg, KSM_AI_ERR_MAX, "%s (HTTP %d from the %s provider)",
              m && *m ? m : ksm_err_message(e), status, ksm_ai_proto_name(proto));
     /* snprintf may have cut a multi-byte character; the message goes back inside JSON. */
-    size_t n = strlen(msg);
-    while (n && !ksm_utf8_valid(msg, n))
-        msg[--n] = '\0';
+    ksm_utf8_cut(msg, SIZE_MAX);
     json_decref(j);
     return e;
 }

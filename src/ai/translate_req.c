@@ -44,9 +44,7 @@ static void untranslatable(struct ksm_ai_request *r, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(r->untranslatable, sizeof(r->untranslatable), fmt, ap);
     va_end(ap);
-    size_t n = strlen(r->untranslatable);   /* a long key may have been cut mid-character */
-    while (n && !ksm_utf8_valid(r->untranslatable, n))
-        r->untranslatable[--n] = '\0';
+    ksm_utf8_cut(r->untranslatable, SIZE_MAX);   /* a long key may have been cut mid-character */
 }
 
 static void add_part(struct ksm_ai_request *r, enum ksm_ai_role role, size_t msg, json_t *node)

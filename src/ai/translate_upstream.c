@@ -22,15 +22,11 @@ static enum ksm_err refuse(char *err, const struct ksm_ai_request *r, enum ksm_a
     va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
-    /* what may hold a caller's JSON key cut mid-character: cut it to 120 bytes, then back to a
-     * whole character (a "%.120s" could cut one again), as the message goes into JSON */
-    size_t n = strlen(what);
-    if (n > 120)
-        what[n = 120] = '\0';
-    while (n && !ksm_utf8_valid(what, n))
-        what[--n] = '\0';
+    /* what may hold a caller's JSON key: cut to 120 bytes of whole characters first, so the
+     * "%.120s" below (the bound the compiler checks) never halves one */
+    ksm_utf8_cut(what, 120);
     snprintf(err, KSM_AI_ERR_MAX,
-             "%s cannot be translated from the %s API to this model's provider (%s); "
+             "%.120s cannot be translated from the %s API to this model's provider (%s); "
              "use a model served over the %s API",
              what, ksm_ai_proto_name(r->proto), ksm_ai_proto_name(to), ksm_ai_proto_name(r->proto));
     return KSM_E_UNSUPPORTED_PARAMETER;

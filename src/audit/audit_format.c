@@ -2,7 +2,6 @@
  * segment files, and parsing one line back (for recovery, the index rebuild and the verifier, which
  * all read untrusted bytes: every check here is an error return, never an assert). */
 #include "audit/audit_int.h"
-#include "core/fmt.h"
 #include "core/jscan.h"
 #include "core/util.h"
 
@@ -88,11 +87,8 @@ void ksm_audit_format_body(struct ksm_buf *b, const struct ksm_audit_rec *rec, c
     field(b, ",\"action\":", rec->action);
     field(b, ",\"target\":", rec->target);
     field(b, ",\"outcome\":", rec->outcome);
-    char num[24];
-    struct ksm_fmt f = ksm_fmt_init(num, sizeof num);
-    ksm_fmt_i64(&f, rec->status);
     ksm_buf_puts(b, ",\"status\":");
-    ksm_buf_append(b, num, f.len);
+    ksm_buf_put_i64(b, rec->status);
     field(b, ",\"detail\":", rec->detail);
     ksm_buf_putc(b, '}');
 }

@@ -1,5 +1,6 @@
 /* buf.c — see buf.h. */
 #include "core/buf.h"
+#include "core/fmt.h"
 #include "core/util.h"
 
 #include <stdarg.h>
@@ -76,6 +77,14 @@ void ksm_buf_json_str(struct ksm_buf *b, const char *s)
         ksm_buf_puts(b, esc);
     }
     ksm_buf_putc(b, '"');
+}
+
+void ksm_buf_put_i64(struct ksm_buf *b, int64_t v)
+{
+    char d[24];
+    struct ksm_fmt f = ksm_fmt_init(d, sizeof d);
+    ksm_fmt_i64(&f, v);
+    ksm_buf_append(b, d, f.len);
 }
 
 void ksm_buf_reset(struct ksm_buf *b)

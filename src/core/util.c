@@ -249,6 +249,16 @@ bool ksm_ct_equal(const void *a, const void *b, size_t n)
     return CRYPTO_memcmp(a, b, n) == 0;
 }
 
+size_t ksm_utf8_cut(char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n > max)
+        s[n = max] = '\0';
+    while (n && !ksm_utf8_valid(s, n))
+        s[--n] = '\0';
+    return n;
+}
+
 bool ksm_utf8_valid(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s, *e = p + n;

@@ -51,6 +51,10 @@ void ksm_sha256_hex(const void *data, size_t n, char out[65]);
 bool ksm_ct_equal(const void *a, const void *b, size_t n);   /* constant time */
 
 bool ksm_utf8_valid(const char *s, size_t n);
+/* Cuts the string s to at most max bytes and then drops bytes from its end until it is valid
+ * UTF-8: for text cut at a byte limit (snprintf, a field's size) that goes back inside JSON or XML,
+ * where half a character is an error. The new length. */
+size_t ksm_utf8_cut(char *s, size_t max);
 
 /* Reads a whole file (NUL-terminated; *len without it). NULL and errno on failure. */
 char *ksm_read_file(const char *path, size_t *len);

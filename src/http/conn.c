@@ -579,23 +579,12 @@ static void header_line(struct ksm_buf *h, const char *name, const char *value)
     ksm_buf_append(h, "\r\n", 2);
 }
 
-static void put_uint(struct ksm_buf *h, unsigned long long v)
-{
-    char d[24];
-    int n = 0;
-    do
-        d[n++] = (char)('0' + v % 10);
-    while ((v /= 10) && n < 24);
-    while (n)
-        ksm_buf_putc(h, d[--n]);
-}
-
 /* body_len < 0: a chunked body follows (the caller adds Transfer-Encoding). */
 static void build_head(struct ksm_req *r, struct ksm_conn *c, struct ksm_buf *h, long long body_len)
 {
     bool close = c->close_after || c->failed || !c->keep_alive || wctx(c)->draining;
     ksm_buf_append(h, "HTTP/1.1 ", 9);
-    put_uint(h, (unsigned)r->status);
+    ksm_buf_put_i64(h, r->status);
     ksm_buf_putc(h, ' ');
     ksm_buf_puts(h, reason(r->status));
     ksm_buf_append(h, "\r\n", 2);
@@ -605,7 +594,7 @@ static void build_head(struct ksm_req *r, struct ksm_conn *c, struct ksm_buf *h,
         header_line(h, "Content-Type", r->content_type);
     if (r->status != 204 && r->status != 304 && body_len >= 0) {
         ksm_buf_append(h, "Content-Length: ", 16);
-        put_uint(h, (unsigned long long)body_len);
+        ksm_buf_put_i64(h, body_len);
         ksm_buf_append(h, "\r\n", 2);
     }
     for (int i = 0; i < r->nresp_headers; i++)

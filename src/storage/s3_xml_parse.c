@@ -84,9 +84,7 @@ static enum ksm_err fail(struct ksm_s3_xml_parser *p, enum ksm_err e, const char
         vsnprintf(p->detail, sizeof p->detail, fmt, ap);
         va_end(ap);
         /* a name cut at its byte limit may end mid-character; the detail goes to clients */
-        size_t n = strlen(p->detail);
-        while (n && !ksm_utf8_valid(p->detail, n))
-            p->detail[--n] = 0;
+        ksm_utf8_cut(p->detail, SIZE_MAX);
         p->err = e;
     }
     XML_StopParser(p->xp, XML_FALSE);

@@ -50,6 +50,15 @@ static void test_utf8(void)
     CHECK(!ksm_utf8_valid("\xc0\x80", 2));          /* overlong NUL */
     CHECK(!ksm_utf8_valid("\xed\xa0\x80", 3));      /* surrogate */
     CHECK(!ksm_utf8_valid("\xe5\x9b", 2));          /* truncated */
+    char cut[32];
+    strcpy(cut, "ab国税庁");                          /* 2 + 3 * 3 bytes */
+    CHECK(ksm_utf8_cut(cut, 7) == 5 && !strcmp(cut, "ab国"));   /* 7 halves 税: back to 5 */
+    strcpy(cut, "ab国税庁");
+    CHECK(ksm_utf8_cut(cut, 8) == 8 && !strcmp(cut, "ab国税"));
+    strcpy(cut, "ab国\xe7\xa8");                        /* snprintf's cut, no limit given */
+    CHECK(ksm_utf8_cut(cut, SIZE_MAX) == 5 && !strcmp(cut, "ab国"));
+    strcpy(cut, "\xe5\x9b");
+    CHECK(ksm_utf8_cut(cut, 10) == 0 && cut[0] == '\0');
 }
 
 static void test_ids_and_buf(void)
@@ -62,6 +71,13 @@ static void test_ids_and_buf(void)
     struct ksm_buf buf = KSM_BUF_INIT;
     ksm_buf_json_str(&buf, "a\"b\\c\n\x01霞");
     CHECK_STR(buf.data, "\"a\\\"b\\\\c\\n\\u0001霞\"");
+    ksm_buf_free(&buf);
+    ksm_buf_put_i64(&buf, 0);
+    ksm_buf_putc(&buf, ' ');
+    ksm_buf_put_i64(&buf, 404);
+    ksm_buf_putc(&buf, ' ');
+    ksm_buf_put_i64(&buf, INT64_MIN);
+    CHECK_STR(buf.data, "0 404 -9223372036854775808");
     ksm_buf_free(&buf);
     char hx[65];
     ksm_sha256_hex("abc", 3, hx);
