@@ -3,6 +3,7 @@
  * all read untrusted bytes: every check here is an error return, never an assert). */
 #include "audit/audit_int.h"
 #include "core/jscan.h"
+#include "core/scan.h"
 #include "core/util.h"
 
 #include <dirent.h>
@@ -50,16 +51,13 @@ void ksm_audit_json_str(struct ksm_buf *b, const char *s)
     }
     /* Ids, actions, outcomes, addresses: printable ASCII with nothing to escape, found in one
      * pass and copied whole (two records per AI request, a dozen fields each). */
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
-        p++;
-    size_t n = (size_t)(p - (const unsigned char *)s);
-    if (!*p) {
+    size_t len = strlen(s), n = ksm_scan_json_plain(s, len);
+    if (n == len) {
         ksm_buf_reserve(b, n + 2);
         ksm_buf_putc(b, '"');
         ksm_buf_append(b, s, n);
         ksm_buf_putc(b, '"');
-    } else if (ksm_utf8_valid(s, n + strlen((const char *)p))) {
+    } else if (ksm_utf8_valid(s, len)) {
         ksm_buf_json_str(b, s);
     } else {
         json_str_sanitized(b, s);

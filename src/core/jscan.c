@@ -6,11 +6,9 @@
 
 #include <stdlib.h>
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include "core/buf.h"
+#include "core/scan.h"
 #include "core/util.h"
 
 #define REAL_MAX_LEN 24    /* with |exponent| <= 280 a real cannot overflow a double */
@@ -87,33 +85,12 @@ static const char *utf8_seq(const char *p, const char *e)
     return p + 1 + extra;
 }
 
-/* The bytes a string's scan stops at: the quote, the backslash, control characters (invalid) and
- * UTF-8 lead bytes (checked as sequences here; outside strings the grammar refuses every byte above
- * 0x7f, so no separate UTF-8 pass over the body is needed). */
-static const unsigned char str_stop[256] = {
-    [0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x80 ... 0xff] = 1,
-};
-
-/* The first stop byte at or after p (or e). Sixteen bytes at a time where SSE2 is there (every
- * x86-64): a signed compare below 0x20 catches the control characters and every byte >= 0x80 at
- * once, two more compares the quote and the backslash. */
+/* The first byte at or after p (or e) a string's scan stops at: the quote, the backslash, control
+ * characters (invalid) and UTF-8 lead bytes (checked as sequences here; outside strings the grammar
+ * refuses every byte above 0x7f, so no separate UTF-8 pass over the body is needed). */
 static const char *plain_end(const char *p, const char *e)
 {
-#ifdef __SSE2__
-    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
-    while (e - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-                                    _mm_cmplt_epi8(v, space));
-        int bits = _mm_movemask_epi8(stop);
-        if (bits)
-            return p + __builtin_ctz((unsigned)bits);
-        p += 16;
-    }
-#endif
-    while (p < e && !str_stop[(unsigned char)*p])
-        p++;
-    return p;
+    return p + ksm_scan_json_plain(p, (size_t)(e - p));
 }
 
 /* p after the opening quote; returns the byte after the closing quote. *escaped says whether the
@@ -128,10 +105,11 @@ static const char *string_end(const char *p, const char *e, bool *escaped)
         if (c == '"')
             return p + 1;
         if (c >= 0x80) {   /* a run of multi-byte characters (Japanese text): checked in a row */
-            do
-                if (!(p = utf8_seq(p, e)))
+            do {
+                p += ksm_scan_utf8_run3(p, (size_t)(e - p));   /* kana and kanji, 15 bytes a step */
+                if (p < e && (unsigned char)*p >= 0x80 && !(p = utf8_seq(p, e)))
                     return NULL;
-            while (p < e && (unsigned char)*p >= 0x80);
+            } while (p < e && (unsigned char)*p >= 0x80);
             continue;
         }
         if (c < 0x20 || ++p >= e)

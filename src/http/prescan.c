@@ -5,6 +5,8 @@
  * never scanned. */
 #include "http/http.h"
 
+#include "core/scan.h"
+
 enum {
     PS_START,        /* before the request line: empty lines there are skipped (RFC 9112 §2.2) */
     PS_START_CR,
@@ -30,6 +32,10 @@ long ksm_prescan_feed(struct ksm_prescan *ps, const char *p, size_t n)
             ps->state = PS_START;
             break;
         case PS_IN_LINE:
+            i += ksm_scan_line(p + i, n - i);   /* the line's own bytes, 16 at a time */
+            if (i == n)
+                return -1;
+            c = p[i];
             if (c == '\r')
                 ps->state = PS_CR;
             else if (c == '\n')

@@ -1,5 +1,5 @@
 /* test_core.c — check digits, ids, time, UTF-8, buffers, the arena, the fixed-buffer formatter and the
- * once-fetched OpenSSL algorithms. */
+ * once-fetched OpenSSL algorithms, and the sixteen-byte scans against their one-byte definitions. */
 #include "check.h"
 
 #include <openssl/evp.h>
@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/evp.h"
 #include "core/fmt.h"
+#include "core/scan.h"
 #include "core/util.h"
 
 static void test_corpnum(void)
@@ -59,6 +60,74 @@ static void test_utf8(void)
     CHECK(ksm_utf8_cut(cut, SIZE_MAX) == 5 && !strcmp(cut, "ab国"));
     strcpy(cut, "\xe5\x9b");
     CHECK(ksm_utf8_cut(cut, 10) == 0 && cut[0] == '\0');
+}
+
+/* ---- scan.h: each vector scan against its definition, a byte at a time ------------------------ */
+
+static size_t ref_json_plain(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x80 && s[i] != '"' &&
+           s[i] != '\\')
+        i++;
+    return i;
+}
+
+static size_t ref_line(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && s[i] != '\r' && s[i] != '\n')
+        i++;
+    return i;
+}
+
+/* whole three-byte sequences that ksm_utf8_valid takes */
+static size_t ref_run3(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (n - i >= 3 && ((unsigned char)s[i] & 0xf0) == 0xe0 && ksm_utf8_valid(s + i, 3))
+        i += 3;
+    return i;
+}
+
+static void test_scan(void)
+{
+    /* pieces: kana/kanji/punctuation (most), the edges of the three-byte range (E0 A0 80 and
+     * ED 9F BF valid; E0 9F BF overlong, ED A0 80 a surrogate), other lengths, ASCII, the bytes a
+     * JSON string or a header line stops at, a lone continuation and a cut sequence */
+    static const char *const piece[] = {
+        "霞", "が", "関", "。", "、", "ア", "「", "」", "\xef\xbc\x91", "\xe0\xa0\x80", "\xed\x9f\xbf",
+        "\xe0\x9f\xbf", "\xed\xa0\x80", "\xef\xbf\xbf", "é", "😀", "a", "Z", " ", "\"", "\\", "\r",
+        "\n", "\x01", "\x7f", "\x80", "\xe9\x9c",
+    };
+    uint32_t seed = 2026;
+    int bad = 0;
+    for (int round = 0; round < 3000; round++) {
+        char buf[200];
+        size_t n = 0;
+        int kanji_bias = round % 3;   /* long runs of kanji reach the vector loops */
+        while (n < 120) {
+            seed = seed * 1103515245u + 12345u;
+            size_t k = (seed >> 8) % KSM_NELEM(piece);
+            if (kanji_bias && (seed >> 20) % 8 < 6)
+                k = (seed >> 4) % 8;
+            size_t l = strlen(piece[k]);
+            memcpy(buf + n, piece[k], l);
+            n += l;
+        }
+        for (size_t at = 0; at < n; at++)
+            for (size_t len = n - at; len + 20 > n - at && len > 0; len--) {
+                bad += ksm_scan_json_plain(buf + at, len) != ref_json_plain(buf + at, len);
+                bad += ksm_scan_line(buf + at, len) != ref_line(buf + at, len);
+                bad += ksm_scan_utf8_run3(buf + at, len) != ref_run3(buf + at, len);
+            }
+    }
+    CHECK(bad == 0);
+    const char *ja = "次の住民向けお知らせを、やさしい日本語で短く書き直してください。";
+    CHECK(ksm_scan_utf8_run3(ja, strlen(ja)) == strlen(ja));
+    CHECK(ksm_scan_utf8_run3("霞\xed\xa0\x80", 6) == 3);   /* a surrogate ends the run */
+    CHECK(ksm_scan_json_plain("Authorization: Bearer x\"", 24) == 23);
+    CHECK(ksm_scan_line("Host: example.jp\r\n", 18) == 16);
 }
 
 static void test_ids_and_buf(void)
@@ -214,6 +283,7 @@ int main(void)
     test_corpnum();
     test_time();
     test_utf8();
+    test_scan();
     test_ids_and_buf();
     test_arena();
     test_evp();

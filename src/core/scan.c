@@ -1,0 +1,89 @@
+/* scan.c — byte-class prefixes (scan.h). Each vector loop decides sixteen bytes with a few compares
+ * and one movemask; the scalar tail answers the same question byte by byte, so both agree (the unit
+ * test compares them on every offset of random and hand-picked buffers). */
+#include "core/scan.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+static bool json_plain(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
+
+size_t ksm_scan_json_plain(const char *s, size_t n)
+{
+    size_t i = 0;
+#ifdef __SSE2__
+    /* a signed compare below 0x20 catches the control characters and every byte >= 0x80 at once */
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+    for (; n - i >= 16; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+                                    _mm_cmplt_epi8(v, space));
+        int bits = _mm_movemask_epi8(stop);
+        if (bits)
+            return i + (size_t)__builtin_ctz((unsigned)bits);
+    }
+#endif
+    while (i < n && json_plain((unsigned char)s[i]))
+        i++;
+    return i;
+}
+
+/* One three-byte sequence at u: lead 1110xxxx, two continuations, neither overlong (E0 needs
+ * A0..BF next) nor a surrogate (ED needs 80..9F next). */
+static bool seq3(const unsigned char *u)
+{
+    if ((u[0] & 0xf0) != 0xe0 || (u[1] & 0xc0) != 0x80 || (u[2] & 0xc0) != 0x80)
+        return false;
+    return u[0] == 0xe0 ? u[1] >= 0xa0 : u[0] == 0xed ? u[1] < 0xa0 : true;
+}
+
+size_t ksm_scan_utf8_run3(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+#ifdef __SSE2__
+    /* Five sequences in the first fifteen bytes: leads where the lead mask says F0, continuations
+     * where it says C0; byte 15 is not looked at. A block with an E0 or ED lead (whose second byte
+     * has a narrower range) goes the scalar way. */
+    const __m128i mask = _mm_setr_epi8((char)0xf0, (char)0xc0, (char)0xc0, (char)0xf0, (char)0xc0,
+                                       (char)0xc0, (char)0xf0, (char)0xc0, (char)0xc0, (char)0xf0,
+                                       (char)0xc0, (char)0xc0, (char)0xf0, (char)0xc0, (char)0xc0, 0);
+    const __m128i want = _mm_setr_epi8((char)0xe0, (char)0x80, (char)0x80, (char)0xe0, (char)0x80,
+                                       (char)0x80, (char)0xe0, (char)0x80, (char)0x80, (char)0xe0,
+                                       (char)0x80, (char)0x80, (char)0xe0, (char)0x80, (char)0x80, 0);
+    const __m128i e0 = _mm_set1_epi8((char)0xe0), ed = _mm_set1_epi8((char)0xed);
+    const int leads = 1 << 0 | 1 << 3 | 1 << 6 | 1 << 9 | 1 << 12;
+    while (n - i >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(u + i));
+        int shape = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_and_si128(v, mask), want));
+        int narrow = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, e0), _mm_cmpeq_epi8(v, ed)));
+        if (shape != 0xffff || (narrow & leads))
+            break;
+        i += 15;
+    }
+#endif
+    while (n - i >= 3 && seq3(u + i))
+        i += 3;
+    return i;
+}
+
+size_t ksm_scan_line(const char *s, size_t n)
+{
+    size_t i = 0;
+#ifdef __SSE2__
+    const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+    for (; n - i >= 16; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        int bits = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
+        if (bits)
+            return i + (size_t)__builtin_ctz((unsigned)bits);
+    }
+#endif
+    while (i < n && s[i] != '\r' && s[i] != '\n')
+        i++;
+    return i;
+}
