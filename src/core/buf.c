@@ -19,7 +19,7 @@ void ksm_buf_reserve(struct ksm_buf *b, size_t extra)
     b->cap = cap;
 }
 
-void ksm_buf_append(struct ksm_buf *b, const void *p, size_t n)
+void ksm_buf__append_grow(struct ksm_buf *b, const void *p, size_t n)
 {
     ksm_buf_reserve(b, n);
     if (n)
@@ -27,10 +27,6 @@ void ksm_buf_append(struct ksm_buf *b, const void *p, size_t n)
     b->len += n;
     b->data[b->len] = '\0';
 }
-
-void ksm_buf_puts(struct ksm_buf *b, const char *s) { ksm_buf_append(b, s, strlen(s)); }
-
-void ksm_buf_putc(struct ksm_buf *b, char c) { ksm_buf_append(b, &c, 1); }
 
 void ksm_buf_printf(struct ksm_buf *b, const char *fmt, ...)
 {

@@ -3,6 +3,7 @@
 #define KSM_BUF_H
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct ksm_buf {
     char *data;   /* always NUL-terminated when non-NULL */
@@ -12,9 +13,34 @@ struct ksm_buf {
 #define KSM_BUF_INIT {NULL, 0, 0}
 
 void ksm_buf_reserve(struct ksm_buf *b, size_t extra);
-void ksm_buf_append(struct ksm_buf *b, const void *p, size_t n);
-void ksm_buf_puts(struct ksm_buf *b, const char *s);
-void ksm_buf_putc(struct ksm_buf *b, char c);
+/* The growing path of the appends below, out of line. */
+void ksm_buf__append_grow(struct ksm_buf *b, const void *p, size_t n);
+
+/* Inline: a response, an audit record or a request head is dozens of small appends, and nearly
+ * all of them fit the room the buffer has. */
+static inline void ksm_buf_append(struct ksm_buf *b, const void *p, size_t n)
+{
+    if (b->cap - b->len <= n) {
+        ksm_buf__append_grow(b, p, n);
+        return;
+    }
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+static inline void ksm_buf_puts(struct ksm_buf *b, const char *s) { ksm_buf_append(b, s, strlen(s)); }
+
+static inline void ksm_buf_putc(struct ksm_buf *b, char c)
+{
+    if (b->cap - b->len <= 1) {
+        ksm_buf__append_grow(b, &c, 1);
+        return;
+    }
+    b->data[b->len++] = c;
+    b->data[b->len] = '\0';
+}
 /* v in decimal, without printf (status lines, Content-Length, audit fields: once per request). */
 void ksm_buf_put_i64(struct ksm_buf *b, int64_t v);
 void ksm_buf_printf(struct ksm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
