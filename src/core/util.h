@@ -1,7 +1,8 @@
 /* util.h — small helpers every subsystem uses: allocation that never returns NULL, time, randomness,
  * hex, ids, hashing and durable file writes. Search here before adding a helper elsewhere;
  * OpenSSL algorithms fetched once (SHA-256, HMAC, AES-GCM, ...) are in evp.h, formatting into
- * fixed buffers without snprintf in fmt.h. */
+ * fixed buffers without snprintf in fmt.h, scans of a byte class sixteen bytes at a time (JSON
+ * string bytes, three-byte UTF-8, header lines) in scan.h. */
 #ifndef KSM_UTIL_H
 #define KSM_UTIL_H
 #include <stddef.h>
