@@ -14,6 +14,7 @@
 #   (b) throughput:                          wrk -t1 -c64 -d$DUR             -> requests/s
 #   (c) CPU per request in (b): utime+stime of the gateway process (/proc/PID/stat, all threads)
 #   (d) memory: VmRSS idle (before the load) and VmHWM (after all rounds)
+#   (e) steal: the share of core 0 the hypervisor gave to other guests during (b)
 # Every response must be a 200: a run with non-2xx answers or socket errors makes the script fail.
 # PROFILE=1 adds a `perf record -g` of kasumid during one more throughput run (report in $OUT).
 #   ROUNDS=3 DUR=10s sh bench/ai_gateway.sh        (about 5 minutes)
@@ -147,6 +148,13 @@ check_ok() {   # wrk output file, label: fail on non-2xx answers or socket error
         echo "$2: errors in the run:" >&2; cat "$1" >&2; exit 1
     fi
 }
+# Core 0's counters from /proc/stat (user nice system idle iowait irq softirq steal): on a VM the
+# host can take a large share of the core away ("steal"), which slows every path; printed per run
+# so that a result can be read against the machine's state at the time.
+core0() { awk '$1 == "cpu0" {print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $9}' /proc/stat; }
+steal_pct() {   # "total steal" before, after
+    echo "$1 $2" | awk '{d = $3 - $1; printf "%.0f", (d > 0 ? ($4 - $2) * 100 / d : 0)}'
+}
 HZ=$(getconf CLK_TCK)
 for p in $PATHS; do   # idle RSS, then warm-up (JIT, connection pools, memo tables)
     pid=$(pid_of $p); echo "$p $(status_kb "$pid" VmRSS)" >>"$tmp/rss_idle"
@@ -166,14 +174,16 @@ for r in $(seq "$ROUNDS"); do
         p50=$(awk '$1 == "50%" {print $2}' "$tmp/lat.out" | to_us)
         p99=$(awk '$1 == "99%" {print $2}' "$tmp/lat.out" | to_us)
         pid=$(pid_of $p); t0=$(ticks "$pid"); s0=$(sys_ticks "$pid"); thread_ticks "$pid" >"$tmp/th0"
+        c0=$(core0)
         wrk_path $p -t1 -c64 -d"$DUR" >"$tmp/max.out"; check_ok "$tmp/max.out" "$p throughput"
         t1=$(ticks "$pid"); s1=$(sys_ticks "$pid"); thread_ticks "$pid" >"$tmp/th1"
+        c1=$(core0)
         n=$(awk '/requests in/ {print $1}' "$tmp/max.out")
         rps=$(awk '/Requests\/sec/ {print $2}' "$tmp/max.out")
         cpu=$(awk -v a="$t0" -v b="$t1" -v n="$n" -v hz="$HZ" 'BEGIN {printf "%.1f", (b - a) * 1e6 / hz / n}')
         sys=$(awk -v a="$s0" -v b="$s1" -v n="$n" -v hz="$HZ" 'BEGIN {printf "%.1f", (b - a) * 1e6 / hz / n}')
         [ -n "$pid" ] || { cpu=""; sys=""; }
-        echo "round $r $p p50_us=$p50 p99_us=$p99 rps=$rps cpu_us_per_req=$cpu (kernel $sys) requests=$n load=$(cut -d' ' -f1 /proc/loadavg)"
+        echo "round $r $p p50_us=$p50 p99_us=$p99 rps=$rps cpu_us_per_req=$cpu (kernel $sys) requests=$n load=$(cut -d' ' -f1 /proc/loadavg) steal=$(steal_pct "$c0" "$c1")%"
         [ "$p" != kasumi ] || echo "round $r $p threads (user+kernel us/request): $(per_thread "$tmp/th0" "$tmp/th1" "$n")"
         echo "$p $p50 $p99 $rps $cpu" >>"$tmp/results"
     done
