@@ -3,7 +3,6 @@
  * all read untrusted bytes: every check here is an error return, never an assert). */
 #include "audit/audit_int.h"
 #include "core/jscan.h"
-#include "core/scan.h"
 #include "core/util.h"
 
 #include <dirent.h>
@@ -45,23 +44,10 @@ static void json_str_sanitized(struct ksm_buf *b, const char *s)
 
 void ksm_audit_json_str(struct ksm_buf *b, const char *s)
 {
-    if (!s) {
+    if (!s)
         ksm_buf_append(b, "null", 4);
-        return;
-    }
-    /* Ids, actions, outcomes, addresses: printable ASCII with nothing to escape, found in one
-     * pass and copied whole (two records per AI request, a dozen fields each). */
-    size_t len = strlen(s), n = ksm_scan_json_plain(s, len);
-    if (n == len) {
-        ksm_buf_reserve(b, n + 2);
-        ksm_buf_putc(b, '"');
-        ksm_buf_append(b, s, n);
-        ksm_buf_putc(b, '"');
-    } else if (ksm_utf8_valid(s, len)) {
-        ksm_buf_json_str(b, s);
-    } else {
+    else if (!ksm_buf_json_str_utf8(b, s))
         json_str_sanitized(b, s);
-    }
 }
 
 static void field(struct ksm_buf *b, const char *name, const char *v)

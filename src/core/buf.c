@@ -1,6 +1,7 @@
 /* buf.c — see buf.h. */
 #include "core/buf.h"
 #include "core/fmt.h"
+#include "core/scan.h"
 #include "core/util.h"
 
 #include <stdarg.h>
@@ -46,17 +47,33 @@ void ksm_buf_printf(struct ksm_buf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-void ksm_buf_json_str(struct ksm_buf *b, const char *s)
+/* check: refuse a string that is not valid UTF-8 (false, with b as it was); otherwise its bytes
+ * above 0x7f are copied as they are. */
+static bool json_str(struct ksm_buf *b, const char *s, bool check)
 {
     static const char hx[] = "0123456789abcdef";
+    const char *t = s ? s : "";
+    size_t len = strlen(t), at = b->len, w;
+    ksm_buf_reserve(b, len + 2);
     ksm_buf_putc(b, '"');
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)t, *e = p + len; p < e; p++) {
         const unsigned char *run = p;
-        while (*p >= 0x20 && *p != '"' && *p != '\\')
-            p++;
+        for (const unsigned char *q = NULL; p != q && p != e;) {   /* until a byte to escape */
+            q = p;   /* what goes as it is: plain ASCII, UTF-8 (kana and kanji in threes) */
+            p += ksm_scan_json_plain((const char *)p, (size_t)(e - p));
+            p += ksm_scan_utf8_run3((const char *)p, (size_t)(e - p));
+            if (p != e && *p >= 0x80) {   /* another multi-byte character */
+                if (!(w = check ? ksm_utf8_seq((const char *)p, (size_t)(e - p)) : 1)) {
+                    b->len = at;
+                    b->data[at] = '\0';
+                    return false;
+                }
+                p += w;
+            }
+        }
         if (p > run)
             ksm_buf_append(b, run, (size_t)(p - run));
-        if (!*p)
+        if (p == e)
             break;
         char esc[7] = {'\\', 0};
         switch (*p) {
@@ -73,7 +90,12 @@ void ksm_buf_json_str(struct ksm_buf *b, const char *s)
         ksm_buf_puts(b, esc);
     }
     ksm_buf_putc(b, '"');
+    return true;
 }
+
+void ksm_buf_json_str(struct ksm_buf *b, const char *s) { json_str(b, s, false); }
+
+bool ksm_buf_json_str_utf8(struct ksm_buf *b, const char *s) { return json_str(b, s, true); }
 
 void ksm_buf_put_i64(struct ksm_buf *b, int64_t v)
 {

@@ -1,6 +1,7 @@
 /* buf.h — a growable byte string (malloc-backed), for building responses, records and SQL. */
 #ifndef KSM_BUF_H
 #define KSM_BUF_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -46,6 +47,9 @@ void ksm_buf_put_i64(struct ksm_buf *b, int64_t v);
 void ksm_buf_printf(struct ksm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal, quotes included (escapes control chars, " and \). */
 void ksm_buf_json_str(struct ksm_buf *b, const char *s);
+/* The same for a string that must be valid UTF-8 (one pass checks and copies): false, with b as
+ * it was, when it is not. */
+bool ksm_buf_json_str_utf8(struct ksm_buf *b, const char *s);
 void ksm_buf_reset(struct ksm_buf *b);   /* len = 0, keeps memory */
 void ksm_buf_free(struct ksm_buf *b);
 /* Hands the memory to the caller (who frees it) and resets b. */

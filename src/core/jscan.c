@@ -51,40 +51,6 @@ static const char *unicode_escape(const char *p, const char *e)
     return v >= 0xdc00 && v <= 0xdfff ? p + 6 : NULL;
 }
 
-/* One UTF-8 sequence at p (a byte >= 0x80), by ksm_utf8_valid's rules (no overlong forms, no
- * surrogates, nothing above U+10FFFF); the byte after it, or NULL. */
-static const char *utf8_seq(const char *p, const char *e)
-{
-    const unsigned char *u = (const unsigned char *)p;
-    /* Three bytes first (kana and kanji: most of a Japanese prompt), without the general loop; a
-     * sequence this does not take whole goes the general way, which refuses it. */
-    if ((u[0] & 0xf0) == 0xe0 && e - p >= 3 && (u[1] & 0xc0) == 0x80 && (u[2] & 0xc0) == 0x80) {
-        unsigned v = (u[0] & 0x0fu) << 12 | (u[1] & 0x3fu) << 6 | (u[2] & 0x3fu);
-        return v >= 0x800 && (v < 0xd800 || v > 0xdfff) ? p + 3 : NULL;
-    }
-    unsigned c = u[0];
-    int extra;
-    unsigned min;
-    if ((c & 0xe0) == 0xc0)
-        extra = 1, min = 0x80, c &= 0x1f;
-    else if ((c & 0xf0) == 0xe0)
-        extra = 2, min = 0x800, c &= 0x0f;
-    else if ((c & 0xf8) == 0xf0)
-        extra = 3, min = 0x10000, c &= 0x07;
-    else
-        return NULL;
-    if (e - p - 1 < extra)
-        return NULL;
-    for (int i = 1; i <= extra; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return NULL;
-        c = c << 6 | (p[i] & 0x3f);
-    }
-    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-        return NULL;
-    return p + 1 + extra;
-}
-
 /* The first byte at or after p (or e) a string's scan stops at: the quote, the backslash, control
  * characters (invalid) and UTF-8 lead bytes (checked as sequences here; outside strings the grammar
  * refuses every byte above 0x7f, so no separate UTF-8 pass over the body is needed). */
@@ -107,8 +73,10 @@ static const char *string_end(const char *p, const char *e, bool *escaped)
         if (c >= 0x80) {   /* a run of multi-byte characters (Japanese text): checked in a row */
             do {
                 p += ksm_scan_utf8_run3(p, (size_t)(e - p));   /* kana and kanji, 15 bytes a step */
-                if (p < e && (unsigned char)*p >= 0x80 && !(p = utf8_seq(p, e)))
+                size_t w = 0;
+                if (p < e && (unsigned char)*p >= 0x80 && !(w = ksm_utf8_seq(p, (size_t)(e - p))))
                     return NULL;
+                p += w;
             } while (p < e && (unsigned char)*p >= 0x80);
             continue;
         }

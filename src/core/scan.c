@@ -32,6 +32,21 @@ size_t ksm_scan_json_plain(const char *s, size_t n)
     return i;
 }
 
+size_t ksm_scan_ascii(const char *s, size_t n)
+{
+    size_t i = 0;
+#ifdef __SSE2__
+    for (; n - i >= 16; i += 16) {   /* the high bits of sixteen bytes at once */
+        int bits = _mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s + i)));
+        if (bits)
+            return i + (size_t)__builtin_ctz((unsigned)bits);
+    }
+#endif
+    while (i < n && (unsigned char)s[i] < 0x80)
+        i++;
+    return i;
+}
+
 /* One three-byte sequence at u: lead 1110xxxx, two continuations, neither overlong (E0 needs
  * A0..BF next) nor a surrogate (ED needs 80..9F next). */
 static bool seq3(const unsigned char *u)

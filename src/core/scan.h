@@ -8,6 +8,9 @@
 /* Bytes a JSON string holds as they are and that are ASCII: 0x20..0x7f but '"' and '\\'. */
 size_t ksm_scan_json_plain(const char *s, size_t n);
 
+/* ASCII bytes (below 0x80). */
+size_t ksm_scan_ascii(const char *s, size_t n);
+
 /* Whole three-byte UTF-8 sequences that are valid (U+0800..U+FFFF without the surrogates): kana,
  * kanji, full-width forms and Japanese punctuation, most of a Japanese text. A multiple of 3; the
  * sequence after it, if any, is something else (ASCII, another length, or invalid). */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/evp.h"
+#include "core/scan.h"
 
 static void oom(void)
 {
@@ -259,33 +260,43 @@ size_t ksm_utf8_cut(char *s, size_t max)
     return n;
 }
 
+size_t ksm_utf8_seq(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    unsigned c = n ? p[0] : 0;
+    size_t extra;
+    unsigned min;
+    if ((c & 0xe0) == 0xc0)
+        extra = 1, min = 0x80, c &= 0x1f;
+    else if ((c & 0xf0) == 0xe0)
+        extra = 2, min = 0x800, c &= 0x0f;
+    else if ((c & 0xf8) == 0xf0)
+        extra = 3, min = 0x10000, c &= 0x07;
+    else
+        return 0;   /* ASCII, a continuation byte, 0xf8.. or nothing: not a lead */
+    if (n - 1 < extra)
+        return 0;
+    for (size_t i = 1; i <= extra; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        c = c << 6 | (p[i] & 0x3f);
+    }
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+        return 0;
+    return extra + 1;
+}
+
 bool ksm_utf8_valid(const char *s, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)s, *e = p + n;
-    while (p < e) {
-        unsigned c = *p++;
-        int extra;
-        unsigned min;
-        if (c < 0x80)
-            continue;
-        else if ((c & 0xe0) == 0xc0)
-            extra = 1, min = 0x80, c &= 0x1f;
-        else if ((c & 0xf0) == 0xe0)
-            extra = 2, min = 0x800, c &= 0x0f;
-        else if ((c & 0xf8) == 0xf0)
-            extra = 3, min = 0x10000, c &= 0x07;
-        else
-            return false;
-        if (e - p < extra)
-            return false;
-        for (int i = 0; i < extra; i++) {
-            if ((p[i] & 0xc0) != 0x80)
+    size_t i = 0, w;
+    while (i < n) {
+        i += ksm_scan_ascii(s + i, n - i);
+        i += ksm_scan_utf8_run3(s + i, n - i);   /* kana and kanji, sixteen bytes at a time */
+        if (i < n && (unsigned char)s[i] >= 0x80) {
+            if (!(w = ksm_utf8_seq(s + i, n - i)))
                 return false;
-            c = c << 6 | (p[i] & 0x3f);
+            i += w;
         }
-        p += extra;
-        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-            return false;
     }
     return true;
 }

@@ -52,6 +52,9 @@ void ksm_sha256_hex(const void *data, size_t n, char out[65]);
 bool ksm_ct_equal(const void *a, const void *b, size_t n);   /* constant time */
 
 bool ksm_utf8_valid(const char *s, size_t n);
+/* The length of the one valid UTF-8 sequence of two to four bytes that starts s (no overlong forms,
+ * no surrogates, nothing above U+10FFFF); 0 if s[0..n) does not start with one. */
+size_t ksm_utf8_seq(const char *s, size_t n);
 /* Cuts the string s to at most max bytes and then drops bytes from its end until it is valid
  * UTF-8: for text cut at a byte limit (snprintf, a field's size) that goes back inside JSON or XML,
  * where half a character is an error. The new length. */

@@ -81,12 +81,27 @@ static size_t ref_line(const char *s, size_t n)
     return i;
 }
 
-/* whole three-byte sequences that ksm_utf8_valid takes */
+/* whole three-byte sequences, decoded by hand (ksm_utf8_valid itself runs on the scans): a code
+ * point from U+0800 to U+FFFF that is not a surrogate */
 static size_t ref_run3(const char *s, size_t n)
 {
+    const unsigned char *u = (const unsigned char *)s;
     size_t i = 0;
-    while (n - i >= 3 && ((unsigned char)s[i] & 0xf0) == 0xe0 && ksm_utf8_valid(s + i, 3))
+    while (n - i >= 3 && (u[i] & 0xf0) == 0xe0 && (u[i + 1] & 0xc0) == 0x80 &&
+           (u[i + 2] & 0xc0) == 0x80) {
+        unsigned c = (u[i] & 0x0fu) << 12 | (u[i + 1] & 0x3fu) << 6 | (u[i + 2] & 0x3fu);
+        if (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))
+            break;
         i += 3;
+    }
+    return i;
+}
+
+static size_t ref_ascii(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (unsigned char)s[i] < 0x80)
+        i++;
     return i;
 }
 
@@ -120,6 +135,7 @@ static void test_scan(void)
                 bad += ksm_scan_json_plain(buf + at, len) != ref_json_plain(buf + at, len);
                 bad += ksm_scan_line(buf + at, len) != ref_line(buf + at, len);
                 bad += ksm_scan_utf8_run3(buf + at, len) != ref_run3(buf + at, len);
+                bad += ksm_scan_ascii(buf + at, len) != ref_ascii(buf + at, len);
             }
     }
     CHECK(bad == 0);
@@ -140,6 +156,9 @@ static void test_ids_and_buf(void)
     struct ksm_buf buf = KSM_BUF_INIT;
     ksm_buf_json_str(&buf, "a\"b\\c\n\x01霞");
     CHECK_STR(buf.data, "\"a\\\"b\\\\c\\n\\u0001霞\"");
+    ksm_buf_free(&buf);
+    ksm_buf_json_str(&buf, "霞が関の窓口 a\"b\x7f\xe9\x9c\t國");   /* runs of each kind, DEL as it is */
+    CHECK_STR(buf.data, "\"霞が関の窓口 a\\\"b\x7f\xe9\x9c\\t國\"");
     ksm_buf_free(&buf);
     ksm_buf_put_i64(&buf, 0);
     ksm_buf_putc(&buf, ' ');
