@@ -11,9 +11,10 @@ static const struct ksm_migration correction_migrations[] = {
      "CREATE TABLE billing_month_marks("
      " month TEXT PRIMARY KEY, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,"
      " last_record INTEGER NOT NULL);"
-     "ALTER TABLE billing_ledger ADD COLUMN correction_of TEXT;"
-     /* a month's corrections are found by when they arrived */
-     "CREATE INDEX usage_records_recorded ON usage_records(recorded_ms);"},
+     "ALTER TABLE billing_ledger ADD COLUMN correction_of TEXT;"},
+    /* Corrections are booked by billing_rollup as records arrive, so no query looks records up by
+     * recorded_ms: the index version 1 used to make cost every usage insert and served nothing. */
+    {"billing_corrections", 2, "DROP INDEX IF EXISTS usage_records_recorded;"},
 };
 
 void ksm_billing_correction_register_schema(void)
