@@ -54,10 +54,19 @@ struct group {
     char correction_of[16];
 };
 
+#define BATCH_MARKS 64   /* month marks held (one per closed month); more: read per record */
+
+struct mark {
+    int64_t start_ms, end_ms, last_record;
+    char month[16];
+};
+
 static _Thread_local struct {
     bool on;
     int n;
     struct group g[BATCH_GROUPS];
+    int nmarks;   /* -1: not read yet in this batch; BATCH_MARKS + 1: too many to hold */
+    struct mark marks[BATCH_MARKS];
 } batch;
 
 static int64_t day_of(int64_t ms)   /* DAY_OF in C: SQLite's integer division truncates, as C's */
@@ -123,11 +132,57 @@ static int group_add(struct ksm_db *db, const struct ksm_usage_rec *rec, int64_t
     return 0;
 }
 
+/* The month marks, read once per batch: the batch is one write transaction, so no mark can be set
+ * while it runs, and a statement per record cost more than the rest of the record's rollup. */
+static int marks_read(struct ksm_db *db)
+{
+    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT month, start_ms, end_ms, last_record"
+                                          " FROM billing_month_marks");
+    int rc, n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *month = ksm_db_col_text(st, 0);
+        if (n == BATCH_MARKS || !month || strlen(month) >= sizeof batch.marks[0].month) {
+            n = BATCH_MARKS + 1;   /* more than are held, or not a month: the statement decides */
+            break;
+        }
+        struct mark *m = &batch.marks[n++];
+        strcpy(m->month, month);
+        m->start_ms = sqlite3_column_int64(st, 1);
+        m->end_ms = sqlite3_column_int64(st, 2);
+        m->last_record = sqlite3_column_int64(st, 3);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return -1;
+    batch.nmarks = n;
+    return 0;
+}
+
 /* The LEFT JOIN of the statement below, row by row: each mark whose month holds time_ms and whose
  * last record is below id makes a correction row (booked on the arrival day); none, the plain row. */
+static int batch_add_marks(struct ksm_db *db, const struct ksm_usage_rec *rec, int64_t id,
+                           int64_t time_ms, int64_t recorded_ms, int64_t cost)
+{
+    int rows = 0, bad = 0;
+    for (int i = 0; i < batch.nmarks; i++) {
+        const struct mark *m = &batch.marks[i];
+        if (time_ms >= m->start_ms && time_ms < m->end_ms && id > m->last_record) {
+            rows++;
+            bad |= group_add(db, rec, day_of(recorded_ms), m->month, cost);
+        }
+    }
+    if (bad)
+        return -1;
+    return rows ? 0 : group_add(db, rec, day_of(time_ms), "", cost);
+}
+
 static int batch_add(struct ksm_db *db, const struct ksm_usage_rec *rec, int64_t id, int64_t time_ms,
                      int64_t recorded_ms, int64_t cost)
 {
+    if (batch.nmarks < 0 && marks_read(db))
+        return -1;
+    if (batch.nmarks <= BATCH_MARKS)
+        return batch_add_marks(db, rec, id, time_ms, recorded_ms, cost);
     sqlite3_stmt *st = ksm_db_prepare(db, "SELECT month FROM billing_month_marks"
                                           " WHERE ?1 >= start_ms AND ?1 < end_ms AND ?2 > last_record");
     if (!st)
@@ -150,6 +205,7 @@ static void batch_begin(void)
 {
     batch.on = true;
     batch.n = 0;
+    batch.nmarks = -1;
 }
 
 static int batch_end(struct ksm_db *db)
