@@ -9,23 +9,6 @@ struct ksm_fmt ksm_fmt_init(char *buf, size_t cap)
     return (struct ksm_fmt){.p = buf, .cap = cap};
 }
 
-void ksm_fmt_mem(struct ksm_fmt *f, const char *s, size_t n)
-{
-    size_t room = f->cap - 1 - f->len;
-    if (n > room) {
-        n = room;
-        f->cut = true;
-    }
-    memcpy(f->p + f->len, s, n);
-    f->len += n;
-    f->p[f->len] = '\0';
-}
-
-void ksm_fmt_str(struct ksm_fmt *f, const char *s)
-{
-    ksm_fmt_mem(f, s, strlen(s));
-}
-
 void ksm_fmt_i64(struct ksm_fmt *f, int64_t v)
 {
     char d[24];
