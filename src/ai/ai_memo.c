@@ -5,6 +5,7 @@
  * bumps the generation (ai_store.c). Direct-mapped slots: a collision only
  * costs a query. Routes are large (8 targets), so their table is small. */
 #include "ai/ai_store_int.h"
+#include "core/util.h"
 
 #include <string.h>
 
@@ -38,13 +39,7 @@ static __thread struct route_slot routes[ROUTE_SLOTS];
 static __thread struct policy_slot policies[POLICY_SLOTS];
 static __thread struct price_slot prices[PRICE_SLOTS];
 
-static uint64_t fnv(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    while (*s)
-        h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-    return h;
-}
+static uint64_t str_hash(const char *s) { return ksm_hash64(0, s, strlen(s)); }
 
 /* project|alias; false when it does not fit (then nothing is memoised) */
 static bool route_key(const char *project, const char *alias, char *key)
@@ -64,7 +59,7 @@ bool ksm_ai__memo_route(const char *project, const char *alias, struct ksm_ai_ro
     char key[sizeof routes[0].key];
     if (!route_key(project, alias, key))
         return false;
-    struct route_slot *s = &routes[fnv(key) % ROUTE_SLOTS];
+    struct route_slot *s = &routes[str_hash(key) % ROUTE_SLOTS];
     if (s->gen != ksm_ai__generation() || strcmp(s->key, key))
         return false;
     *e = s->e;
@@ -80,7 +75,7 @@ void ksm_ai__memo_route_put(const char *project, const char *alias, uint64_t gen
     char key[sizeof routes[0].key];
     if (!route_key(project, alias, key))
         return;
-    struct route_slot *s = &routes[fnv(key) % ROUTE_SLOTS];
+    struct route_slot *s = &routes[str_hash(key) % ROUTE_SLOTS];
     s->gen = gen;
     s->e = e;
     memcpy(s->key, key, sizeof key);
@@ -90,7 +85,7 @@ void ksm_ai__memo_route_put(const char *project, const char *alias, uint64_t gen
 
 bool ksm_ai__memo_policy(const char *project, struct ksm_ai_policy *out, enum ksm_err *e)
 {
-    struct policy_slot *s = &policies[fnv(project) % POLICY_SLOTS];
+    struct policy_slot *s = &policies[str_hash(project) % POLICY_SLOTS];
     if (s->gen != ksm_ai__generation() || strcmp(s->project, project))
         return false;
     *e = s->e;
@@ -103,7 +98,7 @@ void ksm_ai__memo_policy_put(const char *project, uint64_t gen, enum ksm_err e,
 {
     if (strlen(project) >= KSM_AI_ID)
         return;
-    struct policy_slot *s = &policies[fnv(project) % POLICY_SLOTS];
+    struct policy_slot *s = &policies[str_hash(project) % POLICY_SLOTS];
     s->gen = gen;
     s->e = e;
     strcpy(s->project, project);
@@ -112,7 +107,7 @@ void ksm_ai__memo_policy_put(const char *project, uint64_t gen, enum ksm_err e,
 
 bool ksm_ai__memo_price(const char *model, int64_t at_ms, struct ksm_ai_price *out, enum ksm_err *e)
 {
-    struct price_slot *s = &prices[fnv(model) % PRICE_SLOTS];
+    struct price_slot *s = &prices[str_hash(model) % PRICE_SLOTS];
     if (s->gen != ksm_ai__generation() || strcmp(s->model, model) || at_ms < s->from ||
         at_ms >= s->until)
         return false;
@@ -127,7 +122,7 @@ void ksm_ai__memo_price_put(const char *model, uint64_t gen, int64_t from, int64
 {
     if (strlen(model) >= sizeof prices[0].model)
         return;
-    struct price_slot *s = &prices[fnv(model) % PRICE_SLOTS];
+    struct price_slot *s = &prices[str_hash(model) % PRICE_SLOTS];
     s->gen = gen;
     s->e = e;
     s->from = from;

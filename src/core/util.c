@@ -250,6 +250,28 @@ bool ksm_ct_equal(const void *a, const void *b, size_t n)
     return CRYPTO_memcmp(a, b, n) == 0;
 }
 
+/* A word at a time: byte-wise FNV-1a over a 150-byte authorisation key was a chain of 150
+ * dependent multiplies, twice per AI request. The tail is read as one zero-padded word and the
+ * length is mixed in, so "a" and "a\0" differ; MurmurHash3's finaliser spreads the bits. */
+uint64_t ksm_hash64(uint64_t seed, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ull), w;
+    for (; n >= 8; b += 8, n -= 8) {
+        memcpy(&w, b, 8);
+        h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 31;
+    }
+    w = 0;
+    memcpy(&w, b, n);
+    h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 33);
+}
+
 size_t ksm_utf8_cut(char *s, size_t max)
 {
     size_t n = strlen(s);

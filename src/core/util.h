@@ -50,6 +50,10 @@ void ksm_id_new(const char *prefix, char out[40]);
 void ksm_sha256(const void *data, size_t n, unsigned char out[32]);
 void ksm_sha256_hex(const void *data, size_t n, char out[65]);
 bool ksm_ct_equal(const void *a, const void *b, size_t n);   /* constant time */
+/* A fast 64-bit hash of p[0..n) for in-memory tables (caches, memo slots, the mask map): eight
+ * bytes per step, then mixed so that every bit of the result depends on every input byte. Not
+ * cryptographic, and not for anything written to disk (its values may change between versions). */
+uint64_t ksm_hash64(uint64_t seed, const void *p, size_t n);
 
 bool ksm_utf8_valid(const char *s, size_t n);
 /* The length of the one valid UTF-8 sequence of two to four bytes that starts s (no overlong forms,

@@ -79,10 +79,7 @@ uint64_t ksm_iam__generation(void) { return gen_now(); }
 
 static struct owner_entry *owner_slot(const char *id)
 {
-    uint64_t h = 1469598103934665603ull;   /* FNV-1a */
-    for (const char *c = id; *c; c++)
-        h = (h ^ (unsigned char)*c) * 1099511628211ull;
-    return &owner[h % OWNER_SLOTS];
+    return &owner[ksm_hash64(0, id, strlen(id)) % OWNER_SLOTS];
 }
 
 bool ksm_iam__owner_cached(const char *id, char *tenant, char *project, enum ksm_err *e)
@@ -122,10 +119,7 @@ static bool authz_key(const struct ksm_principal *p, const char *perm, const cha
         ksm_fmt_mem(&f, "|", 1);
     }
     ksm_fmt_i64(&f, p->no_mfa);
-    uint64_t h = 1469598103934665603ull;   /* FNV-1a */
-    for (size_t i = 0; i < f.len; i++)
-        h = (h ^ (unsigned char)key[i]) * 1099511628211ull;
-    *hash = h;
+    *hash = ksm_hash64(0, key, f.len);
     return !f.cut;
 }
 

@@ -68,9 +68,7 @@ static void wipe(struct slot *s) { OPENSSL_cleanse(s, sizeof *s); }
 
 static size_t set_of(uint8_t kind, const char *owner, uint32_t version)
 {
-    uint64_t h = 1469598103934665603ull ^ kind ^ ((uint64_t)version << 8);
-    for (const char *p = owner; *p; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    uint64_t h = ksm_hash64(kind ^ ((uint64_t)version << 8), owner, strlen(owner));
     return (size_t)(h % SETS) * WAYS;
 }
 

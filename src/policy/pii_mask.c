@@ -26,17 +26,9 @@ struct ksm_pii_masker {
 
 #define SCAN_STACK 64   /* matches per text before ksm_pii_mask allocates */
 
-static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 0x100000001b3ull;   /* FNV-1a */
-    return h;
-}
-
 static uint64_t hash_value(enum ksm_pii_kind kind, const char *v, size_t n)
 {
-    return hash_bytes(0xcbf29ce484222325ull ^ (uint64_t)kind, v, n);
+    return ksm_hash64((uint64_t)kind, v, n);
 }
 
 static uint64_t hash_num(enum ksm_pii_kind kind, uint64_t num)

@@ -297,6 +297,38 @@ static void test_fmt(void)
     CHECK_STR(small, "漢");
 }
 
+/* The in-memory tables' hash: equal bytes hash equal, a trailing NUL or another seed changes it,
+ * keys shaped like the authorisation cache's spread evenly over its 1,024 slots, and flipping any
+ * one input bit flips about half the output bits (the slots use the low bits). */
+static void test_hash64(void)
+{
+    CHECK(ksm_hash64(0, "abc", 3) == ksm_hash64(0, "abcd", 3));
+    CHECK(ksm_hash64(0, "a", 1) != ksm_hash64(0, "a\0", 2));
+    CHECK(ksm_hash64(0, "", 0) != ksm_hash64(1, "", 0));
+    enum { KEYS = 102400, SLOTS = 1024 };
+    static unsigned load[SLOTS];
+    char key[160];
+    for (int i = 0; i < KEYS; i++) {
+        int n = snprintf(key, sizeof key, "ak_%020d|usr_%020d|ai.invoke|ten_x|prj_%d|0", i % 97,
+                         i / 97, i % 13);
+        load[ksm_hash64(0, key, (size_t)n) % SLOTS]++;
+    }
+    unsigned max = 0, min = KEYS;
+    for (int i = 0; i < SLOTS; i++) {
+        max = load[i] > max ? load[i] : max;
+        min = load[i] < min ? load[i] : min;
+    }
+    CHECK(max < 150 && min > 50);   /* mean 100; a poor hash piles keys that differ late */
+    unsigned char in[40] = "ak_00000000000000000042|usr_0000000001|";
+    for (size_t bit = 0; bit < sizeof in * 8; bit++) {
+        uint64_t a = ksm_hash64(7, in, sizeof in);
+        in[bit / 8] ^= (unsigned char)(1u << bit % 8);
+        int flipped = __builtin_popcountll(a ^ ksm_hash64(7, in, sizeof in));
+        in[bit / 8] ^= (unsigned char)(1u << bit % 8);
+        CHECK(flipped >= 16 && flipped <= 48);
+    }
+}
+
 int main(void)
 {
     test_corpnum();
@@ -309,5 +341,6 @@ int main(void)
     test_errors();
     test_pct_decode();
     test_fmt();
+    test_hash64();
     return CHECK_DONE();
 }
