@@ -33,9 +33,22 @@ static const struct ksm_conf *conf(struct ksm_conn *c)
 
 /* ---- timers ---------------------------------------------------------------------------------- */
 
+/* A request sets its connection's timeout four times (headers, body, response, idle) and clears it
+ * once; moving the libuv timer in its heap each time was ~1.5 % of an AI request's instructions.
+ * So the timeout is a deadline, and the timer moves only when the deadline comes before the time
+ * it is set for; a timer that fires early finds no deadline, or a later one and is set for that. */
 static void on_timeout(uv_timer_t *t)
 {
     struct ksm_conn *c = t->data;
+    uint64_t now = uv_now(t->loop);
+    if (!c->deadline)
+        return;
+    if (c->deadline > now) {
+        c->timer_due = c->deadline;
+        uv_timer_start(t, on_timeout, c->deadline - now, 0);
+        return;
+    }
+    c->deadline = 0;
     if (c->state == CS_IDLE || c->state == CS_WRITING) {
         conn_close(c);   /* idle keep-alive, or a client that does not read its response */
         return;
@@ -52,8 +65,15 @@ static void on_timeout(uv_timer_t *t)
 
 static void arm(struct ksm_conn *c, int ms)
 {
-    uv_timer_start(&c->timer, on_timeout, (uint64_t)(ms > 0 ? ms : 1), 0);
+    uint64_t now = uv_now(c->timer.loop);
+    c->deadline = now + (uint64_t)(ms > 0 ? ms : 1);
+    if (!uv_is_active((uv_handle_t *)&c->timer) || c->timer_due > c->deadline) {
+        c->timer_due = c->deadline;
+        uv_timer_start(&c->timer, on_timeout, c->deadline - now, 0);
+    }
 }
+
+static void disarm(struct ksm_conn *c) { c->deadline = 0; }
 
 /* ---- requests -------------------------------------------------------------------------------- */
 
@@ -274,7 +294,7 @@ static int on_message_complete(llhttp_t *p)
     if (c->discard_body)
         return 0;   /* answered at the head; the connection closes after that response */
     c->state = CS_BUSY;
-    uv_timer_stop(&c->timer);
+    disarm(c);
     return HPE_PAUSED;
 }
 
@@ -306,7 +326,7 @@ static void conn_reject(struct ksm_conn *c, enum ksm_err e, const char *detail)
     }
     c->failed = true;
     c->state = CS_BUSY;
-    uv_timer_stop(&c->timer);
+    disarm(c);
     c->lsn->o.handler(c->req);
 }
 
@@ -333,7 +353,7 @@ void ksm_conn_feed(struct ksm_conn *c, const char *data, size_t n)
         if (c->body_paused && c->reading) {   /* back-pressure from a streamed body */
             uv_read_stop((uv_stream_t *)&c->tcp);
             c->reading = false;
-            uv_timer_stop(&c->timer);   /* waiting on us is not the client being slow */
+            disarm(c);   /* waiting on us is not the client being slow */
         }
         return;
     }

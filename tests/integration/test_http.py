@@ -146,6 +146,46 @@ def test_slow_client_header_timeout(fresh):
     assert requests.get(fresh.url + "/healthz", timeout=10).status_code == 200
 
 
+def test_timeouts_of_a_keep_alive_connection(fresh):
+    """Each state's timeout holds on a connection that already served a request: a keep-alive
+    connection idle past idle_timeout_ms is closed, one that keeps asking stays open past it, and
+    a request whose headers (or body) stop arriving gets a 408 in about its own limit, whichever
+    limit was set before it (the timer is moved lazily, see conn.c)."""
+    fresh.write_config("[limits]\nheader_timeout_ms = 700\nbody_timeout_ms = 700\n"
+                       "idle_timeout_ms = 1500\n")
+    fresh.start()
+    get = b"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"
+
+    c = fresh.raw(timeout=10)   # asks every 0.5 s for 2.5 s: never idle for 1.5 s
+    for _ in range(5):
+        c.send(get)
+        assert c.read_response().status == 200
+        time.sleep(0.5)
+    c.send(get)
+    assert c.read_response().status == 200, "closed while it kept asking"
+    t0 = time.time()
+    assert c.is_closed(timeout=6), "an idle keep-alive connection was left open"
+    assert 1.0 < time.time() - t0 < 4, "closed %.1fs after its last answer (idle_timeout_ms = 1500)" % (
+        time.time() - t0)
+
+    for partial in (b"GET /heal", b"POST /admin/v1/tenants HTTP/1.1\r\nHost: a\r\n"
+                    b"Content-Type: application/json\r\nContent-Length: 10\r\n\r\n{\"a"):
+        c = fresh.raw(timeout=10)
+        c.send(get)
+        assert c.read_response().status == 200
+        time.sleep(0.3)   # the idle timeout (later) is set; the next request's limit is sooner
+        t0 = time.time()
+        c.send(partial)
+        try:
+            r = c.read_response()
+            assert r.status == 408, "a stalled second request got %r" % r
+        except (EOFError, ConnectionResetError):
+            pass
+        elapsed = time.time() - t0
+        assert 0.4 < elapsed < 1.4, "the stalled request %r was cut off after %.1fs (limit 0.7 s)" % (
+            partial[:12], elapsed)
+
+
 def test_expect_100_continue(shared):
     body = json.dumps({"kind": "ministry", "name": "デジタル庁 100-continue",
                        "corporate_number": new_corpnum()}, ensure_ascii=False).encode()
