@@ -1,6 +1,7 @@
 /* scan.c — byte-class prefixes (scan.h). Each vector loop decides sixteen bytes with a few compares
- * and one movemask; the scalar tail answers the same question byte by byte, so both agree (the unit
- * test compares them on every offset of random and hand-picked buffers). */
+ * and one movemask; strings shorter than a block (and the three-byte scan's tail) go byte by byte
+ * with the same question, so both agree (the unit test compares them with a byte-by-byte reference
+ * on every offset of random and hand-picked buffers). */
 #include "core/scan.h"
 
 #include <stdbool.h>
@@ -12,21 +13,50 @@
 
 static bool json_plain(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
 
-size_t ksm_scan_json_plain(const char *s, size_t n)
+#ifdef __SSE2__
+/* The first position in s[0..n), n >= 16, whose byte stops() marks in its sixteen-byte block; n
+ * if none. The tail is the last sixteen bytes again, not a byte loop: most strings here (ids,
+ * names, header lines) are one block and a few bytes, and the byte loop was most of a call's cost.
+ * The bytes it shares with the block before stop nothing (or that block would have returned). */
+static inline __attribute__((always_inline)) size_t scan_blocks(const char *s, size_t n,
+                                                                int (*stops)(__m128i))
 {
     size_t i = 0;
-#ifdef __SSE2__
-    /* a signed compare below 0x20 catches the control characters and every byte >= 0x80 at once */
-    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
     for (; n - i >= 16; i += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-        __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-                                    _mm_cmplt_epi8(v, space));
-        int bits = _mm_movemask_epi8(stop);
+        int bits = stops(_mm_loadu_si128((const __m128i *)(const void *)(s + i)));
         if (bits)
             return i + (size_t)__builtin_ctz((unsigned)bits);
     }
+    if (i == n)
+        return n;
+    int bits = stops(_mm_loadu_si128((const __m128i *)(const void *)(s + n - 16)));
+    return bits ? n - 16 + (size_t)__builtin_ctz((unsigned)bits) : n;
+}
+
+/* a signed compare below 0x20 catches the control characters and every byte >= 0x80 at once */
+static inline int json_stops(__m128i v)
+{
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+    return _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+                                          _mm_cmplt_epi8(v, space)));
+}
+
+static inline int high_bits(__m128i v) { return _mm_movemask_epi8(v); }
+
+static inline int line_stops(__m128i v)
+{
+    const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+    return _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
+}
 #endif
+
+size_t ksm_scan_json_plain(const char *s, size_t n)
+{
+#ifdef __SSE2__
+    if (n >= 16)
+        return scan_blocks(s, n, json_stops);
+#endif
+    size_t i = 0;
     while (i < n && json_plain((unsigned char)s[i]))
         i++;
     return i;
@@ -34,14 +64,11 @@ size_t ksm_scan_json_plain(const char *s, size_t n)
 
 size_t ksm_scan_ascii(const char *s, size_t n)
 {
-    size_t i = 0;
 #ifdef __SSE2__
-    for (; n - i >= 16; i += 16) {   /* the high bits of sixteen bytes at once */
-        int bits = _mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s + i)));
-        if (bits)
-            return i + (size_t)__builtin_ctz((unsigned)bits);
-    }
+    if (n >= 16)
+        return scan_blocks(s, n, high_bits);
 #endif
+    size_t i = 0;
     while (i < n && (unsigned char)s[i] < 0x80)
         i++;
     return i;
@@ -88,16 +115,11 @@ size_t ksm_scan_utf8_run3(const char *s, size_t n)
 
 size_t ksm_scan_line(const char *s, size_t n)
 {
-    size_t i = 0;
 #ifdef __SSE2__
-    const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
-    for (; n - i >= 16; i += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-        int bits = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
-        if (bits)
-            return i + (size_t)__builtin_ctz((unsigned)bits);
-    }
+    if (n >= 16)
+        return scan_blocks(s, n, line_stops);
 #endif
+    size_t i = 0;
     while (i < n && s[i] != '\r' && s[i] != '\n')
         i++;
     return i;
