@@ -166,10 +166,12 @@ void ksm_db_rollback(struct ksm_db *db)
         sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
 }
 
+/* The length is measured here: given -1, SQLite finds the end a byte at a time, which for the usage
+ * writer's eight texts a record (details ~200 bytes) cost more than binding them. */
 void ksm_db_bind_text(sqlite3_stmt *st, int idx, const char *s)
 {
     if (s)
-        sqlite3_bind_text(st, idx, s, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text64(st, idx, s, strlen(s), SQLITE_TRANSIENT, SQLITE_UTF8);
     else
         sqlite3_bind_null(st, idx);
 }
@@ -177,7 +179,7 @@ void ksm_db_bind_text(sqlite3_stmt *st, int idx, const char *s)
 void ksm_db_bind_text_static(sqlite3_stmt *st, int idx, const char *s)
 {
     if (s)
-        sqlite3_bind_text(st, idx, s, -1, SQLITE_STATIC);
+        sqlite3_bind_text64(st, idx, s, strlen(s), SQLITE_STATIC, SQLITE_UTF8);
     else
         sqlite3_bind_null(st, idx);
 }
