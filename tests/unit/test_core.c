@@ -279,6 +279,31 @@ static void test_fmt(void)
     f = ksm_fmt_init(small, 1);
     ksm_fmt_i64(&f, -5);
     CHECK(small[0] == '\0' && f.cut);
+    /* as printf's %lld writes it: both sides of every power of ten, and scattered values */
+    int64_t p10 = 1;
+    for (int e = 0; e <= 18; e++, p10 = e <= 18 ? p10 * 10 : p10) {
+        const int64_t around[] = {p10 - 1, p10, p10 + 1, -p10 + 1, -p10, -p10 - 1, p10 * 9 / 7};
+        for (size_t i = 0; i < sizeof around / sizeof around[0]; i++) {
+            char want[32];
+            snprintf(want, sizeof want, "%lld", (long long)around[i]);
+            f = ksm_fmt_init(buf, sizeof buf);
+            ksm_fmt_i64(&f, around[i]);
+            CHECK_STR(buf, want);
+        }
+    }
+    uint64_t x = 88172645463325252ull;   /* xorshift: values of every length */
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int64_t v = (int64_t)(x >> (x % 64));
+        char want[32];
+        snprintf(want, sizeof want, "%lld", (long long)v);
+        f = ksm_fmt_init(buf, sizeof buf);
+        ksm_fmt_i64(&f, v);
+        if (strcmp(buf, want)) {
+            CHECK_STR(buf, want);
+            break;
+        }
+    }
     /* hex as printf's %0Nx would write it, across widths and values */
     static const uint64_t vals[] = {0, 1, 0xf, 0x10, 0xabc, 0xffffffffu, 0x100000000ull, UINT64_MAX};
     for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
