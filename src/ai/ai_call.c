@@ -673,10 +673,11 @@ void ksm_ai_call_start(struct ai_call *c)
         ksm_ai_fail(c, e, guard_message(c, e, buf, sizeof buf), 0);
         return;
     }
+    int64_t now_ms = ksm_now_ms();   /* the price in effect and the quota window: one moment */
     if (ksm_ai_all_governed(c)) {
         /* overseas-ai prices and bills it; nothing is charged here */
         memset(&c->price, 0, sizeof c->price);
-    } else if (ksm_ai_price_find(db, c->alias, ksm_now_ms(), &c->price) != KSM_E_OK) {
+    } else if (ksm_ai_price_find(db, c->alias, now_ms, &c->price) != KSM_E_OK) {
         snprintf(why, sizeof why, "model %s has no price yet; it cannot be used until one is set", c->alias);
         ksm_ai_fail(c, KSM_E_UNAVAILABLE, why, 0);
         return;
@@ -692,7 +693,7 @@ void ksm_ai_call_start(struct ai_call *c)
     int retry_after = 0;
     /* the relay's one key serves every tenant: per-key quotas are the caller's key's, in govcloud */
     e = ksm_ai_reserve(db, c->project, c->on_behalf ? "" : c->principal->key_id, &c->pol,
-                       c->est_prompt + c->est_completion, est_cost, ksm_now_ms(), &c->res,
+                       c->est_prompt + c->est_completion, est_cost, now_ms, &c->res,
                        &retry_after);
     if (e != KSM_E_OK) {
         ksm_ai_fail(c, e, e == KSM_E_RATE_LIMITED ? "the project's budget or rate limit is exhausted"
