@@ -58,14 +58,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 cp "$KASUMID" "$tmp/kasumid"   # our own copy: never holds bin/ busy for others
 
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-waitport() {   # port: up to 15 s
-    i=0
-    while ! curl -s -o /dev/null "http://127.0.0.1:$1/"; do
-        i=$((i + 1)); [ $i -lt 150 ] || { echo "nothing listens on $1" >&2; exit 1; }
-        sleep 0.1
-    done
-}
 . bench/lib.sh
 UP=$(freeport); NGX=$(freeport); PK=$(freeport)
 
@@ -74,9 +66,7 @@ UP=$(freeport); NGX=$(freeport); PK=$(freeport)
 ai_upstream_start "$UP"
 
 # ---- the floor: nginx proxy_pass, keep-alive to the upstream (as kasumi and Portkey keep theirs) -
-ngxconf proxy "upstream llm { server 127.0.0.1:$UP; keepalive 64; }
-    server { listen 127.0.0.1:$NGX;
-        location / { proxy_pass http://llm; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
+ai_floor_conf "$NGX" "$UP"
 taskset -c 0 nginx -e "$tmp/proxy/error.log" -c "$tmp/proxy/nginx.conf" -p "$tmp/proxy" &
 NGXMASTER=$!
 PIDS="$PIDS $NGXMASTER"

@@ -32,7 +32,6 @@ trap 'exit 130' INT TERM
 printf '#!/bin/sh\nexec valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file=%s/cg.out %s "$@"\n' \
     "$tmp" "$KBIN" >"$tmp/kasumid"
 chmod +x "$tmp/kasumid"
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 . bench/lib.sh
 . bench/ai/setup.sh
 UP=$(freeport)
@@ -70,19 +69,13 @@ echo "per thread:$per"
 [ "${NGINX:-1}" = 1 ] || exit 0
 # ---- the floor, counted the same way: nginx proxy_pass with a keep-alive upstream, one process ----
 NGX=$(freeport)
-ngxconf proxy "upstream llm { server 127.0.0.1:$UP; keepalive 64; }
-    server { listen 127.0.0.1:$NGX;
-        location / { proxy_pass http://llm; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
+ai_floor_conf "$NGX" "$UP"
 sed -i '1s/^/master_process off; /' "$tmp/proxy/nginx.conf"   # the worker is the process callgrind sees
 taskset -c 0 valgrind --tool=callgrind --callgrind-out-file="$tmp/ngx.out" \
     nginx -e "$tmp/proxy/error.log" -c "$tmp/proxy/nginx.conf" -p "$tmp/proxy" 2>/dev/null &
 NPID=$!
 PIDS="$PIDS $NPID"
-i=0
-until curl -s -o /dev/null "http://127.0.0.1:$NGX/"; do
-    i=$((i + 1)); [ $i -lt 300 ] || { echo "nginx under callgrind did not start" >&2; exit 1; }
-    sleep 0.1
-done
+waitport "$NGX" 300
 nload() { taskset -c 1 wrk --timeout 20s -s bench/ai/post.lua "$@" "http://127.0.0.1:$NGX/v1/chat/completions"; }
 nload -t1 -c"$CONC" -d8s >/dev/null
 callgrind_control -z "$NPID" >/dev/null 2>&1

@@ -1,7 +1,16 @@
 # bench/lib.sh — what the benchmark scripts share: start kasumid pinned to core 0 and set up a
 # tenant, a project and a user with a role through the admin API, as an operator would.
-# Sourced by bench/ai_gateway.sh and bench/s3.sh, which define $tmp, $PIDS and have made
-# $tmp/kasumid.
+# Sourced by bench/ai_gateway.sh, bench/ai_instr.sh and bench/s3.sh, which define $tmp, $PIDS and
+# have made $tmp/kasumid.
+
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+waitport() {   # port [tenths of a second, default 150]: until something answers HTTP there
+    i=0
+    while ! curl -s -o /dev/null "http://127.0.0.1:$1/"; do
+        i=$((i + 1)); [ $i -lt "${2:-150}" ] || { echo "nothing listens on $1" >&2; exit 1; }
+        sleep 0.1
+    done
+}
 
 jget() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 

@@ -72,7 +72,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 cp "$KASUMID" "$tmp/kasumid"   # our own copy: never holds bin/ busy for others
 
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 . bench/lib.sh
 
 # ---- the payloads (random: nothing compresses) and nginx serving them --------------------------

@@ -20,6 +20,14 @@ http {
 CONF
 }
 
+# ai_floor_conf PORT UPSTREAM_PORT: $tmp/proxy/nginx.conf, the floor both AI benchmarks measure:
+# nginx proxy_pass with a keep-alive upstream (as kasumi and Portkey keep theirs).
+ai_floor_conf() {
+    ngxconf proxy "upstream llm { server 127.0.0.1:$2; keepalive 64; }
+    server { listen 127.0.0.1:$1;
+        location / { proxy_pass http://llm; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
+}
+
 # ai_upstream_start PORT: nginx `return 200` of $ANSWER for POST /v1/chat/completions, on core 1.
 ai_upstream_start() {
     ngxconf upstream "server { listen 127.0.0.1:$1; default_type application/json;

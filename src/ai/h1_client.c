@@ -28,6 +28,7 @@
 #include "ai/h1_resp.h"
 #include "core/buf.h"
 #include "core/fmt.h"
+#include "core/timer.h"
 #include "core/util.h"
 #include "http/http.h"
 
@@ -50,7 +51,6 @@ struct h1_call {
 struct conn {
     uv_tcp_t tcp;
     uv_timer_t timer;
-    uint64_t timer_due;                /* loop time the timer is set for, while it is active */
     uv_connect_t connect;
     uv_getaddrinfo_t gai;
     uv_write_t write;
@@ -277,13 +277,9 @@ static void arm(struct conn *c)
         due = (k->paused ? now : k->last_rx) + STALL_MS;
     if (k->o.timeout_ms > 0 && k->t_start + (uint64_t)k->o.timeout_ms < due)
         due = k->t_start + (uint64_t)k->o.timeout_ms;
-    /* Set no later than due already (for this call, or the one before on this connection): it
-     * fires, on_timer looks at the call's own times and sets it again. Moving it in libuv's heap
-     * at each call's start and end was ~1 % of an AI request's instructions. */
-    if (uv_is_active((uv_handle_t *)&c->timer) && c->timer_due <= due)
-        return;
-    c->timer_due = due;
-    uv_timer_start(&c->timer, on_timer, due > now ? due - now : 0, 0);
+    /* Left set when it fires no later (for this call, or the one before on this connection):
+     * on_timer looks at the call's own times and sets it again (core/timer.h). */
+    ksm_timer_by(&c->timer, on_timer, due);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -314,7 +310,6 @@ static void fail_soon(struct conn *c, enum ksm_up_result res)
 {
     c->pending = res;
     c->has_pending = true;
-    c->timer_due = uv_now(c->h->loop);
     uv_timer_start(&c->timer, on_timer, 0, 0);
 }
 

@@ -9,8 +9,10 @@
  * stored as '' so the key is unique (SQLite keeps NULLs apart in a key); readers turn them back. */
 #include "billing/billing_records.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "core/fmt.h"
 #include "core/util.h"
 
 /* The JST day (its start, in UTC ms) that ms falls on. */
@@ -54,19 +56,18 @@ struct group {
     char correction_of[16];
 };
 
-#define BATCH_MARKS 64   /* month marks held (one per closed month); more: read per record */
-
-struct mark {
+struct mark {   /* a closed month (billing_month_marks), read once per batch */
     int64_t start_ms, end_ms, last_record;
-    char month[16];
+    char month[sizeof((struct group *)0)->correction_of];
+    bool unheld;   /* its name does not fit a group's key: a record it corrects fails the batch */
 };
 
 static _Thread_local struct {
     bool on;
     int n;
     struct group g[BATCH_GROUPS];
-    int nmarks;   /* -1: not read yet in this batch; BATCH_MARKS + 1: too many to hold */
-    struct mark marks[BATCH_MARKS];
+    int nmarks;   /* -1: not read yet in this batch */
+    struct mark *marks;   /* freed when the batch ends */
 } batch;
 
 static int64_t day_of(int64_t ms)   /* DAY_OF in C: SQLite's integer division truncates, as C's */
@@ -140,19 +141,18 @@ static int marks_read(struct ksm_db *db)
                                           " FROM billing_month_marks");
     int rc, n = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *month = ksm_db_col_text(st, 0);
-        if (n == BATCH_MARKS || !month || strlen(month) >= sizeof batch.marks[0].month) {
-            n = BATCH_MARKS + 1;   /* more than are held, or not a month: the statement decides */
-            break;
-        }
+        batch.marks = ksm_xrealloc(batch.marks, (size_t)(n + 1) * sizeof *batch.marks);
         struct mark *m = &batch.marks[n++];
-        strcpy(m->month, month);
+        const char *month = ksm_db_col_text(st, 0);
+        month = month ? month : "";
+        m->unheld = strlen(month) >= sizeof m->month;   /* group_add would refuse it */
+        ksm_fmt_copy(m->month, sizeof m->month, month);
         m->start_ms = sqlite3_column_int64(st, 1);
         m->end_ms = sqlite3_column_int64(st, 2);
         m->last_record = sqlite3_column_int64(st, 3);
     }
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    if (rc != SQLITE_DONE)
         return -1;
     batch.nmarks = n;
     return 0;
@@ -160,15 +160,17 @@ static int marks_read(struct ksm_db *db)
 
 /* The LEFT JOIN of the statement below, row by row: each mark whose month holds time_ms and whose
  * last record is below id makes a correction row (booked on the arrival day); none, the plain row. */
-static int batch_add_marks(struct ksm_db *db, const struct ksm_usage_rec *rec, int64_t id,
-                           int64_t time_ms, int64_t recorded_ms, int64_t cost)
+static int batch_add(struct ksm_db *db, const struct ksm_usage_rec *rec, int64_t id, int64_t time_ms,
+                     int64_t recorded_ms, int64_t cost)
 {
+    if (batch.nmarks < 0 && marks_read(db))
+        return -1;
     int rows = 0, bad = 0;
     for (int i = 0; i < batch.nmarks; i++) {
         const struct mark *m = &batch.marks[i];
         if (time_ms >= m->start_ms && time_ms < m->end_ms && id > m->last_record) {
             rows++;
-            bad |= group_add(db, rec, day_of(recorded_ms), m->month, cost);
+            bad |= m->unheld || group_add(db, rec, day_of(recorded_ms), m->month, cost);
         }
     }
     if (bad)
@@ -176,41 +178,24 @@ static int batch_add_marks(struct ksm_db *db, const struct ksm_usage_rec *rec, i
     return rows ? 0 : group_add(db, rec, day_of(time_ms), "", cost);
 }
 
-static int batch_add(struct ksm_db *db, const struct ksm_usage_rec *rec, int64_t id, int64_t time_ms,
-                     int64_t recorded_ms, int64_t cost)
+static void marks_free(void)
 {
-    if (batch.nmarks < 0 && marks_read(db))
-        return -1;
-    if (batch.nmarks <= BATCH_MARKS)
-        return batch_add_marks(db, rec, id, time_ms, recorded_ms, cost);
-    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT month FROM billing_month_marks"
-                                          " WHERE ?1 >= start_ms AND ?1 < end_ms AND ?2 > last_record");
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, time_ms);
-    sqlite3_bind_int64(st, 2, id);
-    int rc, rows = 0, bad = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *month = ksm_db_col_text(st, 0);
-        rows++;
-        bad |= group_add(db, rec, day_of(recorded_ms), month ? month : "", cost);
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE || bad)
-        return -1;
-    return rows ? 0 : group_add(db, rec, day_of(time_ms), "", cost);
+    free(batch.marks);
+    batch.marks = NULL;
+    batch.nmarks = -1;
 }
 
 static void batch_begin(void)
 {
     batch.on = true;
     batch.n = 0;
-    batch.nmarks = -1;
+    marks_free();
 }
 
 static int batch_end(struct ksm_db *db)
 {
     batch.on = false;
+    marks_free();
     return groups_write(db);
 }
 
@@ -218,6 +203,7 @@ static void batch_abort(void)
 {
     batch.on = false;
     batch.n = 0;
+    marks_free();
 }
 
 static int rollup_add(struct ksm_db *db, const struct ksm_usage_rec *rec, int64_t id,

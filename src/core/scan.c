@@ -11,7 +11,19 @@
 #include <emmintrin.h>
 #endif
 
+/* The byte classes, one byte at a time: strings shorter than a block, and every string without SSE2. */
 static bool json_plain(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
+static bool ascii(unsigned char c) { return c < 0x80; }
+static bool in_line(unsigned char c) { return c != '\r' && c != '\n'; }
+
+static inline __attribute__((always_inline)) size_t scan_bytes(const char *s, size_t n,
+                                                               bool (*keep)(unsigned char))
+{
+    size_t i = 0;
+    while (i < n && keep((unsigned char)s[i]))
+        i++;
+    return i;
+}
 
 #ifdef __SSE2__
 /* The first position in s[0..n), n >= 16, whose byte stops() marks in its sixteen-byte block; n
@@ -33,7 +45,8 @@ static inline __attribute__((always_inline)) size_t scan_blocks(const char *s, s
     return bits ? n - 16 + (size_t)__builtin_ctz((unsigned)bits) : n;
 }
 
-/* a signed compare below 0x20 catches the control characters and every byte >= 0x80 at once */
+/* The same classes sixteen bytes at a time: a movemask of the bytes that end the run. For JSON, a
+ * signed compare below 0x20 catches the control characters and every byte >= 0x80 at once. */
 static inline int json_stops(__m128i v)
 {
     const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
@@ -48,31 +61,15 @@ static inline int line_stops(__m128i v)
     const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
     return _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
 }
+
+#define SCAN(s, n, stops, keep) ((n) >= 16 ? scan_blocks(s, n, stops) : scan_bytes(s, n, keep))
+#else
+#define SCAN(s, n, stops, keep) scan_bytes(s, n, keep)
 #endif
 
-size_t ksm_scan_json_plain(const char *s, size_t n)
-{
-#ifdef __SSE2__
-    if (n >= 16)
-        return scan_blocks(s, n, json_stops);
-#endif
-    size_t i = 0;
-    while (i < n && json_plain((unsigned char)s[i]))
-        i++;
-    return i;
-}
+size_t ksm_scan_json_plain(const char *s, size_t n) { return SCAN(s, n, json_stops, json_plain); }
 
-size_t ksm_scan_ascii(const char *s, size_t n)
-{
-#ifdef __SSE2__
-    if (n >= 16)
-        return scan_blocks(s, n, high_bits);
-#endif
-    size_t i = 0;
-    while (i < n && (unsigned char)s[i] < 0x80)
-        i++;
-    return i;
-}
+size_t ksm_scan_ascii(const char *s, size_t n) { return SCAN(s, n, high_bits, ascii); }
 
 /* One three-byte sequence at u: lead 1110xxxx, two continuations, neither overlong (E0 needs
  * A0..BF next) nor a surrogate (ED needs 80..9F next). */
@@ -113,14 +110,4 @@ size_t ksm_scan_utf8_run3(const char *s, size_t n)
     return i;
 }
 
-size_t ksm_scan_line(const char *s, size_t n)
-{
-#ifdef __SSE2__
-    if (n >= 16)
-        return scan_blocks(s, n, line_stops);
-#endif
-    size_t i = 0;
-    while (i < n && s[i] != '\r' && s[i] != '\n')
-        i++;
-    return i;
-}
+size_t ksm_scan_line(const char *s, size_t n) { return SCAN(s, n, line_stops, in_line); }

@@ -14,6 +14,7 @@
 #include "core/fmt.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/timer.h"
 #include "core/util.h"
 
 #define PENDING_MAX (1u << 20)
@@ -33,19 +34,17 @@ static const struct ksm_conf *conf(struct ksm_conn *c)
 
 /* ---- timers ---------------------------------------------------------------------------------- */
 
-/* A request sets its connection's timeout four times (headers, body, response, idle) and clears it
- * once; moving the libuv timer in its heap each time was ~1.5 % of an AI request's instructions.
- * So the timeout is a deadline, and the timer moves only when the deadline comes before the time
- * it is set for; a timer that fires early finds no deadline, or a later one and is set for that. */
+/* A request sets its connection's time-out four times (headers, body, response, idle) and clears
+ * it once; moving the libuv timer each time was ~1.5 % of an AI request's instructions. So the
+ * time-out is a deadline and the timer follows it lazily (core/timer.h): a timer that fires early
+ * finds no deadline, or a later one and is set for that. */
 static void on_timeout(uv_timer_t *t)
 {
     struct ksm_conn *c = t->data;
-    uint64_t now = uv_now(t->loop);
     if (!c->deadline)
         return;
-    if (c->deadline > now) {
-        c->timer_due = c->deadline;
-        uv_timer_start(t, on_timeout, c->deadline - now, 0);
+    if (c->deadline > uv_now(t->loop)) {
+        ksm_timer_by(t, on_timeout, c->deadline);
         return;
     }
     c->deadline = 0;
@@ -65,12 +64,8 @@ static void on_timeout(uv_timer_t *t)
 
 static void arm(struct ksm_conn *c, int ms)
 {
-    uint64_t now = uv_now(c->timer.loop);
-    c->deadline = now + (uint64_t)(ms > 0 ? ms : 1);
-    if (!uv_is_active((uv_handle_t *)&c->timer) || c->timer_due > c->deadline) {
-        c->timer_due = c->deadline;
-        uv_timer_start(&c->timer, on_timeout, c->deadline - now, 0);
-    }
+    c->deadline = uv_now(c->timer.loop) + (uint64_t)(ms > 0 ? ms : 1);
+    ksm_timer_by(&c->timer, on_timeout, c->deadline);
 }
 
 static void disarm(struct ksm_conn *c) { c->deadline = 0; }

@@ -26,7 +26,6 @@ struct ksm_conn {
     const struct ksm_lsn *lsn;
     uv_timer_t timer;
     uint64_t deadline;               /* loop time (ms) the state's timeout ends at; 0: none */
-    uint64_t timer_due;              /* loop time the libuv timer is set for, while it is active */
     struct ksm_worker *w;
     struct ksm_conn *prev, *next;   /* the worker's list, for draining */
     llhttp_t parser;
