@@ -4,12 +4,16 @@
  * below 365 days is refused; done callbacks arrive on a uv loop; a torn tail is cut at open. The
  * block index: pages whose matches span many blocks, a rare tenant in a large log, and an index.db
  * of the older per-record layout, which is rebuilt. The live verification of an open log: intact
- * across sealed segments while the writer keeps going, and a flipped byte located. */
+ * across sealed segments while the writer keeps going, and a flipped byte located. The signatures:
+ * RFC 8032's test vectors, and OpenSSL's Ed25519 and ours make and accept the same bytes. */
 #include "audit/audit.h"
+#include "audit/audit_int.h"
 #include "check.h"
 #include "core/log.h"
 #include "core/util.h"
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -631,6 +635,66 @@ static void test_signatures_checked(void)
     ksm_buf_free(&rep);
 }
 
+/* RFC 8032 §7.1, tests 1 and 2: a known key, message and signature. */
+static void test_sign_vectors(void)
+{
+    static const struct {
+        const char *seed, *msg, *sig;
+    } v[] = {
+        {"9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60", "",
+         "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e0652249015"
+         "55fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"},
+        {"4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb", "72",
+         "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da"
+         "085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"},
+    };
+    for (size_t i = 0; i < KSM_NELEM(v); i++) {
+        unsigned char seed[32], msg[1], want[64], sig[64];
+        size_t mlen = strlen(v[i].msg) / 2;
+        CHECK(ksm_unhex(v[i].seed, 64, seed) == 0 && ksm_unhex(v[i].sig, 128, want) == 0 &&
+              ksm_unhex(v[i].msg, mlen * 2, msg) == 0);
+        EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+        CHECK(k && ksm_audit_sign(k, msg, mlen, sig) == 0 && !memcmp(sig, want, 64));
+        CHECK(ksm_audit_sig_ok(k, msg, mlen, want));
+        want[63] ^= 0x01;
+        CHECK(!ksm_audit_sig_ok(k, msg, mlen, want));
+        EVP_PKEY_free(k);
+    }
+}
+
+/* The environment's key as the log writes it: what we sign, OpenSSL verifies (and signs the same
+ * bytes: Ed25519 is deterministic), and what OpenSSL signs, we verify; a changed bit fails both. */
+static void test_sign_openssl(void)
+{
+    char dir[512], key[512], pub[512], err[256];
+    struct ksm_audit *a = new_log("openssl", dir, key, pub, 0);
+    if (!a)
+        return;
+    static const char msg[] = "{\"kind\":\"erasure\",\"bucket\":\"\u53f0\u5e33\"}";
+    unsigned char ours[64], theirs[64];
+    size_t len = 64;
+    CHECK(ksm_audit_sign_document(a, msg, sizeof msg - 1, ours) == 0);
+    ksm_audit_close(a);
+    FILE *f = fopen(key, "r");
+    EVP_PKEY *k = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    CHECK(k && c && EVP_DigestSignInit(c, NULL, NULL, NULL, k) == 1 &&
+          EVP_DigestSign(c, theirs, &len, (const unsigned char *)msg, sizeof msg - 1) == 1);
+    CHECK(len == 64 && !memcmp(ours, theirs, 64));
+    EVP_MD_CTX_reset(c);
+    CHECK(EVP_DigestVerifyInit(c, NULL, NULL, NULL, k) == 1 &&
+          EVP_DigestVerify(c, ours, 64, (const unsigned char *)msg, sizeof msg - 1) == 1);
+    theirs[0] ^= 0x80;   /* OpenSSL's signature, changed: refused by us */
+    CHECK(ksm_audit_document_verify(pub, msg, sizeof msg - 1, theirs, err, sizeof err) == 0);
+    theirs[0] ^= 0x80;
+    CHECK(ksm_audit_document_verify(pub, msg, sizeof msg - 1, theirs, err, sizeof err) == 1);
+    CHECK(ksm_audit_document_verify(pub, msg, sizeof msg - 2, theirs, err, sizeof err) == 0);
+    EVP_MD_CTX_free(c);
+    EVP_PKEY_free(k);
+}
+
 static void test_tamper_rewrite(void)
 {
     char dir[512], pub[512];
@@ -821,6 +885,8 @@ int main(void)
     test_tamper_flip();
     test_tamper_truncate_delete();
     test_signatures_checked();
+    test_sign_vectors();
+    test_sign_openssl();
     test_tamper_rewrite();
     test_torn_tail();
     test_verify_live();
