@@ -17,6 +17,21 @@
 #include <string.h>
 #include <sys/stat.h>
 
+_Static_assert(crypto_sign_BYTES == 64 && crypto_sign_PUBLICKEYBYTES == 32 &&
+                   crypto_sign_SECRETKEYBYTES == 64, "libsodium's Ed25519 sizes");
+
+static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
+static int sodium_state = -1;
+
+static void sodium_start(void) { sodium_state = sodium_init(); }
+
+/* sodium_init takes a lock on every call; once per process is all it needs. */
+static bool sodium_ready(void)
+{
+    pthread_once(&sodium_once, sodium_start);
+    return sodium_state >= 0;
+}
+
 static EVP_PKEY *key_create(const char *key_path, char *err, size_t errlen)
 {
     EVP_PKEY *key = NULL;
@@ -84,6 +99,10 @@ static EVP_PKEY *pem_load(const char *path, bool private_only, char *err, size_t
 EVP_PKEY *ksm_audit_key_load(const char *key_path, char *err, size_t errlen)
 {
     struct stat st;
+    if (!sodium_ready()) {   /* said here, or every signature would fail as if the log were bad */
+        snprintf(err, errlen, "libsodium could not be initialised");
+        return NULL;
+    }
     if (stat(key_path, &st)) {
         if (errno != ENOENT) {
             snprintf(err, errlen, "%s: %s", key_path, strerror(errno));
@@ -100,21 +119,6 @@ EVP_PKEY *ksm_audit_key_load(const char *key_path, char *err, size_t errlen)
 EVP_PKEY *ksm_audit_pubkey_load(const char *path, char *err, size_t errlen)
 {
     return pem_load(path, false, err, errlen);
-}
-
-_Static_assert(crypto_sign_BYTES == 64 && crypto_sign_PUBLICKEYBYTES == 32 &&
-                   crypto_sign_SECRETKEYBYTES == 64, "libsodium's Ed25519 sizes");
-
-static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
-static int sodium_state = -1;
-
-static void sodium_start(void) { sodium_state = sodium_init(); }
-
-/* sodium_init takes a lock on every call; once per process is all it needs. */
-static bool sodium_ready(void)
-{
-    pthread_once(&sodium_once, sodium_start);
-    return sodium_state >= 0;
 }
 
 static bool raw_public(EVP_PKEY *key, unsigned char pk[32])
