@@ -9,9 +9,9 @@
 # configuration, in one process), so the ratio of user-space instructions per request is a yardstick
 # that the machine's noise does not move (the aim itself is CPU time, kernel included).
 #   sh bench/ai_instr.sh [KASUMID]        (about two minutes; needs valgrind)
-#   CONC=16 DUR=15s; NGINX=0 skips the floor; CG_OUT=FILE keeps callgrind's output, one file per
-#   thread: FILE.worker, FILE.usage, FILE.audit, ... (callgrind_annotate FILE.NAME: where that
-#   thread's instructions go)
+#   CONC=16 DUR=15s; FLOOR=0 skips the floor (not NGINX=0: nginx reads that variable itself);
+#   CG_OUT=FILE keeps callgrind's output, one file per thread: FILE.worker, FILE.usage,
+#   FILE.audit, ... (callgrind_annotate FILE.NAME: where that thread's instructions go)
 set -eu
 cd "$(dirname "$0")/.."
 KBIN=$(readlink -f "${1:-build/release/kasumid}")
@@ -66,7 +66,7 @@ done
 echo "kasumid $KBIN: $ir instructions for $n requests: $(awk -v a="$ir" -v b="$n" 'BEGIN {printf "%.0f", a / b}') per request"
 echo "per thread:$per"
 
-[ "${NGINX:-1}" = 1 ] || exit 0
+[ "${FLOOR:-1}" = 1 ] || exit 0
 # ---- the floor, counted the same way: nginx proxy_pass with a keep-alive upstream, one process ----
 NGX=$(freeport)
 ai_floor_conf "$NGX" "$UP"
