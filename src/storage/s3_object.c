@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/log.h"
 #include "core/util.h"
 #include "storage/s3_int.h"
 
@@ -385,6 +386,10 @@ static void get_done(void *arg, enum ksm_err e)
     struct ksm_req *r = s->r;
     if (e != KSM_E_OK) {   /* cut short: the client must not wait for bytes that will not come */
         snprintf(s->detail, sizeof s->detail, "read_error=%s", ksm_err_code(e));
+        if (!r->aborted)   /* not the client leaving: the operator must hear of a failed read */
+            ksm_log(e == KSM_E_DATA_CORRUPT ? KSM_LOG_ERROR : KSM_LOG_WARN,
+                    "s3: GET %s/%s (request %s) stopped after %llu bytes: %s", s->bucket.name,
+                    s->key, r->id, (unsigned long long)s->bytes_out, ksm_err_code(e));
         ksm_req_stream_fail(r);
     }
     r->on_drain = NULL;

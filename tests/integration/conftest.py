@@ -21,6 +21,7 @@ import requests
 from upstreams import fault_server, llm_server, npm_client, tiny_model  # noqa: F401  (fixtures)
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+LIVE = []   # the daemons running now, whose stderr a failing test's report carries
 KASUMID = os.environ.get("KASUMID", str(ROOT / "bin" / "kasumid"))
 KASUMI = os.environ.get("KASUMI", str(ROOT / "bin" / "kasumi"))
 
@@ -138,6 +139,20 @@ class RawConn:
         self.sock.close()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing test's report ends with what every running kasumid wrote to stderr (its last 6,000
+    characters): CI keeps the report, while pytest removes old temporary directories, and the
+    daemons' logs with them."""
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.failed:
+        for d in LIVE:
+            tail = d.stderr()[-6000:]
+            if tail:
+                rep.sections.append(("kasumid stderr (%s)" % d.data_dir, tail))
+
+
 class Daemon:
     def __init__(self, data_dir: pathlib.Path, extra_args=(), env_kind="govcloud", wrapper=()):
         self.data_dir = data_dir
@@ -172,6 +187,8 @@ class Daemon:
         env = dict(os.environ, ASAN_OPTIONS="detect_leaks=%s:abort_on_error=0:exitcode=66%s" % (leaks, self.asan_extra))
         self.proc = subprocess.Popen(args, stdout=open(self.stdout_path, "ab"),
                                      stderr=open(self.stderr_path, "ab"), env=env)
+        if self not in LIVE:
+            LIVE.append(self)
         if not wait:
             return self
         deadline = time.time() + 30
@@ -225,6 +242,8 @@ class Daemon:
             self.proc.send_signal(sig)
         rc = self.proc.wait(timeout=60)
         self.proc = None
+        if self in LIVE:
+            LIVE.remove(self)
         if expect_clean:
             err = self.stderr()
             assert rc == 0, "kasumid exited %d: %s" % (rc, err[-4000:])
@@ -237,6 +256,8 @@ class Daemon:
             self.proc.kill()
         self.proc.wait(timeout=30)
         self.proc = None
+        if self in LIVE:
+            LIVE.remove(self)
 
     # --- HTTP helpers -------------------------------------------------------------------------
     def api(self, method, path, body=None, token="__admin__", headers=None, raw=None):
