@@ -134,23 +134,30 @@ static bool in_pack(const struct store_seg *segs, size_t n)
 
 enum ksm_err store_segments_open(struct ksm_store *s, struct ksm_db *db, const char *bucket,
                                  const char *key, const char *vid, struct ksm_obj_meta *meta,
-                                 struct store_seg **segs, size_t *n)
+                                 struct store_seg **segs, size_t *n, struct store_hold **hold)
 {
     struct store_compact *c = s->compact;
     for (;;) {
         uint64_t gen = c ? __atomic_load_n(&c->gen, __ATOMIC_ACQUIRE) : 0;
+        uint64_t reaped = store_reap_gen(s);
         enum ksm_err e = store_meta_obj_segments(db, bucket, key, vid, meta, segs, n);
-        if (e != KSM_E_OK || !c || !in_pack(*segs, *n))
+        if (e != KSM_E_OK)
             return e;
-        pthread_mutex_lock(&c->mu);
-        bool same = __atomic_load_n(&c->gen, __ATOMIC_ACQUIRE) == gen;
-        for (size_t i = 0; same && i < *n; i++)
-            if ((*segs)[i].loc == STORE_LOC_PACK)
-                pin_add(c, &(*segs)[i]);
-        pthread_mutex_unlock(&c->mu);
+        bool same = store_reap_hold(s, reaped, *segs, *n, hold);
+        if (same && c && in_pack(*segs, *n)) {
+            pthread_mutex_lock(&c->mu);
+            same = __atomic_load_n(&c->gen, __ATOMIC_ACQUIRE) == gen;
+            for (size_t i = 0; same && i < *n; i++)
+                if ((*segs)[i].loc == STORE_LOC_PACK)
+                    pin_add(c, &(*segs)[i]);
+            pthread_mutex_unlock(&c->mu);
+            if (!same)
+                store_reap_release(s, *hold);
+        }
         if (same)
             return KSM_E_OK;
-        /* a pack was retired while we read: what pointed into it now points at its copy */
+        /* files were reaped or a pack retired while we read: the metadata has moved on */
+        *hold = NULL;
         free(*segs);
         *segs = NULL;
         *n = 0;
@@ -158,8 +165,10 @@ enum ksm_err store_segments_open(struct ksm_store *s, struct ksm_db *db, const c
     }
 }
 
-void store_segments_close(struct ksm_store *s, const struct store_seg *segs, size_t n)
+void store_segments_close(struct ksm_store *s, const struct store_seg *segs, size_t n,
+                          struct store_hold *hold)
 {
+    store_reap_release(s, hold);
     struct store_compact *c = s->compact;
     if (!c || !segs || !in_pack(segs, n))
         return;

@@ -23,11 +23,21 @@
 #include "core/log.h"
 #include "core/util.h"
 
+/* One reader's data files (the uids of its file segments, sorted), in the reaper's list. */
+struct store_hold {
+    struct store_hold *prev, *next;
+    size_t n;
+    uint8_t uid[][KSM_KMS_UID_LEN];
+};
+
 struct store_reap {
     pthread_t th;
     pthread_mutex_t mu;
     pthread_cond_t cv, idle_cv;
     struct store_garbage q;
+    struct store_garbage held;   /* files waiting for the readers that hold them */
+    struct store_hold *holds;    /* the readers' holds: few at a time (one per open GET) */
+    uint64_t gen;                /* bumped when files are handed over; written under mu */
     bool stop, busy;
     struct ksm_db db;
     bool db_open;
@@ -100,6 +110,89 @@ static void reap_file(struct ksm_store *s, const struct store_seg *g)
         ksm_warn("store: cannot remove %s: %s", path, strerror(errno));
 }
 
+/* ---- readers' holds ---- */
+
+static int uid_cmp(const void *a, const void *b) { return memcmp(a, b, KSM_KMS_UID_LEN); }
+
+static bool held(const struct store_reap *r, const uint8_t *uid)
+{
+    for (const struct store_hold *h = r->holds; h; h = h->next)
+        if (bsearch(uid, h->uid, h->n, KSM_KMS_UID_LEN, uid_cmp))
+            return true;
+    return false;
+}
+
+uint64_t store_reap_gen(struct ksm_store *s) { return __atomic_load_n(&s->reap->gen, __ATOMIC_ACQUIRE); }
+
+bool store_reap_hold(struct ksm_store *s, uint64_t gen, const struct store_seg *segs, size_t n,
+                     struct store_hold **out)
+{
+    struct store_reap *r = s->reap;
+    size_t files = 0;
+    for (size_t i = 0; i < n; i++)
+        files += segs[i].loc != STORE_LOC_PACK;
+    struct store_hold *h = NULL;
+    if (files) {   /* made before the lock: a multipart object may have thousands of parts */
+        h = ksm_xmalloc(sizeof *h + files * KSM_KMS_UID_LEN);
+        h->n = 0;
+        for (size_t i = 0; i < n; i++)
+            if (segs[i].loc != STORE_LOC_PACK)
+                memcpy(h->uid[h->n++], segs[i].uid, KSM_KMS_UID_LEN);
+        qsort(h->uid, h->n, KSM_KMS_UID_LEN, uid_cmp);
+    }
+    pthread_mutex_lock(&r->mu);
+    bool same = r->gen == gen;
+    if (same && h) {
+        h->prev = NULL;
+        h->next = r->holds;
+        if (r->holds)
+            r->holds->prev = h;
+        r->holds = h;
+    }
+    pthread_mutex_unlock(&r->mu);
+    if (!same) {
+        free(h);
+        h = NULL;
+    }
+    *out = h;
+    return same;
+}
+
+void store_reap_release(struct ksm_store *s, struct store_hold *h)
+{
+    if (!h)
+        return;
+    struct store_reap *r = s->reap;
+    pthread_mutex_lock(&r->mu);
+    if (h->prev)
+        h->prev->next = h->next;
+    else
+        r->holds = h->next;
+    if (h->next)
+        h->next->prev = h->prev;
+    if (r->held.n) {   /* what waited may be free now: the reaper looks again */
+        for (size_t i = 0; i < r->held.n; i++)
+            store_garbage_add(&r->q, &r->held.segs[i]);
+        r->held.n = 0;
+        pthread_cond_signal(&r->cv);
+    }
+    pthread_mutex_unlock(&r->mu);
+    free(h);
+}
+
+/* Under mu: moves the files of batch that a reader holds to r->held; the rest are unlinked. */
+static void keep_held(struct store_reap *r, struct store_garbage *batch)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < batch->n; i++) {
+        if (batch->segs[i].loc != STORE_LOC_PACK && held(r, batch->segs[i].uid))
+            store_garbage_add(&r->held, &batch->segs[i]);
+        else
+            batch->segs[k++] = batch->segs[i];
+    }
+    batch->n = k;
+}
+
 static void *reap_main(void *arg)
 {
     struct ksm_store *s = arg;
@@ -116,6 +209,9 @@ static void *reap_main(void *arg)
         r->busy = true;
         pthread_mutex_unlock(&r->mu);
         packs_dead(r, &batch);
+        pthread_mutex_lock(&r->mu);
+        keep_held(r, &batch);
+        pthread_mutex_unlock(&r->mu);
         for (size_t i = 0; i < batch.n; i++)
             if (batch.segs[i].loc != STORE_LOC_PACK)   /* left when accounting failed */
                 reap_file(s, &batch.segs[i]);
@@ -162,6 +258,7 @@ void store_reap_stop(struct ksm_store *s)
     if (r->db_open)
         ksm_db_close(&r->db);
     store_garbage_free(&r->q);
+    store_garbage_free(&r->held);   /* no reader is left: the next open's orphan collection */
     pthread_cond_destroy(&r->cv);
     pthread_cond_destroy(&r->idle_cv);
     pthread_mutex_destroy(&r->mu);
@@ -177,6 +274,7 @@ void store_reap(struct ksm_store *s, struct store_garbage *g)
     pthread_mutex_lock(&r->mu);
     for (size_t i = 0; i < g->n; i++)
         store_garbage_add(&r->q, &g->segs[i]);
+    __atomic_store_n(&r->gen, r->gen + 1, __ATOMIC_RELEASE);   /* a reader between metadata and hold */
     pthread_cond_signal(&r->cv);
     pthread_mutex_unlock(&r->mu);
 done:

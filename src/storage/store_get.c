@@ -9,8 +9,8 @@
  * dropped once decrypted, so the process's resident size stays flat). One piece is filled
  * while the caller consumes the other; a paused reader stops the jobs, so memory stays a few
  * pieces whatever the object size. The metadata is read once at open: an overwrite while the
- * read runs does not mix two objects (the reaper may remove the old file meanwhile; the read then
- * fails rather than returning another object's bytes). */
+ * read runs does not mix two objects, and the reaper keeps the old files while this read holds
+ * them (store_reap_hold), so the read finishes with the object it began with, as S3's does. */
 #include "storage/store_int.h"
 
 #include <errno.h>
@@ -47,6 +47,7 @@ struct ksm_get {
     char bucket[40];
     struct store_seg *segs;
     size_t nsegs;
+    struct store_hold *hold;         /* its data files, kept from the reaper until get_free */
     uint64_t total;
     uint8_t key0[KSM_KMS_KEY_LEN];   /* segment 0's data key, opened at open */
     bool key0_ok;
@@ -100,7 +101,7 @@ static void get_free(struct ksm_get *g)
     for (int i = 0; i < 2; i++)
         ksm_store_piece_release(NULL, (char *)g->buf[i].p);
     free(g->ct);
-    store_segments_close(g->s, g->segs, g->nsegs);
+    store_segments_close(g->s, g->segs, g->nsegs, g->hold);
     free(g->segs);
     OPENSSL_cleanse(g->key0, sizeof g->key0);
     OPENSSL_cleanse(g->ck, sizeof g->ck);
@@ -156,7 +157,8 @@ struct ksm_get *ksm_store_get_open_ssec(struct ksm_store *s, struct ksm_db *db,
     g->work.data = g;
     snprintf(g->bucket, sizeof g->bucket, "%s", b->id);
     /* pins the packs it reads from: compaction keeps them until get_free */
-    enum ksm_err e = store_segments_open(s, db, b->id, key, version_id, &m, &g->segs, &g->nsegs);
+    enum ksm_err e = store_segments_open(s, db, b->id, key, version_id, &m, &g->segs, &g->nsegs,
+                                         &g->hold);
     if (e != KSM_E_OK) {
         if (meta)   /* the delete marker and version id, for the answer's headers */
             *meta = m;

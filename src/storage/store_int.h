@@ -169,8 +169,20 @@ void store_seg_file(const struct ksm_store *s, const struct store_seg *g, char *
 /* ---- store_gc.c: the reaper thread and orphan collection ---- */
 int store_reap_start(struct ksm_store *s);
 void store_reap_stop(struct ksm_store *s);
-/* Takes g's segments: their files are removed (pack extents freed) on the reaper thread. */
+/* Takes g's segments: their files are removed (pack extents freed) on the reaper thread; a file
+ * a reader holds (below) stays until the last such reader lets it go. */
 void store_reap(struct ksm_store *s, struct store_garbage *g);
+/* Readers' holds on data files. A GET snapshots its segments at open and opens their files later
+ * (a multipart read reaches its last part much later), so an overwrite or a delete committed
+ * meanwhile must not unlink them under it: S3 finishes a GET that began before the overwrite. The
+ * hold is taken after the metadata is read; store_reap_gen, read before it, says whether files were
+ * handed to the reaper in between (then the metadata is read again: it names the new object). */
+struct store_hold;
+uint64_t store_reap_gen(struct ksm_store *s);
+/* False when gen is not current; otherwise *out holds segs' data files (NULL when none is a file). */
+bool store_reap_hold(struct ksm_store *s, uint64_t gen, const struct store_seg *segs, size_t n,
+                     struct store_hold **out);
+void store_reap_release(struct ksm_store *s, struct store_hold *h);
 /* In db's open transaction: counts g's pack extents dead in store_packs (one update per pack) and
  * removes them from g, which keeps its file segments for store_reap. -1 on a database error. */
 int store_packs_dead(struct ksm_db *db, struct store_garbage *g);
@@ -223,11 +235,13 @@ void store_compact_stop(struct ksm_store *s);
 /* At open, before the writers start: removes every pack file that no row references (a crash
  * after compaction switched its rows, or a pack whose objects were all deleted). */
 int store_packs_collect(struct ksm_store *s, char *err, size_t errlen);
-/* A GET's segments, with the packs they lie in pinned: compaction does not remove a pinned pack,
- * so a read that has the old place keeps reading valid bytes. store_segments_close unpins. */
+/* A GET's segments, with the packs they lie in pinned (compaction does not remove a pinned pack,
+ * so a read that has the old place keeps reading valid bytes) and their data files held from the
+ * reaper (*hold). store_segments_close unpins and releases. */
 enum ksm_err store_segments_open(struct ksm_store *s, struct ksm_db *db, const char *bucket,
                                  const char *key, const char *vid, struct ksm_obj_meta *meta,
-                                 struct store_seg **segs, size_t *n);
-void store_segments_close(struct ksm_store *s, const struct store_seg *segs, size_t n);
+                                 struct store_seg **segs, size_t *n, struct store_hold **hold);
+void store_segments_close(struct ksm_store *s, const struct store_seg *segs, size_t n,
+                          struct store_hold *hold);
 
 #endif

@@ -38,7 +38,7 @@ def client(org, pool=10):
     return boto3.client("s3", endpoint_url="http://" + org.d.s3_addr, aws_access_key_id=org.akid,
                         aws_secret_access_key=org.secret, region_name="jp-east",
                         config=Config(s3={"addressing_style": "path"}, signature_version="s3v4",
-                                      retries={"max_attempts": 1}, max_pool_connections=pool,
+                                      retries={"total_max_attempts": 1}, max_pool_connections=pool,
                                       connect_timeout=5, read_timeout=30))
 
 
@@ -306,37 +306,76 @@ def test_kill9_during_uploads(tmp_path):
     d.stop()
 
 
-def test_damaged_data_is_cut_short_and_reported(tmp_path):
+
+@pytest.fixture
+def own_bucket(tmp_path):
+    """A daemon of the test's own and a new bucket in it: (daemon, boto3 client, bucket name)."""
+    d = s3_daemon(tmp_path / "data")
+    try:
+        s3 = client(S3Org(d))
+        b = "b-" + uuid.uuid4().hex[:12]
+        s3.create_bucket(Bucket=b)
+        yield d, s3, b
+    finally:
+        d.stop()
+
+
+def data_files(d, size):
+    """The object data files of a plaintext of size bytes: its chunks and their tags."""
+    return [p for p in d.data_dir.rglob("*") if p.is_file() and size < p.stat().st_size < size + 64 * KiB]
+
+
+def test_damaged_data_is_cut_short_and_reported(own_bucket):
     """A byte of an object's data changed on disk (bit rot, a bad block): a GET never hands out the
     altered bytes — its body stops before the damaged piece (1 MiB of plaintext), so the client sees
     a short read — and the daemon logs an error naming the object, not just the audit detail."""
-    d = s3_daemon(tmp_path / "data")
-    try:
-        org = S3Org(d)
-        s3 = client(org)
-        b = "b-" + uuid.uuid4().hex[:12]
-        s3.create_bucket(Bucket=b)
-        body = os.urandom(4 * MiB)
-        s3.put_object(Bucket=b, Key="台帳/2026.bin", Body=body)
-        assert s3.get_object(Bucket=b, Key="台帳/2026.bin")["Body"].read() == body
-        files = [p for p in (tmp_path / "data").rglob("*")
-                 if p.is_file() and 4 * MiB < p.stat().st_size < 4 * MiB + 64 * KiB]
-        assert len(files) == 1, files   # the object's own data file: its chunks and their tags
-        with open(files[0], "r+b") as f:
-            f.seek(3 * MiB)
-            byte = f.read(1)
-            f.seek(3 * MiB)
-            f.write(bytes([byte[0] ^ 0x01]))
-        with pytest.raises(botocore.exceptions.ResponseStreamingError):
-            s3.get_object(Bucket=b, Key="台帳/2026.bin")["Body"].read()
-        # what came before the damaged chunk is the object's own bytes, and nothing after it came
-        got = s3.get_object(Bucket=b, Key="台帳/2026.bin", Range="bytes=0-%d" % (MiB - 1))["Body"].read()
-        assert got == body[:MiB]
-        deadline = time.time() + 5
-        while "s3: GET %s/台帳/2026.bin" % b not in d.stderr() and time.time() < deadline:
-            time.sleep(0.05)
-        line = next((x for x in d.stderr().splitlines() if "s3: GET %s/台帳/2026.bin" % b in x),
-                    "(no such line in kasumid's stderr)")
-        assert " error " in line and "stopped after 2097152 bytes: data_corrupt" in line, line
-    finally:
-        d.stop()
+    d, s3, b = own_bucket
+    body = os.urandom(4 * MiB)
+    s3.put_object(Bucket=b, Key="台帳/2026.bin", Body=body)
+    assert s3.get_object(Bucket=b, Key="台帳/2026.bin")["Body"].read() == body
+    files = data_files(d, 4 * MiB)
+    assert len(files) == 1, files
+    with open(files[0], "r+b") as f:
+        f.seek(3 * MiB)
+        byte = f.read(1)
+        f.seek(3 * MiB)
+        f.write(bytes([byte[0] ^ 0x01]))
+    with pytest.raises(botocore.exceptions.ResponseStreamingError):
+        s3.get_object(Bucket=b, Key="台帳/2026.bin")["Body"].read()
+    # what came before the damaged chunk is the object's own bytes, and nothing after it came
+    got = s3.get_object(Bucket=b, Key="台帳/2026.bin", Range="bytes=0-%d" % (MiB - 1))["Body"].read()
+    assert got == body[:MiB]
+    deadline = time.time() + 5
+    while "s3: GET %s/台帳/2026.bin" % b not in d.stderr() and time.time() < deadline:
+        time.sleep(0.05)
+    line = next((x for x in d.stderr().splitlines() if "s3: GET %s/台帳/2026.bin" % b in x),
+                "(no such line in kasumid's stderr)")
+    assert " error " in line and "stopped after 2097152 bytes: data_corrupt" in line, line
+
+
+def test_get_finishes_the_object_it_began_with(own_bucket):
+    """An overwrite committed while a GET of a multipart object is under way (its client reads
+    slowly) does not cut that GET short: it ends with every byte of the object it began with, as
+    S3's does, and the old parts' files go once it is done."""
+    d, s3, b = own_bucket
+    parts = [os.urandom(8 * MiB) for _ in range(4)]
+    up = s3.create_multipart_upload(Bucket=b, Key="動画.mp4")["UploadId"]
+    etags = [s3.upload_part(Bucket=b, Key="動画.mp4", UploadId=up, PartNumber=i + 1, Body=p)["ETag"]
+             for i, p in enumerate(parts)]
+    s3.complete_multipart_upload(Bucket=b, Key="動画.mp4", UploadId=up, MultipartUpload={
+        "Parts": [{"PartNumber": i + 1, "ETag": e} for i, e in enumerate(etags)]})
+    old = b"".join(parts)
+    assert len(data_files(d, 8 * MiB)) == 4
+    body = s3.get_object(Bucket=b, Key="動画.mp4")["Body"]
+    got = body.read(MiB)   # the server runs ahead only as far as the socket lets it
+    new = os.urandom(3 * MiB)
+    s3.put_object(Bucket=b, Key="動画.mp4", Body=new)
+    assert s3.get_object(Bucket=b, Key="動画.mp4")["Body"].read() == new
+    time.sleep(0.5)        # the reaper has had the old parts' files by now
+    assert len(data_files(d, 8 * MiB)) == 4, "removed under the reader"
+    got += body.read()
+    assert len(got) == len(old) and got == old
+    deadline = time.time() + 10
+    while data_files(d, 8 * MiB) and time.time() < deadline:
+        time.sleep(0.05)
+    assert data_files(d, 8 * MiB) == []   # released by the finished GET, then reaped
