@@ -56,7 +56,7 @@ class Project:
                             aws_access_key_id=self.key["access_key_id"],
                             aws_secret_access_key=self.key["secret_access_key"], region_name="jp-east",
                             config=Config(s3={"addressing_style": "path"}, signature_version="s3v4",
-                                          retries={"max_attempts": 1}))
+                                          retries={"total_max_attempts": 1}))
 
 
 def fill_bucket(s3, bucket, canary, region="jp-east"):

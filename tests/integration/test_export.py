@@ -52,7 +52,7 @@ class Org:
         return boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=akid or self.akid,
                             aws_secret_access_key=secret or self.secret, region_name="jp-east",
                             config=Config(s3={"addressing_style": "path"}, signature_version="s3v4",
-                                          retries={"max_attempts": 1}))
+                                          retries={"total_max_attempts": 1}))
 
     def rclone_env(self, remote):
         e = dict(os.environ, RCLONE_CONFIG="/dev/null")

@@ -55,7 +55,7 @@ def quick(org):
     return boto3.client("s3", endpoint_url=org.endpoint, aws_access_key_id=org.akid,
                         aws_secret_access_key=org.secret, region_name="jp-east",
                         config=Config(s3={"addressing_style": "path"}, signature_version="s3v4",
-                                      retries={"max_attempts": 1}, read_timeout=3))
+                                      retries={"total_max_attempts": 1}, read_timeout=3))
 
 
 def read_fails(s3, bucket, key, code):

@@ -372,7 +372,7 @@ def test_residency_refusals_audited(pair):
     k = gov.ok("POST", "/admin/v1/keys", {"user": u["id"], "kind": "s3", "project": pair.gp})
     s3 = boto3.client("s3", endpoint_url="http://" + json.loads((gov.data_dir / "listen.json").read_text())["s3"],
                       aws_access_key_id=k["access_key_id"], aws_secret_access_key=k["secret_access_key"],
-                      region_name="jp-east", config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+                      region_name="jp-east", config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}))
     name = "abroad-" + uuid.uuid4().hex[:8]
     with pytest.raises(ClientError) as ei:
         s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "us-east-1"})

@@ -36,7 +36,7 @@ class S3Org:
         return boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=self.akid,
                             aws_secret_access_key=secret or self.secret, region_name=region,
                             config=Config(s3={"addressing_style": "path"}, signature_version="s3v4",
-                                          retries={"max_attempts": 1}))
+                                          retries={"total_max_attempts": 1}))
 
     def env(self):
         e = dict(os.environ, AWS_ACCESS_KEY_ID=self.akid, AWS_SECRET_ACCESS_KEY=self.secret,

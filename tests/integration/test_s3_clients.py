@@ -53,7 +53,7 @@ def boto(org, endpoint=None, addressing="path", pool=10):
     return boto3.client("s3", endpoint_url=endpoint or org.endpoint, aws_access_key_id=org.akid,
                         aws_secret_access_key=org.secret, region_name="jp-east",
                         config=Config(s3={"addressing_style": addressing}, signature_version="s3v4",
-                                      retries={"max_attempts": 1}, max_pool_connections=pool))
+                                      retries={"total_max_attempts": 1}, max_pool_connections=pool))
 
 
 def bucket_name():

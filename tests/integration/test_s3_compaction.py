@@ -33,7 +33,7 @@ def client(org):
     return boto3.client("s3", endpoint_url="http://" + org.d.s3_addr, aws_access_key_id=org.akid,
                         aws_secret_access_key=org.secret, region_name="jp-east",
                         config=Config(s3={"addressing_style": "path"}, signature_version="s3v4",
-                                      retries={"max_attempts": 1}, max_pool_connections=16))
+                                      retries={"total_max_attempts": 1}, max_pool_connections=16))
 
 
 def pack_bytes(d):
@@ -200,7 +200,7 @@ def test_compaction_and_kill9_under_small_put_load(tmp_path):
     s3 = boto3.client("s3", endpoint_url="http://" + d.s3_addr, aws_access_key_id=org.akid,
                       aws_secret_access_key=org.secret, region_name="jp-east",
                       config=Config(s3={"addressing_style": "path"}, signature_version="s3v4",
-                                    retries={"max_attempts": 1}, max_pool_connections=32,
+                                    retries={"total_max_attempts": 1}, max_pool_connections=32,
                                     connect_timeout=5, read_timeout=30))
     b = "load-" + uuid.uuid4().hex[:10]
     s3.create_bucket(Bucket=b)

@@ -293,7 +293,7 @@ def test_copy_survives_the_client_leaving(org):
     hasty = boto3.client("s3", endpoint_url=org.endpoint, aws_access_key_id=org.akid,
                          aws_secret_access_key=org.secret, region_name="jp-east",
                          config=Config(s3={"addressing_style": "path"}, signature_version="s3v4",
-                                       read_timeout=0.05, retries={"max_attempts": 1}))
+                                       read_timeout=0.05, retries={"total_max_attempts": 1}))
     with pytest.raises(botocore.exceptions.ReadTimeoutError):
         hasty.copy_object(Bucket=b, Key="copy", CopySource={"Bucket": b, "Key": "big"})
     # the copy is either absent or whole, and the daemon keeps serving

@@ -34,7 +34,7 @@ def client(org, d, secure=True):
     return boto3.client("s3", endpoint_url="%s://%s" % (scheme, d.s3_addr),
                         aws_access_key_id=org.akid, aws_secret_access_key=org.secret,
                         region_name="jp-east", verify=d.cert if secure else False,
-                        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+                        config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}))
 
 
 def code(fn):

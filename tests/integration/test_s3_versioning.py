@@ -36,7 +36,7 @@ def client_for(org, key):
     """A boto3 client with another user's S3 key of the same project."""
     return boto3.client("s3", endpoint_url=org.endpoint, aws_access_key_id=key["access_key_id"],
                         aws_secret_access_key=key["secret_access_key"], region_name="jp-east",
-                        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+                        config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}))
 
 
 def bucket_name(prefix="ver"):

@@ -253,7 +253,7 @@ def test_refuse_bucket_outside_allowed_regions(org, td):
     s3 = boto3.client("s3", endpoint_url="http://" + td.s3_addr, aws_access_key_id=k["access_key_id"],
                       aws_secret_access_key=k["secret_access_key"], region_name="jp-west",
                       config=Config(s3={"addressing_style": "path"}, signature_version="s3v4",
-                                    retries={"max_attempts": 1}))
+                                    retries={"total_max_attempts": 1}))
     west = "w-" + uuid.uuid4().hex[:10]
     with pytest.raises(ClientError) as exc:
         s3.create_bucket(Bucket=west, CreateBucketConfiguration={"LocationConstraint": "jp-west"})
