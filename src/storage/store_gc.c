@@ -131,18 +131,19 @@ bool store_reap_hold(struct ksm_store *s, uint64_t gen, const struct store_seg *
     size_t files = 0;
     for (size_t i = 0; i < n; i++)
         files += segs[i].loc != STORE_LOC_PACK;
-    struct store_hold *h = NULL;
-    if (files) {   /* made before the lock: a multipart object may have thousands of parts */
-        h = ksm_xmalloc(sizeof *h + files * KSM_KMS_UID_LEN);
-        h->n = 0;
-        for (size_t i = 0; i < n; i++)
-            if (segs[i].loc != STORE_LOC_PACK)
-                memcpy(h->uid[h->n++], segs[i].uid, KSM_KMS_UID_LEN);
-        qsort(h->uid, h->n, KSM_KMS_UID_LEN, uid_cmp);
-    }
+    *out = NULL;
+    if (!files)
+        return true;   /* pack extents are not unlinked: the pack pins guard them */
+    /* made before the lock: a multipart object may have thousands of parts */
+    struct store_hold *h = ksm_xmalloc(sizeof *h + files * KSM_KMS_UID_LEN);
+    h->n = 0;
+    for (size_t i = 0; i < n; i++)
+        if (segs[i].loc != STORE_LOC_PACK)
+            memcpy(h->uid[h->n++], segs[i].uid, KSM_KMS_UID_LEN);
+    qsort(h->uid, h->n, KSM_KMS_UID_LEN, uid_cmp);
     pthread_mutex_lock(&r->mu);
     bool same = r->gen == gen;
-    if (same && h) {
+    if (same) {
         h->prev = NULL;
         h->next = r->holds;
         if (r->holds)
@@ -150,11 +151,10 @@ bool store_reap_hold(struct ksm_store *s, uint64_t gen, const struct store_seg *
         r->holds = h;
     }
     pthread_mutex_unlock(&r->mu);
-    if (!same) {
+    if (!same)
         free(h);
-        h = NULL;
-    }
-    *out = h;
+    else
+        *out = h;
     return same;
 }
 
