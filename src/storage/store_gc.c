@@ -37,7 +37,7 @@ struct store_reap {
     struct store_garbage q;
     struct store_garbage held;   /* files waiting for the readers that hold them */
     struct store_hold *holds;    /* the readers' holds: few at a time (one per open GET) */
-    uint64_t gen;                /* bumped when files are handed over; written under mu */
+    uint64_t gen;                /* bumped when data files are handed over; written under mu */
     bool stop, busy;
     struct ksm_db db;
     bool db_open;
@@ -271,10 +271,16 @@ void store_reap(struct ksm_store *s, struct store_garbage *g)
     struct store_reap *r = s->reap;
     if (!g->n)
         goto done;
+    bool files = false;
     pthread_mutex_lock(&r->mu);
-    for (size_t i = 0; i < g->n; i++)
+    for (size_t i = 0; i < g->n; i++) {
         store_garbage_add(&r->q, &g->segs[i]);
-    __atomic_store_n(&r->gen, r->gen + 1, __ATOMIC_RELEASE);   /* a reader between metadata and hold */
+        files |= g->segs[i].loc != STORE_LOC_PACK;
+    }
+    /* a reader between its metadata and its hold reads again; only files are unlinked, so pack
+     * extents (every small overwrite) send nobody back */
+    if (files)
+        __atomic_store_n(&r->gen, r->gen + 1, __ATOMIC_RELEASE);
     pthread_cond_signal(&r->cv);
     pthread_mutex_unlock(&r->mu);
 done:
