@@ -590,7 +590,7 @@ static void on_abort(struct ksm_req *r)
         end_stream(c, KSM_E_OK, NULL);   /* billed for what was delivered */
         return;
     }
-    ksm_ai_fail(c, KSM_E_UNAVAILABLE, "the client closed the connection", 0);
+    ksm_ai_gone(c);
 }
 
 /* ---- the start ----------------------------------------------------------------------------------- */

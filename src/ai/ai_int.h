@@ -87,6 +87,8 @@ const char *ksm_ai_credential(const char *path, char *buf, size_t n);
 /* ai_call.c */
 void ksm_ai_call_start(struct ai_call *c);
 void ksm_ai_fail(struct ai_call *c, enum ksm_err e, const char *msg, int retry_after);
+/* The caller went away before its (non-streamed) answer: audited as 499 client_gone, not billed. */
+void ksm_ai_gone(struct ai_call *c);
 struct ai_call *ksm_ai_call_new(void);   /* zeroed */
 void ksm_ai_call_free(struct ai_call *c);
 /* gateway.c: the audit records of a call (metadata only) */

@@ -114,6 +114,20 @@ void ksm_ai_fail(struct ai_call *c, enum ksm_err e, const char *msg, int retry_a
     ksm_ai_call_free(c);
 }
 
+/* The caller left before its answer: nothing was delivered, so nothing is billed. Recorded as
+ * nginx's 499 "client closed request", as S3 records it, so that the audit never shows the
+ * platform failing when the caller gave up (before, this was a 503 "unavailable"). */
+void ksm_ai_gone(struct ai_call *c)
+{
+    struct ksm_req *r = c->r;
+    c->final_err = KSM_E_UNAVAILABLE;
+    ksm_buf_reset(&r->resp);
+    r->status = 499;   /* never reaches the caller: the connection is gone */
+    audit(c, c->action, "client_gone");
+    ksm_req_send(r);
+    ksm_ai_call_free(c);
+}
+
 /* ---- who is calling, for which project ----------------------------------------------------------- */
 
 static const char *api_key(struct ksm_req *r)

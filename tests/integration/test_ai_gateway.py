@@ -440,6 +440,31 @@ def test_upstream_time_out_ends_the_call(org):
     assert r.status_code == 504 and r.json()["type"] == "error", r.text
 
 
+def test_caller_that_gives_up_is_recorded_as_gone(org):
+    # a caller that stops waiting for a non-streamed answer: the upstream sees the close, the
+    # audit says 499 client_gone (nginx's "client closed request", as S3 records it) rather than
+    # a failure of the platform, and nothing is billed (nothing was delivered)
+    alias = org.fault_route("hang", timeout_ms=30000)
+    gone = org.fault.stats()["disconnects_by_fault"].get("hang", 0)
+    host, port = org.d.ai_addr.rsplit(":", 1)
+    body = json.dumps({"model": alias, "messages": [{"role": "user", "content": "x"}]}).encode()
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                  + org.key.encode() + b"\r\nContent-Type: application/json\r\nContent-Length: "
+                  + str(len(body)).encode() + b"\r\n\r\n" + body)
+        time.sleep(0.5)
+    org.fault.wait_stats(lambda s: s["disconnects_by_fault"].get("hang", 0) - gone == 1)
+    deadline = time.time() + 10
+    while True:
+        recs = [r for r in org.d.audit_records(tenant=org.tenant, action="ai.chat") if r["target"] == alias]
+        if recs or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    assert len(recs) == 1, recs
+    assert recs[0]["status"] == 499 and recs[0]["detail"] == "client_gone", recs[0]
+    assert org.usage_or_none(recs[0]["request_id"]) is None
+
+
 def test_broken_streams_end_cleanly(org, npm_client):
     # lines that are not SSE fields are ignored (WHATWG), so that stream still ends normally
     alias = org.fault_route("sse-garbage")
