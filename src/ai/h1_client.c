@@ -27,6 +27,7 @@
 
 #include "ai/h1_resp.h"
 #include "core/buf.h"
+#include "core/dlist.h"
 #include "core/fmt.h"
 #include "core/timer.h"
 #include "core/util.h"
@@ -140,13 +141,7 @@ static void idle_unlink(struct conn *c)
     if (!c->idle)
         return;
     c->idle = false;
-    if (c->iprev)
-        c->iprev->inext = c->inext;
-    else
-        c->h->idle = c->inext;
-    if (c->inext)
-        c->inext->iprev = c->iprev;
-    c->iprev = c->inext = NULL;
+    KSM_DLIST_REMOVE(c->h->idle, c, iprev, inext);
     c->h->nidle--;
 }
 
@@ -157,12 +152,7 @@ static void conn_close(struct conn *c)
         return;
     c->closing = true;
     idle_unlink(c);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        c->h->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    KSM_DLIST_REMOVE(c->h->conns, c, prev, next);
     if (c->resolving)
         uv_cancel((uv_req_t *)&c->gai);   /* on_resolved still runs, with UV_ECANCELED */
     uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
@@ -178,11 +168,7 @@ static void pool_put(struct conn *c)
     }
     c->idle = true;
     c->idle_since = uv_now(h->loop);
-    c->iprev = NULL;
-    c->inext = h->idle;
-    if (h->idle)
-        h->idle->iprev = c;
-    h->idle = c;
+    KSM_DLIST_PUSH(h->idle, c, iprev, inext);
     h->nidle++;
 }
 
@@ -464,10 +450,7 @@ static struct conn *conn_new(struct ksm_h1 *h, const char *key)
     uv_tcp_nodelay(&c->tcp, 1);
     c->tcp.data = c->timer.data = c->connect.data = c->gai.data = c->write.data = c;
     c->refs = 2;
-    c->next = h->conns;
-    if (h->conns)
-        h->conns->prev = c;
-    h->conns = c;
+    KSM_DLIST_PUSH(h->conns, c, prev, next);
     return c;
 }
 

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "ai/h1_client.h"
+#include "core/dlist.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -81,12 +82,7 @@ void ksm_upstream_stats(struct ksm_up_stats *out)
 
 static void call_free(struct curl_call *c)
 {
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        c->u->calls = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    KSM_DLIST_REMOVE(c->u->calls, c, prev, next);
     curl_multi_remove_handle(c->u->multi, c->easy);
     if (c->u->nidle < IDLE_MAX) {
         curl_easy_reset(c->easy);   /* options back to defaults; the multi keeps the connections */
@@ -382,10 +378,7 @@ static struct ksm_up_call *curl_start(struct ksm_upstream *u, const struct ksm_u
         return NULL;
     }
     atomic_fetch_add(&st_started, 1);
-    c->next = u->calls;
-    if (u->calls)
-        u->calls->prev = c;
-    u->calls = c;
+    KSM_DLIST_PUSH(u->calls, c, prev, next);
     return &c->base;
 }
 

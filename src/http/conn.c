@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/fmt.h"
+#include "core/dlist.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/timer.h"
@@ -931,12 +932,7 @@ void ksm_conn_close(struct ksm_conn *c)
         return;
     struct ksm_wctx *wc = wctx(c);
     c->closed = true;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        wc->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    KSM_DLIST_REMOVE(wc->conns, c, prev, next);
     ksm_metrics_conn_open(-1);
     uv_timer_stop(&c->timer);
     drop_unfinished(c);
@@ -955,10 +951,7 @@ struct ksm_conn *ksm_conn_new(struct ksm_wctx *wc, const struct ksm_lsn *lsn)
     uv_timer_init(&wc->w.loop, &c->timer);
     c->tcp.data = c->timer.data = c;
     c->arena = ksm_arena_create(8192);
-    c->next = wc->conns;
-    if (wc->conns)
-        wc->conns->prev = c;
-    wc->conns = c;
+    KSM_DLIST_PUSH(wc->conns, c, prev, next);
     ksm_metrics_conn_open(+1);
     llhttp_init(&c->parser, HTTP_REQUEST, &settings);
     c->parser.data = c;

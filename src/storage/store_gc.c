@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/dlist.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -144,11 +145,7 @@ bool store_reap_hold(struct ksm_store *s, uint64_t gen, const struct store_seg *
     pthread_mutex_lock(&r->mu);
     bool same = r->gen == gen;
     if (same) {
-        h->prev = NULL;
-        h->next = r->holds;
-        if (r->holds)
-            r->holds->prev = h;
-        r->holds = h;
+        KSM_DLIST_PUSH(r->holds, h, prev, next);
     }
     pthread_mutex_unlock(&r->mu);
     if (!same)
@@ -164,12 +161,7 @@ void store_reap_release(struct ksm_store *s, struct store_hold *h)
         return;
     struct store_reap *r = s->reap;
     pthread_mutex_lock(&r->mu);
-    if (h->prev)
-        h->prev->next = h->next;
-    else
-        r->holds = h->next;
-    if (h->next)
-        h->next->prev = h->prev;
+    KSM_DLIST_REMOVE(r->holds, h, prev, next);
     if (r->held.n) {   /* what waited may be free now: the reaper looks again */
         for (size_t i = 0; i < r->held.n; i++)
             store_garbage_add(&r->q, &r->held.segs[i]);
