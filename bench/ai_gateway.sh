@@ -13,6 +13,7 @@
 #   (a) latency at a low fixed concurrency:  wrk -t1 -c4  -d$DUR --latency   -> p50, p99
 #   (b) throughput:                          wrk -t1 -c64 -d$DUR             -> requests/s
 #   (c) CPU per request in (b): utime+stime of the gateway process (/proc/PID/stat, all threads)
+#       and kasumi's CPU per request over nginx's, within each round and the median of those ratios
 #   (d) memory: VmRSS idle (before the load) and VmHWM (after all rounds)
 #   (e) steal: the share of core 0 the hypervisor gave to other guests during (b)
 # Every response must be a 200: a run with non-2xx answers or socket errors makes the script fail.
@@ -198,6 +199,16 @@ for p in $PATHS; do
         "$(awk -v p="$p" '$1 == p {print int($2 / 1024) "M"}' "$tmp/rss_idle")" \
         "$( [ -n "$pid" ] && echo "$(( $(status_kb "$pid" VmHWM) / 1024 ))M" || echo -)"
 done
+# nginx's own CPU per request moves between rounds (on one machine: 13.6-14.4 or 15.9-17.5 us), so
+# the ratio of the two medians can pair kasumi's round with another round's nginx: also print the
+# ratio within each round (the two paths measured minutes apart at most) and its median
+if echo " $PATHS " | grep -q " kasumi " && echo " $PATHS " | grep -q " nginx "; then
+    awk '$1 == "kasumi" && $5 != "" {k[++nk] = $5} $1 == "nginx" && $5 != "" {g[++ng] = $5}
+        END {for (i = 1; i <= nk && i <= ng; i++) {r[i] = k[i] / g[i]; printf "%s%.2f", (i > 1 ? " " : ""), r[i]}
+             n = i - 1; for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (r[j] < r[i]) {t = r[i]; r[i] = r[j]; r[j] = t}
+             if (n) printf "  (median %.2f)", n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2; print ""}' \
+        "$tmp/results" | sed 's/^/kasumi x nginx within each round: /'
+fi
 grep -i -e error -e warn "$tmp/kasumid.out" | head -5 || true
 
 if [ "$PROFILE" = 1 ]; then   # where kasumid's time goes at full load (reports in $OUT or $tmp)
