@@ -115,6 +115,19 @@ static const char *host_of(const char *url, char *buf, size_t n)
     return buf;
 }
 
+/* A model call that ends without an answer (every target failed, or the caller left) still
+ * counts in the metrics of its alias and of the last upstream tried: an upstream that is down
+ * must show as errors and slow answers, not as silence. Refusals before any upstream was called
+ * (authentication, policy, budget) are not model calls and are not counted here. */
+void ksm_ai_metrics_unanswered(struct ai_call *c, bool error)
+{
+    if (!c->t_up || !c->target)
+        return;
+    char host[128];
+    host_of(c->target->base_url, host, sizeof host);
+    ksm_ai_metrics_record(c->alias, host, error, 0, 0, ksm_mono_ns() - c->t_up, c->t_up - c->t_start);
+}
+
 static void fmt_bool(struct ksm_fmt *f, const char *key, bool v)
 {
     ksm_fmt_str(f, key);

@@ -89,6 +89,8 @@ void ksm_ai_call_start(struct ai_call *c);
 void ksm_ai_fail(struct ai_call *c, enum ksm_err e, const char *msg, int retry_after);
 /* The caller went away before its (non-streamed) answer: audited as 499 client_gone, not billed. */
 void ksm_ai_gone(struct ai_call *c);
+/* A call that reached an upstream and ends without an answer: counted in the AI metrics. */
+void ksm_ai_metrics_unanswered(struct ai_call *c, bool error);
 struct ai_call *ksm_ai_call_new(void);   /* zeroed */
 void ksm_ai_call_free(struct ai_call *c);
 /* gateway.c: the audit records of a call (metadata only) */

@@ -110,6 +110,7 @@ void ksm_ai_fail(struct ai_call *c, enum ksm_err e, const char *msg, int retry_a
     if (e == KSM_E_UNAUTHENTICATED)
         ksm_req_add_header(r, "WWW-Authenticate", "Bearer realm=\"kasumi\"");
     audit(c, c->action, ksm_err_code(e));
+    ksm_ai_metrics_unanswered(c, true);
     ksm_req_send(r);
     ksm_ai_call_free(c);
 }
@@ -124,6 +125,7 @@ void ksm_ai_gone(struct ai_call *c)
     ksm_buf_reset(&r->resp);
     r->status = 499;   /* never reaches the caller: the connection is gone */
     audit(c, c->action, "client_gone");
+    ksm_ai_metrics_unanswered(c, false);   /* a call, but not the model's error */
     ksm_req_send(r);
     ksm_ai_call_free(c);
 }

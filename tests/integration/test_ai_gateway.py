@@ -440,6 +440,39 @@ def test_upstream_time_out_ends_the_call(org):
     assert r.status_code == 504 and r.json()["type"] == "error", r.text
 
 
+def ai_metrics(d, alias):
+    """The AI metrics of one model alias, summed over its upstreams: {name: value} for the counters
+    (tokens by kind as name:kind) and the histograms' _count and _sum."""
+    text = requests.get(d.url + "/metrics", timeout=10).text
+    out = {}
+    for m in re.finditer(r'^(kasumi_ai_\w+)\{model="%s",upstream="[^"]*"(?:,kind="(\w+)")?\} (\S+)$'
+                         % re.escape(alias), text, re.M):
+        name = m.group(1) + (":" + m.group(2) if m.group(2) else "")
+        out[name] = out.get(name, 0) + float(m.group(3))
+    return out
+
+
+def test_failed_model_calls_show_in_metrics(org):
+    # an upstream that fails every call shows to the operator as calls and errors of the alias,
+    # with the time spent on it, not as silence; a call that succeeds is counted without an error
+    alias = org.fault_route("status")
+    r = org.post("/v1/chat/completions", {"model": alias, "messages": [{"role": "user", "content": "x"}]})
+    assert r.status_code >= 500, r.text
+    m = ai_metrics(org.d, alias)
+    assert m.get("kasumi_ai_requests_total") == 1 and m.get("kasumi_ai_errors_total") == 1, m
+    assert m.get("kasumi_ai_upstream_seconds_count") == 1, m
+    alias = org.fault_route("hang", timeout_ms=300)
+    r = org.post("/v1/chat/completions", {"model": alias, "messages": [{"role": "user", "content": "x"}]})
+    assert r.status_code == 504, r.text
+    m = ai_metrics(org.d, alias)
+    assert m.get("kasumi_ai_errors_total") == 1, m
+    assert m.get("kasumi_ai_upstream_seconds_sum", 0) >= 0.6, m   # two attempts of 300 ms each
+    alias = org.fault_route("ok")
+    assert org.post("/v1/chat/completions", {"model": alias, "messages": [{"role": "user", "content": "x"}]}).status_code == 200
+    m = ai_metrics(org.d, alias)
+    assert m.get("kasumi_ai_requests_total") == 1 and m.get("kasumi_ai_errors_total") == 0, m
+
+
 def test_caller_that_gives_up_is_recorded_as_gone(org):
     # a caller that stops waiting for a non-streamed answer: the upstream sees the close, the
     # audit says 499 client_gone (nginx's "client closed request", as S3 records it) rather than
@@ -463,6 +496,8 @@ def test_caller_that_gives_up_is_recorded_as_gone(org):
     assert len(recs) == 1, recs
     assert recs[0]["status"] == 499 and recs[0]["detail"] == "client_gone", recs[0]
     assert org.usage_or_none(recs[0]["request_id"]) is None
+    m = ai_metrics(org.d, alias)   # a model call, but not the model's error
+    assert m.get("kasumi_ai_requests_total") == 1 and m.get("kasumi_ai_errors_total") == 0, m
 
 
 def test_broken_streams_end_cleanly(org, npm_client):
