@@ -67,6 +67,10 @@ enum ksm_err ksm_ai_route_find(struct ksm_db *db, const char *project, const cha
                                struct ksm_ai_route *out);
 /* The aliases a project may use, for GET /v1/models: appends {"id","object":"model",...}. */
 enum ksm_err ksm_ai_route_models(struct ksm_db *db, const char *project, json_t *items);
+/* One of them, for GET /v1/models/{model}: *out is the same object; NOT_FOUND when the project
+ * has no route of that alias. */
+enum ksm_err ksm_ai_route_model(struct ksm_db *db, const char *project, const char *alias,
+                                json_t **out);
 /* The project's policy, or the defaults when none was set. */
 enum ksm_err ksm_ai_policy_get(struct ksm_db *db, const char *project, struct ksm_ai_policy *out);
 /* The price of a model alias effective at at_ms; NOT_FOUND when none (the gateway then refuses:

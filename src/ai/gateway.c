@@ -20,6 +20,7 @@ typedef void (*ai_handler)(struct ai_call *c);
 
 static void h_chat(struct ai_call *c);
 static void h_models(struct ai_call *c);
+static void h_model(struct ai_call *c);
 
 static const struct {
     const char *method, *path;
@@ -27,12 +28,22 @@ static const struct {
     enum ai_kind kind;
     ai_handler handler;
     const char *action;
+    bool prefix;   /* the path continues with a name: /v1/models/{model} */
 } routes[] = {
-    {"POST", "/v1/chat/completions", KSM_AI_OPENAI, AI_CHAT, h_chat, "ai.chat"},
-    {"POST", "/v1/messages", KSM_AI_ANTHROPIC, AI_CHAT, h_chat, "ai.messages"},
-    {"POST", "/v1/embeddings", KSM_AI_OPENAI, AI_EMBED, h_chat, "ai.embeddings"},
-    {"GET", "/v1/models", KSM_AI_OPENAI, AI_CHAT, h_models, "ai.models"},
+    {"POST", "/v1/chat/completions", KSM_AI_OPENAI, AI_CHAT, h_chat, "ai.chat", false},
+    {"POST", "/v1/messages", KSM_AI_ANTHROPIC, AI_CHAT, h_chat, "ai.messages", false},
+    {"POST", "/v1/embeddings", KSM_AI_OPENAI, AI_EMBED, h_chat, "ai.embeddings", false},
+    {"GET", "/v1/models", KSM_AI_OPENAI, AI_CHAT, h_models, "ai.models", false},
+    {"GET", "/v1/models/", KSM_AI_OPENAI, AI_CHAT, h_model, "ai.models", true},
 };
+
+static bool path_is(size_t i, const char *path)
+{
+    if (!routes[i].prefix)
+        return !strcmp(routes[i].path, path);
+    size_t n = strlen(routes[i].path);
+    return !strncmp(routes[i].path, path, n) && path[n];
+}
 
 /* ---- answers ----------------------------------------------------------------------------------- */
 
@@ -219,15 +230,22 @@ static enum ksm_err identify(struct ai_call *c, const char **why, bool *parked)
 
 /* ---- handlers ------------------------------------------------------------------------------------ */
 
-static void h_models(struct ai_call *c)
+/* OpenAI's model object (what the store gives) as Anthropic's: type, id, display_name, and
+ * created_at in RFC 3339. */
+static json_t *anthropic_model(json_t *m)
 {
-    json_t *items = json_array();
-    if (ksm_ai_route_models(&c->r->worker->db, c->project, items) != KSM_E_OK) {
-        json_decref(items);
-        ksm_ai_fail(c, KSM_E_INTERNAL, "cannot list models", 0);
-        return;
-    }
-    json_t *o = json_pack("{s:s,s:o}", "object", "list", "data", items);
+    char at[32];
+    ksm_rfc3339_ms((int64_t)json_integer_value(json_object_get(m, "created")) * 1000, at);
+    const char *id = json_string_value(json_object_get(m, "id"));
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "type", "model", "id", id, "display_name", id,
+                          "created_at", at);
+    json_decref(m);
+    return o;
+}
+
+/* A 200 with o (taken) as the body; audited; the request ends. */
+static void answer_json(struct ai_call *c, json_t *o)
+{
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     ksm_buf_reset(&c->r->resp);
@@ -238,6 +256,45 @@ static void h_models(struct ai_call *c)
     audit(c, c->action, NULL);
     ksm_req_send(c->r);
     ksm_ai_call_free(c);
+}
+
+static void h_models(struct ai_call *c)
+{
+    json_t *items = json_array();
+    if (ksm_ai_route_models(&c->r->worker->db, c->project, items) != KSM_E_OK) {
+        json_decref(items);
+        ksm_ai_fail(c, KSM_E_INTERNAL, "cannot list models", 0);
+        return;
+    }
+    if (c->proto != KSM_AI_ANTHROPIC) {
+        answer_json(c, json_pack("{s:s,s:o}", "object", "list", "data", items));
+        return;
+    }
+    /* Anthropic's page: every alias at once, so has_more is false */
+    size_t n = json_array_size(items);
+    for (size_t i = 0; i < n; i++)
+        json_array_set_new(items, i, anthropic_model(json_incref(json_array_get(items, i))));
+    json_t *first = n ? json_object_get(json_array_get(items, 0), "id") : json_null();
+    json_t *last = n ? json_object_get(json_array_get(items, n - 1), "id") : json_null();
+    answer_json(c, json_pack("{s:o,s:b,s:O,s:O}", "data", items, "has_more", 0, "first_id", first,
+                             "last_id", last));
+}
+
+/* GET /v1/models/{model} (the SDKs' models.retrieve): the model object when the caller's project
+ * may use that alias, else model_not_found, as a chat request naming it would get. */
+static void h_model(struct ai_call *c)
+{
+    const char *alias = c->r->path + strlen("/v1/models/");
+    json_t *o = NULL;
+    enum ksm_err e = ksm_ai_route_model(&c->r->worker->db, c->project, alias, &o);
+    c->alias = alias;   /* the audit record's target */
+    if (e != KSM_E_OK) {
+        char why[KSM_AI_ERR_MAX];
+        snprintf(why, sizeof why, "model %s is not available in this project", alias);
+        ksm_ai_fail(c, e == KSM_E_NOT_FOUND ? KSM_E_MODEL_NOT_FOUND : e, why, 0);
+        return;
+    }
+    answer_json(c, c->proto == KSM_AI_ANTHROPIC ? anthropic_model(o) : o);
 }
 
 static void h_chat(struct ai_call *c)
@@ -259,12 +316,15 @@ void ksm_ai_dispatch(struct ksm_req *r)
     }
     bool path_seen = false;
     for (size_t i = 0; i < KSM_NELEM(routes); i++) {
-        if (strcmp(routes[i].path, r->path))
+        if (!path_is(i, r->path))
             continue;
         path_seen = true;
         if (strcmp(routes[i].method, r->method_name))
             continue;
         c->proto = routes[i].proto;
+        /* GET /v1/models is both APIs' path: the Anthropic SDK sends anthropic-version */
+        if (routes[i].handler != h_chat && ksm_req_header(r, "anthropic-version"))
+            c->proto = KSM_AI_ANTHROPIC;
         c->kind = routes[i].kind;
         c->action = routes[i].action;
         r->route_index = -1;

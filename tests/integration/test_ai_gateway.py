@@ -190,6 +190,29 @@ def test_models_and_embeddings(org, npm_client):
     assert rec["details"]["prompt_tokens"] > 0 and rec["details"]["completion_tokens"] == 0
 
 
+def test_models_in_each_api(org, npm_client):
+    # the official clients' models.retrieve, and Anthropic's models.list: the project's aliases in
+    # each API's own shape; an alias of another project is model_not_found, in that API's format
+    other = Org(org.d, org.llm, org.fault)
+    other.llm_route("only-there")
+    run = sdk(npm_client, org, "openai", "models.retrieve", {"model": "tiny"})
+    assert run.error is None, run
+    assert run.result["id"] == "tiny" and run.result["object"] == "model", run.result
+    run = sdk(npm_client, org, "openai", "models.retrieve", {"model": "only-there"})
+    assert run.error["status"] == 404 and run.error["body"]["code"] == "model_not_found", run
+    run = sdk(npm_client, org, "anthropic", "models.list", {})
+    assert run.error is None, run
+    assert [m["id"] for m in run.result] == ["tiny"], run.result
+    m = run.result[0]
+    assert m["type"] == "model" and m["display_name"] == "tiny", m
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", m["created_at"]), m
+    run = sdk(npm_client, org, "anthropic", "models.retrieve", {"model": "tiny"})
+    assert run.error is None and run.result["id"] == "tiny" and run.result["type"] == "model", run
+    run = sdk(npm_client, org, "anthropic", "models.retrieve", {"model": "only-there"})
+    assert run.error["status"] == 404 and run.error["name"] == "NotFoundError", run
+    assert run.error["body"]["type"] == "error", run   # Anthropic's error shape
+
+
 # ---- errors in each API's own shape ---------------------------------------------------------------
 
 def test_errors_in_each_format(org):
