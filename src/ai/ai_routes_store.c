@@ -484,35 +484,17 @@ enum ksm_err ksm_ai_route_find(struct ksm_db *db, const char *project, const cha
     return e;
 }
 
-/* A route's row (alias, created_at) as OpenAI's model object. */
-static json_t *model_object(sqlite3_stmt *st)
-{
-    return json_pack("{s:s,s:s,s:I,s:s}", "id", ksm_db_col_text(st, 0), "object", "model",
-                     "created", (json_int_t)(sqlite3_column_int64(st, 1) / 1000), "owned_by",
-                     "kasumi");
-}
-
-enum ksm_err ksm_ai_route_models(struct ksm_db *db, const char *project, json_t *items)
+enum ksm_err ksm_ai_route_models(struct ksm_db *db, const char *project, const char *alias,
+                                 json_t *items)
 {
     sqlite3_stmt *st = ksm_db_prepare(db, "SELECT alias, created_at FROM ai_routes WHERE "
-                                          "project_id=?1 ORDER BY alias");
-    ksm_db_bind_text(st, 1, project);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(items, model_object(st));
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
-}
-
-enum ksm_err ksm_ai_route_model(struct ksm_db *db, const char *project, const char *alias,
-                                json_t **out)
-{
-    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT alias, created_at FROM ai_routes WHERE "
-                                          "project_id=?1 AND alias=?2");
+                                          "project_id=?1 AND (?2 IS NULL OR alias=?2) ORDER BY alias");
     ksm_db_bind_text(st, 1, project);
     ksm_db_bind_text(st, 2, alias);
-    int rc = sqlite3_step(st);
-    *out = rc == SQLITE_ROW ? model_object(st) : NULL;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(items, json_pack("{s:s,s:I}", "id", ksm_db_col_text(st, 0), "created_ms",
+                                               (json_int_t)sqlite3_column_int64(st, 1)));
     sqlite3_reset(st);
-    return rc == SQLITE_ROW ? KSM_E_OK : rc == SQLITE_DONE ? KSM_E_NOT_FOUND : KSM_E_INTERNAL;
+    return rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
 }

@@ -65,12 +65,10 @@ void ksm_ai_store_register_schema(void);   /* before ksm_db_open */
  * out's targets past ntargets are left as they were. */
 enum ksm_err ksm_ai_route_find(struct ksm_db *db, const char *project, const char *alias,
                                struct ksm_ai_route *out);
-/* The aliases a project may use, for GET /v1/models: appends {"id","object":"model",...}. */
-enum ksm_err ksm_ai_route_models(struct ksm_db *db, const char *project, json_t *items);
-/* One of them, for GET /v1/models/{model}: *out is the same object; NOT_FOUND when the project
- * has no route of that alias. */
-enum ksm_err ksm_ai_route_model(struct ksm_db *db, const char *project, const char *alias,
-                                json_t **out);
+/* The aliases a project may use, for GET /v1/models (alias NULL) and GET /v1/models/{alias}:
+ * appends {"id","created_ms"} in alias order; the gateway shapes them for the caller's API. */
+enum ksm_err ksm_ai_route_models(struct ksm_db *db, const char *project, const char *alias,
+                                 json_t *items);
 /* The project's policy, or the defaults when none was set. */
 enum ksm_err ksm_ai_policy_get(struct ksm_db *db, const char *project, struct ksm_ai_policy *out);
 /* The price of a model alias effective at at_ms; NOT_FOUND when none (the gateway then refuses:

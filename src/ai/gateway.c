@@ -28,13 +28,14 @@ static const struct {
     enum ai_kind kind;
     ai_handler handler;
     const char *action;
-    bool prefix;   /* the path continues with a name: /v1/models/{model} */
+    bool prefix;     /* the path continues with a name: /v1/models/{model} */
+    bool both_apis;  /* both APIs' path: Anthropic's when the caller sends anthropic-version */
 } routes[] = {
-    {"POST", "/v1/chat/completions", KSM_AI_OPENAI, AI_CHAT, h_chat, "ai.chat", false},
-    {"POST", "/v1/messages", KSM_AI_ANTHROPIC, AI_CHAT, h_chat, "ai.messages", false},
-    {"POST", "/v1/embeddings", KSM_AI_OPENAI, AI_EMBED, h_chat, "ai.embeddings", false},
-    {"GET", "/v1/models", KSM_AI_OPENAI, AI_CHAT, h_models, "ai.models", false},
-    {"GET", "/v1/models/", KSM_AI_OPENAI, AI_CHAT, h_model, "ai.models", true},
+    {"POST", "/v1/chat/completions", KSM_AI_OPENAI, AI_CHAT, h_chat, "ai.chat", false, false},
+    {"POST", "/v1/messages", KSM_AI_ANTHROPIC, AI_CHAT, h_chat, "ai.messages", false, false},
+    {"POST", "/v1/embeddings", KSM_AI_OPENAI, AI_EMBED, h_chat, "ai.embeddings", false, false},
+    {"GET", "/v1/models", KSM_AI_OPENAI, AI_CHAT, h_models, "ai.models", false, true},
+    {"GET", "/v1/models/", KSM_AI_OPENAI, AI_CHAT, h_model, "ai.models", true, true},
 };
 
 static bool path_is(size_t i, const char *path)
@@ -132,7 +133,6 @@ void ksm_ai_fail(struct ai_call *c, enum ksm_err e, const char *msg, int retry_a
 void ksm_ai_gone(struct ai_call *c)
 {
     struct ksm_req *r = c->r;
-    c->final_err = KSM_E_UNAVAILABLE;
     ksm_buf_reset(&r->resp);
     r->status = 499;   /* never reaches the caller: the connection is gone */
     audit(c, c->action, "client_gone");
@@ -230,17 +230,19 @@ static enum ksm_err identify(struct ai_call *c, const char **why, bool *parked)
 
 /* ---- handlers ------------------------------------------------------------------------------------ */
 
-/* OpenAI's model object (what the store gives) as Anthropic's: type, id, display_name, and
- * created_at in RFC 3339. */
-static json_t *anthropic_model(json_t *m)
+/* One of the store's {"id","created_ms"} as the caller's API has it: OpenAI's model object, or
+ * Anthropic's (type, display_name, created_at in RFC 3339). */
+static json_t *model_json(enum ksm_ai_proto proto, json_t *row)
 {
+    const char *id = json_string_value(json_object_get(row, "id"));
+    json_int_t ms = json_integer_value(json_object_get(row, "created_ms"));
+    if (proto != KSM_AI_ANTHROPIC)
+        return json_pack("{s:s,s:s,s:I,s:s}", "id", id, "object", "model", "created", ms / 1000,
+                         "owned_by", "kasumi");
     char at[32];
-    ksm_rfc3339_ms((int64_t)json_integer_value(json_object_get(m, "created")) * 1000, at);
-    const char *id = json_string_value(json_object_get(m, "id"));
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "type", "model", "id", id, "display_name", id,
-                          "created_at", at);
-    json_decref(m);
-    return o;
+    ksm_rfc3339_ms(ms, at);
+    return json_pack("{s:s,s:s,s:s,s:s}", "type", "model", "id", id, "display_name", id,
+                     "created_at", at);
 }
 
 /* A 200 with o (taken) as the body; audited; the request ends. */
@@ -258,25 +260,38 @@ static void answer_json(struct ai_call *c, json_t *o)
     ksm_ai_call_free(c);
 }
 
+/* The project's aliases (alias NULL) or that one, each in the caller's API's shape; NULL, the
+ * failure answered, when the store cannot be read. */
+static json_t *models(struct ai_call *c, const char *alias)
+{
+    json_t *rows = json_array();
+    if (ksm_ai_route_models(&c->r->worker->db, c->project, alias, rows) != KSM_E_OK) {
+        json_decref(rows);
+        ksm_ai_fail(c, KSM_E_INTERNAL, "cannot list models", 0);
+        return NULL;
+    }
+    json_t *data = json_array(), *row;
+    size_t i;
+    json_array_foreach(rows, i, row)
+        json_array_append_new(data, model_json(c->proto, row));
+    json_decref(rows);
+    return data;
+}
+
 static void h_models(struct ai_call *c)
 {
-    json_t *items = json_array();
-    if (ksm_ai_route_models(&c->r->worker->db, c->project, items) != KSM_E_OK) {
-        json_decref(items);
-        ksm_ai_fail(c, KSM_E_INTERNAL, "cannot list models", 0);
+    json_t *data = models(c, NULL);
+    if (!data)
         return;
-    }
     if (c->proto != KSM_AI_ANTHROPIC) {
-        answer_json(c, json_pack("{s:s,s:o}", "object", "list", "data", items));
+        answer_json(c, json_pack("{s:s,s:o}", "object", "list", "data", data));
         return;
     }
     /* Anthropic's page: every alias at once, so has_more is false */
-    size_t n = json_array_size(items);
-    for (size_t i = 0; i < n; i++)
-        json_array_set_new(items, i, anthropic_model(json_incref(json_array_get(items, i))));
-    json_t *first = n ? json_object_get(json_array_get(items, 0), "id") : json_null();
-    json_t *last = n ? json_object_get(json_array_get(items, n - 1), "id") : json_null();
-    answer_json(c, json_pack("{s:o,s:b,s:O,s:O}", "data", items, "has_more", 0, "first_id", first,
+    size_t n = json_array_size(data);
+    json_t *first = n ? json_object_get(json_array_get(data, 0), "id") : json_null();
+    json_t *last = n ? json_object_get(json_array_get(data, n - 1), "id") : json_null();
+    answer_json(c, json_pack("{s:o,s:b,s:O,s:O}", "data", data, "has_more", 0, "first_id", first,
                              "last_id", last));
 }
 
@@ -284,17 +299,19 @@ static void h_models(struct ai_call *c)
  * may use that alias, else model_not_found, as a chat request naming it would get. */
 static void h_model(struct ai_call *c)
 {
-    const char *alias = c->r->path + strlen("/v1/models/");
-    json_t *o = NULL;
-    enum ksm_err e = ksm_ai_route_model(&c->r->worker->db, c->project, alias, &o);
-    c->alias = alias;   /* the audit record's target */
-    if (e != KSM_E_OK) {
+    c->alias = c->r->path + strlen("/v1/models/");   /* also the audit record's target */
+    json_t *data = models(c, c->alias);
+    if (!data)
+        return;
+    json_t *model = json_incref(json_array_get(data, 0));   /* NULL when there is none */
+    json_decref(data);
+    if (!model) {
         char why[KSM_AI_ERR_MAX];
-        snprintf(why, sizeof why, "model %s is not available in this project", alias);
-        ksm_ai_fail(c, e == KSM_E_NOT_FOUND ? KSM_E_MODEL_NOT_FOUND : e, why, 0);
+        snprintf(why, sizeof why, "model %s is not available in this project", c->alias);
+        ksm_ai_fail(c, KSM_E_MODEL_NOT_FOUND, why, 0);
         return;
     }
-    answer_json(c, c->proto == KSM_AI_ANTHROPIC ? anthropic_model(o) : o);
+    answer_json(c, model);
 }
 
 static void h_chat(struct ai_call *c)
@@ -321,10 +338,8 @@ void ksm_ai_dispatch(struct ksm_req *r)
         path_seen = true;
         if (strcmp(routes[i].method, r->method_name))
             continue;
-        c->proto = routes[i].proto;
-        /* GET /v1/models is both APIs' path: the Anthropic SDK sends anthropic-version */
-        if (routes[i].handler != h_chat && ksm_req_header(r, "anthropic-version"))
-            c->proto = KSM_AI_ANTHROPIC;
+        c->proto = routes[i].both_apis && ksm_req_header(r, "anthropic-version") ? KSM_AI_ANTHROPIC
+                                                                                 : routes[i].proto;
         c->kind = routes[i].kind;
         c->action = routes[i].action;
         r->route_index = -1;

@@ -144,14 +144,13 @@ bool store_reap_hold(struct ksm_store *s, uint64_t gen, const struct store_seg *
     qsort(h->uid, h->n, KSM_KMS_UID_LEN, uid_cmp);
     pthread_mutex_lock(&r->mu);
     bool same = r->gen == gen;
-    if (same) {
+    if (same)
         KSM_DLIST_PUSH(r->holds, h, prev, next);
-    }
     pthread_mutex_unlock(&r->mu);
-    if (!same)
-        free(h);
-    else
+    if (same)
         *out = h;
+    else
+        free(h);
     return same;
 }
 

@@ -234,9 +234,16 @@ static void test_route_crud(struct ksm_db *db)
     CHECK(json_array_size(items) == 1);
     json_decref(items);
     items = json_array();
-    CHECK(ksm_ai_route_models(db, "pj_a", items) == KSM_E_OK);
+    CHECK(ksm_ai_route_models(db, "pj_a", NULL, items) == KSM_E_OK);
     CHECK(json_array_size(items) == 1);
     CHECK_STR(jstr(json_array_get(items, 0), "id"), "other");
+    json_decref(items);
+    items = json_array();   /* one alias: that one, or nothing */
+    CHECK(ksm_ai_route_models(db, "pj_a", "other", items) == KSM_E_OK);
+    CHECK(json_array_size(items) == 1);
+    CHECK(ksm_ai_route_models(db, "pj_a", "absent", items) == KSM_E_OK);
+    CHECK(ksm_ai_route_models(db, "pj_b", "other", items) == KSM_E_OK);
+    CHECK(json_array_size(items) == 1);
     json_decref(items);
 
     CHECK(ksm_ai_route_delete(db, id) == KSM_E_OK);
