@@ -220,9 +220,9 @@ static void complete(struct ai_call *c)
 
 /* ---- text coming back: count it and restore masked values ---------------------------------------- */
 
-static void text_filter(void *ud, const char *in, size_t n, bool final, struct ksm_buf *emit)
+static void unmask(struct ai_call *c, struct ksm_pii_stream *st, const char *in, size_t n,
+                   bool final, struct ksm_buf *emit)
 {
-    struct ai_call *c = ud;
     if (n)
         c->delivered++;
     if (!c->masker || !ksm_pii_masker_size(c->masker)) {
@@ -230,9 +230,22 @@ static void text_filter(void *ud, const char *in, size_t n, bool final, struct k
         return;
     }
     if (n)
-        ksm_pii_unmask_stream(c->masker, &c->unmask, in, n, emit);
+        ksm_pii_unmask_stream(c->masker, st, in, n, emit);
     if (final)
-        ksm_pii_unmask_flush(c->masker, &c->unmask, emit);
+        ksm_pii_unmask_flush(c->masker, st, emit);
+}
+
+static void text_filter(void *ud, const char *in, size_t n, bool final, struct ksm_buf *emit)
+{
+    struct ai_call *c = ud;
+    unmask(c, &c->unmask, in, n, final, emit);
+}
+
+/* The model may copy a placeholder into a tool call's arguments: restored there as in text. */
+static void args_filter(void *ud, const char *in, size_t n, bool final, struct ksm_buf *emit)
+{
+    struct ai_call *c = ud;
+    unmask(c, &c->unmask_args, in, n, final, emit);
 }
 
 /* ---- streaming to the caller --------------------------------------------------------------------- */
@@ -258,7 +271,8 @@ static void begin_stream(struct ai_call *c)
     ksm_sse_init(&c->sse, 0);
     struct ksm_ai_stream_opts so = {.upstream = c->target->provider, .caller = c->proto,
                                     .model = c->alias, .include_usage = c->req.include_usage,
-                                    .filter = text_filter, .filter_ud = c};
+                                    .filter = text_filter, .args_filter = args_filter,
+                                    .filter_ud = c};
     c->tx = ksm_ai_stream_new(&so);
     r->status = 200;
     r->content_type = "text/event-stream";

@@ -36,6 +36,7 @@ struct ai_call {
     bool any_overseas;
     struct ksm_pii_masker *masker;
     struct ksm_pii_stream unmask;
+    struct ksm_pii_stream unmask_args;   /* tool-call arguments, which stream between texts */
     unsigned masked[KSM_PII__COUNT];
     char decision[16];                  /* "pass" | "mask" | "block" | "refuse" */
     const char *refusal;                /* why "refuse"/"block": a static reason for the audit log */

@@ -65,7 +65,8 @@ struct ksm_ai_request {
     size_t nmsgs;
     struct ksm_ai_part *parts;     /* every text, in document order */
     size_t nparts;
-    /* Content the text visitor cannot see: images, audio, files, documents, tool-call arguments.
+    /* Content the text visitor cannot see: images, audio, files, documents, signed thinking, and
+     * numbers of ten digits or more in a tool_use input (a placeholder cannot replace a number).
      * A policy that must scan everything fails closed when this is non-zero. */
     size_t nunscanned;
     int64_t max_tokens;            /* 0: not given (OpenAI max_completion_tokens or max_tokens) */
@@ -167,6 +168,10 @@ struct ksm_ai_stream_opts {
     const char *model;             /* model name shown to the caller; NULL: the upstream's */
     bool include_usage;            /* an OpenAI caller asked for the usage chunk */
     ksm_ai_text_filter filter;     /* may be NULL */
+    /* Same-protocol streams: the arguments of tool calls (OpenAI) and the input of tool_use blocks
+     * (Anthropic, as JSON text) go through this one, final at the end of each call; may be NULL.
+     * It has its own hold-back state: a call's pieces interleave with no text. */
+    ksm_ai_text_filter args_filter;
     void *filter_ud;
 };
 struct ksm_ai_stream;

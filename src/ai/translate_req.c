@@ -7,6 +7,7 @@
  * the official SDKs send it for unset options. */
 #include "ai/translate.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -208,12 +209,44 @@ static enum ksm_err oai_content(struct ksm_ai_request *r, size_t i, json_t *c, c
     return KSM_E_OK;
 }
 
+/* A tool call's arguments, {"name":...,"arguments":"<JSON text>"}: the JSON text is scanned (and
+ * masked) as text, as the model wrote it — numbers included, which a walk of the parsed values
+ * could not mask. where is the call's path, for the error. */
+static enum ksm_err oai_arguments(struct ksm_ai_request *r, size_t i, json_t *fn, const char *where,
+                                  char *err)
+{
+    json_t *args = json_object_get(fn, "arguments");
+    if (!json_is_object(fn) || !json_is_string(args))
+        return fail(err, KSM_E_INVALID_ARGUMENT, "messages[%zu].%s.arguments: must be a string", i,
+                    where);
+    add_part(r, KSM_AI_ROLE_ASSISTANT, i, args);
+    return KSM_E_OK;
+}
+
+/* An assistant turn's tool_calls: [{"id","type":"function","function":{"name","arguments"}}]. */
+static enum ksm_err oai_tool_calls(struct ksm_ai_request *r, size_t i, json_t *calls, char *err)
+{
+    size_t k;
+    json_t *tc;
+    char where[48];
+    enum ksm_err e;
+    if (!json_is_array(calls))
+        return fail(err, KSM_E_INVALID_ARGUMENT, "messages[%zu].tool_calls: must be an array", i);
+    json_array_foreach(calls, k, tc) {
+        snprintf(where, sizeof where, "tool_calls[%zu].function", k);
+        if ((e = oai_arguments(r, i, json_object_get(tc, "function"), where, err)) != KSM_E_OK)
+            return e;
+    }
+    return KSM_E_OK;
+}
+
 static enum ksm_err oai_message(struct ksm_ai_request *r, size_t i, json_t *m, char *err)
 {
     const char *role = json_string_value(json_object_get(m, "role"));
     const char *key;
     json_t *v;
     size_t j;
+    enum ksm_err e;
     if (!json_is_object(m) || !role)
         return fail(err, KSM_E_INVALID_ARGUMENT, "messages[%zu].role: missing", i);
     for (j = 0; j < KSM_NELEM(oai_roles) && strcmp(oai_roles[j].name, role); j++)
@@ -226,9 +259,12 @@ static enum ksm_err oai_message(struct ksm_ai_request *r, size_t i, json_t *m, c
     json_object_foreach(m, key, v) {
         if (!strcmp(key, "role") || !strcmp(key, "content") || json_is_null(v))
             continue;
-        if (!strcmp(key, "tool_calls") || !strcmp(key, "function_call"))
-            r->nunscanned++;   /* tool arguments are JSON the text scanner does not read */
         untranslatable(r, "messages[%zu].%s", i, key);
+        if (!strcmp(key, "tool_calls") && (e = oai_tool_calls(r, i, v, err)) != KSM_E_OK)
+            return e;
+        if (!strcmp(key, "function_call") &&
+            (e = oai_arguments(r, i, v, "function_call", err)) != KSM_E_OK)
+            return e;
     }
     return oai_content(r, i, json_object_get(m, "content"), err);
 }
@@ -308,6 +344,30 @@ static enum ksm_err ant_tool_result(struct ksm_ai_request *r, size_t i, json_t *
     return KSM_E_OK;
 }
 
+/* A tool_use block's input is parsed JSON: its strings are scanned and masked like any text. A
+ * number cannot carry a placeholder, so one long enough to be a personal number, a phone or a card
+ * number (ten digits or more) counts as unscanned: a guardrail that must read everything refuses
+ * it rather than send it unread. Object keys are the tool's parameter names, not the caller's data. */
+static void ant_tool_input(struct ksm_ai_request *r, size_t i, json_t *v, int depth)
+{
+    const char *key;
+    json_t *x;
+    size_t k;
+    if (depth > 64) {
+        r->nunscanned++;
+    } else if (json_is_string(v)) {
+        add_part(r, r->msgs[i].role, i, v);
+    } else if (json_is_object(v)) {
+        json_object_foreach(v, key, x)
+            ant_tool_input(r, i, x, depth + 1);
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, k, x)
+            ant_tool_input(r, i, x, depth + 1);
+    } else if (json_is_number(v) && fabs(json_number_value(v)) >= 1e9) {
+        r->nunscanned++;
+    }
+}
+
 static enum ksm_err ant_block(struct ksm_ai_request *r, size_t i, size_t k, json_t *b, char *err)
 {
     const char *type = json_string_value(json_object_get(b, "type"));
@@ -320,7 +380,11 @@ static enum ksm_err ant_block(struct ksm_ai_request *r, size_t i, size_t k, json
     untranslatable(r, "%s (%s)", where, type);
     if (!strcmp(type, "tool_result"))
         return ant_tool_result(r, i, b, where, err);
-    r->nunscanned++;   /* image, document, tool_use input, thinking (signed, must not change) */
+    if (!strcmp(type, "tool_use")) {
+        ant_tool_input(r, i, json_object_get(b, "input"), 0);
+        return KSM_E_OK;
+    }
+    r->nunscanned++;   /* image, document, thinking (signed, must not change) */
     return KSM_E_OK;
 }
 

@@ -75,6 +75,44 @@ static void filter_node(json_t *node, ksm_ai_text_filter filter, void *ud)
     json_decref(t);
 }
 
+/* Every string inside a parsed tool_use input (the model may have copied a placeholder into any). */
+static void filter_leaves(json_t *v, ksm_ai_text_filter filter, void *ud, int depth)
+{
+    const char *key;
+    json_t *x;
+    size_t i;
+    if (depth > 64)
+        return;
+    if (json_is_string(v))
+        filter_node(v, filter, ud);
+    else if (json_is_object(v))
+        json_object_foreach(v, key, x)
+            filter_leaves(x, filter, ud, depth + 1);
+    else if (json_is_array(v))
+        json_array_foreach(v, i, x)
+            filter_leaves(x, filter, ud, depth + 1);
+}
+
+/* An OpenAI message: its text, and the arguments of its tool calls (JSON text, restored as text). */
+static void filter_openai_message(json_t *msg, ksm_ai_text_filter filter, void *ud)
+{
+    json_t *tc;
+    size_t i;
+    filter_node(json_object_get(msg, "content"), filter, ud);
+    json_array_foreach(json_object_get(msg, "tool_calls"), i, tc)
+        filter_node(json_object_get(json_object_get(tc, "function"), "arguments"), filter, ud);
+    filter_node(json_object_get(json_object_get(msg, "function_call"), "arguments"), filter, ud);
+}
+
+static void filter_anthropic_block(json_t *b, ksm_ai_text_filter filter, void *ud)
+{
+    const char *type = json_string_value(json_object_get(b, "type"));
+    if (type && !strcmp(type, "text"))
+        filter_node(json_object_get(b, "text"), filter, ud);
+    else if (type && !strcmp(type, "tool_use"))
+        filter_leaves(json_object_get(b, "input"), filter, ud, 0);
+}
+
 static enum ksm_err same_protocol(enum ksm_ai_proto p, const json_t *in, const char *model,
                                   ksm_ai_text_filter filter, void *ud, json_t **out,
                                   struct ksm_ai_usage *u)
@@ -86,13 +124,11 @@ static enum ksm_err same_protocol(enum ksm_ai_proto p, const json_t *in, const c
     if (p == KSM_AI_OPENAI) {
         ksm_ai_usage_from_openai(o, u);
         json_array_foreach(json_object_get(o, "choices"), i, x)
-            filter_node(json_object_get(json_object_get(x, "message"), "content"), filter, ud);
+            filter_openai_message(json_object_get(x, "message"), filter, ud);
     } else {
         ksm_ai_usage_from_anthropic(o, u);
         json_array_foreach(json_object_get(o, "content"), i, x)
-            if (json_is_string(json_object_get(x, "type")) &&
-                !strcmp(json_string_value(json_object_get(x, "type")), "text"))
-                filter_node(json_object_get(x, "text"), filter, ud);
+            filter_anthropic_block(x, filter, ud);
     }
     *out = o;
     return KSM_E_OK;

@@ -27,6 +27,9 @@ struct ksm_ai_stream {
     bool usage_sent;           /* OpenAI caller: the usage-only chunk was sent */
     bool complete;             /* the upstream's terminal event came */
     bool closed;               /* the caller's stream is ended; nothing more may be appended */
+    bool tool_block;           /* same-protocol Anthropic: the open block is a tool_use */
+    int args_call;             /* same-protocol OpenAI: the tool call whose arguments args_filter
+                                  holds a tail of; -1: none */
     struct ksm_buf fb;         /* filter output scratch */
 };
 
@@ -52,19 +55,26 @@ static void remember(struct ksm_ai_stream *s, const json_t *o)
         s->created = json_integer_value(c);
 }
 
-/* Runs text through the filter; (p, m) is what the caller may see now. */
-static void run_filter(struct ksm_ai_stream *s, const char *t, size_t n, bool final, const char **p,
-                       size_t *m)
+/* Runs a piece through filter f (the text's or the tool arguments'); (p, m) is what the caller may
+ * see now. */
+static void run_through(struct ksm_ai_stream *s, ksm_ai_text_filter f, const char *t, size_t n,
+                        bool final, const char **p, size_t *m)
 {
-    if (!s->o.filter) {
+    if (!f) {
         *p = t;
         *m = n;
         return;
     }
     ksm_buf_reset(&s->fb);
-    s->o.filter(s->o.filter_ud, t, n, final, &s->fb);
+    f(s->o.filter_ud, t, n, final, &s->fb);
     *p = s->fb.data ? s->fb.data : "";
     *m = s->fb.len;
+}
+
+static void run_filter(struct ksm_ai_stream *s, const char *t, size_t n, bool final, const char **p,
+                       size_t *m)
+{
+    run_through(s, s->o.filter, t, n, final, p, m);
 }
 
 static json_t *jstr(const char *p, size_t n)
@@ -196,6 +206,59 @@ static const char *type_of(const json_t *j, const char *name)
     return t ? t : name;
 }
 
+/* OpenAI -> OpenAI, tool calls: the held tail of call args_call's arguments, as a chunk of its own
+ * in j's envelope, before j goes out. */
+static void oa_args_flush(struct ksm_ai_stream *s, const json_t *j, struct ksm_buf *out)
+{
+    const char *p;
+    size_t m;
+    if (s->args_call < 0)
+        return;
+    run_through(s, s->o.args_filter, "", 0, true, &p, &m);
+    if (m) {
+        json_t *c = json_deep_copy(j);
+        json_object_del(c, "usage");
+        json_object_set_new(c, "choices",
+            json_pack("[{si s{s[{si s{so}}]} sn}]", "index", 0, "delta", "tool_calls", "index",
+                      s->args_call, "function", "arguments", jstr(p, m), "finish_reason"));
+        ksm_ai_sse_json(out, NULL, c);
+        json_decref(c);
+    }
+    s->args_call = -1;
+}
+
+/* OpenAI -> OpenAI: the argument pieces of choice 0's tool calls through args_filter (a placeholder
+ * the model copied into a call is restored there too). Calls stream one after another; a new call
+ * or the finish first releases what the filter holds of the previous one. True if j changed. */
+static bool oa_tool_args(struct ksm_ai_stream *s, json_t *j, json_t *delta, bool finish,
+                         struct ksm_buf *out)
+{
+    json_t *tc, *fn, *args;
+    size_t i;
+    bool modified = false;
+    if (!s->o.args_filter)
+        return false;
+    json_array_foreach(json_object_get(delta, "tool_calls"), i, tc) {
+        int call = (int)json_integer_value(json_object_get(tc, "index"));
+        if (call != s->args_call)
+            oa_args_flush(s, j, out);
+        fn = json_object_get(tc, "function");
+        args = json_object_get(fn, "arguments");
+        if (!json_is_string(args))
+            continue;
+        const char *p;
+        size_t m;
+        s->args_call = call;
+        run_through(s, s->o.args_filter, json_string_value(args), json_string_length(args), false,
+                    &p, &m);
+        json_object_set_new(fn, "arguments", jstr(p, m));
+        modified = true;
+    }
+    if (finish)
+        oa_args_flush(s, j, out);
+    return modified;
+}
+
 /* OpenAI -> OpenAI: forward the chunk as it came, unless the filter changed its text. */
 static enum ksm_err oa_from_oa(struct ksm_ai_stream *s, const char *name, json_t *j,
                                const char *data, size_t len, struct ksm_buf *out)
@@ -226,6 +289,8 @@ static enum ksm_err oa_from_oa(struct ksm_ai_stream *s, const char *name, json_t
         json_object_set_new(j, "model", json_string(s->o.model));
         modified = true;
     }
+    if (json_is_object(delta))
+        modified |= oa_tool_args(s, j, delta, finish != NULL, out);
     if (finish) {
         set_str(&s->stop, finish);
         s->final_sent = true;
@@ -263,6 +328,22 @@ static enum ksm_err an_from_oa(struct ksm_ai_stream *s, const char *name, json_t
 
 /* ---- upstream Anthropic events ----------------------------------------------------------------- */
 
+/* Anthropic -> Anthropic, an open tool_use block: the held-back tail of its input, before the block
+ * closes. */
+static void an_args_flush(struct ksm_ai_stream *s, struct ksm_buf *out)
+{
+    const char *p;
+    size_t m;
+    if (!s->tool_block)
+        return;
+    run_through(s, s->o.args_filter, "", 0, true, &p, &m);
+    if (m)
+        an_emit(out, "content_block_delta",
+                json_pack("{ss si s{ss so}}", "type", "content_block_delta", "index", s->block,
+                          "delta", "type", "input_json_delta", "partial_json", jstr(p, m)));
+    s->tool_block = false;
+}
+
 /* Anthropic -> Anthropic: forward events as they came, unless the filter changed their text. */
 static enum ksm_err an_from_an(struct ksm_ai_stream *s, const char *name, json_t *j,
                                const char *data, size_t len, struct ksm_buf *out)
@@ -281,6 +362,21 @@ static enum ksm_err an_from_an(struct ksm_ai_stream *s, const char *name, json_t
     } else if (!strcmp(type, "content_block_start")) {
         s->block_open = true;
         s->block = (int)json_integer_value(json_object_get(j, "index"));
+        s->tool_block = !strcmp(type_of(json_object_get(j, "content_block"), ""), "tool_use");
+    } else if (!strcmp(type, "content_block_delta") && s->o.args_filter && s->tool_block &&
+               !strcmp(type_of(delta, ""), "input_json_delta")) {
+        /* the input as JSON text, in pieces: a placeholder inside is restored like text (the
+         * values masked hold no character JSON would escape) */
+        json_t *t = json_object_get(delta, "partial_json");
+        const char *p;
+        size_t m;
+        run_through(s, s->o.args_filter, json_string_value(t) ? json_string_value(t) : "",
+                    json_string_length(t), false, &p, &m);
+        json_object_set_new(delta, "partial_json", jstr(p, m));
+        modified = true;
+    } else if (!strcmp(type, "content_block_stop") && s->tool_block) {
+        an_args_flush(s, out);
+        s->block_open = false;
     } else if (!strcmp(type, "content_block_delta") && s->o.filter &&
                !strcmp(type_of(delta, ""), "text_delta")) {
         json_t *t = json_object_get(delta, "text");
@@ -421,6 +517,15 @@ void ksm_ai_stream_finish(struct ksm_ai_stream *s, enum ksm_err e, const char *m
     if (s->o.caller == KSM_AI_ANTHROPIC && s->o.upstream == KSM_AI_ANTHROPIC)
         an_start(s, out);
     emit_text(s, out, "", 0, true);
+    if (s->o.caller == KSM_AI_ANTHROPIC) {
+        an_args_flush(s, out);   /* and the arguments of a tool call cut short */
+    } else if (s->args_call >= 0) {
+        json_t *env = json_pack("{ss ss sI ss}", "id", s->id ? s->id : "chatcmpl-kasumi", "object",
+                                "chat.completion.chunk", "created", (json_int_t)s->created, "model",
+                                s->model ? s->model : "");
+        oa_args_flush(s, env, out);
+        json_decref(env);
+    }
     ksm_ai_error_sse(s->o.caller, e, msg, out);
     if (s->o.caller == KSM_AI_ANTHROPIC)
         an_close(s, out, s->stop ? (s->o.upstream == KSM_AI_ANTHROPIC ? s->stop
@@ -442,6 +547,7 @@ struct ksm_ai_stream *ksm_ai_stream_new(const struct ksm_ai_stream_opts *o)
         s->o.model = s->model;
     }
     s->created = ksm_now_ms() / 1000;
+    s->args_call = -1;
     return s;
 }
 

@@ -273,6 +273,95 @@ def test_phone_masked_for_upstream_and_restored(org, npm_client):
     assert PHONE in text and "⟦" not in text
 
 
+LOOKUP_OPENAI = {"type": "function", "function": {"name": "lookup", "description": "電話番号で検索する",
+                                                  "parameters": {"type": "object",
+                                                                 "properties": {"query": {"type": "string"}}}}}
+LOOKUP_ANTHROPIC = {"name": "lookup", "description": "電話番号で検索する",
+                    "input_schema": {"type": "object", "properties": {"query": {"type": "string"}}}}
+
+
+def sent_to_model(org):
+    return json.dumps(org.fault.last_request()["body"], ensure_ascii=False)
+
+
+def test_tool_calls_through_openai_scanned_masked_and_restored(org, npm_client):
+    """A tool loop with the openai SDK on a same-protocol route: the model gets placeholders (in the
+    prompt, in its earlier tool call's arguments, in the tool's result); the caller's tool gets the
+    real value back in the arguments, whole and streamed; a blocked kind in the arguments is found."""
+    alias = org.fault_route("tool")
+    user = {"role": "user", "content": "折り返しは %s までお願いします" % PHONE}
+    one = sdk(npm_client, org, "openai", "chat.completions.create",
+              {"model": alias, "messages": [user], "tools": [LOOKUP_OPENAI]})
+    assert one.error is None, one
+    assert PHONE not in sent_to_model(org) and "⟦PHONE_1⟧" in sent_to_model(org)
+    call = one.result["choices"][0]["message"]["tool_calls"][0]
+    assert one.result["choices"][0]["finish_reason"] == "tool_calls"
+    assert json.loads(call["function"]["arguments"]) == {"query": user["content"]}
+
+    # the second turn carries the call and the tool's answer: both are scanned, and masked
+    history = [user, {"role": "assistant", "content": None, "tool_calls": [call]},
+               {"role": "tool", "tool_call_id": call["id"], "content": "%s は本庁の代表番号です" % PHONE}]
+    two = sdk(npm_client, org, "openai", "chat.completions.create",
+              {"model": alias, "messages": history, "tools": [LOOKUP_OPENAI]})
+    assert two.error is None, two
+    sent = sent_to_model(org)
+    assert PHONE not in sent and sent.count("⟦PHONE_1⟧") == 3, sent
+    args = json.loads(two.result["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"])
+    assert args == {"query": "%s は本庁の代表番号です" % PHONE}
+
+    # streamed in pieces of 5 characters: the 9-character placeholder is split, the caller sees the number
+    st = sdk(npm_client, org, "openai", "chat.completions.create",
+             {"model": alias, "messages": [user], "tools": [LOOKUP_OPENAI], "stream": True})
+    assert st.error is None, st
+    pieces = [tc["function"].get("arguments") or "" for c in st.chunks if c["choices"]
+              for tc in c["choices"][0]["delta"].get("tool_calls") or []]
+    assert json.loads("".join(pieces)) == {"query": user["content"]}, pieces
+
+    # a personal number in the arguments of an earlier call is blocked like one in the prompt
+    bad = dict(call, function={"name": "lookup", "arguments": json.dumps({"query": "個人番号 " + MYNUMBER},
+                                                                         ensure_ascii=False)})
+    r = org.post("/v1/chat/completions", {"model": alias, "tools": [LOOKUP_OPENAI], "messages": [
+        user, {"role": "assistant", "content": None, "tool_calls": [bad]},
+        {"role": "tool", "tool_call_id": call["id"], "content": "なし"}]})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "content_blocked", r.text
+
+
+def test_tool_use_through_anthropic_scanned_masked_and_restored(org, npm_client):
+    alias = org.fault_route("tool", provider="anthropic")
+    user = {"role": "user", "content": "折り返しは %s までお願いします" % PHONE}
+    one = sdk(npm_client, org, "anthropic", "messages.create",
+              {"model": alias, "max_tokens": 64, "messages": [user], "tools": [LOOKUP_ANTHROPIC]})
+    assert one.error is None, one
+    assert PHONE not in sent_to_model(org)
+    use = one.result["content"][0]
+    assert one.result["stop_reason"] == "tool_use" and use["type"] == "tool_use"
+    assert use["input"] == {"query": user["content"]}
+
+    history = [user, {"role": "assistant", "content": [use]},
+               {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use["id"],
+                                             "content": "%s は本庁の代表番号です" % PHONE}]}]
+    two = sdk(npm_client, org, "anthropic", "messages.create",
+              {"model": alias, "max_tokens": 64, "messages": history, "tools": [LOOKUP_ANTHROPIC]})
+    assert two.error is None, two
+    sent = sent_to_model(org)
+    assert PHONE not in sent and sent.count("⟦PHONE_1⟧") == 3, sent
+    assert two.result["content"][0]["input"] == {"query": "%s は本庁の代表番号です" % PHONE}
+
+    st = sdk(npm_client, org, "anthropic", "messages.create",
+             {"model": alias, "max_tokens": 64, "messages": [user], "tools": [LOOKUP_ANTHROPIC],
+              "stream": True})
+    assert st.error is None, st
+    partial = "".join(c["delta"]["partial_json"] for c in st.chunks
+                      if c.get("type") == "content_block_delta" and c["delta"]["type"] == "input_json_delta")
+    assert json.loads(partial) == {"query": user["content"]}, partial
+
+    # a number a placeholder cannot replace is not sent unread
+    r = org.post("/v1/messages", {"model": alias, "max_tokens": 64, "tools": [LOOKUP_ANTHROPIC], "messages": [
+        user, {"role": "assistant", "content": [dict(use, input={"id": int(MYNUMBER)})]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use["id"], "content": "なし"}]}]})
+    assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_request_error", r.text
+
+
 # ---- the byte path -----------------------------------------------------------------------------------
 
 def raw_post(org, path, raw):

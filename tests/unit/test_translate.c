@@ -563,6 +563,137 @@ static void test_stream_filter(void)
     ksm_ai_stream_free(s);
 }
 
+/* ---- tool calls: scanned on the way in, restored on the way out ----------------------------------- */
+
+static struct ksm_buf held_args;
+static void restore_args(void *ud, const char *in, size_t n, bool final, struct ksm_buf *emit)
+{
+    /* the same rule on a buffer of its own, as the gateway keeps one hold-back state per channel */
+    struct ksm_buf keep = held;
+    held = held_args;
+    restore(ud, in, n, final, emit);
+    held_args = held;
+    held = keep;
+}
+
+/* What the caller receives, as raw SSE text (NUL-terminated; free it). */
+static char *raw_stream(const char *wire, struct ksm_ai_stream *s)
+{
+    struct ksm_sse_parser p;
+    struct ksm_buf out = KSM_BUF_INIT;
+    struct feed f = {s, &out, KSM_E_OK};
+    ksm_sse_init(&p, 0);
+    for (size_t i = 0, n = strlen(wire); i < n; i += 7)
+        ksm_sse_feed(&p, wire + i, n - i < 7 ? n - i : 7, to_translator, &f);
+    ksm_sse_finish(&p);
+    ksm_ai_stream_finish(s, f.last, NULL, &out);
+    ksm_sse_free(&p);
+    ksm_buf_putc(&out, '\0');
+    return out.data;
+}
+
+static void test_tool_calls(void)
+{
+    int masked = 0;
+    enum ksm_err e;
+    /* OpenAI: an earlier call's arguments are a text part (JSON text, numbers and all) */
+    CHECK(decode(KSM_AI_OPENAI, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+        "\"x\"},{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"c1\",\"type\":"
+        "\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"who\\\":\\\"Taro\\\"}\"}}]},"
+        "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"Taro is in\"}]}") == KSM_E_OK);
+    CHECK(req.nparts == 3 && req.nunscanned == 0);
+    CHECK(req.parts[1].role == KSM_AI_ROLE_ASSISTANT && req.parts[2].role == KSM_AI_ROLE_TOOL);
+    CHECK(ksm_ai_request_visit(&req, KSM_AI_ROLES_ALL, mask_taro, &masked) == KSM_E_OK && masked == 2);
+    json_t *b = upstream(KSM_AI_OPENAI, NULL, &e);
+    CHECK(e == KSM_E_OK);
+    CHECK_STR(jpath_s(b, "messages.1.tool_calls.0.function.arguments"), "{\"who\":\"<P1>\"}");
+    json_decref(b);
+    CHECK(upstream(KSM_AI_ANTHROPIC, NULL, &e) == NULL && e == KSM_E_UNSUPPORTED_PARAMETER);
+    CHECK(decode(KSM_AI_OPENAI, "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\","
+        "\"tool_calls\":[{\"id\":\"c1\",\"function\":{\"name\":\"f\",\"arguments\":{}}}]}]}") ==
+          KSM_E_INVALID_ARGUMENT);
+    CHECK(strstr(err, "messages[0].tool_calls[0].function.arguments") != NULL);
+
+    /* Anthropic: a tool_use input's strings are parts; a number a placeholder cannot replace is not */
+    CHECK(decode(KSM_AI_ANTHROPIC, "{\"model\":\"c\",\"max_tokens\":9,\"messages\":[{\"role\":"
+        "\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"f\",\"input\":"
+        "{\"who\":\"Taro\",\"tags\":[\"a\",7],\"at\":{\"n\":12345}}}]}]}") == KSM_E_OK);
+    CHECK(req.nparts == 2 && req.nunscanned == 0 && req.parts[0].role == KSM_AI_ROLE_ASSISTANT);
+    CHECK(decode(KSM_AI_ANTHROPIC, "{\"model\":\"c\",\"max_tokens\":9,\"messages\":[{\"role\":"
+        "\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"f\",\"input\":"
+        "{\"id\":123456789018}}]}]}") == KSM_E_OK);
+    CHECK(req.nparts == 0 && req.nunscanned == 1);
+
+    /* whole answers: the arguments and the input are restored */
+    json_t *out, *in = json_loads("{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":"
+        "null,\"tool_calls\":[{\"id\":\"c\",\"type\":\"function\",\"function\":{\"name\":\"f\","
+        "\"arguments\":\"{\\\"who\\\":\\\"<P1>\\\"}\"}}]}}]}", 0, NULL);
+    struct ksm_ai_usage u = {0};
+    CHECK(ksm_ai_response_translate(KSM_AI_OPENAI, KSM_AI_OPENAI, in, NULL, restore, NULL, &out, &u,
+                                    err) == KSM_E_OK);
+    CHECK_STR(jpath_s(out, "choices.0.message.tool_calls.0.function.arguments"), "{\"who\":\"Taro\"}");
+    json_decref(out);
+    json_decref(in);
+    in = json_loads("{\"content\":[{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"f\",\"input\":"
+                    "{\"who\":[\"<P1>\"]}}],\"stop_reason\":\"tool_use\"}", 0, NULL);
+    CHECK(ksm_ai_response_translate(KSM_AI_ANTHROPIC, KSM_AI_ANTHROPIC, in, NULL, restore, NULL, &out,
+                                    &u, err) == KSM_E_OK);
+    CHECK_STR(jpath_s(out, "content.0.input.who.0"), "Taro");
+    json_decref(out);
+    json_decref(in);
+
+    /* streams: a placeholder split across two argument pieces, released at the next call and at
+     * the finish */
+    const char *oai =
+        OAI_CHUNK("{\"tool_calls\":[{\"index\":0,\"id\":\"c\",\"function\":{\"name\":\"f\","
+                  "\"arguments\":\"<P\"}}]}", "null")
+        OAI_CHUNK("{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"1> <\"}}]}", "null")
+        OAI_CHUNK("{\"tool_calls\":[{\"index\":1,\"id\":\"d\",\"function\":{\"name\":\"f\","
+                  "\"arguments\":\"<P\"}}]}", "null")
+        OAI_CHUNK("{\"tool_calls\":[{\"index\":1,\"function\":{\"arguments\":\"1\"}}]}", "null")
+        OAI_CHUNK("{}", "\"tool_calls\"") "data: [DONE]\n\n";
+    struct ksm_ai_stream_opts o = {.upstream = KSM_AI_OPENAI, .caller = KSM_AI_OPENAI,
+                                   .filter = restore, .args_filter = restore_args};
+    struct ksm_ai_stream *s = ksm_ai_stream_new(&o);
+    char *got = raw_stream(oai, s);
+    /* call 0 gets "Taro" and then its held "<" before call 1 starts; call 1's "<P1" at the finish */
+    const char *t = strstr(got, "Taro"), *lt = t ? strstr(t, "\"arguments\":\"<\"") : NULL;
+    const char *c1 = lt ? strstr(lt, "\"index\":1") : NULL;
+    CHECK(t && lt && c1 && strstr(c1, "\"arguments\":\"<P1\"") && strstr(got, "[DONE]"));
+    CHECK(strstr(got, "\"index\":0,\"function\":{\"arguments\":\"<\"}") != NULL);
+    free(got);
+    ksm_ai_stream_free(s);
+    /* cut short inside a call: what the filter held is delivered before the error */
+    s = ksm_ai_stream_new(&o);
+    got = raw_stream(OAI_CHUNK("{\"tool_calls\":[{\"index\":0,\"id\":\"c\",\"function\":{\"name\":"
+                               "\"f\",\"arguments\":\"{<P\"}}]}", "null"), s);
+    t = strstr(got, "\"arguments\":\"<P\"");
+    CHECK(strstr(got, "\"arguments\":\"{\"") && t && strstr(t, "error"));
+    free(got);
+    ksm_ai_stream_free(s);
+
+    const char *ant =
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\"}}\n\n"
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+        "\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"f\",\"input\":{}}}\n\n"
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+        "\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"who\\\":\\\"<P\"}}\n\n"
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+        "\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"1>\\\"} <\"}}\n\n"
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+        "\"tool_use\"},\"usage\":{\"output_tokens\":6}}\n\n"
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+    o.upstream = o.caller = KSM_AI_ANTHROPIC;
+    s = ksm_ai_stream_new(&o);
+    got = raw_stream(ant, s);
+    t = strstr(got, "Taro\\\"} ");
+    CHECK(t && !strstr(got, "<P") && strstr(t, "\"partial_json\":\"<\"") &&
+          strstr(t, "content_block_stop"));
+    free(got);
+    ksm_ai_stream_free(s);
+}
+
 static void test_stream_cut(void)
 {
     /* the upstream stops after the first text delta: the caller still gets a proper end */
@@ -711,9 +842,11 @@ int main(void)
     test_streams();
     test_stream_filter();
     test_stream_cut();
+    test_tool_calls();
     test_usage();
     test_errors();
     ksm_ai_request_free(&req);
     ksm_buf_free(&held);
+    ksm_buf_free(&held_args);
     return CHECK_DONE();
 }
