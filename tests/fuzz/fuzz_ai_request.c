@@ -23,6 +23,15 @@ static enum ksm_err rewrite(void *ud, struct ksm_ai_part *p)
     return KSM_E_OK;
 }
 
+/* A restore that changes text (ASCII lower case to upper), run on every text the answer holds:
+ * message content, tool-call arguments, the strings of a tool_use input. */
+static void upper(void *ud, const char *in, size_t n, bool final, struct ksm_buf *emit)
+{
+    (void)ud, (void)final;
+    for (size_t i = 0; i < n; i++)
+        ksm_buf_putc(emit, in[i] >= 'a' && in[i] <= 'z' ? (char)(in[i] - 32) : in[i]);
+}
+
 static void check_msg(const char *err)
 {
     if (!ksm_utf8_valid(err, strlen(err)))
@@ -83,8 +92,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct ksm_ai_usage u = {0};
         json_t *out = NULL;
         enum ksm_err e = ksm_ai_response_translate((enum ksm_ai_proto)(i & 1),
-                                                   (enum ksm_ai_proto)(i >> 1), in, NULL, NULL, NULL,
-                                                   &out, &u, err);
+                                                   (enum ksm_ai_proto)(i >> 1), in, NULL,
+                                                   (i & 1) == (i >> 1) ? upper : NULL, NULL, &out,
+                                                   &u, err);
         if ((e == KSM_E_OK) != (out != NULL) || u.prompt < 0 || u.completion < 0 ||
             u.cached > u.prompt)
             abort();

@@ -18,6 +18,34 @@ struct ctx {
     struct ksm_buf out;
 };
 
+/* A filter's hold-back, as the gateway's restore has: the last byte of each piece waits for the
+ * next piece or the final call (the text and the tool arguments each keep their own). */
+struct hold {
+    struct ksm_buf text, args;
+};
+
+static void hold_back(struct ksm_buf *h, const char *in, size_t n, bool final, struct ksm_buf *emit)
+{
+    ksm_buf_append(h, in, n);
+    size_t keep = !final && h->len ? 1 : 0;
+    ksm_buf_append(emit, h->data, h->len - keep);
+    if (keep)
+        memmove(h->data, h->data + h->len - 1, 1);
+    h->len = keep;
+}
+
+static void text_filter(void *ud, const char *in, size_t n, bool final, struct ksm_buf *emit)
+{
+    hold_back(&((struct hold *)ud)->text, in, n, final, emit);
+}
+
+static void args_filter(void *ud, const char *in, size_t n, bool final, struct ksm_buf *emit)
+{
+    hold_back(&((struct hold *)ud)->args, in, n, final, emit);
+}
+
+static struct hold holds[4];
+
 static enum ksm_err on_event(void *ud, const struct ksm_sse_event *ev)
 {
     struct ctx *c = ud;
@@ -46,7 +74,8 @@ static void run(const uint8_t *d, size_t n, unsigned step, struct ctx *c, bool t
     for (int i = 0; translate && i < 4; i++) {
         struct ksm_ai_stream_opts o = {.upstream = (enum ksm_ai_proto)(i & 1),
                                        .caller = (enum ksm_ai_proto)(i >> 1),
-                                       .include_usage = true};
+                                       .include_usage = true, .filter = text_filter,
+                                       .args_filter = args_filter, .filter_ud = &holds[i]};
         c->st[i] = ksm_ai_stream_new(&o);
     }
     for (size_t at = 0; at < n;) {
@@ -66,6 +95,8 @@ static void run(const uint8_t *d, size_t n, unsigned step, struct ctx *c, bool t
             continue;
         ksm_ai_stream_finish(c->st[i], KSM_E_OK, NULL, &c->out);
         ksm_ai_stream_free(c->st[i]);
+        ksm_buf_free(&holds[i].text);
+        ksm_buf_free(&holds[i].args);
     }
 }
 
