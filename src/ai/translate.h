@@ -40,7 +40,7 @@ enum ksm_ai_role {
     KSM_AI_ROLE_SYSTEM,      /* OpenAI system/developer messages, Anthropic top-level system */
     KSM_AI_ROLE_USER,
     KSM_AI_ROLE_ASSISTANT,
-    KSM_AI_ROLE_TOOL,        /* tool results (same-protocol routes only) */
+    KSM_AI_ROLE_TOOL,        /* tool results: OpenAI tool messages, Anthropic tool_result blocks */
 };
 
 /* One text the caller sent. node is a JSON string inside req->body (borrowed). */
@@ -48,6 +48,8 @@ struct ksm_ai_part {
     enum ksm_ai_role role;
     size_t msg;              /* index into req->msgs; SIZE_MAX for a top-level system part */
     json_t *node;
+    bool call;               /* a tool call's arguments (OpenAI) or a string in a tool_use input
+                                (Anthropic): scanned like text, but not the message's text */
 };
 
 struct ksm_ai_msg {

@@ -48,12 +48,43 @@ static void untranslatable(struct ksm_ai_request *r, const char *fmt, ...)
     ksm_utf8_cut(r->untranslatable, SIZE_MAX);   /* a long key may have been cut mid-character */
 }
 
-static void add_part(struct ksm_ai_request *r, enum ksm_ai_role role, size_t msg, json_t *node)
+static void push_part(struct ksm_ai_request *r, struct ksm_ai_part p)
 {
     /* full at 0, 7, 15, 31, ...: 8 parts first (most requests have fewer), then doubling */
     if (r->nparts == 0 || (r->nparts >= 8 && (r->nparts & (r->nparts - 1)) == 0))
         r->parts = ksm_xrealloc(r->parts, (r->nparts ? 2 * r->nparts : 8) * sizeof(*r->parts));
-    r->parts[r->nparts++] = (struct ksm_ai_part){role, msg, node};
+    r->parts[r->nparts++] = p;
+}
+
+static void add_part(struct ksm_ai_request *r, enum ksm_ai_role role, size_t msg, json_t *node)
+{
+    push_part(r, (struct ksm_ai_part){role, msg, node, false});
+}
+
+/* A text inside a tool call the model made earlier (its arguments, or a string of its input). */
+static void add_call_part(struct ksm_ai_request *r, size_t msg, json_t *node)
+{
+    push_part(r, (struct ksm_ai_part){KSM_AI_ROLE_ASSISTANT, msg, node, true});
+}
+
+static bool is_str(const json_t *o, const char *key)
+{
+    return json_is_string(json_object_get(o, key));
+}
+
+/* o has no member but those named (a NULL-terminated list). */
+static bool only_keys(const json_t *o, const char *const *keys)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)o, key, v) {
+        size_t i = 0;
+        while (keys[i] && strcmp(keys[i], key))
+            i++;
+        if (!keys[i] && !json_is_null(v))
+            return false;
+    }
+    return true;
 }
 
 /* ---- fields shared by both APIs ---------------------------------------------------------------- */
@@ -154,6 +185,48 @@ static enum ksm_err oai_stream_options(struct ksm_ai_request *r, json_t *v, char
     return KSM_E_OK;
 }
 
+/* tools: [{"type":"function","function":{"name","description"?,"parameters"?}}] is what Anthropic's
+ * tools can say; custom tools and strict schemas are not. */
+static enum ksm_err oai_tools(struct ksm_ai_request *r, json_t *v, char *err)
+{
+    size_t k;
+    json_t *t;
+    (void)err;
+    if (!json_is_array(v)) {
+        untranslatable(r, "tools");
+        return KSM_E_OK;
+    }
+    json_array_foreach(v, k, t) {
+        json_t *fn = json_object_get(t, "function"), *params = json_object_get(fn, "parameters");
+        const char *type = json_string_value(json_object_get(t, "type"));
+        if (!type || strcmp(type, "function") || !is_str(fn, "name") ||
+            !only_keys(t, (const char *const[]){"type", "function", NULL}) ||
+            !only_keys(fn, (const char *const[]){"name", "description", "parameters", NULL}) ||
+            (params && !json_is_object(params)) ||
+            (json_object_get(fn, "description") && !is_str(fn, "description")))
+            untranslatable(r, "tools[%zu]", k);
+    }
+    return KSM_E_OK;
+}
+
+static enum ksm_err oai_tool_choice(struct ksm_ai_request *r, json_t *v, char *err)
+{
+    const char *s = json_string_value(v);
+    (void)err;
+    if (s ? strcmp(s, "auto") && strcmp(s, "none") && strcmp(s, "required")
+          : !is_str(json_object_get(v, "function"), "name"))
+        untranslatable(r, "tool_choice");
+    return KSM_E_OK;
+}
+
+static enum ksm_err oai_parallel_tool_calls(struct ksm_ai_request *r, json_t *v, char *err)
+{
+    (void)err;
+    if (!json_is_boolean(v))
+        untranslatable(r, "parallel_tool_calls");
+    return KSM_E_OK;
+}
+
 static const struct {
     const char *name;
     enum ksm_ai_role role;
@@ -163,7 +236,7 @@ static const struct {
     {"developer", KSM_AI_ROLE_SYSTEM, true},
     {"user", KSM_AI_ROLE_USER, true},
     {"assistant", KSM_AI_ROLE_ASSISTANT, true},
-    {"tool", KSM_AI_ROLE_TOOL, false},
+    {"tool", KSM_AI_ROLE_TOOL, true},
     {"function", KSM_AI_ROLE_TOOL, false},
 };
 
@@ -219,7 +292,7 @@ static enum ksm_err oai_arguments(struct ksm_ai_request *r, size_t i, json_t *fn
     if (!json_is_object(fn) || !json_is_string(args))
         return fail(err, KSM_E_INVALID_ARGUMENT, "messages[%zu].%s.arguments: must be a string", i,
                     where);
-    add_part(r, KSM_AI_ROLE_ASSISTANT, i, args);
+    add_call_part(r, i, args);
     return KSM_E_OK;
 }
 
@@ -234,8 +307,15 @@ static enum ksm_err oai_tool_calls(struct ksm_ai_request *r, size_t i, json_t *c
         return fail(err, KSM_E_INVALID_ARGUMENT, "messages[%zu].tool_calls: must be an array", i);
     json_array_foreach(calls, k, tc) {
         snprintf(where, sizeof where, "tool_calls[%zu].function", k);
-        if ((e = oai_arguments(r, i, json_object_get(tc, "function"), where, err)) != KSM_E_OK)
+        json_t *fn = json_object_get(tc, "function");
+        if ((e = oai_arguments(r, i, fn, where, err)) != KSM_E_OK)
             return e;
+        /* what a tool_use block can carry: an id, a name and the arguments */
+        const char *type = json_string_value(json_object_get(tc, "type"));
+        if (!is_str(tc, "id") || !is_str(fn, "name") || (type && strcmp(type, "function")) ||
+            !only_keys(tc, (const char *const[]){"id", "type", "function", NULL}) ||
+            !only_keys(fn, (const char *const[]){"name", "arguments", NULL}))
+            untranslatable(r, "messages[%zu].tool_calls[%zu]", i, k);
     }
     return KSM_E_OK;
 }
@@ -259,13 +339,19 @@ static enum ksm_err oai_message(struct ksm_ai_request *r, size_t i, json_t *m, c
     json_object_foreach(m, key, v) {
         if (!strcmp(key, "role") || !strcmp(key, "content") || json_is_null(v))
             continue;
-        untranslatable(r, "messages[%zu].%s", i, key);
+        bool call = !strcmp(key, "tool_calls") && r->msgs[i].role == KSM_AI_ROLE_ASSISTANT;
+        bool result = !strcmp(key, "tool_call_id") && r->msgs[i].role == KSM_AI_ROLE_TOOL &&
+                      json_is_string(v);
+        if (!call && !result)
+            untranslatable(r, "messages[%zu].%s", i, key);
         if (!strcmp(key, "tool_calls") && (e = oai_tool_calls(r, i, v, err)) != KSM_E_OK)
             return e;
         if (!strcmp(key, "function_call") &&
             (e = oai_arguments(r, i, v, "function_call", err)) != KSM_E_OK)
             return e;
     }
+    if (r->msgs[i].role == KSM_AI_ROLE_TOOL && !is_str(m, "tool_call_id"))
+        untranslatable(r, "messages[%zu] (role %s without tool_call_id)", i, role);
     return oai_content(r, i, json_object_get(m, "content"), err);
 }
 
@@ -304,6 +390,43 @@ static enum ksm_err ant_metadata(struct ksm_ai_request *r, json_t *v, char *err)
     return KSM_E_OK;
 }
 
+/* tools: client tools ({"name","description"?,"input_schema"}, maybe "type":"custom" and a
+ * cache_control hint) become OpenAI functions; server tools (web search, code execution, ...) run at
+ * Anthropic and have no counterpart. */
+static enum ksm_err ant_tools(struct ksm_ai_request *r, json_t *v, char *err)
+{
+    size_t k;
+    json_t *t;
+    (void)err;
+    if (!json_is_array(v)) {
+        untranslatable(r, "tools");
+        return KSM_E_OK;
+    }
+    json_array_foreach(v, k, t) {
+        const char *type = json_string_value(json_object_get(t, "type"));
+        if ((type && strcmp(type, "custom")) || !is_str(t, "name") ||
+            !json_is_object(json_object_get(t, "input_schema")) ||
+            (json_object_get(t, "description") && !is_str(t, "description")) ||
+            !only_keys(t, (const char *const[]){"type", "name", "description", "input_schema",
+                                                "cache_control", NULL}))
+            untranslatable(r, "tools[%zu]", k);
+    }
+    return KSM_E_OK;
+}
+
+static enum ksm_err ant_tool_choice(struct ksm_ai_request *r, json_t *v, char *err)
+{
+    const char *type = json_string_value(json_object_get(v, "type"));
+    json_t *dp = json_object_get(v, "disable_parallel_tool_use");
+    (void)err;
+    if (!type || (strcmp(type, "auto") && strcmp(type, "any") && strcmp(type, "none") &&
+                  (strcmp(type, "tool") || !is_str(v, "name"))) ||
+        (dp && !json_is_boolean(dp)) ||
+        !only_keys(v, (const char *const[]){"type", "name", "disable_parallel_tool_use", NULL}))
+        untranslatable(r, "tool_choice");
+    return KSM_E_OK;
+}
+
 /* A text block: {"type":"text","text":...} plus cache_control (a caching hint that does not change
  * the output, so it may be dropped when translating) or citations (which may not). */
 static enum ksm_err ant_text_block(struct ksm_ai_request *r, enum ksm_ai_role role, size_t msg,
@@ -336,9 +459,10 @@ static enum ksm_err ant_tool_result(struct ksm_ai_request *r, size_t i, json_t *
         snprintf(sub, sizeof(sub), "%s.content[%zu]", where, k);
         if (!json_is_object(p) || !json_is_string(json_object_get(p, "type")))
             return fail(err, KSM_E_INVALID_ARGUMENT, "%s.type: missing", sub);
-        if (strcmp(json_string_value(json_object_get(p, "type")), "text"))
+        if (strcmp(json_string_value(json_object_get(p, "type")), "text")) {
             r->nunscanned++;
-        else if ((e = ant_text_block(r, KSM_AI_ROLE_TOOL, i, p, sub, err)) != KSM_E_OK)
+            untranslatable(r, "%s (%s)", sub, json_string_value(json_object_get(p, "type")));
+        } else if ((e = ant_text_block(r, KSM_AI_ROLE_TOOL, i, p, sub, err)) != KSM_E_OK)
             return e;
     }
     return KSM_E_OK;
@@ -356,7 +480,7 @@ static void ant_tool_input(struct ksm_ai_request *r, size_t i, json_t *v, int de
     if (depth > 64) {
         r->nunscanned++;
     } else if (json_is_string(v)) {
-        add_part(r, r->msgs[i].role, i, v);
+        add_call_part(r, i, v);
     } else if (json_is_object(v)) {
         json_object_foreach(v, key, x)
             ant_tool_input(r, i, x, depth + 1);
@@ -377,13 +501,25 @@ static enum ksm_err ant_block(struct ksm_ai_request *r, size_t i, size_t k, json
         return fail(err, KSM_E_INVALID_ARGUMENT, "%s.type: missing", where);
     if (!strcmp(type, "text"))
         return ant_text_block(r, r->msgs[i].role, i, b, where, err);
-    untranslatable(r, "%s (%s)", where, type);
-    if (!strcmp(type, "tool_result"))
+    bool user = r->msgs[i].role == KSM_AI_ROLE_USER;
+    if (!strcmp(type, "tool_result")) {
+        /* an OpenAI tool message says: which call, and text; an error flag it cannot carry */
+        if (!user || !is_str(b, "tool_use_id") || json_is_true(json_object_get(b, "is_error")) ||
+            !only_keys(b, (const char *const[]){"type", "tool_use_id", "content", "is_error",
+                                                "cache_control", NULL}))
+            untranslatable(r, "%s (%s)", where, type);
         return ant_tool_result(r, i, b, where, err);
+    }
     if (!strcmp(type, "tool_use")) {
+        if (user || !is_str(b, "id") || !is_str(b, "name") ||
+            !json_is_object(json_object_get(b, "input")) ||
+            !only_keys(b, (const char *const[]){"type", "id", "name", "input", "cache_control",
+                                                NULL}))
+            untranslatable(r, "%s (%s)", where, type);
         ant_tool_input(r, i, json_object_get(b, "input"), 0);
         return KSM_E_OK;
     }
+    untranslatable(r, "%s (%s)", where, type);
     r->nunscanned++;   /* image, document, thinking (signed, must not change) */
     return KSM_E_OK;
 }
@@ -454,6 +590,9 @@ static const struct field oai_fields[] = {
     {"stream_options", oai_stream_options, false},
     {"user", oai_user, false},
     {"n", oai_n, false},
+    {"tools", oai_tools, false},
+    {"tool_choice", oai_tool_choice, false},
+    {"parallel_tool_calls", oai_parallel_tool_calls, false},
 };
 
 static const struct field ant_fields[] = {
@@ -467,6 +606,8 @@ static const struct field ant_fields[] = {
     {"stop_sequences", ant_stop, false},
     {"stream", f_stream, false},
     {"metadata", ant_metadata, false},
+    {"tools", ant_tools, false},
+    {"tool_choice", ant_tool_choice, false},
 };
 
 static const struct {

@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/jscan.h"
@@ -140,6 +141,33 @@ static const char *model_of(const json_t *in, const char *model)
     return model ? model : m ? m : "";
 }
 
+/* OpenAI tool calls as tool_use blocks appended to content; the arguments (JSON text) restored
+ * through the filter first, then parsed. Nonzero if a call's arguments are not a JSON object. */
+static int tool_uses(const json_t *calls, ksm_ai_text_filter filter, void *ud, json_t *content)
+{
+    json_t *tc;
+    size_t i;
+    json_array_foreach(calls, i, tc) {
+        json_t *fn = json_object_get(tc, "function"), *args = json_object_get(fn, "arguments");
+        json_t *text = filtered(filter, ud, json_string_value(args) ? json_string_value(args) : "",
+                                json_string_length(args));
+        json_t *input = json_string_length(text)
+                            ? json_loads(json_string_value(text), JSON_REJECT_DUPLICATES, NULL)
+                            : json_object();
+        json_decref(text);
+        const char *id = json_string_value(json_object_get(tc, "id"));
+        const char *name = json_string_value(json_object_get(fn, "name"));
+        if (!json_is_object(input) || !name) {
+            json_decref(input);
+            return -1;
+        }
+        json_array_append_new(content, json_pack("{ss ss ss so}", "type", "tool_use", "id",
+                                                  id ? id : "toolu_kasumi", "name", name, "input",
+                                                  input));
+    }
+    return 0;
+}
+
 static enum ksm_err openai_to_anthropic(const json_t *in, const char *model,
                                         ksm_ai_text_filter filter, void *ud, json_t **out,
                                         struct ksm_ai_usage *u, char *err)
@@ -153,8 +181,6 @@ static enum ksm_err openai_to_anthropic(const json_t *in, const char *model,
 
     if (!json_is_object(msg))
         return bad(err, "the provider's response has no choices[0].message");
-    if (json_array_size(json_object_get(msg, "tool_calls")))
-        return bad(err, "the provider returned tool calls, which this route cannot translate");
     if (json_is_string(refusal)) {   /* a refusal is text the user must see */
         text = refusal;
         finish = "content_filter";
@@ -163,12 +189,29 @@ static enum ksm_err openai_to_anthropic(const json_t *in, const char *model,
     if (json_is_string(text) && json_string_length(text))
         json_array_append_new(content, json_pack("{ss so}", "type", "text", "text",
             filtered(filter, ud, json_string_value(text), json_string_length(text))));
+    if (tool_uses(json_object_get(msg, "tool_calls"), filter, ud, content)) {
+        json_decref(content);
+        return bad(err, "the provider returned a tool call whose arguments are not a JSON object");
+    }
     ksm_ai_usage_from_openai(in, u);
     *out = json_pack("{ss ss ss ss so ss sn so}", "id", id ? id : "msg_kasumi", "type", "message",
                      "role", "assistant", "model", model_of(in, model), "content", content,
                      "stop_reason", ksm_ai_finish_to_stop(finish), "stop_sequence", "usage",
                      ksm_ai_usage_anthropic_json(u));
     return *out ? KSM_E_OK : bad(err, "the provider's response could not be translated");
+}
+
+/* An Anthropic tool_use block as an OpenAI tool call: the input as compact JSON text, restored
+ * through the filter (the masked kinds hold nothing JSON escapes, so the text stays JSON). */
+static json_t *tool_call(const json_t *b, ksm_ai_text_filter filter, void *ud)
+{
+    char *args = json_dumps(json_object_get(b, "input"), JSON_COMPACT);
+    json_t *a = filtered(filter, ud, args ? args : "{}", args ? strlen(args) : 2);
+    const char *id = json_string_value(json_object_get(b, "id"));
+    const char *name = json_string_value(json_object_get(b, "name"));
+    free(args);
+    return json_pack("{ss ss s{ss so}}", "id", id ? id : "call_kasumi", "type", "function",
+                     "function", "name", name ? name : "", "arguments", a);
 }
 
 static enum ksm_err anthropic_to_openai(const json_t *in, const char *model,
@@ -182,6 +225,7 @@ static enum ksm_err anthropic_to_openai(const json_t *in, const char *model,
 
     if (!json_is_array(blocks))
         return bad(err, "the provider's response has no content array");
+    json_t *calls = json_array();
     json_array_foreach(blocks, i, b) {
         const char *type = json_string_value(json_object_get(b, "type"));
         if (type && !strcmp(type, "text")) {
@@ -189,12 +233,18 @@ static enum ksm_err anthropic_to_openai(const json_t *in, const char *model,
             ksm_buf_append(&text, json_string_value(t) ? json_string_value(t) : "",
                            json_string_length(t));
         } else if (type && !strcmp(type, "tool_use")) {
-            ksm_buf_free(&text);
-            return bad(err, "the provider returned tool calls, which this route cannot translate");
-        }   /* thinking blocks are only produced on request, which cross routes refuse */
+            json_array_append_new(calls, tool_call(b, filter, ud));
+        }   /* thinking and server-tool blocks are only produced on request, which cross routes
+               refuse */
     }
     msg = json_pack("{ss so sn}", "role", "assistant", "content",
                     filtered(filter, ud, text.data ? text.data : "", text.len), "refusal");
+    if (json_array_size(calls)) {
+        if (!text.len)
+            json_object_set_new(msg, "content", json_null());
+        json_object_set(msg, "tool_calls", calls);
+    }
+    json_decref(calls);
     ksm_buf_free(&text);
     ksm_ai_usage_from_anthropic(in, u);
     *out = json_pack("{ss ss sI ss s[{si so sn ss}] so}", "id", id ? id : "chatcmpl-kasumi",

@@ -27,9 +27,10 @@ struct ksm_ai_stream {
     bool usage_sent;           /* OpenAI caller: the usage-only chunk was sent */
     bool complete;             /* the upstream's terminal event came */
     bool closed;               /* the caller's stream is ended; nothing more may be appended */
-    bool tool_block;           /* same-protocol Anthropic: the open block is a tool_use */
-    int args_call;             /* same-protocol OpenAI: the tool call whose arguments args_filter
-                                  holds a tail of; -1: none */
+    bool tool_block;           /* the open block (Anthropic upstream or caller) is a tool_use */
+    int args_call;             /* the tool call (OpenAI index) whose arguments args_filter holds a
+                                  tail of, or (Anthropic caller) whose block is open; -1: none */
+    int calls;                 /* Anthropic upstream, OpenAI caller: tool calls begun so far */
     struct ksm_buf fb;         /* filter output scratch */
 };
 
@@ -161,9 +162,25 @@ static void an_block_stop(struct ksm_ai_stream *s, struct ksm_buf *out)
     s->block++;
 }
 
+/* An open tool_use block: the held-back tail of its input, before the block closes. */
+static void an_args_flush(struct ksm_ai_stream *s, struct ksm_buf *out)
+{
+    const char *p;
+    size_t m;
+    if (!s->tool_block)
+        return;
+    run_through(s, s->o.args_filter, "", 0, true, &p, &m);
+    if (m)
+        an_emit(out, "content_block_delta",
+                json_pack("{ss si s{ss so}}", "type", "content_block_delta", "index", s->block,
+                          "delta", "type", "input_json_delta", "partial_json", jstr(p, m)));
+    s->tool_block = false;
+}
+
 static void an_close(struct ksm_ai_stream *s, struct ksm_buf *out, const char *stop_reason)
 {
     an_start(s, out);
+    an_args_flush(s, out);
     an_block_stop(s, out);
     if (!s->final_sent)
         an_emit(out, "message_delta",
@@ -304,6 +321,38 @@ static enum ksm_err oa_from_oa(struct ksm_ai_stream *s, const char *name, json_t
 }
 
 /* OpenAI -> Anthropic: re-frame chunks as message_start / content_block_* / message_delta. */
+/* One element of an OpenAI delta's tool_calls for an Anthropic caller: a call with a new index
+ * closes the open block (text, or the previous call) and opens a tool_use block; its argument
+ * pieces become input_json_delta events, through args_filter. */
+static void an_tool_piece(struct ksm_ai_stream *s, struct ksm_buf *out, const json_t *tc)
+{
+    json_t *fn = json_object_get(tc, "function"), *args = json_object_get(fn, "arguments");
+    int call = (int)json_integer_value(json_object_get(tc, "index"));
+    if (call != s->args_call || !s->tool_block) {
+        const char *id = json_string_value(json_object_get(tc, "id"));
+        const char *name = json_string_value(json_object_get(fn, "name"));
+        emit_text(s, out, "", 0, true);   /* the text before the call, all of it */
+        an_args_flush(s, out);
+        an_block_stop(s, out);
+        an_emit(out, "content_block_start",
+                json_pack("{ss si s{ss ss ss s{}}}", "type", "content_block_start", "index", s->block,
+                          "content_block", "type", "tool_use", "id", id ? id : "toolu_kasumi",
+                          "name", name ? name : "", "input"));
+        s->block_open = s->tool_block = true;
+        s->args_call = call;
+    }
+    if (!json_string_length(args))
+        return;
+    const char *p;
+    size_t m;
+    run_through(s, s->o.args_filter, json_string_value(args), json_string_length(args), false, &p,
+                &m);
+    if (m)
+        an_emit(out, "content_block_delta",
+                json_pack("{ss si s{ss so}}", "type", "content_block_delta", "index", s->block,
+                          "delta", "type", "input_json_delta", "partial_json", jstr(p, m)));
+}
+
 static enum ksm_err an_from_oa(struct ksm_ai_stream *s, const char *name, json_t *j,
                                const char *data, size_t len, struct ksm_buf *out)
 {
@@ -312,37 +361,29 @@ static enum ksm_err an_from_oa(struct ksm_ai_stream *s, const char *name, json_t
     json_t *text = json_object_get(delta, "content");
     const char *finish = json_string_value(json_object_get(c0, "finish_reason"));
 
-    if (json_array_size(json_object_get(delta, "tool_calls")))
-        return KSM_E_UPSTREAM_ERROR;   /* tools are refused on cross routes; never invent them */
+    json_t *tc;
+    size_t i;
     if (!json_is_string(text) || !json_string_length(text))
         text = json_object_get(delta, "refusal");
     an_start(s, out);
+    if (json_is_string(text) && json_string_length(text) && s->tool_block) {
+        an_args_flush(s, out);   /* text after a call: a new text block */
+        an_block_stop(s, out);
+        s->args_call = -1;
+    }
     if (json_is_string(text))
         emit_text(s, out, json_string_value(text), json_string_length(text), false);
+    json_array_foreach(json_object_get(delta, "tool_calls"), i, tc)
+        an_tool_piece(s, out, tc);
     if (finish) {
         set_str(&s->stop, finish);
         emit_text(s, out, "", 0, true);   /* whatever the filter still holds */
+        an_args_flush(s, out);
     }
     return KSM_E_OK;
 }
 
 /* ---- upstream Anthropic events ----------------------------------------------------------------- */
-
-/* Anthropic -> Anthropic, an open tool_use block: the held-back tail of its input, before the block
- * closes. */
-static void an_args_flush(struct ksm_ai_stream *s, struct ksm_buf *out)
-{
-    const char *p;
-    size_t m;
-    if (!s->tool_block)
-        return;
-    run_through(s, s->o.args_filter, "", 0, true, &p, &m);
-    if (m)
-        an_emit(out, "content_block_delta",
-                json_pack("{ss si s{ss so}}", "type", "content_block_delta", "index", s->block,
-                          "delta", "type", "input_json_delta", "partial_json", jstr(p, m)));
-    s->tool_block = false;
-}
 
 /* Anthropic -> Anthropic: forward events as they came, unless the filter changed their text. */
 static enum ksm_err an_from_an(struct ksm_ai_stream *s, const char *name, json_t *j,
@@ -408,6 +449,26 @@ static enum ksm_err an_from_an(struct ksm_ai_stream *s, const char *name, json_t
     return KSM_E_OK;
 }
 
+/* Anthropic -> OpenAI, tool_use blocks: a chunk for tool call args_call with these members. */
+static void oa_tool_chunk(struct ksm_ai_stream *s, struct ksm_buf *out, json_t *members)
+{
+    json_t *tc = json_pack("{si}", "index", s->args_call);
+    json_object_update(tc, members);
+    json_decref(members);
+    oa_chunk(s, out, json_pack("{s[o]}", "tool_calls", tc), NULL);
+}
+
+/* A piece of a tool_use input (JSON text) as a piece of the call's arguments, through args_filter. */
+static void oa_args_piece(struct ksm_ai_stream *s, struct ksm_buf *out, const char *t, size_t n,
+                          bool final)
+{
+    const char *p;
+    size_t m;
+    run_through(s, s->o.args_filter, t, n, final, &p, &m);
+    if (m)
+        oa_tool_chunk(s, out, json_pack("{s{so}}", "function", "arguments", jstr(p, m)));
+}
+
 /* Anthropic -> OpenAI: re-frame events as chat.completion.chunk objects and [DONE]. */
 static enum ksm_err oa_from_an(struct ksm_ai_stream *s, const char *name, json_t *j,
                                const char *data, size_t len, struct ksm_buf *out)
@@ -421,13 +482,32 @@ static enum ksm_err oa_from_an(struct ksm_ai_stream *s, const char *name, json_t
             oa_chunk(s, out, json_pack("{ss ss}", "role", "assistant", "content", ""), NULL);
         s->started = true;
     } else if (!strcmp(type, "content_block_start")) {
-        const char *bt = type_of(json_object_get(j, "content_block"), "");
-        if (!strcmp(bt, "tool_use") || !strcmp(bt, "server_tool_use"))
-            return KSM_E_UPSTREAM_ERROR;
+        json_t *b = json_object_get(j, "content_block");
+        const char *bt = type_of(b, "");
+        if (!strcmp(bt, "server_tool_use"))
+            return KSM_E_UPSTREAM_ERROR;   /* only on request, which cross routes refuse */
+        if (!strcmp(bt, "tool_use")) {
+            const char *id = json_string_value(json_object_get(b, "id"));
+            const char *tool = json_string_value(json_object_get(b, "name"));
+            emit_text(s, out, "", 0, true);
+            s->tool_block = true;
+            s->args_call = s->calls++;
+            oa_tool_chunk(s, out, json_pack("{ss ss s{ss ss}}", "id", id ? id : "call_kasumi", "type",
+                                            "function", "function", "name", tool ? tool : "",
+                                            "arguments", ""));
+        }
+    } else if (!strcmp(type, "content_block_delta") && s->tool_block &&
+               !strcmp(type_of(delta, ""), "input_json_delta")) {
+        json_t *t = json_object_get(delta, "partial_json");
+        oa_args_piece(s, out, json_string_value(t) ? json_string_value(t) : "",
+                      json_string_length(t), false);
     } else if (!strcmp(type, "content_block_delta") && !strcmp(type_of(delta, ""), "text_delta")) {
         json_t *t = json_object_get(delta, "text");
         if (json_is_string(t))
             emit_text(s, out, json_string_value(t), json_string_length(t), false);
+    } else if (!strcmp(type, "content_block_stop") && s->tool_block) {
+        oa_args_piece(s, out, "", 0, true);
+        s->tool_block = false;
     } else if (!strcmp(type, "content_block_stop")) {
         emit_text(s, out, "", 0, true);
     } else if (!strcmp(type, "message_delta")) {

@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/jscan.h"
@@ -46,7 +47,8 @@ static json_t *content_of(const struct ksm_ai_request *r, size_t i, enum ksm_ai_
     size_t n = 0;
     for (size_t k = 0; k < r->nparts; k++) {
         const struct ksm_ai_part *p = &r->parts[k];
-        if (p->msg != i || (i == SIZE_MAX && p->role != role))
+        /* tool results inside an Anthropic user turn, and tool-call texts, are not its text */
+        if (p->msg != i || p->role != role || p->call)
             continue;
         only = p->node;
         n++;
@@ -58,6 +60,172 @@ static json_t *content_of(const struct ksm_ai_request *r, size_t i, enum ksm_ai_
         return json_incref(only);
     }
     return arr;
+}
+
+static const char *str(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+/* ---- tools, OpenAI -> Anthropic ---------------------------------------------------------------- */
+
+/* tools and tool_choice (with parallel_tool_calls) as Anthropic says them; decode checked the
+ * shapes (a request that got here holds nothing untranslatable). */
+static void tools_to_anthropic(const json_t *in, json_t *b)
+{
+    json_t *tools = json_object_get(in, "tools"), *t, *out = json_array();
+    json_t *tc = json_object_get(in, "tool_choice"), *choice = NULL;
+    size_t k;
+    json_array_foreach(tools, k, t) {
+        json_t *fn = json_object_get(t, "function"), *params = json_object_get(fn, "parameters");
+        json_t *o = json_pack("{sO}", "name", json_object_get(fn, "name"));
+        if (str(fn, "description"))
+            json_object_set(o, "description", json_object_get(fn, "description"));
+        json_object_set_new(o, "input_schema", params ? json_incref(params)
+                                                      : json_pack("{ss s{}}", "type", "object",
+                                                                  "properties"));
+        json_array_append_new(out, o);
+    }
+    if (json_array_size(out))
+        json_object_set(b, "tools", out);
+    json_decref(out);
+    if (json_is_string(tc)) {
+        static const char *const map[][2] = {{"auto", "auto"}, {"none", "none"}, {"required", "any"}};
+        for (size_t i = 0; i < KSM_NELEM(map); i++)
+            if (!strcmp(json_string_value(tc), map[i][0]))
+                choice = json_pack("{ss}", "type", map[i][1]);
+    } else if (tc) {
+        choice = json_pack("{ss sO}", "type", "tool", "name",
+                           json_object_get(json_object_get(tc, "function"), "name"));
+    }
+    if (json_is_false(json_object_get(in, "parallel_tool_calls")) &&
+        (!choice || strcmp(str(choice, "type"), "none"))) {
+        if (!choice)
+            choice = json_pack("{ss}", "type", "auto");
+        json_object_set_new(choice, "disable_parallel_tool_use", json_true());
+    }
+    if (choice)
+        json_object_set_new(b, "tool_choice", choice);
+}
+
+/* An OpenAI assistant turn: its text, then a tool_use block per tool call. The arguments are JSON
+ * text (masked like text); Anthropic takes an object. */
+static enum ksm_err assistant_to_anthropic(const struct ksm_ai_request *r, size_t i, const json_t *m,
+                                           enum ksm_ai_proto to, json_t **content, char *err)
+{
+    json_t *calls = json_object_get(m, "tool_calls"), *tc;
+    size_t k;
+    if (!json_array_size(calls))
+        return KSM_E_OK;
+    if (json_is_string(*content)) {
+        json_t *arr = json_array();
+        if (json_string_length(*content))
+            json_array_append_new(arr, text_block(*content));
+        json_decref(*content);
+        *content = arr;
+    }
+    json_array_foreach(calls, k, tc) {
+        json_t *fn = json_object_get(tc, "function");
+        const char *args = str(fn, "arguments");
+        json_t *input = args && *args ? json_loads(args, JSON_REJECT_DUPLICATES, NULL) : json_object();
+        if (!json_is_object(input)) {
+            json_decref(input);
+            return refuse(err, r, to, "messages[%zu].tool_calls[%zu].function.arguments that are not "
+                          "a JSON object", i, k);
+        }
+        json_array_append_new(*content, json_pack("{ss sO sO so}", "type", "tool_use", "id",
+                                                  json_object_get(tc, "id"), "name",
+                                                  json_object_get(fn, "name"), "input", input));
+    }
+    return KSM_E_OK;
+}
+
+/* ---- tools, Anthropic -> OpenAI ---------------------------------------------------------------- */
+
+static void tools_to_openai(const json_t *in, json_t *b)
+{
+    json_t *tools = json_object_get(in, "tools"), *t, *out = json_array();
+    json_t *tc = json_object_get(in, "tool_choice");
+    const char *type = str(tc, "type");
+    size_t k;
+    json_array_foreach(tools, k, t) {
+        json_t *fn = json_pack("{sO sO}", "name", json_object_get(t, "name"), "parameters",
+                               json_object_get(t, "input_schema"));
+        if (str(t, "description"))
+            json_object_set(fn, "description", json_object_get(t, "description"));
+        json_array_append_new(out, json_pack("{ss so}", "type", "function", "function", fn));
+    }
+    if (json_array_size(out))
+        json_object_set(b, "tools", out);
+    json_decref(out);
+    if (type && !strcmp(type, "tool"))
+        json_object_set_new(b, "tool_choice", json_pack("{ss s{sO}}", "type", "function", "function",
+                                                        "name", json_object_get(tc, "name")));
+    else if (type)
+        json_object_set_new(b, "tool_choice", json_string(!strcmp(type, "any") ? "required" : type));
+    if (json_is_true(json_object_get(tc, "disable_parallel_tool_use")))
+        json_object_set_new(b, "parallel_tool_calls", json_false());
+}
+
+/* A tool_result's content as an OpenAI tool message's: a string, or text parts. */
+static json_t *tool_result_content(const json_t *c)
+{
+    json_t *arr, *p;
+    size_t k;
+    if (!json_is_array(c))
+        return json_is_string(c) ? json_incref((json_t *)c) : json_string("");
+    arr = json_array();
+    json_array_foreach(c, k, p)
+        json_array_append_new(arr, json_pack("{ss sO}", "type", "text", "text",
+                                             json_object_get(p, "text")));
+    return arr;
+}
+
+/* An Anthropic user turn: its tool results first, each an OpenAI tool message (which must follow
+ * the assistant turn that called), then its text, if it has any or nothing else. */
+static void user_to_openai(const struct ksm_ai_request *r, size_t i, const json_t *m, json_t *msgs)
+{
+    json_t *blocks = json_object_get(m, "content"), *b;
+    size_t k, results = 0;
+    json_array_foreach(blocks, k, b) {
+        if (!str(b, "type") || strcmp(str(b, "type"), "tool_result"))
+            continue;
+        json_array_append_new(msgs, json_pack("{ss sO so}", "role", "tool", "tool_call_id",
+                                              json_object_get(b, "tool_use_id"), "content",
+                                              tool_result_content(json_object_get(b, "content"))));
+        results++;
+    }
+    json_t *c = content_of(r, i, KSM_AI_ROLE_USER);
+    if (results && !json_is_string(c) && !json_array_size(c))
+        json_decref(c);
+    else
+        json_array_append_new(msgs, json_pack("{ss so}", "role", "user", "content", c));
+}
+
+/* An Anthropic assistant turn: its text, and its tool_use blocks as tool_calls (the input as JSON
+ * text, compact). */
+static json_t *assistant_to_openai(const struct ksm_ai_request *r, size_t i, const json_t *m)
+{
+    json_t *c = content_of(r, i, KSM_AI_ROLE_ASSISTANT), *calls = json_array(), *b;
+    size_t k;
+    json_array_foreach(json_object_get(m, "content"), k, b) {
+        if (!str(b, "type") || strcmp(str(b, "type"), "tool_use"))
+            continue;
+        char *args = json_dumps(json_object_get(b, "input"), JSON_COMPACT);
+        json_array_append_new(calls, json_pack("{sO ss s{sO ss}}", "id", json_object_get(b, "id"),
+                                               "type", "function", "function", "name",
+                                               json_object_get(b, "name"), "arguments",
+                                               args ? args : "{}"));
+        free(args);
+    }
+    json_t *msg = json_pack("{ss so}", "role", "assistant", "content", c);
+    if (json_array_size(calls)) {
+        if (!json_is_string(c) ? !json_array_size(c) : !json_string_length(c))
+            json_object_set_new(msg, "content", json_null());
+        json_object_set(msg, "tool_calls", calls);
+    }
+    json_decref(calls);
+    return msg;
 }
 
 static void set_common(const struct ksm_ai_request *r, json_t *b, const struct ksm_ai_upstream_opts *o)
@@ -86,11 +254,27 @@ static enum ksm_err to_anthropic(const struct ksm_ai_request *r, const struct ks
     /* OpenAI system and developer messages, wherever they stand, become the one top-level system:
      * Anthropic has no system role inside the conversation. */
     msgs = json_array();
+    json_t *in = json_object_get(r->body, "messages");
     for (size_t i = 0; i < r->nmsgs; i++) {
-        json_t *c = content_of(r, i, r->msgs[i].role);
-        if (r->msgs[i].role != KSM_AI_ROLE_SYSTEM) {
+        json_t *c = content_of(r, i, r->msgs[i].role), *m = json_array_get(in, i);
+        enum ksm_ai_role role = r->msgs[i].role;
+        if (role == KSM_AI_ROLE_TOOL) {   /* Anthropic joins consecutive user turns into one */
+            json_array_append_new(msgs, json_pack("{ss s[{ss sO so}]}", "role", "user", "content",
+                                                  "type", "tool_result", "tool_use_id",
+                                                  json_object_get(m, "tool_call_id"), "content", c));
+            continue;
+        }
+        if (role == KSM_AI_ROLE_ASSISTANT &&
+            assistant_to_anthropic(r, i, m, o->proto, &c, err) != KSM_E_OK) {
+            json_decref(c);
+            json_decref(msgs);
+            json_decref(sys);
+            json_decref(b);
+            return KSM_E_UNSUPPORTED_PARAMETER;
+        }
+        if (role != KSM_AI_ROLE_SYSTEM) {
             json_array_append_new(msgs, json_pack("{ss so}", "role",
-                r->msgs[i].role == KSM_AI_ROLE_USER ? "user" : "assistant", "content", c));
+                role == KSM_AI_ROLE_USER ? "user" : "assistant", "content", c));
             continue;
         }
         if (json_is_string(c)) {
@@ -109,6 +293,7 @@ static enum ksm_err to_anthropic(const struct ksm_ai_request *r, const struct ks
         json_object_set(b, "stop_sequences", r->stop);
     if (r->user)
         json_object_set_new(b, "metadata", json_pack("{ss}", "user_id", r->user));
+    tools_to_anthropic(r->body, b);
     json_decref(sys);
     *out = b;
     return KSM_E_OK;
@@ -129,11 +314,15 @@ static enum ksm_err to_openai(const struct ksm_ai_request *r, const struct ksm_a
     if (json_is_string(sys) || json_array_size(sys))
         json_array_append_new(msgs, json_pack("{ss sO}", "role", "system", "content", sys));
     json_decref(sys);
-    for (size_t i = 0; i < r->nmsgs; i++)
-        json_array_append_new(msgs, json_pack("{ss so}", "role",
-            r->msgs[i].role == KSM_AI_ROLE_USER ? "user" : "assistant", "content",
-            content_of(r, i, r->msgs[i].role)));
+    json_t *in = json_object_get(r->body, "messages");
+    for (size_t i = 0; i < r->nmsgs; i++) {
+        if (r->msgs[i].role == KSM_AI_ROLE_USER)
+            user_to_openai(r, i, json_array_get(in, i), msgs);
+        else
+            json_array_append_new(msgs, assistant_to_openai(r, i, json_array_get(in, i)));
+    }
     json_object_set_new(b, "messages", msgs);
+    tools_to_openai(r->body, b);
     if (r->stop)
         json_object_set(b, "stop", r->stop);
     if (r->stream)

@@ -284,11 +284,13 @@ def sent_to_model(org):
     return json.dumps(org.fault.last_request()["body"], ensure_ascii=False)
 
 
-def test_tool_calls_through_openai_scanned_masked_and_restored(org, npm_client):
-    """A tool loop with the openai SDK on a same-protocol route: the model gets placeholders (in the
-    prompt, in its earlier tool call's arguments, in the tool's result); the caller's tool gets the
-    real value back in the arguments, whole and streamed; a blocked kind in the arguments is found."""
-    alias = org.fault_route("tool")
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_tool_calls_through_openai_scanned_masked_and_restored(org, npm_client, provider):
+    """A tool loop with the openai SDK, to a model served over either API: the model gets
+    placeholders (in the prompt, in its earlier tool call's arguments, in the tool's result); the
+    caller's tool gets the real value back in the arguments, whole and streamed; a blocked kind in
+    the arguments is found."""
+    alias = org.fault_route("tool", provider=provider)
     user = {"role": "user", "content": "折り返しは %s までお願いします" % PHONE}
     one = sdk(npm_client, org, "openai", "chat.completions.create",
               {"model": alias, "messages": [user], "tools": [LOOKUP_OPENAI]})
@@ -326,8 +328,9 @@ def test_tool_calls_through_openai_scanned_masked_and_restored(org, npm_client):
     assert r.status_code == 400 and r.json()["error"]["code"] == "content_blocked", r.text
 
 
-def test_tool_use_through_anthropic_scanned_masked_and_restored(org, npm_client):
-    alias = org.fault_route("tool", provider="anthropic")
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+def test_tool_use_through_anthropic_scanned_masked_and_restored(org, npm_client, provider):
+    alias = org.fault_route("tool", provider=provider)
     user = {"role": "user", "content": "折り返しは %s までお願いします" % PHONE}
     one = sdk(npm_client, org, "anthropic", "messages.create",
               {"model": alias, "max_tokens": 64, "messages": [user], "tools": [LOOKUP_ANTHROPIC]})

@@ -29,24 +29,25 @@ static json_t *upstream(enum ksm_ai_proto to, const char *model, enum ksm_err *e
     return b;
 }
 
-static const char *jpath_s(json_t *j, const char *path)
+static json_t *jpath(json_t *j, const char *path)
 {
     char buf[128];
     snprintf(buf, sizeof(buf), "%s", path);
     for (char *tok = strtok(buf, "."); tok && j; tok = strtok(NULL, "."))
         j = (*tok >= '0' && *tok <= '9') ? json_array_get(j, (size_t)atoi(tok))
                                          : json_object_get(j, tok);
-    return json_is_string(j) ? json_string_value(j) : NULL;
+    return j;
+}
+
+static const char *jpath_s(json_t *j, const char *path)
+{
+    return json_string_value(jpath(j, path));
 }
 
 static json_int_t jpath_i(json_t *j, const char *path)
 {
-    char buf[128];
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *tok = strtok(buf, "."); tok && j; tok = strtok(NULL, "."))
-        j = (*tok >= '0' && *tok <= '9') ? json_array_get(j, (size_t)atoi(tok))
-                                         : json_object_get(j, tok);
-    return json_is_integer(j) ? json_integer_value(j) : -1;
+    json_t *v = jpath(j, path);
+    return json_is_integer(v) ? json_integer_value(v) : -1;
 }
 
 /* Summarises a stream as the caller sees it: one token per event. */
@@ -65,8 +66,12 @@ static enum ksm_err summarise(void *ud, const struct ksm_sse_event *ev)
         ksm_buf_puts(s, "NAME-MISMATCH:");
     if (json_object_get(j, "error")) {
         ksm_buf_puts(s, "error");
+    } else if (type && !strcmp(type, "content_block_delta") && jpath_s(j, "delta.partial_json")) {
+        ksm_buf_printf(s, "json:%s", jpath_s(j, "delta.partial_json"));
     } else if (type && !strcmp(type, "content_block_delta")) {
         ksm_buf_printf(s, "delta:%s", jpath_s(j, "delta.text"));
+    } else if (type && !strcmp(type, "content_block_start") && jpath_s(j, "content_block.name")) {
+        ksm_buf_printf(s, "tool_use:%s", jpath_s(j, "content_block.name"));
     } else if (type && !strcmp(type, "message_delta")) {
         ksm_buf_printf(s, "message_delta:%s/%lld", jpath_s(j, "delta.stop_reason"),
                        (long long)jpath_i(j, "usage.output_tokens"));
@@ -79,6 +84,12 @@ static enum ksm_err summarise(void *ud, const struct ksm_sse_event *ev)
         ksm_buf_printf(s, "finish:%s", jpath_s(j, "choices.0.finish_reason"));
     } else if (jpath_s(j, "choices.0.delta.role")) {
         ksm_buf_puts(s, "role");
+    } else if (jpath_s(j, "choices.0.delta.tool_calls.0.function.name")) {
+        ksm_buf_printf(s, "call%lld:%s", (long long)jpath_i(j, "choices.0.delta.tool_calls.0.index"),
+                       jpath_s(j, "choices.0.delta.tool_calls.0.function.name"));
+    } else if (jpath(j, "choices.0.delta.tool_calls.0")) {
+        ksm_buf_printf(s, "args%lld:%s", (long long)jpath_i(j, "choices.0.delta.tool_calls.0.index"),
+                       jpath_s(j, "choices.0.delta.tool_calls.0.function.arguments"));
     } else {
         ksm_buf_printf(s, "c:%s", jpath_s(j, "choices.0.delta.content"));
     }
@@ -225,7 +236,7 @@ static void test_decode_openai(void)
     CHECK(decode(KSM_AI_OPENAI, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
                                 "\"hi\"}],\"stream\":true,\"tools\":[{\"type\":\"function\","
                                 "\"function\":{\"name\":\"f\"}}],\"seed\":7}") == KSM_E_OK);
-    CHECK_STR(req.untranslatable, "tools");
+    CHECK_STR(req.untranslatable, "seed");
     b = upstream(KSM_AI_OPENAI, "gpt-4o-2024-08-06", &e);
     CHECK(e == KSM_E_OK && json_is_true(json_object_get(json_object_get(b, "stream_options"),
                                                         "include_usage")));
@@ -234,7 +245,7 @@ static void test_decode_openai(void)
     CHECK(jpath_i(b, "seed") == 7);
     json_decref(b);
     b = upstream(KSM_AI_ANTHROPIC, "c", &e);   /* ... and is refused across protocols */
-    CHECK(e == KSM_E_UNSUPPORTED_PARAMETER && !b && strstr(err, "'tools'"));
+    CHECK(e == KSM_E_UNSUPPORTED_PARAMETER && !b && strstr(err, "'seed'"));
 
     /* no max tokens given: the configured default */
     CHECK(decode(KSM_AI_OPENAI, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
@@ -608,7 +619,18 @@ static void test_tool_calls(void)
     CHECK(e == KSM_E_OK);
     CHECK_STR(jpath_s(b, "messages.1.tool_calls.0.function.arguments"), "{\"who\":\"<P1>\"}");
     json_decref(b);
-    CHECK(upstream(KSM_AI_ANTHROPIC, NULL, &e) == NULL && e == KSM_E_UNSUPPORTED_PARAMETER);
+    /* ... and across: the call a tool_use block (its masked arguments parsed), the result a
+     * tool_result in a user turn */
+    b = upstream(KSM_AI_ANTHROPIC, NULL, &e);
+    CHECK(e == KSM_E_OK);
+    CHECK_STR(jpath_s(b, "messages.1.content.0.type"), "tool_use");
+    CHECK_STR(jpath_s(b, "messages.1.content.0.id"), "c1");
+    CHECK_STR(jpath_s(b, "messages.1.content.0.input.who"), "<P1>");
+    CHECK_STR(jpath_s(b, "messages.2.role"), "user");
+    CHECK_STR(jpath_s(b, "messages.2.content.0.tool_use_id"), "c1");
+    CHECK_STR(jpath_s(b, "messages.2.content.0.content"), "<P1> is in");
+    CHECK(json_array_size(json_object_get(b, "messages")) == 3);
+    json_decref(b);
     CHECK(decode(KSM_AI_OPENAI, "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\","
         "\"tool_calls\":[{\"id\":\"c1\",\"function\":{\"name\":\"f\",\"arguments\":{}}}]}]}") ==
           KSM_E_INVALID_ARGUMENT);
@@ -623,6 +645,53 @@ static void test_tool_calls(void)
         "\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"f\",\"input\":"
         "{\"id\":123456789018}}]}]}") == KSM_E_OK);
     CHECK(req.nparts == 0 && req.nunscanned == 1);
+
+    /* tools and the choice, both ways */
+    CHECK(decode(KSM_AI_OPENAI, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+        "\"x\"}],\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"description\":"
+        "\"d\",\"parameters\":{\"type\":\"object\"}}},{\"type\":\"function\",\"function\":{"
+        "\"name\":\"g\"}}],\"tool_choice\":\"required\",\"parallel_tool_calls\":false}") ==
+          KSM_E_OK);
+    b = upstream(KSM_AI_ANTHROPIC, NULL, &e);
+    CHECK(e == KSM_E_OK);
+    CHECK_STR(jpath_s(b, "tools.0.name"), "f");
+    CHECK_STR(jpath_s(b, "tools.0.description"), "d");
+    CHECK_STR(jpath_s(b, "tools.1.input_schema.type"), "object");
+    CHECK_STR(jpath_s(b, "tool_choice.type"), "any");
+    CHECK(json_is_true(jpath(b, "tool_choice.disable_parallel_tool_use")));
+    json_decref(b);
+    CHECK(decode(KSM_AI_ANTHROPIC, "{\"model\":\"c\",\"max_tokens\":9,\"tools\":[{\"name\":\"f\","
+        "\"input_schema\":{\"type\":\"object\"},\"cache_control\":{\"type\":\"ephemeral\"}}],"
+        "\"tool_choice\":{\"type\":\"tool\",\"name\":\"f\",\"disable_parallel_tool_use\":true},"
+        "\"messages\":[{\"role\":\"user\",\"content\":\"x\"},{\"role\":\"assistant\",\"content\":"
+        "[{\"type\":\"text\",\"text\":\"ok\"},{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"f\","
+        "\"input\":{\"who\":\"Taro\"}}]},{\"role\":\"user\",\"content\":[{\"type\":"
+        "\"tool_result\",\"tool_use_id\":\"t\",\"content\":[{\"type\":\"text\",\"text\":\"done\"}]},"
+        "{\"type\":\"text\",\"text\":\"thanks\"}]}]}") == KSM_E_OK);
+    b = upstream(KSM_AI_OPENAI, NULL, &e);
+    CHECK(e == KSM_E_OK);
+    CHECK_STR(jpath_s(b, "tools.0.type"), "function");
+    CHECK_STR(jpath_s(b, "tools.0.function.parameters.type"), "object");
+    CHECK_STR(jpath_s(b, "tool_choice.function.name"), "f");
+    CHECK(json_is_false(json_object_get(b, "parallel_tool_calls")));
+    CHECK_STR(jpath_s(b, "messages.1.content"), "ok");
+    CHECK_STR(jpath_s(b, "messages.1.tool_calls.0.id"), "t");
+    CHECK_STR(jpath_s(b, "messages.1.tool_calls.0.function.arguments"), "{\"who\":\"Taro\"}");
+    CHECK_STR(jpath_s(b, "messages.2.role"), "tool");
+    CHECK_STR(jpath_s(b, "messages.2.tool_call_id"), "t");
+    CHECK_STR(jpath_s(b, "messages.2.content.0.text"), "done");
+    CHECK_STR(jpath_s(b, "messages.3.content"), "thanks");
+    CHECK(json_array_size(json_object_get(b, "messages")) == 4);
+    json_decref(b);
+    /* what has no counterpart is refused by name: an error flag, a server tool */
+    CHECK(decode(KSM_AI_ANTHROPIC, "{\"model\":\"c\",\"max_tokens\":9,\"messages\":[{\"role\":"
+        "\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"t\",\"is_error\":true,"
+        "\"content\":\"boom\"}]}]}") == KSM_E_OK);
+    CHECK(upstream(KSM_AI_OPENAI, NULL, &e) == NULL && strstr(err, "(tool_result)"));
+    CHECK(decode(KSM_AI_ANTHROPIC, "{\"model\":\"c\",\"max_tokens\":9,\"tools\":[{\"type\":"
+        "\"web_search_20250305\",\"name\":\"web_search\"}],\"messages\":[{\"role\":\"user\","
+        "\"content\":\"x\"}]}") == KSM_E_OK);
+    CHECK(upstream(KSM_AI_OPENAI, NULL, &e) == NULL && strstr(err, "tools[0]"));
 
     /* whole answers: the arguments and the input are restored */
     json_t *out, *in = json_loads("{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":"
@@ -639,6 +708,26 @@ static void test_tool_calls(void)
     CHECK(ksm_ai_response_translate(KSM_AI_ANTHROPIC, KSM_AI_ANTHROPIC, in, NULL, restore, NULL, &out,
                                     &u, err) == KSM_E_OK);
     CHECK_STR(jpath_s(out, "content.0.input.who.0"), "Taro");
+    json_decref(out);
+    /* ... and across */
+    CHECK(ksm_ai_response_translate(KSM_AI_ANTHROPIC, KSM_AI_OPENAI, in, NULL, restore, NULL, &out,
+                                    &u, err) == KSM_E_OK);
+    CHECK_STR(jpath_s(out, "choices.0.message.tool_calls.0.function.arguments"),
+              "{\"who\":[\"Taro\"]}");
+    CHECK(json_is_null(jpath(out, "choices.0.message.content")));
+    CHECK_STR(jpath_s(out, "choices.0.finish_reason"), "tool_calls");
+    json_decref(out);
+    json_decref(in);
+    in = json_loads("{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"Hm\","
+        "\"tool_calls\":[{\"id\":\"c\",\"type\":\"function\",\"function\":{\"name\":\"f\","
+        "\"arguments\":\"{\\\"who\\\":\\\"<P1>\\\"}\"}}]},\"finish_reason\":\"tool_calls\"}]}",
+        0, NULL);
+    CHECK(ksm_ai_response_translate(KSM_AI_OPENAI, KSM_AI_ANTHROPIC, in, NULL, restore, NULL, &out,
+                                    &u, err) == KSM_E_OK);
+    CHECK_STR(jpath_s(out, "content.0.text"), "Hm");
+    CHECK_STR(jpath_s(out, "content.1.type"), "tool_use");
+    CHECK_STR(jpath_s(out, "content.1.input.who"), "Taro");
+    CHECK_STR(jpath_s(out, "stop_reason"), "tool_use");
     json_decref(out);
     json_decref(in);
 
@@ -684,6 +773,49 @@ static void test_tool_calls(void)
         "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
         "\"tool_use\"},\"usage\":{\"output_tokens\":6}}\n\n"
         "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+    /* across: OpenAI's tool_calls deltas as tool_use blocks, and back */
+    const char *oai_tools =
+        OAI_CHUNK("{\"role\":\"assistant\",\"content\":\"Hi\"}", "null")
+        OAI_CHUNK("{\"tool_calls\":[{\"index\":0,\"id\":\"c\",\"type\":\"function\",\"function\":"
+                  "{\"name\":\"f\",\"arguments\":\"{\\\"q\\\":\\\"<P\"}}]}", "null")
+        OAI_CHUNK("{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"1>\\\"}\"}}]}", "null")
+        OAI_CHUNK("{\"tool_calls\":[{\"index\":1,\"id\":\"d\",\"function\":{\"name\":\"g\","
+                  "\"arguments\":\"{}\"}}]}", "null")
+        OAI_CHUNK("{}", "\"tool_calls\"") "data: [DONE]\n\n";
+    o.upstream = KSM_AI_OPENAI;
+    o.caller = KSM_AI_ANTHROPIC;
+    s = ksm_ai_stream_new(&o);
+    got = run_stream(oai_tools, 0, s);
+    CHECK_STR(got, "message_start content_block_start delta:Hi content_block_stop tool_use:f "
+                   "json:{\"q\":\" json:Taro\"} content_block_stop tool_use:g json:{} "
+                   "content_block_stop message_delta:tool_use/0 message_stop");
+    free(got);
+    ksm_ai_stream_free(s);
+    const char *ant_tools =
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\"}}\n\n"
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+        "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+        "\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n"
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,"
+        "\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"f\",\"input\":{}}}\n\n"
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,"
+        "\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"q\\\":\\\"<P\"}}\n\n"
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,"
+        "\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"1>\\\"} <\"}}\n\n"
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n"
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+        "\"tool_use\"},\"usage\":{\"output_tokens\":6}}\n\n"
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+    o.upstream = KSM_AI_ANTHROPIC;
+    o.caller = KSM_AI_OPENAI;
+    s = ksm_ai_stream_new(&o);
+    got = run_stream(ant_tools, 0, s);
+    CHECK_STR(got, "role c:Hi call0:f args0:{\"q\":\" args0:Taro\"}  args0:< finish:tool_calls DONE");
+    free(got);
+    ksm_ai_stream_free(s);
+
     o.upstream = o.caller = KSM_AI_ANTHROPIC;
     s = ksm_ai_stream_new(&o);
     got = raw_stream(ant, s);
