@@ -185,27 +185,36 @@ static enum ksm_err oai_stream_options(struct ksm_ai_request *r, json_t *v, char
     return KSM_E_OK;
 }
 
-/* tools: [{"type":"function","function":{"name","description"?,"parameters"?}}] is what Anthropic's
- * tools can say; custom tools and strict schemas are not. */
-static enum ksm_err oai_tools(struct ksm_ai_request *r, json_t *v, char *err)
+/* Each element of a tools array, by the API's rule of what the other API's tools can say; the array
+ * itself is the provider's to judge on a same-protocol route. */
+static void check_tools(struct ksm_ai_request *r, const json_t *v, bool (*ok)(const json_t *t))
 {
     size_t k;
     json_t *t;
-    (void)err;
-    if (!json_is_array(v)) {
+    if (!json_is_array(v))
         untranslatable(r, "tools");
-        return KSM_E_OK;
-    }
-    json_array_foreach(v, k, t) {
-        json_t *fn = json_object_get(t, "function"), *params = json_object_get(fn, "parameters");
-        const char *type = json_string_value(json_object_get(t, "type"));
-        if (!type || strcmp(type, "function") || !is_str(fn, "name") ||
-            !only_keys(t, (const char *const[]){"type", "function", NULL}) ||
-            !only_keys(fn, (const char *const[]){"name", "description", "parameters", NULL}) ||
-            (params && !json_is_object(params)) ||
-            (json_object_get(fn, "description") && !is_str(fn, "description")))
+    json_array_foreach(v, k, t)
+        if (!ok(t))
             untranslatable(r, "tools[%zu]", k);
-    }
+}
+
+/* {"type":"function","function":{"name","description"?,"parameters"?}}: custom tools and strict
+ * schemas have no Anthropic counterpart. */
+static bool oai_tool_ok(const json_t *t)
+{
+    json_t *fn = json_object_get(t, "function"), *params = json_object_get(fn, "parameters");
+    const char *type = json_string_value(json_object_get(t, "type"));
+    return type && !strcmp(type, "function") && is_str(fn, "name") &&
+           only_keys(t, (const char *const[]){"type", "function", NULL}) &&
+           only_keys(fn, (const char *const[]){"name", "description", "parameters", NULL}) &&
+           (!params || json_is_object(params)) &&
+           (!json_object_get(fn, "description") || is_str(fn, "description"));
+}
+
+static enum ksm_err oai_tools(struct ksm_ai_request *r, json_t *v, char *err)
+{
+    (void)err;
+    check_tools(r, v, oai_tool_ok);
     return KSM_E_OK;
 }
 
@@ -390,27 +399,23 @@ static enum ksm_err ant_metadata(struct ksm_ai_request *r, json_t *v, char *err)
     return KSM_E_OK;
 }
 
-/* tools: client tools ({"name","description"?,"input_schema"}, maybe "type":"custom" and a
- * cache_control hint) become OpenAI functions; server tools (web search, code execution, ...) run at
- * Anthropic and have no counterpart. */
+/* Client tools ({"name","description"?,"input_schema"}, maybe "type":"custom" and a cache_control
+ * hint) become OpenAI functions; server tools (web search, code execution, ...) run at Anthropic
+ * and have no counterpart. */
+static bool ant_tool_ok(const json_t *t)
+{
+    const char *type = json_string_value(json_object_get(t, "type"));
+    return (!type || !strcmp(type, "custom")) && is_str(t, "name") &&
+           json_is_object(json_object_get(t, "input_schema")) &&
+           (!json_object_get(t, "description") || is_str(t, "description")) &&
+           only_keys(t, (const char *const[]){"type", "name", "description", "input_schema",
+                                              "cache_control", NULL});
+}
+
 static enum ksm_err ant_tools(struct ksm_ai_request *r, json_t *v, char *err)
 {
-    size_t k;
-    json_t *t;
     (void)err;
-    if (!json_is_array(v)) {
-        untranslatable(r, "tools");
-        return KSM_E_OK;
-    }
-    json_array_foreach(v, k, t) {
-        const char *type = json_string_value(json_object_get(t, "type"));
-        if ((type && strcmp(type, "custom")) || !is_str(t, "name") ||
-            !json_is_object(json_object_get(t, "input_schema")) ||
-            (json_object_get(t, "description") && !is_str(t, "description")) ||
-            !only_keys(t, (const char *const[]){"type", "name", "description", "input_schema",
-                                                "cache_control", NULL}))
-            untranslatable(r, "tools[%zu]", k);
-    }
+    check_tools(r, v, ant_tool_ok);
     return KSM_E_OK;
 }
 
