@@ -108,6 +108,38 @@ static void tools_to_anthropic(const json_t *in, json_t *b)
         json_object_set_new(b, "tool_choice", choice);
 }
 
+/* content as an array of blocks (a string: one text block, none if empty); a new reference. */
+static json_t *as_blocks(json_t *content)
+{
+    if (json_is_array(content))
+        return json_incref(content);
+    json_t *arr = json_array();
+    if (json_string_length(content))
+        json_array_append_new(arr, text_block(content));
+    return arr;
+}
+
+/* Appends a user turn (content stolen) to an Anthropic messages array. The results of one assistant
+ * turn's tool calls must all be in the user turn right after it, ahead of any text: OpenAI's tool
+ * messages, one per result, and the user message after them are joined into that one turn
+ * (Anthropic's API joins consecutive user turns itself; servers that speak its API may not).
+ * *open: the last turn is such a turn, still taking results (or its closing text). */
+static void user_turn(json_t *msgs, json_t *content, bool result, bool *open)
+{
+    json_t *last = json_array_get(msgs, json_array_size(msgs) - 1);
+    if (!*open) {
+        json_array_append_new(msgs, json_pack("{ss so}", "role", "user", "content", content));
+        *open = result;
+        return;
+    }
+    json_t *joined = as_blocks(json_object_get(last, "content")), *more = as_blocks(content);
+    json_array_extend(joined, more);
+    json_decref(more);
+    json_decref(content);
+    json_object_set_new(last, "content", joined);
+    *open = result;   /* text closes the turn */
+}
+
 /* An OpenAI assistant turn: its text, then a tool_use block per tool call. The arguments are JSON
  * text (masked like text); Anthropic takes an object. */
 static enum ksm_err assistant_to_anthropic(const struct ksm_ai_request *r, size_t i, const json_t *m,
@@ -255,13 +287,14 @@ static enum ksm_err to_anthropic(const struct ksm_ai_request *r, const struct ks
      * Anthropic has no system role inside the conversation. */
     msgs = json_array();
     json_t *in = json_object_get(r->body, "messages");
+    bool open = false;   /* user_turn's */
     for (size_t i = 0; i < r->nmsgs; i++) {
         json_t *c = content_of(r, i, r->msgs[i].role), *m = json_array_get(in, i);
         enum ksm_ai_role role = r->msgs[i].role;
-        if (role == KSM_AI_ROLE_TOOL) {   /* Anthropic joins consecutive user turns into one */
-            json_array_append_new(msgs, json_pack("{ss s[{ss sO so}]}", "role", "user", "content",
-                                                  "type", "tool_result", "tool_use_id",
-                                                  json_object_get(m, "tool_call_id"), "content", c));
+        if (role == KSM_AI_ROLE_TOOL) {
+            user_turn(msgs, json_pack("[{ss sO so}]", "type", "tool_result", "tool_use_id",
+                                      json_object_get(m, "tool_call_id"), "content", c),
+                      true, &open);
             continue;
         }
         if (role == KSM_AI_ROLE_ASSISTANT &&
@@ -272,9 +305,13 @@ static enum ksm_err to_anthropic(const struct ksm_ai_request *r, const struct ks
             json_decref(b);
             return KSM_E_UNSUPPORTED_PARAMETER;
         }
-        if (role != KSM_AI_ROLE_SYSTEM) {
-            json_array_append_new(msgs, json_pack("{ss so}", "role",
-                role == KSM_AI_ROLE_USER ? "user" : "assistant", "content", c));
+        if (role == KSM_AI_ROLE_USER) {
+            user_turn(msgs, c, false, &open);
+            continue;
+        }
+        if (role == KSM_AI_ROLE_ASSISTANT) {
+            json_array_append_new(msgs, json_pack("{ss so}", "role", "assistant", "content", c));
+            open = false;
             continue;
         }
         if (json_is_string(c)) {

@@ -631,6 +631,23 @@ static void test_tool_calls(void)
     CHECK_STR(jpath_s(b, "messages.2.content.0.content"), "<P1> is in");
     CHECK(json_array_size(json_object_get(b, "messages")) == 3);
     json_decref(b);
+    /* two results and the user's next words: one user turn, the results first */
+    CHECK(decode(KSM_AI_OPENAI, "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\","
+        "\"tool_calls\":[{\"id\":\"c1\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}},"
+        "{\"id\":\"c2\",\"function\":{\"name\":\"f\",\"arguments\":\"\"}}]},{\"role\":\"tool\","
+        "\"tool_call_id\":\"c1\",\"content\":\"a\"},{\"role\":\"tool\",\"tool_call_id\":\"c2\","
+        "\"content\":\"b\"},{\"role\":\"user\",\"content\":\"next\"},{\"role\":\"user\","
+        "\"content\":\"more\"}]}") == KSM_E_OK);
+    b = upstream(KSM_AI_ANTHROPIC, NULL, &e);
+    CHECK(e == KSM_E_OK && json_array_size(json_object_get(b, "messages")) == 3);
+    CHECK_STR(jpath_s(b, "messages.0.content.1.id"), "c2");
+    CHECK(json_object_size(jpath(b, "messages.0.content.1.input")) == 0);
+    CHECK_STR(jpath_s(b, "messages.1.content.0.tool_use_id"), "c1");
+    CHECK_STR(jpath_s(b, "messages.1.content.1.tool_use_id"), "c2");
+    CHECK_STR(jpath_s(b, "messages.1.content.2.text"), "next");
+    CHECK(json_array_size(jpath(b, "messages.1.content")) == 3);
+    CHECK_STR(jpath_s(b, "messages.2.content"), "more");   /* text after text: its own turn */
+    json_decref(b);
     CHECK(decode(KSM_AI_OPENAI, "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\","
         "\"tool_calls\":[{\"id\":\"c1\",\"function\":{\"name\":\"f\",\"arguments\":{}}}]}]}") ==
           KSM_E_INVALID_ARGUMENT);
