@@ -660,7 +660,8 @@ static const char *guard_message(struct ai_call *c, enum ksm_err e, char *buf, s
     case KSM_E_CONTENT_BLOCKED:
         return "the request contains personal identifiers that may not be sent to a model";
     case KSM_E_UNSUPPORTED_PARAMETER:
-        return "content the guardrail cannot read (images, files, audio) is not accepted";
+        return "content the guardrail cannot read (images, files, audio) is not accepted while the "
+               "project's PII policy masks or blocks any kind";
     default: return NULL;
     }
 }
@@ -695,7 +696,7 @@ void ksm_ai_call_start(struct ai_call *c)
     }
     e = ksm_ai_guard(c, conf_of(c), app->conf->env_kind);
     if (e != KSM_E_OK) {
-        if (e == KSM_E_FORBIDDEN || e == KSM_E_CONTENT_BLOCKED)
+        if (e == KSM_E_FORBIDDEN || e == KSM_E_CONTENT_BLOCKED || e == KSM_E_UNSUPPORTED_PARAMETER)
             ksm_ai_audit_decision(c);
         ksm_ai_fail(c, e, guard_message(c, e, buf, sizeof buf), 0);
         return;

@@ -116,6 +116,16 @@ static void pii_policy(const struct ai_call *c, struct ksm_pii_policy *p)
     p->block_confidence = KSM_PII_BLOCK_CONFIDENCE;
 }
 
+/* Content the scanner cannot read (an image, a file) may pass only where no rule looks for anything:
+ * the project allows every kind, and the request is not 機密性2 bound abroad (always masked). */
+static bool must_read(const struct ksm_pii_policy *p)
+{
+    for (int k = 0; k < KSM_PII__COUNT; k++)
+        if (p->action[k] != KSM_PII_ALLOW)
+            return true;
+    return false;
+}
+
 struct mask_ctx {
     struct ai_call *c;
     const struct ksm_pii_policy *pol;
@@ -192,8 +202,10 @@ enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum k
     prompt_hmac(c);   /* of what the caller sent, before masking: it identifies their prompt */
     struct ksm_pii_policy pol;
     pii_policy(c, &pol);
-    if (c->kind == AI_CHAT && c->req.nunscanned)
-        return KSM_E_UNSUPPORTED_PARAMETER;   /* fail closed: the guardrail cannot read it */
+    if (c->kind == AI_CHAT && c->req.nunscanned && must_read(&pol)) {
+        c->refusal = "unreadable_content";   /* fail closed: a rule would have to read it */
+        return KSM_E_UNSUPPORTED_PARAMETER;
+    }
     c->masker = ksm_pii_masker_new();
     struct mask_ctx mc = {.c = c, .pol = &pol, .out = &c->scratch};
     enum ksm_err e = c->kind == AI_CHAT

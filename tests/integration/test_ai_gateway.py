@@ -460,6 +460,36 @@ def test_classification_policy(gw, llm_server, fault_server):
     assert r.status_code == 403
 
 
+def test_unreadable_content_goes_only_where_no_rule_must_read_it(gw, llm_server, fault_server):
+    """An image is content the guardrail cannot read: refused (and the refusal audited) while any PII
+    kind is masked or blocked; a project whose policy allows every kind sends it; 機密性2 bound abroad
+    is always masked, so it is refused there whatever the policy."""
+    o = Org(gw, llm_server, fault_server)
+    alias = o.fault_route("echo")
+    page = {"role": "user", "content": [
+        {"type": "text", "text": "この申請書を読んでください"},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgoAAAANSUhEUg=="}}]}
+    r = o.post("/v1/chat/completions", {"model": alias, "messages": [page]})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "unsupported_parameter", r.text
+    assert "PII policy" in r.json()["error"]["message"]
+    rec = gw.audit_wait(r.headers["x-request-id"], action="ai.decision")
+    assert "unreadable_content" in rec["detail"] and rec["outcome"] == "denied", rec
+
+    kinds = ("mynumber", "phone", "email", "card", "pension", "passport")
+    gw.ok("PUT", "/admin/v1/projects/%s/ai-policy" % o.project,
+          {"class2_overseas": True, "pii": {k: "allow" for k in kinds}})
+    r = o.post("/v1/chat/completions", {"model": alias, "messages": [page]})
+    assert r.status_code == 200, r.text
+    assert "image_url" in json.dumps(fault_server.last_request()["body"])
+
+    abroad = o.route("img-abroad-" + uuid.uuid4().hex[:4], [{"provider": "openai", "base_url": fault_server.base_url,
+                                                             "model": "fault:echo", "jurisdiction": "US"}])
+    r = o.post("/v1/chat/completions", {"model": abroad, "messages": [page]}, headers={"X-Kasumi-Classification": "2"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "unsupported_parameter", r.text
+    r = o.post("/v1/chat/completions", {"model": abroad, "messages": [page]}, headers={"X-Kasumi-Classification": "1"})
+    assert r.status_code == 200, r.text
+
+
 # ---- faults: retries, fallback, broken streams ------------------------------------------------------
 
 def test_retry_and_fallback(org):
