@@ -204,6 +204,7 @@ enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum k
     pii_policy(c, &pol);
     if (c->kind == AI_CHAT && c->req.nunscanned && must_read(&pol)) {
         c->refusal = "unreadable_content";   /* fail closed: a rule would have to read it */
+        ksm_fmt_copy(c->decision, sizeof c->decision, "block");   /* by the personal-data rules */
         return KSM_E_UNSUPPORTED_PARAMETER;
     }
     c->masker = ksm_pii_masker_new();

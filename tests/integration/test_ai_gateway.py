@@ -473,7 +473,7 @@ def test_unreadable_content_goes_only_where_no_rule_must_read_it(gw, llm_server,
     assert r.status_code == 400 and r.json()["error"]["code"] == "unsupported_parameter", r.text
     assert "PII policy" in r.json()["error"]["message"]
     rec = gw.audit_wait(r.headers["x-request-id"], action="ai.decision")
-    assert "unreadable_content" in rec["detail"] and rec["outcome"] == "denied", rec
+    assert "decision=block reason=unreadable_content" in rec["detail"] and rec["outcome"] == "denied", rec
 
     kinds = ("mynumber", "phone", "email", "card", "pension", "passport")
     gw.ok("PUT", "/admin/v1/projects/%s/ai-policy" % o.project,
