@@ -159,6 +159,61 @@ def test_anthropic_sdk_translated_to_openai_upstream(org, npm_client):
     assert text == run.result["content"][0]["text"]
 
 
+ANSWER_TOOL = {"type": "function", "function": {"name": "answer", "parameters": {
+    "type": "object", "properties": {"verdict": {"type": "string", "enum": ["yes", "no"]}}}}}
+
+
+def test_real_model_calls_a_tool_through_both_sdks(org, npm_client):
+    """The real model writes a tool call (its arguments under a grammar from the function's schema):
+    through the openai SDK as it came, and through the Anthropic SDK translated both ways (tools and
+    tool_choice out, the call back as a tool_use block), whole and streamed, metered from the model."""
+    ask = [{"role": "user", "content": "is the sky blue"}]
+    run = sdk(npm_client, org, "openai", "chat.completions.create",
+              {"model": "tiny", "messages": ask, "max_tokens": 48, "tools": [ANSWER_TOOL],
+               "tool_choice": "required"})
+    assert run.error is None, run
+    choice = run.result["choices"][0]
+    assert choice["finish_reason"] == "tool_calls", choice
+    call = choice["message"]["tool_calls"][0]
+    assert call["function"]["name"] == "answer"
+    assert json.loads(call["function"]["arguments"])["verdict"] in ("yes", "no")
+    assert org.usage(run.response["headers"]["x-request-id"])["details"]["completion_tokens"] == \
+        run.result["usage"]["completion_tokens"] > 0
+
+    st = sdk(npm_client, org, "openai", "chat.completions.create",
+             {"model": "tiny", "messages": ask, "max_tokens": 48, "tools": [ANSWER_TOOL],
+              "tool_choice": {"type": "function", "function": {"name": "answer"}}, "stream": True})
+    assert st.error is None, st
+    args = "".join(tc["function"].get("arguments") or "" for c in st.chunks if c["choices"]
+                   for tc in c["choices"][0]["delta"].get("tool_calls") or [])
+    assert json.loads(args)["verdict"] in ("yes", "no")
+
+    tool = {"name": "answer", "input_schema": ANSWER_TOOL["function"]["parameters"]}
+    ant = sdk(npm_client, org, "anthropic", "messages.create",
+              {"model": "tiny", "max_tokens": 48, "messages": ask, "tools": [tool],
+               "tool_choice": {"type": "any"}})
+    assert ant.error is None, ant
+    assert ant.result["stop_reason"] == "tool_use", ant.result
+    use = ant.result["content"][0]
+    assert use["type"] == "tool_use" and use["name"] == "answer" and use["input"]["verdict"] in ("yes", "no")
+    st = sdk(npm_client, org, "anthropic", "messages.create",
+             {"model": "tiny", "max_tokens": 48, "messages": ask, "tools": [tool],
+              "tool_choice": {"type": "tool", "name": "answer"}, "stream": True})
+    assert st.error is None, st
+    starts = [c for c in st.chunks if c["type"] == "content_block_start"]
+    assert starts and starts[0]["content_block"]["type"] == "tool_use", st.chunks
+    partial = "".join(c["delta"]["partial_json"] for c in st.chunks
+                      if c["type"] == "content_block_delta" and c["delta"]["type"] == "input_json_delta")
+    assert json.loads(partial)["verdict"] in ("yes", "no")
+    # the next turn carries the call and its result back to the model: it answers in text
+    two = sdk(npm_client, org, "anthropic", "messages.create",
+              {"model": "tiny", "max_tokens": 8, "temperature": 0, "tools": [tool], "messages": ask + [
+                  {"role": "assistant", "content": [use]},
+                  {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use["id"], "content": "ok"}]}]})
+    assert two.error is None, two
+    assert two.result["content"][0]["type"] == "text" and two.result["usage"]["output_tokens"] == 8
+
+
 def test_openai_sdk_to_anthropic_upstream(org, npm_client):
     alias = org.fault_route("ok", provider="anthropic")
     run = sdk(npm_client, org, "openai", "chat.completions.create",
