@@ -320,7 +320,6 @@ static enum ksm_err oa_from_oa(struct ksm_ai_stream *s, const char *name, json_t
     return KSM_E_OK;
 }
 
-/* OpenAI -> Anthropic: re-frame chunks as message_start / content_block_* / message_delta. */
 /* One element of an OpenAI delta's tool_calls for an Anthropic caller: a call with a new index
  * closes the open block (text, or the previous call) and opens a tool_use block; its argument
  * pieces become input_json_delta events, through args_filter. */
@@ -353,6 +352,7 @@ static void an_tool_piece(struct ksm_ai_stream *s, struct ksm_buf *out, const js
                           "delta", "type", "input_json_delta", "partial_json", jstr(p, m)));
 }
 
+/* OpenAI -> Anthropic: re-frame chunks as message_start / content_block_* / message_delta. */
 static enum ksm_err an_from_oa(struct ksm_ai_stream *s, const char *name, json_t *j,
                                const char *data, size_t len, struct ksm_buf *out)
 {
