@@ -315,12 +315,21 @@ static enum ksm_err oai_tool_calls(struct ksm_ai_request *r, size_t i, json_t *c
     if (!json_is_array(calls))
         return fail(err, KSM_E_INVALID_ARGUMENT, "messages[%zu].tool_calls: must be an array", i);
     json_array_foreach(calls, k, tc) {
+        const char *type = json_string_value(json_object_get(tc, "type"));
+        if (type && !strcmp(type, "custom")) {   /* {"custom":{"name","input":"<free text>"}} */
+            json_t *in = json_object_get(json_object_get(tc, "custom"), "input");
+            if (json_is_string(in))
+                add_call_part(r, i, in);
+            else
+                r->nunscanned++;
+            untranslatable(r, "messages[%zu].tool_calls[%zu] (custom)", i, k);
+            continue;
+        }
         snprintf(where, sizeof where, "tool_calls[%zu].function", k);
         json_t *fn = json_object_get(tc, "function");
         if ((e = oai_arguments(r, i, fn, where, err)) != KSM_E_OK)
             return e;
         /* what a tool_use block can carry: an id, a name and the arguments */
-        const char *type = json_string_value(json_object_get(tc, "type"));
         if (!is_str(tc, "id") || !is_str(fn, "name") || (type && strcmp(type, "function")) ||
             !only_keys(tc, (const char *const[]){"id", "type", "function", NULL}) ||
             !only_keys(fn, (const char *const[]){"name", "arguments", NULL}))

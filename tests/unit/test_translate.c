@@ -652,6 +652,12 @@ static void test_tool_calls(void)
         "\"tool_calls\":[{\"id\":\"c1\",\"function\":{\"name\":\"f\",\"arguments\":{}}}]}]}") ==
           KSM_E_INVALID_ARGUMENT);
     CHECK(strstr(err, "messages[0].tool_calls[0].function.arguments") != NULL);
+    /* OpenAI's custom tools: their free-text input is scanned; they stay on OpenAI routes */
+    CHECK(decode(KSM_AI_OPENAI, "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\","
+        "\"tool_calls\":[{\"id\":\"c1\",\"type\":\"custom\",\"custom\":{\"name\":\"sql\","
+        "\"input\":\"select Taro\"}}]}]}") == KSM_E_OK);
+    CHECK(req.nparts == 1 && req.parts[0].call && req.nunscanned == 0);
+    CHECK(upstream(KSM_AI_ANTHROPIC, NULL, &e) == NULL && strstr(err, "(custom)"));
 
     /* Anthropic: a tool_use input's strings are parts; a number a placeholder cannot replace is not */
     CHECK(decode(KSM_AI_ANTHROPIC, "{\"model\":\"c\",\"max_tokens\":9,\"messages\":[{\"role\":"
