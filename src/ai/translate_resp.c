@@ -100,8 +100,10 @@ static void filter_openai_message(json_t *msg, ksm_ai_text_filter filter, void *
     json_t *tc;
     size_t i;
     filter_node(json_object_get(msg, "content"), filter, ud);
-    json_array_foreach(json_object_get(msg, "tool_calls"), i, tc)
+    json_array_foreach(json_object_get(msg, "tool_calls"), i, tc) {
         filter_node(json_object_get(json_object_get(tc, "function"), "arguments"), filter, ud);
+        filter_node(json_object_get(json_object_get(tc, "custom"), "input"), filter, ud);
+    }
     filter_node(json_object_get(json_object_get(msg, "function_call"), "arguments"), filter, ud);
 }
 
