@@ -44,6 +44,16 @@ static const char *jpath_s(json_t *j, const char *path)
     return json_string_value(jpath(j, path));
 }
 
+/* Each {path, expected string} of a {NULL, NULL}-terminated table. */
+static void check_strs(json_t *j, const char *const want[][2])
+{
+    for (size_t i = 0; want[i][0]; i++) {
+        if (!jpath_s(j, want[i][0]) || strcmp(jpath_s(j, want[i][0]), want[i][1]))
+            fprintf(stderr, "%s: want '%s'\n", want[i][0], want[i][1]);
+        CHECK_STR(jpath_s(j, want[i][0]), want[i][1]);
+    }
+}
+
 static json_int_t jpath_i(json_t *j, const char *path)
 {
     json_t *v = jpath(j, path);
@@ -623,12 +633,13 @@ static void test_tool_calls(void)
      * tool_result in a user turn */
     b = upstream(KSM_AI_ANTHROPIC, NULL, &e);
     CHECK(e == KSM_E_OK);
-    CHECK_STR(jpath_s(b, "messages.1.content.0.type"), "tool_use");
-    CHECK_STR(jpath_s(b, "messages.1.content.0.id"), "c1");
-    CHECK_STR(jpath_s(b, "messages.1.content.0.input.who"), "<P1>");
-    CHECK_STR(jpath_s(b, "messages.2.role"), "user");
-    CHECK_STR(jpath_s(b, "messages.2.content.0.tool_use_id"), "c1");
-    CHECK_STR(jpath_s(b, "messages.2.content.0.content"), "<P1> is in");
+    check_strs(b, (const char *const[][2]){{"messages.1.content.0.type", "tool_use"},
+                                           {"messages.1.content.0.id", "c1"},
+                                           {"messages.1.content.0.input.who", "<P1>"},
+                                           {"messages.2.role", "user"},
+                                           {"messages.2.content.0.tool_use_id", "c1"},
+                                           {"messages.2.content.0.content", "<P1> is in"},
+                                           {NULL, NULL}});
     CHECK(json_array_size(json_object_get(b, "messages")) == 3);
     json_decref(b);
     /* two results and the user's next words: one user turn, the results first */
@@ -693,17 +704,19 @@ static void test_tool_calls(void)
         "{\"type\":\"text\",\"text\":\"thanks\"}]}]}") == KSM_E_OK);
     b = upstream(KSM_AI_OPENAI, NULL, &e);
     CHECK(e == KSM_E_OK);
-    CHECK_STR(jpath_s(b, "tools.0.type"), "function");
-    CHECK_STR(jpath_s(b, "tools.0.function.parameters.type"), "object");
-    CHECK_STR(jpath_s(b, "tool_choice.function.name"), "f");
     CHECK(json_is_false(json_object_get(b, "parallel_tool_calls")));
-    CHECK_STR(jpath_s(b, "messages.1.content"), "ok");
-    CHECK_STR(jpath_s(b, "messages.1.tool_calls.0.id"), "t");
-    CHECK_STR(jpath_s(b, "messages.1.tool_calls.0.function.arguments"), "{\"who\":\"Taro\"}");
-    CHECK_STR(jpath_s(b, "messages.2.role"), "tool");
-    CHECK_STR(jpath_s(b, "messages.2.tool_call_id"), "t");
-    CHECK_STR(jpath_s(b, "messages.2.content.0.text"), "done");
-    CHECK_STR(jpath_s(b, "messages.3.content"), "thanks");
+    check_strs(b, (const char *const[][2]){{"tools.0.type", "function"},
+                                           {"tools.0.function.parameters.type", "object"},
+                                           {"tool_choice.function.name", "f"},
+                                           {"messages.1.content", "ok"},
+                                           {"messages.1.tool_calls.0.id", "t"},
+                                           {"messages.1.tool_calls.0.function.arguments",
+                                            "{\"who\":\"Taro\"}"},
+                                           {"messages.2.role", "tool"},
+                                           {"messages.2.tool_call_id", "t"},
+                                           {"messages.2.content.0.text", "done"},
+                                           {"messages.3.content", "thanks"},
+                                           {NULL, NULL}});
     CHECK(json_array_size(json_object_get(b, "messages")) == 4);
     json_decref(b);
     /* what has no counterpart is refused by name: an error flag, a server tool */
