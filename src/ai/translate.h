@@ -48,8 +48,9 @@ struct ksm_ai_part {
     enum ksm_ai_role role;
     size_t msg;              /* index into req->msgs; SIZE_MAX for a top-level system part */
     json_t *node;
-    bool call;               /* a tool call's arguments (OpenAI) or a string in a tool_use input
-                                (Anthropic): scanned like text, but not the message's text */
+    bool call;               /* scanned like text, but not a message's text: a tool call's
+                                arguments (OpenAI), a string in a tool_use input (Anthropic), or a
+                                tool definition's text (msg SIZE_MAX) */
 };
 
 struct ksm_ai_msg {

@@ -185,17 +185,62 @@ static enum ksm_err oai_stream_options(struct ksm_ai_request *r, json_t *v, char
     return KSM_E_OK;
 }
 
+/* The strings of parsed JSON, scanned and masked like any text (object keys are names, not data):
+ * a tool_use block's input, a tool definition's descriptions and schema. In an input a number cannot
+ * carry a placeholder, so one long enough to be a personal number, a phone or a card number (ten
+ * digits or more) counts as unscanned (numbers): a guardrail that must read everything refuses it
+ * rather than send it unread. A schema's numbers are its constraints, and are left alone. */
+static void scan_json(struct ksm_ai_request *r, enum ksm_ai_role role, size_t msg, json_t *v,
+                      int depth, bool numbers)
+{
+    const char *key;
+    json_t *x;
+    size_t k;
+    if (depth > 64) {
+        r->nunscanned++;
+    } else if (json_is_string(v)) {
+        push_part(r, (struct ksm_ai_part){role, msg, v, true});
+    } else if (json_is_object(v)) {
+        json_object_foreach(v, key, x)
+            scan_json(r, role, msg, x, depth + 1, numbers);
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, k, x)
+            scan_json(r, role, msg, x, depth + 1, numbers);
+    } else if (numbers && json_is_number(v) && fabs(json_number_value(v)) >= 1e9) {
+        r->nunscanned++;
+    }
+}
+
 /* Each element of a tools array, by the API's rule of what the other API's tools can say; the array
  * itself is the provider's to judge on a same-protocol route. */
-static void check_tools(struct ksm_ai_request *r, const json_t *v, bool (*ok)(const json_t *t))
+/* A tool definition's texts — its description, its schema's descriptions, enums and examples — go
+ * to the model like the prompt, so they are scanned like it (a sample value in a description is a
+ * value). Its name and type are identifiers the model must call it by, and stay as they are. */
+static void scan_tool(struct ksm_ai_request *r, json_t *t, int depth)
+{
+    const char *key;
+    json_t *x;
+    json_object_foreach(t, key, x) {
+        if (!strcmp(key, "name") || !strcmp(key, "type"))
+            continue;
+        if (depth == 0 && json_is_object(x) && (!strcmp(key, "function") || !strcmp(key, "custom")))
+            scan_tool(r, x, 1);   /* OpenAI's {"type":"function","function":{"name",...}} */
+        else
+            scan_json(r, KSM_AI_ROLE_SYSTEM, SIZE_MAX, x, 1, false);
+    }
+}
+
+static void check_tools(struct ksm_ai_request *r, json_t *v, bool (*ok)(const json_t *t))
 {
     size_t k;
     json_t *t;
     if (!json_is_array(v))
         untranslatable(r, "tools");
-    json_array_foreach(v, k, t)
+    json_array_foreach(v, k, t) {
         if (!ok(t))
             untranslatable(r, "tools[%zu]", k);
+        scan_tool(r, t, 0);
+    }
 }
 
 /* {"type":"function","function":{"name","description"?,"parameters"?}}: custom tools and strict
@@ -482,28 +527,9 @@ static enum ksm_err ant_tool_result(struct ksm_ai_request *r, size_t i, json_t *
     return KSM_E_OK;
 }
 
-/* A tool_use block's input is parsed JSON: its strings are scanned and masked like any text. A
- * number cannot carry a placeholder, so one long enough to be a personal number, a phone or a card
- * number (ten digits or more) counts as unscanned: a guardrail that must read everything refuses
- * it rather than send it unread. Object keys are the tool's parameter names, not the caller's data. */
-static void ant_tool_input(struct ksm_ai_request *r, size_t i, json_t *v, int depth)
+static void ant_tool_input(struct ksm_ai_request *r, size_t i, json_t *v)
 {
-    const char *key;
-    json_t *x;
-    size_t k;
-    if (depth > 64) {
-        r->nunscanned++;
-    } else if (json_is_string(v)) {
-        add_call_part(r, i, v);
-    } else if (json_is_object(v)) {
-        json_object_foreach(v, key, x)
-            ant_tool_input(r, i, x, depth + 1);
-    } else if (json_is_array(v)) {
-        json_array_foreach(v, k, x)
-            ant_tool_input(r, i, x, depth + 1);
-    } else if (json_is_number(v) && fabs(json_number_value(v)) >= 1e9) {
-        r->nunscanned++;
-    }
+    scan_json(r, KSM_AI_ROLE_ASSISTANT, i, v, 0, true);
 }
 
 static enum ksm_err ant_block(struct ksm_ai_request *r, size_t i, size_t k, json_t *b, char *err)
@@ -530,7 +556,7 @@ static enum ksm_err ant_block(struct ksm_ai_request *r, size_t i, size_t k, json
             !only_keys(b, (const char *const[]){"type", "id", "name", "input", "cache_control",
                                                 NULL}))
             untranslatable(r, "%s (%s)", where, type);
-        ant_tool_input(r, i, json_object_get(b, "input"), 0);
+        ant_tool_input(r, i, json_object_get(b, "input"));
         return KSM_E_OK;
     }
     untranslatable(r, "%s (%s)", where, type);

@@ -382,6 +382,12 @@ def test_tool_calls_through_openai_scanned_masked_and_restored(org, npm_client, 
         {"role": "tool", "tool_call_id": call["id"], "content": "なし"}]})
     assert r.status_code == 400 and r.json()["error"]["code"] == "content_blocked", r.text
 
+    # a tool's description goes to the model like the prompt: a sample value in it is masked too
+    described = {"type": "function", "function": dict(LOOKUP_OPENAI["function"], description="例: " + PHONE)}
+    r = org.post("/v1/chat/completions", {"model": alias, "messages": [user], "tools": [described]})
+    assert r.status_code == 200, r.text
+    assert PHONE not in sent_to_model(org) and "lookup" in sent_to_model(org)
+
 
 @pytest.mark.parametrize("provider", ["anthropic", "openai"])
 def test_tool_use_through_anthropic_scanned_masked_and_restored(org, npm_client, provider):

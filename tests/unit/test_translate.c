@@ -680,6 +680,24 @@ static void test_tool_calls(void)
         "{\"id\":123456789018}}]}]}") == KSM_E_OK);
     CHECK(req.nparts == 0 && req.nunscanned == 1);
 
+    /* a tool definition's texts are scanned too (not its name); they are no message's text */
+    masked = 0;
+    CHECK(decode(KSM_AI_OPENAI, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+        "\"x\"}],\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"find_Taro\","
+        "\"description\":\"finds Taro\",\"parameters\":{\"type\":\"object\",\"properties\":{"
+        "\"who\":{\"type\":\"string\",\"enum\":[\"Taro\",\"Hanako\"],\"maxLength\":12345678901}}}}}]}") ==
+          KSM_E_OK);
+    CHECK(req.nunscanned == 0 && req.nparts == 6);   /* x, description, 2 schema types, 2 enum values */
+    CHECK(ksm_ai_request_visit(&req, KSM_AI_ROLES_ALL, mask_taro, &masked) == KSM_E_OK && masked == 2);
+    b = upstream(KSM_AI_ANTHROPIC, NULL, &e);
+    check_strs(b, (const char *const[][2]){{"tools.0.name", "find_Taro"},
+                                           {"tools.0.description", "finds <P1>"},
+                                           {"tools.0.input_schema.properties.who.enum.0", "<P1>"},
+                                           {"messages.0.content", "x"},
+                                           {NULL, NULL}});
+    CHECK(!json_object_get(b, "system"));
+    json_decref(b);
+
     /* tools and the choice, both ways */
     CHECK(decode(KSM_AI_OPENAI, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
         "\"x\"}],\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"description\":"
