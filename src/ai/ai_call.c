@@ -517,7 +517,10 @@ static int headers_for(struct ai_call *c, const struct ksm_ai_target *t, const c
     h[n++] = ksm_arena_cat(a, "X-Request-Id: ", c->r->id, NULL);
     const char *cred = ksm_ai_credential(t->credential_ref, secret, sizeof secret);
     if (t->provider == KSM_AI_ANTHROPIC) {
+        const char *beta = ksm_req_header(c->r, "anthropic-beta");
         h[n++] = "anthropic-version: " KSM_AI_ANTHROPIC_VERSION;
+        if (beta && c->proto == KSM_AI_ANTHROPIC)   /* the caller's opt-ins, checked at the start */
+            h[n++] = ksm_arena_cat(a, "anthropic-beta: ", beta, NULL);
         if (cred)
             h[n++] = ksm_arena_cat(a, "x-api-key: ", cred, NULL);
     } else if (cred) {
@@ -649,6 +652,17 @@ static enum ksm_err decode(struct ai_call *c, char *why, size_t n)
     return e;
 }
 
+/* anthropic-beta, which an Anthropic caller's opt-ins to new features ride on, goes on to an
+ * Anthropic provider as the caller sent it: names of letters, digits, '-', '_', '.', ',' and spaces. */
+static bool beta_ok(const char *v)
+{
+    if (!v)
+        return true;
+    size_t n = strlen(v);
+    return n <= 1024 && strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                  "-_., ") == n;
+}
+
 static const char *guard_message(struct ai_call *c, enum ksm_err e, char *buf, size_t n)
 {
     switch (e) {
@@ -681,6 +695,10 @@ void ksm_ai_call_start(struct ai_call *c)
         return;
     }
     enum ksm_err e = decode(c, why, sizeof why);
+    if (e == KSM_E_OK && !beta_ok(ksm_req_header(r, "anthropic-beta"))) {
+        e = KSM_E_INVALID_ARGUMENT;
+        ksm_fmt_copy(why, sizeof why, "anthropic-beta: a comma-separated list of feature names");
+    }
     if (e != KSM_E_OK) {
         ksm_ai_fail(c, e, why, 0);
         return;

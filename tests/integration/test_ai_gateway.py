@@ -229,6 +229,23 @@ def test_openai_sdk_to_anthropic_upstream(org, npm_client):
     assert [c for c in st.chunks if c.get("usage")][-1]["usage"]["completion_tokens"] == 7
 
 
+def test_anthropic_beta_reaches_an_anthropic_provider(org, npm_client):
+    """The Anthropic SDK's opt-in header goes on to a model served over Anthropic's API as sent; a
+    model served over OpenAI's never sees it (nothing there would read it)."""
+    beta = "fine-grained-tool-streaming-2025-05-14,token-efficient-tools-2025-02-19"
+    ask = {"max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}
+    run = sdk(npm_client, org, "anthropic", "messages.create",
+              dict(ask, model=org.fault_route("ok", provider="anthropic")), headers={"anthropic-beta": beta})
+    assert run.error is None, run
+    assert org.fault.last_request()["headers"].get("anthropic-beta") == beta
+    run = sdk(npm_client, org, "anthropic", "messages.create",
+              dict(ask, model=org.fault_route("ok")), headers={"anthropic-beta": beta})
+    assert run.error is None, run
+    assert "anthropic-beta" not in org.fault.last_request()["headers"]
+    r = org.post("/v1/messages", dict(ask, model="tiny"), headers={"anthropic-beta": "a;b"})
+    assert r.status_code == 400 and "anthropic-beta" in r.json()["error"]["message"], r.text
+
+
 def test_models_and_embeddings(org, npm_client):
     run = sdk(npm_client, org, "openai", "models.list", {})
     assert run.error is None, run
