@@ -94,7 +94,7 @@ static void tools_to_anthropic(const json_t *in, json_t *b)
         for (size_t i = 0; i < KSM_NELEM(map); i++)
             if (!strcmp(json_string_value(tc), map[i][0]))
                 choice = json_pack("{ss}", "type", map[i][1]);
-    } else if (tc) {
+    } else if (json_is_object(tc)) {   /* null: absent, as decode reads it */
         choice = json_pack("{ss sO}", "type", "tool", "name",
                            json_object_get(json_object_get(tc, "function"), "name"));
     }

@@ -712,6 +712,14 @@ static void test_tool_calls(void)
     CHECK_STR(jpath_s(b, "tool_choice.type"), "any");
     CHECK(json_is_true(jpath(b, "tool_choice.disable_parallel_tool_use")));
     json_decref(b);
+    /* a null tool_choice is absent, as everywhere */
+    CHECK(decode(KSM_AI_OPENAI, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+        "\"x\"}],\"tool_choice\":null,\"parallel_tool_calls\":false}") == KSM_E_OK);
+    b = upstream(KSM_AI_ANTHROPIC, NULL, &e);
+    CHECK(e == KSM_E_OK);
+    CHECK_STR(jpath_s(b, "tool_choice.type"), "auto");
+    CHECK(json_is_true(jpath(b, "tool_choice.disable_parallel_tool_use")));
+    json_decref(b);
     CHECK(decode(KSM_AI_ANTHROPIC, "{\"model\":\"c\",\"max_tokens\":9,\"tools\":[{\"name\":\"f\","
         "\"input_schema\":{\"type\":\"object\"},\"cache_control\":{\"type\":\"ephemeral\"}}],"
         "\"tool_choice\":{\"type\":\"tool\",\"name\":\"f\",\"disable_parallel_tool_use\":true},"
