@@ -121,7 +121,7 @@ static const char *host_of(const char *url, char *buf, size_t n)
  * (authentication, policy, budget) are not model calls and are not counted here. */
 void ksm_ai_metrics_unanswered(struct ai_call *c, bool error)
 {
-    if (!c->t_up || !c->target)
+    if (!c->t_up || !c->target || c->kind == AI_COUNT)   /* counts are not model calls */
         return;
     char host[128];
     host_of(c->target->base_url, host, sizeof host);
@@ -182,9 +182,31 @@ static void audit_details(char *out, size_t n, const struct ai_call *c, const ch
     ksm_fmt_str(&f, failed ? " error" : "");
 }
 
+/* A token count: nothing to bill or meter (the provider charges none); audited with its number. */
+static void complete_count(struct ai_call *c)
+{
+    char host[128], detail[256];
+    host_of(c->target ? c->target->base_url : "", host, sizeof host);
+    struct ksm_fmt f = ksm_fmt_init(detail, sizeof detail);
+    ksm_fmt_str(&f, "upstream=");
+    ksm_fmt_str(&f, host);
+    ksm_fmt_str(&f, " input_tokens=");
+    ksm_fmt_i64(&f, c->usage.prompt);
+    ksm_fmt_str(&f, " latency_ms=");
+    ksm_fmt_i64(&f, (int64_t)((ksm_mono_ns() - c->t_start) / 1000000));
+    c->r->status = 200;
+    ksm_ai_audit_final(c, detail);
+    ksm_req_send(c->r);
+    ksm_ai_call_free(c);
+}
+
 /* Usage record (durable within the group-commit window), settlement, metrics, audit, response. */
 static void complete(struct ai_call *c)
 {
+    if (c->kind == AI_COUNT) {
+        complete_count(c);
+        return;
+    }
     struct ksm_req *r = c->r;
     struct ksm_ai_usage *u = &c->usage;
     int64_t uncached = u->prompt > u->cached ? u->prompt - u->cached : 0;
@@ -436,9 +458,31 @@ static bool answer_bytes(struct ai_call *c)
                                        &c->usage) == 0;
 }
 
+/* A token count's answer, {"input_tokens": N, ...}: passed on as the provider wrote it. */
+static void answer_count(struct ai_call *c)
+{
+    json_t *in = json_loadb(c->up_body.data ? c->up_body.data : "", c->up_body.len, 0, NULL);
+    json_t *n = json_object_get(in, "input_tokens");
+    if (!json_is_integer(n) || json_integer_value(n) < 0) {
+        json_decref(in);
+        ksm_ai_fail(c, KSM_E_UPSTREAM_ERROR, "the model returned a malformed token count", 0);
+        return;
+    }
+    c->usage.prompt = json_integer_value(n);
+    json_decref(in);
+    ksm_buf_reset(&c->r->resp);
+    ksm_buf_append(&c->r->resp, c->up_body.data, c->up_body.len);
+    c->r->content_type = "application/json";
+    complete(c);
+}
+
 /* A whole answer: as bytes when it can be, else parsed and translated. */
 static void answer_whole(struct ai_call *c)
 {
+    if (c->kind == AI_COUNT) {
+        answer_count(c);
+        return;
+    }
     if (answer_bytes(c)) {
         c->r->status = 200;
         c->r->content_type = "application/json";
@@ -499,7 +543,8 @@ static const char *url_for(struct ai_call *c, const struct ksm_ai_target *t)
     trim_slash(base);
     struct ksm_arena *a = c->r->arena;
     if (t->provider == KSM_AI_ANTHROPIC)
-        return ksm_arena_cat(a, base, "/messages", NULL);
+        return ksm_arena_cat(a, base, c->kind == AI_COUNT ? "/messages/count_tokens" : "/messages",
+                             NULL);
     if (t->azure_deployment[0])
         return ksm_arena_printf(a, "%s/openai/deployments/%s/%s?api-version=%s", base,
                                 t->azure_deployment, c->kind == AI_CHAT ? "chat/completions" : "embeddings",
@@ -542,7 +587,7 @@ static enum ksm_err body_for(struct ai_call *c, const struct ksm_ai_target *t, s
     const char *raw = c->r->body.data ? c->r->body.data : "";
     struct ksm_ai_upstream_opts uo = {.proto = t->provider, .model = model};
     json_t *j = NULL;
-    if (c->kind == AI_CHAT) {
+    if (c->kind != AI_EMBED) {
         if (ksm_ai_upstream_body_raw(&c->req, raw, c->r->body.len, &uo, out) == 0)
             return KSM_E_OK;
         enum ksm_err e = ksm_ai_upstream_body(&c->req, &uo, &j, err);
@@ -628,7 +673,7 @@ static void on_abort(struct ksm_req *r)
 static int64_t estimate_prompt(const struct ai_call *c)
 {
     size_t bytes;
-    if (c->kind == AI_CHAT) {
+    if (c->kind != AI_EMBED) {
         bytes = ksm_ai_request_text_len(&c->req, KSM_AI_ROLES_ALL) + 8 * c->req.nmsgs;
     } else {
         char *s = json_dumps(json_object_get(c->embed_body, "input"), JSON_COMPACT);
@@ -645,8 +690,10 @@ static enum ksm_err decode(struct ai_call *c, char *why, size_t n)
     if (c->kind == AI_EMBED)
         return ksm_ai_embed_decode(c, why, n);
     char err[KSM_AI_ERR_MAX] = "";
-    enum ksm_err e = ksm_ai_request_decode(c->proto, r->body.data ? r->body.data : "", r->body.len,
-                                           &c->req, err);
+    const char *body = r->body.data ? r->body.data : "";
+    enum ksm_err e = c->kind == AI_COUNT
+                         ? ksm_ai_count_request_decode(body, r->body.len, &c->req, err)
+                         : ksm_ai_request_decode(c->proto, body, r->body.len, &c->req, err);
     ksm_fmt_copy(why, n, err);
     c->alias = c->req.model;
     return e;
@@ -661,6 +708,45 @@ static bool beta_ok(const char *v)
     size_t n = strlen(v);
     return n <= 1024 && strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
                                   "-_., ") == n;
+}
+
+/* Some target of the route speaks Anthropic's API, the only one with a token count. */
+static bool counts_tokens(const struct ksm_ai_route *route)
+{
+    for (int i = 0; i < route->ntargets; i++)
+        if (route->targets[i].provider == KSM_AI_ANTHROPIC)
+            return true;
+    return false;
+}
+
+/* The price in effect and the reservation of the estimated cost against the budget and quotas;
+ * false when the call was refused (answered). */
+static bool charge(struct ai_call *c, struct ksm_db *db)
+{
+    char why[KSM_AI_ERR_MAX];
+    int64_t now_ms = ksm_now_ms();   /* the price in effect and the quota window: one moment */
+    if (ksm_ai_all_governed(c)) {
+        /* overseas-ai prices and bills it; nothing is charged here */
+        memset(&c->price, 0, sizeof c->price);
+    } else if (ksm_ai_price_find(db, c->alias, now_ms, &c->price) != KSM_E_OK) {
+        snprintf(why, sizeof why, "model %s has no price yet; it cannot be used until one is set", c->alias);
+        ksm_ai_fail(c, KSM_E_UNAVAILABLE, why, 0);
+        return false;
+    }
+    c->est_prompt = estimate_prompt(c);
+    c->est_completion = c->kind == AI_EMBED ? 0 : c->req.max_tokens ? c->req.max_tokens : EST_COMPLETION;
+    int64_t est_cost = ksm_ai_cost(&c->price, c->est_prompt, c->est_completion, 0);
+    int retry_after = 0;
+    /* the relay's one key serves every tenant: per-key quotas are the caller's key's, in govcloud */
+    enum ksm_err e = ksm_ai_reserve(db, c->project, c->on_behalf ? "" : c->principal->key_id, &c->pol,
+                                    c->est_prompt + c->est_completion, est_cost, now_ms, &c->res,
+                                    &retry_after);
+    if (e != KSM_E_OK) {
+        ksm_ai_fail(c, e, e == KSM_E_RATE_LIMITED ? "the project's budget or rate limit is exhausted"
+                                                  : "cannot reserve budget", retry_after);
+        return false;
+    }
+    return true;
 }
 
 static const char *guard_message(struct ai_call *c, enum ksm_err e, char *buf, size_t n)
@@ -708,6 +794,12 @@ void ksm_ai_call_start(struct ai_call *c)
         ksm_ai_fail(c, KSM_E_MODEL_NOT_FOUND, why, 0);
         return;
     }
+    if (c->kind == AI_COUNT && !counts_tokens(&c->route)) {
+        snprintf(why, sizeof why, "model %s is not served over Anthropic's API, which alone counts "
+                 "tokens", c->alias);
+        ksm_ai_fail(c, KSM_E_INVALID_ARGUMENT, why, 0);
+        return;
+    }
     if (ksm_ai_policy_get(db, c->project, &c->pol) != KSM_E_OK) {
         ksm_ai_fail(c, KSM_E_INTERNAL, "cannot read the project's AI policy", 0);
         return;
@@ -719,31 +811,11 @@ void ksm_ai_call_start(struct ai_call *c)
         ksm_ai_fail(c, e, guard_message(c, e, buf, sizeof buf), 0);
         return;
     }
-    int64_t now_ms = ksm_now_ms();   /* the price in effect and the quota window: one moment */
-    if (ksm_ai_all_governed(c)) {
-        /* overseas-ai prices and bills it; nothing is charged here */
-        memset(&c->price, 0, sizeof c->price);
-    } else if (ksm_ai_price_find(db, c->alias, now_ms, &c->price) != KSM_E_OK) {
-        snprintf(why, sizeof why, "model %s has no price yet; it cannot be used until one is set", c->alias);
-        ksm_ai_fail(c, KSM_E_UNAVAILABLE, why, 0);
+    if (c->kind != AI_COUNT && !charge(c, db))   /* a count costs nothing and has no price */
         return;
-    }
     if (app->conf->env_kind == KSM_ENV_GOVCLOUD && c->any_overseas &&
         ksm_ai_governed_prepare(c) != KSM_E_OK) {
         ksm_ai_fail(c, KSM_E_INTERNAL, "cannot name the tenant and project for the overseas environment", 0);
-        return;
-    }
-    c->est_prompt = estimate_prompt(c);
-    c->est_completion = c->kind == AI_EMBED ? 0 : c->req.max_tokens ? c->req.max_tokens : EST_COMPLETION;
-    int64_t est_cost = ksm_ai_cost(&c->price, c->est_prompt, c->est_completion, 0);
-    int retry_after = 0;
-    /* the relay's one key serves every tenant: per-key quotas are the caller's key's, in govcloud */
-    e = ksm_ai_reserve(db, c->project, c->on_behalf ? "" : c->principal->key_id, &c->pol,
-                       c->est_prompt + c->est_completion, est_cost, now_ms, &c->res,
-                       &retry_after);
-    if (e != KSM_E_OK) {
-        ksm_ai_fail(c, e, e == KSM_E_RATE_LIMITED ? "the project's budget or rate limit is exhausted"
-                                                  : "cannot reserve budget", retry_after);
         return;
     }
     ksm_ai_audit_decision(c);   /* durable while the upstream call is in flight */

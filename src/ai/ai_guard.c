@@ -45,6 +45,8 @@ static const char *ineligible(const struct ai_call *c, const struct ksm_ai_targe
 {
     if (c->kind == AI_EMBED && t->provider != KSM_AI_OPENAI)
         return "no_embeddings_api";   /* Anthropic has no embeddings API */
+    if (c->kind == AI_COUNT && t->provider != KSM_AI_ANTHROPIC)
+        return "no_token_count_api";   /* OpenAI's API has no token count */
     if (env == KSM_ENV_OVERSEAS_AI) {
         if (c->classification == 3)
             return "class3_never_leaves_japan";
@@ -178,7 +180,7 @@ static enum ksm_err mask_embed(struct mask_ctx *mc, json_t *body)
 
 static void prompt_hmac(struct ai_call *c)
 {
-    if (c->kind == AI_CHAT) {
+    if (c->kind != AI_EMBED) {
         ksm_ai_prompt_hmac_parts(&c->req, c->prompt_hmac);
         return;
     }
@@ -202,14 +204,14 @@ enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum k
     prompt_hmac(c);   /* of what the caller sent, before masking: it identifies their prompt */
     struct ksm_pii_policy pol;
     pii_policy(c, &pol);
-    if (c->kind == AI_CHAT && c->req.nunscanned && must_read(&pol)) {
+    if (c->kind != AI_EMBED && c->req.nunscanned && must_read(&pol)) {
         c->refusal = "unreadable_content";   /* fail closed: a rule would have to read it */
         ksm_fmt_copy(c->decision, sizeof c->decision, "block");   /* by the personal-data rules */
         return KSM_E_UNSUPPORTED_PARAMETER;
     }
     c->masker = ksm_pii_masker_new();
     struct mask_ctx mc = {.c = c, .pol = &pol, .out = &c->scratch};
-    enum ksm_err e = c->kind == AI_CHAT
+    enum ksm_err e = c->kind != AI_EMBED
                          ? ksm_ai_request_visit(&c->req, KSM_AI_ROLES_ALL, mask_part, &mc)
                          : mask_embed(&mc, c->embed_body);
     if (e == KSM_E_CONTENT_BLOCKED) {

@@ -12,7 +12,8 @@
 #include "iam/iam.h"
 #include "policy/pii.h"
 
-enum ai_kind { AI_CHAT, AI_EMBED };
+/* AI_COUNT: Anthropic's token count, a message request that is counted, not answered or billed. */
+enum ai_kind { AI_CHAT, AI_EMBED, AI_COUNT };
 
 /* One request through the gateway. malloc'd (it outlives handler return while the upstream call is
  * in flight) and freed by ai_finish after the response is complete. */
@@ -25,7 +26,7 @@ struct ai_call {
     char tenant[KSM_ID_LEN], project[KSM_ID_LEN];
     bool on_behalf;                     /* overseas-ai: govcloud's relay named the tenant and project */
     const char *relay_tenant, *relay_project, *relay_class;   /* govcloud: headers for governed targets */
-    struct ksm_ai_request req;          /* AI_CHAT: the decoded request */
+    struct ksm_ai_request req;          /* AI_CHAT, AI_COUNT: the decoded request */
     json_t *embed_body;                 /* AI_EMBED: the caller's body */
     bool embed_rewritten;               /* AI_EMBED: masking changed an input: the raw body is stale */
     const char *alias;

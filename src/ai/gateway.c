@@ -33,6 +33,8 @@ static const struct {
 } routes[] = {
     {"POST", "/v1/chat/completions", KSM_AI_OPENAI, AI_CHAT, h_chat, "ai.chat", false, false},
     {"POST", "/v1/messages", KSM_AI_ANTHROPIC, AI_CHAT, h_chat, "ai.messages", false, false},
+    {"POST", "/v1/messages/count_tokens", KSM_AI_ANTHROPIC, AI_COUNT, h_chat, "ai.count_tokens",
+     false, false},
     {"POST", "/v1/embeddings", KSM_AI_OPENAI, AI_EMBED, h_chat, "ai.embeddings", false, false},
     {"GET", "/v1/models", KSM_AI_OPENAI, AI_CHAT, h_models, "ai.models", false, true},
     {"GET", "/v1/models/", KSM_AI_OPENAI, AI_CHAT, h_model, "ai.models", true, true},

@@ -81,6 +81,7 @@ struct ksm_ai_request {
     bool include_usage;            /* OpenAI stream_options.include_usage as the caller sent it */
     const char *user;              /* OpenAI user or Anthropic metadata.user_id; inside body */
     bool rewritten;                /* a part's text was replaced (masking): the raw body is stale */
+    bool counting;                 /* a token count's body: max_tokens is not required */
     /* The first thing only a same-protocol route can carry (e.g. "tools", "messages[2].content[0]
      * (image_url)"); "" if the request is fully translatable. */
     char untranslatable[128];
@@ -98,6 +99,10 @@ struct ksm_ai_request {
  * KSM_E_INVALID_ARGUMENT for a bad field, with the field named in err. On error req is empty. */
 enum ksm_err ksm_ai_request_decode(enum ksm_ai_proto proto, const char *body, size_t len,
                                    struct ksm_ai_request *req, char err[KSM_AI_ERR_MAX]);
+/* The same for Anthropic's token count (POST /v1/messages/count_tokens): a message request
+ * without max_tokens, which a count does not take. */
+enum ksm_err ksm_ai_count_request_decode(const char *body, size_t len, struct ksm_ai_request *req,
+                                         char err[KSM_AI_ERR_MAX]);
 void ksm_ai_request_free(struct ksm_ai_request *req);
 
 const char *ksm_ai_part_text(const struct ksm_ai_part *p, size_t *len);

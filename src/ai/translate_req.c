@@ -681,10 +681,12 @@ static enum ksm_err decode_fields(struct ksm_ai_request *r, char *err)
         else if (f->fn && (e = f->fn(r, v, err)) != KSM_E_OK)
             return e;
     }
-    for (size_t i = 0; i < apis[r->proto].nfields; i++)
-        if (apis[r->proto].fields[i].required &&
-            !json_object_get(r->body, apis[r->proto].fields[i].name))
-            return fail(err, KSM_E_INVALID_ARGUMENT, "%s: required", apis[r->proto].fields[i].name);
+    for (size_t i = 0; i < apis[r->proto].nfields; i++) {
+        const char *name = apis[r->proto].fields[i].name;
+        if (apis[r->proto].fields[i].required && !json_object_get(r->body, name) &&
+            !(r->counting && !strcmp(name, "max_tokens")))
+            return fail(err, KSM_E_INVALID_ARGUMENT, "%s: required", name);
+    }
     return KSM_E_OK;
 }
 
@@ -703,8 +705,8 @@ static enum ksm_err decode_messages(struct ksm_ai_request *r, char *err)
     return KSM_E_OK;
 }
 
-enum ksm_err ksm_ai_request_decode(enum ksm_ai_proto proto, const char *body, size_t len,
-                                   struct ksm_ai_request *req, char err[KSM_AI_ERR_MAX])
+static enum ksm_err decode_as(enum ksm_ai_proto proto, bool counting, const char *body, size_t len,
+                              struct ksm_ai_request *req, char err[KSM_AI_ERR_MAX])
 {
     json_error_t jerr;
     enum ksm_err e;
@@ -714,6 +716,7 @@ enum ksm_err ksm_ai_request_decode(enum ksm_ai_proto proto, const char *body, si
     if ((unsigned)proto > KSM_AI_ANTHROPIC)
         return fail(err, KSM_E_INTERNAL, "unknown protocol");
     req->proto = proto;
+    req->counting = counting;
     /* Duplicate keys are refused: the scanner and the provider must read the same prompt. The
      * gateway's own reader builds the same tree faster; what it leaves, jansson reads or words. */
     ksm_json_zone_begin(&req->zone);   /* the tree's ~40 nodes: no malloc and free each */
@@ -741,6 +744,18 @@ enum ksm_err ksm_ai_request_decode(enum ksm_ai_proto proto, const char *body, si
 fail:
     ksm_ai_request_free(req);
     return e;
+}
+
+enum ksm_err ksm_ai_request_decode(enum ksm_ai_proto proto, const char *body, size_t len,
+                                   struct ksm_ai_request *req, char err[KSM_AI_ERR_MAX])
+{
+    return decode_as(proto, false, body, len, req, err);
+}
+
+enum ksm_err ksm_ai_count_request_decode(const char *body, size_t len, struct ksm_ai_request *req,
+                                         char err[KSM_AI_ERR_MAX])
+{
+    return decode_as(KSM_AI_ANTHROPIC, true, body, len, req, err);
 }
 
 void ksm_ai_request_free(struct ksm_ai_request *req)

@@ -64,10 +64,11 @@ static void build(struct ksm_ai_request *req, enum ksm_ai_proto to)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char err[KSM_AI_ERR_MAX];
-    for (int p = 0; p < 2; p++) {
+    for (int p = 0; p < 3; p++) {   /* OpenAI, Anthropic, Anthropic's token count */
         struct ksm_ai_request req;
-        enum ksm_err e = ksm_ai_request_decode((enum ksm_ai_proto)p, (const char *)data, size, &req,
-                                               err);
+        enum ksm_err e = p == 2 ? ksm_ai_count_request_decode((const char *)data, size, &req, err)
+                                : ksm_ai_request_decode((enum ksm_ai_proto)p, (const char *)data, size,
+                                                        &req, err);
         if (e != KSM_E_OK) {
             if (e != KSM_E_INVALID_JSON && e != KSM_E_INVALID_ARGUMENT)
                 abort();

@@ -246,6 +246,37 @@ def test_anthropic_beta_reaches_an_anthropic_provider(org, npm_client):
     assert r.status_code == 400 and "anthropic-beta" in r.json()["error"]["message"], r.text
 
 
+def test_token_count_is_governed_and_not_billed(org, npm_client):
+    """The Anthropic SDK's messages.countTokens (Claude Code calls it often): the prompt goes to the
+    provider through the same guardrail (masked, or blocked), the count comes back as the provider
+    gave it, and nothing is billed; the request is audited with its count."""
+    alias = org.fault_route("ok", provider="anthropic")
+    user = {"role": "user", "content": "折り返しは %s までお願いします" % PHONE}
+    ask = {"model": alias, "messages": [user, {"role": "assistant", "content": "はい"}, user]}
+    run = sdk(npm_client, org, "anthropic", "messages.countTokens", ask)
+    assert run.error is None, run
+    assert run.result["input_tokens"] == 31   # the fault server's 1 + 10 per message
+    sent = org.fault.last_request()
+    assert sent["path"].endswith("/v1/messages/count_tokens"), sent["path"]
+    assert PHONE not in json.dumps(sent["body"], ensure_ascii=False) and sent["body"]["model"] == "fault:ok"
+    rid = run.response["headers"]["x-request-id"]
+    assert "decision=mask" in org.d.audit_wait(rid, action="ai.decision")["detail"]
+    assert "input_tokens=31" in org.d.audit_wait(rid, action="ai.count_tokens")["detail"]
+    assert org.usage_or_none(rid) is None
+    # Claude Code asks through the SDK's beta namespace: the same path with ?beta=true
+    r = requests.post(org.base + "/v1/messages/count_tokens?beta=true", json=ask, timeout=30,
+                      headers={"x-api-key": org.key, "anthropic-version": "2023-06-01"})
+    assert r.status_code == 200 and r.json() == {"input_tokens": 31}, r.text
+
+    blocked = sdk(npm_client, org, "anthropic", "messages.countTokens",
+                  {"model": alias, "messages": [{"role": "user", "content": "個人番号 " + MYNUMBER}]})
+    assert blocked.error and blocked.error["status"] == 400, blocked
+    # a model served over OpenAI's API has no count: a clear error in Anthropic's format
+    other = sdk(npm_client, org, "anthropic", "messages.countTokens", {"model": "tiny", "messages": [user]})
+    assert other.error and other.error["status"] == 400, other
+    assert "Anthropic's API" in other.error["body"]["error"]["message"]
+
+
 def test_models_and_embeddings(org, npm_client):
     run = sdk(npm_client, org, "openai", "models.list", {})
     assert run.error is None, run
