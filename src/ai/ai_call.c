@@ -720,21 +720,23 @@ static bool counts_tokens(const struct ksm_ai_route *route)
 }
 
 /* The price in effect and the reservation of the estimated cost against the budget and quotas;
- * false when the call was refused (answered). */
+ * false when the call was refused (answered). A token count costs nothing and has no price, but
+ * is a request to the provider like any: it counts against the requests per minute (and a project
+ * over its budget may not call its models at all). */
 static bool charge(struct ai_call *c, struct ksm_db *db)
 {
     char why[KSM_AI_ERR_MAX];
     int64_t now_ms = ksm_now_ms();   /* the price in effect and the quota window: one moment */
-    if (ksm_ai_all_governed(c)) {
-        /* overseas-ai prices and bills it; nothing is charged here */
+    if (ksm_ai_all_governed(c) || c->kind == AI_COUNT) {
+        /* overseas-ai prices and bills it, or a count, which costs nothing: no charge here */
         memset(&c->price, 0, sizeof c->price);
     } else if (ksm_ai_price_find(db, c->alias, now_ms, &c->price) != KSM_E_OK) {
         snprintf(why, sizeof why, "model %s has no price yet; it cannot be used until one is set", c->alias);
         ksm_ai_fail(c, KSM_E_UNAVAILABLE, why, 0);
         return false;
     }
-    c->est_prompt = estimate_prompt(c);
-    c->est_completion = c->kind == AI_EMBED ? 0 : c->req.max_tokens ? c->req.max_tokens : EST_COMPLETION;
+    c->est_prompt = c->kind == AI_COUNT ? 0 : estimate_prompt(c);
+    c->est_completion = c->kind != AI_CHAT ? 0 : c->req.max_tokens ? c->req.max_tokens : EST_COMPLETION;
     int64_t est_cost = ksm_ai_cost(&c->price, c->est_prompt, c->est_completion, 0);
     int retry_after = 0;
     /* the relay's one key serves every tenant: per-key quotas are the caller's key's, in govcloud */
@@ -811,7 +813,7 @@ void ksm_ai_call_start(struct ai_call *c)
         ksm_ai_fail(c, e, guard_message(c, e, buf, sizeof buf), 0);
         return;
     }
-    if (c->kind != AI_COUNT && !charge(c, db))   /* a count costs nothing and has no price */
+    if (!charge(c, db))
         return;
     if (app->conf->env_kind == KSM_ENV_GOVCLOUD && c->any_overseas &&
         ksm_ai_governed_prepare(c) != KSM_E_OK) {

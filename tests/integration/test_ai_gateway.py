@@ -246,7 +246,7 @@ def test_anthropic_beta_reaches_an_anthropic_provider(org, npm_client):
     assert r.status_code == 400 and "anthropic-beta" in r.json()["error"]["message"], r.text
 
 
-def test_token_count_is_governed_and_not_billed(org, npm_client):
+def test_token_count_is_governed_and_not_billed(org, npm_client, gw, llm_server, fault_server):
     """The Anthropic SDK's messages.countTokens (Claude Code calls it often): the prompt goes to the
     provider through the same guardrail (masked, or blocked), the count comes back as the provider
     gave it, and nothing is billed; the request is audited with its count."""
@@ -275,6 +275,13 @@ def test_token_count_is_governed_and_not_billed(org, npm_client):
     other = sdk(npm_client, org, "anthropic", "messages.countTokens", {"model": "tiny", "messages": [user]})
     assert other.error and other.error["status"] == 400, other
     assert "Anthropic's API" in other.error["body"]["error"]["message"]
+
+    # a count is a request to the provider like any: the requests-per-minute quota holds
+    o = Org(gw, llm_server, fault_server)
+    gw.ok("PUT", "/admin/v1/projects/%s/ai-policy" % o.project, {"key_rpm": 2})
+    counted = dict(ask, model=o.fault_route("ok", provider="anthropic"))
+    codes = [o.post("/v1/messages/count_tokens", counted).status_code for _ in range(3)]
+    assert codes == [200, 200, 429], codes
 
 
 def test_models_and_embeddings(org, npm_client):
