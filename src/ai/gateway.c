@@ -359,6 +359,10 @@ void ksm_ai_dispatch(struct ksm_req *r)
         routes[i].handler(c);
         return;
     }
+    /* an endpoint kasumi does not serve answers in the caller's API, as far as it can tell: the
+     * Anthropic SDK sends anthropic-version with every request */
+    if (ksm_req_header(r, "anthropic-version"))
+        c->proto = KSM_AI_ANTHROPIC;
     ksm_ai_fail(c, path_seen ? KSM_E_METHOD_NOT_ALLOWED : KSM_E_NOT_FOUND,
                 path_seen ? "method not allowed" : "no such endpoint", 0);
 }

@@ -341,6 +341,13 @@ def test_errors_in_each_format(org):
     # the admin key of the platform has no project: it must name one
     r = org.post("/v1/chat/completions", {"model": "tiny", "messages": []}, key=org.d.token)
     assert r.status_code in (400, 404)
+    # an endpoint kasumi does not serve: in Anthropic's shape for the Anthropic SDK (which sends
+    # anthropic-version), in OpenAI's otherwise
+    r = org.post("/v1/messages/batches", {"requests": []}, headers={"anthropic-version": "2023-06-01"})
+    assert r.status_code == 404 and r.json()["type"] == "error", r.text
+    assert r.json()["error"]["type"] == "not_found_error"
+    r = org.post("/v1/responses", {"model": "tiny", "input": "x"})
+    assert r.status_code == 404 and r.json()["error"]["type"] == "not_found_error" and "type" not in r.json()
 
 
 # ---- the guardrail ---------------------------------------------------------------------------------
