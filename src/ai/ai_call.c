@@ -710,15 +710,6 @@ static bool beta_ok(const char *v)
                                   "-_., ") == n;
 }
 
-/* Some target of the route speaks Anthropic's API, the only one with a token count. */
-static bool counts_tokens(const struct ksm_ai_route *route)
-{
-    for (int i = 0; i < route->ntargets; i++)
-        if (route->targets[i].provider == KSM_AI_ANTHROPIC)
-            return true;
-    return false;
-}
-
 /* The price in effect and the reservation of the estimated cost against the budget and quotas;
  * false when the call was refused (answered). A token count costs nothing and has no price, but
  * is a request to the provider like any: it counts against the requests per minute (and a project
@@ -783,7 +774,8 @@ void ksm_ai_call_start(struct ai_call *c)
         return;
     }
     enum ksm_err e = decode(c, why, sizeof why);
-    if (e == KSM_E_OK && !beta_ok(ksm_req_header(r, "anthropic-beta"))) {
+    if (e == KSM_E_OK && c->proto == KSM_AI_ANTHROPIC &&   /* only Anthropic callers' goes on */
+        !beta_ok(ksm_req_header(r, "anthropic-beta"))) {
         e = KSM_E_INVALID_ARGUMENT;
         ksm_fmt_copy(why, sizeof why, "anthropic-beta: a comma-separated list of feature names");
     }
@@ -796,9 +788,7 @@ void ksm_ai_call_start(struct ai_call *c)
         ksm_ai_fail(c, KSM_E_MODEL_NOT_FOUND, why, 0);
         return;
     }
-    if (c->kind == AI_COUNT && !counts_tokens(&c->route)) {
-        snprintf(why, sizeof why, "model %s is not served over Anthropic's API, which alone counts "
-                 "tokens", c->alias);
+    if (ksm_ai_route_lacks_api(c, why, sizeof why)) {
         ksm_ai_fail(c, KSM_E_INVALID_ARGUMENT, why, 0);
         return;
     }
@@ -813,13 +803,13 @@ void ksm_ai_call_start(struct ai_call *c)
         ksm_ai_fail(c, e, guard_message(c, e, buf, sizeof buf), 0);
         return;
     }
-    if (!charge(c, db))
-        return;
     if (app->conf->env_kind == KSM_ENV_GOVCLOUD && c->any_overseas &&
         ksm_ai_governed_prepare(c) != KSM_E_OK) {
         ksm_ai_fail(c, KSM_E_INTERNAL, "cannot name the tenant and project for the overseas environment", 0);
         return;
     }
+    if (!charge(c, db))   /* last: nothing is reserved for a call refused after it */
+        return;
     ksm_ai_audit_decision(c);   /* durable while the upstream call is in flight */
     r->on_abort = on_abort;
     attempt(c);

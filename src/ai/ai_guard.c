@@ -4,6 +4,7 @@
  * route allows. Unlabelled requests take the project's default, and no default means 2.
  * Personal identifiers are then masked or blocked per the project's rules; the placeholder mapping
  * stays in this request's memory and restores the values in the answer. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,13 +41,38 @@ static bool allow_listed(const struct ksm_conf *conf, const char *url)
  * overseas-ai every target is outside Japan, whatever its route says: the environment itself is.
  * There 機密性2 comes only by the governed path (govcloud applied the tenant's policy and masked);
  * the environment's own users may send only what they declare 機密性1. */
+/* The API a kind of request needs its model served over: Anthropic has no embeddings, OpenAI's
+ * API no token count. A chat goes to either (translated). */
+static const struct {
+    int api;               /* enum ksm_ai_proto, or -1: either */
+    const char *refusal;   /* the reason a target of the other API is passed over */
+    const char *what;
+} needs[] = {
+    [AI_CHAT] = {-1, NULL, NULL},
+    [AI_EMBED] = {KSM_AI_OPENAI, "no_embeddings_api", "embeddings"},
+    [AI_COUNT] = {KSM_AI_ANTHROPIC, "no_token_count_api", "a token count"},
+};
+
+static bool speaks(const struct ai_call *c, const struct ksm_ai_target *t)
+{
+    return needs[c->kind].api < 0 || (int)t->provider == needs[c->kind].api;
+}
+
+const char *ksm_ai_route_lacks_api(const struct ai_call *c, char *buf, size_t n)
+{
+    for (int i = 0; i < c->route.ntargets; i++)
+        if (speaks(c, &c->route.targets[i]))
+            return NULL;
+    snprintf(buf, n, "model %s is not served over %s's API, the only one with %s", c->alias,
+             needs[c->kind].api == KSM_AI_OPENAI ? "OpenAI" : "Anthropic", needs[c->kind].what);
+    return buf;
+}
+
 static const char *ineligible(const struct ai_call *c, const struct ksm_ai_target *t,
                               const struct ksm_conf *conf, enum ksm_env_kind env)
 {
-    if (c->kind == AI_EMBED && t->provider != KSM_AI_OPENAI)
-        return "no_embeddings_api";   /* Anthropic has no embeddings API */
-    if (c->kind == AI_COUNT && t->provider != KSM_AI_ANTHROPIC)
-        return "no_token_count_api";   /* OpenAI's API has no token count */
+    if (!speaks(c, t))
+        return needs[c->kind].refusal;
     if (env == KSM_ENV_OVERSEAS_AI) {
         if (c->classification == 3)
             return "class3_never_leaves_japan";

@@ -86,6 +86,9 @@ void ksm_ai_prompt_hmac(const char *text, size_t len, char out[65]);
 void ksm_ai_prompt_hmac_parts(struct ksm_ai_request *req, char out[65]);
 /* Reads an upstream credential file (cached, re-read when it changes); NULL when unreadable. */
 const char *ksm_ai_credential(const char *path, char *buf, size_t n);
+/* ai_guard.c: NULL when some target of the call's route speaks the API its kind of request needs;
+ * else why not, in buf. */
+const char *ksm_ai_route_lacks_api(const struct ai_call *c, char *buf, size_t n);
 /* ai_call.c */
 void ksm_ai_call_start(struct ai_call *c);
 void ksm_ai_fail(struct ai_call *c, enum ksm_err e, const char *msg, int retry_after);

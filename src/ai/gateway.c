@@ -40,6 +40,13 @@ static const struct {
     {"GET", "/v1/models/", KSM_AI_OPENAI, AI_CHAT, h_model, "ai.models", true, true},
 };
 
+/* The Anthropic SDK sends anthropic-version with every request: where a path alone does not say
+ * which API the caller speaks, that header does. */
+static enum ksm_ai_proto api_of(const struct ksm_req *r, enum ksm_ai_proto otherwise)
+{
+    return ksm_req_header(r, "anthropic-version") ? KSM_AI_ANTHROPIC : otherwise;
+}
+
 static bool path_is(size_t i, const char *path)
 {
     if (!routes[i].prefix)
@@ -340,8 +347,7 @@ void ksm_ai_dispatch(struct ksm_req *r)
         path_seen = true;
         if (strcmp(routes[i].method, r->method_name))
             continue;
-        c->proto = routes[i].both_apis && ksm_req_header(r, "anthropic-version") ? KSM_AI_ANTHROPIC
-                                                                                 : routes[i].proto;
+        c->proto = routes[i].both_apis ? api_of(r, routes[i].proto) : routes[i].proto;
         c->kind = routes[i].kind;
         c->action = routes[i].action;
         r->route_index = -1;
@@ -359,10 +365,7 @@ void ksm_ai_dispatch(struct ksm_req *r)
         routes[i].handler(c);
         return;
     }
-    /* an endpoint kasumi does not serve answers in the caller's API, as far as it can tell: the
-     * Anthropic SDK sends anthropic-version with every request */
-    if (ksm_req_header(r, "anthropic-version"))
-        c->proto = KSM_AI_ANTHROPIC;
+    c->proto = api_of(r, KSM_AI_OPENAI);   /* an endpoint not served: in the caller's API */
     ksm_ai_fail(c, path_seen ? KSM_E_METHOD_NOT_ALLOWED : KSM_E_NOT_FOUND,
                 path_seen ? "method not allowed" : "no such endpoint", 0);
 }

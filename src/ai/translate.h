@@ -81,7 +81,6 @@ struct ksm_ai_request {
     bool include_usage;            /* OpenAI stream_options.include_usage as the caller sent it */
     const char *user;              /* OpenAI user or Anthropic metadata.user_id; inside body */
     bool rewritten;                /* a part's text was replaced (masking): the raw body is stale */
-    bool counting;                 /* a token count's body: max_tokens is not required */
     /* The first thing only a same-protocol route can carry (e.g. "tools", "messages[2].content[0]
      * (image_url)"); "" if the request is fully translatable. */
     char untranslatable[128];

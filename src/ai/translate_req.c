@@ -18,10 +18,14 @@
 
 typedef enum ksm_err (*field_fn)(struct ksm_ai_request *r, json_t *v, char *err);
 
+/* When a field must be present: never, always, or for a request to be answered (a token count
+ * takes the message request without max_tokens). */
+enum need { OPTIONAL, REQUIRED, TO_ANSWER };
+
 struct field {
     const char *name;
     field_fn fn;        /* NULL: accepted, validated by the provider, never translated */
-    bool required;
+    enum need need;
 };
 
 static enum ksm_err fail(char *err, enum ksm_err e, const char *fmt, ...)
@@ -619,35 +623,35 @@ static enum ksm_err ant_system(struct ksm_ai_request *r, json_t *v, char *err)
 typedef enum ksm_err (*msg_fn)(struct ksm_ai_request *r, size_t i, json_t *m, char *err);
 
 static const struct field oai_fields[] = {
-    {"model", f_model, true},
-    {"messages", NULL, true},   /* decoded after the table, once the order of fields is irrelevant */
-    {"max_tokens", f_max_tokens, false},
-    {"max_completion_tokens", f_max_tokens, false},
-    {"temperature", oai_temperature, false},
-    {"top_p", f_top_p, false},
-    {"stop", oai_stop, false},
-    {"stream", f_stream, false},
-    {"stream_options", oai_stream_options, false},
-    {"user", oai_user, false},
-    {"n", oai_n, false},
-    {"tools", oai_tools, false},
-    {"tool_choice", oai_tool_choice, false},
-    {"parallel_tool_calls", oai_parallel_tool_calls, false},
+    {"model", f_model, REQUIRED},
+    {"messages", NULL, REQUIRED},   /* decoded after the table, once the order of fields is irrelevant */
+    {"max_tokens", f_max_tokens, OPTIONAL},
+    {"max_completion_tokens", f_max_tokens, OPTIONAL},
+    {"temperature", oai_temperature, OPTIONAL},
+    {"top_p", f_top_p, OPTIONAL},
+    {"stop", oai_stop, OPTIONAL},
+    {"stream", f_stream, OPTIONAL},
+    {"stream_options", oai_stream_options, OPTIONAL},
+    {"user", oai_user, OPTIONAL},
+    {"n", oai_n, OPTIONAL},
+    {"tools", oai_tools, OPTIONAL},
+    {"tool_choice", oai_tool_choice, OPTIONAL},
+    {"parallel_tool_calls", oai_parallel_tool_calls, OPTIONAL},
 };
 
 static const struct field ant_fields[] = {
-    {"model", f_model, true},
-    {"messages", NULL, true},
-    {"max_tokens", f_max_tokens, true},
-    {"system", ant_system, false},
-    {"temperature", ant_temperature, false},
-    {"top_p", f_top_p, false},
-    {"top_k", ant_top_k, false},
-    {"stop_sequences", ant_stop, false},
-    {"stream", f_stream, false},
-    {"metadata", ant_metadata, false},
-    {"tools", ant_tools, false},
-    {"tool_choice", ant_tool_choice, false},
+    {"model", f_model, REQUIRED},
+    {"messages", NULL, REQUIRED},
+    {"max_tokens", f_max_tokens, TO_ANSWER},
+    {"system", ant_system, OPTIONAL},
+    {"temperature", ant_temperature, OPTIONAL},
+    {"top_p", f_top_p, OPTIONAL},
+    {"top_k", ant_top_k, OPTIONAL},
+    {"stop_sequences", ant_stop, OPTIONAL},
+    {"stream", f_stream, OPTIONAL},
+    {"metadata", ant_metadata, OPTIONAL},
+    {"tools", ant_tools, OPTIONAL},
+    {"tool_choice", ant_tool_choice, OPTIONAL},
 };
 
 static const struct {
@@ -667,14 +671,14 @@ static const struct field *find_field(enum ksm_ai_proto p, const char *name)
     return NULL;
 }
 
-static enum ksm_err decode_fields(struct ksm_ai_request *r, char *err)
+static enum ksm_err decode_fields(struct ksm_ai_request *r, bool counting, char *err)
 {
     const char *key;
     json_t *v;
     enum ksm_err e;
     json_object_foreach(r->body, key, v) {
         const struct field *f = find_field(r->proto, key);
-        if (json_is_null(v) && !(f && f->required))
+        if (json_is_null(v) && !(f && f->need != OPTIONAL))
             continue;
         if (!f)
             untranslatable(r, "%s", key);
@@ -682,10 +686,10 @@ static enum ksm_err decode_fields(struct ksm_ai_request *r, char *err)
             return e;
     }
     for (size_t i = 0; i < apis[r->proto].nfields; i++) {
-        const char *name = apis[r->proto].fields[i].name;
-        if (apis[r->proto].fields[i].required && !json_object_get(r->body, name) &&
-            !(r->counting && !strcmp(name, "max_tokens")))
-            return fail(err, KSM_E_INVALID_ARGUMENT, "%s: required", name);
+        const struct field *f = &apis[r->proto].fields[i];
+        bool needed = f->need == REQUIRED || (f->need == TO_ANSWER && !counting);
+        if (needed && !json_object_get(r->body, f->name))
+            return fail(err, KSM_E_INVALID_ARGUMENT, "%s: required", f->name);
     }
     return KSM_E_OK;
 }
@@ -716,7 +720,6 @@ static enum ksm_err decode_as(enum ksm_ai_proto proto, bool counting, const char
     if ((unsigned)proto > KSM_AI_ANTHROPIC)
         return fail(err, KSM_E_INTERNAL, "unknown protocol");
     req->proto = proto;
-    req->counting = counting;
     /* Duplicate keys are refused: the scanner and the provider must read the same prompt. The
      * gateway's own reader builds the same tree faster; what it leaves, jansson reads or words. */
     ksm_json_zone_begin(&req->zone);   /* the tree's ~40 nodes: no malloc and free each */
@@ -738,7 +741,8 @@ static enum ksm_err decode_as(enum ksm_ai_proto proto, bool counting, const char
         e = fail(err, KSM_E_INVALID_JSON, "the body must be a JSON object");
         goto fail;
     }
-    if ((e = decode_fields(req, err)) != KSM_E_OK || (e = decode_messages(req, err)) != KSM_E_OK)
+    if ((e = decode_fields(req, counting, err)) != KSM_E_OK ||
+        (e = decode_messages(req, err)) != KSM_E_OK)
         goto fail;
     return KSM_E_OK;
 fail:

@@ -224,23 +224,17 @@ static const char *type_of(const json_t *j, const char *name)
 }
 
 /* OpenAI -> OpenAI, tool calls: the held tail of call args_call's arguments, as a chunk of its own
- * in j's envelope, before j goes out. */
-static void oa_args_flush(struct ksm_ai_stream *s, const json_t *j, struct ksm_buf *out)
+ * (before the chunk that ends the call goes out). */
+static void oa_args_flush(struct ksm_ai_stream *s, struct ksm_buf *out)
 {
     const char *p;
     size_t m;
     if (s->args_call < 0)
         return;
     run_through(s, s->o.args_filter, "", 0, true, &p, &m);
-    if (m) {
-        json_t *c = json_deep_copy(j);
-        json_object_del(c, "usage");
-        json_object_set_new(c, "choices",
-            json_pack("[{si s{s[{si s{so}}]} sn}]", "index", 0, "delta", "tool_calls", "index",
-                      s->args_call, "function", "arguments", jstr(p, m), "finish_reason"));
-        ksm_ai_sse_json(out, NULL, c);
-        json_decref(c);
-    }
+    if (m)
+        oa_chunk(s, out, json_pack("{s[{si s{so}}]}", "tool_calls", "index", s->args_call,
+                                   "function", "arguments", jstr(p, m)), NULL);
     s->args_call = -1;
 }
 
@@ -255,10 +249,11 @@ static bool oa_tool_args(struct ksm_ai_stream *s, json_t *j, json_t *delta, bool
     bool modified = false;
     if (!s->o.args_filter)
         return false;
+    remember(s, j);   /* the id and model a released tail goes out under */
     json_array_foreach(json_object_get(delta, "tool_calls"), i, tc) {
         int call = (int)json_integer_value(json_object_get(tc, "index"));
         if (call != s->args_call)
-            oa_args_flush(s, j, out);
+            oa_args_flush(s, out);
         fn = json_object_get(tc, "function");
         args = json_object_get(fn, "arguments");
         if (!json_is_string(args))
@@ -272,7 +267,7 @@ static bool oa_tool_args(struct ksm_ai_stream *s, json_t *j, json_t *delta, bool
         modified = true;
     }
     if (finish)
-        oa_args_flush(s, j, out);
+        oa_args_flush(s, out);
     return modified;
 }
 
@@ -599,12 +594,8 @@ void ksm_ai_stream_finish(struct ksm_ai_stream *s, enum ksm_err e, const char *m
     emit_text(s, out, "", 0, true);
     if (s->o.caller == KSM_AI_ANTHROPIC) {
         an_args_flush(s, out);   /* and the arguments of a tool call cut short */
-    } else if (s->args_call >= 0) {
-        json_t *env = json_pack("{ss ss sI ss}", "id", s->id ? s->id : "chatcmpl-kasumi", "object",
-                                "chat.completion.chunk", "created", (json_int_t)s->created, "model",
-                                s->model ? s->model : "");
-        oa_args_flush(s, env, out);
-        json_decref(env);
+    } else {
+        oa_args_flush(s, out);
     }
     ksm_ai_error_sse(s->o.caller, e, msg, out);
     if (s->o.caller == KSM_AI_ANTHROPIC)

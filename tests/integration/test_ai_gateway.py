@@ -275,6 +275,9 @@ def test_token_count_is_governed_and_not_billed(org, npm_client, gw, llm_server,
     other = sdk(npm_client, org, "anthropic", "messages.countTokens", {"model": "tiny", "messages": [user]})
     assert other.error and other.error["status"] == 400, other
     assert "Anthropic's API" in other.error["body"]["error"]["message"]
+    # the same rule for embeddings, which only OpenAI's API has
+    r = org.post("/v1/embeddings", {"model": alias, "input": "x"})
+    assert r.status_code == 400 and "OpenAI's API" in r.json()["error"]["message"], r.text
 
     # a count is a request to the provider like any: the requests-per-minute quota holds
     o = Org(gw, llm_server, fault_server)
