@@ -79,7 +79,8 @@ struct ksm_ai_request {
     json_t *stop;                  /* array of strings (owned), NULL: none */
     bool stream;
     bool include_usage;            /* OpenAI stream_options.include_usage as the caller sent it */
-    const char *user;              /* OpenAI user or Anthropic metadata.user_id; inside body */
+    json_t *user;                  /* OpenAI user or Anthropic metadata.user_id (a string inside
+                                      body, read when the body is built: masking may replace it) */
     bool rewritten;                /* a part's text was replaced (masking): the raw body is stale */
     /* The first thing only a same-protocol route can carry (e.g. "tools", "messages[2].content[0]
      * (image_url)"); "" if the request is fully translatable. */

@@ -71,6 +71,13 @@ static void add_call_part(struct ksm_ai_request *r, size_t msg, json_t *node)
     push_part(r, (struct ksm_ai_part){KSM_AI_ROLE_ASSISTANT, msg, node, true});
 }
 
+/* A string of the request's options that reaches the provider (a stop sequence, the end user's
+ * id): scanned like the prompt, flagged as no message's text. */
+static void add_option_part(struct ksm_ai_request *r, json_t *node)
+{
+    push_part(r, (struct ksm_ai_part){KSM_AI_ROLE_SYSTEM, SIZE_MAX, node, true});
+}
+
 static bool is_str(const json_t *o, const char *key)
 {
     return json_is_string(json_object_get(o, key));
@@ -139,6 +146,7 @@ static enum ksm_err stop_list(struct ksm_ai_request *r, json_t *v, const char *n
     json_t *s;
     if (json_is_string(v)) {
         r->stop = json_pack("[O]", v);
+        add_option_part(r, v);
         return KSM_E_OK;
     }
     if (!json_is_array(v) || (max_n && json_array_size(v) > max_n))
@@ -147,6 +155,8 @@ static enum ksm_err stop_list(struct ksm_ai_request *r, json_t *v, const char *n
         if (!json_is_string(s) || !json_string_length(s))
             return fail(err, KSM_E_INVALID_ARGUMENT, "%s[%zu]: must be a non-empty string", name, i);
     r->stop = json_incref(v);
+    json_array_foreach(v, i, s)
+        add_option_part(r, s);   /* a masked value stops the answer where the model writes it */
     return KSM_E_OK;
 }
 
@@ -167,7 +177,8 @@ static enum ksm_err oai_user(struct ksm_ai_request *r, json_t *v, char *err)
 {
     if (!json_is_string(v))
         return fail(err, KSM_E_INVALID_ARGUMENT, "user: must be a string");
-    r->user = json_string_value(v);
+    r->user = v;
+    add_option_part(r, v);
     return KSM_E_OK;
 }
 
@@ -212,6 +223,22 @@ static void scan_json(struct ksm_ai_request *r, enum ksm_ai_role role, size_t ms
             scan_json(r, role, msg, x, depth + 1, numbers);
     } else if (numbers && json_is_number(v) && fabs(json_number_value(v)) >= 1e9) {
         r->nunscanned++;
+    }
+}
+
+/* The members of o other than those named in read (which the caller decodes itself): what the
+ * gateway does not understand still reaches the provider, so its strings are scanned too. */
+static void scan_others(struct ksm_ai_request *r, enum ksm_ai_role role, size_t msg, json_t *o,
+                        const char *const *read)
+{
+    const char *key;
+    json_t *x;
+    json_object_foreach(o, key, x) {
+        size_t j = 0;
+        while (read[j] && strcmp(read[j], key))
+            j++;
+        if (!read[j])
+            scan_json(r, role, msg, x, 1, false);
     }
 }
 
@@ -313,6 +340,7 @@ static enum ksm_err oai_content_part(struct ksm_ai_request *r, size_t i, size_t 
         add_part(r, r->msgs[i].role, i, t);
         if (!strcmp(type, "refusal") || json_object_size(p) != 2)
             untranslatable(r, "messages[%zu].content[%zu]", i, k);
+        scan_others(r, r->msgs[i].role, i, p, (const char *const[]){"type", type, NULL});
         return KSM_E_OK;
     }
     r->nunscanned++;   /* image_url, input_audio, file: nothing the text scanner can read */
@@ -411,6 +439,8 @@ static enum ksm_err oai_message(struct ksm_ai_request *r, size_t i, json_t *m, c
                       json_is_string(v);
         if (!call && !result)
             untranslatable(r, "messages[%zu].%s", i, key);
+        if (!call && !result && strcmp(key, "function_call"))
+            scan_json(r, r->msgs[i].role, i, v, 1, false);   /* a name, a refusal, ... */
         if (!strcmp(key, "tool_calls") && (e = oai_tool_calls(r, i, v, err)) != KSM_E_OK)
             return e;
         if (!strcmp(key, "function_call") &&
@@ -451,9 +481,10 @@ static enum ksm_err ant_metadata(struct ksm_ai_request *r, json_t *v, char *err)
     json_t *u = json_object_get(v, "user_id");
     if (!json_is_object(v) || (u && !json_is_string(u) && !json_is_null(u)))
         return fail(err, KSM_E_INVALID_ARGUMENT, "metadata.user_id: must be a string");
-    r->user = json_string_value(u);
+    r->user = json_is_string(u) ? u : NULL;
     if (json_object_size(v) > (u ? 1u : 0u))
         untranslatable(r, "metadata");
+    scan_json(r, KSM_AI_ROLE_SYSTEM, SIZE_MAX, v, 1, false);
     return KSM_E_OK;
 }
 
@@ -504,6 +535,7 @@ static enum ksm_err ant_text_block(struct ksm_ai_request *r, enum ksm_ai_role ro
     json_object_foreach(b, key, v)
         if (strcmp(key, "type") && strcmp(key, "text") && strcmp(key, "cache_control"))
             untranslatable(r, "%s.%s", where, key);
+    scan_others(r, role, msg, b, (const char *const[]){"type", "text", "cache_control", NULL});
     return KSM_E_OK;
 }
 
@@ -582,6 +614,7 @@ static enum ksm_err ant_message(struct ksm_ai_request *r, size_t i, json_t *m, c
     r->msgs[i].role = role[0] == 'u' ? KSM_AI_ROLE_USER : KSM_AI_ROLE_ASSISTANT;
     if (json_object_size(m) != 2)
         untranslatable(r, "messages[%zu]", i);
+    scan_others(r, r->msgs[i].role, i, m, (const char *const[]){"role", "content", NULL});
     if (json_is_string(c)) {
         add_part(r, r->msgs[i].role, i, c);
         return KSM_E_OK;
@@ -680,9 +713,10 @@ static enum ksm_err decode_fields(struct ksm_ai_request *r, bool counting, char 
         const struct field *f = find_field(r->proto, key);
         if (json_is_null(v) && !(f && f->need != OPTIONAL))
             continue;
-        if (!f)
+        if (!f) {
             untranslatable(r, "%s", key);
-        else if (f->fn && (e = f->fn(r, v, err)) != KSM_E_OK)
+            scan_json(r, KSM_AI_ROLE_SYSTEM, SIZE_MAX, v, 1, false);
+        } else if (f->fn && (e = f->fn(r, v, err)) != KSM_E_OK)
             return e;
     }
     for (size_t i = 0; i < apis[r->proto].nfields; i++) {

@@ -30,6 +30,7 @@ struct ksm_ai_stream {
     bool tool_block;           /* the open block (Anthropic upstream or caller) is a tool_use */
     int args_call;             /* the tool call (OpenAI index) whose arguments args_filter holds a
                                   tail of, or (Anthropic caller) whose block is open; -1: none */
+    unsigned args_text;        /* OpenAI: where call args_call's text is (a row of call_text[]) */
     int calls;                 /* Anthropic upstream, OpenAI caller: tool calls begun so far */
     struct ksm_buf fb;         /* filter output scratch */
 };
@@ -223,6 +224,12 @@ static const char *type_of(const json_t *j, const char *name)
     return t ? t : name;
 }
 
+/* Where a call's text streams in an OpenAI tool-call delta: a function's arguments (JSON text) or a
+ * custom tool's free-text input. */
+static const struct {
+    const char *member, *text;
+} call_text[] = {{"function", "arguments"}, {"custom", "input"}};
+
 /* OpenAI -> OpenAI, tool calls: the held tail of call args_call's arguments, as a chunk of its own
  * (before the chunk that ends the call goes out). */
 static void oa_args_flush(struct ksm_ai_stream *s, struct ksm_buf *out)
@@ -234,7 +241,8 @@ static void oa_args_flush(struct ksm_ai_stream *s, struct ksm_buf *out)
     run_through(s, s->o.args_filter, "", 0, true, &p, &m);
     if (m)
         oa_chunk(s, out, json_pack("{s[{si s{so}}]}", "tool_calls", "index", s->args_call,
-                                   "function", "arguments", jstr(p, m)), NULL);
+                                   call_text[s->args_text].member, call_text[s->args_text].text,
+                                   jstr(p, m)), NULL);
     s->args_call = -1;
 }
 
@@ -244,8 +252,8 @@ static void oa_args_flush(struct ksm_ai_stream *s, struct ksm_buf *out)
 static bool oa_tool_args(struct ksm_ai_stream *s, json_t *j, json_t *delta, bool finish,
                          struct ksm_buf *out)
 {
-    json_t *tc, *fn, *args;
-    size_t i;
+    json_t *tc, *fn = NULL, *args = NULL;
+    size_t i, k;
     bool modified = false;
     if (!s->o.args_filter)
         return false;
@@ -254,16 +262,18 @@ static bool oa_tool_args(struct ksm_ai_stream *s, json_t *j, json_t *delta, bool
         int call = (int)json_integer_value(json_object_get(tc, "index"));
         if (call != s->args_call)
             oa_args_flush(s, out);
-        fn = json_object_get(tc, "function");
-        args = json_object_get(fn, "arguments");
-        if (!json_is_string(args))
+        for (k = 0; k < KSM_NELEM(call_text); k++)
+            if ((fn = json_object_get(tc, call_text[k].member)))
+                break;
+        if (k == KSM_NELEM(call_text) || !json_is_string(args = json_object_get(fn, call_text[k].text)))
             continue;
         const char *p;
         size_t m;
         s->args_call = call;
+        s->args_text = (unsigned)k;
         run_through(s, s->o.args_filter, json_string_value(args), json_string_length(args), false,
                     &p, &m);
-        json_object_set_new(fn, "arguments", jstr(p, m));
+        json_object_set_new(fn, call_text[k].text, jstr(p, m));
         modified = true;
     }
     if (finish)

@@ -329,7 +329,7 @@ static enum ksm_err to_anthropic(const struct ksm_ai_request *r, const struct ks
     if (r->stop)
         json_object_set(b, "stop_sequences", r->stop);
     if (r->user)
-        json_object_set_new(b, "metadata", json_pack("{ss}", "user_id", r->user));
+        json_object_set_new(b, "metadata", json_pack("{sO}", "user_id", r->user));
     tools_to_anthropic(r->body, b);
     json_decref(sys);
     *out = b;
@@ -365,7 +365,7 @@ static enum ksm_err to_openai(const struct ksm_ai_request *r, const struct ksm_a
     if (r->stream)
         json_object_set_new(b, "stream_options", json_pack("{sb}", "include_usage", 1));
     if (r->user)
-        json_object_set_new(b, "user", json_string(r->user));
+        json_object_set(b, "user", r->user);
     *out = b;
     return KSM_E_OK;
 }

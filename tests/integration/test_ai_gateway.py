@@ -454,6 +454,42 @@ def test_tool_calls_through_openai_scanned_masked_and_restored(org, npm_client, 
     assert PHONE not in sent_to_model(org) and "lookup" in sent_to_model(org)
 
 
+def test_options_the_gateway_does_not_read_are_scanned_too(org, npm_client):
+    """Fields the gateway passes through without reading (a structured-output schema, a predicted
+    output, metadata, the end user's id, stop sequences) reach the provider like the prompt, so a
+    value in them is masked or blocked by the same rules."""
+    schema = {"type": "object", "properties": {"tel": {"type": "string", "description": "例: " + PHONE}}}
+    ask = {"model": org.fault_route("ok"), "messages": [{"role": "user", "content": "連絡先は?"}],
+           "response_format": {"type": "json_schema", "json_schema": {"name": "contact", "schema": schema}},
+           "prediction": {"type": "content", "content": "電話は %s です" % PHONE},
+           "metadata": {"case": "窓口 " + PHONE}, "user": PHONE, "stop": [PHONE], "seed": 7}
+    run = sdk(npm_client, org, "openai", "chat.completions.create", ask)
+    assert run.error is None, run
+    sent = org.fault.last_request()["body"]
+    assert PHONE not in json.dumps(sent, ensure_ascii=False), sent
+    assert sent["response_format"]["json_schema"]["schema"]["properties"]["tel"]["description"] == "例: ⟦PHONE_1⟧"
+    assert sent["prediction"]["content"] == "電話は ⟦PHONE_1⟧ です" and sent["user"] == "⟦PHONE_1⟧"
+    assert sent["metadata"] == {"case": "窓口 ⟦PHONE_1⟧"} and sent["stop"] == ["⟦PHONE_1⟧"]
+    assert sent["seed"] == 7 and sent["response_format"]["json_schema"]["name"] == "contact"
+
+    # a kind that is blocked is blocked there too, in the caller's format
+    r = org.post("/v1/chat/completions", dict(ask, metadata={"case": "個人番号 " + MYNUMBER}))
+    assert r.status_code == 400 and r.json()["error"]["code"] == "content_blocked", r.text
+    run = sdk(npm_client, org, "anthropic", "messages.create", {
+        "model": org.fault_route("ok", provider="anthropic"), "max_tokens": 16,
+        "messages": [{"role": "user", "content": "hi"}], "metadata": {"user_id": PHONE},
+        "stop_sequences": [PHONE], "output_format": {"type": "json_schema", "schema": schema}})
+    assert run.error is None, run
+    sent = org.fault.last_request()["body"]
+    assert PHONE not in json.dumps(sent, ensure_ascii=False), sent
+    assert sent["metadata"] == {"user_id": "⟦PHONE_1⟧"} and sent["stop_sequences"] == ["⟦PHONE_1⟧"]
+    r = org.post("/v1/messages", {"model": "tiny", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}],
+                                  "output_format": {"type": "json_schema", "schema": {"description": "個人番号 " + MYNUMBER}}},
+                 headers={"anthropic-version": "2023-06-01"})
+    assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_request_error", r.text
+    assert "personal identifiers" in r.json()["error"]["message"], r.text
+
+
 @pytest.mark.parametrize("provider", ["anthropic", "openai"])
 def test_tool_use_through_anthropic_scanned_masked_and_restored(org, npm_client, provider):
     alias = org.fault_route("tool", provider=provider)

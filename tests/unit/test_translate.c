@@ -220,10 +220,12 @@ static void test_decode_openai(void)
 {
     CHECK(decode(KSM_AI_OPENAI, oai_request) == KSM_E_OK);
     CHECK_STR(req.model, "gpt-4o");
-    CHECK(req.nmsgs == 4 && req.nparts == 4 && req.nunscanned == 0);
-    CHECK(req.parts[0].role == KSM_AI_ROLE_SYSTEM && req.parts[1].role == KSM_AI_ROLE_USER);
+    /* the four messages' texts, then the stop sequence and the user id (options, no message's) */
+    CHECK(req.nmsgs == 4 && req.nparts == 6 && req.nunscanned == 0);
+    CHECK(req.parts[0].call && req.parts[1].call && !req.parts[2].call);
+    CHECK(req.parts[2].role == KSM_AI_ROLE_SYSTEM && req.parts[3].role == KSM_AI_ROLE_USER);
     CHECK(req.max_tokens == 100 && req.stream && req.include_usage && req.has_temperature);
-    CHECK_STR(req.user, "u-1");
+    CHECK_STR(json_string_value(req.user), "u-1");
     CHECK_STR(req.untranslatable, "");
 
     enum ksm_err e;
@@ -270,8 +272,11 @@ static void test_decode_anthropic(void)
 {
     enum ksm_err e;
     CHECK(decode(KSM_AI_ANTHROPIC, ant_request) == KSM_E_OK);
-    CHECK(req.nparts == 5 && req.parts[0].role == KSM_AI_ROLE_SYSTEM && req.parts[0].msg == SIZE_MAX);
-    CHECK_STR(req.user, "u-2");
+    /* system, the stop sequence and the user id (fields first), the four texts; cache_control is
+     * no text */
+    CHECK(req.nparts == 7 && req.parts[0].role == KSM_AI_ROLE_SYSTEM && req.parts[0].msg == SIZE_MAX);
+    CHECK(!req.parts[0].call && req.parts[1].call && req.parts[2].call && !req.parts[3].call);
+    CHECK_STR(json_string_value(req.user), "u-2");
     CHECK_STR(req.untranslatable, "");   /* cache_control is a hint, safe to drop */
     json_t *b = upstream(KSM_AI_OPENAI, "gpt-4o", &e);
     CHECK(e == KSM_E_OK);
@@ -392,7 +397,7 @@ static void test_visitor(void)
     enum ksm_err e;
     CHECK(decode(KSM_AI_OPENAI, oai_request) == KSM_E_OK);
     ksm_ai_request_text(&req, 1u << KSM_AI_ROLE_USER | 1u << KSM_AI_ROLE_SYSTEM, &text);
-    CHECK_STR(text.data, "You are helpful.\nHello, I am Taro.\nBye\n");
+    CHECK_STR(text.data, "END\nu-1\nYou are helpful.\nHello, I am Taro.\nBye\n");
     /* assistant history is masked too: it may hold values restored on an earlier turn */
     CHECK(ksm_ai_request_visit(&req, KSM_AI_ROLES_ALL, mask_taro, &masked) == KSM_E_OK);
     CHECK(masked == 2);
@@ -405,6 +410,63 @@ static void test_visitor(void)
     CHECK_STR(jpath_s(b, "messages.1.content.0.text"), "Hello, I am <P1>.");
     json_decref(b);
     ksm_buf_free(&text);
+}
+
+/* What the gateway does not read still reaches the provider: every string in it is scanned and
+ * masked (not object keys, not numbers), on the same-protocol path that carries it. */
+static void test_options_scanned(void)
+{
+    int masked = 0;
+    enum ksm_err e;
+    CHECK(decode(KSM_AI_OPENAI, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"name\":"
+        "\"Taro\",\"content\":\"x\"}],\"user\":\"Taro\",\"stop\":[\"Taro\"],\"prediction\":{"
+        "\"type\":\"content\",\"content\":\"Dear Taro\"},\"response_format\":{\"type\":"
+        "\"json_schema\",\"json_schema\":{\"name\":\"Taro\",\"schema\":{\"type\":\"object\","
+        "\"properties\":{\"Taro\":{\"description\":\"e.g. Taro\",\"maxLength\":12345678901}}}}},"
+        "\"metadata\":{\"Taro\":\"Taro\"},\"seed\":123456789012}") == KSM_E_OK);
+    CHECK(req.nunscanned == 0);
+    CHECK(ksm_ai_request_visit(&req, KSM_AI_ROLES_ALL, mask_taro, &masked) == KSM_E_OK);
+    CHECK(masked == 7);   /* name, user, stop, prediction, schema name and description, metadata */
+    json_t *b = upstream(KSM_AI_OPENAI, NULL, &e);
+    CHECK(e == KSM_E_OK);
+    check_strs(b, (const char *const[][2]){{"messages.0.name", "<P1>"},
+                                           {"user", "<P1>"},
+                                           {"stop.0", "<P1>"},
+                                           {"prediction.content", "Dear <P1>"},
+                                           {"prediction.type", "content"},
+                                           {"response_format.json_schema.name", "<P1>"},
+                                           {"response_format.json_schema.schema.properties.Taro."
+                                            "description", "e.g. <P1>"},
+                                           {"metadata.Taro", "<P1>"},
+                                           {NULL, NULL}});
+    CHECK(jpath_i(b, "seed") == 123456789012);
+    json_decref(b);
+
+    /* Anthropic: metadata, a citation's text, and an option the gateway does not know */
+    masked = 0;
+    CHECK(decode(KSM_AI_ANTHROPIC, "{\"model\":\"m\",\"max_tokens\":9,\"messages\":[{\"role\":"
+        "\"user\",\"content\":[{\"type\":\"text\",\"text\":\"x\",\"citations\":[{\"type\":"
+        "\"char_location\",\"cited_text\":\"Taro\",\"start_char_index\":0}]}]}],\"metadata\":{"
+        "\"user_id\":\"Taro\"},\"output_format\":{\"type\":\"json_schema\",\"schema\":{"
+        "\"description\":\"Taro\"}},\"stop_sequences\":[\"Taro\"]}") == KSM_E_OK);
+    CHECK(ksm_ai_request_visit(&req, KSM_AI_ROLES_ALL, mask_taro, &masked) == KSM_E_OK);
+    CHECK(masked == 4);
+    b = upstream(KSM_AI_ANTHROPIC, NULL, &e);
+    check_strs(b, (const char *const[][2]){{"messages.0.content.0.citations.0.cited_text", "<P1>"},
+                                           {"metadata.user_id", "<P1>"},
+                                           {"output_format.schema.description", "<P1>"},
+                                           {"stop_sequences.0", "<P1>"},
+                                           {NULL, NULL}});
+    json_decref(b);
+    /* across protocols the masked user id and stop sequence are what is translated */
+    CHECK(decode(KSM_AI_ANTHROPIC, "{\"model\":\"m\",\"max_tokens\":9,\"messages\":[{\"role\":"
+        "\"user\",\"content\":\"x\"}],\"metadata\":{\"user_id\":\"Taro\"},"
+        "\"stop_sequences\":[\"Taro\"]}") == KSM_E_OK);
+    masked = 0;
+    CHECK(ksm_ai_request_visit(&req, KSM_AI_ROLES_ALL, mask_taro, &masked) == KSM_E_OK && masked == 2);
+    b = upstream(KSM_AI_OPENAI, NULL, &e);
+    check_strs(b, (const char *const[][2]){{"user", "<P1>"}, {"stop.0", "<P1>"}, {NULL, NULL}});
+    json_decref(b);
 }
 
 /* ---- responses --------------------------------------------------------------------------------- */
@@ -822,6 +884,18 @@ static void test_tool_calls(void)
     CHECK(strstr(got, "\"arguments\":\"{\"") && t && strstr(t, "error"));
     free(got);
     ksm_ai_stream_free(s);
+    /* a custom tool's free-text input streams the same way, under custom.input */
+    s = ksm_ai_stream_new(&o);
+    got = raw_stream(
+        OAI_CHUNK("{\"tool_calls\":[{\"index\":0,\"id\":\"c\",\"type\":\"custom\",\"custom\":{"
+                  "\"name\":\"sh\",\"input\":\"echo <P\"}}]}", "null")
+        OAI_CHUNK("{\"tool_calls\":[{\"index\":0,\"custom\":{\"input\":\"1> <\"}}]}", "null")
+        OAI_CHUNK("{}", "\"tool_calls\"") "data: [DONE]\n\n", s);
+    t = strstr(got, "\"input\":\"Taro \"");
+    CHECK(strstr(got, "\"input\":\"echo \"") && t && strstr(t, "\"custom\":{\"input\":\"<\"}"));
+    CHECK(!strstr(got, "<P1>") && !strstr(got, "arguments"));
+    free(got);
+    ksm_ai_stream_free(s);
 
     const char *ant =
         "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\"}}\n\n"
@@ -1032,6 +1106,7 @@ int main(void)
     test_decode_anthropic();
     test_validation();
     test_visitor();
+    test_options_scanned();
     test_responses();
     test_streams();
     test_stream_filter();
