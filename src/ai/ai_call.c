@@ -751,6 +751,9 @@ static const char *guard_message(struct ai_call *c, enum ksm_err e, char *buf, s
                  c->classification, c->alias);
         return buf;
     case KSM_E_CONTENT_BLOCKED:
+        if (c->refusal && !strcmp(c->refusal, "pii_in_signed_block"))
+            return "a signed thinking block holds a personal identifier the PII policy masks, and a "
+                   "signed block cannot be changed: continue without that block";
         return "the request contains personal identifiers that may not be sent to a model";
     case KSM_E_UNSUPPORTED_PARAMETER:
         return "content the guardrail cannot read (images, files, audio) is not accepted while the "

@@ -159,6 +159,7 @@ struct mask_ctx {
     const struct ksm_pii_policy *pol;
     struct ksm_buf *out;   /* the call's buffer, kept when the call is reused (ai_int.h) */
     enum ksm_pii_kind blocked;
+    bool sealed;           /* the block is a signed text a rule would have changed */
 };
 
 /* Masks one text; returns the masked copy in *mc->out, or CONTENT_BLOCKED. */
@@ -179,6 +180,10 @@ static enum ksm_err mask_part(void *ud, struct ksm_ai_part *p)
     const char *t = ksm_ai_part_text(p, &len);
     bool changed = false;
     enum ksm_err e = mask_text(mc, t, len, &changed);
+    if (e == KSM_E_OK && changed && p->sealed) {
+        mc->sealed = true;   /* masking would break its signature, sending it would leak the value */
+        return KSM_E_CONTENT_BLOCKED;
+    }
     if (e == KSM_E_OK && changed &&
         ksm_ai_part_set_text(&mc->c->req, p, mc->out->data ? mc->out->data : "", mc->out->len))
         e = KSM_E_INTERNAL;
@@ -241,7 +246,7 @@ enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum k
                          ? ksm_ai_request_visit(&c->req, KSM_AI_ROLES_ALL, mask_part, &mc)
                          : mask_embed(&mc, c->embed_body);
     if (e == KSM_E_CONTENT_BLOCKED) {
-        c->refusal = "pii_blocked";
+        c->refusal = mc.sealed ? "pii_in_signed_block" : "pii_blocked";
         ksm_fmt_copy(c->decision, sizeof c->decision, "block");   /* counts: ksm_pii_mask's */
         return e;
     }

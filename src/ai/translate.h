@@ -51,6 +51,9 @@ struct ksm_ai_part {
     bool call;               /* scanned like text, but not a message's text: a tool call's
                                 arguments (OpenAI), a string in a tool_use input (Anthropic), or a
                                 tool definition's text (msg SIZE_MAX) */
+    bool sealed;             /* signed by the provider (an Anthropic thinking block's text): read
+                                by the guardrail, never rewritten — a changed text fails its
+                                signature */
 };
 
 struct ksm_ai_msg {

@@ -52,8 +52,10 @@ static void untranslatable(struct ksm_ai_request *r, const char *fmt, ...)
     ksm_utf8_cut(r->untranslatable, SIZE_MAX);   /* a long key may have been cut mid-character */
 }
 
-static void push_part(struct ksm_ai_request *r, struct ksm_ai_part p)
+static void push_part(struct ksm_ai_request *r, enum ksm_ai_role role, size_t msg, json_t *node,
+                      bool call, bool sealed)
 {
+    struct ksm_ai_part p = {role, msg, node, call, sealed};
     /* full at 0, 7, 15, 31, ...: 8 parts first (most requests have fewer), then doubling */
     if (r->nparts == 0 || (r->nparts >= 8 && (r->nparts & (r->nparts - 1)) == 0))
         r->parts = ksm_xrealloc(r->parts, (r->nparts ? 2 * r->nparts : 8) * sizeof(*r->parts));
@@ -62,20 +64,20 @@ static void push_part(struct ksm_ai_request *r, struct ksm_ai_part p)
 
 static void add_part(struct ksm_ai_request *r, enum ksm_ai_role role, size_t msg, json_t *node)
 {
-    push_part(r, (struct ksm_ai_part){role, msg, node, false});
+    push_part(r, role, msg, node, false, false);
 }
 
 /* A text inside a tool call the model made earlier (its arguments, or a string of its input). */
 static void add_call_part(struct ksm_ai_request *r, size_t msg, json_t *node)
 {
-    push_part(r, (struct ksm_ai_part){KSM_AI_ROLE_ASSISTANT, msg, node, true});
+    push_part(r, KSM_AI_ROLE_ASSISTANT, msg, node, true, false);
 }
 
 /* A string of the request's options that reaches the provider (a stop sequence, the end user's
  * id): scanned like the prompt, flagged as no message's text. */
 static void add_option_part(struct ksm_ai_request *r, json_t *node)
 {
-    push_part(r, (struct ksm_ai_part){KSM_AI_ROLE_SYSTEM, SIZE_MAX, node, true});
+    push_part(r, KSM_AI_ROLE_SYSTEM, SIZE_MAX, node, true, false);
 }
 
 static bool is_str(const json_t *o, const char *key)
@@ -214,7 +216,7 @@ static void scan_json(struct ksm_ai_request *r, enum ksm_ai_role role, size_t ms
     if (depth > 64) {
         r->nunscanned++;
     } else if (json_is_string(v)) {
-        push_part(r, (struct ksm_ai_part){role, msg, v, true});
+        push_part(r, role, msg, v, true, false);
     } else if (json_is_object(v)) {
         json_object_foreach(v, key, x)
             scan_json(r, role, msg, x, depth + 1, numbers);
@@ -596,7 +598,15 @@ static enum ksm_err ant_block(struct ksm_ai_request *r, size_t i, size_t k, json
         return KSM_E_OK;
     }
     untranslatable(r, "%s (%s)", where, type);
-    r->nunscanned++;   /* image, document, thinking (signed, must not change) */
+    json_t *thought = json_object_get(b, "thinking");
+    if (!strcmp(type, "thinking") && !user && json_is_string(thought) && is_str(b, "signature")) {
+        /* The model's own reasoning from an earlier turn, which a tool loop must send back as it
+         * came: it holds placeholders, not values (thinking is not restored on the way out), so
+         * it is read like any text, and refused if it holds a value a rule would change. */
+        push_part(r, KSM_AI_ROLE_ASSISTANT, i, thought, true, true);
+        return KSM_E_OK;
+    }
+    r->nunscanned++;   /* image, document, redacted thinking (encrypted) */
     return KSM_E_OK;
 }
 

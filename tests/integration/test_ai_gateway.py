@@ -527,6 +527,56 @@ def test_tool_use_through_anthropic_scanned_masked_and_restored(org, npm_client,
     assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_request_error", r.text
 
 
+def test_extended_thinking_tool_loop_through_the_guardrail(gw, org, npm_client):
+    """Claude's extended thinking in a tool loop (as Claude Code runs it): the model's signed
+    thinking block must come back unchanged on the next turn. It holds placeholders, not values
+    (thinking is not restored on the way out), so the guardrail reads it and lets it pass as it
+    came; one that holds a value a rule would mask is refused, with a reason, since a signed block
+    cannot be changed and must not leave unmasked."""
+    alias = org.fault_route("tool;think", provider="anthropic")
+    user = {"role": "user", "content": "折り返しは %s までお願いします" % PHONE}
+    ask = {"model": alias, "max_tokens": 64, "tools": [LOOKUP_ANTHROPIC],
+           "thinking": {"type": "enabled", "budget_tokens": 1024}}
+    for stream in (False, True):
+        one = sdk(npm_client, org, "anthropic", "messages.create", dict(ask, messages=[user], stream=stream))
+        assert one.error is None, one
+        if stream:   # the SDK's events put together as the blocks they make
+            blocks = {}
+            for ev in one.chunks:
+                if ev["type"] == "content_block_start":
+                    blocks[ev["index"]] = dict(ev["content_block"])
+                elif ev["type"] == "content_block_delta":
+                    d, b = ev["delta"], blocks[ev["index"]]
+                    if d["type"] == "thinking_delta":
+                        b["thinking"] += d["thinking"]
+                    elif d["type"] == "signature_delta":
+                        b["signature"] = d["signature"]
+                    elif d["type"] == "input_json_delta":
+                        b["json"] = b.get("json", "") + d["partial_json"]
+            content = [blocks[i] for i in sorted(blocks)]
+            content[1]["input"] = json.loads(content[1].pop("json"))
+        else:
+            content = one.result["content"]
+        thought, use = content
+        assert thought["type"] == "thinking" and "⟦PHONE_1⟧" in thought["thinking"], thought
+        assert use["input"] == {"query": user["content"]}   # the call is restored for the caller's tool
+
+        history = [user, {"role": "assistant", "content": [thought, use]},
+                   {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use["id"], "content": "なし"}]}]
+        two = sdk(npm_client, org, "anthropic", "messages.create", dict(ask, messages=history))
+        assert two.error is None, two   # the fault server checks the signature as Anthropic does
+        sent = org.fault.last_request()["body"]["messages"][1]["content"][0]
+        assert sent == thought and PHONE not in sent_to_model(org)
+
+    # a value in a signed block: neither masked (its signature would break) nor sent
+    forged = dict(thought, thinking="The caller wrote: " + PHONE)
+    r = org.post("/v1/messages", dict(ask, messages=[user, {"role": "assistant", "content": [forged, use]},
+                                                     history[2]]), headers={"anthropic-version": "2023-06-01"})
+    assert r.status_code == 400 and "signed thinking block" in r.json()["error"]["message"], r.text
+    rec = gw.audit_wait(r.headers["x-request-id"], action="ai.decision")
+    assert "decision=block reason=pii_in_signed_block" in rec["detail"], rec
+
+
 # ---- the byte path -----------------------------------------------------------------------------------
 
 def raw_post(org, path, raw):

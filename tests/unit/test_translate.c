@@ -458,6 +458,16 @@ static void test_options_scanned(void)
                                            {"stop_sequences.0", "<P1>"},
                                            {NULL, NULL}});
     json_decref(b);
+    /* a signed thinking block of the model's is read, never rewritten; redacted (encrypted)
+     * thinking, and a thinking block in the caller's own turn, cannot be read */
+    CHECK(decode(KSM_AI_ANTHROPIC, "{\"model\":\"m\",\"max_tokens\":9,\"messages\":[{\"role\":"
+        "\"user\",\"content\":\"x\"},{\"role\":\"assistant\",\"content\":[{\"type\":\"thinking\","
+        "\"thinking\":\"Taro?\",\"signature\":\"s\"},{\"type\":\"redacted_thinking\",\"data\":\"e\"}"
+        "]},{\"role\":\"user\",\"content\":[{\"type\":\"thinking\",\"thinking\":\"y\","
+        "\"signature\":\"s\"}]}]}") == KSM_E_OK);
+    CHECK(req.nparts == 2 && req.nunscanned == 2);
+    CHECK(req.parts[1].sealed && req.parts[1].call && req.parts[1].role == KSM_AI_ROLE_ASSISTANT);
+    CHECK(!req.parts[0].sealed && strstr(req.untranslatable, "thinking"));
     /* across protocols the masked user id and stop sequence are what is translated */
     CHECK(decode(KSM_AI_ANTHROPIC, "{\"model\":\"m\",\"max_tokens\":9,\"messages\":[{\"role\":"
         "\"user\",\"content\":\"x\"}],\"metadata\":{\"user_id\":\"Taro\"},"
