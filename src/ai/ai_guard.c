@@ -190,22 +190,44 @@ static enum ksm_err mask_part(void *ud, struct ksm_ai_part *p)
     return e;
 }
 
-/* Embeddings: "input" is a string or an array of strings. */
-static enum ksm_err mask_embed(struct mask_ctx *mc, json_t *body)
+/* Every string in v (not object keys), masked in place: an embeddings body's input and whatever
+ * else it carries to the provider (the end user's id, ...). */
+static enum ksm_err mask_strings(struct mask_ctx *mc, json_t *v, int depth)
 {
-    json_t *in = json_object_get(body, "input");
-    json_t *one[1] = {in};
-    size_t n = json_is_array(in) ? json_array_size(in) : 1;
-    for (size_t i = 0; i < n; i++) {
-        json_t *s = json_is_array(in) ? json_array_get(in, i) : one[0];
+    const char *key;
+    json_t *x;
+    size_t i;
+    enum ksm_err e = KSM_E_OK;
+    if (depth > 64)
+        return KSM_E_CONTENT_BLOCKED;   /* deeper than anything a model API takes: not sent unread */
+    if (json_is_object(v)) {
+        json_object_foreach(v, key, x)
+            if ((e = mask_strings(mc, x, depth + 1)) != KSM_E_OK)
+                return e;
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, x)
+            if ((e = mask_strings(mc, x, depth + 1)) != KSM_E_OK)
+                return e;
+    } else if (json_is_string(v)) {
         bool changed = false;
-        enum ksm_err e = mask_text(mc, json_string_value(s), json_string_length(s), &changed);
-        if (e != KSM_E_OK)
+        if ((e = mask_text(mc, json_string_value(v), json_string_length(v), &changed)) != KSM_E_OK)
             return e;
-        if (changed && json_string_setn(s, mc->out->data ? mc->out->data : "", mc->out->len))
+        if (changed && json_string_setn(v, mc->out->data ? mc->out->data : "", mc->out->len))
             return KSM_E_INTERNAL;
         mc->c->embed_rewritten |= changed;
     }
+    return e;
+}
+
+/* Embeddings: "input" (a string or an array of strings) and every other string but the model. */
+static enum ksm_err mask_embed(struct mask_ctx *mc, json_t *body)
+{
+    const char *key;
+    json_t *v;
+    enum ksm_err e;
+    json_object_foreach(body, key, v)
+        if (strcmp(key, "model") && (e = mask_strings(mc, v, 1)) != KSM_E_OK)
+            return e;
     return KSM_E_OK;
 }
 

@@ -488,6 +488,12 @@ def test_options_the_gateway_does_not_read_are_scanned_too(org, npm_client):
                  headers={"anthropic-version": "2023-06-01"})
     assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_request_error", r.text
     assert "personal identifiers" in r.json()["error"]["message"], r.text
+    # embeddings: the end user's id goes to the provider as the input does
+    emb = sdk(npm_client, org, "openai", "embeddings.create",
+              {"model": org.fault_route("ok"), "input": ["窓口 " + PHONE], "user": PHONE})
+    assert emb.error is None, emb
+    sent = org.fault.last_request()["body"]
+    assert sent["user"] == "⟦PHONE_1⟧" and sent["input"] == ["窓口 ⟦PHONE_1⟧"], sent
 
 
 @pytest.mark.parametrize("provider", ["anthropic", "openai"])
