@@ -488,6 +488,21 @@ def test_options_the_gateway_does_not_read_are_scanned_too(org, npm_client):
                  headers={"anthropic-version": "2023-06-01"})
     assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_request_error", r.text
     assert "personal identifiers" in r.json()["error"]["message"], r.text
+    # a plain-text document (citations, RAG) is read like the prompt; a PDF cannot be, and is refused
+    doc = {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "代表番号 " + PHONE},
+           "title": "庁舎案内", "citations": {"enabled": True}}
+    run = sdk(npm_client, org, "anthropic", "messages.create", {
+        "model": org.fault_route("ok", provider="anthropic"), "max_tokens": 16,
+        "messages": [{"role": "user", "content": [doc, {"type": "text", "text": "代表番号は?"}]}]})
+    assert run.error is None, run
+    sent = org.fault.last_request()["body"]["messages"][0]["content"][0]
+    assert sent == dict(doc, source=dict(doc["source"], data="代表番号 ⟦PHONE_1⟧")), sent
+    pdf = {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0xLjQK"}}
+    run = sdk(npm_client, org, "anthropic", "messages.create", {
+        "model": org.fault_route("ok", provider="anthropic"), "max_tokens": 16,
+        "messages": [{"role": "user", "content": [pdf, {"type": "text", "text": "要約して"}]}]})
+    assert run.error["status"] == 400 and "cannot read" in run.error["body"]["error"]["message"], run
+
     # embeddings: the end user's id goes to the provider as the input does
     emb = sdk(npm_client, org, "openai", "embeddings.create",
               {"model": org.fault_route("ok"), "input": ["窓口 " + PHONE], "user": PHONE})

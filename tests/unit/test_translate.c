@@ -468,6 +468,31 @@ static void test_options_scanned(void)
     CHECK(req.nparts == 2 && req.nunscanned == 2);
     CHECK(req.parts[1].sealed && req.parts[1].call && req.parts[1].role == KSM_AI_ROLE_ASSISTANT);
     CHECK(!req.parts[0].sealed && strstr(req.untranslatable, "thinking"));
+    /* a document is read when it is text; a PDF is not */
+    masked = 0;
+    CHECK(decode(KSM_AI_ANTHROPIC, "{\"model\":\"m\",\"max_tokens\":9,\"messages\":[{\"role\":"
+        "\"user\",\"content\":[{\"type\":\"document\",\"source\":{\"type\":\"text\",\"media_type\":"
+        "\"text/plain\",\"data\":\"Dear Taro\"},\"title\":\"To Taro\",\"citations\":{\"enabled\":true}},"
+        "{\"type\":\"document\",\"source\":{\"type\":\"content\",\"content\":[{\"type\":\"text\","
+        "\"text\":\"Taro A\"},{\"type\":\"text\",\"text\":\"b\"}]}},{\"type\":\"search_result\","
+        "\"source\":\"https://example.jp/Taro\",\"title\":\"t\",\"content\":[{\"type\":\"text\","
+        "\"text\":\"Taro B\"}]},{\"type\":\"text\",\"text\":\"x\"}]}]}") == KSM_E_OK);
+    CHECK(req.nunscanned == 0 && strstr(req.untranslatable, "document"));
+    CHECK(ksm_ai_request_visit(&req, KSM_AI_ROLES_ALL, mask_taro, &masked) == KSM_E_OK && masked == 5);
+    b = upstream(KSM_AI_ANTHROPIC, NULL, &e);
+    check_strs(b, (const char *const[][2]){{"messages.0.content.0.source.data", "Dear <P1>"},
+                                           {"messages.0.content.0.source.media_type", "text/plain"},
+                                           {"messages.0.content.0.title", "To <P1>"},
+                                           {"messages.0.content.1.source.content.0.text", "<P1> A"},
+                                           {"messages.0.content.2.content.0.text", "<P1> B"},
+                                           {"messages.0.content.2.source", "https://example.jp/<P1>"},
+                                           {NULL, NULL}});
+    json_decref(b);
+    CHECK(decode(KSM_AI_ANTHROPIC, "{\"model\":\"m\",\"max_tokens\":9,\"messages\":[{\"role\":"
+        "\"user\",\"content\":[{\"type\":\"document\",\"source\":{\"type\":\"base64\",\"media_type\":"
+        "\"application/pdf\",\"data\":\"JVBE\"}},{\"type\":\"document\",\"source\":{\"type\":"
+        "\"content\",\"content\":[{\"type\":\"image\",\"source\":{}}]}}]}]}") == KSM_E_OK);
+    CHECK(req.nunscanned == 2 && req.nparts == 0);
     /* across protocols the masked user id and stop sequence are what is translated */
     CHECK(decode(KSM_AI_ANTHROPIC, "{\"model\":\"m\",\"max_tokens\":9,\"messages\":[{\"role\":"
         "\"user\",\"content\":\"x\"}],\"metadata\":{\"user_id\":\"Taro\"},"
