@@ -541,6 +541,89 @@ static enum ksm_err ant_text_block(struct ksm_ai_request *r, enum ksm_ai_role ro
     return KSM_E_OK;
 }
 
+/* Text blocks inside a block (a document's content source, a search result): their texts are parts
+ * of the message; false if one is anything else. */
+static bool ant_inner_texts(struct ksm_ai_request *r, enum ksm_ai_role role, size_t i, json_t *blocks)
+{
+    size_t k;
+    json_t *t;
+    if (json_is_string(blocks)) {
+        push_part(r, role, i, blocks, true, false);
+        return true;
+    }
+    json_array_foreach(blocks, k, t) {
+        const char *type = json_string_value(json_object_get(t, "type"));
+        if (!type || strcmp(type, "text") || !is_str(t, "text"))
+            return false;
+    }
+    json_array_foreach(blocks, k, t)
+        push_part(r, role, i, json_object_get(t, "text"), true, false);
+    return json_is_array(blocks);
+}
+
+/* A document the caller attached, when it is text: a plain-text source or a content source of
+ * text blocks (its title and context are read too). A PDF, an image or a URL cannot be read. */
+static bool ant_document(struct ksm_ai_request *r, enum ksm_ai_role role, size_t i, json_t *b)
+{
+    json_t *src = json_object_get(b, "source");
+    const char *type = json_string_value(json_object_get(src, "type"));
+    if (!type)
+        return false;
+    if (!strcmp(type, "text") && is_str(src, "data"))
+        push_part(r, role, i, json_object_get(src, "data"), true, false);
+    else if (strcmp(type, "content") || !ant_inner_texts(r, role, i, json_object_get(src, "content")))
+        return false;
+    scan_others(r, role, i, b, (const char *const[]){"type", "source", NULL});
+    return true;
+}
+
+/* A search result the caller supplies for citations: its text blocks, source and title. */
+static bool ant_search_result(struct ksm_ai_request *r, enum ksm_ai_role role, size_t i, json_t *b)
+{
+    if (!ant_inner_texts(r, role, i, json_object_get(b, "content")))
+        return false;
+    scan_others(r, role, i, b, (const char *const[]){"type", "content", NULL});
+    return true;
+}
+
+/* The model's own reasoning from an earlier turn, which a tool loop must send back as it came: it
+ * holds placeholders, not values (thinking is not restored on the way out), so it is read like any
+ * text — sealed: refused, not rewritten, if it holds a value a rule would change. */
+static bool ant_thinking(struct ksm_ai_request *r, enum ksm_ai_role role, size_t i, json_t *b)
+{
+    json_t *thought = json_object_get(b, "thinking");
+    if (!json_is_string(thought) || !is_str(b, "signature"))
+        return false;
+    push_part(r, role, i, thought, true, true);
+    return true;
+}
+
+/* Blocks that only a same-protocol route carries, and what the guardrail can read of them (in the
+ * caller's turn, or in the model's). */
+static const struct {
+    const char *type;
+    bool user;
+    bool (*read)(struct ksm_ai_request *r, enum ksm_ai_role role, size_t i, json_t *b);
+} ant_readable[] = {
+    {"document", true, ant_document},
+    {"search_result", true, ant_search_result},
+    {"thinking", false, ant_thinking},
+};
+
+/* A block of a type other than text, tool_use and tool_result: read if it can be, or counted as
+ * content the guardrail cannot read (an image, a PDF, a URL the provider fetches, redacted
+ * thinking, which is encrypted). */
+static void ant_read_other(struct ksm_ai_request *r, enum ksm_ai_role role, size_t i, json_t *b,
+                           const char *type)
+{
+    bool user = r->msgs[i].role == KSM_AI_ROLE_USER;
+    for (size_t t = 0; t < KSM_NELEM(ant_readable); t++)
+        if (!strcmp(type, ant_readable[t].type) && ant_readable[t].user == user &&
+            ant_readable[t].read(r, role, i, b))
+            return;
+    r->nunscanned++;
+}
+
 static enum ksm_err ant_tool_result(struct ksm_ai_request *r, size_t i, json_t *b, const char *where,
                                     char *err)
 {
@@ -557,7 +640,7 @@ static enum ksm_err ant_tool_result(struct ksm_ai_request *r, size_t i, json_t *
         if (!json_is_object(p) || !json_is_string(json_object_get(p, "type")))
             return fail(err, KSM_E_INVALID_ARGUMENT, "%s.type: missing", sub);
         if (strcmp(json_string_value(json_object_get(p, "type")), "text")) {
-            r->nunscanned++;
+            ant_read_other(r, KSM_AI_ROLE_TOOL, i, p, json_string_value(json_object_get(p, "type")));
             untranslatable(r, "%s (%s)", sub, json_string_value(json_object_get(p, "type")));
         } else if ((e = ant_text_block(r, KSM_AI_ROLE_TOOL, i, p, sub, err)) != KSM_E_OK)
             return e;
@@ -570,74 +653,6 @@ static void ant_tool_input(struct ksm_ai_request *r, size_t i, json_t *v)
     scan_json(r, KSM_AI_ROLE_ASSISTANT, i, v, 0, true);
 }
 
-/* Text blocks inside a block (a document's content source, a search result): their texts are parts
- * of the message; false if one is anything else. */
-static bool ant_inner_texts(struct ksm_ai_request *r, size_t i, json_t *blocks)
-{
-    size_t k;
-    json_t *t;
-    if (json_is_string(blocks)) {
-        push_part(r, r->msgs[i].role, i, blocks, true, false);
-        return true;
-    }
-    json_array_foreach(blocks, k, t) {
-        const char *type = json_string_value(json_object_get(t, "type"));
-        if (!type || strcmp(type, "text") || !is_str(t, "text"))
-            return false;
-    }
-    json_array_foreach(blocks, k, t)
-        push_part(r, r->msgs[i].role, i, json_object_get(t, "text"), true, false);
-    return json_is_array(blocks);
-}
-
-/* A document the caller attached, when it is text: a plain-text source or a content source of
- * text blocks (its title and context are read too). A PDF, an image or a URL cannot be read. */
-static bool ant_document(struct ksm_ai_request *r, size_t i, json_t *b)
-{
-    json_t *src = json_object_get(b, "source");
-    const char *type = json_string_value(json_object_get(src, "type"));
-    if (!type)
-        return false;
-    if (!strcmp(type, "text") && is_str(src, "data"))
-        push_part(r, r->msgs[i].role, i, json_object_get(src, "data"), true, false);
-    else if (strcmp(type, "content") || !ant_inner_texts(r, i, json_object_get(src, "content")))
-        return false;
-    scan_others(r, r->msgs[i].role, i, b, (const char *const[]){"type", "source", NULL});
-    return true;
-}
-
-/* A search result the caller supplies for citations: its text blocks, source and title. */
-static bool ant_search_result(struct ksm_ai_request *r, size_t i, json_t *b)
-{
-    if (!ant_inner_texts(r, i, json_object_get(b, "content")))
-        return false;
-    scan_others(r, r->msgs[i].role, i, b, (const char *const[]){"type", "content", NULL});
-    return true;
-}
-
-/* The model's own reasoning from an earlier turn, which a tool loop must send back as it came: it
- * holds placeholders, not values (thinking is not restored on the way out), so it is read like any
- * text — sealed: refused, not rewritten, if it holds a value a rule would change. */
-static bool ant_thinking(struct ksm_ai_request *r, size_t i, json_t *b)
-{
-    json_t *thought = json_object_get(b, "thinking");
-    if (!json_is_string(thought) || !is_str(b, "signature"))
-        return false;
-    push_part(r, KSM_AI_ROLE_ASSISTANT, i, thought, true, true);
-    return true;
-}
-
-/* Blocks that only a same-protocol route carries, and what the guardrail can read of them (in the
- * caller's turn, or in the model's). */
-static const struct {
-    const char *type;
-    bool user;
-    bool (*read)(struct ksm_ai_request *r, size_t i, json_t *b);
-} ant_readable[] = {
-    {"document", true, ant_document},
-    {"search_result", true, ant_search_result},
-    {"thinking", false, ant_thinking},
-};
 
 static enum ksm_err ant_block(struct ksm_ai_request *r, size_t i, size_t k, json_t *b, char *err)
 {
@@ -667,11 +682,7 @@ static enum ksm_err ant_block(struct ksm_ai_request *r, size_t i, size_t k, json
         return KSM_E_OK;
     }
     untranslatable(r, "%s (%s)", where, type);
-    for (size_t t = 0; t < KSM_NELEM(ant_readable); t++)
-        if (!strcmp(type, ant_readable[t].type) && ant_readable[t].user == user &&
-            ant_readable[t].read(r, i, b))
-            return KSM_E_OK;
-    r->nunscanned++;   /* an image, a PDF, a URL the provider fetches, redacted (encrypted) thinking */
+    ant_read_other(r, r->msgs[i].role, i, b, type);
     return KSM_E_OK;
 }
 

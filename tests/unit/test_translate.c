@@ -493,6 +493,13 @@ static void test_options_scanned(void)
         "\"application/pdf\",\"data\":\"JVBE\"}},{\"type\":\"document\",\"source\":{\"type\":"
         "\"content\",\"content\":[{\"type\":\"image\",\"source\":{}}]}}]}]}") == KSM_E_OK);
     CHECK(req.nunscanned == 2 && req.nparts == 0);
+    /* a search tool's results, in its tool_result, are read as the tool's */
+    CHECK(decode(KSM_AI_ANTHROPIC, "{\"model\":\"m\",\"max_tokens\":9,\"messages\":[{\"role\":"
+        "\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"t\",\"content\":[{"
+        "\"type\":\"search_result\",\"source\":\"s\",\"title\":\"t\",\"content\":[{\"type\":"
+        "\"text\",\"text\":\"Taro\"}]}]}]}]}") == KSM_E_OK);
+    CHECK(req.nunscanned == 0 && req.nparts == 3 && req.parts[0].role == KSM_AI_ROLE_TOOL);
+    CHECK(strstr(req.untranslatable, "search_result") != NULL);
     /* across protocols the masked user id and stop sequence are what is translated */
     CHECK(decode(KSM_AI_ANTHROPIC, "{\"model\":\"m\",\"max_tokens\":9,\"messages\":[{\"role\":"
         "\"user\",\"content\":\"x\"}],\"metadata\":{\"user_id\":\"Taro\"},"
