@@ -154,12 +154,19 @@ static bool must_read(const struct ksm_pii_policy *p)
     return false;
 }
 
+/* The audit reason of a content_blocked refusal, by what made the value impossible to mask. */
+static const char *const seal_reasons[] = {
+    [KSM_AI_SEAL_NONE] = "pii_blocked",
+    [KSM_AI_SEAL_SIGNED] = "pii_in_signed_block",
+    [KSM_AI_SEAL_NUMBER] = "pii_in_number",
+};
+
 struct mask_ctx {
     struct ai_call *c;
     const struct ksm_pii_policy *pol;
     struct ksm_buf *out;   /* the call's buffer, kept when the call is reused (ai_int.h) */
     enum ksm_pii_kind blocked;
-    bool sealed;           /* the block is a signed text a rule would have changed */
+    enum ksm_ai_seal sealed;   /* a sealed text a rule would have changed, and why it is sealed */
 };
 
 /* Masks one text; returns the masked copy in *mc->out, or CONTENT_BLOCKED. */
@@ -180,8 +187,8 @@ static enum ksm_err mask_part(void *ud, struct ksm_ai_part *p)
     const char *t = ksm_ai_part_text(p, &len);
     bool changed = false;
     enum ksm_err e = mask_text(mc, t, len, &changed);
-    if (e == KSM_E_OK && changed && p->sealed) {
-        mc->sealed = true;   /* masking would break its signature, sending it would leak the value */
+    if (e == KSM_E_OK && changed && p->seal != KSM_AI_SEAL_NONE) {
+        mc->sealed = p->seal;   /* it cannot be masked, and sending it would leak the value */
         return KSM_E_CONTENT_BLOCKED;
     }
     if (e == KSM_E_OK && changed &&
@@ -268,7 +275,7 @@ enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum k
                          ? ksm_ai_request_visit(&c->req, KSM_AI_ROLES_ALL, mask_part, &mc)
                          : mask_embed(&mc, c->embed_body);
     if (e == KSM_E_CONTENT_BLOCKED) {
-        c->refusal = mc.sealed ? "pii_in_signed_block" : "pii_blocked";
+        c->refusal = seal_reasons[mc.sealed];
         ksm_fmt_copy(c->decision, sizeof c->decision, "block");   /* counts: ksm_pii_mask's */
         return e;
     }

@@ -43,7 +43,16 @@ enum ksm_ai_role {
     KSM_AI_ROLE_TOOL,        /* tool results: OpenAI tool messages, Anthropic tool_result blocks */
 };
 
-/* One text the caller sent. node is a JSON string inside req->body (borrowed). */
+/* Texts the guardrail reads but may not rewrite; a rule that would change one refuses the request. */
+enum ksm_ai_seal {
+    KSM_AI_SEAL_NONE,
+    KSM_AI_SEAL_SIGNED,      /* an Anthropic thinking block's text: its signature covers it */
+    KSM_AI_SEAL_NUMBER,      /* the digits of a long number in a tool_use input: no placeholder can
+                                stand in a JSON number */
+};
+
+/* One text the caller sent. node is a JSON string inside req->body (borrowed), or for a number the
+ * number's digits, held in req->numbers. */
 struct ksm_ai_part {
     enum ksm_ai_role role;
     size_t msg;              /* index into req->msgs; SIZE_MAX for a top-level system part */
@@ -51,9 +60,7 @@ struct ksm_ai_part {
     bool call;               /* scanned like text, but not a message's text: a tool call's
                                 arguments (OpenAI), a string in a tool_use input (Anthropic), or a
                                 tool definition's text (msg SIZE_MAX) */
-    bool sealed;             /* signed by the provider (an Anthropic thinking block's text): read
-                                by the guardrail, never rewritten — a changed text fails its
-                                signature */
+    enum ksm_ai_seal seal;   /* not NONE: read by the guardrail, never rewritten */
 };
 
 struct ksm_ai_msg {
@@ -71,10 +78,11 @@ struct ksm_ai_request {
     size_t nmsgs;
     struct ksm_ai_part *parts;     /* every text, in document order */
     size_t nparts;
-    /* Content the text visitor cannot see: images, audio, files, documents, signed thinking, and
-     * numbers of ten digits or more in a tool_use input (a placeholder cannot replace a number).
-     * A policy that must scan everything fails closed when this is non-zero. */
+    /* Content the text visitor cannot see: images, audio, PDFs, redacted thinking, and non-integer
+     * numbers of ten digits or more in a tool_use input. A policy that must scan everything fails
+     * closed when this is non-zero. */
     size_t nunscanned;
+    json_t *numbers;               /* the digits of a tool_use input's long integers (sealed parts) */
     int64_t max_tokens;            /* 0: not given (OpenAI max_completion_tokens or max_tokens) */
     double temperature, top_p;
     bool has_temperature, has_top_p;

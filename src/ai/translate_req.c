@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -53,9 +54,9 @@ static void untranslatable(struct ksm_ai_request *r, const char *fmt, ...)
 }
 
 static void push_part(struct ksm_ai_request *r, enum ksm_ai_role role, size_t msg, json_t *node,
-                      bool call, bool sealed)
+                      bool call, enum ksm_ai_seal seal)
 {
-    struct ksm_ai_part p = {role, msg, node, call, sealed};
+    struct ksm_ai_part p = {role, msg, node, call, seal};
     /* full at 0, 7, 15, 31, ...: 8 parts first (most requests have fewer), then doubling */
     if (r->nparts == 0 || (r->nparts >= 8 && (r->nparts & (r->nparts - 1)) == 0))
         r->parts = ksm_xrealloc(r->parts, (r->nparts ? 2 * r->nparts : 8) * sizeof(*r->parts));
@@ -64,20 +65,20 @@ static void push_part(struct ksm_ai_request *r, enum ksm_ai_role role, size_t ms
 
 static void add_part(struct ksm_ai_request *r, enum ksm_ai_role role, size_t msg, json_t *node)
 {
-    push_part(r, role, msg, node, false, false);
+    push_part(r, role, msg, node, false, KSM_AI_SEAL_NONE);
 }
 
 /* A text inside a tool call the model made earlier (its arguments, or a string of its input). */
 static void add_call_part(struct ksm_ai_request *r, size_t msg, json_t *node)
 {
-    push_part(r, KSM_AI_ROLE_ASSISTANT, msg, node, true, false);
+    push_part(r, KSM_AI_ROLE_ASSISTANT, msg, node, true, KSM_AI_SEAL_NONE);
 }
 
 /* A string of the request's options that reaches the provider (a stop sequence, the end user's
  * id): scanned like the prompt, flagged as no message's text. */
 static void add_option_part(struct ksm_ai_request *r, json_t *node)
 {
-    push_part(r, KSM_AI_ROLE_SYSTEM, SIZE_MAX, node, true, false);
+    push_part(r, KSM_AI_ROLE_SYSTEM, SIZE_MAX, node, true, KSM_AI_SEAL_NONE);
 }
 
 static bool is_str(const json_t *o, const char *key)
@@ -202,11 +203,25 @@ static enum ksm_err oai_stream_options(struct ksm_ai_request *r, json_t *v, char
     return KSM_E_OK;
 }
 
+/* An integer of a tool_use input long enough to be a personal number or a card number (ten digits
+ * or more): its digits are read like text, sealed — a placeholder cannot stand in a JSON number,
+ * so a rule that would mask them refuses the request; a time stamp or an id goes as it is. */
+static void add_number_part(struct ksm_ai_request *r, enum ksm_ai_role role, size_t msg, json_t *v)
+{
+    char digits[24];
+    snprintf(digits, sizeof digits, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    json_t *s = json_string(digits);
+    if (!r->numbers)
+        r->numbers = json_array();
+    json_array_append_new(r->numbers, s);
+    push_part(r, role, msg, s, true, KSM_AI_SEAL_NUMBER);
+}
+
 /* The strings of parsed JSON, scanned and masked like any text (object keys are names, not data):
- * a tool_use block's input, a tool definition's descriptions and schema. In an input a number cannot
- * carry a placeholder, so one long enough to be a personal number, a phone or a card number (ten
- * digits or more) counts as unscanned (numbers): a guardrail that must read everything refuses it
- * rather than send it unread. A schema's numbers are its constraints, and are left alone. */
+ * a tool_use block's input, a tool definition's descriptions and schema. In an input, long integers
+ * are read as sealed digits (above); a long non-integer counts as unscanned, so a guardrail that
+ * must read everything refuses it rather than send it unread. A schema's numbers are its
+ * constraints, and are left alone. */
 static void scan_json(struct ksm_ai_request *r, enum ksm_ai_role role, size_t msg, json_t *v,
                       int depth, bool numbers)
 {
@@ -216,14 +231,16 @@ static void scan_json(struct ksm_ai_request *r, enum ksm_ai_role role, size_t ms
     if (depth > 64) {
         r->nunscanned++;
     } else if (json_is_string(v)) {
-        push_part(r, role, msg, v, true, false);
+        push_part(r, role, msg, v, true, KSM_AI_SEAL_NONE);
     } else if (json_is_object(v)) {
         json_object_foreach(v, key, x)
             scan_json(r, role, msg, x, depth + 1, numbers);
     } else if (json_is_array(v)) {
         json_array_foreach(v, k, x)
             scan_json(r, role, msg, x, depth + 1, numbers);
-    } else if (numbers && json_is_number(v) && fabs(json_number_value(v)) >= 1e9) {
+    } else if (numbers && json_is_integer(v) && llabs(json_integer_value(v)) >= 1000000000) {
+        add_number_part(r, role, msg, v);
+    } else if (numbers && json_is_real(v) && fabs(json_real_value(v)) >= 1e9) {
         r->nunscanned++;
     }
 }
@@ -548,7 +565,7 @@ static bool ant_inner_texts(struct ksm_ai_request *r, enum ksm_ai_role role, siz
     size_t k;
     json_t *t;
     if (json_is_string(blocks)) {
-        push_part(r, role, i, blocks, true, false);
+        push_part(r, role, i, blocks, true, KSM_AI_SEAL_NONE);
         return true;
     }
     json_array_foreach(blocks, k, t) {
@@ -557,7 +574,7 @@ static bool ant_inner_texts(struct ksm_ai_request *r, enum ksm_ai_role role, siz
             return false;
     }
     json_array_foreach(blocks, k, t)
-        push_part(r, role, i, json_object_get(t, "text"), true, false);
+        push_part(r, role, i, json_object_get(t, "text"), true, KSM_AI_SEAL_NONE);
     return json_is_array(blocks);
 }
 
@@ -570,7 +587,7 @@ static bool ant_document(struct ksm_ai_request *r, enum ksm_ai_role role, size_t
     if (!type)
         return false;
     if (!strcmp(type, "text") && is_str(src, "data"))
-        push_part(r, role, i, json_object_get(src, "data"), true, false);
+        push_part(r, role, i, json_object_get(src, "data"), true, KSM_AI_SEAL_NONE);
     else if (strcmp(type, "content") || !ant_inner_texts(r, role, i, json_object_get(src, "content")))
         return false;
     scan_others(r, role, i, b, (const char *const[]){"type", "source", NULL});
@@ -594,7 +611,7 @@ static bool ant_thinking(struct ksm_ai_request *r, enum ksm_ai_role role, size_t
     json_t *thought = json_object_get(b, "thinking");
     if (!json_is_string(thought) || !is_str(b, "signature"))
         return false;
-    push_part(r, role, i, thought, true, true);
+    push_part(r, role, i, thought, true, KSM_AI_SEAL_SIGNED);
     return true;
 }
 
@@ -886,6 +903,7 @@ void ksm_ai_request_free(struct ksm_ai_request *req)
 {
     json_decref(req->body);
     json_decref(req->stop);
+    json_decref(req->numbers);
     ksm_json_zone_release(&req->zone);   /* after every reference to the tree is gone */
     free(req->msgs);
     free(req->parts);

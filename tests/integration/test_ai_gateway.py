@@ -547,6 +547,20 @@ def test_tool_use_through_anthropic_scanned_masked_and_restored(org, npm_client,
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use["id"], "content": "なし"}]}]})
     assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_request_error", r.text
 
+    # a long number that is no identifier (a time stamp, an id) goes as it is; a card number, which
+    # a placeholder cannot replace in a number, is refused with the reason (send it as a string)
+    def turn(value):
+        return org.post("/v1/messages", {"model": alias, "max_tokens": 64, "tools": [LOOKUP_ANTHROPIC], "messages": [
+            user, {"role": "assistant", "content": [dict(use, input={"since": value})]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use["id"], "content": "なし"}]}]},
+            headers={"anthropic-version": "2023-06-01"})
+    r = turn(1763856000)
+    assert r.status_code == 200, r.text
+    assert "1763856000" in json.dumps(org.fault.last_request()["body"])   # as input, or as arguments
+    r = turn(4111111111111111)
+    assert r.status_code == 400 and "send it as a string" in r.json()["error"]["message"], r.text
+    assert "4111111111111111" not in json.dumps(org.fault.last_request()["body"])
+
 
 def test_extended_thinking_tool_loop_through_the_guardrail(gw, org, npm_client):
     """Claude's extended thinking in a tool loop (as Claude Code runs it): the model's signed

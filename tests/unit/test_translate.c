@@ -466,8 +466,8 @@ static void test_options_scanned(void)
         "]},{\"role\":\"user\",\"content\":[{\"type\":\"thinking\",\"thinking\":\"y\","
         "\"signature\":\"s\"}]}]}") == KSM_E_OK);
     CHECK(req.nparts == 2 && req.nunscanned == 2);
-    CHECK(req.parts[1].sealed && req.parts[1].call && req.parts[1].role == KSM_AI_ROLE_ASSISTANT);
-    CHECK(!req.parts[0].sealed && strstr(req.untranslatable, "thinking"));
+    CHECK(req.parts[1].seal == KSM_AI_SEAL_SIGNED && req.parts[1].call && req.parts[1].role == KSM_AI_ROLE_ASSISTANT);
+    CHECK(req.parts[0].seal == KSM_AI_SEAL_NONE && strstr(req.untranslatable, "thinking"));
     /* a document is read when it is text; a PDF is not */
     masked = 0;
     CHECK(decode(KSM_AI_ANTHROPIC, "{\"model\":\"m\",\"max_tokens\":9,\"messages\":[{\"role\":"
@@ -774,15 +774,19 @@ static void test_tool_calls(void)
     CHECK(req.nparts == 1 && req.parts[0].call && req.nunscanned == 0);
     CHECK(upstream(KSM_AI_ANTHROPIC, NULL, &e) == NULL && strstr(err, "(custom)"));
 
-    /* Anthropic: a tool_use input's strings are parts; a number a placeholder cannot replace is not */
+    /* Anthropic: a tool_use input's strings are parts; a long integer's digits are a sealed part
+     * (read, never rewritten: no placeholder can stand in a number); a long real is unreadable */
     CHECK(decode(KSM_AI_ANTHROPIC, "{\"model\":\"c\",\"max_tokens\":9,\"messages\":[{\"role\":"
         "\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"f\",\"input\":"
         "{\"who\":\"Taro\",\"tags\":[\"a\",7],\"at\":{\"n\":12345}}}]}]}") == KSM_E_OK);
     CHECK(req.nparts == 2 && req.nunscanned == 0 && req.parts[0].role == KSM_AI_ROLE_ASSISTANT);
     CHECK(decode(KSM_AI_ANTHROPIC, "{\"model\":\"c\",\"max_tokens\":9,\"messages\":[{\"role\":"
         "\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"f\",\"input\":"
-        "{\"id\":123456789018}}]}]}") == KSM_E_OK);
-    CHECK(req.nparts == 0 && req.nunscanned == 1);
+        "{\"id\":123456789018,\"at\":-1700000000,\"small\":999999999,\"f\":1.5e10}}]}]}") == KSM_E_OK);
+    CHECK(req.nparts == 2 && req.nunscanned == 1);
+    CHECK(req.parts[0].seal == KSM_AI_SEAL_NUMBER && req.parts[1].seal == KSM_AI_SEAL_NUMBER);
+    CHECK_STR(ksm_ai_part_text(&req.parts[0], NULL), "123456789018");
+    CHECK_STR(ksm_ai_part_text(&req.parts[1], NULL), "-1700000000");
 
     /* a tool definition's texts are scanned too (not its name); they are no message's text */
     masked = 0;
