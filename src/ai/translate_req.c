@@ -10,7 +10,6 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -238,7 +237,8 @@ static void scan_json(struct ksm_ai_request *r, enum ksm_ai_role role, size_t ms
     } else if (json_is_array(v)) {
         json_array_foreach(v, k, x)
             scan_json(r, role, msg, x, depth + 1, numbers);
-    } else if (numbers && json_is_integer(v) && llabs(json_integer_value(v)) >= 1000000000) {
+    } else if (numbers && json_is_integer(v) &&
+               (json_integer_value(v) >= 1000000000 || json_integer_value(v) <= -1000000000)) {
         add_number_part(r, role, msg, v);
     } else if (numbers && json_is_real(v) && fabs(json_real_value(v)) >= 1e9) {
         r->nunscanned++;
@@ -669,7 +669,6 @@ static void ant_tool_input(struct ksm_ai_request *r, size_t i, json_t *v)
 {
     scan_json(r, KSM_AI_ROLE_ASSISTANT, i, v, 0, true);
 }
-
 
 static enum ksm_err ant_block(struct ksm_ai_request *r, size_t i, size_t k, json_t *b, char *err)
 {

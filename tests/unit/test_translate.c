@@ -782,11 +782,13 @@ static void test_tool_calls(void)
     CHECK(req.nparts == 2 && req.nunscanned == 0 && req.parts[0].role == KSM_AI_ROLE_ASSISTANT);
     CHECK(decode(KSM_AI_ANTHROPIC, "{\"model\":\"c\",\"max_tokens\":9,\"messages\":[{\"role\":"
         "\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"f\",\"input\":"
-        "{\"id\":123456789018,\"at\":-1700000000,\"small\":999999999,\"f\":1.5e10}}]}]}") == KSM_E_OK);
-    CHECK(req.nparts == 2 && req.nunscanned == 1);
+        "{\"id\":123456789018,\"at\":-1700000000,\"small\":999999999,\"f\":1.5e10,\"min\":"
+        "-9223372036854775808}}]}]}") == KSM_E_OK);
+    CHECK(req.nparts == 3 && req.nunscanned == 1);
     CHECK(req.parts[0].seal == KSM_AI_SEAL_NUMBER && req.parts[1].seal == KSM_AI_SEAL_NUMBER);
     CHECK_STR(ksm_ai_part_text(&req.parts[0], NULL), "123456789018");
     CHECK_STR(ksm_ai_part_text(&req.parts[1], NULL), "-1700000000");
+    CHECK_STR(ksm_ai_part_text(&req.parts[2], NULL), "-9223372036854775808");
 
     /* a tool definition's texts are scanned too (not its name); they are no message's text */
     masked = 0;
