@@ -110,9 +110,10 @@ static void filter_openai_message(json_t *msg, ksm_ai_text_filter filter, void *
 static void filter_anthropic_block(json_t *b, ksm_ai_text_filter filter, void *ud)
 {
     const char *type = json_string_value(json_object_get(b, "type"));
-    if (type && !strcmp(type, "text"))
+    if (type && !strcmp(type, "text")) {
         filter_node(json_object_get(b, "text"), filter, ud);
-    else if (type && !strcmp(type, "tool_use"))
+        filter_leaves(json_object_get(b, "citations"), filter, ud, 0);   /* a masked document's */
+    } else if (type && !strcmp(type, "tool_use"))
         filter_leaves(json_object_get(b, "input"), filter, ud, 0);
 }
 

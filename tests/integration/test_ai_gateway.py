@@ -497,6 +497,16 @@ def test_options_the_gateway_does_not_read_are_scanned_too(org, npm_client):
     assert run.error is None, run
     sent = org.fault.last_request()["body"]["messages"][0]["content"][0]
     assert sent == dict(doc, source=dict(doc["source"], data="代表番号 ⟦PHONE_1⟧")), sent
+    # the model's citation of it quotes the masked text: the caller gets the value back, whole and streamed
+    cite = org.fault_route("cite", provider="anthropic")
+    for stream in (False, True):
+        run = sdk(npm_client, org, "anthropic", "messages.create", {"model": cite, "max_tokens": 16, "stream": stream,
+                  "messages": [{"role": "user", "content": [doc, {"type": "text", "text": "代表番号は?"}]}]})
+        assert run.error is None, run
+        citations = ([c["delta"]["citation"] for c in run.chunks if c.get("delta", {}).get("type") == "citations_delta"]
+                     if stream else run.result["content"][0]["citations"])
+        assert [c["cited_text"] for c in citations] == ["代表番号 " + PHONE], citations
+        assert "⟦PHONE_1⟧" in json.dumps(org.fault.last_request()["body"], ensure_ascii=False)
     pdf = {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0xLjQK"}}
     run = sdk(npm_client, org, "anthropic", "messages.create", {
         "model": org.fault_route("ok", provider="anthropic"), "max_tokens": 16,

@@ -881,6 +881,16 @@ static void test_tool_calls(void)
                                     &u, err) == KSM_E_OK);
     CHECK_STR(jpath_s(out, "content.0.input.who.0"), "Taro");
     json_decref(out);
+    /* a citation of a masked document quotes it with placeholders: restored too */
+    json_t *cited = json_loads("{\"content\":[{\"type\":\"text\",\"text\":\"<P1>.\",\"citations\":"
+        "[{\"type\":\"char_location\",\"cited_text\":\"Dear <P1>\",\"document_index\":0}]}]}", 0,
+        NULL);
+    CHECK(ksm_ai_response_translate(KSM_AI_ANTHROPIC, KSM_AI_ANTHROPIC, cited, NULL, restore, NULL,
+                                    &out, &u, err) == KSM_E_OK);
+    CHECK_STR(jpath_s(out, "content.0.citations.0.cited_text"), "Dear Taro");
+    CHECK(jpath_i(out, "content.0.citations.0.document_index") == 0);
+    json_decref(out);
+    json_decref(cited);
     /* ... and across */
     CHECK(ksm_ai_response_translate(KSM_AI_ANTHROPIC, KSM_AI_OPENAI, in, NULL, restore, NULL, &out,
                                     &u, err) == KSM_E_OK);
@@ -932,6 +942,26 @@ static void test_tool_calls(void)
     CHECK(strstr(got, "\"arguments\":\"{\"") && t && strstr(t, "error"));
     free(got);
     ksm_ai_stream_free(s);
+    /* Anthropic's citations stream whole in a text block: each string restored */
+    o.upstream = o.caller = KSM_AI_ANTHROPIC;
+    s = ksm_ai_stream_new(&o);
+    got = raw_stream(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\"}}\n\n"
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+        "\"content_block\":{\"type\":\"text\",\"text\":\"\",\"citations\":[]}}\n\n"
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+        "\"delta\":{\"type\":\"text_delta\",\"text\":\"x <P\"}}\n\n"
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+        "\"delta\":{\"type\":\"citations_delta\",\"citation\":{\"type\":\"char_location\","
+        "\"cited_text\":\"Dear <P1>\",\"document_index\":0}}}\n\n"
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+        "\"delta\":{\"type\":\"text_delta\",\"text\":\"1>\"}}\n\n"
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n", s);
+    CHECK(strstr(got, "\"cited_text\":\"Dear Taro\"") && !strstr(got, "<P1>"));
+    CHECK(strstr(got, "\"text\":\"x \"") && strstr(got, "\"text\":\"Taro\""));   /* text held as before */
+    free(got);
+    ksm_ai_stream_free(s);
+    o.upstream = o.caller = KSM_AI_OPENAI;
     /* a custom tool's free-text input streams the same way, under custom.input */
     s = ksm_ai_stream_new(&o);
     got = raw_stream(
