@@ -772,6 +772,30 @@ def test_retry_and_fallback(org):
     assert org.usage_or_none(r.headers["x-request-id"]) is None
 
 
+def test_azure_openai_deployment(org, npm_client, tmp_path):
+    """An Azure OpenAI target: the deployment's URL with its api-version, the key in api-key (never
+    as a bearer token), chat whole and streamed and embeddings, through the official client."""
+    key = tmp_path / "azure.key"
+    key.write_text("azure-secret-1\n")
+    key.chmod(0o600)
+    base = org.fault.base_url.rsplit("/v1", 1)[0]   # https://{resource}.openai.azure.com
+    alias = org.route("azure-" + uuid.uuid4().hex[:4], [{
+        "provider": "openai", "base_url": base, "model": "fault:ok", "credential_ref": str(key),
+        "azure_deployment": "gpt-4o-jp", "azure_api_version": "2024-10-21"}])
+    for stream in (False, True):
+        run = sdk(npm_client, org, "openai", "chat.completions.create",
+                  {"model": alias, "messages": [{"role": "user", "content": "こんにちは"}], "stream": stream})
+        assert run.error is None, run
+        sent = org.fault.last_request()
+        assert (sent["path"], sent["query"]) == ("/openai/deployments/gpt-4o-jp/chat/completions",
+                                                 "?api-version=2024-10-21"), sent
+        assert sent["headers"].get("api-key") == "azure-secret-1" and "authorization" not in sent["headers"]
+        assert org.usage(run.response["headers"]["x-request-id"])["quantity"] > 0
+    emb = sdk(npm_client, org, "openai", "embeddings.create", {"model": alias, "input": "霞が関"})
+    assert emb.error is None, emb
+    assert org.fault.last_request()["path"] == "/openai/deployments/gpt-4o-jp/embeddings"
+
+
 def test_rotated_credential_is_used_within_a_second(org, tmp_path):
     # a provider key is a file named by the route (credential_ref): rewriting the file rotates the
     # key without a restart; the gateway looks at the file at most once a second
