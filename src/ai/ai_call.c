@@ -837,7 +837,8 @@ int ksm_ai_start(const struct ksm_conf *conf, const char *data_dir, char *err, s
 
 int ksm_ai_worker_init(struct ksm_worker *w)
 {
-    w->upstream = ksm_upstream_new(&w->loop);
+    struct ksm_app *app = w->app;
+    w->upstream = ksm_upstream_new(&w->loop, app->conf->ai_upstream_ca);
     return w->upstream ? 0 : -1;
 }
 

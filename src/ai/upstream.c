@@ -41,6 +41,7 @@ struct ksm_upstream {
     int nidle;
     struct sock_ctx **socks;       /* by descriptor: the poll handles of open sockets */
     size_t nsocks;
+    char *ca_file;                 /* [ai] upstream_ca_file, or NULL: the system's CAs */
 };
 
 struct sock_ctx {                  /* one socket's poll handle */
@@ -250,11 +251,12 @@ static int close_socket(void *userp, curl_socket_t fd)
     return close(fd);
 }
 
-struct ksm_upstream *ksm_upstream_new(uv_loop_t *loop)
+struct ksm_upstream *ksm_upstream_new(uv_loop_t *loop, const char *ca_file)
 {
     uv_once(&curl_once, curl_init_once);
     struct ksm_upstream *u = ksm_xcalloc(1, sizeof *u);
     u->loop = loop;
+    u->ca_file = ca_file && *ca_file ? ksm_xstrdup(ca_file) : NULL;
     u->h1 = ksm_h1_new(loop);
     u->multi = curl_multi_init();
     uv_timer_init(loop, &u->timer);
@@ -284,6 +286,7 @@ void ksm_upstream_free(struct ksm_upstream *u)
         if (u->socks[i])
             uv_close((uv_handle_t *)&u->socks[i]->poll, sock_closed);
     free(u->socks);
+    free(u->ca_file);
     uv_close((uv_handle_t *)&u->timer, timer_closed);
 }
 
@@ -359,6 +362,8 @@ static struct ksm_up_call *curl_start(struct ksm_upstream *u, const struct ksm_u
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    if (u->ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, u->ca_file);
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, u);
     /* a body that stalls (no byte for 30 s) ends the call even inside a long overall time-out */

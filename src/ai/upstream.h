@@ -13,7 +13,8 @@
 struct ksm_upstream;    /* one per worker loop */
 struct ksm_up_call;     /* one HTTP exchange */
 
-struct ksm_upstream *ksm_upstream_new(uv_loop_t *loop);
+/* ca_file: a PEM bundle trusted for https:// instead of the system's; NULL or "": the system's. */
+struct ksm_upstream *ksm_upstream_new(uv_loop_t *loop, const char *ca_file);
 /* Cancels what is in flight (no callbacks) and closes the loop handles. On the loop thread. */
 void ksm_upstream_free(struct ksm_upstream *u);
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/corpnum.h"
@@ -111,6 +112,7 @@ static const struct conf_row conf_rows[] = {
     {"ai", "tls_key", K_STR, FIELD(ai.tls_key), 0, 0, NULL, NULL, NULL},
     {"ai", "overseas_allow", K_STRARR, FIELD(ai_overseas_allow), 0, 0, NULL, set_allow, NULL},
     {"ai", "backlog_max", K_INT, FIELD(ai_backlog_max), 1, 10000000, NULL, NULL, NULL},
+    {"ai", "upstream_ca_file", K_STR, FIELD(ai_upstream_ca), 0, 0, NULL, NULL, NULL},
     {"limits", "max_header_bytes", K_SIZE, FIELD(max_header_bytes), 1024, 1048576, NULL, NULL, NULL},
     {"limits", "max_body_bytes", K_SIZE, FIELD(max_body_bytes), 1024, 1073741824, NULL, NULL, NULL},
     {"limits", "header_timeout_ms", K_INT, FIELD(header_timeout_ms), 100, 600000, NULL, NULL, NULL},
@@ -1110,6 +1112,10 @@ int ksm_conf_validate(const struct ksm_conf *c, char *err, size_t errlen)
     }
     if (!c->ai.tls_cert[0] != !c->ai.tls_key[0]) {
         snprintf(err, errlen, "ai: tls_cert and tls_key must be set together");
+        return -1;
+    }
+    if (c->ai_upstream_ca[0] && access(c->ai_upstream_ca, R_OK)) {
+        snprintf(err, errlen, "ai: upstream_ca_file %s cannot be read", c->ai_upstream_ca);
         return -1;
     }
     return 0;

@@ -80,6 +80,9 @@ struct ksm_conf {
     int ai_overseas_allow_n;
     int ai_backlog_max;                /* [ai] backlog_max: usage/audit records not yet durable above
                                         * which new AI requests get 503, default 50000 */
+    /* [ai] upstream_ca_file: a PEM bundle of the CAs trusted for https:// model servers instead of
+     * the system's (a ministry's own PKI in front of an in-house inference server); "": system */
+    char ai_upstream_ca[512];
     /* [oidc.NAME] sections, then --oidc-issuer/--oidc-audience */
     struct ksm_conf_issuer oidc[KSM_CONF_MAX_ISSUERS];
     int noidc;

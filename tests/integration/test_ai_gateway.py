@@ -17,6 +17,8 @@ import pytest
 import requests
 
 from conftest import Daemon, new_corpnum
+from test_tls import make_cert
+from upstreams import NodeServer
 
 MYNUMBER = "123456789018"          # valid check digit (SPEC.md)
 PHONE = "03-1234-5678"
@@ -1083,6 +1085,45 @@ def test_metering_backlog_sheds_load_and_loses_nothing(tmp_path_factory, llm_ser
         db.close()
     finally:
         d.stop()
+
+
+def test_https_model_server_verified_against_the_operators_ca(tmp_path_factory, tmp_path, npm_client,
+                                                              llm_server):
+    """Every provider is behind TLS, and a ministry's in-house model server behind its own CA: the
+    gateway verifies the server's certificate against `[ai] upstream_ca_file` (the system's CAs
+    when unset); a server whose certificate that file does not vouch for gets nothing."""
+    (tmp_path / "trusted").mkdir()
+    (tmp_path / "untrusted").mkdir()
+    cert, key = make_cert(tmp_path / "trusted")
+    other_cert, other_key = make_cert(tmp_path / "untrusted")
+    tls = NodeServer("fault-server.mjs", ["--cert", str(cert), "--key", str(key)], tmp_path / "tls.log",
+                     ca=str(cert)).start()
+    rogue = NodeServer("fault-server.mjs", ["--cert", str(other_cert), "--key", str(other_key)],
+                       tmp_path / "rogue.log", ca=str(other_cert)).start()
+    d = Daemon(tmp_path_factory.mktemp("ai-tls") / "data", extra_args=["--ai-listen", "127.0.0.1:0"])
+    d.write_config('[ai]\nupstream_ca_file = "%s"\n' % cert)
+    d.start()
+    d.ai_addr = json.loads((d.data_dir / "listen.json").read_text())["ai"]
+    try:
+        o = Org(d, llm_server, tls)
+        alias = o.fault_route("ok;completion_tokens=3")
+        for stream in (False, True):
+            run = sdk(npm_client, o, "openai", "chat.completions.create",
+                      {"model": alias, "messages": [{"role": "user", "content": "こんにちは"}], "stream": stream})
+            assert run.error is None, run
+            text = ("".join(c["choices"][0]["delta"].get("content") or "" for c in run.chunks if c["choices"])
+                    if stream else run.result["choices"][0]["message"]["content"])
+            assert text == "Hello from the", run
+        assert tls.last_request()["path"] == "/v1/chat/completions"
+        untrusted = o.route("rogue-" + uuid.uuid4().hex[:4], [{"provider": "openai", "base_url": rogue.base_url,
+                                                               "model": "fault:ok"}])
+        r = o.post("/v1/chat/completions", {"model": untrusted, "messages": [{"role": "user", "content": "x"}]})
+        assert r.status_code == 502 and r.json()["error"]["type"], r.text
+        assert rogue.stats()["requests"] == 0   # the handshake failed: not a byte of the prompt went
+    finally:
+        d.stop()
+        tls.stop()
+        rogue.stop()
 
 
 def test_client_disconnect_billed_for_delivered(org, npm_client, llm_server):

@@ -63,10 +63,12 @@ def node_env():
 class NodeServer:
     """A fixture server: node SCRIPT ARGS --port 0; reads {"port": N} from its first stdout line."""
 
-    def __init__(self, script, args, log_path):
+    def __init__(self, script, args, log_path, ca=None):
+        """ca: the CA file of the server's certificate when args give it one (--cert/--key): https."""
         self.script, self.args, self.log_path = script, list(args), pathlib.Path(log_path)
         self.proc = None
         self.port = None
+        self.ca = ca
 
     def start(self, timeout=60):
         self.proc = subprocess.Popen([node_binary(), str(FIXTURES / self.script), "--port", "0"] + self.args,
@@ -88,11 +90,11 @@ class NodeServer:
                 line += b
         sel.close()
         self.port = json.loads(line.split(b"\n")[0])["port"]
-        self.url = "http://127.0.0.1:%d" % self.port
+        self.url = "%s://127.0.0.1:%d" % ("https" if self.ca else "http", self.port)
         self.base_url = self.url + "/v1"
         while True:
             try:
-                if requests.get(self.url + "/health", timeout=2).status_code == 200:
+                if requests.get(self.url + "/health", timeout=2, verify=self.ca or True).status_code == 200:
                     return self
             except requests.RequestException:
                 pass
@@ -117,12 +119,12 @@ class NodeServer:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def stats(self):
-        r = requests.get(self.url + "/stats", timeout=10)
+        r = requests.get(self.url + "/stats", timeout=10, verify=self.ca or True)
         r.raise_for_status()
         return r.json()
 
     def reset_stats(self):
-        requests.post(self.url + "/stats/reset", timeout=10).raise_for_status()
+        requests.post(self.url + "/stats/reset", timeout=10, verify=self.ca or True).raise_for_status()
 
     def wait_stats(self, pred, timeout=5.0):
         """The stats once pred(stats) is true; AssertionError with the last stats after timeout."""

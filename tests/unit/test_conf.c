@@ -286,6 +286,10 @@ static void test_validate(void)
     CHECK(ksm_conf_validate(&c, err, sizeof err) == -1);
     CHECK(strstr(err, "tls_cert and tls_key") != NULL);
     ksm_conf_defaults(&c);
+    strcpy(c.ai_upstream_ca, "/nonexistent/ca.pem");   /* a CA bundle that is not there: said at start */
+    CHECK(ksm_conf_validate(&c, err, sizeof err) == -1);
+    CHECK(strstr(err, "upstream_ca_file /nonexistent/ca.pem cannot be read") != NULL);
+    ksm_conf_defaults(&c);
     c.data_dir[0] = '\0';
     CHECK(ksm_conf_validate(&c, err, sizeof err) == -1);
     ksm_conf_defaults(&c);
