@@ -180,6 +180,19 @@ static enum ksm_err mask_text(struct mask_ctx *mc, const char *text, size_t len,
     return KSM_E_OK;
 }
 
+/* False when text was JSON and its masked copy is not: a value masked where a number stood. */
+static bool still_json(const char *text, size_t len, const struct ksm_buf *masked)
+{
+    json_t *j = json_loadb(masked->data ? masked->data : "", masked->len, JSON_DECODE_ANY, NULL);
+    if (j) {
+        json_decref(j);
+        return true;
+    }
+    j = json_loadb(text, len, JSON_DECODE_ANY, NULL);
+    json_decref(j);
+    return !j;   /* what the model wrote was no JSON either: nothing was broken */
+}
+
 static enum ksm_err mask_part(void *ud, struct ksm_ai_part *p)
 {
     struct mask_ctx *mc = ud;
@@ -189,6 +202,10 @@ static enum ksm_err mask_part(void *ud, struct ksm_ai_part *p)
     enum ksm_err e = mask_text(mc, t, len, &changed);
     if (e == KSM_E_OK && changed && p->seal != KSM_AI_SEAL_NONE) {
         mc->sealed = p->seal;   /* it cannot be masked, and sending it would leak the value */
+        return KSM_E_CONTENT_BLOCKED;
+    }
+    if (e == KSM_E_OK && changed && p->json_text && !still_json(t, len, mc->out)) {
+        mc->sealed = KSM_AI_SEAL_NUMBER;   /* a placeholder where a JSON number was */
         return KSM_E_CONTENT_BLOCKED;
     }
     if (e == KSM_E_OK && changed &&

@@ -61,6 +61,8 @@ struct ksm_ai_part {
                                 arguments (OpenAI), a string in a tool_use input (Anthropic), or a
                                 tool definition's text (msg SIZE_MAX) */
     enum ksm_ai_seal seal;   /* not NONE: read by the guardrail, never rewritten */
+    bool json_text;          /* JSON text (a function call's arguments): a value masked inside its
+                                strings keeps it JSON, one masked in place of a number would not */
 };
 
 struct ksm_ai_msg {

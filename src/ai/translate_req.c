@@ -55,7 +55,7 @@ static void untranslatable(struct ksm_ai_request *r, const char *fmt, ...)
 static void push_part(struct ksm_ai_request *r, enum ksm_ai_role role, size_t msg, json_t *node,
                       bool call, enum ksm_ai_seal seal)
 {
-    struct ksm_ai_part p = {role, msg, node, call, seal};
+    struct ksm_ai_part p = {role, msg, node, call, seal, false};
     /* full at 0, 7, 15, 31, ...: 8 parts first (most requests have fewer), then doubling */
     if (r->nparts == 0 || (r->nparts >= 8 && (r->nparts & (r->nparts - 1)) == 0))
         r->parts = ksm_xrealloc(r->parts, (r->nparts ? 2 * r->nparts : 8) * sizeof(*r->parts));
@@ -398,6 +398,7 @@ static enum ksm_err oai_arguments(struct ksm_ai_request *r, size_t i, json_t *fn
         return fail(err, KSM_E_INVALID_ARGUMENT, "messages[%zu].%s.arguments: must be a string", i,
                     where);
     add_call_part(r, i, args);
+    r->parts[r->nparts - 1].json_text = true;
     return KSM_E_OK;
 }
 

@@ -449,6 +449,18 @@ def test_tool_calls_through_openai_scanned_masked_and_restored(org, npm_client, 
         {"role": "tool", "tool_call_id": call["id"], "content": "なし"}]})
     assert r.status_code == 400 and r.json()["error"]["code"] == "content_blocked", r.text
 
+    # a card number in the arguments: masked inside a JSON string; where it stands as a JSON number a
+    # placeholder would break the arguments, so the request is refused with the reason instead
+    def with_args(args):
+        return org.post("/v1/chat/completions", {"model": alias, "tools": [LOOKUP_OPENAI], "messages": [
+            user, {"role": "assistant", "content": None,
+                   "tool_calls": [dict(call, function={"name": "lookup", "arguments": args})]},
+            {"role": "tool", "tool_call_id": call["id"], "content": "なし"}]})
+    r = with_args('{"card": "4111111111111111"}')
+    assert r.status_code == 200 and "4111111111111111" not in sent_to_model(org), r.text
+    r = with_args('{"card": 4111111111111111}')
+    assert r.status_code == 400 and "send it as a string" in r.json()["error"]["message"], r.text
+
     # a tool's description goes to the model like the prompt: a sample value in it is masked too
     described = {"type": "function", "function": dict(LOOKUP_OPENAI["function"], description="例: " + PHONE)}
     r = org.post("/v1/chat/completions", {"model": alias, "messages": [user], "tools": [described]})
