@@ -111,6 +111,10 @@ int ksm_ai_embeddings_passthrough(const char *body, size_t len, struct ksm_buf *
 /* ai_metrics.c */
 void ksm_ai_metrics_record(const char *model, const char *upstream, bool error, int64_t prompt,
                            int64_t completion, uint64_t upstream_ns, uint64_t added_ns);
+/* A guardrail decision ("pass", "mask", "block", "refuse"; the refusal's reason or NULL) and the
+ * values it masked, by kind: counted for kasumi_ai_decisions_total / kasumi_ai_masked_values_total. */
+void ksm_ai_metrics_decision(const char *decision, const char *reason,
+                             const unsigned masked[KSM_PII__COUNT]);
 void ksm_ai_metrics_register(void);
 
 #endif

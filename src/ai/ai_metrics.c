@@ -1,6 +1,8 @@
 /* ai_metrics.c — per model and upstream: requests, errors, tokens, upstream latency and the
- * gateway's own added latency (time from the request's arrival to the upstream call). A small table
- * under one mutex: a series is added once per (model, upstream) pair, then only counted. */
+ * gateway's own added latency (time from the request's arrival to the upstream call); and the
+ * guardrail's decisions, by decision and reason, with the values masked by kind (an operator alerts
+ * on a rise of blocks without reading the audit log). Small tables under one mutex: a series is
+ * added once per (model, upstream) pair or (decision, reason), then only counted. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +24,14 @@ struct series {
 
 static struct series tab[SERIES_MAX];
 static int ntab;
+
+#define DECISIONS_MAX 32   /* four decisions and a few reasons each: the reasons are the code's */
+static struct {
+    char decision[16], reason[48];
+    unsigned long long n;
+} decisions[DECISIONS_MAX];
+static int ndecisions;
+static unsigned long long masked_total[KSM_PII__COUNT];
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void observe(unsigned long long *b, double *sum, double s)
@@ -55,6 +65,41 @@ void ksm_ai_metrics_record(const char *model, const char *upstream, bool error, 
         observe(s->added_bucket, &s->added_sum, (double)added_ns / 1e9);
     }
     pthread_mutex_unlock(&mu);
+}
+
+void ksm_ai_metrics_decision(const char *decision, const char *reason,
+                             const unsigned masked[KSM_PII__COUNT])
+{
+    reason = reason ? reason : "";
+    pthread_mutex_lock(&mu);
+    int i = 0;
+    while (i < ndecisions && (strcmp(decisions[i].decision, decision) ||
+                              strcmp(decisions[i].reason, reason)))
+        i++;
+    if (i == ndecisions && ndecisions < DECISIONS_MAX) {
+        snprintf(decisions[i].decision, sizeof decisions[i].decision, "%s", decision);
+        snprintf(decisions[i].reason, sizeof decisions[i].reason, "%s", reason);
+        ndecisions++;
+    }
+    if (i < ndecisions)
+        decisions[i].n++;
+    for (int k = 0; k < KSM_PII__COUNT && !strcmp(decision, "mask"); k++)
+        masked_total[k] += masked[k];   /* a refusal's counts are of what was found, not masked */
+    pthread_mutex_unlock(&mu);
+}
+
+static void collect_decisions(struct ksm_buf *out)
+{
+    ksm_buf_puts(out, "# HELP kasumi_ai_decisions_total Guardrail decisions, by decision and the "
+                      "reason of a refusal.\n# TYPE kasumi_ai_decisions_total counter\n");
+    for (int i = 0; i < ndecisions; i++)
+        ksm_buf_printf(out, "kasumi_ai_decisions_total{decision=\"%s\",reason=\"%s\"} %llu\n",
+                       decisions[i].decision, decisions[i].reason, decisions[i].n);
+    ksm_buf_puts(out, "# HELP kasumi_ai_masked_values_total Personal identifiers masked before a "
+                      "model saw them, by kind.\n# TYPE kasumi_ai_masked_values_total counter\n");
+    for (int k = 0; k < KSM_PII__COUNT; k++)
+        ksm_buf_printf(out, "kasumi_ai_masked_values_total{kind=\"%s\"} %llu\n",
+                       ksm_pii_kind_name((enum ksm_pii_kind)k), masked_total[k]);
 }
 
 static void label(struct ksm_buf *out, const struct series *s)
@@ -120,6 +165,7 @@ static void collect(struct ksm_buf *out, void *arg)
                       "# TYPE kasumi_ai_added_seconds histogram\n");
     for (int i = 0; i < ntab; i++)
         histogram(out, "kasumi_ai_added_seconds", &tab[i], tab[i].added_bucket, tab[i].added_sum);
+    collect_decisions(out);
     pthread_mutex_unlock(&mu);
     struct ksm_up_stats st;
     ksm_upstream_stats(&st);

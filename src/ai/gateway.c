@@ -110,6 +110,7 @@ void ksm_ai_audit_decision(struct ai_call *c)
         .outcome = c->refusal ? "denied" : "success", .status = 0, .detail = detail,
     };
     ksm_audit_submit(app->audit, &rec, NULL, NULL, NULL);
+    ksm_ai_metrics_decision(c->decision, c->refusal, c->masked);
 }
 
 void ksm_ai_audit_final(struct ai_call *c, const char *detail)

@@ -914,6 +914,26 @@ def test_failed_model_calls_show_in_metrics(org):
     assert m.get("kasumi_ai_requests_total") == 1 and m.get("kasumi_ai_errors_total") == 0, m
 
 
+def test_guardrail_decisions_show_in_metrics(org):
+    """What the guardrail decided, for an operator's alerts: decisions by decision and reason, and
+    the values masked by kind, counted as the audit log records them."""
+    def counts():
+        text = requests.get(org.d.url + "/metrics", timeout=10).text
+        out = {}
+        for m in re.finditer(r'^kasumi_ai_(decisions|masked_values)_total\{(\w+)="(\w+)"(?:,reason="(\w*)")?\} (\d+)$',
+                             text, re.M):
+            out[(m.group(3), m.group(4))] = int(m.group(5))
+        return out
+    alias = org.fault_route("ok")
+    before = counts()
+    for content in ("こんにちは", "折り返しは %s まで、控えは %s へ" % (PHONE, PHONE.replace("5678", "0000")),
+                    "個人番号 " + MYNUMBER):
+        org.post("/v1/chat/completions", {"model": alias, "messages": [{"role": "user", "content": content}]})
+    after = counts()
+    delta = {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
+    assert delta == {("pass", ""): 1, ("mask", ""): 1, ("block", "pii_blocked"): 1, ("phone", None): 2}, delta
+
+
 def test_caller_that_gives_up_is_recorded_as_gone(org):
     # a caller that stops waiting for a non-streamed answer: the upstream sees the close, the
     # audit says 499 client_gone (nginx's "client closed request", as S3 records it) rather than
