@@ -742,6 +742,27 @@ static bool charge(struct ai_call *c, struct ksm_db *db)
     return true;
 }
 
+/* What the guardrail did, told to the caller as the audit log records it (metadata only): the
+ * classification applied (the header's, or the project's default) and the decision with the
+ * values masked by kind — "mask phone=2" explains placeholders a model wrote back. */
+static void guard_headers(struct ai_call *c)
+{
+    static const char *const digit[] = {"0", "1", "2", "3"};
+    char v[160];
+    struct ksm_fmt f = ksm_fmt_init(v, sizeof v);
+    ksm_fmt_str(&f, c->decision);
+    for (int k = 0; k < KSM_PII__COUNT; k++)
+        if (c->masked[k]) {
+            ksm_fmt_str(&f, " ");
+            ksm_fmt_str(&f, ksm_pii_kind_name((enum ksm_pii_kind)k));
+            ksm_fmt_str(&f, "=");
+            ksm_fmt_i64(&f, c->masked[k]);
+        }
+    ksm_req_add_header(c->r, "X-Kasumi-Guardrail", ksm_arena_strdup(c->r->arena, v));
+    if (c->classification >= 1 && c->classification <= 3)
+        ksm_req_add_header(c->r, "X-Kasumi-Classification", digit[c->classification]);
+}
+
 static const char *guard_message(struct ai_call *c, enum ksm_err e, char *buf, size_t n)
 {
     switch (e) {
@@ -817,6 +838,7 @@ void ksm_ai_call_start(struct ai_call *c)
     if (!charge(c, db))   /* last: nothing is reserved for a call refused after it */
         return;
     ksm_ai_audit_decision(c);   /* durable while the upstream call is in flight */
+    guard_headers(c);
     r->on_abort = on_abort;
     attempt(c);
 }

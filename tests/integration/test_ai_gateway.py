@@ -387,12 +387,19 @@ def test_phone_masked_for_upstream_and_restored(org, npm_client):
     sent = json.dumps(org.fault.last_request()["body"], ensure_ascii=False)
     assert PHONE not in sent and "⟦PHONE_1⟧" in sent
     assert PHONE in r.json()["choices"][0]["message"]["content"]
+    # the caller is told what the guardrail did (as the audit records it), and under which class
+    assert (r.headers["X-Kasumi-Guardrail"], r.headers["X-Kasumi-Classification"]) == ("mask phone=1", "2")
     # streamed: the placeholder may be split across chunks, the caller still sees the number
     st = sdk(npm_client, org, "openai", "chat.completions.create",
-             {"model": alias, "stream": True, "messages": [{"role": "user", "content": prompt}]})
+             {"model": alias, "stream": True, "messages": [{"role": "user", "content": prompt}]},
+             headers={"X-Kasumi-Classification": "1"})
     assert st.error is None, st
     text = "".join((c["choices"][0]["delta"].get("content") or "") for c in st.chunks if c["choices"])
     assert PHONE in text and "⟦" not in text
+    assert st.response["headers"]["x-kasumi-guardrail"] == "mask phone=1"
+    assert st.response["headers"]["x-kasumi-classification"] == "1"
+    r = org.post("/v1/chat/completions", {"model": alias, "messages": [{"role": "user", "content": "こんにちは"}]})
+    assert r.headers["X-Kasumi-Guardrail"] == "pass", r.headers
 
 
 LOOKUP_OPENAI = {"type": "function", "function": {"name": "lookup", "description": "電話番号で検索する",
