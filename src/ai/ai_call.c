@@ -772,13 +772,7 @@ static const char *guard_message(struct ai_call *c, enum ksm_err e, char *buf, s
                  c->classification, c->alias);
         return buf;
     case KSM_E_CONTENT_BLOCKED:
-        if (c->refusal && !strcmp(c->refusal, "pii_in_signed_block"))
-            return "a signed thinking block holds a personal identifier the PII policy masks, and a "
-                   "signed block cannot be changed: continue without that block";
-        if (c->refusal && !strcmp(c->refusal, "pii_in_number"))
-            return "a number in a tool call's input is a personal identifier the PII policy masks, "
-                   "and no placeholder can stand in a number: send it as a string";
-        return "the request contains personal identifiers that may not be sent to a model";
+        return c->refusal_msg;
     case KSM_E_UNSUPPORTED_PARAMETER:
         return "content the guardrail cannot read (images, files, audio) is not accepted while the "
                "project's PII policy masks or blocks any kind";

@@ -154,11 +154,21 @@ static bool must_read(const struct ksm_pii_policy *p)
     return false;
 }
 
-/* The audit reason of a content_blocked refusal, by what made the value impossible to mask. */
-static const char *const seal_reasons[] = {
-    [KSM_AI_SEAL_NONE] = "pii_blocked",
-    [KSM_AI_SEAL_SIGNED] = "pii_in_signed_block",
-    [KSM_AI_SEAL_NUMBER] = "pii_in_number",
+/* A content_blocked refusal by what made the value impossible to mask: its audit reason and what
+ * the caller is told. */
+static const struct {
+    const char *reason, *message;
+} blocked[] = {
+    [KSM_AI_SEAL_NONE] = {"pii_blocked",
+                          "the request contains personal identifiers that may not be sent to a model"},
+    [KSM_AI_SEAL_SIGNED] = {"pii_in_signed_block",
+                            "a signed thinking block holds a personal identifier the PII policy "
+                            "masks, and a signed block cannot be changed: continue without that "
+                            "block"},
+    [KSM_AI_SEAL_NUMBER] = {"pii_in_number",
+                            "a number in a tool call's input is a personal identifier the PII "
+                            "policy masks, and no placeholder can stand in a number: send it as a "
+                            "string"},
 };
 
 struct mask_ctx {
@@ -292,7 +302,8 @@ enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum k
                          ? ksm_ai_request_visit(&c->req, KSM_AI_ROLES_ALL, mask_part, &mc)
                          : mask_embed(&mc, c->embed_body);
     if (e == KSM_E_CONTENT_BLOCKED) {
-        c->refusal = seal_reasons[mc.sealed];
+        c->refusal = blocked[mc.sealed].reason;
+        c->refusal_msg = blocked[mc.sealed].message;
         ksm_fmt_copy(c->decision, sizeof c->decision, "block");   /* counts: ksm_pii_mask's */
         return e;
     }

@@ -41,6 +41,7 @@ struct ai_call {
     unsigned masked[KSM_PII__COUNT];
     char decision[16];                  /* "pass" | "mask" | "block" | "refuse" */
     const char *refusal;                /* why "refuse"/"block": a static reason for the audit log */
+    const char *refusal_msg;            /* and what the caller is told, when the guard words it */
     char prompt_hmac[65];
     struct ksm_ai_reservation res;
     int64_t est_prompt, est_completion;
