@@ -286,6 +286,12 @@ static enum ksm_err oa_from_oa(struct ksm_ai_stream *s, const char *name, json_t
                                const char *data, size_t len, struct ksm_buf *out)
 {
     json_t *c0 = json_array_get(json_object_get(j, "choices"), 0);
+    /* With n > 1 each chunk carries one choice, by its index: the filters (one hold-back state
+     * each) follow choice 0, and another choice's pieces pass as they came — its placeholders
+     * unrestored, but nothing held back of one choice goes out in another. */
+    json_t *idx = json_object_get(c0, "index");
+    if (idx && json_integer_value(idx) != 0)
+        c0 = NULL;
     json_t *delta = json_object_get(c0, "delta");
     json_t *content = json_object_get(delta, "content");
     const char *finish = json_string_value(json_object_get(c0, "finish_reason"));

@@ -645,6 +645,8 @@ static void test_streams(void)
     ksm_ai_stream_free(s);
 }
 
+static char *raw_stream(const char *wire, struct ksm_ai_stream *s);
+
 static void test_stream_filter(void)
 {
     /* a placeholder split across two deltas is restored, in every direction */
@@ -684,6 +686,20 @@ static void test_stream_filter(void)
     got = run_stream(oai, 0, s);
     CHECK_STR(got, "message_start content_block_start delta:Hi  delta:Taro content_block_stop "
                    "message_delta:end_turn/0 message_stop");
+    free(got);
+    ksm_ai_stream_free(s);
+    /* n = 2: each chunk one choice, interleaved; choice 0 is restored, and nothing it holds back
+     * goes out in choice 1, which passes as it came */
+    s = stream(KSM_AI_OPENAI, KSM_AI_OPENAI, false, restore);
+    got = raw_stream(
+        "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"A <P\"}}]}\n\n"
+        "data: {\"id\":\"c\",\"choices\":[{\"index\":1,\"delta\":{\"content\":\"B <P1>\"}}]}\n\n"
+        "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"1>\"}}]}\n\n"
+        "data: {\"id\":\"c\",\"choices\":[{\"index\":1,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
+        "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
+        "data: [DONE]\n\n", s);
+    CHECK(strstr(got, "\"index\":1,\"delta\":{\"content\":\"B <P1>\"}") != NULL);
+    CHECK(strstr(got, "\"content\":\"A \"") && strstr(got, "\"content\":\"Taro\""));
     free(got);
     ksm_ai_stream_free(s);
 }
