@@ -751,13 +751,7 @@ static void guard_headers(struct ai_call *c)
     char v[160];
     struct ksm_fmt f = ksm_fmt_init(v, sizeof v);
     ksm_fmt_str(&f, c->decision);
-    for (int k = 0; k < KSM_PII__COUNT; k++)
-        if (c->masked[k]) {
-            ksm_fmt_str(&f, " ");
-            ksm_fmt_str(&f, ksm_pii_kind_name((enum ksm_pii_kind)k));
-            ksm_fmt_str(&f, "=");
-            ksm_fmt_i64(&f, c->masked[k]);
-        }
+    ksm_ai_fmt_masked(&f, c->masked, " ", "=", " ");
     ksm_req_add_header(c->r, "X-Kasumi-Guardrail", ksm_arena_strdup(c->r->arena, v));
     if (c->classification >= 1 && c->classification <= 3)
         ksm_req_add_header(c->r, "X-Kasumi-Classification", digit[c->classification]);
@@ -772,10 +766,8 @@ static const char *guard_message(struct ai_call *c, enum ksm_err e, char *buf, s
                  c->classification, c->alias);
         return buf;
     case KSM_E_CONTENT_BLOCKED:
-        return c->refusal_msg;
     case KSM_E_UNSUPPORTED_PARAMETER:
-        return "content the guardrail cannot read (images, files, audio) is not accepted while the "
-               "project's PII policy masks or blocks any kind";
+        return c->refusal_msg;   /* the personal-data rules' refusals, worded by the guard */
     default: return NULL;
     }
 }

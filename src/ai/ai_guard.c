@@ -37,10 +37,6 @@ static bool allow_listed(const struct ksm_conf *conf, const char *url)
     return false;
 }
 
-/* May this request go to target t at all? NULL if so, else the reason, for the audit record. In
- * overseas-ai every target is outside Japan, whatever its route says: the environment itself is.
- * There 機密性2 comes only by the governed path (govcloud applied the tenant's policy and masked);
- * the environment's own users may send only what they declare 機密性1. */
 /* The API a kind of request needs its model served over: Anthropic has no embeddings, OpenAI's
  * API no token count. A chat goes to either (translated). */
 static const struct {
@@ -68,6 +64,10 @@ const char *ksm_ai_route_lacks_api(const struct ai_call *c, char *buf, size_t n)
     return buf;
 }
 
+/* May this request go to target t at all? NULL if so, else the reason, for the audit record. In
+ * overseas-ai every target is outside Japan, whatever its route says: the environment itself is.
+ * There 機密性2 comes only by the governed path (govcloud applied the tenant's policy and masked);
+ * the environment's own users may send only what they declare 機密性1. */
 static const char *ineligible(const struct ai_call *c, const struct ksm_ai_target *t,
                               const struct ksm_conf *conf, enum ksm_env_kind env)
 {
@@ -293,6 +293,8 @@ enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum k
     pii_policy(c, &pol);
     if (c->kind != AI_EMBED && c->req.nunscanned && must_read(&pol)) {
         c->refusal = "unreadable_content";   /* fail closed: a rule would have to read it */
+        c->refusal_msg = "content the guardrail cannot read (images, files, audio) is not accepted "
+                         "while the project's PII policy masks or blocks any kind";
         ksm_fmt_copy(c->decision, sizeof c->decision, "block");   /* by the personal-data rules */
         return KSM_E_UNSUPPORTED_PARAMETER;
     }

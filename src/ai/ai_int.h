@@ -41,7 +41,7 @@ struct ai_call {
     unsigned masked[KSM_PII__COUNT];
     char decision[16];                  /* "pass" | "mask" | "block" | "refuse" */
     const char *refusal;                /* why "refuse"/"block": a static reason for the audit log */
-    const char *refusal_msg;            /* and what the caller is told, when the guard words it */
+    const char *refusal_msg;            /* and what the caller is told, for a personal-data refusal */
     char prompt_hmac[65];
     struct ksm_ai_reservation res;
     int64_t est_prompt, est_completion;
@@ -90,6 +90,11 @@ const char *ksm_ai_credential(const char *path, char *buf, size_t n);
 /* ai_guard.c: NULL when some target of the call's route speaks the API its kind of request needs;
  * else why not, in buf. */
 const char *ksm_ai_route_lacks_api(const struct ai_call *c, char *buf, size_t n);
+/* gateway.c: the values found, by kind ("<lead>phone<eq>2<sep>email<eq>1"; nothing and false when
+ * none), as the decision record and the caller's X-Kasumi-Guardrail header say them. */
+struct ksm_fmt;
+bool ksm_ai_fmt_masked(struct ksm_fmt *f, const unsigned masked[KSM_PII__COUNT], const char *lead,
+                       const char *eq, const char *sep);
 /* ai_call.c */
 void ksm_ai_call_start(struct ai_call *c);
 void ksm_ai_fail(struct ai_call *c, enum ksm_err e, const char *msg, int retry_after);

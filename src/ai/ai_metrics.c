@@ -83,8 +83,9 @@ void ksm_ai_metrics_decision(const char *decision, const char *reason,
     }
     if (i < ndecisions)
         decisions[i].n++;
-    for (int k = 0; k < KSM_PII__COUNT && !strcmp(decision, "mask"); k++)
-        masked_total[k] += masked[k];   /* a refusal's counts are of what was found, not masked */
+    if (!strcmp(decision, "mask"))   /* a refusal's or a pass's counts are of what was found */
+        for (int k = 0; k < KSM_PII__COUNT; k++)
+            masked_total[k] += masked[k];
     pthread_mutex_unlock(&mu);
 }
 

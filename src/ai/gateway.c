@@ -77,14 +77,24 @@ static void audit(struct ai_call *c, const char *action, const char *detail)
 }
 
 /* The decision record: committed while the upstream call is in flight. Metadata only. */
+bool ksm_ai_fmt_masked(struct ksm_fmt *f, const unsigned masked[KSM_PII__COUNT], const char *lead,
+                       const char *eq, const char *sep)
+{
+    const char *between = lead;
+    for (int k = 0; k < KSM_PII__COUNT; k++)
+        if (masked[k]) {
+            ksm_fmt_str(f, between);
+            ksm_fmt_str(f, ksm_pii_kind_name((enum ksm_pii_kind)k));
+            ksm_fmt_str(f, eq);
+            ksm_fmt_i64(f, masked[k]);
+            between = sep;
+        }
+    return between != lead;
+}
+
 void ksm_ai_audit_decision(struct ai_call *c)
 {
-    char detail[512], masked[160] = "";
-    size_t n = 0;
-    for (int k = 0; k < KSM_PII__COUNT; k++)
-        if (c->masked[k] && n < sizeof masked)
-            n += (size_t)snprintf(masked + n, sizeof masked - n, "%s%s:%u", n ? "," : "",
-                                  ksm_pii_kind_name((enum ksm_pii_kind)k), c->masked[k]);
+    char detail[512];
     /* "class=C decision=D[ reason=R] masked=M prompt_hmac=H targets=N[ on_behalf=govcloud]",
      * without snprintf (once per request: its format parsing was most of this function) */
     struct ksm_fmt f = ksm_fmt_init(detail, sizeof detail);
@@ -97,7 +107,8 @@ void ksm_ai_audit_decision(struct ai_call *c)
         ksm_fmt_str(&f, c->refusal);
     }
     ksm_fmt_str(&f, " masked=");
-    ksm_fmt_str(&f, n ? masked : "-");
+    if (!ksm_ai_fmt_masked(&f, c->masked, "", ":", ","))
+        ksm_fmt_str(&f, "-");
     ksm_fmt_str(&f, " prompt_hmac=");
     ksm_fmt_str(&f, c->prompt_hmac[0] ? c->prompt_hmac : "-");
     ksm_fmt_str(&f, " targets=");

@@ -162,6 +162,17 @@ int ksm_ai_upstream_body_raw(const struct ksm_ai_request *req, const char *body,
 typedef void (*ksm_ai_text_filter)(void *ud, const char *in, size_t n, bool final,
                                    struct ksm_buf *emit);
 
+/* Tool calls between the two APIs, in requests (filter NULL) and answers (filter restores what the
+ * model copied of a placeholder). An OpenAI tool call ({"id","function":{"name","arguments"}}) as
+ * an Anthropic tool_use block, the arguments restored then parsed: NULL when they are not a JSON
+ * object. An Anthropic tool_use block as an OpenAI tool call, the input printed compact and then
+ * restored (the masked kinds hold nothing JSON escapes, so the text stays JSON). */
+json_t *ksm_ai_tool_use_block(const json_t *call, ksm_ai_text_filter filter, void *ud);
+json_t *ksm_ai_tool_call(const json_t *block, ksm_ai_text_filter filter, void *ud);
+/* Every string inside v (not object keys) rewritten through filter, each whole (final): a tool_use
+ * input or a citation the model may have copied a placeholder into. */
+void ksm_ai_filter_strings(json_t *v, ksm_ai_text_filter filter, void *ud);
+
 /* finish_reason <-> stop_reason, through one table. Unknown values map to "stop" / "end_turn". */
 const char *ksm_ai_stop_to_finish(const char *stop_reason);
 const char *ksm_ai_finish_to_stop(const char *finish_reason);

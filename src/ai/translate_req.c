@@ -85,18 +85,22 @@ static bool is_str(const json_t *o, const char *key)
     return json_is_string(json_object_get(o, key));
 }
 
-/* o has no member but those named (a NULL-terminated list). */
+/* key is one of keys (a NULL-terminated list). */
+static bool listed(const char *const *keys, const char *key)
+{
+    while (*keys && strcmp(*keys, key))
+        keys++;
+    return *keys != NULL;
+}
+
+/* o has no member but those named. */
 static bool only_keys(const json_t *o, const char *const *keys)
 {
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)o, key, v) {
-        size_t i = 0;
-        while (keys[i] && strcmp(keys[i], key))
-            i++;
-        if (!keys[i] && !json_is_null(v))
+    json_object_foreach((json_t *)o, key, v)
+        if (!listed(keys, key) && !json_is_null(v))
             return false;
-    }
     return true;
 }
 
@@ -252,17 +256,11 @@ static void scan_others(struct ksm_ai_request *r, enum ksm_ai_role role, size_t 
 {
     const char *key;
     json_t *x;
-    json_object_foreach(o, key, x) {
-        size_t j = 0;
-        while (read[j] && strcmp(read[j], key))
-            j++;
-        if (!read[j])
+    json_object_foreach(o, key, x)
+        if (!listed(read, key))
             scan_json(r, role, msg, x, 1, false);
-    }
 }
 
-/* Each element of a tools array, by the API's rule of what the other API's tools can say; the array
- * itself is the provider's to judge on a same-protocol route. */
 /* A tool definition's texts — its description, its schema's descriptions, enums and examples — go
  * to the model like the prompt, so they are scanned like it (a sample value in a description is a
  * value). Its name and type are identifiers the model must call it by, and stay as they are. */
@@ -280,6 +278,8 @@ static void scan_tool(struct ksm_ai_request *r, json_t *t, int depth)
     }
 }
 
+/* Each element of a tools array, by the API's rule of what the other API's tools can say; the array
+ * itself is the provider's to judge on a same-protocol route. */
 static void check_tools(struct ksm_ai_request *r, json_t *v, bool (*ok)(const json_t *t))
 {
     size_t k;
@@ -457,10 +457,11 @@ static enum ksm_err oai_message(struct ksm_ai_request *r, size_t i, json_t *m, c
         bool call = !strcmp(key, "tool_calls") && r->msgs[i].role == KSM_AI_ROLE_ASSISTANT;
         bool result = !strcmp(key, "tool_call_id") && r->msgs[i].role == KSM_AI_ROLE_TOOL &&
                       json_is_string(v);
-        if (!call && !result)
+        if (!call && !result) {
             untranslatable(r, "messages[%zu].%s", i, key);
-        if (!call && !result && strcmp(key, "function_call"))
-            scan_json(r, r->msgs[i].role, i, v, 1, false);   /* a name, a refusal, ... */
+            if (strcmp(key, "function_call"))   /* its arguments are read below */
+                scan_json(r, r->msgs[i].role, i, v, 1, false);   /* a name, a refusal, ... */
+        }
         if (!strcmp(key, "tool_calls") && (e = oai_tool_calls(r, i, v, err)) != KSM_E_OK)
             return e;
         if (!strcmp(key, "function_call") &&
@@ -553,9 +554,10 @@ static enum ksm_err ant_text_block(struct ksm_ai_request *r, enum ksm_ai_role ro
         return fail(err, KSM_E_INVALID_ARGUMENT, "%s.text: must be a string", where);
     add_part(r, role, msg, t);
     json_object_foreach(b, key, v)
-        if (strcmp(key, "type") && strcmp(key, "text") && strcmp(key, "cache_control"))
+        if (!listed((const char *const[]){"type", "text", "cache_control", NULL}, key)) {
             untranslatable(r, "%s.%s", where, key);
-    scan_others(r, role, msg, b, (const char *const[]){"type", "text", "cache_control", NULL});
+            scan_json(r, role, msg, v, 1, false);   /* citations */
+        }
     return KSM_E_OK;
 }
 
@@ -657,18 +659,14 @@ static enum ksm_err ant_tool_result(struct ksm_ai_request *r, size_t i, json_t *
         snprintf(sub, sizeof(sub), "%s.content[%zu]", where, k);
         if (!json_is_object(p) || !json_is_string(json_object_get(p, "type")))
             return fail(err, KSM_E_INVALID_ARGUMENT, "%s.type: missing", sub);
-        if (strcmp(json_string_value(json_object_get(p, "type")), "text")) {
-            ant_read_other(r, KSM_AI_ROLE_TOOL, i, p, json_string_value(json_object_get(p, "type")));
-            untranslatable(r, "%s (%s)", sub, json_string_value(json_object_get(p, "type")));
+        const char *type = json_string_value(json_object_get(p, "type"));
+        if (strcmp(type, "text")) {
+            ant_read_other(r, KSM_AI_ROLE_TOOL, i, p, type);
+            untranslatable(r, "%s (%s)", sub, type);
         } else if ((e = ant_text_block(r, KSM_AI_ROLE_TOOL, i, p, sub, err)) != KSM_E_OK)
             return e;
     }
     return KSM_E_OK;
-}
-
-static void ant_tool_input(struct ksm_ai_request *r, size_t i, json_t *v)
-{
-    scan_json(r, KSM_AI_ROLE_ASSISTANT, i, v, 0, true);
 }
 
 static enum ksm_err ant_block(struct ksm_ai_request *r, size_t i, size_t k, json_t *b, char *err)
@@ -695,7 +693,7 @@ static enum ksm_err ant_block(struct ksm_ai_request *r, size_t i, size_t k, json
             !only_keys(b, (const char *const[]){"type", "id", "name", "input", "cache_control",
                                                 NULL}))
             untranslatable(r, "%s (%s)", where, type);
-        ant_tool_input(r, i, json_object_get(b, "input"));
+        scan_json(r, KSM_AI_ROLE_ASSISTANT, i, json_object_get(b, "input"), 0, true);
         return KSM_E_OK;
     }
     untranslatable(r, "%s (%s)", where, type);

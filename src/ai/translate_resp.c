@@ -76,7 +76,6 @@ static void filter_node(json_t *node, ksm_ai_text_filter filter, void *ud)
     json_decref(t);
 }
 
-/* Every string inside a parsed tool_use input (the model may have copied a placeholder into any). */
 static void filter_leaves(json_t *v, ksm_ai_text_filter filter, void *ud, int depth)
 {
     const char *key;
@@ -92,6 +91,11 @@ static void filter_leaves(json_t *v, ksm_ai_text_filter filter, void *ud, int de
     else if (json_is_array(v))
         json_array_foreach(v, i, x)
             filter_leaves(x, filter, ud, depth + 1);
+}
+
+void ksm_ai_filter_strings(json_t *v, ksm_ai_text_filter filter, void *ud)
+{
+    filter_leaves(v, filter, ud, 0);
 }
 
 /* An OpenAI message: its text, and the arguments of its tool calls (JSON text, restored as text). */
@@ -112,9 +116,9 @@ static void filter_anthropic_block(json_t *b, ksm_ai_text_filter filter, void *u
     const char *type = json_string_value(json_object_get(b, "type"));
     if (type && !strcmp(type, "text")) {
         filter_node(json_object_get(b, "text"), filter, ud);
-        filter_leaves(json_object_get(b, "citations"), filter, ud, 0);   /* a masked document's */
+        ksm_ai_filter_strings(json_object_get(b, "citations"), filter, ud);   /* a masked document's */
     } else if (type && !strcmp(type, "tool_use"))
-        filter_leaves(json_object_get(b, "input"), filter, ud, 0);
+        ksm_ai_filter_strings(json_object_get(b, "input"), filter, ud);
 }
 
 static enum ksm_err same_protocol(enum ksm_ai_proto p, const json_t *in, const char *model,
@@ -144,29 +148,35 @@ static const char *model_of(const json_t *in, const char *model)
     return model ? model : m ? m : "";
 }
 
-/* OpenAI tool calls as tool_use blocks appended to content; the arguments (JSON text) restored
- * through the filter first, then parsed. Nonzero if a call's arguments are not a JSON object. */
+json_t *ksm_ai_tool_use_block(const json_t *call, ksm_ai_text_filter filter, void *ud)
+{
+    json_t *fn = json_object_get(call, "function"), *args = json_object_get(fn, "arguments");
+    json_t *text = filtered(filter, ud, json_string_value(args) ? json_string_value(args) : "",
+                            json_string_length(args));
+    json_t *input = json_string_length(text)
+                        ? json_loads(json_string_value(text), JSON_REJECT_DUPLICATES, NULL)
+                        : json_object();
+    json_decref(text);
+    const char *id = json_string_value(json_object_get(call, "id"));
+    const char *name = json_string_value(json_object_get(fn, "name"));
+    if (!json_is_object(input) || !name) {
+        json_decref(input);
+        return NULL;
+    }
+    return json_pack("{ss ss ss so}", "type", "tool_use", "id", id ? id : "toolu_kasumi", "name",
+                     name, "input", input);
+}
+
+/* OpenAI tool calls as tool_use blocks appended to content. Nonzero if a call's arguments are not
+ * a JSON object. */
 static int tool_uses(const json_t *calls, ksm_ai_text_filter filter, void *ud, json_t *content)
 {
-    json_t *tc;
+    json_t *tc, *use;
     size_t i;
     json_array_foreach(calls, i, tc) {
-        json_t *fn = json_object_get(tc, "function"), *args = json_object_get(fn, "arguments");
-        json_t *text = filtered(filter, ud, json_string_value(args) ? json_string_value(args) : "",
-                                json_string_length(args));
-        json_t *input = json_string_length(text)
-                            ? json_loads(json_string_value(text), JSON_REJECT_DUPLICATES, NULL)
-                            : json_object();
-        json_decref(text);
-        const char *id = json_string_value(json_object_get(tc, "id"));
-        const char *name = json_string_value(json_object_get(fn, "name"));
-        if (!json_is_object(input) || !name) {
-            json_decref(input);
+        if (!(use = ksm_ai_tool_use_block(tc, filter, ud)))
             return -1;
-        }
-        json_array_append_new(content, json_pack("{ss ss ss so}", "type", "tool_use", "id",
-                                                  id ? id : "toolu_kasumi", "name", name, "input",
-                                                  input));
+        json_array_append_new(content, use);
     }
     return 0;
 }
@@ -204,9 +214,7 @@ static enum ksm_err openai_to_anthropic(const json_t *in, const char *model,
     return *out ? KSM_E_OK : bad(err, "the provider's response could not be translated");
 }
 
-/* An Anthropic tool_use block as an OpenAI tool call: the input as compact JSON text, restored
- * through the filter (the masked kinds hold nothing JSON escapes, so the text stays JSON). */
-static json_t *tool_call(const json_t *b, ksm_ai_text_filter filter, void *ud)
+json_t *ksm_ai_tool_call(const json_t *b, ksm_ai_text_filter filter, void *ud)
 {
     char *args = json_dumps(json_object_get(b, "input"), JSON_COMPACT);
     json_t *a = filtered(filter, ud, args ? args : "{}", args ? strlen(args) : 2);
@@ -236,7 +244,7 @@ static enum ksm_err anthropic_to_openai(const json_t *in, const char *model,
             ksm_buf_append(&text, json_string_value(t) ? json_string_value(t) : "",
                            json_string_length(t));
         } else if (type && !strcmp(type, "tool_use")) {
-            json_array_append_new(calls, tool_call(b, filter, ud));
+            json_array_append_new(calls, ksm_ai_tool_call(b, filter, ud));
         }   /* thinking and server-tool blocks are only produced on request, which cross routes
                refuse */
     }

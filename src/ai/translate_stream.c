@@ -396,26 +396,6 @@ static enum ksm_err an_from_oa(struct ksm_ai_stream *s, const char *name, json_t
 
 /* ---- upstream Anthropic events ----------------------------------------------------------------- */
 
-/* Every string of v, restored whole through args_filter (Anthropic -> Anthropic citations). */
-static void an_restore_whole(struct ksm_ai_stream *s, json_t *v, int depth)
-{
-    const char *key, *p;
-    json_t *x;
-    size_t i, m;
-    if (depth > 16)
-        return;
-    if (json_is_string(v)) {
-        run_through(s, s->o.args_filter, json_string_value(v), json_string_length(v), true, &p, &m);
-        json_string_setn(v, p ? p : "", m);
-    } else if (json_is_object(v)) {
-        json_object_foreach(v, key, x)
-            an_restore_whole(s, x, depth + 1);
-    } else if (json_is_array(v)) {
-        json_array_foreach(v, i, x)
-            an_restore_whole(s, x, depth + 1);
-    }
-}
-
 /* Anthropic -> Anthropic: forward events as they came, unless the filter changed their text. */
 static enum ksm_err an_from_an(struct ksm_ai_stream *s, const char *name, json_t *j,
                                const char *data, size_t len, struct ksm_buf *out)
@@ -451,7 +431,7 @@ static enum ksm_err an_from_an(struct ksm_ai_stream *s, const char *name, json_t
         /* A citation of a masked document quotes it with placeholders: each of its strings comes
          * whole, restored through the arguments' filter, which holds nothing in a text block
          * (blocks follow one another, and a tool block's tail is released at its stop). */
-        an_restore_whole(s, json_object_get(delta, "citation"), 0);
+        ksm_ai_filter_strings(json_object_get(delta, "citation"), s->o.args_filter, s->o.filter_ud);
         modified = true;
     } else if (!strcmp(type, "content_block_stop") && s->tool_block) {
         an_args_flush(s, out);

@@ -5,7 +5,6 @@
 
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/jscan.h"
@@ -145,29 +144,18 @@ static void user_turn(json_t *msgs, json_t *content, bool result, bool *open)
 static enum ksm_err assistant_to_anthropic(const struct ksm_ai_request *r, size_t i, const json_t *m,
                                            enum ksm_ai_proto to, json_t **content, char *err)
 {
-    json_t *calls = json_object_get(m, "tool_calls"), *tc;
+    json_t *calls = json_object_get(m, "tool_calls"), *tc, *use;
     size_t k;
     if (!json_array_size(calls))
         return KSM_E_OK;
-    if (json_is_string(*content)) {
-        json_t *arr = json_array();
-        if (json_string_length(*content))
-            json_array_append_new(arr, text_block(*content));
-        json_decref(*content);
-        *content = arr;
-    }
+    json_t *blocks = as_blocks(*content);
+    json_decref(*content);
+    *content = blocks;
     json_array_foreach(calls, k, tc) {
-        json_t *fn = json_object_get(tc, "function");
-        const char *args = str(fn, "arguments");
-        json_t *input = args && *args ? json_loads(args, JSON_REJECT_DUPLICATES, NULL) : json_object();
-        if (!json_is_object(input)) {
-            json_decref(input);
+        if (!(use = ksm_ai_tool_use_block(tc, NULL, NULL)))
             return refuse(err, r, to, "messages[%zu].tool_calls[%zu].function.arguments that are not "
                           "a JSON object", i, k);
-        }
-        json_array_append_new(*content, json_pack("{ss sO sO so}", "type", "tool_use", "id",
-                                                  json_object_get(tc, "id"), "name",
-                                                  json_object_get(fn, "name"), "input", input));
+        json_array_append_new(blocks, use);
     }
     return KSM_E_OK;
 }
@@ -241,14 +229,8 @@ static json_t *assistant_to_openai(const struct ksm_ai_request *r, size_t i, con
     json_t *c = content_of(r, i, KSM_AI_ROLE_ASSISTANT), *calls = json_array(), *b;
     size_t k;
     json_array_foreach(json_object_get(m, "content"), k, b) {
-        if (!str(b, "type") || strcmp(str(b, "type"), "tool_use"))
-            continue;
-        char *args = json_dumps(json_object_get(b, "input"), JSON_COMPACT);
-        json_array_append_new(calls, json_pack("{sO ss s{sO ss}}", "id", json_object_get(b, "id"),
-                                               "type", "function", "function", "name",
-                                               json_object_get(b, "name"), "arguments",
-                                               args ? args : "{}"));
-        free(args);
+        if (str(b, "type") && !strcmp(str(b, "type"), "tool_use"))
+            json_array_append_new(calls, ksm_ai_tool_call(b, NULL, NULL));
     }
     json_t *msg = json_pack("{ss so}", "role", "assistant", "content", c);
     if (json_array_size(calls)) {
