@@ -163,8 +163,8 @@ static const struct {
                           "the request contains personal identifiers that may not be sent to a model"},
     [KSM_AI_SEAL_SIGNED] = {"pii_in_signed_block",
                             "a signed thinking block holds a personal identifier the PII policy "
-                            "masks, and a signed block cannot be changed: continue without that "
-                            "block"},
+                            "masks, and a signed (or redacted) block cannot be changed: continue "
+                            "without that block"},
     [KSM_AI_SEAL_NUMBER] = {"pii_in_number",
                             "a number in a tool call's input is a personal identifier the PII "
                             "policy masks, and no placeholder can stand in a number: send it as a "

@@ -46,7 +46,8 @@ enum ksm_ai_role {
 /* Texts the guardrail reads but may not rewrite; a rule that would change one refuses the request. */
 enum ksm_ai_seal {
     KSM_AI_SEAL_NONE,
-    KSM_AI_SEAL_SIGNED,      /* an Anthropic thinking block's text: its signature covers it */
+    KSM_AI_SEAL_SIGNED,      /* an Anthropic thinking block's text (its signature covers it), or a
+                                redacted one's data (encrypted by the provider) */
     KSM_AI_SEAL_NUMBER,      /* the digits of a long number in a tool_use input: no placeholder can
                                 stand in a JSON number */
 };
@@ -80,7 +81,7 @@ struct ksm_ai_request {
     size_t nmsgs;
     struct ksm_ai_part *parts;     /* every text, in document order */
     size_t nparts;
-    /* Content the text visitor cannot see: images, audio, PDFs, redacted thinking, and non-integer
+    /* Content the text visitor cannot see: images, audio, PDFs, URL sources, and non-integer
      * numbers of ten digits or more in a tool_use input. A policy that must scan everything fails
      * closed when this is non-zero. */
     size_t nunscanned;

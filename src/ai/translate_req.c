@@ -618,6 +618,19 @@ static bool ant_thinking(struct ksm_ai_request *r, enum ksm_ai_role role, size_t
     return true;
 }
 
+/* Reasoning the provider's safety systems encrypted (redacted_thinking): its data is opaque to all
+ * but the provider that made it, from a prompt that went through the guardrail, and a tool loop
+ * must send it back as it came. It goes; read as a sealed part all the same, so that a value a
+ * caller wrote into it in plain text is refused like one in a signed block. */
+static bool ant_redacted_thinking(struct ksm_ai_request *r, enum ksm_ai_role role, size_t i,
+                                  json_t *b)
+{
+    if (!is_str(b, "data"))
+        return false;
+    push_part(r, role, i, json_object_get(b, "data"), true, KSM_AI_SEAL_SIGNED);
+    return true;
+}
+
 /* Blocks that only a same-protocol route carries, and what the guardrail can read of them (in the
  * caller's turn, or in the model's). */
 static const struct {
@@ -628,11 +641,11 @@ static const struct {
     {"document", true, ant_document},
     {"search_result", true, ant_search_result},
     {"thinking", false, ant_thinking},
+    {"redacted_thinking", false, ant_redacted_thinking},
 };
 
 /* A block of a type other than text, tool_use and tool_result: read if it can be, or counted as
- * content the guardrail cannot read (an image, a PDF, a URL the provider fetches, redacted
- * thinking, which is encrypted). */
+ * content the guardrail cannot read (an image, a PDF, a URL the provider fetches). */
 static void ant_read_other(struct ksm_ai_request *r, enum ksm_ai_role role, size_t i, json_t *b,
                            const char *type)
 {

@@ -458,15 +458,16 @@ static void test_options_scanned(void)
                                            {"stop_sequences.0", "<P1>"},
                                            {NULL, NULL}});
     json_decref(b);
-    /* a signed thinking block of the model's is read, never rewritten; redacted (encrypted)
-     * thinking, and a thinking block in the caller's own turn, cannot be read */
+    /* a signed thinking block of the model's, and a redacted (encrypted) one's data, are read,
+     * never rewritten; a thinking block in the caller's own turn cannot be read */
     CHECK(decode(KSM_AI_ANTHROPIC, "{\"model\":\"m\",\"max_tokens\":9,\"messages\":[{\"role\":"
         "\"user\",\"content\":\"x\"},{\"role\":\"assistant\",\"content\":[{\"type\":\"thinking\","
         "\"thinking\":\"Taro?\",\"signature\":\"s\"},{\"type\":\"redacted_thinking\",\"data\":\"e\"}"
         "]},{\"role\":\"user\",\"content\":[{\"type\":\"thinking\",\"thinking\":\"y\","
         "\"signature\":\"s\"}]}]}") == KSM_E_OK);
-    CHECK(req.nparts == 2 && req.nunscanned == 2);
+    CHECK(req.nparts == 3 && req.nunscanned == 1);
     CHECK(req.parts[1].seal == KSM_AI_SEAL_SIGNED && req.parts[1].call && req.parts[1].role == KSM_AI_ROLE_ASSISTANT);
+    CHECK(req.parts[2].seal == KSM_AI_SEAL_SIGNED && !strcmp(json_string_value(req.parts[2].node), "e"));
     CHECK(req.parts[0].seal == KSM_AI_SEAL_NONE && strstr(req.untranslatable, "thinking"));
     /* a document is read when it is text; a PDF is not */
     masked = 0;
