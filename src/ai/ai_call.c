@@ -100,6 +100,8 @@ void ksm_ai_call_free(struct ai_call *c)
     ksm_sse_free(&c->sse);
     ksm_buf_free(&c->up_body);
     ksm_buf_free(&c->out);
+    ksm_ai_responses_free(c->responses);
+    ksm_buf_free(&c->framed);
     call_release(c);
 }
 
@@ -231,6 +233,8 @@ static void complete(struct ai_call *c)
     audit_details(audit_detail, sizeof audit_detail, c, host, cost, latency_ms, failed);
     if (!c->streaming && r->status == 0)
         r->status = 200;
+    if (c->responses && !c->streaming && r->status == 200)
+        ksm_ai_responses_answer(c->responses, &r->resp);
     ksm_ai_audit_final(c, audit_detail);
     if (c->streaming) {
         ksm_req_stream_end(r);
@@ -274,10 +278,17 @@ static void args_filter(void *ud, const char *in, size_t n, bool final, struct k
 
 static void flush_out(struct ai_call *c)
 {
-    if (c->out.len) {
+    if (!c->out.len)
+        return;
+    if (c->responses) {   /* the chat events the caller would have got, as a Response's */
+        ksm_buf_reset(&c->framed);
+        ksm_ai_responses_events(c->responses, c->out.data, c->out.len, &c->framed);
+        if (c->framed.len)
+            ksm_req_stream_write(c->r, c->framed.data, c->framed.len);
+    } else {
         ksm_req_stream_write(c->r, c->out.data, c->out.len);
-        ksm_buf_reset(&c->out);
     }
+    ksm_buf_reset(&c->out);
 }
 
 static void on_drain(struct ksm_req *r)

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "ai/ai_store.h"
+#include "ai/responses.h"
 #include "ai/sse.h"
 #include "ai/translate.h"
 #include "ai/upstream.h"
@@ -56,6 +57,8 @@ struct ai_call {
     struct ksm_sse_parser sse;
     struct ksm_ai_stream *tx;
     struct ksm_buf out;                 /* translated events waiting to be written */
+    struct ksm_ai_responses *responses;  /* POST /v1/responses: the chat answer is re-framed */
+    struct ksm_buf framed;              /* those events as Responses events */
     struct ksm_ai_usage usage;
     int64_t delivered;                  /* text pieces written to the caller (≈ tokens) */
     bool cancelled;                     /* the caller went away */

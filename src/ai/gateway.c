@@ -19,6 +19,7 @@
 typedef void (*ai_handler)(struct ai_call *c);
 
 static void h_chat(struct ai_call *c);
+static void h_responses(struct ai_call *c);
 static void h_models(struct ai_call *c);
 static void h_model(struct ai_call *c);
 
@@ -32,6 +33,7 @@ static const struct {
     bool both_apis;  /* both APIs' path: Anthropic's when the caller sends anthropic-version */
 } routes[] = {
     {"POST", "/v1/chat/completions", KSM_AI_OPENAI, AI_CHAT, h_chat, "ai.chat", false, false},
+    {"POST", "/v1/responses", KSM_AI_OPENAI, AI_CHAT, h_responses, "ai.responses", false, false},
     {"POST", "/v1/messages", KSM_AI_ANTHROPIC, AI_CHAT, h_chat, "ai.messages", false, false},
     {"POST", "/v1/messages/count_tokens", KSM_AI_ANTHROPIC, AI_COUNT, h_chat, "ai.count_tokens",
      false, false},
@@ -337,6 +339,24 @@ static void h_model(struct ai_call *c)
 
 static void h_chat(struct ai_call *c)
 {
+    ksm_ai_call_start(c);
+}
+
+/* OpenAI's Responses API: the body becomes the chat request it means, which then goes the chat
+ * path — read, governed, metered and audited as one (src/ai/responses.h). */
+static void h_responses(struct ai_call *c)
+{
+    struct ksm_req *r = c->r;
+    char why[KSM_AI_RESPONSES_ERR_MAX];
+    enum ksm_err e = ksm_ai_responses_request(r->body.data ? r->body.data : "", r->body.len, r->id,
+                                              &c->framed, &c->responses, why);
+    if (e != KSM_E_OK) {
+        ksm_ai_fail(c, e, why, 0);
+        return;
+    }
+    ksm_buf_reset(&r->body);
+    ksm_buf_append(&r->body, c->framed.data, c->framed.len);
+    ksm_buf_reset(&c->framed);
     ksm_ai_call_start(c);
 }
 

@@ -1,0 +1,152 @@
+"""OpenAI's Responses API (POST /v1/responses) through the gateway, with the official openai npm
+client: the request becomes the chat request it means and goes the governed chat path (the
+guardrail, the budget, the meter and the audit see it as one); the answer comes back as a
+Response, whole or as the Responses stream's events. Nothing is stored."""
+import json
+
+import pytest
+
+from test_ai_gateway import MYNUMBER, PHONE, gw, org, sdk, sent_to_model  # noqa: F401  (fixtures)
+
+LOOKUP = {"type": "function", "name": "lookup", "description": "電話番号で検索する",
+          "parameters": {"type": "object", "properties": {"query": {"type": "string"}}}}
+
+
+def events(run):
+    """The stream's events, checked for what every Responses stream promises: numbered from 0 in
+    order, opened by response.created and ended by one terminal event."""
+    evs = run.chunks
+    assert [e["sequence_number"] for e in evs] == list(range(len(evs))), evs
+    assert evs[0]["type"] == "response.created" and evs[0]["response"]["status"] == "in_progress"
+    assert evs[-1]["type"] in ("response.completed", "response.incomplete", "response.failed")
+    return evs
+
+
+def test_real_model_whole_and_streamed(gw, org, npm_client):
+    ask = {"model": "tiny", "instructions": "Answer briefly.", "input": "hello", "max_output_tokens": 10,
+           "temperature": 0, "metadata": {"案件": "試験"}}
+    whole = sdk(npm_client, org, "openai", "responses.create", ask)
+    assert whole.error is None, whole
+    res = whole.result
+    assert res["object"] == "response" and res["id"].startswith("resp_") and res["model"] == "tiny"
+    # the model stopped at its token limit: an incomplete Response, saying why
+    assert res["status"] == "incomplete" and res["incomplete_details"] == {"reason": "max_output_tokens"}
+    assert res["output_text"] and res["output"][0]["content"][0]["type"] == "output_text"
+    assert res["usage"]["output_tokens"] == 10 and res["usage"]["input_tokens"] > 0
+    assert res["usage"]["total_tokens"] == res["usage"]["input_tokens"] + 10
+    assert res["store"] is False and res["metadata"] == {"案件": "試験"} and res["instructions"] == "Answer briefly."
+    rid = whole.response["headers"]["x-request-id"]
+    rec = org.usage(rid)
+    assert rec["details"]["completion_tokens"] == 10 and rec["cost_microyen"] > 0
+    assert gw.audit_wait(rid, action="ai.responses")["status"] == 200
+
+    run = sdk(npm_client, org, "openai", "responses.create", dict(ask, stream=True))
+    assert run.error is None, run
+    evs = events(run)
+    text = "".join(e["delta"] for e in evs if e["type"] == "response.output_text.delta")
+    assert text == res["output_text"]   # greedy decoding: the same text as the whole answer
+    done = [e for e in evs if e["type"] == "response.output_text.done"]
+    assert len(done) == 1 and done[0]["text"] == text
+    last = evs[-1]["response"]
+    assert evs[-1]["type"] == "response.incomplete" and last["usage"]["output_tokens"] == 10
+    # the message the limit cut is itself incomplete, as OpenAI marks it
+    assert last["output"][0]["content"][0]["text"] == text and last["output"][0]["status"] == "incomplete"
+    assert org.usage(run.response["headers"]["x-request-id"])["details"]["completion_tokens"] == 10
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_masked_for_the_model_and_restored_for_the_caller(org, npm_client, provider):
+    """Masked and restored like a chat request, to a model served over either API."""
+    alias = org.fault_route("echo", provider=provider)
+    ask = {"model": alias, "input": [{"role": "user", "content": [
+        {"type": "input_text", "text": "折り返しは %s まで" % PHONE}]}]}
+    for stream in (False, True):
+        run = sdk(npm_client, org, "openai", "responses.create", dict(ask, stream=stream))
+        assert run.error is None, run
+        sent = org.fault.last_request()["body"]
+        assert PHONE not in sent_to_model(org) and "⟦PHONE_1⟧" in sent_to_model(org)
+        masked = "折り返しは ⟦PHONE_1⟧ まで"
+        content = [{"type": "text", "text": masked}] if provider == "openai" else masked
+        assert sent["messages"] == [{"role": "user", "content": content}]
+        if stream:
+            evs = events(run)
+            text = "".join(e["delta"] for e in evs if e["type"] == "response.output_text.delta")
+            assert evs[-1]["type"] == "response.completed"
+        else:
+            text = run.result["output_text"]
+        assert PHONE in text and "⟦" not in text, text
+        assert run.response["headers"]["x-kasumi-guardrail"] == "mask phone=1"
+
+    # a blocked kind is refused before anything is sent, in OpenAI's error format
+    n = org.fault.stats()["requests"]
+    r = org.post("/v1/responses", {"model": alias, "input": "個人番号 %s" % MYNUMBER})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "content_blocked", r.text
+    assert org.fault.stats()["requests"] == n
+
+
+def test_function_tool_loop(org, npm_client):
+    """The model calls a function; the caller runs it and sends the call and its output back as
+    input items: the model gets the assistant turn with its call and the tool's result, masked;
+    the caller's function gets the real value."""
+    alias = org.fault_route("tool")
+    user = {"role": "user", "content": "折り返しは %s までお願いします" % PHONE}
+    for stream in (False, True):
+        one = sdk(npm_client, org, "openai", "responses.create",
+                  {"model": alias, "input": [user], "tools": [LOOKUP], "stream": stream})
+        assert one.error is None, one
+        sent = org.fault.last_request()["body"]
+        assert sent["tools"] == [{"type": "function", "function": {k: v for k, v in LOOKUP.items() if k != "type"}}]
+        if stream:
+            evs = events(run := one)
+            adds = [e["item"] for e in evs if e["type"] == "response.output_item.added"]
+            assert [a["type"] for a in adds] == ["function_call"] and adds[0]["name"] == "lookup"
+            args = "".join(e["delta"] for e in evs if e["type"] == "response.function_call_arguments.delta")
+            done = [e for e in evs if e["type"] == "response.function_call_arguments.done"]
+            assert done[0]["arguments"] == args
+            call = evs[-1]["response"]["output"][0]
+            assert run.chunks[-1]["type"] == "response.completed"
+        else:
+            call = one.result["output"][0]
+        assert call["type"] == "function_call" and call["name"] == "lookup" and call["status"] == "completed"
+        assert json.loads(call["arguments"]) == {"query": user["content"]}   # restored for the caller
+
+        history = [user, {k: call[k] for k in ("type", "id", "call_id", "name", "arguments", "status")},
+                   {"type": "function_call_output", "call_id": call["call_id"], "output": "該当: %s 霞が関" % PHONE}]
+        two = sdk(npm_client, org, "openai", "responses.create", {"model": alias, "input": history, "tools": [LOOKUP]})
+        assert two.error is None, two
+        msgs = org.fault.last_request()["body"]["messages"]
+        assert [m["role"] for m in msgs] == ["user", "assistant", "tool"]
+        assert msgs[1]["tool_calls"][0]["id"] == call["call_id"] and msgs[2]["tool_call_id"] == call["call_id"]
+        assert PHONE not in sent_to_model(org) and "⟦PHONE_1⟧" in msgs[2]["content"]
+
+
+def test_what_is_not_served_is_refused_saying_why(org, npm_client):
+    """Stored state, built-in tools and fields the gateway does not know are refused (nothing is
+    dropped unread); the refusals are OpenAI's error format, which the SDK reads."""
+    alias = org.fault_route("ok")
+    n = org.fault.stats()["requests"]
+    cases = [({"previous_response_id": "resp_x"}, "stores no responses"),
+             ({"tools": [{"type": "web_search"}]}, "only function tools"),
+             ({"prompt": {"id": "pmpt_1"}}, "prompt: not supported"),
+             ({"input": [{"type": "reasoning", "summary": []}]}, "reasoning item"),
+             ({"truncation": "auto"}, "truncation")]
+    for extra, why in cases:
+        run = sdk(npm_client, org, "openai", "responses.create", dict({"model": alias, "input": "x"}, **extra))
+        assert run.error and run.error["status"] == 400, run
+        assert run.error["body"]["code"] == "unsupported_parameter" and why in run.error["message"], run
+    assert org.fault.stats()["requests"] == n
+    r = org.post("/v1/responses", {"model": alias})
+    assert r.status_code == 400 and "input" in r.json()["error"]["message"], r.text
+    r = org.post("/v1/responses", {"model": "nope", "input": "x"})
+    assert r.status_code == 404 and r.json()["error"]["code"] == "model_not_found", r.text
+
+
+def test_a_broken_stream_ends_in_response_failed(org, npm_client):
+    alias = org.fault_route("reset-mid-stream;after=2")
+    run = sdk(npm_client, org, "openai", "responses.create", {"model": alias, "input": "hello", "stream": True})
+    assert run.error is None, run
+    evs = events(run)
+    assert [e["type"] for e in evs][-2:] == ["error", "response.failed"], evs
+    failed = evs[-1]["response"]
+    assert failed["status"] == "failed" and failed["error"]["message"]
+    assert len([e for e in evs if e["type"] == "response.output_text.delta"]) == 2
