@@ -84,18 +84,23 @@ def test_masked_for_the_model_and_restored_for_the_caller(org, npm_client, provi
     assert org.fault.stats()["requests"] == n
 
 
-def test_function_tool_loop(org, npm_client):
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_function_tool_loop(org, npm_client, provider):
     """The model calls a function; the caller runs it and sends the call and its output back as
     input items: the model gets the assistant turn with its call and the tool's result, masked;
-    the caller's function gets the real value."""
-    alias = org.fault_route("tool")
+    the caller's function gets the real value. To a model served over either API."""
+    alias = org.fault_route("tool", provider=provider)
     user = {"role": "user", "content": "折り返しは %s までお願いします" % PHONE}
     for stream in (False, True):
         one = sdk(npm_client, org, "openai", "responses.create",
                   {"model": alias, "input": [user], "tools": [LOOKUP], "stream": stream})
         assert one.error is None, one
         sent = org.fault.last_request()["body"]
-        assert sent["tools"] == [{"type": "function", "function": {k: v for k, v in LOOKUP.items() if k != "type"}}]
+        if provider == "openai":
+            assert sent["tools"] == [{"type": "function", "function": {k: v for k, v in LOOKUP.items() if k != "type"}}]
+        else:
+            assert sent["tools"] == [{"name": "lookup", "description": LOOKUP["description"],
+                                      "input_schema": LOOKUP["parameters"]}]
         if stream:
             evs = events(run := one)
             adds = [e["item"] for e in evs if e["type"] == "response.output_item.added"]
@@ -115,9 +120,16 @@ def test_function_tool_loop(org, npm_client):
         two = sdk(npm_client, org, "openai", "responses.create", {"model": alias, "input": history, "tools": [LOOKUP]})
         assert two.error is None, two
         msgs = org.fault.last_request()["body"]["messages"]
-        assert [m["role"] for m in msgs] == ["user", "assistant", "tool"]
-        assert msgs[1]["tool_calls"][0]["id"] == call["call_id"] and msgs[2]["tool_call_id"] == call["call_id"]
-        assert PHONE not in sent_to_model(org) and "⟦PHONE_1⟧" in msgs[2]["content"]
+        if provider == "openai":
+            assert [m["role"] for m in msgs] == ["user", "assistant", "tool"]
+            assert msgs[1]["tool_calls"][0]["id"] == call["call_id"] and msgs[2]["tool_call_id"] == call["call_id"]
+            result = msgs[2]["content"]
+        else:
+            assert [m["role"] for m in msgs] == ["user", "assistant", "user"]
+            assert msgs[1]["content"][-1]["id"] == call["call_id"]
+            assert msgs[2]["content"][0]["tool_use_id"] == call["call_id"]
+            result = json.dumps(msgs[2]["content"], ensure_ascii=False)
+        assert PHONE not in sent_to_model(org) and "⟦PHONE_1⟧" in result
 
 
 def test_what_is_not_served_is_refused_saying_why(org, npm_client):
