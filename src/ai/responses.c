@@ -3,7 +3,7 @@
  * Request: a Response's input items become chat messages (a function_call item joins the
  * assistant turn before it, a function_call_output is a tool message), its options the chat
  * options they mean. Answer: the chat message becomes output items — a message with an output_text
- * (or refusal) part, and a function_call per tool call. Stream: each chat chunk becomes the
+ * (or refusal) part, and a function_call (or custom_tool_call) per tool call. Stream: each chat chunk becomes the
  * Responses events a client of OpenAI's API would get for it, numbered by sequence_number, ending
  * in response.completed (.incomplete when the model stopped at its token limit, .failed on error)
  * with the whole Response and its usage. */
@@ -30,7 +30,8 @@ struct ksm_ai_responses {
     json_t *output;             /* the items so far */
     json_t *text_item;          /* the open message item (in output), or NULL */
     bool refusal;               /* its part is a refusal, not output_text */
-    json_t *call_item;          /* the open function_call item (in output), or NULL */
+    json_t *call_item;          /* the open call item (in output), or NULL */
+    const struct call_kind *call_kind;   /* and its kind */
     int call_index;             /* the chat tool call it follows */
     struct ksm_buf text, args;  /* the open part's text, the open call's arguments */
     char *finish;               /* the chat finish_reason */
@@ -38,6 +39,37 @@ struct ksm_ai_responses {
     int64_t created;
     char *model;
 };
+
+/* The two kinds of tool call, by their names on each side: a function's JSON arguments, and a
+ * custom tool's free-text input (OpenAI's freeform tools, such as an apply_patch). */
+static const struct call_kind {
+    const char *chat;           /* chat tool_calls[].type, and the member under it */
+    const char *text;           /* the member holding the call's text */
+    const char *item, *result;  /* the Responses call item's type, and its result item's */
+    const char *prefix;         /* the call item's id prefix */
+    const char *delta, *done;   /* the stream's events for the text */
+} kinds[] = {
+    {"function", "arguments", "function_call", "function_call_output", "fc",
+     "response.function_call_arguments.delta", "response.function_call_arguments.done"},
+    {"custom", "input", "custom_tool_call", "custom_tool_call_output", "ctc",
+     "response.custom_tool_call_input.delta", "response.custom_tool_call_input.done"},
+};
+
+static const struct call_kind *kind_by(const char *type, bool item)
+{
+    for (size_t i = 0; type && i < KSM_NELEM(kinds); i++)
+        if (!strcmp(type, item ? kinds[i].item : kinds[i].chat))
+            return &kinds[i];
+    return NULL;
+}
+
+static const struct call_kind *result_kind(const char *type)
+{
+    for (size_t i = 0; type && i < KSM_NELEM(kinds); i++)
+        if (!strcmp(type, kinds[i].result))
+            return &kinds[i];
+    return NULL;
+}
 
 static enum ksm_err refuse(char *err, enum ksm_err e, const char *fmt, ...)
 {
@@ -146,18 +178,18 @@ static enum ksm_err message_item(const json_t *it, const char *where, json_t *ms
     return KSM_E_OK;
 }
 
-/* A function_call item: a tool call of the assistant turn it follows (Responses lists a turn's
- * text and its calls as separate items; chat has them in one message). */
-static enum ksm_err call_item(const json_t *it, const char *where, json_t *msgs, char *err)
+/* A call item: a tool call of the assistant turn it follows (Responses lists a turn's text and its
+ * calls as separate items; chat has them in one message). */
+static enum ksm_err call_item(const json_t *it, const struct call_kind *k, const char *where, json_t *msgs,
+                              char *err)
 {
-    static const char *const keys[] = {"type", "call_id", "name", "arguments", "id", "status", NULL};
+    const char *const keys[] = {"type", "call_id", "name", k->text, "id", "status", NULL}, *x;
     json_t *id = json_object_get(it, "call_id"), *name = json_object_get(it, "name");
-    json_t *args = json_object_get(it, "arguments");
-    const char *k;
-    if (!json_is_string(id) || !json_is_string(name) || !json_is_string(args))
-        return refuse(err, KSM_E_INVALID_ARGUMENT, "%s: call_id, name and arguments are strings", where);
-    if ((k = stranger(it, keys)))
-        return refuse(err, KSM_E_UNSUPPORTED_PARAMETER, "%s.%s: not supported here", where, k);
+    json_t *text = json_object_get(it, k->text);
+    if (!json_is_string(id) || !json_is_string(name) || !json_is_string(text))
+        return refuse(err, KSM_E_INVALID_ARGUMENT, "%s: call_id, name and %s are strings", where, k->text);
+    if ((x = stranger(it, keys)))
+        return refuse(err, KSM_E_UNSUPPORTED_PARAMETER, "%s.%s: not supported here", where, x);
     json_t *last = json_array_get(msgs, json_array_size(msgs) - 1);
     const char *role = json_string_value(json_object_get(last, "role"));
     if (!role || strcmp(role, "assistant")) {
@@ -167,12 +199,13 @@ static enum ksm_err call_item(const json_t *it, const char *where, json_t *msgs,
     json_t *calls = json_object_get(last, "tool_calls");
     if (!calls)
         json_object_set_new(last, "tool_calls", calls = json_array());
-    json_array_append_new(calls, json_pack("{sO ss s{sO sO}}", "id", id, "type", "function", "function",
-                                           "name", name, "arguments", args));
+    json_t *body = json_pack("{sO}", "name", name);
+    json_object_set(body, k->text, text);
+    json_array_append_new(calls, json_pack("{sO ss so}", "id", id, "type", k->chat, k->chat, body));
     return KSM_E_OK;
 }
 
-/* A function_call_output item: the tool's result, a chat tool message. */
+/* A call's result item (function_call_output, custom_tool_call_output): a chat tool message. */
 static enum ksm_err output_item(const json_t *it, const char *where, json_t *msgs, char *err)
 {
     static const char *const keys[] = {"type", "call_id", "output", "id", "status", NULL};
@@ -211,9 +244,9 @@ static enum ksm_err input_items(const json_t *input, json_t *msgs, char *err)
             e = refuse(err, KSM_E_INVALID_ARGUMENT, "%s: an object", where);
         else if (!type || !strcmp(type, "message"))
             e = message_item(it, where, msgs, err);
-        else if (!strcmp(type, "function_call"))
-            e = call_item(it, where, msgs, err);
-        else if (!strcmp(type, "function_call_output"))
+        else if (kind_by(type, true))
+            e = call_item(it, kind_by(type, true), where, msgs, err);
+        else if (result_kind(type))
             e = output_item(it, where, msgs, err);
         else   /* reasoning, item references, built-in tools' calls: state this gateway has not */
             e = refuse(err, KSM_E_UNSUPPORTED_PARAMETER, "%s: a %s item is not supported here", where, type);
@@ -223,24 +256,39 @@ static enum ksm_err input_items(const json_t *input, json_t *msgs, char *err)
     return KSM_E_OK;
 }
 
+/* A custom tool's grammar as chat writes it ({type: grammar, grammar: {syntax, definition}}). */
+static json_t *custom_format(const json_t *f)
+{
+    const char *type = json_string_value(json_object_get(f, "type"));
+    if (!type || strcmp(type, "grammar"))
+        return json_deep_copy(f);
+    json_t *g = json_deep_copy(f);
+    json_object_del(g, "type");
+    return json_pack("{ss so}", "type", "grammar", "grammar", g);
+}
+
 static enum ksm_err tools(const json_t *in, json_t *chat, char *err)
 {
-    static const char *const keys[] = {"type", "name", "description", "parameters", "strict", NULL};
+    static const char *const keys[] = {"type", "name", "description", "parameters", "strict", "format", NULL};
     json_t *out = json_array(), *t;
     size_t i;
     json_object_set_new(chat, "tools", out);
     json_array_foreach(in, i, t) {
         const char *type = json_string_value(json_object_get(t, "type")), *k;
-        if (!type || strcmp(type, "function"))
-            return refuse(err, KSM_E_UNSUPPORTED_PARAMETER, "tools[%zu]: only function tools are supported here (not %s)",
-                          i, type ? type : "typeless");
+        const struct call_kind *kind = kind_by(type, false);
+        if (!kind)
+            return refuse(err, KSM_E_UNSUPPORTED_PARAMETER,
+                          "tools[%zu]: only function and custom tools are supported here (not %s)", i,
+                          type ? type : "typeless");
         if (!json_is_string(json_object_get(t, "name")))
             return refuse(err, KSM_E_INVALID_ARGUMENT, "tools[%zu].name: a string", i);
         if ((k = stranger(t, keys)))
             return refuse(err, KSM_E_UNSUPPORTED_PARAMETER, "tools[%zu].%s: not supported here", i, k);
         json_t *fn = json_deep_copy(t);
         json_object_del(fn, "type");
-        json_array_append_new(out, json_pack("{ss so}", "type", "function", "function", fn));
+        if (json_object_get(t, "format"))
+            json_object_set_new(fn, "format", custom_format(json_object_get(t, "format")));
+        json_array_append_new(out, json_pack("{ss so}", "type", kind->chat, kind->chat, fn));
     }
     return KSM_E_OK;
 }
@@ -250,11 +298,12 @@ static enum ksm_err tool_choice(json_t *v, json_t *chat, char *err)
     const char *type = json_string_value(json_object_get(v, "type"));
     if (json_is_string(v))
         return json_object_set(chat, "tool_choice", v), KSM_E_OK;
-    if (type && !strcmp(type, "function") && json_is_string(json_object_get(v, "name")))
-        return json_object_set_new(chat, "tool_choice", json_pack("{ss s{sO}}", "type", "function", "function",
+    const struct call_kind *k = kind_by(type, false);
+    if (k && json_is_string(json_object_get(v, "name")))
+        return json_object_set_new(chat, "tool_choice", json_pack("{ss s{sO}}", "type", k->chat, k->chat,
                                                                   "name", json_object_get(v, "name"))),
                KSM_E_OK;
-    return refuse(err, KSM_E_UNSUPPORTED_PARAMETER, "tool_choice: auto, none, required or a function");
+    return refuse(err, KSM_E_UNSUPPORTED_PARAMETER, "tool_choice: auto, none, required, a function or a custom tool");
 }
 
 /* text.format as chat's response_format; text.verbosity as chat's verbosity. */
@@ -279,13 +328,14 @@ static enum ksm_err text_options(json_t *v, json_t *chat, char *err)
     return KSM_E_OK;
 }
 
+/* reasoning.effort as chat's reasoning_effort. A summary asked for is accepted and none comes (chat
+ * returns none; OpenAI's own models give one only when they have one to give). */
 static enum ksm_err reasoning(json_t *v, json_t *chat, char *err)
 {
     static const char *const keys[] = {"effort", "summary", "generate_summary", NULL};
-    json_t *effort = json_object_get(v, "effort"), *sum = json_object_get(v, "summary");
-    json_t *gen = json_object_get(v, "generate_summary");
-    if (!json_is_object(v) || stranger(v, keys) || (sum && !json_is_null(sum)) || (gen && !json_is_null(gen)))
-        return refuse(err, KSM_E_UNSUPPORTED_PARAMETER, "reasoning: only effort is supported here (no summaries)");
+    json_t *effort = json_object_get(v, "effort");
+    if (!json_is_object(v) || stranger(v, keys))
+        return refuse(err, KSM_E_UNSUPPORTED_PARAMETER, "reasoning: only effort and summary are supported here");
     if (json_is_string(effort))
         json_object_set(chat, "reasoning_effort", effort);
     return KSM_E_OK;
@@ -523,12 +573,14 @@ static json_t *message(const struct ksm_ai_responses *st, size_t n, const char *
                      "role", "assistant", "content", content);
 }
 
-static json_t *function_call(const struct ksm_ai_responses *st, size_t n, const char *status,
-                             const json_t *call_id, const json_t *name, json_t *args)
+static json_t *call(const struct ksm_ai_responses *st, const struct call_kind *k, size_t n, const char *status,
+                    const json_t *call_id, const json_t *name, json_t *text)
 {
-    return json_pack("{so ss ss so so so}", "id", item_id(st, "fc", n), "type", "function_call", "status", status,
-                     "arguments", args, "call_id", json_is_string(call_id) ? json_incref((json_t *)call_id) : json_string(""),
-                     "name", json_is_string(name) ? json_incref((json_t *)name) : json_string(""));
+    json_t *c = json_pack("{so ss ss so so}", "id", item_id(st, k->prefix, n), "type", k->item, "status", status,
+                          "call_id", json_is_string(call_id) ? json_incref((json_t *)call_id) : json_string(""),
+                          "name", json_is_string(name) ? json_incref((json_t *)name) : json_string(""));
+    json_object_set_new(c, k->text, text);
+    return c;
 }
 
 bool ksm_ai_responses_answer(struct ksm_ai_responses *st, struct ksm_buf *body)
@@ -555,10 +607,13 @@ bool ksm_ai_responses_answer(struct ksm_ai_responses *st, struct ksm_buf *body)
                                                                                       json_string_length(content)))));
     size_t i;
     json_array_foreach(calls, i, tc) {
-        json_t *fn = json_object_get(tc, "function"), *args = json_object_get(fn, "arguments");
-        json_array_append_new(output, function_call(st, json_array_size(output), done, json_object_get(tc, "id"),
-                                                    json_object_get(fn, "name"),
-                                                    json_is_string(args) ? json_incref(args) : json_string("")));
+        const struct call_kind *k = kind_by(json_string_value(json_object_get(tc, "type")), false);
+        json_t *fn = json_object_get(tc, k ? k->chat : "function"), *text;
+        k = k ? k : &kinds[0];
+        text = json_object_get(fn, k->text);
+        json_array_append_new(output, call(st, k, json_array_size(output), done, json_object_get(tc, "id"),
+                                           json_object_get(fn, "name"),
+                                           json_is_string(text) ? json_incref(text) : json_string("")));
     }
     json_t *details;
     const char *status = status_of(finish, &details);
@@ -648,10 +703,12 @@ static void call_close(struct ksm_ai_responses *st, struct ksm_buf *out)
 {
     if (!st->call_item)
         return;
-    json_t *args = json_stringn(st->args.data ? st->args.data : "", st->args.len);
-    json_object_set_new(st->call_item, "arguments", args ? args : json_string(""));
-    emit(st, out, "response.function_call_arguments.done",
-         at(st, st->call_item, json_pack("{sO}", "arguments", json_object_get(st->call_item, "arguments"))));
+    const struct call_kind *k = st->call_kind;
+    json_t *text = json_stringn(st->args.data ? st->args.data : "", st->args.len);
+    json_object_set_new(st->call_item, k->text, text ? text : json_string(""));
+    json_t *done = json_object();
+    json_object_set(done, k->text, json_object_get(st->call_item, k->text));
+    emit(st, out, k->done, at(st, st->call_item, done));
     item_done(st, out, st->call_item);
     st->call_item = NULL;
 }
@@ -674,20 +731,28 @@ static void text_delta(struct ksm_ai_responses *st, struct ksm_buf *out, const j
 static void call_delta(struct ksm_ai_responses *st, struct ksm_buf *out, const json_t *tc)
 {
     int index = (int)json_integer_value(json_object_get(tc, "index"));
-    json_t *fn = json_object_get(tc, "function"), *args = json_object_get(fn, "arguments");
+    const struct call_kind *k = NULL;
+    json_t *fn = NULL;
+    for (size_t i = 0; i < KSM_NELEM(kinds) && !fn; i++)   /* a piece names its kind by its member */
+        if ((fn = json_object_get(tc, kinds[i].chat)))
+            k = &kinds[i];
+    if (!k)
+        return;
+    json_t *text = json_object_get(fn, k->text);
     if (!st->call_item || index != st->call_index) {
         text_close(st, out);
         call_close(st, out);
-        st->call_item = function_call(st, json_array_size(st->output), "in_progress", json_object_get(tc, "id"),
-                                      json_object_get(fn, "name"), json_string(""));
+        st->call_item = call(st, k, json_array_size(st->output), "in_progress", json_object_get(tc, "id"),
+                             json_object_get(fn, "name"), json_string(""));
+        st->call_kind = k;
         st->call_index = index;
         ksm_buf_reset(&st->args);
         item_added(st, out, st->call_item);
     }
-    if (!json_string_length(args))
+    if (!json_string_length(text))
         return;
-    ksm_buf_append(&st->args, json_string_value(args), json_string_length(args));
-    emit(st, out, "response.function_call_arguments.delta", at(st, st->call_item, json_pack("{sO}", "delta", args)));
+    ksm_buf_append(&st->args, json_string_value(text), json_string_length(text));
+    emit(st, out, st->call_kind->delta, at(st, st->call_item, json_pack("{sO}", "delta", text)));
 }
 
 static void start(struct ksm_ai_responses *st, struct ksm_buf *out, const json_t *chunk)

@@ -132,13 +132,45 @@ def test_function_tool_loop(org, npm_client, provider):
         assert PHONE not in sent_to_model(org) and "⟦PHONE_1⟧" in result
 
 
+def test_custom_tool_loop(org, npm_client):
+    """A custom (freeform) tool, as Codex's apply_patch is: its call's input is plain text, streamed
+    as custom_tool_call_input events; masked for the model, restored for the caller's tool."""
+    alias = org.fault_route("tool;custom")
+    tool = {"type": "custom", "name": "lookup", "description": "電話番号で検索する"}
+    user = {"role": "user", "content": "折り返しは %s までお願いします" % PHONE}
+    for stream in (False, True):
+        one = sdk(npm_client, org, "openai", "responses.create",
+                  {"model": alias, "input": [user], "tools": [tool], "stream": stream})
+        assert one.error is None, one
+        assert org.fault.last_request()["body"]["tools"] == [
+            {"type": "custom", "custom": {"name": "lookup", "description": tool["description"]}}]
+        if stream:
+            evs = events(one)
+            pieces = [e["delta"] for e in evs if e["type"] == "response.custom_tool_call_input.delta"]
+            done = [e for e in evs if e["type"] == "response.custom_tool_call_input.done"]
+            assert len(pieces) > 1 and done[0]["input"] == "".join(pieces)
+            call = evs[-1]["response"]["output"][0]
+        else:
+            call = one.result["output"][0]
+        assert call["type"] == "custom_tool_call" and call["input"] == user["content"], call
+
+        history = [user, {k: call[k] for k in ("type", "id", "call_id", "name", "input")},
+                   {"type": "custom_tool_call_output", "call_id": call["call_id"], "output": "なし"}]
+        two = sdk(npm_client, org, "openai", "responses.create", {"model": alias, "input": history, "tools": [tool]})
+        assert two.error is None, two
+        msgs = org.fault.last_request()["body"]["messages"]
+        assert msgs[1]["tool_calls"] == [{"id": call["call_id"], "type": "custom",
+                                          "custom": {"name": "lookup", "input": "折り返しは ⟦PHONE_1⟧ までお願いします"}}]
+        assert msgs[2] == {"role": "tool", "tool_call_id": call["call_id"], "content": "なし"}
+
+
 def test_what_is_not_served_is_refused_saying_why(org, npm_client):
     """Stored state, built-in tools and fields the gateway does not know are refused (nothing is
     dropped unread); the refusals are OpenAI's error format, which the SDK reads."""
     alias = org.fault_route("ok")
     n = org.fault.stats()["requests"]
     cases = [({"previous_response_id": "resp_x"}, "stores no responses"),
-             ({"tools": [{"type": "web_search"}]}, "only function tools"),
+             ({"tools": [{"type": "web_search"}]}, "only function and custom tools"),
              ({"prompt": {"id": "pmpt_1"}}, "prompt: not supported"),
              ({"input": [{"type": "reasoning", "summary": []}]}, "reasoning item"),
              ({"truncation": "auto"}, "truncation")]

@@ -92,7 +92,7 @@ static void test_request(void)
          "input[0].content[0]", KSM_E_UNSUPPORTED_PARAMETER},
         {"{\"model\":\"m\",\"input\":[{\"role\":\"user\",\"content\":\"x\",\"extra\":1}]}", "input[0].extra",
          KSM_E_UNSUPPORTED_PARAMETER},
-        {"{\"model\":\"m\",\"input\":\"x\",\"reasoning\":{\"summary\":\"auto\"}}", "summaries",
+        {"{\"model\":\"m\",\"input\":\"x\",\"reasoning\":{\"effort\":\"low\",\"budget\":1}}", "reasoning",
          KSM_E_UNSUPPORTED_PARAMETER},
         {"{\"model\":\"m\",\"input\":[{\"role\":\"robot\",\"content\":\"x\"}]}", "role", KSM_E_INVALID_ARGUMENT},
         {"{\"model\":\"m\"}", "input", KSM_E_INVALID_ARGUMENT},
@@ -104,6 +104,21 @@ static void test_request(void)
         c = chat_of(refused[i].body, &e);
         CHECK(e == refused[i].e && !c && !st && strstr(err, refused[i].why));
     }
+    /* a custom tool, its grammar as chat writes it, a call of it and its result */
+    c = chat_of("{\"model\":\"m\",\"input\":[{\"type\":\"custom_tool_call\",\"call_id\":\"c1\","
+                "\"name\":\"patch\",\"input\":\"*** x\"},{\"type\":\"custom_tool_call_output\",\"call_id\":"
+                "\"c1\",\"output\":\"done\"}],\"tools\":[{\"type\":\"custom\",\"name\":\"patch\","
+                "\"format\":{\"type\":\"grammar\",\"syntax\":\"lark\",\"definition\":\"start: /.+/\"}}],"
+                "\"tool_choice\":{\"type\":\"custom\",\"name\":\"patch\"},\"reasoning\":{\"effort\":\"high\","
+                "\"summary\":\"auto\"}}", &e);
+    CHECK(e == KSM_E_OK);
+    CHECK(same(c, "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"content\":null,\"tool_calls\":"
+                  "[{\"id\":\"c1\",\"type\":\"custom\",\"custom\":{\"name\":\"patch\",\"input\":\"*** x\"}}]},"
+                  "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"done\"}],\"tools\":[{\"type\":"
+                  "\"custom\",\"custom\":{\"name\":\"patch\",\"format\":{\"type\":\"grammar\",\"grammar\":"
+                  "{\"syntax\":\"lark\",\"definition\":\"start: /.+/\"}}}}],\"tool_choice\":{\"type\":\"custom\","
+                  "\"custom\":{\"name\":\"patch\"}},\"reasoning_effort\":\"high\"}"));
+    json_decref(c);
     /* accepted as the defaults they are */
     c = chat_of("{\"model\":\"m\",\"input\":\"x\",\"previous_response_id\":null,\"truncation\":\"disabled\","
                 "\"include\":[\"reasoning.encrypted_content\"],\"text\":{\"format\":{\"type\":\"text\"}}}", &e);
