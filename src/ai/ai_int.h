@@ -39,6 +39,8 @@ struct ai_call {
     struct ksm_pii_masker *masker;
     struct ksm_pii_stream unmask;
     struct ksm_pii_stream unmask_args;   /* tool-call arguments, which stream between texts */
+    struct ksm_pii_stream *unmask_more;  /* an OpenAI stream's choices 1, 2, ... (n > 1) */
+    unsigned nmore;
     unsigned masked[KSM_PII__COUNT];
     char decision[16];                  /* "pass" | "mask" | "block" | "refuse" */
     const char *refusal;                /* why "refuse"/"block": a static reason for the audit log */

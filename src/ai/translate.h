@@ -205,6 +205,10 @@ struct ksm_ai_stream_opts {
      * (Anthropic, as JSON text) go through this one, final at the end of each call; may be NULL.
      * It has its own hold-back state: a call's pieces interleave with no text. */
     ksm_ai_text_filter args_filter;
+    /* Same-protocol OpenAI streams with n > 1: the text of choice k > 0, through a hold-back state
+     * of its own (choice 0's goes through filter); may be NULL. */
+    void (*choice_filter)(void *ud, unsigned choice, const char *in, size_t n, bool final,
+                          struct ksm_buf *emit);
     void *filter_ud;
 };
 struct ksm_ai_stream;

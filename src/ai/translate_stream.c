@@ -5,9 +5,11 @@
  *   - same-protocol streams pass through byte for byte unless text must be rewritten;
  *   - usage is read from every event (Anthropic's cumulative message_delta replaces, never adds);
  *   - a stream cut short still ends with an error event and well-formed closing events.
- * Only choice 0 of an OpenAI stream goes through the text filter (cross routes refuse n > 1). */
+ * Choice 0 of an OpenAI stream goes through the text filter, another choice's text through the
+ * choice filter, each with its own hold-back state (cross routes refuse n > 1). */
 #include "ai/translate.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -281,21 +283,40 @@ static bool oa_tool_args(struct ksm_ai_stream *s, json_t *j, json_t *delta, bool
     return modified;
 }
 
+/* Choice k > 0 of an n > 1 stream: its text through the choice filter (its tool calls' arguments
+ * pass as they came). True if c changed. */
+static bool oa_other_choice(struct ksm_ai_stream *s, json_t *c, unsigned k)
+{
+    json_t *delta = json_object_get(c, "delta"), *content = json_object_get(delta, "content");
+    const char *finish = json_string_value(json_object_get(c, "finish_reason"));
+    if (!s->o.choice_filter || !json_is_object(delta) || (!json_is_string(content) && !finish))
+        return false;
+    ksm_buf_reset(&s->fb);
+    s->o.choice_filter(s->o.filter_ud, k, json_string_value(content) ? json_string_value(content) : "",
+                       json_string_length(content), finish != NULL, &s->fb);
+    if (s->fb.len || content)
+        json_object_set_new(delta, "content", jstr(s->fb.data ? s->fb.data : "", s->fb.len));
+    return true;
+}
+
 /* OpenAI -> OpenAI: forward the chunk as it came, unless the filter changed its text. */
 static enum ksm_err oa_from_oa(struct ksm_ai_stream *s, const char *name, json_t *j,
                                const char *data, size_t len, struct ksm_buf *out)
 {
     json_t *c0 = json_array_get(json_object_get(j, "choices"), 0);
     /* With n > 1 each chunk carries one choice, by its index: the filters (one hold-back state
-     * each) follow choice 0, and another choice's pieces pass as they came — its placeholders
-     * unrestored, but nothing held back of one choice goes out in another. */
+     * each) follow choice 0, the choice filter the others — nothing held back of one choice goes
+     * out in another. */
     json_t *idx = json_object_get(c0, "index");
-    if (idx && json_integer_value(idx) != 0)
+    bool modified = false;
+    if (idx && json_integer_value(idx) != 0) {
+        json_int_t k = json_integer_value(idx);
+        modified = k > 0 && k <= UINT32_MAX && oa_other_choice(s, c0, (unsigned)k);
         c0 = NULL;
+    }
     json_t *delta = json_object_get(c0, "delta");
     json_t *content = json_object_get(delta, "content");
     const char *finish = json_string_value(json_object_get(c0, "finish_reason"));
-    bool modified = false;
 
     if (!json_array_size(json_object_get(j, "choices")) && json_object_get(j, "usage") &&
         !json_is_null(json_object_get(j, "usage"))) {

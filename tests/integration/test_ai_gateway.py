@@ -402,6 +402,22 @@ def test_phone_masked_for_upstream_and_restored(org, npm_client):
     assert r.headers["X-Kasumi-Guardrail"] == "pass", r.headers
 
 
+def test_every_choice_of_a_stream_is_restored(org, npm_client):
+    """n > 1, streamed: the choices' chunks interleave, and each choice's text is restored through a
+    hold-back state of its own (before, only choice 0's was: choice 1 showed the placeholder)."""
+    alias = org.fault_route("echo")
+    prompt = "折り返しは %s までお願いします" % PHONE
+    st = sdk(npm_client, org, "openai", "chat.completions.create",
+             {"model": alias, "n": 2, "stream": True, "messages": [{"role": "user", "content": prompt}]})
+    assert st.error is None, st
+    assert PHONE not in sent_to_model(org)
+    texts = {}
+    for c in st.chunks:
+        for ch in c["choices"]:
+            texts[ch["index"]] = texts.get(ch["index"], "") + (ch["delta"].get("content") or "")
+    assert texts == {0: prompt, 1: prompt}, texts
+
+
 LOOKUP_OPENAI = {"type": "function", "function": {"name": "lookup", "description": "電話番号で検索する",
                                                   "parameters": {"type": "object",
                                                                  "properties": {"query": {"type": "string"}}}}}

@@ -647,6 +647,7 @@ static void test_streams(void)
 }
 
 static char *raw_stream(const char *wire, struct ksm_ai_stream *s);
+static void restore_choice(void *ud, unsigned k, const char *in, size_t n, bool final, struct ksm_buf *emit);
 
 static void test_stream_filter(void)
 {
@@ -689,18 +690,23 @@ static void test_stream_filter(void)
                    "message_delta:end_turn/0 message_stop");
     free(got);
     ksm_ai_stream_free(s);
-    /* n = 2: each chunk one choice, interleaved; choice 0 is restored, and nothing it holds back
-     * goes out in choice 1, which passes as it came */
-    s = stream(KSM_AI_OPENAI, KSM_AI_OPENAI, false, restore);
+    /* n = 2: each chunk one choice, interleaved; each choice restored through a hold-back state
+     * of its own, so nothing one holds back goes out in another */
+    struct ksm_ai_stream_opts two = {.upstream = KSM_AI_OPENAI, .caller = KSM_AI_OPENAI,
+                                     .filter = restore, .choice_filter = restore_choice};
+    s = ksm_ai_stream_new(&two);
     got = raw_stream(
         "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"A <P\"}}]}\n\n"
-        "data: {\"id\":\"c\",\"choices\":[{\"index\":1,\"delta\":{\"content\":\"B <P1>\"}}]}\n\n"
+        "data: {\"id\":\"c\",\"choices\":[{\"index\":1,\"delta\":{\"content\":\"B <P1> <\"}}]}\n\n"
         "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"1>\"}}]}\n\n"
+        "data: {\"id\":\"c\",\"choices\":[{\"index\":1,\"delta\":{\"content\":\"P1>\"}}]}\n\n"
         "data: {\"id\":\"c\",\"choices\":[{\"index\":1,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
         "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
         "data: [DONE]\n\n", s);
-    CHECK(strstr(got, "\"index\":1,\"delta\":{\"content\":\"B <P1>\"}") != NULL);
-    CHECK(strstr(got, "\"content\":\"A \"") && strstr(got, "\"content\":\"Taro\""));
+    CHECK(strstr(got, "\"index\":1,\"delta\":{\"content\":\"B Taro \"}") != NULL);
+    CHECK(strstr(got, "\"index\":1,\"delta\":{\"content\":\"Taro\"}") != NULL);
+    CHECK(strstr(got, "\"content\":\"A \"") && strstr(got, "\"index\":0,\"delta\":{\"content\":\"Taro\"}"));
+    CHECK(!strstr(got, "<"));
     free(got);
     ksm_ai_stream_free(s);
 }
@@ -715,6 +721,17 @@ static void restore_args(void *ud, const char *in, size_t n, bool final, struct 
     held = held_args;
     restore(ud, in, n, final, emit);
     held_args = held;
+    held = keep;
+}
+
+/* The same rule for choice k > 0 of an n > 1 stream, one buffer per choice. */
+static struct ksm_buf held_choice[4];
+static void restore_choice(void *ud, unsigned k, const char *in, size_t n, bool final, struct ksm_buf *emit)
+{
+    struct ksm_buf keep = held;
+    held = held_choice[k % 4];
+    restore(ud, in, n, final, emit);
+    held_choice[k % 4] = held;
     held = keep;
 }
 
@@ -1212,5 +1229,7 @@ int main(void)
     ksm_ai_request_free(&req);
     ksm_buf_free(&held);
     ksm_buf_free(&held_args);
+    for (int k = 0; k < 4; k++)
+        ksm_buf_free(&held_choice[k]);
     return CHECK_DONE();
 }
