@@ -20,6 +20,7 @@ typedef void (*ai_handler)(struct ai_call *c);
 
 static void h_chat(struct ai_call *c);
 static void h_responses(struct ai_call *c);
+static void h_stored_response(struct ai_call *c);
 static void h_models(struct ai_call *c);
 static void h_model(struct ai_call *c);
 
@@ -34,6 +35,9 @@ static const struct {
 } routes[] = {
     {"POST", "/v1/chat/completions", KSM_AI_OPENAI, AI_CHAT, h_chat, "ai.chat", false, false},
     {"POST", "/v1/responses", KSM_AI_OPENAI, AI_CHAT, h_responses, "ai.responses", false, false},
+    {"GET", "/v1/responses/", KSM_AI_OPENAI, AI_CHAT, h_stored_response, "ai.responses", true, false},
+    {"POST", "/v1/responses/", KSM_AI_OPENAI, AI_CHAT, h_stored_response, "ai.responses", true, false},
+    {"DELETE", "/v1/responses/", KSM_AI_OPENAI, AI_CHAT, h_stored_response, "ai.responses", true, false},
     {"POST", "/v1/messages", KSM_AI_ANTHROPIC, AI_CHAT, h_chat, "ai.messages", false, false},
     {"POST", "/v1/messages/count_tokens", KSM_AI_ANTHROPIC, AI_COUNT, h_chat, "ai.count_tokens",
      false, false},
@@ -340,6 +344,13 @@ static void h_model(struct ai_call *c)
 static void h_chat(struct ai_call *c)
 {
     ksm_ai_call_start(c);
+}
+
+/* responses.retrieve, .delete, .cancel, .inputItems.list: there is nothing stored to act on. */
+static void h_stored_response(struct ai_call *c)
+{
+    ksm_ai_fail(c, KSM_E_NOT_FOUND,
+                "this gateway stores no responses: a Response is returned once, to the request that made it", 0);
 }
 
 /* OpenAI's Responses API: the body becomes the chat request it means, which then goes the chat

@@ -5,6 +5,7 @@ Response, whole or as the Responses stream's events. Nothing is stored."""
 import json
 
 import pytest
+import requests
 
 from test_ai_gateway import MYNUMBER, PHONE, gw, org, sdk, sent_to_model  # noqa: F401  (fixtures)
 
@@ -181,6 +182,11 @@ def test_what_is_not_served_is_refused_saying_why(org, npm_client):
     assert org.fault.stats()["requests"] == n
     r = org.post("/v1/responses", {"model": alias})
     assert r.status_code == 400 and "input" in r.json()["error"]["message"], r.text
+    # nothing is stored, so there is nothing to retrieve, cancel or delete, and the caller is told so
+    for method, path in (("GET", "/v1/responses/resp_1"), ("DELETE", "/v1/responses/resp_1"),
+                         ("POST", "/v1/responses/resp_1/cancel"), ("GET", "/v1/responses/resp_1/input_items")):
+        r = requests.request(method, org.base + path, headers={"Authorization": "Bearer " + org.key}, timeout=10)
+        assert r.status_code == 404 and "stores no responses" in r.json()["error"]["message"], (method, path, r.text)
     r = org.post("/v1/responses", {"model": "nope", "input": "x"})
     assert r.status_code == 404 and r.json()["error"]["code"] == "model_not_found", r.text
 
