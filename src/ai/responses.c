@@ -72,6 +72,8 @@ static const struct call_kind *result_kind(const char *type)
 }
 
 static enum ksm_err refuse(char *err, enum ksm_err e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static enum ksm_err refuse(char *err, enum ksm_err e, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
