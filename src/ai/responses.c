@@ -101,6 +101,13 @@ static const char *stranger(const json_t *o, const char *const *keys)
     return NULL;
 }
 
+/* A member that is there and not null (the SDKs send null for "not set"). */
+static json_t *given(const json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_null(v) ? NULL : v;
+}
+
 /* ---- the request ------------------------------------------------------------------------------- */
 
 /* One content part of a caller's message as a chat content part. */
@@ -272,9 +279,13 @@ static json_t *custom_format(const json_t *f)
 static enum ksm_err tools(const json_t *in, json_t *chat, char *err)
 {
     static const char *const keys[] = {"type", "name", "description", "parameters", "strict", "format", NULL};
-    json_t *out = json_array(), *t;
+    json_t *out, *t;
     size_t i;
-    json_object_set_new(chat, "tools", out);
+    if (!json_is_array(in))
+        return refuse(err, KSM_E_INVALID_ARGUMENT, "tools: an array");
+    if (!json_array_size(in))
+        return KSM_E_OK;   /* no tools: chat's APIs refuse an empty list */
+    json_object_set_new(chat, "tools", out = json_array());
     json_array_foreach(in, i, t) {
         const char *type = json_string_value(json_object_get(t, "type")), *k;
         const struct call_kind *kind = kind_by(type, false);
@@ -312,12 +323,12 @@ static enum ksm_err tool_choice(json_t *v, json_t *chat, char *err)
 static enum ksm_err text_options(json_t *v, json_t *chat, char *err)
 {
     static const char *const keys[] = {"format", "verbosity", NULL};
-    json_t *f = json_object_get(v, "format");
+    json_t *f = given(v, "format");
     const char *type = json_string_value(json_object_get(f, "type")), *k;
     if (!json_is_object(v) || (k = stranger(v, keys)))
         return refuse(err, KSM_E_UNSUPPORTED_PARAMETER, "text: only format and verbosity are supported here");
-    if (json_object_get(v, "verbosity"))
-        json_object_set(chat, "verbosity", json_object_get(v, "verbosity"));
+    if (given(v, "verbosity"))
+        json_object_set(chat, "verbosity", given(v, "verbosity"));
     if (!f || (type && !strcmp(type, "text")))
         return KSM_E_OK;
     if (type && !strcmp(type, "json_object"))
@@ -367,13 +378,13 @@ static enum ksm_err options(const json_t *req, json_t *chat, char *err)
         size_t i;
         for (i = 0; i < KSM_NELEM(same_meaning) && strcmp(key, same_meaning[i].key); i++)
             ;
+        if (json_is_null(v))
+            continue;
         if (i < KSM_NELEM(same_meaning))
             json_object_set(chat, same_meaning[i].chat, v);
         else if (!strcmp(key, "previous_response_id") || !strcmp(key, "conversation"))
-            e = json_is_null(v) ? e
-                                : refuse(err, KSM_E_UNSUPPORTED_PARAMETER,
-                                         "%s: this gateway stores no responses; send the whole "
-                                         "conversation in input", key);
+            e = refuse(err, KSM_E_UNSUPPORTED_PARAMETER,
+                       "%s: this gateway stores no responses; send the whole conversation in input", key);
         else if (!strcmp(key, "background"))
             e = json_is_true(v) ? refuse(err, KSM_E_UNSUPPORTED_PARAMETER, "background: not supported here") : e;
         else if (!listed(key, kept_here))
@@ -381,33 +392,33 @@ static enum ksm_err options(const json_t *req, json_t *chat, char *err)
         if (e != KSM_E_OK)
             return e;
     }
-    json_t *t = json_object_get(req, "truncation"), *inc = json_object_get(req, "include"), *x;
+    json_t *t = given(req, "truncation"), *inc = given(req, "include"), *x;
     size_t i;
-    if (t && !json_is_null(t) && (!json_is_string(t) || strcmp(json_string_value(t), "disabled")))
+    if (t && (!json_is_string(t) || strcmp(json_string_value(t), "disabled")))
         return refuse(err, KSM_E_UNSUPPORTED_PARAMETER, "truncation: only disabled is supported here");
     json_array_foreach(inc, i, x)   /* no reasoning item is ever produced: nothing to include */
         if (!json_is_string(x) || strcmp(json_string_value(x), "reasoning.encrypted_content"))
             return refuse(err, KSM_E_UNSUPPORTED_PARAMETER, "include[%zu]: not supported here", i);
-    if ((v = json_object_get(req, "tools")) && (e = tools(v, chat, err)) != KSM_E_OK)
+    if ((v = given(req, "tools")) && (e = tools(v, chat, err)) != KSM_E_OK)
         return e;
-    if ((v = json_object_get(req, "tool_choice")) && (e = tool_choice(v, chat, err)) != KSM_E_OK)
+    if ((v = given(req, "tool_choice")) && (e = tool_choice(v, chat, err)) != KSM_E_OK)
         return e;
-    if ((v = json_object_get(req, "text")) && (e = text_options(v, chat, err)) != KSM_E_OK)
+    if ((v = given(req, "text")) && (e = text_options(v, chat, err)) != KSM_E_OK)
         return e;
-    if ((v = json_object_get(req, "reasoning")) && !json_is_null(v))
+    if ((v = given(req, "reasoning")))
         return reasoning(v, chat, err);
     return KSM_E_OK;
 }
 
 static enum ksm_err to_chat(const json_t *req, bool stream, json_t *chat, char *err)
 {
-    json_t *input = json_object_get(req, "input"), *instr = json_object_get(req, "instructions");
+    json_t *input = json_object_get(req, "input"), *instr = given(req, "instructions");
     json_t *msgs = json_array();
     json_object_set_new(chat, "messages", msgs);
     if (!json_is_string(json_object_get(req, "model")))
         return refuse(err, KSM_E_INVALID_ARGUMENT, "model: required, a string");
     json_object_set(chat, "model", json_object_get(req, "model"));
-    if (instr && !json_is_null(instr)) {
+    if (instr) {
         if (!json_is_string(instr))
             return refuse(err, KSM_E_INVALID_ARGUMENT, "instructions: a string");
         json_array_append_new(msgs, json_pack("{ss sO}", "role", "system", "content", instr));

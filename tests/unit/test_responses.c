@@ -121,7 +121,9 @@ static void test_request(void)
     json_decref(c);
     /* accepted as the defaults they are */
     c = chat_of("{\"model\":\"m\",\"input\":\"x\",\"previous_response_id\":null,\"truncation\":\"disabled\","
-                "\"include\":[\"reasoning.encrypted_content\"],\"text\":{\"format\":{\"type\":\"text\"}}}", &e);
+                "\"include\":[\"reasoning.encrypted_content\"],\"text\":{\"format\":{\"type\":\"text\"},"
+                "\"verbosity\":null},\"tools\":[],\"temperature\":null,\"instructions\":null,\"reasoning\":null,"
+                "\"tool_choice\":null,\"background\":false,\"conversation\":null}", &e);
     CHECK(e == KSM_E_OK && same(c, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}"));
     json_decref(c);
 }
