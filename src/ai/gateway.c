@@ -346,11 +346,15 @@ static void h_chat(struct ai_call *c)
     ksm_ai_call_start(c);
 }
 
-/* responses.retrieve, .delete, .cancel, .inputItems.list: there is nothing stored to act on. */
+/* responses.retrieve, .delete, .cancel, .inputItems.list: there is nothing stored to act on.
+ * (responses.inputTokens.count is not served either: OpenAI's API has no count kasumi could ask.) */
 static void h_stored_response(struct ai_call *c)
 {
+    bool count = !strcmp(c->r->path, "/v1/responses/input_tokens");
     ksm_ai_fail(c, KSM_E_NOT_FOUND,
-                "this gateway stores no responses: a Response is returned once, to the request that made it", 0);
+                count ? "counting a Response's input tokens is not served here"
+                      : "this gateway stores no responses: a Response is returned once, to the request that made it",
+                0);
 }
 
 /* OpenAI's Responses API: the body becomes the chat request it means, which then goes the chat

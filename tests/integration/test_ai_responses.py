@@ -187,6 +187,8 @@ def test_what_is_not_served_is_refused_saying_why(org, npm_client):
                          ("POST", "/v1/responses/resp_1/cancel"), ("GET", "/v1/responses/resp_1/input_items")):
         r = requests.request(method, org.base + path, headers={"Authorization": "Bearer " + org.key}, timeout=10)
         assert r.status_code == 404 and "stores no responses" in r.json()["error"]["message"], (method, path, r.text)
+    r = org.post("/v1/responses/input_tokens", {"model": alias, "input": "x"})
+    assert r.status_code == 404 and "input tokens is not served" in r.json()["error"]["message"], r.text
     r = org.post("/v1/responses", {"model": "nope", "input": "x"})
     assert r.status_code == 404 and r.json()["error"]["code"] == "model_not_found", r.text
 
