@@ -347,7 +347,8 @@ static void h_chat(struct ai_call *c)
 }
 
 /* responses.retrieve, .delete, .cancel, .inputItems.list: there is nothing stored to act on.
- * (responses.inputTokens.count is not served either: OpenAI's API has no count kasumi could ask.) */
+ * (responses.inputTokens.count is not served either: Chat Completions, which the request would go
+ * as, has no count to ask a model server for.) */
 static void h_stored_response(struct ai_call *c)
 {
     bool count = !strcmp(c->r->path, "/v1/responses/input_tokens");
