@@ -382,10 +382,12 @@ static bool on_data(void *arg, const char *p, size_t n)
     if (c->streaming) {
         enum ksm_err e = ksm_sse_feed(&c->sse, p, n, on_event, c);
         flush_out(c);
-        if (e != KSM_E_OK) {
+        bool too_large = c->responses && ksm_ai_responses_overflowed(c->responses);
+        if (e != KSM_E_OK || too_large) {   /* (too large: the caller was told, in the Response) */
             ksm_up_cancel(c->up);
             c->up = NULL;
-            end_stream(c, KSM_E_UPSTREAM_ERROR, "the model sent a malformed stream");
+            end_stream(c, KSM_E_UPSTREAM_ERROR,
+                       too_large ? "the model's answer is too large" : "the model sent a malformed stream");
             return false;
         }
         return ksm_req_stream_congested(c->r);

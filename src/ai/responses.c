@@ -26,7 +26,8 @@ struct ksm_ai_responses {
     /* a stream's progress */
     struct ksm_sse_parser sse;
     int64_t seq;                /* the next sequence_number */
-    bool started, ended;
+    bool started, ended, overflowed;
+    size_t kept;                /* bytes of text kept in output so far */
     json_t *output;             /* the items so far */
     json_t *text_item;          /* the open message item (in output), or NULL */
     bool refusal;               /* its part is a refusal, not output_text */
@@ -482,6 +483,8 @@ enum ksm_err ksm_ai_responses_request(const char *body, size_t len, const char *
 
 bool ksm_ai_responses_stream(const struct ksm_ai_responses *st) { return st->stream; }
 
+bool ksm_ai_responses_overflowed(const struct ksm_ai_responses *st) { return st->overflowed; }
+
 void ksm_ai_responses_free(struct ksm_ai_responses *st)
 {
     if (!st)
@@ -644,6 +647,23 @@ bool ksm_ai_responses_answer(struct ksm_ai_responses *st, struct ksm_buf *body)
 
 /* ---- the stream -------------------------------------------------------------------------------- */
 
+static void finish(struct ksm_ai_responses *st, struct ksm_buf *out, const json_t *error);
+
+/* Room for n more bytes of text; if there is none, the Response fails (and is over). */
+static bool room(struct ksm_ai_responses *st, struct ksm_buf *out, size_t n)
+{
+    if (st->kept + n <= KSM_AI_RESPONSES_MAX) {
+        st->kept += n;
+        return true;
+    }
+    json_t *e = json_pack("{ss ss}", "code", "response_too_large", "message",
+                          "the answer is larger than a Response may be here (16 MiB)");
+    finish(st, out, e);
+    json_decref(e);
+    st->overflowed = true;
+    return false;
+}
+
 static void emit(struct ksm_ai_responses *st, struct ksm_buf *out, const char *type, json_t *ev)
 {
     json_t *e = json_pack("{ss sI}", "type", type, "sequence_number", (json_int_t)st->seq++);
@@ -728,7 +748,7 @@ static void call_close(struct ksm_ai_responses *st, struct ksm_buf *out)
 
 static void text_delta(struct ksm_ai_responses *st, struct ksm_buf *out, const json_t *t, bool refusal)
 {
-    if (!json_string_length(t))
+    if (!json_string_length(t) || !room(st, out, json_string_length(t)))
         return;
     call_close(st, out);
     if (st->text_item && st->refusal != refusal)
@@ -762,7 +782,7 @@ static void call_delta(struct ksm_ai_responses *st, struct ksm_buf *out, const j
         ksm_buf_reset(&st->args);
         item_added(st, out, st->call_item);
     }
-    if (!json_string_length(text))
+    if (!json_string_length(text) || !room(st, out, json_string_length(text)))
         return;
     ksm_buf_append(&st->args, json_string_value(text), json_string_length(text));
     emit(st, out, st->call_kind->delta, at(st, st->call_item, json_pack("{sO}", "delta", text)));
@@ -830,9 +850,15 @@ static enum ksm_err on_chunk(void *ud, const struct ksm_sse_event *ev)
     const char *fin = json_string_value(json_object_get(choice, "finish_reason"));
     size_t i;
     text_delta(st, out, json_object_get(delta, "refusal"), true);
-    text_delta(st, out, json_object_get(delta, "content"), false);
+    if (!st->ended)
+        text_delta(st, out, json_object_get(delta, "content"), false);
     json_array_foreach(json_object_get(delta, "tool_calls"), i, tc)
-        call_delta(st, out, tc);
+        if (!st->ended)
+            call_delta(st, out, tc);
+    if (st->ended) {
+        json_decref(j);
+        return KSM_E_OK;
+    }
     if (fin) {
         free(st->finish);
         st->finish = ksm_xstrdup(fin);

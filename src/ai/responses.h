@@ -16,6 +16,9 @@
 #include "core/error.h"
 
 #define KSM_AI_RESPONSES_ERR_MAX 256
+/* A streamed Response's text (every item's) is kept for its closing event, which carries it whole:
+ * it is bounded like a whole answer. */
+#define KSM_AI_RESPONSES_MAX (16u << 20)
 
 struct ksm_ai_responses;
 
@@ -38,6 +41,10 @@ bool ksm_ai_responses_answer(struct ksm_ai_responses *st, struct ksm_buf *body);
  * ends the Response (response.completed, .incomplete or .failed); nothing follows it. */
 void ksm_ai_responses_events(struct ksm_ai_responses *st, const char *sse, size_t len,
                              struct ksm_buf *out);
+
+/* The stream outgrew KSM_AI_RESPONSES_MAX: the caller got response.failed, and the model's stream
+ * should be cancelled (nothing more of it reaches the caller). */
+bool ksm_ai_responses_overflowed(const struct ksm_ai_responses *st);
 
 void ksm_ai_responses_free(struct ksm_ai_responses *st);
 

@@ -202,3 +202,22 @@ def test_a_broken_stream_ends_in_response_failed(org, npm_client):
     failed = evs[-1]["response"]
     assert failed["status"] == "failed" and failed["error"]["message"]
     assert len([e for e in evs if e["type"] == "response.output_text.delta"]) == 2
+
+
+def test_a_response_is_bounded_like_a_whole_answer(org, npm_client):
+    """A streamed Response keeps its text for the closing event, which carries it whole: past 16 MiB
+    the Response fails saying why, and nothing more of the model's stream reaches the caller. A
+    large one under the bound comes whole."""
+    ok = sdk(npm_client, org, "openai", "responses.create",
+             {"model": org.fault_route("huge;size=2097152"), "input": "x", "stream": True}, timeout_ms=120000)
+    assert ok.error is None, ok
+    done = events(ok)[-1]
+    assert done["type"] == "response.completed" and len(done["response"]["output"][0]["content"][0]["text"]) == 2097152
+    big = sdk(npm_client, org, "openai", "responses.create",
+              {"model": org.fault_route("huge;size=20971520"), "input": "x", "stream": True}, timeout_ms=120000)
+    assert big.error is None, big
+    evs = events(big)
+    assert [e["type"] for e in evs][-2:] == ["error", "response.failed"]
+    assert evs[-1]["response"]["error"]["code"] == "response_too_large"
+    kept = sum(len(e["delta"]) for e in evs if e["type"] == "response.output_text.delta")
+    assert 16 * 2**20 - 65536 <= kept <= 16 * 2**20 and evs[-1]["response"]["output"][0]["content"][0]["text"]
