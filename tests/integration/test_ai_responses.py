@@ -221,3 +221,28 @@ def test_a_response_is_bounded_like_a_whole_answer(org, npm_client):
     assert evs[-1]["response"]["error"]["code"] == "response_too_large"
     kept = sum(len(e["delta"]) for e in evs if e["type"] == "response.output_text.delta")
     assert 16 * 2**20 - 65536 <= kept <= 16 * 2**20 and evs[-1]["response"]["output"][0]["content"][0]["text"]
+
+
+@pytest.mark.parametrize("fault", ["echo", "tool"])
+def test_the_sdks_stream_helper_builds_the_same_response(org, npm_client, fault):
+    """The openai SDK's responses.stream() builds the Response from the events, index by index, and
+    throws on an event that does not fit the ones before it; what it builds is the Response that the
+    closing event carries."""
+    alias = org.fault_route(fault)
+    ask = {"model": alias, "input": "折り返しは %s までお願いします" % PHONE}
+    if fault == "tool":
+        ask["tools"] = [LOOKUP]
+    run = sdk(npm_client, org, "openai", "responses.stream", ask)
+    assert run.error is None, run
+    final = run.result
+    closing = events(run)[-1]["response"]
+
+    def ours(v):   # without what the SDK's parse helper adds (parsed, parsed_arguments)
+        if isinstance(v, dict):
+            return {k: ours(x) for k, x in v.items() if not k.startswith("parsed")}
+        return [ours(x) for x in v] if isinstance(v, list) else v
+    assert ours(final["output"]) == closing["output"] and final["status"] == "completed"
+    if fault == "echo":
+        assert final["output_text"] == ask["input"]
+    else:
+        assert json.loads(final["output"][0]["arguments"]) == {"query": ask["input"]}
