@@ -174,6 +174,17 @@ def test_governed_path_end_to_end(pair):
     assert r.status_code == 200 and PHONE in "".join(
         json.loads(l[6:])["choices"][0]["delta"].get("content") or ""
         for l in r.text.splitlines() if l.startswith("data: {") and json.loads(l[6:])["choices"])
+    # the Responses API takes the same governed path, whole and streamed
+    for stream in (False, True):
+        r = requests.post(pair.gov_ai + "/v1/responses", timeout=60, json={
+            "model": MODEL, "input": "電話 %s まで" % PHONE, "max_output_tokens": 64, "stream": stream},
+            headers={"Authorization": "Bearer " + pair.gkey, "X-Kasumi-Classification": "2"})
+        assert r.status_code == 200, r.text
+        assert PHONE not in json.dumps(pair.fault.last_request()["body"], ensure_ascii=False)
+        text = r.json()["output"][0]["content"][0]["text"] if not stream else "".join(
+            json.loads(l[6:])["delta"] for l in r.text.splitlines()
+            if l.startswith("data: {") and json.loads(l[6:])["type"] == "response.output_text.delta")
+        assert PHONE in text, r.text
 
 
 def test_bills_never_mix(pair):
