@@ -138,13 +138,14 @@ static enum ksm_err assistant_parts(const json_t *content, const char *where, js
     enum ksm_err e = KSM_E_OK;
     json_array_foreach(content, i, p) {
         const char *type = json_string_value(json_object_get(p, "type"));
-        const char *t = json_string_value(json_object_get(p, type && !strcmp(type, "refusal") ? "refusal" : "text"));
-        if (!type || !t || (strcmp(type, "output_text") && strcmp(type, "input_text") && strcmp(type, "refusal"))) {
+        json_t *t = json_object_get(p, type && !strcmp(type, "refusal") ? "refusal" : "text");
+        if (!type || !json_is_string(t) ||
+            (strcmp(type, "output_text") && strcmp(type, "input_text") && strcmp(type, "refusal"))) {
             e = refuse(err, KSM_E_UNSUPPORTED_PARAMETER, "%s[%zu]: an assistant turn's %s part is not supported here",
                        where, i, type ? type : "typeless");
             break;
         }
-        ksm_buf_puts(strcmp(type, "refusal") ? &text : &no, t);
+        ksm_buf_append(strcmp(type, "refusal") ? &text : &no, json_string_value(t), json_string_length(t));
     }
     if (e == KSM_E_OK) {
         json_object_set_new(msg, "content", json_stringn(text.data ? text.data : "", text.len));

@@ -67,6 +67,10 @@ static void test_request(void)
                   "\"stream\":true,\"stream_options\":{\"include_usage\":true}}"));
     CHECK(ksm_ai_responses_stream(st));
     json_decref(c);
+    /* a NUL in a text is refused with the body (jansson's reader), never cut short */
+    c = chat_of("{\"model\":\"m\",\"input\":[{\"role\":\"assistant\",\"content\":[{\"type\":"
+                "\"output_text\",\"text\":\"a\\u0000b\"}]}]}", &e);
+    CHECK(e == KSM_E_INVALID_ARGUMENT && !c);
     /* a call with no assistant text before it opens an assistant turn of its own */
     c = chat_of("{\"model\":\"m\",\"input\":[{\"role\":\"user\",\"content\":\"x\"},{\"type\":"
                 "\"function_call\",\"call_id\":\"c1\",\"name\":\"f\",\"arguments\":\"{}\"}]}", &e);
