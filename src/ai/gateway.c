@@ -363,16 +363,19 @@ static void h_stored_response(struct ai_call *c)
 static void h_responses(struct ai_call *c)
 {
     struct ksm_req *r = c->r;
+    struct ksm_buf chat = KSM_BUF_INIT;
     char why[KSM_AI_RESPONSES_ERR_MAX];
     enum ksm_err e = ksm_ai_responses_request(r->body.data ? r->body.data : "", r->body.len, r->id,
-                                              &c->framed, &c->responses, why);
+                                              &chat, &c->responses, why);
+    if (e == KSM_E_OK) {   /* the request body is the connection's buffer: refilled, not replaced */
+        ksm_buf_reset(&r->body);
+        ksm_buf_append(&r->body, chat.data, chat.len);
+    }
+    ksm_buf_free(&chat);
     if (e != KSM_E_OK) {
         ksm_ai_fail(c, e, why, 0);
         return;
     }
-    ksm_buf_reset(&r->body);
-    ksm_buf_append(&r->body, c->framed.data, c->framed.len);
-    ksm_buf_reset(&c->framed);
     ksm_ai_call_start(c);
 }
 

@@ -83,25 +83,6 @@ static enum ksm_err refuse(char *err, enum ksm_err e, const char *fmt, ...)
     return e;
 }
 
-static bool listed(const char *key, const char *const *keys)
-{
-    for (; *keys; keys++)
-        if (!strcmp(key, *keys))
-            return true;
-    return false;
-}
-
-/* The first member of o not in keys, or NULL. */
-static const char *stranger(const json_t *o, const char *const *keys)
-{
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)o, key, v)
-        if (!listed(key, keys))
-            return key;
-    return NULL;
-}
-
 /* A member that is there and not null (the SDKs send null for "not set"). */
 static json_t *given(const json_t *o, const char *key)
 {
@@ -163,9 +144,9 @@ static enum ksm_err message_item(const json_t *it, const char *where, json_t *ms
     static const char *const keys[] = {"type", "role", "content", "id", "status", NULL};
     const char *role = json_string_value(json_object_get(it, "role")), *k;
     json_t *content = json_object_get(it, "content");
-    if (!role || !listed(role, roles))
+    if (!role || !ksm_ai_listed(roles, role))
         return refuse(err, KSM_E_INVALID_ARGUMENT, "%s.role: user, system, developer or assistant", where);
-    if ((k = stranger(it, keys)))
+    if ((k = ksm_ai_stranger(it, keys)))
         return refuse(err, KSM_E_UNSUPPORTED_PARAMETER, "%s.%s: not supported here", where, k);
     json_t *msg = json_pack("{ss}", "role", role);
     json_array_append_new(msgs, msg);
@@ -199,7 +180,7 @@ static enum ksm_err call_item(const json_t *it, const struct call_kind *k, const
     json_t *text = json_object_get(it, k->text);
     if (!json_is_string(id) || !json_is_string(name) || !json_is_string(text))
         return refuse(err, KSM_E_INVALID_ARGUMENT, "%s: call_id, name and %s are strings", where, k->text);
-    if ((x = stranger(it, keys)))
+    if ((x = ksm_ai_stranger(it, keys)))
         return refuse(err, KSM_E_UNSUPPORTED_PARAMETER, "%s.%s: not supported here", where, x);
     json_t *last = json_array_get(msgs, json_array_size(msgs) - 1);
     const char *role = json_string_value(json_object_get(last, "role"));
@@ -224,7 +205,7 @@ static enum ksm_err output_item(const json_t *it, const char *where, json_t *msg
     const char *k;
     if (!json_is_string(id) || (!json_is_string(out) && !json_is_array(out)))
         return refuse(err, KSM_E_INVALID_ARGUMENT, "%s: call_id and output (a string or text parts)", where);
-    if ((k = stranger(it, keys)))
+    if ((k = ksm_ai_stranger(it, keys)))
         return refuse(err, KSM_E_UNSUPPORTED_PARAMETER, "%s.%s: not supported here", where, k);
     json_t *content = json_is_string(out) ? json_incref(out) : json_array(), *p;
     size_t i;
@@ -297,7 +278,7 @@ static enum ksm_err tools(const json_t *in, json_t *chat, char *err)
                           type ? type : "typeless");
         if (!json_is_string(json_object_get(t, "name")))
             return refuse(err, KSM_E_INVALID_ARGUMENT, "tools[%zu].name: a string", i);
-        if ((k = stranger(t, keys)))
+        if ((k = ksm_ai_stranger(t, keys)))
             return refuse(err, KSM_E_UNSUPPORTED_PARAMETER, "tools[%zu].%s: not supported here", i, k);
         json_t *fn = json_deep_copy(t);
         json_object_del(fn, "type");
@@ -327,7 +308,7 @@ static enum ksm_err text_options(json_t *v, json_t *chat, char *err)
     static const char *const keys[] = {"format", "verbosity", NULL};
     json_t *f = given(v, "format");
     const char *type = json_string_value(json_object_get(f, "type")), *k;
-    if (!json_is_object(v) || (k = stranger(v, keys)))
+    if (!json_is_object(v) || (k = ksm_ai_stranger(v, keys)))
         return refuse(err, KSM_E_UNSUPPORTED_PARAMETER, "text: only format and verbosity are supported here");
     if (given(v, "verbosity"))
         json_object_set(chat, "verbosity", given(v, "verbosity"));
@@ -349,7 +330,7 @@ static enum ksm_err reasoning(json_t *v, json_t *chat, char *err)
 {
     static const char *const keys[] = {"effort", "summary", "generate_summary", NULL};
     json_t *effort = json_object_get(v, "effort");
-    if (!json_is_object(v) || stranger(v, keys))
+    if (!json_is_object(v) || ksm_ai_stranger(v, keys))
         return refuse(err, KSM_E_UNSUPPORTED_PARAMETER, "reasoning: only effort and summary are supported here");
     if (json_is_string(effort))
         json_object_set(chat, "reasoning_effort", effort);
@@ -389,7 +370,7 @@ static enum ksm_err options(const json_t *req, json_t *chat, char *err)
                        "%s: this gateway stores no responses; send the whole conversation in input", key);
         else if (!strcmp(key, "background"))
             e = json_is_true(v) ? refuse(err, KSM_E_UNSUPPORTED_PARAMETER, "background: not supported here") : e;
-        else if (!listed(key, kept_here))
+        else if (!ksm_ai_listed(kept_here, key))
             return refuse(err, KSM_E_UNSUPPORTED_PARAMETER, "%s: not supported here", key);
         if (e != KSM_E_OK)
             return e;

@@ -174,6 +174,12 @@ json_t *ksm_ai_tool_call(const json_t *block, ksm_ai_text_filter filter, void *u
  * input or a citation the model may have copied a placeholder into. */
 void ksm_ai_filter_strings(json_t *v, ksm_ai_text_filter filter, void *ud);
 
+/* key is one of keys (a NULL-terminated list). */
+bool ksm_ai_listed(const char *const *keys, const char *key);
+/* The first member of o not named in keys whose value is not null, or NULL: what a reader that
+ * refuses fields it does not know names in its error. */
+const char *ksm_ai_stranger(const json_t *o, const char *const *keys);
+
 /* finish_reason <-> stop_reason, through one table. Unknown values map to "stop" / "end_turn". */
 const char *ksm_ai_stop_to_finish(const char *stop_reason);
 const char *ksm_ai_finish_to_stop(const char *finish_reason);

@@ -85,24 +85,25 @@ static bool is_str(const json_t *o, const char *key)
     return json_is_string(json_object_get(o, key));
 }
 
-/* key is one of keys (a NULL-terminated list). */
-static bool listed(const char *const *keys, const char *key)
+bool ksm_ai_listed(const char *const *keys, const char *key)
 {
     while (*keys && strcmp(*keys, key))
         keys++;
     return *keys != NULL;
 }
 
-/* o has no member but those named. */
-static bool only_keys(const json_t *o, const char *const *keys)
+const char *ksm_ai_stranger(const json_t *o, const char *const *keys)
 {
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)o, key, v)
-        if (!listed(keys, key) && !json_is_null(v))
-            return false;
-    return true;
+        if (!ksm_ai_listed(keys, key) && !json_is_null(v))
+            return key;
+    return NULL;
 }
+
+/* o has no member but those named. */
+static bool only_keys(const json_t *o, const char *const *keys) { return !ksm_ai_stranger(o, keys); }
 
 /* ---- fields shared by both APIs ---------------------------------------------------------------- */
 
@@ -257,7 +258,7 @@ static void scan_others(struct ksm_ai_request *r, enum ksm_ai_role role, size_t 
     const char *key;
     json_t *x;
     json_object_foreach(o, key, x)
-        if (!listed(read, key))
+        if (!ksm_ai_listed(read, key))
             scan_json(r, role, msg, x, 1, false);
 }
 
@@ -554,7 +555,7 @@ static enum ksm_err ant_text_block(struct ksm_ai_request *r, enum ksm_ai_role ro
         return fail(err, KSM_E_INVALID_ARGUMENT, "%s.text: must be a string", where);
     add_part(r, role, msg, t);
     json_object_foreach(b, key, v)
-        if (!listed((const char *const[]){"type", "text", "cache_control", NULL}, key)) {
+        if (!ksm_ai_listed((const char *const[]){"type", "text", "cache_control", NULL}, key)) {
             untranslatable(r, "%s.%s", where, key);
             scan_json(r, role, msg, v, 1, false);   /* citations */
         }

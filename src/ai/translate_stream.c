@@ -283,17 +283,21 @@ static bool oa_tool_args(struct ksm_ai_stream *s, json_t *j, json_t *delta, bool
     return modified;
 }
 
-/* Choice k > 0 of an n > 1 stream: its text through the choice filter (its tool calls' arguments
- * pass as they came). True if c changed. */
-static bool oa_other_choice(struct ksm_ai_stream *s, json_t *c, unsigned k)
+/* Choice k's text through its filter — the stream's filter for choice 0, the choice filter for the
+ * others, each with a hold-back state of its own — and its finish releasing what that one holds.
+ * True if c changed. */
+static bool oa_choice_text(struct ksm_ai_stream *s, json_t *c, unsigned k)
 {
     json_t *delta = json_object_get(c, "delta"), *content = json_object_get(delta, "content");
     const char *finish = json_string_value(json_object_get(c, "finish_reason"));
-    if (!s->o.choice_filter || !json_is_object(delta) || (!json_is_string(content) && !finish))
+    const char *t = json_string_value(content) ? json_string_value(content) : "";
+    if ((k ? !s->o.choice_filter : !s->o.filter) || !json_is_object(delta) || (!json_is_string(content) && !finish))
         return false;
     ksm_buf_reset(&s->fb);
-    s->o.choice_filter(s->o.filter_ud, k, json_string_value(content) ? json_string_value(content) : "",
-                       json_string_length(content), finish != NULL, &s->fb);
+    if (k)
+        s->o.choice_filter(s->o.filter_ud, k, t, json_string_length(content), finish != NULL, &s->fb);
+    else
+        s->o.filter(s->o.filter_ud, t, json_string_length(content), finish != NULL, &s->fb);
     if (s->fb.len || content)
         json_object_set_new(delta, "content", jstr(s->fb.data ? s->fb.data : "", s->fb.len));
     return true;
@@ -311,11 +315,10 @@ static enum ksm_err oa_from_oa(struct ksm_ai_stream *s, const char *name, json_t
     bool modified = false;
     if (idx && json_integer_value(idx) != 0) {
         json_int_t k = json_integer_value(idx);
-        modified = k > 0 && k <= UINT32_MAX && oa_other_choice(s, c0, (unsigned)k);
-        c0 = NULL;
+        modified = k > 0 && k <= UINT32_MAX && oa_choice_text(s, c0, (unsigned)k);
+        c0 = NULL;   /* the tool-call filter follows choice 0 only */
     }
     json_t *delta = json_object_get(c0, "delta");
-    json_t *content = json_object_get(delta, "content");
     const char *finish = json_string_value(json_object_get(c0, "finish_reason"));
 
     if (!json_array_size(json_object_get(j, "choices")) && json_object_get(j, "usage") &&
@@ -325,15 +328,7 @@ static enum ksm_err oa_from_oa(struct ksm_ai_stream *s, const char *name, json_t
             return KSM_E_OK;
         s->usage_sent = true;
     }
-    if (s->o.filter && json_is_object(delta) && (json_is_string(content) || finish)) {
-        const char *p;
-        size_t m;
-        run_filter(s, json_string_value(content) ? json_string_value(content) : "",
-                   json_string_length(content), finish != NULL, &p, &m);
-        if (m || content)
-            json_object_set_new(delta, "content", jstr(p, m));
-        modified = true;
-    }
+    modified |= oa_choice_text(s, c0, 0);
     if (s->o.model) {
         json_object_set_new(j, "model", json_string(s->o.model));
         modified = true;
