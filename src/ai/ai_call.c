@@ -268,24 +268,29 @@ static void text_filter(void *ud, const char *in, size_t n, bool final, struct k
     unmask(c, &c->unmask, in, n, final, emit);
 }
 
-/* Choice k > 0 of an OpenAI stream with n > 1: a hold-back state of its own, made when the choice
- * first comes (OpenAI allows n up to 128; a stream naming a choice beyond that is the provider's
- * fault, and its text passes as it came). */
-#define MAX_CHOICES 128
-
-static void choice_filter(void *ud, unsigned k, const char *in, size_t n, bool final, struct ksm_buf *emit)
+/* Choice k > 0 of an OpenAI stream with n > 1: hold-back states of its own, made when the choice
+ * first comes (the stream names choices below KSM_AI_MAX_CHOICES only). */
+static struct ai_choice_unmask *choice_state(struct ai_call *c, unsigned k)
 {
-    struct ai_call *c = ud;
-    if (k >= MAX_CHOICES) {
-        ksm_buf_append(emit, in, n);
-        return;
-    }
     if (k > c->nmore) {
         c->unmask_more = ksm_xrealloc(c->unmask_more, k * sizeof *c->unmask_more);
         memset(c->unmask_more + c->nmore, 0, (k - c->nmore) * sizeof *c->unmask_more);
         c->nmore = k;
     }
-    unmask(c, &c->unmask_more[k - 1], in, n, final, emit);
+    return &c->unmask_more[k - 1];
+}
+
+static void choice_filter(void *ud, unsigned k, const char *in, size_t n, bool final, struct ksm_buf *emit)
+{
+    struct ai_call *c = ud;
+    unmask(c, &choice_state(c, k)->text, in, n, final, emit);
+}
+
+static void choice_args_filter(void *ud, unsigned k, const char *in, size_t n, bool final,
+                               struct ksm_buf *emit)
+{
+    struct ai_call *c = ud;
+    unmask(c, &choice_state(c, k)->args, in, n, final, emit);
 }
 
 /* The model may copy a placeholder into a tool call's arguments: restored there as in text. */
@@ -326,7 +331,8 @@ static void begin_stream(struct ai_call *c)
     struct ksm_ai_stream_opts so = {.upstream = c->target->provider, .caller = c->proto,
                                     .model = c->alias, .include_usage = c->req.include_usage,
                                     .filter = text_filter, .args_filter = args_filter,
-                                    .choice_filter = choice_filter, .filter_ud = c};
+                                    .choice_filter = choice_filter,
+                                    .choice_args_filter = choice_args_filter, .filter_ud = c};
     c->tx = ksm_ai_stream_new(&so);
     r->status = 200;
     r->content_type = "text/event-stream";

@@ -39,7 +39,9 @@ struct ai_call {
     struct ksm_pii_masker *masker;
     struct ksm_pii_stream unmask;
     struct ksm_pii_stream unmask_args;   /* tool-call arguments, which stream between texts */
-    struct ksm_pii_stream *unmask_more;  /* an OpenAI stream's choices 1, 2, ... (n > 1) */
+    struct ai_choice_unmask {            /* an OpenAI stream's choices 1, 2, ... (n > 1): */
+        struct ksm_pii_stream text, args;   /* each one's text and tool-call arguments */
+    } *unmask_more;
     unsigned nmore;
     unsigned masked[KSM_PII__COUNT];
     char decision[16];                  /* "pass" | "mask" | "block" | "refuse" */

@@ -202,6 +202,11 @@ int ksm_ai_response_passthrough(enum ksm_ai_proto p, const char *body, size_t le
 
 /* ---- streams ----------------------------------------------------------------------------------- */
 
+/* OpenAI allows n up to 128: choices 0 to 127. */
+#define KSM_AI_MAX_CHOICES 128
+typedef void (*ksm_ai_choice_filter)(void *ud, unsigned choice, const char *in, size_t n, bool final,
+                                     struct ksm_buf *emit);
+
 struct ksm_ai_stream_opts {
     enum ksm_ai_proto upstream, caller;
     const char *model;             /* model name shown to the caller; NULL: the upstream's */
@@ -211,10 +216,10 @@ struct ksm_ai_stream_opts {
      * (Anthropic, as JSON text) go through this one, final at the end of each call; may be NULL.
      * It has its own hold-back state: a call's pieces interleave with no text. */
     ksm_ai_text_filter args_filter;
-    /* Same-protocol OpenAI streams with n > 1: the text of choice k > 0, through a hold-back state
-     * of its own (choice 0's goes through filter); may be NULL. */
-    void (*choice_filter)(void *ud, unsigned choice, const char *in, size_t n, bool final,
-                          struct ksm_buf *emit);
+    /* Same-protocol OpenAI streams with n > 1: the text and the tool-call arguments of choice k
+     * (0 < k < KSM_AI_MAX_CHOICES), each through a hold-back state of its own (choice 0's go through
+     * filter and args_filter); may be NULL. A choice beyond the bound passes as it came. */
+    ksm_ai_choice_filter choice_filter, choice_args_filter;
     void *filter_ud;
 };
 struct ksm_ai_stream;

@@ -16,6 +16,11 @@
 #include "ai/sse.h"
 #include "core/util.h"
 
+struct args_at {
+    int call;                  /* the tool call whose arguments a filter holds a tail of; -1: none */
+    unsigned text;             /* OpenAI: where that call's text is (a row of call_text[]) */
+};
+
 struct ksm_ai_stream {
     struct ksm_ai_stream_opts o;
     char *id, *model;          /* from the upstream's first event (model: or the caller-facing one) */
@@ -30,9 +35,11 @@ struct ksm_ai_stream {
     bool complete;             /* the upstream's terminal event came */
     bool closed;               /* the caller's stream is ended; nothing more may be appended */
     bool tool_block;           /* the open block (Anthropic upstream or caller) is a tool_use */
-    int args_call;             /* the tool call (OpenAI index) whose arguments args_filter holds a
-                                  tail of, or (Anthropic caller) whose block is open; -1: none */
-    unsigned args_text;        /* OpenAI: where call args_call's text is (a row of call_text[]) */
+    struct args_at args;       /* choice 0's tool call; the call (OpenAI index) whose arguments
+                                  args_filter holds a tail of, or (Anthropic caller) whose block is
+                                  open; -1: none */
+    struct args_at *more;      /* an OpenAI stream's choices 1 .. nmore (n > 1): the same for each */
+    unsigned nmore;
     int calls;                 /* Anthropic upstream, OpenAI caller: tool calls begun so far */
     struct ksm_buf fb;         /* filter output scratch */
 };
@@ -103,10 +110,17 @@ static void oa_emit(struct ksm_ai_stream *s, struct ksm_buf *out, json_t *choice
     json_decref(c);
 }
 
+/* A chunk of choice k. */
+static void oa_chunk_at(struct ksm_ai_stream *s, struct ksm_buf *out, unsigned k, json_t *delta,
+                        const char *finish)
+{
+    oa_emit(s, out, json_pack("[{si so sn so}]", "index", (int)k, "delta", delta, "logprobs",
+                              "finish_reason", finish ? json_string(finish) : json_null()), NULL);
+}
+
 static void oa_chunk(struct ksm_ai_stream *s, struct ksm_buf *out, json_t *delta, const char *finish)
 {
-    oa_emit(s, out, json_pack("[{si so sn so}]", "index", 0, "delta", delta, "logprobs",
-                              "finish_reason", finish ? json_string(finish) : json_null()), NULL);
+    oa_chunk_at(s, out, 0, delta, finish);
 }
 
 static void oa_close(struct ksm_ai_stream *s, struct ksm_buf *out, const char *finish)
@@ -232,54 +246,88 @@ static const struct {
     const char *member, *text;
 } call_text[] = {{"function", "arguments"}, {"custom", "input"}};
 
-/* OpenAI -> OpenAI, tool calls: the held tail of call args_call's arguments, as a chunk of its own
- * (before the chunk that ends the call goes out). */
-static void oa_args_flush(struct ksm_ai_stream *s, struct ksm_buf *out)
+/* Choice k's tool-call state (k > 0: made when the choice first comes; k < KSM_AI_MAX_CHOICES). */
+static struct args_at *args_of(struct ksm_ai_stream *s, unsigned k)
 {
-    const char *p;
-    size_t m;
-    if (s->args_call < 0)
-        return;
-    run_through(s, s->o.args_filter, "", 0, true, &p, &m);
-    if (m)
-        oa_chunk(s, out, json_pack("{s[{si s{so}}]}", "tool_calls", "index", s->args_call,
-                                   call_text[s->args_text].member, call_text[s->args_text].text,
-                                   jstr(p, m)), NULL);
-    s->args_call = -1;
+    if (!k)
+        return &s->args;
+    if (k > s->nmore) {
+        s->more = ksm_xrealloc(s->more, k * sizeof *s->more);
+        for (unsigned i = s->nmore; i < k; i++)
+            s->more[i] = (struct args_at){.call = -1};
+        s->nmore = k;
+    }
+    return &s->more[k - 1];
 }
 
-/* OpenAI -> OpenAI: the argument pieces of choice 0's tool calls through args_filter (a placeholder
- * the model copied into a call is restored there too). Calls stream one after another; a new call
- * or the finish first releases what the filter holds of the previous one. True if j changed. */
-static bool oa_tool_args(struct ksm_ai_stream *s, json_t *j, json_t *delta, bool finish,
+/* A piece of choice k through its filter: text, or (args) a tool call's arguments. */
+static void choice_through(struct ksm_ai_stream *s, unsigned k, bool args, const char *t, size_t n,
+                           bool final, const char **p, size_t *m)
+{
+    if (!k) {
+        run_through(s, args ? s->o.args_filter : s->o.filter, t, n, final, p, m);
+        return;
+    }
+    ksm_ai_choice_filter f = args ? s->o.choice_args_filter : s->o.choice_filter;
+    if (!f) {
+        *p = t;
+        *m = n;
+        return;
+    }
+    ksm_buf_reset(&s->fb);
+    f(s->o.filter_ud, k, t, n, final, &s->fb);
+    *p = s->fb.data ? s->fb.data : "";
+    *m = s->fb.len;
+}
+
+/* OpenAI -> OpenAI, tool calls: the held tail of choice k's call's arguments, as a chunk of its own
+ * (before the next call's pieces or the finish). */
+static void oa_args_flush(struct ksm_ai_stream *s, unsigned k, struct ksm_buf *out)
+{
+    struct args_at *a = args_of(s, k);
+    const char *p;
+    size_t m;
+    if (a->call < 0)
+        return;
+    choice_through(s, k, true, "", 0, true, &p, &m);
+    if (m)
+        oa_chunk_at(s, out, k, json_pack("{s[{si s{so}}]}", "tool_calls", "index", a->call,
+                                         call_text[a->text].member, call_text[a->text].text,
+                                         jstr(p, m)), NULL);
+    a->call = -1;
+}
+
+/* OpenAI -> OpenAI: the argument pieces of choice k's tool calls through its arguments filter (a
+ * placeholder the model copied into a call is restored there too). Calls stream one after another;
+ * a new call or the finish first releases what the filter holds of the previous one. True if j
+ * changed. */
+static bool oa_tool_args(struct ksm_ai_stream *s, unsigned k, json_t *j, json_t *delta, bool finish,
                          struct ksm_buf *out)
 {
     json_t *tc, *fn = NULL, *args = NULL;
-    size_t i, k;
+    size_t i, r;
     bool modified = false;
-    if (!s->o.args_filter)
+    if (k ? !s->o.choice_args_filter : !s->o.args_filter)
         return false;
     remember(s, j);   /* the id and model a released tail goes out under */
     json_array_foreach(json_object_get(delta, "tool_calls"), i, tc) {
         int call = (int)json_integer_value(json_object_get(tc, "index"));
-        if (call != s->args_call)
-            oa_args_flush(s, out);
-        for (k = 0; k < KSM_NELEM(call_text); k++)
-            if ((fn = json_object_get(tc, call_text[k].member)))
+        if (call != args_of(s, k)->call)
+            oa_args_flush(s, k, out);
+        for (r = 0; r < KSM_NELEM(call_text); r++)
+            if ((fn = json_object_get(tc, call_text[r].member)))
                 break;
-        if (k == KSM_NELEM(call_text) || !json_is_string(args = json_object_get(fn, call_text[k].text)))
+        if (r == KSM_NELEM(call_text) || !json_is_string(args = json_object_get(fn, call_text[r].text)))
             continue;
         const char *p;
         size_t m;
-        s->args_call = call;
-        s->args_text = (unsigned)k;
-        run_through(s, s->o.args_filter, json_string_value(args), json_string_length(args), false,
-                    &p, &m);
-        json_object_set_new(fn, call_text[k].text, jstr(p, m));
+        *args_of(s, k) = (struct args_at){.call = call, .text = (unsigned)r};
+        choice_through(s, k, true, json_string_value(args), json_string_length(args), false, &p, &m);
+        json_object_set_new(fn, call_text[r].text, jstr(p, m));
         modified = true;
     }
     if (finish)
-        oa_args_flush(s, out);
+        oa_args_flush(s, k, out);
     return modified;
 }
 
@@ -290,16 +338,14 @@ static bool oa_choice_text(struct ksm_ai_stream *s, json_t *c, unsigned k)
 {
     json_t *delta = json_object_get(c, "delta"), *content = json_object_get(delta, "content");
     const char *finish = json_string_value(json_object_get(c, "finish_reason"));
-    const char *t = json_string_value(content) ? json_string_value(content) : "";
+    const char *t = json_string_value(content) ? json_string_value(content) : "", *p;
+    size_t m;
     if ((k ? !s->o.choice_filter : !s->o.filter) || !json_is_object(delta) || (!json_is_string(content) && !finish))
         return false;
-    ksm_buf_reset(&s->fb);
-    if (k)
-        s->o.choice_filter(s->o.filter_ud, k, t, json_string_length(content), finish != NULL, &s->fb);
-    else
-        s->o.filter(s->o.filter_ud, t, json_string_length(content), finish != NULL, &s->fb);
-    if (s->fb.len || content)
-        json_object_set_new(delta, "content", jstr(s->fb.data ? s->fb.data : "", s->fb.len));
+    args_of(s, k);   /* the choices a cut-short stream releases the held text of */
+    choice_through(s, k, false, t, json_string_length(content), finish != NULL, &p, &m);
+    if (m || content)
+        json_object_set_new(delta, "content", jstr(p, m));
     return true;
 }
 
@@ -308,18 +354,14 @@ static enum ksm_err oa_from_oa(struct ksm_ai_stream *s, const char *name, json_t
                                const char *data, size_t len, struct ksm_buf *out)
 {
     json_t *c0 = json_array_get(json_object_get(j, "choices"), 0);
-    /* With n > 1 each chunk carries one choice, by its index: the filters (one hold-back state
-     * each) follow choice 0, the choice filter the others — nothing held back of one choice goes
-     * out in another. */
-    json_t *idx = json_object_get(c0, "index");
-    bool modified = false;
-    if (idx && json_integer_value(idx) != 0) {
-        json_int_t k = json_integer_value(idx);
-        modified = k > 0 && k <= UINT32_MAX && oa_choice_text(s, c0, (unsigned)k);
-        c0 = NULL;   /* the tool-call filter follows choice 0 only */
-    }
+    /* With n > 1 each chunk carries one choice, by its index: each choice's text and tool-call
+     * arguments go through hold-back states of their own, so nothing held back of one choice goes
+     * out in another. A choice beyond the bound passes as it came. */
+    json_int_t k = json_integer_value(json_object_get(c0, "index"));
+    bool ours = k >= 0 && k < KSM_AI_MAX_CHOICES;
     json_t *delta = json_object_get(c0, "delta");
     const char *finish = json_string_value(json_object_get(c0, "finish_reason"));
+    bool modified = false;
 
     if (!json_array_size(json_object_get(j, "choices")) && json_object_get(j, "usage") &&
         !json_is_null(json_object_get(j, "usage"))) {
@@ -328,14 +370,15 @@ static enum ksm_err oa_from_oa(struct ksm_ai_stream *s, const char *name, json_t
             return KSM_E_OK;
         s->usage_sent = true;
     }
-    modified |= oa_choice_text(s, c0, 0);
+    if (ours)
+        modified |= oa_choice_text(s, c0, (unsigned)k);
     if (s->o.model) {
         json_object_set_new(j, "model", json_string(s->o.model));
         modified = true;
     }
-    if (json_is_object(delta))
-        modified |= oa_tool_args(s, j, delta, finish != NULL, out);
-    if (finish) {
+    if (ours && json_is_object(delta))
+        modified |= oa_tool_args(s, (unsigned)k, j, delta, finish != NULL, out);
+    if (finish && k == 0) {
         set_str(&s->stop, finish);
         s->final_sent = true;
     }
@@ -347,6 +390,22 @@ static enum ksm_err oa_from_oa(struct ksm_ai_stream *s, const char *name, json_t
     return KSM_E_OK;
 }
 
+/* A stream cut short: what the filters still hold of choices 1 .. nmore, text first, then the
+ * arguments of a call cut short (choice 0's go out with the other protocols' path). */
+static void oa_release_choices(struct ksm_ai_stream *s, struct ksm_buf *out)
+{
+    for (unsigned k = 1; k <= s->nmore; k++) {
+        const char *p;
+        size_t m;
+        if (s->o.choice_filter) {
+            choice_through(s, k, false, "", 0, true, &p, &m);
+            if (m)
+                oa_chunk_at(s, out, k, json_pack("{so}", "content", jstr(p, m)), NULL);
+        }
+        oa_args_flush(s, k, out);
+    }
+}
+
 /* One element of an OpenAI delta's tool_calls for an Anthropic caller: a call with a new index
  * closes the open block (text, or the previous call) and opens a tool_use block; its argument
  * pieces become input_json_delta events, through args_filter. */
@@ -354,7 +413,7 @@ static void an_tool_piece(struct ksm_ai_stream *s, struct ksm_buf *out, const js
 {
     json_t *fn = json_object_get(tc, "function"), *args = json_object_get(fn, "arguments");
     int call = (int)json_integer_value(json_object_get(tc, "index"));
-    if (call != s->args_call || !s->tool_block) {
+    if (call != s->args.call || !s->tool_block) {
         const char *id = json_string_value(json_object_get(tc, "id"));
         const char *name = json_string_value(json_object_get(fn, "name"));
         emit_text(s, out, "", 0, true);   /* the text before the call, all of it */
@@ -365,7 +424,7 @@ static void an_tool_piece(struct ksm_ai_stream *s, struct ksm_buf *out, const js
                           "content_block", "type", "tool_use", "id", id ? id : "toolu_kasumi",
                           "name", name ? name : "", "input"));
         s->block_open = s->tool_block = true;
-        s->args_call = call;
+        s->args.call = call;
     }
     if (!json_string_length(args))
         return;
@@ -396,7 +455,7 @@ static enum ksm_err an_from_oa(struct ksm_ai_stream *s, const char *name, json_t
     if (json_is_string(text) && json_string_length(text) && s->tool_block) {
         an_args_flush(s, out);   /* text after a call: a new text block */
         an_block_stop(s, out);
-        s->args_call = -1;
+        s->args.call = -1;
     }
     if (json_is_string(text))
         emit_text(s, out, json_string_value(text), json_string_length(text), false);
@@ -486,7 +545,7 @@ static enum ksm_err an_from_an(struct ksm_ai_stream *s, const char *name, json_t
 /* Anthropic -> OpenAI, tool_use blocks: a chunk for tool call args_call with these members. */
 static void oa_tool_chunk(struct ksm_ai_stream *s, struct ksm_buf *out, json_t *members)
 {
-    json_t *tc = json_pack("{si}", "index", s->args_call);
+    json_t *tc = json_pack("{si}", "index", s->args.call);
     json_object_update(tc, members);
     json_decref(members);
     oa_chunk(s, out, json_pack("{s[o]}", "tool_calls", tc), NULL);
@@ -525,7 +584,7 @@ static enum ksm_err oa_from_an(struct ksm_ai_stream *s, const char *name, json_t
             const char *tool = json_string_value(json_object_get(b, "name"));
             emit_text(s, out, "", 0, true);
             s->tool_block = true;
-            s->args_call = s->calls++;
+            s->args.call = s->calls++;
             oa_tool_chunk(s, out, json_pack("{ss ss s{ss ss}}", "id", id ? id : "call_kasumi", "type",
                                             "function", "function", "name", tool ? tool : "",
                                             "arguments", ""));
@@ -634,7 +693,8 @@ void ksm_ai_stream_finish(struct ksm_ai_stream *s, enum ksm_err e, const char *m
     if (s->o.caller == KSM_AI_ANTHROPIC) {
         an_args_flush(s, out);   /* and the arguments of a tool call cut short */
     } else {
-        oa_args_flush(s, out);
+        oa_args_flush(s, 0, out);
+        oa_release_choices(s, out);
     }
     ksm_ai_error_sse(s->o.caller, e, msg, out);
     if (s->o.caller == KSM_AI_ANTHROPIC)
@@ -657,7 +717,7 @@ struct ksm_ai_stream *ksm_ai_stream_new(const struct ksm_ai_stream_opts *o)
         s->o.model = s->model;
     }
     s->created = ksm_now_ms() / 1000;
-    s->args_call = -1;
+    s->args.call = -1;
     return s;
 }
 
@@ -668,6 +728,7 @@ void ksm_ai_stream_free(struct ksm_ai_stream *s)
     free(s->id);
     free(s->model);
     free(s->stop);
+    free(s->more);
     ksm_buf_free(&s->fb);
     free(s);
 }

@@ -22,6 +22,7 @@ struct ctx {
  * next piece or the final call (the text and the tool arguments each keep their own). */
 struct hold {
     struct ksm_buf text, args;
+    struct ksm_buf choice_text[KSM_AI_MAX_CHOICES], choice_args[KSM_AI_MAX_CHOICES];   /* n > 1 */
 };
 
 static void hold_back(struct ksm_buf *h, const char *in, size_t n, bool final, struct ksm_buf *emit)
@@ -42,6 +43,21 @@ static void text_filter(void *ud, const char *in, size_t n, bool final, struct k
 static void args_filter(void *ud, const char *in, size_t n, bool final, struct ksm_buf *emit)
 {
     hold_back(&((struct hold *)ud)->args, in, n, final, emit);
+}
+
+static void choice_filter(void *ud, unsigned k, const char *in, size_t n, bool final, struct ksm_buf *emit)
+{
+    if (!k || k >= KSM_AI_MAX_CHOICES)
+        abort();   /* choice 0 and choices beyond the bound are not the choice filter's */
+    hold_back(&((struct hold *)ud)->choice_text[k], in, n, final, emit);
+}
+
+static void choice_args_filter(void *ud, unsigned k, const char *in, size_t n, bool final,
+                               struct ksm_buf *emit)
+{
+    if (!k || k >= KSM_AI_MAX_CHOICES)
+        abort();
+    hold_back(&((struct hold *)ud)->choice_args[k], in, n, final, emit);
 }
 
 static struct hold holds[4];
@@ -75,7 +91,9 @@ static void run(const uint8_t *d, size_t n, unsigned step, struct ctx *c, bool t
         struct ksm_ai_stream_opts o = {.upstream = (enum ksm_ai_proto)(i & 1),
                                        .caller = (enum ksm_ai_proto)(i >> 1),
                                        .include_usage = true, .filter = text_filter,
-                                       .args_filter = args_filter, .filter_ud = &holds[i]};
+                                       .args_filter = args_filter, .choice_filter = choice_filter,
+                                       .choice_args_filter = choice_args_filter,
+                                       .filter_ud = &holds[i]};
         c->st[i] = ksm_ai_stream_new(&o);
     }
     for (size_t at = 0; at < n;) {
@@ -97,6 +115,10 @@ static void run(const uint8_t *d, size_t n, unsigned step, struct ctx *c, bool t
         ksm_ai_stream_free(c->st[i]);
         ksm_buf_free(&holds[i].text);
         ksm_buf_free(&holds[i].args);
+        for (int k = 0; k < KSM_AI_MAX_CHOICES; k++) {
+            ksm_buf_free(&holds[i].choice_text[k]);
+            ksm_buf_free(&holds[i].choice_args[k]);
+        }
     }
 }
 

@@ -418,6 +418,29 @@ def test_every_choice_of_a_stream_is_restored(org, npm_client):
     assert texts == {0: prompt, 1: prompt}, texts
 
 
+def test_every_choice_of_a_tool_call_is_restored(org, npm_client):
+    """n > 1 with tools, whole and streamed: each choice's call carries the number the model got as
+    a placeholder (streamed, in pieces of 5 characters, the choices' chunks interleaved, each
+    choice's arguments through a hold-back state of its own; before, choice 1 showed ⟦PHONE_1⟧)."""
+    alias = org.fault_route("tool")
+    user = {"role": "user", "content": "折り返しは %s までお願いします" % PHONE}
+    ask = {"model": alias, "n": 2, "messages": [user], "tools": [LOOKUP_OPENAI]}
+    one = sdk(npm_client, org, "openai", "chat.completions.create", ask)
+    assert one.error is None, one
+    assert PHONE not in sent_to_model(org)
+    got = [json.loads(c["message"]["tool_calls"][0]["function"]["arguments"]) for c in one.result["choices"]]
+    assert got == [{"query": user["content"]}] * 2, got
+    st = sdk(npm_client, org, "openai", "chat.completions.create", dict(ask, stream=True))
+    assert st.error is None, st
+    args = {}
+    for c in st.chunks:
+        for ch in c["choices"]:
+            for tc in ch["delta"].get("tool_calls") or []:
+                args[ch["index"]] = args.get(ch["index"], "") + (tc["function"].get("arguments") or "")
+    assert {k: json.loads(v) for k, v in args.items()} == {0: {"query": user["content"]},
+                                                          1: {"query": user["content"]}}, args
+
+
 LOOKUP_OPENAI = {"type": "function", "function": {"name": "lookup", "description": "電話番号で検索する",
                                                   "parameters": {"type": "object",
                                                                  "properties": {"query": {"type": "string"}}}}}

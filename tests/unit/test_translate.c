@@ -648,6 +648,10 @@ static void test_streams(void)
 
 static char *raw_stream(const char *wire, struct ksm_ai_stream *s);
 static void restore_choice(void *ud, unsigned k, const char *in, size_t n, bool final, struct ksm_buf *emit);
+static void restore_args(void *ud, const char *in, size_t n, bool final, struct ksm_buf *emit);
+static void restore_choice_args(void *ud, unsigned k, const char *in, size_t n, bool final,
+                                struct ksm_buf *emit);
+static char *choice_part(const char *raw, unsigned k, const char *what);
 
 static void test_stream_filter(void)
 {
@@ -709,6 +713,41 @@ static void test_stream_filter(void)
     CHECK(!strstr(got, "<"));
     free(got);
     ksm_ai_stream_free(s);
+
+    /* n = 2 with tool calls: each choice's arguments restored through a state of their own, a
+     * placeholder split across both choices' pieces; the held tail goes out as choice k's */
+    struct ksm_ai_stream_opts calls = {.upstream = KSM_AI_OPENAI, .caller = KSM_AI_OPENAI,
+                                       .filter = restore, .args_filter = restore_args,
+                                       .choice_filter = restore_choice,
+                                       .choice_args_filter = restore_choice_args};
+#define CALL_CHUNK(k, args, finish) "data: {\"id\":\"c\",\"choices\":[{\"index\":" #k ",\"delta\":" \
+    "{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"" args "\"}}]},\"finish_reason\":" \
+    finish "}]}\n\n"
+    s = ksm_ai_stream_new(&calls);
+    got = raw_stream(CALL_CHUNK(0, "{\\\"q\\\":\\\"<P", "null") CALL_CHUNK(1, "{\\\"q\\\":\\\"<P1> <P", "null")
+                     CALL_CHUNK(0, "1>\\\"}", "null") CALL_CHUNK(1, "1", "null")
+                     CALL_CHUNK(1, ">\\\"}", "\"tool_calls\"") CALL_CHUNK(0, "", "\"tool_calls\"")
+                     "data: [DONE]\n\n", s);
+    char *a0 = choice_part(got, 0, "arguments"), *a1 = choice_part(got, 1, "arguments");
+    CHECK_STR(a0, "{\"q\":\"Taro\"}");
+    CHECK_STR(a1, "{\"q\":\"Taro Taro\"}");
+    free(a0);
+    free(a1);
+    free(got);
+    ksm_ai_stream_free(s);
+    /* a stream cut short: what choice 1's filters hold is released as choice 1's, not lost */
+    s = ksm_ai_stream_new(&calls);
+    got = raw_stream("data: {\"id\":\"c\",\"choices\":[{\"index\":1,\"delta\":{\"content\":\"B <P\"}}]}\n\n"
+                     CALL_CHUNK(2, "{\\\"q\\\":\\\"<P", "null"), s);
+    a1 = choice_part(got, 1, "content");
+    char *a2 = choice_part(got, 2, "arguments");
+    CHECK_STR(a1, "B <P");
+    CHECK_STR(a2, "{\"q\":\"<P");
+    free(a1);
+    free(a2);
+    free(got);
+    ksm_ai_stream_free(s);
+#undef CALL_CHUNK
 }
 
 /* ---- tool calls: scanned on the way in, restored on the way out ----------------------------------- */
@@ -733,6 +772,42 @@ static void restore_choice(void *ud, unsigned k, const char *in, size_t n, bool 
     restore(ud, in, n, final, emit);
     held_choice[k % 4] = held;
     held = keep;
+}
+
+static struct ksm_buf held_choice_args[4];
+static void restore_choice_args(void *ud, unsigned k, const char *in, size_t n, bool final,
+                                struct ksm_buf *emit)
+{
+    struct ksm_buf keep = held;
+    held = held_choice_args[k % 4];
+    restore(ud, in, n, final, emit);
+    held_choice_args[k % 4] = held;
+    held = keep;
+}
+
+/* Choice k's text ("content") or first tool call's arguments ("arguments") over all the chunks of
+ * raw SSE text, joined (free it). */
+static char *choice_part(const char *raw, unsigned k, const char *what)
+{
+    struct ksm_buf acc = KSM_BUF_INIT;
+    for (const char *p = raw; (p = strstr(p, "data: {"));) {
+        const char *end = strstr(p, "\n\n");
+        json_t *j = json_loadb(p + 6, (size_t)(end - p - 6), 0, NULL), *c, *t;
+        size_t i;
+        json_array_foreach(json_object_get(j, "choices"), i, c) {
+            if (json_integer_value(json_object_get(c, "index")) != (json_int_t)k)
+                continue;
+            t = json_object_get(json_object_get(c, "delta"), "content");
+            if (strcmp(what, "content"))
+                t = json_object_get(json_object_get(json_array_get(json_object_get(
+                        json_object_get(c, "delta"), "tool_calls"), 0), "function"), "arguments");
+            ksm_buf_append(&acc, json_string_value(t) ? json_string_value(t) : "", json_string_length(t));
+        }
+        json_decref(j);
+        p = end;
+    }
+    ksm_buf_putc(&acc, '\0');
+    return acc.data;
 }
 
 /* What the caller receives, as raw SSE text (NUL-terminated; free it). */
