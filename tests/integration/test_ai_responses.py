@@ -3,6 +3,7 @@ client: the request becomes the chat request it means and goes the governed chat
 guardrail, the budget, the meter and the audit see it as one); the answer comes back as a
 Response, whole or as the Responses stream's events. Nothing is stored."""
 import json
+import subprocess
 
 import pytest
 import requests
@@ -246,3 +247,36 @@ def test_the_sdks_stream_helper_builds_the_same_response(org, npm_client, fault)
         assert final["output_text"] == ask["input"]
     else:
         assert json.loads(final["output"][0]["arguments"]) == {"query": ask["input"]}
+
+
+def run_agent(org, alias, stream):
+    """One run of tests/fixtures/llm/agent.mjs: an agent of OpenAI's Agents SDK with a lookup tool."""
+    from upstreams import FIXTURES, ROOT, node_binary, node_env
+    cmd = {"baseURL": org.base + "/v1", "apiKey": org.key, "model": alias, "stream": stream,
+           "input": "折り返しは %s までお願いします。担当は?" % PHONE,
+           "tool_result": "%s は 総務課 の直通です" % PHONE}
+    p = subprocess.run([node_binary(), str(FIXTURES / "agent.mjs")], input=json.dumps(cmd), capture_output=True,
+                       text=True, timeout=60, env=node_env(), cwd=str(ROOT))
+    assert p.returncode == 0 and p.stdout.strip(), p.stderr
+    return cmd, json.loads(p.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_agents_sdk_loop(org, stream):
+    """An agent built with OpenAI's Agents SDK (npm @openai/agents, the Responses API by default):
+    the model calls the agent's tool, the SDK runs it and sends the call and its result back, the
+    model answers. The tool gets the number the model only saw as a placeholder; no turn carried
+    the number to the model; the final answer has it back; each turn is metered."""
+    alias = org.fault_route("tool;once")
+    org.fault.reset_stats()
+    cmd, out = run_agent(org, alias, stream)
+    assert "error" not in out, out
+    assert out["toolCalls"] == [{"query": cmd["input"]}], out
+    assert out["items"] == ["tool_call_item", "tool_call_output_item", "message_output_item"], out
+    assert out["finalOutput"] == cmd["tool_result"], out
+    if stream:
+        assert out["streamed"] == cmd["tool_result"], out
+    turns = [r for r in org.fault.stats()["log"] if r["path"].endswith("/chat/completions")]
+    assert len(turns) == 2, turns
+    sent = json.dumps([t["body"] for t in turns], ensure_ascii=False)
+    assert PHONE not in sent and "⟦PHONE_1⟧" in sent
