@@ -182,9 +182,12 @@ struct mask_ctx {
 /* Masks one text; returns the masked copy in *mc->out, or CONTENT_BLOCKED. */
 static enum ksm_err mask_text(struct mask_ctx *mc, const char *text, size_t len, bool *changed)
 {
+    unsigned found[KSM_PII__COUNT];   /* this text's: the request's are the sum over its texts */
     ksm_buf_reset(mc->out);
-    if (ksm_pii_mask(mc->c->masker, mc->pol, text, len, mc->out, mc->c->masked, &mc->blocked) ==
-        KSM_PII_BLOCKED)
+    enum ksm_pii_verdict v = ksm_pii_mask(mc->c->masker, mc->pol, text, len, mc->out, found, &mc->blocked);
+    for (int k = 0; k < KSM_PII__COUNT; k++)
+        mc->c->masked[k] += found[k];
+    if (v == KSM_PII_BLOCKED)
         return KSM_E_CONTENT_BLOCKED;
     *changed = mc->out->len != len || (len && memcmp(mc->out->data, text, len));
     return KSM_E_OK;

@@ -402,6 +402,21 @@ def test_phone_masked_for_upstream_and_restored(org, npm_client):
     assert r.headers["X-Kasumi-Guardrail"] == "pass", r.headers
 
 
+def test_masked_values_are_counted_over_every_text(gw, org):
+    """The counts by kind (the answer's header, the audit record, the metrics) are the request's:
+    a value in an early message counts though later texts have none (before, each text scanned
+    replaced the counts, so only the last one's showed)."""
+    alias = org.fault_route("echo")
+    r = org.post("/v1/chat/completions", {"model": alias, "messages": [
+        {"role": "system", "content": "窓口: %s" % PHONE},
+        {"role": "user", "content": "連絡先 taro@example.go.jp と %s" % PHONE},
+        {"role": "assistant", "content": "承知しました"}, {"role": "user", "content": "続けて"}]})
+    assert r.status_code == 200, r.text
+    assert r.headers["X-Kasumi-Guardrail"] == "mask phone=2 email=1", r.headers
+    rec = gw.audit_wait(r.headers["X-Request-Id"], action="ai.decision")
+    assert " masked=email:1,phone:2 " in rec["detail"] or " masked=phone:2,email:1 " in rec["detail"], rec
+
+
 def test_every_choice_of_a_stream_is_restored(org, npm_client):
     """n > 1, streamed: the choices' chunks interleave, and each choice's text is restored through a
     hold-back state of its own (before, only choice 0's was: choice 1 showed the placeholder)."""
