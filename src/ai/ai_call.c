@@ -93,7 +93,7 @@ void ksm_ai_call_free(struct ai_call *c)
         uv_close((uv_handle_t *)c->backoff, backoff_closed);
     }
     ksm_ai_request_free(&c->req);
-    json_decref(c->embed_body);
+    json_decref(c->kept_body);
     ksm_pii_masker_free(c->masker);
     if (c->tx)
         ksm_ai_stream_free(c->tx);
@@ -332,7 +332,8 @@ static void begin_stream(struct ai_call *c)
                                     .model = c->alias, .include_usage = c->req.include_usage,
                                     .filter = text_filter, .args_filter = args_filter,
                                     .choice_filter = choice_filter,
-                                    .choice_args_filter = choice_args_filter, .filter_ud = c};
+                                    .choice_args_filter = choice_args_filter, .filter_ud = c,
+                                    .completion = c->kind == AI_COMPLETE};
     c->tx = ksm_ai_stream_new(&so);
     r->status = 200;
     r->content_type = "text/event-stream";
@@ -378,7 +379,7 @@ static void on_head(void *arg, long status, const char *ctype, long retry_after)
     c->retry_after = retry_after;
     ksm_fmt_copy(c->up_ctype, sizeof c->up_ctype, ctype);
     c->t_first = ksm_mono_ns();
-    if (status == 200 && c->kind == AI_CHAT && c->req.stream && !c->streaming)
+    if (status == 200 && (c->kind == AI_CHAT || c->kind == AI_COMPLETE) && c->req.stream && !c->streaming)
         begin_stream(c);
 }
 
@@ -539,6 +540,9 @@ static void answer_whole(struct ai_call *c)
     } else if (c->kind == AI_CHAT) {
         e = ksm_ai_response_translate(c->target->provider, c->proto, in, c->alias, text_filter, c,
                                       &out, &c->usage, err);
+    } else if (c->kind == AI_COMPLETE) {
+        e = ksm_ai_complete_answer(in, c->alias, text_filter, c, &c->usage, err, sizeof err);
+        out = e == KSM_E_OK ? json_incref(in) : NULL;
     } else if (json_is_object(in) && json_is_array(json_object_get(in, "data"))) {
         /* embeddings go back byte for byte: re-printing the floats would change their digits */
         e = ksm_ai_usage_from_openai(in, &c->usage) ? KSM_E_OK : KSM_E_UPSTREAM_ERROR;
@@ -585,11 +589,13 @@ static const char *url_for(struct ai_call *c, const struct ksm_ai_target *t)
     if (t->provider == KSM_AI_ANTHROPIC)
         return ksm_arena_cat(a, base, c->kind == AI_COUNT ? "/messages/count_tokens" : "/messages",
                              NULL);
+    static const char *const path[] = {[AI_CHAT] = "chat/completions", [AI_EMBED] = "embeddings",
+                                       [AI_COMPLETE] = "completions"};
     if (t->azure_deployment[0])
         return ksm_arena_printf(a, "%s/openai/deployments/%s/%s?api-version=%s", base,
-                                t->azure_deployment, c->kind == AI_CHAT ? "chat/completions" : "embeddings",
+                                t->azure_deployment, path[c->kind],
                                 t->azure_api_version[0] ? t->azure_api_version : "2024-10-21");
-    return ksm_arena_cat(a, base, c->kind == AI_CHAT ? "/chat/completions" : "/embeddings", NULL);
+    return ksm_arena_cat(a, base, "/", path[c->kind], NULL);
 }
 
 static int headers_for(struct ai_call *c, const struct ksm_ai_target *t, const char **h)
@@ -598,7 +604,7 @@ static int headers_for(struct ai_call *c, const struct ksm_ai_target *t, const c
     int n = 0;
     char secret[512];
     h[n++] = "Content-Type: application/json";
-    h[n++] = c->kind == AI_CHAT && c->req.stream ? "Accept: text/event-stream" : "Accept: application/json";
+    h[n++] = c->kind != AI_EMBED && c->req.stream ? "Accept: text/event-stream" : "Accept: application/json";
     h[n++] = ksm_arena_cat(a, "X-Request-Id: ", c->r->id, NULL);
     const char *cred = ksm_ai_credential(t->credential_ref, secret, sizeof secret);
     if (t->provider == KSM_AI_ANTHROPIC) {
@@ -627,19 +633,23 @@ static enum ksm_err body_for(struct ai_call *c, const struct ksm_ai_target *t, s
     const char *raw = c->r->body.data ? c->r->body.data : "";
     struct ksm_ai_upstream_opts uo = {.proto = t->provider, .model = model};
     json_t *j = NULL;
-    if (c->kind != AI_EMBED) {
+    if (!AI_KEPT(c)) {
         if (ksm_ai_upstream_body_raw(&c->req, raw, c->r->body.len, &uo, out) == 0)
             return KSM_E_OK;
         enum ksm_err e = ksm_ai_upstream_body(&c->req, &uo, &j, err);
         if (e != KSM_E_OK)
             return e;
     } else {
-        /* an embeddings body changes only its model: a request of the target's own protocol */
-        struct ksm_ai_request as_is = {.proto = t->provider, .rewritten = c->embed_rewritten};
+        /* a kept body changes only its model (and a stream asks for its usage): a request of the
+         * target's own protocol */
+        struct ksm_ai_request as_is = {.proto = t->provider, .rewritten = c->kept_rewritten,
+                                       .stream = c->req.stream};
         if (ksm_ai_upstream_body_raw(&as_is, raw, c->r->body.len, &uo, out) == 0)
             return KSM_E_OK;
-        j = json_deep_copy(c->embed_body);
+        j = json_deep_copy(c->kept_body);
         json_object_set_new(j, "model", json_string(model));
+        if (c->req.stream)
+            json_object_set_new(j, "stream_options", json_pack("{sb}", "include_usage", 1));
     }
     char *s = json_dumps(j, JSON_COMPACT);
     json_decref(j);
@@ -713,10 +723,11 @@ static void on_abort(struct ksm_req *r)
 static int64_t estimate_prompt(const struct ai_call *c)
 {
     size_t bytes;
-    if (c->kind != AI_EMBED) {
+    if (!AI_KEPT(c)) {
         bytes = ksm_ai_request_text_len(&c->req, KSM_AI_ROLES_ALL) + 8 * c->req.nmsgs;
     } else {
-        char *s = json_dumps(json_object_get(c->embed_body, "input"), JSON_COMPACT);
+        char *s = c->kind == AI_COMPLETE ? ksm_ai_complete_prompt(c)
+                                         : json_dumps(json_object_get(c->kept_body, "input"), JSON_COMPACT);
         bytes = s ? strlen(s) : 0;
         free(s);
     }
@@ -729,6 +740,8 @@ static enum ksm_err decode(struct ai_call *c, char *why, size_t n)
     struct ksm_req *r = c->r;
     if (c->kind == AI_EMBED)
         return ksm_ai_embed_decode(c, why, n);
+    if (c->kind == AI_COMPLETE)
+        return ksm_ai_complete_decode(c, why, n);
     char err[KSM_AI_ERR_MAX] = "";
     const char *body = r->body.data ? r->body.data : "";
     enum ksm_err e = c->kind == AI_COUNT
@@ -767,7 +780,10 @@ static bool charge(struct ai_call *c, struct ksm_db *db)
         return false;
     }
     c->est_prompt = c->kind == AI_COUNT ? 0 : estimate_prompt(c);
-    c->est_completion = c->kind != AI_CHAT ? 0 : c->req.max_tokens ? c->req.max_tokens : EST_COMPLETION;
+    c->est_completion = c->kind == AI_COMPLETE ? c->req.max_tokens   /* its own default: 16 */
+                        : c->kind != AI_CHAT  ? 0
+                        : c->req.max_tokens   ? c->req.max_tokens
+                                              : EST_COMPLETION;
     int64_t est_cost = ksm_ai_cost(&c->price, c->est_prompt, c->est_completion, 0);
     int retry_after = 0;
     /* the relay's one key serves every tenant: per-key quotas are the caller's key's, in govcloud */

@@ -23,7 +23,7 @@ static bool inputs_ok(json_t *in)
     return true;
 }
 
-enum ksm_err ksm_ai_embed_decode(struct ai_call *c, char *why, size_t n)
+enum ksm_err ksm_ai_kept_load(struct ai_call *c, char *why, size_t n)
 {
     struct ksm_req *r = c->r;
     json_error_t je;
@@ -31,25 +31,33 @@ enum ksm_err ksm_ai_embed_decode(struct ai_call *c, char *why, size_t n)
         snprintf(why, n, "the body is not valid UTF-8");
         return KSM_E_INVALID_JSON;
     }
-    c->embed_body = ksm_jscan_load(r->body.data ? r->body.data : "", r->body.len);
-    if (!c->embed_body)
-        c->embed_body = json_loadb(r->body.data ? r->body.data : "", r->body.len,
-                                   JSON_REJECT_DUPLICATES, &je);
-    if (!c->embed_body || !json_is_object(c->embed_body)) {
+    c->kept_body = ksm_jscan_load(r->body.data ? r->body.data : "", r->body.len);
+    if (!c->kept_body)
+        c->kept_body = json_loadb(r->body.data ? r->body.data : "", r->body.len,
+                                  JSON_REJECT_DUPLICATES, &je);
+    if (!c->kept_body || !json_is_object(c->kept_body)) {
         snprintf(why, n, "the body must be a JSON object");
         return KSM_E_INVALID_JSON;
     }
-    json_t *model = json_object_get(c->embed_body, "model");
+    json_t *model = json_object_get(c->kept_body, "model");
     if (!json_is_string(model) || !json_string_length(model)) {
         snprintf(why, n, "model is required");
         return KSM_E_INVALID_ARGUMENT;
     }
-    if (!inputs_ok(json_object_get(c->embed_body, "input"))) {
+    c->alias = json_string_value(model);
+    return KSM_E_OK;
+}
+
+enum ksm_err ksm_ai_embed_decode(struct ai_call *c, char *why, size_t n)
+{
+    enum ksm_err e = ksm_ai_kept_load(c, why, n);
+    if (e != KSM_E_OK)
+        return e;
+    if (!inputs_ok(json_object_get(c->kept_body, "input"))) {
         snprintf(why, n, "input must be a string or a non-empty array of at most %d strings",
                  EMBED_MAX_INPUTS);
         return KSM_E_INVALID_ARGUMENT;
     }
-    c->alias = json_string_value(model);
     return KSM_E_OK;
 }
 

@@ -47,6 +47,7 @@ static const struct {
     [AI_CHAT] = {-1, NULL, NULL},
     [AI_EMBED] = {KSM_AI_OPENAI, "no_embeddings_api", "embeddings"},
     [AI_COUNT] = {KSM_AI_ANTHROPIC, "no_token_count_api", "a token count"},
+    [AI_COMPLETE] = {KSM_AI_OPENAI, "no_completions_api", "text completions"},
 };
 
 static bool speaks(const struct ai_call *c, const struct ksm_ai_target *t)
@@ -251,13 +252,14 @@ static enum ksm_err mask_strings(struct mask_ctx *mc, json_t *v, int depth)
             return e;
         if (changed && json_string_setn(v, mc->out->data ? mc->out->data : "", mc->out->len))
             return KSM_E_INTERNAL;
-        mc->c->embed_rewritten |= changed;
+        mc->c->kept_rewritten |= changed;
     }
     return e;
 }
 
-/* Embeddings: "input" (a string or an array of strings) and every other string but the model. */
-static enum ksm_err mask_embed(struct mask_ctx *mc, json_t *body)
+/* A body kept as sent (embeddings, completions): its input or prompt and suffix, and every other
+ * string but the model. */
+static enum ksm_err mask_kept(struct mask_ctx *mc, json_t *body)
 {
     const char *key;
     json_t *v;
@@ -270,11 +272,12 @@ static enum ksm_err mask_embed(struct mask_ctx *mc, json_t *body)
 
 static void prompt_hmac(struct ai_call *c)
 {
-    if (c->kind != AI_EMBED) {
+    if (!AI_KEPT(c)) {
         ksm_ai_prompt_hmac_parts(&c->req, c->prompt_hmac);
         return;
     }
-    char *s = json_dumps(json_object_get(c->embed_body, "input"), JSON_COMPACT);
+    char *s = c->kind == AI_COMPLETE ? ksm_ai_complete_prompt(c)
+                                     : json_dumps(json_object_get(c->kept_body, "input"), JSON_COMPACT);
     ksm_ai_prompt_hmac(s ? s : "", s ? strlen(s) : 0, c->prompt_hmac);
     free(s);
 }
@@ -294,7 +297,7 @@ enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum k
     prompt_hmac(c);   /* of what the caller sent, before masking: it identifies their prompt */
     struct ksm_pii_policy pol;
     pii_policy(c, &pol);
-    if (c->kind != AI_EMBED && c->req.nunscanned && must_read(&pol)) {
+    if (!AI_KEPT(c) && c->req.nunscanned && must_read(&pol)) {
         c->refusal = "unreadable_content";   /* fail closed: a rule would have to read it */
         c->refusal_msg = "content the guardrail cannot read (images, files, audio) is not accepted "
                          "while the project's PII policy masks or blocks any kind";
@@ -303,9 +306,8 @@ enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum k
     }
     c->masker = ksm_pii_masker_new();
     struct mask_ctx mc = {.c = c, .pol = &pol, .out = &c->scratch};
-    enum ksm_err e = c->kind != AI_EMBED
-                         ? ksm_ai_request_visit(&c->req, KSM_AI_ROLES_ALL, mask_part, &mc)
-                         : mask_embed(&mc, c->embed_body);
+    enum ksm_err e = !AI_KEPT(c) ? ksm_ai_request_visit(&c->req, KSM_AI_ROLES_ALL, mask_part, &mc)
+                                 : mask_kept(&mc, c->kept_body);
     if (e == KSM_E_CONTENT_BLOCKED) {
         c->refusal = blocked[mc.sealed].reason;
         c->refusal_msg = blocked[mc.sealed].message;

@@ -13,8 +13,12 @@
 #include "iam/iam.h"
 #include "policy/pii.h"
 
-/* AI_COUNT: Anthropic's token count, a message request that is counted, not answered or billed. */
-enum ai_kind { AI_CHAT, AI_EMBED, AI_COUNT };
+/* AI_COUNT: Anthropic's token count, a message request that is counted, not answered or billed.
+ * AI_COMPLETE: OpenAI's text completions (a prompt continued, or filled in before a suffix). */
+enum ai_kind { AI_CHAT, AI_EMBED, AI_COUNT, AI_COMPLETE };
+
+/* Embeddings and completions keep the caller's body as sent (kept_body), not a decoded request. */
+#define AI_KEPT(c) ((c)->kind == AI_EMBED || (c)->kind == AI_COMPLETE)
 
 /* One request through the gateway. malloc'd (it outlives handler return while the upstream call is
  * in flight) and freed by ai_finish after the response is complete. */
@@ -27,9 +31,10 @@ struct ai_call {
     char tenant[KSM_ID_LEN], project[KSM_ID_LEN];
     bool on_behalf;                     /* overseas-ai: govcloud's relay named the tenant and project */
     const char *relay_tenant, *relay_project, *relay_class;   /* govcloud: headers for governed targets */
-    struct ksm_ai_request req;          /* AI_CHAT, AI_COUNT: the decoded request */
-    json_t *embed_body;                 /* AI_EMBED: the caller's body */
-    bool embed_rewritten;               /* AI_EMBED: masking changed an input: the raw body is stale */
+    struct ksm_ai_request req;          /* AI_CHAT, AI_COUNT: the decoded request (AI_COMPLETE: its
+                                           stream, include_usage and max_tokens only) */
+    json_t *kept_body;                  /* AI_KEPT: the caller's body */
+    bool kept_rewritten;                /* AI_KEPT: masking changed a string: the raw body is stale */
     const char *alias;
     struct ksm_ai_policy pol;
     struct ksm_ai_price price;
@@ -115,7 +120,14 @@ void ksm_ai_call_free(struct ai_call *c);
 void ksm_ai_audit_decision(struct ai_call *c);
 void ksm_ai_audit_final(struct ai_call *c, const char *detail);
 /* ai_embed.c */
+/* The caller's body as kept_body (an object with a model; c->alias), or the error for the caller. */
+enum ksm_err ksm_ai_kept_load(struct ai_call *c, char *why, size_t n);
 enum ksm_err ksm_ai_embed_decode(struct ai_call *c, char *why, size_t n);
+/* ai_complete.c */
+enum ksm_err ksm_ai_complete_decode(struct ai_call *c, char *why, size_t n);
+char *ksm_ai_complete_prompt(const struct ai_call *c);
+enum ksm_err ksm_ai_complete_answer(json_t *in, const char *alias, ksm_ai_text_filter filter, void *ud,
+                                    struct ksm_ai_usage *u, char *err, size_t n);
 /* An embeddings answer, passed back byte for byte (re-printing its floats would change their
  * digits), with its usage read: 0, or -1 (nothing changed) when the tree path must judge it — not an
  * object with a data array and usage, or beyond jscan.h. */

@@ -42,6 +42,7 @@ static const struct {
     {"POST", "/v1/messages/count_tokens", KSM_AI_ANTHROPIC, AI_COUNT, h_chat, "ai.count_tokens",
      false, false},
     {"POST", "/v1/embeddings", KSM_AI_OPENAI, AI_EMBED, h_chat, "ai.embeddings", false, false},
+    {"POST", "/v1/completions", KSM_AI_OPENAI, AI_COMPLETE, h_chat, "ai.completions", false, false},
     {"GET", "/v1/models", KSM_AI_OPENAI, AI_CHAT, h_models, "ai.models", false, true},
     {"GET", "/v1/models/", KSM_AI_OPENAI, AI_CHAT, h_model, "ai.models", true, true},
 };

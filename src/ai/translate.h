@@ -211,6 +211,8 @@ struct ksm_ai_stream_opts {
     enum ksm_ai_proto upstream, caller;
     const char *model;             /* model name shown to the caller; NULL: the upstream's */
     bool include_usage;            /* an OpenAI caller asked for the usage chunk */
+    bool completion;               /* OpenAI text completions: a choice's text is its "text" (no
+                                      delta), chunks are "text_completion" objects */
     ksm_ai_text_filter filter;     /* may be NULL */
     /* Same-protocol streams: the arguments of tool calls (OpenAI) and the input of tool_use blocks
      * (Anthropic, as JSON text) go through this one, final at the end of each call; may be NULL.

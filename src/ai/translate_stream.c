@@ -99,7 +99,7 @@ static json_t *jstr(const char *p, size_t n)
 static void oa_emit(struct ksm_ai_stream *s, struct ksm_buf *out, json_t *choices, json_t *usage)
 {
     json_t *c = json_pack("{ss ss sI ss so}", "id", s->id ? s->id : "chatcmpl-kasumi", "object",
-                          "chat.completion.chunk", "created", (json_int_t)s->created, "model",
+                          s->o.completion ? "text_completion" : "chat.completion.chunk", "created", (json_int_t)s->created, "model",
                           s->model ? s->model : "", "choices", choices);
     if (c && usage)
         json_object_set_new(c, "usage", usage);
@@ -110,10 +110,17 @@ static void oa_emit(struct ksm_ai_stream *s, struct ksm_buf *out, json_t *choice
     json_decref(c);
 }
 
-/* A chunk of choice k. */
+/* A chunk of choice k (a completion's: the delta's content as its text). */
 static void oa_chunk_at(struct ksm_ai_stream *s, struct ksm_buf *out, unsigned k, json_t *delta,
                         const char *finish)
 {
+    if (s->o.completion) {
+        const char *t = json_string_value(json_object_get(delta, "content"));
+        oa_emit(s, out, json_pack("[{si ss sn so}]", "index", (int)k, "text", t ? t : "", "logprobs",
+                                  "finish_reason", finish ? json_string(finish) : json_null()), NULL);
+        json_decref(delta);
+        return;
+    }
     oa_emit(s, out, json_pack("[{si so sn so}]", "index", (int)k, "delta", delta, "logprobs",
                               "finish_reason", finish ? json_string(finish) : json_null()), NULL);
 }
@@ -336,7 +343,9 @@ static bool oa_tool_args(struct ksm_ai_stream *s, unsigned k, json_t *j, json_t 
  * True if c changed. */
 static bool oa_choice_text(struct ksm_ai_stream *s, json_t *c, unsigned k)
 {
-    json_t *delta = json_object_get(c, "delta"), *content = json_object_get(delta, "content");
+    const char *member = s->o.completion ? "text" : "content";   /* a completion has no delta */
+    json_t *delta = s->o.completion ? c : json_object_get(c, "delta");
+    json_t *content = json_object_get(delta, member);
     const char *finish = json_string_value(json_object_get(c, "finish_reason"));
     const char *t = json_string_value(content) ? json_string_value(content) : "", *p;
     size_t m;
@@ -345,7 +354,7 @@ static bool oa_choice_text(struct ksm_ai_stream *s, json_t *c, unsigned k)
     args_of(s, k);   /* the choices a cut-short stream releases the held text of */
     choice_through(s, k, false, t, json_string_length(content), finish != NULL, &p, &m);
     if (m || content)
-        json_object_set_new(delta, "content", jstr(p, m));
+        json_object_set_new(delta, member, jstr(p, m));
     return true;
 }
 

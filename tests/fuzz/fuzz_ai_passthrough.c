@@ -5,7 +5,8 @@
  * and meter exactly the same usage; an embeddings answer passed back must be one the tree path
  * accepts, with the same usage; a tree ksm_jscan_load builds must be the one json_loadb (duplicates
  * refused) builds, and the top-level spans it keeps are ksm_jscan_object's, so the upstream body
- * from the decoder's spans is byte for byte the one from a fresh scan. Any difference aborts. */
+ * from the decoder's spans is byte for byte the one from a fresh scan. Text completions: a body the
+ * decoder accepts holds what the guardrail reads; an answer keeps its texts. Any difference aborts. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,48 @@ static void check_answer(const char *s, size_t n, const json_t *j)
     ksm_buf_free(&out);
 }
 
+static void same_text(void *ud, const char *in, size_t n, bool final, struct ksm_buf *emit)
+{
+    (void)ud;
+    (void)final;
+    ksm_buf_append(emit, in, n);
+}
+
+/* A text-completions body: decoded (a model, a prompt of strings, the bounds held) or refused; and
+ * the same bytes as a completion answer: either refused, or every choice's text kept (the filter
+ * changes nothing), the model the alias and the usage the tree's. */
+static void check_completion(const char *s, size_t n, const json_t *j)
+{
+    struct ksm_req r = {0};
+    struct ai_call c = {0};
+    char why[KSM_AI_ERR_MAX];
+    r.body.data = (char *)s;
+    r.body.len = n;
+    c.r = &r;
+    c.kind = AI_COMPLETE;
+    if (ksm_ai_complete_decode(&c, why, sizeof why) == KSM_E_OK) {
+        json_t *p = json_object_get(c.kept_body, "prompt");
+        char *text = ksm_ai_complete_prompt(&c);
+        if (!c.alias || !*c.alias || c.req.max_tokens < 0 || !text ||
+            !(json_is_string(p) || (json_is_array(p) && json_array_size(p))))
+            abort();
+        free(text);
+    }
+    json_decref(c.kept_body);
+    if (!j)
+        return;
+    json_t *in = json_deep_copy(j);
+    struct ksm_ai_usage u = {0}, tu = {0};
+    if (ksm_ai_complete_answer(in, "alias", same_text, NULL, &u, why, sizeof why) == KSM_E_OK) {
+        json_t *want = json_deep_copy(j);
+        json_object_set_new(want, "model", json_string("alias"));
+        if (!json_equal(in, want) || !ksm_ai_usage_from_openai(j, &tu) || memcmp(&u, &tu, sizeof u))
+            abort();
+        json_decref(want);
+    }
+    json_decref(in);
+}
+
 /* The spans ksm_jscan_load_top keeps while building its tree are the ones ksm_jscan_object finds
  * in the same bytes (the pass-through path uses either), and the tree is ksm_jscan_load's. */
 static void check_load_top(const char *s, size_t n)
@@ -165,6 +208,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_load_top(s, size);
     check_request(s, size);
     check_answer(s, size, j);
+    check_completion(s, size, j);
     json_decref(j);
     return 0;
 }

@@ -2,7 +2,7 @@
  * (the first byte picks the chunk sizes), with a small event bound. Whatever the input, the events
  * must be identical to those of a one-piece feed, no event may exceed the bound, and every event
  * must survive the writer and parse back to the same data. Each event is also handed to the stream
- * translators in all four directions. */
+ * translators in all four directions, and to the OpenAI one in its text-completion mode. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct ctx {
     struct ksm_buf log;
-    struct ksm_ai_stream *st[4];
+    struct ksm_ai_stream *st[5];   /* the four directions, and OpenAI text completions */
     struct ksm_buf out;
 };
 
@@ -60,7 +60,7 @@ static void choice_args_filter(void *ud, unsigned k, const char *in, size_t n, b
     hold_back(&((struct hold *)ud)->choice_args[k], in, n, final, emit);
 }
 
-static struct hold holds[4];
+static struct hold holds[5];
 
 static enum ksm_err on_event(void *ud, const struct ksm_sse_event *ev)
 {
@@ -70,7 +70,7 @@ static enum ksm_err on_event(void *ud, const struct ksm_sse_event *ev)
     ksm_buf_printf(&c->log, "%s|%zu|", ev->event, ev->data_len);
     ksm_buf_append(&c->log, ev->data, ev->data_len);
     ksm_buf_printf(&c->log, "|%s\n", ev->id);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         if (c->st[i])
             ksm_ai_stream_event(c->st[i], ev->event, ev->data, ev->data_len, &c->out);
     return KSM_E_OK;
@@ -87,9 +87,10 @@ static void run(const uint8_t *d, size_t n, unsigned step, struct ctx *c, bool t
     struct ksm_sse_parser p;
     ksm_sse_init(&p, 512);
     memset(c->st, 0, sizeof(c->st));
-    for (int i = 0; translate && i < 4; i++) {
+    for (int i = 0; translate && i < 5; i++) {
         struct ksm_ai_stream_opts o = {.upstream = (enum ksm_ai_proto)(i & 1),
-                                       .caller = (enum ksm_ai_proto)(i >> 1),
+                                       .caller = (enum ksm_ai_proto)((i >> 1) & 1),
+                                       .completion = i == 4,
                                        .include_usage = true, .filter = text_filter,
                                        .args_filter = args_filter, .choice_filter = choice_filter,
                                        .choice_args_filter = choice_args_filter,
@@ -108,7 +109,7 @@ static void run(const uint8_t *d, size_t n, unsigned step, struct ctx *c, bool t
     }
     ksm_sse_finish(&p);
     ksm_sse_free(&p);
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         if (!c->st[i])
             continue;
         ksm_ai_stream_finish(c->st[i], KSM_E_OK, NULL, &c->out);

@@ -351,7 +351,7 @@ def test_errors_in_each_format(org):
     r = org.post("/v1/messages/batches", {"requests": []}, headers={"anthropic-version": "2023-06-01"})
     assert r.status_code == 404 and r.json()["type"] == "error", r.text
     assert r.json()["error"]["type"] == "not_found_error"
-    r = org.post("/v1/completions", {"model": "tiny", "prompt": "x"})   # the legacy completions API
+    r = org.post("/v1/images/generations", {"model": "tiny", "prompt": "x"})   # image generation
     assert r.status_code == 404 and r.json()["error"]["type"] == "not_found_error" and "type" not in r.json()
 
 

@@ -185,6 +185,18 @@ def test_governed_path_end_to_end(pair):
             json.loads(l[6:])["delta"] for l in r.text.splitlines()
             if l.startswith("data: {") and json.loads(l[6:])["type"] == "response.output_text.delta")
         assert PHONE in text, r.text
+    # and text completions: to the overseas model's /completions, masked, restored in govcloud
+    for stream in (False, True):
+        r = requests.post(pair.gov_ai + "/v1/completions", timeout=60, json={
+            "model": MODEL, "prompt": "電話 %s まで" % PHONE, "max_tokens": 64, "stream": stream},
+            headers={"Authorization": "Bearer " + pair.gkey, "X-Kasumi-Classification": "2"})
+        assert r.status_code == 200, r.text
+        sent = pair.fault.last_request()
+        assert sent["path"] == "/v1/completions" and PHONE not in json.dumps(sent["body"], ensure_ascii=False)
+        text = r.json()["choices"][0]["text"] if not stream else "".join(
+            json.loads(l[6:])["choices"][0]["text"] for l in r.text.splitlines()
+            if l.startswith("data: {") and json.loads(l[6:])["choices"])
+        assert PHONE in text, r.text
 
 
 def test_bills_never_mix(pair):

@@ -748,6 +748,32 @@ static void test_stream_filter(void)
     free(got);
     ksm_ai_stream_free(s);
 #undef CALL_CHUNK
+
+    /* text completions: a choice's text is its "text"; restored across chunks, the chunks stay
+     * text_completion objects, and a stream cut short releases the held tail in that shape */
+    struct ksm_ai_stream_opts cmpl = {.upstream = KSM_AI_OPENAI, .caller = KSM_AI_OPENAI,
+                                      .model = "code", .filter = restore, .completion = true};
+#define CMPL_CHUNK(text, finish) "data: {\"id\":\"cmpl-1\",\"object\":\"text_completion\"," \
+    "\"choices\":[{\"index\":0,\"text\":\"" text "\",\"finish_reason\":" finish "}]}\n\n"
+    s = ksm_ai_stream_new(&cmpl);
+    got = raw_stream(CMPL_CHUNK("x = <P", "null") CMPL_CHUNK("1> + <", "null") CMPL_CHUNK("P1>", "\"stop\"")
+                     "data: [DONE]\n\n", s);
+    a0 = choice_part(got, 0, "text");
+    CHECK_STR(a0, "x = Taro + Taro");
+    CHECK(!strstr(got, "delta") && !strstr(got, "chat.completion") && strstr(got, "\"model\":\"code\""));
+    free(a0);
+    free(got);
+    ksm_ai_stream_free(s);
+    s = ksm_ai_stream_new(&cmpl);
+    got = raw_stream(CMPL_CHUNK("x = <P", "null"), s);   /* cut short */
+    a0 = choice_part(got, 0, "text");
+    CHECK_STR(a0, "x = <P");
+    CHECK(!strstr(got, "delta") && strstr(got, "\"object\":\"text_completion\""));
+    CHECK(strstr(got, "\"finish_reason\":\"stop\"") && strstr(got, "[DONE]"));
+    free(a0);
+    free(got);
+    ksm_ai_stream_free(s);
+#undef CMPL_CHUNK
 }
 
 /* ---- tool calls: scanned on the way in, restored on the way out ----------------------------------- */
@@ -785,8 +811,8 @@ static void restore_choice_args(void *ud, unsigned k, const char *in, size_t n, 
     held = keep;
 }
 
-/* Choice k's text ("content") or first tool call's arguments ("arguments") over all the chunks of
- * raw SSE text, joined (free it). */
+/* Choice k's text ("content"; a completion's: "text") or first tool call's arguments ("arguments")
+ * over all the chunks of raw SSE text, joined (free it). */
 static char *choice_part(const char *raw, unsigned k, const char *what)
 {
     struct ksm_buf acc = KSM_BUF_INIT;
@@ -797,8 +823,9 @@ static char *choice_part(const char *raw, unsigned k, const char *what)
         json_array_foreach(json_object_get(j, "choices"), i, c) {
             if (json_integer_value(json_object_get(c, "index")) != (json_int_t)k)
                 continue;
-            t = json_object_get(json_object_get(c, "delta"), "content");
-            if (strcmp(what, "content"))
+            t = !strcmp(what, "text") ? json_object_get(c, "text")
+                                      : json_object_get(json_object_get(c, "delta"), "content");
+            if (!strcmp(what, "arguments"))
                 t = json_object_get(json_object_get(json_array_get(json_object_get(
                         json_object_get(c, "delta"), "tool_calls"), 0), "function"), "arguments");
             ksm_buf_append(&acc, json_string_value(t) ? json_string_value(t) : "", json_string_length(t));
