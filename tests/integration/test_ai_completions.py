@@ -70,3 +70,19 @@ def test_what_cannot_be_served_is_refused_saying_why(org, npm_client):
     claude = org.fault_route("echo", provider="anthropic")
     r = org.post("/v1/completions", {"model": claude, "prompt": "x"})
     assert r.status_code == 400 and "text completions" in r.json()["error"]["message"], r.text
+
+
+def test_client_disconnect_billed_for_delivered(org, npm_client, llm_server):
+    """An editor drops a completion it no longer wants (the user typed on): the model server sees
+    the close and stops; the call is billed for what was delivered."""
+    run = sdk(npm_client, org, "openai", "completions.create",
+              {"model": "tiny", "prompt": "Once upon a time", "max_tokens": 400, "temperature": 0,
+               "stream": True}, abort_after_chunks=6)
+    assert run.aborted, run
+    rid = run.response["headers"]["x-request-id"]
+    st = llm_server.wait_stats(lambda s: s.get("by_request_id", {}).get(rid, {}).get("disconnected"), timeout=10)
+    generated = st["by_request_id"][rid]["tokens_generated"]
+    assert generated < 400
+    rec = org.usage(rid)
+    assert rec["details"]["cancelled"] is True
+    assert 5 <= rec["details"]["completion_tokens"] <= generated, (rec, generated)

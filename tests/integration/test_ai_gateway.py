@@ -888,7 +888,8 @@ def test_retry_and_fallback(org):
 
 def test_azure_openai_deployment(org, npm_client, tmp_path):
     """An Azure OpenAI target: the deployment's URL with its api-version, the key in api-key (never
-    as a bearer token), chat whole and streamed and embeddings, through the official client."""
+    as a bearer token), chat whole and streamed, embeddings and completions, through the official
+    client."""
     key = tmp_path / "azure.key"
     key.write_text("azure-secret-1\n")
     key.chmod(0o600)
@@ -908,6 +909,9 @@ def test_azure_openai_deployment(org, npm_client, tmp_path):
     emb = sdk(npm_client, org, "openai", "embeddings.create", {"model": alias, "input": "霞が関"})
     assert emb.error is None, emb
     assert org.fault.last_request()["path"] == "/openai/deployments/gpt-4o-jp/embeddings"
+    cmpl = sdk(npm_client, org, "openai", "completions.create", {"model": alias, "prompt": "霞が関"})
+    assert cmpl.error is None and cmpl.result["object"] == "text_completion", cmpl
+    assert org.fault.last_request()["path"] == "/openai/deployments/gpt-4o-jp/completions"
 
 
 def test_rotated_credential_is_used_within_a_second(org, tmp_path):
