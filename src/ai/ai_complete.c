@@ -14,18 +14,6 @@
 #define DEFAULT_MAX_TOKENS 16       /* OpenAI's default for completions */
 #define CHOICES_MAX 128
 
-static bool prompt_ok(const json_t *p)
-{
-    if (json_is_string(p))
-        return true;
-    if (!json_is_array(p) || json_array_size(p) == 0 || json_array_size(p) > PROMPTS_MAX)
-        return false;
-    size_t i;
-    json_t *v;
-    json_array_foreach(p, i, v) if (!json_is_string(v)) return false;
-    return true;
-}
-
 /* An optional integer member in [lo, hi]: its value, dflt when absent or null, -1 when invalid. */
 static json_int_t int_in(const json_t *body, const char *key, json_int_t lo, json_int_t hi, json_int_t dflt)
 {
@@ -43,7 +31,7 @@ enum ksm_err ksm_ai_complete_decode(struct ai_call *c, char *why, size_t n)
     if (e != KSM_E_OK)
         return e;
     json_t *b = c->kept_body, *suffix = json_object_get(b, "suffix"), *stream = json_object_get(b, "stream");
-    if (!prompt_ok(json_object_get(b, "prompt"))) {
+    if (!ksm_ai_strings_ok(json_object_get(b, "prompt"), PROMPTS_MAX)) {
         snprintf(why, n, "prompt must be a string or a non-empty array of at most %d strings "
                          "(token ids cannot be read by the guardrail: send text)", PROMPTS_MAX);
         return KSM_E_INVALID_ARGUMENT;

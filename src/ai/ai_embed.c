@@ -11,15 +11,15 @@
 #define EMBED_MAX_INPUTS 2048
 #define RAW_MEMBERS 64
 
-static bool inputs_ok(json_t *in)
+bool ksm_ai_strings_ok(const json_t *v, size_t max)
 {
-    if (json_is_string(in))
+    if (json_is_string(v))
         return true;
-    if (!json_is_array(in) || json_array_size(in) == 0 || json_array_size(in) > EMBED_MAX_INPUTS)
+    if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > max)
         return false;
     size_t i;
-    json_t *v;
-    json_array_foreach(in, i, v) if (!json_is_string(v)) return false;
+    json_t *x;
+    json_array_foreach(v, i, x) if (!json_is_string(x)) return false;
     return true;
 }
 
@@ -53,7 +53,7 @@ enum ksm_err ksm_ai_embed_decode(struct ai_call *c, char *why, size_t n)
     enum ksm_err e = ksm_ai_kept_load(c, why, n);
     if (e != KSM_E_OK)
         return e;
-    if (!inputs_ok(json_object_get(c->kept_body, "input"))) {
+    if (!ksm_ai_strings_ok(json_object_get(c->kept_body, "input"), EMBED_MAX_INPUTS)) {
         snprintf(why, n, "input must be a string or a non-empty array of at most %d strings",
                  EMBED_MAX_INPUTS);
         return KSM_E_INVALID_ARGUMENT;

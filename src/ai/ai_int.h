@@ -122,6 +122,8 @@ void ksm_ai_audit_final(struct ai_call *c, const char *detail);
 /* ai_embed.c */
 /* The caller's body as kept_body (an object with a model; c->alias), or the error for the caller. */
 enum ksm_err ksm_ai_kept_load(struct ai_call *c, char *why, size_t n);
+/* A string, or a non-empty array of at most max strings: what an input or a prompt may be. */
+bool ksm_ai_strings_ok(const json_t *v, size_t max);
 enum ksm_err ksm_ai_embed_decode(struct ai_call *c, char *why, size_t n);
 /* ai_complete.c */
 enum ksm_err ksm_ai_complete_decode(struct ai_call *c, char *why, size_t n);
