@@ -184,6 +184,7 @@ struct ksm_audit {
     int fd;                       /* current segment, -1 when sealed */
     uint32_t seg;
     uint64_t seg_size;
+    uint64_t seg_dropped;                 /* the segment's bytes out of the page cache */
     char prev[KSM_AUDIT_HASH_HEX + 1];
     uint64_t last_seq;
     struct ksm_buf out;

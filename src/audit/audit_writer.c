@@ -254,7 +254,7 @@ static int open_next_segment(struct ksm_audit *a)
     }
     a->fd = fd;
     a->seg++;
-    a->seg_size = 0;
+    a->seg_size = a->seg_dropped = 0;
     return 0;
 }
 
@@ -268,6 +268,22 @@ static int write_durable(struct ksm_audit *a, const struct ksm_buf *out)
     if (ftruncate(a->fd, (off_t)a->seg_size))
         ksm_error("audit: cannot cut segment %" PRIu32 " back: %s", a->seg, strerror(errno));
     return -1;
+}
+
+/* The segment's durable full pages leave the page cache. The writer never reads them again (the
+ * indexer gets its records in memory; a query reads the few blocks the index names), so cached
+ * they only hold memory, and each new page of an append-only log then comes from free memory the
+ * machine may not have touched yet: on a VM whose memory the host backs lazily (Firecracker here)
+ * every such page is a host fault inside the write's copy, which made this writer's and the usage
+ * writer's kernel time per request three times larger for seconds at a time (docs/PERFORMANCE.md,
+ * fifteenth session). Pages given back are the ones the next appends get. PostgreSQL drops its WAL
+ * segments from the cache the same way. */
+static void drop_durable(struct ksm_audit *a)
+{
+    uint64_t upto = a->seg_size & ~(uint64_t)4095;
+    if (upto > a->seg_dropped &&
+        posix_fadvise(a->fd, (off_t)a->seg_dropped, (off_t)(upto - a->seg_dropped), POSIX_FADV_DONTNEED) == 0)
+        a->seg_dropped = upto;
 }
 
 /* Formats, chains, signs and writes one batch. The chain state only moves on success. */
@@ -302,6 +318,7 @@ static int write_batch(struct ksm_audit *a, struct ksm_audit_batch *b)
     memcpy(a->prev, prev, sizeof prev);
     a->last_seq = last;
     a->seg_size += out->len;
+    drop_durable(a);
     b->seg = a->seg;
     if (seal) {
         close(a->fd);
