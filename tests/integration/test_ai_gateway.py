@@ -1187,12 +1187,16 @@ def test_metering_backlog_sheds_load_and_loses_nothing(tmp_path_factory, llm_ser
         db.execute("BEGIN IMMEDIATE")   # the writer's lock, held
         # Admitted until the usage backlog (a record per admitted request, none written) is over
         # the limit: 4. The audit backlog counts too and can refuse one in between (two records
-        # a request, durable every few ms), so count admissions rather than attempts.
+        # a request, durable every few ms), so count admissions rather than attempts — and after
+        # a refusal wait a little, as a client would: a refusal is audited too, and a loop that
+        # retries at once on a loaded machine keeps the audit writer's backlog over 3 by itself.
         admitted, refused = [], []
         while len(admitted) < 4 and len(admitted) + len(refused) < 40:
             r = o.post("/v1/chat/completions", body)
             assert r.status_code in (200, 503), r.text
             (admitted if r.status_code == 200 else refused).append(r)
+            if r.status_code == 503:
+                time.sleep(0.1)
         assert len(admitted) == 4, [r.status_code for r in admitted + refused]
         e = o.post("/v1/chat/completions", body)   # now refused by the usage backlog alone
         assert e.status_code == 503, e.text
