@@ -372,6 +372,12 @@ static void end_stream(struct ai_call *c, enum ksm_err e, const char *msg)
 
 /* ---- upstream callbacks -------------------------------------------------------------------------- */
 
+/* The caller asked for a stream of an answer (a token count never streams). */
+static bool streamed(const struct ai_call *c)
+{
+    return (c->kind == AI_CHAT || c->kind == AI_COMPLETE) && c->req.stream;
+}
+
 static void on_head(void *arg, long status, const char *ctype, long retry_after)
 {
     struct ai_call *c = arg;
@@ -379,7 +385,7 @@ static void on_head(void *arg, long status, const char *ctype, long retry_after)
     c->retry_after = retry_after;
     ksm_fmt_copy(c->up_ctype, sizeof c->up_ctype, ctype);
     c->t_first = ksm_mono_ns();
-    if (status == 200 && (c->kind == AI_CHAT || c->kind == AI_COMPLETE) && c->req.stream && !c->streaming)
+    if (status == 200 && streamed(c) && !c->streaming)
         begin_stream(c);
 }
 
@@ -604,7 +610,7 @@ static int headers_for(struct ai_call *c, const struct ksm_ai_target *t, const c
     int n = 0;
     char secret[512];
     h[n++] = "Content-Type: application/json";
-    h[n++] = c->kind != AI_EMBED && c->req.stream ? "Accept: text/event-stream" : "Accept: application/json";
+    h[n++] = streamed(c) ? "Accept: text/event-stream" : "Accept: application/json";
     h[n++] = ksm_arena_cat(a, "X-Request-Id: ", c->r->id, NULL);
     const char *cred = ksm_ai_credential(t->credential_ref, secret, sizeof secret);
     if (t->provider == KSM_AI_ANTHROPIC) {
@@ -726,8 +732,7 @@ static int64_t estimate_prompt(const struct ai_call *c)
     if (!AI_KEPT(c)) {
         bytes = ksm_ai_request_text_len(&c->req, KSM_AI_ROLES_ALL) + 8 * c->req.nmsgs;
     } else {
-        char *s = c->kind == AI_COMPLETE ? ksm_ai_complete_prompt(c)
-                                         : json_dumps(json_object_get(c->kept_body, "input"), JSON_COMPACT);
+        char *s = ksm_ai_kept_prompt(c);
         bytes = s ? strlen(s) : 0;
         free(s);
     }

@@ -12,7 +12,6 @@
 
 #define PROMPTS_MAX 2048            /* prompts in one request, as embeddings' inputs */
 #define DEFAULT_MAX_TOKENS 16       /* OpenAI's default for completions */
-#define CHOICES_MAX 128
 
 /* An optional integer member in [lo, hi]: its value, dflt when absent or null, -1 when invalid. */
 static json_int_t int_in(const json_t *body, const char *key, json_int_t lo, json_int_t hi, json_int_t dflt)
@@ -45,11 +44,11 @@ enum ksm_err ksm_ai_complete_decode(struct ai_call *c, char *why, size_t n)
         return KSM_E_INVALID_ARGUMENT;
     }
     json_int_t max = int_in(b, "max_tokens", 0, INT32_MAX, DEFAULT_MAX_TOKENS);
-    json_int_t choices = int_in(b, "n", 1, CHOICES_MAX, 1), best = int_in(b, "best_of", 1, 20, 1);
+    json_int_t choices = int_in(b, "n", 1, KSM_AI_MAX_CHOICES, 1), best = int_in(b, "best_of", 1, 20, 1);
     if (max < 0 || choices < 0 || best < 0) {
         snprintf(why, n, max < 0 ? "max_tokens must be a non-negative integer"
                          : choices < 0 ? "n must be an integer from 1 to %d" : "best_of must be an integer from 1 to 20",
-                 CHOICES_MAX);
+                 KSM_AI_MAX_CHOICES);
         return KSM_E_INVALID_ARGUMENT;
     }
     c->req.stream = json_is_true(stream);
@@ -82,16 +81,8 @@ enum ksm_err ksm_ai_complete_answer(json_t *in, const char *alias, ksm_ai_text_f
         snprintf(err, n, "the model returned a malformed completion");
         return KSM_E_UPSTREAM_ERROR;
     }
-    struct ksm_buf out = KSM_BUF_INIT;
-    json_array_foreach(choices, i, ch) {
-        json_t *t = json_object_get(ch, "text");
-        if (!json_is_string(t))
-            continue;
-        ksm_buf_reset(&out);
-        filter(ud, json_string_value(t), json_string_length(t), true, &out);
-        json_object_set_new(ch, "text", json_stringn(out.data ? out.data : "", out.len));
-    }
-    ksm_buf_free(&out);
+    json_array_foreach(choices, i, ch)
+        ksm_ai_filter_strings(json_object_get(ch, "text"), filter, ud);
     json_object_set_new(in, "model", json_string(alias));
     return KSM_E_OK;
 }

@@ -48,6 +48,13 @@ enum ksm_err ksm_ai_kept_load(struct ai_call *c, char *why, size_t n)
     return KSM_E_OK;
 }
 
+char *ksm_ai_kept_prompt(const struct ai_call *c)
+{
+    if (c->kind == AI_COMPLETE)
+        return ksm_ai_complete_prompt(c);
+    return json_dumps(json_object_get(c->kept_body, "input"), JSON_COMPACT);
+}
+
 enum ksm_err ksm_ai_embed_decode(struct ai_call *c, char *why, size_t n)
 {
     enum ksm_err e = ksm_ai_kept_load(c, why, n);

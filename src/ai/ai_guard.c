@@ -183,12 +183,9 @@ struct mask_ctx {
 /* Masks one text; returns the masked copy in *mc->out, or CONTENT_BLOCKED. */
 static enum ksm_err mask_text(struct mask_ctx *mc, const char *text, size_t len, bool *changed)
 {
-    unsigned found[KSM_PII__COUNT];   /* this text's: the request's are the sum over its texts */
-    ksm_buf_reset(mc->out);
-    enum ksm_pii_verdict v = ksm_pii_mask(mc->c->masker, mc->pol, text, len, mc->out, found, &mc->blocked);
-    for (int k = 0; k < KSM_PII__COUNT; k++)
-        mc->c->masked[k] += found[k];
-    if (v == KSM_PII_BLOCKED)
+    ksm_buf_reset(mc->out);   /* the counts add up over the request's texts */
+    if (ksm_pii_mask(mc->c->masker, mc->pol, text, len, mc->out, mc->c->masked, &mc->blocked) ==
+        KSM_PII_BLOCKED)
         return KSM_E_CONTENT_BLOCKED;
     *changed = mc->out->len != len || (len && memcmp(mc->out->data, text, len));
     return KSM_E_OK;
@@ -276,8 +273,7 @@ static void prompt_hmac(struct ai_call *c)
         ksm_ai_prompt_hmac_parts(&c->req, c->prompt_hmac);
         return;
     }
-    char *s = c->kind == AI_COMPLETE ? ksm_ai_complete_prompt(c)
-                                     : json_dumps(json_object_get(c->kept_body, "input"), JSON_COMPACT);
+    char *s = ksm_ai_kept_prompt(c);
     ksm_ai_prompt_hmac(s ? s : "", s ? strlen(s) : 0, c->prompt_hmac);
     free(s);
 }

@@ -280,7 +280,7 @@ static int write_durable(struct ksm_audit *a, const struct ksm_buf *out)
  * segments from the cache the same way. */
 static void drop_durable(struct ksm_audit *a)
 {
-    uint64_t upto = a->seg_size & ~(uint64_t)4095;
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), upto = a->seg_size / page * page;
     if (upto > a->seg_dropped &&
         posix_fadvise(a->fd, (off_t)a->seg_dropped, (off_t)(upto - a->seg_dropped), POSIX_FADV_DONTNEED) == 0)
         a->seg_dropped = upto;

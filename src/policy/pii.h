@@ -77,8 +77,9 @@ void ksm_pii_masker_free(struct ksm_pii_masker *m);
 /* Applies the policy to text and appends the result to out. The same value (byte for byte) gets
  * the same placeholder for the life of the masker, across calls, so one masker can mask every
  * message of a chat request. Placeholder-shaped strings already in the text are never issued, so
- * ksm_pii_unmask(ksm_pii_mask(x)) == x. counts (may be NULL) receives the number of matches per
- * kind, whatever the action; blocked_kind (may be NULL) the kind that caused a block. */
+ * ksm_pii_unmask(ksm_pii_mask(x)) == x. The number of matches per kind, whatever the action, is
+ * added to counts (may be NULL; zero it first), so the texts of one request count together;
+ * blocked_kind (may be NULL) receives the kind that caused a block. */
 enum ksm_pii_verdict ksm_pii_mask(struct ksm_pii_masker *m, const struct ksm_pii_policy *p,
                                   const char *text, size_t len, struct ksm_buf *out,
                                   unsigned counts[KSM_PII__COUNT], enum ksm_pii_kind *blocked_kind);

@@ -173,8 +173,6 @@ enum ksm_pii_verdict ksm_pii_mask(struct ksm_pii_masker *m, const struct ksm_pii
         ksm_pii_scan(text, len, x, n);
     }
     enum ksm_pii_verdict verdict = KSM_PII_PASS;
-    if (counts)
-        memset(counts, 0, KSM_PII__COUNT * sizeof *counts);
     for (size_t i = 0; i < n; i++) {
         if (counts)
             counts[x[i].kind]++;

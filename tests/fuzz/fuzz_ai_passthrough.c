@@ -155,7 +155,7 @@ static void check_completion(const char *s, size_t n, const json_t *j)
     c.kind = AI_COMPLETE;
     if (ksm_ai_complete_decode(&c, why, sizeof why) == KSM_E_OK) {
         json_t *p = json_object_get(c.kept_body, "prompt");
-        char *text = ksm_ai_complete_prompt(&c);
+        char *text = ksm_ai_kept_prompt(&c);
         if (!c.alias || !*c.alias || c.req.max_tokens < 0 || !text ||
             !(json_is_string(p) || (json_is_array(p) && json_array_size(p))))
             abort();

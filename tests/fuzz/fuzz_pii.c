@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         p.action[k] = KSM_PII_MASK;
     struct ksm_pii_masker *m = ksm_pii_masker_new();
     struct ksm_buf masked = KSM_BUF_INIT, whole = KSM_BUF_INIT, streamed = KSM_BUF_INIT;
-    unsigned counts[KSM_PII__COUNT];
+    unsigned counts[KSM_PII__COUNT] = {0};
     if (ksm_pii_mask(m, &p, t, size, &masked, counts, NULL) != KSM_PII_PASS)
         abort();
     check_matches(masked.data, masked.len);
@@ -65,6 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         p.action[k] = KSM_PII_BLOCK;
     p.block_confidence = 0;
     struct ksm_buf blocked = KSM_BUF_INIT;
+    memset(counts, 0, sizeof counts);   /* this call's matches alone */
     enum ksm_pii_verdict v = ksm_pii_mask(m, &p, t, size, &blocked, counts, NULL);
     unsigned total = 0;
     for (int k = 0; k < KSM_PII__COUNT; k++)

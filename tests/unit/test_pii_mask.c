@@ -32,7 +32,7 @@ static void round_trip(const char *t)
     struct ksm_pii_masker *m = ksm_pii_masker_new();
     struct ksm_pii_policy p = all(KSM_PII_MASK);
     struct ksm_buf masked = KSM_BUF_INIT, back = KSM_BUF_INIT;
-    unsigned counts[KSM_PII__COUNT];
+    unsigned counts[KSM_PII__COUNT] = {0};
     CHECK(ksm_pii_mask(m, &p, t, strlen(t), &masked, counts, NULL) == KSM_PII_PASS);
     ksm_buf_append(&masked, "", 0);
     ksm_pii_unmask(m, masked.data, masked.len, &back);
@@ -76,7 +76,7 @@ static void placeholders(void)
     struct ksm_pii_masker *m = ksm_pii_masker_new();
     struct ksm_pii_policy p = all(KSM_PII_MASK);
     struct ksm_buf out = KSM_BUF_INIT;
-    unsigned counts[KSM_PII__COUNT];
+    unsigned counts[KSM_PII__COUNT] = {0};
     const char *t = texts[1];
     CHECK(ksm_pii_mask(m, &p, t, strlen(t), &out, counts, NULL) == KSM_PII_PASS);
     /* Same bytes, same placeholder; the grouped spelling is another value. */
@@ -122,7 +122,7 @@ static void block(void)
     struct ksm_pii_policy p = all(KSM_PII_MASK);
     p.action[KSM_PII_MYNUMBER] = KSM_PII_BLOCK;
     struct ksm_buf out = KSM_BUF_INIT;
-    unsigned counts[KSM_PII__COUNT];
+    unsigned counts[KSM_PII__COUNT] = {0};
     enum ksm_pii_kind kind = KSM_PII_EMAIL;
 
     const char *t = "メール a@example.jp、個人番号 123456789018";
