@@ -768,6 +768,49 @@ static bool beta_ok(const char *v)
                                   "-_., ") == n;
 }
 
+/* Go's duration text, as OpenAI writes its resets: "850ms", "12s", "59.5s" (always under a minute). */
+static const char *reset_in(struct ksm_arena *a, int64_t ms)
+{
+    if (ms < 1000)
+        return ksm_arena_printf(a, "%lldms", (long long)(ms < 0 ? 0 : ms));
+    char frac[8] = "";
+    if (ms % 1000) {
+        snprintf(frac, sizeof frac, ".%03lld", (long long)(ms % 1000));
+        for (size_t n = strlen(frac); frac[n - 1] == '0'; n--)
+            frac[n - 1] = '\0';
+    }
+    return ksm_arena_printf(a, "%lld%ss", (long long)(ms / 1000), frac);
+}
+
+/* The caller's quotas this minute, in its own API's rate-limit headers: OpenAI's (and Azure
+ * OpenAI's) x-ratelimit-{limit,remaining,reset}-{requests,tokens}, Anthropic's
+ * anthropic-ratelimit-{requests,tokens}-{limit,remaining,reset} (an RFC 3339 time). A quota the
+ * project does not set is not told. */
+static void quota_headers(struct ai_call *c, int64_t now_ms)
+{
+    static const char *const names[2][2][3] = {
+        {{"x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests"},
+         {"x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens"}},
+        {{"anthropic-ratelimit-requests-limit", "anthropic-ratelimit-requests-remaining",
+          "anthropic-ratelimit-requests-reset"},
+         {"anthropic-ratelimit-tokens-limit", "anthropic-ratelimit-tokens-remaining",
+          "anthropic-ratelimit-tokens-reset"}}};
+    const struct ksm_ai_quota_left *q[2] = {&c->res.reqs, &c->res.toks};
+    struct ksm_arena *a = c->r->arena;
+    bool anthropic = c->proto == KSM_AI_ANTHROPIC;
+    char when[32];
+    ksm_rfc3339_ms(c->res.reset_ms, when);
+    for (int i = 0; i < 2; i++) {
+        if (!q[i]->limit)
+            continue;
+        const char *const *h = names[anthropic][i];
+        ksm_req_add_header(c->r, h[0], ksm_arena_printf(a, "%lld", (long long)q[i]->limit));
+        ksm_req_add_header(c->r, h[1], ksm_arena_printf(a, "%lld", (long long)q[i]->remaining));
+        ksm_req_add_header(c->r, h[2], anthropic ? ksm_arena_strdup(a, when)
+                                                 : reset_in(a, c->res.reset_ms - now_ms));
+    }
+}
+
 /* The price in effect and the reservation of the estimated cost against the budget and quotas;
  * false when the call was refused (answered). A token count costs nothing and has no price, but
  * is a request to the provider like any: it counts against the requests per minute (and a project
@@ -795,6 +838,7 @@ static bool charge(struct ai_call *c, struct ksm_db *db)
     enum ksm_err e = ksm_ai_reserve(db, c->project, c->on_behalf ? "" : c->principal->key_id, &c->pol,
                                     c->est_prompt + c->est_completion, est_cost, now_ms, &c->res,
                                     &retry_after);
+    quota_headers(c, now_ms);
     if (e != KSM_E_OK) {
         ksm_ai_fail(c, e, e == KSM_E_RATE_LIMITED ? "the project's budget or rate limit is exhausted"
                                                   : "cannot reserve budget", retry_after);

@@ -240,11 +240,16 @@ static int seconds_until(int64_t end_ms, int64_t now_ms)
     return s < 1 ? 1 : s > 86400 * 31 ? 86400 * 31 : (int)s;
 }
 
+static int64_t minute_start(int64_t now_ms)
+{
+    return now_ms - (now_ms % MINUTE_MS + MINUTE_MS) % MINUTE_MS;
+}
+
 /* Would one more request of toks tokens fit the window under (rpm, tpm)? */
 static bool fits(struct window *w, int64_t rpm, int64_t tpm, int64_t toks, int64_t now_ms,
                  int *retry)
 {
-    int64_t start = now_ms - (now_ms % MINUTE_MS + MINUTE_MS) % MINUTE_MS;
+    int64_t start = minute_start(now_ms);
     if (w->start_ms != start) {
         w->start_ms = start;
         w->reqs = w->toks = 0;
@@ -260,6 +265,35 @@ static void count(struct window *w, int64_t toks)
 {
     w->reqs++;
     w->toks += toks;
+}
+
+/* The quota with less left wins: that is the one the caller runs into first. */
+static void left(struct ksm_ai_quota_left *q, int64_t limit, int64_t used)
+{
+    int64_t n = limit - used;
+    if (limit <= 0)
+        return;
+    if (n < 0)
+        n = 0;
+    if (!q->limit || n < q->remaining)
+        *q = (struct ksm_ai_quota_left){limit, n};
+}
+
+/* What is left this minute under the project's and the key's quotas (a window not yet rolled into
+ * this minute has all of it left). */
+static void quota_left(struct ksm_ai_reservation *out, const struct ksm_ai_policy *pol,
+                       const struct window *pw, const struct window *kw, int64_t start)
+{
+    const struct window none = {0, 0, 0};
+    if (pw->start_ms != start)
+        pw = &none;
+    if (!kw || kw->start_ms != start)
+        kw = &none;
+    left(&out->reqs, pol->project_rpm, pw->reqs);
+    left(&out->toks, pol->project_tpm, pw->toks);
+    left(&out->reqs, pol->key_rpm, kw->reqs);
+    left(&out->toks, pol->key_tpm, kw->toks);
+    out->reset_ms = start + MINUTE_MS;
 }
 
 enum ksm_err ksm_ai_reserve(struct ksm_db *db, const char *project, const char *key,
@@ -304,6 +338,8 @@ enum ksm_err ksm_ai_reserve(struct ksm_db *db, const char *project, const char *
     out->window_ms = p->w.start_ms;
     out->active = true;
 out:
+    if (p)
+        quota_left(out, pol, &p->w, k ? &k->w : NULL, minute_start(now_ms));
     pthread_mutex_unlock(&mu);
     return e;
 }

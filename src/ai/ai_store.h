@@ -88,6 +88,13 @@ struct ksm_ai_reservation {
     int64_t tokens;              /* reserved against tpm */
     int64_t window_ms;           /* the quota minute the tokens were counted in */
     bool active;
+    /* What the caller may still send this minute, told in the answer's rate-limit headers (as
+     * OpenAI, Azure OpenAI and Anthropic tell theirs): of the project's and the key's quota, the one
+     * with less left; limit 0 when neither has one. Filled when refused too (remaining 0). */
+    struct ksm_ai_quota_left {
+        int64_t limit, remaining;
+    } reqs, toks;
+    int64_t reset_ms;            /* when this minute's quotas start again (Unix ms) */
 };
 enum ksm_err ksm_ai_reserve(struct ksm_db *db, const char *project, const char *key,
                             const struct ksm_ai_policy *pol, int64_t est_tokens, int64_t est_cost,

@@ -41,7 +41,7 @@ struct ksm_worker {
 };
 
 #define KSM_MAX_PARAMS 4
-#define KSM_MAX_RESP_HEADERS 12
+#define KSM_MAX_RESP_HEADERS 16
 
 struct ksm_req {
     struct ksm_conn *conn;          /* NULL once the client has gone */

@@ -7,6 +7,7 @@ cost in the usage records, masking seen by the upstream and undone for the calle
 refusals with their audit records, retries and fallback, budgets under concurrency, and a client
 that disconnects being billed for what it got while the model server sees the close."""
 import concurrent.futures
+import datetime
 import json
 import re
 import socket
@@ -1287,6 +1288,50 @@ def billed_for_delivered(org, llm_server, run, asked):
     billed = rec["details"]["completion_tokens"]
     assert rec["details"]["cancelled"] is True
     assert 5 <= billed <= generated, (billed, generated)
+
+
+def test_rate_limit_headers_in_each_api(gw, llm_server, fault_server, npm_client):
+    """What is left of this minute's quotas, in each API's own headers (as OpenAI, Azure OpenAI and
+    Anthropic tell theirs), read through the official clients' withResponse(); a refusal says 0."""
+    o = Org(gw, llm_server, fault_server)
+    alias = o.fault_route("ok")
+    gw.ok("PUT", "/admin/v1/projects/%s/ai-policy" % o.project, {"key_rpm": 3, "project_tpm": 100000})
+    body = {"model": alias, "messages": [{"role": "user", "content": "x"}], "max_tokens": 5}
+    if time.time() % 60 > 45:   # the quotas are fixed minutes: all four calls in one of them
+        time.sleep(61 - time.time() % 60)
+    first = sdk(npm_client, o, "openai", "chat.completions.create", body)
+    assert first.error is None, first
+    h = first.response["headers"]
+    assert h["x-ratelimit-limit-requests"] == "3" and h["x-ratelimit-remaining-requests"] == "2", h
+    assert h["x-ratelimit-limit-tokens"] == "100000"
+    counted = 100000 - int(h["x-ratelimit-remaining-tokens"])   # the request's estimate, max_tokens in it
+    assert 5 < counted < 100, h
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)(m?s)", h["x-ratelimit-reset-requests"])
+    assert m and 0 < float(m.group(1)) / (1000 if m.group(2) == "ms" else 1) <= 60, h
+    assert h["x-ratelimit-reset-tokens"] == h["x-ratelimit-reset-requests"]
+    assert not any(k.startswith("anthropic-ratelimit") for k in h)
+
+    # Anthropic's names and an RFC 3339 reset for a caller of the Messages API, streamed too
+    second = sdk(npm_client, o, "anthropic", "messages.create", dict(body, stream=True))
+    assert second.error is None, second
+    a = second.response["headers"]
+    assert a["anthropic-ratelimit-requests-limit"] == "3" and a["anthropic-ratelimit-requests-remaining"] == "1", a
+    assert int(a["anthropic-ratelimit-tokens-remaining"]) < 100000 - counted
+    reset = datetime.datetime.fromisoformat(a["anthropic-ratelimit-requests-reset"].replace("Z", "+00:00"))
+    assert 0 < (reset - datetime.datetime.now(datetime.timezone.utc)).total_seconds() <= 61, a
+    assert reset.second == 0 and reset.microsecond == 0   # a minute's start
+    assert not any(k.startswith("x-ratelimit") for k in a)
+
+    third = o.post("/v1/chat/completions", body)
+    assert third.status_code == 200 and third.headers["x-ratelimit-remaining-requests"] == "0"
+    refused = o.post("/v1/chat/completions", body)
+    assert refused.status_code == 429 and refused.headers["x-ratelimit-remaining-requests"] == "0"
+    assert refused.headers["x-ratelimit-limit-requests"] == "3" and int(refused.headers["Retry-After"]) >= 1
+
+    # a project without quotas tells none
+    free = Org(gw, llm_server, fault_server)
+    r = free.post("/v1/chat/completions", dict(body, model=free.fault_route("ok")))
+    assert r.status_code == 200 and not any(k.lower().startswith("x-ratelimit") for k in r.headers), r.headers
 
 
 def test_rate_limits_per_key_and_project(gw, llm_server, fault_server):

@@ -245,6 +245,37 @@ static void test_quotas(struct ksm_db *db)
     pol.key_rpm = 0;
     pol.key_tpm = 5;
     CHECK(ksm_ai_reserve(db, "pj_q", "ky_c", &pol, 6, 0, m3, &r, &retry) == KSM_E_RATE_LIMITED);
+    CHECK(r.toks.limit == 5 && r.toks.remaining == 5 && r.reqs.limit == 0); /* refused: nothing used */
+
+    /* what is left, for the rate-limit headers: the quota with less left, this minute's */
+    pol.key_tpm = 0;
+    pol.project_rpm = 5;
+    pol.key_rpm = 3;
+    pol.project_tpm = 100;
+    int64_t m4 = minute + 360000;
+    CHECK(ksm_ai_reserve(db, "pj_q", "ky_d", &pol, 40, 0, m4 + 1500, &r, &retry) == KSM_E_OK);
+    CHECK(r.reqs.limit == 3 && r.reqs.remaining == 2); /* the key's: 2 left, the project's 4 */
+    CHECK(r.toks.limit == 100 && r.toks.remaining == 60 && r.reset_ms == m4 + 60000);
+    CHECK(ksm_ai_reserve(db, "pj_q", "ky_e", &pol, 40, 0, m4 + 2000, &r, &retry) == KSM_E_OK);
+    CHECK(ksm_ai_reserve(db, "pj_q", "ky_e", &pol, 40, 0, m4 + 2500, &r, &retry) ==
+          KSM_E_RATE_LIMITED); /* 80 of 100 tokens used: 40 more do not fit */
+    CHECK(r.toks.remaining == 20 && r.reqs.limit == 3 && r.reqs.remaining == 2);
+    CHECK(ksm_ai_reserve(db, "pj_q", "ky_e", &pol, 5, 0, m4 + 3000, &r, &retry) == KSM_E_OK);
+    CHECK(ksm_ai_reserve(db, "pj_q", "ky_e", &pol, 5, 0, m4 + 3500, &r, &retry) == KSM_E_OK);
+    CHECK(r.reqs.limit == 3 && r.reqs.remaining == 0 && r.toks.remaining == 10);
+    CHECK(ksm_ai_reserve(db, "pj_q", "ky_g", &pol, 1, 0, m4 + 4000, &r, &retry) == KSM_E_OK);
+    CHECK(r.reqs.limit == 5 && r.reqs.remaining == 0); /* the project's fifth of the minute */
+    CHECK(ksm_ai_reserve(db, "pj_q", "ky_h", &pol, 1, 0, m4 + 4500, &r, &retry) ==
+          KSM_E_RATE_LIMITED);
+    CHECK(r.reqs.limit == 5 && r.reqs.remaining == 0 && r.toks.remaining == 9);
+    /* a new minute: all of it left, though the key's window has not rolled yet (the project
+     * refused first) */
+    CHECK(ksm_ai_reserve(db, "pj_q", "ky_e", &pol, 200, 0, m4 + 60000, &r, &retry) ==
+          KSM_E_RATE_LIMITED);
+    CHECK(r.reqs.limit == 3 && r.reqs.remaining == 3 && r.toks.remaining == 100);
+    CHECK(ksm_ai_reserve(db, "pj_q", "ky_e", &pol, 1, 0, m4 + 60000, &r, &retry) == KSM_E_OK);
+    CHECK(r.reqs.limit == 3 && r.reqs.remaining == 2 && r.toks.remaining == 99);
+    CHECK(r.reset_ms == m4 + 120000);
 }
 
 /* ---- alerts ---- */
