@@ -128,6 +128,11 @@ bool ksm_ai_strings_ok(const json_t *v, size_t max);
  * input, completions' [prompt, suffix] (free it). */
 char *ksm_ai_kept_prompt(const struct ai_call *c);
 enum ksm_err ksm_ai_embed_decode(struct ai_call *c, char *why, size_t n);
+/* ai_azure.c */
+/* An Azure OpenAI caller's path as the gateway's own (r->path), the deployment in it the body's
+ * model: KSM_E_OK, also for a path that is not Azure's (left as it is); NOT_FOUND and *why for an
+ * Azure path that names nothing served. */
+enum ksm_err ksm_ai_azure_front(struct ksm_req *r, const char **why);
 /* ai_complete.c */
 enum ksm_err ksm_ai_complete_decode(struct ai_call *c, char *why, size_t n);
 char *ksm_ai_complete_prompt(const struct ai_call *c);

@@ -171,12 +171,14 @@ void ksm_ai_gone(struct ai_call *c)
 
 /* ---- who is calling, for which project ----------------------------------------------------------- */
 
+/* Bearer (OpenAI's SDKs), x-api-key (Anthropic's), api-key (Azure OpenAI's). */
 static const char *api_key(struct ksm_req *r)
 {
     const char *h = ksm_req_header(r, "authorization");
     if (h && !strncasecmp(h, "Bearer ", 7))
         return h + 7;
-    return ksm_req_header(r, "x-api-key");
+    h = ksm_req_header(r, "x-api-key");
+    return h ? h : ksm_req_header(r, "api-key");
 }
 
 /* A request that waited for an identity provider's keys starts over (src/iam/oidc.h). */
@@ -390,6 +392,11 @@ void ksm_ai_dispatch(struct ksm_req *r)
     r->app_data = c;
     if (r->err != KSM_E_OK) {   /* rejected by the HTTP layer */
         ksm_ai_fail(c, r->err, r->err_detail, 0);
+        return;
+    }
+    const char *bad_path = NULL;
+    if (ksm_ai_azure_front(r, &bad_path) != KSM_E_OK) {
+        ksm_ai_fail(c, KSM_E_NOT_FOUND, bad_path, 0);
         return;
     }
     bool path_seen = false;

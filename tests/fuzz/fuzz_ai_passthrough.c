@@ -6,7 +6,8 @@
  * accepts, with the same usage; a tree ksm_jscan_load builds must be the one json_loadb (duplicates
  * refused) builds, and the top-level spans it keeps are ksm_jscan_object's, so the upstream body
  * from the decoder's spans is byte for byte the one from a fresh scan. Text completions: a body the
- * decoder accepts holds what the guardrail reads; an answer keeps its texts. Any difference aborts. */
+ * decoder accepts holds what the guardrail reads; an answer keeps its texts. An Azure caller's body
+ * gets the deployment as its model and nothing else changes. Any difference aborts. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +200,32 @@ static void check_load_top(const char *s, size_t n)
     json_decref(plain);
 }
 
+/* An Azure OpenAI caller's body with the deployment put in as its model: a JSON object (duplicates
+ * refused) comes out as the same object with that model, whichever reader took it; anything else
+ * is left as it was, for the decoder to refuse. */
+static void check_azure(const char *s, size_t n)
+{
+    struct ksm_req r = {.arena = ksm_arena_create(1024), .method_name = "POST",
+                        .path = "/openai/deployments/dep \"1\"/chat/completions"};
+    ksm_buf_append(&r.body, s, n);
+    const char *why = NULL;
+    if (ksm_ai_azure_front(&r, &why) != KSM_E_OK || strcmp(r.path, "/v1/chat/completions"))
+        abort();
+    json_t *before = json_loadb(s, n, JSON_REJECT_DUPLICATES, NULL);
+    json_t *after = json_loadb(r.body.data ? r.body.data : "", r.body.len, JSON_REJECT_DUPLICATES, NULL);
+    if (json_is_object(before)) {
+        json_object_set_new(before, "model", json_string("dep \"1\""));
+        if (!json_equal(before, after))
+            abort();
+    } else if (r.body.len != n || (n && memcmp(r.body.data, s, n))) {
+        abort();
+    }
+    json_decref(before);
+    json_decref(after);
+    ksm_buf_free(&r.body);
+    ksm_arena_destroy(r.arena);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *s = (const char *)data;
@@ -209,6 +236,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_request(s, size);
     check_answer(s, size, j);
     check_completion(s, size, j);
+    check_azure(s, size);
     json_decref(j);
     return 0;
 }

@@ -915,6 +915,60 @@ def test_azure_openai_deployment(org, npm_client, tmp_path):
     assert org.fault.last_request()["path"] == "/openai/deployments/gpt-4o-jp/completions"
 
 
+def test_azure_openai_callers(org, npm_client):
+    """A system written for Azure OpenAI keeps its client: the openai package's AzureOpenAI (the
+    deployment in the path, the key in api-key, an api-version) names a model alias of the project
+    as its deployment, and the call is governed like any — the real model answers, a phone is
+    masked for the model and restored (streamed too), usage and audit say which alias."""
+    azure = lambda dep, call, params, **kw: npm_client(dict(
+        {"sdk": "azure", "baseURL": org.base, "apiKey": org.key, "deployment": dep, "call": call,
+         "params": params}, **kw))
+    # the model the app names is Azure's business; the deployment in the path decides
+    run = azure("tiny", "chat.completions.create",
+                {"model": "gpt-4o", "messages": [{"role": "user", "content": "こんにちは"}], "max_tokens": 6,
+                 "temperature": 0})
+    assert run.error is None, run
+    assert run.result["model"] == "tiny" and run.result["usage"]["completion_tokens"] == 6, run.result
+    rid = run.response["headers"]["x-request-id"]
+    assert org.usage(rid)["resource"] == "tiny"
+    assert org.d.audit_wait(rid, action="ai.chat")["target"] == "tiny"
+
+    echo = org.fault_route("echo")
+    prompt = "折り返しは %s までお願いします" % PHONE
+    for stream in (False, True):
+        run = azure(echo, "chat.completions.create",
+                    {"model": "gpt-4o", "stream": stream, "messages": [{"role": "user", "content": prompt}]})
+        assert run.error is None, run
+        text = ("".join((c["choices"][0]["delta"].get("content") or "") for c in run.chunks if c["choices"])
+                if stream else run.result["choices"][0]["message"]["content"])
+        assert PHONE in text and "⟦" not in text, text
+        sent = json.dumps(org.fault.last_request()["body"], ensure_ascii=False)
+        assert PHONE not in sent and sent.count('"model"') == 1, sent
+        assert run.response["headers"]["x-kasumi-guardrail"] == "mask phone=1"
+    emb = azure("tiny", "embeddings.create", {"model": "text-embedding-3-small", "input": "霞が関"})
+    assert emb.error is None and len(emb.result["data"][0]["embedding"]) > 0, emb
+
+    # Azure's v1 API: OpenAI's paths under /openai/v1, the plain OpenAI client, api-key or Bearer
+    v1 = npm_client({"sdk": "openai", "baseURL": org.base + "/openai/v1", "apiKey": org.key,
+                     "call": "chat.completions.create",
+                     "params": {"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 3}})
+    assert v1.error is None and v1.result["model"] == "tiny", v1
+    r = requests.post(org.base + "/openai/deployments/tiny/chat/completions?api-version=2024-10-21",
+                      json={"messages": [{"role": "user", "content": "hi"}], "max_tokens": 3},
+                      headers={"api-key": org.key}, timeout=60)   # REST, as Azure's docs show it: no model
+    assert r.status_code == 200 and r.json()["model"] == "tiny", r.text
+
+    # refusals: a deployment that is not an alias of the project, an operation not served, no key
+    run = azure("not-here", "chat.completions.create", {"model": "x", "messages": [{"role": "user", "content": "x"}]})
+    assert run.error["status"] == 404 and run.error["body"]["code"] == "model_not_found", run
+    r = requests.post(org.base + "/openai/deployments/tiny/audio/transcriptions", headers={"api-key": org.key},
+                      timeout=10)
+    assert r.status_code == 404 and r.json()["error"]["message"] == "no such endpoint", r.text
+    r = requests.post(org.base + "/openai/deployments/tiny/chat/completions", json={"messages": []},
+                      headers={"api-key": "wrong"}, timeout=10)
+    assert r.status_code == 401, r.text
+
+
 def test_rotated_credential_is_used_within_a_second(org, tmp_path):
     # a provider key is a file named by the route (credential_ref): rewriting the file rotates the
     # key without a restart; the gateway looks at the file at most once a second
