@@ -947,6 +947,9 @@ def test_azure_openai_callers(org, npm_client):
         assert run.response["headers"]["x-kasumi-guardrail"] == "mask phone=1"
     emb = azure("tiny", "embeddings.create", {"model": "text-embedding-3-small", "input": "霞が関"})
     assert emb.error is None and len(emb.result["data"][0]["embedding"]) > 0, emb
+    cmpl = azure("tiny", "completions.create", {"model": "gpt-35-turbo-instruct", "prompt": "霞が関", "max_tokens": 3})
+    assert cmpl.error is None and cmpl.result["object"] == "text_completion", cmpl
+    assert cmpl.result["usage"]["completion_tokens"] == 3
 
     # Azure's v1 API: OpenAI's paths under /openai/v1, the plain OpenAI client, api-key or Bearer
     v1 = npm_client({"sdk": "openai", "baseURL": org.base + "/openai/v1", "apiKey": org.key,
