@@ -397,6 +397,8 @@ static bool on_data(void *arg, const char *p, size_t n)
         flush_out(c);
         bool too_large = c->responses && ksm_ai_responses_overflowed(c->responses);
         if (e != KSM_E_OK || too_large) {   /* (too large: the caller was told, in the Response) */
+            int64_t refused = too_large ? (int64_t)ksm_ai_responses_refused(c->responses) : 0;
+            c->delivered = refused < c->delivered ? c->delivered - refused : 0;   /* never sent */
             ksm_up_cancel(c->up);
             c->up = NULL;
             end_stream(c, KSM_E_UPSTREAM_ERROR,

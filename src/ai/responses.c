@@ -28,6 +28,7 @@ struct ksm_ai_responses {
     int64_t seq;                /* the next sequence_number */
     bool started, ended, overflowed;
     size_t kept;                /* bytes of text kept in output so far */
+    size_t refused;             /* pieces of text not sent since the Response overflowed */
     json_t *output;             /* the items so far */
     json_t *text_item;          /* the open message item (in output), or NULL */
     bool refusal;               /* its part is a refusal, not output_text */
@@ -467,6 +468,8 @@ bool ksm_ai_responses_stream(const struct ksm_ai_responses *st) { return st->str
 
 bool ksm_ai_responses_overflowed(const struct ksm_ai_responses *st) { return st->overflowed; }
 
+size_t ksm_ai_responses_refused(const struct ksm_ai_responses *st) { return st->refused; }
+
 void ksm_ai_responses_free(struct ksm_ai_responses *st)
 {
     if (!st)
@@ -638,6 +641,7 @@ static bool room(struct ksm_ai_responses *st, struct ksm_buf *out, size_t n)
         st->kept += n;
         return true;
     }
+    st->refused++;
     json_t *e = json_pack("{ss ss}", "code", "response_too_large", "message",
                           "the answer is larger than a Response may be here (16 MiB)");
     finish(st, out, e);
@@ -810,12 +814,29 @@ static void finish(struct ksm_ai_responses *st, struct ksm_buf *out, const json_
                                                               usage_of(st->usage), err)));
 }
 
+/* The pieces of text (content, refusal, each call's arguments) a chat chunk carries: what the
+ * call path counted as delivered when it restored them. */
+static size_t text_pieces(const struct ksm_sse_event *ev)
+{
+    json_t *j = json_loadb(ev->data, ev->data_len, 0, NULL), *tc;
+    json_t *delta = json_object_get(json_array_get(json_object_get(j, "choices"), 0), "delta");
+    size_t n = json_string_length(json_object_get(delta, "content")) > 0, i;
+    n += json_string_length(json_object_get(delta, "refusal")) > 0;
+    json_array_foreach(json_object_get(delta, "tool_calls"), i, tc)
+        for (size_t k = 0; k < KSM_NELEM(kinds); k++)
+            n += json_string_length(json_object_get(json_object_get(tc, kinds[k].chat), kinds[k].text)) > 0;
+    json_decref(j);
+    return n;
+}
+
 static enum ksm_err on_chunk(void *ud, const struct ksm_sse_event *ev)
 {
     struct ksm_ai_responses *st = ((void **)ud)[0];
     struct ksm_buf *out = ((void **)ud)[1];
-    if (st->ended)
+    if (st->ended) {
+        st->refused += st->overflowed && text_pieces(ev);
         return KSM_E_OK;
+    }
     if (ev->data_len == 6 && !memcmp(ev->data, "[DONE]", 6)) {
         start(st, out, NULL);
         finish(st, out, NULL);

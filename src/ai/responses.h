@@ -45,6 +45,9 @@ void ksm_ai_responses_events(struct ksm_ai_responses *st, const char *sse, size_
 /* The stream outgrew KSM_AI_RESPONSES_MAX: the caller got response.failed, and the model's stream
  * should be cancelled (nothing more of it reaches the caller). */
 bool ksm_ai_responses_overflowed(const struct ksm_ai_responses *st);
+/* How many pieces of text (of the chat chunks fed) were not sent because it overflowed: the
+ * caller never got them, so they are not billed as delivered. */
+size_t ksm_ai_responses_refused(const struct ksm_ai_responses *st);
 
 void ksm_ai_responses_free(struct ksm_ai_responses *st);
 

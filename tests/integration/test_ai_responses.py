@@ -220,8 +220,12 @@ def test_a_response_is_bounded_like_a_whole_answer(org, npm_client):
     evs = events(big)
     assert [e["type"] for e in evs][-2:] == ["error", "response.failed"]
     assert evs[-1]["response"]["error"]["code"] == "response_too_large"
-    kept = sum(len(e["delta"]) for e in evs if e["type"] == "response.output_text.delta")
+    deltas = [e["delta"] for e in evs if e["type"] == "response.output_text.delta"]
+    kept = sum(len(d) for d in deltas)
     assert 16 * 2**20 - 65536 <= kept <= 16 * 2**20 and evs[-1]["response"]["output"][0]["content"][0]["text"]
+    # billed for the pieces the caller got, not for the one that did not fit nor any after it
+    rec = org.usage(big.response["headers"]["x-request-id"])
+    assert rec["details"]["completion_tokens"] == len(deltas), (rec["details"], len(deltas))
 
 
 @pytest.mark.parametrize("fault", ["echo", "tool"])
