@@ -133,10 +133,16 @@ static void plan(struct ai_call *c, const struct ksm_conf *conf, enum ksm_env_ki
         c->any_overseas |= strcmp(c->route.targets[c->order[j]].jurisdiction, "JP") != 0;
 }
 
-static void pii_policy(const struct ai_call *c, struct ksm_pii_policy *p)
+/* The project's rules per kind, and its own terms (terms[] holds what p points at). */
+static void pii_policy(const struct ai_call *c, struct ksm_pii_policy *p,
+                       struct ksm_pii_term terms[KSM_AI_MAX_TERMS])
 {
     static const enum ksm_pii_action map[] = {KSM_PII_ALLOW, KSM_PII_MASK, KSM_PII_BLOCK};
-    for (int k = 0; k < KSM_PII__COUNT && k < KSM_AI_PII_KINDS; k++) {
+    *p = (struct ksm_pii_policy){.terms = terms, .nterms = (size_t)c->pol.nterms};
+    for (int i = 0; i < c->pol.nterms; i++)
+        terms[i] = (struct ksm_pii_term){c->pol.terms[i].text, strlen(c->pol.terms[i].text),
+                                         c->pol.terms[i].block ? KSM_PII_BLOCK : KSM_PII_MASK};
+    for (int k = 0; k < KSM_PII__DETECTED && k < KSM_AI_PII_KINDS; k++) {
         p->action[k] = map[c->pol.pii[k] <= KSM_AI_PII_BLOCK ? c->pol.pii[k] : KSM_AI_PII_BLOCK];
         /* 機密性2 outside Japan goes only masked: nothing is allowed through as it is */
         if (c->any_overseas && c->classification == 2 && p->action[k] == KSM_PII_ALLOW)
@@ -149,10 +155,10 @@ static void pii_policy(const struct ai_call *c, struct ksm_pii_policy *p)
  * the project allows every kind, and the request is not 機密性2 bound abroad (always masked). */
 static bool must_read(const struct ksm_pii_policy *p)
 {
-    for (int k = 0; k < KSM_PII__COUNT; k++)
+    for (int k = 0; k < KSM_PII__DETECTED; k++)
         if (p->action[k] != KSM_PII_ALLOW)
             return true;
-    return false;
+    return p->nterms > 0;   /* the project's own terms are looked for too */
 }
 
 /* A content_blocked refusal by what made the value impossible to mask: its audit reason and what
@@ -292,7 +298,8 @@ enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum k
         return KSM_E_FORBIDDEN;
     prompt_hmac(c);   /* of what the caller sent, before masking: it identifies their prompt */
     struct ksm_pii_policy pol;
-    pii_policy(c, &pol);
+    struct ksm_pii_term terms[KSM_AI_MAX_TERMS];
+    pii_policy(c, &pol, terms);
     if (!AI_KEPT(c) && c->req.nunscanned && must_read(&pol)) {
         c->refusal = "unreadable_content";   /* fail closed: a rule would have to read it */
         c->refusal_msg = "content the guardrail cannot read (images, files, audio) is not accepted "
@@ -307,6 +314,10 @@ enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum k
     if (e == KSM_E_CONTENT_BLOCKED) {
         c->refusal = blocked[mc.sealed].reason;
         c->refusal_msg = blocked[mc.sealed].message;
+        if (mc.sealed == KSM_AI_SEAL_NONE && mc.blocked == KSM_PII_TERM) {
+            c->refusal = "term_blocked";
+            c->refusal_msg = "the request contains a term the project's AI policy blocks";
+        }
         ksm_fmt_copy(c->decision, sizeof c->decision, "block");   /* counts: ksm_pii_mask's */
         return e;
     }

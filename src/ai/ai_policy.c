@@ -58,6 +58,58 @@ static enum ksm_err merge_pii(json_t *o, struct ksm_ai_policy *out, char *why)
     return e;
 }
 
+/* One of "terms": {"term": "...", "action": "mask"|"block"}; stored lower-cased (ASCII letters). */
+static enum ksm_err merge_term(json_t *o, struct ksm_ai_term *t, char *why)
+{
+    const char *text = NULL, *action = NULL;
+    struct ksm_ai__jf spec[] = {{"term", KSM_AI_J_STR, true, &text, NULL},
+                                {"action", KSM_AI_J_STR, true, &action, NULL}};
+    enum ksm_err e = ksm_ai__fields(o, "terms[]", spec, KSM_NELEM(spec), why);
+    if (e != KSM_E_OK)
+        return e;
+    size_t n = strlen(text);
+    bool plain = n > 0 && n <= KSM_AI_TERM_MAX && ksm_utf8_valid(text, n) && !strstr(text, "\xE2\x9F\xA6");
+    for (size_t i = 0; plain && i < n; i++)
+        plain = (unsigned char)text[i] >= 0x20 && text[i] != 0x7f;
+    if (!plain) {
+        snprintf(why, KSM_AI_WHY, "terms[].term must be 1..%d bytes of UTF-8 text without control "
+                 "characters or \u27E6", KSM_AI_TERM_MAX);
+        return KSM_E_INVALID_ARGUMENT;
+    }
+    if (strcmp(action, "mask") && strcmp(action, "block")) {
+        snprintf(why, KSM_AI_WHY, "terms[].action must be \"mask\" or \"block\"");
+        return KSM_E_INVALID_ARGUMENT;
+    }
+    for (size_t i = 0; i <= n; i++)
+        t->text[i] = text[i] >= 'A' && text[i] <= 'Z' ? (char)(text[i] - 'A' + 'a') : text[i];
+    t->block = !strcmp(action, "block");
+    return KSM_E_OK;
+}
+
+/* "terms" replaces the list: at most KSM_AI_MAX_TERMS, no term twice (in any case). */
+static enum ksm_err merge_terms(json_t *a, struct ksm_ai_policy *out, char *why)
+{
+    json_t *o;
+    size_t i;
+    if (json_array_size(a) > KSM_AI_MAX_TERMS) {
+        snprintf(why, KSM_AI_WHY, "terms may hold at most %d terms", KSM_AI_MAX_TERMS);
+        return KSM_E_INVALID_ARGUMENT;
+    }
+    out->nterms = 0;
+    json_array_foreach(a, i, o) {
+        enum ksm_err e = merge_term(o, &out->terms[i], why);
+        if (e != KSM_E_OK)
+            return e;
+        for (int j = 0; j < (int)i; j++)
+            if (!strcmp(out->terms[j].text, out->terms[i].text)) {
+                snprintf(why, KSM_AI_WHY, "terms names %s twice", out->terms[i].text);
+                return KSM_E_INVALID_ARGUMENT;
+            }
+        out->nterms = (int)i + 1;
+    }
+    return KSM_E_OK;
+}
+
 /* The numeric fields: name, bounds, and where each goes (int or int64_t field of the policy). */
 static const struct {
     const char *name;
@@ -99,20 +151,23 @@ enum ksm_err ksm_ai_policy_merge(const struct ksm_ai_policy *cur, json_t *body,
 {
     int64_t v[NNUMS] = {0};
     bool given[NNUMS];
-    json_t *pii = NULL;
-    struct ksm_ai__jf spec[NNUMS + 3] = {
+    json_t *pii = NULL, *terms = NULL;
+    struct ksm_ai__jf spec[NNUMS + 4] = {
         {"class2_overseas", KSM_AI_J_BOOL, false, &out->class2_overseas, NULL},
         {"class3_forbidden", KSM_AI_J_BOOL, false, &out->class3_forbidden, NULL},
         {"pii", KSM_AI_J_OBJ, false, &pii, NULL},
+        {"terms", KSM_AI_J_ARR, false, &terms, NULL},
     };
     for (size_t i = 0; i < NNUMS; i++)
-        spec[3 + i] = (struct ksm_ai__jf){nums[i].name, KSM_AI_J_INT, false, &v[i], &given[i]};
+        spec[4 + i] = (struct ksm_ai__jf){nums[i].name, KSM_AI_J_INT, false, &v[i], &given[i]};
     *out = *cur;
     enum ksm_err e = ksm_ai__fields(body, "", spec, KSM_NELEM(spec), why);
     if (e == KSM_E_OK)
         e = store_nums(v, given, out, why);
     if (e == KSM_E_OK && pii)
         e = merge_pii(pii, out, why);
+    if (e == KSM_E_OK && terms)
+        e = merge_terms(terms, out, why);
     return e;
 }
 
@@ -121,9 +176,13 @@ json_t *ksm_ai_policy_json(const struct ksm_ai_policy *p)
     json_t *pii = json_object();
     for (int i = 0; i < KSM_AI_PII_KINDS; i++)
         json_object_set_new(pii, pii_kinds[i], json_string(pii_actions[p->pii[i]]));
-    return json_pack("{s:i,s:b,s:b,s:o,s:I,s:I,s:I,s:I,s:i}", "default_classification",
+    json_t *terms = json_array();
+    for (int i = 0; i < p->nterms; i++)
+        json_array_append_new(terms, json_pack("{s:s,s:s}", "term", p->terms[i].text, "action",
+                                               p->terms[i].block ? "block" : "mask"));
+    return json_pack("{s:i,s:b,s:b,s:o,s:o,s:I,s:I,s:I,s:I,s:i}", "default_classification",
                      p->default_classification, "class2_overseas", p->class2_overseas,
-                     "class3_forbidden", p->class3_forbidden, "pii", pii, "project_rpm",
+                     "class3_forbidden", p->class3_forbidden, "pii", pii, "terms", terms, "project_rpm",
                      (json_int_t)p->project_rpm, "project_tpm", (json_int_t)p->project_tpm,
                      "key_rpm", (json_int_t)p->key_rpm, "key_tpm", (json_int_t)p->key_tpm,
                      "retention_days", p->retention_days);

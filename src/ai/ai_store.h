@@ -42,6 +42,8 @@ struct ksm_ai_route {
 
 /* PII rule actions per detector kind, in the order of src/policy/pii.h's enum. */
 #define KSM_AI_PII_KINDS 6
+#define KSM_AI_MAX_TERMS 32   /* a project's own terms */
+#define KSM_AI_TERM_MAX 64    /* bytes of one */
 enum ksm_ai_pii_action { KSM_AI_PII_ALLOW, KSM_AI_PII_MASK, KSM_AI_PII_BLOCK };
 
 struct ksm_ai_policy {
@@ -52,6 +54,13 @@ struct ksm_ai_policy {
     int64_t project_rpm, project_tpm;     /* 0 = unlimited */
     int64_t key_rpm, key_tpm;             /* per API key; 0 = unlimited */
     int retention_days;                   /* of request metadata; bodies are never kept (0 allowed) */
+    /* The project's own terms (code names, markings such as 取扱厳重注意), masked or blocked like
+     * a PII kind wherever they occur; kept with ASCII letters in lower case (matched in any case). */
+    int nterms;
+    struct ksm_ai_term {
+        char text[KSM_AI_TERM_MAX + 1];
+        bool block;
+    } terms[KSM_AI_MAX_TERMS];
 };
 
 struct ksm_ai_price {

@@ -20,10 +20,14 @@ enum ksm_pii_kind {
     KSM_PII_CARD,
     KSM_PII_PENSION,
     KSM_PII_PASSPORT,
+    KSM_PII_TERM,    /* a project's own term (ksm_pii_policy.terms): no detector finds it */
     KSM_PII__COUNT
 };
 
-/* "mynumber", "phone", "email", "card", "pension", "passport"; NULL for an unknown kind. */
+/* The kinds ksm_pii_scan finds: every kind but TERM. */
+#define KSM_PII__DETECTED KSM_PII_TERM
+
+/* "mynumber", "phone", "email", "card", "pension", "passport", "term"; NULL for an unknown kind. */
 const char *ksm_pii_kind_name(enum ksm_pii_kind k);
 /* The reverse of ksm_pii_kind_name; -1 for an unknown name. */
 int ksm_pii_kind_parse(const char *name);
@@ -32,6 +36,7 @@ struct ksm_pii_match {
     enum ksm_pii_kind kind;
     size_t start, end;   /* byte offsets into the scanned text, end exclusive */
     int confidence;      /* 0..100: how sure the detector is (docs/pii.md has the table) */
+    size_t term;         /* KSM_PII_TERM: which of the policy's terms */
 };
 
 /* Scans UTF-8 text (invalid bytes are tolerated and never matched) in one pass. Writes up to max
@@ -48,12 +53,22 @@ enum ksm_pii_action {
     KSM_PII_BLOCK    /* refuse the whole text */
 };
 
+/* A term of the project's own (a code name, a marking such as 取扱厳重注意) masked or blocked
+ * wherever it occurs, ASCII letters in any case: text holds it with ASCII letters in lower case. */
+struct ksm_pii_term {
+    const char *text;
+    size_t len;
+    enum ksm_pii_action action;   /* MASK or BLOCK */
+};
+
 struct ksm_pii_policy {
-    enum ksm_pii_action action[KSM_PII__COUNT];
+    enum ksm_pii_action action[KSM_PII__COUNT];   /* (TERM's: each term has its own) */
     /* BLOCK applies to matches with at least this confidence; a weaker match of a BLOCK kind is
      * masked instead (fail closed, but a lone 12-digit number does not refuse a request). 0 blocks
      * every match. KSM_PII_BLOCK_CONFIDENCE is the recommended value. */
     int block_confidence;
+    const struct ksm_pii_term *terms;   /* may be NULL */
+    size_t nterms;
 };
 
 #define KSM_PII_BLOCK_CONFIDENCE 80

@@ -36,6 +36,12 @@ struct pii_num {
     bool letters;    /* directly after exactly two capital ASCII letters (passport form) */
 };
 
+/* found[0..nfound) (the scanner's matches) with the policy's terms' occurrences, in order and
+ * without overlaps, in *out (free it); returns how many. */
+size_t ksm_pii__with_terms(const struct ksm_pii_policy *p, const char *text, size_t len,
+                           const struct ksm_pii_match *found, size_t nfound,
+                           struct ksm_pii_match **out);
+
 /* A detector: the confidence (1..100) that n is its kind, or 0. */
 typedef int (*pii_detect_fn)(const struct pii_num *n);
 

@@ -7,6 +7,7 @@
 static const char *const kind_names[KSM_PII__COUNT] = {
     [KSM_PII_MYNUMBER] = "mynumber", [KSM_PII_PHONE] = "phone",     [KSM_PII_EMAIL] = "email",
     [KSM_PII_CARD] = "card",         [KSM_PII_PENSION] = "pension", [KSM_PII_PASSPORT] = "passport",
+    [KSM_PII_TERM] = "term",
 };
 
 const char *ksm_pii_kind_name(enum ksm_pii_kind k)

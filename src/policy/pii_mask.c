@@ -157,9 +157,14 @@ static void reserve_literals(struct ksm_pii_masker *m, const char *text, size_t 
     }
 }
 
+static enum ksm_pii_action action_of(const struct ksm_pii_policy *p, const struct ksm_pii_match *x)
+{
+    return x->kind == KSM_PII_TERM ? p->terms[x->term].action : p->action[x->kind];
+}
+
 static bool blocks(const struct ksm_pii_policy *p, const struct ksm_pii_match *x)
 {
-    return p->action[x->kind] == KSM_PII_BLOCK && x->confidence >= p->block_confidence;
+    return action_of(p, x) == KSM_PII_BLOCK && x->confidence >= p->block_confidence;
 }
 
 enum ksm_pii_verdict ksm_pii_mask(struct ksm_pii_masker *m, const struct ksm_pii_policy *p,
@@ -171,6 +176,13 @@ enum ksm_pii_verdict ksm_pii_mask(struct ksm_pii_masker *m, const struct ksm_pii
     if (n > SCAN_STACK) {
         x = ksm_xmalloc(n * sizeof *x);
         ksm_pii_scan(text, len, x, n);
+    }
+    if (p->nterms) {   /* the project's own terms join the detectors' matches */
+        struct ksm_pii_match *all;
+        n = ksm_pii__with_terms(p, text, len, x, n, &all);
+        if (x != stack)
+            free(x);
+        x = all;
     }
     enum ksm_pii_verdict verdict = KSM_PII_PASS;
     for (size_t i = 0; i < n; i++) {
@@ -187,7 +199,7 @@ enum ksm_pii_verdict ksm_pii_mask(struct ksm_pii_masker *m, const struct ksm_pii
         size_t at = 0;
         ksm_buf_reserve(out, len);
         for (size_t i = 0; i < n; i++) {
-            if (p->action[x[i].kind] == KSM_PII_ALLOW)
+            if (action_of(p, &x[i]) == KSM_PII_ALLOW)
                 continue;
             char ph[KSM_PII_PLACEHOLDER_MAX];
             size_t pl = placeholder_for(m, x[i].kind, text + x[i].start, x[i].end - x[i].start, ph);

@@ -212,7 +212,7 @@ static void emit(struct scan *sc, enum ksm_pii_kind kind, size_t start, size_t e
     if (start < sc->last_end)
         return;   /* cannot happen by construction; keeps the output's order a guarantee */
     if (sc->count < sc->max)
-        sc->out[sc->count] = (struct ksm_pii_match){kind, start, end, conf};
+        sc->out[sc->count] = (struct ksm_pii_match){kind, start, end, conf, 0};
     sc->count++;
     sc->last_end = end;
 }

@@ -3,7 +3,7 @@
  * confidence in 1..100 and a known kind; the count does not depend on the output array's size;
  * with every kind masked, restoring the masked text (whole, and streamed in chunks whose sizes
  * come from the input) gives back the input byte for byte, and the stream never holds back as
- * much as the longest placeholder. */
+ * much as the longest placeholder — with terms of the project's own too (cut from the input). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +21,7 @@ static void check_matches(const char *t, size_t len)
         abort();
     size_t prev = 0;
     for (size_t i = 0; i < n && i < 64; i++) {
-        if ((unsigned)m[i].kind >= KSM_PII__COUNT || m[i].start >= m[i].end || m[i].end > len ||
+        if ((unsigned)m[i].kind >= KSM_PII__DETECTED || m[i].start >= m[i].end || m[i].end > len ||
             m[i].start < prev || m[i].confidence < 1 || m[i].confidence > 100)
             abort();
         prev = m[i].end;
@@ -33,7 +33,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *t = (const char *)data;
     check_matches(t, size);
 
-    struct ksm_pii_policy p = {.block_confidence = KSM_PII_BLOCK_CONFIDENCE};
+    /* two terms of the project's own, cut from the input (lower-cased, as the policy keeps them) */
+    char words[2][8];
+    struct ksm_pii_term terms[2];
+    for (size_t w = 0; w < 2; w++) {
+        size_t from = size > 2 ? data[w] % size : 0, n = size > 2 ? 1 + data[size - 1 - w] % 7 : 0;
+        n = from + n > size ? size - from : n;
+        for (size_t i = 0; i < n; i++)
+            words[w][i] = (char)(data[from + i] >= 'A' && data[from + i] <= 'Z' ? data[from + i] + 32
+                                                                                  : data[from + i]);
+        terms[w] = (struct ksm_pii_term){words[w], n, KSM_PII_MASK};
+    }
+    struct ksm_pii_policy p = {.block_confidence = KSM_PII_BLOCK_CONFIDENCE,
+                               .terms = size > 2 && data[0] & 1 ? terms : NULL,
+                               .nterms = size > 2 && data[0] & 1 ? 2 : 0};
     for (int k = 0; k < KSM_PII__COUNT; k++)
         p.action[k] = KSM_PII_MASK;
     struct ksm_pii_masker *m = ksm_pii_masker_new();
@@ -63,6 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* BLOCK everything: either blocked, or nothing was found. */
     for (int k = 0; k < KSM_PII__COUNT; k++)
         p.action[k] = KSM_PII_BLOCK;
+    terms[0].action = terms[1].action = KSM_PII_BLOCK;
     p.block_confidence = 0;
     struct ksm_buf blocked = KSM_BUF_INIT;
     memset(counts, 0, sizeof counts);   /* this call's matches alone */

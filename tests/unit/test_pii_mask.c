@@ -190,6 +190,38 @@ static void random_round_trips(void)
     CHECK(bad == 0);
 }
 
+/* A project's own terms: every occurrence, ASCII in any case, one placeholder per spelling; a term
+ * that holds a phone number masks as the term; BLOCK refuses; restored exactly. */
+static void terms(void)
+{
+    static const struct ksm_pii_term t[] = {{"project kasumi", 14, KSM_PII_MASK},
+                                            {"霞計画 03-1234-5678", 22, KSM_PII_MASK},
+                                            {"極秘", 6, KSM_PII_BLOCK}};
+    struct ksm_pii_policy p = all(KSM_PII_MASK);
+    p.terms = t;
+    p.nterms = 2;
+    struct ksm_pii_masker *m = ksm_pii_masker_new();
+    struct ksm_buf out = KSM_BUF_INIT, back = KSM_BUF_INIT;
+    unsigned counts[KSM_PII__COUNT] = {0};
+    const char *in = "Project KASUMI と project kasumi、霞計画 03-1234-5678 と 03-1234-5678";
+    CHECK(ksm_pii_mask(m, &p, in, strlen(in), &out, counts, NULL) == KSM_PII_PASS);
+    ksm_buf_append(&out, "", 0);
+    CHECK_STR(out.data, "⟦TERM_1⟧ と ⟦TERM_2⟧、⟦TERM_3⟧ と ⟦PHONE_1⟧");
+    CHECK(counts[KSM_PII_TERM] == 3 && counts[KSM_PII_PHONE] == 1);
+    ksm_pii_unmask(m, out.data, out.len, &back);
+    ksm_buf_append(&back, "", 0);
+    CHECK_STR(back.data, in);
+    p.nterms = 3;
+    enum ksm_pii_kind why = KSM_PII_PHONE;
+    CHECK(ksm_pii_mask(m, &p, "これは極秘です", strlen("これは極秘です"), &out, NULL, &why) ==
+          KSM_PII_BLOCKED);
+    CHECK(why == KSM_PII_TERM);
+    CHECK_STR(ksm_pii_kind_name(KSM_PII_TERM), "term");
+    ksm_buf_free(&out);
+    ksm_buf_free(&back);
+    ksm_pii_masker_free(m);
+}
+
 int main(void)
 {
     for (size_t i = 0; i < KSM_NELEM(texts); i++)
@@ -198,6 +230,7 @@ int main(void)
     literals();
     block();
     random_round_trips();
+    terms();
     CHECK_STR(ksm_pii_kind_name(KSM_PII_PENSION), "pension");
     CHECK(ksm_pii_kind_parse("passport") == KSM_PII_PASSPORT && ksm_pii_kind_parse("x") == -1);
     return CHECK_DONE();
