@@ -226,6 +226,27 @@ static json_t *pii_map(struct kc_ctx *c, const char *s)
     return o;
 }
 
+/* "Project Kasumi=mask,取扱厳重注意=block" → [{"term":…,"action":…},…] (the project's whole
+ * list: "" clears it); the daemon validates. */
+static json_t *term_list(struct kc_ctx *c, const char *s)
+{
+    json_t *a = json_array();
+    char *copy = strdup(s), *save = NULL;
+    for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *eq = strrchr(item, '=');
+        if (!eq || eq == item || !eq[1]) {
+            free(copy);
+            json_decref(a);
+            kc_usage_err(c->cmd, "--terms takes TERM=mask|block[,...]");
+            return NULL;
+        }
+        *eq = '\0';
+        json_array_append_new(a, json_pack("{s:s,s:s}", "term", item, "action", eq + 1));
+    }
+    free(copy);
+    return a;
+}
+
 int kc_ai_policy_set(struct kc_ctx *c, const struct kc_args *a)
 {
     static const char *const ints[][2] = {
@@ -250,6 +271,12 @@ int kc_ai_policy_set(struct kc_ctx *c, const struct kc_args *a)
         if (!pii)
             goto usage;
         json_object_set_new(body, "pii", pii);
+    }
+    if (kc_flag(a, "terms")) {
+        json_t *terms = term_list(c, kc_flag(a, "terms"));
+        if (!terms)
+            goto usage;
+        json_object_set_new(body, "terms", terms);
     }
     if (json_object_size(body) == 0) {
         kc_usage_err(c->cmd, "nothing to set");

@@ -403,6 +403,50 @@ def test_phone_masked_for_upstream_and_restored(org, npm_client):
     assert r.headers["X-Kasumi-Guardrail"] == "pass", r.headers
 
 
+def test_project_terms_are_masked_or_blocked(gw, llm_server, fault_server, npm_client):
+    """A project's own terms (a code name, a marking such as 取扱厳重注意), as Azure's blocklists
+    and Bedrock's word filters give: a masked term never reaches the model and comes back in the
+    caller's own spelling (ASCII in any case), streamed too and in an embeddings body; a blocked one
+    refuses the request; both are counted in the header and the decision record."""
+    o = Org(gw, llm_server, fault_server)
+    path = "/admin/v1/projects/%s/ai-policy" % o.project
+    pol = gw.ok("PUT", path, {"terms": [{"term": "Project Kasumi", "action": "mask"},
+                                        {"term": "取扱厳重注意", "action": "block"}]})
+    assert pol["terms"] == [{"term": "project kasumi", "action": "mask"},
+                            {"term": "取扱厳重注意", "action": "block"}], pol
+    alias = o.fault_route("echo")
+    prompt = "PROJECT KASUMI の進捗は %s へ" % PHONE
+    r = o.post("/v1/chat/completions", {"model": alias, "messages": [{"role": "user", "content": prompt}]})
+    assert r.status_code == 200, r.text
+    sent = json.dumps(o.fault.last_request()["body"], ensure_ascii=False)
+    assert "kasumi" not in sent.lower() and "⟦TERM_1⟧" in sent and PHONE not in sent, sent
+    assert r.json()["choices"][0]["message"]["content"] == prompt
+    assert r.headers["X-Kasumi-Guardrail"] == "mask phone=1 term=1", r.headers
+    rec = gw.audit_wait(r.headers["X-Request-Id"], action="ai.decision")
+    assert "term:1" in rec["detail"] and "kasumi" not in json.dumps(rec).lower(), rec
+    st = sdk(npm_client, o, "openai", "chat.completions.create",
+             {"model": alias, "stream": True, "messages": [{"role": "user", "content": prompt}]})
+    assert st.error is None, st
+    assert "".join((c["choices"][0]["delta"].get("content") or "") for c in st.chunks if c["choices"]) == prompt
+    r = o.post("/v1/embeddings", {"model": o.fault_route("ok"), "input": ["project kasumi の概要"]})
+    assert r.status_code == 200 and "kasumi" not in json.dumps(o.fault.last_request()["body"]), r.text
+
+    r = o.post("/v1/chat/completions", {"model": alias, "messages": [
+        {"role": "user", "content": "【取扱厳重注意】来年度の計画について"}]})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "content_blocked", r.text
+    assert "term" in r.json()["error"]["message"]
+    rec = gw.audit_wait(r.headers["X-Request-Id"], action="ai.decision")
+    assert "reason=term_blocked" in rec["detail"] and "取扱" not in json.dumps(rec, ensure_ascii=False), rec
+
+    # what a term may be: text, at most 32 of them, each once, mask or block
+    for bad in ([{"term": "", "action": "mask"}], [{"term": "x", "action": "allow"}], [{"term": "x"}],
+                [{"term": "a\nb", "action": "mask"}], [{"term": "A", "action": "mask"}, {"term": "a", "action": "block"}],
+                [{"term": "t%d" % i, "action": "mask"} for i in range(33)], ["x"], [{"term": "x" * 65, "action": "mask"}]):
+        r = gw.api("PUT", path, {"terms": bad})
+        assert r.status_code == 400 and "terms" in r.json()["error"]["message"], (bad, r.text)
+    assert gw.ok("PUT", path, {"terms": []})["terms"] == []
+
+
 def test_masked_values_are_counted_over_every_text(gw, org):
     """The counts by kind (the answer's header, the audit record, the metrics) are the request's:
     a value in an early message counts though later texts have none (before, each text scanned
