@@ -800,12 +800,13 @@ static void quota_headers(struct ai_call *c, int64_t now_ms)
     const struct ksm_ai_quota_left *q[2] = {&c->res.reqs, &c->res.toks};
     struct ksm_arena *a = c->r->arena;
     bool anthropic = c->proto == KSM_AI_ANTHROPIC;
-    char when[32];
-    ksm_rfc3339_ms(c->res.reset_ms, when);
     for (int i = 0; i < 2; i++) {
         if (!q[i]->limit)
             continue;
         const char *const *h = names[anthropic][i];
+        char when[32];
+        if (anthropic)
+            ksm_rfc3339_ms(c->res.reset_ms, when);
         ksm_req_add_header(c->r, h[0], ksm_arena_printf(a, "%lld", (long long)q[i]->limit));
         ksm_req_add_header(c->r, h[1], ksm_arena_printf(a, "%lld", (long long)q[i]->remaining));
         ksm_req_add_header(c->r, h[2], anthropic ? ksm_arena_strdup(a, when)
