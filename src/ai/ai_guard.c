@@ -4,6 +4,7 @@
  * route allows. Unlabelled requests take the project's default, and no default means 2.
  * Personal identifiers are then masked or blocked per the project's rules; the placeholder mapping
  * stays in this request's memory and restores the values in the answer. */
+#define _GNU_SOURCE   /* memmem */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,88 @@ static enum ksm_err classification(struct ai_call *c, enum ksm_env_kind env)
         return KSM_E_INVALID_ARGUMENT;
     c->classification = h[0] - '0';
     return KSM_E_OK;
+}
+
+/* ---- 機密性 markings ----
+ * Documents of the government carry their classification as a marking (機密性３, 機密性2情報,
+ * 機密性：３). With the project's classification_markings on, a marked text raises its request to
+ * the highest marking in it: a document pasted into a prompt is handled as it says, whatever the
+ * header or the default claimed. Only raised, never lowered. */
+
+#define MARK "\xE6\xA9\x9F\xE5\xAF\x86\xE6\x80\xA7"   /* 機密性 */
+
+/* The level of the marking at p (after 機密性: optional spaces or a colon, then 1-3 in ASCII
+ * or full width), or 0. */
+static int mark_level(const unsigned char *p, const unsigned char *end)
+{
+    static const char *const skip[] = {" ", ":", "\xE3\x80\x80", "\xEF\xBC\x9A"};   /* 　 ： */
+    for (bool more = true; more;) {
+        more = false;
+        for (size_t i = 0; i < KSM_NELEM(skip) && !more; i++) {
+            size_t n = strlen(skip[i]);
+            if ((size_t)(end - p) >= n && !memcmp(p, skip[i], n))
+                p += n, more = true;
+        }
+    }
+    if (p < end && *p >= '1' && *p <= '3')
+        return *p - '0';
+    if (end - p >= 3 && p[0] == 0xEF && p[1] == 0xBC && p[2] >= 0x91 && p[2] <= 0x93)
+        return p[2] - 0x90;
+    return 0;
+}
+
+int ksm_ai_marking(const char *text, size_t len)
+{
+    const char *p = text, *end = text + len;
+    int level = 0;
+    while ((p = memmem(p, (size_t)(end - p), MARK, strlen(MARK))) != NULL) {
+        p += strlen(MARK);
+        int l = mark_level((const unsigned char *)p, (const unsigned char *)end);
+        level = l > level ? l : level;
+    }
+    return level;
+}
+
+static enum ksm_err mark_part(void *ud, struct ksm_ai_part *part)
+{
+    size_t len;
+    const char *t = ksm_ai_part_text(part, &len);
+    int *level = ud, l = ksm_ai_marking(t, len);
+    *level = l > *level ? l : *level;
+    return KSM_E_OK;
+}
+
+static void mark_strings(const json_t *v, int *level, int depth)
+{
+    const char *key;
+    json_t *x;
+    size_t i;
+    if (depth > 64)
+        return;
+    if (json_is_string(v)) {
+        int l = ksm_ai_marking(json_string_value(v), json_string_length(v));
+        *level = l > *level ? l : *level;
+    } else if (json_is_object(v)) {
+        json_object_foreach((json_t *)v, key, x)
+            if (depth || strcmp(key, "model"))
+                mark_strings(x, level, depth + 1);
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, x)
+            mark_strings(x, level, depth + 1);
+    }
+}
+
+/* The request's classification raised to its texts' highest marking (c->marked: that level). */
+static void raise_by_markings(struct ai_call *c)
+{
+    int level = 0;
+    if (AI_KEPT(c))
+        mark_strings(c->kept_body, &level, 0);
+    else
+        ksm_ai_request_visit(&c->req, KSM_AI_ROLES_ALL, mark_part, &level);
+    c->marked = level;
+    if (level > c->classification)
+        c->classification = level;
 }
 
 static bool allow_listed(const struct ksm_conf *conf, const char *url)
@@ -289,6 +372,8 @@ enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum k
     ksm_fmt_copy(c->decision, sizeof c->decision, "refuse");
     if (classification(c, env) != KSM_E_OK)
         return KSM_E_INVALID_ARGUMENT;
+    if (c->pol.markings)
+        raise_by_markings(c);
     if (c->classification == 3 && c->pol.class3_forbidden) {
         c->refusal = "class3_forbidden_by_tenant";
         return KSM_E_FORBIDDEN;

@@ -39,6 +39,7 @@ struct ai_call {
     struct ksm_ai_policy pol;
     struct ksm_ai_price price;
     int classification;
+    int marked;                         /* the highest 機密性 marking in the texts (markings on) */
     int order[KSM_AI_MAX_TARGETS], norder, next;   /* eligible targets, in the order to try */
     bool any_overseas;
     struct ksm_pii_masker *masker;
@@ -86,6 +87,8 @@ struct ai_call {
 
 /* ai_guard.c: classification, eligible targets, PII masking of the request's texts. */
 enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum ksm_env_kind env);
+/* The highest 機密性 marking in text (機密性３, 機密性2情報, 機密性：１): 1..3, or 0 for none. */
+int ksm_ai_marking(const char *text, size_t len);
 /* ai_governed.c: govcloud's side of the governed path — a target outside Japan is the overseas AI
  * environment, reached as govcloud's relay, naming the tenant and project; it is not charged here. */
 bool ksm_ai_governed(const struct ai_call *c, const struct ksm_ai_target *t);

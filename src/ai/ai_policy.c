@@ -152,14 +152,15 @@ enum ksm_err ksm_ai_policy_merge(const struct ksm_ai_policy *cur, json_t *body,
     int64_t v[NNUMS] = {0};
     bool given[NNUMS];
     json_t *pii = NULL, *terms = NULL;
-    struct ksm_ai__jf spec[NNUMS + 4] = {
+    struct ksm_ai__jf spec[NNUMS + 5] = {
         {"class2_overseas", KSM_AI_J_BOOL, false, &out->class2_overseas, NULL},
         {"class3_forbidden", KSM_AI_J_BOOL, false, &out->class3_forbidden, NULL},
+        {"classification_markings", KSM_AI_J_BOOL, false, &out->markings, NULL},
         {"pii", KSM_AI_J_OBJ, false, &pii, NULL},
         {"terms", KSM_AI_J_ARR, false, &terms, NULL},
     };
     for (size_t i = 0; i < NNUMS; i++)
-        spec[4 + i] = (struct ksm_ai__jf){nums[i].name, KSM_AI_J_INT, false, &v[i], &given[i]};
+        spec[5 + i] = (struct ksm_ai__jf){nums[i].name, KSM_AI_J_INT, false, &v[i], &given[i]};
     *out = *cur;
     enum ksm_err e = ksm_ai__fields(body, "", spec, KSM_NELEM(spec), why);
     if (e == KSM_E_OK)
@@ -180,9 +181,10 @@ json_t *ksm_ai_policy_json(const struct ksm_ai_policy *p)
     for (int i = 0; i < p->nterms; i++)
         json_array_append_new(terms, json_pack("{s:s,s:s}", "term", p->terms[i].text, "action",
                                                p->terms[i].block ? "block" : "mask"));
-    return json_pack("{s:i,s:b,s:b,s:o,s:o,s:I,s:I,s:I,s:I,s:i}", "default_classification",
+    return json_pack("{s:i,s:b,s:b,s:b,s:o,s:o,s:I,s:I,s:I,s:I,s:i}", "default_classification",
                      p->default_classification, "class2_overseas", p->class2_overseas,
-                     "class3_forbidden", p->class3_forbidden, "pii", pii, "terms", terms, "project_rpm",
+                     "class3_forbidden", p->class3_forbidden, "classification_markings", p->markings,
+                     "pii", pii, "terms", terms, "project_rpm",
                      (json_int_t)p->project_rpm, "project_tpm", (json_int_t)p->project_tpm,
                      "key_rpm", (json_int_t)p->key_rpm, "key_tpm", (json_int_t)p->key_tpm,
                      "retention_days", p->retention_days);

@@ -50,6 +50,7 @@ struct ksm_ai_policy {
     int default_classification;           /* 1..3; default 2 */
     bool class2_overseas;                 /* tenant admin allowed 機密性2 outside Japan (masked) */
     bool class3_forbidden;                /* the tenant forbids 機密性3 to any target */
+    bool markings;                        /* a 機密性N marking in a text raises the request to N */
     enum ksm_ai_pii_action pii[KSM_AI_PII_KINDS];   /* default: mynumber block, others mask */
     int64_t project_rpm, project_tpm;     /* 0 = unlimited */
     int64_t key_rpm, key_tpm;             /* per API key; 0 = unlimited */

@@ -107,6 +107,10 @@ void ksm_ai_audit_decision(struct ai_call *c)
     struct ksm_fmt f = ksm_fmt_init(detail, sizeof detail);
     ksm_fmt_str(&f, "class=");
     ksm_fmt_i64(&f, c->classification);
+    if (c->marked) {   /* the level a marking in the texts raised it to (or confirmed) */
+        ksm_fmt_str(&f, " marked=");
+        ksm_fmt_i64(&f, c->marked);
+    }
     ksm_fmt_str(&f, " decision=");
     ksm_fmt_str(&f, c->decision);
     if (c->refusal) {

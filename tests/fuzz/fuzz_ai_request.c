@@ -2,11 +2,13 @@
  * body, through decode, the text visitor (rewriting every part, as masking does), the prompt-text
  * extractor, and the upstream bodies for both providers; then the same bytes as a provider response
  * through the response translators and as an upstream error body. Decode must return a defined
- * error with a UTF-8 message, and every body built must serialise. */
+ * error with a UTF-8 message, and every body built must serialise. The same bytes as a text go
+ * through the 機密性 marking reader. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ai/ai_int.h"
 #include "ai/translate.h"
 #include "core/util.h"
 
@@ -61,9 +63,26 @@ static void build(struct ksm_ai_request *req, enum ksm_ai_proto to)
     json_decref(b);
 }
 
+/* The 機密性 marking reader: a level 0..3, and a text that holds a marking is at least its level
+ * with anything after it (a marking once read is not taken back by what follows). */
+static void check_marking(const char *t, size_t n)
+{
+    int level = ksm_ai_marking(t, n);
+    if (level < 0 || level > 3)
+        abort();
+    static const char more[] = " 機密性 ";
+    char *longer = malloc(n + sizeof more);
+    memcpy(longer, t, n);
+    memcpy(longer + n, more, sizeof more - 1);
+    if (ksm_ai_marking(longer, n + sizeof more - 1) < level)
+        abort();
+    free(longer);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char err[KSM_AI_ERR_MAX];
+    check_marking((const char *)data, size);
     for (int p = 0; p < 3; p++) {   /* OpenAI, Anthropic, Anthropic's token count */
         struct ksm_ai_request req;
         enum ksm_err e = p == 2 ? ksm_ai_count_request_decode((const char *)data, size, &req, err)

@@ -876,6 +876,48 @@ def test_classification_policy(gw, llm_server, fault_server):
     assert r.status_code == 403
 
 
+def test_classification_markings_raise_the_class(gw, llm_server, fault_server):
+    """A document's own 機密性 marking (機密性３, 機密性2情報, 機密性：３) raises its request to that
+    class once the project turns classification_markings on: a pasted 機密性3 document does not leave
+    Japan though the caller said 1; a marking never lowers a class; the decision record says marked=N."""
+    o = Org(gw, llm_server, fault_server)
+    path = "/admin/v1/projects/%s/ai-policy" % o.project
+    abroad = o.route("abroad-m", [{"provider": "openai", "base_url": fault_server.base_url,
+                                   "model": "fault:echo", "jurisdiction": "US"}])
+    jp = o.route("jp-m", [{"provider": "openai", "base_url": fault_server.base_url, "model": "fault:echo"}])
+    one = {"X-Kasumi-Classification": "1"}
+    ask = lambda model, text, **kw: o.post("/v1/chat/completions", {
+        "model": model, "messages": [{"role": "user", "content": text}]}, **kw)
+    doc = "【機密性３】来年度予算の内訳について要約してください"
+    assert ask(abroad, doc, headers=one).status_code == 200   # off by default: the header decides
+    assert gw.ok("PUT", path, {"classification_markings": True})["classification_markings"] is True
+
+    r = ask(abroad, doc, headers=one)
+    assert r.status_code == 403, r.text
+    rec = gw.audit_wait(r.headers["X-Request-Id"], action="ai.decision")
+    assert "class=3 marked=3 " in rec["detail"], rec
+    r = ask(jp, "機密性：3\n" + doc[6:], headers=one)   # in Japan it goes, as 機密性3
+    assert r.status_code == 200 and r.headers["X-Kasumi-Classification"] == "3", r.headers
+    # 機密性2 in a system message: abroad needs the tenant administrator's permission
+    r = o.post("/v1/chat/completions", {"model": abroad, "messages": [
+        {"role": "system", "content": "以下は機密性2情報です。"}, {"role": "user", "content": "要約して"}]},
+        headers=one)
+    assert r.status_code == 403, r.text
+    # a marking never lowers: 機密性1 under a 機密性3 header stays 3
+    assert ask(abroad, "機密性1 公開資料", headers={"X-Kasumi-Classification": "3"}).status_code == 403
+    r = ask(abroad, "機密性１の公開資料です", headers=one)
+    assert r.status_code == 200 and r.headers["X-Kasumi-Classification"] == "1"
+    assert ask(abroad, "機密性について教えて", headers=one).status_code == 200   # no level: no marking
+    # a body kept as sent (embeddings) and Anthropic's API are read the same way
+    emb = o.route("abroad-emb", [{"provider": "openai", "base_url": fault_server.base_url,
+                                  "model": "fault:ok", "jurisdiction": "US"}])
+    r = o.post("/v1/embeddings", {"model": emb, "input": ["機密性３ 人事評価"]}, headers=one)
+    assert r.status_code == 403, r.text
+    r = o.post("/v1/messages", {"model": abroad, "max_tokens": 8, "system": "機密性3",
+                                "messages": [{"role": "user", "content": "x"}]}, headers=one)
+    assert r.status_code == 403 and r.json()["type"] == "error", r.text
+
+
 def test_unreadable_content_goes_only_where_no_rule_must_read_it(gw, llm_server, fault_server):
     """An image is content the guardrail cannot read: refused (and the refusal audited) while any PII
     kind is masked or blocked; a project whose policy allows every kind sends it; 機密性2 bound abroad
