@@ -205,46 +205,37 @@ int kc_ai_policy_get(struct kc_ctx *c, const struct kc_args *a)
     return rc;
 }
 
-/* "mynumber=block,email=allow" → {"mynumber":"block","email":"allow"}; the
- * daemon validates. */
-static json_t *pii_map(struct kc_ctx *c, const char *s)
+/* A flag's "NAME=ACTION,NAME=ACTION" (split at each name's last '='), each pair added to into by
+ * put; false (usage told) when a pair is not that. The daemon validates names and actions. */
+static bool pairs(struct kc_ctx *c, const char *s, const char *usage, json_t *into,
+                  void (*put)(json_t *into, const char *name, const char *action))
 {
-    json_t *o = json_object();
-    char *copy = strdup(s), *save = NULL;
-    for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-        char *eq = strchr(item, '=');
-        if (!eq || eq == item || !eq[1]) {
-            free(copy);
-            json_decref(o);
-            kc_usage_err(c->cmd, "--pii takes KIND=block|mask|allow[,...]");
-            return NULL;
-        }
-        *eq = '\0';
-        json_object_set_new(o, item, json_string(eq + 1));
-    }
-    free(copy);
-    return o;
-}
-
-/* "Project Kasumi=mask,取扱厳重注意=block" → [{"term":…,"action":…},…] (the project's whole
- * list: "" clears it); the daemon validates. */
-static json_t *term_list(struct kc_ctx *c, const char *s)
-{
-    json_t *a = json_array();
     char *copy = strdup(s), *save = NULL;
     for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
         char *eq = strrchr(item, '=');
         if (!eq || eq == item || !eq[1]) {
             free(copy);
-            json_decref(a);
-            kc_usage_err(c->cmd, "--terms takes TERM=mask|block[,...]");
-            return NULL;
+            kc_usage_err(c->cmd, usage);
+            return false;
         }
         *eq = '\0';
-        json_array_append_new(a, json_pack("{s:s,s:s}", "term", item, "action", eq + 1));
+        put(into, item, eq + 1);
     }
     free(copy);
-    return a;
+    return true;
+}
+
+/* --pii "mynumber=block,email=allow" → {"mynumber":"block","email":"allow"} */
+static void put_pii(json_t *o, const char *kind, const char *action)
+{
+    json_object_set_new(o, kind, json_string(action));
+}
+
+/* --terms "Project Kasumi=mask,取扱厳重注意=block" → [{"term":…,"action":…},…]: the project's
+ * whole list ("" clears it) */
+static void put_term(json_t *a, const char *term, const char *action)
+{
+    json_array_append_new(a, json_pack("{s:s,s:s}", "term", term, "action", action));
 }
 
 int kc_ai_policy_set(struct kc_ctx *c, const struct kc_args *a)
@@ -267,16 +258,16 @@ int kc_ai_policy_set(struct kc_ctx *c, const struct kc_args *a)
         if (set_bool(c, body, bools[i][1], bools[i][0], kc_flag(a, bools[i][0])))
             goto usage;
     if (kc_flag(a, "pii")) {
-        json_t *pii = pii_map(c, kc_flag(a, "pii"));
-        if (!pii)
-            goto usage;
+        json_t *pii = json_object();
         json_object_set_new(body, "pii", pii);
+        if (!pairs(c, kc_flag(a, "pii"), "--pii takes KIND=block|mask|allow[,...]", pii, put_pii))
+            goto usage;
     }
     if (kc_flag(a, "terms")) {
-        json_t *terms = term_list(c, kc_flag(a, "terms"));
-        if (!terms)
-            goto usage;
+        json_t *terms = json_array();
         json_object_set_new(body, "terms", terms);
+        if (!pairs(c, kc_flag(a, "terms"), "--terms takes TERM=mask|block[,...]", terms, put_term))
+            goto usage;
     }
     if (json_object_size(body) == 0) {
         kc_usage_err(c->cmd, "nothing to set");
