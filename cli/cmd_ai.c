@@ -249,7 +249,8 @@ int kc_ai_policy_set(struct kc_ctx *c, const struct kc_args *a)
         {"retention-days", "retention_days"},
     };
     static const char *const bools[][2] = {{"class2-overseas", "class2_overseas"},
-                                           {"class3-forbidden", "class3_forbidden"}};
+                                           {"class3-forbidden", "class3_forbidden"},
+                                           {"classification-markings", "classification_markings"}};
     json_t *body = json_object();
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         if (kc_json_set_int(c, body, ints[i][1], ints[i][0], kc_flag(a, ints[i][0])))

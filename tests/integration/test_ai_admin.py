@@ -223,7 +223,8 @@ def test_cli(org):
     assert p["pii"]["email"] == "allow" and p["pii"]["phone"] == "block" and p["class3_forbidden"] is True
     assert json.loads(d.cli("ai-policy", "get", "--project", pj, "-o", "json", token=admin).stdout)["key_rpm"] == 10
     p = json.loads(d.cli("ai-policy", "set", "--project", pj, "--terms", "Project Kasumi=mask,取扱厳重注意=block",
-                         "-o", "json", token=admin).stdout)
+                         "--classification-markings", "true", "-o", "json", token=admin).stdout)
+    assert p["classification_markings"] is True
     assert p["terms"] == [{"term": "project kasumi", "action": "mask"}, {"term": "取扱厳重注意", "action": "block"}]
     assert p["key_rpm"] == 10   # the other fields stay
     r = d.cli("ai-policy", "set", "--project", pj, "--terms", "x=allow", token=admin, check=False)
