@@ -149,6 +149,7 @@ enum ksm_err ksm_h_ai_budget_delete(struct ksm_req *r);
 /* h_ai_policy.c */
 enum ksm_err ksm_h_ai_policy_put(struct ksm_req *r);
 enum ksm_err ksm_h_ai_policy_get(struct ksm_req *r);
+enum ksm_err ksm_h_ai_policy_check(struct ksm_req *r);
 
 /* h_templates.c: templates, the mandatory template, project tags (docs/templates.md) */
 enum ksm_err ksm_h_template_validate(struct ksm_req *r);

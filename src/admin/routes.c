@@ -140,6 +140,7 @@ const struct ksm_route ksm_admin_routes[] = {
     {"GET", "/admin/v1/projects/{project}/budget", ksm_h_ai_budget_get, "ai.budget.read", PJ, "ai.budget.read", 0, "a project's AI budget, this month's spend and reservations"},
     {"PUT", "/admin/v1/projects/{project}/ai-policy", ksm_h_ai_policy_put, "ai.policy.write", PJ, "ai.policy.set", MU | JB, "set a project's AI policy (class2_overseas on needs ai.policy.overseas)"},
     {"GET", "/admin/v1/projects/{project}/ai-policy", ksm_h_ai_policy_get, "ai.policy.read", PJ, "ai.policy.read", 0, "a project's AI policy (defaults when none was set)"},
+    {"POST", "/admin/v1/projects/{project}/ai-policy/check", ksm_h_ai_policy_check, "ai.policy.read", PJ, "ai.policy.check", JB, "what the project's guardrail would do with a text (class, decision, counts, the text a model would get); nothing is sent or kept"},
     /* templates (docs/templates.md): a tenant's declarative documents; the operator's mandatory
      * template and its guardrails, which the normal routes above enforce as well */
     {"POST", "/admin/v1/tenants/{tenant}/templates/validate", ksm_h_template_validate, "template.read", TN, "template.validate", JB, "validate a template document (structure, names, ranges)"},

@@ -216,19 +216,20 @@ static void plan(struct ai_call *c, const struct ksm_conf *conf, enum ksm_env_ki
         c->any_overseas |= strcmp(c->route.targets[c->order[j]].jurisdiction, "JP") != 0;
 }
 
-/* The project's rules per kind, and its own terms (terms[] holds what p points at). */
-static void pii_policy(const struct ai_call *c, struct ksm_pii_policy *p,
-                       struct ksm_pii_term terms[KSM_AI_MAX_TERMS])
+/* The project's rules per kind, and its own terms (terms[] holds what p points at), for a request
+ * of that class bound (or not) abroad. */
+void ksm_ai_pii_policy(const struct ksm_ai_policy *pol, int classification, bool any_overseas,
+                       struct ksm_pii_policy *p, struct ksm_pii_term terms[KSM_AI_MAX_TERMS])
 {
     static const enum ksm_pii_action map[] = {KSM_PII_ALLOW, KSM_PII_MASK, KSM_PII_BLOCK};
-    *p = (struct ksm_pii_policy){.terms = terms, .nterms = (size_t)c->pol.nterms};
-    for (int i = 0; i < c->pol.nterms; i++)
-        terms[i] = (struct ksm_pii_term){c->pol.terms[i].text, strlen(c->pol.terms[i].text),
-                                         c->pol.terms[i].block ? KSM_PII_BLOCK : KSM_PII_MASK};
+    *p = (struct ksm_pii_policy){.terms = terms, .nterms = (size_t)pol->nterms};
+    for (int i = 0; i < pol->nterms; i++)
+        terms[i] = (struct ksm_pii_term){pol->terms[i].text, strlen(pol->terms[i].text),
+                                         pol->terms[i].block ? KSM_PII_BLOCK : KSM_PII_MASK};
     for (int k = 0; k < KSM_PII__DETECTED && k < KSM_AI_PII_KINDS; k++) {
-        p->action[k] = map[c->pol.pii[k] <= KSM_AI_PII_BLOCK ? c->pol.pii[k] : KSM_AI_PII_BLOCK];
+        p->action[k] = map[pol->pii[k] <= KSM_AI_PII_BLOCK ? pol->pii[k] : KSM_AI_PII_BLOCK];
         /* 機密性2 outside Japan goes only masked: nothing is allowed through as it is */
-        if (c->any_overseas && c->classification == 2 && p->action[k] == KSM_PII_ALLOW)
+        if (any_overseas && classification == 2 && p->action[k] == KSM_PII_ALLOW)
             p->action[k] = KSM_PII_MASK;
     }
     p->block_confidence = KSM_PII_BLOCK_CONFIDENCE;
@@ -384,7 +385,7 @@ enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum k
     prompt_hmac(c);   /* of what the caller sent, before masking: it identifies their prompt */
     struct ksm_pii_policy pol;
     struct ksm_pii_term terms[KSM_AI_MAX_TERMS];
-    pii_policy(c, &pol, terms);
+    ksm_ai_pii_policy(&c->pol, c->classification, c->any_overseas, &pol, terms);
     if (!AI_KEPT(c) && c->req.nunscanned && must_read(&pol)) {
         c->refusal = "unreadable_content";   /* fail closed: a rule would have to read it */
         c->refusal_msg = "content the guardrail cannot read (images, files, audio) is not accepted "

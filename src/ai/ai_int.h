@@ -89,6 +89,10 @@ struct ai_call {
 enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum ksm_env_kind env);
 /* The highest 機密性 marking in text (機密性３, 機密性2情報, 機密性：１): 1..3, or 0 for none. */
 int ksm_ai_marking(const char *text, size_t len);
+/* The PII rules and terms the guardrail applies to a request of that class bound (or not) abroad;
+ * terms[] holds what p points at. */
+void ksm_ai_pii_policy(const struct ksm_ai_policy *pol, int classification, bool any_overseas,
+                       struct ksm_pii_policy *p, struct ksm_pii_term terms[KSM_AI_MAX_TERMS]);
 /* ai_governed.c: govcloud's side of the governed path — a target outside Japan is the overseas AI
  * environment, reached as govcloud's relay, naming the tenant and project; it is not charged here. */
 bool ksm_ai_governed(const struct ai_call *c, const struct ksm_ai_target *t);

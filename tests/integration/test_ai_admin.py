@@ -177,6 +177,37 @@ def test_policy(org):
     assert d.api("PUT", path, {"pii": {"iban": "mask"}}, token=admin).json()["error"]["code"] == "unknown_field"
 
 
+def test_policy_check(org):
+    """An administrator writing a project's rules and terms sees what the guardrail would do with a
+    text — the class applied, the decision, the counts by kind, the text a model would get — and
+    nothing is sent, kept or written into the audit record."""
+    d, admin, pj = org["d"], org["admin"], org["project"]
+    path = "/admin/v1/projects/%s/ai-policy" % pj
+    d.ok("PUT", path, {"terms": [{"term": "Project Kasumi", "action": "mask"},
+                                 {"term": "取扱厳重注意", "action": "block"}],
+                       "classification_markings": True, "pii": {"email": "mask"}}, token=admin)
+    check = lambda body, **kw: d.ok("POST", path + "/check", body, status=200, token=kw.get("token", admin))
+    r = check({"text": "project kasumi の件は 03-1234-5678 まで"})
+    assert (r["decision"], r["classification"], r["marked"]) == ("mask", 2, 0), r
+    assert r["masked"] == {"phone": 1, "term": 1} and r["text"] == "⟦TERM_1⟧ の件は ⟦PHONE_1⟧ まで", r
+    r = check({"text": "【取扱厳重注意】人事"})
+    assert (r["decision"], r["reason"], r["text"]) == ("block", "term_blocked", None), r
+    r = check({"text": "個人番号 123456789018"})
+    assert (r["decision"], r["reason"]) == ("block", "pii_blocked") and r["masked"] == {"mynumber": 1}, r
+    r = check({"text": "機密性３ 予算", "classification": 1, "overseas": True})
+    assert (r["classification"], r["marked"], r["decision"]) == (3, 3, "refuse"), r
+    assert check({"text": "予算", "classification": 1, "overseas": True})["decision"] == "pass"
+    assert check({"text": "予算", "overseas": True})["decision"] == "refuse"   # 2, not allowed abroad
+    # who may: ai.policy.read (an auditor may look; another tenant may not)
+    assert d.api("POST", path + "/check", {"text": "x"}, token=org["other_admin"]).status_code in (403, 404)
+    for bad in ({}, {"text": 1}, {"text": "x", "classification": 4}, {"text": "x", "overseas": "yes"},
+                {"text": "x", "extra": 1}):
+        assert d.api("POST", path + "/check", bad, token=admin).status_code == 400, bad
+    rid = d.api("POST", path + "/check", {"text": "project kasumi"}, token=admin).headers["x-request-id"]
+    rec = d.audit_wait(rid, action="ai.policy.check")
+    assert "kasumi" not in json.dumps(rec).lower(), rec
+
+
 def test_roles_grant_ai_permissions(shared):
     roles = {r["name"]: set(r["permissions"]) for r in shared.ok("GET", "/admin/v1/roles")["items"]}
     assert "ai.invoke" in roles["member"] and "ai.invoke" in roles["project_admin"]
