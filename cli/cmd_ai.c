@@ -215,7 +215,7 @@ static bool pairs(struct kc_ctx *c, const char *s, const char *usage, json_t *in
         char *eq = strrchr(item, '=');
         if (!eq || eq == item || !eq[1]) {
             free(copy);
-            kc_usage_err(c->cmd, usage);
+            kc_usage_err(c->cmd, "%s", usage);
             return false;
         }
         *eq = '\0';
