@@ -32,9 +32,7 @@ enum ksm_err ksm_h_ai_budget_put(struct ksm_req *r)
 {
     char tenant[KSM_ID_LEN], why[KSM_AI_WHY] = "";
     json_t *body = NULL;
-    enum ksm_err e = ksm_h_ai_project_tenant(r, tenant);
-    if (e == KSM_E_OK)
-        e = ksm_h_ai_body(r, &body);
+    enum ksm_err e = ksm_h_ai_project_body(r, tenant, &body);
     if (e != KSM_E_OK)
         return e;
     /* the mandatory template's cap holds here as in a template (src/template) */

@@ -25,3 +25,9 @@ enum ksm_err ksm_h_ai_project_tenant(struct ksm_req *r, char *tenant)
     enum ksm_err e = ksm_iam_owner(&r->worker->db, r->params[0], tenant, project);
     return e == KSM_E_OK ? e : ksm_fail(r, e, "no such resource");
 }
+
+enum ksm_err ksm_h_ai_project_body(struct ksm_req *r, char *tenant, json_t **body)
+{
+    enum ksm_err e = ksm_h_ai_project_tenant(r, tenant);
+    return e == KSM_E_OK ? ksm_h_ai_body(r, body) : e;
+}

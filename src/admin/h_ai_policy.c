@@ -27,9 +27,7 @@ enum ksm_err ksm_h_ai_policy_put(struct ksm_req *r)
     char tenant[KSM_ID_LEN], why[KSM_AI_WHY] = "";
     struct ksm_ai_policy cur, next;
     json_t *body = NULL;
-    enum ksm_err e = ksm_h_ai_project_tenant(r, tenant);
-    if (e == KSM_E_OK)
-        e = ksm_h_ai_body(r, &body);
+    enum ksm_err e = ksm_h_ai_project_body(r, tenant, &body);
     if (e != KSM_E_OK)
         return e;
     if ((e = ksm_ai_policy_get(DB(r), r->params[0], &cur)) != KSM_E_OK) {
@@ -80,9 +78,7 @@ enum ksm_err ksm_h_ai_policy_check(struct ksm_req *r)
     char tenant[KSM_ID_LEN];
     struct ksm_ai_policy p;
     json_t *body = NULL;
-    enum ksm_err e = ksm_h_ai_project_tenant(r, tenant);
-    if (e == KSM_E_OK)
-        e = ksm_h_ai_body(r, &body);
+    enum ksm_err e = ksm_h_ai_project_body(r, tenant, &body);
     if (e != KSM_E_OK)
         return e;
     json_t *text = json_object_get(body, "text"), *cls = json_object_get(body, "classification");

@@ -30,9 +30,7 @@ enum ksm_err ksm_h_ai_route_create(struct ksm_req *r)
     char tenant[KSM_ID_LEN], why[KSM_AI_WHY] = "";
     struct ksm_ai_rules rules;
     json_t *body = NULL, *o = NULL;
-    enum ksm_err e = ksm_h_ai_project_tenant(r, tenant);
-    if (e == KSM_E_OK)
-        e = ksm_h_ai_body(r, &body);
+    enum ksm_err e = ksm_h_ai_project_body(r, tenant, &body);
     if (e != KSM_E_OK)
         return e;
     bool refused = false;

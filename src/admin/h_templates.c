@@ -232,9 +232,7 @@ enum ksm_err ksm_h_project_tags_put(struct ksm_req *r)
 {
     char why[KSM_TPL_WHY] = "", tenant[KSM_ID_LEN];
     json_t *body = NULL;
-    enum ksm_err e = ksm_h_ai_project_tenant(r, tenant);
-    if (e == KSM_E_OK)
-        e = ksm_h_ai_body(r, &body);
+    enum ksm_err e = ksm_h_ai_project_body(r, tenant, &body);
     if (e != KSM_E_OK)
         return e;
     json_t *tags = json_object_get(body, "tags");

@@ -118,6 +118,8 @@ enum ksm_err ksm_h_ai_body(struct ksm_req *r, json_t **out);   /* strict nested 
 void ksm_h_ai_rules(struct ksm_req *r, struct ksm_ai_rules *rules);   /* from the node config */
 enum ksm_err ksm_h_ai_decisions(struct ksm_req *r);
 enum ksm_err ksm_h_ai_project_tenant(struct ksm_req *r, char *tenant);   /* of {project} */
+/* Both: the {project}'s tenant, then the strict JSON body (answered when either fails). */
+enum ksm_err ksm_h_ai_project_body(struct ksm_req *r, char *tenant, json_t **body);
 
 /* h_ai_routes.c */
 enum ksm_err ksm_h_ai_route_create(struct ksm_req *r);
