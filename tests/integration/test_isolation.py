@@ -52,6 +52,7 @@ BODIES = {
     ("POST", "/admin/v1/tenants/{tenant}/billing/webhooks"): lambda w: {"url": "http://127.0.0.1:9/hook"},
     ("PUT", "/admin/v1/projects/{project}/storage-quota"): lambda w: {"max_bytes": 10 ** 9},
     ("PUT", "/admin/v1/projects/{project}/ai-policy"): lambda w: {"pii": {"email": "allow"}},
+    ("POST", "/admin/v1/projects/{project}/ai-policy/check"): lambda w: {"text": "project kasumi"},
     ("POST", "/admin/v1/tenants/{tenant}/kms/keys/{kms_key}/destroy"): lambda w: {"confirm": w.tenant["id"]},
     ("POST", "/admin/v1/tenants/{tenant}/export"): lambda w: {"bucket": w.bucket, "key": "export-" + uuid.uuid4().hex[:6]},
     # only requests, and the confirmed one erases a project without buckets
