@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "policy/pii.h"
 
 #define QUOTA_MAX 1000000000LL
 
@@ -58,7 +59,8 @@ static enum ksm_err merge_pii(json_t *o, struct ksm_ai_policy *out, char *why)
     return e;
 }
 
-/* One of "terms": {"term": "...", "action": "mask"|"block"}; stored lower-cased (ASCII letters). */
+/* One of "terms": {"term": "...", "action": "mask"|"block"}; stored folded (ksm_pii_fold: ASCII
+ * in lower case and half width), as texts are matched. */
 static enum ksm_err merge_term(json_t *o, struct ksm_ai_term *t, char *why)
 {
     const char *text = NULL, *action = NULL;
@@ -80,8 +82,7 @@ static enum ksm_err merge_term(json_t *o, struct ksm_ai_term *t, char *why)
         snprintf(why, KSM_AI_WHY, "terms[].action must be \"mask\" or \"block\"");
         return KSM_E_INVALID_ARGUMENT;
     }
-    for (size_t i = 0; i <= n; i++)
-        t->text[i] = text[i] >= 'A' && text[i] <= 'Z' ? (char)(text[i] - 'A' + 'a') : text[i];
+    t->text[ksm_pii_fold(text, n, t->text, NULL)] = '\0';   /* as texts are matched */
     t->block = !strcmp(action, "block");
     return KSM_E_OK;
 }

@@ -54,12 +54,18 @@ enum ksm_pii_action {
 };
 
 /* A term of the project's own (a code name, a marking such as 取扱厳重注意) masked or blocked
- * wherever it occurs, ASCII letters in any case: text holds it with ASCII letters in lower case. */
+ * wherever it occurs, ASCII in any case and either width: text holds it folded (ksm_pii_fold). */
 struct ksm_pii_term {
     const char *text;
     size_t len;
     enum ksm_pii_action action;   /* MASK or BLOCK */
 };
+
+/* in[0..n) folded into out (at most n bytes): full-width ASCII (Ｋａｓｕｍｉ, ３) as ASCII, the
+ * ideographic space as a space, ASCII letters in lower case; everything else as it is. map (may
+ * be NULL; n + 1 entries) receives, for each byte of out and for its end, the offset in in where it
+ * began. Returns the length of out. */
+size_t ksm_pii_fold(const char *in, size_t n, char *out, size_t *map);
 
 struct ksm_pii_policy {
     enum ksm_pii_action action[KSM_PII__COUNT];   /* (TERM's: each term has its own) */

@@ -33,15 +33,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *t = (const char *)data;
     check_matches(t, size);
 
-    /* two terms of the project's own, cut from the input (lower-cased, as the policy keeps them) */
+    /* two terms of the project's own, cut from the input and folded, as the policy keeps them */
     char words[2][8];
     struct ksm_pii_term terms[2];
     for (size_t w = 0; w < 2; w++) {
         size_t from = size > 2 ? data[w] % size : 0, n = size > 2 ? 1 + data[size - 1 - w] % 7 : 0;
         n = from + n > size ? size - from : n;
-        for (size_t i = 0; i < n; i++)
-            words[w][i] = (char)(data[from + i] >= 'A' && data[from + i] <= 'Z' ? data[from + i] + 32
-                                                                                  : data[from + i]);
+        n = ksm_pii_fold((const char *)data + from, n, words[w], NULL);   /* as the policy keeps them */
         terms[w] = (struct ksm_pii_term){words[w], n, KSM_PII_MASK};
     }
     struct ksm_pii_policy p = {.block_confidence = KSM_PII_BLOCK_CONFIDENCE,

@@ -428,6 +428,11 @@ def test_project_terms_are_masked_or_blocked(gw, llm_server, fault_server, npm_c
              {"model": alias, "stream": True, "messages": [{"role": "user", "content": prompt}]})
     assert st.error is None, st
     assert "".join((c["choices"][0]["delta"].get("content") or "") for c in st.chunks if c["choices"]) == prompt
+    # an IME's full-width letters and space are the same term
+    wide = "ＰＲＯＪＥＣＴ　Ｋａｓｕｍｉ の件"
+    r = o.post("/v1/chat/completions", {"model": alias, "messages": [{"role": "user", "content": wide}]})
+    assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"] == wide, r.text
+    assert "ａｓｕｍｉ" not in json.dumps(o.fault.last_request()["body"], ensure_ascii=False)
     r = o.post("/v1/embeddings", {"model": o.fault_route("ok"), "input": ["project kasumi の概要"]})
     assert r.status_code == 200 and "kasumi" not in json.dumps(o.fault.last_request()["body"]), r.text
 
@@ -444,6 +449,8 @@ def test_project_terms_are_masked_or_blocked(gw, llm_server, fault_server, npm_c
                 [{"term": "t%d" % i, "action": "mask"} for i in range(33)], ["x"], [{"term": "x" * 65, "action": "mask"}]):
         r = gw.api("PUT", path, {"terms": bad})
         assert r.status_code == 400 and "terms" in r.json()["error"]["message"], (bad, r.text)
+    assert gw.ok("PUT", path, {"terms": [{"term": "ＸＹＺ計画", "action": "mask"}]})["terms"] == [
+        {"term": "xyz計画", "action": "mask"}]   # kept folded, as texts are matched
     assert gw.ok("PUT", path, {"terms": []})["terms"] == []
 
 

@@ -217,6 +217,22 @@ static void terms(void)
           KSM_PII_BLOCKED);
     CHECK(why == KSM_PII_TERM);
     CHECK_STR(ksm_pii_kind_name(KSM_PII_TERM), "term");
+
+    /* either width: an IME's full-width letters and space are the same term */
+    p.nterms = 1;
+    const char *wide = "件名: ＰＲＯＪＥＣＴ　ｋａｓｕｍｉ の予算";
+    ksm_buf_reset(&out);
+    ksm_buf_reset(&back);
+    memset(counts, 0, sizeof counts);
+    CHECK(ksm_pii_mask(m, &p, wide, strlen(wide), &out, counts, NULL) == KSM_PII_PASS);
+    CHECK(counts[KSM_PII_TERM] == 1 && strstr(out.data, "⟦TERM_") && !strstr(out.data, "ｋａｓｕｍｉ"));
+    ksm_pii_unmask(m, out.data, out.len, &back);
+    CHECK(back.len == strlen(wide) && !memcmp(back.data, wide, back.len));
+    char folded[64];
+    size_t map[64];
+    CHECK(ksm_pii_fold("Ａｂ３　x", 13, folded, map) == 5 && !memcmp(folded, "ab3 x", 5));
+    CHECK(map[0] == 0 && map[1] == 3 && map[2] == 6 && map[3] == 9 && map[4] == 12 && map[5] == 13);
+    CHECK(ksm_pii_fold("\xEF\xBD\x41", 3, folded, NULL) == 3);   /* not UTF-8: left as it is */
     ksm_buf_free(&out);
     ksm_buf_free(&back);
     ksm_pii_masker_free(m);
