@@ -5,6 +5,7 @@
  * not hold; turning it off needs only ai.policy.write. */
 #include <string.h>
 
+#include "admin/app.h"
 #include "admin/handlers.h"
 #include "admin/reqjson.h"
 #include "ai/ai_store.h"
@@ -77,34 +78,22 @@ enum ksm_err ksm_h_ai_policy_check(struct ksm_req *r)
 {
     char tenant[KSM_ID_LEN];
     struct ksm_ai_policy p;
-    json_t *body = NULL;
-    enum ksm_err e = ksm_h_ai_project_body(r, tenant, &body);
+    const char *text = NULL;
+    int64_t cls = 0;
+    bool abroad = false;
+    const struct ksm_jfield spec[] = {{"text", KSM_J_STRING, true, &text, NULL},
+                                      {"classification", KSM_J_INT, false, &cls, NULL},
+                                      {"overseas", KSM_J_BOOL, false, &abroad, NULL}};
+    enum ksm_err e = ksm_h_ai_project_tenant(r, tenant);
+    if (e == KSM_E_OK)
+        e = ksm_req_json(r, spec, KSM_NELEM(spec));
     if (e != KSM_E_OK)
         return e;
-    json_t *text = json_object_get(body, "text"), *cls = json_object_get(body, "classification");
-    json_t *abroad = json_object_get(body, "overseas");
-    const char *key;
-    json_t *v;
-    json_object_foreach(body, key, v)
-        if (strcmp(key, "text") && strcmp(key, "classification") && strcmp(key, "overseas")) {
-            e = ksm_fail(r, KSM_E_UNKNOWN_FIELD, "the body takes text, classification and overseas");
-            goto out;
-        }
-    if (!json_is_string(text) || (cls && (!json_is_integer(cls) || json_integer_value(cls) < 1 ||
-                                          json_integer_value(cls) > 3)) ||
-        (abroad && !json_is_boolean(abroad))) {
-        e = ksm_fail(r, KSM_E_INVALID_ARGUMENT,
-                     "text must be a string, classification 1, 2 or 3, overseas true or false");
-        goto out;
-    }
-    if ((e = ksm_ai_policy_get(DB(r), r->params[0], &p)) != KSM_E_OK) {
-        e = ksm_fail_why(r, e, NULL);
-        goto out;
-    }
-    json_t *o = ksm_ai_policy_check(&p, json_string_value(text), json_string_length(text),
-                                    cls ? (int)json_integer_value(cls) : 0, json_is_true(abroad));
-    e = o ? ksm_reply_json(r, 200, o) : ksm_fail(r, KSM_E_INTERNAL, NULL);
-out:
-    json_decref(body);
-    return e;
+    if (cls && (cls < 1 || cls > 3))
+        return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "classification must be 1, 2 or 3");
+    if ((e = ksm_ai_policy_get(DB(r), r->params[0], &p)) != KSM_E_OK)
+        return ksm_fail_why(r, e, NULL);
+    const struct ksm_app *app = r->worker->app;
+    json_t *o = ksm_ai_policy_check(&p, app->conf->env_kind, text, strlen(text), (int)cls, abroad);
+    return o ? ksm_reply_json(r, 200, o) : ksm_fail(r, KSM_E_INTERNAL, NULL);
 }

@@ -15,101 +15,35 @@
 
 /* In overseas-ai a project's default does not apply: a request is 機密性1 only when its caller
  * declares it (SPEC.md O4), and unlabelled counts as 2. */
+int ksm_ai_default_class(const struct ksm_ai_policy *pol, enum ksm_env_kind env)
+{
+    return pol->default_classification && env == KSM_ENV_GOVCLOUD ? pol->default_classification : 2;
+}
+
+const char *ksm_ai_class_refusal(const struct ksm_ai_policy *pol, int cls, bool abroad)
+{
+    if (cls == 3 && pol->class3_forbidden)
+        return "class3_forbidden_by_tenant";
+    if (!abroad)
+        return NULL;
+    if (cls == 3)
+        return "class3_never_leaves_japan";
+    if (cls == 2 && !pol->class2_overseas)
+        return "class2_overseas_not_enabled";
+    return NULL;
+}
+
 static enum ksm_err classification(struct ai_call *c, enum ksm_env_kind env)
 {
     const char *h = ksm_req_header(c->r, "x-kasumi-classification");
     if (!h) {
-        c->classification = c->pol.default_classification && env == KSM_ENV_GOVCLOUD
-                                ? c->pol.default_classification
-                                : 2;
+        c->classification = ksm_ai_default_class(&c->pol, env);
         return KSM_E_OK;
     }
     if ((h[0] < '1' || h[0] > '3') || h[1])
         return KSM_E_INVALID_ARGUMENT;
     c->classification = h[0] - '0';
     return KSM_E_OK;
-}
-
-/* ---- 機密性 markings ----
- * Documents of the government carry their classification as a marking (機密性３, 機密性2情報,
- * 機密性：３). With the project's classification_markings on, a marked text raises its request to
- * the highest marking in it: a document pasted into a prompt is handled as it says, whatever the
- * header or the default claimed. Only raised, never lowered. */
-
-#define MARK "\xE6\xA9\x9F\xE5\xAF\x86\xE6\x80\xA7"   /* 機密性 */
-
-/* The level of the marking at p (after 機密性: optional spaces or a colon, then 1-3 in ASCII
- * or full width), or 0. */
-static int mark_level(const unsigned char *p, const unsigned char *end)
-{
-    static const char *const skip[] = {" ", ":", "\xE3\x80\x80", "\xEF\xBC\x9A"};   /* 　 ： */
-    for (bool more = true; more;) {
-        more = false;
-        for (size_t i = 0; i < KSM_NELEM(skip) && !more; i++) {
-            size_t n = strlen(skip[i]);
-            if ((size_t)(end - p) >= n && !memcmp(p, skip[i], n))
-                p += n, more = true;
-        }
-    }
-    if (p < end && *p >= '1' && *p <= '3')
-        return *p - '0';
-    if (end - p >= 3 && p[0] == 0xEF && p[1] == 0xBC && p[2] >= 0x91 && p[2] <= 0x93)
-        return p[2] - 0x90;
-    return 0;
-}
-
-int ksm_ai_marking(const char *text, size_t len)
-{
-    const char *p = text, *end = text + len;
-    int level = 0;
-    while ((p = memmem(p, (size_t)(end - p), MARK, strlen(MARK))) != NULL) {
-        p += strlen(MARK);
-        int l = mark_level((const unsigned char *)p, (const unsigned char *)end);
-        level = l > level ? l : level;
-    }
-    return level;
-}
-
-static enum ksm_err mark_part(void *ud, struct ksm_ai_part *part)
-{
-    size_t len;
-    const char *t = ksm_ai_part_text(part, &len);
-    int *level = ud, l = ksm_ai_marking(t, len);
-    *level = l > *level ? l : *level;
-    return KSM_E_OK;
-}
-
-static void mark_strings(const json_t *v, int *level, int depth)
-{
-    const char *key;
-    json_t *x;
-    size_t i;
-    if (depth > 64)
-        return;
-    if (json_is_string(v)) {
-        int l = ksm_ai_marking(json_string_value(v), json_string_length(v));
-        *level = l > *level ? l : *level;
-    } else if (json_is_object(v)) {
-        json_object_foreach((json_t *)v, key, x)
-            if (depth || strcmp(key, "model"))
-                mark_strings(x, level, depth + 1);
-    } else if (json_is_array(v)) {
-        json_array_foreach(v, i, x)
-            mark_strings(x, level, depth + 1);
-    }
-}
-
-/* The request's classification raised to its texts' highest marking (c->marked: that level). */
-static void raise_by_markings(struct ai_call *c)
-{
-    int level = 0;
-    if (AI_KEPT(c))
-        mark_strings(c->kept_body, &level, 0);
-    else
-        ksm_ai_request_visit(&c->req, KSM_AI_ROLES_ALL, mark_part, &level);
-    c->marked = level;
-    if (level > c->classification)
-        c->classification = level;
 }
 
 static bool allow_listed(const struct ksm_conf *conf, const char *url)
@@ -168,11 +102,7 @@ static const char *ineligible(const struct ai_call *c, const struct ksm_ai_targe
         return NULL;
     if (!allow_listed(conf, t->base_url))
         return "not_allow_listed";   /* the operator removed it from the allow-list since */
-    if (c->classification == 3)
-        return "class3_never_leaves_japan";
-    if (c->classification == 2 && !c->pol.class2_overseas)
-        return "class2_overseas_not_enabled";
-    return NULL;
+    return ksm_ai_class_refusal(&c->pol, c->classification, true);
 }
 
 /* Eligible targets in the order to try: the first is drawn by weight, the rest follow the route's
@@ -262,6 +192,16 @@ static const struct {
                             "string"},
 };
 
+const char *ksm_ai_block_reason(enum ksm_ai_seal seal, enum ksm_pii_kind kind, const char **message)
+{
+    if (seal == KSM_AI_SEAL_NONE && kind == KSM_PII_TERM) {
+        *message = "the request contains a term the project's AI policy blocks";
+        return "term_blocked";
+    }
+    *message = blocked[seal].message;
+    return blocked[seal].reason;
+}
+
 struct mask_ctx {
     struct ai_call *c;
     const struct ksm_pii_policy *pol;
@@ -315,46 +255,124 @@ static enum ksm_err mask_part(void *ud, struct ksm_ai_part *p)
     return e;
 }
 
-/* Every string in v (not object keys), masked in place: an embeddings body's input and whatever
- * else it carries to the provider (the end user's id, ...). */
-static enum ksm_err mask_strings(struct mask_ctx *mc, json_t *v, int depth)
+/* Every string in v (not object keys), depth-first; fn may rewrite it in place. Deeper than
+ * anything a model API takes is CONTENT_BLOCKED: not sent unread. */
+static enum ksm_err each_string(json_t *v, int depth, enum ksm_err (*fn)(void *ud, json_t *s),
+                                void *ud)
 {
     const char *key;
     json_t *x;
     size_t i;
     enum ksm_err e = KSM_E_OK;
     if (depth > 64)
-        return KSM_E_CONTENT_BLOCKED;   /* deeper than anything a model API takes: not sent unread */
+        return KSM_E_CONTENT_BLOCKED;
     if (json_is_object(v)) {
         json_object_foreach(v, key, x)
-            if ((e = mask_strings(mc, x, depth + 1)) != KSM_E_OK)
+            if ((e = each_string(x, depth + 1, fn, ud)) != KSM_E_OK)
                 return e;
     } else if (json_is_array(v)) {
         json_array_foreach(v, i, x)
-            if ((e = mask_strings(mc, x, depth + 1)) != KSM_E_OK)
+            if ((e = each_string(x, depth + 1, fn, ud)) != KSM_E_OK)
                 return e;
     } else if (json_is_string(v)) {
-        bool changed = false;
-        if ((e = mask_text(mc, json_string_value(v), json_string_length(v), &changed)) != KSM_E_OK)
-            return e;
-        if (changed && json_string_setn(v, mc->out->data ? mc->out->data : "", mc->out->len))
-            return KSM_E_INTERNAL;
-        mc->c->kept_rewritten |= changed;
+        e = fn(ud, v);
     }
     return e;
 }
 
 /* A body kept as sent (embeddings, completions): its input or prompt and suffix, and every other
- * string but the model. */
-static enum ksm_err mask_kept(struct mask_ctx *mc, json_t *body)
+ * string but the model — what goes to the provider. */
+static enum ksm_err each_kept_string(json_t *body, enum ksm_err (*fn)(void *ud, json_t *s), void *ud)
 {
     const char *key;
     json_t *v;
     enum ksm_err e;
     json_object_foreach(body, key, v)
-        if (strcmp(key, "model") && (e = mask_strings(mc, v, 1)) != KSM_E_OK)
+        if (strcmp(key, "model") && (e = each_string(v, 1, fn, ud)) != KSM_E_OK)
             return e;
     return KSM_E_OK;
+}
+
+/* One string of a kept body, masked in place (the end user's id, ... as well as the input). */
+static enum ksm_err mask_string(void *ud, json_t *v)
+{
+    struct mask_ctx *mc = ud;
+    bool changed = false;
+    enum ksm_err e = mask_text(mc, json_string_value(v), json_string_length(v), &changed);
+    if (e != KSM_E_OK)
+        return e;
+    if (changed && json_string_setn(v, mc->out->data ? mc->out->data : "", mc->out->len))
+        return KSM_E_INTERNAL;
+    mc->c->kept_rewritten |= changed;
+    return KSM_E_OK;
+}
+
+/* ---- 機密性 markings ----
+ * Documents of the government carry their classification as a marking (機密性３, 機密性2情報,
+ * 機密性：３). With the project's classification_markings on, a marked text raises its request to
+ * the highest marking in it: a document pasted into a prompt is handled as it says, whatever the
+ * header or the default claimed. Only raised, never lowered. */
+
+static void higher(int *level, int l) { *level = l > *level ? l : *level; }
+
+#define MARK "\xE6\xA9\x9F\xE5\xAF\x86\xE6\x80\xA7"   /* 機密性 */
+
+/* The level of the marking at p (after 機密性: optional spaces or a colon, then 1-3 in ASCII
+ * or full width), or 0. */
+static int mark_level(const unsigned char *p, const unsigned char *end)
+{
+    static const char *const skip[] = {" ", ":", "\xE3\x80\x80", "\xEF\xBC\x9A"};   /* 　 ： */
+    for (bool more = true; more;) {
+        more = false;
+        for (size_t i = 0; i < KSM_NELEM(skip) && !more; i++) {
+            size_t n = strlen(skip[i]);
+            if ((size_t)(end - p) >= n && !memcmp(p, skip[i], n))
+                p += n, more = true;
+        }
+    }
+    if (p < end && *p >= '1' && *p <= '3')
+        return *p - '0';
+    if (end - p >= 3 && p[0] == 0xEF && p[1] == 0xBC && p[2] >= 0x91 && p[2] <= 0x93)
+        return p[2] - 0x90;
+    return 0;
+}
+
+int ksm_ai_marking(const char *text, size_t len)
+{
+    const char *p = text, *end = text + len;
+    int level = 0;
+    while ((p = memmem(p, (size_t)(end - p), MARK, strlen(MARK))) != NULL) {
+        p += strlen(MARK);
+        higher(&level, mark_level((const unsigned char *)p, (const unsigned char *)end));
+    }
+    return level;
+}
+
+static enum ksm_err mark_part(void *ud, struct ksm_ai_part *part)
+{
+    size_t len;
+    const char *t = ksm_ai_part_text(part, &len);
+    higher(ud, ksm_ai_marking(t, len));
+    return KSM_E_OK;
+}
+
+static enum ksm_err mark_string(void *ud, json_t *s)
+{
+    higher(ud, ksm_ai_marking(json_string_value(s), json_string_length(s)));
+    return KSM_E_OK;
+}
+
+/* The request's classification raised to its texts' highest marking (c->marked: that level). */
+static void raise_by_markings(struct ai_call *c)
+{
+    int level = 0;
+    if (AI_KEPT(c))   /* (a body too deep to read is refused by the masking after this) */
+        each_kept_string(c->kept_body, mark_string, &level);
+    else
+        ksm_ai_request_visit(&c->req, KSM_AI_ROLES_ALL, mark_part, &level);
+    c->marked = level;
+    if (level > c->classification)
+        c->classification = level;
 }
 
 static void prompt_hmac(struct ai_call *c)
@@ -375,10 +393,8 @@ enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum k
         return KSM_E_INVALID_ARGUMENT;
     if (c->pol.markings)
         raise_by_markings(c);
-    if (c->classification == 3 && c->pol.class3_forbidden) {
-        c->refusal = "class3_forbidden_by_tenant";
-        return KSM_E_FORBIDDEN;
-    }
+    if ((c->refusal = ksm_ai_class_refusal(&c->pol, c->classification, false)) != NULL)
+        return KSM_E_FORBIDDEN;   /* the tenant forbids 機密性3 even in Japan */
     plan(c, conf, env);
     if (c->norder == 0)
         return KSM_E_FORBIDDEN;
@@ -396,14 +412,9 @@ enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum k
     c->masker = ksm_pii_masker_new();
     struct mask_ctx mc = {.c = c, .pol = &pol, .out = &c->scratch};
     enum ksm_err e = !AI_KEPT(c) ? ksm_ai_request_visit(&c->req, KSM_AI_ROLES_ALL, mask_part, &mc)
-                                 : mask_kept(&mc, c->kept_body);
+                                 : each_kept_string(c->kept_body, mask_string, &mc);
     if (e == KSM_E_CONTENT_BLOCKED) {
-        c->refusal = blocked[mc.sealed].reason;
-        c->refusal_msg = blocked[mc.sealed].message;
-        if (mc.sealed == KSM_AI_SEAL_NONE && mc.blocked == KSM_PII_TERM) {
-            c->refusal = "term_blocked";
-            c->refusal_msg = "the request contains a term the project's AI policy blocks";
-        }
+        c->refusal = ksm_ai_block_reason(mc.sealed, mc.blocked, &c->refusal_msg);
         ksm_fmt_copy(c->decision, sizeof c->decision, "block");   /* counts: ksm_pii_mask's */
         return e;
     }

@@ -89,6 +89,16 @@ struct ai_call {
 enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum ksm_env_kind env);
 /* The highest 機密性 marking in text (機密性３, 機密性2情報, 機密性：１): 1..3, or 0 for none. */
 int ksm_ai_marking(const char *text, size_t len);
+/* The class of an unlabelled request: the project's default in govcloud; 2 otherwise (in
+ * overseas-ai a request is 機密性1 only when its caller declares it). */
+int ksm_ai_default_class(const struct ksm_ai_policy *pol, enum ksm_env_kind env);
+/* Whether a request of class cls may go to a target in Japan (abroad false) or outside it under
+ * pol: NULL, or the reason (class3_forbidden_by_tenant, class3_never_leaves_japan,
+ * class2_overseas_not_enabled). */
+const char *ksm_ai_class_refusal(const struct ksm_ai_policy *pol, int cls, bool abroad);
+/* The audit reason of a content_blocked refusal, by what made the value impossible to mask (seal)
+ * or the kind that a rule blocks; *message: what the caller is told. */
+const char *ksm_ai_block_reason(enum ksm_ai_seal seal, enum ksm_pii_kind kind, const char **message);
 /* The PII rules and terms the guardrail applies to a request of that class bound (or not) abroad;
  * terms[] holds what p points at. */
 void ksm_ai_pii_policy(const struct ksm_ai_policy *pol, int classification, bool any_overseas,

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "ai/translate.h"
+#include "core/conf.h"
 #include "core/db.h"
 #include "core/error.h"
 
@@ -114,11 +115,12 @@ void ksm_ai_settle(struct ksm_ai_reservation *res, int64_t actual_tokens, int64_
 /* Spend this month and budget, for GET .../budget and alerts. */
 enum ksm_err ksm_ai_budget_status(struct ksm_db *db, const char *project, int64_t now_ms, json_t **out);
 
-/* What the guardrail would do with text under this policy, for a request of that class (0: the
- * project's default) bound (or not) abroad: {classification, marked, decision, reason, masked,
- * text} (text: as the model would get it; null when refused). Nothing is kept. New reference. */
-json_t *ksm_ai_policy_check(const struct ksm_ai_policy *pol, const char *text, size_t len,
-                            int classification, bool overseas);
+/* What the guardrail of this environment would do with text under this policy, for a request of
+ * that class (0: unlabelled) bound (or not) abroad: {classification, marked, decision, reason,
+ * masked, text} (text: as the model would get it; null when refused). Nothing is kept. New
+ * reference. */
+json_t *ksm_ai_policy_check(const struct ksm_ai_policy *pol, enum ksm_env_kind env, const char *text,
+                            size_t len, int classification, bool overseas);
 
 /* ==== below: what the admin API and the tests need (docs/ai-admin.md) ====
  * Writes are one transaction and bump the AI generation, so every thread's memo forgets what it

@@ -834,7 +834,8 @@ static enum ksm_err on_chunk(void *ud, const struct ksm_sse_event *ev)
     struct ksm_ai_responses *st = ((void **)ud)[0];
     struct ksm_buf *out = ((void **)ud)[1];
     if (st->ended) {
-        st->refused += st->overflowed && text_pieces(ev);
+        if (st->overflowed)
+            st->refused += text_pieces(ev);
         return KSM_E_OK;
     }
     if (ev->data_len == 6 && !memcmp(ev->data, "[DONE]", 6)) {
