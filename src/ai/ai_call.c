@@ -425,6 +425,17 @@ static void on_backoff(uv_timer_t *t)
     attempt(t->data);
 }
 
+/* The call's one timer: a retry's backoff, or the wait for metering to catch up. */
+static void call_later(struct ai_call *c, uv_timer_cb cb, uint64_t ms)
+{
+    if (!c->backoff) {
+        c->backoff = ksm_xmalloc(sizeof *c->backoff);
+        uv_timer_init(&c->r->worker->loop, c->backoff);
+        c->backoff->data = c;
+    }
+    uv_timer_start(c->backoff, cb, ms, 0);
+}
+
 /* Before anything went to the caller: the same target once more, else the next one. */
 static void retry(struct ai_call *c, long retry_after_s)
 {
@@ -438,12 +449,7 @@ static void retry(struct ai_call *c, long retry_after_s)
     long ms = retry_after_s > 0 ? retry_after_s * 1000 : 50L * c->attempts;
     if (ms > BACKOFF_CAP_MS)
         ms = BACKOFF_CAP_MS;
-    if (!c->backoff) {
-        c->backoff = ksm_xmalloc(sizeof *c->backoff);
-        uv_timer_init(&c->r->worker->loop, c->backoff);
-        c->backoff->data = c;
-    }
-    uv_timer_start(c->backoff, on_backoff, (uint64_t)ms, 0);
+    call_later(c, on_backoff, (uint64_t)ms);
 }
 
 static void answer_whole(struct ai_call *c);
@@ -880,20 +886,52 @@ static const char *guard_message(struct ai_call *c, enum ksm_err e, char *buf, s
     }
 }
 
+/* The records of requests already admitted are not durable yet, more of them than the bounds
+ * allow: the writers are behind (a disk that stalls, a long lock on the database). Admitting more
+ * would only grow what a crash loses and the memory they take. */
+static bool metering_behind(const struct ksm_app *app)
+{
+    const struct ksm_conf *k = app->conf;
+    return ksm_usage_backlog() > (uint64_t)k->ai_backlog_max ||
+           ksm_audit_backlog(app->audit) > (uint64_t)k->ai_backlog_max ||
+           ksm_usage_backlog_bytes() + ksm_audit_backlog_bytes(app->audit) > k->ai_backlog_max_bytes;
+}
+
+#define METERING_RECHECK_MS 10
+
+static void on_metering_recheck(uv_timer_t *t)
+{
+    ksm_ai_call_start(t->data);
+}
+
+/* True when the call does not go on now: it waits for metering to catch up (a stall of a few
+ * hundred ms shows as latency, not as errors), or, after [ai] backlog_wait_ms, it is refused with
+ * a time to come back. */
+static bool wait_for_metering(struct ai_call *c)
+{
+    const struct ksm_app *app = c->r->worker->app;
+    if (!metering_behind(app))
+        return false;
+    uint64_t now = ksm_mono_ns();
+    if (!c->wait_until)
+        c->wait_until = now + (uint64_t)app->conf->ai_backlog_wait_ms * 1000000u;
+    if (now >= c->wait_until) {
+        ksm_ai_fail(c, KSM_E_UNAVAILABLE, "usage metering is behind; retry shortly", 1);
+        return true;
+    }
+    c->r->on_abort = on_abort;   /* a caller who leaves meanwhile is let go */
+    call_later(c, on_metering_recheck, METERING_RECHECK_MS);
+    return true;
+}
+
 void ksm_ai_call_start(struct ai_call *c)
 {
     struct ksm_req *r = c->r;
     struct ksm_db *db = &r->worker->db;
     struct ksm_app *app = r->worker->app;
     char why[KSM_AI_ERR_MAX], buf[256];
-    if (ksm_usage_backlog() > (uint64_t)app->conf->ai_backlog_max ||
-        ksm_audit_backlog(app->audit) > (uint64_t)app->conf->ai_backlog_max) {
-        /* The records of requests already admitted are not durable yet and the writers are falling
-         * behind (a slow disk, a long lock on the database): admitting more would only grow what a
-         * crash loses and the memory it takes. Refuse, and say when to come back. */
-        ksm_ai_fail(c, KSM_E_UNAVAILABLE, "usage metering is behind; retry shortly", 1);
+    if (wait_for_metering(c))
         return;
-    }
     enum ksm_err e = decode(c, why, sizeof why);
     if (e == KSM_E_OK && c->proto == KSM_AI_ANTHROPIC &&   /* only Anthropic callers' goes on */
         !beta_ok(ksm_req_header(r, "anthropic-beta"))) {

@@ -77,6 +77,7 @@ struct ai_call {
     uv_timer_t *backoff;                /* malloc'd: it is closed asynchronously */
     char up_msg[KSM_AI_ERR_MAX];        /* the last upstream failure, for the caller */
     uint64_t t_start, t_up, t_first;
+    uint64_t wait_until;                /* metering behind: waiting for it until then (monotonic ns) */
     enum ksm_err final_err;
     /* Kept when the call is reused (ksm_ai_call_new): the guard's masked copies. A fresh ~1 KiB
      * malloc per request made glibc consolidate its fast bins every time (perf: ~1 % of kasumid). */

@@ -67,6 +67,8 @@ uint64_t ksm_audit_submit(struct ksm_audit *a, const struct ksm_audit_rec *rec,
 void ksm_audit_flush(struct ksm_audit *a);
 /* Records submitted and not yet durable: how far the writer is behind. Lock-free, approximate. */
 uint64_t ksm_audit_backlog(struct ksm_audit *a);
+/* The memory those records and the ones being indexed hold, in bytes. Lock-free, approximate. */
+uint64_t ksm_audit_backlog_bytes(struct ksm_audit *a);
 
 /* Query: records newest first. Every filter is optional (NULL / 0). */
 struct ksm_audit_filter {

@@ -13,9 +13,13 @@
 #include "core/util.h"
 
 #define LINGER_MAX_RECORDS 8192   /* a batch this large is committed without waiting */
+#define WRITE_PIECE (256u << 10)  /* a larger batch's lines are written in pieces, then synced once */
+#define KEEP_BYTES (1u << 20)     /* a recycled buffer larger than this (grown while the disk
+                                     stalled) is freed, not kept at its peak */
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,15 +44,43 @@ static struct ksm_audit_batch *batch_get(struct ksm_audit *a)
     if (b) {
         a->free_list = b->next;
         b->next = NULL;
-        return b;
+    } else {
+        b = ksm_xcalloc(1, sizeof *b);
     }
-    return ksm_xcalloc(1, sizeof *b);
+    if (!b->body.cap) {   /* the last written batch's lines, whose storage is free again */
+        b->body = a->spare_body;
+        a->spare_body = (struct ksm_buf)KSM_BUF_INIT;
+    }
+    return b;
+}
+
+/* Once written, a batch's lines are not needed (the indexer reads its keys and offsets): their
+ * storage goes to the next batch at once instead of waiting in the index queue. Under a->mu. */
+static void batch_written(struct ksm_audit *a, struct ksm_audit_batch *b)
+{
+    __atomic_sub_fetch(&a->held_bytes, b->body.len, __ATOMIC_RELAXED);
+    ksm_buf_reset(&b->body);
+    if (b->body.cap > KEEP_BYTES)
+        a->trim = true;
+    if (a->spare_body.cap || b->body.cap > KEEP_BYTES) {
+        ksm_buf_free(&b->body);
+    } else {
+        a->spare_body = b->body;
+    }
+    b->body = (struct ksm_buf)KSM_BUF_INIT;
 }
 
 static void batch_recycle(struct ksm_audit *a, struct ksm_audit_batch *b)
 {
-    ksm_buf_reset(&b->body);
+    __atomic_sub_fetch(&a->held_bytes, b->keys.len + b->n * sizeof *b->ents, __ATOMIC_RELAXED);
     ksm_buf_reset(&b->keys);
+    if (b->keys.cap > KEEP_BYTES || b->cap * sizeof *b->ents > KEEP_BYTES) {
+        ksm_buf_free(&b->keys);
+        free(b->ents);
+        b->ents = NULL;
+        b->cap = 0;
+        a->trim = true;
+    }
     b->n = 0;
     b->next = a->free_list;
     a->free_list = b;
@@ -178,6 +210,7 @@ uint64_t ksm_audit_submit(struct ksm_audit *a, const struct ksm_audit_rec *rec,
     ksm_buf_append(&b->body, sc->body.data, sc->body.len);
     e->keys_off = (uint32_t)b->keys.len;
     ksm_buf_append(&b->keys, sc->keys.data, sc->keys.len);
+    __atomic_add_fetch(&a->held_bytes, sc->body.len + sc->keys.len + sizeof *e, __ATOMIC_RELAXED);
     if (done)
         a->pending_waiters++;
     if (a->writer_idle || (a->writer_lingering && (done || b->n >= LINGER_MAX_RECORDS)))
@@ -192,6 +225,11 @@ uint64_t ksm_audit_backlog(struct ksm_audit *a)
     uint64_t durable = __atomic_load_n(&a->durable_seq, __ATOMIC_RELAXED);
     uint64_t assigned = __atomic_load_n(&a->assigned_seq, __ATOMIC_RELAXED);
     return assigned > durable ? assigned - durable : 0;
+}
+
+uint64_t ksm_audit_backlog_bytes(struct ksm_audit *a)
+{
+    return __atomic_load_n(&a->held_bytes, __ATOMIC_RELAXED);
 }
 
 /* ---- the writer thread ---- */
@@ -260,9 +298,11 @@ static int open_next_segment(struct ksm_audit *a)
 
 /* Writes out (already chained and signed) durably; on failure cuts the segment back so the next
  * attempt starts from a clean tail. */
-static int write_durable(struct ksm_audit *a, const struct ksm_buf *out)
+/* Appends out (then fdatasyncs, when sync); on failure cuts the segment back to its durable size,
+ * so a batch is in it whole or not at all. */
+static int write_durable(struct ksm_audit *a, const struct ksm_buf *out, bool sync)
 {
-    if (ksm_write_all(a->fd, out->data, out->len) == 0 && fdatasync(a->fd) == 0)
+    if (ksm_write_all(a->fd, out->data, out->len) == 0 && (!sync || fdatasync(a->fd) == 0))
         return 0;
     ksm_error("audit: writing segment %" PRIu32 ": %s", a->seg, strerror(errno));
     if (ftruncate(a->fd, (off_t)a->seg_size))
@@ -294,6 +334,7 @@ static int write_batch(struct ksm_audit *a, struct ksm_audit_batch *b)
     if (a->fd < 0 && open_next_segment(a))
         return -1;
     struct ksm_buf *out = &a->out;
+    uint64_t written = 0;   /* of this batch's lines, before those in out */
     ksm_buf_reset(out);
     memcpy(prev, a->prev, sizeof prev);
     for (size_t i = 0; i < b->n; i++) {
@@ -305,19 +346,26 @@ static int write_batch(struct ksm_audit *a, struct ksm_audit_batch *b)
         ksm_buf_append(out, prev, KSM_AUDIT_HASH_HEX);
         ksm_buf_append(out, "\",", 2);
         ksm_buf_append(out, b->body.data + e->body_off, e->body_len);
-        e->file_off = a->seg_size + start;
+        e->file_off = a->seg_size + written + start;
         e->line_len = (uint32_t)(out->len - start);
         ksm_sha256_hex(out->data + start, out->len - start, prev);
         ksm_buf_putc(out, '\n');
+        if (out->len >= WRITE_PIECE) {   /* a batch that grew while the disk stalled */
+            if (write_durable(a, out, false))
+                return -1;
+            written += out->len;
+            ksm_buf_reset(out);
+        }
     }
     uint64_t last = b->n ? b->ents[b->n - 1].seq : a->last_seq;
-    bool seal = a->seg_size + out->len >= a->opts.segment_bytes;
+    bool seal = a->seg_size + written + out->len >= a->opts.segment_bytes;
     if (append_signed(a, out, seal ? KSM_AUDIT_SEAL : KSM_AUDIT_CHECKPOINT, last, prev) ||
-        write_durable(a, out))
+        write_durable(a, out, true))
         return -1;
     memcpy(a->prev, prev, sizeof prev);
     a->last_seq = last;
-    a->seg_size += out->len;
+    a->seg_size += written + out->len;
+    a->batch_bytes = written + out->len;
     drop_durable(a);
     b->seg = a->seg;
     if (seal) {
@@ -398,7 +446,7 @@ static int commit_batch(struct ksm_audit *a, struct ksm_audit_batch *b)
         struct timespec ts = {0, RETRY_SLEEP_MS * 1000000L};
         nanosleep(&ts, NULL);
     }
-    account(a, b, a->out.len);
+    account(a, b, a->batch_bytes);
     notify(b, 1);
     return 0;
 }
@@ -410,7 +458,7 @@ static void seal_at_close(struct ksm_audit *a)
     ksm_buf_reset(&a->out);
     char prev[KSM_AUDIT_HASH_HEX + 1];
     memcpy(prev, a->prev, sizeof prev);
-    if (append_signed(a, &a->out, KSM_AUDIT_SEAL, a->last_seq, prev) || write_durable(a, &a->out))
+    if (append_signed(a, &a->out, KSM_AUDIT_SEAL, a->last_seq, prev) || write_durable(a, &a->out, true))
         ksm_error("audit: could not seal segment %" PRIu32 "; it is continued at the next open",
                   a->seg);
     close(a->fd);
@@ -458,10 +506,13 @@ static void *writer_main(void *p)
         a->pending_waiters = 0;
         pthread_mutex_unlock(&a->mu);
         int rc = commit_batch(a, b);
+        if (a->out.cap > KEEP_BYTES)
+            ksm_buf_free(&a->out);
         pthread_mutex_lock(&a->mu);
         if (rc)
             b->seg = 0;   /* not written: the indexer skips it */
         __atomic_store_n(&a->durable_seq, b->ents[b->n - 1].seq, __ATOMIC_RELAXED);
+        batch_written(a, b);
         if (a->index_tail)
             a->index_tail->next = b;
         else
@@ -536,6 +587,12 @@ static void *indexer_main(void *p)
         }
         a->indexed_seq = last;
         pthread_cond_broadcast(&a->done_cv);
+        if (a->trim) {   /* what a stalled disk made the queue hold goes back to the system */
+            a->trim = false;
+            pthread_mutex_unlock(&a->mu);
+            malloc_trim(0);
+            pthread_mutex_lock(&a->mu);
+        }
     }
     pthread_mutex_unlock(&a->mu);
     return NULL;
@@ -712,6 +769,7 @@ void ksm_audit_close(struct ksm_audit *a)
     EVP_PKEY_free(a->key);
     batch_free(a->pending);
     batch_free(a->free_list);
+    ksm_buf_free(&a->spare_body);
     ksm_buf_free(&a->out);
     pthread_mutex_destroy(&a->mu);
     pthread_mutex_destroy(&a->stats_mu);

@@ -112,6 +112,8 @@ static const struct conf_row conf_rows[] = {
     {"ai", "tls_key", K_STR, FIELD(ai.tls_key), 0, 0, NULL, NULL, NULL},
     {"ai", "overseas_allow", K_STRARR, FIELD(ai_overseas_allow), 0, 0, NULL, set_allow, NULL},
     {"ai", "backlog_max", K_INT, FIELD(ai_backlog_max), 1, 10000000, NULL, NULL, NULL},
+    {"ai", "backlog_max_bytes", K_SIZE, FIELD(ai_backlog_max_bytes), 4096, (int64_t)1 << 34, NULL, NULL, NULL},
+    {"ai", "backlog_wait_ms", K_INT, FIELD(ai_backlog_wait_ms), 0, 60000, NULL, NULL, NULL},
     {"ai", "upstream_ca_file", K_STR, FIELD(ai_upstream_ca), 0, 0, NULL, NULL, NULL},
     {"limits", "max_header_bytes", K_SIZE, FIELD(max_header_bytes), 1024, 1048576, NULL, NULL, NULL},
     {"limits", "max_body_bytes", K_SIZE, FIELD(max_body_bytes), 1024, 1073741824, NULL, NULL, NULL},
@@ -176,6 +178,8 @@ void ksm_conf_defaults(struct ksm_conf *c)
     c->s3_compact_live_percent = 50;
     c->s3_compact_interval_s = 60;
     c->ai_backlog_max = 50000;
+    c->ai_backlog_max_bytes = (size_t)16 << 20;
+    c->ai_backlog_wait_ms = 2000;
     c->max_header_bytes = 16384;
     c->max_body_bytes = 1048576;
     c->header_timeout_ms = 10000;

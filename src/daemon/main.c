@@ -143,6 +143,19 @@ static void audit_collector(struct ksm_buf *out, void *arg)
     }
     ksm_buf_printf(out, "kasumi_audit_commit_latency_seconds_sum %g\nkasumi_audit_commit_latency_seconds_count %llu\n",
                    st.commit_latency_sum_ms / 1000.0, (unsigned long long)cum);
+    /* what is not durable yet, and the memory it holds: the AI gateway waits, then sheds load,
+     * above [ai] backlog_max and backlog_max_bytes */
+    ksm_buf_printf(out, "# HELP kasumi_backlog_records Records submitted and not yet durable.\n"
+                        "# TYPE kasumi_backlog_records gauge\n"
+                        "kasumi_backlog_records{writer=\"audit\"} %llu\n"
+                        "kasumi_backlog_records{writer=\"usage\"} %llu\n",
+                   (unsigned long long)ksm_audit_backlog(arg), (unsigned long long)ksm_usage_backlog());
+    ksm_buf_printf(out, "# HELP kasumi_backlog_bytes Memory held by records not yet written (audit: and not yet indexed).\n"
+                        "# TYPE kasumi_backlog_bytes gauge\n"
+                        "kasumi_backlog_bytes{writer=\"audit\"} %llu\n"
+                        "kasumi_backlog_bytes{writer=\"usage\"} %llu\n",
+                   (unsigned long long)ksm_audit_backlog_bytes(arg),
+                   (unsigned long long)ksm_usage_backlog_bytes());
 }
 
 static void register_route_labels(void)

@@ -1,6 +1,7 @@
 /* usage_writer.c — one thread, one queue, one transaction per batch. */
 #include "meter/usage_writer.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,9 +15,11 @@
 #define LINGER_MAX 4096  /* a batch this large is committed without waiting */
 #define RETRY_MS 200     /* between attempts while the database will not take a batch */
 #define STOP_ATTEMPTS 25 /* at stop, give up on such a batch after this many (about 5 s + timeouts) */
+#define TRIM_BYTES (4u << 20)   /* a batch this large (the disk stalled) is given back once written */
 
 struct item {
     struct item *next;
+    uint32_t size;              /* of this allocation, for ksm_usage_backlog_bytes */
     enum ksm_err result;        /* of its write in a summed batch, logged once the batch holds */
     struct ksm_usage_rec rec;   /* its strings are copies in text[], one allocation per record */
     char text[];
@@ -27,6 +30,7 @@ static struct {
     pthread_cond_t work, done;
     struct item *head, *tail;
     uint64_t submitted, committed;
+    uint64_t held_bytes;        /* of the records submitted and not yet written */
     bool stop, running, lingering;
     int flushing;
     pthread_t thread;
@@ -54,6 +58,7 @@ void ksm_usage_submit(const struct ksm_usage_rec *rec)
     struct item *it = ksm_xmalloc(sizeof *it + total);
     char *at = it->text;
     it->next = NULL;
+    it->size = (uint32_t)(sizeof *it + total);
     it->rec = *rec;
     it->rec.tenant = own(&at, src[0], len[0]);
     it->rec.project = own(&at, src[1], len[1]);
@@ -72,6 +77,7 @@ void ksm_usage_submit(const struct ksm_usage_rec *rec)
         W.head = it;
     W.tail = it;
     __atomic_store_n(&W.submitted, W.submitted + 1, __ATOMIC_RELAXED);   /* read by ksm_usage_backlog */
+    __atomic_store_n(&W.held_bytes, W.held_bytes + it->size, __ATOMIC_RELAXED);
     if (!W.lingering || W.submitted - W.committed >= LINGER_MAX)
         pthread_cond_signal(&W.work);
     pthread_mutex_unlock(&W.mu);
@@ -84,9 +90,9 @@ uint64_t ksm_usage_backlog(void)
     return submitted > committed ? submitted - committed : 0;
 }
 
-static void item_free(struct item *it)
+uint64_t ksm_usage_backlog_bytes(void)
 {
-    free(it);
+    return __atomic_load_n(&W.held_bytes, __ATOMIC_RELAXED);
 }
 
 enum batch_result { BATCH_DONE, BATCH_BY_RECORD, BATCH_UNAVAILABLE };
@@ -197,13 +203,17 @@ static void *writer_main(void *arg)
         } else if (ok && failures > 0) {
             ksm_info("usage: the database takes records again");
         }
+        size_t freed = 0;
         if (ok) {
             while (batch) {
                 struct item *n = batch->next;
-                item_free(batch);
+                freed += batch->size;
+                free(batch);
                 batch = n;
             }
             failures = 0;
+            if (freed > TRIM_BYTES)   /* the heap grew while the disk stalled: give it back */
+                malloc_trim(0);
         }
         pthread_mutex_lock(&W.mu);
         if (batch) {
@@ -211,6 +221,7 @@ static void *writer_main(void *arg)
             continue;
         }
         __atomic_store_n(&W.committed, upto, __ATOMIC_RELAXED);
+        __atomic_store_n(&W.held_bytes, W.held_bytes - freed, __ATOMIC_RELAXED);
         pthread_cond_broadcast(&W.done);
     }
     pthread_mutex_unlock(&W.mu);

@@ -14,6 +14,8 @@ int ksm_usage_writer_start(const char *db_path, char *err, size_t errlen);
 void ksm_usage_submit(const struct ksm_usage_rec *rec);
 /* Records submitted and not yet committed: how far the writer is behind. Lock-free, approximate. */
 uint64_t ksm_usage_backlog(void);
+/* The memory those records hold, in bytes. Lock-free, approximate. */
+uint64_t ksm_usage_backlog_bytes(void);
 /* Blocks until everything submitted so far is committed. */
 void ksm_usage_writer_flush(void);
 /* Flushes and stops the thread. */

@@ -1325,7 +1325,7 @@ def test_metering_backlog_sheds_load_and_loses_nothing(tmp_path_factory, llm_ser
     record — none dropped — and requests are admitted again."""
     import sqlite3
     d = Daemon(tmp_path_factory.mktemp("ai-backlog") / "data", extra_args=["--ai-listen", "127.0.0.1:0"])
-    d.write_config("[ai]\nbacklog_max = 3\n")
+    d.write_config("[ai]\nbacklog_max = 3\nbacklog_wait_ms = 0\n")   # refused at once (the wait: below)
     d.start()
     d.ai_addr = json.loads((d.data_dir / "listen.json").read_text())["ai"]
     try:
@@ -1373,6 +1373,79 @@ def test_metering_backlog_sheds_load_and_loses_nothing(tmp_path_factory, llm_ser
             assert last.headers.get("Retry-After") == "1"
             time.sleep(0.05)
         assert last.status_code == 200, last.text
+        db.close()
+    finally:
+        d.stop()
+
+
+def backlog_gauges(d):
+    """kasumi_backlog_bytes by writer, from the admin listener's /metrics."""
+    text = requests.get(d.url + "/metrics", timeout=10).text
+    return {m.group(1): int(m.group(2))
+            for m in re.finditer(r'^kasumi_backlog_bytes\{writer="(\w+)"\} (\d+)$', text, re.M)}
+
+
+def test_metering_stall_is_waited_out_within_a_memory_bound(tmp_path_factory, llm_server, fault_server):
+    """A disk or a database that stalls for a moment must cost the callers latency, not errors, and
+    must not let memory grow without bound: above `[ai] backlog_max_bytes` of records not yet
+    written, a new request waits (up to `backlog_wait_ms`) for the writers to catch up and then
+    goes on; only a stall longer than that is refused, with 503 and Retry-After. The bytes held
+    are told in kasumi_backlog_bytes, and nothing admitted is lost."""
+    import sqlite3
+    import threading
+    d = Daemon(tmp_path_factory.mktemp("ai-stall") / "data", extra_args=["--ai-listen", "127.0.0.1:0"])
+    d.write_config("[ai]\nbacklog_max_bytes = 4096\nbacklog_wait_ms = 2500\n")
+    d.start()
+    d.ai_addr = json.loads((d.data_dir / "listen.json").read_text())["ai"]
+    try:
+        o = Org(d, llm_server, fault_server)
+        alias = o.fault_route("ok")
+        body = {"model": alias, "messages": [{"role": "user", "content": "hello"}]}
+        o.usage(o.post("/v1/chat/completions", body).headers["x-request-id"])   # all written so far
+        db = sqlite3.connect(str(d.data_dir / "meta.db"), timeout=10, isolation_level=None)
+
+        def fill():
+            """The usage writer held by the lock: admitted requests' records pile up in memory
+            until they hold more than 4096 bytes; the request that finds them over it waits."""
+            admitted = []
+            while backlog_gauges(d).get("usage", 0) <= 4096:
+                r = o.post("/v1/chat/completions", body)
+                assert r.status_code == 200, r.text
+                admitted.append(r.headers["x-request-id"])
+                assert len(admitted) < 100, backlog_gauges(d)
+            return admitted
+
+        db.execute("BEGIN IMMEDIATE")
+        admitted = fill()
+        held = {}
+        waiter = threading.Thread(target=lambda: held.update(
+            r=o.post("/v1/chat/completions", body), t=time.time()))
+        t0 = time.time()
+        waiter.start()
+        time.sleep(1.0)
+        assert waiter.is_alive()       # waiting, not refused
+        db.execute("ROLLBACK")         # the stall ends: the writer catches up, the caller goes on
+        waiter.join(10)
+        assert held["r"].status_code == 200, held["r"].text
+        assert 1.0 <= held["t"] - t0 < 2.5
+        admitted.append(held["r"].headers["x-request-id"])
+        for rid in admitted:           # every one written, once the lock was gone
+            assert o.usage(rid)["quantity"] >= 0
+        deadline = time.time() + 5
+        while backlog_gauges(d).get("usage") != 0 and time.time() < deadline:
+            time.sleep(0.05)
+        assert backlog_gauges(d)["usage"] == 0
+
+        db.execute("BEGIN IMMEDIATE")  # a stall longer than the wait
+        admitted = fill()
+        t0 = time.time()
+        r = o.post("/v1/chat/completions", body)
+        assert r.status_code == 503 and r.headers.get("Retry-After") == "1", r.text
+        assert "metering" in r.json()["error"]["message"]
+        assert time.time() - t0 >= 2.4
+        db.execute("ROLLBACK")
+        for rid in admitted:
+            assert o.usage(rid)["quantity"] >= 0
         db.close()
     finally:
         d.stop()
