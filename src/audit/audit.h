@@ -60,7 +60,12 @@ void ksm_audit_close(struct ksm_audit *a);
 typedef void (*ksm_audit_done_fn)(void *arg, int ok);
 /* Thread-safe. Queues rec; when it is durable (or failed to be: ok=0), done(arg, ok) runs on mb's
  * loop. mb and done may be NULL (fire and forget: durable within the window). Returns the record's
- * sequence number. */
+ * sequence number. While the records not yet written or indexed hold more than KSM_AUDIT_HOLD_MAX
+ * bytes (the disk stalls and requests keep coming: reads do not wait for their records), it blocks
+ * until the writer has caught up: every request is audited, so a stalled log slows the service to
+ * its pace instead of growing memory without bound. The AI gateway waits without blocking at a
+ * lower bound of its own ([ai] backlog_max_bytes). */
+#define KSM_AUDIT_HOLD_MAX ((uint64_t)16 << 20)
 uint64_t ksm_audit_submit(struct ksm_audit *a, const struct ksm_audit_rec *rec,
                           struct ksm_mailbox *mb, ksm_audit_done_fn done, void *arg);
 /* Blocks until everything submitted so far is durable (tests, shutdown, CLI). */

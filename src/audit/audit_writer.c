@@ -196,6 +196,8 @@ uint64_t ksm_audit_submit(struct ksm_audit *a, const struct ksm_audit_rec *rec,
     put_key(&sc->keys, rec->action, 4, &nulls);
     uint64_t now = ksm_mono_ns();
     pthread_mutex_lock(&a->mu);
+    while (a->held_bytes > KSM_AUDIT_HOLD_MAX && !a->stop_writer)   /* the disk stalls: see audit.h */
+        pthread_cond_wait(&a->done_cv, &a->mu);
     struct ksm_audit_batch *b = a->pending;
     if (b->n == b->cap) {
         b->cap = b->cap ? b->cap * 2 : 256;

@@ -178,7 +178,7 @@ void ksm_conf_defaults(struct ksm_conf *c)
     c->s3_compact_live_percent = 50;
     c->s3_compact_interval_s = 60;
     c->ai_backlog_max = 50000;
-    c->ai_backlog_max_bytes = (size_t)16 << 20;
+    c->ai_backlog_max_bytes = (size_t)8 << 20;
     c->ai_backlog_wait_ms = 2000;
     c->max_header_bytes = 16384;
     c->max_body_bytes = 1048576;

@@ -81,7 +81,7 @@ struct ksm_conf {
     int ai_backlog_max;                /* [ai] backlog_max: usage/audit records not yet durable above
                                         * which new AI requests get 503, default 50000 */
     size_t ai_backlog_max_bytes;       /* [ai] backlog_max_bytes: the memory those records may hold
-                                        * (usage and audit together), default 16 MiB */
+                                        * (usage and audit together), default 8 MiB */
     int ai_backlog_wait_ms;            /* [ai] backlog_wait_ms: how long a new request waits for the
                                         * writers to catch up before that 503, default 2000 */
     /* [ai] upstream_ca_file: a PEM bundle of the CAs trusted for https:// model servers instead of
