@@ -71,6 +71,8 @@ void ksm_usage_submit(const struct ksm_usage_rec *rec)
     if (!it->rec.time_ms)
         it->rec.time_ms = ksm_now_ms();   /* "now" is submit time, not commit time */
     pthread_mutex_lock(&W.mu);
+    while (W.held_bytes > KSM_USAGE_HOLD_MAX && W.running && !W.stop)   /* see usage_writer.h */
+        pthread_cond_wait(&W.done, &W.mu);
     if (W.tail)
         W.tail->next = it;
     else

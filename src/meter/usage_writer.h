@@ -10,7 +10,12 @@
 /* Opens its own connection to the metadata database at db_path. -1 with err filled. */
 int ksm_usage_writer_start(const char *db_path, char *err, size_t errlen);
 /* Thread-safe; copies the record. Invalid records are logged and dropped by the writer (the caller
- * validated what it could; a rejected record is a bug, not a user error). */
+ * validated what it could; a rejected record is a bug, not a user error). While the records not yet
+ * written hold more than KSM_USAGE_HOLD_MAX bytes (the database or its disk stalls and requests
+ * keep coming), it blocks until the writer has caught up: every request is metered, so a stalled
+ * sink slows the service to its pace instead of growing memory without bound. The AI gateway
+ * waits without blocking at a lower bound of its own ([ai] backlog_max_bytes). */
+#define KSM_USAGE_HOLD_MAX ((uint64_t)16 << 20)
 void ksm_usage_submit(const struct ksm_usage_rec *rec);
 /* Records submitted and not yet committed: how far the writer is behind. Lock-free, approximate. */
 uint64_t ksm_usage_backlog(void);
