@@ -29,6 +29,16 @@ def ai_url(d):
     return "http://" + d.ai_addr
 
 
+def ai_daemon(data_dir, config=None, extra_args=()):
+    """A started kasumid with an AI listener on a free port (d.ai_addr), config written first."""
+    d = Daemon(data_dir, extra_args=["--ai-listen", "127.0.0.1:0"] + list(extra_args))
+    if config:
+        d.write_config(config)
+    d.start()
+    d.ai_addr = json.loads((d.data_dir / "listen.json").read_text())["ai"]
+    return d
+
+
 class Org:
     """A tenant with a project, a member's API key narrowed to it, and helpers for routes."""
 
@@ -87,10 +97,8 @@ class Org:
 
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory, llm_server, fault_server):
-    d = Daemon(tmp_path_factory.mktemp("ai") / "data",
-               extra_args=["--ai-listen", "127.0.0.1:0", "--overseas-allow", fault_server.url + "/"])
-    d.start()
-    d.ai_addr = json.loads((d.data_dir / "listen.json").read_text())["ai"]
+    d = ai_daemon(tmp_path_factory.mktemp("ai") / "data",
+                  extra_args=["--overseas-allow", fault_server.url + "/"])
     yield d
     d.stop()
 
@@ -1324,10 +1332,8 @@ def test_metering_backlog_sheds_load_and_loses_nothing(tmp_path_factory, llm_ser
     (the official SDKs retry those); once the lock is gone every admitted request has its usage
     record — none dropped — and requests are admitted again."""
     import sqlite3
-    d = Daemon(tmp_path_factory.mktemp("ai-backlog") / "data", extra_args=["--ai-listen", "127.0.0.1:0"])
-    d.write_config("[ai]\nbacklog_max = 3\nbacklog_wait_ms = 0\n")   # refused at once (the wait: below)
-    d.start()
-    d.ai_addr = json.loads((d.data_dir / "listen.json").read_text())["ai"]
+    d = ai_daemon(tmp_path_factory.mktemp("ai-backlog") / "data",   # refused at once (the wait: below)
+                  "[ai]\nbacklog_max = 3\nbacklog_wait_ms = 0\n")
     try:
         o = Org(d, llm_server, fault_server)
         alias = o.fault_route("ok")
@@ -1393,10 +1399,8 @@ def test_metering_stall_is_waited_out_within_a_memory_bound(tmp_path_factory, ll
     are told in kasumi_backlog_bytes, and nothing admitted is lost."""
     import sqlite3
     import threading
-    d = Daemon(tmp_path_factory.mktemp("ai-stall") / "data", extra_args=["--ai-listen", "127.0.0.1:0"])
-    d.write_config("[ai]\nbacklog_max_bytes = 4096\nbacklog_wait_ms = 2500\n")
-    d.start()
-    d.ai_addr = json.loads((d.data_dir / "listen.json").read_text())["ai"]
+    d = ai_daemon(tmp_path_factory.mktemp("ai-stall") / "data",
+                  "[ai]\nbacklog_max_bytes = 4096\nbacklog_wait_ms = 2500\n")
     try:
         o = Org(d, llm_server, fault_server)
         alias = o.fault_route("ok")
@@ -1464,10 +1468,7 @@ def test_https_model_server_verified_against_the_operators_ca(tmp_path_factory, 
                      ca=str(cert)).start()
     rogue = NodeServer("fault-server.mjs", ["--cert", str(other_cert), "--key", str(other_key)],
                        tmp_path / "rogue.log", ca=str(other_cert)).start()
-    d = Daemon(tmp_path_factory.mktemp("ai-tls") / "data", extra_args=["--ai-listen", "127.0.0.1:0"])
-    d.write_config('[ai]\nupstream_ca_file = "%s"\n' % cert)
-    d.start()
-    d.ai_addr = json.loads((d.data_dir / "listen.json").read_text())["ai"]
+    d = ai_daemon(tmp_path_factory.mktemp("ai-tls") / "data", '[ai]\nupstream_ca_file = "%s"\n' % cert)
     try:
         o = Org(d, llm_server, tls)
         alias = o.fault_route("ok;completion_tokens=3")
