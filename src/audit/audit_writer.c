@@ -298,10 +298,8 @@ static int open_next_segment(struct ksm_audit *a)
     return 0;
 }
 
-/* Writes out (already chained and signed) durably; on failure cuts the segment back so the next
- * attempt starts from a clean tail. */
 /* Appends out (then fdatasyncs, when sync); on failure cuts the segment back to its durable size,
- * so a batch is in it whole or not at all. */
+ * so that the next attempt starts from a clean tail and a batch is in it whole or not at all. */
 static int write_durable(struct ksm_audit *a, const struct ksm_buf *out, bool sync)
 {
     if (ksm_write_all(a->fd, out->data, out->len) == 0 && (!sync || fdatasync(a->fd) == 0))
