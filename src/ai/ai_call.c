@@ -910,12 +910,16 @@ static void on_metering_recheck(uv_timer_t *t)
 static bool wait_for_metering(struct ai_call *c)
 {
     const struct ksm_app *app = c->r->worker->app;
-    if (!metering_behind(app))
+    if (!metering_behind(app)) {
+        if (c->wait_until)
+            ksm_ai_metrics_metering_wait(false);
         return false;
+    }
     uint64_t now = ksm_mono_ns();
     if (!c->wait_until)
         c->wait_until = now + (uint64_t)app->conf->ai_backlog_wait_ms * 1000000u;
     if (now >= c->wait_until) {
+        ksm_ai_metrics_metering_wait(true);
         ksm_ai_fail(c, KSM_E_UNAVAILABLE, "usage metering is behind; retry shortly", 1);
         return true;
     }

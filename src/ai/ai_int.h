@@ -168,6 +168,8 @@ void ksm_ai_metrics_record(const char *model, const char *upstream, bool error, 
  * values it masked, by kind: counted for kasumi_ai_decisions_total / kasumi_ai_masked_values_total. */
 void ksm_ai_metrics_decision(const char *decision, const char *reason,
                              const unsigned masked[KSM_PII__COUNT]);
+/* A request that waited for metering to catch up (ai_call.c): admitted after all, or refused. */
+void ksm_ai_metrics_metering_wait(bool refused);
 void ksm_ai_metrics_register(void);
 
 #endif

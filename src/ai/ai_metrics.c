@@ -32,6 +32,7 @@ static struct {
 } decisions[DECISIONS_MAX];
 static int ndecisions;
 static unsigned long long masked_total[KSM_PII__COUNT];
+static unsigned long long metering_waits[2];   /* admitted, refused: atomics */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void observe(unsigned long long *b, double *sum, double s)
@@ -178,6 +179,19 @@ static void collect(struct ksm_buf *out, void *arg)
                    "kasumi_ai_upstream_exchanges_total{event=\"reused\"} %llu\n"
                    "kasumi_ai_upstream_exchanges_total{event=\"failed\"} %llu\n",
                    st.started, st.reused, st.failed);
+    ksm_buf_printf(out,
+                   "# HELP kasumi_ai_metering_waits_total Requests that waited for the usage and "
+                   "audit writers to catch up, by how the wait ended.\n"
+                   "# TYPE kasumi_ai_metering_waits_total counter\n"
+                   "kasumi_ai_metering_waits_total{outcome=\"admitted\"} %llu\n"
+                   "kasumi_ai_metering_waits_total{outcome=\"refused\"} %llu\n",
+                   __atomic_load_n(&metering_waits[0], __ATOMIC_RELAXED),
+                   __atomic_load_n(&metering_waits[1], __ATOMIC_RELAXED));
+}
+
+void ksm_ai_metrics_metering_wait(bool refused)
+{
+    __atomic_add_fetch(&metering_waits[refused], 1, __ATOMIC_RELAXED);
 }
 
 void ksm_ai_metrics_register(void)

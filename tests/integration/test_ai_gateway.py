@@ -1384,11 +1384,11 @@ def test_metering_backlog_sheds_load_and_loses_nothing(tmp_path_factory, llm_ser
         d.stop()
 
 
-def backlog_gauges(d):
-    """kasumi_backlog_bytes by writer, from the admin listener's /metrics."""
+def backlog_gauges(d, name="kasumi_backlog_bytes", label="writer"):
+    """A metric by its one label (kasumi_backlog_bytes by writer), from the admin listener's /metrics."""
     text = requests.get(d.url + "/metrics", timeout=10).text
     return {m.group(1): int(m.group(2))
-            for m in re.finditer(r'^kasumi_backlog_bytes\{writer="(\w+)"\} (\d+)$', text, re.M)}
+            for m in re.finditer(r'^%s\{%s="(\w+)"\} (\d+)$' % (name, label), text, re.M)}
 
 
 def test_metering_stall_is_waited_out_within_a_memory_bound(tmp_path_factory, llm_server, fault_server):
@@ -1439,6 +1439,8 @@ def test_metering_stall_is_waited_out_within_a_memory_bound(tmp_path_factory, ll
         while backlog_gauges(d).get("usage") != 0 and time.time() < deadline:
             time.sleep(0.05)
         assert backlog_gauges(d)["usage"] == 0
+        waits = backlog_gauges(d, "kasumi_ai_metering_waits_total", "outcome")
+        assert waits["admitted"] >= 1 and waits["refused"] == 0, waits
 
         db.execute("BEGIN IMMEDIATE")  # a stall longer than the wait
         admitted = fill()
@@ -1447,6 +1449,7 @@ def test_metering_stall_is_waited_out_within_a_memory_bound(tmp_path_factory, ll
         assert r.status_code == 503 and r.headers.get("Retry-After") == "1", r.text
         assert "metering" in r.json()["error"]["message"]
         assert time.time() - t0 >= 2.4
+        assert backlog_gauges(d, "kasumi_ai_metering_waits_total", "outcome")["refused"] == 1
         db.execute("ROLLBACK")
         for rid in admitted:
             assert o.usage(rid)["quantity"] >= 0
