@@ -1450,7 +1450,22 @@ def test_metering_stall_is_waited_out_within_a_memory_bound(tmp_path_factory, ll
         assert "metering" in r.json()["error"]["message"]
         assert time.time() - t0 >= 2.4
         assert backlog_gauges(d, "kasumi_ai_metering_waits_total", "outcome")["refused"] == 1
+        # a caller who gives up while waiting is let go: audited as gone, nothing sent or billed
+        host, port = d.ai_addr.rsplit(":", 1)
+        raw = json.dumps(body).encode()
+        with socket.create_connection((host, int(port)), timeout=5) as s:
+            s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                      + o.key.encode() + b"\r\nContent-Type: application/json\r\nContent-Length: "
+                      + str(len(raw)).encode() + b"\r\n\r\n" + raw)
+            time.sleep(0.3)
+        gone = []
+        deadline = time.time() + 10
+        while not gone and time.time() < deadline:
+            time.sleep(0.1)
+            gone = [r for r in d.audit_records(tenant=o.tenant, action="ai.chat") if r["status"] == 499]
+        assert len(gone) == 1 and gone[0]["detail"] == "client_gone", gone
         db.execute("ROLLBACK")
+        assert o.usage_or_none(gone[0]["request_id"], wait=1) is None
         for rid in admitted:
             assert o.usage(rid)["quantity"] >= 0
         db.close()
