@@ -176,7 +176,8 @@ struct ksm_audit {
     struct ksm_buf spare_body;    /* a written batch's line storage, for the next batch */
     struct ksm_audit_batch *index_head, *index_tail;
     uint64_t assigned_seq, durable_seq, indexed_seq;
-    uint64_t held_bytes;          /* records' bytes from submit to recycle (ksm_audit_backlog_bytes) */
+    uint64_t held_bytes;          /* records' bytes from submit to recycle (ksm_audit_backlog_bytes):
+                                     changed under mu, read without it */
     bool writer_idle, stop_writer, stop_indexer;
     bool writer_lingering;        /* a batch of reads only is growing (see writer_main) */
     int pending_waiters;          /* records in pending whose submitter waits for durability */
@@ -191,7 +192,6 @@ struct ksm_audit {
     char prev[KSM_AUDIT_HASH_HEX + 1];
     uint64_t last_seq;
     struct ksm_buf out;
-    uint64_t batch_bytes;         /* what the last batch written added to the log */
 
     struct ksm_audit_ix index;    /* indexer thread only (after open) */
     pthread_t writer, indexer;

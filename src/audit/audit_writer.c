@@ -58,7 +58,7 @@ static struct ksm_audit_batch *batch_get(struct ksm_audit *a)
  * storage goes to the next batch at once instead of waiting in the index queue. Under a->mu. */
 static void batch_written(struct ksm_audit *a, struct ksm_audit_batch *b)
 {
-    __atomic_sub_fetch(&a->held_bytes, b->body.len, __ATOMIC_RELAXED);
+    __atomic_store_n(&a->held_bytes, a->held_bytes - b->body.len, __ATOMIC_RELAXED);
     ksm_buf_reset(&b->body);
     if (b->body.cap > KEEP_BYTES)
         a->trim = true;
@@ -72,7 +72,8 @@ static void batch_written(struct ksm_audit *a, struct ksm_audit_batch *b)
 
 static void batch_recycle(struct ksm_audit *a, struct ksm_audit_batch *b)
 {
-    __atomic_sub_fetch(&a->held_bytes, b->keys.len + b->n * sizeof *b->ents, __ATOMIC_RELAXED);
+    __atomic_store_n(&a->held_bytes, a->held_bytes - b->keys.len - b->n * sizeof *b->ents,
+                     __ATOMIC_RELAXED);
     ksm_buf_reset(&b->keys);
     if (b->keys.cap > KEEP_BYTES || b->cap * sizeof *b->ents > KEEP_BYTES) {
         ksm_buf_free(&b->keys);
@@ -212,7 +213,8 @@ uint64_t ksm_audit_submit(struct ksm_audit *a, const struct ksm_audit_rec *rec,
     ksm_buf_append(&b->body, sc->body.data, sc->body.len);
     e->keys_off = (uint32_t)b->keys.len;
     ksm_buf_append(&b->keys, sc->keys.data, sc->keys.len);
-    __atomic_add_fetch(&a->held_bytes, sc->body.len + sc->keys.len + sizeof *e, __ATOMIC_RELAXED);
+    __atomic_store_n(&a->held_bytes, a->held_bytes + sc->body.len + sc->keys.len + sizeof *e,
+                     __ATOMIC_RELAXED);   /* changed under a->mu only; read without it */
     if (done)
         a->pending_waiters++;
     if (a->writer_idle || (a->writer_lingering && (done || b->n >= LINGER_MAX_RECORDS)))
@@ -326,8 +328,9 @@ static void drop_durable(struct ksm_audit *a)
         a->seg_dropped = upto;
 }
 
-/* Formats, chains, signs and writes one batch. The chain state only moves on success. */
-static int write_batch(struct ksm_audit *a, struct ksm_audit_batch *b)
+/* Formats, chains, signs and writes one batch: the bytes it added to the log, or -1. The chain state
+ * only moves on success. */
+static int64_t write_batch(struct ksm_audit *a, struct ksm_audit_batch *b)
 {
     char prev[KSM_AUDIT_HASH_HEX + 1];
     char head[48];
@@ -364,15 +367,15 @@ static int write_batch(struct ksm_audit *a, struct ksm_audit_batch *b)
         return -1;
     memcpy(a->prev, prev, sizeof prev);
     a->last_seq = last;
-    a->seg_size += written + out->len;
-    a->batch_bytes = written + out->len;
+    uint64_t bytes = written + out->len;
+    a->seg_size += bytes;
     drop_durable(a);
     b->seg = a->seg;
     if (seal) {
         close(a->fd);
         a->fd = -1;
     }
-    return 0;
+    return (int64_t)bytes;
 }
 
 struct done_msg {
@@ -436,7 +439,8 @@ static bool stopping(struct ksm_audit *a)
  * and the batch is retried, because what it describes has already happened. */
 static int commit_batch(struct ksm_audit *a, struct ksm_audit_batch *b)
 {
-    for (int attempt = 0; write_batch(a, b); attempt++) {
+    int64_t bytes;
+    for (int attempt = 0; (bytes = write_batch(a, b)) < 0; attempt++) {
         notify(b, 0);
         if (stopping(a) && attempt >= RETRY_GIVE_UP_AT_CLOSE) {
             ksm_error("audit: giving up on %zu records at close (seq %" PRIu64 "..%" PRIu64 ")",
@@ -446,7 +450,7 @@ static int commit_batch(struct ksm_audit *a, struct ksm_audit_batch *b)
         struct timespec ts = {0, RETRY_SLEEP_MS * 1000000L};
         nanosleep(&ts, NULL);
     }
-    account(a, b, a->batch_bytes);
+    account(a, b, (size_t)bytes);
     notify(b, 1);
     return 0;
 }

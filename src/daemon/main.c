@@ -143,8 +143,12 @@ static void audit_collector(struct ksm_buf *out, void *arg)
     }
     ksm_buf_printf(out, "kasumi_audit_commit_latency_seconds_sum %g\nkasumi_audit_commit_latency_seconds_count %llu\n",
                    st.commit_latency_sum_ms / 1000.0, (unsigned long long)cum);
-    /* what is not durable yet, and the memory it holds: the AI gateway waits, then sheds load,
-     * above [ai] backlog_max and backlog_max_bytes */
+}
+
+/* What the two writers have not made durable yet, and the memory it holds: the AI gateway waits,
+ * then sheds load, above [ai] backlog_max and backlog_max_bytes. */
+static void backlog_collector(struct ksm_buf *out, void *arg)
+{
     ksm_buf_printf(out, "# HELP kasumi_backlog_records Records submitted and not yet durable.\n"
                         "# TYPE kasumi_backlog_records gauge\n"
                         "kasumi_backlog_records{writer=\"audit\"} %llu\n"
@@ -317,6 +321,7 @@ static int start(struct ksm_conf *c, const struct ksm_daemon_flags *fl)
         return -1;
     }
     ksm_metrics_add_collector(audit_collector, app.audit);
+    ksm_metrics_add_collector(backlog_collector, app.audit);
     if (swap > 0)
         audit_allow_swap();
     if (c->env_kind == KSM_ENV_GOVCLOUD && start_storage(c, err, sizeof err)) {

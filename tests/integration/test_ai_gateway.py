@@ -1106,11 +1106,16 @@ def test_keepalive_reset_retried(org):
         assert r.status_code == 200, r.text
 
 
-def upstream_exchanges(d):
-    """kasumi_ai_upstream_exchanges_total by event, from the admin listener's /metrics."""
+def metric_by_label(d, name, label):
+    """A metric with one label, {label value: count}, from the admin listener's /metrics."""
     text = requests.get(d.url + "/metrics", timeout=10).text
-    return {m.group(1): int(m.group(2)) for m in
-            re.finditer(r'^kasumi_ai_upstream_exchanges_total\{event="(\w+)"\} (\d+)$', text, re.M)}
+    return {m.group(1): int(m.group(2))
+            for m in re.finditer(r'^%s\{%s="(\w+)"\} (\d+)$' % (name, label), text, re.M)}
+
+
+def upstream_exchanges(d):
+    """kasumi_ai_upstream_exchanges_total by event."""
+    return metric_by_label(d, "kasumi_ai_upstream_exchanges_total", "event")
 
 
 def test_upstream_connections_are_kept_alive(org):
@@ -1384,11 +1389,9 @@ def test_metering_backlog_sheds_load_and_loses_nothing(tmp_path_factory, llm_ser
         d.stop()
 
 
-def backlog_gauges(d, name="kasumi_backlog_bytes", label="writer"):
-    """A metric by its one label (kasumi_backlog_bytes by writer), from the admin listener's /metrics."""
-    text = requests.get(d.url + "/metrics", timeout=10).text
-    return {m.group(1): int(m.group(2))
-            for m in re.finditer(r'^%s\{%s="(\w+)"\} (\d+)$' % (name, label), text, re.M)}
+def backlog_gauges(d):
+    """kasumi_backlog_bytes by writer."""
+    return metric_by_label(d, "kasumi_backlog_bytes", "writer")
 
 
 def test_metering_stall_is_waited_out_within_a_memory_bound(tmp_path_factory, llm_server, fault_server):
@@ -1439,7 +1442,7 @@ def test_metering_stall_is_waited_out_within_a_memory_bound(tmp_path_factory, ll
         while backlog_gauges(d).get("usage") != 0 and time.time() < deadline:
             time.sleep(0.05)
         assert backlog_gauges(d)["usage"] == 0
-        waits = backlog_gauges(d, "kasumi_ai_metering_waits_total", "outcome")
+        waits = metric_by_label(d, "kasumi_ai_metering_waits_total", "outcome")
         assert waits["admitted"] >= 1 and waits["refused"] == 0, waits
 
         db.execute("BEGIN IMMEDIATE")  # a stall longer than the wait
@@ -1449,7 +1452,7 @@ def test_metering_stall_is_waited_out_within_a_memory_bound(tmp_path_factory, ll
         assert r.status_code == 503 and r.headers.get("Retry-After") == "1", r.text
         assert "metering" in r.json()["error"]["message"]
         assert time.time() - t0 >= 2.4
-        assert backlog_gauges(d, "kasumi_ai_metering_waits_total", "outcome")["refused"] == 1
+        assert metric_by_label(d, "kasumi_ai_metering_waits_total", "outcome")["refused"] == 1
         # a caller who gives up while waiting is let go: audited as gone, nothing sent or billed
         host, port = d.ai_addr.rsplit(":", 1)
         raw = json.dumps(body).encode()
