@@ -258,10 +258,15 @@ int kc_ai_policy_set(struct kc_ctx *c, const struct kc_args *a)
     for (size_t i = 0; i < sizeof bools / sizeof bools[0]; i++)
         if (set_bool(c, body, bools[i][1], bools[i][0], kc_flag(a, bools[i][0])))
             goto usage;
-    if (kc_flag(a, "pii")) {
+    static const char *const kinds[][3] = {
+        {"pii", "pii", "--pii takes KIND=block|mask|allow[,...]"},
+        {"pii-output", "pii_output", "--pii-output takes KIND=mask|allow[,...]"}};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        if (!kc_flag(a, kinds[i][0]))
+            continue;
         json_t *pii = json_object();
-        json_object_set_new(body, "pii", pii);
-        if (!pairs(c, kc_flag(a, "pii"), "--pii takes KIND=block|mask|allow[,...]", pii, put_pii))
+        json_object_set_new(body, kinds[i][1], pii);
+        if (!pairs(c, kc_flag(a, kinds[i][0]), kinds[i][2], pii, put_pii))
             goto usage;
     }
     if (kc_flag(a, "terms")) {

@@ -11,7 +11,7 @@ static const char global_flags[] = "endpoint token token-file output help";
 #define PAGE "limit cursor all"
 #define AI_TARGET "model credential-ref weight timeout-ms azure-deployment azure-api-version"
 #define AI_POLICY "default-classification class2-overseas class3-forbidden classification-markings " \
-                  "pii terms project-rpm " \
+                  "pii pii-output terms project-rpm " \
                   "project-tpm key-rpm key-tpm retention-days"
 
 /* cmd_export.c */
@@ -309,7 +309,7 @@ const struct kc_cmd kc_commands[] = {
     {"ai-policy", "set", kc_ai_policy_set, 0, "project", AI_POLICY,
      "ai-policy set --project P [--default-classification 1..3] [--class2-overseas true|false] "
      "[--class3-forbidden true|false] [--classification-markings true|false] "
-     "[--pii KIND=block|mask|allow,...] "
+     "[--pii KIND=block|mask|allow,...] [--pii-output KIND=mask|allow,...] "
      "[--terms TERM=mask|block,... (the whole list; '' clears it)] [--project-rpm N] "
      "[--project-tpm N] [--key-rpm N] [--key-tpm N] [--retention-days N]",
      "change fields of a project's AI policy"},

@@ -7,6 +7,7 @@
  * next target is tried; a reset on a reused connection with no response byte is retried at once
  * (llama.cpp's server closes keep-alive sockets after streams). Once the caller's stream has begun,
  * nothing is retried: the stream is closed with an error event in the caller's protocol. */
+#define _GNU_SOURCE   /* memmem */
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -100,7 +101,11 @@ void ksm_ai_call_free(struct ai_call *c)
     ksm_sse_free(&c->sse);
     ksm_buf_free(&c->up_body);
     ksm_buf_free(&c->out);
+    ksm_pii_redact_free(&c->redact);
+    for (unsigned k = 0; k < c->nmore; k++)
+        ksm_pii_redact_free(&c->unmask_more[k].redact);
     free(c->unmask_more);
+    ksm_buf_free(&c->redacted_text);
     ksm_ai_responses_free(c->responses);
     ksm_buf_free(&c->framed);
     call_release(c);
@@ -163,7 +168,7 @@ static void usage_details(char *out, size_t n, const struct ai_call *c, const ch
 }
 
 /* The request audit record's detail:
- * "upstream=H tokens=P/C/K cost_microyen=N latency_ms=L[ cancelled][ error]". */
+ * "upstream=H tokens=P/C/K cost_microyen=N latency_ms=L[ redacted=K:N,...][ cancelled][ error]". */
 static void audit_details(char *out, size_t n, const struct ai_call *c, const char *host,
                           int64_t cost, int64_t latency_ms, bool failed)
 {
@@ -181,6 +186,7 @@ static void audit_details(char *out, size_t n, const struct ai_call *c, const ch
     ksm_fmt_i64(&f, cost);
     ksm_fmt_str(&f, " latency_ms=");
     ksm_fmt_i64(&f, latency_ms);
+    ksm_ai_fmt_masked(&f, c->redacted, " redacted=", ":", ",");   /* in the model's own output */
     ksm_fmt_str(&f, c->cancelled ? " cancelled" : "");
     ksm_fmt_str(&f, failed ? " error" : "");
 }
@@ -232,6 +238,8 @@ static void complete(struct ai_call *c)
     ksm_ai_metrics_record(c->alias, host, failed, u->prompt, u->completion,
                           c->t_up ? now - c->t_up : 0, c->t_up ? c->t_up - c->t_start : 0);
     audit_details(audit_detail, sizeof audit_detail, c, host, cost, latency_ms, failed);
+    if (c->redacting)
+        ksm_ai_metrics_redacted(c->redacted);
     if (!c->streaming && r->status == 0)
         r->status = 200;
     if (c->responses && !c->streaming && r->status == 200)
@@ -262,10 +270,28 @@ static void unmask(struct ai_call *c, struct ksm_pii_stream *st, const char *in,
         ksm_pii_unmask_flush(c->masker, st, emit);
 }
 
+/* The model's text: what it wrote itself redacted by the project's pii_output rules, then the
+ * placeholders of the caller's own values restored (so those are never redacted). */
+static void text_out(struct ai_call *c, struct ksm_pii_redact *rd, struct ksm_pii_stream *st,
+                     const char *in, size_t n, bool final, struct ksm_buf *emit)
+{
+    if (!c->redacting) {
+        unmask(c, st, in, n, final, emit);
+        return;
+    }
+    if (n)
+        c->delivered++;
+    ksm_buf_reset(&c->redacted_text);
+    ksm_pii_redact_stream(c->out_rules, rd, in, n, final, &c->redacted_text, c->redacted);
+    int64_t delivered = c->delivered;   /* counted above, once per piece that came */
+    unmask(c, st, c->redacted_text.data, c->redacted_text.len, final, emit);
+    c->delivered = delivered;
+}
+
 static void text_filter(void *ud, const char *in, size_t n, bool final, struct ksm_buf *emit)
 {
     struct ai_call *c = ud;
-    unmask(c, &c->unmask, in, n, final, emit);
+    text_out(c, &c->redact, &c->unmask, in, n, final, emit);
 }
 
 /* Choice k > 0 of an OpenAI stream with n > 1: hold-back states of its own, made when the choice
@@ -283,7 +309,8 @@ static struct ai_choice_unmask *choice_state(struct ai_call *c, unsigned k)
 static void choice_filter(void *ud, unsigned k, const char *in, size_t n, bool final, struct ksm_buf *emit)
 {
     struct ai_call *c = ud;
-    unmask(c, &choice_state(c, k)->text, in, n, final, emit);
+    struct ai_choice_unmask *cs = choice_state(c, k);
+    text_out(c, &cs->redact, &cs->text, in, n, final, emit);
 }
 
 static void choice_args_filter(void *ud, unsigned k, const char *in, size_t n, bool final,
@@ -509,6 +536,11 @@ static bool answer_bytes(struct ai_call *c)
         return ksm_ai_embeddings_passthrough(body, c->up_body.len, resp, &c->usage) == 0;
     if (c->target->provider != c->proto || (c->masker && ksm_pii_masker_size(c->masker)))
         return false;
+    /* Redacting, the bytes go back as they are only when the scanner finds no value in them and
+     * no text is escaped as \uXXXX (a full-width digit it could not read there). */
+    if (c->redacting && (ksm_pii_scan(body, c->up_body.len, NULL, 0) ||
+                         memmem(body, c->up_body.len, "\\u", 2)))
+        return false;
     return ksm_ai_response_passthrough(c->proto, body, c->up_body.len, c->alias, resp,
                                        &c->usage) == 0;
 }
@@ -552,7 +584,8 @@ static void answer_whole(struct ai_call *c)
     if (!in) {
         snprintf(err, sizeof err, "the model returned a malformed answer");
     } else if (c->kind == AI_CHAT) {
-        e = ksm_ai_response_translate(c->target->provider, c->proto, in, c->alias, text_filter, c,
+        struct ksm_ai_filters f = {.text = text_filter, .args = args_filter, .ud = c};
+        e = ksm_ai_response_translate(c->target->provider, c->proto, in, c->alias, &f,
                                       &out, &c->usage, err);
     } else if (c->kind == AI_COMPLETE) {
         e = ksm_ai_complete_answer(in, c->alias, text_filter, c, &c->usage, err, sizeof err);

@@ -399,6 +399,9 @@ enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum k
     if (c->norder == 0)
         return KSM_E_FORBIDDEN;
     prompt_hmac(c);   /* of what the caller sent, before masking: it identifies their prompt */
+    for (int k = 0; k < KSM_AI_PII_KINDS; k++)   /* (the two enums are in the same order) */
+        c->out_rules[k] = (enum ksm_pii_action)c->pol.pii_output[k];
+    c->redacting = c->kind != AI_EMBED && c->kind != AI_COUNT && ksm_pii_redacts(c->out_rules);
     struct ksm_pii_policy pol;
     struct ksm_pii_term terms[KSM_AI_MAX_TERMS];
     ksm_ai_pii_policy(&c->pol, c->classification, c->any_overseas, &pol, terms);

@@ -47,9 +47,17 @@ struct ai_call {
     struct ksm_pii_stream unmask_args;   /* tool-call arguments, which stream between texts */
     struct ai_choice_unmask {            /* an OpenAI stream's choices 1, 2, ... (n > 1): */
         struct ksm_pii_stream text, args;   /* each one's text and tool-call arguments */
+        struct ksm_pii_redact redact;       /* its text's output redaction */
     } *unmask_more;
     unsigned nmore;
     unsigned masked[KSM_PII__COUNT];
+    /* The project's pii_output rules on the model's text (not tool-call arguments, whose JSON a
+     * replacement could break): redacted before placeholders are restored. */
+    bool redacting;
+    enum ksm_pii_action out_rules[KSM_PII__COUNT];
+    struct ksm_pii_redact redact;       /* the text's (choice 0's) */
+    struct ksm_buf redacted_text;       /* a piece after redaction, before restoring */
+    unsigned redacted[KSM_PII__COUNT];
     char decision[16];                  /* "pass" | "mask" | "block" | "refuse" */
     const char *refusal;                /* why "refuse"/"block": a static reason for the audit log */
     const char *refusal_msg;            /* and what the caller is told, for a personal-data refusal */
@@ -168,6 +176,8 @@ void ksm_ai_metrics_record(const char *model, const char *upstream, bool error, 
  * values it masked, by kind: counted for kasumi_ai_decisions_total / kasumi_ai_masked_values_total. */
 void ksm_ai_metrics_decision(const char *decision, const char *reason,
                              const unsigned masked[KSM_PII__COUNT]);
+/* Values redacted from a model's answer by the project's pii_output rules, by kind. */
+void ksm_ai_metrics_redacted(const unsigned redacted[KSM_PII__COUNT]);
 /* A request that waited for metering to catch up (ai_call.c): admitted after all, or refused. */
 void ksm_ai_metrics_metering_wait(bool refused);
 void ksm_ai_metrics_register(void);

@@ -32,6 +32,7 @@ static struct {
 } decisions[DECISIONS_MAX];
 static int ndecisions;
 static unsigned long long masked_total[KSM_PII__COUNT];
+static unsigned long long redacted_total[KSM_PII__COUNT];   /* from models' answers (pii_output) */
 static unsigned long long metering_waits[2];   /* admitted, refused: atomics */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -90,6 +91,14 @@ void ksm_ai_metrics_decision(const char *decision, const char *reason,
     pthread_mutex_unlock(&mu);
 }
 
+void ksm_ai_metrics_redacted(const unsigned redacted[KSM_PII__COUNT])
+{
+    pthread_mutex_lock(&mu);
+    for (int k = 0; k < KSM_PII__COUNT; k++)
+        redacted_total[k] += redacted[k];
+    pthread_mutex_unlock(&mu);
+}
+
 static void collect_decisions(struct ksm_buf *out)
 {
     ksm_buf_puts(out, "# HELP kasumi_ai_decisions_total Guardrail decisions, by decision and the "
@@ -102,6 +111,12 @@ static void collect_decisions(struct ksm_buf *out)
     for (int k = 0; k < KSM_PII__COUNT; k++)
         ksm_buf_printf(out, "kasumi_ai_masked_values_total{kind=\"%s\"} %llu\n",
                        ksm_pii_kind_name((enum ksm_pii_kind)k), masked_total[k]);
+    ksm_buf_puts(out, "# HELP kasumi_ai_redacted_values_total Personal identifiers a model wrote, "
+                      "redacted from its answer (pii_output), by kind.\n"
+                      "# TYPE kasumi_ai_redacted_values_total counter\n");
+    for (int k = 0; k < KSM_PII__DETECTED; k++)
+        ksm_buf_printf(out, "kasumi_ai_redacted_values_total{kind=\"%s\"} %llu\n",
+                       ksm_pii_kind_name((enum ksm_pii_kind)k), redacted_total[k]);
 }
 
 static void label(struct ksm_buf *out, const struct series *s)

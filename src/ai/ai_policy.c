@@ -36,25 +36,29 @@ void ksm_ai_policy_defaults(struct ksm_ai_policy *p)
     p->pii[0] = KSM_AI_PII_BLOCK; /* 個人番号: its use is restricted by law (番号法) */
 }
 
-static enum ksm_err merge_pii(json_t *o, struct ksm_ai_policy *out, char *why)
+/* "pii" (the request's texts: block, mask or allow) or "pii_output" (the model's answer: mask or
+ * allow — an answer already streamed cannot be refused) into act. */
+static enum ksm_err merge_pii(json_t *o, const char *name, enum ksm_ai_pii_action *act, char *why)
 {
     const char *v[KSM_AI_PII_KINDS] = {0};
     struct ksm_ai__jf spec[KSM_AI_PII_KINDS];
+    bool output = !strcmp(name, "pii_output");
     for (int i = 0; i < KSM_AI_PII_KINDS; i++)
         spec[i] = (struct ksm_ai__jf){pii_kinds[i], KSM_AI_J_STR, false, &v[i], NULL};
-    enum ksm_err e = ksm_ai__fields(o, "pii", spec, KSM_AI_PII_KINDS, why);
+    enum ksm_err e = ksm_ai__fields(o, name, spec, KSM_AI_PII_KINDS, why);
     for (int i = 0; e == KSM_E_OK && i < KSM_AI_PII_KINDS; i++) {
         if (!v[i])
             continue;
         size_t a = 0;
         while (a < KSM_NELEM(pii_actions) && strcmp(pii_actions[a], v[i]))
             a++;
-        if (a == KSM_NELEM(pii_actions)) {
-            snprintf(why, KSM_AI_WHY, "pii.%s must be \"block\", \"mask\" or \"allow\"",
+        if (a == KSM_NELEM(pii_actions) || (output && a == KSM_AI_PII_BLOCK)) {
+            snprintf(why, KSM_AI_WHY, output ? "pii_output.%s must be \"mask\" or \"allow\""
+                                             : "pii.%s must be \"block\", \"mask\" or \"allow\"",
                      pii_kinds[i]);
             return KSM_E_INVALID_ARGUMENT;
         }
-        out->pii[i] = (enum ksm_ai_pii_action)a;
+        act[i] = (enum ksm_ai_pii_action)a;
     }
     return e;
 }
@@ -152,22 +156,25 @@ enum ksm_err ksm_ai_policy_merge(const struct ksm_ai_policy *cur, json_t *body,
 {
     int64_t v[NNUMS] = {0};
     bool given[NNUMS];
-    json_t *pii = NULL, *terms = NULL;
-    struct ksm_ai__jf spec[NNUMS + 5] = {
+    json_t *pii = NULL, *pii_output = NULL, *terms = NULL;
+    struct ksm_ai__jf spec[NNUMS + 6] = {
         {"class2_overseas", KSM_AI_J_BOOL, false, &out->class2_overseas, NULL},
         {"class3_forbidden", KSM_AI_J_BOOL, false, &out->class3_forbidden, NULL},
         {"classification_markings", KSM_AI_J_BOOL, false, &out->markings, NULL},
         {"pii", KSM_AI_J_OBJ, false, &pii, NULL},
         {"terms", KSM_AI_J_ARR, false, &terms, NULL},
+        {"pii_output", KSM_AI_J_OBJ, false, &pii_output, NULL},
     };
     for (size_t i = 0; i < NNUMS; i++)
-        spec[5 + i] = (struct ksm_ai__jf){nums[i].name, KSM_AI_J_INT, false, &v[i], &given[i]};
+        spec[6 + i] = (struct ksm_ai__jf){nums[i].name, KSM_AI_J_INT, false, &v[i], &given[i]};
     *out = *cur;
     enum ksm_err e = ksm_ai__fields(body, "", spec, KSM_NELEM(spec), why);
     if (e == KSM_E_OK)
         e = store_nums(v, given, out, why);
     if (e == KSM_E_OK && pii)
-        e = merge_pii(pii, out, why);
+        e = merge_pii(pii, "pii", out->pii, why);
+    if (e == KSM_E_OK && pii_output)
+        e = merge_pii(pii_output, "pii_output", out->pii_output, why);
     if (e == KSM_E_OK && terms)
         e = merge_terms(terms, out, why);
     return e;
@@ -175,17 +182,19 @@ enum ksm_err ksm_ai_policy_merge(const struct ksm_ai_policy *cur, json_t *body,
 
 json_t *ksm_ai_policy_json(const struct ksm_ai_policy *p)
 {
-    json_t *pii = json_object();
-    for (int i = 0; i < KSM_AI_PII_KINDS; i++)
+    json_t *pii = json_object(), *pii_output = json_object();
+    for (int i = 0; i < KSM_AI_PII_KINDS; i++) {
         json_object_set_new(pii, pii_kinds[i], json_string(pii_actions[p->pii[i]]));
+        json_object_set_new(pii_output, pii_kinds[i], json_string(pii_actions[p->pii_output[i]]));
+    }
     json_t *terms = json_array();
     for (int i = 0; i < p->nterms; i++)
         json_array_append_new(terms, json_pack("{s:s,s:s}", "term", p->terms[i].text, "action",
                                                p->terms[i].block ? "block" : "mask"));
-    return json_pack("{s:i,s:b,s:b,s:b,s:o,s:o,s:I,s:I,s:I,s:I,s:i}", "default_classification",
+    return json_pack("{s:i,s:b,s:b,s:b,s:o,s:o,s:o,s:I,s:I,s:I,s:I,s:i}", "default_classification",
                      p->default_classification, "class2_overseas", p->class2_overseas,
                      "class3_forbidden", p->class3_forbidden, "classification_markings", p->markings,
-                     "pii", pii, "terms", terms, "project_rpm",
+                     "pii", pii, "pii_output", pii_output, "terms", terms, "project_rpm",
                      (json_int_t)p->project_rpm, "project_tpm", (json_int_t)p->project_tpm,
                      "key_rpm", (json_int_t)p->key_rpm, "key_tpm", (json_int_t)p->key_tpm,
                      "retention_days", p->retention_days);

@@ -53,6 +53,8 @@ struct ksm_ai_policy {
     bool class3_forbidden;                /* the tenant forbids 機密性3 to any target */
     bool markings;                        /* a 機密性N marking in a text raises the request to N */
     enum ksm_ai_pii_action pii[KSM_AI_PII_KINDS];   /* default: mynumber block, others mask */
+    /* The model's own output: mask (replaced by ⟦KIND⟧, not restored) or allow (the default) */
+    enum ksm_ai_pii_action pii_output[KSM_AI_PII_KINDS];
     int64_t project_rpm, project_tpm;     /* 0 = unlimited */
     int64_t key_rpm, key_tpm;             /* per API key; 0 = unlimited */
     int retention_days;                   /* of request metadata; bodies are never kept (0 allowed) */

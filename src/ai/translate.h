@@ -184,11 +184,19 @@ const char *ksm_ai_stranger(const json_t *o, const char *const *keys);
 const char *ksm_ai_stop_to_finish(const char *stop_reason);
 const char *ksm_ai_finish_to_stop(const char *finish_reason);
 
+/* The filters of a whole answer: text, the model's prose; args, the arguments of tool calls, the
+ * input of tool_use blocks and citations (JSON, or text copied from the request, which a filter
+ * must leave as it is but for restoring placeholders). Either may be NULL. */
+struct ksm_ai_filters {
+    ksm_ai_text_filter text, args;
+    void *ud;
+};
+
 /* A non-streamed upstream response (from upstream) to the caller's API (to), with usage. model, if
- * not NULL, replaces the model name the caller sees. filter may be NULL. New reference in *out. */
+ * not NULL, replaces the model name the caller sees. f may be NULL. New reference in *out. */
 enum ksm_err ksm_ai_response_translate(enum ksm_ai_proto from, enum ksm_ai_proto to,
                                        const json_t *in, const char *model,
-                                       ksm_ai_text_filter filter, void *ud, json_t **out,
+                                       const struct ksm_ai_filters *f, json_t **out,
                                        struct ksm_ai_usage *usage, char err[KSM_AI_ERR_MAX]);
 
 /* The same, for a same-protocol answer when no text filter is needed (nothing was masked), on the

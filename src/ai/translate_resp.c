@@ -99,30 +99,32 @@ void ksm_ai_filter_strings(json_t *v, ksm_ai_text_filter filter, void *ud)
 }
 
 /* An OpenAI message: its text, and the arguments of its tool calls (JSON text, restored as text). */
-static void filter_openai_message(json_t *msg, ksm_ai_text_filter filter, void *ud)
+static void filter_openai_message(json_t *msg, const struct ksm_ai_filters *f)
 {
     json_t *tc;
     size_t i;
-    filter_node(json_object_get(msg, "content"), filter, ud);
+    filter_node(json_object_get(msg, "content"), f->text, f->ud);
     json_array_foreach(json_object_get(msg, "tool_calls"), i, tc) {
-        filter_node(json_object_get(json_object_get(tc, "function"), "arguments"), filter, ud);
-        filter_node(json_object_get(json_object_get(tc, "custom"), "input"), filter, ud);
+        filter_node(json_object_get(json_object_get(tc, "function"), "arguments"), f->args, f->ud);
+        filter_node(json_object_get(json_object_get(tc, "custom"), "input"), f->args, f->ud);
     }
-    filter_node(json_object_get(json_object_get(msg, "function_call"), "arguments"), filter, ud);
+    json_t *fc = json_object_get(msg, "function_call");
+    filter_node(json_object_get(fc, "arguments"), f->args, f->ud);
 }
 
-static void filter_anthropic_block(json_t *b, ksm_ai_text_filter filter, void *ud)
+static void filter_anthropic_block(json_t *b, const struct ksm_ai_filters *f)
 {
     const char *type = json_string_value(json_object_get(b, "type"));
     if (type && !strcmp(type, "text")) {
-        filter_node(json_object_get(b, "text"), filter, ud);
-        ksm_ai_filter_strings(json_object_get(b, "citations"), filter, ud);   /* a masked document's */
+        filter_node(json_object_get(b, "text"), f->text, f->ud);
+        /* a masked document's quotes: restored like arguments, not redacted as the model's text */
+        ksm_ai_filter_strings(json_object_get(b, "citations"), f->args, f->ud);
     } else if (type && !strcmp(type, "tool_use"))
-        ksm_ai_filter_strings(json_object_get(b, "input"), filter, ud);
+        ksm_ai_filter_strings(json_object_get(b, "input"), f->args, f->ud);
 }
 
 static enum ksm_err same_protocol(enum ksm_ai_proto p, const json_t *in, const char *model,
-                                  ksm_ai_text_filter filter, void *ud, json_t **out,
+                                  const struct ksm_ai_filters *f, json_t **out,
                                   struct ksm_ai_usage *u)
 {
     json_t *o = json_deep_copy(in), *x;
@@ -132,11 +134,11 @@ static enum ksm_err same_protocol(enum ksm_ai_proto p, const json_t *in, const c
     if (p == KSM_AI_OPENAI) {
         ksm_ai_usage_from_openai(o, u);
         json_array_foreach(json_object_get(o, "choices"), i, x)
-            filter_openai_message(json_object_get(x, "message"), filter, ud);
+            filter_openai_message(json_object_get(x, "message"), f);
     } else {
         ksm_ai_usage_from_anthropic(o, u);
         json_array_foreach(json_object_get(o, "content"), i, x)
-            filter_anthropic_block(x, filter, ud);
+            filter_anthropic_block(x, f);
     }
     *out = o;
     return KSM_E_OK;
@@ -182,7 +184,7 @@ static int tool_uses(const json_t *calls, ksm_ai_text_filter filter, void *ud, j
 }
 
 static enum ksm_err openai_to_anthropic(const json_t *in, const char *model,
-                                        ksm_ai_text_filter filter, void *ud, json_t **out,
+                                        const struct ksm_ai_filters *f, json_t **out,
                                         struct ksm_ai_usage *u, char *err)
 {
     json_t *c0 = json_array_get(json_object_get(in, "choices"), 0);
@@ -201,8 +203,8 @@ static enum ksm_err openai_to_anthropic(const json_t *in, const char *model,
     content = json_array();
     if (json_is_string(text) && json_string_length(text))
         json_array_append_new(content, json_pack("{ss so}", "type", "text", "text",
-            filtered(filter, ud, json_string_value(text), json_string_length(text))));
-    if (tool_uses(json_object_get(msg, "tool_calls"), filter, ud, content)) {
+            filtered(f->text, f->ud, json_string_value(text), json_string_length(text))));
+    if (tool_uses(json_object_get(msg, "tool_calls"), f->args, f->ud, content)) {
         json_decref(content);
         return bad(err, "the provider returned a tool call whose arguments are not a JSON object");
     }
@@ -226,7 +228,7 @@ json_t *ksm_ai_tool_call(const json_t *b, ksm_ai_text_filter filter, void *ud)
 }
 
 static enum ksm_err anthropic_to_openai(const json_t *in, const char *model,
-                                        ksm_ai_text_filter filter, void *ud, json_t **out,
+                                        const struct ksm_ai_filters *f, json_t **out,
                                         struct ksm_ai_usage *u, char *err)
 {
     struct ksm_buf text = KSM_BUF_INIT;
@@ -244,12 +246,12 @@ static enum ksm_err anthropic_to_openai(const json_t *in, const char *model,
             ksm_buf_append(&text, json_string_value(t) ? json_string_value(t) : "",
                            json_string_length(t));
         } else if (type && !strcmp(type, "tool_use")) {
-            json_array_append_new(calls, ksm_ai_tool_call(b, filter, ud));
+            json_array_append_new(calls, ksm_ai_tool_call(b, f->args, f->ud));
         }   /* thinking and server-tool blocks are only produced on request, which cross routes
                refuse */
     }
     msg = json_pack("{ss so sn}", "role", "assistant", "content",
-                    filtered(filter, ud, text.data ? text.data : "", text.len), "refusal");
+                    filtered(f->text, f->ud, text.data ? text.data : "", text.len), "refusal");
     if (json_array_size(calls)) {
         if (!text.len)
             json_object_set_new(msg, "content", json_null());
@@ -269,17 +271,19 @@ static enum ksm_err anthropic_to_openai(const json_t *in, const char *model,
 
 enum ksm_err ksm_ai_response_translate(enum ksm_ai_proto from, enum ksm_ai_proto to,
                                        const json_t *in, const char *model,
-                                       ksm_ai_text_filter filter, void *ud, json_t **out,
+                                       const struct ksm_ai_filters *f, json_t **out,
                                        struct ksm_ai_usage *usage, char err[KSM_AI_ERR_MAX])
 {
+    static const struct ksm_ai_filters none;
+    f = f ? f : &none;
     *out = NULL;
     err[0] = '\0';
     if (!json_is_object(in))
         return bad(err, "the provider's response is not a JSON object");
     if (from == to)
-        return same_protocol(from, in, model, filter, ud, out, usage);
-    return from == KSM_AI_OPENAI ? openai_to_anthropic(in, model, filter, ud, out, usage, err)
-                                 : anthropic_to_openai(in, model, filter, ud, out, usage, err);
+        return same_protocol(from, in, model, f, out, usage);
+    return from == KSM_AI_OPENAI ? openai_to_anthropic(in, model, f, out, usage, err)
+                                 : anthropic_to_openai(in, model, f, out, usage, err);
 }
 
 int ksm_ai_response_passthrough(enum ksm_ai_proto p, const char *body, size_t len,

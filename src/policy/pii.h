@@ -9,6 +9,7 @@
  * request and wipes it when freed. Nothing is logged; callers must not log matched text either. */
 #ifndef KSM_PII_H
 #define KSM_PII_H
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/buf.h"
@@ -132,5 +133,31 @@ void ksm_pii_unmask_stream(const struct ksm_pii_masker *m, struct ksm_pii_stream
 /* Emits what is held back (the stream has ended) and resets s for reuse. */
 void ksm_pii_unmask_flush(const struct ksm_pii_masker *m, struct ksm_pii_stream *s,
                           struct ksm_buf *out);
+
+/* ---- redacting a model's own output ------------------------------------------------------------ */
+
+/* Values the model wrote itself (not restored ones: redact before ksm_pii_unmask) of each kind
+ * whose action is KSM_PII_MASK are replaced by ⟦KIND⟧ — no number, so nothing restores them; other
+ * actions leave the value. counts (may be NULL) gets the number replaced per kind. */
+bool ksm_pii_redacts(const enum ksm_pii_action act[KSM_PII__COUNT]);   /* some kind is redacted */
+void ksm_pii_redact(const enum ksm_pii_action act[KSM_PII__COUNT], const char *text, size_t len,
+                    struct ksm_buf *out, unsigned counts[KSM_PII__COUNT]);
+
+/* The same for output arriving in pieces: a tail that a value may still be part of, and the
+ * context detectors read after one (48 bytes), are held until the next piece; final (the text
+ * ends) emits everything and frees the state. The concatenated output equals ksm_pii_redact of
+ * the concatenated input however it is cut, as long as no run of value characters (letters,
+ * digits, symbols with no space between) is longer than 320 bytes. Zero-initialise; the held
+ * bytes are wiped when emitted or freed. */
+struct ksm_pii_redact {
+    struct ksm_buf win;   /* [0, ctx): emitted, kept as the detectors' left context; then held */
+    size_t ctx;
+};
+
+void ksm_pii_redact_stream(const enum ksm_pii_action act[KSM_PII__COUNT], struct ksm_pii_redact *st,
+                           const char *chunk, size_t len, bool final, struct ksm_buf *out,
+                           unsigned counts[KSM_PII__COUNT]);
+/* Wipes and frees what a stream holds (one that ended with final needs none). */
+void ksm_pii_redact_free(struct ksm_pii_redact *st);
 
 #endif

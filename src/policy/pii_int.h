@@ -77,6 +77,9 @@ enum pii_ph ksm_pii_placeholder_parse(const char *s, size_t avail, enum ksm_pii_
 /* Writes ⟦KIND_num⟧ (NUL-terminated) and returns its length. */
 size_t ksm_pii_placeholder_format(enum ksm_pii_kind kind, uint32_t num,
                                   char out[KSM_PII_PLACEHOLDER_MAX]);
+/* Writes ⟦KIND⟧, what a redacted value of a model's output becomes (no number: not a placeholder,
+ * nothing restores it), and returns its length. */
+size_t ksm_pii_redaction_format(enum ksm_pii_kind kind, char out[KSM_PII_PLACEHOLDER_MAX]);
 /* The value behind placeholder (kind, num), or NULL if this masker never issued it. */
 const char *ksm_pii_masker_value(const struct ksm_pii_masker *m, enum ksm_pii_kind kind,
                                  uint64_t num, size_t *vlen);

@@ -13,17 +13,29 @@
 #define NAME_MAX_LEN 8         /* "MYNUMBER", "PASSPORT" */
 #define NUM_MAX_LEN 10         /* uint32_t */
 
-size_t ksm_pii_placeholder_format(enum ksm_pii_kind kind, uint32_t num,
-                                  char out[KSM_PII_PLACEHOLDER_MAX])
+static void upper_name(enum ksm_pii_kind kind, char name[NAME_MAX_LEN + 1])
 {
-    char name[NAME_MAX_LEN + 1];
     const char *lc = ksm_pii_kind_name(kind);
     size_t i = 0;
     for (; lc[i] && i < NAME_MAX_LEN; i++)
         name[i] = (char)(lc[i] - 'a' + 'A');
     name[i] = '\0';
+}
+
+size_t ksm_pii_placeholder_format(enum ksm_pii_kind kind, uint32_t num,
+                                  char out[KSM_PII_PLACEHOLDER_MAX])
+{
+    char name[NAME_MAX_LEN + 1];
+    upper_name(kind, name);
     int n = snprintf(out, KSM_PII_PLACEHOLDER_MAX, OPEN "%s_%u" CLOSE, name, (unsigned)num);
     return (size_t)n;
+}
+
+size_t ksm_pii_redaction_format(enum ksm_pii_kind kind, char out[KSM_PII_PLACEHOLDER_MAX])
+{
+    char name[NAME_MAX_LEN + 1];
+    upper_name(kind, name);
+    return (size_t)snprintf(out, KSM_PII_PLACEHOLDER_MAX, OPEN "%s" CLOSE, name);
 }
 
 /* Kind whose upper-cased name is s[0..n), or -1. */

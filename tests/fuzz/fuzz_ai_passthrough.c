@@ -118,7 +118,7 @@ static void check_answer(const char *s, size_t n, const json_t *j)
         }
         json_t *tree = NULL, *bytes = json_loadb(out.data, out.len, 0, NULL);
         if (ksm_ai_response_translate((enum ksm_ai_proto)p, (enum ksm_ai_proto)p, j, "alias", NULL,
-                                      NULL, &tree, &tu, err) != KSM_E_OK ||
+                                      &tree, &tu, err) != KSM_E_OK ||
             !bytes || !json_equal(bytes, tree) || memcmp(&u, &tu, sizeof u))
             abort();
         json_decref(bytes);

@@ -33,6 +33,7 @@ static void upper(void *ud, const char *in, size_t n, bool final, struct ksm_buf
     for (size_t i = 0; i < n; i++)
         ksm_buf_putc(emit, in[i] >= 'a' && in[i] <= 'z' ? (char)(in[i] - 32) : in[i]);
 }
+static const struct ksm_ai_filters uppers = {upper, upper, NULL};
 
 static void check_msg(const char *err)
 {
@@ -113,7 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         json_t *out = NULL;
         enum ksm_err e = ksm_ai_response_translate((enum ksm_ai_proto)(i & 1),
                                                    (enum ksm_ai_proto)(i >> 1), in, NULL,
-                                                   (i & 1) == (i >> 1) ? upper : NULL, NULL, &out,
+                                                   (i & 1) == (i >> 1) ? &uppers : NULL, &out,
                                                    &u, err);
         if ((e == KSM_E_OK) != (out != NULL) || u.prompt < 0 || u.completion < 0 ||
             u.cached > u.prompt)

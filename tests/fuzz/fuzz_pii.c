@@ -3,7 +3,10 @@
  * confidence in 1..100 and a known kind; the count does not depend on the output array's size;
  * with every kind masked, restoring the masked text (whole, and streamed in chunks whose sizes
  * come from the input) gives back the input byte for byte, and the stream never holds back as
- * much as the longest placeholder — with terms of the project's own too (cut from the input). */
+ * much as the longest placeholder — with terms of the project's own too (cut from the input).
+ * Output redaction, streamed in the same chunks: the stream never holds more than its bound and
+ * frees its state at the end; with no kind redacted it gives back the input byte for byte (that
+ * the stream equals the whole-text redaction is tested on the labelled corpus, test_pii_corpus). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +87,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         total += counts[k];
     if ((v == KSM_PII_BLOCKED) != (total > 0) || (v == KSM_PII_BLOCKED && blocked.len))
         abort();
+
+    /* output redaction, streamed: every kind, then none */
+    enum ksm_pii_action act[KSM_PII__COUNT];
+    for (int pass = 0; pass < 2; pass++) {
+        for (int k = 0; k < KSM_PII__COUNT; k++)
+            act[k] = pass == 0 ? KSM_PII_MASK : KSM_PII_ALLOW;
+        struct ksm_pii_redact rd = {KSM_BUF_INIT, 0};
+        struct ksm_buf red = KSM_BUF_INIT;
+        for (size_t i = 0, k = 0; i < size; k++) {
+            size_t n = 1 + data[k % size] % 37;
+            n = n > size - i ? size - i : n;
+            ksm_pii_redact_stream(act, &rd, t + i, n, false, &red, NULL);
+            if (rd.win.len - rd.ctx > 320 + 37)
+                abort();
+            i += n;
+        }
+        ksm_pii_redact_stream(act, &rd, NULL, 0, true, &red, NULL);
+        if (pass == 1 && (red.len != size || (size && memcmp(red.data, data, size))))
+            abort();
+        if (rd.win.data)
+            abort();   /* the final piece frees the state */
+        ksm_buf_free(&red);
+    }
 
     ksm_buf_free(&blocked);
     ksm_buf_free(&masked);

@@ -253,6 +253,11 @@ def test_cli(org):
                          "--class3-forbidden", "true", "--key-rpm", "10", "-o", "json", token=admin).stdout)
     assert p["pii"]["email"] == "allow" and p["pii"]["phone"] == "block" and p["class3_forbidden"] is True
     assert json.loads(d.cli("ai-policy", "get", "--project", pj, "-o", "json", token=admin).stdout)["key_rpm"] == 10
+    p = json.loads(d.cli("ai-policy", "set", "--project", pj, "--pii-output", "mynumber=mask,card=mask",
+                         "-o", "json", token=admin).stdout)
+    assert p["pii_output"]["mynumber"] == "mask" and p["pii_output"]["phone"] == "allow" and p["pii"]["phone"] == "block"
+    r = d.cli("ai-policy", "set", "--project", pj, "--pii-output", "card=block", token=admin, check=False)
+    assert r.returncode != 0 and "pii_output.card" in r.stderr + r.stdout, r
     p = json.loads(d.cli("ai-policy", "set", "--project", pj, "--terms", "Project Kasumi=mask,取扱厳重注意=block",
                          "--classification-markings", "true", "-o", "json", token=admin).stdout)
     assert p["classification_markings"] is True

@@ -462,6 +462,64 @@ def test_project_terms_are_masked_or_blocked(gw, llm_server, fault_server, npm_c
     assert gw.ok("PUT", path, {"terms": []})["terms"] == []
 
 
+def test_model_output_redacted_by_pii_output_rules(gw, llm_server, fault_server, npm_client):
+    """pii_output: values the model writes itself are replaced by ⟦KIND⟧ before the caller sees them,
+    whole and streamed (a grouped My Number split over three chunks), in either API; a caller's own
+    value that was masked for the model is restored, not redacted; tool-call arguments are left as
+    JSON; the request's audit record counts what was redacted; the default redacts nothing."""
+    o = Org(gw, llm_server, fault_server)
+    path = "/admin/v1/projects/%s/ai-policy" % o.project
+    alias = o.fault_route("echo")
+    grouped = "1234 5678 9018"   # 123456789018 in 4-4-4 groups: the echo sends one group per chunk
+    prompt = "番号は %s です。連絡は %s か taro@example.lg.jp へ" % (grouped, PHONE)
+    want = "番号は ⟦MYNUMBER⟧ です。連絡は %s か ⟦EMAIL⟧ へ" % PHONE
+
+    # the default: nothing the model writes is touched (here the input rules let the number through)
+    pol = gw.ok("PUT", path, {"pii": {"mynumber": "allow", "email": "allow"}})
+    assert pol["pii_output"] == {k: "allow" for k in ("mynumber", "phone", "email", "card", "pension", "passport")}
+    r = o.post("/v1/chat/completions", {"model": alias, "messages": [{"role": "user", "content": prompt}]})
+    assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"] == prompt, r.text
+
+    pol = gw.ok("PUT", path, {"pii_output": {"mynumber": "mask", "email": "mask", "phone": "mask"}})
+    assert pol["pii_output"]["mynumber"] == "mask" and pol["pii_output"]["card"] == "allow", pol
+    r = gw.api("PUT", path, {"pii_output": {"mynumber": "block"}})
+    assert r.status_code == 400 and "pii_output.mynumber" in r.json()["error"]["message"], r.text
+
+    before = metric_by_label(gw, "kasumi_ai_redacted_values_total", "kind")
+    r = o.post("/v1/chat/completions", {"model": alias, "messages": [{"role": "user", "content": prompt}]})
+    assert r.status_code == 200, r.text
+    sent = sent_to_model(o)
+    assert grouped in sent and PHONE not in sent, sent   # the number went in (allowed), the phone masked
+    assert r.json()["choices"][0]["message"]["content"] == want
+    final = gw.audit_wait(r.headers["X-Request-Id"], action="ai.chat")
+    assert "redacted=mynumber:1,email:1" in final["detail"], final
+    assert "1234" not in json.dumps(final)
+    after = metric_by_label(gw, "kasumi_ai_redacted_values_total", "kind")
+    assert {k: after[k] - before.get(k, 0) for k in ("mynumber", "email", "phone")} == {
+        "mynumber": 1, "email": 1, "phone": 0}, (before, after)
+
+    st = sdk(npm_client, o, "openai", "chat.completions.create",
+             {"model": alias, "stream": True, "messages": [{"role": "user", "content": prompt}]})
+    assert st.error is None, st
+    pieces = [c["choices"][0]["delta"].get("content") or "" for c in st.chunks if c["choices"]]
+    assert "".join(pieces) == want and not any("9018" in p for p in pieces), pieces
+    an = sdk(npm_client, o, "anthropic", "messages.create",
+             {"model": alias, "max_tokens": 64, "stream": True, "messages": [{"role": "user", "content": prompt}]})
+    assert an.error is None, an
+    assert "".join(c["delta"].get("text", "") for c in an.chunks if c["type"] == "content_block_delta") == want
+    whole = sdk(npm_client, o, "anthropic", "messages.create",
+                {"model": alias, "max_tokens": 64, "messages": [{"role": "user", "content": prompt}]})
+    assert whole.error is None and whole.result["content"][0]["text"] == want, whole
+
+    # a tool call's arguments are JSON for the caller's code: restored, never rewritten
+    tool = o.fault_route("tool")
+    one = sdk(npm_client, o, "openai", "chat.completions.create",
+              {"model": tool, "messages": [{"role": "user", "content": prompt}], "tools": [LOOKUP_OPENAI]})
+    assert one.error is None, one
+    args = json.loads(one.result["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"])
+    assert args == {"query": prompt}, args
+
+
 def test_masked_values_are_counted_over_every_text(gw, org):
     """The counts by kind (the answer's header, the audit record, the metrics) are the request's:
     a value in an early message counts though later texts have none (before, each text scanned

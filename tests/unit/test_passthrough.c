@@ -213,7 +213,7 @@ static char *raw_answer(enum ksm_ai_proto p, const char *body, const char *model
     struct ksm_ai_usage tu = before;
     json_t *in = json_loads(body, 0, NULL), *tree = NULL;
     json_t *bytes = json_loadb(out.data, out.len, JSON_REJECT_DUPLICATES, NULL);
-    CHECK(ksm_ai_response_translate(p, p, in, model, NULL, NULL, &tree, &tu, err) == KSM_E_OK);
+    CHECK(ksm_ai_response_translate(p, p, in, model, NULL, &tree, &tu, err) == KSM_E_OK);
     CHECK(bytes && json_equal(bytes, tree));
     CHECK(!memcmp(&tu, u, sizeof tu));   /* metered exactly as the tree path meters */
     json_decref(in);

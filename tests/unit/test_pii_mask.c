@@ -238,8 +238,62 @@ static void terms(void)
     ksm_pii_masker_free(m);
 }
 
+/* Output redaction: a value the model wrote is replaced by ⟦KIND⟧; a kind left to allow is shown;
+ * a placeholder passes (restoring it is the next step); streamed one byte at a time, a long
+ * address and a value whose context word comes after it end as the whole text does, and plain
+ * prose is held back by no more than the context window and the word being written. */
+static void redaction(void)
+{
+    enum ksm_pii_action act[KSM_PII__COUNT] = {0};
+    act[KSM_PII_MYNUMBER] = act[KSM_PII_EMAIL] = act[KSM_PII_PASSPORT] = KSM_PII_MASK;
+    CHECK(ksm_pii_redacts(act));
+    const char *in = "番号 123456789018、電話 03-1234-5678、⟦PHONE_1⟧、"
+                     "a.very.long.local.part.for.testing.purposes@section.department.example.lg.jp "
+                     "and TK1234567 (passport)";
+    struct ksm_buf whole = KSM_BUF_INIT, one = KSM_BUF_INIT;
+    unsigned counts[KSM_PII__COUNT] = {0};
+    ksm_pii_redact(act, in, strlen(in), &whole, counts);
+    ksm_buf_append(&whole, "", 0);
+    CHECK_STR(whole.data, "番号 ⟦MYNUMBER⟧、電話 03-1234-5678、⟦PHONE_1⟧、⟦EMAIL⟧ and ⟦PASSPORT⟧ (passport)");
+    CHECK(counts[KSM_PII_MYNUMBER] == 1 && counts[KSM_PII_EMAIL] == 1 &&
+          counts[KSM_PII_PASSPORT] == 1 && counts[KSM_PII_PHONE] == 0);
+    struct ksm_pii_redact st = {KSM_BUF_INIT, 0};
+    size_t most = 0;
+    for (size_t i = 0; in[i]; i++) {
+        ksm_pii_redact_stream(act, &st, in + i, 1, false, &one, NULL);
+        most = st.win.len - st.ctx > most ? st.win.len - st.ctx : most;
+    }
+    ksm_pii_redact_stream(act, &st, NULL, 0, true, &one, NULL);
+    ksm_buf_append(&one, "", 0);
+    CHECK_STR(one.data, whole.data);
+    CHECK(most >= 70);   /* the address (75 bytes) was held whole */
+
+    const char *prose = "これは生成された回答です。The model answers in plain words, and nothing here "
+                        "is anybody's number or address, so the stream flows with a short lag.";
+    ksm_buf_reset(&one);
+    most = 0;
+    for (size_t i = 0; prose[i]; i++) {
+        ksm_pii_redact_stream(act, &st, prose + i, 1, false, &one, NULL);
+        most = st.win.len - st.ctx > most ? st.win.len - st.ctx : most;
+    }
+    CHECK(most <= 48 + 3);   /* the context window, a character, never the whole text */
+    ksm_pii_redact_stream(act, &st, NULL, 0, true, &one, NULL);
+    CHECK(one.len == strlen(prose) && !memcmp(one.data, prose, one.len));
+    CHECK(st.win.data == NULL);   /* the final piece freed the state */
+
+    for (int k = 0; k < KSM_PII__COUNT; k++)
+        act[k] = KSM_PII_ALLOW;
+    CHECK(!ksm_pii_redacts(act));
+    ksm_buf_reset(&one);
+    ksm_pii_redact(act, in, strlen(in), &one, NULL);
+    CHECK(one.len == strlen(in) && !memcmp(one.data, in, one.len));
+    ksm_buf_free(&whole);
+    ksm_buf_free(&one);
+}
+
 int main(void)
 {
+    redaction();
     for (size_t i = 0; i < KSM_NELEM(texts); i++)
         round_trip(texts[i]);
     placeholders();

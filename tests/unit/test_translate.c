@@ -532,11 +532,14 @@ static void restore(void *ud, const char *in, size_t n, bool final, struct ksm_b
         held.data[keep] = '\0';
 }
 
+/* Whole answers: the same filter for the text and the tool calls' arguments. */
+static const struct ksm_ai_filters restoring = {restore, restore, NULL};
+
 static void test_responses(void)
 {
     struct ksm_ai_usage u = {0};
     json_t *in = json_loads(oai_response, 0, NULL), *out;
-    CHECK(ksm_ai_response_translate(KSM_AI_OPENAI, KSM_AI_ANTHROPIC, in, "claude-alias", NULL, NULL,
+    CHECK(ksm_ai_response_translate(KSM_AI_OPENAI, KSM_AI_ANTHROPIC, in, "claude-alias", NULL,
                                     &out, &u, err) == KSM_E_OK);
     CHECK_STR(jpath_s(out, "type"), "message");
     CHECK_STR(jpath_s(out, "model"), "claude-alias");
@@ -550,7 +553,7 @@ static void test_responses(void)
 
     memset(&u, 0, sizeof(u));
     in = json_loads(ant_response, 0, NULL);
-    CHECK(ksm_ai_response_translate(KSM_AI_ANTHROPIC, KSM_AI_OPENAI, in, NULL, NULL, NULL, &out, &u,
+    CHECK(ksm_ai_response_translate(KSM_AI_ANTHROPIC, KSM_AI_OPENAI, in, NULL, NULL, &out, &u,
                                     err) == KSM_E_OK);
     CHECK_STR(jpath_s(out, "object"), "chat.completion");
     CHECK_STR(jpath_s(out, "model"), "claude-sonnet-4-5-20250929");
@@ -567,8 +570,8 @@ static void test_responses(void)
      * cache-write split, which OpenAI cannot express */
     struct ksm_ai_usage u2 = {0};
     json_t *mid;
-    ksm_ai_response_translate(KSM_AI_ANTHROPIC, KSM_AI_OPENAI, in, NULL, NULL, NULL, &mid, &u2, err);
-    CHECK(ksm_ai_response_translate(KSM_AI_OPENAI, KSM_AI_ANTHROPIC, mid, NULL, NULL, NULL, &out, &u2,
+    ksm_ai_response_translate(KSM_AI_ANTHROPIC, KSM_AI_OPENAI, in, NULL, NULL, &mid, &u2, err);
+    CHECK(ksm_ai_response_translate(KSM_AI_OPENAI, KSM_AI_ANTHROPIC, mid, NULL, NULL, &out, &u2,
                                     err) == KSM_E_OK);
     CHECK_STR(jpath_s(out, "content.0.text"), "Hi! My name is Claude.");
     CHECK(jpath_i(out, "usage.input_tokens") + jpath_i(out, "usage.cache_read_input_tokens") +
@@ -582,7 +585,7 @@ static void test_responses(void)
                                "text", "text", "Hello <P1>!", "stop_reason", "end_turn", "usage",
                                "input_tokens", 3, "output_tokens", 4);
     memset(&u, 0, sizeof(u));
-    CHECK(ksm_ai_response_translate(KSM_AI_ANTHROPIC, KSM_AI_ANTHROPIC, masked, NULL, restore, NULL,
+    CHECK(ksm_ai_response_translate(KSM_AI_ANTHROPIC, KSM_AI_ANTHROPIC, masked, NULL, &restoring,
                                     &out, &u, err) == KSM_E_OK);
     CHECK_STR(jpath_s(out, "content.0.text"), "Hello Taro!");
     CHECK(u.prompt == 3 && u.completion == 4);
@@ -592,7 +595,7 @@ static void test_responses(void)
 
     in = json_loads("{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":null,"
                     "\"tool_calls\":[{\"id\":\"t\"}]}}]}", 0, NULL);
-    CHECK(ksm_ai_response_translate(KSM_AI_OPENAI, KSM_AI_ANTHROPIC, in, NULL, NULL, NULL, &out, &u,
+    CHECK(ksm_ai_response_translate(KSM_AI_OPENAI, KSM_AI_ANTHROPIC, in, NULL, NULL, &out, &u,
                                     err) == KSM_E_UPSTREAM_ERROR && !out);
     json_decref(in);
 }
@@ -1006,14 +1009,14 @@ static void test_tool_calls(void)
         "null,\"tool_calls\":[{\"id\":\"c\",\"type\":\"function\",\"function\":{\"name\":\"f\","
         "\"arguments\":\"{\\\"who\\\":\\\"<P1>\\\"}\"}}]}}]}", 0, NULL);
     struct ksm_ai_usage u = {0};
-    CHECK(ksm_ai_response_translate(KSM_AI_OPENAI, KSM_AI_OPENAI, in, NULL, restore, NULL, &out, &u,
+    CHECK(ksm_ai_response_translate(KSM_AI_OPENAI, KSM_AI_OPENAI, in, NULL, &restoring, &out, &u,
                                     err) == KSM_E_OK);
     CHECK_STR(jpath_s(out, "choices.0.message.tool_calls.0.function.arguments"), "{\"who\":\"Taro\"}");
     json_decref(out);
     json_decref(in);
     in = json_loads("{\"content\":[{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"f\",\"input\":"
                     "{\"who\":[\"<P1>\"]}}],\"stop_reason\":\"tool_use\"}", 0, NULL);
-    CHECK(ksm_ai_response_translate(KSM_AI_ANTHROPIC, KSM_AI_ANTHROPIC, in, NULL, restore, NULL, &out,
+    CHECK(ksm_ai_response_translate(KSM_AI_ANTHROPIC, KSM_AI_ANTHROPIC, in, NULL, &restoring, &out,
                                     &u, err) == KSM_E_OK);
     CHECK_STR(jpath_s(out, "content.0.input.who.0"), "Taro");
     json_decref(out);
@@ -1021,14 +1024,14 @@ static void test_tool_calls(void)
     json_t *cited = json_loads("{\"content\":[{\"type\":\"text\",\"text\":\"<P1>.\",\"citations\":"
         "[{\"type\":\"char_location\",\"cited_text\":\"Dear <P1>\",\"document_index\":0}]}]}", 0,
         NULL);
-    CHECK(ksm_ai_response_translate(KSM_AI_ANTHROPIC, KSM_AI_ANTHROPIC, cited, NULL, restore, NULL,
+    CHECK(ksm_ai_response_translate(KSM_AI_ANTHROPIC, KSM_AI_ANTHROPIC, cited, NULL, &restoring,
                                     &out, &u, err) == KSM_E_OK);
     CHECK_STR(jpath_s(out, "content.0.citations.0.cited_text"), "Dear Taro");
     CHECK(jpath_i(out, "content.0.citations.0.document_index") == 0);
     json_decref(out);
     json_decref(cited);
     /* ... and across */
-    CHECK(ksm_ai_response_translate(KSM_AI_ANTHROPIC, KSM_AI_OPENAI, in, NULL, restore, NULL, &out,
+    CHECK(ksm_ai_response_translate(KSM_AI_ANTHROPIC, KSM_AI_OPENAI, in, NULL, &restoring, &out,
                                     &u, err) == KSM_E_OK);
     CHECK_STR(jpath_s(out, "choices.0.message.tool_calls.0.function.arguments"),
               "{\"who\":[\"Taro\"]}");
@@ -1040,7 +1043,7 @@ static void test_tool_calls(void)
         "\"tool_calls\":[{\"id\":\"c\",\"type\":\"function\",\"function\":{\"name\":\"f\","
         "\"arguments\":\"{\\\"who\\\":\\\"<P1>\\\"}\"}}]},\"finish_reason\":\"tool_calls\"}]}",
         0, NULL);
-    CHECK(ksm_ai_response_translate(KSM_AI_OPENAI, KSM_AI_ANTHROPIC, in, NULL, restore, NULL, &out,
+    CHECK(ksm_ai_response_translate(KSM_AI_OPENAI, KSM_AI_ANTHROPIC, in, NULL, &restoring, &out,
                                     &u, err) == KSM_E_OK);
     CHECK_STR(jpath_s(out, "content.0.text"), "Hm");
     CHECK_STR(jpath_s(out, "content.1.type"), "tool_use");
