@@ -464,9 +464,10 @@ def test_project_terms_are_masked_or_blocked(gw, llm_server, fault_server, npm_c
 
 def test_model_output_redacted_by_pii_output_rules(gw, llm_server, fault_server, npm_client):
     """pii_output: values the model writes itself are replaced by ⟦KIND⟧ before the caller sees them,
-    whole and streamed (a grouped My Number split over three chunks), in either API; a caller's own
-    value that was masked for the model is restored, not redacted; tool-call arguments are left as
-    JSON; the request's audit record counts what was redacted; the default redacts nothing."""
+    whole and streamed (a grouped My Number split over three chunks), in every API (chat, Messages,
+    Responses, completions with two choices); a caller's own value that was masked for the model
+    is restored, not redacted; tool-call arguments are left as JSON; the request's audit record
+    and the metrics count what was redacted; the default redacts nothing."""
     o = Org(gw, llm_server, fault_server)
     path = "/admin/v1/projects/%s/ai-policy" % o.project
     alias = o.fault_route("echo")
@@ -510,6 +511,19 @@ def test_model_output_redacted_by_pii_output_rules(gw, llm_server, fault_server,
     whole = sdk(npm_client, o, "anthropic", "messages.create",
                 {"model": alias, "max_tokens": 64, "messages": [{"role": "user", "content": prompt}]})
     assert whole.error is None and whole.result["content"][0]["text"] == want, whole
+
+    # the Responses API and text completions (every choice of a stream) go through the same rules
+    resp = sdk(npm_client, o, "openai", "responses.create", {"model": alias, "input": prompt, "stream": True})
+    assert resp.error is None, resp
+    assert "".join(e["delta"] for e in resp.chunks if e["type"] == "response.output_text.delta") == want
+    comp = sdk(npm_client, o, "openai", "completions.create",
+               {"model": alias, "prompt": prompt, "max_tokens": 64, "n": 2, "stream": True})
+    assert comp.error is None, comp
+    texts = {}
+    for c in comp.chunks:
+        for ch in c["choices"]:
+            texts[ch["index"]] = texts.get(ch["index"], "") + ch["text"]
+    assert texts == {0: want, 1: want}, texts
 
     # a tool call's arguments are JSON for the caller's code: restored, never rewritten
     tool = o.fault_route("tool")
