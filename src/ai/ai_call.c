@@ -255,11 +255,10 @@ static void complete(struct ai_call *c)
 
 /* ---- text coming back: count it and restore masked values ---------------------------------------- */
 
-static void unmask(struct ai_call *c, struct ksm_pii_stream *st, const char *in, size_t n,
-                   bool final, struct ksm_buf *emit)
+/* Restores the caller's placeholders in a piece of the model's output. */
+static void restore(struct ai_call *c, struct ksm_pii_stream *st, const char *in, size_t n,
+                    bool final, struct ksm_buf *emit)
 {
-    if (n)
-        c->delivered++;
     if (!c->masker || !ksm_pii_masker_size(c->masker)) {
         ksm_buf_append(emit, in, n);
         return;
@@ -270,8 +269,17 @@ static void unmask(struct ai_call *c, struct ksm_pii_stream *st, const char *in,
         ksm_pii_unmask_flush(c->masker, st, emit);
 }
 
-/* The model's text: what it wrote itself redacted by the project's pii_output rules, then the
- * placeholders of the caller's own values restored (so those are never redacted). */
+/* A piece of a tool call's arguments (or a citation): counted as delivered, and restored. */
+static void unmask(struct ai_call *c, struct ksm_pii_stream *st, const char *in, size_t n,
+                   bool final, struct ksm_buf *emit)
+{
+    if (n)
+        c->delivered++;
+    restore(c, st, in, n, final, emit);
+}
+
+/* A piece of the model's text: what it wrote itself redacted by the project's pii_output rules,
+ * then the caller's placeholders restored (so the caller's own values are never redacted). */
 static void text_out(struct ai_call *c, struct ksm_pii_redact *rd, struct ksm_pii_stream *st,
                      const char *in, size_t n, bool final, struct ksm_buf *emit)
 {
@@ -283,9 +291,7 @@ static void text_out(struct ai_call *c, struct ksm_pii_redact *rd, struct ksm_pi
         c->delivered++;
     ksm_buf_reset(&c->redacted_text);
     ksm_pii_redact_stream(c->out_rules, rd, in, n, final, &c->redacted_text, c->redacted);
-    int64_t delivered = c->delivered;   /* counted above, once per piece that came */
-    unmask(c, st, c->redacted_text.data, c->redacted_text.len, final, emit);
-    c->delivered = delivered;
+    restore(c, st, c->redacted_text.data, c->redacted_text.len, final, emit);
 }
 
 static void text_filter(void *ud, const char *in, size_t n, bool final, struct ksm_buf *emit)
