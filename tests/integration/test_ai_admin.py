@@ -179,8 +179,9 @@ def test_policy(org):
 
 def test_policy_check(org):
     """An administrator writing a project's rules and terms sees what the guardrail would do with a
-    text — the class applied, the decision, the counts by kind, the text a model would get — and
-    nothing is sent, kept or written into the audit record."""
+    text — the class applied, the decision, the counts by kind, the text a model would get, and the
+    text a caller would get were a model to write it — and nothing is sent, kept or written into the
+    audit record."""
     d, admin, pj = org["d"], org["admin"], org["project"]
     path = "/admin/v1/projects/%s/ai-policy" % pj
     d.ok("PUT", path, {"terms": [{"term": "Project Kasumi", "action": "mask"},
@@ -198,6 +199,12 @@ def test_policy_check(org):
     assert (r["classification"], r["marked"], r["decision"]) == (3, 3, "refuse"), r
     assert check({"text": "予算", "classification": 1, "overseas": True})["decision"] == "pass"
     assert check({"text": "予算", "overseas": True})["decision"] == "refuse"   # 2, not allowed abroad
+    # and what the pii_output rules would make of the same text in a model's answer
+    assert r["output"] == {"redacted": {}, "text": "機密性３ 予算"}, r   # none by default
+    d.ok("PUT", path, {"pii_output": {"mynumber": "mask", "email": "mask"}}, token=admin)
+    r = check({"text": "番号 123456789018、連絡 taro@example.lg.jp、電話 03-1234-5678"})
+    assert r["output"] == {
+        "redacted": {"mynumber": 1, "email": 1}, "text": "番号 ⟦MYNUMBER⟧、連絡 ⟦EMAIL⟧、電話 03-1234-5678"}, r
     # who may: ai.policy.read (an auditor may look; another tenant may not)
     assert d.api("POST", path + "/check", {"text": "x"}, token=org["other_admin"]).status_code in (403, 404)
     for bad in ({}, {"text": 1}, {"text": "x", "classification": 4}, {"text": "x", "overseas": "yes"},
