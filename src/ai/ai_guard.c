@@ -165,6 +165,13 @@ void ksm_ai_pii_policy(const struct ksm_ai_policy *pol, int classification, bool
     p->block_confidence = KSM_PII_BLOCK_CONFIDENCE;
 }
 
+void ksm_ai_output_rules(const struct ksm_ai_policy *pol, enum ksm_pii_action act[KSM_PII__COUNT])
+{
+    for (int k = 0; k < KSM_PII__COUNT; k++)   /* mask or allow: the policy refuses block */
+        act[k] = k < KSM_AI_PII_KINDS && pol->pii_output[k] == KSM_AI_PII_MASK ? KSM_PII_MASK
+                                                                               : KSM_PII_ALLOW;
+}
+
 /* Content the scanner cannot read (an image, a file) may pass only where no rule looks for anything:
  * the project allows every kind, and the request is not 機密性2 bound abroad (always masked). */
 static bool must_read(const struct ksm_pii_policy *p)
@@ -399,8 +406,7 @@ enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum k
     if (c->norder == 0)
         return KSM_E_FORBIDDEN;
     prompt_hmac(c);   /* of what the caller sent, before masking: it identifies their prompt */
-    for (int k = 0; k < KSM_AI_PII_KINDS; k++)   /* (the two enums are in the same order) */
-        c->out_rules[k] = (enum ksm_pii_action)c->pol.pii_output[k];
+    ksm_ai_output_rules(&c->pol, c->out_rules);
     c->redacting = c->kind != AI_EMBED && c->kind != AI_COUNT && ksm_pii_redacts(c->out_rules);
     struct ksm_pii_policy pol;
     struct ksm_pii_term terms[KSM_AI_MAX_TERMS];

@@ -112,6 +112,8 @@ const char *ksm_ai_block_reason(enum ksm_ai_seal seal, enum ksm_pii_kind kind, c
  * terms[] holds what p points at. */
 void ksm_ai_pii_policy(const struct ksm_ai_policy *pol, int classification, bool any_overseas,
                        struct ksm_pii_policy *p, struct ksm_pii_term terms[KSM_AI_MAX_TERMS]);
+/* The rules for the model's own output (pii_output): each kind MASK (redacted) or ALLOW. */
+void ksm_ai_output_rules(const struct ksm_ai_policy *pol, enum ksm_pii_action act[KSM_PII__COUNT]);
 /* ai_governed.c: govcloud's side of the governed path — a target outside Japan is the overseas AI
  * environment, reached as govcloud's relay, naming the tenant and project; it is not charged here. */
 bool ksm_ai_governed(const struct ai_call *c, const struct ksm_ai_target *t);

@@ -4,7 +4,7 @@
  * by kind and the text as a model would get it; and, under "output", the same text as the caller
  * would get it were a model to write it (the pii_output rules). Nothing is sent, kept or logged:
  * the guardrail's own rules (ksm_ai_default_class, ksm_ai_class_refusal, ksm_ai_pii_policy,
- * ksm_pii_mask, ksm_ai_block_reason, ksm_pii_redact), on one text. */
+ * ksm_pii_mask, ksm_ai_block_reason, ksm_ai_output_rules, ksm_pii_redact), on one text. */
 #include "ai/ai_int.h"
 
 #include <string.h>
@@ -23,9 +23,8 @@ static json_t *counts_json(const unsigned counts[KSM_PII__COUNT])
 /* {"redacted": {kind: n}, "text": …}: a model's answer of that text, after pii_output. */
 static json_t *as_output(const struct ksm_ai_policy *pol, const char *text, size_t len)
 {
-    enum ksm_pii_action act[KSM_PII__COUNT] = {0};
-    for (int k = 0; k < KSM_AI_PII_KINDS; k++)
-        act[k] = (enum ksm_pii_action)pol->pii_output[k];
+    enum ksm_pii_action act[KSM_PII__COUNT];
+    ksm_ai_output_rules(pol, act);
     struct ksm_buf out = KSM_BUF_INIT;
     unsigned counts[KSM_PII__COUNT] = {0};
     ksm_pii_redact(act, text, len, &out, counts);
