@@ -393,6 +393,16 @@ static void prompt_hmac(struct ai_call *c)
     free(s);
 }
 
+/* The caller asks for the answer's tokens with their log-probabilities (OpenAI chat's "logprobs":
+ * true, text completions' "logprobs": N): each token's text, which output redaction does not
+ * rewrite. */
+static bool asks_logprobs(const struct ai_call *c)
+{
+    const json_t *body = AI_KEPT(c) ? c->kept_body : c->req.body;
+    const json_t *lp = json_object_get(body, "logprobs");
+    return lp && !json_is_null(lp) && !json_is_false(lp);
+}
+
 enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum ksm_env_kind env)
 {
     ksm_fmt_copy(c->decision, sizeof c->decision, "refuse");
@@ -408,6 +418,12 @@ enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum k
     prompt_hmac(c);   /* of what the caller sent, before masking: it identifies their prompt */
     ksm_ai_output_rules(&c->pol, c->out_rules);
     c->redacting = c->kind != AI_EMBED && c->kind != AI_COUNT && ksm_pii_redacts(c->out_rules);
+    if (c->redacting && asks_logprobs(c)) {
+        c->refusal = "logprobs_with_redaction";
+        c->refusal_msg = "logprobs are not returned while the project's pii_output rules redact the "
+                         "model's answer: they would show the redacted values token by token";
+        return KSM_E_UNSUPPORTED_PARAMETER;
+    }
     struct ksm_pii_policy pol;
     struct ksm_pii_term terms[KSM_AI_MAX_TERMS];
     ksm_ai_pii_policy(&c->pol, c->classification, c->any_overseas, &pol, terms);

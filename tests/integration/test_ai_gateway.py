@@ -525,6 +525,18 @@ def test_model_output_redacted_by_pii_output_rules(gw, llm_server, fault_server,
             texts[ch["index"]] = texts.get(ch["index"], "") + ch["text"]
     assert texts == {0: want, 1: want}, texts
 
+    # log-probabilities would spell out, token by token, what the text redacts: refused, saying why
+    for path_, body in (("/v1/chat/completions", {"model": alias, "logprobs": True,
+                                                  "messages": [{"role": "user", "content": "hi"}]}),
+                        ("/v1/completions", {"model": alias, "prompt": "hi", "logprobs": 2})):
+        r = o.post(path_, body)
+        assert r.status_code == 400 and r.json()["error"]["code"] == "unsupported_parameter", r.text
+        assert "pii_output" in r.json()["error"]["message"], r.text
+        rec = gw.audit_wait(r.headers["X-Request-Id"], action="ai.decision")
+        assert "reason=logprobs_with_redaction" in rec["detail"], rec
+    assert o.post("/v1/chat/completions", {"model": alias, "logprobs": False, "messages": [
+        {"role": "user", "content": "hi"}]}).status_code == 200
+
     # a tool call's arguments are JSON for the caller's code: restored, never rewritten
     tool = o.fault_route("tool")
     one = sdk(npm_client, o, "openai", "chat.completions.create",
