@@ -369,6 +369,7 @@ static void begin_stream(struct ai_call *c)
                                     .filter = text_filter, .args_filter = args_filter,
                                     .choice_filter = choice_filter,
                                     .choice_args_filter = choice_args_filter, .filter_ud = c,
+                                    .drop_reasoning = c->redacting,
                                     .completion = c->kind == AI_COMPLETE};
     c->tx = ksm_ai_stream_new(&so);
     r->status = 200;
@@ -545,10 +546,12 @@ static bool answer_bytes(struct ai_call *c)
         return ksm_ai_embeddings_passthrough(body, c->up_body.len, resp, &c->usage) == 0;
     if (c->target->provider != c->proto || (c->masker && ksm_pii_masker_size(c->masker)))
         return false;
-    /* Redacting, the bytes go back as they are only when the scanner finds no value in them and
-     * no text is escaped as \uXXXX (a full-width digit it could not read there). */
+    /* Redacting, the bytes go back as they are only when the scanner finds no value in them, no
+     * text is escaped as \uXXXX (a full-width digit it could not read there) and no reasoning
+     * text is there to leave out. */
     if (c->redacting && (ksm_pii_scan(body, c->up_body.len, NULL, 0) ||
-                         memmem(body, c->up_body.len, "\\u", 2)))
+                         memmem(body, c->up_body.len, "\\u", 2) ||
+                         memmem(body, c->up_body.len, "\"reasoning", 10)))
         return false;
     return ksm_ai_response_passthrough(c->proto, body, c->up_body.len, c->alias, resp,
                                        &c->usage) == 0;
@@ -593,7 +596,8 @@ static void answer_whole(struct ai_call *c)
     if (!in) {
         snprintf(err, sizeof err, "the model returned a malformed answer");
     } else if (c->kind == AI_CHAT) {
-        struct ksm_ai_filters f = {.text = text_filter, .args = args_filter, .ud = c};
+        struct ksm_ai_filters f = {.text = text_filter, .args = args_filter, .ud = c,
+                                   .drop_reasoning = c->redacting};
         e = ksm_ai_response_translate(c->target->provider, c->proto, in, c->alias, &f,
                                       &out, &c->usage, err);
     } else if (c->kind == AI_COMPLETE) {

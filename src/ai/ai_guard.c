@@ -393,14 +393,27 @@ static void prompt_hmac(struct ai_call *c)
     free(s);
 }
 
-/* The caller asks for the answer's tokens with their log-probabilities (OpenAI chat's "logprobs":
- * true, text completions' "logprobs": N): each token's text, which output redaction does not
- * rewrite. */
-static bool asks_logprobs(const struct ai_call *c)
+/* What a caller may ask for that would show the model's text past output redaction: each token's
+ * text with its log-probability (OpenAI chat's "logprobs": true, text completions' "logprobs": N),
+ * or Anthropic's extended thinking, whose signed text cannot be rewritten. */
+static const struct {
+    const char *reason, *message;
+} unredactable[] = {
+    {"logprobs_with_redaction", "logprobs are not returned while the project's pii_output rules "
+                                "redact the model's answer: they would show the redacted values"},
+    {"thinking_with_redaction", "extended thinking is not returned while the project's pii_output "
+                                "rules redact the model's answer: its signed text cannot be redacted"},
+};
+
+/* The row of unredactable the request asks for, or -1. */
+static int asks_unredactable(const struct ai_call *c)
 {
     const json_t *body = AI_KEPT(c) ? c->kept_body : c->req.body;
     const json_t *lp = json_object_get(body, "logprobs");
-    return lp && !json_is_null(lp) && !json_is_false(lp);
+    const json_t *th = json_object_get(json_object_get(body, "thinking"), "type");
+    if (lp && !json_is_null(lp) && !json_is_false(lp))
+        return 0;
+    return json_is_string(th) && strcmp(json_string_value(th), "disabled") ? 1 : -1;
 }
 
 enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum ksm_env_kind env)
@@ -418,10 +431,10 @@ enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum k
     prompt_hmac(c);   /* of what the caller sent, before masking: it identifies their prompt */
     ksm_ai_output_rules(&c->pol, c->out_rules);
     c->redacting = c->kind != AI_EMBED && c->kind != AI_COUNT && ksm_pii_redacts(c->out_rules);
-    if (c->redacting && asks_logprobs(c)) {
-        c->refusal = "logprobs_with_redaction";
-        c->refusal_msg = "logprobs are not returned while the project's pii_output rules redact the "
-                         "model's answer: they would show the redacted values token by token";
+    int u = c->redacting ? asks_unredactable(c) : -1;
+    if (u >= 0) {
+        c->refusal = unredactable[u].reason;
+        c->refusal_msg = unredactable[u].message;
         return KSM_E_UNSUPPORTED_PARAMETER;
     }
     struct ksm_pii_policy pol;

@@ -190,6 +190,7 @@ const char *ksm_ai_finish_to_stop(const char *finish_reason);
 struct ksm_ai_filters {
     ksm_ai_text_filter text, args;
     void *ud;
+    bool drop_reasoning;   /* an OpenAI message's reasoning_content / reasoning: left out */
 };
 
 /* A non-streamed upstream response (from upstream) to the caller's API (to), with usage. model, if
@@ -231,6 +232,9 @@ struct ksm_ai_stream_opts {
      * filter and args_filter); may be NULL. A choice beyond the bound passes as it came. */
     ksm_ai_choice_filter choice_filter, choice_args_filter;
     void *filter_ud;
+    /* OpenAI -> OpenAI: the reasoning text some servers add to deltas (reasoning_content, reasoning)
+     * left out — what the text filter does not see (output redaction) must not pass beside it. */
+    bool drop_reasoning;
 };
 struct ksm_ai_stream;
 

@@ -103,6 +103,10 @@ static void filter_openai_message(json_t *msg, const struct ksm_ai_filters *f)
 {
     json_t *tc;
     size_t i;
+    if (f->drop_reasoning && json_is_object(msg)) {
+        json_object_del(msg, "reasoning_content");
+        json_object_del(msg, "reasoning");
+    }
     filter_node(json_object_get(msg, "content"), f->text, f->ud);
     json_array_foreach(json_object_get(msg, "tool_calls"), i, tc) {
         filter_node(json_object_get(json_object_get(tc, "function"), "arguments"), f->args, f->ud);

@@ -387,6 +387,10 @@ static enum ksm_err oa_from_oa(struct ksm_ai_stream *s, const char *name, json_t
     }
     if (ours && json_is_object(delta))
         modified |= oa_tool_args(s, (unsigned)k, j, delta, finish != NULL, out);
+    if (s->o.drop_reasoning && json_is_object(delta)) {
+        modified |= json_object_del(delta, "reasoning_content") == 0;
+        modified |= json_object_del(delta, "reasoning") == 0;
+    }
     if (finish && k == 0) {
         set_str(&s->stop, finish);
         s->final_sent = true;

@@ -536,6 +536,23 @@ def test_model_output_redacted_by_pii_output_rules(gw, llm_server, fault_server,
         assert "reason=logprobs_with_redaction" in rec["detail"], rec
     assert o.post("/v1/chat/completions", {"model": alias, "logprobs": False, "messages": [
         {"role": "user", "content": "hi"}]}).status_code == 200
+    r = o.post("/v1/messages", {"model": alias, "max_tokens": 64, "thinking": {"type": "enabled", "budget_tokens": 1024},
+                                "messages": [{"role": "user", "content": "hi"}]})
+    assert r.status_code == 400 and "thinking" in r.json()["error"]["message"], r.text
+    # the reasoning text some servers add beside the answer is left out, whole and streamed
+    reasoner = o.fault_route("echo;reasoning")
+    r = o.post("/v1/chat/completions", {"model": reasoner, "messages": [{"role": "user", "content": prompt}]})
+    assert r.status_code == 200, r.text
+    msg = r.json()["choices"][0]["message"]
+    assert msg["content"] == want and "reasoning_content" not in msg and "9018" not in r.text, r.text
+    st = sdk(npm_client, o, "openai", "chat.completions.create",
+             {"model": reasoner, "stream": True, "messages": [{"role": "user", "content": prompt}]})
+    assert st.error is None and "9018" not in json.dumps(st.chunks), st
+    assert "".join(c["choices"][0]["delta"].get("content") or "" for c in st.chunks if c["choices"]) == want
+    gw.ok("PUT", path, {"pii_output": {"mynumber": "allow", "email": "allow", "phone": "allow"}})
+    r = o.post("/v1/chat/completions", {"model": reasoner, "messages": [{"role": "user", "content": "hi there"}]})
+    assert r.json()["choices"][0]["message"]["reasoning_content"] == "hi there", r.text   # untouched when off
+    gw.ok("PUT", path, {"pii_output": {"mynumber": "mask", "email": "mask", "phone": "mask"}})
 
     # a tool call's arguments are JSON for the caller's code: restored, never rewritten
     tool = o.fault_route("tool")

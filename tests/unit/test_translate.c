@@ -533,7 +533,7 @@ static void restore(void *ud, const char *in, size_t n, bool final, struct ksm_b
 }
 
 /* Whole answers: the same filter for the text and the tool calls' arguments. */
-static const struct ksm_ai_filters restoring = {restore, restore, NULL};
+static const struct ksm_ai_filters restoring = {restore, restore, NULL, false};
 
 static void test_responses(void)
 {
