@@ -256,7 +256,7 @@ static void complete(struct ai_call *c)
     ksm_ai_call_free(c);
 }
 
-/* ---- text coming back: count it and restore masked values ---------------------------------------- */
+/* ---- text coming back: count it, redact what the model wrote, restore masked values -------------- */
 
 /* Restores the caller's placeholders in a piece of the model's output. */
 static void restore(struct ai_call *c, struct ksm_pii_stream *st, const char *in, size_t n,
@@ -272,7 +272,8 @@ static void restore(struct ai_call *c, struct ksm_pii_stream *st, const char *in
         ksm_pii_unmask_flush(c->masker, st, emit);
 }
 
-/* A piece of a tool call's arguments (or a citation): counted as delivered, and restored. */
+/* A piece of the output counted as delivered and restored: tool-call arguments and citations
+ * always, the text when nothing is redacted. */
 static void unmask(struct ai_call *c, struct ksm_pii_stream *st, const char *in, size_t n,
                    bool final, struct ksm_buf *emit)
 {
