@@ -108,6 +108,7 @@ static void filter_openai_message(json_t *msg, const struct ksm_ai_filters *f)
         json_object_del(msg, "reasoning");
     }
     filter_node(json_object_get(msg, "content"), f->text, f->ud);
+    filter_node(json_object_get(msg, "refusal"), f->text, f->ud);   /* the model's words too */
     json_array_foreach(json_object_get(msg, "tool_calls"), i, tc) {
         filter_node(json_object_get(json_object_get(tc, "function"), "arguments"), f->args, f->ud);
         filter_node(json_object_get(json_object_get(tc, "custom"), "input"), f->args, f->ud);

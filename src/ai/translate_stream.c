@@ -23,6 +23,7 @@ struct args_at {
 
 struct ksm_ai_stream {
     struct ksm_ai_stream_opts o;
+    bool refusing[KSM_AI_MAX_CHOICES];   /* OpenAI -> OpenAI: choice k's text comes as "refusal" */
     char *id, *model;          /* from the upstream's first event (model: or the caller-facing one) */
     int64_t created;
     char *stop;                /* the upstream's stop/finish reason, in the upstream's vocabulary */
@@ -346,6 +347,15 @@ static bool oa_choice_text(struct ksm_ai_stream *s, json_t *c, unsigned k)
     const char *member = s->o.completion ? "text" : "content";   /* a completion has no delta */
     json_t *delta = s->o.completion ? c : json_object_get(c, "delta");
     json_t *content = json_object_get(delta, member);
+    /* A refusal comes instead of content: the model's text too, through the same filter, and
+     * what that holds back goes out as refusal at the finish. */
+    json_t *refusal = s->o.completion ? NULL : json_object_get(delta, "refusal");
+    if (json_is_string(refusal) && !json_string_length(content))
+        s->refusing[k] = true;
+    if (s->refusing[k]) {
+        member = "refusal";
+        content = json_is_string(refusal) ? refusal : NULL;
+    }
     const char *finish = json_string_value(json_object_get(c, "finish_reason"));
     const char *t = json_string_value(content) ? json_string_value(content) : "", *p;
     size_t m;

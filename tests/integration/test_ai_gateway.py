@@ -549,6 +549,14 @@ def test_model_output_redacted_by_pii_output_rules(gw, llm_server, fault_server,
              {"model": reasoner, "stream": True, "messages": [{"role": "user", "content": prompt}]})
     assert st.error is None and "9018" not in json.dumps(st.chunks), st
     assert "".join(c["choices"][0]["delta"].get("content") or "" for c in st.chunks if c["choices"]) == want
+    # a refusal is the model's words as well, whole and streamed
+    refuser = o.fault_route("echo;refuse")
+    r = o.post("/v1/chat/completions", {"model": refuser, "messages": [{"role": "user", "content": prompt}]})
+    assert r.status_code == 200 and r.json()["choices"][0]["message"]["refusal"] == want, r.text
+    st = sdk(npm_client, o, "openai", "chat.completions.create",
+             {"model": refuser, "stream": True, "messages": [{"role": "user", "content": prompt}]})
+    assert st.error is None and "9018" not in json.dumps(st.chunks), st
+    assert "".join(c["choices"][0]["delta"].get("refusal") or "" for c in st.chunks if c["choices"]) == want
     gw.ok("PUT", path, {"pii_output": {"mynumber": "allow", "email": "allow", "phone": "allow"}})
     r = o.post("/v1/chat/completions", {"model": reasoner, "messages": [{"role": "user", "content": "hi there"}]})
     assert r.json()["choices"][0]["message"]["reasoning_content"] == "hi there", r.text   # untouched when off
