@@ -7,7 +7,6 @@
  * next target is tried; a reset on a reused connection with no response byte is retried at once
  * (llama.cpp's server closes keep-alive sockets after streams). Once the caller's stream has begun,
  * nothing is retried: the stream is closed with an error event in the caller's protocol. */
-#define _GNU_SOURCE   /* memmem */
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -272,8 +271,7 @@ static void restore(struct ai_call *c, struct ksm_pii_stream *st, const char *in
         ksm_pii_unmask_flush(c->masker, st, emit);
 }
 
-/* A piece of the output counted as delivered and restored: tool-call arguments and citations
- * always, the text when nothing is redacted. */
+/* A piece of a tool call's arguments or a citation: counted as delivered, and restored. */
 static void unmask(struct ai_call *c, struct ksm_pii_stream *st, const char *in, size_t n,
                    bool final, struct ksm_buf *emit)
 {
@@ -282,20 +280,20 @@ static void unmask(struct ai_call *c, struct ksm_pii_stream *st, const char *in,
     restore(c, st, in, n, final, emit);
 }
 
-/* A piece of the model's text: what it wrote itself redacted by the project's pii_output rules,
- * then the caller's placeholders restored (so the caller's own values are never redacted). */
+/* A piece of the model's text: counted, what the model wrote itself redacted by the project's
+ * pii_output rules, then the caller's placeholders restored (so their own values never are). */
 static void text_out(struct ai_call *c, struct ksm_pii_redact *rd, struct ksm_pii_stream *st,
                      const char *in, size_t n, bool final, struct ksm_buf *emit)
 {
-    if (!c->redacting) {
-        unmask(c, st, in, n, final, emit);
-        return;
-    }
     if (n)
         c->delivered++;
-    ksm_buf_reset(&c->redacted_text);
-    ksm_pii_redact_stream(c->out_rules, rd, in, n, final, &c->redacted_text, c->redacted);
-    restore(c, st, c->redacted_text.data, c->redacted_text.len, final, emit);
+    if (c->redacting) {
+        ksm_buf_reset(&c->redacted_text);
+        ksm_pii_redact_stream(c->out_rules, rd, in, n, final, &c->redacted_text, c->redacted);
+        in = c->redacted_text.data;
+        n = c->redacted_text.len;
+    }
+    restore(c, st, in, n, final, emit);
 }
 
 static void text_filter(void *ud, const char *in, size_t n, bool final, struct ksm_buf *emit)
@@ -545,15 +543,9 @@ static bool answer_bytes(struct ai_call *c)
     ksm_buf_reset(resp);
     if (c->kind == AI_EMBED)
         return ksm_ai_embeddings_passthrough(body, c->up_body.len, resp, &c->usage) == 0;
-    if (c->target->provider != c->proto || (c->masker && ksm_pii_masker_size(c->masker)))
-        return false;
-    /* Redacting, the bytes go back as they are only when the scanner finds no value in them, no
-     * text is escaped as \uXXXX (a full-width digit it could not read there) and no reasoning
-     * text is there to leave out. */
-    if (c->redacting && (ksm_pii_scan(body, c->up_body.len, NULL, 0) ||
-                         memmem(body, c->up_body.len, "\\u", 2) ||
-                         memmem(body, c->up_body.len, "\"reasoning", 10)))
-        return false;
+    if (c->target->provider != c->proto || c->redacting ||
+        (c->masker && ksm_pii_masker_size(c->masker)))
+        return false;   /* translated, restored or redacted: the tree path reads the text */
     return ksm_ai_response_passthrough(c->proto, body, c->up_body.len, c->alias, resp,
                                        &c->usage) == 0;
 }

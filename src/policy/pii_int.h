@@ -36,6 +36,10 @@ struct pii_num {
     bool letters;    /* directly after exactly two capital ASCII letters (passport form) */
 };
 
+/* Width of a digit-group separator at s[0..avail) ('-', ' ', U+3000, U+FF0D, 'ー', 'ｰ', U+2010..2015,
+ * U+2212) and its class; 0 if none there (pii_scan.c). */
+int ksm_pii__separator_at(const unsigned char *s, size_t avail, enum pii_sep *cls);
+
 /* found[0..nfound) (the scanner's matches) with the policy's terms' occurrences, in order and
  * without overlaps, in *out (free it); returns how many. */
 size_t ksm_pii__with_terms(const struct ksm_pii_policy *p, const char *text, size_t len,

@@ -17,34 +17,27 @@
 #define REDACT_HOLD_MAX 320 /* a value is shorter (an e-mail address has at most 254 bytes) */
 #define SCAN_STACK 32       /* matches per piece before the scan allocates */
 
+/* A digit, ASCII or full-width, ends at s[i-1]. */
 static bool digit_before(const unsigned char *s, size_t i)
 {
-    return (i >= 1 && s[i - 1] >= '0' && s[i - 1] <= '9') ||
-           (i >= 3 && s[i - 3] == 0xEF && s[i - 2] == 0xBC && s[i - 1] >= 0x90 && s[i - 1] <= 0x99);
+    int w;
+    return (i >= 1 && pii_digit_at(s + i - 1, 1, &w) >= 0) ||
+           (i >= 3 && pii_digit_at(s + i - 3, 3, &w) >= 0);
 }
 
 /* The width of the character at s[i] if a value can contain it, else 0: ASCII letters, digits and
- * symbols (addresses, numbers), the full-width forms (digits, letters, hyphen, ｰ), the dashes and
- * the long-vowel mark that separate digit groups, and a space, ASCII or ideographic, right after a
- * digit (4-4-4 grouping). Any other character ends a value, so a cut before it splits none. */
+ * symbols (addresses, numbers), the scanner's digit-group separators — a space, ASCII or
+ * ideographic, only right after a digit (4-4-4 grouping) — and the full-width forms (digits,
+ * letters, ＠). Any other character ends a value, so a cut before it splits none. */
 static size_t value_char(const unsigned char *s, size_t i, size_t len)
 {
-    unsigned char c = s[i];
-    if (c == ' ')
-        return digit_before(s, i) ? 1 : 0;
-    if (c > ' ' && c < 0x7F)
+    enum pii_sep cls;
+    int w;
+    if (s[i] > ' ' && s[i] < 0x7F)
         return 1;
-    if (c < 0xE2 || c > 0xEF || i + 3 > len)
-        return 0;
-    unsigned char c1 = s[i + 1], c2 = s[i + 2];
-    if (c == 0xE3 && c1 == 0x80 && c2 == 0x80)   /* U+3000 ideographic space */
-        return digit_before(s, i) ? 3 : 0;
-    if ((c == 0xE3 && c1 == 0x83 && c2 == 0xBC) ||                        /* U+30FC ー */
-        (c == 0xE2 && c1 == 0x80 && c2 >= 0x90 && c2 <= 0x95) ||          /* U+2010..2015 */
-        (c == 0xE2 && c1 == 0x88 && c2 == 0x92) ||                        /* U+2212 */
-        (c == 0xEF && (c1 == 0xBC || c1 == 0xBD)))                        /* U+FF00..FF7F */
-        return 3;
-    return 0;
+    if ((w = ksm_pii__separator_at(s + i, len - i, &cls)) > 0)
+        return cls != PII_SEP_SPACE || digit_before(s, i) ? (size_t)w : 0;
+    return s[i] == 0xEF && i + 3 <= len && (s[i + 1] == 0xBC || s[i + 1] == 0xBD) ? 3 : 0;
 }
 
 /* Where the run of value characters that ends s[0..len) begins (len if s ends with another

@@ -82,7 +82,7 @@ static size_t next_trigger(const unsigned char *s, size_t i, size_t len)
 
 /* Width of a group separator at s[0..avail) and its class; 0 if none there. Called at the end
  * of every digit group, so it switches on the lead byte instead of walking a table. */
-static int separator_at(const unsigned char *s, size_t avail, enum pii_sep *cls)
+int ksm_pii__separator_at(const unsigned char *s, size_t avail, enum pii_sep *cls)
 {
     *cls = PII_SEP_HYPHEN;
     switch (s[0]) {
@@ -136,7 +136,7 @@ static size_t read_run(const unsigned char *s, size_t len, size_t i, struct run 
         if (r->n == PII_MAX_GROUPS || i >= len)
             return i;
         enum pii_sep cls;
-        int sw = separator_at(s + i, len - i, &cls);
+        int sw = ksm_pii__separator_at(s + i, len - i, &cls);
         if (!sw || pii_digit_at(s + i + sw, len - i - (size_t)sw, &w) < 0)
             return i;
         r->sep[g + 1] = cls;

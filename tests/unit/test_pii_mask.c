@@ -153,6 +153,15 @@ static void block(void)
     ksm_pii_masker_free(m);
 }
 
+/* t: up to max - 1 fragments of frag[0..n), picked at random. */
+static void random_text(unsigned *seed, const char *const *frag, size_t n, int max, struct ksm_buf *t)
+{
+    int nf = (int)(rand_r(seed) % (unsigned)max);
+    ksm_buf_append(t, "", 0);
+    for (int i = 0; i < nf; i++)
+        ksm_buf_puts(t, frag[rand_r(seed) % n]);
+}
+
 /* Random texts from identifier-rich fragments, streamed in random chunk sizes. */
 static void random_round_trips(void)
 {
@@ -165,10 +174,7 @@ static void random_round_trips(void)
     int bad = 0;
     for (int r = 0; r < 3000; r++) {
         struct ksm_buf t = KSM_BUF_INIT, masked = KSM_BUF_INIT, out = KSM_BUF_INIT;
-        int nf = (int)(rand_r(&seed) % 12);
-        ksm_buf_append(&t, "", 0);
-        for (int i = 0; i < nf; i++)
-            ksm_buf_puts(&t, frag[rand_r(&seed) % KSM_NELEM(frag)]);
+        random_text(&seed, frag, KSM_NELEM(frag), 12, &t);
         struct ksm_pii_masker *m = ksm_pii_masker_new();
         struct ksm_pii_policy p = all(KSM_PII_MASK);
         ksm_pii_mask(m, &p, t.data, t.len, &masked, NULL, NULL);
@@ -210,10 +216,7 @@ static void random_redactions(void)
     int differ = 0;
     for (int r = 0; r < 5000; r++) {
         struct ksm_buf t = KSM_BUF_INIT, whole = KSM_BUF_INIT, out = KSM_BUF_INIT;
-        int nf = (int)(rand_r(&seed) % 14);
-        ksm_buf_append(&t, "", 0);
-        for (int i = 0; i < nf; i++)
-            ksm_buf_puts(&t, frag[rand_r(&seed) % KSM_NELEM(frag)]);
+        random_text(&seed, frag, KSM_NELEM(frag), 14, &t);
         ksm_pii_redact(act, t.data, t.len, &whole, NULL);
         struct ksm_pii_redact st = {KSM_BUF_INIT, 0};
         for (size_t i = 0; i < t.len;) {

@@ -264,6 +264,15 @@ static void *submit_many(void *arg)
     return NULL;
 }
 
+/* Every record the writer took is stored: the project's cost is theirs. Then the writer stops. */
+static void check_cost_and_stop(struct ksm_db *db, const char *project, int64_t want)
+{
+    int64_t spent = 0;
+    CHECK(ksm_usage_project_cost(db, project, 0, INT64_MAX, &spent) == KSM_E_OK);
+    CHECK(spent == want);
+    ksm_usage_writer_stop();
+}
+
 static void test_writer(const char *db_path, struct ksm_db *db)
 {
     char err[256];
@@ -274,10 +283,7 @@ static void test_writer(const char *db_path, struct ksm_db *db)
     for (int i = 0; i < 4; i++)
         pthread_join(th[i], NULL);
     ksm_usage_writer_flush();
-    int64_t spent = 0;
-    CHECK(ksm_usage_project_cost(db, "pj_w", 0, INT64_MAX, &spent) == KSM_E_OK);
-    CHECK(spent == 4 * 250 * 7);
-    ksm_usage_writer_stop();
+    check_cost_and_stop(db, "pj_w", 4 * 250 * 7);
 }
 
 /* The database locked past its busy timeout (a long transaction elsewhere): the writer keeps the
@@ -302,10 +308,7 @@ static void test_writer_locked(const char *db_path, struct ksm_db *db)
     ksm_db_rollback(db);
     ksm_usage_writer_flush();
     CHECK(ksm_usage_backlog() == 0);
-    int64_t spent = 0;
-    CHECK(ksm_usage_project_cost(db, "pj_l", 0, INT64_MAX, &spent) == KSM_E_OK);
-    CHECK(spent == 150 * 7);
-    ksm_usage_writer_stop();
+    check_cost_and_stop(db, "pj_l", 150 * 7);
 }
 
 static struct {
@@ -349,10 +352,7 @@ static void test_writer_bounded(const char *db_path, struct ksm_db *db)
     CHECK(held.took_ns >= 900000000u);
     ksm_usage_writer_flush();
     CHECK(ksm_usage_backlog_bytes() == 0);
-    int64_t spent = 0;
-    CHECK(ksm_usage_project_cost(db, "pj_b", 0, INT64_MAX, &spent) == KSM_E_OK);
-    CHECK(spent == 6000 * 7);
-    ksm_usage_writer_stop();
+    check_cost_and_stop(db, "pj_b", 6000 * 7);
 }
 
 int main(void)
