@@ -47,16 +47,16 @@ void ksm_buf_printf(struct ksm_buf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-/* check: refuse a string that is not valid UTF-8 (false, with b as it was); otherwise its bytes
- * above 0x7f are copied as they are. */
-static bool json_str(struct ksm_buf *b, const char *s, bool check)
+/* s[0..len) escaped for the inside of a JSON string literal. check: refuse bytes that are not
+ * valid UTF-8 (false, with b as it was); otherwise bytes above 0x7f are copied as they are. */
+static bool json_chars(struct ksm_buf *b, const char *s, size_t len, bool check)
 {
     static const char hx[] = "0123456789abcdef";
-    const char *t = s ? s : "";
-    size_t len = strlen(t), at = b->len, w;
-    ksm_buf_reserve(b, len + 2);
-    ksm_buf_putc(b, '"');
-    for (const unsigned char *p = (const unsigned char *)t, *e = p + len; p < e; p++) {
+    size_t at = b->len, w;
+    if (!len)
+        return true;
+    ksm_buf_reserve(b, len);
+    for (const unsigned char *p = (const unsigned char *)s, *e = p + len; p < e; p++) {
         const unsigned char *run = p;
         for (const unsigned char *q = NULL; p != q && p != e;) {   /* until a byte to escape */
             q = p;   /* what goes as it is: plain ASCII, UTF-8 (kana and kanji in threes) */
@@ -65,7 +65,8 @@ static bool json_str(struct ksm_buf *b, const char *s, bool check)
             if (p != e && *p >= 0x80) {   /* another multi-byte character */
                 if (!(w = check ? ksm_utf8_seq((const char *)p, (size_t)(e - p)) : 1)) {
                     b->len = at;
-                    b->data[at] = '\0';
+                    if (b->data)
+                        b->data[at] = '\0';
                     return false;
                 }
                 p += w;
@@ -89,8 +90,41 @@ static bool json_str(struct ksm_buf *b, const char *s, bool check)
         }
         ksm_buf_puts(b, esc);
     }
+    return true;
+}
+
+static bool json_str(struct ksm_buf *b, const char *s, bool check)
+{
+    const char *t = s ? s : "";
+    size_t len = strlen(t), at = b->len;
+    ksm_buf_reserve(b, len + 2);
+    ksm_buf_putc(b, '"');
+    if (!json_chars(b, t, len, check)) {
+        b->len = at;
+        b->data[at] = '\0';
+        return false;
+    }
     ksm_buf_putc(b, '"');
     return true;
+}
+
+void ksm_buf_json_chars(struct ksm_buf *b, const char *s, size_t len) { json_chars(b, s, len, false); }
+
+void ksm_buf_put_utf8(struct ksm_buf *b, uint32_t cp)
+{
+    char u[4];
+    size_t n;
+    if (cp < 0x80)
+        u[0] = (char)cp, n = 1;
+    else if (cp < 0x800)
+        u[0] = (char)(0xc0 | cp >> 6), u[1] = (char)(0x80 | (cp & 0x3f)), n = 2;
+    else if (cp < 0x10000)
+        u[0] = (char)(0xe0 | cp >> 12), u[1] = (char)(0x80 | ((cp >> 6) & 0x3f)),
+        u[2] = (char)(0x80 | (cp & 0x3f)), n = 3;
+    else
+        u[0] = (char)(0xf0 | cp >> 18), u[1] = (char)(0x80 | ((cp >> 12) & 0x3f)),
+        u[2] = (char)(0x80 | ((cp >> 6) & 0x3f)), u[3] = (char)(0x80 | (cp & 0x3f)), n = 4;
+    ksm_buf_append(b, u, n);
 }
 
 void ksm_buf_json_str(struct ksm_buf *b, const char *s) { json_str(b, s, false); }

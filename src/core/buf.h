@@ -50,6 +50,10 @@ void ksm_buf_json_str(struct ksm_buf *b, const char *s);
 /* The same for a string that must be valid UTF-8 (one pass checks and copies): false, with b as
  * it was, when it is not. */
 bool ksm_buf_json_str_utf8(struct ksm_buf *b, const char *s);
+/* Appends s[0..len) escaped for the inside of a JSON string literal, without quotes. */
+void ksm_buf_json_chars(struct ksm_buf *b, const char *s, size_t len);
+/* Appends the code point cp (at most U+10FFFF, not a surrogate) as UTF-8. */
+void ksm_buf_put_utf8(struct ksm_buf *b, uint32_t cp);
 void ksm_buf_reset(struct ksm_buf *b);   /* len = 0, keeps memory */
 void ksm_buf_free(struct ksm_buf *b);
 /* Hands the memory to the caller (who frees it) and resets b. */

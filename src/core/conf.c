@@ -523,23 +523,6 @@ static void value_free(struct conf_value *v)
     memset(v, 0, sizeof *v);
 }
 
-static void put_utf8(struct ksm_buf *b, uint32_t cp)
-{
-    char u[4];
-    size_t n;
-    if (cp < 0x80)
-        u[0] = (char)cp, n = 1;
-    else if (cp < 0x800)
-        u[0] = (char)(0xc0 | cp >> 6), u[1] = (char)(0x80 | (cp & 0x3f)), n = 2;
-    else if (cp < 0x10000)
-        u[0] = (char)(0xe0 | cp >> 12), u[1] = (char)(0x80 | ((cp >> 6) & 0x3f)),
-        u[2] = (char)(0x80 | (cp & 0x3f)), n = 3;
-    else
-        u[0] = (char)(0xf0 | cp >> 18), u[1] = (char)(0x80 | ((cp >> 12) & 0x3f)),
-        u[2] = (char)(0x80 | ((cp >> 6) & 0x3f)), u[3] = (char)(0x80 | (cp & 0x3f)), n = 4;
-    ksm_buf_append(b, u, n);
-}
-
 /* \uXXXX or \UXXXXXXXX after the backslash at bs: a Unicode scalar value other than NUL (the
  * settings are C strings, and a NUL inside would silently cut them). */
 static int parse_unicode_escape(struct parser *ps, const char *bs, struct ksm_buf *out)
@@ -560,7 +543,7 @@ static int parse_unicode_escape(struct parser *ps, const char *bs, struct ksm_bu
     if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
         return fail_at(ps, bs, "invalid \\%c escape: not a Unicode scalar value other than NUL",
                        bs[1]);
-    put_utf8(out, cp);
+    ksm_buf_put_utf8(out, cp);
     ps->p = bs + 2 + ndig;
     return 0;
 }

@@ -317,24 +317,6 @@ static void keep_top(struct loader *l, const char *k, size_t klen, const char *v
                                                    .val_len = (size_t)(vend - v)};
 }
 
-static void put_utf8(struct ksm_buf *b, unsigned c)
-{
-    char u[4];
-    size_t n;
-    if (c < 0x80) {
-        u[0] = (char)c, n = 1;
-    } else if (c < 0x800) {
-        u[0] = (char)(0xc0 | c >> 6), u[1] = (char)(0x80 | (c & 0x3f)), n = 2;
-    } else if (c < 0x10000) {
-        u[0] = (char)(0xe0 | c >> 12), u[1] = (char)(0x80 | (c >> 6 & 0x3f));
-        u[2] = (char)(0x80 | (c & 0x3f)), n = 3;
-    } else {
-        u[0] = (char)(0xf0 | c >> 18), u[1] = (char)(0x80 | (c >> 12 & 0x3f));
-        u[2] = (char)(0x80 | (c >> 6 & 0x3f)), u[3] = (char)(0x80 | (c & 0x3f)), n = 4;
-    }
-    ksm_buf_append(b, u, n);
-}
-
 /* The text of a string whose escapes string_end() has checked: s..end is the inside. */
 static void unescape(struct ksm_buf *b, const char *s, const char *end)
 {
@@ -358,7 +340,7 @@ static void unescape(struct ksm_buf *b, const char *s, const char *end)
             c = 0x10000 + ((c - 0xd800) << 10) + ((unsigned)hex4(s + 2, end) - 0xdc00);
             s += 6;
         }
-        put_utf8(b, c);
+        ksm_buf_put_utf8(b, c);
     }
 }
 
