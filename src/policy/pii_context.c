@@ -6,11 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* How far to look: about 30 kana/kanji before (labels precede values in forms and prose) and 15
- * after ("123456789018（個人番号）"). */
-#define CONTEXT_BEFORE 96
-#define CONTEXT_AFTER 48
-
 /* Matched byte for byte (no case folding), so English words come
  * in the spellings people use. Each row ends with NULL. */
 static const char *const words[KSM_PII__COUNT][16] = {
@@ -53,8 +48,8 @@ __attribute__((constructor)) static void index_words(void)
 long ksm_pii_context_distance(const char *text, size_t len, size_t start, size_t end,
                               enum ksm_pii_kind kind)
 {
-    size_t lo = start > CONTEXT_BEFORE ? start - CONTEXT_BEFORE : 0;
-    size_t hi = len - end > CONTEXT_AFTER ? end + CONTEXT_AFTER : len;
+    size_t lo = start > PII_CONTEXT_BEFORE ? start - PII_CONTEXT_BEFORE : 0;
+    size_t hi = len - end > PII_CONTEXT_AFTER ? end + PII_CONTEXT_AFTER : len;
     long best = -1;
     for (size_t i = lo; i < hi; i++) {
         for (const signed char *w = by_first[kind][(unsigned char)text[i]]; *w >= 0; w++) {

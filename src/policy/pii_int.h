@@ -13,6 +13,11 @@
 #define PII_MAX_DIGITS 24   /* a window of more digits is no identifier either */
 #define PII_MIN_DIGITS 7    /* nor is one of fewer: the shortest, a passport number, has 7 */
 
+/* How far context words are looked for around a value: about 30 kana/kanji before (labels precede
+ * values in forms and prose) and 15 after ("123456789018（個人番号）"). Redaction keeps as much. */
+#define PII_CONTEXT_BEFORE 96
+#define PII_CONTEXT_AFTER 48
+
 /* How the digit groups of a candidate are joined. */
 enum pii_sep {
     PII_SEP_NONE,     /* one group */

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REDACT_BEFORE 96    /* = pii_context.c's CONTEXT_BEFORE: kept after emitting, to scan with */
-#define REDACT_AFTER 48     /* = its CONTEXT_AFTER: held after the last byte emitted */
+#define REDACT_BEFORE PII_CONTEXT_BEFORE   /* kept after emitting, to scan with */
+#define REDACT_AFTER PII_CONTEXT_AFTER     /* held after the last byte emitted */
 #define REDACT_HOLD_MAX 320 /* a value is shorter (an e-mail address has at most 254 bytes) */
 #define SCAN_STACK 32       /* matches per piece before the scan allocates */
 
