@@ -9,7 +9,9 @@
  * ksm_pii_scan over it as 1 KiB prompts (prompts/s), and a masker per 1 KiB prompt
  * (new + ksm_pii_mask with every kind masked + free: prompts/s), and the output redaction of a
  * model's answer as it streams (ksm_pii_redact_stream, every kind redacted, in pieces of 12
- * bytes — about a token of Japanese, two or three of English — MB/s). Prints best and median. */
+ * bytes — about a token of Japanese, two or three of English — MB/s), and the same for tool-call
+ * arguments (ksm_pii_redact_json_stream over {"query": a 1 KiB prompt, "id": a number}, each
+ * call's arguments final at their end: MB/s of arguments). Prints best and median. */
 #include "core/buf.h"
 #include "core/util.h"
 #include "policy/pii.h"
@@ -74,7 +76,14 @@ int main(int argc, char **argv)
     struct ksm_buf text = KSM_BUF_INIT;
     build(&text, mib << 20);
     size_t prompts = text.len / 1024;
-    double whole[64], per_prompt[64], masked[64], redacted[64];
+    double whole[64], per_prompt[64], masked[64], redacted[64], args[64];
+    struct ksm_buf calls = KSM_BUF_INIT;   /* one call's arguments per prompt, NUL-separated */
+    for (size_t i = 0; i < prompts; i++) {
+        ksm_buf_puts(&calls, "{\"query\":\"");
+        ksm_buf_json_chars(&calls, text.data + i * 1024, 1024);
+        ksm_buf_printf(&calls, "\",\"id\":%zu}", 100000000000 + i);
+        ksm_buf_append(&calls, "", 1);
+    }
     size_t found = 0;
     struct ksm_pii_policy pol = {.block_confidence = KSM_PII_BLOCK_CONFIDENCE};
     for (int k = 0; k < KSM_PII__COUNT; k++)
@@ -119,6 +128,22 @@ int main(int argc, char **argv)
         ksm_pii_redact_stream(act, &rd, NULL, 0, true, &out, NULL);
         t1 = ksm_mono_ns();
         redacted[r] = text.len / ((t1 - t0) / 1e9) / 1e6;
+
+        t0 = ksm_mono_ns();
+        for (size_t at = 0; at < calls.len;) {   /* each call's arguments, piece by piece */
+            struct ksm_pii_args rj = {0};
+            size_t end = at + strlen(calls.data + at);
+            for (size_t i = at; i < end; i += 12) {
+                ksm_buf_reset(&out);
+                ksm_pii_args_stream(act, NULL, &rj, calls.data + i, end - i < 12 ? end - i : 12,
+                                           false, &out, NULL);
+                sink += out.len;
+            }
+            ksm_pii_args_stream(act, NULL, &rj, NULL, 0, true, &out, NULL);
+            at = end + 1;
+        }
+        t1 = ksm_mono_ns();
+        args[r] = calls.len / ((t1 - t0) / 1e9) / 1e6;
         if (sink == 0)
             printf("(nothing)\n");
     }
@@ -128,7 +153,9 @@ int main(int argc, char **argv)
     report("scan, 1 KiB prompts", "prompts/s", per_prompt, runs);
     report("mask (new+mask+free), 1 KiB", "prompts/s", masked, runs);
     report("redact a stream, 12-byte pieces", "MB/s", redacted, runs);
+    report("redact tool-call arguments, 12-byte pieces", "MB/s", args, runs);
     ksm_buf_free(&out);
+    ksm_buf_free(&calls);
     ksm_buf_free(&text);
     return 0;
 }

@@ -104,8 +104,11 @@ void ksm_ai_call_free(struct ai_call *c)
     ksm_buf_free(&c->up_body);
     ksm_buf_free(&c->out);
     ksm_pii_redact_free(&c->redact);
-    for (unsigned k = 0; k < c->nmore; k++)
+    ksm_pii_args_free(&c->args);
+    for (unsigned k = 0; k < c->nmore; k++) {
         ksm_pii_redact_free(&c->unmask_more[k].redact);
+        ksm_pii_args_free(&c->unmask_more[k].args);
+    }
     free(c->unmask_more);
     ksm_buf_free(&c->redacted_text);
     ksm_ai_responses_free(c->responses);
@@ -271,15 +274,6 @@ static void restore(struct ai_call *c, struct ksm_pii_stream *st, const char *in
         ksm_pii_unmask_flush(c->masker, st, emit);
 }
 
-/* A piece of a tool call's arguments or a citation: counted as delivered, and restored. */
-static void unmask(struct ai_call *c, struct ksm_pii_stream *st, const char *in, size_t n,
-                   bool final, struct ksm_buf *emit)
-{
-    if (n)
-        c->delivered++;
-    restore(c, st, in, n, final, emit);
-}
-
 /* A piece of the model's text: counted, what the model wrote itself redacted by the project's
  * pii_output rules, then the caller's placeholders restored (so their own values never are). */
 static void text_out(struct ai_call *c, struct ksm_pii_redact *rd, struct ksm_pii_stream *st,
@@ -296,10 +290,42 @@ static void text_out(struct ai_call *c, struct ksm_pii_redact *rd, struct ksm_pi
     restore(c, st, in, n, final, emit);
 }
 
+/* A piece of a tool call's arguments: counted, then, inside the strings of their JSON, redacted
+ * and restored the same way — escaped as JSON wants (a restored value may hold a quote; a server
+ * may have written ⟦ as \u27e6) and a redacted number quoted, so the caller's code can parse them. */
+static void args_out(struct ai_call *c, struct ksm_pii_args *st, const char *in, size_t n,
+                     bool final, struct ksm_buf *emit)
+{
+    if (n)
+        c->delivered++;
+    const struct ksm_pii_masker *m = c->masker && ksm_pii_masker_size(c->masker) ? c->masker : NULL;
+    if (!c->redacting && !m) {
+        ksm_buf_append(emit, in, n);
+        return;
+    }
+    ksm_pii_args_stream(c->redacting ? c->out_rules : NULL, m, st, in, n, final, emit, c->redacted);
+}
+
 static void text_filter(void *ud, const char *in, size_t n, bool final, struct ksm_buf *emit)
 {
     struct ai_call *c = ud;
     text_out(c, &c->redact, &c->unmask, in, n, final, emit);
+}
+
+/* The model may copy a placeholder into a tool call's arguments: restored there as in text. */
+static void args_filter(void *ud, const char *in, size_t n, bool final, struct ksm_buf *emit)
+{
+    struct ai_call *c = ud;
+    args_out(c, &c->args, in, n, final, emit);
+}
+
+/* A string of a citation, whole: the caller's own document quoted, so restored and not redacted. */
+static void quote_filter(void *ud, const char *in, size_t n, bool final, struct ksm_buf *emit)
+{
+    struct ai_call *c = ud;
+    if (n)
+        c->delivered++;
+    restore(c, &c->unmask_quote, in, n, final, emit);
 }
 
 /* Choice k > 0 of an OpenAI stream with n > 1: hold-back states of its own, made when the choice
@@ -325,14 +351,7 @@ static void choice_args_filter(void *ud, unsigned k, const char *in, size_t n, b
                                struct ksm_buf *emit)
 {
     struct ai_call *c = ud;
-    unmask(c, &choice_state(c, k)->args, in, n, final, emit);
-}
-
-/* The model may copy a placeholder into a tool call's arguments: restored there as in text. */
-static void args_filter(void *ud, const char *in, size_t n, bool final, struct ksm_buf *emit)
-{
-    struct ai_call *c = ud;
-    unmask(c, &c->unmask_args, in, n, final, emit);
+    args_out(c, &choice_state(c, k)->args, in, n, final, emit);
 }
 
 /* ---- streaming to the caller --------------------------------------------------------------------- */
@@ -366,7 +385,7 @@ static void begin_stream(struct ai_call *c)
     struct ksm_ai_stream_opts so = {.upstream = c->target->provider, .caller = c->proto,
                                     .model = c->alias, .include_usage = c->req.include_usage,
                                     .filter = text_filter, .args_filter = args_filter,
-                                    .choice_filter = choice_filter,
+                                    .quote_filter = quote_filter, .choice_filter = choice_filter,
                                     .choice_args_filter = choice_args_filter, .filter_ud = c,
                                     .drop_reasoning = c->redacting,
                                     .completion = c->kind == AI_COMPLETE};
@@ -589,8 +608,8 @@ static void answer_whole(struct ai_call *c)
     if (!in) {
         snprintf(err, sizeof err, "the model returned a malformed answer");
     } else if (c->kind == AI_CHAT) {
-        struct ksm_ai_filters f = {.text = text_filter, .args = args_filter, .ud = c,
-                                   .drop_reasoning = c->redacting};
+        struct ksm_ai_filters f = {.text = text_filter, .args = args_filter,
+                                   .quotes = quote_filter, .ud = c, .drop_reasoning = c->redacting};
         e = ksm_ai_response_translate(c->target->provider, c->proto, in, c->alias, &f,
                                       &out, &c->usage, err);
     } else if (c->kind == AI_COMPLETE) {

@@ -44,15 +44,17 @@ struct ai_call {
     bool any_overseas;
     struct ksm_pii_masker *masker;
     struct ksm_pii_stream unmask;
-    struct ksm_pii_stream unmask_args;   /* tool-call arguments, which stream between texts */
+    struct ksm_pii_stream unmask_quote;  /* a citation's strings */
+    struct ksm_pii_args args;            /* tool-call arguments, which stream between texts */
     struct ai_choice_unmask {            /* an OpenAI stream's choices 1, 2, ... (n > 1): */
-        struct ksm_pii_stream text, args;   /* each one's text and tool-call arguments */
+        struct ksm_pii_stream text;         /* each one's text */
         struct ksm_pii_redact redact;       /* its text's output redaction */
+        struct ksm_pii_args args;           /* and its tool calls' arguments */
     } *unmask_more;
     unsigned nmore;
     unsigned masked[KSM_PII__COUNT];
-    /* The project's pii_output rules on the model's text (not tool-call arguments, whose JSON a
-     * replacement could break): redacted before placeholders are restored. */
+    /* The project's pii_output rules on what the model writes, its text and its tool calls'
+     * arguments (as JSON): redacted before placeholders are restored. */
     bool redacting;
     enum ksm_pii_action out_rules[KSM_PII__COUNT];
     struct ksm_pii_redact redact;       /* the text's (choice 0's) */

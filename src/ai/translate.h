@@ -184,11 +184,12 @@ const char *ksm_ai_stranger(const json_t *o, const char *const *keys);
 const char *ksm_ai_stop_to_finish(const char *stop_reason);
 const char *ksm_ai_finish_to_stop(const char *finish_reason);
 
-/* The filters of a whole answer: text, the model's prose; args, the arguments of tool calls, the
- * input of tool_use blocks and citations (JSON, or text copied from the request, which a filter
- * must leave as it is but for restoring placeholders). Either may be NULL. */
+/* The filters of a whole answer: text, the model's prose; args, the arguments of tool calls and
+ * the input of tool_use blocks (JSON text, the input as its compact JSON); quotes, the strings of
+ * citations (text copied from the request, to leave as it is but for restoring placeholders).
+ * Any may be NULL. */
 struct ksm_ai_filters {
-    ksm_ai_text_filter text, args;
+    ksm_ai_text_filter text, args, quotes;
     void *ud;
     bool drop_reasoning;   /* an OpenAI message's reasoning_content / reasoning: left out */
 };
@@ -227,6 +228,7 @@ struct ksm_ai_stream_opts {
      * (Anthropic, as JSON text) go through this one, final at the end of each call; may be NULL.
      * It has its own hold-back state: a call's pieces interleave with no text. */
     ksm_ai_text_filter args_filter;
+    ksm_ai_text_filter quote_filter;   /* each string of a citation, whole; may be NULL */
     /* Same-protocol OpenAI streams with n > 1: the text and the tool-call arguments of choice k
      * (0 < k < KSM_AI_MAX_CHOICES), each through a hold-back state of its own (choice 0's go through
      * filter and args_filter); may be NULL. A choice beyond the bound passes as it came. */

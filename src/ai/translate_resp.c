@@ -117,15 +117,36 @@ static void filter_openai_message(json_t *msg, const struct ksm_ai_filters *f)
     filter_node(json_object_get(fc, "arguments"), f->args, f->ud);
 }
 
+/* A tool_use block's input through the arguments' filter as the JSON text a stream would carry it
+ * in (input_json_delta), so that both paths read it alike: a number in it, and a key beside its
+ * value. Should the text not read back as an object (a restored value JSON would have escaped),
+ * each string of the input goes through the filter instead. */
+static void filter_input(json_t *b, ksm_ai_text_filter filter, void *ud)
+{
+    json_t *in = json_object_get(b, "input");
+    char *text = filter && in ? json_dumps(in, JSON_COMPACT) : NULL;
+    if (!text)
+        return;
+    json_t *t = filtered(filter, ud, text, strlen(text));
+    json_t *o = json_loads(json_string_value(t), JSON_REJECT_DUPLICATES, NULL);
+    if (json_is_object(o))
+        json_object_set(b, "input", o);
+    else
+        ksm_ai_filter_strings(in, filter, ud);
+    json_decref(o);
+    json_decref(t);
+    free(text);
+}
+
 static void filter_anthropic_block(json_t *b, const struct ksm_ai_filters *f)
 {
     const char *type = json_string_value(json_object_get(b, "type"));
     if (type && !strcmp(type, "text")) {
         filter_node(json_object_get(b, "text"), f->text, f->ud);
-        /* a masked document's quotes: restored like arguments, not redacted as the model's text */
-        ksm_ai_filter_strings(json_object_get(b, "citations"), f->args, f->ud);
+        /* a masked document's quotes: restored, not redacted as the model's own text */
+        ksm_ai_filter_strings(json_object_get(b, "citations"), f->quotes, f->ud);
     } else if (type && !strcmp(type, "tool_use"))
-        ksm_ai_filter_strings(json_object_get(b, "input"), f->args, f->ud);
+        filter_input(b, f->args, f->ud);
 }
 
 static enum ksm_err same_protocol(enum ksm_ai_proto p, const json_t *in, const char *model,

@@ -524,12 +524,11 @@ static enum ksm_err an_from_an(struct ksm_ai_stream *s, const char *name, json_t
                     json_string_length(t), false, &p, &m);
         json_object_set_new(delta, "partial_json", jstr(p, m));
         modified = true;
-    } else if (!strcmp(type, "content_block_delta") && s->o.args_filter && !s->tool_block &&
+    } else if (!strcmp(type, "content_block_delta") && s->o.quote_filter && !s->tool_block &&
                !strcmp(type_of(delta, ""), "citations_delta")) {
         /* A citation of a masked document quotes it with placeholders: each of its strings comes
-         * whole, restored through the arguments' filter, which holds nothing in a text block
-         * (blocks follow one another, and a tool block's tail is released at its stop). */
-        ksm_ai_filter_strings(json_object_get(delta, "citation"), s->o.args_filter, s->o.filter_ud);
+         * whole, restored. */
+        ksm_ai_filter_strings(json_object_get(delta, "citation"), s->o.quote_filter, s->o.filter_ud);
         modified = true;
     } else if (!strcmp(type, "content_block_stop") && s->tool_block) {
         an_args_flush(s, out);

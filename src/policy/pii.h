@@ -160,4 +160,31 @@ void ksm_pii_redact_stream(const enum ksm_pii_action act[KSM_PII__COUNT], struct
 /* Wipes and frees what a stream holds (one that ended with final needs none). */
 void ksm_pii_redact_free(struct ksm_pii_redact *st);
 
+/* ---- a model's tool-call arguments ----------------------------------------------------------- */
+
+/* Tool-call arguments, JSON text the caller's code parses, on their way to the caller: each string
+ * in them (keys too) is decoded, redacted by act (values of its MASK kinds become ⟦KIND⟧; NULL:
+ * nothing is), its placeholders restored from m (NULL: none) and escaped again; a bare token (a
+ * number) holding a value redacted is written as the string "⟦KIND⟧" — so JSON stays JSON. The
+ * detectors read each string with the decoded text before it (a key such as "passport" raises
+ * the confidence of its value, as a label does in prose). Arguments that do not begin with { or [
+ * (a custom tool's free-form input) are redacted and restored as text. Streamed in any pieces,
+ * the output equals the whole (up to runs of 320 bytes, as ksm_pii_redact_stream); final ends
+ * the arguments and frees the state. Zero-initialise. */
+struct ksm_pii_args {
+    struct ksm_pii_redact val;    /* the open string's decoded text (or all of it, as text) */
+    struct ksm_pii_stream unmask; /* its restore */
+    struct ksm_buf prev;          /* the decoded text before it: the detectors' left context */
+    struct ksm_buf tok;           /* a bare token (a number) being read, or an escape */
+    struct ksm_buf dec, red, res; /* a piece decoded, redacted, restored */
+    unsigned char mode;
+};
+
+void ksm_pii_args_stream(const enum ksm_pii_action *act, const struct ksm_pii_masker *m,
+                         struct ksm_pii_args *st, const char *chunk, size_t len, bool final,
+                         struct ksm_buf *out, unsigned counts[KSM_PII__COUNT]);
+void ksm_pii_args(const enum ksm_pii_action *act, const struct ksm_pii_masker *m, const char *text,
+                  size_t len, struct ksm_buf *out, unsigned counts[KSM_PII__COUNT]);
+void ksm_pii_args_free(struct ksm_pii_args *st);
+
 #endif

@@ -33,7 +33,7 @@ static void upper(void *ud, const char *in, size_t n, bool final, struct ksm_buf
     for (size_t i = 0; i < n; i++)
         ksm_buf_putc(emit, in[i] >= 'a' && in[i] <= 'z' ? (char)(in[i] - 32) : in[i]);
 }
-static const struct ksm_ai_filters uppers = {upper, upper, NULL, false};
+static const struct ksm_ai_filters uppers = {.text = upper, .args = upper, .quotes = upper};
 
 static void check_msg(const char *err)
 {

@@ -6,10 +6,15 @@
  * much as the longest placeholder — with terms of the project's own too (cut from the input).
  * Output redaction, streamed in the same chunks: the stream never holds more than its bound and
  * frees its state at the end; with no kind redacted it gives back the input byte for byte (that
- * the stream equals the whole-text redaction is tested on the labelled corpus, test_pii_corpus). */
+ * the stream equals the whole-text redaction is tested on the labelled corpus, test_pii_corpus).
+ * Tool-call arguments (redacted and restored inside their JSON's strings), streamed in the same
+ * chunks: the state is freed; arguments that are JSON stay JSON with every kind redacted and the
+ * placeholders restored, and with neither mean what they did. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "core/buf.h"
 #include "policy/pii.h"
@@ -110,6 +115,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();   /* the final piece frees the state */
         ksm_buf_free(&red);
     }
+
+    /* tool-call arguments, streamed: every kind redacted and the masker's placeholders restored,
+     * then neither (only decoded and escaped again) */
+    json_t *in = json_loadb(t, size, JSON_ALLOW_NUL, NULL);
+    size_t lead = 0;
+    while (lead < size && strchr(" \t\r\n", t[lead]) && t[lead])
+        lead++;
+    bool json = in && lead < size && (t[lead] == '{' || t[lead] == '[');
+    for (int pass = 0; pass < 2; pass++) {
+        for (int k = 0; k < KSM_PII__COUNT; k++)
+            act[k] = KSM_PII_MASK;
+        const enum ksm_pii_action *a = pass == 0 ? act : NULL;
+        const struct ksm_pii_masker *mk = pass == 0 ? m : NULL;
+        struct ksm_pii_args rj = {0};
+        struct ksm_buf red = KSM_BUF_INIT;
+        for (size_t i = 0, k = 0; i < size; k++) {
+            size_t n = 1 + data[(k + 7) % size] % 37;
+            n = n > size - i ? size - i : n;
+            ksm_pii_args_stream(a, mk, &rj, t + i, n, false, &red, NULL);
+            i += n;
+        }
+        ksm_pii_args_stream(a, mk, &rj, NULL, 0, true, &red, NULL);
+        if (rj.val.win.data || rj.prev.data || rj.tok.data || rj.dec.data)
+            abort();   /* the final piece frees the state */
+        json_t *o = json ? json_loadb(red.data ? red.data : "", red.len, JSON_ALLOW_NUL, NULL) : NULL;
+        if (json && (!o || (pass == 1 && !json_equal(in, o))))
+            abort();
+        json_decref(o);
+        ksm_buf_free(&red);
+    }
+    json_decref(in);
 
     ksm_buf_free(&blocked);
     ksm_buf_free(&masked);

@@ -92,7 +92,8 @@ static void run(const uint8_t *d, size_t n, unsigned step, struct ctx *c, bool t
                                        .caller = (enum ksm_ai_proto)((i >> 1) & 1),
                                        .completion = i == 4,
                                        .include_usage = true, .filter = text_filter,
-                                       .args_filter = args_filter, .choice_filter = choice_filter,
+                                       .args_filter = args_filter, .quote_filter = args_filter,
+                                       .choice_filter = choice_filter,
                                        .choice_args_filter = choice_args_filter,
                                        .filter_ud = &holds[i]};
         c->st[i] = ksm_ai_stream_new(&o);

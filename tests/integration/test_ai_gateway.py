@@ -466,8 +466,8 @@ def test_model_output_redacted_by_pii_output_rules(gw, llm_server, fault_server,
     """pii_output: values the model writes itself are replaced by ⟦KIND⟧ before the caller sees them,
     whole and streamed (a grouped My Number split over three chunks), in every API (chat, Messages,
     Responses, completions with two choices); a caller's own value that was masked for the model
-    is restored, not redacted; tool-call arguments are left as JSON; the request's audit record
-    and the metrics count what was redacted; the default redacts nothing."""
+    is restored, not redacted; tool-call arguments are redacted as JSON and stay JSON; the request's
+    audit record and the metrics count what was redacted; the default redacts nothing."""
     o = Org(gw, llm_server, fault_server)
     path = "/admin/v1/projects/%s/ai-policy" % o.project
     alias = o.fault_route("echo")
@@ -562,13 +562,39 @@ def test_model_output_redacted_by_pii_output_rules(gw, llm_server, fault_server,
     assert r.json()["choices"][0]["message"]["reasoning_content"] == "hi there", r.text   # untouched when off
     gw.ok("PUT", path, {"pii_output": {"mynumber": "mask", "email": "mask", "phone": "mask"}})
 
-    # a tool call's arguments are JSON for the caller's code: restored, never rewritten
-    tool = o.fault_route("tool")
+    # a tool call's arguments are JSON for the caller's code: redacted value by value, and still
+    # JSON — a My Number the model writes as a bare number becomes the string "⟦MYNUMBER⟧" —
+    # whole and streamed (in pieces of 5 characters), in both APIs; a custom tool's free-form input
+    # is redacted as text
+    tool = o.fault_route("tool;number=123456789018")
+    redacted = {"query": want, "number": "⟦MYNUMBER⟧"}
+    user = [{"role": "user", "content": prompt}]
     one = sdk(npm_client, o, "openai", "chat.completions.create",
-              {"model": tool, "messages": [{"role": "user", "content": prompt}], "tools": [LOOKUP_OPENAI]})
+              {"model": tool, "messages": user, "tools": [LOOKUP_OPENAI]})
     assert one.error is None, one
-    args = json.loads(one.result["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"])
-    assert args == {"query": prompt}, args
+    args = one.result["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"]
+    assert json.loads(args) == redacted and "9018" not in args, args
+    rec = gw.audit_wait(one.response["headers"]["x-request-id"], action="ai.chat")
+    assert "redacted=mynumber:2,email:1" in rec["detail"], rec
+    st = sdk(npm_client, o, "openai", "chat.completions.create",
+             {"model": tool, "messages": user, "tools": [LOOKUP_OPENAI], "stream": True})
+    assert st.error is None, st
+    pieces = [tc["function"].get("arguments") or "" for c in st.chunks if c["choices"]
+              for tc in c["choices"][0]["delta"].get("tool_calls") or []]
+    assert json.loads("".join(pieces)) == redacted and not any("9018" in p for p in pieces), pieces
+    for stream in (False, True):
+        an = sdk(npm_client, o, "anthropic", "messages.create",
+                 {"model": tool, "max_tokens": 64, "messages": user, "tools": [LOOKUP_ANTHROPIC], "stream": stream})
+        assert an.error is None, an
+        got = (json.loads("".join(c["delta"]["partial_json"] for c in an.chunks
+                                  if c["type"] == "content_block_delta")) if stream
+               else an.result["content"][0]["input"])
+        assert got == redacted, (stream, got)
+    free = sdk(npm_client, o, "openai", "responses.create",
+               {"model": o.fault_route("tool;custom"), "input": prompt, "stream": True,
+                "tools": [{"type": "custom", "name": "lookup"}]})
+    assert free.error is None, free
+    assert "".join(e["delta"] for e in free.chunks if e["type"] == "response.custom_tool_call_input.delta") == want
 
 
 def test_masked_values_are_counted_over_every_text(gw, org):

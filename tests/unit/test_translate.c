@@ -532,8 +532,8 @@ static void restore(void *ud, const char *in, size_t n, bool final, struct ksm_b
         held.data[keep] = '\0';
 }
 
-/* Whole answers: the same filter for the text and the tool calls' arguments. */
-static const struct ksm_ai_filters restoring = {restore, restore, NULL, false};
+/* Whole answers: the same filter for the text, the tool calls' arguments and citations. */
+static const struct ksm_ai_filters restoring = {.text = restore, .args = restore, .quotes = restore};
 
 static void test_responses(void)
 {
@@ -1083,6 +1083,7 @@ static void test_tool_calls(void)
     ksm_ai_stream_free(s);
     /* Anthropic's citations stream whole in a text block: each string restored */
     o.upstream = o.caller = KSM_AI_ANTHROPIC;
+    o.quote_filter = restore_args;
     s = ksm_ai_stream_new(&o);
     got = raw_stream(
         "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\"}}\n\n"
