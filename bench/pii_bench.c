@@ -153,7 +153,7 @@ int main(int argc, char **argv)
     report("scan, 1 KiB prompts", "prompts/s", per_prompt, runs);
     report("mask (new+mask+free), 1 KiB", "prompts/s", masked, runs);
     report("redact a stream, 12-byte pieces", "MB/s", redacted, runs);
-    report("redact tool-call arguments, 12-byte pieces", "MB/s", args, runs);
+    report("redact tool-call args, 12 B", "MB/s", args, runs);
     ksm_buf_free(&out);
     ksm_buf_free(&calls);
     ksm_buf_free(&text);

@@ -42,10 +42,11 @@ enum ksm_err ksm_h_ai_policy_put(struct ksm_req *r)
     if (next.class2_overseas && !cur.class2_overseas &&
         (e = ksm_authorize(r, "ai.policy.overseas", tenant, r->params[0])) != KSM_E_OK)
         goto fail;
-    /* the mandatory template may forbid it for every tenant (src/template) */
+    /* the mandatory template may forbid it, or require output redaction, for every tenant */
     char twhy[KSM_TPL_WHY] = "";
-    if (next.class2_overseas &&
-        (e = ksm_tpl_check_overseas(DB(r), r->params[0], true, twhy)) != KSM_E_OK) {
+    if ((next.class2_overseas &&
+         (e = ksm_tpl_check_overseas(DB(r), r->params[0], true, twhy)) != KSM_E_OK) ||
+        (e = ksm_tpl_check_pii_output(DB(r), r->params[0], &next, twhy)) != KSM_E_OK) {
         e = ksm_fail_why(r, e, *twhy ? twhy : NULL);
         goto fail;
     }

@@ -192,14 +192,18 @@ enum ksm_err ksm_h_mandatory_template_put(struct ksm_req *r)
         return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "%s",
                         "a mandatory template has guardrails (and names no tenant or projects)");
     }
+    int raised = 0;
     e = ksm_tpl_mandatory_set(DB(r), t, r->principal->user_id, &version, &is_new);
-    json_t *o = json_pack("{s:s,s:i,s:b,s:s}", "template", t->name, "version", version,
-                          "new_version", is_new, "digest", t->digest);
+    if (e == KSM_E_OK)   /* (again on a retry: a failure part way leaves the rest to raise) */
+        e = ksm_tpl_raise_attached(DB(r), t, &raised);
+    json_t *o = json_pack("{s:s,s:i,s:b,s:s,s:i}", "template", t->name, "version", version,
+                          "new_version", is_new, "digest", t->digest, "policies_raised", raised);
     r->audit_target = ksm_arena_strdup(r->arena, t->name);
     ksm_tpl_free(t);
     if (e != KSM_E_OK) {
         json_decref(o);
-        return ksm_fail(r, e, "cannot record the template");
+        return ksm_fail(r, e, "cannot record the template, or raise the attached projects' AI "
+                              "policies to it (setting it again finishes)");
     }
     return ksm_reply_json(r, 200, o);
 }

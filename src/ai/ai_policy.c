@@ -27,6 +27,8 @@ static const char *const pii_kinds[KSM_AI_PII_KINDS] = {"mynumber", "phone",   "
 static const char *const pii_actions[] = {
     [KSM_AI_PII_ALLOW] = "allow", [KSM_AI_PII_MASK] = "mask", [KSM_AI_PII_BLOCK] = "block"};
 
+const char *ksm_ai_pii_kind(int i) { return pii_kinds[i]; }
+
 void ksm_ai_policy_defaults(struct ksm_ai_policy *p)
 {
     memset(p, 0, sizeof *p);

@@ -36,7 +36,8 @@ static enum ksm_err attach(struct ksm_db *db, const char *tenant, const char *pr
 }
 
 /* The mandatory template's defaults: its budget (else a budget at the cap, so a new project is
- * never without a limit the operator set) and its AI policy fields. */
+ * never without a limit the operator set) and its AI policy fields, with the kinds its guardrails
+ * require redacted from model output. */
 static enum ksm_err apply_defaults(struct ksm_db *db, const char *tenant, const char *project,
                                    const struct ksm_tpl *t, char *why)
 {
@@ -48,13 +49,17 @@ static enum ksm_err apply_defaults(struct ksm_db *db, const char *tenant, const 
     if (budget)
         e = ksm_ai_budget_set(db, tenant, project, budget, aiwhy);
     json_decref(budget);
-    if (e == KSM_E_OK && t->defaults.ai_policy) {
+    if (e == KSM_E_OK && (t->defaults.ai_policy || t->guard.pii_output)) {
         struct ksm_ai_policy cur, next;
         e = ksm_ai_policy_get(db, project, &cur);
         if (e == KSM_E_OK)
+            next = cur;
+        if (e == KSM_E_OK && t->defaults.ai_policy)
             e = ksm_ai_policy_merge(&cur, t->defaults.ai_policy, &next, aiwhy);
-        if (e == KSM_E_OK)
+        if (e == KSM_E_OK) {
+            ksm_tpl_raise_pii_output(&t->guard, &next);   /* the guardrail's kinds, from the start */
             e = ksm_ai_policy_put(db, tenant, project, &next);
+        }
     }
     if (e != KSM_E_OK)
         snprintf(why, KSM_TPL_WHY, "the mandatory template's project defaults: %s", aiwhy);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ai/ai_store.h"
 #include "core/util.h"
 
 enum ksm_err ksm_tpl_mandatory_load(struct ksm_db *db, struct ksm_tpl **out, int *version)
@@ -99,6 +100,56 @@ enum ksm_err ksm_tpl_guard_overseas(const struct ksm_tpl_guardrails *g, bool cla
                              "(class2_overseas)");
 }
 
+enum ksm_err ksm_tpl_guard_pii_output(const struct ksm_tpl_guardrails *g,
+                                      const struct ksm_ai_policy *p, char *why)
+{
+    for (int k = 0; g && k < KSM_AI_PII_KINDS; k++)
+        if ((g->pii_output >> k & 1) && p->pii_output[k] != KSM_AI_PII_MASK)
+            return refuse(why, "the mandatory template requires redacting %s from model output "
+                               "(pii_output)", ksm_ai_pii_kind(k));
+    return KSM_E_OK;
+}
+
+bool ksm_tpl_raise_pii_output(const struct ksm_tpl_guardrails *g, struct ksm_ai_policy *p)
+{
+    bool changed = false;
+    for (int k = 0; k < KSM_AI_PII_KINDS; k++)
+        if ((g->pii_output >> k & 1) && p->pii_output[k] != KSM_AI_PII_MASK) {
+            p->pii_output[k] = KSM_AI_PII_MASK;
+            changed = true;
+        }
+    return changed;
+}
+
+enum ksm_err ksm_tpl_raise_attached(struct ksm_db *db, const struct ksm_tpl *t, int *n)
+{
+    *n = 0;
+    if (!t->guard.pii_output)
+        return KSM_E_OK;
+    json_t *projects = json_array();   /* read first: each raise is a write transaction of its own */
+    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT project, tenant FROM tpl_attach ORDER BY project");
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(projects, json_pack("[ss]", ksm_db_col_text(st, 0),
+                                                  ksm_db_col_text(st, 1)));
+    sqlite3_reset(st);
+    enum ksm_err e = rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
+    size_t i;
+    json_t *row;
+    json_array_foreach(projects, i, row) {
+        const char *project = json_string_value(json_array_get(row, 0));
+        struct ksm_ai_policy p;
+        if (e == KSM_E_OK)
+            e = ksm_ai_policy_get(db, project, &p);
+        if (e == KSM_E_OK && ksm_tpl_raise_pii_output(&t->guard, &p)) {
+            e = ksm_ai_policy_put(db, json_string_value(json_array_get(row, 1)), project, &p);
+            *n += e == KSM_E_OK;
+        }
+    }
+    json_decref(projects);
+    return e;
+}
+
 /* One check of the project's guardrails, when it is attached. */
 typedef enum ksm_err (*check_fn)(const struct ksm_tpl_guardrails *g, const void *arg, char *why);
 
@@ -145,6 +196,17 @@ enum ksm_err ksm_tpl_check_budget(struct ksm_db *db, const char *project, int64_
 enum ksm_err ksm_tpl_check_overseas(struct ksm_db *db, const char *project, bool on, char *why)
 {
     return check(db, project, overseas_fn, &on, why);
+}
+
+static enum ksm_err pii_output_fn(const struct ksm_tpl_guardrails *g, const void *arg, char *why)
+{
+    return ksm_tpl_guard_pii_output(g, arg, why);
+}
+
+enum ksm_err ksm_tpl_check_pii_output(struct ksm_db *db, const char *project,
+                                      const struct ksm_ai_policy *p, char *why)
+{
+    return check(db, project, pii_output_fn, p, why);
 }
 
 /* Buckets: a new one must be in an allowed region; a bucket that carried every required tag must

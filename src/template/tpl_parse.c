@@ -262,13 +262,32 @@ static enum ksm_err parse_strings(json_t *arr, const char *where, const char **o
     return KSM_E_OK;
 }
 
+/* "pii_output": the PII kinds every attached project must redact from model output. */
+static enum ksm_err parse_pii_output(json_t *arr, unsigned *kinds, char *why)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) {
+        int k = 0;
+        while (k < KSM_AI_PII_KINDS && !(json_is_string(v) &&
+                                         !strcmp(json_string_value(v), ksm_ai_pii_kind(k))))
+            k++;
+        if (k == KSM_AI_PII_KINDS)
+            return bad(why, "%s must name kinds among mynumber, phone, email, card, pension, "
+                            "passport", "guardrails.pii_output");
+        *kinds |= 1u << k;
+    }
+    return KSM_E_OK;
+}
+
 static enum ksm_err parse_guardrails(json_t *o, struct ksm_tpl_guardrails *g, char *why)
 {
-    json_t *tags = NULL, *regions = NULL, *cap = NULL, *overseas = NULL;
+    json_t *tags = NULL, *regions = NULL, *cap = NULL, *overseas = NULL, *pii_output = NULL;
     const struct field spec[] = {{"required_tags", T_ARR, false, &tags},
                                  {"allowed_regions", T_ARR, false, &regions},
                                  {"max_monthly_yen", T_INT, false, &cap},
-                                 {"class2_overseas", T_BOOL, false, &overseas}};
+                                 {"class2_overseas", T_BOOL, false, &overseas},
+                                 {"pii_output", T_ARR, false, &pii_output}};
     enum ksm_err e = fields(o, "guardrails", spec, KSM_NELEM(spec), why);
     if (e == KSM_E_OK)
         e = parse_strings(tags, "guardrails.required_tags", g->required_tags, KSM_TPL_MAX_TAGS,
@@ -276,6 +295,8 @@ static enum ksm_err parse_guardrails(json_t *o, struct ksm_tpl_guardrails *g, ch
     if (e == KSM_E_OK)
         e = parse_strings(regions, "guardrails.allowed_regions", g->regions, KSM_TPL_MAX_REGIONS,
                           &g->nregions, why);
+    if (e == KSM_E_OK)
+        e = parse_pii_output(pii_output, &g->pii_output, why);
     if (e != KSM_E_OK)
         return e;
     g->max_monthly_yen = cap ? json_integer_value(cap) : -1;
@@ -295,6 +316,14 @@ static enum ksm_err defaults_ok(struct ksm_tpl *t, char *why)
     json_t *c2 = d->ai_policy ? json_object_get(d->ai_policy, "class2_overseas") : NULL;
     if (json_is_true(c2) && ksm_tpl_guard_overseas(&t->guard, true, why) != KSM_E_OK)
         return KSM_E_INVALID_ARGUMENT;
+    /* a default that lets a required kind through would be raised at once: a contradiction */
+    json_t *out = d->ai_policy ? json_object_get(d->ai_policy, "pii_output") : NULL;
+    for (int k = 0; k < KSM_AI_PII_KINDS; k++) {
+        const char *a = json_string_value(json_object_get(out, ksm_ai_pii_kind(k)));
+        if ((t->guard.pii_output >> k & 1) && a && strcmp(a, "mask"))
+            return bad(why, "project_defaults.ai_policy.pii_output.%s must be \"mask\": the "
+                            "guardrails require it", ksm_ai_pii_kind(k));
+    }
     return KSM_E_OK;
 }
 

@@ -270,6 +270,8 @@ static void walk_policy(struct walk *w, const struct ksm_tpl_project *p, const c
         return refusef(w, KSM_E_INVALID_ARGUMENT, "project %s: ai_policy: %s", p->name, aiwhy);
     if (ksm_tpl_guard_overseas(g, next.class2_overseas, why) != KSM_E_OK)
         refusef(w, KSM_E_GUARDRAIL, "project %s: %s", p->name, why);
+    if (ksm_tpl_guard_pii_output(g, &next, why) != KSM_E_OK)
+        refusef(w, KSM_E_GUARDRAIL, "project %s: %s", p->name, why);
     json_t *full = ksm_ai_policy_json(&next), *desired = json_object();
     const char *k;
     json_t *v;

@@ -333,3 +333,35 @@ def test_mandatory_versions_and_tightening_reach_attached_projects(org):
     assert org.api("GET", "/admin/v1/projects/%s/budget" % new).json()["monthly_yen"] == CAP // 2
     versions = org.d.ok("GET", "/admin/v1/platform/mandatory-template")
     assert versions["version"] == 2
+
+
+def test_pii_output_guardrail_raises_every_attached_project(org):
+    """Last in this file (after the versions test): the operator requires redacting My Number and
+    card numbers from model output. Every attached project's policy is raised when the template is
+    set (not at its next change), a new project starts with it, and neither the policy API nor a
+    template can let those kinds through again; tightening further stays allowed."""
+    old = new_project(org)
+    before = org.api("GET", "/admin/v1/projects/%s/ai-policy" % old).json()
+    assert before["pii_output"]["mynumber"] == "allow", before
+    cur = org.d.ok("GET", "/admin/v1/platform/mandatory-template")["document"]
+    strict = dict(cur, guardrails=dict(cur["guardrails"], pii_output=["mynumber", "card"]))
+    r = org.d.ok("PUT", "/admin/v1/platform/mandatory-template", strict, status=200)
+    assert r["new_version"] is True and r["policies_raised"] >= 1, r
+    pol = org.api("GET", "/admin/v1/projects/%s/ai-policy" % old).json()
+    assert (pol["pii_output"]["mynumber"], pol["pii_output"]["card"], pol["pii_output"]["phone"]) == (
+        "mask", "mask", "allow"), pol
+    # what a caller would get were a model to write it: redacted
+    chk = org.api("POST", "/admin/v1/projects/%s/ai-policy/check" % old,
+                  {"text": "個人番号は 1234 5678 9018 です"}).json()
+    assert chk["output"] == {"redacted": {"mynumber": 1}, "text": "個人番号は ⟦MYNUMBER⟧ です"}, chk
+    refused(org.api("PUT", "/admin/v1/projects/%s/ai-policy" % old, {"pii_output": {"mynumber": "allow"}}),
+            "policy PUT letting My Number out")
+    assert org.api("PUT", "/admin/v1/projects/%s/ai-policy" % old,
+                   {"pii_output": {"phone": "mask"}}).status_code == 200   # tighter: allowed
+    new = new_project(org)
+    assert org.api("GET", "/admin/v1/projects/%s/ai-policy" % new).json()["pii_output"]["card"] == "mask"
+    name = pname()
+    cli_refused(org, org.doc(name, policy={"pii_output": {"card": "allow"}}), "pii_output")
+    assert org.project_id(name) is None
+    again = org.d.ok("PUT", "/admin/v1/platform/mandatory-template", strict, status=200)
+    assert again["new_version"] is False and again["policies_raised"] == 0, again

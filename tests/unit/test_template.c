@@ -2,6 +2,7 @@
  * what is refused and with which reason (naming the place), the digest of the canonical form, and
  * each guardrail on its own. */
 #include "check.h"
+#include "ai/ai_store.h"
 #include "template/template.h"
 
 #include <string.h>
@@ -89,6 +90,11 @@ static void test_refusals(void)
                   KSM_E_INVALID_ARGUMENT, "caps"));
     CHECK(refused(HEAD "\"guardrails\":{},\"project_defaults\":{\"name\":\"p\"}}",
                   KSM_E_UNKNOWN_FIELD, "unknown field"));
+    CHECK(refused(HEAD "\"guardrails\":{\"pii_output\":[\"mynumber\",\"ssn\"]}}",
+                  KSM_E_INVALID_ARGUMENT, "guardrails.pii_output must name kinds"));
+    CHECK(refused(HEAD "\"guardrails\":{\"pii_output\":[\"card\"]},\"project_defaults\":"
+                       "{\"ai_policy\":{\"pii_output\":{\"card\":\"allow\"}}}}",
+                  KSM_E_INVALID_ARGUMENT, "pii_output.card must be \"mask\""));
     CHECK(refused("{\"kasumi_template\":1,\"template\":\"t\",\"x\":\"\\u0000\"}",
                   KSM_E_INVALID_JSON, "not valid JSON"));
 }
@@ -128,6 +134,24 @@ static void test_guardrails(void)
     /* "class2_overseas": true or absent leaves the decision to the tenant */
     t = parse(HEAD "\"guardrails\":{\"class2_overseas\":true}}", &e);
     CHECK(t && ksm_tpl_guard_overseas(&t->guard, true, why) == KSM_E_OK);
+    ksm_tpl_free(t);
+    /* "pii_output": kinds every attached project redacts from model output; a policy that lets
+     * one through is refused, and raising it redacts exactly those kinds */
+    t = parse(HEAD "\"guardrails\":{\"pii_output\":[\"mynumber\",\"card\"]}}", &e);
+    CHECK(e == KSM_E_OK && t);
+    if (!t)
+        return;
+    struct ksm_ai_policy p;
+    ksm_ai_policy_defaults(&p);
+    CHECK(ksm_tpl_guard_pii_output(&t->guard, &p, why) == KSM_E_GUARDRAIL && strstr(why, "mynumber"));
+    CHECK(ksm_tpl_raise_pii_output(&t->guard, &p));
+    CHECK(p.pii_output[0] == KSM_AI_PII_MASK && p.pii_output[3] == KSM_AI_PII_MASK &&
+          p.pii_output[1] == KSM_AI_PII_ALLOW);
+    CHECK(ksm_tpl_guard_pii_output(&t->guard, &p, why) == KSM_E_OK);
+    CHECK(!ksm_tpl_raise_pii_output(&t->guard, &p));   /* already there: nothing to write */
+    p.pii_output[3] = KSM_AI_PII_ALLOW;
+    CHECK(ksm_tpl_guard_pii_output(&t->guard, &p, why) == KSM_E_GUARDRAIL && strstr(why, "card"));
+    CHECK(ksm_tpl_guard_pii_output(NULL, &p, why) == KSM_E_OK);
     ksm_tpl_free(t);
 }
 
