@@ -562,6 +562,8 @@ static bool answer_bytes(struct ai_call *c)
     ksm_buf_reset(resp);
     if (c->kind == AI_EMBED)
         return ksm_ai_embeddings_passthrough(body, c->up_body.len, resp, &c->usage) == 0;
+    if (c->kind == AI_RERANK)
+        return false;   /* small, and checked: each result's index must name a document */
     if (c->target->provider != c->proto || c->redacting ||
         (c->masker && ksm_pii_masker_size(c->masker)))
         return false;   /* translated, restored or redacted: the tree path reads the text */
@@ -615,6 +617,12 @@ static void answer_whole(struct ai_call *c)
     } else if (c->kind == AI_COMPLETE) {
         e = ksm_ai_complete_answer(in, c->alias, text_filter, c, &c->usage, err, sizeof err);
         out = e == KSM_E_OK ? json_incref(in) : NULL;
+    } else if (c->kind == AI_RERANK) {
+        /* re-printed only when a quoted document may hold a placeholder: the scores' digits stay */
+        bool restoring = c->masker && ksm_pii_masker_size(c->masker);
+        e = ksm_ai_rerank_answer(in, json_array_size(json_object_get(c->kept_body, "documents")),
+                                 restoring ? quote_filter : NULL, c, &c->usage, err, sizeof err);
+        out = e == KSM_E_OK && restoring ? json_incref(in) : NULL;
     } else if (json_is_object(in) && json_is_array(json_object_get(in, "data"))) {
         /* embeddings go back byte for byte: re-printing the floats would change their digits */
         e = ksm_ai_usage_from_openai(in, &c->usage) ? KSM_E_OK : KSM_E_UPSTREAM_ERROR;
@@ -662,7 +670,7 @@ static const char *url_for(struct ai_call *c, const struct ksm_ai_target *t)
         return ksm_arena_cat(a, base, c->kind == AI_COUNT ? "/messages/count_tokens" : "/messages",
                              NULL);
     static const char *const path[] = {[AI_CHAT] = "chat/completions", [AI_EMBED] = "embeddings",
-                                       [AI_COMPLETE] = "completions"};
+                                       [AI_COMPLETE] = "completions", [AI_RERANK] = "rerank"};
     if (t->azure_deployment[0])
         return ksm_arena_printf(a, "%s/openai/deployments/%s/%s?api-version=%s", base,
                                 t->azure_deployment, path[c->kind],
@@ -813,6 +821,8 @@ static enum ksm_err decode(struct ai_call *c, char *why, size_t n)
         return ksm_ai_embed_decode(c, why, n);
     if (c->kind == AI_COMPLETE)
         return ksm_ai_complete_decode(c, why, n);
+    if (c->kind == AI_RERANK)
+        return ksm_ai_rerank_decode(c, why, n);
     char err[KSM_AI_ERR_MAX] = "";
     const char *body = r->body.data ? r->body.data : "";
     enum ksm_err e = c->kind == AI_COUNT

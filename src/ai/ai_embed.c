@@ -52,6 +52,8 @@ char *ksm_ai_kept_prompt(const struct ai_call *c)
 {
     if (c->kind == AI_COMPLETE)
         return ksm_ai_complete_prompt(c);
+    if (c->kind == AI_RERANK)
+        return ksm_ai_rerank_prompt(c);
     return json_dumps(json_object_get(c->kept_body, "input"), JSON_COMPACT);
 }
 

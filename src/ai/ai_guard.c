@@ -65,6 +65,7 @@ static const struct {
     [AI_EMBED] = {KSM_AI_OPENAI, "no_embeddings_api", "embeddings"},
     [AI_COUNT] = {KSM_AI_ANTHROPIC, "no_token_count_api", "a token count"},
     [AI_COMPLETE] = {KSM_AI_OPENAI, "no_completions_api", "text completions"},
+    [AI_RERANK] = {KSM_AI_OPENAI, "no_rerank_api", "reranking"},
 };
 
 static bool speaks(const struct ai_call *c, const struct ksm_ai_target *t)
@@ -430,7 +431,8 @@ enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum k
         return KSM_E_FORBIDDEN;
     prompt_hmac(c);   /* of what the caller sent, before masking: it identifies their prompt */
     ksm_ai_output_rules(&c->pol, c->out_rules);
-    c->redacting = c->kind != AI_EMBED && c->kind != AI_COUNT && ksm_pii_redacts(c->out_rules);
+    /* (what embeddings, a count and reranking answer is no text a model wrote) */
+    c->redacting = (c->kind == AI_CHAT || c->kind == AI_COMPLETE) && ksm_pii_redacts(c->out_rules);
     int u = c->redacting ? asks_unredactable(c) : -1;
     if (u >= 0) {
         c->refusal = unredactable[u].reason;

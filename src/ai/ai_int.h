@@ -14,11 +14,13 @@
 #include "policy/pii.h"
 
 /* AI_COUNT: Anthropic's token count, a message request that is counted, not answered or billed.
- * AI_COMPLETE: OpenAI's text completions (a prompt continued, or filled in before a suffix). */
-enum ai_kind { AI_CHAT, AI_EMBED, AI_COUNT, AI_COMPLETE };
+ * AI_COMPLETE: OpenAI's text completions (a prompt continued, or filled in before a suffix).
+ * AI_RERANK: documents scored for their relevance to a query (retrieval, RAG). */
+enum ai_kind { AI_CHAT, AI_EMBED, AI_COUNT, AI_COMPLETE, AI_RERANK };
 
-/* Embeddings and completions keep the caller's body as sent (kept_body), not a decoded request. */
-#define AI_KEPT(c) ((c)->kind == AI_EMBED || (c)->kind == AI_COMPLETE)
+/* Embeddings, completions and reranking keep the caller's body as sent (kept_body), not a decoded
+ * request. */
+#define AI_KEPT(c) ((c)->kind == AI_EMBED || (c)->kind == AI_COMPLETE || (c)->kind == AI_RERANK)
 
 /* One request through the gateway. malloc'd (it outlives handler return while the upstream call is
  * in flight) and freed by ai_finish after the response is complete. */
@@ -155,9 +157,16 @@ enum ksm_err ksm_ai_kept_load(struct ai_call *c, char *why, size_t n);
 /* A string, or a non-empty array of at most max strings: what an input or a prompt may be. */
 bool ksm_ai_strings_ok(const json_t *v, size_t max);
 /* A kept body's prompt as JSON text, what its HMAC and the budget's estimate are of: embeddings'
- * input, completions' [prompt, suffix] (free it). */
+ * input, completions' [prompt, suffix], reranking's [query, documents] (free it). */
 char *ksm_ai_kept_prompt(const struct ai_call *c);
 enum ksm_err ksm_ai_embed_decode(struct ai_call *c, char *why, size_t n);
+/* ai_rerank.c */
+enum ksm_err ksm_ai_rerank_decode(struct ai_call *c, char *why, size_t n);
+char *ksm_ai_rerank_prompt(const struct ai_call *c);
+/* A rerank answer checked (results of an index and a score each) and its usage read; the documents
+ * it quotes back (the caller's, masked for the model) through restore when not NULL. */
+enum ksm_err ksm_ai_rerank_answer(json_t *in, size_t ndocs, ksm_ai_text_filter restore, void *ud,
+                                  struct ksm_ai_usage *u, char *err, size_t n);
 /* ai_azure.c */
 /* An Azure OpenAI caller's path as the gateway's own (r->path), the deployment in it the body's
  * model: KSM_E_OK, also for a path that is not Azure's (left as it is); NOT_FOUND and *why for an

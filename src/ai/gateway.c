@@ -43,6 +43,7 @@ static const struct {
      false, false},
     {"POST", "/v1/embeddings", KSM_AI_OPENAI, AI_EMBED, h_chat, "ai.embeddings", false, false},
     {"POST", "/v1/completions", KSM_AI_OPENAI, AI_COMPLETE, h_chat, "ai.completions", false, false},
+    {"POST", "/v1/rerank", KSM_AI_OPENAI, AI_RERANK, h_chat, "ai.rerank", false, false},
     {"GET", "/v1/models", KSM_AI_OPENAI, AI_CHAT, h_models, "ai.models", false, true},
     {"GET", "/v1/models/", KSM_AI_OPENAI, AI_CHAT, h_model, "ai.models", true, true},
 };

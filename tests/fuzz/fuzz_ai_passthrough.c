@@ -6,7 +6,8 @@
  * accepts, with the same usage; a tree ksm_jscan_load builds must be the one json_loadb (duplicates
  * refused) builds, and the top-level spans it keeps are ksm_jscan_object's, so the upstream body
  * from the decoder's spans is byte for byte the one from a fresh scan. Text completions: a body the
- * decoder accepts holds what the guardrail reads; an answer keeps its texts. An Azure caller's body
+ * decoder accepts holds what the guardrail reads; an answer keeps its texts; the same for reranking
+ * (an answer's results must name documents that were sent). An Azure caller's body
  * gets the deployment as its model and nothing else changes. Any difference aborts. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -177,6 +178,43 @@ static void check_completion(const char *s, size_t n, const json_t *j)
     json_decref(in);
 }
 
+/* A rerank body: decoded (a model, a query, documents of strings, top_n positive) or refused; and
+ * the same bytes as a rerank answer: accepted only with results each naming a document by index
+ * and scoring it, and some usage; a filter that changes nothing leaves it as it was. */
+static void check_rerank(const char *s, size_t n, const json_t *j)
+{
+    struct ksm_req r = {0};
+    struct ai_call c = {0};
+    char why[KSM_AI_ERR_MAX];
+    r.body.data = (char *)s;
+    r.body.len = n;
+    c.r = &r;
+    c.kind = AI_RERANK;
+    if (ksm_ai_rerank_decode(&c, why, sizeof why) == KSM_E_OK) {
+        json_t *docs = json_object_get(c.kept_body, "documents"), *top = json_object_get(c.kept_body, "top_n");
+        char *text = ksm_ai_kept_prompt(&c);
+        if (!c.alias || !*c.alias || !text || !json_string_length(json_object_get(c.kept_body, "query")) ||
+            !json_array_size(docs) || (top && json_integer_value(top) < 1))
+            abort();
+        free(text);
+    }
+    json_decref(c.kept_body);
+    if (!j)
+        return;
+    json_t *in = json_deep_copy(j);
+    struct ksm_ai_usage u = {0};
+    if (ksm_ai_rerank_answer(in, 3, same_text, NULL, &u, why, sizeof why) == KSM_E_OK) {
+        size_t i;
+        json_t *res;
+        if (!u.present || !json_equal(in, j))
+            abort();
+        json_array_foreach(json_object_get(j, "results"), i, res)
+            if (json_integer_value(json_object_get(res, "index")) >= 3)
+                abort();
+    }
+    json_decref(in);
+}
+
 /* The spans ksm_jscan_load_top keeps while building its tree are the ones ksm_jscan_object finds
  * in the same bytes (the pass-through path uses either), and the tree is ksm_jscan_load's. */
 static void check_load_top(const char *s, size_t n)
@@ -239,6 +277,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_request(s, size);
     check_answer(s, size, j);
     check_completion(s, size, j);
+    check_rerank(s, size, j);
     check_azure(s, size);
     json_decref(j);
     return 0;

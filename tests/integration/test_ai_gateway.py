@@ -314,6 +314,40 @@ def test_models_and_embeddings(org, npm_client):
     assert rec["details"]["prompt_tokens"] > 0 and rec["details"]["completion_tokens"] == 0
 
 
+def test_rerank_real_model(gw, org):
+    """POST /v1/rerank (the shape vLLM, llama.cpp's server and Jina serve): documents scored by the
+    real model, governed like any request — a phone number in a document is masked for the model
+    and restored in the documents quoted back, a My Number refused, the tokens metered and audited;
+    bad input gets OpenAI's error format."""
+    docs = ["確定申告の手続きと期限", "今日の天気は晴れ", "窓口の電話番号は %s です" % PHONE]
+    r = org.post("/v1/rerank", {"model": "tiny", "query": "税の申告はいつまで", "documents": docs})
+    assert r.status_code == 200, r.text
+    res = r.json()["results"]
+    assert sorted(x["index"] for x in res) == [0, 1, 2], res
+    scores = [x["relevance_score"] for x in res]
+    assert scores == sorted(scores, reverse=True) and len(set(scores)) > 1, scores   # the model's, ranked
+    assert {x["index"]: x["document"]["text"] for x in res} == dict(enumerate(docs)), res   # restored
+    rid = r.headers["X-Request-Id"]
+    dec = gw.audit_wait(rid, action="ai.decision")
+    assert "masked=phone:1" in dec["detail"] and PHONE not in json.dumps(dec), dec
+    assert gw.audit_wait(rid, action="ai.rerank")["status"] == 200
+    rec = org.usage(rid)
+    assert rec["details"]["prompt_tokens"] == r.json()["usage"]["prompt_tokens"] > 0, rec
+    assert rec["details"]["completion_tokens"] == 0 and rec["cost_microyen"] > 0, rec
+
+    top = org.post("/v1/rerank", {"model": "tiny", "query": "天気", "documents": docs, "top_n": 1,
+                                   "return_documents": False})
+    assert top.status_code == 200 and len(top.json()["results"]) == 1, top.text
+    assert "document" not in top.json()["results"][0], top.text
+    blocked = org.post("/v1/rerank", {"model": "tiny", "query": "照会", "documents": ["個人番号 " + MYNUMBER]})
+    assert blocked.status_code == 400 and MYNUMBER not in blocked.text, blocked.text
+    for bad, why in (({"query": "q", "documents": [{"text": "x"}]}, "documents must be"),
+                     ({"documents": ["x"]}, "query must be"),
+                     ({"query": "q", "documents": ["x"], "top_n": 0}, "top_n must be")):
+        r = org.post("/v1/rerank", dict(bad, model="tiny"))
+        assert r.status_code == 400 and why in r.json()["error"]["message"], r.text
+
+
 def test_models_in_each_api(org, npm_client):
     # the official clients' models.retrieve, and Anthropic's models.list: the project's aliases in
     # each API's own shape; an alias of another project is model_not_found, in that API's format
