@@ -19,6 +19,7 @@ import { groupsPage } from "./pages/groups";
 import { bindingsPage } from "./pages/bindings";
 import { ssomapPage } from "./pages/ssomap";
 import { budgetsPage } from "./pages/budgets";
+import { aiPolicyPage } from "./pages/ai_policy";
 import { tg, type GovKey } from "./i18n_gov";
 
 export interface Ctx {
@@ -47,6 +48,7 @@ const govPages: [string, GovKey, Page][] = [
   ["bindings", "bindings.title", bindingsPage],
   ["ssomap", "sso.title", ssomapPage],
   ["budgets", "budgets.title", budgetsPage],
+  ["aipolicy", "aipol.title", aiPolicyPage],
 ];
 const allPages = (): [string, string, Page][] => [
   ...pages.map(([id, k, p]): [string, string, Page] => [id, t(k), p]),

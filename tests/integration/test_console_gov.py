@@ -10,10 +10,11 @@ afterwards through the admin API:
 - alice, tenant_admin of tenant A through SSO, creates a group, adds a user, grants the group a
   role (the user's key then works), grants and revokes a second binding, adds and removes an SSO
   mapping, sets a project's budget, whose month-to-date use the page shows as the API does, and
-  removes another project's budget (after a confirmation naming the project), and sets a storage
-  quota on the storage page, which then shows the use against it;
+  removes another project's budget (after a confirmation naming the project), sets a storage
+  quota on the storage page, which then shows the use against it, and on the AI guardrail page
+  redacts My Number from model output and checks a text against the saved policy;
 - bob, auditor of the new tenant through the operator's mapping, sees the pages but may not act
-  (a group, a binding, a budget, a storage quota): the API refuses and the page says so.
+  (a group, a binding, a budget, a storage quota, an AI policy): the API refuses and the page says so.
 axe-core must find no violation on any of them; a screenshot of each is kept."""
 import json
 import time
@@ -82,6 +83,7 @@ def test_governance_pages_in_a_real_browser(cd, idp):
         "doomed_project": doomed["name"], "quota_bytes": "5000000",
         "admin_user": cd.ok("GET", "/admin/v1/whoami")["user"], "ops_group": "ops-" + tag,
         "operator_name": "運用担当-" + tag, "operator_email": "ops-%s@example.go.jp" % tag,
+        "check_text": "個人番号 1234 5678 9018、電話 03-1234-5678",
     })
     assert "error" not in res, res.get("error")
     assert not res["page_errors"] and not res["csp_errors"], (res["page_errors"], res["csp_errors"])
@@ -91,7 +93,7 @@ def test_governance_pages_in_a_real_browser(cd, idp):
     assert set(res["axe"]) >= {"tenants", "tenants-cn-error", "ssomap-operator", "groups", "bindings", "ssomap",
                                "budgets", "tenants-alice", "groups-denied", "bindings-denied", "budgets-denied",
                                "budgets-en", "storage-quota", "storage-denied", "bindings-platform",
-                               "ssomap-platform"}, sorted(res["axe"])
+                               "ssomap-platform", "aipolicy", "aipolicy-denied"}, sorted(res["axe"])
     for name in res["axe"]:
         assert (out / (name + ".png")).stat().st_size > 5000, name
 
@@ -166,13 +168,22 @@ def test_governance_pages_in_a_real_browser(cd, idp):
     assert res["quota_row"][2] == "5,000,000" and res["quota_row"][1] == "{:,}".format(q["used_bytes"]), res["quota_row"]
     assert res["quota_row"][3] == "%d%%" % (q["used_bytes"] * 100 // 5000000), res["quota_row"]
     assert any(r["outcome"] == "success" for r in cd.audit_records(action="storage.quota.set", principal=alice_id))
+    # the AI guardrail she set on the AI guardrail page: the API has it, and the check she ran
+    # showed what the saved policy does (My Number blocked on the way in, as by default, and
+    # redacted from what a model writes; the phone number she allowed, left as it is)
+    pol = cd.ok("GET", "/admin/v1/projects/%s/ai-policy" % usage_project["id"])
+    assert pol["pii_output"]["mynumber"] == "mask" and pol["pii"]["phone"] == "allow", pol
+    chk = res["ai_check"]
+    assert chk["decision"].startswith("遮断") and chk["model"] == "送信されません", chk
+    assert chk["output"] == "個人番号 ⟦MYNUMBER⟧、電話 03-1234-5678", chk
+    assert any(r["outcome"] == "success" for r in cd.audit_records(action="ai.policy.set", principal=alice_id))
     reco = cd.ok("GET", "/admin/v1/billing/recommendations?tenant=" + tid)
     assert int(res["reco_total_microyen"]) == reco["estimated_monthly_saving_microyen"], res["reco_total_microyen"]
     # alice sees her own tenant only, and no operator form
     assert res["alice_tenants"] == ["A省"] and res["alice_tenant_forms"] == 0, res
 
     # bob, auditor of B: he reads, the API refuses his writes, the page says so in words
-    for page in ("groups", "bindings", "budgets", "storage"):
+    for page in ("groups", "bindings", "budgets", "storage", "aipolicy"):
         den = res["denied"][page]
         assert den["code"] == "forbidden" and "権限がありません" in den["text"], (page, den)
     assert not cd.ok("GET", "/admin/v1/tenants/%s/groups" % tb["id"])["items"]
