@@ -47,15 +47,14 @@ void ksm_buf_printf(struct ksm_buf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-/* s[0..len) escaped for the inside of a JSON string literal. check: refuse bytes that are not
- * valid UTF-8 (false, with b as it was); otherwise bytes above 0x7f are copied as they are. */
-static bool json_chars(struct ksm_buf *b, const char *s, size_t len, bool check)
+/* s[0..len) escaped for the inside of a JSON string literal, into room the caller reserved (an
+ * audit record is dozens of these: one reserve each is the caller's). check: refuse bytes that are
+ * not valid UTF-8 (false, with b as it was); otherwise bytes above 0x7f are copied as they are. */
+static inline __attribute__((always_inline)) bool json_chars(struct ksm_buf *b, const char *s,
+                                                             size_t len, bool check)
 {
     static const char hx[] = "0123456789abcdef";
     size_t at = b->len, w;
-    if (!len)
-        return true;
-    ksm_buf_reserve(b, len);
     for (const unsigned char *p = (const unsigned char *)s, *e = p + len; p < e; p++) {
         const unsigned char *run = p;
         for (const unsigned char *q = NULL; p != q && p != e;) {   /* until a byte to escape */
@@ -108,7 +107,13 @@ static bool json_str(struct ksm_buf *b, const char *s, bool check)
     return true;
 }
 
-void ksm_buf_json_chars(struct ksm_buf *b, const char *s, size_t len) { json_chars(b, s, len, false); }
+void ksm_buf_json_chars(struct ksm_buf *b, const char *s, size_t len)
+{
+    if (!len)
+        return;
+    ksm_buf_reserve(b, len);
+    json_chars(b, s, len, false);
+}
 
 void ksm_buf_put_utf8(struct ksm_buf *b, uint32_t cp)
 {

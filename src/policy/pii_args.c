@@ -20,7 +20,7 @@
 
 #define TOKEN_MAX 4096   /* a longer bare token (no number is): redacted and ended there */
 
-enum { J_START, J_TEXT, J_OUT, J_STR, J_ESC, J_BARE };
+enum { J_START, J_TEXT, J_OUT, J_STR, J_ESC, J_BARE };   /* J_START = 0: nothing held (pii.h) */
 
 static bool is_ws(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
@@ -209,7 +209,7 @@ static void finish(const enum ksm_pii_action *act, const struct ksm_pii_masker *
         push(act, m, st, true, out, counts);
         break;
     }
-    ksm_pii_args_free(st);
+    ksm_pii_args__free(st);
 }
 
 void ksm_pii_args_stream(const enum ksm_pii_action *act, const struct ksm_pii_masker *m,
@@ -280,7 +280,7 @@ void ksm_pii_args(const enum ksm_pii_action *act, const struct ksm_pii_masker *m
     ksm_pii_args_stream(act, m, &st, text, len, true, out, counts);
 }
 
-void ksm_pii_args_free(struct ksm_pii_args *st)
+void ksm_pii_args__free(struct ksm_pii_args *st)
 {
     ksm_pii_redact_free(&st->val);
     struct ksm_buf *b[] = {&st->prev, &st->tok, &st->dec, &st->red, &st->res};
