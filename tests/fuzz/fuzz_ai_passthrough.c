@@ -143,32 +143,48 @@ static void same_text(void *ud, const char *in, size_t n, bool final, struct ksm
     ksm_buf_append(emit, in, n);
 }
 
+/* A request whose body is kept as sent (completions, reranking) through its decoder: true when it
+ * is accepted, and then it names a model and its prompt can be read. */
+struct kept {
+    struct ksm_req r;
+    struct ai_call c;
+    char why[KSM_AI_ERR_MAX];
+};
+
+static bool kept_decode(struct kept *k, const char *s, size_t n, enum ai_kind kind,
+                        enum ksm_err (*decode)(struct ai_call *, char *, size_t))
+{
+    memset(k, 0, sizeof *k);
+    k->r.body.data = (char *)s;
+    k->r.body.len = n;
+    k->c.r = &k->r;
+    k->c.kind = kind;
+    if (decode(&k->c, k->why, sizeof k->why) != KSM_E_OK)
+        return false;
+    char *text = ksm_ai_kept_prompt(&k->c);   /* what the HMAC and the estimate read */
+    if (!k->c.alias || !*k->c.alias || !text)
+        abort();
+    free(text);
+    return true;
+}
+
 /* A text-completions body: decoded (a model, a prompt of strings, the bounds held) or refused; and
  * the same bytes as a completion answer: either refused, or every choice's text kept (the filter
  * changes nothing), the model the alias and the usage the tree's. */
 static void check_completion(const char *s, size_t n, const json_t *j)
 {
-    struct ksm_req r = {0};
-    struct ai_call c = {0};
-    char why[KSM_AI_ERR_MAX];
-    r.body.data = (char *)s;
-    r.body.len = n;
-    c.r = &r;
-    c.kind = AI_COMPLETE;
-    if (ksm_ai_complete_decode(&c, why, sizeof why) == KSM_E_OK) {
-        json_t *p = json_object_get(c.kept_body, "prompt");
-        char *text = ksm_ai_kept_prompt(&c);
-        if (!c.alias || !*c.alias || c.req.max_tokens < 0 || !text ||
-            !(json_is_string(p) || (json_is_array(p) && json_array_size(p))))
+    static struct kept k;
+    if (kept_decode(&k, s, n, AI_COMPLETE, ksm_ai_complete_decode)) {
+        json_t *p = json_object_get(k.c.kept_body, "prompt");
+        if (k.c.req.max_tokens < 0 || !(json_is_string(p) || (json_is_array(p) && json_array_size(p))))
             abort();
-        free(text);
     }
-    json_decref(c.kept_body);
+    json_decref(k.c.kept_body);
     if (!j)
         return;
     json_t *in = json_deep_copy(j);
     struct ksm_ai_usage u = {0}, tu = {0};
-    if (ksm_ai_complete_answer(in, "alias", same_text, NULL, &u, why, sizeof why) == KSM_E_OK) {
+    if (ksm_ai_complete_answer(in, "alias", same_text, NULL, &u, k.why, sizeof k.why) == KSM_E_OK) {
         json_t *want = json_deep_copy(j);
         json_object_set_new(want, "model", json_string("alias"));
         if (!json_equal(in, want) || !ksm_ai_usage_from_openai(j, &tu) || memcmp(&u, &tu, sizeof u))
@@ -183,27 +199,19 @@ static void check_completion(const char *s, size_t n, const json_t *j)
  * and scoring it, and some usage; a filter that changes nothing leaves it as it was. */
 static void check_rerank(const char *s, size_t n, const json_t *j)
 {
-    struct ksm_req r = {0};
-    struct ai_call c = {0};
-    char why[KSM_AI_ERR_MAX];
-    r.body.data = (char *)s;
-    r.body.len = n;
-    c.r = &r;
-    c.kind = AI_RERANK;
-    if (ksm_ai_rerank_decode(&c, why, sizeof why) == KSM_E_OK) {
-        json_t *docs = json_object_get(c.kept_body, "documents"), *top = json_object_get(c.kept_body, "top_n");
-        char *text = ksm_ai_kept_prompt(&c);
-        if (!c.alias || !*c.alias || !text || !json_string_length(json_object_get(c.kept_body, "query")) ||
-            !json_array_size(docs) || (top && json_integer_value(top) < 1))
+    static struct kept k;
+    if (kept_decode(&k, s, n, AI_RERANK, ksm_ai_rerank_decode)) {
+        json_t *b = k.c.kept_body, *top = json_object_get(b, "top_n");
+        if (!json_string_length(json_object_get(b, "query")) ||
+            !json_array_size(json_object_get(b, "documents")) || (top && json_integer_value(top) < 1))
             abort();
-        free(text);
     }
-    json_decref(c.kept_body);
+    json_decref(k.c.kept_body);
     if (!j)
         return;
     json_t *in = json_deep_copy(j);
     struct ksm_ai_usage u = {0};
-    if (ksm_ai_rerank_answer(in, 3, same_text, NULL, &u, why, sizeof why) == KSM_E_OK) {
+    if (ksm_ai_rerank_answer(in, 3, same_text, NULL, &u, k.why, sizeof k.why) == KSM_E_OK) {
         size_t i;
         json_t *res;
         if (!u.present || !json_equal(in, j))
