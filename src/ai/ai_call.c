@@ -260,11 +260,17 @@ static void complete(struct ai_call *c)
 
 /* ---- text coming back: count it, redact what the model wrote, restore masked values -------------- */
 
+/* Some value of the caller's was masked for the model: its placeholders may come back. */
+static bool restoring(const struct ai_call *c)
+{
+    return c->masker && ksm_pii_masker_size(c->masker);
+}
+
 /* Restores the caller's placeholders in a piece of the model's output. */
 static void restore(struct ai_call *c, struct ksm_pii_stream *st, const char *in, size_t n,
                     bool final, struct ksm_buf *emit)
 {
-    if (!c->masker || !ksm_pii_masker_size(c->masker)) {
+    if (!restoring(c)) {
         ksm_buf_append(emit, in, n);
         return;
     }
@@ -298,7 +304,7 @@ static void args_out(struct ai_call *c, struct ksm_pii_args *st, const char *in,
 {
     if (n)
         c->delivered++;
-    const struct ksm_pii_masker *m = c->masker && ksm_pii_masker_size(c->masker) ? c->masker : NULL;
+    const struct ksm_pii_masker *m = restoring(c) ? c->masker : NULL;
     if (!c->redacting && !m) {
         ksm_buf_append(emit, in, n);
         return;
@@ -564,8 +570,7 @@ static bool answer_bytes(struct ai_call *c)
         return ksm_ai_embeddings_passthrough(body, c->up_body.len, resp, &c->usage) == 0;
     if (c->kind == AI_RERANK)
         return false;   /* small, and checked: each result's index must name a document */
-    if (c->target->provider != c->proto || c->redacting ||
-        (c->masker && ksm_pii_masker_size(c->masker)))
+    if (c->target->provider != c->proto || c->redacting || restoring(c))
         return false;   /* translated, restored or redacted: the tree path reads the text */
     return ksm_ai_response_passthrough(c->proto, body, c->up_body.len, c->alias, resp,
                                        &c->usage) == 0;
@@ -619,10 +624,9 @@ static void answer_whole(struct ai_call *c)
         out = e == KSM_E_OK ? json_incref(in) : NULL;
     } else if (c->kind == AI_RERANK) {
         /* re-printed only when a quoted document may hold a placeholder: the scores' digits stay */
-        bool restoring = c->masker && ksm_pii_masker_size(c->masker);
         e = ksm_ai_rerank_answer(in, json_array_size(json_object_get(c->kept_body, "documents")),
-                                 restoring ? quote_filter : NULL, c, &c->usage, err, sizeof err);
-        out = e == KSM_E_OK && restoring ? json_incref(in) : NULL;
+                                 restoring(c) ? quote_filter : NULL, c, &c->usage, err, sizeof err);
+        out = e == KSM_E_OK && restoring(c) ? json_incref(in) : NULL;
     } else if (json_is_object(in) && json_is_array(json_object_get(in, "data"))) {
         /* embeddings go back byte for byte: re-printing the floats would change their digits */
         e = ksm_ai_usage_from_openai(in, &c->usage) ? KSM_E_OK : KSM_E_UPSTREAM_ERROR;
@@ -816,13 +820,12 @@ static int64_t estimate_prompt(const struct ai_call *c)
 
 static enum ksm_err decode(struct ai_call *c, char *why, size_t n)
 {
+    static enum ksm_err (*const kept[])(struct ai_call *, char *, size_t) = {
+        [AI_EMBED] = ksm_ai_embed_decode, [AI_COMPLETE] = ksm_ai_complete_decode,
+        [AI_RERANK] = ksm_ai_rerank_decode};
     struct ksm_req *r = c->r;
-    if (c->kind == AI_EMBED)
-        return ksm_ai_embed_decode(c, why, n);
-    if (c->kind == AI_COMPLETE)
-        return ksm_ai_complete_decode(c, why, n);
-    if (c->kind == AI_RERANK)
-        return ksm_ai_rerank_decode(c, why, n);
+    if (AI_KEPT(c))
+        return kept[c->kind](c, why, n);
     char err[KSM_AI_ERR_MAX] = "";
     const char *body = r->body.data ? r->body.data : "";
     enum ksm_err e = c->kind == AI_COUNT

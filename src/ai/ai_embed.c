@@ -48,13 +48,17 @@ enum ksm_err ksm_ai_kept_load(struct ai_call *c, char *why, size_t n)
     return KSM_E_OK;
 }
 
+static char *embed_prompt(const struct ai_call *c)
+{
+    return json_dumps(json_object_get(c->kept_body, "input"), JSON_COMPACT);
+}
+
 char *ksm_ai_kept_prompt(const struct ai_call *c)
 {
-    if (c->kind == AI_COMPLETE)
-        return ksm_ai_complete_prompt(c);
-    if (c->kind == AI_RERANK)
-        return ksm_ai_rerank_prompt(c);
-    return json_dumps(json_object_get(c->kept_body, "input"), JSON_COMPACT);
+    static char *(*const prompt[])(const struct ai_call *) = {
+        [AI_EMBED] = embed_prompt, [AI_COMPLETE] = ksm_ai_complete_prompt,
+        [AI_RERANK] = ksm_ai_rerank_prompt};
+    return prompt[c->kind](c);
 }
 
 enum ksm_err ksm_ai_embed_decode(struct ai_call *c, char *why, size_t n)

@@ -157,7 +157,7 @@ enum ksm_err ksm_ai_kept_load(struct ai_call *c, char *why, size_t n);
 /* A string, or a non-empty array of at most max strings: what an input or a prompt may be. */
 bool ksm_ai_strings_ok(const json_t *v, size_t max);
 /* A kept body's prompt as JSON text, what its HMAC and the budget's estimate are of: embeddings'
- * input, completions' [prompt, suffix], reranking's [query, documents] (free it). */
+ * input, completions' [prompt, suffix], reranking's [query, documents] (free it; c of a kept kind). */
 char *ksm_ai_kept_prompt(const struct ai_call *c);
 enum ksm_err ksm_ai_embed_decode(struct ai_call *c, char *why, size_t n);
 /* ai_rerank.c */
