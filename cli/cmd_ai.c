@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "core/util.h"
 
 /* the handlers are declared beside their rows in commands.c */
 
@@ -201,6 +202,39 @@ int kc_ai_policy_get(struct kc_ctx *c, const struct kc_args *a)
 {
     char *path = kc_url_path(c, "/admin/v1/projects/{}/ai-policy", kc_flag(a, "project"));
     int rc = kc_call(c, "GET", path, NULL, NULL, NULL, NULL);
+    free(path);
+    return rc;
+}
+
+/* What the project's guardrail would do with a text (POST …/ai-policy/check): the text from --text,
+ * or from --text-file (a file, "-" for stdin: a sample holding personal data need not go into the
+ * shell's history). Nothing is sent to a model or kept. */
+int kc_ai_policy_check(struct kc_ctx *c, const struct kc_args *a)
+{
+    const char *text = kc_flag(a, "text"), *file = kc_flag(a, "text-file");
+    char *read = NULL;
+    size_t n = 0;
+    if (!text == !file) {
+        kc_usage_err(c->cmd, "give the text with --text or --text-file (one of them)");
+        return KC_EXIT_USAGE;
+    }
+    if (file && !(read = ksm_read_file(strcmp(file, "-") ? file : "/dev/stdin", &n))) {
+        kc_usage_err(c->cmd, "cannot read %s: %s", file, strerror(errno));
+        return KC_EXIT_USAGE;
+    }
+    json_t *body = json_pack("{s:s%}", "text", text ? text : read, text ? strlen(text) : n);
+    free(read);
+    if (!body) {
+        kc_usage_err(c->cmd, "the text must be UTF-8");
+        return KC_EXIT_USAGE;
+    }
+    if (kc_json_set_int(c, body, "classification", "classification", kc_flag(a, "classification")) ||
+        set_bool(c, body, "overseas", "overseas", kc_flag(a, "overseas"))) {
+        json_decref(body);
+        return KC_EXIT_USAGE;
+    }
+    char *path = kc_url_path(c, "/admin/v1/projects/{}/ai-policy/check", kc_flag(a, "project"));
+    int rc = kc_call(c, "POST", path, NULL, body, NULL, NULL);
     free(path);
     return rc;
 }

@@ -43,6 +43,7 @@ int kc_ai_budget_get(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_budget_remove(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_policy_get(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_policy_set(struct kc_ctx *c, const struct kc_args *a);
+int kc_ai_policy_check(struct kc_ctx *c, const struct kc_args *a);
 #define AUDIT_FILTERS "since until tenant principal action"
 
 /* cmd_erase.c: erasure and its signed report (docs/lifecycle.md) */
@@ -313,6 +314,11 @@ const struct kc_cmd kc_commands[] = {
      "[--terms TERM=mask|block,... (the whole list; '' clears it)] [--project-rpm N] "
      "[--project-tpm N] [--key-rpm N] [--key-tpm N] [--retention-days N]",
      "change fields of a project's AI policy"},
+    {"ai-policy", "check", kc_ai_policy_check, 0, "project", "text text-file classification overseas",
+     "ai-policy check --project P (--text T | --text-file F|-) [--classification 1..3] "
+     "[--overseas true|false]",
+     "what the project's guardrail does with a text: its decision, the text a model would get, and "
+     "the text a caller would get were a model to write it (nothing is sent or kept)"},
 
     {"supply", "case create", kc_supply_case_create, 0, "tenant title agency", SUPPLY_CASE,
      "supply case create --tenant T --title X --agency A [--categories C,C] [--criteria 1,2] "

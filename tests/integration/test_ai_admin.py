@@ -225,7 +225,7 @@ def test_roles_grant_ai_permissions(shared):
     assert "ai.price.write" not in roles["tenant_admin"]
 
 
-def test_cli(org):
+def test_cli(org, tmp_path):
     d, admin = org["d"], org["admin"]
     tid = org["tenant"]["id"]
     pj = d.ok("POST", "/admin/v1/tenants/%s/projects" % tid, {"name": "cli", "environment": "dev"})["id"]
@@ -265,6 +265,18 @@ def test_cli(org):
     assert p["pii_output"]["mynumber"] == "mask" and p["pii_output"]["phone"] == "allow" and p["pii"]["phone"] == "block"
     r = d.cli("ai-policy", "set", "--project", pj, "--pii-output", "card=block", token=admin, check=False)
     assert r.returncode != 0 and "pii_output.card" in r.stderr + r.stdout, r
+    # a text checked against the policy from the command line, read from a file (a sample holding
+    # personal data stays out of the shell's history) or given on it
+    sample = tmp_path / "sample.txt"
+    sample.write_text("個人番号 1234 5678 9018 です", encoding="utf-8")
+    chk = json.loads(d.cli("ai-policy", "check", "--project", pj, "--text-file", str(sample), "-o", "json",
+                           token=admin).stdout)
+    assert chk["decision"] == "block" and chk["output"]["text"] == "個人番号 ⟦MYNUMBER⟧ です", chk
+    chk = json.loads(d.cli("ai-policy", "check", "--project", pj, "--text", "旅券 TK1234567 を確認", "-o", "json",
+                           token=admin).stdout)
+    assert chk["decision"] == "mask" and chk["text"] == "旅券 ⟦PASSPORT_1⟧ を確認", chk
+    r = d.cli("ai-policy", "check", "--project", pj, token=admin, check=False)
+    assert r.returncode == 2 and "--text" in r.stderr, r
     p = json.loads(d.cli("ai-policy", "set", "--project", pj, "--terms", "Project Kasumi=mask,取扱厳重注意=block",
                          "--classification-markings", "true", "-o", "json", token=admin).stdout)
     assert p["classification_markings"] is True
