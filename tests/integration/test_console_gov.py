@@ -83,7 +83,7 @@ def test_governance_pages_in_a_real_browser(cd, idp):
         "doomed_project": doomed["name"], "quota_bytes": "5000000",
         "admin_user": cd.ok("GET", "/admin/v1/whoami")["user"], "ops_group": "ops-" + tag,
         "operator_name": "運用担当-" + tag, "operator_email": "ops-%s@example.go.jp" % tag,
-        "check_text": "個人番号 1234 5678 9018、電話 03-1234-5678",
+        "check_text": "個人番号 1234 5678 9018、電話 03-1234-5678", "block_term": "取扱厳重注意",
     })
     assert "error" not in res, res.get("error")
     assert not res["page_errors"] and not res["csp_errors"], (res["page_errors"], res["csp_errors"])
@@ -173,6 +173,7 @@ def test_governance_pages_in_a_real_browser(cd, idp):
     # redacted from what a model writes; the phone number she allowed, left as it is)
     pol = cd.ok("GET", "/admin/v1/projects/%s/ai-policy" % usage_project["id"])
     assert pol["pii_output"]["mynumber"] == "mask" and pol["pii"]["phone"] == "allow", pol
+    assert pol["terms"] == [{"term": "取扱厳重注意", "action": "block"}] and pol["key_rpm"] == 60, pol
     chk = res["ai_check"]
     assert chk["decision"].startswith("遮断") and chk["model"] == "送信されません", chk
     assert chk["output"] == "個人番号 ⟦MYNUMBER⟧、電話 03-1234-5678", chk
