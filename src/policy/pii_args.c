@@ -62,9 +62,9 @@ static void open_value(struct ksm_pii_args *st)
     st->val.ctx = w->len;
 }
 
-/* What the open string has decoded since the last push, redacted and escaped again, to out. */
-/* Text through the redaction (act, if any kind is redacted) and the restore (m, if any value was
- * masked), to out — or, json, to res, to be escaped. */
+/* Text through the redaction (act, if a kind is redacted) and the restore (m, if a value was
+ * masked), to out: the arguments themselves when they are free-form text, a string's scratch (res)
+ * to be escaped when they are JSON. */
 static void filter(const enum ksm_pii_action *act, const struct ksm_pii_masker *m,
                    struct ksm_pii_args *st, const char *s, size_t n, bool final, struct ksm_buf *out,
                    unsigned counts[KSM_PII__COUNT])

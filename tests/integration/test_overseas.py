@@ -197,6 +197,14 @@ def test_governed_path_end_to_end(pair):
             json.loads(l[6:])["choices"][0]["text"] for l in r.text.splitlines()
             if l.startswith("data: {") and json.loads(l[6:])["choices"])
         assert PHONE in text, r.text
+    # and reranking: the documents masked before they leave Japan, restored in govcloud's answer
+    docs = ["窓口 %s" % PHONE, "今日の天気"]
+    r = requests.post(pair.gov_ai + "/v1/rerank", timeout=60, json={"model": MODEL, "query": "窓口", "documents": docs},
+                      headers={"Authorization": "Bearer " + pair.gkey, "X-Kasumi-Classification": "2"})
+    assert r.status_code == 200, r.text
+    sent = pair.fault.last_request()
+    assert sent["path"] == "/v1/rerank" and PHONE not in json.dumps(sent["body"], ensure_ascii=False), sent
+    assert [x["document"]["text"] for x in r.json()["results"]] == docs, r.text
 
 
 def test_bills_never_mix(pair):
