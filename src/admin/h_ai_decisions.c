@@ -1,6 +1,7 @@
 /* h_ai_decisions.c — GET /admin/v1/ai/decisions: how many AI requests the gateway let through,
  * masked, blocked for personal identifiers or refused for their classification, by classification
- * level (機密性1/2/3), model alias and project, over a period (?tenant, project, since, until).
+ * level (機密性1/2/3), model alias, project and principal (the user whose key or session asked:
+ * per-user use, SPEC.md G), over a period (?tenant, project, since, until).
  *
  * The counts come from the durable decision records the gateway writes to the audit log
  * (`ai.decision`, src/ai/gateway.c: detail "class=N decision=pass|mask|block|refuse …"), so a
@@ -83,6 +84,7 @@ static void count_page(struct count_job *j, json_t *items)
     json_array_foreach(items, i, rec) {
         const char *proj = json_string_value(json_object_get(rec, "project"));
         const char *model = json_string_value(json_object_get(rec, "target"));
+        const char *who = json_string_value(json_object_get(rec, "principal"));
         int c, kind;
         if (j->project && (!proj || strcmp(proj, j->project)))
             continue;
@@ -93,6 +95,7 @@ static void count_page(struct count_job *j, json_t *items)
         bump(json_object_get(j->out, "by_classification"), cls, kind);
         bump(json_object_get(j->out, "by_model"), model ? model : "-", kind);
         bump(json_object_get(j->out, "by_project"), proj ? proj : "-", kind);
+        bump(json_object_get(j->out, "by_principal"), who && *who ? who : "-", kind);
     }
 }
 
@@ -101,8 +104,9 @@ static void count_run(uv_work_t *w)
     struct count_job *j = w->data;
     char *cur = NULL, *next = NULL;
     size_t read = 0;
-    j->out = json_pack("{s:o,s:o,s:o,s:o}", "total", tally_new(), "by_classification",
-                       json_object(), "by_model", json_object(), "by_project", json_object());
+    j->out = json_pack("{s:o,s:o,s:o,s:o,s:o}", "total", tally_new(), "by_classification",
+                       json_object(), "by_model", json_object(), "by_project", json_object(),
+                       "by_principal", json_object());
     do {
         json_t *items = json_array();
         free(cur);

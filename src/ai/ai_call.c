@@ -169,6 +169,13 @@ static void usage_details(char *out, size_t n, const struct ai_call *c, const ch
     fmt_bool(&f, ",\"cancelled\":", c->cancelled);
     fmt_bool(&f, ",\"estimated\":", !u->present);
     fmt_bool(&f, ",\"forwarded\":", forwarded);
+    if (c->principal && c->principal->user_id[0]) {   /* whose: per-user use (SPEC.md G) */
+        ksm_fmt_str(&f, ",\"user\":\"");
+        ksm_fmt_str(&f, c->principal->user_id);   /* ids are [a-z0-9_]: nothing to escape */
+        ksm_fmt_str(&f, "\",\"key\":\"");
+        ksm_fmt_str(&f, c->principal->key_id);
+        ksm_fmt_str(&f, "\"");
+    }
     ksm_fmt_str(&f, "}");
 }
 

@@ -1,7 +1,7 @@
 """GET /admin/v1/ai/decisions and the console's AI page: requests sent through the gateway to the
 real llama.cpp server (tests/fixtures/llm) — allowed, masked (a phone number), blocked (a My Number)
-and refused (機密性3 to a target abroad) — appear in the counts by classification, model and
-project, for the caller's tenant only, and the AI page in a real browser shows the same counts."""
+and refused (機密性3 to a target abroad) — appear in the counts by classification, model, project
+and user, for the caller's tenant only, and the AI page in a real browser shows the same counts."""
 import json
 import time
 
@@ -76,6 +76,8 @@ def test_decisions_counted_and_shown(tmp_path, llm_server, fault_server):
         assert v["by_model"]["tiny"]["requests"] == 5 and v["by_model"]["abroad"]["refuse"] == 1, v["by_model"]
         assert v["by_project"][p2] == {"requests": 1, "pass": 1, "mask": 0, "block": 0, "refuse": 0}, v
         assert v["by_project"][o.project]["requests"] == 5 and not v["truncated"], v
+        # per user: all six were the one member's (through two keys), none the other tenant's
+        assert v["by_principal"] == {o.user: v["total"]}, v["by_principal"]
         # one project alone; a period before the requests has none
         vp = decisions(d, o.tenant, project=o.project)
         assert vp["total"]["requests"] == 5 and list(vp["by_project"]) == [o.project], vp
@@ -104,5 +106,7 @@ def test_decisions_counted_and_shown(tmp_path, llm_server, fault_server):
         assert models["abroad"] == ["1", "0", "0", "0", "1"] and models["tiny"][0] == "5", models
         projects = {row[0]: row[1:] for row in st["by_project"]}
         assert projects["第二"] == ["1", "1", "0", "0", "0"] and len(projects) == 2, projects
+        # by user: the member's name (the admin may list the tenant's users), all six hers
+        assert st["by_user"] == [["職員", "6", "3", "1", "1", "1"]], st["by_user"]
     finally:
         d.stop()

@@ -131,6 +131,7 @@ def test_openai_sdk_real_model(org, npm_client):
     # metered exactly from the upstream's usage; cost = tokens × price in micro-yen, rounded up
     assert rec["details"]["prompt_tokens"] == res["usage"]["prompt_tokens"]
     assert rec["details"]["completion_tokens"] == 12 and rec["details"]["estimated"] is False
+    assert rec["details"]["user"] == org.user and rec["details"]["key"].startswith("ky_"), rec   # per-user use
     p, c = res["usage"]["prompt_tokens"], 12
     assert rec["cost_microyen"] == -(-p * 500000 // 1000) + -(-c * 1500000 // 1000)
 

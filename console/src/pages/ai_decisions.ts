@@ -1,8 +1,8 @@
 // ai_decisions.ts — the AI page's classification decisions (GET /admin/v1/ai/decisions): how many
 // requests the gateway allowed, masked (personal identifiers replaced), blocked (identifiers that
 // may not be sent) or refused (no target allowed for the classification), in a month, by
-// classification level (機密性1/2/3), model and project. Counted from the audit log's decision
-// records, so refused requests, which have no usage, are counted too.
+// classification level (機密性1/2/3), model, project and user (per-user use, SPEC.md G). Counted
+// from the audit log's decision records, so refused requests, which have no usage, are counted too.
 import { api, listAll, qs } from "../api";
 import { barChart } from "../chart";
 import { t } from "../i18n";
@@ -21,6 +21,7 @@ interface Decisions {
   by_classification: Record<string, Tally>;
   by_model: Record<string, Tally>;
   by_project: Record<string, Tally>;
+  by_principal: Record<string, Tally>;
   truncated: boolean;
 }
 
@@ -52,6 +53,10 @@ export async function decisionsSection(tenant: string, month: string): Promise<H
     listAll<{ id: string; name: string }>(`/admin/v1/tenants/${tenant}/projects`),
   ]);
   const names = new Map(projects.map((p) => [p.id, p.name]));
+  // the users' names where the caller may list them (an auditor may; else the ids are shown)
+  const users = new Map(
+    (await listAll<{ id: string; name: string }>(`/admin/v1/tenants/${tenant}/users`).catch(() => [])).map((u) => [u.id, u.name]),
+  );
   // barChart draws value / 1e6: counts are scaled up to fit
   const chart = new Map<string, bigint>(kinds.map((k) => [t(kindKey[k]), BigInt(d.total[k]) * 1000000n]));
   const tot = d.total;
@@ -68,5 +73,6 @@ export async function decisionsSection(tenant: string, month: string): Promise<H
     tallyTable(t("ai.dec.byClass"), t("ai.dec.class"), d.by_classification, (k) => t("ai.dec.level", { n: k }), "ai-decisions-class"),
     tallyTable(t("ai.dec.byModel"), t("col.model"), d.by_model, (k) => k, "ai-decisions-model"),
     tallyTable(t("ai.dec.byProject"), t("col.project"), d.by_project, (k) => names.get(k) ?? k, "ai-decisions-project"),
+    tallyTable(t("ai.dec.byUser"), t("col.user"), d.by_principal ?? {}, (k) => users.get(k) ?? k, "ai-decisions-user"),
   );
 }
