@@ -104,9 +104,11 @@ void ksm_ai_call_free(struct ai_call *c)
     ksm_buf_free(&c->up_body);
     ksm_buf_free(&c->out);
     ksm_pii_redact_free(&c->redact);
+    free(c->pieces.ends);
     ksm_pii_args_free(&c->args);
     for (unsigned k = 0; k < c->nmore; k++) {
         ksm_pii_redact_free(&c->unmask_more[k].redact);
+        free(c->unmask_more[k].pieces.ends);
         ksm_pii_args_free(&c->unmask_more[k].args);
     }
     free(c->unmask_more);
@@ -287,20 +289,46 @@ static void restore(struct ai_call *c, struct ksm_pii_stream *st, const char *in
         ksm_pii_unmask_flush(c->masker, st, emit);
 }
 
-/* A piece of the model's text: counted, what the model wrote itself redacted by the project's
- * pii_output rules, then the caller's placeholders restored (so their own values never are). */
-static void text_out(struct ai_call *c, struct ksm_pii_redact *rd, struct ksm_pii_stream *st,
-                     const char *in, size_t n, bool final, struct ksm_buf *emit)
+/* Redaction holds the last bytes of a text back: a piece of n bytes went in and held bytes are still
+ * held, so the pieces whose last byte has gone out are delivered now — what a caller who leaves is
+ * billed for (issue item 6), not what the gateway still held. */
+static void pieces_settle(struct ai_call *c, struct ai_pieces *p, size_t n, size_t held)
 {
-    if (n)
-        c->delivered++;
-    if (c->redacting) {
-        ksm_buf_reset(&c->redacted_text);
-        ksm_pii_redact_stream(c->out_rules, rd, in, n, final, &c->redacted_text, c->redacted);
-        in = c->redacted_text.data;
-        n = c->redacted_text.len;
+    if (n) {
+        if (p->len == p->cap && p->head) {   /* the delivered ones' room first */
+            memmove(p->ends, p->ends + p->head, (p->len - p->head) * sizeof *p->ends);
+            p->len -= p->head;
+            p->head = 0;
+        }
+        if (p->len == p->cap) {
+            p->cap = p->cap ? 2 * p->cap : 64;
+            p->ends = ksm_xrealloc(p->ends, p->cap * sizeof *p->ends);
+        }
+        p->in += n;
+        p->ends[p->len++] = p->in;
     }
-    restore(c, st, in, n, final, emit);
+    while (p->head < p->len && p->ends[p->head] <= p->in - held) {
+        p->head++;
+        c->delivered++;
+    }
+}
+
+/* A piece of the model's text: counted as delivered once it is, what the model wrote itself
+ * redacted by the project's pii_output rules, then the caller's placeholders restored (so their
+ * own values never are). */
+static void text_out(struct ai_call *c, struct ksm_pii_redact *rd, struct ai_pieces *p,
+                     struct ksm_pii_stream *st, const char *in, size_t n, bool final,
+                     struct ksm_buf *emit)
+{
+    if (!c->redacting) {
+        c->delivered += n > 0;
+        restore(c, st, in, n, final, emit);
+        return;
+    }
+    ksm_buf_reset(&c->redacted_text);
+    ksm_pii_redact_stream(c->out_rules, rd, in, n, final, &c->redacted_text, c->redacted);
+    pieces_settle(c, p, n, ksm_pii_redact_held(rd));
+    restore(c, st, c->redacted_text.data, c->redacted_text.len, final, emit);
 }
 
 /* A piece of a tool call's arguments: counted, then, inside the strings of their JSON, redacted
@@ -322,7 +350,7 @@ static void args_out(struct ai_call *c, struct ksm_pii_args *st, const char *in,
 static void text_filter(void *ud, const char *in, size_t n, bool final, struct ksm_buf *emit)
 {
     struct ai_call *c = ud;
-    text_out(c, &c->redact, &c->unmask, in, n, final, emit);
+    text_out(c, &c->redact, &c->pieces, &c->unmask, in, n, final, emit);
 }
 
 /* The model may copy a placeholder into a tool call's arguments: restored there as in text. */
@@ -357,7 +385,7 @@ static void choice_filter(void *ud, unsigned k, const char *in, size_t n, bool f
 {
     struct ai_call *c = ud;
     struct ai_choice_unmask *cs = choice_state(c, k);
-    text_out(c, &cs->redact, &cs->text, in, n, final, emit);
+    text_out(c, &cs->redact, &cs->pieces, &cs->text, in, n, final, emit);
 }
 
 static void choice_args_filter(void *ud, unsigned k, const char *in, size_t n, bool final,
@@ -425,7 +453,10 @@ static void end_stream(struct ai_call *c, enum ksm_err e, const char *msg)
         e = KSM_E_UPSTREAM_ERROR;
         msg = "the model's stream ended early";
     }
-    ksm_ai_stream_finish(c->tx, e, msg, &c->out);
+    int64_t reached = c->delivered;
+    ksm_ai_stream_finish(c->tx, e, msg, &c->out);   /* (releases what the filters held) */
+    if (c->cancelled)
+        c->delivered = reached;   /* released to nobody: the caller has gone */
     flush_out(c);
     c->final_err = e;
     c->usage = *ksm_ai_stream_usage(c->tx);

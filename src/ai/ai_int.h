@@ -51,6 +51,12 @@ struct ai_call {
     struct ai_choice_unmask {            /* an OpenAI stream's choices 1, 2, ... (n > 1): */
         struct ksm_pii_stream text;         /* each one's text */
         struct ksm_pii_redact redact;       /* its text's output redaction */
+        struct ai_pieces {                  /* and its pieces still held by it, oldest first: a
+                                               piece is delivered when its last byte has gone out */
+            uint64_t in;                    /* bytes of text taken in */
+            uint64_t *ends;                 /* [head, len): where each held piece ends */
+            unsigned head, len, cap;
+        } pieces;
         struct ksm_pii_args args;           /* and its tool calls' arguments */
     } *unmask_more;
     unsigned nmore;
@@ -60,6 +66,7 @@ struct ai_call {
     bool redacting;
     enum ksm_pii_action out_rules[KSM_PII__COUNT];
     struct ksm_pii_redact redact;       /* the text's (choice 0's) */
+    struct ai_pieces pieces;            /* and the pieces it holds */
     struct ksm_buf redacted_text;       /* a piece after redaction, before restoring */
     unsigned redacted[KSM_PII__COUNT];
     char decision[16];                  /* "pass" | "mask" | "block" | "refuse" */

@@ -159,6 +159,11 @@ void ksm_pii_redact_stream(const enum ksm_pii_action act[KSM_PII__COUNT], struct
                            unsigned counts[KSM_PII__COUNT]);
 /* Wipes and frees what a stream holds (one that ended with final needs none). */
 void ksm_pii_redact_free(struct ksm_pii_redact *st);
+/* Bytes of the input taken in and not yet emitted (0 after final). */
+static inline size_t ksm_pii_redact_held(const struct ksm_pii_redact *st)
+{
+    return st->win.len - st->ctx;
+}
 
 /* ---- a model's tool-call arguments ----------------------------------------------------------- */
 

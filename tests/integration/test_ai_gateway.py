@@ -632,6 +632,36 @@ def test_model_output_redacted_by_pii_output_rules(gw, llm_server, fault_server,
     assert "".join(e["delta"] for e in free.chunks if e["type"] == "response.custom_tool_call_input.delta") == want
 
 
+def test_cancelled_redacted_stream_billed_for_what_reached_the_caller(gw, llm_server, fault_server):
+    """With pii_output on, the gateway holds a stream's last ~48 bytes back (a value is never split
+    between chunks); a caller who leaves is billed for the pieces that reached it, not for the ones
+    the gateway still held (before, every piece taken in was billed: here ~10 more)."""
+    o = Org(gw, llm_server, fault_server)
+    gw.ok("PUT", "/admin/v1/projects/%s/ai-policy" % o.project, {"pii_output": {"email": "mask"}})
+    alias = o.fault_route("slow;interval=150;chunks=40")   # the fault server's pieces, one a token
+    pieces = ["Hello", " from", " the", " fault", " server", ".", " Bye"] + [" more"] * 33
+    r = requests.post(o.base + "/v1/chat/completions", stream=True, timeout=30,
+                      json={"model": alias, "stream": True, "messages": [{"role": "user", "content": "x"}]},
+                      headers={"Authorization": "Bearer " + o.key})
+    assert r.status_code == 200, r.text
+    seen, chunks = "", 0
+    for line in r.iter_lines():
+        c = json.loads(line[6:]) if line.startswith(b"data: {") else {"choices": []}
+        text = (c["choices"][0]["delta"].get("content") or "") if c["choices"] else ""
+        seen, chunks = seen + text, chunks + bool(text)
+        if chunks == 2:
+            break
+    rid = r.headers["X-Request-Id"]
+    r.close()
+    whole = 0   # the pieces the caller got all of
+    while whole < len(pieces) and seen.startswith("".join(pieces[:whole + 1])):
+        whole += 1
+    rec = o.usage(rid)
+    billed = rec["details"]["completion_tokens"]
+    assert rec["details"]["cancelled"] is True, rec
+    assert whole <= billed <= whole + 3, (billed, whole, seen)   # (a piece or two in flight)
+
+
 def test_masked_values_are_counted_over_every_text(gw, org):
     """The counts by kind (the answer's header, the audit record, the metrics) are the request's:
     a value in an early message counts though later texts have none (before, each text scanned
