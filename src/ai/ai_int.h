@@ -22,6 +22,14 @@ enum ai_kind { AI_CHAT, AI_EMBED, AI_COUNT, AI_COMPLETE, AI_RERANK };
  * request. */
 #define AI_KEPT(c) ((c)->kind == AI_EMBED || (c)->kind == AI_COMPLETE || (c)->kind == AI_RERANK)
 
+/* A text's pieces (≈ tokens) that output redaction still holds, oldest first: a piece counts as
+ * delivered when its last byte has gone out. */
+struct ai_pieces {
+    uint64_t in;                        /* bytes of text taken in */
+    uint64_t *ends;                     /* [head, len): where each held piece ends */
+    unsigned head, len, cap;
+};
+
 /* One request through the gateway. malloc'd (it outlives handler return while the upstream call is
  * in flight) and freed by ai_finish after the response is complete. */
 struct ai_call {
@@ -51,12 +59,7 @@ struct ai_call {
     struct ai_choice_unmask {            /* an OpenAI stream's choices 1, 2, ... (n > 1): */
         struct ksm_pii_stream text;         /* each one's text */
         struct ksm_pii_redact redact;       /* its text's output redaction */
-        struct ai_pieces {                  /* and its pieces still held by it, oldest first: a
-                                               piece is delivered when its last byte has gone out */
-            uint64_t in;                    /* bytes of text taken in */
-            uint64_t *ends;                 /* [head, len): where each held piece ends */
-            unsigned head, len, cap;
-        } pieces;
+        struct ai_pieces pieces;            /* and the pieces that holds */
         struct ksm_pii_args args;           /* and its tool calls' arguments */
     } *unmask_more;
     unsigned nmore;

@@ -20,14 +20,10 @@
 
 #define QUOTA_MAX 1000000000LL
 
-/* In the order of src/policy/pii.h's enum ksm_pii_kind (services do not include
- * each other). */
-static const char *const pii_kinds[KSM_AI_PII_KINDS] = {"mynumber", "phone",   "email",
-                                                        "card",     "pension", "passport"};
+/* A policy's kinds are src/policy/pii.h's detected kinds, in its order, named by its table. */
+static const char *pii_kind(int i) { return ksm_pii_kind_name((enum ksm_pii_kind)i); }
 static const char *const pii_actions[] = {
     [KSM_AI_PII_ALLOW] = "allow", [KSM_AI_PII_MASK] = "mask", [KSM_AI_PII_BLOCK] = "block"};
-
-const char *ksm_ai_pii_kind(int i) { return pii_kinds[i]; }
 
 void ksm_ai_policy_defaults(struct ksm_ai_policy *p)
 {
@@ -46,7 +42,7 @@ static enum ksm_err merge_pii(json_t *o, const char *name, enum ksm_ai_pii_actio
     struct ksm_ai__jf spec[KSM_AI_PII_KINDS];
     bool output = !strcmp(name, "pii_output");
     for (int i = 0; i < KSM_AI_PII_KINDS; i++)
-        spec[i] = (struct ksm_ai__jf){pii_kinds[i], KSM_AI_J_STR, false, &v[i], NULL};
+        spec[i] = (struct ksm_ai__jf){pii_kind(i), KSM_AI_J_STR, false, &v[i], NULL};
     enum ksm_err e = ksm_ai__fields(o, name, spec, KSM_AI_PII_KINDS, why);
     for (int i = 0; e == KSM_E_OK && i < KSM_AI_PII_KINDS; i++) {
         if (!v[i])
@@ -57,7 +53,7 @@ static enum ksm_err merge_pii(json_t *o, const char *name, enum ksm_ai_pii_actio
         if (a == KSM_NELEM(pii_actions) || (output && a == KSM_AI_PII_BLOCK)) {
             snprintf(why, KSM_AI_WHY, output ? "pii_output.%s must be \"mask\" or \"allow\""
                                              : "pii.%s must be \"block\", \"mask\" or \"allow\"",
-                     pii_kinds[i]);
+                     pii_kind(i));
             return KSM_E_INVALID_ARGUMENT;
         }
         act[i] = (enum ksm_ai_pii_action)a;
@@ -186,8 +182,8 @@ json_t *ksm_ai_policy_json(const struct ksm_ai_policy *p)
 {
     json_t *pii = json_object(), *pii_output = json_object();
     for (int i = 0; i < KSM_AI_PII_KINDS; i++) {
-        json_object_set_new(pii, pii_kinds[i], json_string(pii_actions[p->pii[i]]));
-        json_object_set_new(pii_output, pii_kinds[i], json_string(pii_actions[p->pii_output[i]]));
+        json_object_set_new(pii, pii_kind(i), json_string(pii_actions[p->pii[i]]));
+        json_object_set_new(pii_output, pii_kind(i), json_string(pii_actions[p->pii_output[i]]));
     }
     json_t *terms = json_array();
     for (int i = 0; i < p->nterms; i++)

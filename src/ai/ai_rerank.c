@@ -71,14 +71,7 @@ enum ksm_err ksm_ai_rerank_answer(json_t *in, size_t ndocs, ksm_ai_text_filter r
         if (restore)
             restore_document(r, restore, ud);
     }
-    /* prompt_tokens where the server counts them (vLLM, llama.cpp); Jina's total_tokens else */
-    json_t *us = json_object_get(in, "usage"), *total = json_object_get(us, "total_tokens");
-    if (!ksm_ai_usage_from_openai(in, u) && json_is_integer(total) && json_integer_value(total) >= 0 &&
-        json_integer_value(total) < ((json_int_t)1 << 50)) {   /* ai_usage.c's bound */
-        u->prompt = json_integer_value(total);
-        u->present = true;
-    }
-    if (!u->present) {
+    if (!ksm_ai_usage_from_input_count(in, u)) {   /* vLLM, llama.cpp: prompt_tokens; Jina: total */
         snprintf(err, n, "the model's answer has no usage");
         return KSM_E_UPSTREAM_ERROR;
     }

@@ -200,8 +200,6 @@ enum ksm_err ksm_ai_budget_load(struct ksm_db *db, const char *project, struct k
 
 /* ---- AI policy (ai_policy.c) ---- */
 void ksm_ai_policy_defaults(struct ksm_ai_policy *p);
-/* The name of PII kind i (0 <= i < KSM_AI_PII_KINDS) in a policy's "pii" and "pii_output". */
-const char *ksm_ai_pii_kind(int i);
 /* cur with the fields of body applied (fields not given keep cur's values). */
 enum ksm_err ksm_ai_policy_merge(const struct ksm_ai_policy *cur, json_t *body,
                                  struct ksm_ai_policy *out, char *why);

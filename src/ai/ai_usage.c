@@ -62,6 +62,15 @@ bool ksm_ai_usage_from_openai(const json_t *obj, struct ksm_ai_usage *u)
     return openai_rules(json_count, us, json_is_object(details) ? details : NULL, u);
 }
 
+bool ksm_ai_usage_from_input_count(const json_t *obj, struct ksm_ai_usage *u)
+{
+    json_t *us = json_object_get(obj, "usage");
+    bool any = json_count(us, "prompt_tokens", &u->prompt) ||
+               json_count(us, "total_tokens", &u->prompt);
+    u->present |= any;
+    return any;
+}
+
 bool ksm_ai_usage_from_anthropic(const json_t *obj, struct ksm_ai_usage *u)
 {
     json_t *us = json_object_get(obj, "usage");

@@ -25,6 +25,9 @@ struct ksm_ai_usage {
 /* From an OpenAI chat.completion or chat.completion.chunk (reads its "usage"; null is none).
  * Returns true if the object carried usage. */
 bool ksm_ai_usage_from_openai(const json_t *obj, struct ksm_ai_usage *u);
+/* From an answer that counts its input only (a rerank's): "prompt_tokens", or Jina's
+ * "total_tokens" where that is all there is. Returns true if the object carried usage. */
+bool ksm_ai_usage_from_input_count(const json_t *obj, struct ksm_ai_usage *u);
 /* From an Anthropic message, a message_start event (usage under "message") or a message_delta
  * event (usage at the top). Fields absent from the update keep their values. */
 bool ksm_ai_usage_from_anthropic(const json_t *obj, struct ksm_ai_usage *u);

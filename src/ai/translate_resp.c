@@ -119,8 +119,8 @@ static void filter_openai_message(json_t *msg, const struct ksm_ai_filters *f)
 
 /* A tool_use block's input through the arguments' filter as the JSON text a stream would carry it
  * in (input_json_delta), so that both paths read it alike: a number in it, and a key beside its
- * value. Should the text not read back as an object (a restored value JSON would have escaped),
- * each string of the input goes through the filter instead. */
+ * value. Should the text not read back as an object (a filter that does not keep JSON: the
+ * gateway's does, pii_args.c), each string of the input goes through the filter instead. */
 static void filter_input(json_t *b, ksm_ai_text_filter filter, void *ud)
 {
     json_t *in = json_object_get(b, "input");

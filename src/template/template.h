@@ -62,7 +62,7 @@ struct ksm_tpl_guardrails {
     const char *regions[KSM_TPL_MAX_REGIONS];
     int64_t max_monthly_yen;      /* -1: no cap */
     bool class2_overseas_forbidden;
-    unsigned pii_output;          /* bit i: PII kind i (ksm_ai_pii_kind) redacted from model output */
+    unsigned pii_output;          /* bit k: enum ksm_pii_kind k redacted from model output */
 };
 
 struct ksm_tpl {

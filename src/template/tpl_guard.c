@@ -10,6 +10,7 @@
 
 #include "ai/ai_store.h"
 #include "core/util.h"
+#include "policy/pii.h"
 
 enum ksm_err ksm_tpl_mandatory_load(struct ksm_db *db, struct ksm_tpl **out, int *version)
 {
@@ -100,24 +101,31 @@ enum ksm_err ksm_tpl_guard_overseas(const struct ksm_tpl_guardrails *g, bool cla
                              "(class2_overseas)");
 }
 
-enum ksm_err ksm_tpl_guard_pii_output(const struct ksm_tpl_guardrails *g,
-                                      const struct ksm_ai_policy *p, char *why)
+/* The first kind g requires redacted that p lets out of model answers, or -1. */
+static int let_out(const struct ksm_tpl_guardrails *g, const struct ksm_ai_policy *p)
 {
     for (int k = 0; g && k < KSM_AI_PII_KINDS; k++)
         if ((g->pii_output >> k & 1) && p->pii_output[k] != KSM_AI_PII_MASK)
-            return refuse(why, "the mandatory template requires redacting %s from model output "
-                               "(pii_output)", ksm_ai_pii_kind(k));
-    return KSM_E_OK;
+            return k;
+    return -1;
+}
+
+enum ksm_err ksm_tpl_guard_pii_output(const struct ksm_tpl_guardrails *g,
+                                      const struct ksm_ai_policy *p, char *why)
+{
+    int k = let_out(g, p);
+    return k < 0 ? KSM_E_OK
+                 : refuse(why, "the mandatory template requires redacting %s from model output "
+                               "(pii_output)", ksm_pii_kind_name((enum ksm_pii_kind)k));
 }
 
 bool ksm_tpl_raise_pii_output(const struct ksm_tpl_guardrails *g, struct ksm_ai_policy *p)
 {
     bool changed = false;
-    for (int k = 0; k < KSM_AI_PII_KINDS; k++)
-        if ((g->pii_output >> k & 1) && p->pii_output[k] != KSM_AI_PII_MASK) {
-            p->pii_output[k] = KSM_AI_PII_MASK;
-            changed = true;
-        }
+    for (int k; (k = let_out(g, p)) >= 0;) {
+        p->pii_output[k] = KSM_AI_PII_MASK;
+        changed = true;
+    }
     return changed;
 }
 

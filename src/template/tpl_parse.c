@@ -10,6 +10,7 @@
 #include "ai/ai_store.h"
 #include "core/util.h"
 #include "iam/iam.h"
+#include "policy/pii.h"
 #include "storage/store.h"
 
 #define BUDGET_YEN_MAX 1000000000000LL
@@ -268,11 +269,8 @@ static enum ksm_err parse_pii_output(json_t *arr, unsigned *kinds, char *why)
     size_t i;
     json_t *v;
     json_array_foreach(arr, i, v) {
-        int k = 0;
-        while (k < KSM_AI_PII_KINDS && !(json_is_string(v) &&
-                                         !strcmp(json_string_value(v), ksm_ai_pii_kind(k))))
-            k++;
-        if (k == KSM_AI_PII_KINDS)
+        int k = ksm_pii_kind_parse(json_string_value(v));
+        if (k < 0 || k >= KSM_AI_PII_KINDS)   /* (a project's terms are no detected kind) */
             return bad(why, "%s must name kinds among mynumber, phone, email, card, pension, "
                             "passport", "guardrails.pii_output");
         *kinds |= 1u << k;
@@ -319,10 +317,10 @@ static enum ksm_err defaults_ok(struct ksm_tpl *t, char *why)
     /* a default that lets a required kind through would be raised at once: a contradiction */
     json_t *out = d->ai_policy ? json_object_get(d->ai_policy, "pii_output") : NULL;
     for (int k = 0; k < KSM_AI_PII_KINDS; k++) {
-        const char *a = json_string_value(json_object_get(out, ksm_ai_pii_kind(k)));
+        const char *a = json_string_value(json_object_get(out, ksm_pii_kind_name((enum ksm_pii_kind)k)));
         if ((t->guard.pii_output >> k & 1) && a && strcmp(a, "mask"))
             return bad(why, "project_defaults.ai_policy.pii_output.%s must be \"mask\": the "
-                            "guardrails require it", ksm_ai_pii_kind(k));
+                            "guardrails require it", ksm_pii_kind_name((enum ksm_pii_kind)k));
     }
     return KSM_E_OK;
 }
