@@ -453,11 +453,10 @@ static void end_stream(struct ai_call *c, enum ksm_err e, const char *msg)
         e = KSM_E_UPSTREAM_ERROR;
         msg = "the model's stream ended early";
     }
-    int64_t reached = c->delivered;
-    ksm_ai_stream_finish(c->tx, e, msg, &c->out);   /* (releases what the filters held) */
-    if (c->cancelled)
-        c->delivered = reached;   /* released to nobody: the caller has gone */
-    flush_out(c);
+    if (!c->cancelled) {   /* a caller who has gone is sent, and billed for, nothing more */
+        ksm_ai_stream_finish(c->tx, e, msg, &c->out);   /* (releases what the filters held) */
+        flush_out(c);
+    }
     c->final_err = e;
     c->usage = *ksm_ai_stream_usage(c->tx);
     if (!c->usage.present || c->usage.completion < c->delivered) {
