@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "admin/app.h"
+#include "ai/ai_health.h"
 #include "ai/ai_int.h"
 #include "ai/gateway.h"
 #include "core/fmt.h"
@@ -118,18 +119,6 @@ void ksm_ai_call_free(struct ai_call *c)
     call_release(c);
 }
 
-static const char *host_of(const char *url, char *buf, size_t n)
-{
-    const char *p = strstr(url, "://");
-    p = p ? p + 3 : url;
-    size_t len = strcspn(p, "/?#");
-    if (len >= n)
-        len = n - 1;
-    memcpy(buf, p, len);
-    buf[len] = '\0';
-    return buf;
-}
-
 /* A model call that ends without an answer (every target failed, or the caller left) still
  * counts in the metrics of its alias and of the last upstream tried: an upstream that is down
  * must show as errors and slow answers, not as silence. Refusals before any upstream was called
@@ -139,7 +128,7 @@ void ksm_ai_metrics_unanswered(struct ai_call *c, bool error)
     if (!c->t_up || !c->target || c->kind == AI_COUNT)   /* counts are not model calls */
         return;
     char host[128];
-    host_of(c->target->base_url, host, sizeof host);
+    ksm_ai_url_host(c->target->base_url, host, sizeof host);
     ksm_ai_metrics_record(c->alias, host, error, 0, 0, ksm_mono_ns() - c->t_up, c->t_up - c->t_start);
 }
 
@@ -209,7 +198,7 @@ static void audit_details(char *out, size_t n, const struct ai_call *c, const ch
 static void complete_count(struct ai_call *c)
 {
     char host[128], detail[256];
-    host_of(c->target ? c->target->base_url : "", host, sizeof host);
+    ksm_ai_url_host(c->target ? c->target->base_url : "", host, sizeof host);
     struct ksm_fmt f = ksm_fmt_init(detail, sizeof detail);
     ksm_fmt_str(&f, "upstream=");
     ksm_fmt_str(&f, host);
@@ -238,7 +227,7 @@ static void complete(struct ai_call *c)
     int64_t cost = forwarded ? 0 : ksm_ai_cost(&c->price, uncached, u->completion, u->cached);
     uint64_t now = ksm_mono_ns();
     char host[128], details[512], audit_detail[512];
-    host_of(c->target ? c->target->base_url : "", host, sizeof host);
+    ksm_ai_url_host(c->target ? c->target->base_url : "", host, sizeof host);
     int64_t latency_ms = (int64_t)((now - c->t_start) / 1000000);
     usage_details(details, sizeof details, c, host, latency_ms, forwarded);
     struct ksm_usage_rec rec = {.tenant = c->tenant, .project = c->project, .service = "ai",
@@ -476,9 +465,18 @@ static bool streamed(const struct ai_call *c)
     return (c->kind == AI_CHAT || c->kind == AI_COMPLETE) && c->req.stream;
 }
 
+/* What the exchange with the current target says of its health (see ai_health.h); true: it is set
+ * aside now, so it is not tried again by this call. */
+static bool target_health(struct ai_call *c, bool ok, long retry_after_s)
+{
+    return ksm_ai_health_report(c->health[c->target - c->route.targets], ok, retry_after_s);
+}
+
 static void on_head(void *arg, long status, const char *ctype, long retry_after)
 {
     struct ai_call *c = arg;
+    if (status < 500 && status != 429)
+        target_health(c, true, 0);   /* it answered (a 4xx is the request's fault, not its) */
     c->up_status = status;
     c->retry_after = retry_after;
     ksm_fmt_copy(c->up_ctype, sizeof c->up_ctype, ctype);
@@ -534,17 +532,20 @@ static void call_later(struct ai_call *c, uv_timer_cb cb, uint64_t ms)
     uv_timer_start(c->backoff, cb, ms, 0);
 }
 
-/* Before anything went to the caller: the same target once more, else the next one. */
-static void retry(struct ai_call *c, long retry_after_s)
+/* Before anything went to the caller: the same target once more (unless it was just set aside),
+ * else the next one. */
+static void retry(struct ai_call *c, long retry_after_s, bool aside)
 {
-    if (c->tries_here < 2 && c->next > 0)
+    bool again = c->tries_here < 2 && c->next > 0 && !aside;
+    if (again)
         c->next--;   /* attempt() advances again: the same target */
     if (c->next >= c->norder) {
         int ra = c->final_err == KSM_E_RATE_LIMITED && retry_after_s > 0 ? (int)retry_after_s : 0;
         ksm_ai_fail(c, c->final_err, c->up_msg[0] ? c->up_msg : NULL, ra);
         return;
     }
-    long ms = retry_after_s > 0 ? retry_after_s * 1000 : 50L * c->attempts;
+    /* a Retry-After is its target's: the next target is tried without waiting for it */
+    long ms = again && retry_after_s > 0 ? retry_after_s * 1000 : 50L * c->attempts;
     if (ms > BACKOFF_CAP_MS)
         ms = BACKOFF_CAP_MS;
     call_later(c, on_backoff, (uint64_t)ms);
@@ -557,9 +558,11 @@ static void on_done(void *arg, enum ksm_up_result res, bool got_response, bool r
     struct ai_call *c = arg;
     c->up = NULL;
     if (c->streaming) {
-        if (res != KSM_UP_OK)
+        if (res != KSM_UP_OK) {
+            target_health(c, false, 0);
             end_stream(c, res == KSM_UP_TIMEOUT ? KSM_E_UPSTREAM_TIMEOUT : KSM_E_UPSTREAM_ERROR,
                        "the model's stream broke off");
+        }
         else {
             ksm_sse_finish(&c->sse);
             end_stream(c, KSM_E_OK, NULL);
@@ -577,7 +580,7 @@ static void on_done(void *arg, enum ksm_up_result res, bool got_response, bool r
         snprintf(c->up_msg, sizeof c->up_msg, "%s",
                  res == KSM_UP_TIMEOUT ? "the model provider did not answer in time"
                                        : "the model provider could not be reached");
-        retry(c, 0);
+        retry(c, 0, target_health(c, false, 0));
         return;
     }
     if (c->up_status == 200) {
@@ -589,7 +592,7 @@ static void on_done(void *arg, enum ksm_up_result res, bool got_response, bool r
                                            c->up_msg);
     if (c->up_status == 429 || c->up_status >= 500) {
         c->final_err = c->up_status == 429 ? KSM_E_RATE_LIMITED : e;
-        retry(c, c->retry_after);
+        retry(c, c->retry_after, target_health(c, false, c->retry_after));
         return;
     }
     ksm_ai_fail(c, e, c->up_msg, 0);
@@ -1098,6 +1101,8 @@ int ksm_ai_start(const struct ksm_conf *conf, const char *data_dir, char *err, s
     if (ksm_ai_hmac_init(path, err, errlen))
         return -1;
     ksm_ai_metrics_register();
+    ksm_ai_health_configure(conf->ai_eject_after, conf->ai_eject_ms);
+    ksm_ai_health_metrics_register();
     return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ai/ai_health.h"
 #include "ai/ai_int.h"
 #include "core/fmt.h"
 #include "core/util.h"
@@ -122,6 +123,7 @@ static void plan(struct ai_call *c, const struct ksm_conf *conf, enum ksm_env_ki
         total += c->route.targets[i].weight > 0 ? c->route.targets[i].weight : 1;
     }
     c->norder = 0;
+    memset(c->health, 0xff, sizeof c->health);   /* -1: not tracked */
     if (n == 0)
         return;
     c->refusal = NULL;   /* some target is eligible: nothing was refused */
@@ -142,6 +144,7 @@ static void plan(struct ai_call *c, const struct ksm_conf *conf, enum ksm_env_ki
     for (int j = 0; j < n; j++)
         if (j != first)
             c->order[c->norder++] = idx[j];
+    ksm_ai_health_order(c->route.targets, c->order, c->norder, c->health);
     c->any_overseas = env == KSM_ENV_OVERSEAS_AI;
     for (int j = 0; j < c->norder; j++)
         c->any_overseas |= strcmp(c->route.targets[c->order[j]].jurisdiction, "JP") != 0;

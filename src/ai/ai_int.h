@@ -51,6 +51,7 @@ struct ai_call {
     int classification;
     int marked;                         /* the highest 機密性 marking in the texts (markings on) */
     int order[KSM_AI_MAX_TARGETS], norder, next;   /* eligible targets, in the order to try */
+    int16_t health[KSM_AI_MAX_TARGETS];   /* per target: its slot in ai_health.c's table, or -1 */
     bool any_overseas;
     struct ksm_pii_masker *masker;
     struct ksm_pii_stream unmask;

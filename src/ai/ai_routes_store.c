@@ -8,6 +8,7 @@
  * a secret. Targets are stored as the JSON the API shows, and read back through
  * the same parser, so there is one description of a target. */
 #include "ai/ai_store_int.h"
+#include "ai/ai_health.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -82,6 +83,18 @@ bool ksm_ai_target_allowed(const struct ksm_ai_rules *rules, const struct ksm_ai
     return false;
 }
 
+const char *ksm_ai_url_host(const char *url, char *buf, size_t n)
+{
+    const char *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    size_t len = strcspn(p, "/?#");
+    if (len >= n)
+        len = n - 1;
+    memcpy(buf, p, len);
+    buf[len] = '\0';
+    return buf;
+}
+
 static bool url_ok(const char *u)
 {
     const char *rest = !strncmp(u, "https://", 8)  ? u + 8
@@ -142,6 +155,7 @@ static enum ksm_err parse_target(json_t *o, int idx, const struct ksm_ai_rules *
 {
     const char *provider = NULL, *url = NULL, *model = NULL, *cred = NULL, *jur = NULL;
     const char *dep = NULL, *ver = NULL;
+    json_t *health = NULL;
     int64_t weight = 1, timeout = 60000;
     char where[32];
     snprintf(where, sizeof where, "targets[%d]", idx);
@@ -155,6 +169,8 @@ static enum ksm_err parse_target(json_t *o, int idx, const struct ksm_ai_rules *
         {"timeout_ms", KSM_AI_J_INT, false, &timeout, NULL},
         {"azure_deployment", KSM_AI_J_STR, false, &dep, NULL},
         {"azure_api_version", KSM_AI_J_STR, false, &ver, NULL},
+        /* read-only: what a GET shows of the target now; a GET-modify-PATCH sends it back */
+        {"health", KSM_AI_J_OBJ, false, &health, NULL},
     };
     memset(t, 0, sizeof *t);
     enum ksm_err e = ksm_ai__fields(o, where, spec, KSM_NELEM(spec), why);
@@ -199,6 +215,7 @@ static enum ksm_err parse_targets(json_t *arr, const struct ksm_ai_rules *rules,
         enum ksm_err e = parse_target(json_array_get(arr, i), (int)i, rules, &out->targets[i], why);
         if (e != KSM_E_OK)
             return e;
+        out->targets[i].health_key = ksm_ai_health_key(&out->targets[i]);
     }
     out->ntargets = (int)n;
     return KSM_E_OK;
@@ -290,6 +307,10 @@ static json_t *row_json(sqlite3_stmt *st)
     if (row_route(st, &rt) != KSM_E_OK)
         return NULL;
     json_t *o = ksm_ai_route_json(&rt);
+    json_t *targets = json_object_get(o, "targets");
+    for (int i = 0; i < rt.ntargets; i++)   /* now, not stored: how each target has been answering */
+        json_object_set_new(json_array_get(targets, (size_t)i), "health",
+                            ksm_ai_health_json(rt.targets[i].health_key));
     json_object_set_new(o, "created_at", ksm_ai__time_json(sqlite3_column_int64(st, 5)));
     json_object_set_new(o, "updated_at", ksm_ai__time_json(sqlite3_column_int64(st, 6)));
     return o;

@@ -31,6 +31,7 @@ struct ksm_ai_target {
     int timeout_ms;              /* whole upstream call; default 60000 */
     char azure_deployment[128];  /* Azure OpenAI: deployment and api-version, when used */
     char azure_api_version[32];
+    uint64_t health_key;         /* ksm_ai_health_key: set when read, never stored */
 };
 
 struct ksm_ai_route {
@@ -145,6 +146,9 @@ void ksm_ai_rules_from_conf(const struct ksm_conf *c, struct ksm_ai_rules *out);
 /* May this target be used under these rules? (the gateway re-checks at call time: the allow-list
  * may have shrunk since the route was written). */
 bool ksm_ai_target_allowed(const struct ksm_ai_rules *rules, const struct ksm_ai_target *t);
+/* The host (and port) of a base URL into buf: metrics and records say where, never a path or a
+ * query (which may carry a deployment's name or a key). */
+const char *ksm_ai_url_host(const char *url, char *buf, size_t n);
 
 /* Request bodies: valid UTF-8, one JSON object, no duplicate keys. INVALID_JSON otherwise. */
 enum ksm_err ksm_ai_json_load(const char *body, size_t len, json_t **out, char *why);

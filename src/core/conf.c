@@ -115,6 +115,8 @@ static const struct conf_row conf_rows[] = {
     {"ai", "backlog_max_bytes", K_SIZE, FIELD(ai_backlog_max_bytes), 4096, (int64_t)1 << 34, NULL, NULL, NULL},
     {"ai", "backlog_wait_ms", K_INT, FIELD(ai_backlog_wait_ms), 0, 60000, NULL, NULL, NULL},
     {"ai", "upstream_ca_file", K_STR, FIELD(ai_upstream_ca), 0, 0, NULL, NULL, NULL},
+    {"ai", "eject_after", K_INT, FIELD(ai_eject_after), 0, 100, NULL, NULL, NULL},
+    {"ai", "eject_ms", K_INT, FIELD(ai_eject_ms), 100, 3600000, NULL, NULL, NULL},
     {"limits", "max_header_bytes", K_SIZE, FIELD(max_header_bytes), 1024, 1048576, NULL, NULL, NULL},
     {"limits", "max_body_bytes", K_SIZE, FIELD(max_body_bytes), 1024, 1073741824, NULL, NULL, NULL},
     {"limits", "header_timeout_ms", K_INT, FIELD(header_timeout_ms), 100, 600000, NULL, NULL, NULL},
@@ -180,6 +182,8 @@ void ksm_conf_defaults(struct ksm_conf *c)
     c->ai_backlog_max = 50000;
     c->ai_backlog_max_bytes = (size_t)8 << 20;
     c->ai_backlog_wait_ms = 2000;
+    c->ai_eject_after = 3;
+    c->ai_eject_ms = 30000;
     c->max_header_bytes = 16384;
     c->max_body_bytes = 1048576;
     c->header_timeout_ms = 10000;

@@ -87,6 +87,11 @@ struct ksm_conf {
     /* [ai] upstream_ca_file: a PEM bundle of the CAs trusted for https:// model servers instead of
      * the system's (a ministry's own PKI in front of an in-house inference server); "": system */
     char ai_upstream_ca[512];
+    int ai_eject_after;                /* [ai] eject_after: a model target failing this many times in
+                                        * a row is set aside (tried after the others), default 3;
+                                        * 0: never */
+    int ai_eject_ms;                   /* [ai] eject_ms: for this long at first (doubling while its
+                                        * probes fail, up to 16 times), default 30000 */
     /* [oidc.NAME] sections, then --oidc-issuer/--oidc-audience */
     struct ksm_conf_issuer oidc[KSM_CONF_MAX_ISSUERS];
     int noidc;

@@ -1,0 +1,171 @@
+"""Model targets' passive health (docs/ai-gateway.md, "When a model server fails"): a target that
+fails eject_after times in a row is set aside — tried after the route's other targets — for
+eject_ms, then one request probes it; a failed probe sets it aside for twice as long, an answer
+puts it back in service. Driven through the gateway against the fault-injecting server, with the
+state read where an operator reads it: the route in the admin API, /metrics, the daemon's log."""
+import re
+import time
+import uuid
+
+import pytest
+import requests
+
+from test_ai_gateway import Org, ai_daemon
+
+EJECT_MS = 1000
+
+
+@pytest.fixture(scope="module")
+def hd(tmp_path_factory, llm_server, fault_server):
+    d = ai_daemon(tmp_path_factory.mktemp("ai-health") / "data",
+                  config="[ai]\neject_after = 3\neject_ms = %d\n" % EJECT_MS)
+    yield d
+    d.stop()
+
+
+@pytest.fixture(scope="module")
+def ho(hd, llm_server, fault_server):
+    return Org(hd, llm_server, fault_server)
+
+
+def route_with(o, *specs, **kw):
+    """A route over fault-server targets, the first heavily preferred (weight 1000 to 1)."""
+    alias = "h-" + uuid.uuid4().hex[:6]
+    targets = [dict({"provider": "openai", "base_url": o.fault.base_url, "model": "fault:" + s,
+                     "weight": 1000 if i == 0 else 1}, **kw) for i, s in enumerate(specs)]
+    o.route(alias, targets)
+    rid = next(r["id"] for r in o.d.list_all("/admin/v1/projects/%s/model-routes" % o.project)
+               if r["alias"] == alias)
+    return alias, rid
+
+
+def ask(o, alias):
+    t0 = time.time()
+    r = o.post("/v1/chat/completions", {"model": alias, "messages": [{"role": "user", "content": "x"}]})
+    return r, time.time() - t0
+
+
+def health(o, rid):
+    return [t["health"] for t in o.d.ok("GET", "/admin/v1/model-routes/" + rid)["targets"]]
+
+
+def hits(o, spec):
+    return o.fault.stats()["by_spec"].get(spec, 0)
+
+
+def until_set_aside(o, alias, rid, limit=8):
+    """Asks until the first target is set aside; the seconds each answer took."""
+    took = []
+    while health(o, rid)[0]["state"] != "ejected":
+        assert len(took) < limit, health(o, rid)
+        r, t = ask(o, alias)
+        assert r.status_code == 200, r.text   # the fallback answers every time
+        took.append(t)
+    return took
+
+
+def test_failing_target_set_aside_probed_and_back_in_service(ho):
+    tag = uuid.uuid4().hex[:8]
+    bad, good = "flaky;fail=4;tag=" + tag, "ok;tag=" + tag
+    alias, rid = route_with(ho, bad, good)
+    until_set_aside(ho, alias, rid)
+    # the third failure in a row set it aside, and that call did not try it once more
+    assert hits(ho, bad) == 3
+    h = health(ho, rid)
+    assert h[0]["consecutive_failures"] == 3 and h[0]["ejections"] == 1, h
+    assert "ejected_until" in h[0] and "last_failure" in h[0], h
+    assert h[1] == {"state": "healthy", "consecutive_failures": 0, "ejections": 0}, h
+    # set aside: callers go to the fallback at once
+    for _ in range(5):
+        r, _t = ask(ho, alias)
+        assert r.status_code == 200, r.text
+    assert hits(ho, bad) == 3
+    metrics = requests.get(ho.d.url + "/metrics", timeout=10).text
+    label = r'\{upstream="127\.0\.0\.1:\d+",model="fault:%s"\}' % re.escape(bad)
+    assert re.search(r'^kasumi_ai_target_ejected%s 1$' % label, metrics, re.M), metrics
+    assert re.search(r'^kasumi_ai_target_ejections_total%s 1$' % label, metrics, re.M)
+    assert "set aside for %d ms after 3 failures in a row" % EJECT_MS in ho.d.stderr()
+
+    # its time is over: one request probes it (the 4th failure), which sets it aside for twice as long
+    time.sleep(EJECT_MS / 1000 + 0.2)
+    r, _t = ask(ho, alias)
+    assert r.status_code == 200 and hits(ho, bad) == 4, r.text
+    h = health(ho, rid)[0]
+    assert h["state"] == "ejected" and h["ejections"] == 2, h
+    assert "set aside for %d ms after 4 failures in a row" % (2 * EJECT_MS) in ho.d.stderr()
+    time.sleep(EJECT_MS / 1000 + 0.2)   # not yet: nothing goes to it
+    assert ask(ho, alias)[0].status_code == 200 and hits(ho, bad) == 4
+
+    # the next probe is answered: back in service, and the preferred target gets the calls again
+    time.sleep(EJECT_MS / 1000)
+    assert ask(ho, alias)[0].status_code == 200 and hits(ho, bad) == 5
+    assert health(ho, rid)[0] == {"state": "healthy", "consecutive_failures": 0, "ejections": 2,
+                                  "last_failure": health(ho, rid)[0]["last_failure"]}
+    for _ in range(4):
+        assert ask(ho, alias)[0].status_code == 200
+    assert hits(ho, bad) >= 8
+    assert "answers again; back in service" in ho.d.stderr()
+
+
+def test_dead_target_costs_its_timeout_only_until_set_aside(ho):
+    """A server that takes the connection and never answers costs each caller the target's
+    timeout_ms (twice: tried once more) until it is set aside; then callers get the fallback's
+    answer at once."""
+    tag = uuid.uuid4().hex[:8]
+    dead, good = "hang;tag=" + tag, "ok;tag=" + tag
+    alias, rid = route_with(ho, dead, good, timeout_ms=400)
+    took = until_set_aside(ho, alias, rid)
+    assert sum(took) >= 3 * 0.4, took   # three time-outs were paid
+    assert hits(ho, dead) == 3
+    for _ in range(4):
+        r, t = ask(ho, alias)
+        assert r.status_code == 200 and t < 0.35, (r.text, t)
+    assert hits(ho, dead) == 3
+
+
+def test_a_429_with_retry_after_sets_aside_for_as_long_as_it_says(ho):
+    tag = uuid.uuid4().hex[:8]
+    limited, good = "429;retry_after=30;tag=" + tag, "ok;tag=" + tag
+    alias, rid = route_with(ho, limited, good)
+    until_set_aside(ho, alias, rid)
+    h = health(ho, rid)[0]
+    # eject_ms is 1 s here; the provider asked for 30 s, and gets them
+    from datetime import datetime, timezone
+    until = datetime.fromisoformat(h["ejected_until"].replace("Z", "+00:00"))
+    left = (until - datetime.now(timezone.utc)).total_seconds()
+    assert 25 < left <= 31, h
+
+
+def test_every_target_set_aside_is_still_tried(ho):
+    """Health orders targets, it never refuses: with every target set aside the call still tries
+    them (once each) and the caller gets the provider's error, not one of kasumi's making; a lone
+    target is tried whatever its state."""
+    tag = uuid.uuid4().hex[:8]
+    a, b = "500;tag=a" + tag, "500;tag=b" + tag
+    alias, rid = route_with(ho, a, b)
+    for _ in range(2):
+        r, _t = ask(ho, alias)
+        assert r.status_code >= 500, r.text
+    assert [h["state"] for h in health(ho, rid)] == ["ejected", "ejected"]
+    before = (hits(ho, a), hits(ho, b))
+    r, _t = ask(ho, alias)
+    assert r.status_code >= 500 and "HTTP 500" in r.json()["error"]["message"], r.text
+    assert (hits(ho, a), hits(ho, b)) == (before[0] + 1, before[1] + 1)
+
+    # a route's only target is not tracked: each call tries it, once more after a failure
+    lone = "500;tag=c" + tag
+    alias, rid = route_with(ho, lone)
+    for i in range(3):
+        assert ask(ho, alias)[0].status_code >= 500
+        assert hits(ho, lone) == 2 * (i + 1)
+    assert health(ho, rid)[0] == {"state": "unknown"}
+
+
+def test_health_is_per_target_not_per_server(ho):
+    """One model failing on a server does not set aside another model on the same server."""
+    tag = uuid.uuid4().hex[:8]
+    alias, rid = route_with(ho, "500;tag=" + tag, "ok;tag=" + tag)
+    until_set_aside(ho, alias, rid)
+    other, orid = route_with(ho, "ok;tag=x" + tag, "ok;tag=y" + tag)
+    assert ask(ho, other)[0].status_code == 200
+    assert [h["state"] for h in health(ho, orid)] == ["healthy", "healthy"]
