@@ -20,6 +20,7 @@ import { bindingsPage } from "./pages/bindings";
 import { ssomapPage } from "./pages/ssomap";
 import { budgetsPage } from "./pages/budgets";
 import { aiPolicyPage } from "./pages/ai_policy";
+import { aiRoutesPage } from "./pages/ai_routes";
 import { tg, type GovKey } from "./i18n_gov";
 
 export interface Ctx {
@@ -49,6 +50,7 @@ const govPages: [string, GovKey, Page][] = [
   ["ssomap", "sso.title", ssomapPage],
   ["budgets", "budgets.title", budgetsPage],
   ["aipolicy", "aipol.title", aiPolicyPage],
+  ["airoutes", "routes.title", aiRoutesPage],
 ];
 const allPages = (): [string, string, Page][] => [
   ...pages.map(([id, k, p]): [string, string, Page] => [id, t(k), p]),

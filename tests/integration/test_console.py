@@ -37,14 +37,14 @@ def idp(tmp_path_factory):
     g.stop()
 
 
-def console_daemon(idp, tmp_path_factory, name, tenants):
+def console_daemon(idp, tmp_path_factory, name, tenants, extra_args=()):
     """kasumid with the console's OpenID client at the provider (its callback on kasumid's port), the
     provider speaking for the tenants of the corporate numbers `tenants`; tenant A made (d.ta), its
     IdP group kasumi-admins its administrators."""
     port = free_port()
     idp.add_client(CONSOLE_CLIENT, CONSOLE_SECRET, ["http://127.0.0.1:%d/auth/callback" % port])
     d = Daemon(tmp_path_factory.mktemp(name) / "data",
-               extra_args=["--s3-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:%d" % port])
+               extra_args=["--s3-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:%d" % port] + list(extra_args))
     secret = d.data_dir.parent / "client-secret"
     secret.write_text(CONSOLE_SECRET + "\n")
     d.write_config(f"""

@@ -11,8 +11,9 @@ afterwards through the admin API:
   role (the user's key then works), grants and revokes a second binding, adds and removes an SSO
   mapping, sets a project's budget, whose month-to-date use the page shows as the API does, and
   removes another project's budget (after a confirmation naming the project), sets a storage
-  quota on the storage page, which then shows the use against it, and on the AI guardrail page
-  redacts My Number from model output and checks a text against the saved policy;
+  quota on the storage page, which then shows the use against it, on the AI guardrail page
+  redacts My Number from model output and checks a text against the saved policy, and on the model
+  routes page sees a route whose two servers are down set aside, makes a route and deletes it;
 - bob, auditor of the new tenant through the operator's mapping, sees the pages but may not act
   (a group, a binding, a budget, a storage quota, an AI policy): the API refuses and the page says so.
 axe-core must find no violation on any of them; a screenshot of each is kept."""
@@ -21,9 +22,10 @@ import time
 import uuid
 
 import pytest
+import requests
 
 from conftest import corpnum
-from oidc_idp import CN_A, CN_B, USERS, Glewlwyd
+from oidc_idp import CN_A, CN_B, USERS, Glewlwyd, free_port
 from test_console import ARTIFACTS, CONSOLE_CLIENT, console_daemon, make_usage, run_script
 
 
@@ -37,7 +39,7 @@ def idp(tmp_path_factory):
 @pytest.fixture(scope="module")
 def cd(idp, tmp_path_factory):
     """Its provider speaks for tenants A and B (B is created by the operator in the browser)."""
-    d = console_daemon(idp, tmp_path_factory, "console-gov", [CN_A, CN_B])
+    d = console_daemon(idp, tmp_path_factory, "console-gov", [CN_A, CN_B], ["--ai-listen", "127.0.0.1:0"])
     yield d
     d.stop()
 
@@ -58,6 +60,25 @@ def settled_spend(d, project):
     raise AssertionError("the project's spend did not settle: %r" % last)
 
 
+def down_model_route(d, project, tag):
+    """A model route of the project whose two model servers are down (nothing listens on their
+    port), called through the gateway until both are set aside; its alias."""
+    alias = "down-" + tag
+    dead = "http://127.0.0.1:%d/v1" % free_port()
+    d.ok("POST", "/admin/v1/projects/%s/model-routes" % project, {"alias": alias, "targets": [
+        {"provider": "openai", "base_url": dead, "model": m, "jurisdiction": "JP"} for m in ("a", "b")]})
+    d.ok("POST", "/admin/v1/model-prices", {"model": alias, "prompt_per_1k": "0.5", "completion_per_1k": "1.5"})
+    _, secret, _ = d.user_key(d.ta["id"], role="member", scope="project/" + project, project=project)
+    ai = "http://" + json.loads((d.data_dir / "listen.json").read_text())["ai"]
+    for _ in range(2):
+        r = requests.post(ai + "/v1/chat/completions", json={"model": alias, "messages": [{"role": "user", "content": "x"}]},
+                          headers={"Authorization": "Bearer " + secret}, timeout=30)
+        assert r.status_code == 502, r.text
+    (route,) = [r for r in d.list_all("/admin/v1/projects/%s/model-routes" % project) if r["alias"] == alias]
+    assert [t["health"]["state"] for t in route["targets"]] == ["ejected", "ejected"], route
+    return alias
+
+
 def test_governance_pages_in_a_real_browser(cd, idp):
     tid = cd.ta["id"]
     make_usage(cd)   # project 住民記録 with priced S3 traffic: a month-to-date spend to show
@@ -71,6 +92,7 @@ def test_governance_pages_in_a_real_browser(cd, idp):
     tag = uuid.uuid4().hex[:6]
     doomed = cd.ok("POST", "/admin/v1/tenants/%s/projects" % tid, {"name": "廃止予定-" + tag, "environment": "dev"})
     cd.ok("PUT", "/admin/v1/projects/%s/budget" % doomed["id"], {"monthly_yen": 777})
+    down_route = down_model_route(cd, usage_project["id"], tag)
     bad_cn = str((int(CN_B[0]) + 1) % 10) + CN_B[1:]
     assert corpnum(CN_B[1:]) == CN_B != bad_cn
     out = ARTIFACTS / "gov"
@@ -84,6 +106,7 @@ def test_governance_pages_in_a_real_browser(cd, idp):
         "admin_user": cd.ok("GET", "/admin/v1/whoami")["user"], "ops_group": "ops-" + tag,
         "operator_name": "運用担当-" + tag, "operator_email": "ops-%s@example.go.jp" % tag,
         "check_text": "個人番号 1234 5678 9018、電話 03-1234-5678", "block_term": "取扱厳重注意",
+        "down_route": down_route, "new_route": "chat-" + tag, "new_route_url": "http://127.0.0.1:9/v1",
     })
     assert "error" not in res, res.get("error")
     assert not res["page_errors"] and not res["csp_errors"], (res["page_errors"], res["csp_errors"])
@@ -93,7 +116,7 @@ def test_governance_pages_in_a_real_browser(cd, idp):
     assert set(res["axe"]) >= {"tenants", "tenants-cn-error", "ssomap-operator", "groups", "bindings", "ssomap",
                                "budgets", "tenants-alice", "groups-denied", "bindings-denied", "budgets-denied",
                                "budgets-en", "storage-quota", "storage-denied", "bindings-platform",
-                               "ssomap-platform", "aipolicy", "aipolicy-denied"}, sorted(res["axe"])
+                               "ssomap-platform", "aipolicy", "aipolicy-denied", "airoutes"}, sorted(res["axe"])
     for name in res["axe"]:
         assert (out / (name + ".png")).stat().st_size > 5000, name
 
@@ -178,6 +201,18 @@ def test_governance_pages_in_a_real_browser(cd, idp):
     assert chk["decision"].startswith("遮断") and chk["model"] == "送信されません", chk
     assert chk["output"] == "個人番号 ⟦MYNUMBER⟧、電話 03-1234-5678", chk
     assert any(r["outcome"] == "success" for r in cd.audit_records(action="ai.policy.set", principal=alice_id))
+    # the model routes page: the route whose servers are down shows both set aside, and until when;
+    # the route alice made there had the target she gave, and is gone after she deleted it
+    assert res["down_states"] == ["ejected", "ejected"], res["down_states"]
+    assert res["down_text"].count("除外中") == 2 and "まで" in res["down_text"], res["down_text"]
+    ((order, provider, url, model, where, weight, timeout, state),) = res["new_route_rows"]
+    assert (order, provider, url, model, where, state) == ("1", "openai", "http://127.0.0.1:9/v1", "tiny", "JP", "未確認"), \
+        res["new_route_rows"]
+    assert not [r for r in cd.list_all("/admin/v1/projects/%s/model-routes" % usage_project["id"])
+                if r["alias"] == "chat-" + tag]
+    for action in ("ai.route.create", "ai.route.delete"):
+        assert any(r["outcome"] == "success" for r in cd.audit_records(action=action, principal=alice_id)), action
+    assert any("chat-" + tag in m for m in res["dialogs"]), res["dialogs"]
     reco = cd.ok("GET", "/admin/v1/billing/recommendations?tenant=" + tid)
     assert int(res["reco_total_microyen"]) == reco["estimated_monthly_saving_microyen"], res["reco_total_microyen"]
     # alice sees her own tenant only, and no operator form
