@@ -562,8 +562,7 @@ static void on_done(void *arg, enum ksm_up_result res, bool got_response, bool r
             target_health(c, false, 0);
             end_stream(c, res == KSM_UP_TIMEOUT ? KSM_E_UPSTREAM_TIMEOUT : KSM_E_UPSTREAM_ERROR,
                        "the model's stream broke off");
-        }
-        else {
+        } else {
             ksm_sse_finish(&c->sse);
             end_stream(c, KSM_E_OK, NULL);
         }
