@@ -56,7 +56,8 @@ static json_t *target_from_flags(struct kc_ctx *c, const struct kc_args *a)
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         kc_json_set(t, strs[i][1], kc_flag(a, strs[i][0]));
     if (kc_json_set_int(c, t, "weight", "weight", kc_flag(a, "weight")) ||
-        kc_json_set_int(c, t, "timeout_ms", "timeout-ms", kc_flag(a, "timeout-ms"))) {
+        kc_json_set_int(c, t, "timeout_ms", "timeout-ms", kc_flag(a, "timeout-ms")) ||
+        kc_json_set_int(c, t, "max_concurrent", "max-concurrent", kc_flag(a, "max-concurrent"))) {
         json_decref(t);
         return NULL;
     }

@@ -9,7 +9,8 @@
 static const char global_flags[] = "endpoint token token-file output help";
 
 #define PAGE "limit cursor all"
-#define AI_TARGET "model credential-ref weight timeout-ms azure-deployment azure-api-version"
+#define AI_TARGET \
+    "model credential-ref weight timeout-ms max-concurrent azure-deployment azure-api-version"
 #define AI_POLICY "default-classification class2-overseas class3-forbidden classification-markings " \
                   "pii pii-output terms project-rpm " \
                   "project-tpm key-rpm key-tpm retention-days"
@@ -272,12 +273,13 @@ const struct kc_cmd kc_commands[] = {
     {"model-route", "create", kc_ai_route_create, 0,
      "project alias provider base-url jurisdiction", AI_TARGET,
      "model-route create --project P --alias A --provider openai|anthropic --base-url U "
-     "--jurisdiction JP [--model M] [--credential-ref FILE] [--weight N] [--timeout-ms N]",
+     "--jurisdiction JP [--model M] [--credential-ref FILE] [--weight N] [--timeout-ms N] "
+     "[--max-concurrent N]",
      "create a model route with one upstream target"},
     {"model-route", "add-target", kc_ai_route_add_target, 1, "provider base-url jurisdiction",
      AI_TARGET,
      "model-route add-target ROUTE --provider P --base-url U --jurisdiction J [--model M] "
-     "[--credential-ref FILE] [--weight N] [--timeout-ms N]",
+     "[--credential-ref FILE] [--weight N] [--timeout-ms N] [--max-concurrent N]",
      "append a fallback target to a model route"},
     {"model-route", "list", kc_ai_route_list, 0, "project", PAGE, "model-route list --project P",
      "list a project's model routes"},

@@ -82,6 +82,22 @@ static void call_release(struct ai_call *c)
     free(c);
 }
 
+/* The exchange in flight no longer counts against its target's max_concurrent. */
+static void release_target(struct ai_call *c)
+{
+    if (c->holding)
+        ksm_ai_health_release(c->held);
+    c->holding = false;
+}
+
+/* Ends the exchange in flight: the upstream sees the close. */
+static void up_cancel(struct ai_call *c)
+{
+    ksm_up_cancel(c->up);
+    c->up = NULL;
+    release_target(c);
+}
+
 void ksm_ai_call_free(struct ai_call *c)
 {
     struct ksm_req *r = c->r;
@@ -89,7 +105,8 @@ void ksm_ai_call_free(struct ai_call *c)
     r->on_drain = NULL;
     r->app_data = NULL;
     if (c->up)
-        ksm_up_cancel(c->up);
+        up_cancel(c);
+    release_target(c);
     if (c->res.active)
         ksm_ai_settle(&c->res, 0, 0);   /* nothing was spent: give the reservation back */
     if (c->backoff) {
@@ -495,8 +512,7 @@ static bool on_data(void *arg, const char *p, size_t n)
         if (e != KSM_E_OK || too_large) {   /* (too large: the caller was told, in the Response) */
             int64_t refused = too_large ? (int64_t)ksm_ai_responses_refused(c->responses) : 0;
             c->delivered = refused < c->delivered ? c->delivered - refused : 0;   /* never sent */
-            ksm_up_cancel(c->up);
-            c->up = NULL;
+            up_cancel(c);
             end_stream(c, KSM_E_UPSTREAM_ERROR,
                        too_large ? "the model's answer is too large" : "the model sent a malformed stream");
             return false;
@@ -507,8 +523,7 @@ static bool on_data(void *arg, const char *p, size_t n)
     if (c->up_body.len + n > max) {
         if (c->up_status != 200)
             return false;   /* keep the start of an error body; the rest is noise */
-        ksm_up_cancel(c->up);
-        c->up = NULL;
+        up_cancel(c);
         ksm_ai_fail(c, KSM_E_UPSTREAM_ERROR, "the model's answer is too large", 0);
         return false;
     }
@@ -557,6 +572,7 @@ static void on_done(void *arg, enum ksm_up_result res, bool got_response, bool r
 {
     struct ai_call *c = arg;
     c->up = NULL;
+    release_target(c);
     if (c->streaming) {
         if (res != KSM_UP_OK) {
             target_health(c, false, 0);
@@ -783,6 +799,30 @@ static enum ksm_err body_for(struct ai_call *c, const struct ksm_ai_target *t, s
     return KSM_E_OK;
 }
 
+/* The next target to try, counted as in flight: the first not yet tried that is under its
+ * max_concurrent — one at its limit gives way to the next (as Azure OpenAI spills provisioned
+ * capacity over to a standard deployment) and stays in the order after it; when every one left is
+ * at its limit, the first of them anyway (its server queues the call). */
+static int take_target(struct ai_call *c)
+{
+    int pick = c->next;
+    for (int i = c->next; i < c->norder; i++) {
+        int idx = c->order[i];
+        if (ksm_ai_health_acquire(c->health[idx], c->route.targets[idx].max_concurrent, false)) {
+            pick = i;
+            break;
+        }
+        if (i == c->norder - 1)   /* every one left is at its limit */
+            ksm_ai_health_acquire(c->health[c->order[pick]], 0, true);
+    }
+    int idx = c->order[pick];
+    memmove(&c->order[c->next + 1], &c->order[c->next], (size_t)(pick - c->next) * sizeof c->order[0]);
+    c->order[c->next++] = idx;
+    c->held = c->health[idx];
+    c->holding = true;
+    return idx;
+}
+
 static void attempt(struct ai_call *c)
 {
     if (c->cancelled)
@@ -791,7 +831,7 @@ static void attempt(struct ai_call *c)
         ksm_ai_fail(c, c->final_err ? c->final_err : KSM_E_UPSTREAM_ERROR, c->up_msg[0] ? c->up_msg : NULL, 0);
         return;
     }
-    const struct ksm_ai_target *t = &c->route.targets[c->order[c->next++]];
+    const struct ksm_ai_target *t = &c->route.targets[take_target(c)];
     c->tries_here = t == c->target ? c->tries_here + 1 : 1;
     c->target = t;
     c->attempts++;
@@ -817,6 +857,8 @@ static void attempt(struct ai_call *c)
     c->up = ksm_up_start(c->r->worker->upstream, &o);
     ksm_buf_free(&body);
     if (!c->up)
+        release_target(c);
+    if (!c->up)
         ksm_ai_fail(c, KSM_E_INTERNAL, "cannot start the upstream call", 0);
 }
 
@@ -829,8 +871,7 @@ static void on_abort(struct ksm_req *r)
         return;
     c->cancelled = true;
     if (c->up) {
-        ksm_up_cancel(c->up);   /* the upstream sees the close and stops generating */
-        c->up = NULL;
+        up_cancel(c);   /* the upstream sees the close and stops generating */
     }
     if (c->backoff)
         uv_timer_stop(c->backoff);

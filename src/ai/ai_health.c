@@ -26,6 +26,7 @@ struct entry {
     int64_t until;                /* atomic; monotonic ns until which it is aside; 0: in service */
     int64_t lease;                /* atomic; monotonic ns until which a request probes it */
     int failures;                 /* atomic; in a row, since it last answered */
+    int in_flight;                /* atomic; calls counted by ksm_ai_health_acquire */
     /* under mu */
     int streak;                   /* times set aside since it last answered */
     int lease_ms;                 /* the target's time-out, bounded: how long a probe may take */
@@ -203,6 +204,24 @@ bool ksm_ai_health_report(int slot, bool ok, long retry_after_s)
     return failed(e, retry_after_s);
 }
 
+bool ksm_ai_health_acquire(int slot, int max_concurrent, bool force)
+{
+    if (slot < 0 || slot >= SLOTS)
+        return true;   /* untracked: nothing to count, nothing to hold it back */
+    int *n = &tab[slot].in_flight, now = LOAD(n);
+    do {
+        if (max_concurrent > 0 && now >= max_concurrent && !force)
+            return false;
+    } while (!__atomic_compare_exchange_n(n, &now, now + 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+    return true;
+}
+
+void ksm_ai_health_release(int slot)
+{
+    if (slot >= 0 && slot < SLOTS)
+        __atomic_sub_fetch(&tab[slot].in_flight, 1, __ATOMIC_ACQ_REL);
+}
+
 static const char *state(const struct entry *e, int64_t now)
 {
     int64_t until = LOAD(&e->until);
@@ -218,9 +237,9 @@ json_t *ksm_ai_health_json(uint64_t key)
         return json_pack("{s:s}", "state", "unknown");
     const struct entry *e = &tab[s];
     pthread_mutex_lock(&mu);
-    json_t *o = json_pack("{s:s,s:i,s:I}", "state", state(e, (int64_t)ksm_mono_ns()),
+    json_t *o = json_pack("{s:s,s:i,s:I,s:i}", "state", state(e, (int64_t)ksm_mono_ns()),
                           "consecutive_failures", LOAD(&e->failures),
-                          "ejections", (json_int_t)e->ejections);
+                          "ejections", (json_int_t)e->ejections, "in_flight", LOAD(&e->in_flight));
     char when[32];
     if (e->until_ms) {
         ksm_rfc3339_ms(e->until_ms, when);
@@ -262,6 +281,13 @@ static void collect(struct ksm_buf *out, void *arg)
         if (tab[s].key && tab[s].ejections) {
             label(out, "kasumi_ai_target_ejected", &tab[s]);
             ksm_buf_puts(out, strcmp(state(&tab[s], now), "healthy") ? "1\n" : "0\n");
+        }
+    ksm_buf_puts(out, "# HELP kasumi_ai_target_in_flight Calls in flight to a model target of a "
+                      "route with a fallback.\n# TYPE kasumi_ai_target_in_flight gauge\n");
+    for (int s = 0; s < SLOTS; s++)
+        if (tab[s].key) {
+            label(out, "kasumi_ai_target_in_flight", &tab[s]);
+            ksm_buf_printf(out, "%d\n", LOAD(&tab[s].in_flight));
         }
     pthread_mutex_unlock(&mu);
 }

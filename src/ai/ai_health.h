@@ -34,12 +34,19 @@ void ksm_ai_health_order(const struct ksm_ai_target *targets, int *order, int n,
  * (this failure set it aside, or it already was), so the call should not try it again. */
 bool ksm_ai_health_report(int slot, bool ok, long retry_after_s);
 
-/* {"state": "healthy"|"ejected"|"probing", "consecutive_failures", "ejections", "ejected_until"?,
- * "last_failure"?} for a route's target in the admin API; {"state": "unknown"} for a target no
+/* Calls in flight to a target, for its max_concurrent (0: no limit): true and counted when under
+ * it — or always with force (the call has no other target left: the server queues it). Every
+ * counted call is released once, when its exchange ends. */
+bool ksm_ai_health_acquire(int slot, int max_concurrent, bool force);
+void ksm_ai_health_release(int slot);
+
+/* {"state": "healthy"|"ejected"|"probing", "consecutive_failures", "ejections", "in_flight",
+ * "ejected_until"?, "last_failure"?} for a route's target in the admin API; {"state": "unknown"} for a target no
  * call has been planned on since the daemon started. */
 json_t *ksm_ai_health_json(uint64_t key);
 
-/* kasumi_ai_target_ejections_total and kasumi_ai_target_ejected, per upstream and model. */
+/* kasumi_ai_target_ejections_total, kasumi_ai_target_ejected and kasumi_ai_target_in_flight, per
+ * upstream and model. */
 void ksm_ai_health_metrics_register(void);
 
 #endif

@@ -156,7 +156,7 @@ static enum ksm_err parse_target(json_t *o, int idx, const struct ksm_ai_rules *
     const char *provider = NULL, *url = NULL, *model = NULL, *cred = NULL, *jur = NULL;
     const char *dep = NULL, *ver = NULL;
     json_t *health = NULL;
-    int64_t weight = 1, timeout = 60000;
+    int64_t weight = 1, timeout = 60000, max_concurrent = 0;
     char where[32];
     snprintf(where, sizeof where, "targets[%d]", idx);
     const struct ksm_ai__jf spec[] = {
@@ -167,6 +167,7 @@ static enum ksm_err parse_target(json_t *o, int idx, const struct ksm_ai_rules *
         {"jurisdiction", KSM_AI_J_STR, true, &jur, NULL},
         {"weight", KSM_AI_J_INT, false, &weight, NULL},
         {"timeout_ms", KSM_AI_J_INT, false, &timeout, NULL},
+        {"max_concurrent", KSM_AI_J_INT, false, &max_concurrent, NULL},
         {"azure_deployment", KSM_AI_J_STR, false, &dep, NULL},
         {"azure_api_version", KSM_AI_J_STR, false, &ver, NULL},
         /* read-only: what a GET shows of the target now; a GET-modify-PATCH sends it back */
@@ -182,11 +183,14 @@ static enum ksm_err parse_target(json_t *o, int idx, const struct ksm_ai_rules *
         return bad(why, where, "weight must be 1..1000");
     if (timeout < 100 || timeout > 600000)
         return bad(why, where, "timeout_ms must be 100..600000");
+    if (max_concurrent < 0 || max_concurrent > 100000)
+        return bad(why, where, "max_concurrent must be 0..100000 (0: no limit)");
     if ((dep && !ksm_ai__name_ok(dep)) || (ver && !ksm_ai__name_ok(ver)) ||
         (ver && strlen(ver) >= sizeof t->azure_api_version))
         return bad(why, where, "azure_deployment / azure_api_version: a name of A-Z a-z 0-9 . _ -");
     t->weight = (int)weight;
     t->timeout_ms = (int)timeout;
+    t->max_concurrent = (int)max_concurrent;
     ksm_fmt_copy(t->azure_deployment, sizeof t->azure_deployment, dep);
     ksm_fmt_copy(t->azure_api_version, sizeof t->azure_api_version, ver);
     if (!ksm_ai_target_allowed(rules, t)) {
@@ -266,6 +270,8 @@ static json_t *target_json(const struct ksm_ai_target *t)
         if (*v)
             json_object_set_new(o, opt[i].name, json_string(v));
     }
+    if (t->max_concurrent > 0)
+        json_object_set_new(o, "max_concurrent", json_integer(t->max_concurrent));
     return o;
 }
 

@@ -29,6 +29,7 @@ struct ksm_ai_target {
     char jurisdiction[8];        /* "JP" or an ISO 3166 alpha-2 code */
     int weight;                  /* >= 1; targets of equal order are chosen by weight */
     int timeout_ms;              /* whole upstream call; default 60000 */
+    int max_concurrent;          /* calls in flight above which the next target is tried; 0: no limit */
     char azure_deployment[128];  /* Azure OpenAI: deployment and api-version, when used */
     char azure_api_version[32];
     uint64_t health_key;         /* ksm_ai_health_key: set when read, never stored */

@@ -74,7 +74,7 @@ def test_failing_target_set_aside_probed_and_back_in_service(ho):
     h = health(ho, rid)
     assert h[0]["consecutive_failures"] == 3 and h[0]["ejections"] == 1, h
     assert "ejected_until" in h[0] and "last_failure" in h[0], h
-    assert h[1] == {"state": "healthy", "consecutive_failures": 0, "ejections": 0}, h
+    assert h[1] == {"state": "healthy", "consecutive_failures": 0, "ejections": 0, "in_flight": 0}, h
     # set aside: callers go to the fallback at once
     for _ in range(5):
         r, _t = ask(ho, alias)
@@ -99,7 +99,7 @@ def test_failing_target_set_aside_probed_and_back_in_service(ho):
     # the next probe is answered: back in service, and the preferred target gets the calls again
     time.sleep(EJECT_MS / 1000)
     assert ask(ho, alias)[0].status_code == 200 and hits(ho, bad) == 5
-    assert health(ho, rid)[0] == {"state": "healthy", "consecutive_failures": 0, "ejections": 2,
+    assert health(ho, rid)[0] == {"state": "healthy", "consecutive_failures": 0, "ejections": 2, "in_flight": 0,
                                   "last_failure": health(ho, rid)[0]["last_failure"]}
     for _ in range(4):
         assert ask(ho, alias)[0].status_code == 200
@@ -169,3 +169,43 @@ def test_health_is_per_target_not_per_server(ho):
     other, orid = route_with(ho, "ok;tag=x" + tag, "ok;tag=y" + tag)
     assert ask(ho, other)[0].status_code == 200
     assert [h["state"] for h in health(ho, orid)] == ["healthy", "healthy"]
+
+
+def test_a_target_at_its_max_concurrent_spills_over_to_the_next(ho):
+    """max_concurrent on a target: while it has that many calls in flight, a new call goes to the
+    next target (Azure OpenAI's spillover from provisioned capacity); when every target is at its
+    limit, the call still goes (the server queues it), none is refused; the count comes back to 0."""
+    import concurrent.futures
+    tag = uuid.uuid4().hex[:8]
+    slow, spill = "slow-headers;delay=1500;tag=" + tag, "ok;tag=" + tag
+    alias, rid = route_with(ho, slow, spill)
+    route = ho.d.ok("GET", "/admin/v1/model-routes/" + rid)
+    targets = [dict((k, v) for k, v in t.items() if k != "health") for t in route["targets"]]
+    targets[0]["max_concurrent"] = 1
+    ho.d.ok("PATCH", "/admin/v1/model-routes/" + rid, {"targets": targets})
+    assert ho.d.ok("GET", "/admin/v1/model-routes/" + rid)["targets"][0]["max_concurrent"] == 1
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        first = pool.submit(ask, ho, alias)
+        ho.fault.wait_stats(lambda s: s["by_spec"].get(slow, 0) == 1)
+        assert health(ho, rid)[0]["in_flight"] == 1
+        more = [pool.submit(ask, ho, alias) for _ in range(2)]
+        for f in more:
+            r, t = f.result()
+            assert r.status_code == 200 and t < 1.0, (r.text, t)   # the fallback, at once
+        r, t = first.result()
+        assert r.status_code == 200 and t >= 1.4, (r.text, t)
+    assert (hits(ho, slow), hits(ho, spill)) == (1, 2)
+    assert [h["in_flight"] for h in health(ho, rid)] == [0, 0]
+
+    # both targets at their limit: the third call waits its turn at the first, it is not refused
+    a, b = "slow-headers;delay=1000;tag=a" + tag, "slow-headers;delay=1000;tag=b" + tag
+    alias, rid = route_with(ho, a, b, max_concurrent=1)
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        calls = [pool.submit(ask, ho, alias)]
+        ho.fault.wait_stats(lambda s: s["by_spec"].get(a, 0) == 1)
+        calls.append(pool.submit(ask, ho, alias))
+        ho.fault.wait_stats(lambda s: s["by_spec"].get(b, 0) == 1)
+        calls.append(pool.submit(ask, ho, alias))
+        assert all(f.result()[0].status_code == 200 for f in calls)
+    assert hits(ho, a) + hits(ho, b) == 3
+    assert [h["in_flight"] for h in health(ho, rid)] == [0, 0]

@@ -2,7 +2,8 @@
  * targets set aside after failing in a row go last, in the route's order, never out; one request
  * probes a target whose time is over; a failed probe doubles the time, an answer ends it; a failure
  * of a request already on its way changes nothing more; targets differing in model or credential
- * are told apart; the state holds up under threads reporting at once (run under ASan and UBSan). */
+ * are told apart; calls in flight counted against a target's limit and released; the state holds
+ * up under threads reporting at once (run under ASan and UBSan). */
 #include "check.h"
 #include "ai/ai_health.h"
 #include "core/log.h"
@@ -148,6 +149,33 @@ static void retry_after_lengthens(void)
     CHECK_STR(plan(2, slot), "10");   /* 2 s asked for: still aside after eject_ms */
 }
 
+static int in_flight(int i)
+{
+    json_t *j = ksm_ai_health_json(targets[i].health_key);
+    int n = (int)json_integer_value(json_object_get(j, "in_flight"));
+    json_decref(j);
+    return n;
+}
+
+static void concurrency_limit(void)
+{
+    make_targets("limit");
+    int16_t slot[4];
+    plan(2, slot);
+    CHECK(ksm_ai_health_acquire(slot[0], 2, false));
+    CHECK(ksm_ai_health_acquire(slot[0], 2, false));
+    CHECK(!ksm_ai_health_acquire(slot[0], 2, false));   /* at its limit: the next target's turn */
+    CHECK(in_flight(0) == 2);
+    CHECK(ksm_ai_health_acquire(slot[0], 2, true));      /* nothing else left: counted anyway */
+    CHECK(ksm_ai_health_acquire(slot[1], 0, false));     /* 0: no limit */
+    CHECK(in_flight(0) == 3 && in_flight(1) == 1);
+    for (int i = 0; i < 3; i++)
+        ksm_ai_health_release(slot[0]);
+    ksm_ai_health_release(slot[1]);
+    CHECK(in_flight(0) == 0 && in_flight(1) == 0);
+    CHECK(ksm_ai_health_acquire(-1, 1, false));          /* untracked: never held back */
+}
+
 static void *hammer(void *arg)
 {
     (void)arg;
@@ -156,7 +184,10 @@ static void *hammer(void *arg)
         int order[4] = {0, 1, 2, 3};
         ksm_ai_health_order(targets, order, 4, slot);
         int t = order[i % 4];
-        ksm_ai_health_report(slot[t], (i * 7 + t) % 10 >= 7, 0);   /* seven in ten fail */
+        if (ksm_ai_health_acquire(slot[t], 2, (i & 1) != 0)) {
+            ksm_ai_health_report(slot[t], (i * 7 + t) % 10 >= 7, 0);   /* seven in ten fail */
+            ksm_ai_health_release(slot[t]);
+        }
     }
     return NULL;
 }
@@ -173,6 +204,7 @@ static void threads(void)
     for (int i = 0; i < 4; i++) {
         const char *s = state_of(i);
         CHECK(!strcmp(s, "healthy") || !strcmp(s, "ejected") || !strcmp(s, "probing"));
+        CHECK(in_flight(i) == 0);   /* every call counted was released */
     }
 }
 
@@ -184,6 +216,7 @@ int main(void)
     lone_target_not_tracked();
     told_apart();
     retry_after_lengthens();
+    concurrency_limit();
     threads();
     return CHECK_DONE();
 }
