@@ -205,8 +205,8 @@ def test_governance_pages_in_a_real_browser(cd, idp):
     # the route alice made there had the target she gave, and is gone after she deleted it
     assert res["down_states"] == ["ejected", "ejected"], res["down_states"]
     assert res["down_text"].count("除外中") == 2 and "まで" in res["down_text"], res["down_text"]
-    ((order, provider, url, model, where, weight, timeout, state),) = res["new_route_rows"]
-    assert (order, provider, url, model, where, state) == ("1", "openai", "http://127.0.0.1:9/v1", "tiny", "JP", "未確認"), \
+    ((order, provider, url, model, where, weight, timeout, slots, state),) = res["new_route_rows"]
+    assert (order, provider, url, model, where, slots, state) == ("1", "openai", "http://127.0.0.1:9/v1", "tiny", "JP", "4", "未確認"), \
         res["new_route_rows"]
     assert not [r for r in cd.list_all("/admin/v1/projects/%s/model-routes" % usage_project["id"])
                 if r["alias"] == "chat-" + tag]

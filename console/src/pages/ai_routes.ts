@@ -1,6 +1,6 @@
 // ai_routes.ts — a project's model routes (GET, POST, DELETE /admin/v1/projects/{p}/model-routes):
 // each alias with its targets in the order they are tried — provider, server, model, where it runs,
-// weight, time-out — and how each target has been answering (its health: in service, set aside
+// weight, time-out, the calls in flight above which the next target takes over — and how each target has been answering (its health: in service, set aside
 // after failing in a row and until when, being probed, or not known yet); a route made with its first
 // target, and a route deleted after a confirmation. More targets: the CLI's `model-route add-target`
 // or the API's PATCH.
@@ -25,6 +25,7 @@ interface Target {
   jurisdiction: string;
   weight: number;
   timeout_ms: number;
+  max_concurrent?: number;
   health?: Health;
 }
 interface Route {
@@ -49,7 +50,7 @@ function routeCard(r: Route): HTMLElement {
   const status = statusArea();
   const rows = r.targets.map((t, i) => [
     String(i + 1), t.provider, h("code", {}, t.base_url), t.model || r.alias, t.jurisdiction,
-    String(t.weight), `${t.timeout_ms / 1000} s`, healthCell(t.health),
+    String(t.weight), `${t.timeout_ms / 1000} s`, t.max_concurrent ? String(t.max_concurrent) : "-", healthCell(t.health),
   ]);
   return h(
     "section",
@@ -57,7 +58,7 @@ function routeCard(r: Route): HTMLElement {
     h("h2", { id: "r-" + r.id }, r.alias, " ", h("code", { class: "muted" }, r.id)),
     table(tg("routes.targets", { alias: r.alias }),
       [tg("routes.order"), tg("routes.provider"), tg("routes.baseUrl"), tg("routes.model"), tg("routes.jurisdiction"),
-        tg("routes.weight"), tg("routes.timeout"), tg("routes.health")], rows, "route-targets"),
+        tg("routes.weight"), tg("routes.timeout"), tg("routes.maxConcurrent"), tg("routes.health")], rows, "route-targets"),
     status,
     actButton(tg("routes.delete"), tg("routes.delete") + " " + r.alias, tg("routes.confirmDelete", { alias: r.alias }),
       status, () => api("DELETE", `/admin/v1/model-routes/${r.id}`)),
@@ -74,13 +75,14 @@ function createForm(project: string): HTMLElement {
   const where = input("jurisdiction", { required: true, value: "JP", maxlength: 2, size: 3 });
   const cred = input("credential_ref", { placeholder: "/etc/kasumi/llm.key" });
   const timeout = h("input", { type: "number", name: "timeout_ms", min: 100, max: 600000, step: 100, value: 60000 }) as HTMLInputElement;
+  const slots = h("input", { type: "number", name: "max_concurrent", min: 0, max: 100000, step: 1, value: 0 }) as HTMLInputElement;
   const status = statusArea();
   const form = inlineForm(
     status,
     async () => {
       const target: Record<string, unknown> = {
         provider: provider.value, base_url: url.value, jurisdiction: where.value.trim().toUpperCase(),
-        timeout_ms: Number(timeout.value || 60000),
+        timeout_ms: Number(timeout.value || 60000), max_concurrent: Number(slots.value || 0),
       };
       if (model.value.trim()) target.model = model.value.trim();
       if (cred.value.trim()) target.credential_ref = cred.value.trim();
@@ -90,7 +92,7 @@ function createForm(project: string): HTMLElement {
     [
       field(tg("routes.alias"), alias), field(tg("routes.provider"), provider), field(tg("routes.baseUrl"), url),
       field(tg("routes.model"), model), field(tg("routes.jurisdiction"), where), field(tg("routes.credential"), cred),
-      field(tg("routes.timeoutMs"), timeout),
+      field(tg("routes.timeoutMs"), timeout), field(tg("routes.maxConcurrentField"), slots),
       h("button", { type: "submit" }, tg("routes.create")),
     ],
   );
