@@ -5,11 +5,11 @@
 // allows; then a text checked against it (POST …/ai-policy/check): what a model would get,
 // and what a caller would get were a model to write it. A change the operator's mandatory template
 // forbids is refused by the API, and the status area says so.
-import { api, listAll } from "../api";
+import { api } from "../api";
 import { tg, type GovKey } from "../i18n_gov";
 import type { Ctx } from "../main";
 import { field, h, inlineForm, section, table } from "../ui";
-import { statusArea } from "./gov_common";
+import { projectPicker, statusArea } from "./gov_common";
 import { needTenant } from "./need";
 
 const kinds = ["mynumber", "phone", "email", "card", "pension", "passport"] as const;
@@ -115,16 +115,9 @@ export async function aiPolicyPage(ctx: Ctx, main: HTMLElement): Promise<void> {
   const tenant = needTenant(ctx, main, tg("aipol.title"));
   if (!tenant) return;
   main.append(h("h1", {}, tg("aipol.title")));
-  const projects = await listAll<{ id: string; name: string }>(`/admin/v1/tenants/${tenant}/projects`);
-  if (!projects.length) {
-    main.append(h("p", { class: "muted" }, tg("aipol.noProjects")));
-    return;
-  }
-  const wanted = new URLSearchParams(location.hash.split("?")[1] ?? "").get("project");
-  const current = projects.find((p) => p.id === wanted) ?? projects[0];
-  const pick = h("select", {
-    onchange: (e: Event) => { location.hash = "#/aipolicy?project=" + (e.target as HTMLSelectElement).value; },
-  }, projects.map((p) => h("option", { value: p.id, selected: p.id === current.id }, p.name))) as HTMLSelectElement;
+  const at = await projectPicker(main, tenant, "aipolicy", tg("aipol.project"));
+  if (!at) return;
+  const current = at.project;
   const policy = await api<Policy>("GET", `/admin/v1/projects/${current.id}/ai-policy`);
-  main.append(field(tg("aipol.project"), pick), policyForm(current.id, policy), checkForm(current.id));
+  main.append(at.picker, policyForm(current.id, policy), checkForm(current.id));
 }

@@ -8,7 +8,7 @@ import { api, listAll } from "../api";
 import { tg, type GovKey } from "../i18n_gov";
 import type { Ctx } from "../main";
 import { field, fmtTime, h, inlineForm, section, table } from "../ui";
-import { actButton, reload, statusArea } from "./gov_common";
+import { actButton, projectPicker, reload, statusArea } from "./gov_common";
 import { needTenant } from "./need";
 
 interface Health {
@@ -103,19 +103,12 @@ export async function aiRoutesPage(ctx: Ctx, main: HTMLElement): Promise<void> {
   const tenant = needTenant(ctx, main, tg("routes.title"));
   if (!tenant) return;
   main.append(h("h1", {}, tg("routes.title")));
-  const projects = await listAll<{ id: string; name: string }>(`/admin/v1/tenants/${tenant}/projects`);
-  if (!projects.length) {
-    main.append(h("p", { class: "muted" }, tg("aipol.noProjects")));
-    return;
-  }
-  const wanted = new URLSearchParams(location.hash.split("?")[1] ?? "").get("project");
-  const current = projects.find((p) => p.id === wanted) ?? projects[0];
-  const pick = h("select", {
-    onchange: (e: Event) => { location.hash = "#/airoutes?project=" + (e.target as HTMLSelectElement).value; },
-  }, projects.map((p) => h("option", { value: p.id, selected: p.id === current.id }, p.name))) as HTMLSelectElement;
+  const at = await projectPicker(main, tenant, "airoutes", tg("routes.project"));
+  if (!at) return;
+  const current = at.project;
   const routes = await listAll<Route>(`/admin/v1/projects/${current.id}/model-routes`);
   main.append(
-    field(tg("routes.project"), pick),
+    at.picker,
     h("p", { class: "muted" }, tg("routes.hint")),
     ...(routes.length ? routes.map(routeCard) : [h("p", { class: "muted" }, tg("routes.none"))]),
     createForm(current.id),
