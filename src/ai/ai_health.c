@@ -230,11 +230,11 @@ static const char *state(const struct entry *e, int64_t now)
     return until > now || LOAD(&e->lease) <= now ? "ejected" : "probing";
 }
 
-json_t *ksm_ai_health_json(uint64_t key)
+json_t *ksm_ai_health_json(uint64_t key, bool lone)
 {
     int s = find(key);
-    if (s < 0)   /* no call has planned on it (a route's only target is never tracked) */
-        return json_pack("{s:s}", "state", "unknown");
+    if (s < 0)   /* no call has planned on it */
+        return json_pack("{s:s}", "state", lone ? "untracked" : "unknown");
     const struct entry *e = &tab[s];
     pthread_mutex_lock(&mu);
     json_t *o = json_pack("{s:s,s:i,s:I,s:i}", "state", state(e, (int64_t)ksm_mono_ns()),

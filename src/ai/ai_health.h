@@ -41,9 +41,10 @@ bool ksm_ai_health_acquire(int slot, int max_concurrent, bool force);
 void ksm_ai_health_release(int slot);
 
 /* {"state": "healthy"|"ejected"|"probing", "consecutive_failures", "ejections", "in_flight",
- * "ejected_until"?, "last_failure"?} for a route's target in the admin API; {"state": "unknown"} for a target no
- * call has been planned on since the daemon started. */
-json_t *ksm_ai_health_json(uint64_t key);
+ * "ejected_until"?, "last_failure"?} for a route's target in the admin API; for a target no call
+ * has been planned on since the daemon started, {"state": "unknown"} — or "untracked" when it is
+ * its route's only target (lone), which is never tracked. */
+json_t *ksm_ai_health_json(uint64_t key, bool lone);
 
 /* kasumi_ai_target_ejections_total, kasumi_ai_target_ejected and kasumi_ai_target_in_flight, per
  * upstream and model. */

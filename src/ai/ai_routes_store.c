@@ -316,7 +316,7 @@ static json_t *row_json(sqlite3_stmt *st)
     json_t *targets = json_object_get(o, "targets");
     for (int i = 0; i < rt.ntargets; i++)   /* now, not stored: how each target has been answering */
         json_object_set_new(json_array_get(targets, (size_t)i), "health",
-                            ksm_ai_health_json(rt.targets[i].health_key));
+                            ksm_ai_health_json(rt.targets[i].health_key, rt.ntargets == 1));
     json_object_set_new(o, "created_at", ksm_ai__time_json(sqlite3_column_int64(st, 5)));
     json_object_set_new(o, "updated_at", ksm_ai__time_json(sqlite3_column_int64(st, 6)));
     return o;

@@ -158,7 +158,7 @@ def test_every_target_set_aside_is_still_tried(ho):
     for i in range(3):
         assert ask(ho, alias)[0].status_code >= 500
         assert hits(ho, lone) == 2 * (i + 1)
-    assert health(ho, rid)[0] == {"state": "unknown"}
+    assert health(ho, rid)[0] == {"state": "untracked"}
 
 
 def test_health_is_per_target_not_per_server(ho):

@@ -206,7 +206,7 @@ def test_governance_pages_in_a_real_browser(cd, idp):
     assert res["down_states"] == ["ejected", "ejected"], res["down_states"]
     assert res["down_text"].count("除外中") == 2 and "まで" in res["down_text"], res["down_text"]
     ((order, provider, url, model, where, weight, timeout, slots, state),) = res["new_route_rows"]
-    assert (order, provider, url, model, where, slots, state) == ("1", "openai", "http://127.0.0.1:9/v1", "tiny", "JP", "4", "未確認"), \
+    assert (order, provider, url, model, where, slots, state) == ("1", "openai", "http://127.0.0.1:9/v1", "tiny", "JP", "4", "対象外 (接続先が 1 つ)"), \
         res["new_route_rows"]
     assert not [r for r in cd.list_all("/admin/v1/projects/%s/model-routes" % usage_project["id"])
                 if r["alias"] == "chat-" + tag]

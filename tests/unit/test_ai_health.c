@@ -49,7 +49,7 @@ static const char *plan(int n, int16_t slot[4])
 
 static const char *state_of(int i)
 {
-    json_t *j = ksm_ai_health_json(targets[i].health_key);
+    json_t *j = ksm_ai_health_json(targets[i].health_key, false);
     static char s[16];
     snprintf(s, sizeof s, "%s", json_string_value(json_object_get(j, "state")));
     json_decref(j);
@@ -68,9 +68,9 @@ static void set_aside_and_back(void)
     CHECK_STR(state_of(0), "ejected");
     CHECK_STR(plan(3, slot), "120");   /* aside: last */
     /* a request that was on its way fails too: counted, the time aside unchanged */
-    json_t *before = ksm_ai_health_json(targets[0].health_key);
+    json_t *before = ksm_ai_health_json(targets[0].health_key, false);
     CHECK(ksm_ai_health_report(slot[0], false, 0));
-    json_t *after = ksm_ai_health_json(targets[0].health_key);
+    json_t *after = ksm_ai_health_json(targets[0].health_key, false);
     CHECK_STR(json_string_value(json_object_get(after, "ejected_until")),
               json_string_value(json_object_get(before, "ejected_until")));
     CHECK(json_integer_value(json_object_get(after, "ejections")) == 1);
@@ -121,6 +121,9 @@ static void lone_target_not_tracked(void)
     CHECK(slot[0] == -1);
     CHECK(!ksm_ai_health_report(slot[0], false, 0));
     CHECK_STR(state_of(0), "unknown");
+    json_t *j = ksm_ai_health_json(targets[0].health_key, true);
+    CHECK_STR(json_string_value(json_object_get(j, "state")), "untracked");
+    json_decref(j);
 }
 
 static void told_apart(void)
@@ -151,7 +154,7 @@ static void retry_after_lengthens(void)
 
 static int in_flight(int i)
 {
-    json_t *j = ksm_ai_health_json(targets[i].health_key);
+    json_t *j = ksm_ai_health_json(targets[i].health_key, false);
     int n = (int)json_integer_value(json_object_get(j, "in_flight"));
     json_decref(j);
     return n;

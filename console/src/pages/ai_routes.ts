@@ -42,7 +42,8 @@ function healthCell(x: Health | undefined): HTMLElement {
   if (x?.consecutive_failures) detail.push(tg("routes.failures", { n: String(x.consecutive_failures) }));
   if (x?.last_failure) detail.push(tg("routes.lastFailure", { time: fmtTime(x.last_failure) }));
   return h("span", { "data-testid": "target-health", "data-state": state },
-    h("span", { class: state === "healthy" ? "ok" : state === "unknown" ? "muted" : "warn" }, tg(("routes.state." + state) as GovKey)),
+    h("span", { class: state === "healthy" ? "ok" : state === "unknown" || state === "untracked" ? "muted" : "warn" },
+      tg(("routes.state." + state) as GovKey)),
     detail.length ? h("span", { class: "muted" }, " (" + detail.join("、") + ")") : null);
 }
 
