@@ -144,7 +144,7 @@ static void plan(struct ai_call *c, const struct ksm_conf *conf, enum ksm_env_ki
     for (int j = 0; j < n; j++)
         if (j != first)
             c->order[c->norder++] = idx[j];
-    ksm_ai_health_order(c->route.targets, c->order, c->norder, c->health);
+    ksm_ai_health_order(c->route.tenant, c->route.targets, c->order, c->norder, c->health);
     c->any_overseas = env == KSM_ENV_OVERSEAS_AI;
     for (int j = 0; j < c->norder; j++)
         c->any_overseas |= strcmp(c->route.targets[c->order[j]].jurisdiction, "JP") != 0;

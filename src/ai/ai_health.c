@@ -16,7 +16,7 @@
 #include "core/metrics.h"
 #include "core/util.h"
 
-#define SLOTS 1024        /* a power of two */
+#define SLOTS 4096        /* a power of two: tenants × their routes' targets */
 #define STREAK_MAX 4      /* a time aside doubles at most four times: 16 × eject_ms */
 #define LEASE_MAX_MS 30000   /* a probe that has not ended by then frees the next probe */
 #define RETRY_AFTER_MAX_S 3600
@@ -32,7 +32,7 @@ struct entry {
     int lease_ms;                 /* the target's time-out, bounded: how long a probe may take */
     unsigned long long ejections;
     int64_t until_ms, last_failure_ms;   /* wall clock, for the admin API */
-    char upstream[128], model[128];      /* the metrics' labels */
+    char tenant[40], upstream[128], model[128];   /* the metrics' labels */
 };
 
 static struct entry tab[SLOTS];
@@ -49,10 +49,10 @@ void ksm_ai_health_configure(int after, int ms)
 #define LOAD(p) __atomic_load_n(p, __ATOMIC_ACQUIRE)
 #define STORE(p, v) __atomic_store_n(p, v, __ATOMIC_RELEASE)
 
-uint64_t ksm_ai_health_key(const struct ksm_ai_target *t)
+uint64_t ksm_ai_health_key(const char *tenant, const struct ksm_ai_target *t)
 {
     /* the fields and their NULs, so that no two targets' bytes run together the same way */
-    const char *const part[] = {t->base_url, t->model, t->credential_ref, t->azure_deployment};
+    const char *const part[] = {tenant, t->base_url, t->model, t->credential_ref, t->azure_deployment};
     uint64_t h = ksm_hash64((uint64_t)t->provider + 1, "", 0);
     for (size_t i = 0; i < KSM_NELEM(part); i++)
         h = ksm_hash64(h, part[i], strlen(part[i]) + 1);
@@ -71,7 +71,7 @@ static int find(uint64_t key)
     return -1;
 }
 
-static int add(const struct ksm_ai_target *t)
+static int add(const char *tenant, const struct ksm_ai_target *t)
 {
     pthread_mutex_lock(&mu);
     int found = find(t->health_key);
@@ -80,6 +80,7 @@ static int add(const struct ksm_ai_target *t)
         struct entry *e = &tab[s];
         if (e->key)
             continue;
+        ksm_fmt_copy(e->tenant, sizeof e->tenant, tenant);
         ksm_ai_url_host(t->base_url, e->upstream, sizeof e->upstream);
         ksm_fmt_copy(e->model, sizeof e->model, t->model[0] ? t->model : "");
         e->lease_ms = t->timeout_ms > 0 && t->timeout_ms < LEASE_MAX_MS ? t->timeout_ms : LEASE_MAX_MS;
@@ -105,7 +106,8 @@ static bool claim_probe(struct entry *e, int64_t now)
 
 enum rank { PROBE, IN_SERVICE, ASIDE };
 
-void ksm_ai_health_order(const struct ksm_ai_target *targets, int *order, int n, int16_t *slot)
+void ksm_ai_health_order(const char *tenant, const struct ksm_ai_target *targets, int *order, int n,
+                         int16_t *slot)
 {
     if (eject_after <= 0)
         return;
@@ -118,7 +120,7 @@ void ksm_ai_health_order(const struct ksm_ai_target *targets, int *order, int n,
         const struct ksm_ai_target *t = &targets[order[i]];
         int s = find(t->health_key);
         if (s < 0)
-            s = add(t);
+            s = add(tenant, t);
         slot[order[i]] = (int16_t)s;
         rank[i] = IN_SERVICE;
         if (s < 0)
@@ -157,7 +159,8 @@ static void answered(struct entry *e)
         return;   /* the usual case: nothing to change, no lock */
     pthread_mutex_lock(&mu);
     if (e->streak)
-        ksm_info("ai: model target %s %s answers again; back in service", e->upstream, e->model);
+        ksm_info("ai: model target %s %s of %s answers again; back in service", e->upstream,
+                 e->model, e->tenant);
     STORE(&e->failures, 0);
     STORE(&e->until, 0);
     STORE(&e->lease, 0);
@@ -185,8 +188,8 @@ static bool failed(struct entry *e, long retry_after_s)
         STORE(&e->lease, 0);
         STORE(&e->until, now + ms * 1000000);
         aside = true;
-        ksm_warn("ai: model target %s %s set aside for %lld ms after %d failures in a row",
-                 e->upstream, e->model, (long long)ms, failures);
+        ksm_warn("ai: model target %s %s of %s set aside for %lld ms after %d failures in a row",
+                 e->upstream, e->model, e->tenant, (long long)ms, failures);
     }
     pthread_mutex_unlock(&mu);
     return aside;
@@ -256,7 +259,9 @@ json_t *ksm_ai_health_json(uint64_t key, bool lone)
 static void label(struct ksm_buf *out, const char *name, const struct entry *e)
 {
     ksm_buf_puts(out, name);
-    ksm_buf_puts(out, "{upstream=");
+    ksm_buf_puts(out, "{tenant=");
+    ksm_buf_json_str(out, e->tenant);
+    ksm_buf_puts(out, ",upstream=");
     ksm_buf_json_str(out, e->upstream);   /* JSON string escaping is a superset of the format's */
     ksm_buf_puts(out, ",model=");
     ksm_buf_json_str(out, e->model);

@@ -3,8 +3,9 @@
  *
  * What the operator of Envoy (outlier detection), nginx (max_fails / fail_timeout) or Azure API
  * Management (a circuit breaker in front of OpenAI backends) expects. A target is one model on one
- * server under one credential (a 429 for one tenant's key says nothing of another's); its state is
- * shared by every route and worker that names it. Nothing is refused for health alone: a target set
+ * server under one credential, for one tenant (a 429 for one key says nothing of another's, and no
+ * tenant's failures move another's calls); its state is shared by that tenant's routes and by every
+ * worker. Nothing is refused for health alone: a target set
  * aside is tried after the others, so a route whose every target is set aside still tries them. */
 #ifndef KSM_AI_HEALTH_H
 #define KSM_AI_HEALTH_H
@@ -18,16 +19,19 @@
  * aside; doubled for each failed probe since the target last answered, up to 16 times). */
 void ksm_ai_health_configure(int eject_after, int eject_ms);
 
-/* The identity of a target (its provider, base URL, model, credential and Azure deployment), as the
- * health table's key; computed when a route is read, so a request hashes nothing. Never 0. */
-uint64_t ksm_ai_health_key(const struct ksm_ai_target *t);
+/* The identity of a target of a tenant's route (the tenant; the target's provider, base URL, model,
+ * credential and Azure deployment), as the health table's key; computed when a route is read, so a
+ * request hashes nothing. Never 0. The tenant is part of it: one tenant's calls never change how
+ * another's are routed (a tenant could make a shared server fail for its own requests). */
+uint64_t ksm_ai_health_key(const char *tenant, const struct ksm_ai_target *t);
 
 /* Reorders order[0..n) (indexes into targets) for one request and fills slot[target index] (-1:
  * not tracked): a target whose time aside is over and that no other request is probing goes first
  * (this request is its probe), the targets in service keep their order, those set aside go last.
  * With one target (n < 2) nothing is ordered or tracked: it is tried whatever its state, and each
  * call keeps its own retry. */
-void ksm_ai_health_order(const struct ksm_ai_target *targets, int *order, int n, int16_t *slot);
+void ksm_ai_health_order(const char *tenant, const struct ksm_ai_target *targets, int *order, int n,
+                         int16_t *slot);
 
 /* The outcome of one exchange with a target: ok is any answer but a 429 or a 5xx. retry_after_s
  * (a 429's or 503's Retry-After, else <= 0) lengthens a time aside. true: the target is aside now
@@ -47,7 +51,7 @@ void ksm_ai_health_release(int slot);
 json_t *ksm_ai_health_json(uint64_t key, bool lone);
 
 /* kasumi_ai_target_ejections_total, kasumi_ai_target_ejected and kasumi_ai_target_in_flight, per
- * upstream and model. */
+ * tenant, upstream and model. */
 void ksm_ai_health_metrics_register(void);
 
 #endif

@@ -219,7 +219,6 @@ static enum ksm_err parse_targets(json_t *arr, const struct ksm_ai_rules *rules,
         enum ksm_err e = parse_target(json_array_get(arr, i), (int)i, rules, &out->targets[i], why);
         if (e != KSM_E_OK)
             return e;
-        out->targets[i].health_key = ksm_ai_health_key(&out->targets[i]);
     }
     out->ntargets = (int)n;
     return KSM_E_OK;
@@ -304,6 +303,8 @@ static enum ksm_err row_route(sqlite3_stmt *st, struct ksm_ai_route *rt)
     json_t *targets = json_loads(ksm_db_col_text(st, 4), 0, NULL);
     enum ksm_err e = targets ? parse_targets(targets, NULL, rt, why) : KSM_E_INTERNAL;
     json_decref(targets);
+    for (int i = 0; e == KSM_E_OK && i < rt->ntargets; i++)   /* once here, not per request */
+        rt->targets[i].health_key = ksm_ai_health_key(rt->tenant, &rt->targets[i]);
     return e == KSM_E_OK ? e : KSM_E_INTERNAL;
 }
 

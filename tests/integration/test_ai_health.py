@@ -81,7 +81,7 @@ def test_failing_target_set_aside_probed_and_back_in_service(ho):
         assert r.status_code == 200, r.text
     assert hits(ho, bad) == 3
     metrics = requests.get(ho.d.url + "/metrics", timeout=10).text
-    label = r'\{upstream="127\.0\.0\.1:\d+",model="fault:%s"\}' % re.escape(bad)
+    label = r'\{tenant="%s",upstream="127\.0\.0\.1:\d+",model="fault:%s"\}' % (ho.tenant, re.escape(bad))
     assert re.search(r'^kasumi_ai_target_ejected%s 1$' % label, metrics, re.M), metrics
     assert re.search(r'^kasumi_ai_target_ejections_total%s 1$' % label, metrics, re.M)
     assert "set aside for %d ms after 3 failures in a row" % EJECT_MS in ho.d.stderr()
@@ -161,14 +161,26 @@ def test_every_target_set_aside_is_still_tried(ho):
     assert health(ho, rid)[0] == {"state": "untracked"}
 
 
-def test_health_is_per_target_not_per_server(ho):
-    """One model failing on a server does not set aside another model on the same server."""
+def test_health_is_per_target_and_per_tenant(ho, hd, llm_server, fault_server):
+    """One model failing on a server does not set aside another model on the same server; and one
+    tenant's failures never move another tenant's calls, even to the very same target (a tenant
+    could make a shared server fail for its own requests)."""
     tag = uuid.uuid4().hex[:8]
-    alias, rid = route_with(ho, "500;tag=" + tag, "ok;tag=" + tag)
+    failing = "500;tag=" + tag
+    alias, rid = route_with(ho, failing, "ok;tag=" + tag)
     until_set_aside(ho, alias, rid)
     other, orid = route_with(ho, "ok;tag=x" + tag, "ok;tag=y" + tag)
     assert ask(ho, other)[0].status_code == 200
     assert [h["state"] for h in health(ho, orid)] == ["healthy", "healthy"]
+
+    b = Org(hd, llm_server, fault_server)   # another tenant, the same two targets
+    balias, brid = route_with(b, failing, "ok;tag=" + tag)
+    assert health(b, brid)[0]["state"] == "unknown"
+    n = hits(b, failing)
+    assert ask(b, balias)[0].status_code == 200
+    assert hits(b, failing) == n + 2   # tried first (and once more), as if nothing had happened
+    assert health(b, brid)[0]["consecutive_failures"] == 2
+    assert health(ho, rid)[0]["consecutive_failures"] == 3   # A's own count, untouched by B's
 
 
 def test_a_target_at_its_max_concurrent_spills_over_to_the_next(ho):

@@ -1,8 +1,8 @@
 /* test_ai_health.c — the targets' health table (src/ai/ai_health.c) with its own clock's real time:
  * targets set aside after failing in a row go last, in the route's order, never out; one request
  * probes a target whose time is over; a failed probe doubles the time, an answer ends it; a failure
- * of a request already on its way changes nothing more; targets differing in model or credential
- * are told apart; calls in flight counted against a target's limit and released; the state holds
+ * of a request already on its way changes nothing more; targets differing in model, credential or
+ * tenant are told apart; calls in flight counted against a target's limit and released; the state holds
  * up under threads reporting at once (run under ASan and UBSan). */
 #include "check.h"
 #include "ai/ai_health.h"
@@ -31,7 +31,7 @@ static void make_targets(const char *tag)
         snprintf(t->base_url, sizeof t->base_url, "http://127.0.0.1:9/v1");
         snprintf(t->model, sizeof t->model, "%s-%d", tag, i);
         snprintf(t->jurisdiction, sizeof t->jurisdiction, "JP");
-        t->health_key = ksm_ai_health_key(t);
+        t->health_key = ksm_ai_health_key("tn_test", t);
     }
 }
 
@@ -40,7 +40,7 @@ static const char *plan(int n, int16_t slot[4])
 {
     static char s[8];
     int order[4] = {0, 1, 2, 3};
-    ksm_ai_health_order(targets, order, n, slot);
+    ksm_ai_health_order("tn_test", targets, order, n, slot);
     for (int i = 0; i < n; i++)
         s[i] = (char)('0' + order[i]);
     s[n] = '\0';
@@ -109,7 +109,7 @@ static void all_aside_keep_their_order(void)
             ksm_ai_health_report(slot[t], false, 0);
     CHECK_STR(plan(3, slot), "012");   /* every one aside: the route's order, none dropped */
     int order[4] = {2, 0, 1, 3};   /* a weighted draw put the third first */
-    ksm_ai_health_order(targets, order, 3, slot);
+    ksm_ai_health_order("tn_test", targets, order, 3, slot);
     CHECK(order[0] == 2 && order[1] == 0 && order[2] == 1);
 }
 
@@ -132,13 +132,16 @@ static void told_apart(void)
     struct ksm_ai_target a = targets[0], b = a, c = a;
     snprintf(b.credential_ref, sizeof b.credential_ref, "/etc/kasumi/other.key");
     snprintf(c.azure_deployment, sizeof c.azure_deployment, "dep");
-    CHECK(ksm_ai_health_key(&a) != ksm_ai_health_key(&b));
-    CHECK(ksm_ai_health_key(&a) != ksm_ai_health_key(&c));
+#define KEY(t) ksm_ai_health_key("tn_a", &(t))
+    CHECK(KEY(a) != KEY(b));
+    CHECK(KEY(a) != KEY(c));
     c = a;
     c.weight = 5, c.timeout_ms = 9000;   /* how a route uses a target is not its identity */
-    CHECK(ksm_ai_health_key(&a) == ksm_ai_health_key(&c));
+    CHECK(KEY(a) == KEY(c));
     c.provider = KSM_AI_ANTHROPIC;
-    CHECK(ksm_ai_health_key(&a) != ksm_ai_health_key(&c));
+    CHECK(KEY(a) != KEY(c));
+    CHECK(KEY(a) != ksm_ai_health_key("tn_b", &a));   /* another tenant's: its own state */
+#undef KEY
 }
 
 static void retry_after_lengthens(void)
@@ -185,7 +188,7 @@ static void *hammer(void *arg)
     for (int i = 0; i < 20000; i++) {
         int16_t slot[4];
         int order[4] = {0, 1, 2, 3};
-        ksm_ai_health_order(targets, order, 4, slot);
+        ksm_ai_health_order("tn_test", targets, order, 4, slot);
         int t = order[i % 4];
         if (ksm_ai_health_acquire(slot[t], 2, (i & 1) != 0)) {
             ksm_ai_health_report(slot[t], (i * 7 + t) % 10 >= 7, 0);   /* seven in ten fail */
