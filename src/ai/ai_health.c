@@ -32,7 +32,13 @@ struct entry {
     int lease_ms;                 /* the target's time-out, bounded: how long a probe may take */
     unsigned long long ejections;
     int64_t until_ms, last_failure_ms;   /* wall clock, for the admin API */
-    char tenant[40], upstream[128], model[128];   /* the metrics' labels */
+    struct labels *said;          /* set once, when added */
+};
+
+/* What the metrics and the log name a target by: apart from the table, which stays small (every
+ * slot is read by a scrape of /metrics). */
+struct labels {
+    char tenant[40], upstream[128], model[128];
 };
 
 static struct entry tab[SLOTS];
@@ -80,9 +86,11 @@ static int add(const char *tenant, const struct ksm_ai_target *t)
         struct entry *e = &tab[s];
         if (e->key)
             continue;
-        ksm_fmt_copy(e->tenant, sizeof e->tenant, tenant);
-        ksm_ai_url_host(t->base_url, e->upstream, sizeof e->upstream);
-        ksm_fmt_copy(e->model, sizeof e->model, t->model[0] ? t->model : "");
+        struct labels *l = ksm_xmalloc(sizeof *l);
+        ksm_fmt_copy(l->tenant, sizeof l->tenant, tenant);
+        ksm_ai_url_host(t->base_url, l->upstream, sizeof l->upstream);
+        ksm_fmt_copy(l->model, sizeof l->model, t->model[0] ? t->model : "");
+        e->said = l;
         e->lease_ms = t->timeout_ms > 0 && t->timeout_ms < LEASE_MAX_MS ? t->timeout_ms : LEASE_MAX_MS;
         STORE(&e->key, t->health_key);   /* last: a reader that sees the key sees the rest */
         found = (int)s;
@@ -159,8 +167,8 @@ static void answered(struct entry *e)
         return;   /* the usual case: nothing to change, no lock */
     pthread_mutex_lock(&mu);
     if (e->streak)
-        ksm_info("ai: model target %s %s of %s answers again; back in service", e->upstream,
-                 e->model, e->tenant);
+        ksm_info("ai: model target %s %s of %s answers again; back in service", e->said->upstream,
+                 e->said->model, e->said->tenant);
     STORE(&e->failures, 0);
     STORE(&e->until, 0);
     STORE(&e->lease, 0);
@@ -189,7 +197,7 @@ static bool failed(struct entry *e, long retry_after_s)
         STORE(&e->until, now + ms * 1000000);
         aside = true;
         ksm_warn("ai: model target %s %s of %s set aside for %lld ms after %d failures in a row",
-                 e->upstream, e->model, e->tenant, (long long)ms, failures);
+                 e->said->upstream, e->said->model, e->said->tenant, (long long)ms, failures);
     }
     pthread_mutex_unlock(&mu);
     return aside;
@@ -260,11 +268,11 @@ static void label(struct ksm_buf *out, const char *name, const struct entry *e)
 {
     ksm_buf_puts(out, name);
     ksm_buf_puts(out, "{tenant=");
-    ksm_buf_json_str(out, e->tenant);
+    ksm_buf_json_str(out, e->said->tenant);
     ksm_buf_puts(out, ",upstream=");
-    ksm_buf_json_str(out, e->upstream);   /* JSON string escaping is a superset of the format's */
+    ksm_buf_json_str(out, e->said->upstream);   /* JSON escaping is a superset of the format's */
     ksm_buf_puts(out, ",model=");
-    ksm_buf_json_str(out, e->model);
+    ksm_buf_json_str(out, e->said->model);
     ksm_buf_puts(out, "} ");
 }
 
