@@ -492,8 +492,6 @@ static bool target_health(struct ai_call *c, bool ok, long retry_after_s)
 static void on_head(void *arg, long status, const char *ctype, long retry_after)
 {
     struct ai_call *c = arg;
-    if (status < 500 && status != 429)
-        target_health(c, true, 0);   /* it answered (a 4xx is the request's fault, not its) */
     c->up_status = status;
     c->retry_after = retry_after;
     ksm_fmt_copy(c->up_ctype, sizeof c->up_ctype, ctype);
@@ -513,6 +511,8 @@ static bool on_data(void *arg, const char *p, size_t n)
             int64_t refused = too_large ? (int64_t)ksm_ai_responses_refused(c->responses) : 0;
             c->delivered = refused < c->delivered ? c->delivered - refused : 0;   /* never sent */
             up_cancel(c);
+            if (!too_large)
+                target_health(c, false, 0);   /* the server sent garbage */
             end_stream(c, KSM_E_UPSTREAM_ERROR,
                        too_large ? "the model's answer is too large" : "the model sent a malformed stream");
             return false;
@@ -579,6 +579,7 @@ static void on_done(void *arg, enum ksm_up_result res, bool got_response, bool r
             end_stream(c, res == KSM_UP_TIMEOUT ? KSM_E_UPSTREAM_TIMEOUT : KSM_E_UPSTREAM_ERROR,
                        "the model's stream broke off");
         } else {
+            target_health(c, true, 0);   /* answered to the end: a stream that breaks is no answer */
             ksm_sse_finish(&c->sse);
             end_stream(c, KSM_E_OK, NULL);
         }
@@ -598,6 +599,8 @@ static void on_done(void *arg, enum ksm_up_result res, bool got_response, bool r
         retry(c, 0, target_health(c, false, 0));
         return;
     }
+    if (c->up_status < 500 && c->up_status != 429)
+        target_health(c, true, 0);   /* it answered (a 4xx is the request's fault, not its) */
     if (c->up_status == 200) {
         answer_whole(c);
         return;

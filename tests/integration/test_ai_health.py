@@ -221,3 +221,25 @@ def test_a_target_at_its_max_concurrent_spills_over_to_the_next(ho):
         assert all(f.result()[0].status_code == 200 for f in calls)
     assert hits(ho, a) + hits(ho, b) == 3
     assert [h["in_flight"] for h in health(ho, rid)] == [0, 0]
+
+
+def test_a_stream_that_breaks_off_counts_as_a_failure(ho):
+    """A server that starts every stream and breaks it off has not answered: after three broken
+    streams in a row it is set aside, and the next caller's stream comes whole from the fallback
+    (a stream cannot fall back once it has begun, so those three callers saw theirs break)."""
+    tag = uuid.uuid4().hex[:8]
+    broken, good = "reset-mid-stream;tag=" + tag, "ok;tag=" + tag
+    alias, rid = route_with(ho, broken, good)
+    body = {"model": alias, "stream": True, "messages": [{"role": "user", "content": "x"}]}
+    for _ in range(8):
+        if health(ho, rid)[0]["state"] == "ejected":
+            break
+        r = requests.post(ho.base + "/v1/chat/completions", json=body,
+                          headers={"Authorization": "Bearer " + ho.key}, timeout=30)
+        assert r.status_code == 200
+    assert health(ho, rid)[0]["state"] == "ejected", health(ho, rid)
+    assert hits(ho, broken) == 3
+    r = requests.post(ho.base + "/v1/chat/completions", json=body,
+                      headers={"Authorization": "Bearer " + ho.key}, timeout=30)
+    assert r.status_code == 200 and r.text.rstrip().endswith("data: [DONE]"), r.text[-200:]
+    assert hits(ho, broken) == 3 and hits(ho, good) >= 1
