@@ -107,6 +107,8 @@ void ksm_ai_call_free(struct ai_call *c)
     if (c->up)
         up_cancel(c);
     release_target(c);
+    if (c->attempts == 0 && c->norder > 0)
+        ksm_ai_health_unclaim(c->probe);   /* refused or gone before its probe was sent */
     if (c->res.active)
         ksm_ai_settle(&c->res, 0, 0);   /* nothing was spent: give the reservation back */
     if (c->backoff) {

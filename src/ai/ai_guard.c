@@ -124,6 +124,7 @@ static void plan(struct ai_call *c, const struct ksm_conf *conf, enum ksm_env_ki
     }
     c->norder = 0;
     memset(c->health, 0xff, sizeof c->health);   /* -1: not tracked */
+    c->probe = -1;
     if (n == 0)
         return;
     c->refusal = NULL;   /* some target is eligible: nothing was refused */
@@ -144,7 +145,8 @@ static void plan(struct ai_call *c, const struct ksm_conf *conf, enum ksm_env_ki
     for (int j = 0; j < n; j++)
         if (j != first)
             c->order[c->norder++] = idx[j];
-    ksm_ai_health_order(c->route.tenant, c->route.targets, c->order, c->norder, c->health);
+    c->probe = (int16_t)ksm_ai_health_order(c->route.tenant, c->route.targets, c->order, c->norder,
+                                            c->health);
     c->any_overseas = env == KSM_ENV_OVERSEAS_AI;
     for (int j = 0; j < c->norder; j++)
         c->any_overseas |= strcmp(c->route.targets[c->order[j]].jurisdiction, "JP") != 0;

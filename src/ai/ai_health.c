@@ -114,16 +114,15 @@ static bool claim_probe(struct entry *e, int64_t now)
 
 enum rank { PROBE, IN_SERVICE, ASIDE };
 
-void ksm_ai_health_order(const char *tenant, const struct ksm_ai_target *targets, int *order, int n,
-                         int16_t *slot)
+int ksm_ai_health_order(const char *tenant, const struct ksm_ai_target *targets, int *order, int n,
+                        int16_t *slot)
 {
-    if (eject_after <= 0)
-        return;
-    if (n < 2)
-        return;   /* a lone target is tried whatever its state: nothing to order, nothing kept */
+    if (eject_after <= 0 || n < 2)
+        return -1;   /* a lone target is tried whatever its state: nothing to order, nothing kept */
     enum rank rank[KSM_AI_MAX_TARGETS];
     int64_t now = (int64_t)ksm_mono_ns();
-    bool probing = false, moved = false;
+    int probe = -1;
+    bool moved = false;
     for (int i = 0; i < n; i++) {
         const struct ksm_ai_target *t = &targets[order[i]];
         int s = find(t->health_key);
@@ -137,18 +136,26 @@ void ksm_ai_health_order(const char *tenant, const struct ksm_ai_target *targets
         int64_t until = LOAD(&e->until);
         if (until == 0)
             continue;
-        rank[i] = until <= now && !probing && claim_probe(e, now) ? PROBE : ASIDE;
-        probing |= rank[i] == PROBE;
+        rank[i] = until <= now && probe < 0 && claim_probe(e, now) ? PROBE : ASIDE;
+        if (rank[i] == PROBE)
+            probe = s;
         moved = true;
     }
     if (!moved)
-        return;
+        return -1;
     int out[KSM_AI_MAX_TARGETS], k = 0;
     for (enum rank r = PROBE; r <= ASIDE; r++)
         for (int i = 0; i < n; i++)
             if (rank[i] == r)
                 out[k++] = order[i];
     memcpy(order, out, (size_t)n * sizeof *order);
+    return probe;
+}
+
+void ksm_ai_health_unclaim(int slot)
+{
+    if (slot >= 0 && slot < SLOTS)
+        STORE(&tab[slot].lease, 0);
 }
 
 static int64_t aside_ms(int streak, long retry_after_s)

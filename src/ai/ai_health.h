@@ -30,8 +30,11 @@ uint64_t ksm_ai_health_key(const char *tenant, const struct ksm_ai_target *t);
  * (this request is its probe), the targets in service keep their order, those set aside go last.
  * With one target (n < 2) nothing is ordered or tracked: it is tried whatever its state, and each
  * call keeps its own retry. */
-void ksm_ai_health_order(const char *tenant, const struct ksm_ai_target *targets, int *order, int n,
-                         int16_t *slot);
+int ksm_ai_health_order(const char *tenant, const struct ksm_ai_target *targets, int *order, int n,
+                        int16_t *slot);
+/* Returns the slot of the target this call probes, or -1: a call that ends before it tried that
+ * target (refused by the budget, the caller gone) gives the probe back for the next call. */
+void ksm_ai_health_unclaim(int slot);
 
 /* The outcome of one exchange with a target: ok is any answer but a 429 or a 5xx. retry_after_s
  * (a 429's or 503's Retry-After, else <= 0) lengthens a time aside. true: the target is aside now

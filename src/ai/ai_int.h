@@ -54,6 +54,7 @@ struct ai_call {
     int16_t health[KSM_AI_MAX_TARGETS];   /* per target: its slot in ai_health.c's table, or -1 */
     bool holding;                       /* the exchange in flight is counted at slot held */
     int16_t held;
+    int16_t probe;                      /* the slot of the target this call probes, or -1 */
     bool any_overseas;
     struct ksm_pii_masker *masker;
     struct ksm_pii_stream unmask;

@@ -99,6 +99,23 @@ static void set_aside_and_back(void)
     CHECK_STR(state_of(0), "healthy");
 }
 
+/* A call refused (budget, rate) or left before its probe went gives the probe back. */
+static void probe_given_back(void)
+{
+    make_targets("giveback");
+    int16_t slot[4];
+    plan(2, slot);
+    for (int i = 0; i < 3; i++)
+        ksm_ai_health_report(slot[0], false, 0);
+    sleep_ms(MS + 30);
+    int order[4] = {0, 1, 2, 3};
+    int probe = ksm_ai_health_order("tn_test", targets, order, 2, slot);
+    CHECK(probe == slot[0] && order[0] == 0);
+    CHECK_STR(plan(2, slot), "10");    /* probed by that call: the next one goes elsewhere */
+    ksm_ai_health_unclaim(probe);
+    CHECK_STR(plan(2, slot), "01");    /* given back: this call probes it */
+}
+
 static void all_aside_keep_their_order(void)
 {
     make_targets("all");
@@ -218,6 +235,7 @@ int main(void)
 {
     ksm_ai_health_configure(3, MS);
     set_aside_and_back();
+    probe_given_back();
     all_aside_keep_their_order();
     lone_target_not_tracked();
     told_apart();
