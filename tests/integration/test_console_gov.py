@@ -15,7 +15,8 @@ afterwards through the admin API:
   redacts My Number from model output and checks a text against the saved policy, and on the model
   routes page sees a route whose two servers are down set aside, makes a route and deletes it;
 - bob, auditor of the new tenant through the operator's mapping, sees the pages but may not act
-  (a group, a binding, a budget, a storage quota, an AI policy): the API refuses and the page says so.
+  (a group, a binding, a budget, a storage quota, an AI policy, a model route): the API refuses and
+  the page says so.
 axe-core must find no violation on any of them; a screenshot of each is kept."""
 import json
 import time
@@ -116,7 +117,7 @@ def test_governance_pages_in_a_real_browser(cd, idp):
     assert set(res["axe"]) >= {"tenants", "tenants-cn-error", "ssomap-operator", "groups", "bindings", "ssomap",
                                "budgets", "tenants-alice", "groups-denied", "bindings-denied", "budgets-denied",
                                "budgets-en", "storage-quota", "storage-denied", "bindings-platform",
-                               "ssomap-platform", "aipolicy", "aipolicy-denied", "airoutes"}, sorted(res["axe"])
+                               "ssomap-platform", "aipolicy", "aipolicy-denied", "airoutes", "airoutes-denied"}, sorted(res["axe"])
     for name in res["axe"]:
         assert (out / (name + ".png")).stat().st_size > 5000, name
 
@@ -219,10 +220,12 @@ def test_governance_pages_in_a_real_browser(cd, idp):
     assert res["alice_tenants"] == ["A省"] and res["alice_tenant_forms"] == 0, res
 
     # bob, auditor of B: he reads, the API refuses his writes, the page says so in words
-    for page in ("groups", "bindings", "budgets", "storage", "aipolicy"):
+    for page in ("groups", "bindings", "budgets", "storage", "aipolicy", "airoutes"):
         den = res["denied"][page]
         assert den["code"] == "forbidden" and "権限がありません" in den["text"], (page, den)
     assert not cd.ok("GET", "/admin/v1/tenants/%s/groups" % tb["id"])["items"]
+    b_projects = cd.ok("GET", "/admin/v1/tenants/%s/projects" % tb["id"])["items"]
+    assert not [r for p in b_projects for r in cd.list_all("/admin/v1/projects/%s/model-routes" % p["id"])]
     b_bindings = cd.ok("GET", "/admin/v1/role-bindings?scope=tenant/" + tb["id"])["items"]
     assert all(b["created_by"].startswith("sso:") for b in b_bindings), b_bindings   # only the mapping's
     recs = cd.audit_records(action="group.create", principal=res["bob_user"])
