@@ -11,8 +11,15 @@
 
 /* the handlers are declared beside their rows in commands.c */
 
+/* A route's targets in the order tried, column by column: the servers, their models, their health. */
 static const struct kc_col route_cols[] = {
-    {"ID", "id"}, {"PROJECT", "project"}, {"ALIAS", "alias"}, {"TARGETS", "targets"}, KC_COLS_END,
+    {"ID", "id"},
+    {"PROJECT", "project"},
+    {"ALIAS", "alias"},
+    {"TARGETS", "targets[].base_url"},
+    {"MODELS", "targets[].model"},
+    {"STATE", "targets[].health.state"},
+    KC_COLS_END,
 };
 static const struct kc_col price_cols[] = {
     {"ID", "id"},

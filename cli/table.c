@@ -7,14 +7,38 @@
 #include "cli.h"
 #include "core/util.h"
 
-/* The first of the '|'-separated keys that obj has. */
+/* obj at a path of '.'-separated names; "name[]" maps the rest of the path over that array's
+ * members (targets[].health.state: each target's state). New reference, or NULL. */
+static json_t *at_path(json_t *obj, const char *path, size_t len)
+{
+    size_t n = strcspn(path, ".");
+    if (n > len)
+        n = len;
+    bool each = n > 2 && !memcmp(path + n - 2, "[]", 2);
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)(each ? n - 2 : n), path);
+    json_t *v = json_object_get(obj, name);
+    if (!v || n == len)
+        return each ? NULL : json_incref(v);
+    if (!each)
+        return at_path(v, path + n + 1, len - n - 1);
+    if (!json_is_array(v))
+        return NULL;
+    json_t *out = json_array(), *m;
+    size_t i;
+    json_array_foreach(v, i, m) {
+        json_t *x = at_path(m, path + n + 1, len - n - 1);
+        json_array_append_new(out, x ? x : json_null());
+    }
+    return out;
+}
+
+/* The first of the '|'-separated paths that obj has. New reference, or NULL. */
 static json_t *pick(json_t *obj, const char *keys)
 {
-    char name[64];
     for (const char *p = keys; *p;) {
         size_t len = strcspn(p, "|");
-        snprintf(name, sizeof name, "%.*s", (int)len, p);
-        json_t *v = json_object_get(obj, name);
+        json_t *v = at_path(obj, p, len);
         if (v)
             return v;
         p += len;
@@ -83,7 +107,9 @@ void kc_table_print(FILE *f, const struct kc_col *cols, json_t *rows)
         width[c] = kc_display_width(cols[c].title);
     for (size_t r = 0; r < nrows; r++)
         for (size_t c = 0; c < ncols; c++) {
-            char *s = kc_cell_text(pick(json_array_get(rows, r), cols[c].keys));
+            json_t *v = pick(json_array_get(rows, r), cols[c].keys);
+            char *s = kc_cell_text(v);
+            json_decref(v);
             size_t w = kc_display_width(s);
             if (w > width[c])
                 width[c] = w;

@@ -240,6 +240,16 @@ def test_cli(org, tmp_path):
     assert [t["provider"] for t in got["targets"]] == ["openai", "anthropic"]
     table = d.cli("model-route", "list", "--project", pj, token=admin).stdout
     assert rt["id"] in table and "chat" in table
+    # the table names each target's server, model and state in the order tried, not its JSON
+    head, row = table.splitlines()[:2]
+    assert head.split() == ["ID", "PROJECT", "ALIAS", "TARGETS", "MODELS", "STATE"], table
+    assert row.split()[3:] == ["http://127.0.0.1:9/v1,https://jp.example/v1", "gpt-4o-mini,-",
+                               "unknown,unknown"], table
+    # a target's limit of calls in flight, from the flag
+    d.cli("model-route", "add-target", rt["id"], "--provider", "openai", "--base-url", "http://127.0.0.1:8/v1",
+          "--jurisdiction", "JP", "--max-concurrent", "4", token=admin)
+    got = json.loads(d.cli("model-route", "get", rt["id"], "-o", "json", token=admin).stdout)
+    assert got["targets"][2]["max_concurrent"] == 4 and "max_concurrent" not in got["targets"][0], got
     bad = d.cli("model-route", "create", "--project", pj, "--alias", "x", "--provider", "openai",
                 "--base-url", "http://h/v1", "--jurisdiction", "JP", "--weight", "many", token=admin, check=False)
     assert bad.returncode == 2

@@ -138,6 +138,28 @@ static void test_table(void)
     json_decref(rows);
 }
 
+/* Columns that reach into each member of an array (targets[].health.state), as model routes use. */
+static void test_paths(void)
+{
+    json_t *rows = json_loads("[{\"alias\": \"chat\", \"targets\": ["
+                              "{\"base_url\": \"http://a/v1\", \"health\": {\"state\": \"ejected\"}},"
+                              "{\"base_url\": \"http://b/v1\", \"model\": \"m\", \"health\": {\"state\": \"healthy\"}}]},"
+                              "{\"alias\": \"none\"}]", 0, NULL);
+    static const struct kc_col cols[] = {{"ALIAS", "alias"}, {"TARGETS", "targets[].base_url"},
+                                         {"MODELS", "targets[].model"}, {"STATE", "targets[].health.state"},
+                                         KC_COLS_END};
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    kc_table_print(f, cols, rows);
+    fclose(f);
+    CHECK_STR(buf, "ALIAS  TARGETS                  MODELS  STATE\n"
+                   "chat   http://a/v1,http://b/v1  -,m     ejected,healthy\n"
+                   "none   -                        -       -\n");
+    free(buf);
+    json_decref(rows);
+}
+
 int main(void)
 {
     test_width();
@@ -145,5 +167,6 @@ int main(void)
     test_json();
     test_cells();
     test_table();
+    test_paths();
     return CHECK_DONE();
 }
