@@ -117,6 +117,19 @@ static void test_cells(void)
 }
 
 /* Every row's second and third columns start at the same display column. */
+/* rows printed as a table under cols must read want; rows is released. */
+static void expect_table(const struct kc_col *cols, json_t *rows, const char *want)
+{
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    kc_table_print(f, cols, rows);
+    fclose(f);
+    CHECK_STR(out, want);
+    free(out);
+    json_decref(rows);
+}
+
 static void test_table(void)
 {
     static const struct kc_col cols[] = {
@@ -125,17 +138,10 @@ static void test_table(void)
                               "{\"id\":\"tn_22\",\"name\":\"Kasumi\",\"tenant_id\":\"u\"},"
                               "{\"id\":\"tn_3\",\"name\":\"東京都千代田区\"}]",
                               0, NULL);
-    char *out = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&out, &len);
-    kc_table_print(f, cols, rows);
-    fclose(f);
-    CHECK_STR(out, "ID     NAME            TENANT\n"
-                   "tn_1   デジタル庁      t\n"
-                   "tn_22  Kasumi          u\n"
-                   "tn_3   東京都千代田区  -\n");
-    free(out);
-    json_decref(rows);
+    expect_table(cols, rows, "ID     NAME            TENANT\n"
+                             "tn_1   デジタル庁      t\n"
+                             "tn_22  Kasumi          u\n"
+                             "tn_3   東京都千代田区  -\n");
 }
 
 /* Columns that reach into each member of an array (targets[].health.state), as model routes use. */
@@ -148,16 +154,9 @@ static void test_paths(void)
     static const struct kc_col cols[] = {{"ALIAS", "alias"}, {"TARGETS", "targets[].base_url"},
                                          {"MODELS", "targets[].model"}, {"STATE", "targets[].health.state"},
                                          KC_COLS_END};
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    kc_table_print(f, cols, rows);
-    fclose(f);
-    CHECK_STR(buf, "ALIAS  TARGETS                  MODELS  STATE\n"
-                   "chat   http://a/v1,http://b/v1  -,m     ejected,healthy\n"
-                   "none   -                        -       -\n");
-    free(buf);
-    json_decref(rows);
+    expect_table(cols, rows, "ALIAS  TARGETS                  MODELS  STATE\n"
+                             "chat   http://a/v1,http://b/v1  -,m     ejected,healthy\n"
+                             "none   -                        -       -\n");
 }
 
 int main(void)
