@@ -82,11 +82,17 @@ static void call_release(struct ai_call *c)
     free(c);
 }
 
+/* The current target's slot in the health table (ai_health.h), or -1. */
+static int target_slot(const struct ai_call *c)
+{
+    return c->health[c->target - c->route.targets];
+}
+
 /* The exchange in flight no longer counts against its target's max_concurrent. */
 static void release_target(struct ai_call *c)
 {
     if (c->holding)
-        ksm_ai_health_release(c->held);
+        ksm_ai_health_release(target_slot(c));
     c->holding = false;
 }
 
@@ -488,7 +494,7 @@ static bool streamed(const struct ai_call *c)
  * aside now, so it is not tried again by this call. */
 static bool target_health(struct ai_call *c, bool ok, long retry_after_s)
 {
-    return ksm_ai_health_report(c->health[c->target - c->route.targets], ok, retry_after_s);
+    return ksm_ai_health_report(target_slot(c), ok, retry_after_s);
 }
 
 static void on_head(void *arg, long status, const char *ctype, long retry_after)
@@ -811,20 +817,17 @@ static enum ksm_err body_for(struct ai_call *c, const struct ksm_ai_target *t, s
 static int take_target(struct ai_call *c)
 {
     int pick = c->next;
-    for (int i = c->next; i < c->norder; i++) {
-        int idx = c->order[i];
-        if (ksm_ai_health_acquire(c->health[idx], c->route.targets[idx].max_concurrent, false)) {
-            pick = i;
-            break;
-        }
-        if (i == c->norder - 1)   /* every one left is at its limit */
-            ksm_ai_health_acquire(c->health[c->order[pick]], 0, true);
+    while (pick < c->norder &&
+           !ksm_ai_health_acquire(c->health[c->order[pick]],
+                                  c->route.targets[c->order[pick]].max_concurrent, false))
+        pick++;
+    if (pick == c->norder) {   /* every one left is at its limit */
+        pick = c->next;
+        ksm_ai_health_acquire(c->health[c->order[pick]], 0, true);
     }
     int idx = c->order[pick];
     memmove(&c->order[c->next + 1], &c->order[c->next], (size_t)(pick - c->next) * sizeof c->order[0]);
     c->order[c->next++] = idx;
-    c->held = c->health[idx];
-    c->holding = true;
     return idx;
 }
 
@@ -839,6 +842,7 @@ static void attempt(struct ai_call *c)
     const struct ksm_ai_target *t = &c->route.targets[take_target(c)];
     c->tries_here = t == c->target ? c->tries_here + 1 : 1;
     c->target = t;
+    c->holding = true;   /* take_target counted it */
     c->attempts++;
     char err[KSM_AI_ERR_MAX] = "";
     struct ksm_buf body = KSM_BUF_INIT;
@@ -861,9 +865,7 @@ static void attempt(struct ai_call *c)
                                  .arg = c, .on_head = on_head, .on_data = on_data, .on_done = on_done};
     c->up = ksm_up_start(c->r->worker->upstream, &o);
     ksm_buf_free(&body);
-    if (!c->up)
-        release_target(c);
-    if (!c->up)
+    if (!c->up)   /* (the call's end releases the target) */
         ksm_ai_fail(c, KSM_E_INTERNAL, "cannot start the upstream call", 0);
 }
 
@@ -875,9 +877,8 @@ static void on_abort(struct ksm_req *r)
     if (!c)
         return;
     c->cancelled = true;
-    if (c->up) {
+    if (c->up)
         up_cancel(c);   /* the upstream sees the close and stops generating */
-    }
     if (c->backoff)
         uv_timer_stop(c->backoff);
     if (c->streaming) {

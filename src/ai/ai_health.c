@@ -31,7 +31,7 @@ struct entry {
     int streak;                   /* times set aside since it last answered */
     int lease_ms;                 /* the target's time-out, bounded: how long a probe may take */
     unsigned long long ejections;
-    int64_t until_ms, last_failure_ms;   /* wall clock, for the admin API */
+    int64_t last_failure_ms;      /* wall clock, for the admin API */
     struct labels *said;          /* set once, when added */
 };
 
@@ -43,8 +43,7 @@ struct labels {
 
 static struct entry tab[SLOTS];
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static int eject_after = 3;
-static int eject_ms = 30000;
+static int eject_after, eject_ms;   /* ksm_ai_health_configure's, at start; 0: off */
 
 void ksm_ai_health_configure(int after, int ms)
 {
@@ -180,7 +179,6 @@ static void answered(struct entry *e)
     STORE(&e->until, 0);
     STORE(&e->lease, 0);
     e->streak = 0;
-    e->until_ms = 0;
     pthread_mutex_unlock(&mu);
 }
 
@@ -199,7 +197,6 @@ static bool failed(struct entry *e, long retry_after_s)
         e->streak++;
         e->ejections++;
         int64_t ms = aside_ms(e->streak, retry_after_s);
-        e->until_ms = e->last_failure_ms + ms;
         STORE(&e->lease, 0);
         STORE(&e->until, now + ms * 1000000);
         aside = true;
@@ -254,13 +251,14 @@ json_t *ksm_ai_health_json(uint64_t key, bool lone)
     if (s < 0)   /* no call has planned on it */
         return json_pack("{s:s}", "state", lone ? "untracked" : "unknown");
     const struct entry *e = &tab[s];
+    int64_t now = (int64_t)ksm_mono_ns(), until = LOAD(&e->until);
     pthread_mutex_lock(&mu);
-    json_t *o = json_pack("{s:s,s:i,s:I,s:i}", "state", state(e, (int64_t)ksm_mono_ns()),
+    json_t *o = json_pack("{s:s,s:i,s:I,s:i}", "state", state(e, now),
                           "consecutive_failures", LOAD(&e->failures),
                           "ejections", (json_int_t)e->ejections, "in_flight", LOAD(&e->in_flight));
     char when[32];
-    if (e->until_ms) {
-        ksm_rfc3339_ms(e->until_ms, when);
+    if (until) {   /* the monotonic time said on the wall clock */
+        ksm_rfc3339_ms(ksm_now_ms() + (until - now) / 1000000, when);
         json_object_set_new(o, "ejected_until", json_string(when));
     }
     if (e->last_failure_ms) {
@@ -286,7 +284,6 @@ static void label(struct ksm_buf *out, const char *name, const struct entry *e)
 static void collect(struct ksm_buf *out, void *arg)
 {
     (void)arg;
-    int64_t now = (int64_t)ksm_mono_ns();
     pthread_mutex_lock(&mu);
     ksm_buf_puts(out, "# HELP kasumi_ai_target_ejections_total Times a model target was set aside "
                       "after failing in a row.\n# TYPE kasumi_ai_target_ejections_total counter\n");
@@ -300,7 +297,7 @@ static void collect(struct ksm_buf *out, void *arg)
     for (int s = 0; s < SLOTS; s++)
         if (tab[s].key && tab[s].ejections) {
             label(out, "kasumi_ai_target_ejected", &tab[s]);
-            ksm_buf_puts(out, strcmp(state(&tab[s], now), "healthy") ? "1\n" : "0\n");
+            ksm_buf_puts(out, LOAD(&tab[s].until) ? "1\n" : "0\n");
         }
     ksm_buf_puts(out, "# HELP kasumi_ai_target_in_flight Calls in flight to a model target of a "
                       "route with a fallback.\n# TYPE kasumi_ai_target_in_flight gauge\n");

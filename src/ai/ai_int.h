@@ -52,8 +52,7 @@ struct ai_call {
     int marked;                         /* the highest 機密性 marking in the texts (markings on) */
     int order[KSM_AI_MAX_TARGETS], norder, next;   /* eligible targets, in the order to try */
     int16_t health[KSM_AI_MAX_TARGETS];   /* per target: its slot in ai_health.c's table, or -1 */
-    bool holding;                       /* the exchange in flight is counted at slot held */
-    int16_t held;
+    bool holding;                       /* the exchange in flight counts against its target */
     int16_t probe;                      /* the slot of the target this call probes, or -1 */
     bool any_overseas;
     struct ksm_pii_masker *masker;

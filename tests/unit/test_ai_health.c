@@ -99,14 +99,20 @@ static void set_aside_and_back(void)
     CHECK_STR(state_of(0), "healthy");
 }
 
+/* n failures of the target at slot in a row, each with that Retry-After (<= 0: none). */
+static void fail_times(int slot, int n, long retry_after_s)
+{
+    for (int i = 0; i < n; i++)
+        ksm_ai_health_report(slot, false, retry_after_s);
+}
+
 /* A call refused (budget, rate) or left before its probe went gives the probe back. */
 static void probe_given_back(void)
 {
     make_targets("giveback");
     int16_t slot[4];
     plan(2, slot);
-    for (int i = 0; i < 3; i++)
-        ksm_ai_health_report(slot[0], false, 0);
+    fail_times(slot[0], 3, 0);
     sleep_ms(MS + 30);
     int order[4] = {0, 1, 2, 3};
     int probe = ksm_ai_health_order("tn_test", targets, order, 2, slot);
@@ -122,8 +128,7 @@ static void all_aside_keep_their_order(void)
     int16_t slot[4];
     CHECK_STR(plan(3, slot), "012");
     for (int t = 0; t < 3; t++)
-        for (int i = 0; i < 3; i++)
-            ksm_ai_health_report(slot[t], false, 0);
+        fail_times(slot[t], 3, 0);
     CHECK_STR(plan(3, slot), "012");   /* every one aside: the route's order, none dropped */
     int order[4] = {2, 0, 1, 3};   /* a weighted draw put the third first */
     ksm_ai_health_order("tn_test", targets, order, 3, slot);
@@ -166,8 +171,7 @@ static void retry_after_lengthens(void)
     make_targets("ra");
     int16_t slot[4];
     plan(2, slot);
-    for (int i = 0; i < 3; i++)
-        ksm_ai_health_report(slot[0], false, 2);
+    fail_times(slot[0], 3, 2);
     sleep_ms(MS + 30);
     CHECK_STR(plan(2, slot), "10");   /* 2 s asked for: still aside after eject_ms */
 }

@@ -1,9 +1,10 @@
 // ai_routes.ts — a project's model routes (GET, POST, DELETE /admin/v1/projects/{p}/model-routes):
 // each alias with its targets in the order they are tried — provider, server, model, where it runs,
-// weight, time-out, the calls in flight above which the next target takes over — and how each target has been answering (its health: in service, set aside
-// after failing in a row and until when, being probed, or not known yet); a route made with its first
-// target, and a route deleted after a confirmation. More targets: the CLI's `model-route add-target`
-// or the API's PATCH.
+// weight, time-out, the calls in flight above which the next target takes over — and how each
+// target has been answering (its health: in service, set aside after failing in a row and until
+// when, being probed, not known yet, or not tracked as a route's only target); a route made with its
+// first target, and a route deleted after a confirmation. More targets: the CLI's
+// `model-route add-target` or the API's PATCH.
 import { api, listAll } from "../api";
 import { tg, type GovKey } from "../i18n_gov";
 import type { Ctx } from "../main";
