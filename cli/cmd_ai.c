@@ -172,10 +172,22 @@ static json_t *int_list(struct kc_ctx *c, const char *s, const char *flag)
     return arr;
 }
 
+/* The project's budget, or with --key that key's own budget in the project. */
+static char *budget_path(struct kc_ctx *c, const struct kc_args *a)
+{
+    const char *key = kc_flag(a, "key");
+    return key ? kc_url_path(c, "/admin/v1/projects/{}/keys/{}/budget", kc_flag(a, "project"), key)
+               : kc_url_path(c, "/admin/v1/projects/{}/budget", kc_flag(a, "project"));
+}
+
 int kc_ai_budget_set(struct kc_ctx *c, const struct kc_args *a)
 {
     json_t *body = json_object();
     const char *alerts = kc_flag(a, "alert-thresholds");
+    if (alerts && kc_flag(a, "key")) {
+        json_decref(body);
+        return kc_usage_err(c->cmd, "a key's budget has no alert thresholds (the project's has)");
+    }
     json_t *list = alerts ? int_list(c, alerts, "alert-thresholds") : NULL;
     if (kc_json_set_int(c, body, "monthly_yen", "monthly-yen", kc_flag(a, "monthly-yen")) ||
         (alerts && !list)) {
@@ -184,7 +196,7 @@ int kc_ai_budget_set(struct kc_ctx *c, const struct kc_args *a)
     }
     if (list)
         json_object_set_new(body, "alert_thresholds", list);
-    char *path = kc_url_path(c, "/admin/v1/projects/{}/budget", kc_flag(a, "project"));
+    char *path = budget_path(c, a);
     int rc = kc_call(c, "PUT", path, NULL, body, NULL, NULL);
     free(path);
     return rc;
@@ -192,7 +204,7 @@ int kc_ai_budget_set(struct kc_ctx *c, const struct kc_args *a)
 
 int kc_ai_budget_get(struct kc_ctx *c, const struct kc_args *a)
 {
-    char *path = kc_url_path(c, "/admin/v1/projects/{}/budget", kc_flag(a, "project"));
+    char *path = budget_path(c, a);
     int rc = kc_call(c, "GET", path, NULL, NULL, NULL, NULL);
     free(path);
     return rc;
@@ -200,8 +212,28 @@ int kc_ai_budget_get(struct kc_ctx *c, const struct kc_args *a)
 
 int kc_ai_budget_remove(struct kc_ctx *c, const struct kc_args *a)
 {
-    char *path = kc_url_path(c, "/admin/v1/projects/{}/budget", kc_flag(a, "project"));
+    char *path = budget_path(c, a);
     int rc = kc_call(c, "DELETE", path, NULL, NULL, NULL, NULL);
+    free(path);
+    return rc;
+}
+
+static const struct kc_col key_budget_cols[] = {
+    {"KEY", "key"},
+    {"NAME", "name"},
+    {"USER", "user"},
+    {"STATUS", "status"},
+    {"MONTHLY_YEN", "monthly_yen"},
+    {"SPENT_YEN", "spent_yen"},
+    {"REQUESTS", "requests"},
+    {"TOKENS", "tokens"},
+    KC_COLS_END,
+};
+
+int kc_ai_budget_keys(struct kc_ctx *c, const struct kc_args *a)
+{
+    char *path = kc_url_path(c, "/admin/v1/projects/{}/key-budgets", kc_flag(a, "project"));
+    int rc = kc_call(c, "GET", path, NULL, NULL, key_budget_cols, NULL);
     free(path);
     return rc;
 }

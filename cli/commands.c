@@ -42,6 +42,7 @@ int kc_storage_quota_delete(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_budget_set(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_budget_get(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_budget_remove(struct kc_ctx *c, const struct kc_args *a);
+int kc_ai_budget_keys(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_policy_get(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_policy_set(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_policy_check(struct kc_ctx *c, const struct kc_args *a);
@@ -300,13 +301,16 @@ const struct kc_cmd kc_commands[] = {
      "a project's storage quota and what its buckets hold now"},
     {"storage-quota", "delete", kc_storage_quota_delete, 0, "project", "",
      "storage-quota delete --project P", "remove a project's storage quota"},
-    {"budget", "set", kc_ai_budget_set, 0, "project monthly-yen", "alert-thresholds",
-     "budget set --project P --monthly-yen N [--alert-thresholds 50,80,100]",
-     "set a project's monthly AI budget (JST month)"},
-    {"budget", "get", kc_ai_budget_get, 0, "project", "", "budget get --project P",
-     "a project's AI budget, spend this month and reservations"},
-    {"budget", "remove", kc_ai_budget_remove, 0, "project", "", "budget remove --project P",
-     "remove a project's AI budget (no limit again)"},
+    {"budget", "set", kc_ai_budget_set, 0, "project monthly-yen", "alert-thresholds key",
+     "budget set --project P [--key K] --monthly-yen N [--alert-thresholds 50,80,100]",
+     "set a project's monthly AI budget (JST month), or with --key that API key's own in the project"},
+    {"budget", "get", kc_ai_budget_get, 0, "project", "key", "budget get --project P [--key K]",
+     "a project's (or a key's) AI budget, spend this month and reservations"},
+    {"budget", "remove", kc_ai_budget_remove, 0, "project", "key",
+     "budget remove --project P [--key K]",
+     "remove a project's AI budget (no limit again), or a key's (the project's alone applies)"},
+    {"budget", "keys", kc_ai_budget_keys, 0, "project", "", "budget keys --project P",
+     "the project's API keys with a budget or AI spend this month: what each spent"},
     {"ai-policy", "get", kc_ai_policy_get, 0, "project", "", "ai-policy get --project P",
      "a project's AI policy"},
     {"ai-policy", "set", kc_ai_policy_set, 0, "project", AI_POLICY,

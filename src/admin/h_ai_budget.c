@@ -1,8 +1,11 @@
 /* h_ai_budget.c — /admin/v1/projects/{project}/budget: the monthly AI budget
  * (whole yen, JST month) and its alert thresholds, set or removed; GET adds the ledger's view:
  * this month's settled spend (AI and every other service), reservations in
- * flight, the thresholds crossed and those billing has recorded and notified. The dispatcher authorises at the project. */
+ * flight, the thresholds crossed and those billing has recorded and notified; and a key's own cap
+ * in the project (.../keys/{key}/budget) with the project's keys' spend this month (.../key-budgets).
+ * The dispatcher authorises at the project. */
 #include <stdint.h>
+#include <string.h>
 
 #include "admin/handlers.h"
 #include "admin/reqjson.h"
@@ -71,4 +74,99 @@ enum ksm_err ksm_h_ai_budget_delete(struct ksm_req *r)
     if ((e = ksm_ai_budget_delete(DB(r), r->params[0])) != KSM_E_OK)
         return ksm_fail(r, e, "cannot remove the budget");
     return reply_status(r, tenant);
+}
+
+/* ---- a key's own cap in the project: /admin/v1/projects/{project}/keys/{key}/budget ---- */
+
+/* The key may act in the project: an API key of the project's tenant, narrowed to this project or
+ * to none. Anything else is "no such key" here, as another tenant's key would be. */
+static enum ksm_err key_of_project(struct ksm_req *r, char *tenant)
+{
+    r->audit_target = r->params[1];   /* the key; the record's project is the project */
+    enum ksm_err e = ksm_h_ai_project_tenant(r, tenant);
+    if (e != KSM_E_OK)
+        return e;
+    json_t *k = NULL;
+    e = ksm_iam_key_get(DB(r), r->params[1], &k);
+    const char *kt = json_string_value(json_object_get(k, "tenant")),
+               *kp = json_string_value(json_object_get(k, "project")),
+               *kind = json_string_value(json_object_get(k, "kind"));
+    bool ok = e == KSM_E_OK && kt && !strcmp(kt, tenant) && (!kp || !strcmp(kp, r->params[0])) &&
+              kind && !strcmp(kind, "api");
+    json_decref(k);
+    if (ok)
+        return KSM_E_OK;
+    return e == KSM_E_OK || e == KSM_E_NOT_FOUND
+               ? ksm_fail(r, KSM_E_NOT_FOUND, "no such API key in this project")
+               : ksm_fail(r, e, "cannot read the key");
+}
+
+static enum ksm_err reply_key_status(struct ksm_req *r, const char *tenant)
+{
+    json_t *o = NULL;
+    if (ksm_ai_key_budget_status(DB(r), r->params[0], r->params[1], ksm_now_ms(), &o) != KSM_E_OK)
+        return ksm_fail(r, KSM_E_INTERNAL, "cannot read the key's budget");
+    json_object_set_new(o, "tenant", json_string(tenant));
+    return ksm_reply_json(r, 200, o);
+}
+
+enum ksm_err ksm_h_ai_key_budget_put(struct ksm_req *r)
+{
+    char tenant[KSM_ID_LEN], why[KSM_AI_WHY] = "";
+    json_t *body = NULL;
+    enum ksm_err e = key_of_project(r, tenant);
+    if (e != KSM_E_OK || (e = ksm_h_ai_body(r, &body)) != KSM_E_OK)
+        return e;
+    e = ksm_ai_key_budget_set(DB(r), tenant, r->params[0], r->params[1], body, why);
+    json_decref(body);
+    if (e != KSM_E_OK)
+        return ksm_fail_why(r, e, *why ? why : NULL);
+    return reply_key_status(r, tenant);
+}
+
+enum ksm_err ksm_h_ai_key_budget_get(struct ksm_req *r)
+{
+    char tenant[KSM_ID_LEN];
+    enum ksm_err e = key_of_project(r, tenant);
+    return e == KSM_E_OK ? reply_key_status(r, tenant) : e;
+}
+
+enum ksm_err ksm_h_ai_key_budget_delete(struct ksm_req *r)
+{
+    char tenant[KSM_ID_LEN];
+    enum ksm_err e = key_of_project(r, tenant);
+    if (e != KSM_E_OK)
+        return e;
+    if ((e = ksm_ai_key_budget_delete(DB(r), r->params[0], r->params[1])) != KSM_E_OK)
+        return ksm_fail(r, e, "cannot remove the key's budget");
+    return reply_key_status(r, tenant);
+}
+
+/* Each key with a cap or with use this month, with its name, user and state from IAM (a key
+ * deleted with its user since keeps its use, and says so: status "deleted"). */
+enum ksm_err ksm_h_ai_key_budget_list(struct ksm_req *r)
+{
+    char tenant[KSM_ID_LEN];
+    json_t *o = NULL, *it;
+    size_t i;
+    enum ksm_err e = ksm_h_ai_project_tenant(r, tenant);
+    if (e != KSM_E_OK)
+        return e;
+    if (ksm_ai_key_budget_list(DB(r), r->params[0], ksm_now_ms(), &o) != KSM_E_OK)
+        return ksm_fail(r, KSM_E_INTERNAL, "cannot read the keys' budgets");
+    json_array_foreach(json_object_get(o, "items"), i, it)
+    {
+        json_t *k = NULL;
+        if (ksm_iam_key_get(DB(r), json_string_value(json_object_get(it, "key")), &k) != KSM_E_OK) {
+            json_object_set_new(it, "name", json_null());
+            json_object_set_new(it, "status", json_string("deleted"));
+            continue;
+        }
+        json_object_set(it, "name", json_object_get(k, "name"));
+        json_object_set(it, "user", json_object_get(k, "user"));
+        json_object_set(it, "status", json_object_get(k, "status"));
+        json_decref(k);
+    }
+    json_object_set_new(o, "tenant", json_string(tenant));
+    return ksm_reply_json(r, 200, o);
 }

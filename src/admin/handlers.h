@@ -147,6 +147,10 @@ enum ksm_err ksm_h_billing_recommendations(struct ksm_req *r);
 enum ksm_err ksm_h_ai_budget_put(struct ksm_req *r);
 enum ksm_err ksm_h_ai_budget_get(struct ksm_req *r);
 enum ksm_err ksm_h_ai_budget_delete(struct ksm_req *r);
+enum ksm_err ksm_h_ai_key_budget_put(struct ksm_req *r);
+enum ksm_err ksm_h_ai_key_budget_get(struct ksm_req *r);
+enum ksm_err ksm_h_ai_key_budget_delete(struct ksm_req *r);
+enum ksm_err ksm_h_ai_key_budget_list(struct ksm_req *r);
 
 /* h_ai_policy.c */
 enum ksm_err ksm_h_ai_policy_put(struct ksm_req *r);

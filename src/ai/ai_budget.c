@@ -1,7 +1,8 @@
 /* ai_budget.c — a project's monthly AI budget (SPEC.md C): whole yen per JST
- * calendar month, and the percentages at which crossing spend is announced. The
- * ledger (ai_ledger.c) reads it when it first sees the project and again after
- * any AI-store write. */
+ * calendar month, and the percentages at which crossing spend is announced; and a key's own
+ * monthly cap inside the project (a contractor's or a department's key on a shared project), as
+ * LiteLLM's and Portkey's virtual keys have. The ledger (ai_ledger.c) reads either when it first
+ * sees the project or key and again after any AI-store write. */
 #include "ai/ai_store_int.h"
 
 #include <stdio.h>
@@ -13,6 +14,16 @@
 #define BUDGET_YEN_MAX 1000000000000LL /* 1 兆円: micro-yen still far from int64's end */
 
 static const int default_alerts[] = {50, 80, 100};
+
+static enum ksm_err parse_yen(json_t *body, int64_t *yen, char *why)
+{
+    const struct ksm_ai__jf spec[] = {{"monthly_yen", KSM_AI_J_INT, true, yen, NULL}};
+    enum ksm_err e = ksm_ai__fields(body, "", spec, KSM_NELEM(spec), why);
+    if (e == KSM_E_OK && (*yen < 0 || *yen > BUDGET_YEN_MAX))
+        return snprintf(why, KSM_AI_WHY, "monthly_yen must be 0..%lld", BUDGET_YEN_MAX),
+               KSM_E_INVALID_ARGUMENT;
+    return e;
+}
 
 static enum ksm_err parse_alerts(json_t *a, struct ksm_ai_budget *b, char *why)
 {
@@ -112,4 +123,68 @@ enum ksm_err ksm_ai_budget_load(struct ksm_db *db, const char *project, struct k
     }
     sqlite3_reset(st);
     return e == KSM_E_OK ? e : KSM_E_INTERNAL;
+}
+
+/* ---- a key's cap inside a project ---- */
+
+enum ksm_err ksm_ai_key_budget_set(struct ksm_db *db, const char *tenant, const char *project,
+                                   const char *key, json_t *body, char *why)
+{
+    int64_t yen = -1;
+    enum ksm_err e = parse_yen(body, &yen, why);
+    if (e != KSM_E_OK || (e = ksm_ai__begin(db)) != KSM_E_OK)
+        return e;
+    sqlite3_stmt *st = ksm_db_prepare(db,
+        "INSERT INTO ai_key_budgets(project_id, key_id, tenant_id, monthly_microyen, updated_at)"
+        " VALUES(?1,?2,?3,?4,?5) ON CONFLICT(project_id, key_id) DO UPDATE SET"
+        " monthly_microyen=excluded.monthly_microyen, updated_at=excluded.updated_at");
+    ksm_db_bind_text(st, 1, project);
+    ksm_db_bind_text(st, 2, key);
+    ksm_db_bind_text(st, 3, tenant);
+    sqlite3_bind_int64(st, 4, yen * 1000000);
+    sqlite3_bind_int64(st, 5, ksm_now_ms());
+    e = ksm_ai__step_write(db, st);
+    return ksm_ai__end(db, e);
+}
+
+enum ksm_err ksm_ai_key_budget_delete(struct ksm_db *db, const char *project, const char *key)
+{
+    enum ksm_err e = ksm_ai__begin(db);
+    if (e != KSM_E_OK)
+        return e;
+    sqlite3_stmt *st =
+        ksm_db_prepare(db, "DELETE FROM ai_key_budgets WHERE project_id=?1 AND key_id=?2");
+    ksm_db_bind_text(st, 1, project);
+    ksm_db_bind_text(st, 2, key);
+    e = ksm_ai__step_write(db, st);
+    return ksm_ai__end(db, e);
+}
+
+enum ksm_err ksm_ai_key_budget_load(struct ksm_db *db, const char *project, const char *key,
+                                    int64_t *monthly_microyen)
+{
+    *monthly_microyen = -1;
+    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT monthly_microyen FROM ai_key_budgets"
+                                          " WHERE project_id=?1 AND key_id=?2");
+    ksm_db_bind_text(st, 1, project);
+    ksm_db_bind_text(st, 2, key);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *monthly_microyen = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
+}
+
+enum ksm_err ksm_ai_key_budget_each(struct ksm_db *db, const char *project,
+                                    void (*fn)(void *arg, const char *key, int64_t microyen),
+                                    void *arg)
+{
+    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT key_id, monthly_microyen FROM ai_key_budgets"
+                                          " WHERE project_id=?1 ORDER BY key_id");
+    ksm_db_bind_text(st, 1, project);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        fn(arg, ksm_db_col_text(st, 0), sqlite3_column_int64(st, 1));
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
 }

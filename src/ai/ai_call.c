@@ -977,6 +977,15 @@ static void quota_headers(struct ai_call *c, int64_t now_ms)
     }
 }
 
+/* Which limit refused the call, told to the caller (the ledger's enum ksm_ai_over). */
+static const char *const over_why[] = {
+    [KSM_AI_OVER_NONE] = "the project's budget or rate limit is exhausted",
+    [KSM_AI_OVER_PROJECT_QUOTA] = "the project's rate limit (requests or tokens a minute) is reached",
+    [KSM_AI_OVER_KEY_QUOTA] = "this key's rate limit (requests or tokens a minute) is reached",
+    [KSM_AI_OVER_PROJECT_BUDGET] = "the project's monthly budget is exhausted",
+    [KSM_AI_OVER_KEY_BUDGET] = "this key's monthly budget in this project is exhausted",
+};
+
 /* The price in effect and the reservation of the estimated cost against the budget and quotas;
  * false when the call was refused (answered). A token count costs nothing and has no price, but
  * is a request to the provider like any: it counts against the requests per minute (and a project
@@ -1006,7 +1015,7 @@ static bool charge(struct ai_call *c, struct ksm_db *db)
                                     &retry_after);
     quota_headers(c, now_ms);
     if (e != KSM_E_OK) {
-        ksm_ai_fail(c, e, e == KSM_E_RATE_LIMITED ? "the project's budget or rate limit is exhausted"
+        ksm_ai_fail(c, e, e == KSM_E_RATE_LIMITED ? over_why[c->res.refused]
                                                   : "cannot reserve budget", retry_after);
         return false;
     }

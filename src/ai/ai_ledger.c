@@ -15,6 +15,11 @@
  * loaded only when an entry is created or the month rolls over: reloading it
  * with requests in flight would count a written-but-unsettled record twice.
  *
+ * A key may have its own cap inside the project (ai_key_budgets): an entry keyed by project and
+ * key holds its cap, its month's spend there (from the usage sums by key, meter/usage_by_key.c)
+ * and its reservations, filled and reserved the same way, in the same critical section as the
+ * project's, so a request is admitted only when both have room.
+ *
  * The budget covers the project's whole spend (docs/billing.md): besides the AI spend it tracks,
  * an entry holds the month's spend of every other service (storage, rated when its records are
  * written). Those records are never settled here, so re-reading their sum cannot count anything
@@ -67,16 +72,32 @@ struct keyq {
     struct window w;
 };
 
+/* A key's cap and spend inside one project. */
+struct kbud {
+    struct kbud *next;
+    char project[KSM_AI_ID], key[KSM_AI_ID];
+    uint64_t gen;   /* the AI generation the cap was read under */
+    int64_t limit;  /* micro-yen a month; -1: none */
+    int64_t month, spent, reserved, in_flight;
+};
+
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct proj *projects[BUCKETS];
 static struct keyq *keys[BUCKETS];
+static struct kbud *kbuds[BUCKETS];
 
-static unsigned bucket(const char *s)
+static uint32_t fnv(uint32_t h, const char *s)
 {
-    uint32_t h = 2166136261u;
     while (*s)
         h = (h ^ (unsigned char)*s++) * 16777619u;
-    return h % BUCKETS;
+    return h;
+}
+
+static unsigned bucket(const char *s) { return fnv(2166136261u, s) % BUCKETS; }
+
+static unsigned bucket2(const char *a, const char *b)
+{
+    return fnv(fnv(2166136261u, a) * 16777619u, b) % BUCKETS;
 }
 
 /* ---- JST months ---- */
@@ -149,6 +170,26 @@ static struct keyq *key_get(const char *key)
     return k;
 }
 
+static struct kbud *kbud_find(const char *project, const char *key)
+{
+    for (struct kbud *k = kbuds[bucket2(project, key)]; k; k = k->next)
+        if (!strcmp(k->key, key) && !strcmp(k->project, project))
+            return k;
+    return NULL;
+}
+
+static struct kbud *kbud_add(const char *project, const char *key)
+{
+    struct kbud *k = ksm_xcalloc(1, sizeof *k);
+    ksm_fmt_copy(k->project, sizeof k->project, project);
+    ksm_fmt_copy(k->key, sizeof k->key, key);
+    k->limit = -1;
+    unsigned b = bucket2(project, key);
+    k->next = kbuds[b];
+    kbuds[b] = k;
+    return k;
+}
+
 void ksm_ai_ledger_reset(void)
 {
     pthread_mutex_lock(&mu);
@@ -161,8 +202,13 @@ void ksm_ai_ledger_reset(void)
             n = k->next;
             free(k);
         }
+        for (struct kbud *k = kbuds[i], *n; k; k = n) {
+            n = k->next;
+            free(k);
+        }
         projects[i] = NULL;
         keys[i] = NULL;
+        kbuds[i] = NULL;
     }
     pthread_mutex_unlock(&mu);
 }
@@ -228,6 +274,38 @@ static enum ksm_err ensure(struct ksm_db *db, const char *project, int64_t now_m
         p->other_ms = now_ms;
     }
     p->crossed = reached(p); /* a new budget or month: already-crossed lines are not news */
+    pthread_mutex_unlock(&mu);
+    return KSM_E_OK;
+}
+
+/* The key's entry in the project, filled as ensure fills the project's: its cap again after any
+ * AI-store write, its spend when first seen and when the month rolls over. */
+static enum ksm_err ensure_key(struct ksm_db *db, const char *project, const char *key,
+                               int64_t now_ms)
+{
+    uint64_t gen = ksm_ai__generation();
+    int64_t start, end, month = ksm_ai_jst_month(now_ms, &start, &end), limit = -1, spent = 0;
+    pthread_mutex_lock(&mu);
+    struct kbud *k = kbud_find(project, key);
+    bool cap = !k || k->gen != gen, spend = !k || k->month != month;
+    pthread_mutex_unlock(&mu);
+    if (!cap && !spend)
+        return KSM_E_OK;
+    if (cap && ksm_ai_key_budget_load(db, project, key, &limit) != KSM_E_OK)
+        return KSM_E_INTERNAL;
+    if (spend && ksm_usage_key_cost(db, project, key, start, end, &spent) != KSM_E_OK)
+        return KSM_E_INTERNAL;
+    pthread_mutex_lock(&mu);
+    if (!(k = kbud_find(project, key)))
+        k = kbud_add(project, key);
+    if (cap && (k->gen < gen || !k->gen)) {
+        k->limit = limit;
+        k->gen = gen;
+    }
+    if (spend && k->month < month) {   /* another thread may have rolled it meanwhile */
+        k->month = month;
+        k->spent = spent;
+    }
     pthread_mutex_unlock(&mu);
     return KSM_E_OK;
 }
@@ -305,22 +383,34 @@ enum ksm_err ksm_ai_reserve(struct ksm_db *db, const char *project, const char *
     *retry_after_s = 0;
     if (!project || !*project || est_tokens < 0 || est_cost < 0)
         return KSM_E_INVALID_ARGUMENT;
-    if (ensure(db, project, now_ms, false) != KSM_E_OK)
+    bool keyed = key && *key;
+    if (ensure(db, project, now_ms, false) != KSM_E_OK ||
+        (keyed && ensure_key(db, project, key, now_ms) != KSM_E_OK))
         return KSM_E_INTERNAL;
     int64_t month = ksm_ai_jst_month(now_ms, NULL, &end);
     enum ksm_err e = KSM_E_RATE_LIMITED;
     pthread_mutex_lock(&mu);
     struct proj *p = proj_find(project);
-    struct keyq *k = key && *key ? key_get(key) : NULL;
-    if (!p) {
+    struct keyq *k = keyed ? key_get(key) : NULL;
+    struct kbud *kb = keyed ? kbud_find(project, key) : NULL;
+    if (!p || (keyed && !kb)) {
         e = KSM_E_INTERNAL; /* reset between ensure and here: only tests do that */
         goto out;
     }
-    if (!fits(&p->w, pol->project_rpm, pol->project_tpm, est_tokens, now_ms, retry_after_s) ||
-        (k && !fits(&k->w, pol->key_rpm, pol->key_tpm, est_tokens, now_ms, retry_after_s)))
+    if (!fits(&p->w, pol->project_rpm, pol->project_tpm, est_tokens, now_ms, retry_after_s)) {
+        out->refused = KSM_AI_OVER_PROJECT_QUOTA;
         goto out;
+    }
+    if (k && !fits(&k->w, pol->key_rpm, pol->key_tpm, est_tokens, now_ms, retry_after_s)) {
+        out->refused = KSM_AI_OVER_KEY_QUOTA;
+        goto out;
+    }
     if (p->budget.monthly_microyen >= 0 &&
-        p->spent + p->other + p->reserved + est_cost > p->budget.monthly_microyen) {
+        p->spent + p->other + p->reserved + est_cost > p->budget.monthly_microyen)
+        out->refused = KSM_AI_OVER_PROJECT_BUDGET;
+    else if (kb && kb->limit >= 0 && kb->spent + kb->reserved + est_cost > kb->limit)
+        out->refused = KSM_AI_OVER_KEY_BUDGET;
+    if (out->refused) {
         *retry_after_s = seconds_until(end, now_ms);
         goto out;
     }
@@ -329,6 +419,10 @@ enum ksm_err ksm_ai_reserve(struct ksm_db *db, const char *project, const char *
         count(&k->w, est_tokens);
     p->reserved += est_cost;
     p->in_flight++;
+    if (kb) {
+        kb->reserved += est_cost;
+        kb->in_flight++;
+    }
     e = KSM_E_OK;
     ksm_fmt_copy(out->project, sizeof out->project, project);
     ksm_fmt_copy(out->key, sizeof out->key, k ? key : "");
@@ -382,8 +476,16 @@ void ksm_ai_settle(struct ksm_ai_reservation *res, int64_t actual_tokens, int64_
             p->crossed = now;
         }
     }
-    if (res->key[0])
+    if (res->key[0]) {
         adjust(&key_get(res->key)->w, res, actual_tokens);
+        struct kbud *kb = kbud_find(res->project, res->key);
+        if (kb) {
+            kb->reserved -= res->cost_microyen;
+            kb->in_flight--;
+            if (res->month == kb->month)
+                kb->spent += actual_cost;
+        }
+    }
     pthread_mutex_unlock(&mu);
     if (line[0])
         ksm_warn("%s", line);
@@ -424,5 +526,100 @@ enum ksm_err ksm_ai_budget_status(struct ksm_db *db, const char *project, int64_
         limited ? json_integer(s.budget.monthly_microyen - s.spent - s.other - s.reserved)
                 : json_null(),
         "alerts_crossed", crossed, "resets_at", ksm_ai__time_json(end));
+    return KSM_E_OK;
+}
+
+/* ---- a key's cap: status ---- */
+
+static json_t *key_json(const struct kbud *k, int64_t end)
+{
+    char yen[32];
+    bool capped = k->limit >= 0;
+    ksm_ai_yen_format(k->spent, yen);
+    return json_pack("{s:s,s:o,s:I,s:s,s:I,s:I,s:o,s:o}", "key", k->key, "monthly_yen",
+                     capped ? json_integer(k->limit / 1000000) : json_null(), "spent_microyen",
+                     (json_int_t)k->spent, "spent_yen", yen, "reserved_microyen",
+                     (json_int_t)k->reserved, "in_flight", (json_int_t)k->in_flight,
+                     "remaining_microyen",
+                     capped ? json_integer(k->limit - k->spent - k->reserved) : json_null(),
+                     "resets_at", ksm_ai__time_json(end));
+}
+
+static json_t *month_json(int64_t month)
+{
+    char s[16];
+    snprintf(s, sizeof s, "%04lld-%02lld", (long long)(month / 100), (long long)(month % 100));
+    return json_string(s);
+}
+
+enum ksm_err ksm_ai_key_budget_status(struct ksm_db *db, const char *project, const char *key,
+                                      int64_t now_ms, json_t **out)
+{
+    int64_t end, month = ksm_ai_jst_month(now_ms, NULL, &end);
+    if (ensure_key(db, project, key, now_ms) != KSM_E_OK)
+        return KSM_E_INTERNAL;
+    pthread_mutex_lock(&mu);
+    struct kbud *k = kbud_find(project, key), s = k ? *k : (struct kbud){0};
+    pthread_mutex_unlock(&mu);
+    if (!k)
+        return KSM_E_INTERNAL;   /* reset meanwhile: only tests do that */
+    *out = key_json(&s, end);
+    json_object_set_new(*out, "project", json_string(project));
+    json_object_set_new(*out, "month", month_json(month));
+    return KSM_E_OK;
+}
+
+/* The keys to list: those with a cap, and those with use this month (with their sums). */
+struct key_list {
+    json_t *by_key;   /* key id -> {user, requests, tokens} */
+};
+
+static void listed_use(void *arg, const struct ksm_usage_key_use *u)
+{
+    struct key_list *l = arg;
+    json_object_set_new(l->by_key, u->key,
+                        json_pack("{s:s?,s:I,s:I}", "user", u->user && *u->user ? u->user : NULL,
+                                  "requests", (json_int_t)u->records, "tokens",
+                                  (json_int_t)u->quantity));
+}
+
+static void listed_cap(void *arg, const char *key, int64_t microyen)
+{
+    struct key_list *l = arg;
+    (void)microyen;
+    if (!json_object_get(l->by_key, key))
+        json_object_set_new(l->by_key, key,
+                            json_pack("{s:n,s:i,s:i}", "user", "requests", 0, "tokens", 0));
+}
+
+enum ksm_err ksm_ai_key_budget_list(struct ksm_db *db, const char *project, int64_t now_ms,
+                                    json_t **out)
+{
+    int64_t start, end, month = ksm_ai_jst_month(now_ms, &start, &end);
+    struct key_list l = {json_object()};
+    enum ksm_err e = ksm_usage_keys_of_project(db, project, start, end, listed_use, &l);
+    if (e == KSM_E_OK)
+        e = ksm_ai_key_budget_each(db, project, listed_cap, &l);
+    json_t *items = json_array();
+    const char *key;
+    json_t *use;
+    json_object_foreach(l.by_key, key, use)
+    {
+        json_t *one = NULL;
+        if (e == KSM_E_OK && (e = ksm_ai_key_budget_status(db, project, key, now_ms, &one)) ==
+                                 KSM_E_OK) {
+            json_object_del(one, "project");
+            json_object_del(one, "month");
+            json_object_update(one, use);
+            json_array_append_new(items, one);
+        }
+    }
+    json_decref(l.by_key);
+    if (e != KSM_E_OK) {
+        json_decref(items);
+        return e;
+    }
+    *out = json_pack("{s:s,s:o,s:o,s:o}", "project", project, "month", month_json(month),
+                     "resets_at", ksm_ai__time_json(end), "items", items);
     return KSM_E_OK;
 }

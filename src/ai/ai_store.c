@@ -32,6 +32,11 @@ static const struct ksm_migration migrations[] = {
      "CREATE TABLE ai_policies(project_id TEXT PRIMARY KEY, tenant_id TEXT NOT "
      "NULL,"
      " policy TEXT NOT NULL, updated_at INTEGER NOT NULL);"},
+    /* a key's own monthly cap inside a project (ai_budget.c); the key's row goes with its project */
+    {"ai", 2,
+     "CREATE TABLE ai_key_budgets(project_id TEXT NOT NULL, key_id TEXT NOT NULL,"
+     " tenant_id TEXT NOT NULL, monthly_microyen INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+     " PRIMARY KEY(project_id, key_id)) WITHOUT ROWID;"},
 };
 
 void ksm_ai_store_register_schema(void)

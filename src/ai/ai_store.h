@@ -96,8 +96,16 @@ int64_t ksm_ai_cost(const struct ksm_ai_price *p, int64_t prompt, int64_t comple
 /* The ledger. A reservation holds estimated cost against the project's monthly budget (month in JST)
  * and tokens/requests against the per-minute quotas of the project and the key, atomically across
  * worker threads. RATE_LIMITED with *retry_after_s when over; the caller answers 429 Retry-After. */
+enum ksm_ai_over {   /* which limit refused a reservation */
+    KSM_AI_OVER_NONE,
+    KSM_AI_OVER_PROJECT_QUOTA,    /* the project's requests or tokens per minute */
+    KSM_AI_OVER_KEY_QUOTA,        /* the key's */
+    KSM_AI_OVER_PROJECT_BUDGET,   /* the project's monthly budget */
+    KSM_AI_OVER_KEY_BUDGET,       /* the key's own monthly cap in the project */
+};
 struct ksm_ai_reservation {
     char project[40], key[40];
+    enum ksm_ai_over refused;    /* when RATE_LIMITED: which limit */
     int64_t month;               /* yyyymm in JST */
     int64_t cost_microyen;       /* reserved */
     int64_t tokens;              /* reserved against tpm */
@@ -118,6 +126,14 @@ enum ksm_err ksm_ai_reserve(struct ksm_db *db, const char *project, const char *
 void ksm_ai_settle(struct ksm_ai_reservation *res, int64_t actual_tokens, int64_t actual_cost);
 /* Spend this month and budget, for GET .../budget and alerts. */
 enum ksm_err ksm_ai_budget_status(struct ksm_db *db, const char *project, int64_t now_ms, json_t **out);
+/* A key's cap in the project and its spend this month: {project, key, month, monthly_yen|null,
+ * spent_microyen, spent_yen, reserved_microyen, in_flight, remaining_microyen|null, resets_at}. */
+enum ksm_err ksm_ai_key_budget_status(struct ksm_db *db, const char *project, const char *key,
+                                      int64_t now_ms, json_t **out);
+/* Every key of the project with a cap or with use this month: {project, month, resets_at, items:
+ * [the above without project and month, and user, requests, tokens]}, by key id. */
+enum ksm_err ksm_ai_key_budget_list(struct ksm_db *db, const char *project, int64_t now_ms,
+                                    json_t **out);
 
 /* What the guardrail of this environment would do with text under this policy, for a request of
  * that class (0: unlabelled) bound (or not) abroad: {classification, marked, decision, reason,
@@ -202,6 +218,17 @@ enum ksm_err ksm_ai_budget_set(struct ksm_db *db, const char *tenant, const char
 enum ksm_err ksm_ai_budget_delete(struct ksm_db *db, const char *project);
 /* The budget, or monthly_microyen -1 when none. */
 enum ksm_err ksm_ai_budget_load(struct ksm_db *db, const char *project, struct ksm_ai_budget *out);
+/* A key's own monthly cap inside a project, body {monthly_yen}: what the key's calls there may
+ * spend in a JST month, within the project's budget. The caller checked that the key may act in the
+ * project. Delete: none is not an error. Load: -1 when none. Each: the project's caps by key id. */
+enum ksm_err ksm_ai_key_budget_set(struct ksm_db *db, const char *tenant, const char *project,
+                                   const char *key, json_t *body, char *why);
+enum ksm_err ksm_ai_key_budget_delete(struct ksm_db *db, const char *project, const char *key);
+enum ksm_err ksm_ai_key_budget_load(struct ksm_db *db, const char *project, const char *key,
+                                    int64_t *monthly_microyen);
+enum ksm_err ksm_ai_key_budget_each(struct ksm_db *db, const char *project,
+                                    void (*fn)(void *arg, const char *key, int64_t microyen),
+                                    void *arg);
 
 /* ---- AI policy (ai_policy.c) ---- */
 void ksm_ai_policy_defaults(struct ksm_ai_policy *p);

@@ -1,5 +1,5 @@
 /* erase_config.c — a tenant erasure also removes what the tenant configured and declared outside
- * its buckets and principals: AI routes, policies and budgets, storage quotas, templates and tags,
+ * its buckets and principals: AI routes, policies and budgets (a project's and its keys'), storage quotas, templates and tags,
  * budget alerts and webhooks, and its supply-chain cases (whose contacts name people). What stays is
  * only what docs/lifecycle.md promises to keep: the tenant row, its project rows, its audit records,
  * its usage and ledger, and the erasure's own records.
@@ -26,6 +26,7 @@ static const char *const purge_sql[] = {
     "DELETE FROM ai_routes WHERE tenant_id=?1",
     "DELETE FROM ai_policies WHERE tenant_id=?1",
     "DELETE FROM ai_budgets WHERE tenant_id=?1",
+    "DELETE FROM ai_key_budgets WHERE tenant_id=?1",
     "DELETE FROM store_quotas WHERE project IN " IN_PROJECTS,
     "DELETE FROM tpl_versions WHERE tenant=?1",
     "DELETE FROM tpl_managed WHERE tenant=?1",

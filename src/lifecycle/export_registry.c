@@ -139,7 +139,7 @@ enum ksm_err ksm_export__registry(struct ksm_db *db, const char *tenant, const c
         return e;
     json_t *projects = json_array(), *users = json_array(), *groups = json_array(),
            *bindings = json_array(), *budgets = json_array(), *quotas = json_array(),
-           *tmpl = json_array();
+           *tmpl = json_array(), *key_budgets = json_array();
     if (!e)
         e = list_all(db, tenant, ksm_iam_project_list, projects);
     if (!e)
@@ -155,6 +155,11 @@ enum ksm_err ksm_export__registry(struct ksm_db *db, const char *tenant, const c
                  tenant, project, budgets);
     if (!e)
         e = rows(db,
+                 "SELECT project_id, key_id, monthly_microyen, updated_at FROM ai_key_budgets "
+                 "WHERE tenant_id=?1 AND (?2 IS NULL OR project_id=?2) ORDER BY project_id, key_id",
+                 tenant, project, key_budgets);
+    if (!e)
+        e = rows(db,
                  "SELECT q.project AS project_id, q.max_bytes, q.max_objects, q.updated "
                  "FROM store_quotas q JOIN iam_projects p ON p.id=q.project "
                  "WHERE p.tenant_id=?1 AND (?2 IS NULL OR q.project=?2) ORDER BY q.project",
@@ -166,11 +171,11 @@ enum ksm_err ksm_export__registry(struct ksm_db *db, const char *tenant, const c
         keep_only(bindings, "project", project);
     }
     json_t *entry = json_pack(
-        "{s:O,s:O,s:O,s:O,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "corporate_number",
+        "{s:O,s:O,s:O,s:O,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "corporate_number",
         json_object_get(t, "corporate_number"), "name", json_object_get(t, "name"), "kind",
         json_object_get(t, "kind"), "status", json_object_get(t, "status"), "projects", projects,
         "users", users, "groups", groups, "bindings", bindings, "budgets", budgets,
-        "storage_quotas", quotas, "templates", tmpl);
+        "key_budgets", key_budgets, "storage_quotas", quotas, "templates", tmpl);
     json_decref(t);
     if (e != KSM_E_OK || !entry) {
         json_decref(entry);

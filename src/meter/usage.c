@@ -55,6 +55,7 @@ void ksm_usage_set_rollup_batch(const struct ksm_usage_rollup_batch *b) { rollup
 void ksm_usage_rollup_batch_begin(void)
 {
     in_batch = true;
+    ksm_usage_by_key_batch(true);
     if (rollup_batch)
         rollup_batch->begin();
 }
@@ -62,12 +63,14 @@ void ksm_usage_rollup_batch_begin(void)
 int ksm_usage_rollup_batch_end(struct ksm_db *db)
 {
     in_batch = false;
-    return rollup_batch ? rollup_batch->end(db) : 0;
+    int rc = ksm_usage_by_key_flush(db);
+    return (rollup_batch ? rollup_batch->end(db) : 0) || rc;
 }
 
 void ksm_usage_rollup_batch_abort(void)
 {
     in_batch = false;
+    ksm_usage_by_key_batch(false);
     if (rollup_batch)
         rollup_batch->abort();
 }
@@ -79,6 +82,7 @@ void ksm_usage_set_cost_sums(ksm_usage_cost_fn fn) { cost_sums = fn; }
 void ksm_usage_register_schema(void)
 {
     ksm_db_register(usage_migrations, (int)KSM_NELEM(usage_migrations));
+    ksm_usage_by_key_register_schema();   /* reads usage_records: after it */
 }
 
 static bool field_ok(const char *s, bool required, size_t max)
@@ -204,6 +208,10 @@ static enum ksm_err insert(struct ksm_db *db, const struct ksm_usage_rec *rec, i
     r.project = opt(rec->project), r.resource = opt(rec->resource);
     if (rollup && rollup(db, &r, sqlite3_last_insert_rowid(db->h), when, now, cost)) {
         ksm_error("usage: rollup: %s", sqlite3_errmsg(db->h));
+        return KSM_E_INTERNAL;
+    }
+    if (ksm_usage_by_key_add(db, &r, when, cost)) {
+        ksm_error("usage: use by key: %s", sqlite3_errmsg(db->h));
         return KSM_E_INTERNAL;
     }
     return KSM_E_OK;

@@ -4,6 +4,7 @@
  * the ledger, usage is its projection. The billing issue rates these records. */
 #ifndef KSM_USAGE_H
 #define KSM_USAGE_H
+#include <stdbool.h>
 #include <stdint.h>
 #include <jansson.h>
 
@@ -87,5 +88,26 @@ enum ksm_err ksm_usage_cost_split_sql(struct ksm_db *db, const char *sql, const 
 /* Appends matching records (oldest first) to the array; *last_id gets the id of the last one. */
 enum ksm_err ksm_usage_query(struct ksm_db *db, const struct ksm_usage_filter *f, json_t *out,
                              int64_t *last_id);
+
+/* ---- use by API key (usage_by_key.c) ----
+ * Each new record whose details name a "key" (the AI gateway's) is summed into its project, key,
+ * JST day and service, in the record's transaction; in a batch (between ksm_usage_by_key_batch(true)
+ * and ksm_usage_by_key_flush) in memory, written by the flush. Called by the sink itself. */
+void ksm_usage_by_key_register_schema(void);   /* by ksm_usage_register_schema */
+int ksm_usage_by_key_add(struct ksm_db *db, const struct ksm_usage_rec *rec, int64_t time_ms,
+                         int64_t cost_microyen);   /* nonzero on a database error */
+void ksm_usage_by_key_batch(bool on);               /* on: begin; off: forget what is held */
+int ksm_usage_by_key_flush(struct ksm_db *db);      /* writes what is held; ends the batch */
+/* Sum of cost_microyen of the records of key in project, booked in [since, until) (JST days). */
+enum ksm_err ksm_usage_key_cost(struct ksm_db *db, const char *project, const char *key,
+                                int64_t since_ms, int64_t until_ms, int64_t *out);
+struct ksm_usage_key_use {
+    const char *key, *user;   /* valid during the call */
+    int64_t quantity, cost_microyen, records;
+};
+typedef void (*ksm_usage_key_fn)(void *arg, const struct ksm_usage_key_use *u);
+/* Every key that used project in [since, until), by key id, with its sums. */
+enum ksm_err ksm_usage_keys_of_project(struct ksm_db *db, const char *project, int64_t since_ms,
+                                       int64_t until_ms, ksm_usage_key_fn fn, void *arg);
 
 #endif

@@ -94,6 +94,8 @@ def test_governance_pages_in_a_real_browser(cd, idp):
     doomed = cd.ok("POST", "/admin/v1/tenants/%s/projects" % tid, {"name": "廃止予定-" + tag, "environment": "dev"})
     cd.ok("PUT", "/admin/v1/projects/%s/budget" % doomed["id"], {"monthly_yen": 777})
     down_route = down_model_route(cd, usage_project["id"], tag)
+    contractor = cd.ok("POST", "/admin/v1/keys", {"user": member["id"], "kind": "api", "project": usage_project["id"],
+                                                  "name": "委託先-" + tag})
     bad_cn = str((int(CN_B[0]) + 1) % 10) + CN_B[1:]
     assert corpnum(CN_B[1:]) == CN_B != bad_cn
     out = ARTIFACTS / "gov"
@@ -108,6 +110,8 @@ def test_governance_pages_in_a_real_browser(cd, idp):
         "operator_name": "運用担当-" + tag, "operator_email": "ops-%s@example.go.jp" % tag,
         "check_text": "個人番号 1234 5678 9018、電話 03-1234-5678", "block_term": "取扱厳重注意",
         "down_route": down_route, "new_route": "chat-" + tag, "new_route_url": "http://127.0.0.1:9/v1",
+        "key_name": "委託先-" + tag, "key_yen": "3000",
+        "key_label": "委託先-%s (%s)" % (tag, contractor["id"]),
     })
     assert "error" not in res, res.get("error")
     assert not res["page_errors"] and not res["csp_errors"], (res["page_errors"], res["csp_errors"])
@@ -183,6 +187,10 @@ def test_governance_pages_in_a_real_browser(cd, idp):
     # the other budget she removed: none now (no limit), the question named the project, audited
     assert cd.ok("GET", "/admin/v1/projects/%s/budget" % doomed["id"])["monthly_yen"] is None
     assert res["doomed_row"][1] == "予算なし (上限なし)", res["doomed_row"]
+    # the key's cap: shown with its user and state, and set through the API the gateway reads
+    assert res["key_row"][1:5] == [member["id"], "active", "3,000", "0.000000"], res["key_row"]
+    kb = cd.ok("GET", "/admin/v1/projects/%s/keys/%s/budget" % (usage_project["id"], contractor["id"]))
+    assert kb["monthly_yen"] == 3000 and kb["remaining_microyen"] == 3000 * 1000000, kb
     assert any(doomed["name"] in m and "予算を削除" in m for m in res["dialogs"]), res["dialogs"]
     recs = cd.audit_records(action="ai.budget.delete", principal=alice_id)
     assert [r["outcome"] for r in recs] == ["success"], recs

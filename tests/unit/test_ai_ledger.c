@@ -4,7 +4,10 @@
  * records, equals the settled spend; months roll over at JST midnight on the
  * 1st; per-minute request and token quotas per project and per key answer with
  * Retry-After; alert thresholds are reported once crossed; storage spend counts
- * against the same budget. Every time is a parameter. */
+ * against the same budget; a key's own cap in a project admits exactly what fits it under 64
+ * racing threads, refuses that key only, and its spend after a restart is the sum of that key's
+ * usage records of the month, written one by one or in a writer's batch. Every time is a
+ * parameter. */
 #include "ai/ai_store.h"
 #include "check.h"
 #include "core/db.h"
@@ -12,7 +15,9 @@
 #include "meter/usage.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define YEN 1000000LL
@@ -146,6 +151,152 @@ static void test_restart(struct ksm_db *db)
     s = status(db, "pj_rs", t_jan + 10);
     CHECK(jint(s, "spent_microyen") == settled);
     json_decref(s);
+}
+
+/* ---- a key's own cap ---- */
+
+static void set_key_budget(struct ksm_db *db, const char *project, const char *key, int yen)
+{
+    char why[KSM_AI_WHY], text[64];
+    snprintf(text, sizeof text, "{\"monthly_yen\":%d}", yen);
+    json_t *b = json_loads(text, 0, NULL);
+    CHECK(ksm_ai_key_budget_set(db, "tn_l", project, key, b, why) == KSM_E_OK);
+    json_decref(b);
+}
+
+static json_t *key_status(struct ksm_db *db, const char *project, const char *key, int64_t now)
+{
+    json_t *o = NULL;
+    CHECK(ksm_ai_key_budget_status(db, project, key, now, &o) == KSM_E_OK);
+    return o;
+}
+
+static void *key_racer(void *arg)
+{
+    int i = (int)(intptr_t)arg;
+    char err[256];
+    struct ksm_db db;
+    struct ksm_ai_policy pol;
+    int retry;
+    ksm_ai_policy_defaults(&pol);
+    if (ksm_db_open(&db, path, err, sizeof err))
+        return NULL;
+    pthread_barrier_wait(&barrier);
+    /* even threads with the capped key, odd ones with another key of the project */
+    enum ksm_err e = ksm_ai_reserve(&db, "pj_kr", i % 2 ? "ky_free" : "ky_capped", &pol, 100,
+                                    3 * YEN, t_jan, &held[i], &retry);
+    pthread_mutex_lock(&admitted_mu);
+    if (e == KSM_E_OK && !(i % 2))
+        admitted++;
+    else if (e != KSM_E_OK && (i % 2 || retry < 1 || held[i].refused != KSM_AI_OVER_KEY_BUDGET))
+        admitted = -1000;   /* only the capped key is refused, saying which limit and when */
+    pthread_mutex_unlock(&admitted_mu);
+    ksm_db_close(&db);
+    return NULL;
+}
+
+static void test_key_race(struct ksm_db *db)
+{
+    pthread_t th[NTHREADS];
+    set_budget(db, "pj_kr", "{\"monthly_yen\":1000}");
+    set_key_budget(db, "pj_kr", "ky_capped", 30);
+    ksm_ai_ledger_reset();
+    admitted = 0;
+    pthread_barrier_init(&barrier, NULL, NTHREADS);
+    for (int i = 0; i < NTHREADS; i++)
+        pthread_create(&th[i], NULL, key_racer, (void *)(intptr_t)i);
+    for (int i = 0; i < NTHREADS; i++)
+        pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&barrier);
+    CHECK(admitted == 10);
+    json_t *k = key_status(db, "pj_kr", "ky_capped", t_jan);
+    CHECK(jint(k, "reserved_microyen") == 30 * YEN && jint(k, "in_flight") == 10);
+    CHECK(jint(k, "remaining_microyen") == 0 && jint(k, "monthly_yen") == 30);
+    json_decref(k);
+    json_t *p = status(db, "pj_kr", t_jan);   /* the project holds both keys' reservations */
+    CHECK(jint(p, "reserved_microyen") == (10 + NTHREADS / 2) * 3 * YEN);
+    json_decref(p);
+    for (int i = 0; i < NTHREADS; i++)
+        ksm_ai_settle(&held[i], 50, 1 * YEN);
+    k = key_status(db, "pj_kr", "ky_capped", t_jan);
+    CHECK(jint(k, "spent_microyen") == 10 * YEN && jint(k, "reserved_microyen") == 0);
+    CHECK(jint(k, "in_flight") == 0 && jint(k, "remaining_microyen") == 20 * YEN);
+    json_decref(k);
+    /* no cap: the key's spend is still kept, for when one is set */
+    k = key_status(db, "pj_kr", "ky_free", t_jan);
+    CHECK(json_is_null(json_object_get(k, "monthly_yen")) && jint(k, "spent_microyen") == 32 * YEN);
+    json_decref(k);
+}
+
+static void key_record(struct ksm_db *db, const char *project, const char *key, int i,
+                       int64_t when, int64_t cost)
+{
+    char id[48], details[160];
+    snprintf(id, sizeof id, "kreq-%s-%d", key, i);
+    snprintf(details, sizeof details,
+             "{\"prompt_tokens\":1,\"completion_tokens\":2,\"user\":\"us_k\",\"key\":\"%s\"}", key);
+    struct ksm_usage_rec u = {.tenant = "tn_l", .project = project, .service = "ai",
+                              .meter = "tokens", .quantity = 3, .time_ms = when,
+                              .idempotency_key = id, .request_id = id, .resource = "m",
+                              .cost_microyen = cost, .details = details};
+    CHECK(ksm_usage_record(db, &u) == KSM_E_OK);
+}
+
+static void test_key_restart(struct ksm_db *db)
+{
+    struct ksm_ai_policy pol;
+    struct ksm_ai_reservation r;
+    int retry;
+    int64_t feb;
+    ksm_parse_rfc3339("2027-02-01T00:00:00+09:00", &feb);
+    ksm_ai_policy_defaults(&pol);
+    set_key_budget(db, "pj_kb", "ky_x", 10);
+    ksm_ai_ledger_reset();
+    /* three calls written one by one, four in a writer's batch, one of another key, one in
+     * February: only the eight of ky_x in January count */
+    for (int i = 0; i < 3; i++) {
+        CHECK(ksm_ai_reserve(db, "pj_kb", "ky_x", &pol, 10, 2 * YEN, t_jan, &r, &retry) == KSM_E_OK);
+        key_record(db, "pj_kb", "ky_x", i, t_jan, YEN / 2);
+        ksm_ai_settle(&r, 3, YEN / 2);
+    }
+    CHECK(ksm_db_begin(db) == SQLITE_OK);
+    ksm_usage_rollup_batch_begin();
+    for (int i = 3; i < 7; i++)
+        key_record(db, "pj_kb", "ky_x", i, t_jan + i, YEN);
+    key_record(db, "pj_kb", "ky_y", 0, t_jan, 7 * YEN);
+    key_record(db, "pj_kb", "ky_x", 7, feb + 1000, 5 * YEN);
+    CHECK(ksm_usage_rollup_batch_end(db) == 0);
+    CHECK(ksm_db_commit(db) == SQLITE_OK);
+    ksm_ai_ledger_reset();   /* as a restart */
+    json_t *k = key_status(db, "pj_kb", "ky_x", t_jan + 100);
+    CHECK(jint(k, "spent_microyen") == 3 * YEN / 2 + 4 * YEN);
+    json_decref(k);
+    /* 5.5 of 10 yen spent: a 4-yen estimate fits, a second does not, and says which limit */
+    CHECK(ksm_ai_reserve(db, "pj_kb", "ky_x", &pol, 10, 4 * YEN, t_jan + 200, &r, &retry) == KSM_E_OK);
+    struct ksm_ai_reservation r2;
+    CHECK(ksm_ai_reserve(db, "pj_kb", "ky_x", &pol, 10, 4 * YEN, t_jan + 200, &r2, &retry) ==
+          KSM_E_RATE_LIMITED);
+    CHECK(r2.refused == KSM_AI_OVER_KEY_BUDGET && retry == (int)((feb - t_jan) / 1000));
+    ksm_ai_settle(&r, 0, 0);
+    /* February starts afresh with February's records */
+    k = key_status(db, "pj_kb", "ky_x", feb + 2000);
+    CHECK(jint(k, "spent_microyen") == 5 * YEN && jint(k, "monthly_yen") == 10);
+    json_decref(k);
+    /* the project's list: both keys, with their month's use */
+    json_t *l = NULL;
+    CHECK(ksm_ai_key_budget_list(db, "pj_kb", t_jan + 300, &l) == KSM_E_OK);
+    json_t *items = json_object_get(l, "items");
+    CHECK(json_array_size(items) == 2);
+    json_t *x = json_array_get(items, 0), *y = json_array_get(items, 1);
+    CHECK(!strcmp(json_string_value(json_object_get(x, "key")), "ky_x") && jint(x, "requests") == 7);
+    CHECK(jint(x, "tokens") == 21 && !strcmp(json_string_value(json_object_get(x, "user")), "us_k"));
+    CHECK(!strcmp(json_string_value(json_object_get(y, "key")), "ky_y") &&
+          jint(y, "spent_microyen") == 7 * YEN && json_is_null(json_object_get(y, "monthly_yen")));
+    json_decref(l);
+    /* removed: the key is limited by its project only */
+    CHECK(ksm_ai_key_budget_delete(db, "pj_kb", "ky_x") == KSM_E_OK);
+    CHECK(ksm_ai_reserve(db, "pj_kb", "ky_x", &pol, 10, 40 * YEN, t_jan + 400, &r, &retry) == KSM_E_OK);
+    ksm_ai_settle(&r, 0, 0);
 }
 
 /* ---- JST months ---- */
@@ -354,6 +505,8 @@ int main(void)
     test_quotas(&db);
     test_alerts(&db);
     test_other_services(&db);
+    test_key_race(&db);
+    test_key_restart(&db);
     ksm_ai_ledger_reset();
     ksm_db_close(&db);
     char cmd[128];

@@ -1,6 +1,7 @@
 // budgets.ts — each project's monthly budget (whole yen, JST month) and alert thresholds, this
-// month's spend against it, a form to set it and a button to remove it; then the tenant's cost-saving recommendations with
-// their estimated monthly saving. Money stays integer micro-yen (BigInt), as on the cost page.
+// month's spend against it, a form to set it and a button to remove it; the budgets of one project's
+// API keys (a key's own cap inside the project) with what each key spent this month; then the
+// tenant's cost-saving recommendations with their estimated monthly saving. Money stays integer micro-yen (BigInt), as on the cost page.
 import { api, listAll } from "../api";
 import { tg } from "../i18n_gov";
 import type { Ctx } from "../main";
@@ -25,6 +26,16 @@ interface Reco {
   estimated_monthly_saving_yen: string;
 }
 type Row = { id: string; name: string; b: Budget | null };
+interface KeyUse {
+  key: string;
+  name: string | null;
+  user: string | null;
+  status: string;
+  monthly_yen: number | null;
+  spent_microyen: number;
+  requests: number;
+}
+interface ApiKey { id: string; name: string | null; kind: string; project: string | null; status: string }
 
 /** "50, 80,100" → [50, 80, 100], or null when not ascending integers 1..1000. */
 export function parseThresholds(s: string): number[] | null {
@@ -108,6 +119,65 @@ function budgetTable(rows: Row[], status: HTMLElement): HTMLElement {
   );
 }
 
+const keyLabel = (name: string | null, id: string) => (name ? `${name} (${id})` : id);
+
+/** The form that sets a key's cap: the tenant's active API keys that may act in the project. */
+function keyBudgetForm(project: string, keys: ApiKey[], status: HTMLElement): HTMLElement {
+  if (!keys.length) return h("p", { class: "muted" }, tg("kb.noKeys"));
+  const key = h("select", { name: "key" }, keys.map((k) => h("option", { value: k.id }, keyLabel(k.name, k.id)))) as HTMLSelectElement;
+  const yen = h("input", { type: "number", name: "key_monthly_yen", min: 0, step: 1, required: true }) as HTMLInputElement;
+  return inlineForm(
+    status,
+    async () => {
+      await api("PUT", `/admin/v1/projects/${project}/keys/${key.value}/budget`, { monthly_yen: Number(yen.value) });
+      reload();
+    },
+    [field(tg("kb.key"), key), field(tg("kb.yen"), yen), h("button", { type: "submit" }, tg("kb.save"))],
+  );
+}
+
+function keyTable(project: string, items: KeyUse[], status: HTMLElement): HTMLElement {
+  return table(
+    tg("kb.list"),
+    [tg("col.key"), t("col.user"), tg("col.keyStatus"), tg("col.budget"), tg("col.spent"), tg("col.requests"), t("col.actions")],
+    items.map((k) => [
+      keyLabel(k.name, k.key),
+      k.user ?? "-",
+      k.status,
+      k.monthly_yen === null ? tg("budgets.none") : k.monthly_yen.toLocaleString("en-US"),
+      yenText(BigInt(k.spent_microyen)),
+      k.requests.toLocaleString("en-US"),
+      k.monthly_yen === null
+        ? "-"
+        : actButton(tg("kb.remove"), tg("kb.remove") + " " + keyLabel(k.name, k.key), tg("kb.confirmRemove", { key: keyLabel(k.name, k.key) }),
+            status, () => api("DELETE", `/admin/v1/projects/${project}/keys/${k.key}/budget`)),
+    ]),
+    "key-budgets",
+  );
+}
+
+/** One project's keys (the project the URL names, #/budgets?project=, else the first). */
+async function keyBudgets(tenant: string, projects: { id: string; name: string }[]): Promise<HTMLElement | null> {
+  if (!projects.length) return null;
+  const wanted = new URLSearchParams(location.hash.split("?")[1] ?? "").get("project");
+  const project = projects.find((p) => p.id === wanted) ?? projects[0];
+  const pick = h("select", {
+    onchange: (e: Event) => { location.hash = "#/budgets?project=" + (e.target as HTMLSelectElement).value; },
+  }, projects.map((p) => h("option", { value: p.id, selected: p.id === project.id }, p.name)));
+  const status = statusArea();
+  const head = [h("p", { class: "muted" }, tg("kb.intro")), field(tg("kb.project"), pick)];
+  try {
+    const [list, keys] = await Promise.all([
+      api<{ items: KeyUse[] }>("GET", `/admin/v1/projects/${project.id}/key-budgets`),
+      listAll<ApiKey>(`/admin/v1/keys?tenant=${tenant}`),
+    ]);
+    const usable = keys.filter((k) => k.kind === "api" && k.status === "active" && (!k.project || k.project === project.id));
+    return section(tg("kb.title"), ...head, keyBudgetForm(project.id, usable, status), keyTable(project.id, list.items, status), status);
+  } catch (err) {
+    return section(tg("kb.title"), ...head, errorBox(err));
+  }
+}
+
 async function recommendations(tenant: string, names: Map<string, string>): Promise<HTMLElement> {
   try {
     const r = await api<{ items: Reco[]; estimated_monthly_saving_microyen: number }>(
@@ -149,6 +219,7 @@ export async function budgetsPage(ctx: Ctx, main: HTMLElement): Promise<void> {
     ...(rows.length ? [editForm(rows)] : []),
     budgetTable(rows, status),
     status,
+    ...[await keyBudgets(tenant, projects)].filter((x): x is HTMLElement => x !== null),
     await recommendations(tenant, new Map(projects.map((p) => [p.id, p.name]))),
   );
 }

@@ -1,0 +1,187 @@
+/* usage_by_key.c — each project's use per API key and JST day: what a key's monthly budget and a
+ * project's "who spent what" read (docs/ai-admin.md "Budgets of a key"). A record names its key and
+ * user only in its details (the AI gateway's: {"user", "key", ...}), which no index reaches, so a
+ * key's month summed from the records would read every record of the tenant's month. Instead each
+ * new record that names a key is added to its (project, key, day, service) row here, in the
+ * record's own transaction, as billing's rollup adds it to its own (src/billing/billing_rollup.c);
+ * in the usage writer's batches the rows are summed in memory and written once before the commit.
+ *
+ * A record is booked on the JST day of its time (not its arrival): a key's budget is for the month
+ * the use happened in. Records without a key (storage, admin, a session's calls) are not here. */
+#include "meter/usage.h"
+
+#include <string.h>
+
+#include "core/fmt.h"
+#include "core/jscan.h"
+#include "core/util.h"
+
+#define DAY_OF(ms) "((" ms " + 32400000) / 86400000 * 86400000 - 32400000)"
+#define ID_MAX 64      /* key and user ids are ~30 bytes; a longer one is not an id we made */
+#define GROUPS 64      /* distinct rows held in a batch; one more writes the held ones first */
+
+static const struct ksm_migration migrations[] = {
+    {"usage_by_key", 1,
+     "CREATE TABLE usage_by_key(project TEXT NOT NULL, key TEXT NOT NULL, day_ms INTEGER NOT NULL,"
+     " service TEXT NOT NULL, tenant TEXT NOT NULL, user TEXT NOT NULL,"
+     " quantity INTEGER NOT NULL, cost_microyen INTEGER NOT NULL, records INTEGER NOT NULL,"
+     " PRIMARY KEY(project, key, day_ms, service)) WITHOUT ROWID;"
+     /* the records written before this table existed */
+     "INSERT INTO usage_by_key SELECT COALESCE(project, ''), json_extract(details, '$.key'), "
+     DAY_OF("time_ms") ", service, tenant, COALESCE(json_extract(details, '$.user'), ''),"
+     " SUM(quantity), SUM(cost_microyen), COUNT(*) FROM usage_records"
+     " WHERE json_valid(details) AND json_type(details, '$.key') = 'text'"
+     " AND json_extract(details, '$.key') <> '' GROUP BY 1, 2, 3, 4;"},
+};
+
+void ksm_usage_by_key_register_schema(void)
+{
+    ksm_db_register(migrations, (int)KSM_NELEM(migrations));
+}
+
+struct group {
+    char project[ID_MAX], key[ID_MAX], user[ID_MAX];
+    const char *service, *tenant;   /* the record's (batch-long) */
+    int64_t day_ms, quantity, cost, records;
+};
+
+static _Thread_local struct {
+    bool on;
+    int n;
+    struct group g[GROUPS];
+} batch;
+
+static int64_t day_of(int64_t ms)   /* DAY_OF in C: SQLite's integer division truncates, as C's */
+{
+    return (ms + 32400000) / 86400000 * 86400000 - 32400000;
+}
+
+/* A string member's text (an id: no escapes) into out; false when absent, not such a string, or
+ * empty. */
+static bool id_of(const struct ksm_jscan_member *m, char out[ID_MAX])
+{
+    if (!m || m->val_len < 3 || m->val_len - 2 >= ID_MAX || m->val[0] != '"' ||
+        memchr(m->val, '\\', m->val_len))
+        return false;
+    memcpy(out, m->val + 1, m->val_len - 2);
+    out[m->val_len - 2] = 0;
+    return true;
+}
+
+static int write_groups(struct ksm_db *db)
+{
+    sqlite3_stmt *st = ksm_db_prepare(db,
+        "INSERT INTO usage_by_key(project, key, day_ms, service, tenant, user, quantity,"
+        " cost_microyen, records) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+        " ON CONFLICT(project, key, day_ms, service) DO UPDATE"
+        " SET quantity = quantity + excluded.quantity,"
+        " cost_microyen = cost_microyen + excluded.cost_microyen,"
+        " records = records + excluded.records");
+    int rc = st ? SQLITE_DONE : SQLITE_ERROR;
+    for (int i = 0; i < batch.n && rc == SQLITE_DONE; i++) {
+        const struct group *g = &batch.g[i];
+        ksm_db_bind_text(st, 1, g->project);
+        ksm_db_bind_text(st, 2, g->key);
+        sqlite3_bind_int64(st, 3, g->day_ms);
+        ksm_db_bind_text(st, 4, g->service);
+        ksm_db_bind_text(st, 5, g->tenant);
+        ksm_db_bind_text(st, 6, g->user);
+        sqlite3_bind_int64(st, 7, g->quantity);
+        sqlite3_bind_int64(st, 8, g->cost);
+        sqlite3_bind_int64(st, 9, g->records);
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+    }
+    batch.n = 0;
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static struct group *group_find(const struct group *k)
+{
+    for (int i = 0; i < batch.n; i++) {
+        struct group *h = &batch.g[i];
+        if (h->day_ms == k->day_ms && !strcmp(h->key, k->key) && !strcmp(h->project, k->project) &&
+            !strcmp(h->service, k->service))
+            return h;
+    }
+    return NULL;
+}
+
+int ksm_usage_by_key_add(struct ksm_db *db, const struct ksm_usage_rec *rec, int64_t time_ms,
+                         int64_t cost)
+{
+    struct ksm_jscan_member m[24];
+    struct group k = {.service = rec->service, .tenant = rec->tenant, .day_ms = day_of(time_ms),
+                      .quantity = rec->quantity, .cost = cost, .records = 1};
+    if (!rec->details || !strstr(rec->details, "\"key\""))
+        return 0;   /* most records name no key: not parsed */
+    int n = ksm_jscan_object(rec->details, strlen(rec->details), m, (int)KSM_NELEM(m), NULL);
+    if (n < 0 || !id_of(ksm_jscan_get(m, n, "key"), k.key) ||
+        strlen(rec->project ? rec->project : "") >= ID_MAX)
+        return 0;
+    if (!id_of(ksm_jscan_get(m, n, "user"), k.user))
+        k.user[0] = 0;
+    ksm_fmt_copy(k.project, sizeof k.project, rec->project ? rec->project : "");
+    struct group *g = batch.on ? group_find(&k) : NULL;
+    if (g) {
+        g->quantity += k.quantity, g->cost += k.cost, g->records++;
+        return 0;
+    }
+    if (batch.n == GROUPS && write_groups(db))
+        return -1;
+    batch.g[batch.n++] = k;
+    return batch.on ? 0 : write_groups(db);
+}
+
+void ksm_usage_by_key_batch(bool on)
+{
+    batch.on = on;
+    batch.n = 0;
+}
+
+int ksm_usage_by_key_flush(struct ksm_db *db)
+{
+    batch.on = false;
+    return write_groups(db);
+}
+
+enum ksm_err ksm_usage_key_cost(struct ksm_db *db, const char *project, const char *key,
+                                int64_t since_ms, int64_t until_ms, int64_t *out)
+{
+    sqlite3_stmt *st = ksm_db_prepare(db,
+        "SELECT COALESCE(SUM(cost_microyen), 0) FROM usage_by_key"
+        " WHERE project = ?1 AND key = ?2 AND day_ms >= ?3 AND day_ms < ?4");
+    if (!st)
+        return KSM_E_INTERNAL;
+    ksm_db_bind_text(st, 1, project);
+    ksm_db_bind_text(st, 2, key);
+    sqlite3_bind_int64(st, 3, since_ms);
+    sqlite3_bind_int64(st, 4, until_ms);
+    int rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? KSM_E_OK : KSM_E_INTERNAL;
+}
+
+enum ksm_err ksm_usage_keys_of_project(struct ksm_db *db, const char *project, int64_t since_ms,
+                                       int64_t until_ms, ksm_usage_key_fn fn, void *arg)
+{
+    sqlite3_stmt *st = ksm_db_prepare(db,
+        "SELECT key, MAX(user), SUM(quantity), SUM(cost_microyen), SUM(records) FROM usage_by_key"
+        " WHERE project = ?1 AND day_ms >= ?2 AND day_ms < ?3 GROUP BY key ORDER BY key");
+    if (!st)
+        return KSM_E_INTERNAL;
+    ksm_db_bind_text(st, 1, project);
+    sqlite3_bind_int64(st, 2, since_ms);
+    sqlite3_bind_int64(st, 3, until_ms);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct ksm_usage_key_use u = {
+            .key = ksm_db_col_text(st, 0), .user = ksm_db_col_text(st, 1),
+            .quantity = sqlite3_column_int64(st, 2), .cost_microyen = sqlite3_column_int64(st, 3),
+            .records = sqlite3_column_int64(st, 4)};
+        fn(arg, &u);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
+}

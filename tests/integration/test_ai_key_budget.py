@@ -1,0 +1,216 @@
+"""A key's own monthly budget inside a project (docs/ai-admin.md "A key's own budget"): the calls of
+that key stop at its cap while the project's other keys go on; the cap is reserved against before
+the call, atomically with the project's budget, under concurrency; its spend is the sum of that key's
+usage records and survives a restart; the project administrator sets it, the key's own user cannot;
+the project's keys are listed with what each spent this month."""
+import concurrent.futures
+import json
+import time
+import uuid
+
+import pytest
+
+from test_ai_gateway import Org, ai_daemon
+
+# 0.1 yen a completion token, prompts free: a call with max_tokens 10 reserves exactly 1 yen and
+# the fault server's "ok" answer (one completion token a piece) costs a fraction of it
+PRICE = ("0", "100")
+
+
+@pytest.fixture(scope="module")
+def gw(tmp_path_factory, llm_server, fault_server):
+    d = ai_daemon(tmp_path_factory.mktemp("keybudget") / "data")
+    yield d
+    d.stop()
+
+
+def ok_route(o):
+    return o.route("ok-" + uuid.uuid4().hex[:4], [{"provider": "openai", "base_url": o.fault.base_url,
+                                                   "model": "fault:ok"}], price=PRICE)
+
+
+def new_key(o, user=None, project=True):
+    body = {"user": user or o.user, "kind": "api", "name": "契約者キー"}
+    if project:
+        body["project"] = o.project
+    return o.d.ok("POST", "/admin/v1/keys", body)
+
+
+def key_path(o, key_id):
+    return "/admin/v1/projects/%s/keys/%s/budget" % (o.project, key_id)
+
+
+def chat(o, alias, secret, max_tokens=10):
+    return o.post("/v1/chat/completions", {"model": alias, "max_tokens": max_tokens,
+                                           "messages": [{"role": "user", "content": "x"}]}, key=secret)
+
+
+def key_usage(o, key_id, n, wait=5):
+    """The usage records of that key's calls, once n of them are durable."""
+    deadline = time.time() + wait
+    while True:
+        items = o.d.ok("GET", "/admin/v1/usage?tenant=%s&project=%s&limit=1000" % (o.tenant, o.project))["items"]
+        mine = [i for i in items if (i.get("details") or {}).get("key") == key_id]
+        if len(mine) >= n or time.time() > deadline:
+            return mine
+        time.sleep(0.05)
+
+
+def test_a_keys_budget_stops_that_key_and_not_the_project(gw, llm_server, fault_server, npm_client):
+    o = Org(gw, llm_server, fault_server)
+    alias = ok_route(o)
+    a, b = new_key(o), new_key(o)
+    # set as an administrator would, with the CLI
+    st = json.loads(gw.cli("budget", "set", "--project", o.project, "--key", a["id"], "--monthly-yen", "2",
+                           "-o", "json").stdout)
+    assert st["key"] == a["id"] and st["project"] == o.project and st["tenant"] == o.tenant
+    assert st["monthly_yen"] == 2 and st["spent_microyen"] == 0 and st["remaining_microyen"] == 2_000_000
+    assert st["resets_at"].endswith("T15:00:00.000Z")   # midnight JST on the 1st
+
+    admitted = 0
+    for _ in range(20):
+        r = chat(o, alias, a["secret"])
+        if r.status_code != 200:
+            break
+        admitted += 1
+    assert r.status_code == 429, r.text
+    assert 1 <= admitted < 20
+    assert "this key's monthly budget" in r.json()["error"]["message"]
+    assert int(r.headers["Retry-After"]) >= 1
+    # the official client sees a RateLimitError it can act on
+    sdk = npm_client({"sdk": "openai", "baseURL": o.base + "/v1", "apiKey": a["secret"],
+                      "call": "chat.completions.create",
+                      "params": {"model": alias, "max_tokens": 10, "messages": [{"role": "user", "content": "x"}]}})
+    assert sdk.error and sdk.error["status"] == 429 and sdk.error["name"] == "RateLimitError", sdk
+    assert "this key's monthly budget" in sdk.error["message"]
+
+    # the project's other key, and the project's budget, are untouched
+    assert chat(o, alias, b["secret"]).status_code == 200
+    assert chat(o, alias, o.key).status_code == 200
+
+    # what the key spent is what its usage records say, and no more than its cap
+    mine = key_usage(o, a["id"], admitted)
+    assert len(mine) == admitted
+    st = gw.ok("GET", key_path(o, a["id"]))
+    assert st["spent_microyen"] == sum(i["cost_microyen"] for i in mine) <= 2_000_000, st
+    assert st["reserved_microyen"] == 0 and st["in_flight"] == 0
+    assert st["spent_microyen"] + 1_000_000 > 2_000_000   # refused because the next estimate did not fit
+
+    # the project's keys, with what each used this month
+    key_usage(o, b["id"], 1)
+    listed = gw.ok("GET", "/admin/v1/projects/%s/key-budgets" % o.project)
+    items = {i["key"]: i for i in listed["items"]}
+    assert items[a["id"]]["monthly_yen"] == 2 and items[a["id"]]["requests"] == admitted
+    assert items[a["id"]]["name"] == "契約者キー" and items[a["id"]]["user"] == o.user
+    assert items[a["id"]]["status"] == "active"
+    assert items[b["id"]]["monthly_yen"] is None and items[b["id"]]["requests"] == 1
+    assert items[b["id"]]["spent_microyen"] > 0 and items[b["id"]]["remaining_microyen"] is None
+    assert listed["month"] == st["month"]
+    table = gw.cli("budget", "keys", "--project", o.project).stdout
+    head, rows = table.splitlines()[0], table.splitlines()[1:]
+    assert head.split()[:5] == ["KEY", "NAME", "USER", "STATUS", "MONTHLY_YEN"], table
+    row_a = next(r for r in rows if r.startswith(a["id"]))
+    assert "契約者キー" in row_a and " 2 " in row_a and o.user in row_a, table
+    r = gw.cli("budget", "set", "--project", o.project, "--key", a["id"], "--monthly-yen", "5",
+               "--alert-thresholds", "50", check=False)
+    assert r.returncode != 0 and "alert thresholds" in r.stderr
+
+    # a higher cap lets the key go on at once; removing it leaves only the project's budget
+    st = gw.ok("PUT", key_path(o, a["id"]), {"monthly_yen": 100})
+    assert st["monthly_yen"] == 100
+    assert chat(o, alias, a["secret"]).status_code == 200
+    put = gw.api("PUT", key_path(o, a["id"]), {"monthly_yen": 0})
+    assert put.status_code == 200 and chat(o, alias, a["secret"]).status_code == 429
+    gone = gw.api("DELETE", key_path(o, a["id"]))
+    assert gone.json()["monthly_yen"] is None and gone.json()["remaining_microyen"] is None
+    assert chat(o, alias, a["secret"]).status_code == 200
+    # every change is audited, naming the project and the key
+    for r, action in ((put, "ai.key_budget.set"), (gone, "ai.key_budget.delete")):
+        rec = gw.audit_wait(r.headers["X-Request-Id"], action=action)
+        assert rec["target"] == a["id"] and rec["project"] == o.project and rec["outcome"] == "success", rec
+
+
+def test_a_keys_budget_holds_under_concurrency(gw, llm_server, fault_server):
+    o = Org(gw, llm_server, fault_server)
+    # streams of ~4 s: every request arrives while the admitted ones still hold their reservation
+    alias = o.route("slow", [{"provider": "openai", "base_url": fault_server.base_url,
+                              "model": "fault:slow;interval=100;chunks=40"}], price=("0", "0.1"))
+    a, b = new_key(o), new_key(o)
+    gw.ok("PUT", key_path(o, a["id"]), {"monthly_yen": 5})   # each call reserves exactly 1 yen
+    gw.ok("PUT", "/admin/v1/projects/%s/budget" % o.project, {"monthly_yen": 1000})
+
+    def call(i):
+        secret = a["secret"] if i % 4 else b["secret"]   # three in four with the capped key
+        return i, o.post("/v1/chat/completions", {"model": alias, "max_tokens": 10000, "stream": True,
+                                                  "messages": [{"role": "user", "content": "x"}]}, key=secret)
+    with concurrent.futures.ThreadPoolExecutor(48) as ex:
+        results = list(ex.map(call, range(48)))
+    capped = [r for i, r in results if i % 4]
+    other = [r for i, r in results if not i % 4]
+    admitted = [r for r in capped if r.status_code == 200]
+    assert all(r.status_code in (200, 429) for r in capped), [r.status_code for r in capped]
+    assert 1 <= len(admitted) <= 5, len(admitted)
+    assert all(r.status_code == 200 for r in other), [r.status_code for r in other]
+    mine = key_usage(o, a["id"], len(admitted))
+    assert len(mine) == len(admitted)
+    st = gw.ok("GET", key_path(o, a["id"]))
+    assert st["spent_microyen"] == sum(i["cost_microyen"] for i in mine) <= 5_000_000, st
+    # the project's budget counted every call of both keys
+    assert key_usage(o, b["id"], len(other))
+    proj = gw.ok("GET", "/admin/v1/projects/%s/budget" % o.project)
+    items = gw.ok("GET", "/admin/v1/usage?tenant=%s&project=%s&limit=1000" % (o.tenant, o.project))["items"]
+    assert proj["ai_spent_microyen"] == sum(i["cost_microyen"] for i in items)
+
+
+def test_a_keys_spend_survives_a_restart(tmp_path, llm_server, fault_server):
+    d = ai_daemon(tmp_path / "data")
+    try:
+        o = Org(d, llm_server, fault_server)
+        alias = ok_route(o)
+        a = new_key(o)
+        d.ok("PUT", key_path(o, a["id"]), {"monthly_yen": 3})
+        n = 0
+        while chat(o, alias, a["secret"]).status_code == 200:
+            n += 1
+            assert n < 30
+        key_usage(o, a["id"], n)
+        before = d.ok("GET", key_path(o, a["id"]))
+        d.stop()
+        d.start()
+        o.base = "http://" + json.loads((d.data_dir / "listen.json").read_text())["ai"]   # a new port
+        after = d.ok("GET", key_path(o, a["id"]))
+        assert after["spent_microyen"] == before["spent_microyen"] > 0
+        assert after["monthly_yen"] == 3
+        assert chat(o, alias, a["secret"]).status_code == 429   # still over after the restart
+    finally:
+        d.stop()
+
+
+def test_who_may_set_a_keys_budget(gw, llm_server, fault_server):
+    o = Org(gw, llm_server, fault_server)
+    other = Org(gw, llm_server, fault_server)   # another tenant
+    mine = new_key(o)
+    # the key's own user (a member of the project) may not raise its own cap, nor read the project's
+    r = gw.api("PUT", key_path(o, mine["id"]), {"monthly_yen": 10**6}, token=mine["secret"])
+    assert r.status_code == 403, r.text
+    r = gw.api("GET", "/admin/v1/projects/%s/key-budgets" % o.project, token=mine["secret"])
+    assert r.status_code == 403, r.text
+    # a key that cannot act in the project has no budget there: another tenant's, another project's,
+    # an unknown one — all the same answer
+    theirs = new_key(other)
+    p2 = gw.ok("POST", "/admin/v1/tenants/%s/projects" % o.tenant, {"name": "別事業", "environment": "dev"})["id"]
+    elsewhere = gw.ok("POST", "/admin/v1/keys", {"user": o.user, "kind": "api", "project": p2})
+    answers = set()
+    for kid in (theirs["id"], elsewhere["id"], "ky_" + "a" * 20):
+        r = gw.api("PUT", key_path(o, kid), {"monthly_yen": 1})
+        assert r.status_code == 404, r.text
+        answers.add(r.json()["error"]["message"])
+    assert len(answers) == 1, answers
+    # a key not narrowed to any project acts in every project of its tenant: it may have a cap here
+    wide = new_key(o, project=False)
+    assert gw.ok("PUT", key_path(o, wide["id"]), {"monthly_yen": 1})["monthly_yen"] == 1
+    # bad bodies are refused with a reason, and change nothing
+    for body in ({"monthly_yen": -1}, {"monthly_yen": "1000"}, {"monthly_yen": 1, "alert_thresholds": [50]}, {}):
+        r = gw.api("PUT", key_path(o, mine["id"]), body)
+        assert r.status_code == 400 and r.json()["error"]["message"], (body, r.text)
+    assert gw.ok("GET", key_path(o, mine["id"]))["monthly_yen"] is None
