@@ -259,6 +259,8 @@ static void complete(struct ai_call *c)
                                 .meter = "tokens", .quantity = u->prompt + u->completion,
                                 .idempotency_key = r->id, .request_id = r->id, .resource = c->alias,
                                 .cost_microyen = cost, .details = details};
+    if (c->principal && c->principal->user_id[0])   /* whose, as the details say: summed per key */
+        rec.key_id = c->principal->key_id, rec.user_id = c->principal->user_id;
     ksm_usage_submit(&rec);
     ksm_ai_settle(&c->res, u->prompt + u->completion, cost);
     c->res.active = false;

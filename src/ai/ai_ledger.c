@@ -1,11 +1,11 @@
 /* ai_ledger.c — the run-time ledger of AI spend and quotas (SPEC.md G, C).
  * Before an upstream call the gateway reserves the request's estimated cost
- * against the project's monthly budget and its estimated tokens against the
- * per-minute quotas of the project and the key; after, it writes the usage
+ * against the project's monthly budget (and the key's own cap there) and its
+ * estimated tokens against the per-minute quotas of the project and the key; after, it writes the usage
  * record (with cost_microyen) and settles, replacing the estimate by the
  * actual.
  *
- * State lives in memory, keyed by project and by key, under one mutex: the
+ * State lives in memory, keyed by project and by key in a project, under one mutex: the
  * critical sections are a few additions, far shorter than the SQL that fills an
  * entry, which runs outside the lock. An entry is filled lazily: the budget
  * from ai_budgets (again after any AI-store write, by generation), and the
@@ -15,10 +15,10 @@
  * loaded only when an entry is created or the month rolls over: reloading it
  * with requests in flight would count a written-but-unsettled record twice.
  *
- * A key may have its own cap inside the project (ai_key_budgets): an entry keyed by project and
- * key holds its cap, its month's spend there (from the usage sums by key, meter/usage_by_key.c)
- * and its reservations, filled and reserved the same way, in the same critical section as the
- * project's, so a request is admitted only when both have room.
+ * A key's entry in a project holds its quota window there and its own cap in the project
+ * (ai_key_budgets) with its month's spend there (from the usage sums by key, meter/usage_by_key.c)
+ * and its reservations, filled with the project's entry and reserved in the same critical section,
+ * so a request is admitted only when both have room.
  *
  * The budget covers the project's whole spend (docs/billing.md): besides the AI spend it tracks,
  * an entry holds the month's spend of every other service (storage, rated when its records are
@@ -66,16 +66,12 @@ struct proj {
     struct window w;
 };
 
+/* A key inside one project: its quota window (the project's policy limits the key's calls there)
+ * and its own monthly cap there, with the spend and reservations it is held to. */
 struct keyq {
     struct keyq *next;
-    char key[KSM_AI_ID];
-    struct window w;
-};
-
-/* A key's cap and spend inside one project. */
-struct kbud {
-    struct kbud *next;
     char project[KSM_AI_ID], key[KSM_AI_ID];
+    struct window w;
     uint64_t gen;   /* the AI generation the cap was read under */
     int64_t limit;  /* micro-yen a month; -1: none */
     int64_t month, spent, reserved, in_flight;
@@ -84,7 +80,6 @@ struct kbud {
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct proj *projects[BUCKETS];
 static struct keyq *keys[BUCKETS];
-static struct kbud *kbuds[BUCKETS];
 
 static uint32_t fnv(uint32_t h, const char *s)
 {
@@ -95,10 +90,14 @@ static uint32_t fnv(uint32_t h, const char *s)
 
 static unsigned bucket(const char *s) { return fnv(2166136261u, s) % BUCKETS; }
 
-static unsigned bucket2(const char *a, const char *b)
-{
-    return fnv(fnv(2166136261u, a) * 16777619u, b) % BUCKETS;
-}
+/* A key as the tables find it: its bucket hashed once per call, from its id alone (random, so it
+ * spreads; the project is compared, not hashed). */
+struct kname {
+    const char *id;
+    unsigned b;
+};
+
+static struct kname kname(const char *key) { return (struct kname){key, bucket(key)}; }
 
 /* ---- JST months ---- */
 
@@ -157,36 +156,22 @@ static struct proj *proj_add(const char *project)
     return p;
 }
 
-static struct keyq *key_get(const char *key)
+static struct keyq *key_find(const char *project, const struct kname *key)
 {
-    unsigned b = bucket(key);
-    for (struct keyq *k = keys[b]; k; k = k->next)
-        if (!strcmp(k->key, key))
-            return k;
-    struct keyq *k = ksm_xcalloc(1, sizeof *k);
-    ksm_fmt_copy(k->key, sizeof k->key, key);
-    k->next = keys[b];
-    keys[b] = k;
-    return k;
-}
-
-static struct kbud *kbud_find(const char *project, const char *key)
-{
-    for (struct kbud *k = kbuds[bucket2(project, key)]; k; k = k->next)
-        if (!strcmp(k->key, key) && !strcmp(k->project, project))
+    for (struct keyq *k = keys[key->b]; k; k = k->next)
+        if (!strcmp(k->key, key->id) && !strcmp(k->project, project))
             return k;
     return NULL;
 }
 
-static struct kbud *kbud_add(const char *project, const char *key)
+static struct keyq *key_add(const char *project, const struct kname *key)
 {
-    struct kbud *k = ksm_xcalloc(1, sizeof *k);
+    struct keyq *k = ksm_xcalloc(1, sizeof *k);
     ksm_fmt_copy(k->project, sizeof k->project, project);
-    ksm_fmt_copy(k->key, sizeof k->key, key);
+    ksm_fmt_copy(k->key, sizeof k->key, key->id);
     k->limit = -1;
-    unsigned b = bucket2(project, key);
-    k->next = kbuds[b];
-    kbuds[b] = k;
+    k->next = keys[key->b];
+    keys[key->b] = k;
     return k;
 }
 
@@ -202,13 +187,8 @@ void ksm_ai_ledger_reset(void)
             n = k->next;
             free(k);
         }
-        for (struct kbud *k = kbuds[i], *n; k; k = n) {
-            n = k->next;
-            free(k);
-        }
         projects[i] = NULL;
         keys[i] = NULL;
-        kbuds[i] = NULL;
     }
     pthread_mutex_unlock(&mu);
 }
@@ -230,82 +210,88 @@ static int reached(const struct proj *p)
 /* ---- loading ---- */
 
 struct loaded {
-    bool budget, spend, other;
+    bool budget, spend, other;     /* the project's */
+    bool cap, kspend;              /* the key's in the project */
     uint64_t gen;
     struct ksm_ai_budget b;
-    int64_t month, spent, others;
+    int64_t month, spent, others, limit, kspent;
 };
 
-/* Reads what the entry lacks (outside the lock), then applies what is still
- * missing. fresh: re-read the other services' spend whatever its age. */
-static enum ksm_err ensure(struct ksm_db *db, const char *project, int64_t now_ms, bool fresh)
+/* What the entries of the project (and of the key in it, key non-NULL) lack, under the lock. */
+static bool lacking(struct loaded *l, const char *project, const struct kname *key, int64_t now_ms,
+                    bool fresh)
 {
-    struct loaded l = {.gen = ksm_ai__generation()};
-    int64_t start, end;
-    l.month = ksm_ai_jst_month(now_ms, &start, &end);
-    pthread_mutex_lock(&mu);
     struct proj *p = proj_find(project);
-    l.budget = !p || p->gen != l.gen;
-    l.spend = !p || p->month != l.month;
-    l.other = l.spend || fresh || now_ms - p->other_ms >= OTHER_TTL_MS || now_ms < p->other_ms;
-    pthread_mutex_unlock(&mu);
-    if (!l.budget && !l.spend && !l.other)
-        return KSM_E_OK;
-    if (l.budget && ksm_ai_budget_load(db, project, &l.b) != KSM_E_OK)
-        return KSM_E_INTERNAL;
-    int64_t ai = 0;
-    if (l.other && ksm_usage_project_cost_split(db, project, "ai", start, end, &ai, &l.others) !=
-                       KSM_E_OK)
-        return KSM_E_INTERNAL;
-    l.spent = ai;
-    pthread_mutex_lock(&mu);
-    if (!(p = proj_find(project)))
+    l->budget = !p || p->gen != l->gen;
+    l->spend = !p || p->month != l->month;
+    l->other = l->spend || fresh || now_ms - p->other_ms >= OTHER_TTL_MS || now_ms < p->other_ms;
+    struct keyq *k = key ? key_find(project, key) : NULL;
+    l->cap = key && (!k || k->gen != l->gen);
+    l->kspend = key && (!k || k->month != l->month);
+    return l->budget || l->spend || l->other || l->cap || l->kspend;
+}
+
+/* Applies what was read and is still missing (another thread may have rolled a month meanwhile). */
+static void apply(const struct loaded *l, const char *project, const struct kname *key,
+                  int64_t now_ms)
+{
+    struct proj *p = proj_find(project);
+    if (!p)
         p = proj_add(project);
-    if (l.budget && (p->gen < l.gen || !p->gen)) {
-        p->budget = l.b;
-        p->gen = l.gen;
+    if (l->budget && (p->gen < l->gen || !p->gen)) {
+        p->budget = l->b;
+        p->gen = l->gen;
     }
-    if (l.spend && p->month < l.month) { /* another thread may have rolled it meanwhile */
-        p->month = l.month;
-        p->spent = l.spent;
+    if (l->spend && p->month < l->month) {
+        p->month = l->month;
+        p->spent = l->spent;
     }
-    if (l.other && p->month == l.month) {
-        p->other = l.others;
+    if (l->other && p->month == l->month) {
+        p->other = l->others;
         p->other_ms = now_ms;
     }
     p->crossed = reached(p); /* a new budget or month: already-crossed lines are not news */
-    pthread_mutex_unlock(&mu);
-    return KSM_E_OK;
+    if (!key)
+        return;
+    struct keyq *k = key_find(project, key);
+    if (!k)
+        k = key_add(project, key);
+    if (l->cap && (k->gen < l->gen || !k->gen)) {
+        k->limit = l->limit;
+        k->gen = l->gen;
+    }
+    if (l->kspend && k->month < l->month) {
+        k->month = l->month;
+        k->spent = l->kspent;
+    }
 }
 
-/* The key's entry in the project, filled as ensure fills the project's: its cap again after any
- * AI-store write, its spend when first seen and when the month rolls over. */
-static enum ksm_err ensure_key(struct ksm_db *db, const char *project, const char *key,
-                               int64_t now_ms)
+/* Reads what the entries lack (outside the lock), then applies what is still missing: the
+ * project's budget and a key's cap again after any AI-store write, the AI spend when first seen
+ * and when the month rolls over. key: NULL for none. fresh: re-read the other services' spend
+ * whatever its age. */
+static enum ksm_err ensure(struct ksm_db *db, const char *project, const struct kname *key, int64_t now_ms,
+                           bool fresh)
 {
-    uint64_t gen = ksm_ai__generation();
-    int64_t start, end, month = ksm_ai_jst_month(now_ms, &start, &end), limit = -1, spent = 0;
+    struct loaded l = {.gen = ksm_ai__generation(), .limit = -1};
+    int64_t start, end;
+    l.month = ksm_ai_jst_month(now_ms, &start, &end);
     pthread_mutex_lock(&mu);
-    struct kbud *k = kbud_find(project, key);
-    bool cap = !k || k->gen != gen, spend = !k || k->month != month;
+    bool lack = lacking(&l, project, key, now_ms, fresh);
     pthread_mutex_unlock(&mu);
-    if (!cap && !spend)
+    if (!lack)
         return KSM_E_OK;
-    if (cap && ksm_ai_key_budget_load(db, project, key, &limit) != KSM_E_OK)
+    if (l.budget && ksm_ai_budget_load(db, project, &l.b) != KSM_E_OK)
         return KSM_E_INTERNAL;
-    if (spend && ksm_usage_key_cost(db, project, key, start, end, &spent) != KSM_E_OK)
+    if (l.other && ksm_usage_project_cost_split(db, project, "ai", start, end, &l.spent,
+                                                &l.others) != KSM_E_OK)
+        return KSM_E_INTERNAL;
+    if (l.cap && ksm_ai_key_budget_load(db, project, key->id, &l.limit) != KSM_E_OK)
+        return KSM_E_INTERNAL;
+    if (l.kspend && ksm_usage_key_cost(db, project, key->id, start, end, &l.kspent) != KSM_E_OK)
         return KSM_E_INTERNAL;
     pthread_mutex_lock(&mu);
-    if (!(k = kbud_find(project, key)))
-        k = kbud_add(project, key);
-    if (cap && (k->gen < gen || !k->gen)) {
-        k->limit = limit;
-        k->gen = gen;
-    }
-    if (spend && k->month < month) {   /* another thread may have rolled it meanwhile */
-        k->month = month;
-        k->spent = spent;
-    }
+    apply(&l, project, key, now_ms);
     pthread_mutex_unlock(&mu);
     return KSM_E_OK;
 }
@@ -384,16 +370,15 @@ enum ksm_err ksm_ai_reserve(struct ksm_db *db, const char *project, const char *
     if (!project || !*project || est_tokens < 0 || est_cost < 0)
         return KSM_E_INVALID_ARGUMENT;
     bool keyed = key && *key;
-    if (ensure(db, project, now_ms, false) != KSM_E_OK ||
-        (keyed && ensure_key(db, project, key, now_ms) != KSM_E_OK))
+    struct kname kn = kname(keyed ? key : "");
+    if (ensure(db, project, keyed ? &kn : NULL, now_ms, false) != KSM_E_OK)
         return KSM_E_INTERNAL;
     int64_t month = ksm_ai_jst_month(now_ms, NULL, &end);
     enum ksm_err e = KSM_E_RATE_LIMITED;
     pthread_mutex_lock(&mu);
     struct proj *p = proj_find(project);
-    struct keyq *k = keyed ? key_get(key) : NULL;
-    struct kbud *kb = keyed ? kbud_find(project, key) : NULL;
-    if (!p || (keyed && !kb)) {
+    struct keyq *k = keyed ? key_find(project, &kn) : NULL;
+    if (!p || (keyed && !k)) {
         e = KSM_E_INTERNAL; /* reset between ensure and here: only tests do that */
         goto out;
     }
@@ -408,7 +393,7 @@ enum ksm_err ksm_ai_reserve(struct ksm_db *db, const char *project, const char *
     if (p->budget.monthly_microyen >= 0 &&
         p->spent + p->other + p->reserved + est_cost > p->budget.monthly_microyen)
         out->refused = KSM_AI_OVER_PROJECT_BUDGET;
-    else if (kb && kb->limit >= 0 && kb->spent + kb->reserved + est_cost > kb->limit)
+    else if (k && k->limit >= 0 && k->spent + k->reserved + est_cost > k->limit)
         out->refused = KSM_AI_OVER_KEY_BUDGET;
     if (out->refused) {
         *retry_after_s = seconds_until(end, now_ms);
@@ -419,9 +404,9 @@ enum ksm_err ksm_ai_reserve(struct ksm_db *db, const char *project, const char *
         count(&k->w, est_tokens);
     p->reserved += est_cost;
     p->in_flight++;
-    if (kb) {
-        kb->reserved += est_cost;
-        kb->in_flight++;
+    if (k) {
+        k->reserved += est_cost;
+        k->in_flight++;
     }
     e = KSM_E_OK;
     ksm_fmt_copy(out->project, sizeof out->project, project);
@@ -476,15 +461,14 @@ void ksm_ai_settle(struct ksm_ai_reservation *res, int64_t actual_tokens, int64_
             p->crossed = now;
         }
     }
-    if (res->key[0]) {
-        adjust(&key_get(res->key)->w, res, actual_tokens);
-        struct kbud *kb = kbud_find(res->project, res->key);
-        if (kb) {
-            kb->reserved -= res->cost_microyen;
-            kb->in_flight--;
-            if (res->month == kb->month)
-                kb->spent += actual_cost;
-        }
+    struct kname kn = kname(res->key);
+    struct keyq *k = res->key[0] ? key_find(res->project, &kn) : NULL;
+    if (k) {
+        adjust(&k->w, res, actual_tokens);
+        k->reserved -= res->cost_microyen;
+        k->in_flight--;
+        if (res->month == k->month)
+            k->spent += actual_cost;
     }
     pthread_mutex_unlock(&mu);
     if (line[0])
@@ -496,7 +480,7 @@ enum ksm_err ksm_ai_budget_status(struct ksm_db *db, const char *project, int64_
 {
     int64_t end;
     char yen[32], month[32];
-    if (ensure(db, project, now_ms, true) != KSM_E_OK)
+    if (ensure(db, project, NULL, now_ms, true) != KSM_E_OK)
         return KSM_E_INTERNAL;
     ksm_ai_jst_month(now_ms, NULL, &end);
     pthread_mutex_lock(&mu);
@@ -531,7 +515,7 @@ enum ksm_err ksm_ai_budget_status(struct ksm_db *db, const char *project, int64_
 
 /* ---- a key's cap: status ---- */
 
-static json_t *key_json(const struct kbud *k, int64_t end)
+static json_t *key_json(const struct keyq *k, int64_t end)
 {
     char yen[32];
     bool capped = k->limit >= 0;
@@ -556,10 +540,11 @@ enum ksm_err ksm_ai_key_budget_status(struct ksm_db *db, const char *project, co
                                       int64_t now_ms, json_t **out)
 {
     int64_t end, month = ksm_ai_jst_month(now_ms, NULL, &end);
-    if (ensure_key(db, project, key, now_ms) != KSM_E_OK)
+    struct kname kn = kname(key);
+    if (ensure(db, project, &kn, now_ms, false) != KSM_E_OK)
         return KSM_E_INTERNAL;
     pthread_mutex_lock(&mu);
-    struct kbud *k = kbud_find(project, key), s = k ? *k : (struct kbud){0};
+    struct keyq *k = key_find(project, &kn), s = k ? *k : (struct keyq){0};
     pthread_mutex_unlock(&mu);
     if (!k)
         return KSM_E_INTERNAL;   /* reset meanwhile: only tests do that */

@@ -127,7 +127,8 @@ static bool rec_valid(const struct ksm_usage_rec *rec)
            field_ok(rec->service, true, MAX_FIELD) && field_ok(rec->meter, true, MAX_FIELD) &&
            field_ok(rec->idempotency_key, true, MAX_FIELD) &&
            field_ok(rec->request_id, false, MAX_FIELD) &&
-           field_ok(rec->resource, false, MAX_RESOURCE) && rec->quantity >= 0 && rec->time_ms >= 0 &&
+           field_ok(rec->resource, false, MAX_RESOURCE) && field_ok(rec->key_id, false, MAX_FIELD) &&
+           field_ok(rec->user_id, false, MAX_FIELD) && rec->quantity >= 0 && rec->time_ms >= 0 &&
            rec->cost_microyen >= 0 && details_ok(rec->details);
 }
 

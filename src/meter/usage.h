@@ -25,6 +25,9 @@ struct ksm_usage_rec {
                                       by the rating hook when the sink writes it */
     const char *details;           /* optional JSON object text: the meter's parts (tokens by kind,
                                       latency, upstream); never user content */
+    const char *key_id, *user_id;  /* optional: the API key whose call it was, and its user (the
+                                      AI gateway's records; its details name them too) — summed
+                                      per key (usage_by_key.c); NULL or "": none */
 };
 
 void ksm_usage_register_schema(void);   /* before ksm_db_open */
@@ -90,7 +93,7 @@ enum ksm_err ksm_usage_query(struct ksm_db *db, const struct ksm_usage_filter *f
                              int64_t *last_id);
 
 /* ---- use by API key (usage_by_key.c) ----
- * Each new record whose details name a "key" (the AI gateway's) is summed into its project, key,
+ * Each new record that names its key_id (the AI gateway's) is summed into its project, key,
  * JST day and service, in the record's transaction; in a batch (between ksm_usage_by_key_batch(true)
  * and ksm_usage_by_key_flush) in memory, written by the flush. Called by the sink itself. */
 void ksm_usage_by_key_register_schema(void);   /* by ksm_usage_register_schema */

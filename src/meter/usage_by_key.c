@@ -1,9 +1,9 @@
 /* usage_by_key.c — each project's use per API key and JST day: what a key's monthly budget and a
- * project's "who spent what" read (docs/ai-admin.md "Budgets of a key"). A record names its key and
- * user only in its details (the AI gateway's: {"user", "key", ...}), which no index reaches, so a
- * key's month summed from the records would read every record of the tenant's month. Instead each
- * new record that names a key is added to its (project, key, day, service) row here, in the
- * record's own transaction, as billing's rollup adds it to its own (src/billing/billing_rollup.c);
+ * project's "who spent what" read (docs/ai-admin.md "A key's own budget"). A stored record names its
+ * key and user only in its details (the AI gateway's: {"user", "key", ...}), which no index reaches,
+ * so a key's month summed from the records would read every record of the tenant's month. Instead
+ * each new record that names its key (ksm_usage_rec.key_id) is added to its (project, key, day,
+ * service) row here, in the record's own transaction, as billing's rollup adds it to its own (src/billing/billing_rollup.c);
  * in the usage writer's batches the rows are summed in memory and written once before the commit.
  *
  * A record is booked on the JST day of its time (not its arrival): a key's budget is for the month
@@ -12,12 +12,9 @@
 
 #include <string.h>
 
-#include "core/fmt.h"
-#include "core/jscan.h"
 #include "core/util.h"
 
 #define DAY_OF(ms) "((" ms " + 32400000) / 86400000 * 86400000 - 32400000)"
-#define ID_MAX 64      /* key and user ids are ~30 bytes; a longer one is not an id we made */
 #define GROUPS 64      /* distinct rows held in a batch; one more writes the held ones first */
 
 static const struct ksm_migration migrations[] = {
@@ -39,9 +36,8 @@ void ksm_usage_by_key_register_schema(void)
     ksm_db_register(migrations, (int)KSM_NELEM(migrations));
 }
 
-struct group {
-    char project[ID_MAX], key[ID_MAX], user[ID_MAX];
-    const char *service, *tenant;   /* the record's (batch-long) */
+struct group {   /* the record's strings, valid for the batch (usage.h) */
+    const char *project, *key, *user, *service, *tenant;
     int64_t day_ms, quantity, cost, records;
 };
 
@@ -54,18 +50,6 @@ static _Thread_local struct {
 static int64_t day_of(int64_t ms)   /* DAY_OF in C: SQLite's integer division truncates, as C's */
 {
     return (ms + 32400000) / 86400000 * 86400000 - 32400000;
-}
-
-/* A string member's text (an id: no escapes) into out; false when absent, not such a string, or
- * empty. */
-static bool id_of(const struct ksm_jscan_member *m, char out[ID_MAX])
-{
-    if (!m || m->val_len < 3 || m->val_len - 2 >= ID_MAX || m->val[0] != '"' ||
-        memchr(m->val, '\\', m->val_len))
-        return false;
-    memcpy(out, m->val + 1, m->val_len - 2);
-    out[m->val_len - 2] = 0;
-    return true;
 }
 
 static int write_groups(struct ksm_db *db)
@@ -110,18 +94,12 @@ static struct group *group_find(const struct group *k)
 int ksm_usage_by_key_add(struct ksm_db *db, const struct ksm_usage_rec *rec, int64_t time_ms,
                          int64_t cost)
 {
-    struct ksm_jscan_member m[24];
-    struct group k = {.service = rec->service, .tenant = rec->tenant, .day_ms = day_of(time_ms),
+    if (!rec->key_id || !*rec->key_id)
+        return 0;   /* most records name no key */
+    struct group k = {.project = rec->project ? rec->project : "", .key = rec->key_id,
+                      .user = rec->user_id ? rec->user_id : "", .service = rec->service,
+                      .tenant = rec->tenant, .day_ms = day_of(time_ms),
                       .quantity = rec->quantity, .cost = cost, .records = 1};
-    if (!rec->details || !strstr(rec->details, "\"key\""))
-        return 0;   /* most records name no key: not parsed */
-    int n = ksm_jscan_object(rec->details, strlen(rec->details), m, (int)KSM_NELEM(m), NULL);
-    if (n < 0 || !id_of(ksm_jscan_get(m, n, "key"), k.key) ||
-        strlen(rec->project ? rec->project : "") >= ID_MAX)
-        return 0;
-    if (!id_of(ksm_jscan_get(m, n, "user"), k.user))
-        k.user[0] = 0;
-    ksm_fmt_copy(k.project, sizeof k.project, rec->project ? rec->project : "");
     struct group *g = batch.on ? group_find(&k) : NULL;
     if (g) {
         g->quantity += k.quantity, g->cost += k.cost, g->records++;

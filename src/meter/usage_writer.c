@@ -48,26 +48,33 @@ static const char *own(char **at, const char *s, size_t n)
     return d;
 }
 
+/* The record's strings, of which an item holds its own copies. */
+#define NSTRINGS 10
+static void strings(struct ksm_usage_rec *r, const char **s[NSTRINGS])
+{
+    const char **all[NSTRINGS] = {&r->tenant,   &r->project,         &r->service,
+                                  &r->meter,    &r->idempotency_key, &r->request_id,
+                                  &r->resource, &r->details,         &r->key_id,
+                                  &r->user_id};
+    memcpy(s, all, sizeof all);
+}
+
 void ksm_usage_submit(const struct ksm_usage_rec *rec)
 {
-    const char *const src[] = {rec->tenant, rec->project, rec->service, rec->meter,
-                               rec->idempotency_key, rec->request_id, rec->resource, rec->details};
-    size_t len[KSM_NELEM(src)], total = 0;
-    for (size_t i = 0; i < KSM_NELEM(src); i++)
-        total += src[i] ? (len[i] = strlen(src[i])) + 1 : (len[i] = 0);
+    struct ksm_usage_rec r = *rec;
+    const char **f[NSTRINGS];
+    size_t len[NSTRINGS], total = 0;
+    strings(&r, f);
+    for (size_t i = 0; i < NSTRINGS; i++)
+        total += *f[i] ? (len[i] = strlen(*f[i])) + 1 : (len[i] = 0);
     struct item *it = ksm_xmalloc(sizeof *it + total);
     char *at = it->text;
     it->next = NULL;
     it->size = (uint32_t)(sizeof *it + total);
-    it->rec = *rec;
-    it->rec.tenant = own(&at, src[0], len[0]);
-    it->rec.project = own(&at, src[1], len[1]);
-    it->rec.service = own(&at, src[2], len[2]);
-    it->rec.meter = own(&at, src[3], len[3]);
-    it->rec.idempotency_key = own(&at, src[4], len[4]);
-    it->rec.request_id = own(&at, src[5], len[5]);
-    it->rec.resource = own(&at, src[6], len[6]);
-    it->rec.details = own(&at, src[7], len[7]);
+    it->rec = r;
+    strings(&it->rec, f);
+    for (size_t i = 0; i < NSTRINGS; i++)
+        *f[i] = own(&at, *f[i], len[i]);
     if (!it->rec.time_ms)
         it->rec.time_ms = ksm_now_ms();   /* "now" is submit time, not commit time */
     pthread_mutex_lock(&W.mu);

@@ -238,7 +238,8 @@ static void key_record(struct ksm_db *db, const char *project, const char *key, 
     struct ksm_usage_rec u = {.tenant = "tn_l", .project = project, .service = "ai",
                               .meter = "tokens", .quantity = 3, .time_ms = when,
                               .idempotency_key = id, .request_id = id, .resource = "m",
-                              .cost_microyen = cost, .details = details};
+                              .cost_microyen = cost, .details = details, .key_id = key,
+                              .user_id = "us_k"};
     CHECK(ksm_usage_record(db, &u) == KSM_E_OK);
 }
 

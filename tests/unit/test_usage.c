@@ -1,5 +1,6 @@
 /* test_usage.c — the usage sink on a temporary SQLite file: records, idempotent and conflicting
- * repeats, validation, query filters and pagination, and records surviving close and reopen. */
+ * repeats, validation, query filters and pagination, and records surviving close and reopen; the
+ * sums by key kept as records are written equal those the migration computes from the records. */
 #include "check.h"
 #include "core/db.h"
 #include "core/util.h"
@@ -355,6 +356,50 @@ static void test_writer_bounded(const char *db_path, struct ksm_db *db)
     check_cost_and_stop(db, "pj_b", 6000 * 7);
 }
 
+/* Use by key: what the sink sums as it writes (from the record's key_id) equals what the migration
+ * sums from the stored records' details (a database that had records before the table existed),
+ * per project and key. */
+static int64_t key_cost(struct ksm_db *db, const char *project, const char *key)
+{
+    int64_t v = -1;
+    CHECK(ksm_usage_key_cost(db, project, key, 0, INT64_MAX, &v) == KSM_E_OK);
+    return v;
+}
+
+static void test_by_key(struct ksm_db *db)
+{
+    static const struct {
+        const char *project, *details, *key_id, *idem;
+        int64_t cost;
+    } rows[] = {
+        {"prj_k", "{\"prompt_tokens\":1,\"user\":\"us_1\",\"key\":\"ky_1\"}", "ky_1", "bk1", 100},
+        {"prj_k", "{\"key\":\"ky_1\",\"user\":\"us_1\",\"cancelled\":true}", "ky_1", "bk2", 250},
+        {"prj_k", "{\"user\":\"us_2\",\"key\":\"ky_2\"}", "ky_2", "bk3", 7},
+        {"prj_j", "{\"user\":\"us_1\",\"key\":\"ky_1\"}", "ky_1", "bk4", 1000},   /* another project */
+        {"prj_k", "{\"user\":\"us_3\",\"key\":\"\"}", "", "bk5", 9},            /* a session: no key */
+        {"prj_k", "{\"prompt_tokens\":3}", NULL, "bk6", 11},                         /* no principal */
+        {"prj_k", "{\"note\":\"the \\\"key\\\" word\"}", NULL, "bk7", 13},     /* "key" not a member */
+        {"prj_k", NULL, NULL, "bk8", 17},
+    };
+    for (size_t i = 0; i < KSM_NELEM(rows); i++) {
+        struct ksm_usage_rec r = rec("tnt_k", "tokens", 10, 1767225600000LL + (int64_t)i, rows[i].idem);
+        r.project = rows[i].project, r.details = rows[i].details, r.cost_microyen = rows[i].cost;
+        r.key_id = rows[i].key_id, r.user_id = rows[i].key_id ? "us_x" : NULL;
+        CHECK(ksm_usage_record(db, &r) == KSM_E_OK);
+        CHECK(ksm_usage_record(db, &r) == KSM_E_OK);   /* a retry adds nothing */
+    }
+    CHECK(key_cost(db, "prj_k", "ky_1") == 350 && key_cost(db, "prj_k", "ky_2") == 7);
+    CHECK(key_cost(db, "prj_j", "ky_1") == 1000 && key_cost(db, "prj_k", "") == 0);
+    /* as a database from before the table: emptied and its migration forgotten, then reopened */
+    char err[256];
+    CHECK(ksm_db_exec(db, "DROP TABLE usage_by_key;"
+                          "DELETE FROM schema_version WHERE subsystem = 'usage_by_key'") == SQLITE_OK);
+    ksm_db_close(db);
+    CHECK(ksm_db_open(db, path, err, sizeof err) == 0);
+    CHECK(key_cost(db, "prj_k", "ky_1") == 350 && key_cost(db, "prj_k", "ky_2") == 7);
+    CHECK(key_cost(db, "prj_j", "ky_1") == 1000 && key_cost(db, "prj_k", "") == 0);
+}
+
 int main(void)
 {
     char err[256];
@@ -370,6 +415,7 @@ int main(void)
     test_query(&db);
     test_reopen(&db);
     test_cost(&db);
+    test_by_key(&db);
     test_writer(path, &db);
     test_writer_locked(path, &db);
     test_writer_bounded(path, &db);
