@@ -172,3 +172,27 @@ int kc_get_to_file(struct kc_ctx *c, const char *path, const char *out)
     kc_http_resp_free(&r);
     return rc;
 }
+
+/* "a,b,c" → ["a","b","c"]; numbers when as_int. NULL with a usage message on a bad number. */
+json_t *kc_split_list(struct kc_ctx *c, const char *flag, const char *v, bool as_int)
+{
+    json_t *arr = json_array();
+    char *copy = ksm_xstrdup(v), *save = NULL;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (!as_int) {
+            json_array_append_new(arr, json_string(t));
+            continue;
+        }
+        char *end;
+        long n = strtol(t, &end, 10);
+        if (*end || end == t) {
+            kc_usage_err(c->cmd, "--%s takes numbers separated by commas", flag);
+            json_decref(arr);
+            free(copy);
+            return NULL;
+        }
+        json_array_append_new(arr, json_integer(n));
+    }
+    free(copy);
+    return arr;
+}

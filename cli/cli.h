@@ -146,6 +146,9 @@ int kc_call(struct kc_ctx *c, const char *method, const char *path, const struct
             json_t *body, const struct kc_col *cols, const char *done);
 /* Prints "kasumi: CODE: MESSAGE (request_id ID)" for an error response. Returns KC_EXIT_API. */
 int kc_api_error(const struct kc_http_resp *r);
+/* A flag's "a,b,c" → ["a","b","c"], numbers when as_int; NULL with a usage message on a bad
+ * number. */
+json_t *kc_split_list(struct kc_ctx *c, const char *flag, const char *v, bool as_int);
 /* Sets key to a string when val is non-NULL. */
 void kc_json_set(json_t *obj, const char *key, const char *val);
 /* An integer flag into obj (nothing when val is NULL); "10GiB" and the like are sizes. -1 with a

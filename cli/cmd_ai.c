@@ -153,25 +153,6 @@ int kc_ai_price_list(struct kc_ctx *c, const struct kc_args *a)
     return kc_list_paged(c, a, "/admin/v1/model-prices", &q, price_cols);
 }
 
-/* "50,80,100" → [50,80,100]; NULL after a usage message. */
-static json_t *int_list(struct kc_ctx *c, const char *s, const char *flag)
-{
-    json_t *arr = json_array();
-    while (*s) {
-        char *end;
-        errno = 0;
-        long long v = strtoll(s, &end, 10);
-        if (end == s || errno || (*end && *end != ',')) {
-            json_decref(arr);
-            kc_usage_err(c->cmd, "--%s must be comma-separated integers", flag);
-            return NULL;
-        }
-        json_array_append_new(arr, json_integer(v));
-        s = *end ? end + 1 : end;
-    }
-    return arr;
-}
-
 /* The project's budget, or with --key that key's own budget in the project. */
 static char *budget_path(struct kc_ctx *c, const struct kc_args *a)
 {
@@ -188,7 +169,7 @@ int kc_ai_budget_set(struct kc_ctx *c, const struct kc_args *a)
         json_decref(body);
         return kc_usage_err(c->cmd, "a key's budget has no alert thresholds (the project's has)");
     }
-    json_t *list = alerts ? int_list(c, alerts, "alert-thresholds") : NULL;
+    json_t *list = alerts ? kc_split_list(c, "alert-thresholds", alerts, true) : NULL;
     if (kc_json_set_int(c, body, "monthly_yen", "monthly-yen", kc_flag(a, "monthly-yen")) ||
         (alerts && !list)) {
         json_decref(body);
@@ -202,20 +183,22 @@ int kc_ai_budget_set(struct kc_ctx *c, const struct kc_args *a)
     return rc;
 }
 
-int kc_ai_budget_get(struct kc_ctx *c, const struct kc_args *a)
+static int on_budget(struct kc_ctx *c, const struct kc_args *a, const char *method)
 {
     char *path = budget_path(c, a);
-    int rc = kc_call(c, "GET", path, NULL, NULL, NULL, NULL);
+    int rc = kc_call(c, method, path, NULL, NULL, NULL, NULL);
     free(path);
     return rc;
 }
 
+int kc_ai_budget_get(struct kc_ctx *c, const struct kc_args *a)
+{
+    return on_budget(c, a, "GET");
+}
+
 int kc_ai_budget_remove(struct kc_ctx *c, const struct kc_args *a)
 {
-    char *path = budget_path(c, a);
-    int rc = kc_call(c, "DELETE", path, NULL, NULL, NULL, NULL);
-    free(path);
-    return rc;
+    return on_budget(c, a, "DELETE");
 }
 
 static const struct kc_col key_budget_cols[] = {
@@ -360,4 +343,38 @@ int kc_ai_policy_set(struct kc_ctx *c, const struct kc_args *a)
 usage:
     json_decref(body);
     return KC_EXIT_USAGE;
+}
+
+/* Which of the project's models a key may call: --models a,b (--models '' is none). */
+static char *key_models_path(struct kc_ctx *c, const struct kc_args *a)
+{
+    return kc_url_path(c, "/admin/v1/projects/{}/keys/{}/models", kc_flag(a, "project"),
+                       kc_flag(a, "key"));
+}
+
+int kc_ai_key_models_set(struct kc_ctx *c, const struct kc_args *a)
+{
+    json_t *body = json_pack("{s:o}", "models", kc_split_list(c, "models", kc_flag(a, "models"), false));
+    char *path = key_models_path(c, a);
+    int rc = kc_call(c, "PUT", path, NULL, body, NULL, NULL);
+    free(path);
+    return rc;
+}
+
+static int on_key_models(struct kc_ctx *c, const struct kc_args *a, const char *method)
+{
+    char *path = key_models_path(c, a);
+    int rc = kc_call(c, method, path, NULL, NULL, NULL, NULL);
+    free(path);
+    return rc;
+}
+
+int kc_ai_key_models_get(struct kc_ctx *c, const struct kc_args *a)
+{
+    return on_key_models(c, a, "GET");
+}
+
+int kc_ai_key_models_remove(struct kc_ctx *c, const struct kc_args *a)
+{
+    return on_key_models(c, a, "DELETE");
 }

@@ -40,29 +40,6 @@ static const struct kc_col item_cols[] = {
     {"型番", "model"}, KC_COLS_END,
 };
 
-/* "a,b,c" → ["a","b","c"]; numbers when as_int. NULL with a usage message on a bad number. */
-static json_t *split_list(struct kc_ctx *c, const char *flag, const char *v, bool as_int)
-{
-    json_t *arr = json_array();
-    char *copy = ksm_xstrdup(v), *save = NULL;
-    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        if (!as_int) {
-            json_array_append_new(arr, json_string(t));
-            continue;
-        }
-        char *end;
-        long n = strtol(t, &end, 10);
-        if (*end || end == t) {
-            kc_usage_err(c->cmd, "--%s takes numbers separated by commas", flag);
-            json_decref(arr);
-            free(copy);
-            return NULL;
-        }
-        json_array_append_new(arr, json_integer(n));
-    }
-    free(copy);
-    return arr;
-}
 
 static const char *const case_flags[][2] = {
     {"title", "title"},           {"agency", "agency"},
@@ -80,9 +57,9 @@ static json_t *case_body(struct kc_ctx *c, const struct kc_args *a)
     const char *cats = kc_flag(a, "categories"), *crit = kc_flag(a, "criteria");
     json_t *v;
     if (cats)
-        json_object_set_new(body, "categories", split_list(c, "categories", cats, false));
+        json_object_set_new(body, "categories", kc_split_list(c, "categories", cats, false));
     if (crit) {
-        if (!(v = split_list(c, "criteria", crit, true))) {
+        if (!(v = kc_split_list(c, "criteria", crit, true))) {
             json_decref(body);
             return NULL;
         }

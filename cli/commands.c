@@ -43,6 +43,9 @@ int kc_ai_budget_set(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_budget_get(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_budget_remove(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_budget_keys(struct kc_ctx *c, const struct kc_args *a);
+int kc_ai_key_models_set(struct kc_ctx *c, const struct kc_args *a);
+int kc_ai_key_models_get(struct kc_ctx *c, const struct kc_args *a);
+int kc_ai_key_models_remove(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_policy_get(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_policy_set(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_policy_check(struct kc_ctx *c, const struct kc_args *a);
@@ -311,6 +314,13 @@ const struct kc_cmd kc_commands[] = {
      "remove a project's AI budget (no limit again), or a key's (the project's alone applies)"},
     {"budget", "keys", kc_ai_budget_keys, 0, "project", "", "budget keys --project P",
      "the project's API keys with a budget or AI spend this month: what each spent"},
+    {"key-models", "set", kc_ai_key_models_set, 0, "project key models", "",
+     "key-models set --project P --key K --models A,B ('' for none)",
+     "which of the project's models an API key may call there"},
+    {"key-models", "get", kc_ai_key_models_get, 0, "project key", "", "key-models get --project P --key K",
+     "the models an API key may call in a project (null: every one)"},
+    {"key-models", "remove", kc_ai_key_models_remove, 0, "project key", "",
+     "key-models remove --project P --key K", "let an API key call every model of the project again"},
     {"ai-policy", "get", kc_ai_policy_get, 0, "project", "", "ai-policy get --project P",
      "a project's AI policy"},
     {"ai-policy", "set", kc_ai_policy_set, 0, "project", AI_POLICY,

@@ -78,29 +78,6 @@ enum ksm_err ksm_h_ai_budget_delete(struct ksm_req *r)
 
 /* ---- a key's own cap in the project: /admin/v1/projects/{project}/keys/{key}/budget ---- */
 
-/* The key may act in the project: an API key of the project's tenant, narrowed to this project or
- * to none. Anything else is "no such key" here, as another tenant's key would be. */
-static enum ksm_err key_of_project(struct ksm_req *r, char *tenant)
-{
-    r->audit_target = r->params[1];   /* the key; the record's project is the project */
-    enum ksm_err e = ksm_h_ai_project_tenant(r, tenant);
-    if (e != KSM_E_OK)
-        return e;
-    json_t *k = NULL;
-    e = ksm_iam_key_get(DB(r), r->params[1], &k);
-    const char *kt = json_string_value(json_object_get(k, "tenant")),
-               *kp = json_string_value(json_object_get(k, "project")),
-               *kind = json_string_value(json_object_get(k, "kind"));
-    bool ok = e == KSM_E_OK && kt && !strcmp(kt, tenant) && (!kp || !strcmp(kp, r->params[0])) &&
-              kind && !strcmp(kind, "api");
-    json_decref(k);
-    if (ok)
-        return KSM_E_OK;
-    return e == KSM_E_OK || e == KSM_E_NOT_FOUND
-               ? ksm_fail(r, KSM_E_NOT_FOUND, "no such API key in this project")
-               : ksm_fail(r, e, "cannot read the key");
-}
-
 static enum ksm_err reply_key_status(struct ksm_req *r, const char *tenant)
 {
     json_t *o = NULL;
@@ -114,7 +91,7 @@ enum ksm_err ksm_h_ai_key_budget_put(struct ksm_req *r)
 {
     char tenant[KSM_ID_LEN], why[KSM_AI_WHY] = "";
     json_t *body = NULL;
-    enum ksm_err e = key_of_project(r, tenant);
+    enum ksm_err e = ksm_h_ai_key_of_project(r, tenant);
     if (e != KSM_E_OK || (e = ksm_h_ai_body(r, &body)) != KSM_E_OK)
         return e;
     e = ksm_ai_key_budget_set(DB(r), tenant, r->params[0], r->params[1], body, why);
@@ -127,14 +104,14 @@ enum ksm_err ksm_h_ai_key_budget_put(struct ksm_req *r)
 enum ksm_err ksm_h_ai_key_budget_get(struct ksm_req *r)
 {
     char tenant[KSM_ID_LEN];
-    enum ksm_err e = key_of_project(r, tenant);
+    enum ksm_err e = ksm_h_ai_key_of_project(r, tenant);
     return e == KSM_E_OK ? reply_key_status(r, tenant) : e;
 }
 
 enum ksm_err ksm_h_ai_key_budget_delete(struct ksm_req *r)
 {
     char tenant[KSM_ID_LEN];
-    enum ksm_err e = key_of_project(r, tenant);
+    enum ksm_err e = ksm_h_ai_key_of_project(r, tenant);
     if (e != KSM_E_OK)
         return e;
     if ((e = ksm_ai_key_budget_delete(DB(r), r->params[0], r->params[1])) != KSM_E_OK)

@@ -1,10 +1,12 @@
 /* h_ai_common.c — what the AI admin handlers (h_ai_*.c) share: decoding a
  * nested JSON body with the AI store's strict rules, the node's residency rules
- * for targets, and the tenant of a project. */
+ * for targets, the tenant of a project, and an API key that may act in it. */
 #include "admin/app.h"
 #include "admin/handlers.h"
 #include "ai/ai_store.h"
 #include "iam/iam.h"
+
+#include <string.h>
 
 enum ksm_err ksm_h_ai_body(struct ksm_req *r, json_t **out)
 {
@@ -30,4 +32,27 @@ enum ksm_err ksm_h_ai_project_body(struct ksm_req *r, char *tenant, json_t **bod
 {
     enum ksm_err e = ksm_h_ai_project_tenant(r, tenant);
     return e == KSM_E_OK ? ksm_h_ai_body(r, body) : e;
+}
+
+/* The key may act in the project: an API key of the project's tenant, narrowed to this project or
+ * to none. Anything else is "no such key" here, as another tenant's key would be. */
+enum ksm_err ksm_h_ai_key_of_project(struct ksm_req *r, char *tenant)
+{
+    r->audit_target = r->params[1];   /* the key; the record's project is the project */
+    enum ksm_err e = ksm_h_ai_project_tenant(r, tenant);
+    if (e != KSM_E_OK)
+        return e;
+    json_t *k = NULL;
+    e = ksm_iam_key_get(&r->worker->db, r->params[1], &k);
+    const char *kt = json_string_value(json_object_get(k, "tenant")),
+               *kp = json_string_value(json_object_get(k, "project")),
+               *kind = json_string_value(json_object_get(k, "kind"));
+    bool ok = e == KSM_E_OK && kt && !strcmp(kt, tenant) && (!kp || !strcmp(kp, r->params[0])) &&
+              kind && !strcmp(kind, "api");
+    json_decref(k);
+    if (ok)
+        return KSM_E_OK;
+    return e == KSM_E_OK || e == KSM_E_NOT_FOUND
+               ? ksm_fail(r, KSM_E_NOT_FOUND, "no such API key in this project")
+               : ksm_fail(r, e, "cannot read the key");
 }

@@ -118,6 +118,9 @@ enum ksm_err ksm_h_ai_body(struct ksm_req *r, json_t **out);   /* strict nested 
 void ksm_h_ai_rules(struct ksm_req *r, struct ksm_ai_rules *rules);   /* from the node config */
 enum ksm_err ksm_h_ai_decisions(struct ksm_req *r);
 enum ksm_err ksm_h_ai_project_tenant(struct ksm_req *r, char *tenant);   /* of {project} */
+/* {key} (params[1]) is an API key that may act in {project} (params[0]): tenant of the project
+ * into tenant; anything else answered 404, the same for every other key. */
+enum ksm_err ksm_h_ai_key_of_project(struct ksm_req *r, char *tenant);
 /* Both: the {project}'s tenant, then the strict JSON body (answered when either fails). */
 enum ksm_err ksm_h_ai_project_body(struct ksm_req *r, char *tenant, json_t **body);
 
@@ -151,6 +154,9 @@ enum ksm_err ksm_h_ai_key_budget_put(struct ksm_req *r);
 enum ksm_err ksm_h_ai_key_budget_get(struct ksm_req *r);
 enum ksm_err ksm_h_ai_key_budget_delete(struct ksm_req *r);
 enum ksm_err ksm_h_ai_key_budget_list(struct ksm_req *r);
+enum ksm_err ksm_h_ai_key_models_put(struct ksm_req *r);
+enum ksm_err ksm_h_ai_key_models_get(struct ksm_req *r);
+enum ksm_err ksm_h_ai_key_models_delete(struct ksm_req *r);
 
 /* h_ai_policy.c */
 enum ksm_err ksm_h_ai_policy_put(struct ksm_req *r);

@@ -149,15 +149,8 @@ enum ksm_err ksm_ai_key_budget_set(struct ksm_db *db, const char *tenant, const 
 
 enum ksm_err ksm_ai_key_budget_delete(struct ksm_db *db, const char *project, const char *key)
 {
-    enum ksm_err e = ksm_ai__begin(db);
-    if (e != KSM_E_OK)
-        return e;
-    sqlite3_stmt *st =
-        ksm_db_prepare(db, "DELETE FROM ai_key_budgets WHERE project_id=?1 AND key_id=?2");
-    ksm_db_bind_text(st, 1, project);
-    ksm_db_bind_text(st, 2, key);
-    e = ksm_ai__step_write(db, st);
-    return ksm_ai__end(db, e);
+    return ksm_ai__write_pk(db, "DELETE FROM ai_key_budgets WHERE project_id=?1 AND key_id=?2",
+                            project, key);
 }
 
 enum ksm_err ksm_ai_key_budget_load(struct ksm_db *db, const char *project, const char *key,
@@ -175,16 +168,16 @@ enum ksm_err ksm_ai_key_budget_load(struct ksm_db *db, const char *project, cons
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
 }
 
-enum ksm_err ksm_ai_key_budget_each(struct ksm_db *db, const char *project,
-                                    void (*fn)(void *arg, const char *key, int64_t microyen),
-                                    void *arg)
+enum ksm_err ksm_ai_key_settings_each(struct ksm_db *db, const char *project,
+                                      void (*fn)(void *arg, const char *key), void *arg)
 {
-    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT key_id, monthly_microyen FROM ai_key_budgets"
-                                          " WHERE project_id=?1 ORDER BY key_id");
+    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT key_id FROM ai_key_budgets WHERE project_id=?1"
+                                          " UNION SELECT key_id FROM ai_key_models"
+                                          " WHERE project_id=?1 ORDER BY 1");
     ksm_db_bind_text(st, 1, project);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        fn(arg, ksm_db_col_text(st, 0), sqlite3_column_int64(st, 1));
+        fn(arg, ksm_db_col_text(st, 0));
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
 }

@@ -979,6 +979,25 @@ static void quota_headers(struct ai_call *c, int64_t now_ms)
     }
 }
 
+/* The key's own list of the project's models it may call (ai_key_models.c): a call outside it is
+ * refused before anything is read or sent. The relay acting for a tenant (overseas-ai) is not a
+ * tenant's key; a session has no key. */
+static bool key_may_call(struct ai_call *c, struct ksm_db *db)
+{
+    char allowed[KSM_AI_KEY_MODELS_MAX], why[KSM_AI_ERR_MAX];
+    if (c->on_behalf || !c->principal || !c->principal->key_id[0])
+        return true;
+    if (ksm_ai_key_models_get(db, c->project, c->principal->key_id, allowed) != KSM_E_OK) {
+        ksm_ai_fail(c, KSM_E_INTERNAL, "cannot read the models this key may use", 0);
+        return false;
+    }
+    if (ksm_ai_key_models_allow(allowed, c->alias))
+        return true;
+    snprintf(why, sizeof why, "this key may not use model %s in this project", c->alias);
+    ksm_ai_fail(c, KSM_E_FORBIDDEN, why, 0);
+    return false;
+}
+
 /* Which limit refused the call, told to the caller (the ledger's enum ksm_ai_over). */
 static const char *const over_why[] = {
     [KSM_AI_OVER_NONE] = "the project's budget or rate limit is exhausted",
@@ -1123,6 +1142,8 @@ void ksm_ai_call_start(struct ai_call *c)
         ksm_ai_fail(c, KSM_E_INVALID_ARGUMENT, why, 0);
         return;
     }
+    if (!key_may_call(c, db))
+        return;
     if (ksm_ai_policy_get(db, c->project, &c->pol) != KSM_E_OK) {
         ksm_ai_fail(c, KSM_E_INTERNAL, "cannot read the project's AI policy", 0);
         return;

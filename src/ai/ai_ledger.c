@@ -554,7 +554,8 @@ enum ksm_err ksm_ai_key_budget_status(struct ksm_db *db, const char *project, co
     return KSM_E_OK;
 }
 
-/* The keys to list: those with a cap, and those with use this month (with their sums). */
+/* The keys to list: those with a cap or a list of models, and those with use this month (with
+ * their sums). */
 struct key_list {
     json_t *by_key;   /* key id -> {user, requests, tokens} */
 };
@@ -568,10 +569,9 @@ static void listed_use(void *arg, const struct ksm_usage_key_use *u)
                                   (json_int_t)u->quantity));
 }
 
-static void listed_cap(void *arg, const char *key, int64_t microyen)
+static void listed_setting(void *arg, const char *key)
 {
     struct key_list *l = arg;
-    (void)microyen;
     if (!json_object_get(l->by_key, key))
         json_object_set_new(l->by_key, key,
                             json_pack("{s:n,s:i,s:i}", "user", "requests", 0, "tokens", 0));
@@ -584,7 +584,7 @@ enum ksm_err ksm_ai_key_budget_list(struct ksm_db *db, const char *project, int6
     struct key_list l = {json_object()};
     enum ksm_err e = ksm_usage_keys_of_project(db, project, start, end, listed_use, &l);
     if (e == KSM_E_OK)
-        e = ksm_ai_key_budget_each(db, project, listed_cap, &l);
+        e = ksm_ai_key_settings_each(db, project, listed_setting, &l);
     json_t *items = json_array();
     const char *key;
     json_t *use;
@@ -593,9 +593,12 @@ enum ksm_err ksm_ai_key_budget_list(struct ksm_db *db, const char *project, int6
         json_t *one = NULL;
         if (e == KSM_E_OK && (e = ksm_ai_key_budget_status(db, project, key, now_ms, &one)) ==
                                  KSM_E_OK) {
+            char allowed[KSM_AI_KEY_MODELS_MAX];
             json_object_del(one, "project");
             json_object_del(one, "month");
             json_object_update(one, use);
+            if ((e = ksm_ai_key_models_get(db, project, key, allowed)) == KSM_E_OK)
+                json_object_set_new(one, "models", ksm_ai_key_models_json(allowed));
             json_array_append_new(items, one);
         }
     }

@@ -13,6 +13,7 @@
 #define ROUTE_SLOTS 32
 #define POLICY_SLOTS 128
 #define PRICE_SLOTS 128
+#define KEY_MODELS_SLOTS 64
 
 struct route_slot {
     uint64_t gen;
@@ -36,7 +37,15 @@ struct price_slot {
     struct ksm_ai_price p;
 };
 
+struct key_models_slot {
+    uint64_t gen;
+    enum ksm_err e;
+    char key[2 * KSM_AI_ID]; /* project "|" key */
+    char allowed[KSM_AI_KEY_MODELS_MAX];
+};
+
 static __thread struct route_slot routes[ROUTE_SLOTS];
+static __thread struct key_models_slot key_models[KEY_MODELS_SLOTS];
 static __thread struct policy_slot policies[POLICY_SLOTS];
 static __thread struct price_slot prices[PRICE_SLOTS];
 
@@ -132,4 +141,42 @@ void ksm_ai__memo_price_put(const char *model, uint64_t gen, int64_t from, int64
     strcpy(s->model, model);
     if (e == KSM_E_OK)
         s->p = *p;
+}
+
+/* project|key; false when it does not fit (then nothing is memoised) */
+static bool pk_key(const char *project, const char *key, char *out)
+{
+    size_t np = strlen(project), nk = strlen(key);
+    if (np >= KSM_AI_ID || nk >= KSM_AI_ID)
+        return false;
+    memcpy(out, project, np);
+    out[np] = '|';
+    memcpy(out + np + 1, key, nk + 1);
+    return true;
+}
+
+bool ksm_ai__memo_key_models(const char *project, const char *key, char *allowed, enum ksm_err *e)
+{
+    char k[sizeof key_models[0].key];
+    if (!pk_key(project, key, k))
+        return false;
+    struct key_models_slot *s = &key_models[str_hash(k) % KEY_MODELS_SLOTS];
+    if (s->gen != ksm_ai__generation() || strcmp(s->key, k))
+        return false;
+    *e = s->e;
+    strcpy(allowed, s->allowed);
+    return true;
+}
+
+void ksm_ai__memo_key_models_put(const char *project, const char *key, uint64_t gen, enum ksm_err e,
+                                 const char *allowed)
+{
+    char k[sizeof key_models[0].key];
+    if (!pk_key(project, key, k) || strlen(allowed) >= sizeof key_models[0].allowed)
+        return;
+    struct key_models_slot *s = &key_models[str_hash(k) % KEY_MODELS_SLOTS];
+    s->gen = gen;
+    s->e = e;
+    strcpy(s->key, k);
+    strcpy(s->allowed, allowed);
 }

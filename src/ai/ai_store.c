@@ -32,10 +32,14 @@ static const struct ksm_migration migrations[] = {
      "CREATE TABLE ai_policies(project_id TEXT PRIMARY KEY, tenant_id TEXT NOT "
      "NULL,"
      " policy TEXT NOT NULL, updated_at INTEGER NOT NULL);"},
-    /* a key's own monthly cap inside a project (ai_budget.c); the key's row goes with its project */
+    /* a key's own monthly cap inside a project (ai_budget.c), and the models it may call there */
     {"ai", 2,
      "CREATE TABLE ai_key_budgets(project_id TEXT NOT NULL, key_id TEXT NOT NULL,"
      " tenant_id TEXT NOT NULL, monthly_microyen INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+     " PRIMARY KEY(project_id, key_id)) WITHOUT ROWID;"
+     /* which of the project's models a key may call (ai_key_models.c) */
+     "CREATE TABLE ai_key_models(project_id TEXT NOT NULL, key_id TEXT NOT NULL,"
+     " tenant_id TEXT NOT NULL, models TEXT NOT NULL, updated_at INTEGER NOT NULL,"
      " PRIMARY KEY(project_id, key_id)) WITHOUT ROWID;"},
 };
 
@@ -137,4 +141,16 @@ json_t *ksm_ai__time_json(int64_t ms)
     char buf[32];
     ksm_rfc3339_ms(ms, buf);
     return json_string(buf);
+}
+
+enum ksm_err ksm_ai__write_pk(struct ksm_db *db, const char *sql, const char *a, const char *b)
+{
+    enum ksm_err e = ksm_ai__begin(db);
+    if (e != KSM_E_OK)
+        return e;
+    sqlite3_stmt *st = ksm_db_prepare(db, sql);
+    ksm_db_bind_text(st, 1, a);
+    ksm_db_bind_text(st, 2, b);
+    e = ksm_ai__step_write(db, st);
+    return ksm_ai__end(db, e);
 }

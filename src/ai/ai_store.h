@@ -130,8 +130,8 @@ enum ksm_err ksm_ai_budget_status(struct ksm_db *db, const char *project, int64_
  * spent_microyen, spent_yen, reserved_microyen, in_flight, remaining_microyen|null, resets_at}. */
 enum ksm_err ksm_ai_key_budget_status(struct ksm_db *db, const char *project, const char *key,
                                       int64_t now_ms, json_t **out);
-/* Every key of the project with a cap or with use this month: {project, month, resets_at, items:
- * [the above without project and month, and user, requests, tokens]}, by key id. */
+/* Every key of the project with a cap, a list of models or use this month: {project, month,
+ * resets_at, items: [the above without project and month, and user, requests, tokens, models]}. */
 enum ksm_err ksm_ai_key_budget_list(struct ksm_db *db, const char *project, int64_t now_ms,
                                     json_t **out);
 
@@ -220,15 +220,28 @@ enum ksm_err ksm_ai_budget_delete(struct ksm_db *db, const char *project);
 enum ksm_err ksm_ai_budget_load(struct ksm_db *db, const char *project, struct ksm_ai_budget *out);
 /* A key's own monthly cap inside a project, body {monthly_yen}: what the key's calls there may
  * spend in a JST month, within the project's budget. The caller checked that the key may act in the
- * project. Delete: none is not an error. Load: -1 when none. Each: the project's caps by key id. */
+ * project. Delete: none is not an error. Load: -1 when none. Each: the keys of the project with a
+ * cap or a list of models (below), by key id. */
 enum ksm_err ksm_ai_key_budget_set(struct ksm_db *db, const char *tenant, const char *project,
                                    const char *key, json_t *body, char *why);
 enum ksm_err ksm_ai_key_budget_delete(struct ksm_db *db, const char *project, const char *key);
 enum ksm_err ksm_ai_key_budget_load(struct ksm_db *db, const char *project, const char *key,
                                     int64_t *monthly_microyen);
-enum ksm_err ksm_ai_key_budget_each(struct ksm_db *db, const char *project,
-                                    void (*fn)(void *arg, const char *key, int64_t microyen),
-                                    void *arg);
+enum ksm_err ksm_ai_key_settings_each(struct ksm_db *db, const char *project,
+                                      void (*fn)(void *arg, const char *key), void *arg);
+/* Which of the project's models a key may call there (ai_key_models.c). Set: body {models:
+ * [alias, ...]} (0..32; [] is none); delete: every model again (none is not an error). Get: the
+ * list as "|a|b|" into allowed (KSM_AI_KEY_MODELS_MAX bytes), "" when the key has none — memoised
+ * per thread, so the request path costs no SQL. Allow: may a call name model under that list.
+ * Json: the list as an array, or null for none. */
+#define KSM_AI_KEY_MODELS_MAX 1024
+enum ksm_err ksm_ai_key_models_set(struct ksm_db *db, const char *tenant, const char *project,
+                                   const char *key, json_t *body, char *why);
+enum ksm_err ksm_ai_key_models_delete(struct ksm_db *db, const char *project, const char *key);
+enum ksm_err ksm_ai_key_models_get(struct ksm_db *db, const char *project, const char *key,
+                                   char *allowed);
+bool ksm_ai_key_models_allow(const char *allowed, const char *model);
+json_t *ksm_ai_key_models_json(const char *allowed);
 
 /* ---- AI policy (ai_policy.c) ---- */
 void ksm_ai_policy_defaults(struct ksm_ai_policy *p);

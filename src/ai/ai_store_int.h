@@ -27,6 +27,9 @@ enum ksm_err ksm_ai__step_write(struct ksm_db *db, sqlite3_stmt *st);
 bool ksm_ai__text_ok(const char *s, size_t max);
 /* An alias or model name: 1..127 of [A-Za-z0-9._:@/+-], starting with a letter
  * or digit. */
+/* One statement of parameters ?1 a and ?2 b (a row's key: project and key) in its own AI-store
+ * transaction, the generation bumped after. */
+enum ksm_err ksm_ai__write_pk(struct ksm_db *db, const char *sql, const char *a, const char *b);
 bool ksm_ai__name_ok(const char *s);
 bool ksm_ai__upstream_model_ok(const char *s);
 /* prefix "_" and 20 base32 characters. */
@@ -69,5 +72,9 @@ bool ksm_ai__memo_price(const char *model, int64_t at_ms, struct ksm_ai_price *o
                         enum ksm_err *e);
 void ksm_ai__memo_price_put(const char *model, uint64_t gen, int64_t from, int64_t until,
                             enum ksm_err e, const struct ksm_ai_price *p);
+/* A key's allowed models in a project as "|a|b|" ("" when it has no list: every model). */
+bool ksm_ai__memo_key_models(const char *project, const char *key, char *allowed, enum ksm_err *e);
+void ksm_ai__memo_key_models_put(const char *project, const char *key, uint64_t gen, enum ksm_err e,
+                                 const char *allowed);
 
 #endif

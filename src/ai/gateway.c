@@ -295,8 +295,8 @@ static void answer_json(struct ai_call *c, json_t *o)
     ksm_ai_call_free(c);
 }
 
-/* The project's aliases (alias NULL) or that one, each in the caller's API's shape; NULL, the
- * failure answered, when the store cannot be read. */
+/* The project's aliases (alias NULL) or that one that the caller's key may call, each in the
+ * caller's API's shape; NULL, the failure answered, when the store cannot be read. */
 static json_t *models(struct ai_call *c, const char *alias)
 {
     json_t *rows = json_array();
@@ -305,10 +305,19 @@ static json_t *models(struct ai_call *c, const char *alias)
         ksm_ai_fail(c, KSM_E_INTERNAL, "cannot list models", 0);
         return NULL;
     }
+    char allowed[KSM_AI_KEY_MODELS_MAX] = "";   /* the key's own list, if it has one */
+    if (!c->on_behalf && c->principal && c->principal->key_id[0] &&
+        ksm_ai_key_models_get(&c->r->worker->db, c->project, c->principal->key_id, allowed) !=
+            KSM_E_OK) {
+        json_decref(rows);
+        ksm_ai_fail(c, KSM_E_INTERNAL, "cannot list models", 0);
+        return NULL;
+    }
     json_t *data = json_array(), *row;
     size_t i;
     json_array_foreach(rows, i, row)
-        json_array_append_new(data, model_json(c->proto, row));
+        if (ksm_ai_key_models_allow(allowed, json_string_value(json_object_get(row, "id"))))
+            json_array_append_new(data, model_json(c->proto, row));
     json_decref(rows);
     return data;
 }

@@ -16,7 +16,7 @@
 #include "core/util.h"
 
 /* The JST day (its start, in UTC ms) that ms falls on. */
-#define DAY_OF(ms) "((" ms " + 32400000) / 86400000 * 86400000 - 32400000)"
+#define DAY_OF KSM_USAGE_JST_DAY_SQL
 
 /* Every record's row, by the same rule as the sink's (the marks as they are now). */
 #define FROM_RECORDS                                                                               \
@@ -69,11 +69,6 @@ static _Thread_local struct {
     int nmarks;   /* -1: not read yet in this batch */
     struct mark *marks;   /* freed when the batch ends */
 } batch;
-
-static int64_t day_of(int64_t ms)   /* DAY_OF in C: SQLite's integer division truncates, as C's */
-{
-    return (ms + 32400000) / 86400000 * 86400000 - 32400000;
-}
 
 static int groups_write(struct ksm_db *db)
 {
@@ -170,12 +165,12 @@ static int batch_add(struct ksm_db *db, const struct ksm_usage_rec *rec, int64_t
         const struct mark *m = &batch.marks[i];
         if (time_ms >= m->start_ms && time_ms < m->end_ms && id > m->last_record) {
             rows++;
-            bad |= m->unheld || group_add(db, rec, day_of(recorded_ms), m->month, cost);
+            bad |= m->unheld || group_add(db, rec, ksm_usage_jst_day(recorded_ms), m->month, cost);
         }
     }
     if (bad)
         return -1;
-    return rows ? 0 : group_add(db, rec, day_of(time_ms), "", cost);
+    return rows ? 0 : group_add(db, rec, ksm_usage_jst_day(time_ms), "", cost);
 }
 
 static void marks_free(void)

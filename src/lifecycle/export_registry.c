@@ -139,7 +139,7 @@ enum ksm_err ksm_export__registry(struct ksm_db *db, const char *tenant, const c
         return e;
     json_t *projects = json_array(), *users = json_array(), *groups = json_array(),
            *bindings = json_array(), *budgets = json_array(), *quotas = json_array(),
-           *tmpl = json_array(), *key_budgets = json_array();
+           *tmpl = json_array(), *key_budgets = json_array() /* caps and model lists */;
     if (!e)
         e = list_all(db, tenant, ksm_iam_project_list, projects);
     if (!e)
@@ -155,8 +155,10 @@ enum ksm_err ksm_export__registry(struct ksm_db *db, const char *tenant, const c
                  tenant, project, budgets);
     if (!e)
         e = rows(db,
-                 "SELECT project_id, key_id, monthly_microyen, updated_at FROM ai_key_budgets "
-                 "WHERE tenant_id=?1 AND (?2 IS NULL OR project_id=?2) ORDER BY project_id, key_id",
+                 "SELECT project_id, key_id, monthly_microyen, NULL AS models, updated_at"
+                 " FROM ai_key_budgets WHERE tenant_id=?1 AND (?2 IS NULL OR project_id=?2)"
+                 " UNION ALL SELECT project_id, key_id, NULL, models, updated_at FROM ai_key_models"
+                 " WHERE tenant_id=?1 AND (?2 IS NULL OR project_id=?2) ORDER BY 1, 2",
                  tenant, project, key_budgets);
     if (!e)
         e = rows(db,
@@ -175,7 +177,7 @@ enum ksm_err ksm_export__registry(struct ksm_db *db, const char *tenant, const c
         json_object_get(t, "corporate_number"), "name", json_object_get(t, "name"), "kind",
         json_object_get(t, "kind"), "status", json_object_get(t, "status"), "projects", projects,
         "users", users, "groups", groups, "bindings", bindings, "budgets", budgets,
-        "key_budgets", key_budgets, "storage_quotas", quotas, "templates", tmpl);
+        "key_limits", key_budgets, "storage_quotas", quotas, "templates", tmpl);
     json_decref(t);
     if (e != KSM_E_OK || !entry) {
         json_decref(entry);

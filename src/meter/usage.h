@@ -11,6 +11,15 @@
 #include "core/db.h"
 #include "core/error.h"
 
+/* The start (UTC ms) of the JST day that ms falls on, in SQL over a column or parameter and in C —
+ * the same integer arithmetic (SQLite's division truncates, as C's), so sums kept per day as records
+ * are written and sums recomputed by a query agree. */
+#define KSM_USAGE_JST_DAY_SQL(ms) "((" ms " + 32400000) / 86400000 * 86400000 - 32400000)"
+static inline int64_t ksm_usage_jst_day(int64_t ms)
+{
+    return (ms + 32400000) / 86400000 * 86400000 - 32400000;
+}
+
 struct ksm_usage_rec {
     const char *tenant;            /* tenant id (required) */
     const char *project;           /* project id or NULL */

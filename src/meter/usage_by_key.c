@@ -14,7 +14,7 @@
 
 #include "core/util.h"
 
-#define DAY_OF(ms) "((" ms " + 32400000) / 86400000 * 86400000 - 32400000)"
+#define DAY_OF KSM_USAGE_JST_DAY_SQL
 #define GROUPS 64      /* distinct rows held in a batch; one more writes the held ones first */
 
 static const struct ksm_migration migrations[] = {
@@ -46,11 +46,6 @@ static _Thread_local struct {
     int n;
     struct group g[GROUPS];
 } batch;
-
-static int64_t day_of(int64_t ms)   /* DAY_OF in C: SQLite's integer division truncates, as C's */
-{
-    return (ms + 32400000) / 86400000 * 86400000 - 32400000;
-}
 
 static int write_groups(struct ksm_db *db)
 {
@@ -98,7 +93,7 @@ int ksm_usage_by_key_add(struct ksm_db *db, const struct ksm_usage_rec *rec, int
         return 0;   /* most records name no key */
     struct group k = {.project = rec->project ? rec->project : "", .key = rec->key_id,
                       .user = rec->user_id ? rec->user_id : "", .service = rec->service,
-                      .tenant = rec->tenant, .day_ms = day_of(time_ms),
+                      .tenant = rec->tenant, .day_ms = ksm_usage_jst_day(time_ms),
                       .quantity = rec->quantity, .cost = cost, .records = 1};
     struct group *g = batch.on ? group_find(&k) : NULL;
     if (g) {

@@ -2,13 +2,15 @@
 that key stop at its cap while the project's other keys go on; the cap is reserved against before
 the call, atomically with the project's budget, under concurrency; its spend is the sum of that key's
 usage records and survives a restart; the project administrator sets it, the key's own user cannot;
-the project's keys are listed with what each spent this month."""
+the project's keys are listed with what each spent this month. And which of the project's models a
+key may call: the others are refused (403) and not listed."""
 import concurrent.futures
 import json
 import time
 import uuid
 
 import pytest
+import requests
 
 from test_ai_gateway import Org, ai_daemon
 
@@ -214,3 +216,61 @@ def test_who_may_set_a_keys_budget(gw, llm_server, fault_server):
         r = gw.api("PUT", key_path(o, mine["id"]), body)
         assert r.status_code == 400 and r.json()["error"]["message"], (body, r.text)
     assert gw.ok("GET", key_path(o, mine["id"]))["monthly_yen"] is None
+
+
+# ---- which models a key may call -------------------------------------------------------------------
+
+def models_path(o, key_id):
+    return "/admin/v1/projects/%s/keys/%s/models" % (o.project, key_id)
+
+
+def test_a_key_calls_only_the_models_it_is_given(gw, llm_server, fault_server, npm_client):
+    o = Org(gw, llm_server, fault_server)
+    cheap, dear = ok_route(o), ok_route(o)
+    a, b = new_key(o), new_key(o)
+    assert gw.ok("GET", models_path(o, a["id"]))["models"] is None   # no list: every model
+    r = gw.cli("key-models", "set", "--project", o.project, "--key", a["id"], "--models", cheap + "," + cheap,
+               "-o", "json")
+    assert json.loads(r.stdout)["models"] == [cheap]   # said twice, kept once
+
+    def call(key, model, sdk="openai"):
+        if sdk == "openai":
+            return npm_client({"sdk": "openai", "baseURL": o.base + "/v1", "apiKey": key["secret"],
+                               "call": "chat.completions.create",
+                               "params": {"model": model, "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}})
+        return npm_client({"sdk": "anthropic", "baseURL": o.base, "apiKey": key["secret"], "call": "messages.create",
+                           "params": {"model": model, "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}})
+    assert not call(a, cheap).error
+    denied = call(a, dear)
+    assert denied.error and denied.error["status"] == 403 and denied.error["name"] == "PermissionDeniedError", denied
+    assert "this key may not use model " + dear in denied.error["message"]
+    denied = call(a, dear, sdk="anthropic")   # in Anthropic's shape for Anthropic's clients
+    assert denied.error and denied.error["status"] == 403 and denied.error["body"]["type"] == "error", denied
+    assert not call(b, dear).error   # the project's other keys are not narrowed
+    # what the key may call is all it is shown
+    listed = npm_client({"sdk": "openai", "baseURL": o.base + "/v1", "apiKey": a["secret"], "call": "models.list", "params": {}})
+    assert listed.error is None, listed
+    assert [m["id"] for m in (listed.result if isinstance(listed.result, list) else listed.result["data"])] == [cheap]
+    r = o.post("/v1/embeddings", {"model": dear, "input": "x"}, key=a["secret"])
+    assert r.status_code == 403, r.text
+    r = requests.get(o.base + "/v1/models/" + dear, headers={"Authorization": "Bearer " + a["secret"]}, timeout=10)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "model_not_found", r.text
+    # the refusal is audited, and nothing was sent or billed
+    rid = o.post("/v1/chat/completions", {"model": dear, "messages": [{"role": "user", "content": "x"}]},
+                 key=a["secret"]).headers["X-Request-Id"]
+    rec = gw.audit_wait(rid, action="ai.chat")
+    assert rec["outcome"] == "denied" and rec["status"] == 403, rec
+    assert o.usage_or_none(rid) is None
+    # an empty list stops the key's AI calls without revoking it; removing the list frees it
+    gw.ok("PUT", models_path(o, a["id"]), {"models": []})
+    assert call(a, cheap).error["status"] == 403
+    items = {i["key"]: i for i in gw.ok("GET", "/admin/v1/projects/%s/key-budgets" % o.project)["items"]}
+    assert items[a["id"]]["models"] == [] and items[b["id"]]["models"] is None
+    assert gw.ok("DELETE", models_path(o, a["id"]))["models"] is None
+    assert not call(a, dear).error
+    # bad lists are refused with a reason; the key's own user may not widen its list
+    for body in ({"models": "x"}, {"models": ["ok", 3]}, {"models": ["a b"]}, {"models": ["m%d" % i for i in range(33)]}, {}):
+        r = gw.api("PUT", models_path(o, a["id"]), body)
+        assert r.status_code == 400 and r.json()["error"]["message"], (body, r.text)
+    r = gw.api("PUT", models_path(o, a["id"]), {"models": [dear]}, token=a["secret"])
+    assert r.status_code == 403, r.text

@@ -96,6 +96,7 @@ def test_governance_pages_in_a_real_browser(cd, idp):
     down_route = down_model_route(cd, usage_project["id"], tag)
     contractor = cd.ok("POST", "/admin/v1/keys", {"user": member["id"], "kind": "api", "project": usage_project["id"],
                                                   "name": "委託先-" + tag})
+    cd.ok("PUT", "/admin/v1/projects/%s/keys/%s/models" % (usage_project["id"], contractor["id"]), {"models": ["tiny"]})
     bad_cn = str((int(CN_B[0]) + 1) % 10) + CN_B[1:]
     assert corpnum(CN_B[1:]) == CN_B != bad_cn
     out = ARTIFACTS / "gov"
@@ -189,6 +190,7 @@ def test_governance_pages_in_a_real_browser(cd, idp):
     assert res["doomed_row"][1] == "予算なし (上限なし)", res["doomed_row"]
     # the key's cap: shown with its user and state, and set through the API the gateway reads
     assert res["key_row"][1:5] == [member["id"], "active", "3,000", "0.000000"], res["key_row"]
+    assert res["key_row"][6] == "tiny", res["key_row"]   # the one model the key may call
     kb = cd.ok("GET", "/admin/v1/projects/%s/keys/%s/budget" % (usage_project["id"], contractor["id"]))
     assert kb["monthly_yen"] == 3000 and kb["remaining_microyen"] == 3000 * 1000000, kb
     assert any(doomed["name"] in m and "予算を削除" in m for m in res["dialogs"]), res["dialogs"]

@@ -2,7 +2,8 @@
  * parsing to micro-yen (exactly, no floating point), cost rounding, model-route
  * validation (providers, jurisdictions, credential paths, the overseas
  * allow-list), route CRUD and the per-thread memo's invalidation, prices by
- * effective date, policies and budgets. */
+ * effective date, policies and budgets, and which models a key may call (the list's matching
+ * whole names only, its memo forgetting a change at once). */
 #include "ai/ai_store.h"
 #include "check.h"
 #include "core/db.h"
@@ -10,6 +11,7 @@
 #include "meter/usage.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static char dir[] = "/tmp/ksm_test_ai_store_XXXXXX";
@@ -425,6 +427,57 @@ static void test_json_load(void)
     json_decref(o);
 }
 
+static bool key_may(struct ksm_db *db, const char *key, const char *model)
+{
+    char allowed[KSM_AI_KEY_MODELS_MAX];
+    CHECK(ksm_ai_key_models_get(db, "pj_km", key, allowed) == KSM_E_OK);
+    return ksm_ai_key_models_allow(allowed, model);
+}
+
+static void test_key_models(struct ksm_db *db)
+{
+    CHECK(key_may(db, "ky_1", "anything"));   /* no list: every model */
+    json_t *b = json_loads("{\"models\":[\"tiny\",\"gpt-4o\",\"tiny\"]}", 0, NULL);
+    CHECK(ksm_ai_key_models_set(db, "tn_s", "pj_km", "ky_1", b, why) == KSM_E_OK);
+    json_decref(b);
+    /* whole names only: not a prefix, a suffix or a part of one, never an empty name or a '|' */
+    CHECK(key_may(db, "ky_1", "tiny") && key_may(db, "ky_1", "gpt-4o"));
+    CHECK(!key_may(db, "ky_1", "tin") && !key_may(db, "ky_1", "tiny2") && !key_may(db, "ky_1", "iny"));
+    CHECK(!key_may(db, "ky_1", "gpt") && !key_may(db, "ky_1", "") && !key_may(db, "ky_1", "tiny|gpt-4o"));
+    CHECK(!key_may(db, "ky_1", "|tiny|") && key_may(db, "ky_2", "tin"));   /* another key: no list */
+    char allowed[KSM_AI_KEY_MODELS_MAX];
+    CHECK(ksm_ai_key_models_get(db, "pj_km", "ky_1", allowed) == KSM_E_OK);
+    json_t *j = ksm_ai_key_models_json(allowed);
+    char *text = json_dumps(j, JSON_COMPACT);
+    CHECK(!strcmp(text, "[\"tiny\",\"gpt-4o\"]"));   /* deduplicated, in order */
+    free(text);
+    json_decref(j);
+    /* none: nothing at all; a changed list holds from the next read (the memo's generation) */
+    b = json_loads("{\"models\":[]}", 0, NULL);
+    CHECK(ksm_ai_key_models_set(db, "tn_s", "pj_km", "ky_1", b, why) == KSM_E_OK);
+    json_decref(b);
+    CHECK(!key_may(db, "ky_1", "tiny"));
+    CHECK(ksm_ai_key_models_delete(db, "pj_km", "ky_1") == KSM_E_OK);
+    CHECK(key_may(db, "ky_1", "tiny"));
+    /* refused, with a reason: not an array, not a name, too many */
+    static const char *const bad[] = {"{\"models\":\"tiny\"}", "{\"models\":[1]}",
+                                      "{\"models\":[\"a|b\"]}", "{\"models\":[\"\"]}", "{}",
+                                      "{\"models\":[],\"x\":1}"};
+    for (size_t i = 0; i < KSM_NELEM(bad); i++) {
+        why[0] = 0;
+        b = json_loads(bad[i], 0, NULL);
+        CHECK(ksm_ai_key_models_set(db, "tn_s", "pj_km", "ky_1", b, why) != KSM_E_OK && why[0]);
+        json_decref(b);
+    }
+    json_t *many = json_array();
+    for (int i = 0; i < 33; i++)
+        json_array_append_new(many, json_sprintf("m%d", i));
+    b = json_pack("{s:o}", "models", many);
+    CHECK(ksm_ai_key_models_set(db, "tn_s", "pj_km", "ky_1", b, why) == KSM_E_INVALID_ARGUMENT);
+    json_decref(b);
+    CHECK(key_may(db, "ky_1", "tiny"));   /* nothing refused was stored */
+}
+
 int main(void)
 {
     char err[256];
@@ -446,6 +499,7 @@ int main(void)
     test_prices(&db);
     test_policy(&db);
     test_budget(&db);
+    test_key_models(&db);
     ksm_db_close(&db);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -34,6 +34,7 @@ interface KeyUse {
   monthly_yen: number | null;
   spent_microyen: number;
   requests: number;
+  models: string[] | null;
 }
 interface ApiKey { id: string; name: string | null; kind: string; project: string | null; status: string }
 
@@ -139,7 +140,7 @@ function keyBudgetForm(project: string, keys: ApiKey[], status: HTMLElement): HT
 function keyTable(project: string, items: KeyUse[], status: HTMLElement): HTMLElement {
   return table(
     tg("kb.list"),
-    [tg("col.key"), t("col.user"), tg("col.keyStatus"), tg("col.budget"), tg("col.spent"), tg("col.requests"), t("col.actions")],
+    [tg("col.key"), t("col.user"), tg("col.keyStatus"), tg("col.budget"), tg("col.spent"), tg("col.requests"), tg("col.keyModels"), t("col.actions")],
     items.map((k) => [
       keyLabel(k.name, k.key),
       k.user ?? "-",
@@ -147,6 +148,7 @@ function keyTable(project: string, items: KeyUse[], status: HTMLElement): HTMLEl
       k.monthly_yen === null ? tg("budgets.none") : k.monthly_yen.toLocaleString("en-US"),
       yenText(BigInt(k.spent_microyen)),
       k.requests.toLocaleString("en-US"),
+      k.models === null ? tg("kb.allModels") : k.models.length ? k.models.join(", ") : tg("kb.noModels"),
       k.monthly_yen === null
         ? "-"
         : actButton(tg("kb.remove"), tg("kb.remove") + " " + keyLabel(k.name, k.key), tg("kb.confirmRemove", { key: keyLabel(k.name, k.key) }),
