@@ -92,13 +92,32 @@ static enum ksm_err load(struct ksm_db *db, const char *project, const char *key
     return e;
 }
 
+/* The generation under which this thread found no key with a list at all: then every call
+ * costs one comparison, not a memo lookup (most projects narrow no key). */
+static __thread uint64_t none_at;
+
+static bool none_listed(struct ksm_db *db)
+{
+    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT 1 FROM ai_key_models LIMIT 1");
+    bool none = sqlite3_step(st) == SQLITE_DONE;
+    sqlite3_reset(st);
+    return none;
+}
+
 enum ksm_err ksm_ai_key_models_get(struct ksm_db *db, const char *project, const char *key,
                                    char *allowed)
 {
     enum ksm_err e;
+    uint64_t gen = ksm_ai__generation();
+    allowed[0] = 0;
+    if (none_at == gen)
+        return KSM_E_OK;
     if (ksm_ai__memo_key_models(project, key, allowed, &e))
         return e;
-    uint64_t gen = ksm_ai__generation();
+    if (none_listed(db)) {
+        none_at = gen;
+        return KSM_E_OK;
+    }
     e = load(db, project, key, allowed);
     if (e == KSM_E_OK)
         ksm_ai__memo_key_models_put(project, key, gen, e, allowed);
