@@ -482,9 +482,12 @@ static void test_put_errors(void)
     ksm_store_put_write(p, big, 1u << 20, on_drained, &c);
     ksm_store_put_write(p, big, 1u << 20, on_drained, &c);
     ksm_store_put_abort(p);
-    /* the cleanup runs on the thread pool after the block in flight: wait for it by the clock (up
-     * to 10 s), not by loop turns, which other handles can make return at once on a busy machine */
-    for (int i = 0; i < 10000 && tmp_files(); i++) {
+    /* the cleanup runs on the thread pool after the block in flight: wait for it by the clock, not
+     * by loop turns, which other handles can make return at once on a busy machine. Up to 30 s: a
+     * clean-clone `make check` once took more than 10 here (fuzzers on both cores, the pool's
+     * threads behind this VM's disk), and the file was gone when the test was run again alone */
+    uint64_t until = ksm_mono_ns() + 30ull * 1000000000;
+    while (tmp_files() && ksm_mono_ns() < until) {
         uv_run(&loop, UV_RUN_NOWAIT);
         usleep(1000);
     }
