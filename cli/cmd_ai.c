@@ -165,10 +165,6 @@ int kc_ai_budget_set(struct kc_ctx *c, const struct kc_args *a)
 {
     json_t *body = json_object();
     const char *alerts = kc_flag(a, "alert-thresholds");
-    if (alerts && kc_flag(a, "key")) {
-        json_decref(body);
-        return kc_usage_err(c->cmd, "a key's budget has no alert thresholds (the project's has)");
-    }
     json_t *list = alerts ? kc_split_list(c, "alert-thresholds", alerts, true) : NULL;
     if (kc_json_set_int(c, body, "monthly_yen", "monthly-yen", kc_flag(a, "monthly-yen")) ||
         (alerts && !list)) {

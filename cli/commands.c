@@ -306,7 +306,8 @@ const struct kc_cmd kc_commands[] = {
      "storage-quota delete --project P", "remove a project's storage quota"},
     {"budget", "set", kc_ai_budget_set, 0, "project monthly-yen", "alert-thresholds key",
      "budget set --project P [--key K] --monthly-yen N [--alert-thresholds 50,80,100]",
-     "set a project's monthly AI budget (JST month), or with --key that API key's own in the project"},
+     "set a project's monthly AI budget (JST month) and its alerts, or with --key that API key's own "
+     "in the project"},
     {"budget", "get", kc_ai_budget_get, 0, "project", "key", "budget get --project P [--key K]",
      "a project's (or a key's) AI budget, spend this month and reservations"},
     {"budget", "remove", kc_ai_budget_remove, 0, "project", "key",

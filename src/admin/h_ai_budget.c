@@ -25,7 +25,7 @@ static enum ksm_err reply_status(struct ksm_req *r, const char *tenant)
     json_object_set_new(o, "tenant", json_string(tenant));
     /* the crossings billing has recorded (and notified) this month, spend of all services */
     json_t *alerts = json_array();
-    ksm_billing_budget_alerts(DB(r), r->params[0], json_string_value(json_object_get(o, "month")),
+    ksm_billing_budget_alerts(DB(r), r->params[0], "", json_string_value(json_object_get(o, "month")),
                               alerts);
     json_object_set_new(o, "alerts_recorded", alerts);
     return ksm_reply_json(r, 200, o);
@@ -84,6 +84,10 @@ static enum ksm_err reply_key_status(struct ksm_req *r, const char *tenant)
     if (ksm_ai_key_budget_status(DB(r), r->params[0], r->params[1], ksm_now_ms(), &o) != KSM_E_OK)
         return ksm_fail(r, KSM_E_INTERNAL, "cannot read the key's budget");
     json_object_set_new(o, "tenant", json_string(tenant));
+    json_t *alerts = json_array();   /* the crossings billing has recorded (and notified) */
+    ksm_billing_budget_alerts(DB(r), r->params[0], r->params[1],
+                              json_string_value(json_object_get(o, "month")), alerts);
+    json_object_set_new(o, "alerts_recorded", alerts);
     return ksm_reply_json(r, 200, o);
 }
 

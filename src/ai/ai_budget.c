@@ -15,16 +15,6 @@
 
 static const int default_alerts[] = {50, 80, 100};
 
-static enum ksm_err parse_yen(json_t *body, int64_t *yen, char *why)
-{
-    const struct ksm_ai__jf spec[] = {{"monthly_yen", KSM_AI_J_INT, true, yen, NULL}};
-    enum ksm_err e = ksm_ai__fields(body, "", spec, KSM_NELEM(spec), why);
-    if (e == KSM_E_OK && (*yen < 0 || *yen > BUDGET_YEN_MAX))
-        return snprintf(why, KSM_AI_WHY, "monthly_yen must be 0..%lld", BUDGET_YEN_MAX),
-               KSM_E_INVALID_ARGUMENT;
-    return e;
-}
-
 static enum ksm_err parse_alerts(json_t *a, struct ksm_ai_budget *b, char *why)
 {
     size_t i;
@@ -54,13 +44,13 @@ static json_t *alerts_json(const struct ksm_ai_budget *b)
     return a;
 }
 
-enum ksm_err ksm_ai_budget_set(struct ksm_db *db, const char *tenant, const char *project,
-                               json_t *body, char *why)
+/* {monthly_yen, alert_thresholds?}: a project's budget and a key's take the same body. */
+static enum ksm_err parse_budget(json_t *body, struct ksm_ai_budget *b, char *why)
 {
     int64_t yen = -1;
     json_t *alerts = NULL;
-    struct ksm_ai_budget b = {.nalerts = (int)KSM_NELEM(default_alerts)};
-    memcpy(b.alerts, default_alerts, sizeof default_alerts);
+    *b = (struct ksm_ai_budget){.nalerts = (int)KSM_NELEM(default_alerts)};
+    memcpy(b->alerts, default_alerts, sizeof default_alerts);
     const struct ksm_ai__jf spec[] = {
         {"monthly_yen", KSM_AI_J_INT, true, &yen, NULL},
         {"alert_thresholds", KSM_AI_J_ARR, false, &alerts, NULL},
@@ -71,9 +61,16 @@ enum ksm_err ksm_ai_budget_set(struct ksm_db *db, const char *tenant, const char
     if (yen < 0 || yen > BUDGET_YEN_MAX)
         return snprintf(why, KSM_AI_WHY, "monthly_yen must be 0..%lld", BUDGET_YEN_MAX),
                KSM_E_INVALID_ARGUMENT;
-    if (alerts && (e = parse_alerts(alerts, &b, why)) != KSM_E_OK)
-        return e;
-    if ((e = ksm_ai__begin(db)) != KSM_E_OK)
+    b->monthly_microyen = yen * 1000000;
+    return alerts ? parse_alerts(alerts, b, why) : KSM_E_OK;
+}
+
+enum ksm_err ksm_ai_budget_set(struct ksm_db *db, const char *tenant, const char *project,
+                               json_t *body, char *why)
+{
+    struct ksm_ai_budget b;
+    enum ksm_err e = parse_budget(body, &b, why);
+    if (e != KSM_E_OK || (e = ksm_ai__begin(db)) != KSM_E_OK)
         return e;
     json_t *a = alerts_json(&b);
     sqlite3_stmt *st =
@@ -84,7 +81,7 @@ enum ksm_err ksm_ai_budget_set(struct ksm_db *db, const char *tenant, const char
                            "updated_at=excluded.updated_at");
     ksm_db_bind_text(st, 1, project);
     ksm_db_bind_text(st, 2, tenant);
-    sqlite3_bind_int64(st, 3, yen * 1000000);
+    sqlite3_bind_int64(st, 3, b.monthly_microyen);
     sqlite3_bind_text(st, 4, json_dumps(a, JSON_COMPACT), -1, free);
     sqlite3_bind_int64(st, 5, ksm_now_ms());
     json_decref(a);
@@ -105,14 +102,12 @@ enum ksm_err ksm_ai_budget_delete(struct ksm_db *db, const char *project)
     return ksm_ai__end(db, e);
 }
 
-enum ksm_err ksm_ai_budget_load(struct ksm_db *db, const char *project, struct ksm_ai_budget *out)
+/* The budget of a row (monthly_microyen, alerts) of st, or monthly_microyen -1 when none. */
+static enum ksm_err row_budget(sqlite3_stmt *st, struct ksm_ai_budget *out)
 {
     char why[KSM_AI_WHY];
     memset(out, 0, sizeof *out);
     out->monthly_microyen = -1;
-    sqlite3_stmt *st =
-        ksm_db_prepare(db, "SELECT monthly_microyen, alerts FROM ai_budgets WHERE project_id=?1");
-    ksm_db_bind_text(st, 1, project);
     int rc = sqlite3_step(st);
     enum ksm_err e = rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
     if (rc == SQLITE_ROW) {
@@ -125,24 +120,36 @@ enum ksm_err ksm_ai_budget_load(struct ksm_db *db, const char *project, struct k
     return e == KSM_E_OK ? e : KSM_E_INTERNAL;
 }
 
+enum ksm_err ksm_ai_budget_load(struct ksm_db *db, const char *project, struct ksm_ai_budget *out)
+{
+    sqlite3_stmt *st =
+        ksm_db_prepare(db, "SELECT monthly_microyen, alerts FROM ai_budgets WHERE project_id=?1");
+    ksm_db_bind_text(st, 1, project);
+    return row_budget(st, out);
+}
+
 /* ---- a key's cap inside a project ---- */
 
 enum ksm_err ksm_ai_key_budget_set(struct ksm_db *db, const char *tenant, const char *project,
                                    const char *key, json_t *body, char *why)
 {
-    int64_t yen = -1;
-    enum ksm_err e = parse_yen(body, &yen, why);
+    struct ksm_ai_budget b;
+    enum ksm_err e = parse_budget(body, &b, why);
     if (e != KSM_E_OK || (e = ksm_ai__begin(db)) != KSM_E_OK)
         return e;
+    json_t *a = alerts_json(&b);
     sqlite3_stmt *st = ksm_db_prepare(db,
-        "INSERT INTO ai_key_budgets(project_id, key_id, tenant_id, monthly_microyen, updated_at)"
-        " VALUES(?1,?2,?3,?4,?5) ON CONFLICT(project_id, key_id) DO UPDATE SET"
-        " monthly_microyen=excluded.monthly_microyen, updated_at=excluded.updated_at");
+        "INSERT INTO ai_key_budgets(project_id, key_id, tenant_id, monthly_microyen, alerts,"
+        " updated_at) VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(project_id, key_id) DO UPDATE SET"
+        " monthly_microyen=excluded.monthly_microyen, alerts=excluded.alerts,"
+        " updated_at=excluded.updated_at");
     ksm_db_bind_text(st, 1, project);
     ksm_db_bind_text(st, 2, key);
     ksm_db_bind_text(st, 3, tenant);
-    sqlite3_bind_int64(st, 4, yen * 1000000);
-    sqlite3_bind_int64(st, 5, ksm_now_ms());
+    sqlite3_bind_int64(st, 4, b.monthly_microyen);
+    sqlite3_bind_text(st, 5, json_dumps(a, JSON_COMPACT), -1, free);
+    sqlite3_bind_int64(st, 6, ksm_now_ms());
+    json_decref(a);
     e = ksm_ai__step_write(db, st);
     return ksm_ai__end(db, e);
 }
@@ -154,18 +161,13 @@ enum ksm_err ksm_ai_key_budget_delete(struct ksm_db *db, const char *project, co
 }
 
 enum ksm_err ksm_ai_key_budget_load(struct ksm_db *db, const char *project, const char *key,
-                                    int64_t *monthly_microyen)
+                                    struct ksm_ai_budget *out)
 {
-    *monthly_microyen = -1;
-    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT monthly_microyen FROM ai_key_budgets"
+    sqlite3_stmt *st = ksm_db_prepare(db, "SELECT monthly_microyen, alerts FROM ai_key_budgets"
                                           " WHERE project_id=?1 AND key_id=?2");
     ksm_db_bind_text(st, 1, project);
     ksm_db_bind_text(st, 2, key);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *monthly_microyen = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
+    return row_budget(st, out);
 }
 
 enum ksm_err ksm_ai_key_settings_each(struct ksm_db *db, const char *project,

@@ -72,8 +72,8 @@ struct keyq {
     struct keyq *next;
     char project[KSM_AI_ID], key[KSM_AI_ID];
     struct window w;
-    uint64_t gen;   /* the AI generation the cap was read under */
-    int64_t limit;  /* micro-yen a month; -1: none */
+    uint64_t gen;                /* the AI generation the cap was read under */
+    struct ksm_ai_budget budget; /* its cap (monthly_microyen -1: none) and alert thresholds */
     int64_t month, spent, reserved, in_flight;
 };
 
@@ -169,7 +169,7 @@ static struct keyq *key_add(const char *project, const struct kname *key)
     struct keyq *k = ksm_xcalloc(1, sizeof *k);
     ksm_fmt_copy(k->project, sizeof k->project, project);
     ksm_fmt_copy(k->key, sizeof k->key, key->id);
-    k->limit = -1;
+    k->budget.monthly_microyen = -1;
     k->next = keys[key->b];
     keys[key->b] = k;
     return k;
@@ -213,8 +213,8 @@ struct loaded {
     bool budget, spend, other;     /* the project's */
     bool cap, kspend;              /* the key's in the project */
     uint64_t gen;
-    struct ksm_ai_budget b;
-    int64_t month, spent, others, limit, kspent;
+    struct ksm_ai_budget b, kb;
+    int64_t month, spent, others, kspent;
 };
 
 /* What the entries of the project (and of the key in it, key non-NULL) lack, under the lock. */
@@ -257,7 +257,7 @@ static void apply(const struct loaded *l, const char *project, const struct knam
     if (!k)
         k = key_add(project, key);
     if (l->cap && (k->gen < l->gen || !k->gen)) {
-        k->limit = l->limit;
+        k->budget = l->kb;
         k->gen = l->gen;
     }
     if (l->kspend && k->month < l->month) {
@@ -273,7 +273,7 @@ static void apply(const struct loaded *l, const char *project, const struct knam
 static enum ksm_err ensure(struct ksm_db *db, const char *project, const struct kname *key, int64_t now_ms,
                            bool fresh)
 {
-    struct loaded l = {.gen = ksm_ai__generation(), .limit = -1};
+    struct loaded l = {.gen = ksm_ai__generation()};
     int64_t start, end;
     l.month = ksm_ai_jst_month(now_ms, &start, &end);
     pthread_mutex_lock(&mu);
@@ -286,7 +286,7 @@ static enum ksm_err ensure(struct ksm_db *db, const char *project, const struct 
     if (l.other && ksm_usage_project_cost_split(db, project, "ai", start, end, &l.spent,
                                                 &l.others) != KSM_E_OK)
         return KSM_E_INTERNAL;
-    if (l.cap && ksm_ai_key_budget_load(db, project, key->id, &l.limit) != KSM_E_OK)
+    if (l.cap && ksm_ai_key_budget_load(db, project, key->id, &l.kb) != KSM_E_OK)
         return KSM_E_INTERNAL;
     if (l.kspend && ksm_usage_key_cost(db, project, key->id, start, end, &l.kspent) != KSM_E_OK)
         return KSM_E_INTERNAL;
@@ -393,7 +393,8 @@ enum ksm_err ksm_ai_reserve(struct ksm_db *db, const char *project, const char *
     if (p->budget.monthly_microyen >= 0 &&
         p->spent + p->other + p->reserved + est_cost > p->budget.monthly_microyen)
         out->refused = KSM_AI_OVER_PROJECT_BUDGET;
-    else if (k && k->limit >= 0 && k->spent + k->reserved + est_cost > k->limit)
+    else if (k && k->budget.monthly_microyen >= 0 &&
+             k->spent + k->reserved + est_cost > k->budget.monthly_microyen)
         out->refused = KSM_AI_OVER_KEY_BUDGET;
     if (out->refused) {
         *retry_after_s = seconds_until(end, now_ms);
@@ -518,14 +519,17 @@ enum ksm_err ksm_ai_budget_status(struct ksm_db *db, const char *project, int64_
 static json_t *key_json(const struct keyq *k, int64_t end)
 {
     char yen[32];
-    bool capped = k->limit >= 0;
+    int64_t cap = k->budget.monthly_microyen;
+    json_t *thresholds = json_array();
+    for (int i = 0; i < k->budget.nalerts; i++)
+        json_array_append_new(thresholds, json_integer(k->budget.alerts[i]));
     ksm_ai_yen_format(k->spent, yen);
-    return json_pack("{s:s,s:o,s:I,s:s,s:I,s:I,s:o,s:o}", "key", k->key, "monthly_yen",
-                     capped ? json_integer(k->limit / 1000000) : json_null(), "spent_microyen",
-                     (json_int_t)k->spent, "spent_yen", yen, "reserved_microyen",
-                     (json_int_t)k->reserved, "in_flight", (json_int_t)k->in_flight,
-                     "remaining_microyen",
-                     capped ? json_integer(k->limit - k->spent - k->reserved) : json_null(),
+    return json_pack("{s:s,s:o,s:o,s:I,s:s,s:I,s:I,s:o,s:o}", "key", k->key, "monthly_yen",
+                     cap >= 0 ? json_integer(cap / 1000000) : json_null(), "alert_thresholds",
+                     thresholds, "spent_microyen", (json_int_t)k->spent, "spent_yen", yen,
+                     "reserved_microyen", (json_int_t)k->reserved, "in_flight",
+                     (json_int_t)k->in_flight, "remaining_microyen",
+                     cap >= 0 ? json_integer(cap - k->spent - k->reserved) : json_null(),
                      "resets_at", ksm_ai__time_json(end));
 }
 

@@ -35,8 +35,8 @@ static const struct ksm_migration migrations[] = {
     /* a key's own monthly cap inside a project (ai_budget.c), and the models it may call there */
     {"ai", 2,
      "CREATE TABLE ai_key_budgets(project_id TEXT NOT NULL, key_id TEXT NOT NULL,"
-     " tenant_id TEXT NOT NULL, monthly_microyen INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
-     " PRIMARY KEY(project_id, key_id)) WITHOUT ROWID;"
+     " tenant_id TEXT NOT NULL, monthly_microyen INTEGER NOT NULL, alerts TEXT NOT NULL,"
+     " updated_at INTEGER NOT NULL, PRIMARY KEY(project_id, key_id)) WITHOUT ROWID;"
      /* which of the project's models a key may call (ai_key_models.c) */
      "CREATE TABLE ai_key_models(project_id TEXT NOT NULL, key_id TEXT NOT NULL,"
      " tenant_id TEXT NOT NULL, models TEXT NOT NULL, updated_at INTEGER NOT NULL,"

@@ -218,15 +218,16 @@ enum ksm_err ksm_ai_budget_set(struct ksm_db *db, const char *tenant, const char
 enum ksm_err ksm_ai_budget_delete(struct ksm_db *db, const char *project);
 /* The budget, or monthly_microyen -1 when none. */
 enum ksm_err ksm_ai_budget_load(struct ksm_db *db, const char *project, struct ksm_ai_budget *out);
-/* A key's own monthly cap inside a project, body {monthly_yen}: what the key's calls there may
- * spend in a JST month, within the project's budget. The caller checked that the key may act in the
- * project. Delete: none is not an error. Load: -1 when none. Each: the keys of the project with a
+/* A key's own monthly cap inside a project, body {monthly_yen, alert_thresholds?} as a project's:
+ * what the key's calls there may spend in a JST month, within the project's budget; billing
+ * announces its thresholds as the project's. The caller checked that the key may act in the
+ * project. Delete: none is not an error. Load: monthly_microyen -1 when none. Each: the keys of the project with a
  * cap or a list of models (below), by key id. */
 enum ksm_err ksm_ai_key_budget_set(struct ksm_db *db, const char *tenant, const char *project,
                                    const char *key, json_t *body, char *why);
 enum ksm_err ksm_ai_key_budget_delete(struct ksm_db *db, const char *project, const char *key);
 enum ksm_err ksm_ai_key_budget_load(struct ksm_db *db, const char *project, const char *key,
-                                    int64_t *monthly_microyen);
+                                    struct ksm_ai_budget *out);
 enum ksm_err ksm_ai_key_settings_each(struct ksm_db *db, const char *project,
                                       void (*fn)(void *arg, const char *key), void *arg);
 /* Which of the project's models a key may call there (ai_key_models.c). Set: body {models:

@@ -1,5 +1,6 @@
 /* billing_budget.c — budget thresholds crossed by a project's month-to-date spend (all services:
- * the rated usage records), recorded once per project, JST month and threshold. Recording a
+ * the rated usage records), or by a key's AI spend in a project against its own budget there,
+ * recorded once per project, key, JST month and threshold. Recording a
  * crossing and queueing its notifications is one transaction, so a crash never leaves a crossing
  * without its notifications, and the UNIQUE row makes a threshold fire once a month however often
  * it is checked. The audit record follows the commit (at least once: a crossing whose record was
@@ -54,6 +55,28 @@ static const struct ksm_migration budget_migrations[] = {
      " UNIQUE(alert_id, webhook_id));"
      "CREATE INDEX billing_outbox_due ON billing_outbox(state, next_ms);"
      "CREATE INDEX billing_outbox_tenant ON billing_outbox(tenant_id, id);"},
+    /* a key's own budget in a project crosses its thresholds too: key_id ('' for the project's)
+     * joins the key that fires a threshold once a month. SQLite cannot change a UNIQUE in place, so
+     * the table is made again, ids kept (the outbox names them). */
+    {"billing_budget", 2,
+     "CREATE TABLE billing_budget_alerts2("
+     " id INTEGER PRIMARY KEY,"
+     " tenant_id TEXT NOT NULL,"
+     " project_id TEXT NOT NULL,"
+     " key_id TEXT NOT NULL DEFAULT '',"
+     " month TEXT NOT NULL,"
+     " threshold INTEGER NOT NULL,"
+     " budget_microyen INTEGER NOT NULL,"
+     " spent_microyen INTEGER NOT NULL,"
+     " crossed_ms INTEGER NOT NULL,"
+     " audited INTEGER NOT NULL DEFAULT 0,"
+     " UNIQUE(project_id, key_id, month, threshold));"
+     "INSERT INTO billing_budget_alerts2(id, tenant_id, project_id, month, threshold,"
+     " budget_microyen, spent_microyen, crossed_ms, audited) SELECT id, tenant_id, project_id,"
+     " month, threshold, budget_microyen, spent_microyen, crossed_ms, audited"
+     " FROM billing_budget_alerts;"
+     "DROP TABLE billing_budget_alerts;"
+     "ALTER TABLE billing_budget_alerts2 RENAME TO billing_budget_alerts;"},
 };
 
 void ksm_billing_budget_register_schema(void)
@@ -62,7 +85,7 @@ void ksm_billing_budget_register_schema(void)
 }
 
 struct crossing {
-    const char *tenant, *project, *month;
+    const char *tenant, *project, *key, *month;   /* key: "" for the project's own budget */
     int threshold;
     int64_t budget, spent, now_ms;
 };
@@ -81,6 +104,8 @@ static char *event_body(const struct crossing *c, int64_t alert_id)
                           "budget_yen", budget, "spent_yen", spent, "budget_microyen",
                           (json_int_t)c->budget, "spent_microyen", (json_int_t)c->spent,
                           "crossed_at", at);
+    if (c->key[0])   /* a key's own budget in the project */
+        json_object_set_new(o, "key", json_string(c->key));
     char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);
     return s;
@@ -112,7 +137,7 @@ static int record(struct ksm_db *db, const struct crossing *c)
         return -1;
     sqlite3_stmt *st = ksm_db_prepare(
         db, "INSERT OR IGNORE INTO billing_budget_alerts(tenant_id, project_id, month, threshold, "
-            "budget_microyen, spent_microyen, crossed_ms) VALUES(?1,?2,?3,?4,?5,?6,?7)");
+            "budget_microyen, spent_microyen, crossed_ms, key_id) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)");
     ksm_db_bind_text(st, 1, c->tenant);
     ksm_db_bind_text(st, 2, c->project);
     ksm_db_bind_text(st, 3, c->month);
@@ -120,6 +145,7 @@ static int record(struct ksm_db *db, const struct crossing *c)
     sqlite3_bind_int64(st, 5, c->budget);
     sqlite3_bind_int64(st, 6, c->spent);
     sqlite3_bind_int64(st, 7, c->now_ms);
+    ksm_db_bind_text(st, 8, c->key);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     int fresh = rc == SQLITE_DONE ? sqlite3_changes(db->h) > 0 : -1;
@@ -159,6 +185,12 @@ static int check_one(struct ksm_db *db, struct crossing *c, const char *alerts)
     return made;
 }
 
+/* The budgets to check: the projects' (key "") and the keys' own in their projects. */
+#define BUDGETS_SQL                                                                                \
+    "SELECT tenant_id, project_id, '', monthly_microyen, alerts FROM ai_budgets"                \
+    " UNION ALL SELECT tenant_id, project_id, key_id, monthly_microyen, alerts FROM ai_key_budgets" \
+    " ORDER BY 2, 3"
+
 enum ksm_err ksm_billing_budget_check(struct ksm_db *db, int64_t now_ms, int *crossed)
 {
     char month[8];
@@ -167,16 +199,15 @@ enum ksm_err ksm_billing_budget_check(struct ksm_db *db, int64_t now_ms, int *cr
     ksm_billing_month_parse(month, &start, &end);
     *crossed = 0;
     /* read first, then record: a statement must not stay open across the transactions */
-    sqlite3_stmt *st = ksm_db_prepare(
-        db, "SELECT b.tenant_id, b.project_id, b.monthly_microyen, b.alerts FROM ai_budgets b"
-            " ORDER BY b.project_id");
+    sqlite3_stmt *st = ksm_db_prepare(db, BUDGETS_SQL);
     json_t *rows = json_array();
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(rows, json_pack("{s:s,s:s,s:I,s:s}", "t", ksm_db_col_text(st, 0),
-                                              "p", ksm_db_col_text(st, 1), "b",
-                                              (json_int_t)sqlite3_column_int64(st, 2), "a",
-                                              ksm_db_col_text(st, 3)));
+        json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:I,s:s}", "t", ksm_db_col_text(st, 0),
+                                              "p", ksm_db_col_text(st, 1), "k",
+                                              ksm_db_col_text(st, 2), "b",
+                                              (json_int_t)sqlite3_column_int64(st, 3), "a",
+                                              ksm_db_col_text(st, 4)));
     sqlite3_reset(st);
     enum ksm_err e = rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
     size_t i;
@@ -185,13 +216,17 @@ enum ksm_err ksm_billing_budget_check(struct ksm_db *db, int64_t now_ms, int *cr
     {
         struct crossing c = {.tenant = json_string_value(json_object_get(r, "t")),
                              .project = json_string_value(json_object_get(r, "p")),
+                             .key = json_string_value(json_object_get(r, "k")),
                              .month = month,
                              .budget = json_integer_value(json_object_get(r, "b")),
                              .now_ms = now_ms};
-        /* the month's spend from the per-day rollup, as the AI gateway's budget reads it: a sum
+        /* the month's spend from the per-day sums, as the AI gateway's budgets read it: a sum
          * over the month's raw records grew with every record, and this thread shares the
-         * request workers' cores (it held one for tens of ms every interval under load) */
-        if (e == KSM_E_OK && ksm_usage_project_cost(db, c.project, start, end, &c.spent) != KSM_E_OK)
+         * request workers' cores (it held one for tens of ms every interval under load). A
+         * project's is all its spend; a key's its AI spend in the project (usage_by_key). */
+        if (e == KSM_E_OK &&
+            (c.key[0] ? ksm_usage_key_cost(db, c.project, c.key, start, end, &c.spent)
+                      : ksm_usage_project_cost(db, c.project, start, end, &c.spent)) != KSM_E_OK)
             e = KSM_E_INTERNAL;
         int made = e == KSM_E_OK ? check_one(db, &c, json_string_value(json_object_get(r, "a")))
                                  : 0;
@@ -207,13 +242,18 @@ enum ksm_err ksm_billing_budget_check(struct ksm_db *db, int64_t now_ms, int *cr
 enum ksm_err ksm_billing_budget_unaudited(struct ksm_db *db, ksm_billing_alert_fn fn, void *arg)
 {
     sqlite3_stmt *st = ksm_db_prepare(
-        db, "SELECT id, tenant_id, project_id, month, threshold, spent_microyen, budget_microyen "
-            "FROM billing_budget_alerts WHERE audited = 0 ORDER BY id LIMIT 100");
+        db, "SELECT id, tenant_id, project_id, key_id, month, threshold, spent_microyen,"
+            " budget_microyen FROM billing_budget_alerts WHERE audited = 0 ORDER BY id LIMIT 100");
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        fn(arg, sqlite3_column_int64(st, 0), ksm_db_col_text(st, 1), ksm_db_col_text(st, 2),
-           ksm_db_col_text(st, 3), sqlite3_column_int(st, 4), sqlite3_column_int64(st, 5),
-           sqlite3_column_int64(st, 6));
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct ksm_billing_alert a = {
+            .id = sqlite3_column_int64(st, 0), .tenant = ksm_db_col_text(st, 1),
+            .project = ksm_db_col_text(st, 2), .key = ksm_db_col_text(st, 3),
+            .month = ksm_db_col_text(st, 4), .threshold = sqlite3_column_int(st, 5),
+            .spent_microyen = sqlite3_column_int64(st, 6),
+            .budget_microyen = sqlite3_column_int64(st, 7)};
+        fn(arg, &a);
+    }
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
 }
@@ -227,14 +267,15 @@ enum ksm_err ksm_billing_budget_audited(struct ksm_db *db, int64_t id)
     return rc == SQLITE_DONE ? KSM_E_OK : KSM_E_INTERNAL;
 }
 
-enum ksm_err ksm_billing_budget_alerts(struct ksm_db *db, const char *project, const char *month,
-                                       json_t *items)
+enum ksm_err ksm_billing_budget_alerts(struct ksm_db *db, const char *project, const char *key,
+                                       const char *month, json_t *items)
 {
     sqlite3_stmt *st = ksm_db_prepare(
         db, "SELECT threshold, crossed_ms, spent_microyen FROM billing_budget_alerts "
-            "WHERE project_id = ?1 AND month = ?2 ORDER BY threshold");
+            "WHERE project_id = ?1 AND key_id = ?3 AND month = ?2 ORDER BY threshold");
     ksm_db_bind_text(st, 1, project);
     ksm_db_bind_text(st, 2, month);
+    ksm_db_bind_text(st, 3, key);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         char at[32];

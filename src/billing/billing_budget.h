@@ -26,14 +26,19 @@ void ksm_billing_budget_register_schema(void); /* called by ksm_billing_register
 enum ksm_err ksm_billing_budget_check(struct ksm_db *db, int64_t now_ms, int *crossed);
 /* Calls fn for each recorded crossing whose audit record is not yet written (oldest first, at most
  * 100); ksm_billing_budget_audited marks one written. */
-typedef void (*ksm_billing_alert_fn)(void *arg, int64_t id, const char *tenant, const char *project,
-                                     const char *month, int threshold, int64_t spent_microyen,
-                                     int64_t budget_microyen);
+struct ksm_billing_alert {
+    int64_t id;
+    const char *tenant, *project, *key, *month;   /* key: "" for the project's own budget */
+    int threshold;
+    int64_t spent_microyen, budget_microyen;
+};
+typedef void (*ksm_billing_alert_fn)(void *arg, const struct ksm_billing_alert *a);
 enum ksm_err ksm_billing_budget_unaudited(struct ksm_db *db, ksm_billing_alert_fn fn, void *arg);
 enum ksm_err ksm_billing_budget_audited(struct ksm_db *db, int64_t id);
-/* This month's recorded crossings of a project: [{threshold, crossed_at, spent_microyen}]. */
-enum ksm_err ksm_billing_budget_alerts(struct ksm_db *db, const char *project, const char *month,
-                                       json_t *items);
+/* This month's recorded crossings of a project's budget (key "") or of a key's own in it:
+ * [{threshold, crossed_at, spent_microyen}]. */
+enum ksm_err ksm_billing_budget_alerts(struct ksm_db *db, const char *project, const char *key,
+                                       const char *month, json_t *items);
 
 /* ---- webhooks (billing_webhook.c) -------------------------------------------------------------- */
 /* Is url an http(s) URL a notification can be POSTed to (scheme, host, no credentials, no

@@ -28,22 +28,23 @@ struct audited {
     int n;
 };
 
-/* One audit record per crossing: the system acting on the tenant's project. */
-static void audit_one(void *arg, int64_t id, const char *tenant, const char *project,
-                      const char *month, int threshold, int64_t spent, int64_t budget)
+/* One audit record per crossing: the system acting on the tenant's project (or the key in it). */
+static void audit_one(void *arg, const struct ksm_billing_alert *b)
 {
     struct audited *a = arg;
-    char detail[160], rid[40];
-    snprintf(detail, sizeof detail, "%d%% of the %s budget: %lld of %lld micro-yen", threshold,
-             month, (long long)spent, (long long)budget);
-    snprintf(rid, sizeof rid, "budget-alert-%lld", (long long)id);
-    struct ksm_audit_rec rec = {.request_id = rid, .principal = "system", .tenant = tenant,
-                                .project = project, .source = "kasumid",
-                                .action = "billing.budget.alert", .target = project,
-                                .outcome = "success", .detail = detail};
+    char detail[200], rid[40];
+    snprintf(detail, sizeof detail, "%d%% of the %s budget%s: %lld of %lld micro-yen", b->threshold,
+             b->month, b->key[0] ? " of the key in the project" : "", (long long)b->spent_microyen,
+             (long long)b->budget_microyen);
+    snprintf(rid, sizeof rid, "budget-alert-%lld", (long long)b->id);
+    struct ksm_audit_rec rec = {.request_id = rid, .principal = "system", .tenant = b->tenant,
+                                .project = b->project, .source = "kasumid",
+                                .action = "billing.budget.alert",
+                                .target = b->key[0] ? b->key : b->project, .outcome = "success",
+                                .detail = detail};
     ksm_audit_submit(N.o.audit, &rec, NULL, NULL, NULL);
     if (a->n < (int)KSM_NELEM(a->ids))
-        a->ids[a->n++] = id;
+        a->ids[a->n++] = b->id;
 }
 
 static void round_once(void)

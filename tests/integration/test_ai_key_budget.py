@@ -113,9 +113,9 @@ def test_a_keys_budget_stops_that_key_and_not_the_project(gw, llm_server, fault_
     assert head.split()[:5] == ["KEY", "NAME", "USER", "STATUS", "MONTHLY_YEN"], table
     row_a = next(r for r in rows if r.startswith(a["id"]))
     assert "契約者キー" in row_a and " 2 " in row_a and o.user in row_a, table
-    r = gw.cli("budget", "set", "--project", o.project, "--key", a["id"], "--monthly-yen", "5",
-               "--alert-thresholds", "50", check=False)
-    assert r.returncode != 0 and "alert thresholds" in r.stderr
+    st = json.loads(gw.cli("budget", "set", "--project", o.project, "--key", a["id"], "--monthly-yen", "2",
+                           "--alert-thresholds", "80,100", "-o", "json").stdout)
+    assert st["alert_thresholds"] == [80, 100] and st["monthly_yen"] == 2
 
     # a higher cap lets the key go on at once; removing it leaves only the project's budget
     st = gw.ok("PUT", key_path(o, a["id"]), {"monthly_yen": 100})
@@ -212,7 +212,8 @@ def test_who_may_set_a_keys_budget(gw, llm_server, fault_server):
     wide = new_key(o, project=False)
     assert gw.ok("PUT", key_path(o, wide["id"]), {"monthly_yen": 1})["monthly_yen"] == 1
     # bad bodies are refused with a reason, and change nothing
-    for body in ({"monthly_yen": -1}, {"monthly_yen": "1000"}, {"monthly_yen": 1, "alert_thresholds": [50]}, {}):
+    for body in ({"monthly_yen": -1}, {"monthly_yen": "1000"}, {"monthly_yen": 1, "alert_thresholds": [50, 40]},
+                 {"monthly_yen": 1, "note": "x"}, {}):
         r = gw.api("PUT", key_path(o, mine["id"]), body)
         assert r.status_code == 400 and r.json()["error"]["message"], (body, r.text)
     assert gw.ok("GET", key_path(o, mine["id"]))["monthly_yen"] is None
@@ -274,3 +275,42 @@ def test_a_key_calls_only_the_models_it_is_given(gw, llm_server, fault_server, n
         assert r.status_code == 400 and r.json()["error"]["message"], (body, r.text)
     r = gw.api("PUT", models_path(o, a["id"]), {"models": [dear]}, token=a["secret"])
     assert r.status_code == 403, r.text
+
+
+def test_a_keys_budget_alerts_like_the_projects(tmp_path, llm_server, fault_server):
+    """Its thresholds are announced as a project's: one audit record and one signed webhook
+    notification per threshold and month, the key named."""
+    from test_billing_budget import Receiver
+    d = ai_daemon(tmp_path / "data", config="[billing]\nnotify_interval_ms = 100\n")
+    rx = Receiver()
+    try:
+        o = Org(d, llm_server, fault_server)
+        secret = d.ok("POST", "/admin/v1/tenants/%s/billing/webhooks" % o.tenant, {"url": rx.url})["secret"]
+        alias = ok_route(o)
+        a = new_key(o)
+        st = d.ok("PUT", key_path(o, a["id"]), {"monthly_yen": 2, "alert_thresholds": [25, 50]})
+        assert st["alert_thresholds"] == [25, 50] and st["alerts_recorded"] == []
+        n = 0
+        while chat(o, alias, a["secret"]).status_code == 200:   # refused once over 1 of 2 yen
+            n += 1
+            assert n < 30
+        deadline = time.time() + 15
+        while len(rx.hits) < 2 and time.time() < deadline:
+            time.sleep(0.1)
+        events = sorted(rx.verified(secret), key=lambda e: e["threshold_percent"])
+        assert [e["threshold_percent"] for e in events] == [25, 50], events
+        for e in events:
+            assert e["type"] == "budget.threshold_crossed" and e["key"] == a["id"] and e["project"] == o.project
+            assert e["budget_microyen"] == 2_000_000 and e["spent_microyen"] * 100 >= 2_000_000 * e["threshold_percent"]
+        st = d.ok("GET", key_path(o, a["id"]))
+        assert [x["threshold"] for x in st["alerts_recorded"]] == [25, 50], st
+        # the project's own alerts are its own: none here (it has no budget)
+        assert d.ok("GET", "/admin/v1/projects/%s/budget" % o.project)["alerts_recorded"] == []
+        recs = [r for r in d.audit_records(action="billing.budget.alert") if r["target"] == a["id"]]
+        assert sorted(r["detail"].split("%")[0] for r in recs) == ["25", "50"], recs
+        assert all(r["project"] == o.project and "of the key in the project" in r["detail"] for r in recs)
+        time.sleep(0.5)   # checked again and again: never announced twice
+        assert len(rx.hits) == 2
+    finally:
+        rx.close()
+        d.stop()

@@ -88,7 +88,7 @@ static void test_thresholds(struct ksm_db *db)
     CHECK(count(db, "SELECT COUNT(*) FROM billing_outbox") == 6);
     CHECK(count(db, "SELECT COUNT(*) FROM billing_budget_alerts WHERE month = '2027-01'") == 3);
     json_t *items = json_array();
-    CHECK(ksm_billing_budget_alerts(db, "pj_a", "2027-01", items) == KSM_E_OK);
+    CHECK(ksm_billing_budget_alerts(db, "pj_a", "", "2027-01", items) == KSM_E_OK);
     CHECK(json_array_size(items) == 3 &&
           json_integer_value(json_object_get(json_array_get(items, 2), "threshold")) == 100);
     json_decref(items);
