@@ -157,6 +157,14 @@ int kc_call(struct kc_ctx *c, const char *method, const char *path, const struct
     return rc;
 }
 
+int kc_call_at(struct kc_ctx *c, const char *method, char *path, json_t *body,
+               const struct kc_col *cols)
+{
+    int rc = kc_call(c, method, path, NULL, body, cols, NULL);
+    free(path);
+    return rc;
+}
+
 int kc_get_to_file(struct kc_ctx *c, const char *path, const char *out)
 {
     char *tmp = NULL;

@@ -144,6 +144,9 @@ int kc_api(struct kc_ctx *c, const char *method, const char *path, const struct 
 /* kc_api, then kc_print of the answer; an empty answer prints done (table mode). */
 int kc_call(struct kc_ctx *c, const char *method, const char *path, const struct kc_query *q,
             json_t *body, const struct kc_col *cols, const char *done);
+/* kc_call at a path from kc_url_path, which it frees: the commands that are one request. */
+int kc_call_at(struct kc_ctx *c, const char *method, char *path, json_t *body,
+               const struct kc_col *cols);
 /* Prints "kasumi: CODE: MESSAGE (request_id ID)" for an error response. Returns KC_EXIT_API. */
 int kc_api_error(const struct kc_http_resp *r);
 /* A flag's "a,b,c" → ["a","b","c"], numbers when as_int; NULL with a usage message on a bad

@@ -71,16 +71,20 @@ static json_t *target_from_flags(struct kc_ctx *c, const struct kc_args *a)
     return t;
 }
 
+/* tmpl ("/admin/v1/projects/{}/...") at the --project flag's project; malloc'd. */
+static char *project_path(struct kc_ctx *c, const struct kc_args *a, const char *tmpl)
+{
+    return kc_url_path(c, tmpl, kc_flag(a, "project"));
+}
+
 int kc_ai_route_create(struct kc_ctx *c, const struct kc_args *a)
 {
     json_t *t = target_from_flags(c, a);
     if (!t)
         return KC_EXIT_USAGE;
     json_t *body = json_pack("{s:s,s:[o]}", "alias", kc_flag(a, "alias"), "targets", t);
-    char *path = kc_url_path(c, "/admin/v1/projects/{}/model-routes", kc_flag(a, "project"));
-    int rc = kc_call(c, "POST", path, NULL, body, route_cols, NULL);
-    free(path);
-    return rc;
+    return kc_call_at(c, "POST", project_path(c, a, "/admin/v1/projects/{}/model-routes"), body,
+                      route_cols);
 }
 
 /* GET the route, append a target, PATCH the targets back. */
@@ -111,7 +115,7 @@ out:
 int kc_ai_route_list(struct kc_ctx *c, const struct kc_args *a)
 {
     struct kc_query q = {0};
-    char *path = kc_url_path(c, "/admin/v1/projects/{}/model-routes", kc_flag(a, "project"));
+    char *path = project_path(c, a, "/admin/v1/projects/{}/model-routes");
     int rc = kc_list_paged(c, a, path, &q, route_cols);
     free(path);
     return rc;
@@ -158,7 +162,7 @@ static char *budget_path(struct kc_ctx *c, const struct kc_args *a)
 {
     const char *key = kc_flag(a, "key");
     return key ? kc_url_path(c, "/admin/v1/projects/{}/keys/{}/budget", kc_flag(a, "project"), key)
-               : kc_url_path(c, "/admin/v1/projects/{}/budget", kc_flag(a, "project"));
+               : project_path(c, a, "/admin/v1/projects/{}/budget");
 }
 
 int kc_ai_budget_set(struct kc_ctx *c, const struct kc_args *a)
@@ -173,28 +177,17 @@ int kc_ai_budget_set(struct kc_ctx *c, const struct kc_args *a)
     }
     if (list)
         json_object_set_new(body, "alert_thresholds", list);
-    char *path = budget_path(c, a);
-    int rc = kc_call(c, "PUT", path, NULL, body, NULL, NULL);
-    free(path);
-    return rc;
-}
-
-static int on_budget(struct kc_ctx *c, const struct kc_args *a, const char *method)
-{
-    char *path = budget_path(c, a);
-    int rc = kc_call(c, method, path, NULL, NULL, NULL, NULL);
-    free(path);
-    return rc;
+    return kc_call_at(c, "PUT", budget_path(c, a), body, NULL);
 }
 
 int kc_ai_budget_get(struct kc_ctx *c, const struct kc_args *a)
 {
-    return on_budget(c, a, "GET");
+    return kc_call_at(c, "GET", budget_path(c, a), NULL, NULL);
 }
 
 int kc_ai_budget_remove(struct kc_ctx *c, const struct kc_args *a)
 {
-    return on_budget(c, a, "DELETE");
+    return kc_call_at(c, "DELETE", budget_path(c, a), NULL, NULL);
 }
 
 static const struct kc_col key_budget_cols[] = {
@@ -211,18 +204,13 @@ static const struct kc_col key_budget_cols[] = {
 
 int kc_ai_budget_keys(struct kc_ctx *c, const struct kc_args *a)
 {
-    char *path = kc_url_path(c, "/admin/v1/projects/{}/key-budgets", kc_flag(a, "project"));
-    int rc = kc_call(c, "GET", path, NULL, NULL, key_budget_cols, NULL);
-    free(path);
-    return rc;
+    return kc_call_at(c, "GET", project_path(c, a, "/admin/v1/projects/{}/key-budgets"), NULL,
+                      key_budget_cols);
 }
 
 int kc_ai_policy_get(struct kc_ctx *c, const struct kc_args *a)
 {
-    char *path = kc_url_path(c, "/admin/v1/projects/{}/ai-policy", kc_flag(a, "project"));
-    int rc = kc_call(c, "GET", path, NULL, NULL, NULL, NULL);
-    free(path);
-    return rc;
+    return kc_call_at(c, "GET", project_path(c, a, "/admin/v1/projects/{}/ai-policy"), NULL, NULL);
 }
 
 /* What the project's guardrail would do with a text (POST …/ai-policy/check): the text from --text,
@@ -252,10 +240,8 @@ int kc_ai_policy_check(struct kc_ctx *c, const struct kc_args *a)
         json_decref(body);
         return KC_EXIT_USAGE;
     }
-    char *path = kc_url_path(c, "/admin/v1/projects/{}/ai-policy/check", kc_flag(a, "project"));
-    int rc = kc_call(c, "POST", path, NULL, body, NULL, NULL);
-    free(path);
-    return rc;
+    return kc_call_at(c, "POST", project_path(c, a, "/admin/v1/projects/{}/ai-policy/check"), body,
+                      NULL);
 }
 
 /* A flag's "NAME=ACTION,NAME=ACTION" (split at each name's last '='), each pair added to into by
@@ -332,10 +318,7 @@ int kc_ai_policy_set(struct kc_ctx *c, const struct kc_args *a)
         kc_usage_err(c->cmd, "nothing to set");
         goto usage;
     }
-    char *path = kc_url_path(c, "/admin/v1/projects/{}/ai-policy", kc_flag(a, "project"));
-    int rc = kc_call(c, "PUT", path, NULL, body, NULL, NULL);
-    free(path);
-    return rc;
+    return kc_call_at(c, "PUT", project_path(c, a, "/admin/v1/projects/{}/ai-policy"), body, NULL);
 usage:
     json_decref(body);
     return KC_EXIT_USAGE;
@@ -350,27 +333,17 @@ static char *key_models_path(struct kc_ctx *c, const struct kc_args *a)
 
 int kc_ai_key_models_set(struct kc_ctx *c, const struct kc_args *a)
 {
-    json_t *body = json_pack("{s:o}", "models", kc_split_list(c, "models", kc_flag(a, "models"), false));
-    char *path = key_models_path(c, a);
-    int rc = kc_call(c, "PUT", path, NULL, body, NULL, NULL);
-    free(path);
-    return rc;
-}
-
-static int on_key_models(struct kc_ctx *c, const struct kc_args *a, const char *method)
-{
-    char *path = key_models_path(c, a);
-    int rc = kc_call(c, method, path, NULL, NULL, NULL, NULL);
-    free(path);
-    return rc;
+    json_t *models = kc_split_list(c, "models", kc_flag(a, "models"), false);
+    json_t *body = json_pack("{s:o}", "models", models);
+    return kc_call_at(c, "PUT", key_models_path(c, a), body, NULL);
 }
 
 int kc_ai_key_models_get(struct kc_ctx *c, const struct kc_args *a)
 {
-    return on_key_models(c, a, "GET");
+    return kc_call_at(c, "GET", key_models_path(c, a), NULL, NULL);
 }
 
 int kc_ai_key_models_remove(struct kc_ctx *c, const struct kc_args *a)
 {
-    return on_key_models(c, a, "DELETE");
+    return kc_call_at(c, "DELETE", key_models_path(c, a), NULL, NULL);
 }

@@ -91,37 +91,10 @@ static enum ksm_err reply_key_status(struct ksm_req *r, const char *tenant)
     return ksm_reply_json(r, 200, o);
 }
 
-enum ksm_err ksm_h_ai_key_budget_put(struct ksm_req *r)
-{
-    char tenant[KSM_ID_LEN], why[KSM_AI_WHY] = "";
-    json_t *body = NULL;
-    enum ksm_err e = ksm_h_ai_key_of_project(r, tenant);
-    if (e != KSM_E_OK || (e = ksm_h_ai_body(r, &body)) != KSM_E_OK)
-        return e;
-    e = ksm_ai_key_budget_set(DB(r), tenant, r->params[0], r->params[1], body, why);
-    json_decref(body);
-    if (e != KSM_E_OK)
-        return ksm_fail_why(r, e, *why ? why : NULL);
-    return reply_key_status(r, tenant);
-}
+static const struct ksm_h_ai_key_setting budget = {ksm_ai_key_budget_set, ksm_ai_key_budget_delete,
+                                                   reply_key_status, "budget"};
 
-enum ksm_err ksm_h_ai_key_budget_get(struct ksm_req *r)
-{
-    char tenant[KSM_ID_LEN];
-    enum ksm_err e = ksm_h_ai_key_of_project(r, tenant);
-    return e == KSM_E_OK ? reply_key_status(r, tenant) : e;
-}
-
-enum ksm_err ksm_h_ai_key_budget_delete(struct ksm_req *r)
-{
-    char tenant[KSM_ID_LEN];
-    enum ksm_err e = ksm_h_ai_key_of_project(r, tenant);
-    if (e != KSM_E_OK)
-        return e;
-    if ((e = ksm_ai_key_budget_delete(DB(r), r->params[0], r->params[1])) != KSM_E_OK)
-        return ksm_fail(r, e, "cannot remove the key's budget");
-    return reply_key_status(r, tenant);
-}
+enum ksm_err ksm_h_ai_key_budget(struct ksm_req *r) { return ksm_h_ai_key_setting(r, &budget); }
 
 /* Each key with a cap or with use this month, with its name, user and state from IAM (a key
  * deleted with its user since keeps its use, and says so: status "deleted"). */

@@ -3,6 +3,7 @@
  * for targets, the tenant of a project, and an API key that may act in it. */
 #include "admin/app.h"
 #include "admin/handlers.h"
+#include "admin/reqjson.h"
 #include "ai/ai_store.h"
 #include "iam/iam.h"
 
@@ -55,4 +56,25 @@ enum ksm_err ksm_h_ai_key_of_project(struct ksm_req *r, char *tenant)
     return e == KSM_E_OK || e == KSM_E_NOT_FOUND
                ? ksm_fail(r, KSM_E_NOT_FOUND, "no such API key in this project")
                : ksm_fail(r, e, "cannot read the key");
+}
+
+enum ksm_err ksm_h_ai_key_setting(struct ksm_req *r, const struct ksm_h_ai_key_setting *s)
+{
+    char tenant[KSM_ID_LEN], why[KSM_AI_WHY] = "";
+    json_t *body = NULL;
+    enum ksm_err e = ksm_h_ai_key_of_project(r, tenant);
+    if (e != KSM_E_OK)
+        return e;
+    if (!strcmp(r->method_name, "PUT")) {
+        if ((e = ksm_h_ai_body(r, &body)) != KSM_E_OK)
+            return e;
+        e = s->set(&r->worker->db, tenant, r->params[0], r->params[1], body, why);
+        json_decref(body);
+        if (e != KSM_E_OK)
+            return ksm_fail_why(r, e, *why ? why : NULL);
+    } else if (!strcmp(r->method_name, "DELETE") &&
+               (e = s->del(&r->worker->db, r->params[0], r->params[1])) != KSM_E_OK) {
+        return ksm_fail(r, e, "cannot remove the key's %s", s->what);
+    }
+    return s->reply(r, tenant);
 }

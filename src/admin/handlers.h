@@ -121,6 +121,16 @@ enum ksm_err ksm_h_ai_project_tenant(struct ksm_req *r, char *tenant);   /* of {
 /* {key} (params[1]) is an API key that may act in {project} (params[0]): tenant of the project
  * into tenant; anything else answered 404, the same for every other key. */
 enum ksm_err ksm_h_ai_key_of_project(struct ksm_req *r, char *tenant);
+/* PUT, GET or DELETE of a key's setting in {project} (its budget, its models): the key checked,
+ * the setting set from the body or removed, then the setting as it stands. */
+struct ksm_h_ai_key_setting {
+    enum ksm_err (*set)(struct ksm_db *db, const char *tenant, const char *project, const char *key,
+                        json_t *body, char *why);
+    enum ksm_err (*del)(struct ksm_db *db, const char *project, const char *key);
+    enum ksm_err (*reply)(struct ksm_req *r, const char *tenant);
+    const char *what;   /* "budget", "models" */
+};
+enum ksm_err ksm_h_ai_key_setting(struct ksm_req *r, const struct ksm_h_ai_key_setting *s);
 /* Both: the {project}'s tenant, then the strict JSON body (answered when either fails). */
 enum ksm_err ksm_h_ai_project_body(struct ksm_req *r, char *tenant, json_t **body);
 
@@ -150,13 +160,9 @@ enum ksm_err ksm_h_billing_recommendations(struct ksm_req *r);
 enum ksm_err ksm_h_ai_budget_put(struct ksm_req *r);
 enum ksm_err ksm_h_ai_budget_get(struct ksm_req *r);
 enum ksm_err ksm_h_ai_budget_delete(struct ksm_req *r);
-enum ksm_err ksm_h_ai_key_budget_put(struct ksm_req *r);
-enum ksm_err ksm_h_ai_key_budget_get(struct ksm_req *r);
-enum ksm_err ksm_h_ai_key_budget_delete(struct ksm_req *r);
+enum ksm_err ksm_h_ai_key_budget(struct ksm_req *r);   /* PUT, GET, DELETE */
 enum ksm_err ksm_h_ai_key_budget_list(struct ksm_req *r);
-enum ksm_err ksm_h_ai_key_models_put(struct ksm_req *r);
-enum ksm_err ksm_h_ai_key_models_get(struct ksm_req *r);
-enum ksm_err ksm_h_ai_key_models_delete(struct ksm_req *r);
+enum ksm_err ksm_h_ai_key_models(struct ksm_req *r);   /* PUT, GET, DELETE */
 
 /* h_ai_policy.c */
 enum ksm_err ksm_h_ai_policy_put(struct ksm_req *r);

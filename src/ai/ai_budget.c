@@ -36,7 +36,7 @@ bad:
     return KSM_E_INVALID_ARGUMENT;
 }
 
-static json_t *alerts_json(const struct ksm_ai_budget *b)
+json_t *ksm_ai__alerts_json(const struct ksm_ai_budget *b)
 {
     json_t *a = json_array();
     for (int i = 0; i < b->nalerts; i++)
@@ -65,41 +65,43 @@ static enum ksm_err parse_budget(json_t *body, struct ksm_ai_budget *b, char *wh
     return alerts ? parse_alerts(alerts, b, why) : KSM_E_OK;
 }
 
-enum ksm_err ksm_ai_budget_set(struct ksm_db *db, const char *tenant, const char *project,
-                               json_t *body, char *why)
+/* A budget parsed from body, stored: sql's parameters are the row's key (nkeys texts), its
+ * thresholds, its amount and the time. */
+static enum ksm_err put_budget(struct ksm_db *db, const char *sql, const char *k0, const char *k1,
+                               const char *k2, int nkeys, json_t *body, char *why)
 {
     struct ksm_ai_budget b;
     enum ksm_err e = parse_budget(body, &b, why);
-    if (e != KSM_E_OK || (e = ksm_ai__begin(db)) != KSM_E_OK)
+    if (e != KSM_E_OK)
         return e;
-    json_t *a = alerts_json(&b);
-    sqlite3_stmt *st =
-        ksm_db_prepare(db, "INSERT INTO ai_budgets(project_id, tenant_id, monthly_microyen, "
-                           "alerts, updated_at) "
-                           "VALUES(?1,?2,?3,?4,?5) ON CONFLICT(project_id) DO UPDATE SET "
-                           "monthly_microyen=excluded.monthly_microyen, alerts=excluded.alerts, "
-                           "updated_at=excluded.updated_at");
-    ksm_db_bind_text(st, 1, project);
-    ksm_db_bind_text(st, 2, tenant);
-    sqlite3_bind_int64(st, 3, b.monthly_microyen);
-    sqlite3_bind_text(st, 4, json_dumps(a, JSON_COMPACT), -1, free);
-    sqlite3_bind_int64(st, 5, ksm_now_ms());
+    json_t *a = ksm_ai__alerts_json(&b);
+    char *alerts = json_dumps(a, JSON_COMPACT);
     json_decref(a);
-    e = ksm_ai__step_write(db, st);
-    return ksm_ai__end(db, e);
+    const char *texts[] = {k0, k1, k2, NULL};
+    texts[nkeys] = alerts;
+    const int64_t ints[] = {b.monthly_microyen, ksm_now_ms()};
+    e = ksm_ai__write(db, sql, texts, nkeys + 1, ints, 2);
+    free(alerts);
+    return e;
+}
+
+enum ksm_err ksm_ai_budget_set(struct ksm_db *db, const char *tenant, const char *project,
+                               json_t *body, char *why)
+{
+    return put_budget(db,
+                      "INSERT INTO ai_budgets(project_id, tenant_id, alerts, monthly_microyen,"
+                      " updated_at) VALUES(?1,?2,?3,?4,?5) ON CONFLICT(project_id) DO UPDATE SET"
+                      " monthly_microyen=excluded.monthly_microyen, alerts=excluded.alerts,"
+                      " updated_at=excluded.updated_at",
+                      project, tenant, NULL, 2, body, why);
 }
 
 /* The row goes (if there is one): the ledger, re-reading after the commit, admits the project
  * without limit again. */
 enum ksm_err ksm_ai_budget_delete(struct ksm_db *db, const char *project)
 {
-    enum ksm_err e = ksm_ai__begin(db);
-    if (e != KSM_E_OK)
-        return e;
-    sqlite3_stmt *st = ksm_db_prepare(db, "DELETE FROM ai_budgets WHERE project_id=?1");
-    ksm_db_bind_text(st, 1, project);
-    e = ksm_ai__step_write(db, st);
-    return ksm_ai__end(db, e);
+    const char *texts[] = {project};
+    return ksm_ai__write(db, "DELETE FROM ai_budgets WHERE project_id=?1", texts, 1, NULL, 0);
 }
 
 /* The budget of a row (monthly_microyen, alerts) of st, or monthly_microyen -1 when none. */
@@ -133,31 +135,20 @@ enum ksm_err ksm_ai_budget_load(struct ksm_db *db, const char *project, struct k
 enum ksm_err ksm_ai_key_budget_set(struct ksm_db *db, const char *tenant, const char *project,
                                    const char *key, json_t *body, char *why)
 {
-    struct ksm_ai_budget b;
-    enum ksm_err e = parse_budget(body, &b, why);
-    if (e != KSM_E_OK || (e = ksm_ai__begin(db)) != KSM_E_OK)
-        return e;
-    json_t *a = alerts_json(&b);
-    sqlite3_stmt *st = ksm_db_prepare(db,
-        "INSERT INTO ai_key_budgets(project_id, key_id, tenant_id, monthly_microyen, alerts,"
-        " updated_at) VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(project_id, key_id) DO UPDATE SET"
-        " monthly_microyen=excluded.monthly_microyen, alerts=excluded.alerts,"
-        " updated_at=excluded.updated_at");
-    ksm_db_bind_text(st, 1, project);
-    ksm_db_bind_text(st, 2, key);
-    ksm_db_bind_text(st, 3, tenant);
-    sqlite3_bind_int64(st, 4, b.monthly_microyen);
-    sqlite3_bind_text(st, 5, json_dumps(a, JSON_COMPACT), -1, free);
-    sqlite3_bind_int64(st, 6, ksm_now_ms());
-    json_decref(a);
-    e = ksm_ai__step_write(db, st);
-    return ksm_ai__end(db, e);
+    return put_budget(db,
+                      "INSERT INTO ai_key_budgets(project_id, key_id, tenant_id, alerts,"
+                      " monthly_microyen, updated_at) VALUES(?1,?2,?3,?4,?5,?6)"
+                      " ON CONFLICT(project_id, key_id) DO UPDATE SET"
+                      " monthly_microyen=excluded.monthly_microyen, alerts=excluded.alerts,"
+                      " updated_at=excluded.updated_at",
+                      project, key, tenant, 3, body, why);
 }
 
 enum ksm_err ksm_ai_key_budget_delete(struct ksm_db *db, const char *project, const char *key)
 {
-    return ksm_ai__write_pk(db, "DELETE FROM ai_key_budgets WHERE project_id=?1 AND key_id=?2",
-                            project, key);
+    const char *texts[] = {project, key};
+    return ksm_ai__write(db, "DELETE FROM ai_key_budgets WHERE project_id=?1 AND key_id=?2", texts,
+                         2, NULL, 0);
 }
 
 enum ksm_err ksm_ai_key_budget_load(struct ksm_db *db, const char *project, const char *key,

@@ -259,7 +259,7 @@ static void complete(struct ai_call *c)
                                 .meter = "tokens", .quantity = u->prompt + u->completion,
                                 .idempotency_key = r->id, .request_id = r->id, .resource = c->alias,
                                 .cost_microyen = cost, .details = details};
-    if (c->principal && c->principal->user_id[0])   /* whose, as the details say: summed per key */
+    if (ksm_ai_caller_key(c)[0])   /* summed per key, as its budget counts (the details say whose) */
         rec.key_id = c->principal->key_id, rec.user_id = c->principal->user_id;
     ksm_usage_submit(&rec);
     ksm_ai_settle(&c->res, u->prompt + u->completion, cost);
@@ -979,18 +979,28 @@ static void quota_headers(struct ai_call *c, int64_t now_ms)
     }
 }
 
+const char *ksm_ai_caller_key(const struct ai_call *c)
+{
+    return c->on_behalf || !c->principal ? "" : c->principal->key_id;
+}
+
+bool ksm_ai_caller_models(struct ai_call *c, char allowed[KSM_AI_KEY_MODELS_MAX])
+{
+    const char *key = ksm_ai_caller_key(c);
+    allowed[0] = 0;
+    if (!key[0] || ksm_ai_key_models_get(&c->r->worker->db, c->project, key, allowed) == KSM_E_OK)
+        return true;
+    ksm_ai_fail(c, KSM_E_INTERNAL, "cannot read the models this key may use", 0);
+    return false;
+}
+
 /* The key's own list of the project's models it may call (ai_key_models.c): a call outside it is
- * refused before anything is read or sent. The relay acting for a tenant (overseas-ai) is not a
- * tenant's key; a session has no key. */
-static bool key_may_call(struct ai_call *c, struct ksm_db *db)
+ * refused before anything is read or sent. */
+static bool key_may_call(struct ai_call *c)
 {
     char allowed[KSM_AI_KEY_MODELS_MAX], why[KSM_AI_ERR_MAX];
-    if (c->on_behalf || !c->principal || !c->principal->key_id[0])
-        return true;
-    if (ksm_ai_key_models_get(db, c->project, c->principal->key_id, allowed) != KSM_E_OK) {
-        ksm_ai_fail(c, KSM_E_INTERNAL, "cannot read the models this key may use", 0);
+    if (!ksm_ai_caller_models(c, allowed))
         return false;
-    }
     if (ksm_ai_key_models_allow(allowed, c->alias))
         return true;
     snprintf(why, sizeof why, "this key may not use model %s in this project", c->alias);
@@ -1031,7 +1041,7 @@ static bool charge(struct ai_call *c, struct ksm_db *db)
     int64_t est_cost = ksm_ai_cost(&c->price, c->est_prompt, c->est_completion, 0);
     int retry_after = 0;
     /* the relay's one key serves every tenant: per-key quotas are the caller's key's, in govcloud */
-    enum ksm_err e = ksm_ai_reserve(db, c->project, c->on_behalf ? "" : c->principal->key_id, &c->pol,
+    enum ksm_err e = ksm_ai_reserve(db, c->project, ksm_ai_caller_key(c), &c->pol,
                                     c->est_prompt + c->est_completion, est_cost, now_ms, &c->res,
                                     &retry_after);
     quota_headers(c, now_ms);
@@ -1142,7 +1152,7 @@ void ksm_ai_call_start(struct ai_call *c)
         ksm_ai_fail(c, KSM_E_INVALID_ARGUMENT, why, 0);
         return;
     }
-    if (!key_may_call(c, db))
+    if (!key_may_call(c))
         return;
     if (ksm_ai_policy_get(db, c->project, &c->pol) != KSM_E_OK) {
         ksm_ai_fail(c, KSM_E_INTERNAL, "cannot read the project's AI policy", 0);

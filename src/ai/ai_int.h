@@ -154,6 +154,12 @@ bool ksm_ai_fmt_masked(struct ksm_fmt *f, const unsigned masked[KSM_PII__COUNT],
                        const char *eq, const char *sep);
 /* ai_call.c */
 void ksm_ai_call_start(struct ai_call *c);
+/* The caller's own API key, whose quotas, budget and model list hold: "" for a session (no key)
+ * and for govcloud's relay acting for a tenant (overseas-ai), which is not a tenant's key. */
+const char *ksm_ai_caller_key(const struct ai_call *c);
+/* The caller's key's list of the project's models (ksm_ai_key_models_get), "" when it has none;
+ * false, the failure answered, when it cannot be read. */
+bool ksm_ai_caller_models(struct ai_call *c, char allowed[KSM_AI_KEY_MODELS_MAX]);
 void ksm_ai_fail(struct ai_call *c, enum ksm_err e, const char *msg, int retry_after);
 /* The caller went away before its (non-streamed) answer: audited as 499 client_gone, not billed. */
 void ksm_ai_gone(struct ai_call *c);

@@ -47,28 +47,27 @@ enum ksm_err ksm_ai_key_models_set(struct ksm_db *db, const char *tenant, const 
     json_t *list = NULL;
     const struct ksm_ai__jf spec[] = {{"models", KSM_AI_J_ARR, true, &list, NULL}};
     enum ksm_err e = ksm_ai__fields(body, "", spec, KSM_NELEM(spec), why);
-    if (e != KSM_E_OK || (e = join(list, joined, why)) != KSM_E_OK ||
-        (e = ksm_ai__begin(db)) != KSM_E_OK)
+    if (e != KSM_E_OK || (e = join(list, joined, why)) != KSM_E_OK)
         return e;
     json_t *clean = ksm_ai_key_models_json(joined);   /* stored as JSON, as exports show it */
-    sqlite3_stmt *st = ksm_db_prepare(db,
-        "INSERT INTO ai_key_models(project_id, key_id, tenant_id, models, updated_at)"
-        " VALUES(?1,?2,?3,?4,?5) ON CONFLICT(project_id, key_id) DO UPDATE SET"
-        " models=excluded.models, updated_at=excluded.updated_at");
-    ksm_db_bind_text(st, 1, project);
-    ksm_db_bind_text(st, 2, key);
-    ksm_db_bind_text(st, 3, tenant);
-    sqlite3_bind_text(st, 4, json_dumps(clean, JSON_COMPACT), -1, free);
-    sqlite3_bind_int64(st, 5, ksm_now_ms());
+    char *models = json_dumps(clean, JSON_COMPACT);
     json_decref(clean);
-    e = ksm_ai__step_write(db, st);
-    return ksm_ai__end(db, e);
+    const char *texts[] = {project, key, tenant, models};
+    const int64_t now = ksm_now_ms();
+    e = ksm_ai__write(db,
+                      "INSERT INTO ai_key_models(project_id, key_id, tenant_id, models, updated_at)"
+                      " VALUES(?1,?2,?3,?4,?5) ON CONFLICT(project_id, key_id) DO UPDATE SET"
+                      " models=excluded.models, updated_at=excluded.updated_at",
+                      texts, 4, &now, 1);
+    free(models);
+    return e;
 }
 
 enum ksm_err ksm_ai_key_models_delete(struct ksm_db *db, const char *project, const char *key)
 {
-    return ksm_ai__write_pk(db, "DELETE FROM ai_key_models WHERE project_id=?1 AND key_id=?2",
-                            project, key);
+    const char *texts[] = {project, key};
+    return ksm_ai__write(db, "DELETE FROM ai_key_models WHERE project_id=?1 AND key_id=?2", texts,
+                         2, NULL, 0);
 }
 
 /* "|a|b|", or "" when the key has no list. */

@@ -476,11 +476,35 @@ void ksm_ai_settle(struct ksm_ai_reservation *res, int64_t actual_tokens, int64_
         ksm_warn("%s", line);
 }
 
+static json_t *month_json(int64_t month)
+{
+    char s[16];
+    snprintf(s, sizeof s, "%04lld-%02lld", (long long)(month / 100), (long long)(month % 100));
+    return json_string(s);
+}
+
+/* What a budget's status says, a project's or a key's: the month, the cap (null: none) and its
+ * thresholds, the spend, the reservations and what remains, and when the month ends. */
+static json_t *status_json(const struct ksm_ai_budget *b, int64_t month, int64_t spent,
+                           int64_t reserved, int64_t in_flight, int64_t end)
+{
+    char yen[32];
+    int64_t cap = b->monthly_microyen;
+    ksm_ai_yen_format(spent, yen);
+    return json_pack("{s:o,s:o,s:o,s:I,s:s,s:I,s:I,s:o,s:o}", "month", month_json(month),
+                     "monthly_yen", cap >= 0 ? json_integer(cap / 1000000) : json_null(),
+                     "alert_thresholds", ksm_ai__alerts_json(b), "spent_microyen",
+                     (json_int_t)spent, "spent_yen", yen, "reserved_microyen",
+                     (json_int_t)reserved, "in_flight", (json_int_t)in_flight,
+                     "remaining_microyen",
+                     cap >= 0 ? json_integer(cap - spent - reserved) : json_null(), "resets_at",
+                     ksm_ai__time_json(end));
+}
+
 enum ksm_err ksm_ai_budget_status(struct ksm_db *db, const char *project, int64_t now_ms,
                                   json_t **out)
 {
     int64_t end;
-    char yen[32], month[32];
     if (ensure(db, project, NULL, now_ms, true) != KSM_E_OK)
         return KSM_E_INTERNAL;
     ksm_ai_jst_month(now_ms, NULL, &end);
@@ -489,61 +513,24 @@ enum ksm_err ksm_ai_budget_status(struct ksm_db *db, const char *project, int64_
     pthread_mutex_unlock(&mu);
     if (!p)
         return KSM_E_INTERNAL;
-    bool limited = s.budget.monthly_microyen >= 0;
-    json_t *thresholds = json_array(), *crossed = json_array();
-    for (int i = 0; i < s.budget.nalerts; i++) {
-        json_array_append_new(thresholds, json_integer(s.budget.alerts[i]));
-        if (i < s.crossed)
-            json_array_append_new(crossed, json_integer(s.budget.alerts[i]));
-    }
-    ksm_ai_yen_format(s.spent + s.other, yen);
-    snprintf(month, sizeof month, "%04lld-%02lld", (long long)(s.month / 100),
-             (long long)(s.month % 100));
-    *out = json_pack(
-        "{s:s,s:s,s:o,s:o,s:I,s:I,s:I,s:s,s:I,s:I,s:o,s:o,s:o}", "project", project, "month",
-        month, "monthly_yen",
-        limited ? json_integer(s.budget.monthly_microyen / 1000000) : json_null(),
-        "alert_thresholds", thresholds, "spent_microyen", (json_int_t)(s.spent + s.other),
-        "ai_spent_microyen", (json_int_t)s.spent, "other_spent_microyen", (json_int_t)s.other,
-        "spent_yen", yen,
-        "reserved_microyen", (json_int_t)s.reserved, "in_flight", (json_int_t)s.in_flight,
-        "remaining_microyen",
-        limited ? json_integer(s.budget.monthly_microyen - s.spent - s.other - s.reserved)
-                : json_null(),
-        "alerts_crossed", crossed, "resets_at", ksm_ai__time_json(end));
+    json_t *crossed = json_array();
+    for (int i = 0; i < s.crossed; i++)
+        json_array_append_new(crossed, json_integer(s.budget.alerts[i]));
+    *out = status_json(&s.budget, s.month, s.spent + s.other, s.reserved, s.in_flight, end);
+    json_object_set_new(*out, "project", json_string(project));
+    json_object_set_new(*out, "ai_spent_microyen", json_integer(s.spent));
+    json_object_set_new(*out, "other_spent_microyen", json_integer(s.other));
+    json_object_set_new(*out, "alerts_crossed", crossed);
     return KSM_E_OK;
 }
 
 /* ---- a key's cap: status ---- */
 
-static json_t *key_json(const struct keyq *k, int64_t end)
-{
-    char yen[32];
-    int64_t cap = k->budget.monthly_microyen;
-    json_t *thresholds = json_array();
-    for (int i = 0; i < k->budget.nalerts; i++)
-        json_array_append_new(thresholds, json_integer(k->budget.alerts[i]));
-    ksm_ai_yen_format(k->spent, yen);
-    return json_pack("{s:s,s:o,s:o,s:I,s:s,s:I,s:I,s:o,s:o}", "key", k->key, "monthly_yen",
-                     cap >= 0 ? json_integer(cap / 1000000) : json_null(), "alert_thresholds",
-                     thresholds, "spent_microyen", (json_int_t)k->spent, "spent_yen", yen,
-                     "reserved_microyen", (json_int_t)k->reserved, "in_flight",
-                     (json_int_t)k->in_flight, "remaining_microyen",
-                     cap >= 0 ? json_integer(cap - k->spent - k->reserved) : json_null(),
-                     "resets_at", ksm_ai__time_json(end));
-}
-
-static json_t *month_json(int64_t month)
-{
-    char s[16];
-    snprintf(s, sizeof s, "%04lld-%02lld", (long long)(month / 100), (long long)(month % 100));
-    return json_string(s);
-}
-
 enum ksm_err ksm_ai_key_budget_status(struct ksm_db *db, const char *project, const char *key,
                                       int64_t now_ms, json_t **out)
 {
-    int64_t end, month = ksm_ai_jst_month(now_ms, NULL, &end);
+    int64_t end;
+    ksm_ai_jst_month(now_ms, NULL, &end);
     struct kname kn = kname(key);
     if (ensure(db, project, &kn, now_ms, false) != KSM_E_OK)
         return KSM_E_INTERNAL;
@@ -552,22 +539,17 @@ enum ksm_err ksm_ai_key_budget_status(struct ksm_db *db, const char *project, co
     pthread_mutex_unlock(&mu);
     if (!k)
         return KSM_E_INTERNAL;   /* reset meanwhile: only tests do that */
-    *out = key_json(&s, end);
+    *out = status_json(&s.budget, s.month, s.spent, s.reserved, s.in_flight, end);
     json_object_set_new(*out, "project", json_string(project));
-    json_object_set_new(*out, "month", month_json(month));
+    json_object_set_new(*out, "key", json_string(key));
     return KSM_E_OK;
 }
 
-/* The keys to list: those with a cap or a list of models, and those with use this month (with
- * their sums). */
-struct key_list {
-    json_t *by_key;   /* key id -> {user, requests, tokens} */
-};
-
+/* The keys to list, into arg (key id -> {user, requests, tokens}): those with use this month,
+ * with their sums, and those with a cap or a list of models. */
 static void listed_use(void *arg, const struct ksm_usage_key_use *u)
 {
-    struct key_list *l = arg;
-    json_object_set_new(l->by_key, u->key,
+    json_object_set_new(arg, u->key,
                         json_pack("{s:s?,s:I,s:I}", "user", u->user && *u->user ? u->user : NULL,
                                   "requests", (json_int_t)u->records, "tokens",
                                   (json_int_t)u->quantity));
@@ -575,9 +557,8 @@ static void listed_use(void *arg, const struct ksm_usage_key_use *u)
 
 static void listed_setting(void *arg, const char *key)
 {
-    struct key_list *l = arg;
-    if (!json_object_get(l->by_key, key))
-        json_object_set_new(l->by_key, key,
+    if (!json_object_get(arg, key))
+        json_object_set_new(arg, key,
                             json_pack("{s:n,s:i,s:i}", "user", "requests", 0, "tokens", 0));
 }
 
@@ -585,14 +566,14 @@ enum ksm_err ksm_ai_key_budget_list(struct ksm_db *db, const char *project, int6
                                     json_t **out)
 {
     int64_t start, end, month = ksm_ai_jst_month(now_ms, &start, &end);
-    struct key_list l = {json_object()};
-    enum ksm_err e = ksm_usage_keys_of_project(db, project, start, end, listed_use, &l);
+    json_t *by_key = json_object();
+    enum ksm_err e = ksm_usage_keys_of_project(db, project, start, end, listed_use, by_key);
     if (e == KSM_E_OK)
-        e = ksm_ai_key_settings_each(db, project, listed_setting, &l);
+        e = ksm_ai_key_settings_each(db, project, listed_setting, by_key);
     json_t *items = json_array();
     const char *key;
     json_t *use;
-    json_object_foreach(l.by_key, key, use)
+    json_object_foreach(by_key, key, use)
     {
         json_t *one = NULL;
         if (e == KSM_E_OK && (e = ksm_ai_key_budget_status(db, project, key, now_ms, &one)) ==
@@ -606,7 +587,7 @@ enum ksm_err ksm_ai_key_budget_list(struct ksm_db *db, const char *project, int6
             json_array_append_new(items, one);
         }
     }
-    json_decref(l.by_key);
+    json_decref(by_key);
     if (e != KSM_E_OK) {
         json_decref(items);
         return e;

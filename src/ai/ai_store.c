@@ -143,14 +143,17 @@ json_t *ksm_ai__time_json(int64_t ms)
     return json_string(buf);
 }
 
-enum ksm_err ksm_ai__write_pk(struct ksm_db *db, const char *sql, const char *a, const char *b)
+enum ksm_err ksm_ai__write(struct ksm_db *db, const char *sql, const char *const *texts, int ntexts,
+                           const int64_t *ints, int nints)
 {
     enum ksm_err e = ksm_ai__begin(db);
     if (e != KSM_E_OK)
         return e;
     sqlite3_stmt *st = ksm_db_prepare(db, sql);
-    ksm_db_bind_text(st, 1, a);
-    ksm_db_bind_text(st, 2, b);
+    for (int i = 0; i < ntexts; i++)
+        ksm_db_bind_text(st, i + 1, texts[i]);
+    for (int i = 0; i < nints; i++)
+        sqlite3_bind_int64(st, ntexts + i + 1, ints[i]);
     e = ksm_ai__step_write(db, st);
     return ksm_ai__end(db, e);
 }

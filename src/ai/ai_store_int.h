@@ -27,9 +27,12 @@ enum ksm_err ksm_ai__step_write(struct ksm_db *db, sqlite3_stmt *st);
 bool ksm_ai__text_ok(const char *s, size_t max);
 /* An alias or model name: 1..127 of [A-Za-z0-9._:@/+-], starting with a letter
  * or digit. */
-/* One statement of parameters ?1 a and ?2 b (a row's key: project and key) in its own AI-store
- * transaction, the generation bumped after. */
-enum ksm_err ksm_ai__write_pk(struct ksm_db *db, const char *sql, const char *a, const char *b);
+/* A budget's thresholds as a JSON array (ai_budget.c). New reference. */
+json_t *ksm_ai__alerts_json(const struct ksm_ai_budget *b);
+/* One write statement in its own AI-store transaction, the generation bumped after: ?1..?ntexts
+ * the texts, then the integers in the parameters after them. */
+enum ksm_err ksm_ai__write(struct ksm_db *db, const char *sql, const char *const *texts, int ntexts,
+                           const int64_t *ints, int nints);
 bool ksm_ai__name_ok(const char *s);
 bool ksm_ai__upstream_model_ok(const char *s);
 /* prefix "_" and 20 base32 characters. */

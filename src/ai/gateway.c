@@ -305,12 +305,9 @@ static json_t *models(struct ai_call *c, const char *alias)
         ksm_ai_fail(c, KSM_E_INTERNAL, "cannot list models", 0);
         return NULL;
     }
-    char allowed[KSM_AI_KEY_MODELS_MAX] = "";   /* the key's own list, if it has one */
-    if (!c->on_behalf && c->principal && c->principal->key_id[0] &&
-        ksm_ai_key_models_get(&c->r->worker->db, c->project, c->principal->key_id, allowed) !=
-            KSM_E_OK) {
+    char allowed[KSM_AI_KEY_MODELS_MAX];   /* the key's own list, if it has one */
+    if (!ksm_ai_caller_models(c, allowed)) {
         json_decref(rows);
-        ksm_ai_fail(c, KSM_E_INTERNAL, "cannot list models", 0);
         return NULL;
     }
     json_t *data = json_array(), *row;

@@ -55,7 +55,6 @@ void ksm_usage_set_rollup_batch(const struct ksm_usage_rollup_batch *b) { rollup
 void ksm_usage_rollup_batch_begin(void)
 {
     in_batch = true;
-    ksm_usage_by_key_batch(true);
     if (rollup_batch)
         rollup_batch->begin();
 }
@@ -70,7 +69,7 @@ int ksm_usage_rollup_batch_end(struct ksm_db *db)
 void ksm_usage_rollup_batch_abort(void)
 {
     in_batch = false;
-    ksm_usage_by_key_batch(false);
+    ksm_usage_by_key_forget();
     if (rollup_batch)
         rollup_batch->abort();
 }
@@ -211,7 +210,7 @@ static enum ksm_err insert(struct ksm_db *db, const struct ksm_usage_rec *rec, i
         ksm_error("usage: rollup: %s", sqlite3_errmsg(db->h));
         return KSM_E_INTERNAL;
     }
-    if (ksm_usage_by_key_add(db, &r, when, cost)) {
+    if (ksm_usage_by_key_add(db, &r, when, cost, in_batch)) {
         ksm_error("usage: use by key: %s", sqlite3_errmsg(db->h));
         return KSM_E_INTERNAL;
     }

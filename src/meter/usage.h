@@ -103,13 +103,13 @@ enum ksm_err ksm_usage_query(struct ksm_db *db, const struct ksm_usage_filter *f
 
 /* ---- use by API key (usage_by_key.c) ----
  * Each new record that names its key_id (the AI gateway's) is summed into its project, key,
- * JST day and service, in the record's transaction; in a batch (between ksm_usage_by_key_batch(true)
- * and ksm_usage_by_key_flush) in memory, written by the flush. Called by the sink itself. */
+ * JST day and service, in the record's transaction; batched (inside the usage writer's batch) in
+ * memory, written by the flush or forgotten when the batch is rolled back. Called by the sink. */
 void ksm_usage_by_key_register_schema(void);   /* by ksm_usage_register_schema */
 int ksm_usage_by_key_add(struct ksm_db *db, const struct ksm_usage_rec *rec, int64_t time_ms,
-                         int64_t cost_microyen);   /* nonzero on a database error */
-void ksm_usage_by_key_batch(bool on);               /* on: begin; off: forget what is held */
-int ksm_usage_by_key_flush(struct ksm_db *db);      /* writes what is held; ends the batch */
+                         int64_t cost_microyen, bool batched);   /* nonzero on a database error */
+int ksm_usage_by_key_flush(struct ksm_db *db);   /* writes what a batch holds */
+void ksm_usage_by_key_forget(void);             /* drops it (the batch is rolled back) */
 /* Sum of cost_microyen of the records of key in project, booked in [since, until) (JST days). */
 enum ksm_err ksm_usage_key_cost(struct ksm_db *db, const char *project, const char *key,
                                 int64_t since_ms, int64_t until_ms, int64_t *out);

@@ -41,8 +41,7 @@ struct group {   /* the record's strings, valid for the batch (usage.h) */
     int64_t day_ms, quantity, cost, records;
 };
 
-static _Thread_local struct {
-    bool on;
+static _Thread_local struct {   /* the rows a batch holds (the usage writer's thread) */
     int n;
     struct group g[GROUPS];
 } batch;
@@ -87,7 +86,7 @@ static struct group *group_find(const struct group *k)
 }
 
 int ksm_usage_by_key_add(struct ksm_db *db, const struct ksm_usage_rec *rec, int64_t time_ms,
-                         int64_t cost)
+                         int64_t cost, bool batched)
 {
     if (!rec->key_id || !*rec->key_id)
         return 0;   /* most records name no key */
@@ -95,7 +94,7 @@ int ksm_usage_by_key_add(struct ksm_db *db, const struct ksm_usage_rec *rec, int
                       .user = rec->user_id ? rec->user_id : "", .service = rec->service,
                       .tenant = rec->tenant, .day_ms = ksm_usage_jst_day(time_ms),
                       .quantity = rec->quantity, .cost = cost, .records = 1};
-    struct group *g = batch.on ? group_find(&k) : NULL;
+    struct group *g = batched ? group_find(&k) : NULL;
     if (g) {
         g->quantity += k.quantity, g->cost += k.cost, g->records++;
         return 0;
@@ -103,20 +102,12 @@ int ksm_usage_by_key_add(struct ksm_db *db, const struct ksm_usage_rec *rec, int
     if (batch.n == GROUPS && write_groups(db))
         return -1;
     batch.g[batch.n++] = k;
-    return batch.on ? 0 : write_groups(db);
+    return batched ? 0 : write_groups(db);
 }
 
-void ksm_usage_by_key_batch(bool on)
-{
-    batch.on = on;
-    batch.n = 0;
-}
+void ksm_usage_by_key_forget(void) { batch.n = 0; }
 
-int ksm_usage_by_key_flush(struct ksm_db *db)
-{
-    batch.on = false;
-    return write_groups(db);
-}
+int ksm_usage_by_key_flush(struct ksm_db *db) { return write_groups(db); }
 
 enum ksm_err ksm_usage_key_cost(struct ksm_db *db, const char *project, const char *key,
                                 int64_t since_ms, int64_t until_ms, int64_t *out)

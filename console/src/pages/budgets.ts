@@ -7,7 +7,7 @@ import { tg } from "../i18n_gov";
 import type { Ctx } from "../main";
 import { errorBox, field, h, inlineForm, microyen, section, table, yenText } from "../ui";
 import { t } from "../i18n";
-import { actButton, reload, statusArea } from "./gov_common";
+import { actButton, projectChoice, reload, statusArea } from "./gov_common";
 import { needTenant } from "./need";
 
 interface Budget {
@@ -161,13 +161,9 @@ function keyTable(project: string, items: KeyUse[], status: HTMLElement): HTMLEl
 /** One project's keys (the project the URL names, #/budgets?project=, else the first). */
 async function keyBudgets(tenant: string, projects: { id: string; name: string }[]): Promise<HTMLElement | null> {
   if (!projects.length) return null;
-  const wanted = new URLSearchParams(location.hash.split("?")[1] ?? "").get("project");
-  const project = projects.find((p) => p.id === wanted) ?? projects[0];
-  const pick = h("select", {
-    onchange: (e: Event) => { location.hash = "#/budgets?project=" + (e.target as HTMLSelectElement).value; },
-  }, projects.map((p) => h("option", { value: p.id, selected: p.id === project.id }, p.name)));
+  const { project, picker } = projectChoice(projects, "budgets", tg("kb.project"));
   const status = statusArea();
-  const head = [h("p", { class: "muted" }, tg("kb.intro")), field(tg("kb.project"), pick)];
+  const head = [h("p", { class: "muted" }, tg("kb.intro")), picker];
   try {
     const [list, keys] = await Promise.all([
       api<{ items: KeyUse[] }>("GET", `/admin/v1/projects/${project.id}/key-budgets`),

@@ -59,6 +59,16 @@ export async function projectPicker(
     main.append(h("p", { class: "muted" }, tg("aipol.noProjects")));
     return null;
   }
+  return projectChoice(projects, page, label);
+}
+
+/** Of projects (one at least), the one the URL names (#/page?project=), else the first, and a
+ * picker whose choice shows the page for another. */
+export function projectChoice(
+  projects: { id: string; name: string }[],
+  page: string,
+  label: string,
+): { project: { id: string; name: string }; picker: HTMLElement } {
   const wanted = new URLSearchParams(location.hash.split("?")[1] ?? "").get("project");
   const project = projects.find((p) => p.id === wanted) ?? projects[0];
   const pick = h("select", {
