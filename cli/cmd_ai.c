@@ -208,6 +208,63 @@ int kc_ai_budget_keys(struct kc_ctx *c, const struct kc_args *a)
                       key_budget_cols);
 }
 
+/* ---- where the requests' content went (GET /admin/v1/ai/destinations) -------------------------- */
+
+static const struct kc_col destination_cols[] = {
+    {"JURISDICTION", "jurisdiction"},
+    {"REQUESTS", "requests"},
+    {"CLASS_1", "by_classification.1"},
+    {"CLASS_2", "by_classification.2"},
+    {"CLASS_3", "by_classification.3"},
+    KC_COLS_END,
+};
+
+/* One row per jurisdiction (Japan first), then the requests sent abroad by classification. */
+static int print_destinations(struct kc_ctx *c, json_t *o)
+{
+    json_t *rows = json_array(), *place;
+    const char *j;
+    json_t *by = json_object_get(o, "by_jurisdiction");
+    if ((place = json_object_get(by, "JP")))
+        json_array_append_new(rows, json_pack("{s:s,s:O,s:O}", "jurisdiction", "JP", "requests",
+                                              json_object_get(place, "requests"),
+                                              "by_classification",
+                                              json_object_get(place, "by_classification")));
+    json_object_foreach(by, j, place)
+        if (strcmp(j, "JP"))
+            json_array_append_new(rows, json_pack("{s:s,s:O,s:O}", "jurisdiction", j, "requests",
+                                                  json_object_get(place, "requests"),
+                                                  "by_classification",
+                                                  json_object_get(place, "by_classification")));
+    int rc = kc_print(c, rows, destination_cols);
+    json_decref(rows);
+    json_t *ab = json_object_get(o, "abroad"), *cls = json_object_get(ab, "by_classification");
+    printf("sent %lld, abroad %lld (class 1: %lld, class 2: %lld, class 3: %lld)%s\n",
+           (long long)json_integer_value(json_object_get(json_object_get(o, "total"), "requests")),
+           (long long)json_integer_value(json_object_get(ab, "requests")),
+           (long long)json_integer_value(json_object_get(cls, "1")),
+           (long long)json_integer_value(json_object_get(cls, "2")),
+           (long long)json_integer_value(json_object_get(cls, "3")),
+           json_is_true(json_object_get(o, "truncated")) ? " (truncated: the newest part only)" : "");
+    return rc;
+}
+
+int kc_ai_destinations(struct kc_ctx *c, const struct kc_args *a)
+{
+    struct kc_query q = {0};
+    kc_query_add(&q, "tenant", kc_flag(a, "tenant"));
+    kc_query_add(&q, "project", kc_flag(a, "project"));
+    kc_query_add(&q, "since", kc_flag(a, "since"));
+    kc_query_add(&q, "until", kc_flag(a, "until"));
+    json_t *o = NULL;
+    int rc = kc_api(c, "GET", "/admin/v1/ai/destinations", &q, NULL, &o);
+    if (rc)
+        return rc;
+    rc = c->output == KC_OUT_JSON ? kc_print(c, o, NULL) : print_destinations(c, o);
+    json_decref(o);
+    return rc;
+}
+
 int kc_ai_policy_get(struct kc_ctx *c, const struct kc_args *a)
 {
     return kc_call_at(c, "GET", project_path(c, a, "/admin/v1/projects/{}/ai-policy"), NULL, NULL);

@@ -43,6 +43,7 @@ int kc_ai_budget_set(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_budget_get(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_budget_remove(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_budget_keys(struct kc_ctx *c, const struct kc_args *a);
+int kc_ai_destinations(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_key_models_set(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_key_models_get(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_key_models_remove(struct kc_ctx *c, const struct kc_args *a);
@@ -322,6 +323,10 @@ const struct kc_cmd kc_commands[] = {
      "the models an API key may call in a project (null: every one)"},
     {"key-models", "remove", kc_ai_key_models_remove, 0, "project key", "",
      "key-models remove --project P --key K", "let an API key call every model of the project again"},
+    {"ai", "destinations", kc_ai_destinations, 0, "", "tenant project since until",
+     "ai destinations [--tenant T [--project P]] [--since T] [--until T]",
+     "where AI requests' content went: requests per jurisdiction of the model servers, by "
+     "classification, and how many abroad (default: the last 30 days)"},
     {"ai-policy", "get", kc_ai_policy_get, 0, "project", "", "ai-policy get --project P",
      "a project's AI policy"},
     {"ai-policy", "set", kc_ai_policy_set, 0, "project", AI_POLICY,

@@ -126,6 +126,7 @@ const struct ksm_route ksm_admin_routes[] = {
     {"DELETE", "/admin/v1/model-routes/{route}", ksm_h_ai_route_delete, NULL, AU, "ai.route.delete", MU, "delete a model route (ai.route.write)"},
     {"POST", "/admin/v1/model-prices", ksm_h_ai_price_create, "ai.price.write", PL, "ai.price.create", MU | JB, "add a model price (yen per 1,000 tokens) effective from a time"},
     {"GET", "/admin/v1/ai/decisions", ksm_h_ai_decisions, NULL, AU, "ai.decisions", KSM_RF_PARKS, "AI requests allowed, masked, blocked and refused by classification, model and project (?tenant,project,since,until; usage.read)"},
+    {"GET", "/admin/v1/ai/destinations", ksm_h_ai_destinations, NULL, AU, "ai.destinations", KSM_RF_PARKS, "where AI requests' content went: per jurisdiction of the model servers, by classification, and how many abroad (?tenant,project,since,until; usage.read)"},
     {"GET", "/admin/v1/model-prices", ksm_h_ai_price_list, NULL, AU, "ai.price.list", 0, "list model prices (?model=)"},
     {"PUT", "/admin/v1/projects/{project}/budget", ksm_h_ai_budget_put, "ai.budget.write", PJ, "ai.budget.set", MU | JB, "set a project's monthly AI budget (yen, JST month)"},
     {"DELETE", "/admin/v1/projects/{project}/budget", ksm_h_ai_budget_delete, "ai.budget.write", PJ, "ai.budget.delete", MU, "remove a project's AI budget (no limit again; refused under a mandatory template's cap)"},

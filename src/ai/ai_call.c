@@ -833,6 +833,8 @@ static int take_target(struct ai_call *c)
     return idx;
 }
 
+_Static_assert(KSM_AI_MAX_TARGETS <= 8, "ai_call.sent has a bit per target");
+
 static void attempt(struct ai_call *c)
 {
     if (c->cancelled)
@@ -867,8 +869,13 @@ static void attempt(struct ai_call *c)
                                  .arg = c, .on_head = on_head, .on_data = on_data, .on_done = on_done};
     c->up = ksm_up_start(c->r->worker->upstream, &o);
     ksm_buf_free(&body);
-    if (!c->up)   /* (the call's end releases the target) */
+    if (!c->up) {   /* (the call's end releases the target) */
         ksm_ai_fail(c, KSM_E_INTERNAL, "cannot start the upstream call", 0);
+        return;
+    }
+    /* where the request's content went, for the audit record (a target that did not answer may
+     * still have read it) */
+    c->sent |= (uint8_t)(1u << (t - c->route.targets));
 }
 
 /* ---- the caller went away ------------------------------------------------------------------------ */

@@ -83,6 +83,7 @@ struct ai_call {
     int64_t est_prompt, est_completion;
     /* the current upstream attempt */
     int attempts;
+    uint8_t sent;                       /* bit i: the request was sent to route.targets[i] */
     const struct ksm_ai_target *target;
     struct ksm_up_call *up;
     long up_status, retry_after;

@@ -65,10 +65,43 @@ static bool path_is(size_t i, const char *path)
 
 /* ---- answers ----------------------------------------------------------------------------------- */
 
+/* " class=N sent_to=JP[,US]": where the request's content went, with its classification — what
+ * GET /admin/v1/ai/destinations counts (h_ai_counts.c). Each jurisdiction once, in the order
+ * the targets were tried. Nothing when no target was sent the request. */
+static void fmt_sent(struct ksm_fmt *f, const struct ai_call *c)
+{
+    const char *seen[KSM_AI_MAX_TARGETS];
+    int n = 0;
+    ksm_fmt_str(f, " class=");
+    ksm_fmt_i64(f, c->classification);
+    ksm_fmt_str(f, " sent_to=");
+    for (int i = 0; i < c->norder; i++) {
+        int t = c->order[i];
+        if (!(c->sent & (1u << t)))
+            continue;
+        const char *j = c->route.targets[t].jurisdiction;
+        bool dup = false;
+        for (int k = 0; k < n; k++)
+            dup = dup || !strcmp(seen[k], j);
+        if (dup)
+            continue;
+        ksm_fmt_str(f, n ? "," : "");
+        ksm_fmt_str(f, j);
+        seen[n++] = j;
+    }
+}
+
 static void audit(struct ai_call *c, const char *action, const char *detail)
 {
     struct ksm_app *app = c->r->worker->app;
     int status = c->r->status ? c->r->status : ksm_err_status(c->final_err);
+    char with_sent[640];
+    if (c->sent) {
+        struct ksm_fmt f = ksm_fmt_init(with_sent, sizeof with_sent);
+        ksm_fmt_str(&f, detail ? detail : "");
+        fmt_sent(&f, c);
+        detail = with_sent;
+    }
     struct ksm_audit_rec rec = {
         .request_id = c->r->id,
         .principal = c->principal ? c->principal->user_id : "anonymous",

@@ -110,3 +110,86 @@ def test_decisions_counted_and_shown(tmp_path, llm_server, fault_server):
         assert st["by_user"] == [["職員", "6", "3", "1", "1", "1"]], st["by_user"]
     finally:
         d.stop()
+
+
+def destinations(d, tenant, token="__admin__", **q):
+    q = dict(q, tenant=tenant)
+    r = d.api("GET", "/admin/v1/ai/destinations?" + "&".join("%s=%s" % kv for kv in q.items()), token=token)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def place(requests, c1=0, c2=0, c3=0):
+    return {"requests": requests, "by_classification": {"1": c1, "2": c2, "3": c3}}
+
+
+def test_destinations_counted_and_shown(tmp_path, llm_server, fault_server):
+    """Where each request's content went, from its own audit record: the real llama.cpp server in
+    Japan, the fault server as a model server in the US (on the overseas allow-list), a route that
+    falls back from the US to Japan (both were sent the request) and one whose only server fails
+    (it was still sent it). Refused and blocked requests went nowhere and are not counted."""
+    d = Daemon(tmp_path / "data", extra_args=["--ai-listen", "127.0.0.1:0",
+                                              "--overseas-allow", fault_server.url + "/"])
+    d.start()
+    try:
+        d.ai_addr = json.loads((d.data_dir / "listen.json").read_text())["ai"]
+        o = Org(d, llm_server, fault_server)
+        o.llm_route("tiny")
+        us = {"provider": "openai", "base_url": fault_server.base_url, "jurisdiction": "US"}
+        o.route("abroad", [dict(us, model="fault:echo")])
+        o.route("fallback", [dict(us, model="fault:500"),
+                             {"provider": "openai", "base_url": llm_server.base_url, "model": "tiny-llama"}])
+        o.route("down", [dict(us, model="fault:500")])
+        assert chat(o, "tiny", "こんにちは").status_code == 200                      # 2 → JP
+        assert chat(o, "tiny", "内部資料", cls="3").status_code == 200               # 3 → JP
+        assert chat(o, "abroad", "hello", cls="1").status_code == 200               # 1 → US
+        assert chat(o, "abroad", "秘", cls="3").status_code == 403                  # 3: refused, nowhere
+        assert chat(o, "tiny", "個人番号 %s" % MYNUMBER).status_code == 400         # blocked, nowhere
+        r = chat(o, "fallback", "hello", cls="1")                                   # 1 → US, then JP
+        assert r.status_code == 200, r.text
+        fallback_id = r.headers["X-Request-Id"]
+        assert chat(o, "down", "hello", cls="1").status_code >= 500                  # 1 → US, failed
+
+        deadline = time.time() + 15
+        while True:
+            v = destinations(d, o.tenant)
+            if v["total"]["requests"] >= 5 or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        assert v["total"] == place(5, c1=3, c2=1, c3=1), v
+        assert v["by_jurisdiction"] == {"JP": place(3, c1=1, c2=1, c3=1), "US": place(3, c1=3)}, v
+        assert v["abroad"] == place(3, c1=3), v
+        assert v["by_project"] == {o.project: {"requests": 5, "abroad": 3}} and not v["truncated"], v
+        # the record itself says it: both servers of the fallback, in the order tried
+        recs = d.ok("GET", "/admin/v1/audit?tenant=%s&action=ai.chat&limit=100" % o.tenant)["items"]
+        rec = next(x for x in recs if x["request_id"] == fallback_id)
+        assert rec["detail"].endswith(" class=1 sent_to=US,JP"), rec
+        # a period before the requests has none; a project alone
+        assert destinations(d, o.tenant, since="2020-01-01T00:00:00Z",
+                            until="2020-02-01T00:00:00Z")["total"]["requests"] == 0
+        assert destinations(d, o.tenant, project=o.project)["total"]["requests"] == 5
+        # another tenant's administrator cannot ask; a project's member has no usage.read
+        other = Org(d, llm_server, fault_server)
+        _, other_admin = d.tenant_admin(other.tenant)
+        r = d.api("GET", "/admin/v1/ai/destinations?tenant=" + o.tenant, token=other_admin)
+        assert r.status_code == 404, r.text
+        assert destinations(d, other.tenant, token=other_admin)["total"]["requests"] == 0
+        r = d.api("GET", "/admin/v1/ai/destinations?tenant=%s&project=%s" % (o.tenant, o.project), token=o.key)
+        assert r.status_code == 403, r.text
+
+        # the CLI's table: Japan first, then the US; and the abroad line
+        out = d.cli("ai", "destinations", "--tenant", o.tenant).stdout
+        lines = [l.split() for l in out.splitlines()]
+        assert lines[0] == ["JURISDICTION", "REQUESTS", "CLASS_1", "CLASS_2", "CLASS_3"], out
+        assert lines[1] == ["JP", "3", "1", "1", "1"] and lines[2] == ["US", "3", "3", "0", "0"], out
+        assert "sent 5, abroad 3 (class 1: 3, class 2: 0, class 3: 0)" in out, out
+
+        # the AI page in the browser: the same counts, Japan first, no level-3 warning
+        res = run_browser(d, [{"do": "ai_decisions", "name": "ai-destinations", "tenant": o.tenant}])
+        st = res["steps"]["ai-destinations"]
+        assert json.loads(st["abroad"]) == v["abroad"] and st["class3_abroad"] == 0, st
+        assert "国外へ 3 件" in st["abroad_text"], st["abroad_text"]
+        assert [row[1:] for row in st["destinations"]] == [["3", "1", "1", "1"], ["3", "3", "0", "0"]], st
+        assert "(JP)" in st["destinations"][0][0] and "(US)" in st["destinations"][1][0], st
+    finally:
+        d.stop()

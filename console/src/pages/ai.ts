@@ -1,10 +1,12 @@
 // ai.ts — AI usage in a month: tokens and cost by model, from the billing report's AI lines, and the
-// gateway's classification decisions (ai_decisions.ts) for the tenant being looked at.
+// gateway's classification decisions (ai_decisions.ts) and where requests' content went
+// (ai_destinations.ts) for the tenant being looked at.
 import { barChart } from "../chart";
 import { t } from "../i18n";
 import type { Ctx } from "../main";
 import { field, h, jstMonth, microyen, section, table, yenText } from "../ui";
 import { decisionsSection } from "./ai_decisions";
+import { destinationsSection } from "./ai_destinations";
 import { loadReport, usageLines } from "./costs_data";
 
 function monthForm(month: string): HTMLElement {
@@ -38,6 +40,7 @@ export async function aiPage(ctx: Ctx, main: HTMLElement): Promise<void> {
     h("h1", {}, t("ai.title")),
     monthForm(month),
     ctx.tenant ? await decisionsSection(ctx.tenant, month) : section(t("ai.dec.title"), h("p", { class: "muted" }, t("tenant.choose"))),
+    ctx.tenant ? await destinationsSection(ctx.tenant, month) : "",
     section(t("ai.byModel"), barChart(t("ai.byModel"), tokens, "tokens")),
     table(
       t("ai.title"),
