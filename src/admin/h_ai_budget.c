@@ -92,7 +92,7 @@ static enum ksm_err reply_key_status(struct ksm_req *r, const char *tenant)
 }
 
 static const struct ksm_h_ai_key_setting budget = {ksm_ai_key_budget_set, ksm_ai_key_budget_delete,
-                                                   reply_key_status, "budget"};
+                                                   reply_key_status, "budget", "ai.budget.read"};
 
 enum ksm_err ksm_h_ai_key_budget(struct ksm_req *r) { return ksm_h_ai_key_setting(r, &budget); }
 

@@ -58,11 +58,37 @@ enum ksm_err ksm_h_ai_key_of_project(struct ksm_req *r, char *tenant)
                : ksm_fail(r, e, "cannot read the key");
 }
 
+/* GET: the project's readers (perm), or the key's own user (key.self, as GET /admin/v1/keys/{key}
+ * lets a user read its own keys): a caller told that its key's budget is spent, or that it may not
+ * use a model, can look up its cap, spend and list itself. Only reading: the cap and the list are
+ * set by the project's administrators. Decided before anything about the key is answered. */
+static enum ksm_err read_access(struct ksm_req *r, const char *perm)
+{
+    char tenant[KSM_ID_LEN], project[KSM_ID_LEN];
+    enum ksm_err e = ksm_iam_owner(&r->worker->db, r->params[0], tenant, project);
+    if (e == KSM_E_NOT_FOUND || (e == KSM_E_OK && !project[0]))
+        return ksm_fail(r, KSM_E_NOT_FOUND, "no such resource");
+    if (e != KSM_E_OK)
+        return ksm_fail(r, e, "cannot look up the owner");
+    r->audit_target = r->params[1];   /* the key, refused or not */
+    json_t *k = NULL;
+    bool own = false;
+    if (r->principal && ksm_iam_key_get(&r->worker->db, r->params[1], &k) == KSM_E_OK) {
+        const char *user = json_string_value(json_object_get(k, "user"));
+        own = user && !strcmp(user, r->principal->user_id);
+    }
+    json_decref(k);
+    return ksm_authorize(r, own ? "key.self" : perm, tenant, project);
+}
+
 enum ksm_err ksm_h_ai_key_setting(struct ksm_req *r, const struct ksm_h_ai_key_setting *s)
 {
     char tenant[KSM_ID_LEN], why[KSM_AI_WHY] = "";
     json_t *body = NULL;
-    enum ksm_err e = ksm_h_ai_key_of_project(r, tenant);
+    enum ksm_err e;
+    if (!strcmp(r->method_name, "GET") && (e = read_access(r, s->read_perm)) != KSM_E_OK)
+        return e;
+    e = ksm_h_ai_key_of_project(r, tenant);
     if (e != KSM_E_OK)
         return e;
     if (!strcmp(r->method_name, "PUT")) {

@@ -19,6 +19,6 @@ static enum ksm_err reply(struct ksm_req *r, const char *tenant)
 }
 
 static const struct ksm_h_ai_key_setting models = {ksm_ai_key_models_set, ksm_ai_key_models_delete,
-                                                   reply, "models"};
+                                                   reply, "models", "ai.policy.read"};
 
 enum ksm_err ksm_h_ai_key_models(struct ksm_req *r) { return ksm_h_ai_key_setting(r, &models); }

@@ -117,6 +117,7 @@ struct ksm_ai_rules;
 enum ksm_err ksm_h_ai_body(struct ksm_req *r, json_t **out);   /* strict nested JSON body */
 void ksm_h_ai_rules(struct ksm_req *r, struct ksm_ai_rules *rules);   /* from the node config */
 enum ksm_err ksm_h_ai_decisions(struct ksm_req *r);
+enum ksm_err ksm_h_ai_destinations(struct ksm_req *r);
 enum ksm_err ksm_h_ai_project_tenant(struct ksm_req *r, char *tenant);   /* of {project} */
 /* {key} (params[1]) is an API key that may act in {project} (params[0]): tenant of the project
  * into tenant; anything else answered 404, the same for every other key. */
@@ -128,7 +129,8 @@ struct ksm_h_ai_key_setting {
                         json_t *body, char *why);
     enum ksm_err (*del)(struct ksm_db *db, const char *project, const char *key);
     enum ksm_err (*reply)(struct ksm_req *r, const char *tenant);
-    const char *what;   /* "budget", "models" */
+    const char *what;        /* "budget", "models" */
+    const char *read_perm;   /* GET: the project's readers; the key's own user reads it too */
 };
 enum ksm_err ksm_h_ai_key_setting(struct ksm_req *r, const struct ksm_h_ai_key_setting *s);
 /* Both: the {project}'s tenant, then the strict JSON body (answered when either fails). */

@@ -197,6 +197,25 @@ def test_who_may_set_a_keys_budget(gw, llm_server, fault_server):
     assert r.status_code == 403, r.text
     r = gw.api("GET", "/admin/v1/projects/%s/key-budgets" % o.project, token=mine["secret"])
     assert r.status_code == 403, r.text
+    # but it may read its own key's cap and spend (a caller refused for it can see why), with the
+    # key itself or through the CLI; not another user's key in the same project
+    gw.ok("PUT", key_path(o, mine["id"]), {"monthly_yen": 7})
+    r = gw.api("GET", key_path(o, mine["id"]), token=mine["secret"])
+    assert r.status_code == 200 and r.json()["monthly_yen"] == 7, r.text
+    out = gw.cli("budget", "get", "--project", o.project, "--key", mine["id"], "--output", "json",
+                 token=mine["secret"]).stdout
+    assert json.loads(out)["monthly_yen"] == 7, out
+    _, colleague_key, _ = gw.user_key(o.tenant, role="member", scope="project/" + o.project,
+                                      project=o.project)
+    r = gw.api("GET", key_path(o, mine["id"]), token=colleague_key)
+    assert r.status_code == 403, r.text
+    rec = gw.audit_wait(r.headers["X-Request-Id"], action="ai.key_budget.read")
+    assert rec["outcome"] == "denied" and rec["target"] == mine["id"], rec
+    # and another tenant's administrator learns nothing, whichever key it names
+    _, other_admin = gw.tenant_admin(other.tenant)
+    r = gw.api("GET", key_path(o, mine["id"]), token=other_admin)
+    assert r.status_code == 404, r.text
+    gw.ok("DELETE", key_path(o, mine["id"]))
     # a key that cannot act in the project has no budget there: another tenant's, another project's,
     # an unknown one — all the same answer
     theirs = new_key(other)
@@ -274,6 +293,14 @@ def test_a_key_calls_only_the_models_it_is_given(gw, llm_server, fault_server, n
         r = gw.api("PUT", models_path(o, a["id"]), body)
         assert r.status_code == 400 and r.json()["error"]["message"], (body, r.text)
     r = gw.api("PUT", models_path(o, a["id"]), {"models": [dear]}, token=a["secret"])
+    assert r.status_code == 403, r.text
+    # it may read which models it may call
+    gw.ok("PUT", models_path(o, a["id"]), {"models": [cheap]})
+    r = gw.api("GET", models_path(o, a["id"]), token=a["secret"])
+    assert r.status_code == 200 and r.json()["models"] == [cheap], r.text
+    _, colleague_key, _ = gw.user_key(o.tenant, role="member", scope="project/" + o.project,
+                                      project=o.project)
+    r = gw.api("GET", models_path(o, a["id"]), token=colleague_key)   # not another user's key's
     assert r.status_code == 403, r.text
 
 
