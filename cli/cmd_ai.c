@@ -371,6 +371,9 @@ int kc_ai_policy_set(struct kc_ctx *c, const struct kc_args *a)
         if (!pairs(c, kc_flag(a, "terms"), "--terms takes TERM=mask|block[,...]", terms, put_term))
             goto usage;
     }
+    if (kc_flag(a, "allowed-networks"))   /* the daemon checks each network */
+        json_object_set_new(body, "allowed_networks",
+                            kc_split_list(c, "allowed-networks", kc_flag(a, "allowed-networks"), false));
     if (json_object_size(body) == 0) {
         kc_usage_err(c->cmd, "nothing to set");
         goto usage;

@@ -1161,7 +1161,7 @@ void ksm_ai_call_start(struct ai_call *c)
     }
     if (!key_may_call(c))
         return;
-    if (ksm_ai_policy_get(db, c->project, &c->pol) != KSM_E_OK) {
+    if (!c->pol_ready && ksm_ai_policy_get(db, c->project, &c->pol) != KSM_E_OK) {
         ksm_ai_fail(c, KSM_E_INTERNAL, "cannot read the project's AI policy", 0);
         return;
     }

@@ -47,6 +47,8 @@ struct ai_call {
     bool kept_rewritten;                /* AI_KEPT: masking changed a string: the raw body is stale */
     const char *alias;
     struct ksm_ai_policy pol;
+    bool pol_ready;                     /* pol was read (where the caller came from was checked) */
+    const char *fail_detail;            /* the audit record's detail for a failure, else its code */
     struct ksm_ai_price price;
     int classification;
     int marked;                         /* the highest 機密性 marking in the texts (markings on) */

@@ -113,6 +113,48 @@ static enum ksm_err merge_terms(json_t *a, struct ksm_ai_policy *out, char *why)
     return KSM_E_OK;
 }
 
+/* "allowed_networks" replaces the list: at most KSM_AI_MAX_NETS networks ("10.0.0.0/8",
+ * "2001:db8::/32", an address alone is one host), each once; [] means anywhere. */
+static enum ksm_err merge_nets(json_t *a, struct ksm_ai_policy *out, char *why)
+{
+    size_t i;
+    json_t *v;
+    if (json_array_size(a) > KSM_AI_MAX_NETS) {
+        snprintf(why, KSM_AI_WHY, "allowed_networks may hold at most %d networks", KSM_AI_MAX_NETS);
+        return KSM_E_INVALID_ARGUMENT;
+    }
+    out->nnets = 0;
+    json_array_foreach(a, i, v) {
+        char bad[160];
+        struct ksm_cidr *n = &out->nets[i];
+        if (!json_is_string(v) || !ksm_cidr_parse(json_string_value(v), n, bad)) {
+            snprintf(why, KSM_AI_WHY, "allowed_networks: %s",
+                     json_is_string(v) ? bad : "each network is a string such as \"10.0.0.0/8\"");
+            return KSM_E_INVALID_ARGUMENT;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (!memcmp(&out->nets[j], n, sizeof *n)) {
+                snprintf(why, KSM_AI_WHY, "allowed_networks names %s twice", json_string_value(v));
+                return KSM_E_INVALID_ARGUMENT;
+            }
+        out->nnets = (int)i + 1;
+    }
+    return KSM_E_OK;
+}
+
+bool ksm_ai_policy_network_allows(const struct ksm_ai_policy *p, const char *peer)
+{
+    uint8_t ip[16];
+    if (!p->nnets)
+        return true;
+    if (!ksm_ip_parse(peer, ip))
+        return false;   /* an address it cannot read is not one it allows */
+    for (int i = 0; i < p->nnets; i++)
+        if (ksm_cidr_contains(&p->nets[i], ip))
+            return true;
+    return false;
+}
+
 /* The numeric fields: name, bounds, and where each goes (int or int64_t field of the policy). */
 static const struct {
     const char *name;
@@ -154,17 +196,18 @@ enum ksm_err ksm_ai_policy_merge(const struct ksm_ai_policy *cur, json_t *body,
 {
     int64_t v[NNUMS] = {0};
     bool given[NNUMS];
-    json_t *pii = NULL, *pii_output = NULL, *terms = NULL;
-    struct ksm_ai__jf spec[NNUMS + 6] = {
+    json_t *pii = NULL, *pii_output = NULL, *terms = NULL, *nets = NULL;
+    struct ksm_ai__jf spec[NNUMS + 7] = {
         {"class2_overseas", KSM_AI_J_BOOL, false, &out->class2_overseas, NULL},
         {"class3_forbidden", KSM_AI_J_BOOL, false, &out->class3_forbidden, NULL},
         {"classification_markings", KSM_AI_J_BOOL, false, &out->markings, NULL},
         {"pii", KSM_AI_J_OBJ, false, &pii, NULL},
         {"terms", KSM_AI_J_ARR, false, &terms, NULL},
         {"pii_output", KSM_AI_J_OBJ, false, &pii_output, NULL},
+        {"allowed_networks", KSM_AI_J_ARR, false, &nets, NULL},
     };
     for (size_t i = 0; i < NNUMS; i++)
-        spec[6 + i] = (struct ksm_ai__jf){nums[i].name, KSM_AI_J_INT, false, &v[i], &given[i]};
+        spec[7 + i] = (struct ksm_ai__jf){nums[i].name, KSM_AI_J_INT, false, &v[i], &given[i]};
     *out = *cur;
     enum ksm_err e = ksm_ai__fields(body, "", spec, KSM_NELEM(spec), why);
     if (e == KSM_E_OK)
@@ -175,6 +218,8 @@ enum ksm_err ksm_ai_policy_merge(const struct ksm_ai_policy *cur, json_t *body,
         e = merge_pii(pii_output, "pii_output", out->pii_output, why);
     if (e == KSM_E_OK && terms)
         e = merge_terms(terms, out, why);
+    if (e == KSM_E_OK && nets)
+        e = merge_nets(nets, out, why);
     return e;
 }
 
@@ -189,10 +234,17 @@ json_t *ksm_ai_policy_json(const struct ksm_ai_policy *p)
     for (int i = 0; i < p->nterms; i++)
         json_array_append_new(terms, json_pack("{s:s,s:s}", "term", p->terms[i].text, "action",
                                                p->terms[i].block ? "block" : "mask"));
-    return json_pack("{s:i,s:b,s:b,s:b,s:o,s:o,s:o,s:I,s:I,s:I,s:I,s:i}", "default_classification",
+    json_t *nets = json_array();
+    for (int i = 0; i < p->nnets; i++) {
+        char t[KSM_CIDR_TEXT];
+        ksm_cidr_format(&p->nets[i], t);
+        json_array_append_new(nets, json_string(t));
+    }
+    return json_pack("{s:i,s:b,s:b,s:b,s:o,s:o,s:o,s:o,s:I,s:I,s:I,s:I,s:i}", "default_classification",
                      p->default_classification, "class2_overseas", p->class2_overseas,
                      "class3_forbidden", p->class3_forbidden, "classification_markings", p->markings,
-                     "pii", pii, "pii_output", pii_output, "terms", terms, "project_rpm",
+                     "pii", pii, "pii_output", pii_output, "terms", terms, "allowed_networks", nets,
+                     "project_rpm",
                      (json_int_t)p->project_rpm, "project_tpm", (json_int_t)p->project_tpm,
                      "key_rpm", (json_int_t)p->key_rpm, "key_tpm", (json_int_t)p->key_tpm,
                      "retention_days", p->retention_days);

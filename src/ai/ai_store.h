@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "ai/translate.h"
+#include "core/cidr.h"
 #include "core/conf.h"
 #include "core/db.h"
 #include "core/error.h"
@@ -47,6 +48,7 @@ struct ksm_ai_route {
 #define KSM_AI_PII_KINDS 6
 #define KSM_AI_MAX_TERMS 32   /* a project's own terms */
 #define KSM_AI_TERM_MAX 64    /* bytes of one */
+#define KSM_AI_MAX_NETS 16    /* a project's allowed networks */
 enum ksm_ai_pii_action { KSM_AI_PII_ALLOW, KSM_AI_PII_MASK, KSM_AI_PII_BLOCK };
 
 struct ksm_ai_policy {
@@ -60,6 +62,10 @@ struct ksm_ai_policy {
     int64_t project_rpm, project_tpm;     /* 0 = unlimited */
     int64_t key_rpm, key_tpm;             /* per API key; 0 = unlimited */
     int retention_days;                   /* of request metadata; bodies are never kept (0 allowed) */
+    /* The networks calls may come from (allowed_networks), as the listener sees the caller's
+     * address; none: anywhere. */
+    int nnets;
+    struct ksm_cidr nets[KSM_AI_MAX_NETS];
     /* The project's own terms (code names, markings such as 取扱厳重注意), masked or blocked like
      * a PII kind wherever they occur; kept with ASCII letters in lower case (matched in any case). */
     int nterms;
@@ -86,6 +92,9 @@ enum ksm_err ksm_ai_route_models(struct ksm_db *db, const char *project, const c
                                  json_t *items);
 /* The project's policy, or the defaults when none was set. */
 enum ksm_err ksm_ai_policy_get(struct ksm_db *db, const char *project, struct ksm_ai_policy *out);
+/* Whether a caller at peer (the address as the listener sees it) may call the project's models:
+ * any address when the policy names no network. */
+bool ksm_ai_policy_network_allows(const struct ksm_ai_policy *p, const char *peer);
 /* The price of a model alias effective at at_ms; NOT_FOUND when none (the gateway then refuses:
  * nothing is served that cannot be billed). */
 enum ksm_err ksm_ai_price_find(struct ksm_db *db, const char *model, int64_t at_ms,

@@ -187,7 +187,7 @@ void ksm_ai_fail(struct ai_call *c, enum ksm_err e, const char *msg, int retry_a
         ksm_req_add_header(r, "Retry-After", ksm_arena_printf(r->arena, "%d", retry_after));
     if (e == KSM_E_UNAUTHENTICATED)
         ksm_req_add_header(r, "WWW-Authenticate", "Bearer realm=\"kasumi\"");
-    audit(c, c->action, ksm_err_code(e));
+    audit(c, c->action, c->fail_detail ? c->fail_detail : ksm_err_code(e));
     ksm_ai_metrics_unanswered(c, true);
     ksm_req_send(r);
     ksm_ai_call_free(c);
@@ -294,6 +294,23 @@ static enum ksm_err identify(struct ai_call *c, const char **why, bool *parked)
     ksm_fmt_copy(c->tenant, sizeof c->tenant, tenant);
     ksm_fmt_copy(c->project, sizeof c->project, project);
     return KSM_E_OK;
+}
+
+/* Where the caller came from: the project's allowed_networks (its AI policy, read here for the
+ * whole call). A caller elsewhere is refused before anything of its request is read, listing
+ * models too. govcloud's relay is not the caller's network: an on-behalf call is not checked. */
+static enum ksm_err network(struct ai_call *c, const char **why)
+{
+    struct ksm_req *r = c->r;
+    if (ksm_ai_policy_get(&r->worker->db, c->project, &c->pol) != KSM_E_OK)
+        return *why = "cannot read the project's AI policy", KSM_E_INTERNAL;
+    c->pol_ready = true;
+    if (c->on_behalf || ksm_ai_policy_network_allows(&c->pol, r->peer))
+        return KSM_E_OK;
+    c->fail_detail = "network_not_allowed";
+    *why = ksm_arena_printf(r->arena, "this project's models may not be called from %s",
+                            r->peer[0] ? r->peer : "an unknown address");
+    return KSM_E_FORBIDDEN;
 }
 
 /* ---- handlers ------------------------------------------------------------------------------------ */
@@ -461,6 +478,8 @@ void ksm_ai_dispatch(struct ksm_req *r)
             ksm_ai_call_free(c);
             return;
         }
+        if (e == KSM_E_OK)
+            e = network(c, &why);
         if (e != KSM_E_OK) {
             ksm_ai_fail(c, e, why, 0);
             return;

@@ -1091,6 +1091,52 @@ def test_classification_policy(gw, llm_server, fault_server):
     assert r.status_code == 403
 
 
+def test_calls_only_from_the_projects_networks(gw, llm_server, fault_server, npm_client):
+    """allowed_networks: a caller outside them is refused before anything of its request is read
+    or sent — chat, model listing, the SDKs alike — audited with where it came from; inside, as
+    before. Networks are checked as written (a host bit set, a bad prefix, a duplicate: 400)."""
+    o = Org(gw, llm_server, fault_server)
+    alias = o.fault_route("ok")
+    pol = "/admin/v1/projects/%s/ai-policy" % o.project
+    assert gw.ok("GET", pol)["allowed_networks"] == []   # by default: anywhere
+    assert gw.ok("PUT", pol, {"allowed_networks": ["10.0.0.0/8", "2001:db8::/32"]})["allowed_networks"] == \
+        ["10.0.0.0/8", "2001:db8::/32"]
+    sent = fault_server.stats()["requests"]
+    r = o.post("/v1/chat/completions", {"model": alias, "messages": [{"role": "user", "content": "x"}]})
+    assert r.status_code == 403, r.text
+    assert r.json()["error"]["message"] == "this project's models may not be called from 127.0.0.1", r.text
+    rec = gw.audit_wait(r.headers["X-Request-Id"], action="ai.chat")
+    assert rec["outcome"] == "denied" and rec["detail"] == "network_not_allowed" and rec["source"] == "127.0.0.1", rec
+    assert requests.get(o.base + "/v1/models", headers={"Authorization": "Bearer " + o.key}).status_code == 403
+    run = npm_client({"sdk": "anthropic", "baseURL": o.base, "apiKey": o.key, "call": "messages.create",
+                      "params": {"model": alias, "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}})
+    assert run.error and run.error["name"] == "PermissionDeniedError", run.error
+    assert fault_server.stats()["requests"] == sent   # nothing reached the model server
+    assert o.usage_or_none(r.headers["X-Request-Id"]) is None
+    # this host's address allowed (written bare: one host), through the CLI: the call goes
+    gw.cli("ai-policy", "set", "--project", o.project, "--allowed-networks", "10.0.0.0/8,127.0.0.1")
+    assert gw.ok("GET", pol)["allowed_networks"] == ["10.0.0.0/8", "127.0.0.1/32"]
+    r = o.post("/v1/chat/completions", {"model": alias, "messages": [{"role": "user", "content": "x"}]})
+    assert r.status_code == 200, r.text
+    # IPv6's loopback is not IPv4's
+    gw.ok("PUT", pol, {"allowed_networks": ["::1"]})
+    r = o.post("/v1/chat/completions", {"model": alias, "messages": [{"role": "user", "content": "x"}]})
+    assert r.status_code == 403, r.text
+    # what is not a network is refused with a reason and changes nothing
+    for nets, says in ((["10.0.0.1/8"], "bits set beyond /8"), (["10.0.0.0/33"], "prefix length"),
+                       (["999.0.0.1"], "not an IP address"), (["10.0.0.0/8", "10.0.0.0/8"], "twice"),
+                       ([8], "is a string"), (["10.%d.0.0/16" % i for i in range(17)], "at most 16"),
+                       ("10.0.0.0/8", "allowed_networks")):
+        r = gw.api("PUT", pol, {"allowed_networks": nets})
+        assert r.status_code == 400 and says in r.json()["error"]["message"], (nets, r.text)
+    assert gw.ok("GET", pol)["allowed_networks"] == ["::1/128"]
+    # '' through the CLI: anywhere again
+    gw.cli("ai-policy", "set", "--project", o.project, "--allowed-networks", "")
+    assert gw.ok("GET", pol)["allowed_networks"] == []
+    r = o.post("/v1/chat/completions", {"model": alias, "messages": [{"role": "user", "content": "x"}]})
+    assert r.status_code == 200, r.text
+
+
 def test_classification_markings_raise_the_class(gw, llm_server, fault_server):
     """A document's own 機密性 marking (機密性３, 機密性2情報, 機密性：３) raises its request to that
     class once the project turns classification_markings on: a pasted 機密性3 document does not leave

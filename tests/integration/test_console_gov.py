@@ -208,6 +208,7 @@ def test_governance_pages_in_a_real_browser(cd, idp):
     pol = cd.ok("GET", "/admin/v1/projects/%s/ai-policy" % usage_project["id"])
     assert pol["pii_output"]["mynumber"] == "mask" and pol["pii"]["phone"] == "allow", pol
     assert pol["terms"] == [{"term": "取扱厳重注意", "action": "block"}] and pol["key_rpm"] == 60, pol
+    assert pol["allowed_networks"] == ["10.20.0.0/16", "2001:db8::/32"], pol
     chk = res["ai_check"]
     assert chk["decision"].startswith("遮断") and chk["model"] == "送信されません", chk
     assert chk["output"] == "個人番号 ⟦MYNUMBER⟧、電話 03-1234-5678", chk

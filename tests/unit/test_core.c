@@ -1,5 +1,6 @@
 /* test_core.c — check digits, ids, time, UTF-8, buffers, the arena, the fixed-buffer formatter and the
- * once-fetched OpenSSL algorithms, and the sixteen-byte scans against their one-byte definitions. */
+ * once-fetched OpenSSL algorithms, the sixteen-byte scans against their one-byte definitions, and
+ * IP networks. */
 #include "check.h"
 
 #include <openssl/evp.h>
@@ -7,6 +8,7 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/cidr.h"
 #include "core/corpnum.h"
 #include "core/error.h"
 #include "core/evp.h"
@@ -354,6 +356,64 @@ static void test_hash64(void)
     }
 }
 
+/* A network's canonical text, or "bad" with why non-empty. */
+static const char *cidr_text(const char *s, char out[KSM_CIDR_TEXT])
+{
+    struct ksm_cidr c;
+    char why[160] = "";
+    if (!ksm_cidr_parse(s, &c, why)) {
+        CHECK(why[0] != '\0');
+        return "bad";
+    }
+    ksm_cidr_format(&c, out);
+    return out;
+}
+
+static bool in(const char *net, const char *ip)
+{
+    struct ksm_cidr c;
+    char why[160];
+    uint8_t a[16];
+    CHECK(ksm_cidr_parse(net, &c, why));
+    CHECK(ksm_ip_parse(ip, a));
+    return ksm_cidr_contains(&c, a);
+}
+
+static void test_cidr(void)
+{
+    char t[KSM_CIDR_TEXT];
+    CHECK_STR(cidr_text("10.0.0.0/8", t), "10.0.0.0/8");
+    CHECK_STR(cidr_text("192.0.2.7", t), "192.0.2.7/32");
+    CHECK_STR(cidr_text("0.0.0.0/0", t), "0.0.0.0/0");
+    CHECK_STR(cidr_text("2001:DB8::/32", t), "2001:db8::/32");
+    CHECK_STR(cidr_text("::1", t), "::1/128");
+    CHECK_STR(cidr_text("::/0", t), "::/0");
+    CHECK_STR(cidr_text("10.0.0.1/8", t), "bad");        /* host bits: 10.0.0.0/8 is meant */
+    CHECK_STR(cidr_text("2001:db8::1/32", t), "bad");
+    CHECK_STR(cidr_text("10.0.0.0/33", t), "bad");
+    CHECK_STR(cidr_text("::/129", t), "bad");
+    CHECK_STR(cidr_text("10.0.0.0/", t), "bad");
+    CHECK_STR(cidr_text("10.0.0.0/+8", t), "bad");
+    CHECK_STR(cidr_text("10.0.0.0/ 8", t), "bad");
+    CHECK_STR(cidr_text("10.0.0.0/8x", t), "bad");
+    CHECK_STR(cidr_text("256.0.0.0/8", t), "bad");
+    CHECK_STR(cidr_text("10.0.0/8", t), "bad");
+    CHECK_STR(cidr_text("::ffff:10.0.0.0/104", t), "bad");   /* one spelling: 10.0.0.0/8 */
+    CHECK_STR(cidr_text("", t), "bad");
+    CHECK_STR(cidr_text("/8", t), "bad");
+    CHECK_STR(cidr_text("localhost", t), "bad");
+    CHECK(in("10.0.0.0/8", "10.255.1.2") && !in("10.0.0.0/8", "11.0.0.1"));
+    CHECK(in("192.0.2.0/25", "192.0.2.127") && !in("192.0.2.0/25", "192.0.2.128"));
+    CHECK(in("192.0.2.7", "192.0.2.7") && !in("192.0.2.7", "192.0.2.6"));
+    CHECK(in("0.0.0.0/0", "203.0.113.9") && !in("0.0.0.0/0", "::1"));   /* every IPv4, no IPv6 */
+    CHECK(in("::/0", "::1") && in("::/0", "10.0.0.1"));                 /* everything */
+    CHECK(in("10.0.0.0/8", "::ffff:10.1.2.3"));   /* an IPv4 caller seen on an IPv6 socket */
+    CHECK(in("2001:db8::/32", "2001:db8:ffff::1") && !in("2001:db8::/32", "2001:db9::1"));
+    CHECK(!in("::1", "127.0.0.1"));
+    uint8_t a[16];
+    CHECK(!ksm_ip_parse("", a) && !ksm_ip_parse("1.2.3", a) && !ksm_ip_parse("10.0.0.0/8", a));
+}
+
 int main(void)
 {
     test_corpnum();
@@ -367,5 +427,6 @@ int main(void)
     test_pct_decode();
     test_fmt();
     test_hash64();
+    test_cidr();
     return CHECK_DONE();
 }

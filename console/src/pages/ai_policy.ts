@@ -1,8 +1,8 @@
 // ai_policy.ts — a project's AI guardrail (GET and PUT /admin/v1/projects/{p}/ai-policy): the default
 // classification, whether 機密性2 may go overseas (masked), and for each kind of personal data what
 // the gateway does on the way to the model (block, mask, allow) and in what the model writes back
-// (mask, allow), the project's own terms masked or blocked, and the requests and tokens a minute it
-// allows; then a text checked against it (POST …/ai-policy/check): what a model would get,
+// (mask, allow), the project's own terms masked or blocked, the networks calls may come from, and
+// the requests and tokens a minute it allows; then a text checked against it (POST …/ai-policy/check): what a model would get,
 // and what a caller would get were a model to write it. A change the operator's mandatory template
 // forbids is refused by the API, and the status area says so.
 import { api } from "../api";
@@ -20,6 +20,7 @@ interface Policy {
   pii: Record<Kind, string>;
   pii_output: Record<Kind, string>;
   terms: { term: string; action: string }[];
+  allowed_networks: string[];
   project_rpm: number;
   project_tpm: number;
   key_rpm: number;
@@ -54,6 +55,8 @@ function policyForm(project: string, p: Policy): HTMLElement {
   const terms = (action: string) =>
     h("textarea", { rows: 3, cols: 40 }, p.terms.filter((x) => x.action === action).map((x) => x.term).join("\n")) as HTMLTextAreaElement;
   const masked = terms("mask"), blocked = terms("block");
+  // where calls may come from (IP networks, one a line; none: anywhere)
+  const nets = h("textarea", { rows: 3, cols: 40, "data-testid": "ai-networks" }, (p.allowed_networks ?? []).join("\n")) as HTMLTextAreaElement;
   const limit = new Map(limits.map((k) => [k, h("input", { type: "number", min: 0, step: 1, value: p[k] }) as HTMLInputElement]));
   const status = statusArea();
   const form = inlineForm(
@@ -65,6 +68,7 @@ function policyForm(project: string, p: Policy): HTMLElement {
       await api("PUT", `/admin/v1/projects/${project}/ai-policy`, {
         default_classification: Number(cls.value), class2_overseas: overseas.checked, pii: pick(input), pii_output: pick(output),
         terms: [...lines(masked, "mask"), ...lines(blocked, "block")],
+        allowed_networks: nets.value.split("\n").map((x) => x.trim()).filter((x) => x),
         ...Object.fromEntries(limits.map((k) => [k, Number(limit.get(k)!.value || 0)])),
       });
       status.replaceChildren(h("p", { class: "ok", role: "status" }, tg("aipol.saved")));
@@ -75,6 +79,7 @@ function policyForm(project: string, p: Policy): HTMLElement {
       table(tg("aipol.kinds"), [tg("aipol.kind"), tg("aipol.input"), tg("aipol.output")],
         kinds.map((k) => [kindName(k), input.get(k)!, output.get(k)!]), "ai-policy"),
       h("div", { class: "row" }, field(tg("aipol.termsMask"), masked), field(tg("aipol.termsBlock"), blocked)),
+      field(tg("aipol.networks"), nets),
       h("div", { class: "row" }, limits.map((k) => field(tg(("aipol." + k) as GovKey), limit.get(k)!))),
       h("button", { type: "submit" }, tg("aipol.save")),
     ],
