@@ -199,6 +199,8 @@ static const struct kc_col key_budget_cols[] = {
     {"SPENT_YEN", "spent_yen"},
     {"REQUESTS", "requests"},
     {"TOKENS", "tokens"},
+    {"RPM", "rpm"},
+    {"TPM", "tpm"},
     KC_COLS_END,
 };
 
@@ -406,4 +408,38 @@ int kc_ai_key_models_get(struct kc_ctx *c, const struct kc_args *a)
 int kc_ai_key_models_remove(struct kc_ctx *c, const struct kc_args *a)
 {
     return kc_call_at(c, "DELETE", key_models_path(c, a), NULL, NULL);
+}
+
+/* ---- a key's own requests and tokens a minute in a project ---------------------------------------- */
+
+static char *key_rates_path(struct kc_ctx *c, const struct kc_args *a)
+{
+    return kc_url_path(c, "/admin/v1/projects/{}/keys/{}/rate-limits", kc_flag(a, "project"),
+                       kc_flag(a, "key"));
+}
+
+/* --rpm N, --tpm N (0: no limit for the key); the one not given follows the project's. */
+int kc_ai_key_rates_set(struct kc_ctx *c, const struct kc_args *a)
+{
+    json_t *body = json_object();
+    if (kc_json_set_int(c, body, "rpm", "rpm", kc_flag(a, "rpm")) ||
+        kc_json_set_int(c, body, "tpm", "tpm", kc_flag(a, "tpm"))) {
+        json_decref(body);
+        return KC_EXIT_USAGE;
+    }
+    if (!json_object_size(body)) {
+        json_decref(body);
+        return kc_usage_err(c->cmd, "give --rpm or --tpm (or remove, for the project's again)");
+    }
+    return kc_call_at(c, "PUT", key_rates_path(c, a), body, NULL);
+}
+
+int kc_ai_key_rates_get(struct kc_ctx *c, const struct kc_args *a)
+{
+    return kc_call_at(c, "GET", key_rates_path(c, a), NULL, NULL);
+}
+
+int kc_ai_key_rates_remove(struct kc_ctx *c, const struct kc_args *a)
+{
+    return kc_call_at(c, "DELETE", key_rates_path(c, a), NULL, NULL);
 }

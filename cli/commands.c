@@ -44,6 +44,9 @@ int kc_ai_budget_get(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_budget_remove(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_budget_keys(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_destinations(struct kc_ctx *c, const struct kc_args *a);
+int kc_ai_key_rates_set(struct kc_ctx *c, const struct kc_args *a);
+int kc_ai_key_rates_get(struct kc_ctx *c, const struct kc_args *a);
+int kc_ai_key_rates_remove(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_key_models_set(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_key_models_get(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_key_models_remove(struct kc_ctx *c, const struct kc_args *a);
@@ -327,6 +330,15 @@ const struct kc_cmd kc_commands[] = {
      "ai destinations [--tenant T [--project P]] [--since T] [--until T]",
      "where AI requests' content went: requests per jurisdiction of the model servers, by "
      "classification, and how many abroad (default: the last 30 days)"},
+    {"key-rate-limits", "set", kc_ai_key_rates_set, 0, "project key", "rpm tpm",
+     "key-rate-limits set --project P --key K [--rpm N] [--tpm N]",
+     "an API key's own requests and tokens a minute in a project, in place of the project's "
+     "key_rpm and key_tpm (0: no limit for the key)"},
+    {"key-rate-limits", "get", kc_ai_key_rates_get, 0, "project key", "",
+     "key-rate-limits get --project P --key K",
+     "an API key's own requests and tokens a minute (null: the project's) and those in force"},
+    {"key-rate-limits", "remove", kc_ai_key_rates_remove, 0, "project key", "",
+     "key-rate-limits remove --project P --key K", "the project's per-key quota for the key again"},
     {"ai-policy", "get", kc_ai_policy_get, 0, "project", "", "ai-policy get --project P",
      "a project's AI policy"},
     {"ai-policy", "set", kc_ai_policy_set, 0, "project", AI_POLICY,

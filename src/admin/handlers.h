@@ -133,6 +133,7 @@ struct ksm_h_ai_key_setting {
     const char *read_perm;   /* GET: the project's readers; the key's own user reads it too */
 };
 enum ksm_err ksm_h_ai_key_setting(struct ksm_req *r, const struct ksm_h_ai_key_setting *s);
+enum ksm_err ksm_h_ai_key_rates(struct ksm_req *r);
 /* Both: the {project}'s tenant, then the strict JSON body (answered when either fails). */
 enum ksm_err ksm_h_ai_project_body(struct ksm_req *r, char *tenant, json_t **body);
 

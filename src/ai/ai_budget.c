@@ -166,7 +166,8 @@ enum ksm_err ksm_ai_key_settings_each(struct ksm_db *db, const char *project,
 {
     sqlite3_stmt *st = ksm_db_prepare(db, "SELECT key_id FROM ai_key_budgets WHERE project_id=?1"
                                           " UNION SELECT key_id FROM ai_key_models"
-                                          " WHERE project_id=?1 ORDER BY 1");
+                                          " WHERE project_id=?1 UNION SELECT key_id FROM"
+                                          " ai_key_rates WHERE project_id=?1 ORDER BY 1");
     ksm_db_bind_text(st, 1, project);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)

@@ -74,6 +74,7 @@ struct keyq {
     struct window w;
     uint64_t gen;                /* the AI generation the cap was read under */
     struct ksm_ai_budget budget; /* its cap (monthly_microyen -1: none) and alert thresholds */
+    struct ksm_ai_key_rates rates; /* its own quota there, or the policy's (read with the cap) */
     int64_t month, spent, reserved, in_flight;
 };
 
@@ -170,6 +171,7 @@ static struct keyq *key_add(const char *project, const struct kname *key)
     ksm_fmt_copy(k->project, sizeof k->project, project);
     ksm_fmt_copy(k->key, sizeof k->key, key->id);
     k->budget.monthly_microyen = -1;
+    k->rates = (struct ksm_ai_key_rates){KSM_AI_RATE_PROJECTS, KSM_AI_RATE_PROJECTS};
     k->next = keys[key->b];
     keys[key->b] = k;
     return k;
@@ -214,6 +216,7 @@ struct loaded {
     bool cap, kspend;              /* the key's in the project */
     uint64_t gen;
     struct ksm_ai_budget b, kb;
+    struct ksm_ai_key_rates kr;
     int64_t month, spent, others, kspent;
 };
 
@@ -258,6 +261,7 @@ static void apply(const struct loaded *l, const char *project, const struct knam
         k = key_add(project, key);
     if (l->cap && (k->gen < l->gen || !k->gen)) {
         k->budget = l->kb;
+        k->rates = l->kr;
         k->gen = l->gen;
     }
     if (l->kspend && k->month < l->month) {
@@ -286,7 +290,8 @@ static enum ksm_err ensure(struct ksm_db *db, const char *project, const struct 
     if (l.other && ksm_usage_project_cost_split(db, project, "ai", start, end, &l.spent,
                                                 &l.others) != KSM_E_OK)
         return KSM_E_INTERNAL;
-    if (l.cap && ksm_ai_key_budget_load(db, project, key->id, &l.kb) != KSM_E_OK)
+    if (l.cap && (ksm_ai_key_budget_load(db, project, key->id, &l.kb) != KSM_E_OK ||
+                  ksm_ai_key_rates_load(db, project, key->id, &l.kr) != KSM_E_OK))
         return KSM_E_INTERNAL;
     if (l.kspend && ksm_usage_key_cost(db, project, key->id, start, end, &l.kspent) != KSM_E_OK)
         return KSM_E_INTERNAL;
@@ -344,9 +349,10 @@ static void left(struct ksm_ai_quota_left *q, int64_t limit, int64_t used)
 }
 
 /* What is left this minute under the project's and the key's quotas (a window not yet rolled into
- * this minute has all of it left). */
+ * this minute has all of it left). kr: the key's quota in force, NULL for no key. */
 static void quota_left(struct ksm_ai_reservation *out, const struct ksm_ai_policy *pol,
-                       const struct window *pw, const struct window *kw, int64_t start)
+                       const struct window *pw, const struct window *kw,
+                       const struct ksm_ai_key_rates *kr, int64_t start)
 {
     const struct window none = {0, 0, 0};
     if (pw->start_ms != start)
@@ -355,8 +361,10 @@ static void quota_left(struct ksm_ai_reservation *out, const struct ksm_ai_polic
         kw = &none;
     left(&out->reqs, pol->project_rpm, pw->reqs);
     left(&out->toks, pol->project_tpm, pw->toks);
-    left(&out->reqs, pol->key_rpm, kw->reqs);
-    left(&out->toks, pol->key_tpm, kw->toks);
+    if (kr) {
+        left(&out->reqs, kr->rpm, kw->reqs);
+        left(&out->toks, kr->tpm, kw->toks);
+    }
     out->reset_ms = start + MINUTE_MS;
 }
 
@@ -378,6 +386,9 @@ enum ksm_err ksm_ai_reserve(struct ksm_db *db, const char *project, const char *
     pthread_mutex_lock(&mu);
     struct proj *p = proj_find(project);
     struct keyq *k = keyed ? key_find(project, &kn) : NULL;
+    /* the key's own quota in the project, else the policy's per-key one */
+    struct ksm_ai_key_rates kr = k ? ksm_ai_key_rates_applied(&k->rates, pol)
+                                   : (struct ksm_ai_key_rates){0, 0};
     if (!p || (keyed && !k)) {
         e = KSM_E_INTERNAL; /* reset between ensure and here: only tests do that */
         goto out;
@@ -386,7 +397,7 @@ enum ksm_err ksm_ai_reserve(struct ksm_db *db, const char *project, const char *
         out->refused = KSM_AI_OVER_PROJECT_QUOTA;
         goto out;
     }
-    if (k && !fits(&k->w, pol->key_rpm, pol->key_tpm, est_tokens, now_ms, retry_after_s)) {
+    if (k && !fits(&k->w, kr.rpm, kr.tpm, est_tokens, now_ms, retry_after_s)) {
         out->refused = KSM_AI_OVER_KEY_QUOTA;
         goto out;
     }
@@ -419,7 +430,7 @@ enum ksm_err ksm_ai_reserve(struct ksm_db *db, const char *project, const char *
     out->active = true;
 out:
     if (p)
-        quota_left(out, pol, &p->w, k ? &k->w : NULL, minute_start(now_ms));
+        quota_left(out, pol, &p->w, k ? &k->w : NULL, k ? &kr : NULL, minute_start(now_ms));
     pthread_mutex_unlock(&mu);
     return e;
 }
@@ -546,7 +557,7 @@ enum ksm_err ksm_ai_key_budget_status(struct ksm_db *db, const char *project, co
 }
 
 /* The keys to list, into arg (key id -> {user, requests, tokens}): those with use this month,
- * with their sums, and those with a cap or a list of models. */
+ * with their sums, and those with a cap, a list of models or a quota of their own. */
 static void listed_use(void *arg, const struct ksm_usage_key_use *u)
 {
     json_object_set_new(arg, u->key,
@@ -582,8 +593,14 @@ enum ksm_err ksm_ai_key_budget_list(struct ksm_db *db, const char *project, int6
             json_object_del(one, "project");
             json_object_del(one, "month");
             json_object_update(one, use);
+            struct ksm_ai_key_rates kr;
             if ((e = ksm_ai_key_models_get(db, project, key, allowed)) == KSM_E_OK)
                 json_object_set_new(one, "models", ksm_ai_key_models_json(allowed));
+            if (e == KSM_E_OK && (e = ksm_ai_key_rates_load(db, project, key, &kr)) == KSM_E_OK) {
+                /* its own quota (null: the project's key_rpm, key_tpm) */
+                json_object_set_new(one, "rpm", kr.rpm < 0 ? json_null() : json_integer(kr.rpm));
+                json_object_set_new(one, "tpm", kr.tpm < 0 ? json_null() : json_integer(kr.tpm));
+            }
             json_array_append_new(items, one);
         }
     }

@@ -41,6 +41,11 @@ static const struct ksm_migration migrations[] = {
      "CREATE TABLE ai_key_models(project_id TEXT NOT NULL, key_id TEXT NOT NULL,"
      " tenant_id TEXT NOT NULL, models TEXT NOT NULL, updated_at INTEGER NOT NULL,"
      " PRIMARY KEY(project_id, key_id)) WITHOUT ROWID;"},
+    /* a key's own requests and tokens a minute in a project (ai_key_rates.c); -1: the project's */
+    {"ai", 3,
+     "CREATE TABLE ai_key_rates(project_id TEXT NOT NULL, key_id TEXT NOT NULL,"
+     " tenant_id TEXT NOT NULL, rpm INTEGER NOT NULL, tpm INTEGER NOT NULL,"
+     " updated_at INTEGER NOT NULL, PRIMARY KEY(project_id, key_id)) WITHOUT ROWID;"},
 };
 
 void ksm_ai_store_register_schema(void)

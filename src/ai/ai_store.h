@@ -253,6 +253,24 @@ enum ksm_err ksm_ai_key_models_get(struct ksm_db *db, const char *project, const
 bool ksm_ai_key_models_allow(const char *allowed, const char *model);
 json_t *ksm_ai_key_models_json(const char *allowed);
 
+/* A key's own requests and tokens a minute in a project, in place of the policy's key_rpm and
+ * key_tpm for that key (ai_key_rates.c). Set: body {rpm?, tpm?} (0..10⁹; 0 is no limit for the
+ * key; null or absent: the project's); delete: the project's again (none is not an error). Load:
+ * KSM_AI_RATE_PROJECTS for what the key does not set. Applied: what holds under the policy. Json:
+ * {rpm, tpm (null: the project's), applied_rpm, applied_tpm}. */
+#define KSM_AI_RATE_PROJECTS (-1)
+struct ksm_ai_key_rates {
+    int64_t rpm, tpm;
+};
+enum ksm_err ksm_ai_key_rates_set(struct ksm_db *db, const char *tenant, const char *project,
+                                  const char *key, json_t *body, char *why);
+enum ksm_err ksm_ai_key_rates_delete(struct ksm_db *db, const char *project, const char *key);
+enum ksm_err ksm_ai_key_rates_load(struct ksm_db *db, const char *project, const char *key,
+                                   struct ksm_ai_key_rates *out);
+struct ksm_ai_key_rates ksm_ai_key_rates_applied(const struct ksm_ai_key_rates *r,
+                                                 const struct ksm_ai_policy *pol);
+json_t *ksm_ai_key_rates_json(const struct ksm_ai_key_rates *r, const struct ksm_ai_policy *pol);
+
 /* ---- AI policy (ai_policy.c) ---- */
 void ksm_ai_policy_defaults(struct ksm_ai_policy *p);
 /* cur with the fields of body applied (fields not given keep cur's values). */

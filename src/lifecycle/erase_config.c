@@ -28,6 +28,7 @@ static const char *const purge_sql[] = {
     "DELETE FROM ai_budgets WHERE tenant_id=?1",
     "DELETE FROM ai_key_budgets WHERE tenant_id=?1",
     "DELETE FROM ai_key_models WHERE tenant_id=?1",
+    "DELETE FROM ai_key_rates WHERE tenant_id=?1",
     "DELETE FROM store_quotas WHERE project IN " IN_PROJECTS,
     "DELETE FROM tpl_versions WHERE tenant=?1",
     "DELETE FROM tpl_managed WHERE tenant=?1",

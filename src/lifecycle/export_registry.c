@@ -155,10 +155,14 @@ enum ksm_err ksm_export__registry(struct ksm_db *db, const char *tenant, const c
                  tenant, project, budgets);
     if (!e)
         e = rows(db,
-                 "SELECT project_id, key_id, monthly_microyen, NULL AS models, updated_at"
+                 "SELECT project_id, key_id, monthly_microyen, NULL AS models, NULL AS rpm,"
+                 " NULL AS tpm, updated_at"
                  " FROM ai_key_budgets WHERE tenant_id=?1 AND (?2 IS NULL OR project_id=?2)"
-                 " UNION ALL SELECT project_id, key_id, NULL, models, updated_at FROM ai_key_models"
-                 " WHERE tenant_id=?1 AND (?2 IS NULL OR project_id=?2) ORDER BY 1, 2",
+                 " UNION ALL SELECT project_id, key_id, NULL, models, NULL, NULL, updated_at"
+                 " FROM ai_key_models WHERE tenant_id=?1 AND (?2 IS NULL OR project_id=?2)"
+                 " UNION ALL SELECT project_id, key_id, NULL, NULL, NULLIF(rpm, -1), NULLIF(tpm, -1),"
+                 " updated_at FROM ai_key_rates WHERE tenant_id=?1 AND (?2 IS NULL OR project_id=?2)"
+                 " ORDER BY 1, 2",
                  tenant, project, key_budgets);
     if (!e)
         e = rows(db,

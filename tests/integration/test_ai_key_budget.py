@@ -341,3 +341,62 @@ def test_a_keys_budget_alerts_like_the_projects(tmp_path, llm_server, fault_serv
     finally:
         rx.close()
         d.stop()
+
+
+# ---- a key's own requests and tokens a minute --------------------------------------------------------
+
+def rates_path(o, key_id):
+    return "/admin/v1/projects/%s/keys/%s/rate-limits" % (o.project, key_id)
+
+
+def test_a_keys_own_rate_limits(gw, llm_server, fault_server, npm_client):
+    """A batch key allowed more than the project's per-key quota, a contractor's less: each held to
+    its own, told so in the rate-limit headers and the SDKs' RateLimitError; the other keys keep
+    the project's; the key's own user may read its limits, not change them."""
+    o = Org(gw, llm_server, fault_server)
+    alias = ok_route(o)
+    gw.ok("PUT", "/admin/v1/projects/%s/ai-policy" % o.project, {"key_rpm": 2})
+    batch, contractor, plain = new_key(o), new_key(o), new_key(o)
+    assert gw.ok("GET", rates_path(o, batch["id"])) == {
+        "project": o.project, "tenant": o.tenant, "key": batch["id"], "rpm": None, "tpm": None,
+        "applied_rpm": 2, "applied_tpm": 0}
+    st = json.loads(gw.cli("key-rate-limits", "set", "--project", o.project, "--key", batch["id"],
+                           "--rpm", "5", "-o", "json").stdout)
+    assert st["rpm"] == 5 and st["tpm"] is None and st["applied_rpm"] == 5, st
+    assert gw.ok("PUT", rates_path(o, contractor["id"]), {"rpm": 1})["applied_rpm"] == 1
+    if time.time() % 60 > 40:   # the quotas are fixed minutes: every call below in one of them
+        time.sleep(61 - time.time() % 60)
+    codes = lambda k, n: [chat(o, alias, k["secret"]).status_code for _ in range(n)]
+    assert codes(batch, 6) == [200] * 5 + [429]
+    assert codes(contractor, 2) == [200, 429]
+    assert codes(plain, 3) == [200, 200, 429]
+    r = chat(o, alias, batch["secret"])
+    assert r.status_code == 429 and r.headers["x-ratelimit-limit-requests"] == "5", r.headers
+    assert "this key's rate limit" in r.json()["error"]["message"] and int(r.headers["Retry-After"]) >= 1
+    run = npm_client({"sdk": "openai", "baseURL": o.base + "/v1", "apiKey": contractor["secret"],
+                      "call": "chat.completions.create",
+                      "params": {"model": alias, "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}})
+    assert run.error and run.error["name"] == "RateLimitError", run.error
+    # the list shows each key's own; the audit names the key
+    items = {i["key"]: i for i in gw.ok("GET", "/admin/v1/projects/%s/key-budgets" % o.project)["items"]}
+    assert items[batch["id"]]["rpm"] == 5 and items[contractor["id"]]["rpm"] == 1, items
+    assert items[plain["id"]]["rpm"] is None
+    table = gw.cli("budget", "keys", "--project", o.project).stdout
+    assert table.splitlines()[0].split()[-2:] == ["RPM", "TPM"], table
+    recs = gw.audit_records(action="ai.key_rates.set", tenant=o.tenant)
+    assert {r["target"] for r in recs} == {batch["id"], contractor["id"]}, recs
+    # the key's own user reads its limits, cannot raise them; a colleague cannot read them
+    r = gw.api("GET", rates_path(o, contractor["id"]), token=contractor["secret"])
+    assert r.status_code == 200 and r.json()["applied_rpm"] == 1, r.text
+    r = gw.api("PUT", rates_path(o, contractor["id"]), {"rpm": 100}, token=contractor["secret"])
+    assert r.status_code == 403, r.text
+    _, colleague, _ = gw.user_key(o.tenant, role="member", scope="project/" + o.project, project=o.project)
+    assert gw.api("GET", rates_path(o, contractor["id"]), token=colleague).status_code == 403
+    # bad bodies are refused with a reason and change nothing; removed: the project's again
+    for body in ({}, {"rpm": -1}, {"rpm": 10**9 + 1}, {"rpm": "5"}, {"tpm": 1.5}, {"rph": 5}):
+        r = gw.api("PUT", rates_path(o, batch["id"]), body)
+        assert r.status_code == 400 and r.json()["error"]["message"], (body, r.text)
+    assert gw.ok("GET", rates_path(o, batch["id"]))["rpm"] == 5
+    assert gw.ok("DELETE", rates_path(o, batch["id"]))["applied_rpm"] == 2
+    other = Org(gw, llm_server, fault_server)   # another tenant's key: none of this project's
+    assert gw.api("PUT", rates_path(o, new_key(other)["id"]), {"rpm": 1}).status_code == 404

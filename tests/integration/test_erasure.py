@@ -334,7 +334,12 @@ def test_tenant_erasure_survives_kill9(s3fresh, tmp_path):
     d.ok("PUT", "/admin/v1/projects/%s/storage-quota" % proj.id, {"max_bytes": 10 ** 9}, status=200)
     d.ok("PUT", "/admin/v1/projects/%s/ai-policy" % proj.id, {"pii": {"email": "allow"}}, status=200)
     d.ok("POST", "/admin/v1/tenants/%s/supply-cases" % tenant, {"title": "消去案件", "agency": "総務省"})
-    config = {"store_quotas": "project", "ai_policies": "project_id", "supply_cases": "tenant_id"}
+    key = d.ok("POST", "/admin/v1/keys", {"user": admin["id"], "kind": "api", "project": proj.id})["id"]
+    for setting, body in (("budget", {"monthly_yen": 100}), ("models", {"models": ["tiny"]}),
+                          ("rate-limits", {"rpm": 10})):   # a key's own limits in the project
+        d.ok("PUT", "/admin/v1/projects/%s/keys/%s/%s" % (proj.id, key, setting), body, status=200)
+    config = {"store_quotas": "project", "ai_policies": "project_id", "supply_cases": "tenant_id",
+              "ai_key_budgets": "tenant_id", "ai_key_models": "tenant_id", "ai_key_rates": "tenant_id"}
     owner = {"project": proj.id, "project_id": proj.id, "tenant_id": tenant}
     for table, col in config.items():
         assert db_rows(d, "SELECT count(*) FROM %s WHERE %s=?" % (table, col), owner[col]) == [(1,)], table

@@ -438,3 +438,24 @@ def test_unreadable_objects_are_listed_not_lost(src, tmp_path):
     finally:
         src.ok("POST", "/admin/v1/tenants/%s/kms/keys/bucket:%s/enable" % (org.tenant, locked), token=org.token,
                status=200)
+
+
+def test_a_keys_limits_are_exported(src, tmp_path):
+    """An API key's own cap, model list and rate limits in a project travel with the tenant's
+    configuration (key_limits), one row each, the project's defaults as null."""
+    org = Org(src)
+    key = src.ok("POST", "/admin/v1/keys", {"user": org.admin["id"], "kind": "api", "project": org.project})["id"]
+    base = "/admin/v1/projects/%s/keys/%s/" % (org.project, key)
+    src.ok("PUT", base + "budget", {"monthly_yen": 500})
+    src.ok("PUT", base + "models", {"models": ["tiny"]})
+    src.ok("PUT", base + "rate-limits", {"rpm": 30})
+    p = export(src, org, tmp_path / "k.tar")
+    assert p.returncode == 0, p.stdout + p.stderr
+    with tarfile.open(tmp_path / "k.tar") as t:
+        reg = json.load(t.extractfile("registry.json"))
+    rows = [{k: v for k, v in r.items() if k != "updated_at"} for r in reg["tenants"][0]["key_limits"]]
+    assert sorted(rows, key=json.dumps) == sorted([
+        {"project_id": org.project, "key_id": key, "monthly_microyen": 500000000, "models": None, "rpm": None, "tpm": None},
+        {"project_id": org.project, "key_id": key, "monthly_microyen": None, "models": ["tiny"], "rpm": None, "tpm": None},
+        {"project_id": org.project, "key_id": key, "monthly_microyen": None, "models": None, "rpm": 30, "tpm": None},
+    ], key=json.dumps), rows

@@ -51,6 +51,7 @@ BODIES = {
     ("PUT", "/admin/v1/projects/{project}/budget"): lambda w: {"monthly_yen": 10000},
     ("PUT", "/admin/v1/projects/{project}/keys/{key}/budget"): lambda w: {"monthly_yen": 1000},
     ("PUT", "/admin/v1/projects/{project}/keys/{key}/models"): lambda w: {"models": ["tiny"]},
+    ("PUT", "/admin/v1/projects/{project}/keys/{key}/rate-limits"): lambda w: {"rpm": 10},
     ("POST", "/admin/v1/tenants/{tenant}/billing/webhooks"): lambda w: {"url": "http://127.0.0.1:9/hook"},
     ("PUT", "/admin/v1/projects/{project}/storage-quota"): lambda w: {"max_bytes": 10 ** 9},
     ("PUT", "/admin/v1/projects/{project}/ai-policy"): lambda w: {"pii": {"email": "allow"}},

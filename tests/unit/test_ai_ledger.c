@@ -486,6 +486,75 @@ static void test_other_services(struct ksm_db *db)
     ksm_ai_settle(&r, 1, 30 * YEN);
 }
 
+/* A key's own quota in a project stands in for the policy's per-key one, for that key alone: more
+ * than the policy's, less, or none; the project's own quota still holds; a change holds from the
+ * next reservation (read again after any AI-store write). */
+static void set_rates(struct ksm_db *db, const char *key, const char *body)
+{
+    char why[KSM_AI_WHY] = "";
+    json_t *b = json_loads(body, 0, NULL);
+    CHECK(ksm_ai_key_rates_set(db, "tn_l", "pj_r", key, b, why) == KSM_E_OK);
+    json_decref(b);
+}
+
+static int rate_admitted(struct ksm_db *db, const char *key, const struct ksm_ai_policy *pol, int tries,
+                    int64_t at)
+{
+    struct ksm_ai_reservation r;
+    int n = 0, retry;
+    for (int i = 0; i < tries; i++)
+        if (ksm_ai_reserve(db, "pj_r", key, pol, 1, 0, at, &r, &retry) == KSM_E_OK) {
+            ksm_ai_settle(&r, 1, 0);
+            n++;
+        }
+    return n;
+}
+
+static void test_key_rates(struct ksm_db *db)
+{
+    struct ksm_ai_policy pol;
+    ksm_ai_policy_defaults(&pol);
+    pol.key_rpm = 2;
+    ksm_ai_ledger_reset();
+    int64_t m = t_jan - t_jan % 60000 + 600000;
+    set_rates(db, "ky_batch", "{\"rpm\":5}");
+    set_rates(db, "ky_slow", "{\"rpm\":1,\"tpm\":null}");
+    set_rates(db, "ky_free", "{\"rpm\":0}");
+    CHECK(rate_admitted(db, "ky_batch", &pol, 9, m) == 5);   /* more than the policy's 2 */
+    CHECK(rate_admitted(db, "ky_slow", &pol, 9, m) == 1);    /* less */
+    CHECK(rate_admitted(db, "ky_free", &pol, 9, m) == 9);    /* none for this key */
+    CHECK(rate_admitted(db, "ky_plain", &pol, 9, m) == 2);   /* the policy's */
+    /* what the caller is told is left: the key's own limit */
+    struct ksm_ai_reservation r;
+    int retry;
+    CHECK(ksm_ai_reserve(db, "pj_r", "ky_batch", &pol, 1, 0, m + 60000, &r, &retry) == KSM_E_OK);
+    CHECK(r.reqs.limit == 5 && r.reqs.remaining == 4);
+    ksm_ai_settle(&r, 1, 0);
+    /* changed, and removed: from the next reservation */
+    set_rates(db, "ky_batch", "{\"rpm\":2}");
+    CHECK(rate_admitted(db, "ky_batch", &pol, 9, m + 60000) == 1);   /* one of two was already used */
+    CHECK(ksm_ai_key_rates_delete(db, "pj_r", "ky_free") == KSM_E_OK);
+    CHECK(rate_admitted(db, "ky_free", &pol, 9, m + 60000) == 2);
+    /* the project's own quota bounds the keys together */
+    pol.project_rpm = 3;
+    CHECK(rate_admitted(db, "ky_free", &pol, 9, m + 120000) == 2 && rate_admitted(db, "ky_slow", &pol, 9, m + 120000) == 1);
+    CHECK(rate_admitted(db, "ky_plain", &pol, 9, m + 120000) == 0);
+    /* bad bodies */
+    char why[KSM_AI_WHY];
+    const char *bad[] = {"{}", "{\"rpm\":-1}", "{\"rpm\":1000000001}", "{\"rpm\":\"5\"}",
+                         "{\"rpm\":1.5}", "{\"rph\":5}", "[]"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_t *b = json_loads(bad[i], 0, NULL);
+        why[0] = 0;
+        CHECK(ksm_ai_key_rates_set(db, "tn_l", "pj_r", "ky_x", b, why) != KSM_E_OK && why[0]);
+        json_decref(b);
+    }
+    struct ksm_ai_key_rates kr;
+    CHECK(ksm_ai_key_rates_load(db, "pj_r", "ky_x", &kr) == KSM_E_OK && kr.rpm == KSM_AI_RATE_PROJECTS);
+    CHECK(ksm_ai_key_rates_load(db, "pj_r", "ky_slow", &kr) == KSM_E_OK && kr.rpm == 1 &&
+          kr.tpm == KSM_AI_RATE_PROJECTS);
+}
+
 int main(void)
 {
     char err[256];
@@ -508,6 +577,7 @@ int main(void)
     test_other_services(&db);
     test_key_race(&db);
     test_key_restart(&db);
+    test_key_rates(&db);
     ksm_ai_ledger_reset();
     ksm_db_close(&db);
     char cmd[128];
