@@ -191,8 +191,12 @@ def test_governance_pages_in_a_real_browser(cd, idp):
     # the key's cap: shown with its user and state, and set through the API the gateway reads
     assert res["key_row"][1:5] == [member["id"], "active", "3,000", "0.000000"], res["key_row"]
     assert res["key_row"][6] == "tiny", res["key_row"]   # the one model the key may call
+    assert res["key_row"][7] == "30 / 既定", res["key_row"]   # its own requests a minute
     kb = cd.ok("GET", "/admin/v1/projects/%s/keys/%s/budget" % (usage_project["id"], contractor["id"]))
     assert kb["monthly_yen"] == 3000 and kb["remaining_microyen"] == 3000 * 1000000, kb
+    assert kb["alert_thresholds"] == [80, 100], kb
+    kr = cd.ok("GET", "/admin/v1/projects/%s/keys/%s/rate-limits" % (usage_project["id"], contractor["id"]))
+    assert kr["rpm"] == 30 and kr["tpm"] is None, kr
     assert any(doomed["name"] in m and "予算を削除" in m for m in res["dialogs"]), res["dialogs"]
     recs = cd.audit_records(action="ai.budget.delete", principal=alice_id)
     assert [r["outcome"] for r in recs] == ["success"], recs

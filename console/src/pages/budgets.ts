@@ -35,6 +35,8 @@ interface KeyUse {
   spent_microyen: number;
   requests: number;
   models: string[] | null;
+  rpm: number | null;
+  tpm: number | null;
 }
 interface ApiKey { id: string; name: string | null; kind: string; project: string | null; status: string }
 
@@ -122,25 +124,61 @@ function budgetTable(rows: Row[], status: HTMLElement): HTMLElement {
 
 const keyLabel = (name: string | null, id: string) => (name ? `${name} (${id})` : id);
 
-/** The form that sets a key's cap: the tenant's active API keys that may act in the project. */
+const keySelect = (keys: ApiKey[], label: string) =>
+  h("select", { name: "key", "aria-label": label }, keys.map((k) => h("option", { value: k.id }, keyLabel(k.name, k.id)))) as HTMLSelectElement;
+
+/** The form that sets a key's cap and its alerts: the tenant's active API keys that may act in the project. */
 function keyBudgetForm(project: string, keys: ApiKey[], status: HTMLElement): HTMLElement {
   if (!keys.length) return h("p", { class: "muted" }, tg("kb.noKeys"));
-  const key = h("select", { name: "key" }, keys.map((k) => h("option", { value: k.id }, keyLabel(k.name, k.id)))) as HTMLSelectElement;
+  const key = keySelect(keys, tg("kb.key"));
   const yen = h("input", { type: "number", name: "key_monthly_yen", min: 0, step: 1, required: true }) as HTMLInputElement;
+  const th = h("input", { type: "text", name: "key_thresholds", value: "50,80,100", inputmode: "numeric" }) as HTMLInputElement;
   return inlineForm(
     status,
     async () => {
-      await api("PUT", `/admin/v1/projects/${project}/keys/${key.value}/budget`, { monthly_yen: Number(yen.value) });
+      const thresholds = parseThresholds(th.value);
+      if (!thresholds) {
+        th.setAttribute("aria-invalid", "true");
+        status.replaceChildren(h("p", { class: "error", role: "alert" }, tg("budgets.badThresholds")));
+        return;
+      }
+      th.removeAttribute("aria-invalid");
+      await api("PUT", `/admin/v1/projects/${project}/keys/${key.value}/budget`, { monthly_yen: Number(yen.value), alert_thresholds: thresholds });
       reload();
     },
-    [field(tg("kb.key"), key), field(tg("kb.yen"), yen), h("button", { type: "submit" }, tg("kb.save"))],
+    [field(tg("kb.key"), key), field(tg("kb.yen"), yen), field(tg("kb.thresholds"), th), h("button", { type: "submit" }, tg("kb.save"))],
   );
 }
+
+/** The form that sets a key's own requests and tokens a minute (empty: the project's per-key quota). */
+function keyRatesForm(project: string, keys: ApiKey[], status: HTMLElement): HTMLElement | string {
+  if (!keys.length) return "";
+  const key = keySelect(keys, tg("kr.key"));
+  const num = (name: string) => h("input", { type: "number", name, min: 0, step: 1 }) as HTMLInputElement;
+  const rpm = num("key_rpm"), tpm = num("key_tpm");
+  const value = (i: HTMLInputElement) => (i.value.trim() === "" ? null : Number(i.value));
+  return inlineForm(
+    status,
+    async () => {
+      if (value(rpm) === null && value(tpm) === null) {
+        await api("DELETE", `/admin/v1/projects/${project}/keys/${key.value}/rate-limits`);
+      } else {
+        await api("PUT", `/admin/v1/projects/${project}/keys/${key.value}/rate-limits`, { rpm: value(rpm), tpm: value(tpm) });
+      }
+      reload();
+    },
+    [field(tg("kr.key"), key), field(tg("kr.rpm"), rpm), field(tg("kr.tpm"), tpm), h("button", { type: "submit" }, tg("kr.save"))],
+  );
+}
+
+/** "30 / 20,000", each the key's own or the project's (null). */
+const rates = (k: KeyUse) =>
+  [k.rpm, k.tpm].map((v) => (v === null || v === undefined ? tg("kr.projects") : v === 0 ? tg("kr.none") : v.toLocaleString("en-US"))).join(" / ");
 
 function keyTable(project: string, items: KeyUse[], status: HTMLElement): HTMLElement {
   return table(
     tg("kb.list"),
-    [tg("col.key"), t("col.user"), tg("col.keyStatus"), tg("col.budget"), tg("col.spent"), tg("col.requests"), tg("col.keyModels"), t("col.actions")],
+    [tg("col.key"), t("col.user"), tg("col.keyStatus"), tg("col.budget"), tg("col.spent"), tg("col.requests"), tg("col.keyModels"), tg("col.keyRates"), t("col.actions")],
     items.map((k) => [
       keyLabel(k.name, k.key),
       k.user ?? "-",
@@ -149,6 +187,7 @@ function keyTable(project: string, items: KeyUse[], status: HTMLElement): HTMLEl
       yenText(BigInt(k.spent_microyen)),
       k.requests.toLocaleString("en-US"),
       k.models === null ? tg("kb.allModels") : k.models.length ? k.models.join(", ") : tg("kb.noModels"),
+      rates(k),
       k.monthly_yen === null
         ? "-"
         : actButton(tg("kb.remove"), tg("kb.remove") + " " + keyLabel(k.name, k.key), tg("kb.confirmRemove", { key: keyLabel(k.name, k.key) }),
@@ -170,7 +209,8 @@ async function keyBudgets(tenant: string, projects: { id: string; name: string }
       listAll<ApiKey>(`/admin/v1/keys?tenant=${tenant}`),
     ]);
     const usable = keys.filter((k) => k.kind === "api" && k.status === "active" && (!k.project || k.project === project.id));
-    return section(tg("kb.title"), ...head, keyBudgetForm(project.id, usable, status), keyTable(project.id, list.items, status), status);
+    return section(tg("kb.title"), ...head, keyBudgetForm(project.id, usable, status), keyRatesForm(project.id, usable, status),
+      keyTable(project.id, list.items, status), status);
   } catch (err) {
     return section(tg("kb.title"), ...head, errorBox(err));
   }
