@@ -14,11 +14,16 @@ from test_console_obs import run_browser
 KINDS = ("pass", "mask", "block", "refuse")
 
 
-def decisions(d, tenant, token="__admin__", **q):
+def counted(d, what, tenant, token="__admin__", **q):
+    """GET /admin/v1/ai/{what} (decisions or destinations) for the tenant."""
     q = dict(q, tenant=tenant)
-    r = d.api("GET", "/admin/v1/ai/decisions?" + "&".join("%s=%s" % kv for kv in q.items()), token=token)
+    r = d.api("GET", "/admin/v1/ai/%s?" % what + "&".join("%s=%s" % kv for kv in q.items()), token=token)
     assert r.status_code == 200, r.text
     return r.json()
+
+
+def decisions(d, tenant, token="__admin__", **q):
+    return counted(d, "decisions", tenant, token, **q)
 
 
 def wait_total(d, tenant, n, **q):
@@ -113,10 +118,7 @@ def test_decisions_counted_and_shown(tmp_path, llm_server, fault_server):
 
 
 def destinations(d, tenant, token="__admin__", **q):
-    q = dict(q, tenant=tenant)
-    r = d.api("GET", "/admin/v1/ai/destinations?" + "&".join("%s=%s" % kv for kv in q.items()), token=token)
-    assert r.status_code == 200, r.text
-    return r.json()
+    return counted(d, "destinations", tenant, token, **q)
 
 
 def place(requests, c1=0, c2=0, c3=0):

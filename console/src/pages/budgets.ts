@@ -48,6 +48,18 @@ export function parseThresholds(s: string): number[] | null {
   return v;
 }
 
+/** The thresholds of an input, or null with the input marked and the reason in status. */
+function readThresholds(input: HTMLInputElement, status: HTMLElement): number[] | null {
+  const v = parseThresholds(input.value);
+  if (!v) {
+    input.setAttribute("aria-invalid", "true");
+    status.replaceChildren(h("p", { class: "error", role: "alert" }, tg("budgets.badThresholds")));
+    return null;
+  }
+  input.removeAttribute("aria-invalid");
+  return v;
+}
+
 /** The share of the budget spent, in tenths of a percent (integers: no rounding surprises). */
 function usePermille(b: Budget): number | null {
   if (!b.monthly_yen) return null;
@@ -69,13 +81,8 @@ function editForm(rows: Row[]): HTMLElement {
   const form = inlineForm(
     status,
     async () => {
-      const thresholds = parseThresholds(th.value);
-      if (!thresholds) {
-        th.setAttribute("aria-invalid", "true");
-        status.replaceChildren(h("p", { class: "error", role: "alert" }, tg("budgets.badThresholds")));
-        return;
-      }
-      th.removeAttribute("aria-invalid");
+      const thresholds = readThresholds(th, status);
+      if (!thresholds) return;
       await api("PUT", `/admin/v1/projects/${project.value}/budget`, {
         monthly_yen: Number(yen.value), alert_thresholds: thresholds,
       });
@@ -136,13 +143,8 @@ function keyBudgetForm(project: string, keys: ApiKey[], status: HTMLElement): HT
   return inlineForm(
     status,
     async () => {
-      const thresholds = parseThresholds(th.value);
-      if (!thresholds) {
-        th.setAttribute("aria-invalid", "true");
-        status.replaceChildren(h("p", { class: "error", role: "alert" }, tg("budgets.badThresholds")));
-        return;
-      }
-      th.removeAttribute("aria-invalid");
+      const thresholds = readThresholds(th, status);
+      if (!thresholds) return;
       await api("PUT", `/admin/v1/projects/${project}/keys/${key.value}/budget`, { monthly_yen: Number(yen.value), alert_thresholds: thresholds });
       reload();
     },
