@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/util.h"
+#include "http/forwarded.h"
 #include "iam/oidc.h"
 
 typedef void (*ai_handler)(struct ai_call *c);
@@ -305,11 +306,26 @@ static enum ksm_err network(struct ai_call *c, const char **why)
     if (ksm_ai_policy_get(&r->worker->db, c->project, &c->pol) != KSM_E_OK)
         return *why = "cannot read the project's AI policy", KSM_E_INTERNAL;
     c->pol_ready = true;
-    if (c->on_behalf || ksm_ai_policy_network_allows(&c->pol, r->peer))
+    if (c->on_behalf || !c->pol.nnets)
         return KSM_E_OK;
-    c->fail_detail = "network_not_allowed";
+    /* behind the operator's trusted proxies, the caller is who X-Forwarded-For says it is */
+    const struct ksm_conf *conf = ((struct ksm_app *)r->worker->app)->conf;
+    const char *xff[8];
+    int n = 0;
+    for (int i = 0; i < r->nheaders && n < (int)KSM_NELEM(xff); i++)
+        if (!strcmp(r->headers[i].name, "x-forwarded-for"))
+            xff[n++] = r->headers[i].value;
+    char *from = ksm_arena_alloc(r->arena, KSM_ADDR_TEXT);
+    bool known = ksm_forwarded_client(r->peer, xff, n, conf->ai_trusted_proxies,
+                                      conf->ai_trusted_proxies_n, from);
+    if (known && ksm_ai_policy_network_allows(&c->pol, from))
+        return KSM_E_OK;
+    c->fail_detail = strcmp(from, r->peer)
+                         ? ksm_arena_cat(r->arena, "network_not_allowed client=",
+                                         *from ? from : "unknown", NULL)
+                         : "network_not_allowed";
     *why = ksm_arena_printf(r->arena, "this project's models may not be called from %s",
-                            r->peer[0] ? r->peer : "an unknown address");
+                            *from ? from : "an unknown address");
     return KSM_E_FORBIDDEN;
 }
 

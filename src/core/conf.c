@@ -80,6 +80,8 @@ static int set_jurisdiction(struct ksm_conf *c, const struct conf_row *row,
 static int set_allow(struct ksm_conf *c, const struct conf_row *row, const struct conf_value *v,
                      char *msg, size_t msglen);
 
+static int set_proxies(struct ksm_conf *c, const struct conf_row *row, const struct conf_value *v,
+                       char *msg, size_t msglen);
 static int set_tenants(struct ksm_conf *c, const struct conf_row *row, const struct conf_value *v,
                        char *msg, size_t msglen);
 static int set_names(struct ksm_conf *c, const struct conf_row *row, const struct conf_value *v,
@@ -111,6 +113,7 @@ static const struct conf_row conf_rows[] = {
     {"ai", "tls_cert", K_STR, FIELD(ai.tls_cert), 0, 0, NULL, NULL, NULL},
     {"ai", "tls_key", K_STR, FIELD(ai.tls_key), 0, 0, NULL, NULL, NULL},
     {"ai", "overseas_allow", K_STRARR, FIELD(ai_overseas_allow), 0, 0, NULL, set_allow, NULL},
+    {"ai", "trusted_proxies", K_STRARR, FIELD(ai_trusted_proxies), 0, 0, NULL, set_proxies, NULL},
     {"ai", "backlog_max", K_INT, FIELD(ai_backlog_max), 1, 10000000, NULL, NULL, NULL},
     {"ai", "backlog_max_bytes", K_SIZE, FIELD(ai_backlog_max_bytes), 4096, (int64_t)1 << 34, NULL, NULL, NULL},
     {"ai", "backlog_wait_ms", K_INT, FIELD(ai_backlog_wait_ms), 0, 60000, NULL, NULL, NULL},
@@ -316,6 +319,26 @@ static int set_allow(struct ksm_conf *c, const struct conf_row *row, const struc
                      v->items[i], KSM_CONF_MAX_ALLOW);
             return -1;
         }
+    return 0;
+}
+
+/* trusted_proxies: networks (core/cidr.h), at most KSM_CONF_MAX_ALLOW. */
+static int set_proxies(struct ksm_conf *c, const struct conf_row *row, const struct conf_value *v,
+                       char *msg, size_t msglen)
+{
+    char why[160];
+    if (v->nitems > KSM_CONF_MAX_ALLOW) {
+        snprintf(msg, msglen, "trusted_proxies: at most %d networks", KSM_CONF_MAX_ALLOW);
+        return -1;
+    }
+    c->ai_trusted_proxies_n = 0;
+    for (size_t i = 0; i < v->nitems; i++) {
+        if (!ksm_cidr_parse(v->items[i], &c->ai_trusted_proxies[i], why)) {
+            snprintf(msg, msglen, "trusted_proxies: %s", why);
+            return -1;
+        }
+        c->ai_trusted_proxies_n = (int)i + 1;
+    }
     return 0;
 }
 

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/cidr.h"
+
 enum ksm_env_kind { KSM_ENV_GOVCLOUD, KSM_ENV_OVERSEAS_AI };
 
 #define KSM_CONF_MAX_ALLOW 16
@@ -78,6 +80,10 @@ struct ksm_conf {
      * govcloud may send to (SPEC.md O4); --overseas-allow adds to it */
     char ai_overseas_allow[KSM_CONF_MAX_ALLOW][512];
     int ai_overseas_allow_n;
+    /* [ai] trusted_proxies = ["10.0.0.0/8", ...]: reverse proxies whose X-Forwarded-For names the
+     * caller, for a project's allowed_networks (http/forwarded.h); none by default */
+    struct ksm_cidr ai_trusted_proxies[KSM_CONF_MAX_ALLOW];
+    int ai_trusted_proxies_n;
     int ai_backlog_max;                /* [ai] backlog_max: usage/audit records not yet durable above
                                         * which new AI requests get 503, default 50000 */
     size_t ai_backlog_max_bytes;       /* [ai] backlog_max_bytes: the memory those records may hold

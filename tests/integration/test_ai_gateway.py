@@ -1130,11 +1130,47 @@ def test_calls_only_from_the_projects_networks(gw, llm_server, fault_server, npm
         r = gw.api("PUT", pol, {"allowed_networks": nets})
         assert r.status_code == 400 and says in r.json()["error"]["message"], (nets, r.text)
     assert gw.ok("GET", pol)["allowed_networks"] == ["::1/128"]
+    # without trusted proxies a caller's X-Forwarded-For is not believed
+    gw.ok("PUT", pol, {"allowed_networks": ["10.0.0.0/8"]})
+    r = o.post("/v1/chat/completions", {"model": alias, "messages": [{"role": "user", "content": "x"}]},
+               headers={"X-Forwarded-For": "10.1.2.3"})
+    assert r.status_code == 403 and r.json()["error"]["message"].endswith("from 127.0.0.1"), r.text
     # '' through the CLI: anywhere again
     gw.cli("ai-policy", "set", "--project", o.project, "--allowed-networks", "")
     assert gw.ok("GET", pol)["allowed_networks"] == []
     r = o.post("/v1/chat/completions", {"model": alias, "messages": [{"role": "user", "content": "x"}]})
     assert r.status_code == 200, r.text
+
+
+def test_networks_behind_the_operators_proxies(tmp_path, llm_server, fault_server):
+    """[ai] trusted_proxies: a call through a proxy the operator trusts is the client's that its
+    X-Forwarded-For names (the nearest entry that is not a trusted proxy), so a project's
+    allowed_networks hold behind a load balancer; what the client itself wrote further left is not
+    believed, and an entry that is no address refuses."""
+    d = ai_daemon(tmp_path / "data", config='[ai]\ntrusted_proxies = ["127.0.0.1", "10.9.0.0/16"]\n')
+    try:
+        o = Org(d, llm_server, fault_server)
+        alias = o.fault_route("ok")
+        d.ok("PUT", "/admin/v1/projects/%s/ai-policy" % o.project, {"allowed_networks": ["192.0.2.0/24"]})
+        body = {"model": alias, "messages": [{"role": "user", "content": "x"}]}
+        call = lambda xff: o.post("/v1/chat/completions", body, headers={"X-Forwarded-For": xff} if xff else {})
+        assert call("192.0.2.7").status_code == 200
+        assert call("192.0.2.7, 10.9.1.1").status_code == 200             # through a second trusted proxy
+        r = call("192.0.2.7, 198.51.100.3")                                # forged on the left: not believed
+        assert r.status_code == 403 and r.json()["error"]["message"].endswith("from 198.51.100.3"), r.text
+        rec = d.audit_wait(r.headers["X-Request-Id"], action="ai.chat")
+        assert rec["detail"] == "network_not_allowed client=198.51.100.3" and rec["source"] == "127.0.0.1", rec
+        r = call("not-an-address")
+        assert r.status_code == 403 and "an unknown address" in r.json()["error"]["message"], r.text
+        assert call(None).status_code == 403                               # the proxy itself is not allowed
+        # a bad list in the configuration stops the daemon with the reason
+        bad = Daemon(tmp_path / "bad", extra_args=["--ai-listen", "127.0.0.1:0"])
+        bad.write_config('[ai]\ntrusted_proxies = ["10.0.0.1/8"]\n')
+        with pytest.raises(RuntimeError) as ei:
+            bad.start()
+        assert "trusted_proxies" in str(ei.value) and "bits set beyond /8" in str(ei.value), ei.value
+    finally:
+        d.stop()
 
 
 def test_classification_markings_raise_the_class(gw, llm_server, fault_server):

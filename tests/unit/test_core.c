@@ -15,6 +15,7 @@
 #include "core/fmt.h"
 #include "core/scan.h"
 #include "core/util.h"
+#include "http/forwarded.h"
 
 static void test_corpnum(void)
 {
@@ -414,6 +415,39 @@ static void test_cidr(void)
     CHECK(!ksm_ip_parse("", a) && !ksm_ip_parse("1.2.3", a) && !ksm_ip_parse("10.0.0.0/8", a));
 }
 
+/* The client behind trusted proxies: "!" when it cannot be known. */
+static const char *client(const char *peer, const char *l1, const char *l2, char out[KSM_ADDR_TEXT])
+{
+    static struct ksm_cidr proxies[2];
+    char why[160];
+    CHECK(ksm_cidr_parse("10.0.0.0/8", &proxies[0], why) && ksm_cidr_parse("::1", &proxies[1], why));
+    const char *xff[2] = {l1, l2};
+    int n = l2 ? 2 : l1 ? 1 : 0;
+    return ksm_forwarded_client(peer, xff, n, proxies, 2, out) ? out : "!";
+}
+
+static void test_forwarded(void)
+{
+    char o[KSM_ADDR_TEXT];
+    CHECK_STR(client("192.0.2.1", "203.0.113.5", NULL, o), "192.0.2.1");     /* untrusted peer: itself */
+    CHECK_STR(client("10.0.0.1", NULL, NULL, o), "10.0.0.1");                /* a proxy with no header */
+    CHECK_STR(client("10.0.0.1", "203.0.113.5", NULL, o), "203.0.113.5");
+    CHECK_STR(client("10.0.0.1", "198.51.100.7, 203.0.113.5", NULL, o), "203.0.113.5");   /* the right one */
+    CHECK_STR(client("10.0.0.1", "203.0.113.5, 10.1.1.1 ,10.2.2.2", NULL, o), "203.0.113.5");
+    CHECK_STR(client("10.0.0.1", "10.9.9.9, 10.8.8.8", NULL, o), "10.9.9.9");   /* all trusted: leftmost */
+    CHECK_STR(client("10.0.0.1", "198.51.100.7", "10.3.3.3", o), "198.51.100.7");   /* lines in order */
+    CHECK_STR(client("::1", "2001:db8::5", NULL, o), "2001:db8::5");
+    CHECK_STR(client("10.0.0.1", "garbage", NULL, o), "!");
+    CHECK_STR(client("10.0.0.1", "198.51.100.7, garbage", NULL, o), "!");   /* the nearest untrusted is no address */
+    CHECK_STR(client("10.0.0.1", "garbage, 198.51.100.7", NULL, o), "198.51.100.7");   /* not read past it */
+    CHECK_STR(client("10.0.0.1", ", ,203.0.113.5, ", NULL, o), "203.0.113.5");   /* empty entries skipped */
+    CHECK_STR(client("10.0.0.1", "", NULL, o), "10.0.0.1");
+    char big[200];
+    memset(big, '1', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    CHECK_STR(client("10.0.0.1", big, NULL, o), "!");
+}
+
 int main(void)
 {
     test_corpnum();
@@ -428,5 +462,6 @@ int main(void)
     test_fmt();
     test_hash64();
     test_cidr();
+    test_forwarded();
     return CHECK_DONE();
 }
