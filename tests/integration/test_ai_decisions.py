@@ -1,14 +1,12 @@
 """GET /admin/v1/ai/decisions and the console's AI page: requests sent through the gateway to the
 real llama.cpp server (tests/fixtures/llm) — allowed, masked (a phone number), blocked (a My Number)
 and refused (機密性3 to a target abroad) — appear in the counts by classification, model, project
-and user, for the caller's tenant only, and the AI page in a real browser shows the same counts."""
+and user, for the caller's tenant only, and the AI page in a real browser shows the same counts;
+GET /admin/v1/ai/destinations: where the requests that were sent went, by country and class."""
 import json
 import time
 
-import requests
-
-from conftest import Daemon
-from test_ai_gateway import MYNUMBER, PHONE, Org
+from test_ai_gateway import MYNUMBER, PHONE, Org, ai_daemon
 from test_console_obs import run_browser
 
 KINDS = ("pass", "mask", "block", "refuse")
@@ -43,11 +41,8 @@ def chat(o, alias, text, cls=None, project_key=None):
 
 
 def test_decisions_counted_and_shown(tmp_path, llm_server, fault_server):
-    d = Daemon(tmp_path / "data", extra_args=["--ai-listen", "127.0.0.1:0",
-                                              "--overseas-allow", fault_server.url + "/"])
-    d.start()
+    d = ai_daemon(tmp_path / "data", extra_args=["--overseas-allow", fault_server.url + "/"])
     try:
-        d.ai_addr = json.loads((d.data_dir / "listen.json").read_text())["ai"]
         o = Org(d, llm_server, fault_server)
         o.llm_route("tiny")
         abroad = o.route("abroad", [{"provider": "openai", "base_url": fault_server.base_url,
@@ -121,8 +116,8 @@ def destinations(d, tenant, token="__admin__", **q):
     return counted(d, "destinations", tenant, token, **q)
 
 
-def place(requests, c1=0, c2=0, c3=0):
-    return {"requests": requests, "by_classification": {"1": c1, "2": c2, "3": c3}}
+def place(n, c1=0, c2=0, c3=0):
+    return {"requests": n, "by_classification": {"1": c1, "2": c2, "3": c3}}
 
 
 def test_destinations_counted_and_shown(tmp_path, llm_server, fault_server):
@@ -131,11 +126,8 @@ def test_destinations_counted_and_shown(tmp_path, llm_server, fault_server):
     two servers, one in the US and one in Japan, both fail (each was sent the request: the first is
     drawn by weight, the other is the fallback) and one whose only server fails (it was still sent
     it). Refused and blocked requests went nowhere and are not counted."""
-    d = Daemon(tmp_path / "data", extra_args=["--ai-listen", "127.0.0.1:0",
-                                              "--overseas-allow", fault_server.url + "/"])
-    d.start()
+    d = ai_daemon(tmp_path / "data", extra_args=["--overseas-allow", fault_server.url + "/"])
     try:
-        d.ai_addr = json.loads((d.data_dir / "listen.json").read_text())["ai"]
         o = Org(d, llm_server, fault_server)
         o.llm_route("tiny")
         us = {"provider": "openai", "base_url": fault_server.base_url, "jurisdiction": "US"}
