@@ -96,8 +96,8 @@ static const struct ksm_h_ai_key_setting budget = {ksm_ai_key_budget_set, ksm_ai
 
 enum ksm_err ksm_h_ai_key_budget(struct ksm_req *r) { return ksm_h_ai_key_setting(r, &budget); }
 
-/* Each key with a cap or with use this month, with its name, user and state from IAM (a key
- * deleted with its user since keeps its use, and says so: status "deleted"). */
+/* Each key with a cap, a model list, rate limits or use this month, with its name, user and state
+ * from IAM (a key deleted with its user since keeps its use, and says so: status "deleted"). */
 enum ksm_err ksm_h_ai_key_budget_list(struct ksm_req *r)
 {
     char tenant[KSM_ID_LEN];

@@ -36,59 +36,45 @@ enum ksm_err ksm_h_ai_project_body(struct ksm_req *r, char *tenant, json_t **bod
 }
 
 /* The key may act in the project: an API key of the project's tenant, narrowed to this project or
- * to none. Anything else is "no such key" here, as another tenant's key would be. */
-enum ksm_err ksm_h_ai_key_of_project(struct ksm_req *r, char *tenant)
+ * to none. Anything else is "no such key" here, as another tenant's key would be. read_perm (GET;
+ * NULL when the dispatcher authorised already): the project's readers, or the key's own user
+ * (key.self, as GET /admin/v1/keys/{key} lets a user read its own keys) — a caller told that its
+ * key's budget is spent, or that it may not use a model, can look up its cap, spend and list
+ * itself; setting them stays the project administrators'. That is decided before anything about
+ * the key is answered. */
+static enum ksm_err key_of_project(struct ksm_req *r, const char *read_perm, char *tenant)
 {
-    r->audit_target = r->params[1];   /* the key; the record's project is the project */
-    enum ksm_err e = ksm_h_ai_project_tenant(r, tenant);
+    char project[KSM_ID_LEN];
+    r->audit_target = r->params[1];   /* the key, refused or not; the record's project is the project */
+    enum ksm_err e = ksm_iam_owner(&r->worker->db, r->params[0], tenant, project);
+    if (e == KSM_E_OK && !project[0])
+        e = KSM_E_NOT_FOUND;   /* {project} names a tenant */
     if (e != KSM_E_OK)
-        return e;
+        return ksm_fail(r, e, "no such resource");
     json_t *k = NULL;
-    e = ksm_iam_key_get(&r->worker->db, r->params[1], &k);
+    enum ksm_err ke = ksm_iam_key_get(&r->worker->db, r->params[1], &k);
     const char *kt = json_string_value(json_object_get(k, "tenant")),
                *kp = json_string_value(json_object_get(k, "project")),
-               *kind = json_string_value(json_object_get(k, "kind"));
-    bool ok = e == KSM_E_OK && kt && !strcmp(kt, tenant) && (!kp || !strcmp(kp, r->params[0])) &&
+               *kind = json_string_value(json_object_get(k, "kind")),
+               *user = json_string_value(json_object_get(k, "user"));
+    bool own = r->principal && user && !strcmp(user, r->principal->user_id);
+    bool ok = ke == KSM_E_OK && kt && !strcmp(kt, tenant) && (!kp || !strcmp(kp, r->params[0])) &&
               kind && !strcmp(kind, "api");
     json_decref(k);
+    if (read_perm && (e = ksm_authorize(r, own ? "key.self" : read_perm, tenant, project)) != KSM_E_OK)
+        return e;
     if (ok)
         return KSM_E_OK;
-    return e == KSM_E_OK || e == KSM_E_NOT_FOUND
+    return ke == KSM_E_OK || ke == KSM_E_NOT_FOUND
                ? ksm_fail(r, KSM_E_NOT_FOUND, "no such API key in this project")
-               : ksm_fail(r, e, "cannot read the key");
-}
-
-/* GET: the project's readers (perm), or the key's own user (key.self, as GET /admin/v1/keys/{key}
- * lets a user read its own keys): a caller told that its key's budget is spent, or that it may not
- * use a model, can look up its cap, spend and list itself. Only reading: the cap and the list are
- * set by the project's administrators. Decided before anything about the key is answered. */
-static enum ksm_err read_access(struct ksm_req *r, const char *perm)
-{
-    char tenant[KSM_ID_LEN], project[KSM_ID_LEN];
-    enum ksm_err e = ksm_iam_owner(&r->worker->db, r->params[0], tenant, project);
-    if (e == KSM_E_NOT_FOUND || (e == KSM_E_OK && !project[0]))
-        return ksm_fail(r, KSM_E_NOT_FOUND, "no such resource");
-    if (e != KSM_E_OK)
-        return ksm_fail(r, e, "cannot look up the owner");
-    r->audit_target = r->params[1];   /* the key, refused or not */
-    json_t *k = NULL;
-    bool own = false;
-    if (r->principal && ksm_iam_key_get(&r->worker->db, r->params[1], &k) == KSM_E_OK) {
-        const char *user = json_string_value(json_object_get(k, "user"));
-        own = user && !strcmp(user, r->principal->user_id);
-    }
-    json_decref(k);
-    return ksm_authorize(r, own ? "key.self" : perm, tenant, project);
+               : ksm_fail(r, ke, "cannot read the key");
 }
 
 enum ksm_err ksm_h_ai_key_setting(struct ksm_req *r, const struct ksm_h_ai_key_setting *s)
 {
     char tenant[KSM_ID_LEN], why[KSM_AI_WHY] = "";
     json_t *body = NULL;
-    enum ksm_err e;
-    if (!strcmp(r->method_name, "GET") && (e = read_access(r, s->read_perm)) != KSM_E_OK)
-        return e;
-    e = ksm_h_ai_key_of_project(r, tenant);
+    enum ksm_err e = key_of_project(r, !strcmp(r->method_name, "GET") ? s->read_perm : NULL, tenant);
     if (e != KSM_E_OK)
         return e;
     if (!strcmp(r->method_name, "PUT")) {

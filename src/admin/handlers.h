@@ -119,17 +119,16 @@ void ksm_h_ai_rules(struct ksm_req *r, struct ksm_ai_rules *rules);   /* from th
 enum ksm_err ksm_h_ai_decisions(struct ksm_req *r);
 enum ksm_err ksm_h_ai_destinations(struct ksm_req *r);
 enum ksm_err ksm_h_ai_project_tenant(struct ksm_req *r, char *tenant);   /* of {project} */
-/* {key} (params[1]) is an API key that may act in {project} (params[0]): tenant of the project
- * into tenant; anything else answered 404, the same for every other key. */
-enum ksm_err ksm_h_ai_key_of_project(struct ksm_req *r, char *tenant);
-/* PUT, GET or DELETE of a key's setting in {project} (its budget, its models): the key checked,
- * the setting set from the body or removed, then the setting as it stands. */
+/* PUT, GET or DELETE of a key's setting in {project} (its budget, its models, its rate limits):
+ * {key} must be an API key that may act in the project (anything else 404, the same for every
+ * key); GET is authorised here (read_perm, or the key's own user); then the setting is set from
+ * the body or removed, and answered as it stands. */
 struct ksm_h_ai_key_setting {
     enum ksm_err (*set)(struct ksm_db *db, const char *tenant, const char *project, const char *key,
                         json_t *body, char *why);
     enum ksm_err (*del)(struct ksm_db *db, const char *project, const char *key);
     enum ksm_err (*reply)(struct ksm_req *r, const char *tenant);
-    const char *what;        /* "budget", "models" */
+    const char *what;        /* "budget", "models", "rate limits" */
     const char *read_perm;   /* GET: the project's readers; the key's own user reads it too */
 };
 enum ksm_err ksm_h_ai_key_setting(struct ksm_req *r, const struct ksm_h_ai_key_setting *s);

@@ -82,14 +82,13 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct proj *projects[BUCKETS];
 static struct keyq *keys[BUCKETS];
 
-static uint32_t fnv(uint32_t h, const char *s)
+static unsigned bucket(const char *s)
 {
+    uint32_t h = 2166136261u;
     while (*s)
         h = (h ^ (unsigned char)*s++) * 16777619u;
-    return h;
+    return h % BUCKETS;
 }
-
-static unsigned bucket(const char *s) { return fnv(2166136261u, s) % BUCKETS; }
 
 /* A key as the tables find it: its bucket hashed once per call, from its id alone (random, so it
  * spreads; the project is compared, not hashed). */

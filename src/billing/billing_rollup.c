@@ -14,6 +14,7 @@
 
 #include "core/fmt.h"
 #include "core/util.h"
+#include "meter/usage_sums.h"
 
 /* The JST day (its start, in UTC ms) that ms falls on. */
 #define DAY_OF KSM_USAGE_JST_DAY_SQL
@@ -45,87 +46,38 @@ static const struct ksm_migration rollup_migrations[] = {
  * One UPSERT per record cost more than the record's own INSERT. In a batch (meter/usage.h: the
  * writer's thread, inside its transaction) each record's row key is resolved at once by the same
  * rule as the statement below — the month mark its time falls in, and whether its id is above the
- * mark's last record — and its amounts summed in memory; the end writes one UPSERT per key before
- * the batch's commit. A batch's records name the same few keys, so ~40 records at load are one. */
-
-#define BATCH_GROUPS 64   /* distinct keys held; one more writes the held ones first */
-
-struct group {
-    int64_t day_ms, quantity, cost, records;
-    const char *tenant, *project, *service, *meter, *resource;   /* the records' (batch-long) */
-    char correction_of[16];
-};
+ * mark's last record — and its amounts summed in memory (meter/usage_sums.h); the end writes one
+ * UPSERT per key before the batch's commit. A batch's records name the same few keys, so ~40
+ * records at load are one. */
 
 struct mark {   /* a closed month (billing_month_marks), read once per batch */
     int64_t start_ms, end_ms, last_record;
-    char month[sizeof((struct group *)0)->correction_of];
-    bool unheld;   /* its name does not fit a group's key: a record it corrects fails the batch */
+    char month[16];
+    bool unheld;   /* its name did not fit month: a record it corrects fails the batch */
 };
 
 static _Thread_local struct {
     bool on;
-    int n;
-    struct group g[BATCH_GROUPS];
+    struct ksm_usage_sums sums;
     int nmarks;   /* -1: not read yet in this batch */
-    struct mark *marks;   /* freed when the batch ends */
-} batch;
-
-static int groups_write(struct ksm_db *db)
-{
-    sqlite3_stmt *st = ksm_db_prepare(db,
-        "INSERT INTO billing_rollup(day_ms, tenant, project, service, meter, resource, correction_of,"
-        " quantity, cost_microyen, records) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-        " ON CONFLICT(day_ms, tenant, project, service, meter, resource, correction_of) DO UPDATE"
-        " SET quantity = quantity + excluded.quantity,"
-        " cost_microyen = cost_microyen + excluded.cost_microyen,"
-        " records = records + excluded.records");
-    int rc = st ? SQLITE_DONE : SQLITE_ERROR;
-    for (int i = 0; i < batch.n && rc == SQLITE_DONE; i++) {
-        const struct group *g = &batch.g[i];
-        sqlite3_bind_int64(st, 1, g->day_ms);
-        ksm_db_bind_text(st, 2, g->tenant);
-        ksm_db_bind_text(st, 3, g->project);
-        ksm_db_bind_text(st, 4, g->service);
-        ksm_db_bind_text(st, 5, g->meter);
-        ksm_db_bind_text(st, 6, g->resource);
-        ksm_db_bind_text(st, 7, g->correction_of);
-        sqlite3_bind_int64(st, 8, g->quantity);
-        sqlite3_bind_int64(st, 9, g->cost);
-        sqlite3_bind_int64(st, 10, g->records);
-        rc = sqlite3_step(st);
-        sqlite3_reset(st);
-    }
-    batch.n = 0;
-    return rc == SQLITE_DONE ? 0 : -1;
-}
+    struct mark *marks;   /* freed when the batch ends (after the sums, which point into them) */
+} batch = {.sums = {.upsert = "INSERT INTO billing_rollup(day_ms, tenant, project, service, meter,"
+                              " resource, correction_of, quantity, cost_microyen, records)"
+                              " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                              " ON CONFLICT(day_ms, tenant, project, service, meter, resource,"
+                              " correction_of) DO UPDATE"
+                              " SET quantity = quantity + excluded.quantity,"
+                              " cost_microyen = cost_microyen + excluded.cost_microyen,"
+                              " records = records + excluded.records",
+                    .nkeys = 6},
+   .nmarks = -1};
 
 static int group_add(struct ksm_db *db, const struct ksm_usage_rec *rec, int64_t day,
                      const char *month, int64_t cost)
 {
-    const char *project = rec->project ? rec->project : "", *res = rec->resource ? rec->resource : "";
-    struct group *g = NULL;
-    for (int i = 0; i < batch.n && !g; i++) {
-        struct group *h = &batch.g[i];
-        if (h->day_ms == day && !strcmp(h->tenant, rec->tenant) && !strcmp(h->project, project) &&
-            !strcmp(h->service, rec->service) && !strcmp(h->meter, rec->meter) &&
-            !strcmp(h->resource, res) && !strcmp(h->correction_of, month))
-            g = h;
-    }
-    if (!g) {
-        if (strlen(month) >= sizeof g->correction_of)
-            return -1;   /* a month is "YYYY-MM"; anything else is not ours to sum */
-        if (batch.n == BATCH_GROUPS && groups_write(db))
-            return -1;
-        g = &batch.g[batch.n++];
-        *g = (struct group){.day_ms = day, .tenant = rec->tenant, .project = project,
-                            .service = rec->service, .meter = rec->meter, .resource = res};
-        strcpy(g->correction_of, month);
-    }
-    if (__builtin_add_overflow(g->quantity, rec->quantity, &g->quantity) ||
-        __builtin_add_overflow(g->cost, cost, &g->cost))
-        return -1;   /* the batch is written record by record, where SQLite's sums decide */
-    g->records++;
-    return 0;
+    const char *key[] = {rec->tenant, rec->project ? rec->project : "", rec->service, rec->meter,
+                         rec->resource ? rec->resource : "", month};
+    return ksm_usage_sums_add(db, &batch.sums, day, key, rec->quantity, cost);
 }
 
 /* The month marks, read once per batch: the batch is one write transaction, so no mark can be set
@@ -140,7 +92,7 @@ static int marks_read(struct ksm_db *db)
         struct mark *m = &batch.marks[n++];
         const char *month = ksm_db_col_text(st, 0);
         month = month ? month : "";
-        m->unheld = strlen(month) >= sizeof m->month;   /* group_add would refuse it */
+        m->unheld = strlen(month) >= sizeof m->month;   /* a month is "YYYY-MM": not ours to sum */
         ksm_fmt_copy(m->month, sizeof m->month, month);
         m->start_ms = sqlite3_column_int64(st, 1);
         m->end_ms = sqlite3_column_int64(st, 2);
@@ -183,21 +135,22 @@ static void marks_free(void)
 static void batch_begin(void)
 {
     batch.on = true;
-    batch.n = 0;
+    batch.sums.n = 0;
     marks_free();
 }
 
 static int batch_end(struct ksm_db *db)
 {
     batch.on = false;
+    int rc = ksm_usage_sums_write(db, &batch.sums);   /* before the marks its rows point into */
     marks_free();
-    return groups_write(db);
+    return rc;
 }
 
 static void batch_abort(void)
 {
     batch.on = false;
-    batch.n = 0;
+    batch.sums.n = 0;
     marks_free();
 }
 

@@ -264,17 +264,17 @@ enum ksm_err ksm_usage_project_cost_split(struct ksm_db *db, const char *project
 }
 
 enum ksm_err ksm_usage_cost_split_sql(struct ksm_db *db, const char *sql, const char *project,
-                                      const char *service, int64_t since_ms, int64_t until_ms,
-                                      int64_t *of_service, int64_t *others)
+                                      const char *text, int64_t since_ms, int64_t until_ms,
+                                      int64_t *first, int64_t *second)
 {
     sqlite3_stmt *st = ksm_db_prepare(db, sql);
     ksm_db_bind_text(st, 1, project);
     sqlite3_bind_int64(st, 2, since_ms);
     sqlite3_bind_int64(st, 3, until_ms);
-    ksm_db_bind_text(st, 4, service);
+    ksm_db_bind_text(st, 4, text);
     int rc = sqlite3_step(st);
-    *of_service = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    *others = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+    *first = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    *second = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? KSM_E_OK : KSM_E_INTERNAL;
 }

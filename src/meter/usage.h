@@ -92,11 +92,11 @@ enum ksm_err ksm_usage_project_cost(struct ksm_db *db, const char *project, int6
 enum ksm_err ksm_usage_project_cost_split(struct ksm_db *db, const char *project, const char *service,
                                           int64_t since_ms, int64_t until_ms, int64_t *of_service,
                                           int64_t *others);
-/* Runs sql — two sums, parameters ?1 project, ?2 since, ?3 until, ?4 service — for the above and
- * for the rollup's ksm_usage_cost_fn. */
+/* Runs sql — two sums, parameters ?1 project, ?2 since, ?3 until, ?4 a text (the service; a key
+ * for usage_by_key) — for the above, the rollup's ksm_usage_cost_fn and a key's cost. */
 enum ksm_err ksm_usage_cost_split_sql(struct ksm_db *db, const char *sql, const char *project,
-                                      const char *service, int64_t since_ms, int64_t until_ms,
-                                      int64_t *of_service, int64_t *others);
+                                      const char *text, int64_t since_ms, int64_t until_ms,
+                                      int64_t *first, int64_t *second);
 /* Appends matching records (oldest first) to the array; *last_id gets the id of the last one. */
 enum ksm_err ksm_usage_query(struct ksm_db *db, const struct ksm_usage_filter *f, json_t *out,
                              int64_t *last_id);

@@ -4,18 +4,17 @@
  * so a key's month summed from the records would read every record of the tenant's month. Instead
  * each new record that names its key (ksm_usage_rec.key_id) is added to its (project, key, day,
  * service) row here, in the record's own transaction, as billing's rollup adds it to its own (src/billing/billing_rollup.c);
- * in the usage writer's batches the rows are summed in memory and written once before the commit.
+ * in the usage writer's batches the rows are summed in memory and written once before the commit
+ * (usage_sums.h, as the rollup's).
  *
  * A record is booked on the JST day of its time (not its arrival): a key's budget is for the month
  * the use happened in. Records without a key (storage, admin, a session's calls) are not here. */
 #include "meter/usage.h"
 
-#include <string.h>
-
 #include "core/util.h"
+#include "meter/usage_sums.h"
 
 #define DAY_OF KSM_USAGE_JST_DAY_SQL
-#define GROUPS 64      /* distinct rows held in a batch; one more writes the held ones first */
 
 static const struct ksm_migration migrations[] = {
     {"usage_by_key", 1,
@@ -36,95 +35,41 @@ void ksm_usage_by_key_register_schema(void)
     ksm_db_register(migrations, (int)KSM_NELEM(migrations));
 }
 
-struct group {   /* the record's strings, valid for the batch (usage.h) */
-    const char *project, *key, *user, *service, *tenant;
-    int64_t day_ms, quantity, cost, records;
-};
-
-static _Thread_local struct {   /* the rows a batch holds (the usage writer's thread) */
-    int n;
-    struct group g[GROUPS];
-} batch;
-
-static int write_groups(struct ksm_db *db)
-{
-    sqlite3_stmt *st = ksm_db_prepare(db,
-        "INSERT INTO usage_by_key(project, key, day_ms, service, tenant, user, quantity,"
-        " cost_microyen, records) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-        " ON CONFLICT(project, key, day_ms, service) DO UPDATE"
-        " SET quantity = quantity + excluded.quantity,"
-        " cost_microyen = cost_microyen + excluded.cost_microyen,"
-        " records = records + excluded.records");
-    int rc = st ? SQLITE_DONE : SQLITE_ERROR;
-    for (int i = 0; i < batch.n && rc == SQLITE_DONE; i++) {
-        const struct group *g = &batch.g[i];
-        ksm_db_bind_text(st, 1, g->project);
-        ksm_db_bind_text(st, 2, g->key);
-        sqlite3_bind_int64(st, 3, g->day_ms);
-        ksm_db_bind_text(st, 4, g->service);
-        ksm_db_bind_text(st, 5, g->tenant);
-        ksm_db_bind_text(st, 6, g->user);
-        sqlite3_bind_int64(st, 7, g->quantity);
-        sqlite3_bind_int64(st, 8, g->cost);
-        sqlite3_bind_int64(st, 9, g->records);
-        rc = sqlite3_step(st);
-        sqlite3_reset(st);
-    }
-    batch.n = 0;
-    return rc == SQLITE_DONE ? 0 : -1;
-}
-
-static struct group *group_find(const struct group *k)
-{
-    for (int i = 0; i < batch.n; i++) {
-        struct group *h = &batch.g[i];
-        if (h->day_ms == k->day_ms && !strcmp(h->key, k->key) && !strcmp(h->project, k->project) &&
-            !strcmp(h->service, k->service))
-            return h;
-    }
-    return NULL;
-}
+/* The rows a batch holds (the usage writer's thread); the key's user and tenant are one per key,
+ * so they take no row of their own but go into the row with it. */
+static _Thread_local struct ksm_usage_sums batch = {
+    .upsert = "INSERT INTO usage_by_key(project, key, day_ms, service, tenant, user, quantity,"
+              " cost_microyen, records) VALUES(?2, ?3, ?1, ?4, ?5, ?6, ?7, ?8, ?9)"
+              " ON CONFLICT(project, key, day_ms, service) DO UPDATE"
+              " SET quantity = quantity + excluded.quantity,"
+              " cost_microyen = cost_microyen + excluded.cost_microyen,"
+              " records = records + excluded.records",
+    .nkeys = 5};
 
 int ksm_usage_by_key_add(struct ksm_db *db, const struct ksm_usage_rec *rec, int64_t time_ms,
                          int64_t cost, bool batched)
 {
     if (!rec->key_id || !*rec->key_id)
         return 0;   /* most records name no key */
-    struct group k = {.project = rec->project ? rec->project : "", .key = rec->key_id,
-                      .user = rec->user_id ? rec->user_id : "", .service = rec->service,
-                      .tenant = rec->tenant, .day_ms = ksm_usage_jst_day(time_ms),
-                      .quantity = rec->quantity, .cost = cost, .records = 1};
-    struct group *g = batched ? group_find(&k) : NULL;
-    if (g) {
-        g->quantity += k.quantity, g->cost += k.cost, g->records++;
-        return 0;
-    }
-    if (batch.n == GROUPS && write_groups(db))
+    const char *key[] = {rec->project ? rec->project : "", rec->key_id, rec->service, rec->tenant,
+                         rec->user_id ? rec->user_id : ""};
+    if (ksm_usage_sums_add(db, &batch, ksm_usage_jst_day(time_ms), key, rec->quantity, cost))
         return -1;
-    batch.g[batch.n++] = k;
-    return batched ? 0 : write_groups(db);
+    return batched ? 0 : ksm_usage_sums_write(db, &batch);
 }
 
 void ksm_usage_by_key_forget(void) { batch.n = 0; }
 
-int ksm_usage_by_key_flush(struct ksm_db *db) { return write_groups(db); }
+int ksm_usage_by_key_flush(struct ksm_db *db) { return ksm_usage_sums_write(db, &batch); }
 
 enum ksm_err ksm_usage_key_cost(struct ksm_db *db, const char *project, const char *key,
                                 int64_t since_ms, int64_t until_ms, int64_t *out)
 {
-    sqlite3_stmt *st = ksm_db_prepare(db,
-        "SELECT COALESCE(SUM(cost_microyen), 0) FROM usage_by_key"
-        " WHERE project = ?1 AND key = ?2 AND day_ms >= ?3 AND day_ms < ?4");
-    if (!st)
-        return KSM_E_INTERNAL;
-    ksm_db_bind_text(st, 1, project);
-    ksm_db_bind_text(st, 2, key);
-    sqlite3_bind_int64(st, 3, since_ms);
-    sqlite3_bind_int64(st, 4, until_ms);
-    int rc = sqlite3_step(st);
-    *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? KSM_E_OK : KSM_E_INTERNAL;
+    int64_t none;
+    return ksm_usage_cost_split_sql(db,
+        "SELECT COALESCE(SUM(cost_microyen), 0), 0 FROM usage_by_key"
+        " WHERE project = ?1 AND day_ms >= ?2 AND day_ms < ?3 AND key = ?4",
+        project, key, since_ms, until_ms, out, &none);
 }
 
 enum ksm_err ksm_usage_keys_of_project(struct ksm_db *db, const char *project, int64_t since_ms,
