@@ -13,8 +13,9 @@
  *    機密性3 request left Japan, from the tamper-evident log rather than from the policy.
  *
  * Scoping follows GET /admin/v1/usage: naming a tenant needs usage.read there (or at its project),
- * leaving it out is platform scope. Reading many records takes a while, so a count runs on libuv's
- * thread pool. */
+ * leaving it out is platform scope. The counts are the audit index's per block (ksm_audit_count, by
+ * the facets of ai/ai_facet.h): exact over any period, a year included; the blocks at the period's
+ * ends are read record by record, which takes a while, so a count runs on libuv's thread pool. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,19 +23,20 @@
 
 #include "admin/app.h"
 #include "admin/handlers.h"
+#include "ai/ai_facet.h"
 #include "core/util.h"
-
-enum { PAGE = 1000, MAX_RECORDS = 200000 };
 
 static const char *const kinds[] = {"pass", "mask", "block", "refuse"};
 
 struct count_job;
 
-/* One count: the records it reads, its empty result, and how one record adds to it. */
+/* One count: the facets it reads (ai/ai_facet.h), its empty result, and how n records of one
+ * facet add to it. */
 struct count_kind {
-    const char *action;   /* the audit filter's action (may end in '*') */
+    const char *prefix;
+    int fields, project_field;
     json_t *(*start)(void);
-    void (*add)(json_t *out, json_t *rec, const char *proj);
+    void (*add)(json_t *out, const char *const f[], json_int_t n);
 };
 
 struct count_job {
@@ -48,48 +50,33 @@ struct count_job {
     bool failed;
 };
 
-/* "class=2 decision=mask …" → 2 and the index of "mask" in kinds. -1 when the detail is not a
- * decision's (the log is read back from disk: any text must be survivable). */
-static int parse_detail(const char *d, int *cls, int *kind)
-{
-    char dec[16];
-    if (!d || sscanf(d, "class=%d decision=%15[a-z]", cls, dec) != 2)
-        return -1;
-    for (int k = 0; k < (int)KSM_NELEM(kinds); k++)
-        if (!strcmp(dec, kinds[k])) {
-            *kind = k;
-            return 0;
-        }
-    return -1;
-}
-
 static json_t *tally_new(void)
 {
     return json_pack("{s:I,s:I,s:I,s:I,s:I}", "requests", (json_int_t)0, "pass", (json_int_t)0,
                      "mask", (json_int_t)0, "block", (json_int_t)0, "refuse", (json_int_t)0);
 }
 
-static void bump_one(json_t *tally, const char *field)
+static void add_to(json_t *tally, const char *field, json_int_t n)
 {
     json_t *v = json_object_get(tally, field);
-    json_integer_set(v, json_integer_value(v) + 1);
+    json_integer_set(v, json_integer_value(v) + n);
 }
 
-static void count(json_t *tally, int kind)
+static void count(json_t *tally, int kind, json_int_t n)
 {
-    bump_one(tally, "requests");
-    bump_one(tally, kinds[kind]);
+    add_to(tally, "requests", n);
+    add_to(tally, kinds[kind], n);
 }
 
-/* Counts one decision in group[key] (created on first use). */
-static void bump(json_t *group, const char *key, int kind)
+/* Counts n decisions in group[key] (created on first use). */
+static void bump(json_t *group, const char *key, int kind, json_int_t n)
 {
     json_t *t = json_object_get(group, key);
     if (!t) {
         t = tally_new();
         json_object_set_new(group, key, t);
     }
-    count(t, kind);
+    count(t, kind, n);
 }
 
 /* ---- decisions ---------------------------------------------------------------------------------- */
@@ -101,23 +88,24 @@ static json_t *decisions_start(void)
                      "by_principal", json_object());
 }
 
-static void decisions_add(json_t *out, json_t *rec, const char *proj)
+/* d, class, decision, project, principal, model */
+static void decisions_add(json_t *out, const char *const f[], json_int_t n)
 {
-    const char *model = json_string_value(json_object_get(rec, "target"));
-    const char *who = json_string_value(json_object_get(rec, "principal"));
-    char cls[16];
-    int c, kind;
-    if (parse_detail(json_string_value(json_object_get(rec, "detail")), &c, &kind))
+    int kind = -1;
+    for (int k = 0; k < (int)KSM_NELEM(kinds); k++)
+        if (!strcmp(f[2], kinds[k]))
+            kind = k;
+    if (kind < 0)
         return;
-    snprintf(cls, sizeof cls, "%d", c);
-    count(json_object_get(out, "total"), kind);
-    bump(json_object_get(out, "by_classification"), cls, kind);
-    bump(json_object_get(out, "by_model"), model ? model : "-", kind);
-    bump(json_object_get(out, "by_project"), proj ? proj : "-", kind);
-    bump(json_object_get(out, "by_principal"), who && *who ? who : "-", kind);
+    count(json_object_get(out, "total"), kind, n);
+    bump(json_object_get(out, "by_classification"), f[1], kind, n);
+    bump(json_object_get(out, "by_model"), f[5], kind, n);
+    bump(json_object_get(out, "by_project"), f[3], kind, n);
+    bump(json_object_get(out, "by_principal"), f[4], kind, n);
 }
 
-static const struct count_kind decisions = {"ai.decision", decisions_start, decisions_add};
+static const struct count_kind decisions = {KSM_AI_FACET_DECISION, 6, 3, decisions_start,
+                                            decisions_add};
 
 /* ---- destinations ------------------------------------------------------------------------------- */
 
@@ -128,13 +116,13 @@ static json_t *place_new(void)
                      (json_int_t)0, "2", (json_int_t)0, "3", (json_int_t)0);
 }
 
-static void place_add(json_t *place, const char *cls)
+static void place_add(json_t *place, const char *cls, json_int_t n)
 {
-    bump_one(place, "requests");
+    add_to(place, "requests", n);
     json_t *by = json_object_get(place, "by_classification");
     if (!json_object_get(by, cls))
         json_object_set_new(by, cls, json_integer(0));
-    bump_one(by, cls);
+    add_to(by, cls, n);
 }
 
 static json_t *destinations_start(void)
@@ -143,85 +131,58 @@ static json_t *destinations_start(void)
                      "by_jurisdiction", json_object(), "by_project", json_object());
 }
 
-/* "… class=N sent_to=JP,US" → "N" in cls and "JP,US" in to; -1 when the record has none (a request
- * that reached no model server, or one recorded before destinations were). Any text survives. */
-static int parse_sent(const char *d, char cls[4], char to[64])
+/* s, class, jurisdictions ("JP,US"), project */
+static void destinations_add(json_t *out, const char *const f[], json_int_t n)
 {
-    const char *s = d ? strstr(d, " class=") : NULL;
-    if (!s || sscanf(s, " class=%3[0-9] sent_to=%63[A-Z,]", cls, to) != 2)
-        return -1;
-    return 0;
-}
-
-static void destinations_add(json_t *out, json_t *rec, const char *proj)
-{
-    char cls[4], to[64], *save = NULL;
-    if (parse_sent(json_string_value(json_object_get(rec, "detail")), cls, to))
-        return;
+    char to[64], *save = NULL;
+    const char *cls = f[1];
+    snprintf(to, sizeof to, "%s", f[2]);
     bool abroad = false;
     json_t *by = json_object_get(out, "by_jurisdiction");
     for (char *j = strtok_r(to, ",", &save); j; j = strtok_r(NULL, ",", &save)) {
         json_t *place = json_object_get(by, j);
         if (!place)
             json_object_set_new(by, j, place = place_new());
-        place_add(place, cls);
+        place_add(place, cls, n);
         abroad = abroad || strcmp(j, "JP");
     }
-    place_add(json_object_get(out, "total"), cls);
+    place_add(json_object_get(out, "total"), cls, n);
     if (abroad)
-        place_add(json_object_get(out, "abroad"), cls);
-    json_t *pj = json_object_get(json_object_get(out, "by_project"), proj ? proj : "-");
+        place_add(json_object_get(out, "abroad"), cls, n);
+    json_t *pj = json_object_get(json_object_get(out, "by_project"), f[3]);
     if (!pj)
-        json_object_set_new(json_object_get(out, "by_project"), proj ? proj : "-",
+        json_object_set_new(json_object_get(out, "by_project"), f[3],
                             pj = json_pack("{s:I,s:I}", "requests", (json_int_t)0, "abroad",
                                            (json_int_t)0));
-    bump_one(pj, "requests");
+    add_to(pj, "requests", n);
     if (abroad)
-        bump_one(pj, "abroad");
+        add_to(pj, "abroad", n);
 }
 
-static const struct count_kind destinations = {"ai.*", destinations_start, destinations_add};
+static const struct count_kind destinations = {KSM_AI_FACET_SENT, 4, 3, destinations_start,
+                                               destinations_add};
 
 /* ---- the count ---------------------------------------------------------------------------------- */
 
-/* Adds one page of records to the tallies. */
-static void count_page(struct count_job *j, json_t *items)
+/* One facet's records (a block's count, or one record at the period's ends). */
+static void count_facet(void *arg, const char *facet, int64_t n)
 {
-    size_t i;
-    json_t *rec;
-    json_array_foreach(items, i, rec) {
-        const char *proj = json_string_value(json_object_get(rec, "project"));
-        if (j->project && (!proj || strcmp(proj, j->project)))
-            continue;
-        j->kind->add(j->out, rec, proj);
-    }
+    struct count_job *j = arg;
+    char copy[1024];
+    const char *f[KSM_AI_FACET_MAX_FIELDS];
+    snprintf(copy, sizeof copy, "%s", facet);
+    if (ksm_ai_facet_split(copy, f, j->kind->fields) != j->kind->fields)
+        return;   /* not this count's shape: the log is read back, any text must be survivable */
+    if (j->project && strcmp(f[j->kind->project_field], j->project))
+        return;
+    j->kind->add(j->out, f, (json_int_t)n);
 }
 
 static void count_run(uv_work_t *w)
 {
     struct count_job *j = w->data;
-    char *cur = NULL, *next = NULL;
-    size_t read = 0;
     j->out = j->kind->start();
-    do {
-        json_t *items = json_array();
-        free(cur);
-        cur = next;   /* the page after the last one read */
-        next = NULL;
-        j->f.cursor = cur;
-        if (ksm_audit_query(j->audit, &j->f, items, &next)) {
-            json_decref(items);
-            j->failed = true;
-            break;
-        }
-        count_page(j, items);
-        read += json_array_size(items);
-        json_decref(items);
-    } while (next && read < MAX_RECORDS);
-    json_object_set_new(j->out, "truncated", json_boolean(next != NULL));
-    free(cur);
-    free(next);
-    j->f.cursor = NULL;
+    j->failed = ksm_audit_count(j->audit, &j->f, j->kind->prefix, count_facet, j) != 0;
 }
 
 static void count_done(uv_work_t *w, int status)
@@ -284,8 +245,6 @@ static enum ksm_err count_start(struct ksm_req *r, const struct count_kind *kind
     j->audit = app->audit;
     j->f = f;
     j->f.tenant = tenant;
-    j->f.action = kind->action;
-    j->f.limit = PAGE;
     j->project = project;
     j->work.data = j;
     if (uv_queue_work(&r->worker->loop, &j->work, count_run, count_done)) {

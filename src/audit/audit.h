@@ -26,12 +26,21 @@
 #define KSM_AUDIT_MIN_RETENTION_DAYS 365
 
 struct ksm_audit;
+struct ksm_audit_rec;
+
+/* What a record is counted under, for counts over long periods (ksm_audit_count): a short string
+ * appended to out and true, or false (out untouched) for a record that is not counted. It is called
+ * on the submitting thread with the record as given and, when the index is rebuilt or a count reads
+ * a block's lines, with the record as its line holds it: it must depend on the record's fields
+ * only. */
+typedef bool (*ksm_audit_facet_fn)(const struct ksm_audit_rec *rec, struct ksm_buf *out);
 
 struct ksm_audit_opts {
     int retention_days;       /* >= KSM_AUDIT_MIN_RETENTION_DAYS; ksm_audit_open refuses less */
     int group_commit_ms;      /* longest a read's record may wait before it is durable (default 10) */
     size_t segment_bytes;     /* seal and start a new segment past this size (default 64 MiB) */
     const char *env_name;     /* "govcloud" | "overseas-ai": written into every record */
+    ksm_audit_facet_fn facet; /* NULL: nothing is counted */
 };
 
 /* One record. Strings are copied by ksm_audit_submit; NULL means absent. */
@@ -86,6 +95,14 @@ struct ksm_audit_filter {
  * sets *next_cursor (malloc'd, or NULL when no more). 0, or -1 on a bad cursor. */
 int ksm_audit_query(struct ksm_audit *a, const struct ksm_audit_filter *f, json_t *records,
                     char **next_cursor);
+
+/* Counts the records of [f->since_ms, f->until_ms) (of f->tenant when given; "" counts the records
+ * without one) by facet, for the facets that start with prefix: fn(arg, facet, n) once per facet.
+ * Exact over any period: each index block wholly inside the period gives its counts per facet kept
+ * by the indexer, only the blocks at the period's two ends are read record by record — all in one
+ * snapshot of the index. The other filter fields are ignored. 0, or -1. */
+int ksm_audit_count(struct ksm_audit *a, const struct ksm_audit_filter *f, const char *prefix,
+                    void (*fn)(void *arg, const char *facet, int64_t n), void *arg);
 
 /* The environment's public verification key, PEM. */
 int ksm_audit_public_key_pem(struct ksm_audit *a, struct ksm_buf *out);

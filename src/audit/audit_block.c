@@ -3,7 +3,9 @@
  * range, and it gets one key row per distinct tenant, principal and action. That is a few B-tree
  * entries per few hundred records instead of five per record, which is what lets the index keep up
  * with the writer on a shared core. The open block grows across the indexer's transactions, so
- * blocks stay large at low load too. */
+ * blocks stay large at low load too. A block also counts its records by tenant and facet (a row per
+ * distinct pair, rewritten when its count moved): what a count over a long period reads instead of
+ * the records. */
 #include "audit/audit_int.h"
 #include "core/util.h"
 
@@ -59,21 +61,110 @@ static bool keyset_add(struct ksm_audit_keyset *s, int kind, const char *v)
     return true;
 }
 
+/* ---- the block's counts ---- */
+
+/* FNV-1a over "tenant\0facet". */
+static uint64_t tally_hash(const char *tenant, const char *facet)
+{
+    return key_hash(0, facet) ^ (key_hash(1, tenant) * 31);
+}
+
+static const char *tally_tenant(const struct ksm_audit_tally *t, uint32_t i)
+{
+    return t->strs.data + t->ents[i].off;
+}
+
+static const char *tally_facet(const struct ksm_audit_tally *t, uint32_t i)
+{
+    const char *tenant = tally_tenant(t, i);
+    return tenant + strlen(tenant) + 1;
+}
+
+static void tally_grow(struct ksm_audit_tally *t)
+{
+    size_t cap = t->cap ? t->cap * 2 : 16;
+    uint32_t *slots = ksm_xcalloc(cap, sizeof *slots);
+    for (size_t i = 0; i < t->n; i++) {
+        size_t j = tally_hash(tally_tenant(t, (uint32_t)i), tally_facet(t, (uint32_t)i)) & (cap - 1);
+        while (slots[j])
+            j = (j + 1) & (cap - 1);
+        slots[j] = (uint32_t)i + 1;
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->cap = cap;
+    t->ents = ksm_xrealloc(t->ents, cap / 2 * sizeof *t->ents);
+}
+
+static void tally_add(struct ksm_audit_tally *t, const char *tenant, const char *facet)
+{
+    if ((t->n + 1) * 2 > t->cap)
+        tally_grow(t);
+    size_t j = tally_hash(tenant, facet) & (t->cap - 1);
+    for (; t->slots[j]; j = (j + 1) & (t->cap - 1)) {
+        uint32_t i = t->slots[j] - 1;
+        if (!strcmp(tally_tenant(t, i), tenant) && !strcmp(tally_facet(t, i), facet)) {
+            t->ents[i].n++;
+            t->ents[i].dirty = true;
+            return;
+        }
+    }
+    t->ents[t->n] = (struct ksm_audit_tally_ent){(uint32_t)t->strs.len, 1, true};
+    ksm_buf_append(&t->strs, tenant, strlen(tenant) + 1);
+    ksm_buf_append(&t->strs, facet, strlen(facet) + 1);
+    t->slots[j] = (uint32_t)++t->n;
+}
+
+/* The counts that moved since the block's row was last written. */
+static int tally_put(struct ksm_audit_ix *ix)
+{
+    struct ksm_audit_tally *t = &ix->cur.tally;
+    sqlite3_stmt *st = ix->put_tally;
+    for (uint32_t i = 0; i < t->n; i++) {
+        if (!t->ents[i].dirty)
+            continue;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)ix->cur.first_seq);
+        sqlite3_bind_text(st, 2, tally_tenant(t, i), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, tally_facet(t, i), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, t->ents[i].n);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return -1;
+        t->ents[i].dirty = false;
+    }
+    return 0;
+}
+
+static void tally_reset(struct ksm_audit_tally *t)
+{
+    if (t->cap)
+        memset(t->slots, 0, t->cap * sizeof *t->slots);
+    ksm_buf_reset(&t->strs);
+    t->n = 0;
+}
+
 void ksm_audit_block_reset(struct ksm_audit_block *b)
 {
     struct ksm_audit_keyset keys = b->keys;
+    struct ksm_audit_tally tally = b->tally;
     if (keys.n)
         memset(keys.slots, 0, keys.cap * sizeof *keys.slots);
     ksm_buf_reset(&keys.strs);
     keys.n = 0;
+    tally_reset(&tally);
     memset(b, 0, sizeof *b);
     b->keys = keys;
+    b->tally = tally;
 }
 
 void ksm_audit_block_free(struct ksm_audit_block *b)
 {
     ksm_buf_free(&b->keys.strs);
     free(b->keys.slots);
+    ksm_buf_free(&b->tally.strs);
+    free(b->tally.slots);
+    free(b->tally.ents);
     memset(b, 0, sizeof *b);
 }
 
@@ -92,7 +183,7 @@ int ksm_audit_block_put(struct ksm_audit_ix *ix)
     sqlite3_bind_int64(st, 7, (sqlite3_int64)(b->end - b->off));
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : -1;
+    return rc == SQLITE_DONE ? tally_put(ix) : -1;
 }
 
 /* A key row the first time a value shows up in the block. Values are indexed as the line holds
@@ -115,6 +206,22 @@ static int put_key(struct ksm_audit_ix *ix, int kind, const char *v)
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Counted as the line holds the values (invalid UTF-8 replaced), as a count reading the line
+ * would count it. */
+static void add_facet(struct ksm_audit_ix *ix, const char *tenant, const char *facet)
+{
+    struct ksm_buf t = KSM_BUF_INIT, f = KSM_BUF_INIT;
+    tenant = tenant ? tenant : "";
+    bool fix_t = !ksm_utf8_valid(tenant, strlen(tenant)), fix_f = !ksm_utf8_valid(facet, strlen(facet));
+    if (fix_t)
+        ksm_audit_utf8_fix(&t, tenant);
+    if (fix_f)
+        ksm_audit_utf8_fix(&f, facet);
+    tally_add(&ix->cur.tally, fix_t ? t.data : tenant, fix_f ? f.data : facet);
+    ksm_buf_free(&t);
+    ksm_buf_free(&f);
 }
 
 int ksm_audit_block_add(struct ksm_audit_ix *ix, const struct ksm_audit_ixrec *r)
@@ -143,5 +250,7 @@ int ksm_audit_block_add(struct ksm_audit_ix *ix, const struct ksm_audit_ixrec *r
         put_key(ix, KSM_AUDIT_KEY_PRINCIPAL, r->principal) ||
         put_key(ix, KSM_AUDIT_KEY_ACTION, r->action))
         return -1;
+    if (r->facet)
+        add_facet(ix, r->tenant, r->facet);
     return 0;
 }

@@ -77,6 +77,19 @@ void ksm_audit_format_body(struct ksm_buf *b, const struct ksm_audit_rec *rec, c
     ksm_buf_putc(b, '}');
 }
 
+static const char *str_of(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+
+void ksm_audit_rec_from_line(json_t *o, struct ksm_audit_rec *rec)
+{
+    *rec = (struct ksm_audit_rec){
+        .request_id = str_of(o, "request_id"), .principal = str_of(o, "principal"),
+        .tenant = str_of(o, "tenant"), .project = str_of(o, "project"),
+        .source = str_of(o, "source"), .action = str_of(o, "action"),
+        .target = str_of(o, "target"), .outcome = str_of(o, "outcome"),
+        .status = (int)json_integer_value(json_object_get(o, "status")),
+        .detail = str_of(o, "detail")};
+}
+
 void ksm_audit_seg_name(uint32_t n, char out[KSM_AUDIT_SEG_NAME])
 {
     snprintf(out, KSM_AUDIT_SEG_NAME, "seg-%06" PRIu32 ".log", n);

@@ -12,24 +12,29 @@
 #include <string.h>
 
 /* user_version of the block schema; 0 is a new file, anything else an older layout to rebuild */
-#define INDEX_VERSION 2
+#define INDEX_VERSION 3
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
 /* blk.id is the block's first seq, so "id < cursor" selects the blocks that can hold older records.
  * blk_key is WITHOUT ROWID with (kind, val, blk): "this tenant's blocks, newest first" is one
- * backwards walk of its primary key. */
+ * backwards walk of its primary key. blk_tally holds each block's records counted by tenant ('' for
+ * none) and facet (ksm_audit_facet_fn), so a count over a year reads a row per block and value. */
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS blk(id INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL,"
     " t_min INTEGER NOT NULL, t_max INTEGER NOT NULL, seg INTEGER NOT NULL, off INTEGER NOT NULL,"
     " len INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS blk_key(kind INTEGER NOT NULL, val TEXT NOT NULL,"
     " blk INTEGER NOT NULL, PRIMARY KEY(kind, val, blk)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS blk_tally(blk INTEGER NOT NULL, tenant TEXT NOT NULL,"
+    " facet TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY(blk, tenant, facet)) WITHOUT ROWID;"
     "PRAGMA user_version = " STR(INDEX_VERSION) ";";
 
 static const char put_blk_sql[] =
     "INSERT OR REPLACE INTO blk(id,last_seq,t_min,t_max,seg,off,len) VALUES(?,?,?,?,?,?,?)";
 static const char put_key_sql[] = "INSERT OR IGNORE INTO blk_key(kind,val,blk) VALUES(?,?,?)";
+static const char put_tally_sql[] =
+    "INSERT OR REPLACE INTO blk_tally(blk,tenant,facet,n) VALUES(?,?,?,?)";
 
 static int int_query(sqlite3 *db, const char *sql, int64_t *out)
 {
@@ -60,7 +65,8 @@ static int check_schema(sqlite3 *db, char *err, size_t errlen)
     return sqlite3_exec(db, schema, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 }
 
-int ksm_audit_index_open(struct ksm_audit_ix *ix, const char *path, char *err, size_t errlen)
+int ksm_audit_index_open(struct ksm_audit_ix *ix, const char *path, ksm_audit_facet_fn facet,
+                         char *err, size_t errlen)
 {
     sqlite3 *db = NULL;
     int rc;
@@ -75,15 +81,18 @@ int ksm_audit_index_open(struct ksm_audit_ix *ix, const char *path, char *err, s
     if ((rc = check_schema(db, err, errlen)) > 0)
         goto fail_msg;
     if (rc || sqlite3_prepare_v2(db, put_blk_sql, -1, &ix->put_blk, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, put_key_sql, -1, &ix->put_key, NULL) != SQLITE_OK)
+        sqlite3_prepare_v2(db, put_key_sql, -1, &ix->put_key, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, put_tally_sql, -1, &ix->put_tally, NULL) != SQLITE_OK)
         goto fail;
     ix->db = db;
+    ix->facet = facet;
     return 0;
 fail:
     snprintf(err, errlen, "%s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
 fail_msg:
     sqlite3_finalize(ix->put_blk);
     sqlite3_finalize(ix->put_key);
+    sqlite3_finalize(ix->put_tally);
     sqlite3_close(db);
     memset(ix, 0, sizeof *ix);
     return -1;
@@ -93,9 +102,11 @@ void ksm_audit_index_close(struct ksm_audit_ix *ix)
 {
     sqlite3_finalize(ix->put_blk);
     sqlite3_finalize(ix->put_key);
+    sqlite3_finalize(ix->put_tally);
     sqlite3_close(ix->db);
     ksm_audit_block_free(&ix->cur);
     ksm_buf_free(&ix->fixed);
+    ksm_buf_free(&ix->facet_buf);
     memset(ix, 0, sizeof *ix);
 }
 
@@ -123,9 +134,10 @@ static int add_batch(struct ksm_audit_ix *ix, const struct ksm_audit_batch *b)
         const char *tenant = b->keys.data + e->keys_off;
         const char *principal = tenant + strlen(tenant) + 1;
         const char *action = principal + strlen(principal) + 1;
+        const char *facet = action + strlen(action) + 1;
         struct ksm_audit_ixrec r = {e->seq, e->time_ms, b->seg, e->file_off, e->line_len,
                                     e->nulls & 1 ? NULL : tenant, e->nulls & 2 ? NULL : principal,
-                                    e->nulls & 4 ? NULL : action};
+                                    e->nulls & 4 ? NULL : action, e->nulls & 8 ? NULL : facet};
         if (ksm_audit_block_add(ix, &r))
             return -1;
     }
@@ -158,6 +170,17 @@ int ksm_audit_index_batches(struct ksm_audit_ix *ix, const struct ksm_audit_batc
 
 /* ---- catch-up: the records the index lacks, read from the segments ---- */
 
+/* What a record read back is counted under: the same function the submitter ran, on the fields as
+ * the line holds them. */
+static const char *line_facet(struct ksm_audit_ix *ix, const struct ksm_audit_rec *rec)
+{
+    ksm_buf_reset(&ix->facet_buf);
+    if (!ix->facet || !ix->facet(rec, &ix->facet_buf))
+        return NULL;
+    ksm_buf_append(&ix->facet_buf, "", 1);
+    return ix->facet_buf.data;
+}
+
 /* Indexes the records of one segment with after < seq <= upto, in one transaction (the writer may
  * be appending past upto). */
 static int index_segment(struct ksm_audit_ix *ix, const char *path, uint32_t seg, uint64_t after,
@@ -181,11 +204,10 @@ static int index_segment(struct ksm_audit_ix *ix, const char *path, uint32_t seg
         if (!ksm_audit_line_parse(p + off, n, &l, &why) && l.kind == KSM_AUDIT_RECORD &&
             l.seq > after && l.seq <= upto &&
             !ksm_parse_rfc3339(json_string_value(json_object_get(l.obj, "time")), &t)) {
-            struct ksm_audit_ixrec r = {
-                l.seq, t, seg, off, (uint32_t)n,
-                json_string_value(json_object_get(l.obj, "tenant")),
-                json_string_value(json_object_get(l.obj, "principal")),
-                json_string_value(json_object_get(l.obj, "action"))};
+            struct ksm_audit_rec rec;
+            ksm_audit_rec_from_line(l.obj, &rec);
+            struct ksm_audit_ixrec r = {l.seq, t, seg, off, (uint32_t)n, rec.tenant, rec.principal,
+                                        rec.action, line_facet(ix, &rec)};
             rc = ksm_audit_block_add(ix, &r);
         }
         json_decref(l.obj);
@@ -217,7 +239,7 @@ static uint64_t first_seq(const char *path)
  * the catch-up indexes what the log holds now. Returns the last seq the index still covers. */
 static int drop_past_end(sqlite3 *db, uint64_t last_seq, uint64_t *have)
 {
-    char sql[160];
+    char sql[256];
     int64_t from = 0, max = 0;
     snprintf(sql, sizeof sql, "SELECT ifnull(min(id),0) FROM blk WHERE last_seq > %llu",
              (unsigned long long)last_seq);
@@ -225,8 +247,9 @@ static int drop_past_end(sqlite3 *db, uint64_t last_seq, uint64_t *have)
         return -1;
     if (from > 0) {
         snprintf(sql, sizeof sql,
-                 "DELETE FROM blk_key WHERE blk >= %lld; DELETE FROM blk WHERE id >= %lld",
-                 (long long)from, (long long)from);
+                 "DELETE FROM blk_key WHERE blk >= %lld; DELETE FROM blk_tally WHERE blk >= %lld;"
+                 " DELETE FROM blk WHERE id >= %lld",
+                 (long long)from, (long long)from, (long long)from);
         if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
             return -1;
     }

@@ -32,8 +32,8 @@ struct ksm_audit_ent {
     ksm_audit_done_fn done;
     void *arg;
     uint32_t body_off, body_len; /* in batch->body: "time":...,"detail":...} */
-    uint32_t keys_off;           /* in batch->keys: tenant\0principal\0action\0 */
-    uint8_t nulls;               /* bit 0 tenant, 1 principal, 2 action: absent (SQL NULL) */
+    uint32_t keys_off;           /* in batch->keys: tenant\0principal\0action\0facet\0 */
+    uint8_t nulls;               /* bit 0 tenant, 1 principal, 2 action, 3 facet: absent */
     uint64_t file_off;           /* filled by the writer */
     uint32_t line_len;           /* without the newline */
 };
@@ -55,6 +55,8 @@ void ksm_audit_json_str(struct ksm_buf *b, const char *s);
 /* Appends s (not JSON-escaped) with each invalid UTF-8 byte replaced by U+FFFD, as the line holds
  * it, and a NUL. */
 void ksm_audit_utf8_fix(struct ksm_buf *b, const char *s);
+/* The record a parsed line holds (its strings borrowed from o), for the facet function. */
+void ksm_audit_rec_from_line(json_t *o, struct ksm_audit_rec *rec);
 void ksm_audit_seg_name(uint32_t n, char out[KSM_AUDIT_SEG_NAME]);
 /* 1..999999 from "seg-000001.log"; 0 when name is not a segment file. */
 uint32_t ksm_audit_seg_parse(const char *name);
@@ -100,19 +102,34 @@ struct ksm_audit_keyset {
     size_t n, cap;                /* cap is a power of two */
 };
 
+/* The open block's counts: "tenant\0facet\0" → records, each written again when it changed. */
+struct ksm_audit_tally {
+    struct ksm_buf strs;          /* the entries, back to back */
+    struct ksm_audit_tally_ent {
+        uint32_t off;             /* into strs */
+        uint32_t n;
+        bool dirty;               /* changed since the block's row was last written */
+    } *ents;
+    uint32_t *slots;              /* index + 1 into ents; 0 = empty */
+    size_t n, cap;                /* cap (slots) is a power of two */
+};
+
 struct ksm_audit_block {
     uint64_t first_seq, last_seq; /* first_seq is the block's id; 0: no open block */
     int64_t t_min, t_max;
     uint32_t seg, n;
     uint64_t off, end;            /* byte range in the segment: first record .. last record's \n */
     struct ksm_audit_keyset keys;
+    struct ksm_audit_tally tally;
 };
 
 /* The index writer: one connection, its prepared statements and the open block, which grows
  * across transactions until it is full or its segment ends (its row is rewritten each time). */
 struct ksm_audit_ix {
     sqlite3 *db;
-    sqlite3_stmt *put_blk, *put_key;
+    sqlite3_stmt *put_blk, *put_key, *put_tally;
+    ksm_audit_facet_fn facet;     /* for records read back from the segments */
+    struct ksm_buf facet_buf;
     struct ksm_audit_block cur;
     struct ksm_buf fixed;         /* scratch: a key with invalid UTF-8, as the line holds it */
 };
@@ -125,6 +142,7 @@ struct ksm_audit_ixrec {
     uint64_t off;
     uint32_t len;                 /* without the newline */
     const char *tenant, *principal, *action;   /* NULL: absent */
+    const char *facet;            /* NULL: not counted */
 };
 
 /* audit_block.c: adds a record to the open block (closing it first when the record does not
@@ -136,7 +154,9 @@ void ksm_audit_block_reset(struct ksm_audit_block *b);
 void ksm_audit_block_free(struct ksm_audit_block *b);
 
 /* audit_index.c */
-int ksm_audit_index_open(struct ksm_audit_ix *ix, const char *path, char *err, size_t errlen);
+/* facet: what a record read back from the segments is counted under (NULL: nothing). */
+int ksm_audit_index_open(struct ksm_audit_ix *ix, const char *path, ksm_audit_facet_fn facet,
+                         char *err, size_t errlen);
 void ksm_audit_index_close(struct ksm_audit_ix *ix);
 /* A read connection for a query (no schema changes, no create). */
 int ksm_audit_index_open_read(sqlite3 **out, const char *path, char *err, size_t errlen);

@@ -172,6 +172,19 @@ static void put_key(struct ksm_buf *keys, const char *s, uint8_t bit, uint8_t *n
     ksm_buf_append(keys, s ? s : "", s ? strlen(s) + 1 : 1);
 }
 
+/* What the record is counted under, as its last key (see ksm_audit_facet_fn). */
+static void put_facet(const struct ksm_audit *a, struct submit_scratch *sc,
+                      const struct ksm_audit_rec *rec, uint8_t *nulls)
+{
+    size_t at = sc->keys.len;
+    if (a->opts.facet && a->opts.facet(rec, &sc->keys)) {
+        ksm_buf_append(&sc->keys, "", 1);
+        return;
+    }
+    sc->keys.len = at;
+    put_key(&sc->keys, NULL, 8, nulls);
+}
+
 /* The thread's scratch buffers are kept between calls; a huge record must not pin its size. */
 static void scratch_trim(struct submit_scratch *sc)
 {
@@ -195,6 +208,7 @@ uint64_t ksm_audit_submit(struct ksm_audit *a, const struct ksm_audit_rec *rec,
     put_key(&sc->keys, rec->tenant, 1, &nulls);
     put_key(&sc->keys, rec->principal, 2, &nulls);
     put_key(&sc->keys, rec->action, 4, &nulls);
+    put_facet(a, sc, rec, &nulls);
     uint64_t now = ksm_mono_ns();
     pthread_mutex_lock(&a->mu);
     while (a->held_bytes > KSM_AUDIT_HOLD_MAX && !a->stop_writer)   /* the disk stalls: see audit.h */
@@ -642,14 +656,14 @@ static int open_index(struct ksm_audit *a, uint64_t last_seq, char *err, size_t 
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/index.db", a->dir);
-    if (ksm_audit_index_open(&a->index, path, err, errlen) == 0) {
+    if (ksm_audit_index_open(&a->index, path, a->opts.facet, err, errlen) == 0) {
         if (ksm_audit_index_catch_up(&a->index, a->dir, last_seq, err, errlen) == 0)
             return 0;
         ksm_audit_index_close(&a->index);
     }
     ksm_warn("audit: %s; rebuilding the index from the segments", err);
     unlink_index(a->dir);
-    if (ksm_audit_index_open(&a->index, path, err, errlen))
+    if (ksm_audit_index_open(&a->index, path, a->opts.facet, err, errlen))
         return -1;
     if (ksm_audit_index_catch_up(&a->index, a->dir, last_seq, err, errlen)) {
         ksm_audit_index_close(&a->index);

@@ -23,6 +23,7 @@
 #include "daemon/daemon.h"
 #include "billing/billing.h"
 #include "billing/billing_budget.h"
+#include "ai/ai_facet.h"
 #include "ai/ai_store.h"
 #include "template/template.h"
 #include "ai/gateway.h"
@@ -315,7 +316,8 @@ static int start(struct ksm_conf *c, const struct ksm_daemon_flags *fl)
     struct ksm_audit_opts ao = {.retention_days = c->audit_retention_days,
                                 .group_commit_ms = c->audit_group_commit_ms,
                                 .segment_bytes = c->audit_segment_bytes,
-                                .env_name = ksm_env_kind_name(c->env_kind)};
+                                .env_name = ksm_env_kind_name(c->env_kind),
+                                .facet = ksm_ai_audit_facet};
     if (ksm_audit_open(&app.audit, adir, key, &ao, err, sizeof err)) {
         fprintf(stderr, "kasumid: audit: %s\n", err);
         return -1;

@@ -22,7 +22,6 @@ interface Decisions {
   by_model: Record<string, Tally>;
   by_project: Record<string, Tally>;
   by_principal: Record<string, Tally>;
-  truncated: boolean;
 }
 
 /** The first instant of a JST month (YYYY-MM) and of the month after, as RFC 3339. */
@@ -68,7 +67,6 @@ export async function decisionsSection(tenant: string, month: string): Promise<H
       { "data-testid": "ai-decisions-total", "data-counts": JSON.stringify(tot) },
       t("ai.dec.summary", { requests: tot.requests, pass: tot.pass, mask: tot.mask, block: tot.block, refuse: tot.refuse }),
     ),
-    d.truncated ? h("p", { class: "error" }, t("ai.dec.truncated")) : "",
     barChart(t("ai.dec.title"), chart, t("ai.dec.unit")),
     tallyTable(t("ai.dec.byClass"), t("ai.dec.class"), d.by_classification, (k) => t("ai.dec.level", { n: k }), "ai-decisions-class"),
     tallyTable(t("ai.dec.byModel"), t("col.model"), d.by_model, (k) => k, "ai-decisions-model"),

@@ -16,7 +16,6 @@ interface Destinations {
   total: Place;
   abroad: Place;
   by_jurisdiction: Record<string, Place>;
-  truncated: boolean;
 }
 
 /** "日本 (JP)": the region's name in the page's language where the browser knows it. */
@@ -53,7 +52,6 @@ export async function destinationsSection(tenant: string, month: string): Promis
       }),
     ),
     abroad3 ? h("p", { class: "error", "data-testid": "ai-destinations-class3-abroad" }, t("ai.dest.class3", { n: abroad3 })) : "",
-    d.truncated ? h("p", { class: "error" }, t("ai.dec.truncated")) : "",
     table(
       t("ai.dest.title"),
       [t("ai.dest.where"), t("ai.dec.requests"), ...levels.map((n) => t("ai.dec.level", { n }))],
