@@ -241,13 +241,12 @@ static int print_destinations(struct kc_ctx *c, json_t *o)
     int rc = kc_print(c, rows, destination_cols);
     json_decref(rows);
     json_t *ab = json_object_get(o, "abroad"), *cls = json_object_get(ab, "by_classification");
-    printf("sent %lld, abroad %lld (class 1: %lld, class 2: %lld, class 3: %lld)%s\n",
+    printf("sent %lld, abroad %lld (class 1: %lld, class 2: %lld, class 3: %lld)\n",
            (long long)json_integer_value(json_object_get(json_object_get(o, "total"), "requests")),
            (long long)json_integer_value(json_object_get(ab, "requests")),
            (long long)json_integer_value(json_object_get(cls, "1")),
            (long long)json_integer_value(json_object_get(cls, "2")),
-           (long long)json_integer_value(json_object_get(cls, "3")),
-           json_is_true(json_object_get(o, "truncated")) ? " (truncated: the newest part only)" : "");
+           (long long)json_integer_value(json_object_get(cls, "3")));
     return rc;
 }
 

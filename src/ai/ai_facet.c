@@ -14,9 +14,11 @@ static char class_at(const char *d)
 static void field(struct ksm_buf *out, const char *v, size_t n)
 {
     ksm_buf_putc(out, KSM_AI_FACET_SEP);
+    size_t at = out->len;
+    ksm_buf_append(out, v, n);
     /* a separator inside a value would shift the fields after it */
-    for (size_t i = 0; i < n; i++)
-        ksm_buf_putc(out, v[i] == KSM_AI_FACET_SEP ? '?' : v[i]);
+    for (char *p = out->data + at; (p = memchr(p, KSM_AI_FACET_SEP, out->len - (size_t)(p - out->data)));)
+        *p = '?';
 }
 
 static void field_str(struct ksm_buf *out, const char *v)
@@ -42,10 +44,23 @@ static bool decision(const struct ksm_audit_rec *rec, struct ksm_buf *out)
     return true;
 }
 
+/* The last " class=" in d: what gateway.c appends ends the detail. */
+static const char *last_class(const char *d)
+{
+    static const char key[] = " class=";
+    const size_t k = sizeof key - 1;
+    if (!d)
+        return NULL;
+    for (size_t at = strlen(d); at >= k; at--)
+        if (d[at - k] == ' ' && !memcmp(d + at - k, key, k))
+            return d + at - k;
+    return NULL;
+}
+
 /* "… class=N sent_to=JP[,US]" at the end of the request's own record */
 static bool sent(const struct ksm_audit_rec *rec, struct ksm_buf *out)
 {
-    const char *s = rec->detail ? strstr(rec->detail, " class=") : NULL;
+    const char *s = last_class(rec->detail);
     char cls = s ? class_at(s + 1) : 0;
     if (!cls || strncmp(s + 8, " sent_to=", 9))
         return false;

@@ -337,7 +337,11 @@ struct count {
  * gives its counts; one that reaches past either end is read line by line. */
 static const char count_inside_sql[] =
     "SELECT t.facet, sum(t.n) FROM blk b CROSS JOIN blk_tally t ON t.blk=b.id"
-    " WHERE b.t_min>=?1 AND b.t_max<?2 AND t.facet>=?3 AND t.facet<?4 AND (?5 IS NULL OR t.tenant=?5)"
+    " WHERE b.t_min>=?1 AND b.t_max<?2 AND t.facet>=?3 AND t.facet<?4 GROUP BY t.facet";
+/* the same for one tenant: a seek to (block, tenant) in each block's rows */
+static const char count_inside_tenant_sql[] =
+    "SELECT t.facet, sum(t.n) FROM blk b CROSS JOIN blk_tally t ON t.blk=b.id"
+    " WHERE b.t_min>=?1 AND b.t_max<?2 AND t.tenant=?5 AND t.facet>=?3 AND t.facet<?4"
     " GROUP BY t.facet";
 static const char count_edges_sql[] =
     "SELECT b.seg, b.off, b.len FROM blk b WHERE b.t_max>=?1 AND b.t_min<?2"
@@ -376,12 +380,14 @@ static int count_inside(struct count *c, sqlite3 *db, const char *hi)
     sqlite3_stmt *st = NULL;
     const struct ksm_audit_filter *f = c->q.f;
     int step = SQLITE_ERROR;
-    if (sqlite3_prepare_v2(db, count_inside_sql, -1, &st, NULL) == SQLITE_OK) {
+    bool one = f->tenant || c->no_tenant;
+    if (sqlite3_prepare_v2(db, one ? count_inside_tenant_sql : count_inside_sql, -1, &st, NULL) ==
+        SQLITE_OK) {
         sqlite3_bind_int64(st, 1, f->since_ms);
         sqlite3_bind_int64(st, 2, f->until_ms);
         sqlite3_bind_text(st, 3, c->prefix, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, hi, -1, SQLITE_STATIC);
-        if (f->tenant || c->no_tenant)
+        if (one)
             sqlite3_bind_text(st, 5, c->no_tenant ? "" : c->q.tenant.val.data, -1, SQLITE_STATIC);
         while ((step = sqlite3_step(st)) == SQLITE_ROW)
             c->fn(c->arg, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
