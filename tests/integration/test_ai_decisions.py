@@ -96,8 +96,12 @@ def test_decisions_counted_and_shown(tmp_path, llm_server, fault_server):
         r = d.api("GET", "/admin/v1/ai/decisions?tenant=%s&project=%s" % (o.tenant, o.project), token=o.key)
         assert r.status_code == 403, r.text
 
-        # the AI page in the browser: the same counts
-        res = run_browser(d, [{"do": "ai_decisions", "name": "ai-decisions", "tenant": o.tenant}])
+        # the AI page in the browser: the same counts; for this fiscal year (年度: April to March,
+        # JST) too, and none in the one before
+        jst = datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=9)))
+        fy = jst.year if jst.month >= 4 else jst.year - 1
+        res = run_browser(d, [{"do": "ai_decisions", "name": "ai-decisions", "tenant": o.tenant,
+                               "fys": [fy, fy - 1]}])
         st = res["steps"]["ai-decisions"]
         assert json.loads(st["total"]) == v["total"], st
         level = {row[0]: row[1:] for row in st["by_class"]}
@@ -109,6 +113,12 @@ def test_decisions_counted_and_shown(tmp_path, llm_server, fault_server):
         assert projects["第二"] == ["1", "1", "0", "0", "0"] and len(projects) == 2, projects
         # by user: the member's name (the admin may list the tenant's users), all six hers
         assert st["by_user"] == [["職員", "6", "3", "1", "1", "1"]], st["by_user"]
+        years = st["fiscal_years"]
+        this, before = years[str(fy)], years[str(fy - 1)]
+        assert json.loads(this["total"]) == v["total"], this
+        assert (this["since"], this["until"]) == ("%d-03-31T15:00:00.000Z" % fy, "%d-03-31T15:00:00.000Z" % (fy + 1)), this
+        assert "%d年度" % fy in this["text"] and "%d年4月1日" % fy in this["text"], this["text"]
+        assert json.loads(before["total"])["requests"] == 0 and json.loads(before["abroad"])["requests"] == 0, before
     finally:
         d.stop()
 

@@ -114,3 +114,36 @@ def test_overseas_ai_console_is_its_own(tmp_path):
     finally:
         d.stop()
         gov.stop()
+
+
+def test_own_key_limits_on_the_keys_page(cd, idp):  # noqa: F811
+    """A user's own keys narrowed to a project show, on the keys page, what holds for them at the
+    AI gateway — the month's spend and cap, the models, the limits a minute — which the user may
+    read (key.self) but only the project's administrators set."""
+    alice = {"api": idp.api_url, "client": CONSOLE_CLIENT, "user": "alice", "password": USERS["alice"][0]}
+    tag = uuid.uuid4().hex[:6]
+    res = run_browser(cd, [{"do": "keys_limits", "name": "keys-own-" + tag}], idp=alice)
+    me = res["steps"]["keys-own-" + tag]["user"]
+    mine = [k for k in cd.list_all("/admin/v1/keys?user=" + me) if k["project"] and k["status"] == "active"]
+    assert len(res["steps"]["keys-own-" + tag]["rows"]) == len(mine), res["steps"]
+    # her administrators give her a key for a batch job in a project, with its own limits
+    name = "集計-" + tag
+    project = cd.ok("POST", "/admin/v1/tenants/%s/projects" % cd.ta["id"], {"name": name, "environment": "dev"})["id"]
+    key = cd.ok("POST", "/admin/v1/keys", {"user": me, "kind": "api", "project": project, "name": "バッチ-" + tag})["id"]
+    cd.ok("PUT", "/admin/v1/projects/%s/keys/%s/budget" % (project, key), {"monthly_yen": 5000})
+    cd.ok("PUT", "/admin/v1/projects/%s/keys/%s/models" % (project, key), {"models": ["tiny", "embed"]})
+    cd.ok("PUT", "/admin/v1/projects/%s/keys/%s/rate-limits" % (project, key), {"rpm": 120})
+    res = run_browser(cd, [{"do": "keys_limits", "name": "keys-limits-" + tag}], idp=alice)
+    rows = [r for r in res["steps"]["keys-limits-" + tag]["rows"] if r[0] == "バッチ-" + tag]
+    assert rows == [["バッチ-" + tag, name, "0.000000", "5,000", "tiny, embed", "120", "制限なし"]], \
+        res["steps"]["keys-limits-" + tag]["rows"]
+    # without a cap of its own the key is held by the project's budget alone; a revoked key is not shown
+    cd.ok("DELETE", "/admin/v1/projects/%s/keys/%s/budget" % (project, key))
+    cd.ok("DELETE", "/admin/v1/projects/%s/keys/%s/models" % (project, key))
+    res = run_browser(cd, [{"do": "keys_limits", "name": "keys-limits2-" + tag}], idp=alice)
+    rows = [r for r in res["steps"]["keys-limits2-" + tag]["rows"] if r[0] == "バッチ-" + tag]
+    assert rows == [["バッチ-" + tag, name, "0.000000", "プロジェクトの予算のみ", "プロジェクトのすべて", "120",
+                     "制限なし"]], rows
+    cd.ok("DELETE", "/admin/v1/keys/" + key)
+    res = run_browser(cd, [{"do": "keys_limits", "name": "keys-limits3-" + tag}], idp=alice)
+    assert not [r for r in res["steps"]["keys-limits3-" + tag]["rows"] if r[0] == "バッチ-" + tag], res["steps"]

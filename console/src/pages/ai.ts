@@ -1,32 +1,65 @@
 // ai.ts — AI usage in a month: tokens and cost by model, from the billing report's AI lines, and the
 // gateway's classification decisions (ai_decisions.ts) and where requests' content went
-// (ai_destinations.ts) for the tenant being looked at.
+// (ai_destinations.ts) for the tenant being looked at. The decisions and destinations can also be
+// seen for a fiscal year (年度, April to March: what an audit covers); tokens and cost stay monthly.
 import { barChart } from "../chart";
 import { t } from "../i18n";
 import type { Ctx } from "../main";
 import { field, h, jstMonth, microyen, section, table, yenText } from "../ui";
-import { decisionsSection } from "./ai_decisions";
+import { decisionsSection, jstFiscalYearRange, jstMonthRange, type Period } from "./ai_decisions";
 import { destinationsSection } from "./ai_destinations";
 import { loadReport, usageLines } from "./costs_data";
 
-function monthForm(month: string): HTMLElement {
-  const input = h("input", { type: "month", name: "month", value: month, required: true }) as HTMLInputElement;
+function periodForm(param: "month" | "fy", label: string, input: HTMLInputElement): HTMLElement {
   return h(
     "form",
     {
       class: "inline",
       onsubmit: (e: Event) => {
         e.preventDefault();
-        location.hash = "#/ai?month=" + input.value;
+        location.hash = `#/ai?${param}=` + input.value;
       },
     },
-    field(t("month"), input),
+    field(label, input),
     h("button", { type: "submit" }, t("show")),
   );
 }
 
+/** The fiscal year a JST month (YYYY-MM) falls in: January to March belong to the year before. */
+function fiscalYearOf(month: string): number {
+  const [y, m] = month.split("-").map(Number);
+  return m >= 4 ? y : y - 1;
+}
+
+/** The decisions and where content went, in a period, for the tenant being looked at. */
+async function governance(ctx: Ctx, period: Period): Promise<(HTMLElement | string)[]> {
+  if (!ctx.tenant) return [section(t("ai.dec.title"), h("p", { class: "muted" }, t("tenant.choose")))];
+  return [await decisionsSection(ctx.tenant, period), await destinationsSection(ctx.tenant, period)];
+}
+
 export async function aiPage(ctx: Ctx, main: HTMLElement): Promise<void> {
-  const month = new URLSearchParams(location.hash.split("?")[1] ?? "").get("month") ?? jstMonth();
+  const params = new URLSearchParams(location.hash.split("?")[1] ?? "");
+  const fyParam = params.get("fy");
+  const month = params.get("month") ?? jstMonth();
+  const fy = fyParam && /^\d{4}$/.test(fyParam) ? Number(fyParam) : null;
+  const monthInput = h("input", { type: "month", name: "month", value: month, required: true }) as HTMLInputElement;
+  const fyInput = h("input", {
+    type: "number", name: "fy", min: "2000", max: "2100", required: true,
+    value: String(fy ?? fiscalYearOf(month)),
+  }) as HTMLInputElement;
+  const forms = h("div", {}, periodForm("month", t("month"), monthInput), periodForm("fy", t("ai.fy"), fyInput));
+  if (fy !== null) {
+    const period = jstFiscalYearRange(fy);
+    main.append(
+      h("h1", {}, t("ai.title")),
+      forms,
+      h("p", { "data-testid": "ai-period", "data-since": period[0], "data-until": period[1] },
+        t("ai.fy.period", { fy, next: fy + 1 })),
+      ...(await governance(ctx, period)),
+      h("p", { class: "muted" }, t("ai.fy.costs")),
+    );
+    return;
+  }
   const rep = await loadReport(month, ctx.tenant);
   // the report names the gateway's lines by its service name (src/billing/billing_focus.c)
   const lines = usageLines(rep).filter((l) => l.ServiceName === "kasumi AI Gateway");
@@ -36,11 +69,11 @@ export async function aiPage(ctx: Ctx, main: HTMLElement): Promise<void> {
     const k = l.ResourceId ?? "-";
     tokens.set(k, (tokens.get(k) ?? 0n) + BigInt(Math.round(Number(l.ConsumedQuantity ?? "0"))) * 1000000n);
   }
+  const period = jstMonthRange(month);
   main.append(
     h("h1", {}, t("ai.title")),
-    monthForm(month),
-    ctx.tenant ? await decisionsSection(ctx.tenant, month) : section(t("ai.dec.title"), h("p", { class: "muted" }, t("tenant.choose"))),
-    ctx.tenant ? await destinationsSection(ctx.tenant, month) : "",
+    forms,
+    ...(await governance(ctx, period)),
     section(t("ai.byModel"), barChart(t("ai.byModel"), tokens, "tokens")),
     table(
       t("ai.title"),

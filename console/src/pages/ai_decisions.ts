@@ -1,6 +1,7 @@
 // ai_decisions.ts — the AI page's classification decisions (GET /admin/v1/ai/decisions): how many
 // requests the gateway allowed, masked (personal identifiers replaced), blocked (identifiers that
-// may not be sent) or refused (no target allowed for the classification), in a month, by
+// may not be sent) or refused (no target allowed for the classification), in a month or a fiscal
+// year (exact over a year: the audit index keeps the counts per block), by
 // classification level (機密性1/2/3), model, project and user (per-user use, SPEC.md G). Counted
 // from the audit log's decision records, so refused requests, which have no usage, are counted too.
 import { api, listAll, qs } from "../api";
@@ -24,12 +25,20 @@ interface Decisions {
   by_principal: Record<string, Tally>;
 }
 
-/** The first instant of a JST month (YYYY-MM) and of the month after, as RFC 3339. */
-export function jstMonthRange(month: string): [string, string] {
+/** A period [since, until) as RFC 3339. */
+export type Period = [string, string];
+
+/** The first instant of a JST month (YYYY-MM) and of the month after. */
+export function jstMonthRange(month: string): Period {
   const [y, m] = month.split("-").map(Number);
   const start = new Date(Date.UTC(y, m - 1, 1) - 9 * 3600 * 1000);
   const end = new Date(Date.UTC(y, m, 1) - 9 * 3600 * 1000);
   return [start.toISOString(), end.toISOString()];
+}
+
+/** A Japanese fiscal year (年度 N: April of N to March of N+1, JST). */
+export function jstFiscalYearRange(fy: number): Period {
+  return [jstMonthRange(`${fy}-04`)[0], jstMonthRange(`${fy + 1}-04`)[0]];
 }
 
 const kinds = ["pass", "mask", "block", "refuse"] as const;
@@ -45,8 +54,7 @@ function tallyTable(caption: string, first: string, group: Record<string, Tally>
   );
 }
 
-export async function decisionsSection(tenant: string, month: string): Promise<HTMLElement> {
-  const [since, until] = jstMonthRange(month);
+export async function decisionsSection(tenant: string, [since, until]: Period): Promise<HTMLElement> {
   const [d, projects] = await Promise.all([
     api<Decisions>("GET", "/admin/v1/ai/decisions" + qs({ tenant, since, until })),
     listAll<{ id: string; name: string }>(`/admin/v1/tenants/${tenant}/projects`),

@@ -5,7 +5,7 @@
 import { api, qs } from "../api";
 import { t } from "../i18n";
 import { h, section, table } from "../ui";
-import { jstMonthRange } from "./ai_decisions";
+import type { Period } from "./ai_decisions";
 
 interface Place {
   requests: number;
@@ -31,8 +31,7 @@ function regionName(code: string): string {
 
 const levels = ["1", "2", "3"];
 
-export async function destinationsSection(tenant: string, month: string): Promise<HTMLElement> {
-  const [since, until] = jstMonthRange(month);
+export async function destinationsSection(tenant: string, [since, until]: Period): Promise<HTMLElement> {
   const d = await api<Destinations>("GET", "/admin/v1/ai/destinations" + qs({ tenant, since, until }));
   // Japan first, then the others by their code
   const codes = Object.keys(d.by_jurisdiction).sort((a, b) => (a === "JP" ? -1 : b === "JP" ? 1 : a.localeCompare(b)));

@@ -1,9 +1,12 @@
 // keys.ts — API keys: list, create (the secret is shown once, in a dialog, and kept nowhere),
-// revoke. A user may always make keys for itself; for others it needs key.create.
+// revoke. A user may always make keys for itself; for others it needs key.create. The caller's own
+// keys narrowed to a project also show what holds for them at the AI gateway — the month's spend
+// and cap, the models, the limits a minute — which a key's user may read (key.self) but only the
+// project's administrators set: what a member refused for its key's budget asks next.
 import { api, listAll, qs } from "../api";
 import { t } from "../i18n";
 import type { Ctx } from "../main";
-import { errorBox, field, fmtTime, h, inlineForm, section, table } from "../ui";
+import { errorBox, field, fmtTime, h, inlineForm, section, table, yenText } from "../ui";
 import { reload } from "./gov_common";
 
 interface Key {
@@ -46,6 +49,49 @@ function showSecret(secret: string, onClose: () => void): void {
   ) as HTMLDialogElement;
   document.body.append(dlg);
   dlg.showModal();
+}
+
+interface KeyBudget {
+  monthly_yen: number | null;
+  spent_microyen: number;
+}
+
+/** A row of what holds for one of the caller's own project keys; "-" where a read failed. */
+async function limitsRow(k: Key, project: string): Promise<(string | HTMLElement)[]> {
+  const base = `/admin/v1/projects/${k.project}/keys/${k.id}`;
+  const [b, m, r] = await Promise.all([
+    api<KeyBudget>("GET", base + "/budget").catch(() => null),
+    api<{ models: string[] | null }>("GET", base + "/models").catch(() => null),
+    api<{ applied_rpm: number; applied_tpm: number }>("GET", base + "/rate-limits").catch(() => null),
+  ]);
+  const perMinute = (v: number | undefined) =>
+    v === undefined ? "-" : v === 0 ? t("keys.limits.unlimited") : v.toLocaleString("en-US");
+  const models = !m ? "-" : m.models === null ? t("keys.limits.allModels") : m.models.length ? m.models.join(", ") : t("keys.limits.noModels");
+  return [
+    k.name ?? k.id,
+    project,
+    b ? yenText(BigInt(b.spent_microyen)) : "-",
+    !b ? "-" : b.monthly_yen === null ? t("keys.limits.noCap") : b.monthly_yen.toLocaleString("en-US"),
+    models,
+    perMinute(r?.applied_rpm),
+    perMinute(r?.applied_tpm),
+  ];
+}
+
+async function ownLimits(ctx: Ctx, keys: Key[], pnames: Map<string, string>): Promise<HTMLElement | string> {
+  const own = keys.filter((k) => k.user === ctx.session.user && k.status === "active" && k.project);
+  if (!own.length) return "";
+  const rows = await Promise.all(own.map((k) => limitsRow(k, pnames.get(k.project ?? "") ?? k.project ?? "")));
+  return section(
+    t("keys.limits.title"),
+    h("p", { class: "muted" }, t("keys.limits.lead")),
+    table(
+      t("keys.limits.title"),
+      [t("col.name"), t("col.project"), t("keys.limits.spent"), t("keys.limits.cap"), t("keys.limits.models"), t("keys.limits.rpm"), t("keys.limits.tpm")],
+      rows,
+      "key-limits",
+    ),
+  );
 }
 
 export async function keysPage(ctx: Ctx, main: HTMLElement): Promise<void> {
@@ -131,5 +177,6 @@ export async function keysPage(ctx: Ctx, main: HTMLElement): Promise<void> {
       ]),
       "keys",
     ),
+    await ownLimits(ctx, keys, pnames),
   );
 }
