@@ -3,6 +3,7 @@
  * the decimal text the user typed ("0.15"), never through a double; the daemon
  * parses them to micro-yen. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -250,18 +251,120 @@ static int print_destinations(struct kc_ctx *c, json_t *o)
     return rc;
 }
 
+/* The period of a count: --since/--until, or --fiscal-year N (年度 N: 1 April N to 1 April N+1,
+ * 00:00 JST, as the console's AI page). */
+static int count_query(struct kc_ctx *c, const struct kc_args *a, struct kc_query *q, char fy[2][32])
+{
+    const char *y = kc_flag(a, "fiscal-year");
+    kc_query_add(q, "tenant", kc_flag(a, "tenant"));
+    kc_query_add(q, "project", kc_flag(a, "project"));
+    if (!y) {
+        kc_query_add(q, "since", kc_flag(a, "since"));
+        kc_query_add(q, "until", kc_flag(a, "until"));
+        return 0;
+    }
+    char *end = NULL;
+    long n = strtol(y, &end, 10);
+    if (kc_flag(a, "since") || kc_flag(a, "until"))
+        return kc_usage_err(c->cmd, "give --fiscal-year or --since/--until, not both");
+    if (!*y || *end || n < 2000 || n > 2100)
+        return kc_usage_err(c->cmd, "--fiscal-year is a year such as 2026 (April 2026 to March 2027)");
+    snprintf(fy[0], 32, "%ld-03-31T15:00:00Z", n);   /* 1 April, 00:00 JST */
+    snprintf(fy[1], 32, "%ld-03-31T15:00:00Z", n + 1);
+    kc_query_add(q, "since", fy[0]);
+    kc_query_add(q, "until", fy[1]);
+    return 0;
+}
+
 int kc_ai_destinations(struct kc_ctx *c, const struct kc_args *a)
 {
     struct kc_query q = {0};
-    kc_query_add(&q, "tenant", kc_flag(a, "tenant"));
-    kc_query_add(&q, "project", kc_flag(a, "project"));
-    kc_query_add(&q, "since", kc_flag(a, "since"));
-    kc_query_add(&q, "until", kc_flag(a, "until"));
+    char fy[2][32];
+    int rc = count_query(c, a, &q, fy);
     json_t *o = NULL;
-    int rc = kc_api(c, "GET", "/admin/v1/ai/destinations", &q, NULL, &o);
-    if (rc)
+    if (rc || (rc = kc_api(c, "GET", "/admin/v1/ai/destinations", &q, NULL, &o)))
         return rc;
     rc = c->output == KC_OUT_JSON ? kc_print(c, o, NULL) : print_destinations(c, o);
+    json_decref(o);
+    return rc;
+}
+
+/* ---- what the gateway decided (GET /admin/v1/ai/decisions) ------------------------------------- */
+
+static const struct kc_col decision_cols[] = {
+    {"GROUP", "group"},
+    {"REQUESTS", "requests"},
+    {"PASS", "pass"},
+    {"MASK", "mask"},
+    {"BLOCK", "block"},
+    {"REFUSE", "refuse"},
+    KC_COLS_END,
+};
+
+/* --by's groups: the answer's member for each */
+static const struct {
+    const char *by, *member, *header;
+} decision_groups[] = {
+    {"classification", "by_classification", "CLASS"},
+    {"model", "by_model", "MODEL"},
+    {"project", "by_project", "PROJECT"},
+    {"user", "by_principal", "USER"},
+};
+
+static int cmp_str(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* A row per group, in the order of its name, then the totals. */
+static int print_decisions(struct kc_ctx *c, json_t *o, int g)
+{
+    json_t *rows = json_array(), *group = json_object_get(o, decision_groups[g].member), *tally;
+    size_t n = 0;
+    const char *k, **names = malloc((json_object_size(group) + 1) * sizeof *names);
+    if (!names)
+        return kc_usage_err(c->cmd, "out of memory");
+    json_object_foreach(group, k, tally)
+        names[n++] = k;
+    qsort(names, n, sizeof *names, cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        json_t *row = json_deep_copy(json_object_get(group, names[i]));
+        json_object_set_new(row, "group", json_string(names[i]));
+        json_array_append_new(rows, row);
+    }
+    free(names);
+    struct kc_col cols[KSM_NELEM(decision_cols)];
+    memcpy(cols, decision_cols, sizeof cols);
+    cols[0].title = decision_groups[g].header;
+    int rc = kc_print(c, rows, cols);
+    json_decref(rows);
+    json_t *t = json_object_get(o, "total");
+    printf("requests %lld: pass %lld, mask %lld, block %lld, refuse %lld\n",
+           (long long)json_integer_value(json_object_get(t, "requests")),
+           (long long)json_integer_value(json_object_get(t, "pass")),
+           (long long)json_integer_value(json_object_get(t, "mask")),
+           (long long)json_integer_value(json_object_get(t, "block")),
+           (long long)json_integer_value(json_object_get(t, "refuse")));
+    return rc;
+}
+
+int kc_ai_decisions(struct kc_ctx *c, const struct kc_args *a)
+{
+    const char *by = kc_flag(a, "by");
+    int g = 0;
+    if (by) {
+        for (g = 0; g < (int)KSM_NELEM(decision_groups) && strcmp(by, decision_groups[g].by); g++)
+            ;
+        if (g == (int)KSM_NELEM(decision_groups))
+            return kc_usage_err(c->cmd, "--by is classification, model, project or user");
+    }
+    struct kc_query q = {0};
+    char fy[2][32];
+    int rc = count_query(c, a, &q, fy);
+    json_t *o = NULL;
+    if (rc || (rc = kc_api(c, "GET", "/admin/v1/ai/decisions", &q, NULL, &o)))
+        return rc;
+    rc = c->output == KC_OUT_JSON ? kc_print(c, o, NULL) : print_decisions(c, o, g);
     json_decref(o);
     return rc;
 }

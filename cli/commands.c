@@ -44,6 +44,7 @@ int kc_ai_budget_get(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_budget_remove(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_budget_keys(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_destinations(struct kc_ctx *c, const struct kc_args *a);
+int kc_ai_decisions(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_key_rates_set(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_key_rates_get(struct kc_ctx *c, const struct kc_args *a);
 int kc_ai_key_rates_remove(struct kc_ctx *c, const struct kc_args *a);
@@ -326,10 +327,15 @@ const struct kc_cmd kc_commands[] = {
      "the models an API key may call in a project (null: every one)"},
     {"key-models", "remove", kc_ai_key_models_remove, 0, "project key", "",
      "key-models remove --project P --key K", "let an API key call every model of the project again"},
-    {"ai", "destinations", kc_ai_destinations, 0, "", "tenant project since until",
-     "ai destinations [--tenant T [--project P]] [--since T] [--until T]",
+    {"ai", "destinations", kc_ai_destinations, 0, "", "tenant project since until fiscal-year",
+     "ai destinations [--tenant T [--project P]] [--since T] [--until T | --fiscal-year N]",
      "where AI requests' content went: requests per jurisdiction of the model servers, by "
-     "classification, and how many abroad (default: the last 30 days)"},
+     "classification, and how many abroad (default: the last 30 days; 年度 N: April N to March N+1)"},
+    {"ai", "decisions", kc_ai_decisions, 0, "", "tenant project since until fiscal-year by",
+     "ai decisions [--tenant T [--project P]] [--since T] [--until T | --fiscal-year N] "
+     "[--by classification|model|project|user]",
+     "what the AI gateway decided for each request (allowed, masked, blocked, refused) by "
+     "classification, model, project or user (default: the last 30 days)"},
     {"key-rate-limits", "set", kc_ai_key_rates_set, 0, "project key", "rpm tpm",
      "key-rate-limits set --project P --key K [--rpm N] [--tpm N]",
      "an API key's own requests and tokens a minute in a project, in place of the project's "

@@ -96,10 +96,26 @@ def test_decisions_counted_and_shown(tmp_path, llm_server, fault_server):
         r = d.api("GET", "/admin/v1/ai/decisions?tenant=%s&project=%s" % (o.tenant, o.project), token=o.key)
         assert r.status_code == 403, r.text
 
-        # the AI page in the browser: the same counts; for this fiscal year (年度: April to March,
-        # JST) too, and none in the one before
+        # the CLI: by classification (the default), by model; a fiscal year; a bad year refused
+        out = d.cli("ai", "decisions", "--tenant", o.tenant).stdout
+        lines = [l.split() for l in out.splitlines()]
+        assert lines[:4] == [["CLASS", "REQUESTS", "PASS", "MASK", "BLOCK", "REFUSE"], ["1", "1", "1", "0", "0", "0"],
+                             ["2", "4", "2", "1", "1", "0"], ["3", "1", "0", "0", "0", "1"]], out
+        assert "requests 6: pass 3, mask 1, block 1, refuse 1" in out, out
+        out = d.cli("ai", "decisions", "--tenant", o.tenant, "--by", "model").stdout
+        assert [l.split() for l in out.splitlines()][:3] == [
+            ["MODEL", "REQUESTS", "PASS", "MASK", "BLOCK", "REFUSE"], ["abroad", "1", "0", "0", "0", "1"],
+            ["tiny", "5", "3", "1", "1", "0"]], out
         jst = datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=9)))
         fy = jst.year if jst.month >= 4 else jst.year - 1
+        out = d.cli("ai", "decisions", "--tenant", o.tenant, "--fiscal-year", str(fy), "-o", "json").stdout
+        assert json.loads(out)["total"] == v["total"] and json.loads(out)["since"] == "%d-03-31T15:00:00.000Z" % fy, out
+        assert "requests 0:" in d.cli("ai", "decisions", "--tenant", o.tenant, "--fiscal-year", str(fy - 1)).stdout
+        bad = d.cli("ai", "decisions", "--fiscal-year", str(fy), "--since", "2026-01-01T00:00:00Z", check=False)
+        assert bad.returncode == 2 and "not both" in bad.stderr, bad
+
+        # the AI page in the browser: the same counts; for this fiscal year (年度: April to March,
+        # JST) too, and none in the one before
         res = run_browser(d, [{"do": "ai_decisions", "name": "ai-decisions", "tenant": o.tenant,
                                "fys": [fy, fy - 1]}])
         st = res["steps"]["ai-decisions"]
@@ -195,6 +211,10 @@ def test_destinations_counted_and_shown(tmp_path, llm_server, fault_server):
         lines = [l.split() for l in out.splitlines()]
         assert lines[0] == ["JURISDICTION", "REQUESTS", "CLASS_1", "CLASS_2", "CLASS_3"], out
         assert lines[1] == ["JP", "3", "1", "1", "1"] and lines[2] == ["US", "3", "3", "0", "0"], out
+        assert "sent 5, abroad 3 (class 1: 3, class 2: 0, class 3: 0)" in out, out
+        jst = datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=9)))
+        fy = jst.year if jst.month >= 4 else jst.year - 1
+        out = d.cli("ai", "destinations", "--tenant", o.tenant, "--fiscal-year", str(fy)).stdout
         assert "sent 5, abroad 3 (class 1: 3, class 2: 0, class 3: 0)" in out, out
 
         # the AI page in the browser: the same counts, Japan first, no level-3 warning
