@@ -152,6 +152,23 @@ def test_console_in_a_real_browser(cd, idp):
     charts = dict(res["chart_totals"])
     assert Decimal(charts["サービス別"]) == api_total and Decimal(charts["プロジェクト別"]) == api_total, charts
     assert Decimal(charts["日別"]) == api_total, charts   # the usage records of the month, by day
+    # the fiscal year to date: this month is the node's first with costs, so the year's total is
+    # the month's, in this month's bar; by project the same sums as the month's report
+    assert Decimal(res["cost_fy_total_microyen"]) == api_total, res["cost_fy_total_microyen"]
+    assert Decimal(charts["年度の月別"]) == api_total, charts
+    by_project = {}
+    for i in rep["invoices"]:
+        for l in i["lines"]:
+            if l["ChargeCategory"] == "Usage":
+                p = l.get("x_Project") or l.get("SubAccountId") or "-"
+                by_project[p] = by_project.get(p, 0) + Decimal(l["BilledCost"])
+    shown = {p: Decimal(v.replace(",", "")) for p, v in res["cost_fy_projects"]}
+    assert shown == by_project, (shown, by_project)
+    # February 2027 is in fiscal 2026: April 2026 to February 2027, this month's costs included
+    # (while this test runs before April 2027)
+    assert res["cost_fy_feb"]["period"].startswith("2026-04 から 2027-02"), res["cost_fy_feb"]
+    if this_month() < "2027-03":
+        assert Decimal(res["cost_fy_feb"]["total"]) == (api_total if this_month() >= "2026-04" else 0), res["cost_fy_feb"]
     assert res["charts_drawn"] >= 3
     assert (out / "report.xlsx").read_bytes()[:2] == b"PK"
 

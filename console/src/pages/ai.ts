@@ -9,6 +9,7 @@ import { field, h, jstMonth, microyen, section, table, yenText } from "../ui";
 import { decisionsSection, jstFiscalYearRange, jstMonthRange, type Period } from "./ai_decisions";
 import { destinationsSection } from "./ai_destinations";
 import { loadReport, usageLines } from "./costs_data";
+import { fiscalYearOf } from "./costs_fy";
 
 function periodForm(param: "month" | "fy", label: string, input: HTMLInputElement): HTMLElement {
   return h(
@@ -23,12 +24,6 @@ function periodForm(param: "month" | "fy", label: string, input: HTMLInputElemen
     field(label, input),
     h("button", { type: "submit" }, t("show")),
   );
-}
-
-/** The fiscal year a JST month (YYYY-MM) falls in: January to March belong to the year before. */
-function fiscalYearOf(month: string): number {
-  const [y, m] = month.split("-").map(Number);
-  return m >= 4 ? y : y - 1;
 }
 
 /** The decisions and where content went, in a period, for the tenant being looked at. */

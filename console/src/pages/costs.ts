@@ -1,10 +1,12 @@
 // costs.ts — a month's costs from the billing report: the total, charts by service, project and
-// day, the lines, and the report itself as CSV, XLSX or PDF (the same API, downloaded with the cookie).
+// day, the fiscal year to date (costs_fy.ts), the lines, and the report itself as CSV, XLSX or PDF
+// (the same API, downloaded with the cookie).
 import { barChart, pieChart } from "../chart";
 import { t } from "../i18n";
 import type { Ctx } from "../main";
 import { field, h, jstMonth, microyen, section, table, yenText } from "../ui";
 import { costByDay, loadReport, reportPath, sumBy, usageLines } from "./costs_data";
+import { fiscalYearSection } from "./costs_fy";
 
 export async function costsPage(ctx: Ctx, main: HTMLElement): Promise<void> {
   const month = new URLSearchParams(location.hash.split("?")[1] ?? "").get("month") ?? jstMonth();
@@ -57,6 +59,7 @@ export async function costsPage(ctx: Ctx, main: HTMLElement): Promise<void> {
       section(t("costs.byProject"), pieChart(t("costs.byProject"), sumBy(lines, (l) => l.x_Project ?? l.SubAccountId ?? "-"), t("costs.yen"))),
     ),
     section(t("costs.byDay"), barChart(t("costs.byDay"), byDay, t("costs.yen"))),
+    await fiscalYearSection(month, ctx.tenant),
     table(
       t("costs.title"),
       [t("col.project"), t("col.service"), t("col.meter"), t("col.target"), t("col.quantity"), t("col.cost")],
