@@ -117,7 +117,14 @@ def test_decisions_counted_and_shown(tmp_path, llm_server, fault_server):
         # the AI page in the browser: the same counts; for this fiscal year (年度: April to March,
         # JST) too, and none in the one before
         res = run_browser(d, [{"do": "ai_decisions", "name": "ai-decisions", "tenant": o.tenant,
-                               "fys": [fy, fy - 1]}])
+                               "fys": [fy, fy - 1]},
+                              {"do": "ai_decisions", "name": "ai-decisions-platform", "tenant": ""}])
+        # with no tenant chosen, the platform administrator sees every tenant's: ours and the other's
+        everyone = d.ok("GET", "/admin/v1/ai/decisions")
+        assert everyone["total"]["requests"] == 7 and everyone["tenant"] is None, everyone["total"]
+        plat = res["steps"]["ai-decisions-platform"]
+        assert json.loads(plat["total"]) == everyone["total"], plat
+        assert sorted(row[0] for row in plat["by_project"]) == sorted(everyone["by_project"]), plat["by_project"]
         st = res["steps"]["ai-decisions"]
         assert json.loads(st["total"]) == v["total"], st
         level = {row[0]: row[1:] for row in st["by_class"]}

@@ -2,6 +2,7 @@
 // gateway's classification decisions (ai_decisions.ts) and where requests' content went
 // (ai_destinations.ts) for the tenant being looked at. The decisions and destinations can also be
 // seen for a fiscal year (年度, April to March: what an audit covers); tokens and cost stay monthly.
+import { ApiError } from "../api";
 import { barChart } from "../chart";
 import { t } from "../i18n";
 import type { Ctx } from "../main";
@@ -26,10 +27,16 @@ function periodForm(param: "month" | "fy", label: string, input: HTMLInputElemen
   );
 }
 
-/** The decisions and where content went, in a period, for the tenant being looked at. */
+/** The decisions and where content went, in a period, for the tenant being looked at — or, with no
+ * tenant chosen, every tenant's, for whoever may read usage at platform scope (the operator asking
+ * whether any 機密性3 request left Japan anywhere); anyone else is asked to choose a tenant. */
 async function governance(ctx: Ctx, period: Period): Promise<(HTMLElement | string)[]> {
-  if (!ctx.tenant) return [section(t("ai.dec.title"), h("p", { class: "muted" }, t("tenant.choose")))];
-  return [await decisionsSection(ctx.tenant, period), await destinationsSection(ctx.tenant, period)];
+  try {
+    return [await decisionsSection(ctx.tenant, period), await destinationsSection(ctx.tenant, period)];
+  } catch (err) {
+    if (ctx.tenant || !(err instanceof ApiError) || err.status !== 403) throw err;
+    return [section(t("ai.dec.title"), h("p", { class: "muted" }, t("tenant.choose")))];
+  }
 }
 
 export async function aiPage(ctx: Ctx, main: HTMLElement): Promise<void> {

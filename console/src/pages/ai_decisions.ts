@@ -54,16 +54,17 @@ function tallyTable(caption: string, first: string, group: Record<string, Tally>
   );
 }
 
-export async function decisionsSection(tenant: string, [since, until]: Period): Promise<HTMLElement> {
-  const [d, projects] = await Promise.all([
+/** tenant null: every tenant's (platform scope, usage.read there): ids stand for projects and users. */
+export async function decisionsSection(tenant: string | null, [since, until]: Period): Promise<HTMLElement> {
+  const named = (path: string) => (tenant ? listAll<{ id: string; name: string }>(path).catch(() => []) : Promise.resolve([]));
+  const [d, projects, people] = await Promise.all([
     api<Decisions>("GET", "/admin/v1/ai/decisions" + qs({ tenant, since, until })),
-    listAll<{ id: string; name: string }>(`/admin/v1/tenants/${tenant}/projects`),
+    named(`/admin/v1/tenants/${tenant}/projects`),
+    // the users' names where the caller may list them (an auditor may; else the ids are shown)
+    named(`/admin/v1/tenants/${tenant}/users`),
   ]);
   const names = new Map(projects.map((p) => [p.id, p.name]));
-  // the users' names where the caller may list them (an auditor may; else the ids are shown)
-  const users = new Map(
-    (await listAll<{ id: string; name: string }>(`/admin/v1/tenants/${tenant}/users`).catch(() => [])).map((u) => [u.id, u.name]),
-  );
+  const users = new Map(people.map((u) => [u.id, u.name]));
   // barChart draws value / 1e6: counts are scaled up to fit
   const chart = new Map<string, bigint>(kinds.map((k) => [t(kindKey[k]), BigInt(d.total[k]) * 1000000n]));
   const tot = d.total;

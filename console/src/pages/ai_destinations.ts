@@ -31,7 +31,7 @@ function regionName(code: string): string {
 
 const levels = ["1", "2", "3"];
 
-export async function destinationsSection(tenant: string, [since, until]: Period): Promise<HTMLElement> {
+export async function destinationsSection(tenant: string | null, [since, until]: Period): Promise<HTMLElement> {
   const d = await api<Destinations>("GET", "/admin/v1/ai/destinations" + qs({ tenant, since, until }));
   // Japan first, then the others by their code
   const codes = Object.keys(d.by_jurisdiction).sort((a, b) => (a === "JP" ? -1 : b === "JP" ? 1 : a.localeCompare(b)));
