@@ -475,6 +475,8 @@ int kc_ai_policy_set(struct kc_ctx *c, const struct kc_args *a)
         if (!pairs(c, kc_flag(a, "terms"), "--terms takes TERM=mask|block[,...]", terms, put_term))
             goto usage;
     }
+    if (kc_flag(a, "unscanned-content"))   /* the daemon checks the value */
+        json_object_set_new(body, "unscanned_content", json_string(kc_flag(a, "unscanned-content")));
     if (kc_flag(a, "allowed-networks"))   /* the daemon checks each network */
         json_object_set_new(body, "allowed_networks",
                             kc_split_list(c, "allowed-networks", kc_flag(a, "allowed-networks"), false));

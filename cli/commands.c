@@ -12,7 +12,7 @@ static const char global_flags[] = "endpoint token token-file output help";
 #define AI_TARGET \
     "model credential-ref weight timeout-ms max-concurrent azure-deployment azure-api-version"
 #define AI_POLICY "default-classification class2-overseas class3-forbidden classification-markings " \
-                  "pii pii-output terms allowed-networks project-rpm " \
+                  "pii pii-output terms allowed-networks unscanned-content project-rpm " \
                   "project-tpm key-rpm key-tpm retention-days"
 
 /* cmd_export.c */
@@ -352,7 +352,8 @@ const struct kc_cmd kc_commands[] = {
      "[--class3-forbidden true|false] [--classification-markings true|false] "
      "[--pii KIND=block|mask|allow,...] [--pii-output KIND=mask|allow,...] "
      "[--terms TERM=mask|block,... (the whole list; '' clears it)] "
-     "[--allowed-networks CIDR,... (where calls may come from; '' for anywhere)] [--project-rpm N] "
+     "[--allowed-networks CIDR,... (where calls may come from; '' for anywhere)] "
+     "[--unscanned-content refuse|allow_in_japan] [--project-rpm N] "
      "[--project-tpm N] [--key-rpm N] [--key-tpm N] [--retention-days N]",
      "change fields of a project's AI policy"},
     {"ai-policy", "check", kc_ai_policy_check, 0, "project", "text text-file classification overseas",

@@ -94,6 +94,8 @@ static const char *ineligible(const struct ai_call *c, const struct ksm_ai_targe
     if (!speaks(c, t))
         return needs[c->kind].refusal;
     if (env == KSM_ENV_OVERSEAS_AI) {
+        if (c->home_only)
+            return "unreadable_content";
         if (c->classification == 3)
             return "class3_never_leaves_japan";
         if (c->classification == 2 && !c->on_behalf)
@@ -102,6 +104,8 @@ static const char *ineligible(const struct ai_call *c, const struct ksm_ai_targe
     }
     if (!strcmp(t->jurisdiction, "JP"))
         return NULL;
+    if (c->home_only)
+        return "unreadable_content";   /* content nobody read stays in Japan */
     if (!allow_listed(conf, t->base_url))
         return "not_allow_listed";   /* the operator removed it from the allow-list since */
     return ksm_ai_class_refusal(&c->pol, c->classification, true);
@@ -422,6 +426,26 @@ static int asks_unredactable(const struct ai_call *c)
     return json_is_string(th) && strcmp(json_string_value(th), "disabled") ? 1 : -1;
 }
 
+/* Would a rule have to read the request even if it stayed in Japan? (Bound abroad, 機密性2 is
+ * always masked.) Content nobody can read is then sent, under unscanned_content allow_in_japan,
+ * to the route's servers in Japan only; otherwise it goes where the route and class allow. */
+static bool needs_reading(const struct ai_call *c)
+{
+    struct ksm_pii_policy home;
+    struct ksm_pii_term terms[KSM_AI_MAX_TERMS];
+    ksm_ai_pii_policy(&c->pol, c->classification, false, &home, terms);
+    return must_read(&home) || c->classification == 2;
+}
+
+/* Refused for content the guardrail cannot read: decided by the personal-data rules. */
+static enum ksm_err refuse_unreadable(struct ai_call *c, const char *msg)
+{
+    c->refusal = "unreadable_content";
+    c->refusal_msg = msg;
+    ksm_fmt_copy(c->decision, sizeof c->decision, "block");
+    return KSM_E_UNSUPPORTED_PARAMETER;
+}
+
 enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum ksm_env_kind env)
 {
     ksm_fmt_copy(c->decision, sizeof c->decision, "refuse");
@@ -431,7 +455,13 @@ enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum k
         raise_by_markings(c);
     if ((c->refusal = ksm_ai_class_refusal(&c->pol, c->classification, false)) != NULL)
         return KSM_E_FORBIDDEN;   /* the tenant forbids 機密性3 even in Japan */
+    bool unreadable = !AI_KEPT(c) && c->req.nunscanned;
+    c->home_only = unreadable && c->pol.unscanned == KSM_AI_UNSCANNED_JAPAN && needs_reading(c);
     plan(c, conf, env);
+    if (c->norder == 0 && c->refusal && !strcmp(c->refusal, "unreadable_content"))
+        return refuse_unreadable(c, "content the guardrail cannot read (images, files, audio) goes "
+                                    "only to model servers in Japan under this project's policy, "
+                                    "and this model has none");
     if (c->norder == 0)
         return KSM_E_FORBIDDEN;
     prompt_hmac(c);   /* of what the caller sent, before masking: it identifies their prompt */
@@ -447,12 +477,12 @@ enum ksm_err ksm_ai_guard(struct ai_call *c, const struct ksm_conf *conf, enum k
     struct ksm_pii_policy pol;
     struct ksm_pii_term terms[KSM_AI_MAX_TERMS];
     ksm_ai_pii_policy(&c->pol, c->classification, c->any_overseas, &pol, terms);
-    if (!AI_KEPT(c) && c->req.nunscanned && must_read(&pol)) {
-        c->refusal = "unreadable_content";   /* fail closed: a rule would have to read it */
-        c->refusal_msg = "content the guardrail cannot read (images, files, audio) is not accepted "
-                         "while the project's PII policy masks or blocks any kind";
-        ksm_fmt_copy(c->decision, sizeof c->decision, "block");   /* by the personal-data rules */
-        return KSM_E_UNSUPPORTED_PARAMETER;
+    if (unreadable && must_read(&pol)) {
+        if (!c->home_only)   /* fail closed: a rule would have to read it */
+            return refuse_unreadable(c, "content the guardrail cannot read (images, files, audio) "
+                                        "is not accepted while the project's PII policy masks or "
+                                        "blocks any kind");
+        c->unscanned = c->req.nunscanned;   /* sent unread, to Japan only: the decision says so */
     }
     c->masker = ksm_pii_masker_new();
     struct mask_ctx mc = {.c = c, .pol = &pol, .out = &c->scratch};

@@ -57,6 +57,8 @@ struct ai_call {
     bool holding;                       /* the exchange in flight counts against its target */
     int16_t probe;                      /* the slot of the target this call probes, or -1 */
     bool any_overseas;
+    bool home_only;                     /* unreadable content, allowed to Japan's servers only */
+    size_t unscanned;                   /* parts sent unread (unscanned_content allow_in_japan) */
     struct ksm_pii_masker *masker;
     struct ksm_pii_stream unmask;
     struct ksm_pii_stream unmask_quote;  /* a citation's strings */

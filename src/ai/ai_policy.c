@@ -191,13 +191,28 @@ static enum ksm_err store_nums(const int64_t *v, const bool *given, struct ksm_a
     return KSM_E_OK;
 }
 
+static const char *const unscanned_names[] = {[KSM_AI_UNSCANNED_REFUSE] = "refuse",
+                                               [KSM_AI_UNSCANNED_JAPAN] = "allow_in_japan"};
+
+static enum ksm_err merge_unscanned(const char *v, struct ksm_ai_policy *out, char *why)
+{
+    for (size_t i = 0; i < KSM_NELEM(unscanned_names); i++)
+        if (!strcmp(v, unscanned_names[i])) {
+            out->unscanned = (enum ksm_ai_unscanned)i;
+            return KSM_E_OK;
+        }
+    snprintf(why, KSM_AI_WHY, "unscanned_content must be \"refuse\" or \"allow_in_japan\"");
+    return KSM_E_INVALID_ARGUMENT;
+}
+
 enum ksm_err ksm_ai_policy_merge(const struct ksm_ai_policy *cur, json_t *body,
                                  struct ksm_ai_policy *out, char *why)
 {
     int64_t v[NNUMS] = {0};
     bool given[NNUMS];
     json_t *pii = NULL, *pii_output = NULL, *terms = NULL, *nets = NULL;
-    struct ksm_ai__jf spec[NNUMS + 7] = {
+    const char *unscanned = NULL;
+    struct ksm_ai__jf spec[NNUMS + 8] = {
         {"class2_overseas", KSM_AI_J_BOOL, false, &out->class2_overseas, NULL},
         {"class3_forbidden", KSM_AI_J_BOOL, false, &out->class3_forbidden, NULL},
         {"classification_markings", KSM_AI_J_BOOL, false, &out->markings, NULL},
@@ -205,9 +220,10 @@ enum ksm_err ksm_ai_policy_merge(const struct ksm_ai_policy *cur, json_t *body,
         {"terms", KSM_AI_J_ARR, false, &terms, NULL},
         {"pii_output", KSM_AI_J_OBJ, false, &pii_output, NULL},
         {"allowed_networks", KSM_AI_J_ARR, false, &nets, NULL},
+        {"unscanned_content", KSM_AI_J_STR, false, &unscanned, NULL},
     };
     for (size_t i = 0; i < NNUMS; i++)
-        spec[7 + i] = (struct ksm_ai__jf){nums[i].name, KSM_AI_J_INT, false, &v[i], &given[i]};
+        spec[8 + i] = (struct ksm_ai__jf){nums[i].name, KSM_AI_J_INT, false, &v[i], &given[i]};
     *out = *cur;
     enum ksm_err e = ksm_ai__fields(body, "", spec, KSM_NELEM(spec), why);
     if (e == KSM_E_OK)
@@ -220,6 +236,8 @@ enum ksm_err ksm_ai_policy_merge(const struct ksm_ai_policy *cur, json_t *body,
         e = merge_terms(terms, out, why);
     if (e == KSM_E_OK && nets)
         e = merge_nets(nets, out, why);
+    if (e == KSM_E_OK && unscanned)
+        e = merge_unscanned(unscanned, out, why);
     return e;
 }
 
@@ -240,11 +258,11 @@ json_t *ksm_ai_policy_json(const struct ksm_ai_policy *p)
         ksm_cidr_format(&p->nets[i], t);
         json_array_append_new(nets, json_string(t));
     }
-    return json_pack("{s:i,s:b,s:b,s:b,s:o,s:o,s:o,s:o,s:I,s:I,s:I,s:I,s:i}", "default_classification",
+    return json_pack("{s:i,s:b,s:b,s:b,s:o,s:o,s:o,s:o,s:s,s:I,s:I,s:I,s:I,s:i}", "default_classification",
                      p->default_classification, "class2_overseas", p->class2_overseas,
                      "class3_forbidden", p->class3_forbidden, "classification_markings", p->markings,
                      "pii", pii, "pii_output", pii_output, "terms", terms, "allowed_networks", nets,
-                     "project_rpm",
+                     "unscanned_content", unscanned_names[p->unscanned], "project_rpm",
                      (json_int_t)p->project_rpm, "project_tpm", (json_int_t)p->project_tpm,
                      "key_rpm", (json_int_t)p->key_rpm, "key_tpm", (json_int_t)p->key_tpm,
                      "retention_days", p->retention_days);

@@ -51,8 +51,13 @@ struct ksm_ai_route {
 #define KSM_AI_MAX_NETS 16    /* a project's allowed networks */
 enum ksm_ai_pii_action { KSM_AI_PII_ALLOW, KSM_AI_PII_MASK, KSM_AI_PII_BLOCK };
 
+/* Content the guardrail cannot read (images, files, audio) while a rule would have to read it:
+ * refused (the default), or sent unread to the project's model servers in Japan only. */
+enum ksm_ai_unscanned { KSM_AI_UNSCANNED_REFUSE, KSM_AI_UNSCANNED_JAPAN };
+
 struct ksm_ai_policy {
     int default_classification;           /* 1..3; default 2 */
+    enum ksm_ai_unscanned unscanned;      /* "unscanned_content" */
     bool class2_overseas;                 /* tenant admin allowed 機密性2 outside Japan (masked) */
     bool class3_forbidden;                /* the tenant forbids 機密性3 to any target */
     bool markings;                        /* a 機密性N marking in a text raises the request to N */

@@ -137,7 +137,8 @@ bool ksm_ai_fmt_masked(struct ksm_fmt *f, const unsigned masked[KSM_PII__COUNT],
 void ksm_ai_audit_decision(struct ai_call *c)
 {
     char detail[512];
-    /* "class=C decision=D[ reason=R] masked=M prompt_hmac=H targets=N[ on_behalf=govcloud]",
+    /* "class=C[ marked=K] decision=D[ reason=R] masked=M[ unscanned=U] prompt_hmac=H targets=N
+     * [ on_behalf=govcloud]",
      * without snprintf (once per request: its format parsing was most of this function) */
     struct ksm_fmt f = ksm_fmt_init(detail, sizeof detail);
     ksm_fmt_str(&f, "class=");
@@ -155,6 +156,10 @@ void ksm_ai_audit_decision(struct ai_call *c)
     ksm_fmt_str(&f, " masked=");
     if (!ksm_ai_fmt_masked(&f, c->masked, "", ":", ","))
         ksm_fmt_str(&f, "-");
+    if (c->unscanned) {   /* parts no rule could read, sent to Japan's servers by the policy */
+        ksm_fmt_str(&f, " unscanned=");
+        ksm_fmt_i64(&f, (int64_t)c->unscanned);
+    }
     ksm_fmt_str(&f, " prompt_hmac=");
     ksm_fmt_str(&f, c->prompt_hmac[0] ? c->prompt_hmac : "-");
     ksm_fmt_str(&f, " targets=");

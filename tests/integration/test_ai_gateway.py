@@ -1217,8 +1217,10 @@ def test_classification_markings_raise_the_class(gw, llm_server, fault_server):
 
 def test_unreadable_content_goes_only_where_no_rule_must_read_it(gw, llm_server, fault_server):
     """An image is content the guardrail cannot read: refused (and the refusal audited) while any PII
-    kind is masked or blocked; a project whose policy allows every kind sends it; 機密性2 bound abroad
-    is always masked, so it is refused there whatever the policy."""
+    kind is masked or blocked, unless the project lets it go unread to its model servers in Japan
+    (unscanned_content allow_in_japan: the text beside it still read, a server abroad passed over,
+    the decision record counting what went unread); a project whose policy allows every kind sends
+    it; 機密性2 bound abroad is always masked, so it is refused there whatever the policy."""
     o = Org(gw, llm_server, fault_server)
     alias = o.fault_route("echo")
     page = {"role": "user", "content": [
@@ -1229,6 +1231,40 @@ def test_unreadable_content_goes_only_where_no_rule_must_read_it(gw, llm_server,
     assert "PII policy" in r.json()["error"]["message"]
     rec = gw.audit_wait(r.headers["x-request-id"], action="ai.decision")
     assert "decision=block reason=unreadable_content" in rec["detail"] and rec["outcome"] == "denied", rec
+
+    # the project lets it go unread, to its model servers in Japan only (the PII rules unchanged)
+    r = gw.api("PUT", "/admin/v1/projects/%s/ai-policy" % o.project, {"unscanned_content": "anywhere"})
+    assert r.status_code == 400 and "allow_in_japan" in r.text, r.text
+    pol = gw.ok("PUT", "/admin/v1/projects/%s/ai-policy" % o.project, {"unscanned_content": "allow_in_japan"})
+    assert pol["unscanned_content"] == "allow_in_japan" and pol["pii"]["phone"] == "mask", pol
+    r = o.post("/v1/chat/completions", {"model": alias, "messages": [page]})
+    assert r.status_code == 200, r.text
+    assert "image_url" in json.dumps(fault_server.last_request()["body"])
+    rec = gw.audit_wait(r.headers["x-request-id"], action="ai.decision")
+    assert "decision=pass" in rec["detail"] and " unscanned=1 " in rec["detail"], rec
+    # the text beside it is still read: a phone number masked on its way
+    r = o.post("/v1/chat/completions", {"model": alias, "messages": [
+        {"role": "user", "content": [{"type": "text", "text": "連絡先 03-1234-5678"}, page["content"][1]]}]})
+    assert r.status_code == 200 and "03-1234-5678" not in json.dumps(fault_server.last_request()["body"]), r.text
+    # a route with a server abroad as well: only the one in Japan is sent it (the other would fail)
+    us_jp = o.route("img-us-jp-" + uuid.uuid4().hex[:4], [
+        {"provider": "openai", "base_url": fault_server.base_url, "model": "fault:500", "jurisdiction": "US",
+         "weight": 100},
+        {"provider": "openai", "base_url": fault_server.base_url, "model": "fault:echo", "jurisdiction": "JP"}])
+    r = o.post("/v1/chat/completions", {"model": us_jp, "messages": [page]}, headers={"X-Kasumi-Classification": "1"})
+    assert r.status_code == 200, r.text
+    rec = gw.audit_wait(r.headers["x-request-id"], action="ai.chat")
+    assert rec["detail"].endswith(" class=1 sent_to=JP"), rec
+    # a route with servers abroad only: nowhere to send it
+    us_only = o.route("img-us-" + uuid.uuid4().hex[:4], [
+        {"provider": "openai", "base_url": fault_server.base_url, "model": "fault:echo", "jurisdiction": "US"}])
+    r = o.post("/v1/chat/completions", {"model": us_only, "messages": [page]}, headers={"X-Kasumi-Classification": "1"})
+    assert r.status_code == 400 and "only to model servers in Japan" in r.json()["error"]["message"], r.text
+    # text alone still goes abroad as the class allows
+    r = o.post("/v1/chat/completions", {"model": us_only, "messages": [{"role": "user", "content": "hello"}]},
+               headers={"X-Kasumi-Classification": "1"})
+    assert r.status_code == 200, r.text
+    gw.ok("PUT", "/admin/v1/projects/%s/ai-policy" % o.project, {"unscanned_content": "refuse"})
 
     kinds = ("mynumber", "phone", "email", "card", "pension", "passport")
     gw.ok("PUT", "/admin/v1/projects/%s/ai-policy" % o.project,

@@ -213,6 +213,7 @@ def test_governance_pages_in_a_real_browser(cd, idp):
     assert pol["pii_output"]["mynumber"] == "mask" and pol["pii"]["phone"] == "allow", pol
     assert pol["terms"] == [{"term": "取扱厳重注意", "action": "block"}] and pol["key_rpm"] == 60, pol
     assert pol["allowed_networks"] == ["10.20.0.0/16", "2001:db8::/32"], pol
+    assert pol["unscanned_content"] == "allow_in_japan", pol
     chk = res["ai_check"]
     assert chk["decision"].startswith("遮断") and chk["model"] == "送信されません", chk
     assert chk["output"] == "個人番号 ⟦MYNUMBER⟧、電話 03-1234-5678", chk

@@ -21,6 +21,7 @@ interface Policy {
   pii_output: Record<Kind, string>;
   terms: { term: string; action: string }[];
   allowed_networks: string[];
+  unscanned_content: string;
   project_rpm: number;
   project_tpm: number;
   key_rpm: number;
@@ -57,6 +58,12 @@ function policyForm(project: string, p: Policy): HTMLElement {
   const masked = terms("mask"), blocked = terms("block");
   // where calls may come from (IP networks, one a line; none: anywhere)
   const nets = h("textarea", { rows: 3, cols: 40, "data-testid": "ai-networks" }, (p.allowed_networks ?? []).join("\n")) as HTMLTextAreaElement;
+  // images, files and audio, which no rule can read: refused, or sent unread to servers in Japan
+  const unscanned = h(
+    "select",
+    { "data-testid": "ai-unscanned" },
+    ["refuse", "allow_in_japan"].map((v) => h("option", { value: v, selected: v === (p.unscanned_content ?? "refuse") }, tg(("aipol.unscanned." + v) as GovKey))),
+  ) as HTMLSelectElement;
   const limit = new Map(limits.map((k) => [k, h("input", { type: "number", min: 0, step: 1, value: p[k] }) as HTMLInputElement]));
   const status = statusArea();
   const form = inlineForm(
@@ -69,6 +76,7 @@ function policyForm(project: string, p: Policy): HTMLElement {
         default_classification: Number(cls.value), class2_overseas: overseas.checked, pii: pick(input), pii_output: pick(output),
         terms: [...lines(masked, "mask"), ...lines(blocked, "block")],
         allowed_networks: nets.value.split("\n").map((x) => x.trim()).filter((x) => x),
+        unscanned_content: unscanned.value,
         ...Object.fromEntries(limits.map((k) => [k, Number(limit.get(k)!.value || 0)])),
       });
       status.replaceChildren(h("p", { class: "ok", role: "status" }, tg("aipol.saved")));
@@ -80,6 +88,7 @@ function policyForm(project: string, p: Policy): HTMLElement {
         kinds.map((k) => [kindName(k), input.get(k)!, output.get(k)!]), "ai-policy"),
       h("div", { class: "row" }, field(tg("aipol.termsMask"), masked), field(tg("aipol.termsBlock"), blocked)),
       field(tg("aipol.networks"), nets),
+      field(tg("aipol.unscanned"), unscanned),
       h("div", { class: "row" }, limits.map((k) => field(tg(("aipol." + k) as GovKey), limit.get(k)!))),
       h("button", { type: "submit" }, tg("aipol.save")),
     ],
