@@ -46,7 +46,7 @@ enum ksm_err ksm_h_ai_policy_put(struct ksm_req *r)
     char twhy[KSM_TPL_WHY] = "";
     if ((next.class2_overseas &&
          (e = ksm_tpl_check_overseas(DB(r), r->params[0], true, twhy)) != KSM_E_OK) ||
-        (e = ksm_tpl_check_pii_output(DB(r), r->params[0], &next, twhy)) != KSM_E_OK) {
+        (e = ksm_tpl_check_ai_policy(DB(r), r->params[0], &next, twhy)) != KSM_E_OK) {
         e = ksm_fail_why(r, e, *twhy ? twhy : NULL);
         goto fail;
     }

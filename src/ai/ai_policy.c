@@ -258,8 +258,8 @@ json_t *ksm_ai_policy_json(const struct ksm_ai_policy *p)
         ksm_cidr_format(&p->nets[i], t);
         json_array_append_new(nets, json_string(t));
     }
-    return json_pack("{s:i,s:b,s:b,s:b,s:o,s:o,s:o,s:o,s:s,s:I,s:I,s:I,s:I,s:i}", "default_classification",
-                     p->default_classification, "class2_overseas", p->class2_overseas,
+    return json_pack("{s:i,s:b,s:b,s:b,s:o,s:o,s:o,s:o,s:s,s:I,s:I,s:I,s:I,s:i}",
+                     "default_classification", p->default_classification, "class2_overseas", p->class2_overseas,
                      "class3_forbidden", p->class3_forbidden, "classification_markings", p->markings,
                      "pii", pii, "pii_output", pii_output, "terms", terms, "allowed_networks", nets,
                      "unscanned_content", unscanned_names[p->unscanned], "project_rpm",

@@ -63,6 +63,7 @@ struct ksm_tpl_guardrails {
     int64_t max_monthly_yen;      /* -1: no cap */
     bool class2_overseas_forbidden;
     unsigned pii_output;          /* bit k: enum ksm_pii_kind k redacted from model output */
+    bool unscanned_refused;       /* no project may send unreadable content unread (unscanned_content) */
 };
 
 struct ksm_tpl {
@@ -99,20 +100,23 @@ enum ksm_err ksm_tpl_guard_budget(const struct ksm_tpl_guardrails *g, int64_t ye
 enum ksm_err ksm_tpl_guard_overseas(const struct ksm_tpl_guardrails *g, bool class2_overseas,
                                     char *why);
 struct ksm_ai_policy;
-enum ksm_err ksm_tpl_guard_pii_output(const struct ksm_tpl_guardrails *g,
-                                      const struct ksm_ai_policy *p, char *why);
-/* p raised to the guardrail (every kind it names redacted from model output); true if it changed. */
-bool ksm_tpl_raise_pii_output(const struct ksm_tpl_guardrails *g, struct ksm_ai_policy *p);
+/* The guardrails written into AI policies: pii_output and unscanned_content. */
+enum ksm_err ksm_tpl_guard_ai_policy(const struct ksm_tpl_guardrails *g,
+                                     const struct ksm_ai_policy *p, char *why);
+/* p raised to the guardrails (every kind they name redacted from model output, unreadable content
+ * refused); true if it changed. */
+bool ksm_tpl_raise_ai_policy(const struct ksm_tpl_guardrails *g, struct ksm_ai_policy *p);
 /* The mandatory template t just set: every attached project's AI policy raised to its pii_output
- * guardrail (tightening reaches them at once, not at their next change). *n: policies changed. */
+ * and unscanned_content guardrails (tightening reaches them at once, not at their next change).
+ * *n: policies changed. */
 enum ksm_err ksm_tpl_raise_attached(struct ksm_db *db, const struct ksm_tpl *t, int *n);
 /* For the normal APIs: the project's guardrails checked against a change (one of them). */
 enum ksm_err ksm_tpl_check_project_tags(struct ksm_db *db, const char *project, json_t *tags,
                                         char *why);
 enum ksm_err ksm_tpl_check_budget(struct ksm_db *db, const char *project, int64_t yen, char *why);
 enum ksm_err ksm_tpl_check_overseas(struct ksm_db *db, const char *project, bool on, char *why);
-enum ksm_err ksm_tpl_check_pii_output(struct ksm_db *db, const char *project,
-                                      const struct ksm_ai_policy *p, char *why);
+enum ksm_err ksm_tpl_check_ai_policy(struct ksm_db *db, const char *project,
+                                     const struct ksm_ai_policy *p, char *why);
 
 /* ---- a new project (tpl_attach.c) ---- */
 /* Before creating a project: the mandatory template's tag rule against its tags (NULL: none). */

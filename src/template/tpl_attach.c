@@ -49,7 +49,8 @@ static enum ksm_err apply_defaults(struct ksm_db *db, const char *tenant, const 
     if (budget)
         e = ksm_ai_budget_set(db, tenant, project, budget, aiwhy);
     json_decref(budget);
-    if (e == KSM_E_OK && (t->defaults.ai_policy || t->guard.pii_output)) {
+    bool guarded = t->guard.pii_output || t->guard.unscanned_refused;
+    if (e == KSM_E_OK && (t->defaults.ai_policy || guarded)) {
         struct ksm_ai_policy cur, next;
         e = ksm_ai_policy_get(db, project, &cur);
         if (e == KSM_E_OK)
@@ -57,7 +58,7 @@ static enum ksm_err apply_defaults(struct ksm_db *db, const char *tenant, const 
         if (e == KSM_E_OK && t->defaults.ai_policy)
             e = ksm_ai_policy_merge(&cur, t->defaults.ai_policy, &next, aiwhy);
         if (e == KSM_E_OK) {
-            ksm_tpl_raise_pii_output(&t->guard, &next);   /* the guardrail's kinds, from the start */
+            ksm_tpl_raise_ai_policy(&t->guard, &next);   /* the guardrails, from the start */
             e = ksm_ai_policy_put(db, tenant, project, &next);
         }
     }

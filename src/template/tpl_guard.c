@@ -110,20 +110,28 @@ static int let_out(const struct ksm_tpl_guardrails *g, const struct ksm_ai_polic
     return -1;
 }
 
-enum ksm_err ksm_tpl_guard_pii_output(const struct ksm_tpl_guardrails *g,
-                                      const struct ksm_ai_policy *p, char *why)
+enum ksm_err ksm_tpl_guard_ai_policy(const struct ksm_tpl_guardrails *g,
+                                     const struct ksm_ai_policy *p, char *why)
 {
     int k = let_out(g, p);
-    return k < 0 ? KSM_E_OK
-                 : refuse(why, "the mandatory template requires redacting %s from model output "
-                               "(pii_output)", ksm_pii_kind_name((enum ksm_pii_kind)k));
+    if (k >= 0)
+        return refuse(why, "the mandatory template requires redacting %s from model output "
+                           "(pii_output)", ksm_pii_kind_name((enum ksm_pii_kind)k));
+    if (g && g->unscanned_refused && p->unscanned != KSM_AI_UNSCANNED_REFUSE)
+        return refuse(why, "%s", "the mandatory template refuses content the guardrail cannot "
+                                 "read (unscanned_content)");
+    return KSM_E_OK;
 }
 
-bool ksm_tpl_raise_pii_output(const struct ksm_tpl_guardrails *g, struct ksm_ai_policy *p)
+bool ksm_tpl_raise_ai_policy(const struct ksm_tpl_guardrails *g, struct ksm_ai_policy *p)
 {
     bool changed = false;
     for (int k; (k = let_out(g, p)) >= 0;) {
         p->pii_output[k] = KSM_AI_PII_MASK;
+        changed = true;
+    }
+    if (g && g->unscanned_refused && p->unscanned != KSM_AI_UNSCANNED_REFUSE) {
+        p->unscanned = KSM_AI_UNSCANNED_REFUSE;
         changed = true;
     }
     return changed;
@@ -132,7 +140,7 @@ bool ksm_tpl_raise_pii_output(const struct ksm_tpl_guardrails *g, struct ksm_ai_
 enum ksm_err ksm_tpl_raise_attached(struct ksm_db *db, const struct ksm_tpl *t, int *n)
 {
     *n = 0;
-    if (!t->guard.pii_output)
+    if (!t->guard.pii_output && !t->guard.unscanned_refused)
         return KSM_E_OK;
     json_t *projects = json_array();   /* read first: each raise is a write transaction of its own */
     sqlite3_stmt *st = ksm_db_prepare(db, "SELECT project, tenant FROM tpl_attach ORDER BY project");
@@ -149,7 +157,7 @@ enum ksm_err ksm_tpl_raise_attached(struct ksm_db *db, const struct ksm_tpl *t, 
         struct ksm_ai_policy p;
         if (e == KSM_E_OK)
             e = ksm_ai_policy_get(db, project, &p);
-        if (e == KSM_E_OK && ksm_tpl_raise_pii_output(&t->guard, &p)) {
+        if (e == KSM_E_OK && ksm_tpl_raise_ai_policy(&t->guard, &p)) {
             e = ksm_ai_policy_put(db, json_string_value(json_array_get(row, 1)), project, &p);
             *n += e == KSM_E_OK;
         }
@@ -206,15 +214,15 @@ enum ksm_err ksm_tpl_check_overseas(struct ksm_db *db, const char *project, bool
     return check(db, project, overseas_fn, &on, why);
 }
 
-static enum ksm_err pii_output_fn(const struct ksm_tpl_guardrails *g, const void *arg, char *why)
+static enum ksm_err ai_policy_fn(const struct ksm_tpl_guardrails *g, const void *arg, char *why)
 {
-    return ksm_tpl_guard_pii_output(g, arg, why);
+    return ksm_tpl_guard_ai_policy(g, arg, why);
 }
 
-enum ksm_err ksm_tpl_check_pii_output(struct ksm_db *db, const char *project,
+enum ksm_err ksm_tpl_check_ai_policy(struct ksm_db *db, const char *project,
                                       const struct ksm_ai_policy *p, char *why)
 {
-    return check(db, project, pii_output_fn, p, why);
+    return check(db, project, ai_policy_fn, p, why);
 }
 
 /* Buckets: a new one must be in an allowed region; a bucket that carried every required tag must

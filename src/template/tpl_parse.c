@@ -281,11 +281,13 @@ static enum ksm_err parse_pii_output(json_t *arr, unsigned *kinds, char *why)
 static enum ksm_err parse_guardrails(json_t *o, struct ksm_tpl_guardrails *g, char *why)
 {
     json_t *tags = NULL, *regions = NULL, *cap = NULL, *overseas = NULL, *pii_output = NULL;
+    json_t *unscanned = NULL;
     const struct field spec[] = {{"required_tags", T_ARR, false, &tags},
                                  {"allowed_regions", T_ARR, false, &regions},
                                  {"max_monthly_yen", T_INT, false, &cap},
                                  {"class2_overseas", T_BOOL, false, &overseas},
-                                 {"pii_output", T_ARR, false, &pii_output}};
+                                 {"pii_output", T_ARR, false, &pii_output},
+                                 {"unscanned_content", T_STR, false, &unscanned}};
     enum ksm_err e = fields(o, "guardrails", spec, KSM_NELEM(spec), why);
     if (e == KSM_E_OK)
         e = parse_strings(tags, "guardrails.required_tags", g->required_tags, KSM_TPL_MAX_TAGS,
@@ -302,6 +304,11 @@ static enum ksm_err parse_guardrails(json_t *o, struct ksm_tpl_guardrails *g, ch
         return bad(why, "%s must be 0..1000000000000", "guardrails.max_monthly_yen");
     /* "class2_overseas": false forbids it; true or absent leaves it to the tenant */
     g->class2_overseas_forbidden = overseas && json_is_false(overseas);
+    /* "unscanned_content": "refuse" holds every project to it; absent leaves it to the tenant */
+    if (unscanned && strcmp(json_string_value(unscanned), "refuse"))
+        return bad(why, "%s must be \"refuse\" (or left out: the tenant's choice)",
+                   "guardrails.unscanned_content");
+    g->unscanned_refused = unscanned != NULL;
     return KSM_E_OK;
 }
 
@@ -314,6 +321,11 @@ static enum ksm_err defaults_ok(struct ksm_tpl *t, char *why)
     json_t *c2 = d->ai_policy ? json_object_get(d->ai_policy, "class2_overseas") : NULL;
     if (json_is_true(c2) && ksm_tpl_guard_overseas(&t->guard, true, why) != KSM_E_OK)
         return KSM_E_INVALID_ARGUMENT;
+    json_t *u_json = d->ai_policy ? json_object_get(d->ai_policy, "unscanned_content") : NULL;
+    const char *u = json_string_value(u_json);
+    if (t->guard.unscanned_refused && u && strcmp(u, "refuse"))
+        return bad(why, "%s must be \"refuse\": the guardrails require it",
+                   "project_defaults.ai_policy.unscanned_content");
     /* a default that lets a required kind through would be raised at once: a contradiction */
     json_t *out = d->ai_policy ? json_object_get(d->ai_policy, "pii_output") : NULL;
     for (int k = 0; k < KSM_AI_PII_KINDS; k++) {

@@ -266,11 +266,13 @@ static void walk_policy(struct walk *w, const struct ksm_tpl_project *p, const c
         return;
     if (*id ? ksm_ai_policy_get(w->db, id, &cur) != KSM_E_OK : (ksm_ai_policy_defaults(&cur), 0))
         return refuse(w, KSM_E_INTERNAL, "cannot read an AI policy");
+    if (!*id)
+        ksm_tpl_raise_ai_policy(g, &cur);   /* a new project starts raised to the guardrails */
     if (ksm_ai_policy_merge(&cur, p->ai_policy, &next, aiwhy) != KSM_E_OK)
         return refusef(w, KSM_E_INVALID_ARGUMENT, "project %s: ai_policy: %s", p->name, aiwhy);
     if (ksm_tpl_guard_overseas(g, next.class2_overseas, why) != KSM_E_OK)
         refusef(w, KSM_E_GUARDRAIL, "project %s: %s", p->name, why);
-    if (ksm_tpl_guard_pii_output(g, &next, why) != KSM_E_OK)
+    if (ksm_tpl_guard_ai_policy(g, &next, why) != KSM_E_OK)
         refusef(w, KSM_E_GUARDRAIL, "project %s: %s", p->name, why);
     json_t *full = ksm_ai_policy_json(&next), *desired = json_object();
     const char *k;

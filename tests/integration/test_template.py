@@ -335,11 +335,13 @@ def test_mandatory_versions_and_tightening_reach_attached_projects(org):
     assert versions["version"] == 2
 
 
-def test_pii_output_guardrail_raises_every_attached_project(org):
+def test_ai_policy_guardrails_raise_every_attached_project(org):
     """Last in this file (after the versions test): the operator requires redacting My Number and
     card numbers from model output. Every attached project's policy is raised when the template is
     set (not at its next change), a new project starts with it, and neither the policy API nor a
-    template can let those kinds through again; tightening further stays allowed."""
+    template can let those kinds through again; tightening further stays allowed. Then the operator
+    refuses content the guardrail cannot read everywhere (unscanned_content): a project that sent it
+    unread to Japan is raised back to refusing, and may not choose it again."""
     old = new_project(org)
     before = org.api("GET", "/admin/v1/projects/%s/ai-policy" % old).json()
     assert before["pii_output"]["mynumber"] == "allow", before
@@ -365,3 +367,21 @@ def test_pii_output_guardrail_raises_every_attached_project(org):
     assert org.project_id(name) is None
     again = org.d.ok("PUT", "/admin/v1/platform/mandatory-template", strict, status=200)
     assert again["new_version"] is False and again["policies_raised"] == 0, again
+
+    assert org.api("PUT", "/admin/v1/projects/%s/ai-policy" % old,
+                   {"unscanned_content": "allow_in_japan"}).status_code == 200
+    sealed = dict(strict, guardrails=dict(strict["guardrails"], unscanned_content="refuse"))
+    r = org.d.ok("PUT", "/admin/v1/platform/mandatory-template", sealed, status=200)
+    assert r["new_version"] is True and r["policies_raised"] >= 1, r
+    assert org.api("GET", "/admin/v1/projects/%s/ai-policy" % old).json()["unscanned_content"] == "refuse"
+    refused(org.api("PUT", "/admin/v1/projects/%s/ai-policy" % old, {"unscanned_content": "allow_in_japan"}),
+            "policy PUT sending unreadable content unread")
+    cli_refused(org, org.doc(pname(), policy={"unscanned_content": "allow_in_japan"}), "unscanned_content")
+    # a tenant template's new project with a policy that keeps the guardrails applies (its project
+    # starts from the defaults raised to them, as one created through the API does)
+    kept = pname()
+    org.cli("template", "apply", org.write(org.doc(kept, budget=1000, policy={"default_classification": 1})))
+    pol = org.api("GET", "/admin/v1/projects/%s/ai-policy" % org.project_id(kept)).json()
+    assert (pol["default_classification"], pol["pii_output"]["card"], pol["unscanned_content"]) == (1, "mask", "refuse"), pol
+    bad = dict(strict, guardrails=dict(strict["guardrails"], unscanned_content="allow_in_japan"))
+    assert org.d.api("PUT", "/admin/v1/platform/mandatory-template", bad).status_code == 400

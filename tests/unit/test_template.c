@@ -143,15 +143,40 @@ static void test_guardrails(void)
         return;
     struct ksm_ai_policy p;
     ksm_ai_policy_defaults(&p);
-    CHECK(ksm_tpl_guard_pii_output(&t->guard, &p, why) == KSM_E_GUARDRAIL && strstr(why, "mynumber"));
-    CHECK(ksm_tpl_raise_pii_output(&t->guard, &p));
+    CHECK(ksm_tpl_guard_ai_policy(&t->guard, &p, why) == KSM_E_GUARDRAIL && strstr(why, "mynumber"));
+    CHECK(ksm_tpl_raise_ai_policy(&t->guard, &p));
     CHECK(p.pii_output[0] == KSM_AI_PII_MASK && p.pii_output[3] == KSM_AI_PII_MASK &&
           p.pii_output[1] == KSM_AI_PII_ALLOW);
-    CHECK(ksm_tpl_guard_pii_output(&t->guard, &p, why) == KSM_E_OK);
-    CHECK(!ksm_tpl_raise_pii_output(&t->guard, &p));   /* already there: nothing to write */
+    CHECK(ksm_tpl_guard_ai_policy(&t->guard, &p, why) == KSM_E_OK);
+    CHECK(!ksm_tpl_raise_ai_policy(&t->guard, &p));   /* already there: nothing to write */
     p.pii_output[3] = KSM_AI_PII_ALLOW;
-    CHECK(ksm_tpl_guard_pii_output(&t->guard, &p, why) == KSM_E_GUARDRAIL && strstr(why, "card"));
-    CHECK(ksm_tpl_guard_pii_output(NULL, &p, why) == KSM_E_OK);
+    CHECK(ksm_tpl_guard_ai_policy(&t->guard, &p, why) == KSM_E_GUARDRAIL && strstr(why, "card"));
+    CHECK(ksm_tpl_guard_ai_policy(NULL, &p, why) == KSM_E_OK);
+    ksm_tpl_free(t);
+    /* "unscanned_content": "refuse": no attached project sends unreadable content unread; a policy
+     * that does is refused, and raising it refuses again; any other value is not a guardrail */
+    t = parse(HEAD "\"guardrails\":{\"unscanned_content\":\"refuse\"}}", &e);
+    CHECK(e == KSM_E_OK && t && t->guard.unscanned_refused);
+    if (!t)
+        return;
+    ksm_ai_policy_defaults(&p);
+    CHECK(ksm_tpl_guard_ai_policy(&t->guard, &p, why) == KSM_E_OK);
+    p.unscanned = KSM_AI_UNSCANNED_JAPAN;
+    CHECK(ksm_tpl_guard_ai_policy(&t->guard, &p, why) == KSM_E_GUARDRAIL &&
+          strstr(why, "unscanned_content"));
+    CHECK(ksm_tpl_raise_ai_policy(&t->guard, &p) && p.unscanned == KSM_AI_UNSCANNED_REFUSE);
+    CHECK(!ksm_tpl_raise_ai_policy(&t->guard, &p));
+    ksm_tpl_free(t);
+    t = parse(HEAD "\"guardrails\":{\"unscanned_content\":\"allow_in_japan\"}}", &e);
+    CHECK(!t && e == KSM_E_INVALID_ARGUMENT);
+    ksm_tpl_free(t);
+    t = parse(HEAD "\"guardrails\":{\"unscanned_content\":\"refuse\"},\"project_defaults\":"
+                   "{\"ai_policy\":{\"unscanned_content\":\"allow_in_japan\"}}}", &e);
+    CHECK(!t && e == KSM_E_INVALID_ARGUMENT);   /* its own defaults would break it */
+    ksm_tpl_free(t);
+    /* without the guardrail a project may choose either */
+    t = parse(HEAD "\"guardrails\":{}}", &e);
+    CHECK(t && !t->guard.unscanned_refused && ksm_tpl_guard_ai_policy(&t->guard, &p, why) == KSM_E_OK);
     ksm_tpl_free(t);
 }
 
