@@ -44,17 +44,15 @@ static bool decision(const struct ksm_audit_rec *rec, struct ksm_buf *out)
     return true;
 }
 
-/* The last " class=" in d: what gateway.c appends ends the detail. */
+/* The last " class=N sent_to=" in d (what gateway.c appends ends the detail): found by its
+ * " sent_to=", which libc's strstr finds many bytes at a time. */
 static const char *last_class(const char *d)
 {
-    static const char key[] = " class=";
-    const size_t k = sizeof key - 1;
-    if (!d)
-        return NULL;
-    for (size_t at = strlen(d); at >= k; at--)
-        if (d[at - k] == ' ' && !memcmp(d + at - k, key, k))
-            return d + at - k;
-    return NULL;
+    const char *found = NULL;
+    for (const char *p = d ? strstr(d, " sent_to=") : NULL; p; p = strstr(p + 1, " sent_to="))
+        if (p - d >= 8 && !memcmp(p - 8, " class=", 7))
+            found = p - 8;
+    return found;
 }
 
 /* "… class=N sent_to=JP[,US]" at the end of the request's own record */
@@ -65,7 +63,9 @@ static bool sent(const struct ksm_audit_rec *rec, struct ksm_buf *out)
     if (!cls || strncmp(s + 8, " sent_to=", 9))
         return false;
     const char *to = s + 17;
-    size_t n = strspn(to, "ABCDEFGHIJKLMNOPQRSTUVWXYZ,");
+    size_t n = 0;
+    while ((to[n] >= 'A' && to[n] <= 'Z') || to[n] == ',')   /* "JP,US" */
+        n++;
     if (!n)
         return false;
     ksm_buf_putc(out, 's');

@@ -12,16 +12,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* FNV-1a over the kind byte and the value. */
+/* The kind and the value, eight bytes at a time (the indexer hashes every key of every record:
+ * byte-at-a-time FNV was a quarter of its instructions), finished so the low bits a table uses
+ * depend on every byte. */
 static uint64_t key_hash(int kind, const char *v)
 {
-    uint64_t h = 1469598103934665603ull ^ (uint64_t)kind;
-    h *= 1099511628211ull;
-    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-        h ^= *p;
-        h *= 1099511628211ull;
+    const uint64_t k = 0x9e3779b97f4a7c15ull;
+    size_t n = strlen(v);
+    uint64_t h = (uint64_t)kind ^ ((uint64_t)n << 8), w;
+    for (; n >= 8; v += 8, n -= 8) {
+        memcpy(&w, v, 8);
+        h = (h ^ w) * k;
+        h ^= h >> 29;
     }
-    return h;
+    w = 0;
+    memcpy(&w, v, n);
+    h = (h ^ w) * k;
+    h ^= h >> 32;
+    h *= 0xbf58476d1ce4e5b9ull;
+    return h ^ (h >> 29);
 }
 
 static void keyset_grow(struct ksm_audit_keyset *s)
@@ -63,7 +72,7 @@ static bool keyset_add(struct ksm_audit_keyset *s, int kind, const char *v)
 
 /* ---- the block's counts ---- */
 
-/* FNV-1a over "tenant\0facet". */
+/* Over "tenant" and "facet". */
 static uint64_t tally_hash(const char *tenant, const char *facet)
 {
     return key_hash(0, facet) ^ (key_hash(1, tenant) * 31);
