@@ -51,17 +51,31 @@ static void keyset_grow(struct ksm_audit_keyset *s)
     s->cap = cap;
 }
 
+/* The slot holding (kind, v), or the empty one where it would go (cap > 0). */
+static size_t keyset_slot(const struct ksm_audit_keyset *s, int kind, const char *v)
+{
+    size_t j = key_hash(kind, v) & (s->cap - 1);
+    for (; s->slots[j]; j = (j + 1) & (s->cap - 1)) {
+        const char *e = s->strs.data + s->slots[j] - 1;
+        if (e[0] == kind && !strcmp(e + 1, v))
+            break;
+    }
+    return j;
+}
+
+static bool keyset_has(const struct ksm_audit_keyset *s, int kind, const char *v)
+{
+    return s->cap && s->slots[keyset_slot(s, kind, v)];
+}
+
 /* Adds (kind, v) to the set; false when it was already there. */
 static bool keyset_add(struct ksm_audit_keyset *s, int kind, const char *v)
 {
     if ((s->n + 1) * 2 > s->cap)
         keyset_grow(s);
-    size_t j = key_hash(kind, v) & (s->cap - 1);
-    for (; s->slots[j]; j = (j + 1) & (s->cap - 1)) {
-        const char *e = s->strs.data + s->slots[j] - 1;
-        if (e[0] == kind && !strcmp(e + 1, v))
-            return false;
-    }
+    size_t j = keyset_slot(s, kind, v);
+    if (s->slots[j])
+        return false;
     s->slots[j] = (uint32_t)s->strs.len + 1;
     char k = (char)kind;
     ksm_buf_append(&s->strs, &k, 1);
@@ -105,18 +119,42 @@ static void tally_grow(struct ksm_audit_tally *t)
     t->ents = ksm_xrealloc(t->ents, cap / 2 * sizeof *t->ents);
 }
 
+/* The slot holding (tenant, facet), or the empty one where it would go (cap > 0). */
+static size_t tally_slot(const struct ksm_audit_tally *t, const char *tenant, const char *facet)
+{
+    size_t j = tally_hash(tenant, facet) & (t->cap - 1);
+    for (; t->slots[j]; j = (j + 1) & (t->cap - 1)) {
+        uint32_t i = t->slots[j] - 1;
+        if (!strcmp(tally_tenant(t, i), tenant) && !strcmp(tally_facet(t, i), facet))
+            break;
+    }
+    return j;
+}
+
+static void tally_count(struct ksm_audit_tally *t, uint32_t i)
+{
+    t->ents[i].n++;
+    t->ents[i].dirty = true;
+}
+
+/* One more record of (tenant, facet), found as given: false when the pair is not there yet. */
+static bool tally_bump(struct ksm_audit_tally *t, const char *tenant, const char *facet)
+{
+    size_t j = t->cap ? tally_slot(t, tenant, facet) : 0;
+    if (!t->cap || !t->slots[j])
+        return false;
+    tally_count(t, t->slots[j] - 1);
+    return true;
+}
+
 static void tally_add(struct ksm_audit_tally *t, const char *tenant, const char *facet)
 {
     if ((t->n + 1) * 2 > t->cap)
         tally_grow(t);
-    size_t j = tally_hash(tenant, facet) & (t->cap - 1);
-    for (; t->slots[j]; j = (j + 1) & (t->cap - 1)) {
-        uint32_t i = t->slots[j] - 1;
-        if (!strcmp(tally_tenant(t, i), tenant) && !strcmp(tally_facet(t, i), facet)) {
-            t->ents[i].n++;
-            t->ents[i].dirty = true;
-            return;
-        }
+    size_t j = tally_slot(t, tenant, facet);
+    if (t->slots[j]) {
+        tally_count(t, t->slots[j] - 1);
+        return;
     }
     t->ents[t->n] = (struct ksm_audit_tally_ent){(uint32_t)t->strs.len, 1, true};
     ksm_buf_append(&t->strs, tenant, strlen(tenant) + 1);
@@ -199,8 +237,9 @@ int ksm_audit_block_put(struct ksm_audit_ix *ix)
  * them (invalid UTF-8 replaced), so the index agrees with the exact filter on the parsed line. */
 static int put_key(struct ksm_audit_ix *ix, int kind, const char *v)
 {
-    if (!v)
-        return 0;   /* absent: an equality filter never matches it */
+    if (!v || keyset_has(&ix->cur.keys, kind, v))
+        return 0;   /* absent (an equality filter never matches it), or already in the block: a
+                       value the set holds is valid UTF-8, so v is too */
     if (!ksm_utf8_valid(v, strlen(v))) {
         ksm_buf_reset(&ix->fixed);
         ksm_audit_utf8_fix(&ix->fixed, v);
@@ -221,9 +260,12 @@ static int put_key(struct ksm_audit_ix *ix, int kind, const char *v)
  * would count it. */
 static void add_facet(struct ksm_audit_ix *ix, const char *tenant, const char *facet)
 {
-    struct ksm_buf t = KSM_BUF_INIT, f = KSM_BUF_INIT;
     tenant = tenant ? tenant : "";
-    bool fix_t = !ksm_utf8_valid(tenant, strlen(tenant)), fix_f = !ksm_utf8_valid(facet, strlen(facet));
+    if (tally_bump(&ix->cur.tally, tenant, facet))
+        return;   /* the pair the block holds is valid UTF-8, so these are */
+    struct ksm_buf t = KSM_BUF_INIT, f = KSM_BUF_INIT;
+    bool fix_t = !ksm_utf8_valid(tenant, strlen(tenant));
+    bool fix_f = !ksm_utf8_valid(facet, strlen(facet));
     if (fix_t)
         ksm_audit_utf8_fix(&t, tenant);
     if (fix_f)
