@@ -6,7 +6,9 @@
  *   a request sent to a model:      s SEP class SEP jurisdictions ("JP,US") SEP project
  *
  * Both are read from the records' details as gateway.c writes them, never from anything else, so
- * the index rebuilt from the log counts the same. */
+ * the index rebuilt from the log counts the same. The index keeps what each block's records were
+ * counted under when it was written: changing a facet needs audit_index.c's INDEX_VERSION raised,
+ * which rebuilds the index from the log. */
 #ifndef KSM_AI_FACET_H
 #define KSM_AI_FACET_H
 #include <stdbool.h>
