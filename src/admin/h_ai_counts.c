@@ -24,6 +24,7 @@
 #include "admin/app.h"
 #include "admin/handlers.h"
 #include "ai/ai_facet.h"
+#include "core/csv.h"
 #include "core/util.h"
 
 static const char *const kinds[] = {"pass", "mask", "block", "refuse"};
@@ -37,6 +38,8 @@ struct count_kind {
     int fields, project_field;
     json_t *(*start)(void);
     void (*add)(json_t *out, const char *const f[], json_int_t n);
+    const char *name;                              /* the CSV's file name: kasumi-ai-NAME.csv */
+    void (*csv)(const json_t *out, struct ksm_buf *b);
 };
 
 struct count_job {
@@ -46,6 +49,7 @@ struct count_job {
     struct ksm_audit *audit;
     struct ksm_audit_filter f;
     const char *project;       /* NULL: every project */
+    bool csv;                  /* ?format=csv */
     json_t *out;               /* built on the pool thread, answered on the loop */
     bool failed;
 };
@@ -79,6 +83,42 @@ static void bump(json_t *group, const char *key, int kind, json_int_t n)
     count(t, kind, n);
 }
 
+/* ---- as CSV (?format=csv: a spreadsheet for an audit's evidence) ------------------------------ */
+
+enum { CSV_COLS = 7 };
+
+/* A row: the group, its key and up to five numbers ("" for an absent one). */
+static void csv_row(struct ksm_buf *b, const char *group, const char *key, const json_t *const v[5])
+{
+    char num[5][24];
+    const char *cells[CSV_COLS] = {group, key};
+    for (int i = 0; i < 5; i++) {
+        snprintf(num[i], sizeof num[i], "%lld", (long long)json_integer_value(v[i]));
+        cells[2 + i] = v[i] ? num[i] : "";
+    }
+    ksm_csv_record(b, cells, CSV_COLS);
+}
+
+static int cmp_key(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* The members of an object in the order of their names, with row(b, group, key, value). */
+static void csv_group(struct ksm_buf *b, const char *group, const json_t *o,
+                      void (*row)(struct ksm_buf *, const char *, const char *, const json_t *))
+{
+    size_t n = 0;
+    const char *k, **keys = ksm_xmalloc((json_object_size(o) + 1) * sizeof *keys);
+    json_t *v;
+    json_object_foreach((json_t *)o, k, v)
+        keys[n++] = k;
+    qsort(keys, n, sizeof *keys, cmp_key);
+    for (size_t i = 0; i < n; i++)
+        row(b, group, keys[i], json_object_get(o, keys[i]));
+    free(keys);
+}
+
 /* ---- decisions ---------------------------------------------------------------------------------- */
 
 static json_t *decisions_start(void)
@@ -104,8 +144,32 @@ static void decisions_add(json_t *out, const char *const f[], json_int_t n)
     bump(json_object_get(out, "by_principal"), f[4], kind, n);
 }
 
+static void tally_row(struct ksm_buf *b, const char *group, const char *key, const json_t *t)
+{
+    const json_t *v[5];
+    v[0] = json_object_get(t, "requests");
+    for (int k = 0; k < 4; k++)
+        v[1 + k] = json_object_get(t, kinds[k]);
+    csv_row(b, group, key, v);
+}
+
+/* group,key,requests,pass,mask,block,refuse: the total, then each grouping's rows */
+static void decisions_csv(const json_t *out, struct ksm_buf *b)
+{
+    static const char *const groups[][2] = {{"classification", "by_classification"},
+                                            {"model", "by_model"},
+                                            {"project", "by_project"},
+                                            {"user", "by_principal"}};
+    static const char *const head[CSV_COLS] = {"group", "key", "requests", "pass",
+                                               "mask", "block", "refuse"};
+    ksm_csv_record(b, head, CSV_COLS);
+    tally_row(b, "total", "", json_object_get(out, "total"));
+    for (size_t i = 0; i < KSM_NELEM(groups); i++)
+        csv_group(b, groups[i][0], json_object_get(out, groups[i][1]), tally_row);
+}
+
 static const struct count_kind decisions = {KSM_AI_FACET_DECISION, 6, 3, decisions_start,
-                                            decisions_add};
+                                            decisions_add, "decisions", decisions_csv};
 
 /* ---- destinations ------------------------------------------------------------------------------- */
 
@@ -159,8 +223,35 @@ static void destinations_add(json_t *out, const char *const f[], json_int_t n)
         add_to(pj, "abroad", n);
 }
 
+/* A place's requests and its classes; abroad: a count beside them (or none). */
+static void place_row(struct ksm_buf *b, const char *group, const char *key, const json_t *p)
+{
+    const json_t *by = json_object_get(p, "by_classification");
+    const json_t *v[5] = {json_object_get(p, "requests"), json_object_get(by, "1"),
+                          json_object_get(by, "2"), json_object_get(by, "3"),
+                          json_object_get(p, "abroad")};
+    csv_row(b, group, key, v);
+}
+
+/* group,key,requests,class_1,class_2,class_3,abroad: the total (with how many went abroad), those
+ * abroad, each jurisdiction, then each project (requests and abroad) */
+static void destinations_csv(const json_t *out, struct ksm_buf *b)
+{
+    static const char *const head[CSV_COLS] = {"group", "key", "requests", "class_1",
+                                               "class_2", "class_3", "abroad"};
+    ksm_csv_record(b, head, CSV_COLS);
+    json_t *total = json_deep_copy(json_object_get(out, "total"));
+    json_t *abroad = json_object_get(out, "abroad");
+    json_object_set(total, "abroad", json_object_get(abroad, "requests"));
+    place_row(b, "total", "", total);
+    json_decref(total);
+    place_row(b, "abroad", "", abroad);
+    csv_group(b, "jurisdiction", json_object_get(out, "by_jurisdiction"), place_row);
+    csv_group(b, "project", json_object_get(out, "by_project"), place_row);
+}
+
 static const struct count_kind destinations = {KSM_AI_FACET_SENT, 4, 3, destinations_start,
-                                               destinations_add};
+                                               destinations_add, "destinations", destinations_csv};
 
 /* ---- the count ---------------------------------------------------------------------------------- */
 
@@ -185,6 +276,18 @@ static void count_run(uv_work_t *w)
     j->failed = ksm_audit_count(j->audit, &j->f, j->kind->prefix, count_facet, j) != 0;
 }
 
+static enum ksm_err reply_csv(struct ksm_req *r, const struct count_job *j)
+{
+    char cd[96];
+    ksm_buf_reset(&r->resp);
+    j->kind->csv(j->out, &r->resp);
+    r->content_type = "text/csv; charset=utf-8";
+    r->status = 200;
+    snprintf(cd, sizeof cd, "attachment; filename=\"kasumi-ai-%s.csv\"", j->kind->name);
+    ksm_req_add_header(r, "Content-Disposition", ksm_arena_strdup(r->arena, cd));
+    return KSM_E_OK;
+}
+
 static void count_done(uv_work_t *w, int status)
 {
     struct count_job *j = w->data;
@@ -201,8 +304,7 @@ static void count_done(uv_work_t *w, int status)
         json_object_set_new(o, "until", json_string(until));
         json_object_set_new(o, "tenant", j->f.tenant ? json_string(j->f.tenant) : json_null());
         json_object_set_new(o, "project", j->project ? json_string(j->project) : json_null());
-        j->out = NULL;
-        e = ksm_reply_json(r, 200, o);
+        e = j->csv ? reply_csv(r, j) : (j->out = NULL, ksm_reply_json(r, 200, o));
     }
     json_decref(j->out);
     free(j);
@@ -228,6 +330,9 @@ static enum ksm_err count_start(struct ksm_req *r, const struct count_kind *kind
     struct ksm_app *app = r->worker->app;
     struct ksm_audit_filter f = {0};
     const char *tenant = ksm_req_query(r, "tenant"), *project = ksm_req_query(r, "project");
+    const char *format = ksm_req_query(r, "format");
+    if (format && strcmp(format, "json") && strcmp(format, "csv"))
+        return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "format must be json or csv");
     if ((tenant && !*tenant) || (project && !*project))
         return ksm_fail(r, KSM_E_INVALID_ARGUMENT, "tenant and project must not be empty when given");
     if (project && !tenant)
@@ -246,6 +351,7 @@ static enum ksm_err count_start(struct ksm_req *r, const struct count_kind *kind
     j->f = f;
     j->f.tenant = tenant;
     j->project = project;
+    j->csv = format && !strcmp(format, "csv");
     j->work.data = j;
     if (uv_queue_work(&r->worker->loop, &j->work, count_run, count_done)) {
         free(j);

@@ -2,34 +2,13 @@
  * line per usage row, then each invoice's rounding and tax lines. */
 #include "billing/billing.h"
 #include "billing/billing_focus.h"
+#include "core/csv.h"
 
 #include <string.h>
 
-static void field(struct ksm_buf *out, const char *s)
-{
-    if (!s)
-        return;
-    if (!strpbrk(s, ",\"\r\n")) {
-        ksm_buf_append(out, s, strlen(s));
-        return;
-    }
-    ksm_buf_append(out, "\"", 1);
-    for (const char *p = s; *p; p++) {
-        if (*p == '"')
-            ksm_buf_append(out, "\"", 1);
-        ksm_buf_append(out, p, 1);
-    }
-    ksm_buf_append(out, "\"", 1);
-}
-
 static void line(struct ksm_buf *out, const char *const *v)
 {
-    for (int i = 0; i < KSM_FOCUS_NCOLS; i++) {
-        if (i)
-            ksm_buf_append(out, ",", 1);
-        field(out, v[i]);
-    }
-    ksm_buf_append(out, "\r\n", 2);
+    ksm_csv_record(out, v, KSM_FOCUS_NCOLS);
 }
 
 void ksm_billing_report_csv(const struct ksm_billing_report *rep, struct ksm_buf *out)

@@ -10,7 +10,5 @@
 
 /* 0, or -1 with why naming the row and column. Limits: KSM_SHEET_MAX_* (sheet.h). */
 int ksm_supply_csv_read(const char *text, size_t n, struct ksm_sheet *out, char *why, size_t whylen);
-/* Appends one CSV record of n cells (quoted when needed) ending in CRLF. */
-void ksm_supply_csv_record(struct ksm_buf *b, const char *const *cells, int n);
 
 #endif

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/csv.h"
 #include "core/util.h"
-#include "supply/supply_csv.h"
 #include "supply/supply_form.h"
 
 struct pair {
@@ -100,6 +100,6 @@ void ksm_supply_layout_csv(json_t *rows, struct ksm_buf *out)
             if (n < (int)KSM_NELEM(cells))
                 cells[n++] = json_string_value(c);
         }
-        ksm_supply_csv_record(out, cells, n);
+        ksm_csv_record(out, cells, n);
     }
 }

@@ -3,7 +3,9 @@ real llama.cpp server (tests/fixtures/llm) — allowed, masked (a phone number),
 and refused (機密性3 to a target abroad) — appear in the counts by classification, model, project
 and user, for the caller's tenant only, and the AI page in a real browser shows the same counts;
 GET /admin/v1/ai/destinations: where the requests that were sent went, by country and class."""
+import csv
 import datetime
+import io
 import json
 import time
 
@@ -96,6 +98,21 @@ def test_decisions_counted_and_shown(tmp_path, llm_server, fault_server):
         r = d.api("GET", "/admin/v1/ai/decisions?tenant=%s&project=%s" % (o.tenant, o.project), token=o.key)
         assert r.status_code == 403, r.text
 
+        # as CSV, for a spreadsheet: the total, then each grouping's rows in the order of their keys
+        r = d.api("GET", "/admin/v1/ai/decisions?tenant=%s&format=csv" % o.tenant)
+        assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/csv"), r.text
+        assert 'filename="kasumi-ai-decisions.csv"' in r.headers["Content-Disposition"], r.headers
+        rows = list(csv.reader(io.StringIO(r.text)))
+        assert rows[:2] == [["group", "key", "requests", "pass", "mask", "block", "refuse"],
+                            ["total", "", "6", "3", "1", "1", "1"]], rows
+        assert rows[2:5] == [["classification", "1", "1", "1", "0", "0", "0"],
+                             ["classification", "2", "4", "2", "1", "1", "0"],
+                             ["classification", "3", "1", "0", "0", "0", "1"]], rows
+        assert ["model", "abroad", "1", "0", "0", "0", "1"] in rows and ["user", o.user, "6", "3", "1", "1", "1"] in rows
+        assert ["project", p2, "1", "1", "0", "0", "0"] in rows and len(rows) == 1 + 1 + 3 + 2 + 2 + 1, rows
+        assert d.api("GET", "/admin/v1/ai/decisions?tenant=%s&format=xml" % o.tenant).status_code == 400
+        decisions_csv = r.text
+
         # the CLI: by classification (the default), by model; a fiscal year; a bad year refused
         out = d.cli("ai", "decisions", "--tenant", o.tenant).stdout
         lines = [l.split() for l in out.splitlines()]
@@ -136,6 +153,7 @@ def test_decisions_counted_and_shown(tmp_path, llm_server, fault_server):
         assert projects["第二"] == ["1", "1", "0", "0", "0"] and len(projects) == 2, projects
         # by user: the member's name (the admin may list the tenant's users), all six hers
         assert st["by_user"] == [["職員", "6", "3", "1", "1", "1"]], st["by_user"]
+        assert st["csv"]["decisions"] == decisions_csv, st["csv"]   # the page's link: the same file
         years = st["fiscal_years"]
         this, before = years[str(fy)], years[str(fy - 1)]
         assert json.loads(this["total"]) == v["total"], this
@@ -192,6 +210,13 @@ def test_destinations_counted_and_shown(tmp_path, llm_server, fault_server):
         assert v["by_jurisdiction"] == {"JP": place(3, c1=1, c2=1, c3=1), "US": place(3, c1=3)}, v
         assert v["abroad"] == place(3, c1=3), v
         assert v["by_project"] == {o.project: {"requests": 5, "abroad": 3}}, v
+        r = d.api("GET", "/admin/v1/ai/destinations?tenant=%s&format=csv" % o.tenant)
+        assert r.status_code == 200 and 'filename="kasumi-ai-destinations.csv"' in r.headers["Content-Disposition"]
+        assert list(csv.reader(io.StringIO(r.text))) == [
+            ["group", "key", "requests", "class_1", "class_2", "class_3", "abroad"],
+            ["total", "", "5", "3", "1", "1", "3"], ["abroad", "", "3", "3", "0", "0", ""],
+            ["jurisdiction", "JP", "3", "1", "1", "1", ""], ["jurisdiction", "US", "3", "3", "0", "0", ""],
+            ["project", o.project, "5", "", "", "", "3"]], r.text
         # from a moment between requests: the index block that holds them is read record by record
         vm = destinations(d, o.tenant, since=mid)
         assert vm["total"] == place(3, c1=3) and vm["abroad"] == place(3, c1=3), vm

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "core/csv.h"
 #include "supply/sheet.h"
 #include "supply/supply_csv.h"
 #include "supply/supply_date.h"
@@ -123,7 +124,7 @@ static void test_csv(void)
     CHECK(ksm_supply_csv_read("\"a\"b", 4, &s, why, sizeof why) == -1);
     struct ksm_buf b = KSM_BUF_INIT;
     const char *cells[] = {"x", "a,b", "q\"", NULL};
-    ksm_supply_csv_record(&b, cells, 4);
+    ksm_csv_record(&b, cells, 4);
     CHECK_STR(b.data, "x,\"a,b\",\"q\"\"\",\r\n");
     ksm_buf_free(&b);
 }

@@ -76,6 +76,11 @@ export async function decisionsSection(tenant: string | null, [since, until]: Pe
       { "data-testid": "ai-decisions-total", "data-counts": JSON.stringify(tot) },
       t("ai.dec.summary", { requests: tot.requests, pass: tot.pass, mask: tot.mask, block: tot.block, refuse: tot.refuse }),
     ),
+    h(
+      "p",
+      { class: "downloads" },
+      h("a", { href: "/admin/v1/ai/decisions" + qs({ tenant, since, until, format: "csv" }), download: "kasumi-ai-decisions.csv", "data-testid": "dl-ai-decisions" }, t("ai.csv")),
+    ),
     barChart(t("ai.dec.title"), chart, t("ai.dec.unit")),
     tallyTable(t("ai.dec.byClass"), t("ai.dec.class"), d.by_classification, (k) => t("ai.dec.level", { n: k }), "ai-decisions-class"),
     tallyTable(t("ai.dec.byModel"), t("col.model"), d.by_model, (k) => k, "ai-decisions-model"),

@@ -51,6 +51,11 @@ export async function destinationsSection(tenant: string | null, [since, until]:
       }),
     ),
     abroad3 ? h("p", { class: "error", "data-testid": "ai-destinations-class3-abroad" }, t("ai.dest.class3", { n: abroad3 })) : "",
+    h(
+      "p",
+      { class: "downloads" },
+      h("a", { href: "/admin/v1/ai/destinations" + qs({ tenant, since, until, format: "csv" }), download: "kasumi-ai-destinations.csv", "data-testid": "dl-ai-destinations" }, t("ai.csv")),
+    ),
     table(
       t("ai.dest.title"),
       [t("ai.dest.where"), t("ai.dec.requests"), ...levels.map((n) => t("ai.dec.level", { n }))],
