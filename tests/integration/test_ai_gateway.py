@@ -1246,6 +1246,13 @@ def test_unreadable_content_goes_only_where_no_rule_must_read_it(gw, llm_server,
     r = o.post("/v1/chat/completions", {"model": alias, "messages": [
         {"role": "user", "content": [{"type": "text", "text": "連絡先 03-1234-5678"}, page["content"][1]]}]})
     assert r.status_code == 200 and "03-1234-5678" not in json.dumps(fault_server.last_request()["body"]), r.text
+    # Anthropic's API the same: an image block goes unread to the server in Japan
+    claude = o.fault_route("echo", provider="anthropic")
+    r = o.post("/v1/messages", {"model": claude, "max_tokens": 8, "messages": [{"role": "user", "content": [
+        {"type": "text", "text": "この写真の文字を読んでください"},
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}]}]})
+    assert r.status_code == 200 and r.json()["type"] == "message", r.text
+    assert "iVBORw0KGgo=" in json.dumps(fault_server.last_request()["body"])
     # a route with a server abroad as well: only the one in Japan is sent it (the other would fail)
     us_jp = o.route("img-us-jp-" + uuid.uuid4().hex[:4], [
         {"provider": "openai", "base_url": fault_server.base_url, "model": "fault:500", "jurisdiction": "US",
