@@ -147,3 +147,21 @@ def test_own_key_limits_on_the_keys_page(cd, idp):  # noqa: F811
     cd.ok("DELETE", "/admin/v1/keys/" + key)
     res = run_browser(cd, [{"do": "keys_limits", "name": "keys-limits3-" + tag}], idp=alice)
     assert not [r for r in res["steps"]["keys-limits3-" + tag]["rows"] if r[0] == "バッチ-" + tag], res["steps"]
+
+
+def test_ai_page_says_which_right_it_needs(cd, idp):  # noqa: F811
+    """A user of the tenant who may not read its usage (here alice, while the mapping that makes her
+    its administrator is gone) gets the AI page with a note naming the right it needs, not an
+    error."""
+    alice = {"api": idp.api_url, "client": CONSOLE_CLIENT, "user": "alice", "password": USERS["alice"][0]}
+    maps = [m for m in cd.ok("GET", "/admin/v1/sso/group-roles")["items"] if m["group"] == "kasumi-admins"]
+    assert maps, "the fixture's mapping"
+    for m in maps:
+        cd.ok("DELETE", "/admin/v1/sso/group-roles/" + m["id"])
+    try:
+        res = run_browser(cd, [{"do": "ai_no_access", "name": "ai-no-access"}], idp=alice)
+        st = res["steps"]["ai-no-access"]
+        assert "usage.read" in st["text"] and st["error_boxes"] == 0, st
+    finally:
+        cd.ok("POST", "/admin/v1/sso/group-roles", {"issuer": "gov", "group": "kasumi-admins", "role": "tenant_admin",
+                                                    "scope": "tenant/" + cd.ta["id"]})

@@ -27,16 +27,20 @@ function periodForm(param: "month" | "fy", label: string, input: HTMLInputElemen
   );
 }
 
+/** A refusal for want of the right to read (403) as null; anything else is thrown on. */
+function forbiddenAsNull(err: unknown): null {
+  if (err instanceof ApiError && err.status === 403) return null;
+  throw err;
+}
+
 /** The decisions and where content went, in a period, for the tenant being looked at — or, with no
  * tenant chosen, every tenant's, for whoever may read usage at platform scope (the operator asking
- * whether any 機密性3 request left Japan anywhere); anyone else is asked to choose a tenant. */
+ * whether any 機密性3 request left Japan anywhere); anyone else is asked to choose a tenant, and
+ * one who may not read the tenant's usage is told so instead of an error. */
 async function governance(ctx: Ctx, period: Period): Promise<(HTMLElement | string)[]> {
-  try {
-    return [await decisionsSection(ctx.tenant, period), await destinationsSection(ctx.tenant, period)];
-  } catch (err) {
-    if (ctx.tenant || !(err instanceof ApiError) || err.status !== 403) throw err;
-    return [section(t("ai.dec.title"), h("p", { class: "muted" }, t("tenant.choose")))];
-  }
+  const got = await Promise.all([decisionsSection(ctx.tenant, period), destinationsSection(ctx.tenant, period)]).catch(forbiddenAsNull);
+  // no usage.read there: the platform's (choose a tenant), or the tenant's (said so, not an error)
+  return got ?? [section(t("ai.dec.title"), h("p", { class: "muted", "data-testid": "ai-no-access" }, t(ctx.tenant ? "ai.dec.noAccess" : "tenant.choose")))];
 }
 
 export async function aiPage(ctx: Ctx, main: HTMLElement): Promise<void> {
@@ -62,9 +66,9 @@ export async function aiPage(ctx: Ctx, main: HTMLElement): Promise<void> {
     );
     return;
   }
-  const rep = await loadReport(month, ctx.tenant);
+  const rep = await loadReport(month, ctx.tenant).catch(forbiddenAsNull);
   // the report names the gateway's lines by its service name (src/billing/billing_focus.c)
-  const lines = usageLines(rep).filter((l) => l.ServiceName === "kasumi AI Gateway");
+  const lines = rep ? usageLines(rep).filter((l) => l.ServiceName === "kasumi AI Gateway") : [];
   // barChart takes micro-units (it draws value / 1e6): tokens are scaled up to fit
   const tokens = new Map<string, bigint>();
   for (const l of lines) {
@@ -72,16 +76,17 @@ export async function aiPage(ctx: Ctx, main: HTMLElement): Promise<void> {
     tokens.set(k, (tokens.get(k) ?? 0n) + BigInt(Math.round(Number(l.ConsumedQuantity ?? "0"))) * 1000000n);
   }
   const period = jstMonthRange(month);
-  main.append(
-    h("h1", {}, t("ai.title")),
-    forms,
-    ...(await governance(ctx, period)),
-    section(t("ai.byModel"), barChart(t("ai.byModel"), tokens, "tokens")),
-    table(
-      t("ai.title"),
-      [t("col.project"), t("col.model"), t("col.meter"), t("col.quantity"), t("col.cost")],
-      lines.map((l) => [l.x_Project, l.ResourceId, l.SkuMeter, l.ConsumedQuantity, yenText(microyen(l.BilledCost))]),
-      "ai-lines",
-    ),
-  );
+  // tokens and cost: the billing report's, where the caller may read it
+  const usage = rep
+    ? [
+        section(t("ai.byModel"), barChart(t("ai.byModel"), tokens, "tokens")),
+        table(
+          t("ai.title"),
+          [t("col.project"), t("col.model"), t("col.meter"), t("col.quantity"), t("col.cost")],
+          lines.map((l) => [l.x_Project, l.ResourceId, l.SkuMeter, l.ConsumedQuantity, yenText(microyen(l.BilledCost))]),
+          "ai-lines",
+        ),
+      ]
+    : [];
+  main.append(h("h1", {}, t("ai.title")), forms, ...(await governance(ctx, period)), ...usage);
 }
