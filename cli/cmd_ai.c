@@ -339,12 +339,13 @@ static int print_decisions(struct kc_ctx *c, json_t *o, int g)
     int rc = kc_print(c, rows, cols);
     json_decref(rows);
     json_t *t = json_object_get(o, "total");
-    printf("requests %lld: pass %lld, mask %lld, block %lld, refuse %lld\n",
+    printf("requests %lld: pass %lld, mask %lld, block %lld, refuse %lld; content sent unread %lld\n",
            (long long)json_integer_value(json_object_get(t, "requests")),
            (long long)json_integer_value(json_object_get(t, "pass")),
            (long long)json_integer_value(json_object_get(t, "mask")),
            (long long)json_integer_value(json_object_get(t, "block")),
-           (long long)json_integer_value(json_object_get(t, "refuse")));
+           (long long)json_integer_value(json_object_get(t, "refuse")),
+           (long long)json_integer_value(json_object_get(o, "unscanned")));
     return rc;
 }
 

@@ -123,12 +123,12 @@ static void csv_group(struct ksm_buf *b, const char *group, const json_t *o,
 
 static json_t *decisions_start(void)
 {
-    return json_pack("{s:o,s:o,s:o,s:o,s:o}", "total", tally_new(), "by_classification",
-                     json_object(), "by_model", json_object(), "by_project", json_object(),
-                     "by_principal", json_object());
+    return json_pack("{s:o,s:I,s:o,s:o,s:o,s:o}", "total", tally_new(), "unscanned",
+                     (json_int_t)0, "by_classification", json_object(), "by_model", json_object(),
+                     "by_project", json_object(), "by_principal", json_object());
 }
 
-/* d, class, decision, project, principal, model */
+/* d, class, decision, project, principal, u|- (content sent unread), model */
 static void decisions_add(json_t *out, const char *const f[], json_int_t n)
 {
     int kind = -1;
@@ -139,9 +139,11 @@ static void decisions_add(json_t *out, const char *const f[], json_int_t n)
         return;
     count(json_object_get(out, "total"), kind, n);
     bump(json_object_get(out, "by_classification"), f[1], kind, n);
-    bump(json_object_get(out, "by_model"), f[5], kind, n);
+    bump(json_object_get(out, "by_model"), f[6], kind, n);
     bump(json_object_get(out, "by_project"), f[3], kind, n);
     bump(json_object_get(out, "by_principal"), f[4], kind, n);
+    if (!strcmp(f[5], "u"))
+        add_to(out, "unscanned", n);
 }
 
 static void tally_row(struct ksm_buf *b, const char *group, const char *key, const json_t *t)
@@ -153,7 +155,8 @@ static void tally_row(struct ksm_buf *b, const char *group, const char *key, con
     csv_row(b, group, key, v);
 }
 
-/* group,key,requests,pass,mask,block,refuse: the total, then each grouping's rows */
+/* group,key,requests,pass,mask,block,refuse: the total, the requests that carried content sent
+ * unread, then each grouping's rows */
 static void decisions_csv(const json_t *out, struct ksm_buf *b)
 {
     static const char *const groups[][2] = {{"classification", "by_classification"},
@@ -164,11 +167,13 @@ static void decisions_csv(const json_t *out, struct ksm_buf *b)
                                                "mask", "block", "refuse"};
     ksm_csv_record(b, head, CSV_COLS);
     tally_row(b, "total", "", json_object_get(out, "total"));
+    const json_t *unscanned[5] = {json_object_get(out, "unscanned")};
+    csv_row(b, "unscanned", "", unscanned);
     for (size_t i = 0; i < KSM_NELEM(groups); i++)
         csv_group(b, groups[i][0], json_object_get(out, groups[i][1]), tally_row);
 }
 
-static const struct count_kind decisions = {KSM_AI_FACET_DECISION, 6, 3, decisions_start,
+static const struct count_kind decisions = {KSM_AI_FACET_DECISION, 7, 3, decisions_start,
                                             decisions_add, "decisions", decisions_csv};
 
 /* ---- destinations ------------------------------------------------------------------------------- */

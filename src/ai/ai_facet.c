@@ -40,6 +40,7 @@ static bool decision(const struct ksm_audit_rec *rec, struct ksm_buf *out)
     field(out, d, strcspn(d, " "));
     field_str(out, rec->project);
     field_str(out, rec->principal);
+    field(out, strstr(d, " unscanned=") ? "u" : "-", 1);   /* content sent unread */
     field_str(out, rec->target);
     return true;
 }

@@ -2,7 +2,8 @@
  * GET /admin/v1/ai/decisions and /ai/destinations are exact over a year without reading a year of
  * records. A facet is fields separated by KSM_AI_FACET_SEP, its first field its kind:
  *
- *   decision record (ai.decision):  d SEP class SEP decision SEP project SEP principal SEP model
+ *   decision record (ai.decision):  d SEP class SEP decision SEP project SEP principal SEP u|- SEP
+ *                                   model (u: it carried content sent unread, unscanned=N)
  *   a request sent to a model:      s SEP class SEP jurisdictions ("JP,US") SEP project
  *
  * Both are read from the records' details as gateway.c writes them, never from anything else, so
@@ -19,7 +20,7 @@
 #define KSM_AI_FACET_SEP '\x1f'
 #define KSM_AI_FACET_DECISION "d\x1f"
 #define KSM_AI_FACET_SENT "s\x1f"
-enum { KSM_AI_FACET_MAX_FIELDS = 6 };
+enum { KSM_AI_FACET_MAX_FIELDS = 7 };
 
 bool ksm_ai_audit_facet(const struct ksm_audit_rec *rec, struct ksm_buf *out);
 /* Splits a facet in place (s is changed) into at most max fields; the last field keeps any

@@ -12,7 +12,7 @@
 #include <string.h>
 
 /* user_version of the block schema; 0 is a new file, anything else an older layout to rebuild */
-#define INDEX_VERSION 3
+#define INDEX_VERSION 4
 #define STR_(x) #x
 #define STR(x) STR_(x)
 

@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ksm_ai_audit_facet(&r, &b)) {
         ksm_buf_append(&b, "", 1);
         const char *f[KSM_AI_FACET_MAX_FIELDS];
-        int want = b.data[0] == 'd' ? 6 : b.data[0] == 's' ? 4 : -1;
+        int want = b.data[0] == 'd' ? 7 : b.data[0] == 's' ? 4 : -1;
         if (want < 0 || ksm_ai_facet_split(b.data, f, want) != want)
             abort();
     }

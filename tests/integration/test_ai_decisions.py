@@ -72,6 +72,7 @@ def test_decisions_counted_and_shown(tmp_path, llm_server, fault_server):
 
         v = wait_total(d, o.tenant, 6)
         assert v["total"] == {"requests": 6, "pass": 3, "mask": 1, "block": 1, "refuse": 1}, v
+        assert v["unscanned"] == 0, v
         assert v["by_classification"] == {
             "1": {"requests": 1, "pass": 1, "mask": 0, "block": 0, "refuse": 0},
             "2": {"requests": 4, "pass": 2, "mask": 1, "block": 1, "refuse": 0},
@@ -105,11 +106,12 @@ def test_decisions_counted_and_shown(tmp_path, llm_server, fault_server):
         rows = list(csv.reader(io.StringIO(r.text)))
         assert rows[:2] == [["group", "key", "requests", "pass", "mask", "block", "refuse"],
                             ["total", "", "6", "3", "1", "1", "1"]], rows
-        assert rows[2:5] == [["classification", "1", "1", "1", "0", "0", "0"],
+        assert rows[3:6] == [["classification", "1", "1", "1", "0", "0", "0"],
                              ["classification", "2", "4", "2", "1", "1", "0"],
                              ["classification", "3", "1", "0", "0", "0", "1"]], rows
         assert ["model", "abroad", "1", "0", "0", "0", "1"] in rows and ["user", o.user, "6", "3", "1", "1", "1"] in rows
-        assert ["project", p2, "1", "1", "0", "0", "0"] in rows and len(rows) == 1 + 1 + 3 + 2 + 2 + 1, rows
+        assert rows[2] == ["unscanned", "", "0", "", "", "", ""], rows   # no content went unread
+        assert ["project", p2, "1", "1", "0", "0", "0"] in rows and len(rows) == 1 + 1 + 1 + 3 + 2 + 2 + 1, rows
         assert d.api("GET", "/admin/v1/ai/decisions?tenant=%s&format=xml" % o.tenant).status_code == 400
         decisions_csv = r.text
 

@@ -1271,6 +1271,15 @@ def test_unreadable_content_goes_only_where_no_rule_must_read_it(gw, llm_server,
     r = o.post("/v1/chat/completions", {"model": us_only, "messages": [{"role": "user", "content": "hello"}]},
                headers={"X-Kasumi-Classification": "1"})
     assert r.status_code == 200, r.text
+    # the decisions count the requests that carried content sent unread: the four that went (of
+    # seven: two refused, one of text alone)
+    deadline = time.time() + 15
+    while True:
+        dec = gw.ok("GET", "/admin/v1/ai/decisions?tenant=%s&project=%s" % (o.tenant, o.project))
+        if dec["total"]["requests"] >= 7 or time.time() > deadline:   # every decision so far indexed
+            break
+        time.sleep(0.2)
+    assert dec["unscanned"] == 4 and dec["total"]["block"] == 2, json.dumps(dec)
     gw.ok("PUT", "/admin/v1/projects/%s/ai-policy" % o.project, {"unscanned_content": "refuse"})
 
     kinds = ("mynumber", "phone", "email", "card", "pension", "passport")

@@ -1,6 +1,6 @@
 /* test_ai_facet.c — what the audit index counts an AI record under (ai/ai_facet.c): a decision
- * record by class, decision, project, principal and model (a marking between class and decision
- * too); a request's own record by class, jurisdictions and project; anything else not at all; a
+ * record by class, decision, project, principal, whether it carried content sent unread, and
+ * model (a marking between class and decision too); a request's own record by class, jurisdictions and project; anything else not at all; a
  * separator inside a value cannot shift the fields. */
 #include "ai/ai_facet.h"
 #include "check.h"
@@ -25,18 +25,23 @@ static void test_decision(void)
     const char *v[KSM_AI_FACET_MAX_FIELDS];
     CHECK(facet("ai.decision", "class=2 decision=mask masked=phone:1 prompt_hmac=ab targets=1",
                 "pj_1", "chat", f, sizeof f));
-    CHECK_STR(f, "d\x1f" "2\x1fmask\x1fpj_1\x1fus_1\x1f" "chat");
-    CHECK(ksm_ai_facet_split(f, v, 6) == 6);
+    CHECK_STR(f, "d\x1f" "2\x1fmask\x1fpj_1\x1fus_1\x1f-\x1f" "chat");
+    CHECK(ksm_ai_facet_split(f, v, 7) == 7);
     CHECK_STR(v[0], "d");
     CHECK_STR(v[2], "mask");
-    CHECK_STR(v[5], "chat");
+    CHECK_STR(v[5], "-");
+    CHECK_STR(v[6], "chat");
+    /* a request whose image went unread to a server in Japan */
+    CHECK(facet("ai.decision", "class=2 decision=pass masked=- unscanned=1 prompt_hmac=ab targets=1",
+                "pj_1", "chat", f, sizeof f));
+    CHECK_STR(f, "d\x1f" "2\x1fpass\x1fpj_1\x1fus_1\x1fu\x1f" "chat");
     CHECK(facet("ai.decision", "class=3 marked=3 decision=refuse reason=class3_abroad", NULL, NULL, f,
                 sizeof f));
-    CHECK_STR(f, "d\x1f" "3\x1frefuse\x1f-\x1fus_1\x1f-");
+    CHECK_STR(f, "d\x1f" "3\x1frefuse\x1f-\x1fus_1\x1f-\x1f-");
     /* a model alias holding the separator: still six fields, the alias last */
     CHECK(facet("ai.decision", "class=1 decision=pass", "pj_1", "a\x1fz", f, sizeof f));
-    CHECK(ksm_ai_facet_split(f, v, 6) == 6);
-    CHECK_STR(v[5], "a?z");
+    CHECK(ksm_ai_facet_split(f, v, 7) == 7);
+    CHECK_STR(v[6], "a?z");
     CHECK(!facet("ai.decision", "class=4 decision=pass", "pj_1", "chat", f, sizeof f));
     CHECK(!facet("ai.decision", "class=22 decision=pass", "pj_1", "chat", f, sizeof f));
     CHECK(!facet("ai.decision", "decision=pass", "pj_1", "chat", f, sizeof f));

@@ -19,6 +19,7 @@ interface Tally {
 
 interface Decisions {
   total: Tally;
+  unscanned: number;
   by_classification: Record<string, Tally>;
   by_model: Record<string, Tally>;
   by_project: Record<string, Tally>;
@@ -76,6 +77,7 @@ export async function decisionsSection(tenant: string | null, [since, until]: Pe
       { "data-testid": "ai-decisions-total", "data-counts": JSON.stringify(tot) },
       t("ai.dec.summary", { requests: tot.requests, pass: tot.pass, mask: tot.mask, block: tot.block, refuse: tot.refuse }),
     ),
+    d.unscanned ? h("p", { "data-testid": "ai-decisions-unscanned" }, t("ai.dec.unscanned", { n: d.unscanned })) : "",
     h(
       "p",
       { class: "downloads" },
