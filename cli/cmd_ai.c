@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "core/json_keys.h"
 #include "core/util.h"
 
 /* the handlers are declared beside their rows in commands.c */
@@ -222,23 +223,27 @@ static const struct kc_col destination_cols[] = {
     KC_COLS_END,
 };
 
-/* One row per jurisdiction (Japan first), then the requests sent abroad by classification. */
-static int print_destinations(struct kc_ctx *c, json_t *o)
+/* A table row of a place: its code, requests and classes. */
+static void place_row(json_t *rows, const char *code, json_t *place)
 {
+    json_array_append_new(rows, json_pack("{s:s,s:O,s:O}", "jurisdiction", code, "requests",
+                                          json_object_get(place, "requests"), "by_classification",
+                                          json_object_get(place, "by_classification")));
+}
+
+/* One row per jurisdiction (Japan first), then the requests sent abroad by classification (no
+ * grouping to choose: g is count_cmd's). */
+static int print_destinations(struct kc_ctx *c, json_t *o, int g)
+{
+    (void)g;
     json_t *rows = json_array(), *place;
     const char *j;
     json_t *by = json_object_get(o, "by_jurisdiction");
     if ((place = json_object_get(by, "JP")))
-        json_array_append_new(rows, json_pack("{s:s,s:O,s:O}", "jurisdiction", "JP", "requests",
-                                              json_object_get(place, "requests"),
-                                              "by_classification",
-                                              json_object_get(place, "by_classification")));
+        place_row(rows, "JP", place);
     json_object_foreach(by, j, place)
         if (strcmp(j, "JP"))
-            json_array_append_new(rows, json_pack("{s:s,s:O,s:O}", "jurisdiction", j, "requests",
-                                                  json_object_get(place, "requests"),
-                                                  "by_classification",
-                                                  json_object_get(place, "by_classification")));
+            place_row(rows, j, place);
     int rc = kc_print(c, rows, destination_cols);
     json_decref(rows);
     json_t *ab = json_object_get(o, "abroad"), *cls = json_object_get(ab, "by_classification");
@@ -276,17 +281,24 @@ static int count_query(struct kc_ctx *c, const struct kc_args *a, struct kc_quer
     return 0;
 }
 
-int kc_ai_destinations(struct kc_ctx *c, const struct kc_args *a)
+/* A count (path) over the period the flags give: printed as JSON, or by print (g: its grouping). */
+static int count_cmd(struct kc_ctx *c, const struct kc_args *a, const char *path,
+                     int (*print)(struct kc_ctx *, json_t *, int), int g)
 {
     struct kc_query q = {0};
     char fy[2][32];
     int rc = count_query(c, a, &q, fy);
     json_t *o = NULL;
-    if (rc || (rc = kc_api(c, "GET", "/admin/v1/ai/destinations", &q, NULL, &o)))
+    if (rc || (rc = kc_api(c, "GET", path, &q, NULL, &o)))
         return rc;
-    rc = c->output == KC_OUT_JSON ? kc_print(c, o, NULL) : print_destinations(c, o);
+    rc = c->output == KC_OUT_JSON ? kc_print(c, o, NULL) : print(c, o, g);
     json_decref(o);
     return rc;
+}
+
+int kc_ai_destinations(struct kc_ctx *c, const struct kc_args *a)
+{
+    return count_cmd(c, a, "/admin/v1/ai/destinations", print_destinations, 0);
 }
 
 /* ---- what the gateway decided (GET /admin/v1/ai/decisions) ------------------------------------- */
@@ -311,22 +323,12 @@ static const struct {
     {"user", "by_principal", "USER"},
 };
 
-static int cmp_str(const void *x, const void *y)
-{
-    return strcmp(*(const char *const *)x, *(const char *const *)y);
-}
-
 /* A row per group, in the order of its name, then the totals. */
 static int print_decisions(struct kc_ctx *c, json_t *o, int g)
 {
-    json_t *rows = json_array(), *group = json_object_get(o, decision_groups[g].member), *tally;
-    size_t n = 0;
-    const char *k, **names = malloc((json_object_size(group) + 1) * sizeof *names);
-    if (!names)
-        return kc_usage_err(c->cmd, "out of memory");
-    json_object_foreach(group, k, tally)
-        names[n++] = k;
-    qsort(names, n, sizeof *names, cmp_str);
+    json_t *rows = json_array(), *group = json_object_get(o, decision_groups[g].member);
+    size_t n;
+    const char **names = ksm_json_sorted_keys(group, &n);
     for (size_t i = 0; i < n; i++) {
         json_t *row = json_deep_copy(json_object_get(group, names[i]));
         json_object_set_new(row, "group", json_string(names[i]));
@@ -359,15 +361,7 @@ int kc_ai_decisions(struct kc_ctx *c, const struct kc_args *a)
         if (g == (int)KSM_NELEM(decision_groups))
             return kc_usage_err(c->cmd, "--by is classification, model, project or user");
     }
-    struct kc_query q = {0};
-    char fy[2][32];
-    int rc = count_query(c, a, &q, fy);
-    json_t *o = NULL;
-    if (rc || (rc = kc_api(c, "GET", "/admin/v1/ai/decisions", &q, NULL, &o)))
-        return rc;
-    rc = c->output == KC_OUT_JSON ? kc_print(c, o, NULL) : print_decisions(c, o, g);
-    json_decref(o);
-    return rc;
+    return count_cmd(c, a, "/admin/v1/ai/decisions", print_decisions, g);
 }
 
 int kc_ai_policy_get(struct kc_ctx *c, const struct kc_args *a)

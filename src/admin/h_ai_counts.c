@@ -25,6 +25,7 @@
 #include "admin/handlers.h"
 #include "ai/ai_facet.h"
 #include "core/csv.h"
+#include "core/json_keys.h"
 #include "core/util.h"
 
 static const char *const kinds[] = {"pass", "mask", "block", "refuse"};
@@ -99,21 +100,12 @@ static void csv_row(struct ksm_buf *b, const char *group, const char *key, const
     ksm_csv_record(b, cells, CSV_COLS);
 }
 
-static int cmp_key(const void *x, const void *y)
-{
-    return strcmp(*(const char *const *)x, *(const char *const *)y);
-}
-
 /* The members of an object in the order of their names, with row(b, group, key, value). */
 static void csv_group(struct ksm_buf *b, const char *group, const json_t *o,
                       void (*row)(struct ksm_buf *, const char *, const char *, const json_t *))
 {
-    size_t n = 0;
-    const char *k, **keys = ksm_xmalloc((json_object_size(o) + 1) * sizeof *keys);
-    json_t *v;
-    json_object_foreach((json_t *)o, k, v)
-        keys[n++] = k;
-    qsort(keys, n, sizeof *keys, cmp_key);
+    size_t n;
+    const char **keys = ksm_json_sorted_keys(o, &n);
     for (size_t i = 0; i < n; i++)
         row(b, group, keys[i], json_object_get(o, keys[i]));
     free(keys);

@@ -1161,10 +1161,6 @@ void ksm_ai_call_start(struct ai_call *c)
     }
     if (!key_may_call(c))
         return;
-    if (!c->pol_ready && ksm_ai_policy_get(db, c->project, &c->pol) != KSM_E_OK) {
-        ksm_ai_fail(c, KSM_E_INTERNAL, "cannot read the project's AI policy", 0);
-        return;
-    }
     e = ksm_ai_guard(c, conf_of(c), app->conf->env_kind);
     if (e != KSM_E_OK) {
         if (e == KSM_E_FORBIDDEN || e == KSM_E_CONTENT_BLOCKED || e == KSM_E_UNSUPPORTED_PARAMETER)

@@ -93,9 +93,9 @@ static const char *ineligible(const struct ai_call *c, const struct ksm_ai_targe
 {
     if (!speaks(c, t))
         return needs[c->kind].refusal;
+    if (c->home_only && (env == KSM_ENV_OVERSEAS_AI || strcmp(t->jurisdiction, "JP")))
+        return "unreadable_content";   /* content nobody read stays in Japan */
     if (env == KSM_ENV_OVERSEAS_AI) {
-        if (c->home_only)
-            return "unreadable_content";
         if (c->classification == 3)
             return "class3_never_leaves_japan";
         if (c->classification == 2 && !c->on_behalf)
@@ -104,8 +104,6 @@ static const char *ineligible(const struct ai_call *c, const struct ksm_ai_targe
     }
     if (!strcmp(t->jurisdiction, "JP"))
         return NULL;
-    if (c->home_only)
-        return "unreadable_content";   /* content nobody read stays in Japan */
     if (!allow_listed(conf, t->base_url))
         return "not_allow_listed";   /* the operator removed it from the allow-list since */
     return ksm_ai_class_refusal(&c->pol, c->classification, true);
@@ -426,15 +424,15 @@ static int asks_unredactable(const struct ai_call *c)
     return json_is_string(th) && strcmp(json_string_value(th), "disabled") ? 1 : -1;
 }
 
-/* Would a rule have to read the request even if it stayed in Japan? (Bound abroad, 機密性2 is
- * always masked.) Content nobody can read is then sent, under unscanned_content allow_in_japan,
- * to the route's servers in Japan only; otherwise it goes where the route and class allow. */
+/* Would a rule have to read the request were it to go abroad (where 機密性2 is always masked)?
+ * Content nobody can read is then sent, under unscanned_content allow_in_japan, to the route's
+ * servers in Japan only; otherwise it goes where the route and class allow. */
 static bool needs_reading(const struct ai_call *c)
 {
-    struct ksm_pii_policy home;
+    struct ksm_pii_policy abroad;
     struct ksm_pii_term terms[KSM_AI_MAX_TERMS];
-    ksm_ai_pii_policy(&c->pol, c->classification, false, &home, terms);
-    return must_read(&home) || c->classification == 2;
+    ksm_ai_pii_policy(&c->pol, c->classification, true, &abroad, terms);
+    return must_read(&abroad);
 }
 
 /* Refused for content the guardrail cannot read: decided by the personal-data rules. */

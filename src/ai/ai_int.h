@@ -46,8 +46,7 @@ struct ai_call {
     json_t *kept_body;                  /* AI_KEPT: the caller's body */
     bool kept_rewritten;                /* AI_KEPT: masking changed a string: the raw body is stale */
     const char *alias;
-    struct ksm_ai_policy pol;
-    bool pol_ready;                     /* pol was read (where the caller came from was checked) */
+    struct ksm_ai_policy pol;           /* the project's, read at dispatch (gateway.c network()) */
     const char *fail_detail;            /* the audit record's detail for a failure, else its code */
     struct ksm_ai_price price;
     int classification;

@@ -72,10 +72,13 @@ static json_t *rate_json(int64_t v)
 
 json_t *ksm_ai_key_rates_json(const struct ksm_ai_key_rates *r, const struct ksm_ai_policy *pol)
 {
-    struct ksm_ai_key_rates in_force = ksm_ai_key_rates_applied(r, pol);
-    return json_pack("{s:o,s:o,s:I,s:I}", "rpm", rate_json(r->rpm), "tpm", rate_json(r->tpm),
-                     "applied_rpm", (json_int_t)in_force.rpm, "applied_tpm",
-                     (json_int_t)in_force.tpm);
+    json_t *o = json_pack("{s:o,s:o}", "rpm", rate_json(r->rpm), "tpm", rate_json(r->tpm));
+    if (pol) {
+        struct ksm_ai_key_rates in_force = ksm_ai_key_rates_applied(r, pol);
+        json_object_set_new(o, "applied_rpm", json_integer(in_force.rpm));
+        json_object_set_new(o, "applied_tpm", json_integer(in_force.tpm));
+    }
+    return o;
 }
 
 struct ksm_ai_key_rates ksm_ai_key_rates_applied(const struct ksm_ai_key_rates *r,

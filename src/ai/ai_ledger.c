@@ -82,13 +82,7 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct proj *projects[BUCKETS];
 static struct keyq *keys[BUCKETS];
 
-static unsigned bucket(const char *s)
-{
-    uint32_t h = 2166136261u;
-    while (*s)
-        h = (h ^ (unsigned char)*s++) * 16777619u;
-    return h % BUCKETS;
-}
+static unsigned bucket(const char *s) { return (unsigned)(ksm_hash64(0, s, strlen(s)) % BUCKETS); }
 
 /* A key as the tables find it: its bucket hashed once per call, from its id alone (random, so it
  * spreads; the project is compared, not hashed). */
@@ -596,9 +590,9 @@ enum ksm_err ksm_ai_key_budget_list(struct ksm_db *db, const char *project, int6
             if ((e = ksm_ai_key_models_get(db, project, key, allowed)) == KSM_E_OK)
                 json_object_set_new(one, "models", ksm_ai_key_models_json(allowed));
             if (e == KSM_E_OK && (e = ksm_ai_key_rates_load(db, project, key, &kr)) == KSM_E_OK) {
-                /* its own quota (null: the project's key_rpm, key_tpm) */
-                json_object_set_new(one, "rpm", kr.rpm < 0 ? json_null() : json_integer(kr.rpm));
-                json_object_set_new(one, "tpm", kr.tpm < 0 ? json_null() : json_integer(kr.tpm));
+                json_t *rates = ksm_ai_key_rates_json(&kr, NULL);   /* null: the project's */
+                json_object_update(one, rates);
+                json_decref(rates);
             }
             json_array_append_new(items, one);
         }

@@ -262,7 +262,7 @@ json_t *ksm_ai_key_models_json(const char *allowed);
  * key_tpm for that key (ai_key_rates.c). Set: body {rpm?, tpm?} (0..10⁹; 0 is no limit for the
  * key; null or absent: the project's); delete: the project's again (none is not an error). Load:
  * KSM_AI_RATE_PROJECTS for what the key does not set. Applied: what holds under the policy. Json:
- * {rpm, tpm (null: the project's), applied_rpm, applied_tpm}. */
+ * {rpm, tpm (null: the project's)}, and applied_rpm, applied_tpm when pol is given. */
 #define KSM_AI_RATE_PROJECTS (-1)
 struct ksm_ai_key_rates {
     int64_t rpm, tpm;

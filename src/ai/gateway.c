@@ -310,7 +310,6 @@ static enum ksm_err network(struct ai_call *c, const char **why)
     struct ksm_req *r = c->r;
     if (ksm_ai_policy_get(&r->worker->db, c->project, &c->pol) != KSM_E_OK)
         return *why = "cannot read the project's AI policy", KSM_E_INTERNAL;
-    c->pol_ready = true;
     if (c->on_behalf || !c->pol.nnets)
         return KSM_E_OK;
     /* behind the operator's trusted proxies, the caller is who X-Forwarded-For says it is */

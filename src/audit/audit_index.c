@@ -107,6 +107,7 @@ void ksm_audit_index_close(struct ksm_audit_ix *ix)
     ksm_audit_block_free(&ix->cur);
     ksm_buf_free(&ix->fixed);
     ksm_buf_free(&ix->facet_buf);
+    ksm_buf_free(&ix->tally_key);
     memset(ix, 0, sizeof *ix);
 }
 

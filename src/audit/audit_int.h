@@ -93,24 +93,26 @@ bool ksm_audit_line_sig_ok(EVP_PKEY *key, const char *p, size_t n, const struct 
  * and one row per distinct tenant, principal and action in it lets a query pick candidate blocks.
  * A query reads a candidate block back and filters its lines exactly. */
 #define KSM_AUDIT_BLOCK_RECORDS 512
-enum ksm_audit_key_kind { KSM_AUDIT_KEY_TENANT = 1, KSM_AUDIT_KEY_PRINCIPAL, KSM_AUDIT_KEY_ACTION };
-
-/* The keys already written for the open block: an open-addressing set of "kind byte + value". */
-struct ksm_audit_keyset {
-    struct ksm_buf strs;          /* the entries, NUL-terminated, back to back */
-    uint32_t *slots;              /* offset + 1 into strs; 0 = empty */
-    size_t n, cap;                /* cap is a power of two */
+/* KSM_AUDIT_KEY_TALLY is the block's count of a (tenant, facet) pair: kept with its keys, written
+ * to blk_tally, not blk_key. */
+enum ksm_audit_key_kind {
+    KSM_AUDIT_KEY_TENANT = 1,
+    KSM_AUDIT_KEY_PRINCIPAL,
+    KSM_AUDIT_KEY_ACTION,
+    KSM_AUDIT_KEY_TALLY
 };
 
-/* The open block's counts: "tenant\0facet\0" → records, each written again when it changed. */
-struct ksm_audit_tally {
-    struct ksm_buf strs;          /* the entries, back to back */
-    struct ksm_audit_tally_ent {
+/* The open block's keys and counts: an open-addressing set of "kind byte + value". A tally entry's
+ * value is "tenant\x1ffacet" (tenant ids hold no control character; "" for none) and it counts
+ * the block's records of that pair, written again when its count moved. */
+struct ksm_audit_keyset {
+    struct ksm_buf strs;          /* the entries, NUL-terminated, back to back */
+    struct ksm_audit_key {
         uint32_t off;             /* into strs */
-        uint32_t n;
-        bool dirty;               /* changed since the block's row was last written */
+        uint32_t n;               /* a tally's records */
+        bool dirty;               /* a tally changed since the block's row was last written */
     } *ents;
-    uint32_t *slots;              /* index + 1 into ents; 0 = empty */
+    uint32_t *slots;              /* entry index + 1; 0 = empty */
     size_t n, cap;                /* cap (slots) is a power of two */
 };
 
@@ -120,7 +122,6 @@ struct ksm_audit_block {
     uint32_t seg, n;
     uint64_t off, end;            /* byte range in the segment: first record .. last record's \n */
     struct ksm_audit_keyset keys;
-    struct ksm_audit_tally tally;
 };
 
 /* The index writer: one connection, its prepared statements and the open block, which grows
@@ -132,6 +133,7 @@ struct ksm_audit_ix {
     struct ksm_buf facet_buf;
     struct ksm_audit_block cur;
     struct ksm_buf fixed;         /* scratch: a key with invalid UTF-8, as the line holds it */
+    struct ksm_buf tally_key;     /* scratch: a record's "tenant\x1ffacet" */
 };
 
 /* One record as the index sees it: where its line is and the values a query filters on. */

@@ -39,6 +39,18 @@ bool ksm_cidr_contains(const struct ksm_cidr *c, const uint8_t ip[16])
     return same_prefix(c->addr, ip, c->bits);
 }
 
+bool ksm_cidr_list_has(const struct ksm_cidr *nets, int n, const char *addr, bool *is_ip)
+{
+    uint8_t ip[16];
+    bool ok = ksm_ip_parse(addr, ip);
+    if (is_ip)
+        *is_ip = ok;
+    for (int i = 0; ok && i < n; i++)
+        if (ksm_cidr_contains(&nets[i], ip))
+            return true;
+    return false;
+}
+
 bool ksm_cidr_parse(const char *s, struct ksm_cidr *out, char why[160])
 {
     char addr[KSM_CIDR_TEXT];

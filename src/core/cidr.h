@@ -23,5 +23,8 @@ void ksm_cidr_format(const struct ksm_cidr *c, char out[KSM_CIDR_TEXT]);
 /* An address ("192.0.2.7", "::1", "::ffff:192.0.2.7") as 16 bytes; false when it is none. */
 bool ksm_ip_parse(const char *s, uint8_t out[16]);
 bool ksm_cidr_contains(const struct ksm_cidr *c, const uint8_t ip[16]);
+/* Whether the address addr (text) is in one of the n networks; *is_ip (when not NULL): whether
+ * addr is an address at all. */
+bool ksm_cidr_list_has(const struct ksm_cidr *nets, int n, const char *addr, bool *is_ip);
 
 #endif

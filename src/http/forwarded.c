@@ -1,20 +1,9 @@
 /* forwarded.c — a request's client address behind trusted reverse proxies (forwarded.h). */
 #include "http/forwarded.h"
 
-#include <stdint.h>
 #include <string.h>
 
 #include "core/fmt.h"
-
-static bool trusted_addr(const char *s, const struct ksm_cidr *trusted, int n, bool *ip)
-{
-    uint8_t a[16];
-    *ip = ksm_ip_parse(s, a);
-    for (int i = 0; *ip && i < n; i++)
-        if (ksm_cidr_contains(&trusted[i], a))
-            return true;
-    return false;
-}
 
 /* The entry of xff's lines ending at end (exclusive) in line, trimmed, into out; the start of the
  * entry in *start. */
@@ -40,7 +29,7 @@ bool ksm_forwarded_client(const char *peer, const char *const *xff, int nxff,
 {
     bool ip;
     ksm_fmt_copy(out, KSM_ADDR_TEXT, peer ? peer : "");
-    if (!ntrusted || !trusted_addr(out, trusted, ntrusted, &ip))
+    if (!ntrusted || !ksm_cidr_list_has(trusted, ntrusted, out, &ip))
         return true;   /* not from a trusted proxy: the peer is the client */
     for (int l = nxff - 1; l >= 0; l--) {
         const char *line = xff[l], *end = line + strlen(line);
@@ -49,7 +38,7 @@ bool ksm_forwarded_client(const char *peer, const char *const *xff, int nxff,
             char e[KSM_ADDR_TEXT];
             entry(line, end, &start, e);
             if (*e) {   /* (an empty entry or line adds nothing) */
-                if (!trusted_addr(e, trusted, ntrusted, &ip)) {
+                if (!ksm_cidr_list_has(trusted, ntrusted, e, &ip)) {
                     ksm_fmt_copy(out, KSM_ADDR_TEXT, ip ? e : "");
                     return ip;
                 }
